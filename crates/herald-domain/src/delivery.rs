@@ -1,0 +1,73 @@
+//! Deliveries: one per (post, profile), with the public status list and its transitions.
+
+use serde::{Deserialize, Serialize};
+
+/// The public status of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Scheduled,
+    Publishing,
+    Processing,
+    RetryWait,
+    Published,
+    Unconfirmed,
+    NeedsReconnect,
+    Failed,
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 9] = [
+        Self::Scheduled,
+        Self::Publishing,
+        Self::Processing,
+        Self::RetryWait,
+        Self::Published,
+        Self::Unconfirmed,
+        Self::NeedsReconnect,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Publishing => "publishing",
+            Self::Processing => "processing",
+            Self::RetryWait => "retry_wait",
+            Self::Published => "published",
+            Self::Unconfirmed => "unconfirmed",
+            Self::NeedsReconnect => "needs_reconnect",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    /// Ended: nothing more will happen to the delivery without a person.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Published | Self::Failed | Self::Cancelled | Self::Unconfirmed)
+    }
+
+    /// Still waiting for its first claim: the post may be edited or cancelled freely.
+    pub fn is_untouched(self) -> bool {
+        matches!(self, Self::Scheduled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_round_trips_through_its_name() {
+        for s in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(DeliveryStatus::parse("done"), None);
+    }
+}

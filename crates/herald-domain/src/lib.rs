@@ -1,0 +1,13 @@
+//! Herald's domain: typed ids, time, platforms, posts, deliveries and platform rules. No I/O.
+
+pub mod clock;
+pub mod delivery;
+pub mod ids;
+pub mod media;
+pub mod platform;
+pub mod profile;
+pub mod rules;
+pub mod schedule;
+
+pub use clock::Clock;
+pub use ids::*;

@@ -1,0 +1,166 @@
+//! Platform rules as data, checked by one engine for the API, the composer and the dispatcher.
+
+use serde::Serialize;
+
+use crate::media::MediaType;
+use crate::platform::Platform;
+
+/// What the rules need to know about an attached media file.
+#[derive(Debug, Clone)]
+pub struct MediaFacts {
+    pub media_type: MediaType,
+    pub bytes: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// A broken rule, with a stable id and a message that names the platform and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+/// The limits of one platform, as data.
+#[derive(Debug, Clone, Serialize)]
+pub struct Limits {
+    pub text_max_chars: Option<usize>,
+    pub hashtags_max: Option<usize>,
+    pub mentions_max: Option<usize>,
+    pub media_required: bool,
+    pub media_max: usize,
+    pub image_types: &'static [MediaType],
+    pub image_max_bytes: u64,
+    /// Width divided by height, inclusive bounds.
+    pub aspect_ratio: Option<(f64, f64)>,
+}
+
+pub fn limits(platform: Platform) -> Option<Limits> {
+    match platform {
+        // Sources: Instagram content publishing guide and IG User media reference (official):
+        // caption 2,200 characters, 30 hashtags, 20 @-mentions, JPEG only, 8 MiB, 4:5 to 1.91:1.
+        Platform::Instagram => Some(Limits {
+            text_max_chars: Some(2200),
+            hashtags_max: Some(30),
+            mentions_max: Some(20),
+            media_required: true,
+            media_max: 1,
+            image_types: &[MediaType::Jpeg],
+            image_max_bytes: 8 * 1024 * 1024,
+            aspect_ratio: Some((4.0 / 5.0, 1.91)),
+        }),
+        _ => None,
+    }
+}
+
+fn count_tokens(text: &str, sigil: char) -> usize {
+    text.split(|c: char| c.is_whitespace())
+        .filter(|w| w.starts_with(sigil) && w.chars().nth(1).is_some_and(|c| c.is_alphanumeric() || c == '_'))
+        .count()
+}
+
+/// Checks a post's text and media against a platform's rules; one violation per broken rule.
+pub fn check(platform: Platform, text: &str, media: &[MediaFacts]) -> Vec<Violation> {
+    let name = platform.display_name();
+    let Some(l) = limits(platform) else {
+        return vec![Violation {
+            rule: "platform.unavailable",
+            message: format!("Publishing to {name} is not available in this version of Herald."),
+        }];
+    };
+    let mut v = Vec::new();
+    let mut push = |rule, message: String| v.push(Violation { rule, message });
+    let chars = text.chars().count();
+    if let Some(max) = l.text_max_chars.filter(|max| chars > *max) {
+        push("caption.too_long", format!("{name} captions hold at most {max} characters; this one has {chars}. Shorten it."));
+    }
+    if let Some(max) = l.hashtags_max {
+        let n = count_tokens(text, '#');
+        if n > max {
+            push("caption.too_many_hashtags", format!("{name} allows at most {max} hashtags; this caption has {n}."));
+        }
+    }
+    if let Some(max) = l.mentions_max {
+        let n = count_tokens(text, '@');
+        if n > max {
+            push("caption.too_many_mentions", format!("{name} allows at most {max} @-mentions; this caption has {n}."));
+        }
+    }
+    if l.media_required && media.is_empty() {
+        push("media.required", format!("{name} cannot publish text alone: attach an image."));
+    }
+    if media.len() > l.media_max {
+        push(
+            "media.too_many",
+            format!("{name} posts take at most {} media item(s) in this version of Herald; remove {}.", l.media_max, media.len() - l.media_max),
+        );
+    }
+    let mut bad_type = false;
+    let mut too_big = false;
+    let mut bad_ratio = None;
+    for m in media {
+        if !l.image_types.contains(&m.media_type) {
+            bad_type = true;
+        }
+        if m.bytes > l.image_max_bytes {
+            too_big = true;
+        }
+        if let (Some((lo, hi)), Some(w), Some(h)) = (l.aspect_ratio, m.width, m.height) {
+            let r = f64::from(w) / f64::from(h.max(1));
+            if r < lo - 1e-3 || r > hi + 1e-3 {
+                bad_ratio = Some((w, h));
+            }
+        }
+    }
+    if bad_type {
+        let allowed: Vec<_> = l.image_types.iter().map(|t| t.mime()).collect();
+        push("media.type", format!("{name} accepts only {} images through its API; convert the file.", allowed.join(", ")));
+    }
+    if too_big {
+        push("media.too_large", format!("{name} accepts images up to {} MiB; use a smaller file.", l.image_max_bytes / (1024 * 1024)));
+    }
+    if let (Some((w, h)), Some((lo, hi))) = (bad_ratio, l.aspect_ratio) {
+        push(
+            "media.aspect_ratio",
+            format!("{name} accepts aspect ratios from {lo:.2}:1 (4:5) to {hi}:1; this image is {w}x{h}. Crop it."),
+        );
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(w: u32, h: u32) -> MediaFacts {
+        MediaFacts { media_type: MediaType::Jpeg, bytes: 100_000, width: Some(w), height: Some(h) }
+    }
+
+    fn rules(v: &[Violation]) -> Vec<&str> {
+        v.iter().map(|v| v.rule).collect()
+    }
+
+    #[test]
+    fn a_square_jpeg_with_a_short_caption_passes_on_instagram() {
+        assert!(check(Platform::Instagram, "hello #world", &[jpeg(1080, 1080)]).is_empty());
+    }
+
+    #[test]
+    fn instagram_refuses_text_only_png_wide_and_long_captions_with_one_violation_each() {
+        assert_eq!(rules(&check(Platform::Instagram, "hi", &[])), ["media.required"]);
+        let png = MediaFacts { media_type: MediaType::Png, ..jpeg(1080, 1080) };
+        assert_eq!(rules(&check(Platform::Instagram, "hi", &[png])), ["media.type"]);
+        assert_eq!(rules(&check(Platform::Instagram, "hi", &[jpeg(1920, 600)])), ["media.aspect_ratio"]);
+        assert!(check(Platform::Instagram, "hi", &[jpeg(1080, 1350)]).is_empty());
+        assert_eq!(rules(&check(Platform::Instagram, &"a".repeat(2201), &[jpeg(1080, 1080)])), ["caption.too_long"]);
+        assert!(check(Platform::Instagram, &"é".repeat(2200), &[jpeg(1080, 1080)]).is_empty());
+    }
+
+    #[test]
+    fn instagram_counts_hashtags_and_mentions() {
+        let tags: String = (0..31).map(|i| format!("#t{i} ")).collect();
+        assert_eq!(rules(&check(Platform::Instagram, &tags, &[jpeg(1080, 1080)])), ["caption.too_many_hashtags"]);
+        let mentions: String = (0..21).map(|i| format!("@u{i} ")).collect();
+        assert_eq!(rules(&check(Platform::Instagram, &mentions, &[jpeg(1080, 1080)])), ["caption.too_many_mentions"]);
+    }
+}

@@ -1,0 +1,31 @@
+//! The token vault: AES-256-GCM envelope encryption with a versioned master keyring.
+//!
+//! Every workspace has a data key; the data key is wrapped by a master key of the keyring, and each
+//! secret is sealed with the data key and its row's identity as associated data, so a ciphertext copied
+//! to another row does not open. Rotation re-wraps data keys; secrets never need re-encrypting.
+
+mod cipher;
+mod keyring;
+
+pub use cipher::{DataKey, secret_aad};
+pub use keyring::{KeySource, Keyring, MasterVersion, Vault};
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("master key version {0} is not in the keyring")]
+    UnknownMasterKey(MasterVersion),
+    #[error("decryption failed: the ciphertext does not belong to this row or key")]
+    Decrypt,
+    #[error("malformed keyring: {0}")]
+    BadKeyring(String),
+    #[error("keyring file {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("randomness unavailable: {0}")]
+    Random(String),
+}
+
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], VaultError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| VaultError::Random(e.to_string()))?;
+    Ok(b)
+}
