@@ -1,1 +1,98 @@
-//! placeholder
+//! Herald's storage: one schema on SQLite and PostgreSQL through sqlx, every query scoped to a workspace.
+
+mod accounts;
+mod db;
+mod deliveries;
+mod keys;
+mod media;
+mod oauth;
+mod posts;
+mod profiles;
+#[doc(hidden)]
+pub mod testing;
+
+pub use accounts::{ApiTokenRow, UserRow};
+pub use db::{Backend, Db};
+pub use deliveries::{Claimed, DeliveryEventRow, Transition};
+pub use keys::KeyStatus;
+pub use media::{MediaRow, NewMedia};
+pub use oauth::{NewOAuthState, OAuthStateRow};
+pub use posts::{CancelOutcome, DeliveryRow, NewPost, NewTarget, PostFilter, PostRow};
+pub use profiles::{NewProfile, ProfileRow};
+
+use std::sync::Arc;
+
+use herald_domain::Clock;
+use herald_vault::{Vault, VaultError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The caller's lease was taken over: its write changed nothing.
+    #[error("lease lost")]
+    LeaseLost,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("vault: {0}")]
+    Vault(#[from] VaultError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The store: a database, the vault that seals secrets in it, and the clock.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    vault: Arc<Vault>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({:?})", self.db.backend())
+    }
+}
+
+impl Store {
+    pub fn new(db: Db, vault: Arc<Vault>, clock: Clock) -> Self {
+        Self { db, vault, clock }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().as_microsecond()
+    }
+}
+
+/// Runs the same code against whichever pool the store holds.
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T> {
+    s.parse().map_err(|_| StoreError::Corrupt(format!("bad id {s}")))
+}

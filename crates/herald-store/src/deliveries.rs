@@ -1,0 +1,163 @@
+//! The delivery queue: claims under a lease with a fencing counter, and fenced transitions.
+//!
+//! Every write after a claim names the fence it claimed with; a worker whose lease lapsed and was
+//! claimed again changes nothing and is told [`StoreError::LeaseLost`].
+
+use herald_domain::delivery::DeliveryStatus;
+use herald_domain::{DeliveryId, PostId, ProfileId, WorkspaceId};
+
+use crate::{Result, Store, StoreError, on_db, parse_id};
+
+/// Deliveries that may be cancelled: not yet in flight, and with no call that might have landed.
+pub(crate) const CANCELLABLE: &str =
+    "(status IN ('scheduled', 'needs_reconnect') OR (status = 'retry_wait' AND handle IS NULL))";
+
+/// Cancels the workspace's cancellable deliveries where `column = value`, with an event each.
+macro_rules! cancel_pending {
+    ($tx:expr, $ws:expr, $column:literal, $value:expr, $now:expr, $detail:expr) => {{
+        let filter = format!("workspace_id = $1 AND {} = $2 AND {}", $column, $crate::deliveries::CANCELLABLE);
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail)
+             SELECT workspace_id, id, $3, status, 'cancelled', attempts, fence, 'cancelled', $4 FROM deliveries WHERE {filter}"
+        )))
+        .bind($ws.to_string()).bind($value).bind($now).bind($detail).execute(&mut *$tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE deliveries SET status = 'cancelled', lease_owner = NULL, lease_until = NULL, updated_at = $3 WHERE {filter}"
+        )))
+        .bind($ws.to_string()).bind($value).bind($now).execute(&mut *$tx).await?.rows_affected()
+    }};
+}
+pub(crate) use cancel_pending;
+
+/// A delivery claimed by a worker.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: DeliveryId,
+    pub workspace: WorkspaceId,
+    pub post: PostId,
+    pub profile: ProfileId,
+    pub fence: i64,
+    pub attempts: i64,
+    pub handle: Option<String>,
+}
+
+/// The state a fenced write moves a delivery to.
+#[derive(Debug, Clone, Default)]
+pub struct Transition<'a> {
+    pub due_at: Option<i64>,
+    pub handle: Option<&'a str>,
+    pub platform_post_id: Option<&'a str>,
+    pub permalink: Option<&'a str>,
+    pub error_code: Option<&'a str>,
+    pub error_message: Option<&'a str>,
+    /// What happened, for the delivery's history.
+    pub outcome: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryEventRow {
+    pub delivery: DeliveryId,
+    pub at: i64,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub attempt: i64,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+const CLAIM_FILTER: &str = "((status IN ('scheduled', 'retry_wait', 'processing') AND due_at <= $3) OR (status = 'publishing' AND lease_until < $3))";
+
+impl Store {
+    /// Claims up to `limit` due deliveries (and ones whose lease lapsed) for `owner` until `lease_until`.
+    pub async fn claim_due(&self, owner: &str, lease_until: i64, limit: i64) -> Result<Vec<Claimed>> {
+        let now = self.now();
+        let lock = match self.db().backend() {
+            crate::Backend::Sqlite => "",
+            crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE deliveries SET status = 'publishing', lease_owner = $1, lease_until = $2, fence = fence + 1, updated_at = $3
+             WHERE id IN (SELECT id FROM deliveries WHERE {CLAIM_FILTER} ORDER BY due_at LIMIT $4{lock})
+             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle"
+        );
+        let rows: Vec<(String, String, String, String, i64, i64, Option<String>)> = on_db!(self.db(), pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|(id, ws, post, profile, fence, attempts, handle)| {
+                Ok(Claimed { id: parse_id(&id)?, workspace: parse_id(&ws)?, post: parse_id(&post)?, profile: parse_id(&profile)?, fence, attempts, handle })
+            })
+            .collect()
+    }
+
+    /// When the next delivery falls due (or a lease lapses), if any.
+    pub async fn next_due_at(&self) -> Result<Option<i64>> {
+        let row: (Option<i64>,) = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM deliveries WHERE status IN ('scheduled', 'retry_wait', 'processing')
+             UNION ALL SELECT MIN(lease_until) AS t FROM deliveries WHERE status = 'publishing') AS x")
+            .fetch_one(pool).await?);
+        Ok(row.0)
+    }
+
+    /// Records, before the platform is called, that an attempt starts, and saves the handle it will use.
+    pub async fn begin_attempt(&self, c: &Claimed, handle: &str, detail: &str) -> Result<()> {
+        let now = self.now();
+        on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE deliveries SET attempts = attempts + 1, handle = $1, updated_at = $2 WHERE id = $3 AND fence = $4 AND status = 'publishing'")
+                .bind(handle).bind(now).bind(c.id.to_string()).bind(c.fence).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::LeaseLost);
+            }
+            sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) VALUES ($1, $2, $3, 'publishing', 'publishing', $4, $5, 'attempt_started', $6)")
+                .bind(c.workspace.to_string()).bind(c.id.to_string()).bind(now).bind(c.attempts + 1).bind(c.fence).bind(detail)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Saves the handle while keeping the claim (a container id as soon as it exists).
+    pub async fn save_handle(&self, c: &Claimed, handle: &str) -> Result<()> {
+        let n = on_db!(self.db(), pool => sqlx::query("UPDATE deliveries SET handle = $1, updated_at = $2 WHERE id = $3 AND fence = $4 AND status = 'publishing'")
+            .bind(handle).bind(self.now()).bind(c.id.to_string()).bind(c.fence).execute(pool).await?.rows_affected());
+        if n == 0 { Err(StoreError::LeaseLost) } else { Ok(()) }
+    }
+
+    /// Moves a claimed delivery to `to`, releasing the lease; changes nothing if the fence moved on.
+    pub async fn transition(&self, c: &Claimed, to: DeliveryStatus, t: Transition<'_>) -> Result<()> {
+        let now = self.now();
+        on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(
+                "UPDATE deliveries SET status = $1, due_at = COALESCE($2, due_at), handle = COALESCE($3, handle),
+                   platform_post_id = COALESCE($4, platform_post_id), permalink = COALESCE($5, permalink),
+                   error_code = $6, error_message = $7, lease_owner = NULL, lease_until = NULL, updated_at = $8
+                 WHERE id = $9 AND fence = $10 AND status = 'publishing'")
+                .bind(to.as_str()).bind(t.due_at).bind(t.handle).bind(t.platform_post_id).bind(t.permalink)
+                .bind(t.error_code).bind(t.error_message).bind(now).bind(c.id.to_string()).bind(c.fence)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::LeaseLost);
+            }
+            sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) VALUES ($1, $2, $3, 'publishing', $4, $5, $6, $7, $8)")
+                .bind(c.workspace.to_string()).bind(c.id.to_string()).bind(now).bind(to.as_str())
+                .bind(c.attempts).bind(c.fence).bind(t.outcome).bind(t.error_message.or(t.platform_post_id))
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The history of every delivery of a post, oldest first.
+    pub async fn delivery_events(&self, ws: WorkspaceId, post: PostId) -> Result<Vec<DeliveryEventRow>> {
+        let rows: Vec<(String, i64, Option<String>, String, i64, String, Option<String>)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT e.delivery_id, e.at, e.from_status, e.to_status, e.attempt, e.outcome, e.detail FROM delivery_events e
+             JOIN deliveries d ON d.id = e.delivery_id WHERE e.workspace_id = $1 AND d.post_id = $2 ORDER BY e.id")
+            .bind(ws.to_string()).bind(post.to_string()).fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|(d, at, from_status, to_status, attempt, outcome, detail)| {
+                Ok(DeliveryEventRow { delivery: parse_id(&d)?, at, from_status, to_status, attempt, outcome, detail })
+            })
+            .collect()
+    }
+}

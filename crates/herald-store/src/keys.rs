@@ -1,0 +1,107 @@
+//! Workspace data keys (wrapped by the master keyring) and the profile secrets they seal.
+
+use herald_domain::profile::SecretKind;
+use herald_domain::{ProfileId, WorkspaceId};
+use herald_vault::{DataKey, Keyring, MasterVersion, secret_aad};
+use secrecy::SecretString;
+
+use crate::{Result, Store, StoreError, on_db};
+
+/// How many data keys each master key version wraps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyStatus {
+    pub master_version: MasterVersion,
+    pub data_keys: u64,
+}
+
+fn version(v: i64) -> Result<MasterVersion> {
+    MasterVersion::try_from(v).map_err(|_| StoreError::Corrupt(format!("master version {v}")))
+}
+
+impl Store {
+    /// The workspace's data key, created and wrapped on first use.
+    async fn data_key(&self, ws: WorkspaceId) -> Result<DataKey> {
+        let ws_s = ws.to_string();
+        loop {
+            let row: Option<(i64, Vec<u8>)> = on_db!(self.db(), pool =>
+                sqlx::query_as("SELECT master_version, wrapped FROM data_keys WHERE workspace_id = $1")
+                    .bind(&ws_s).fetch_optional(pool).await?);
+            if let Some((v, wrapped)) = row {
+                return Ok(self.vault().unwrap(&ws_s, version(v)?, &wrapped)?);
+            }
+            let dk = DataKey::generate()?;
+            let (v, wrapped) = self.vault().wrap(&ws_s, &dk)?;
+            on_db!(self.db(), pool => sqlx::query("INSERT INTO data_keys (workspace_id, master_version, wrapped, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id) DO NOTHING")
+                .bind(&ws_s).bind(i64::from(v)).bind(wrapped).bind(self.now()).execute(pool).await?.rows_affected());
+        }
+    }
+
+    /// Seals and stores a profile's secret.
+    pub async fn put_secret(&self, ws: WorkspaceId, profile: ProfileId, kind: SecretKind, plaintext: &str) -> Result<()> {
+        let dk = self.data_key(ws).await?;
+        let blob = dk.seal(&secret_aad(&ws.to_string(), &profile.to_string(), kind.as_str()), plaintext.as_bytes())?;
+        on_db!(self.db(), pool => sqlx::query(
+            "INSERT INTO profile_secrets (profile_id, kind, workspace_id, ciphertext, updated_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (profile_id, kind) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at")
+            .bind(profile.to_string()).bind(kind.as_str()).bind(ws.to_string()).bind(blob).bind(self.now()).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Opens a profile's secret; `None` when there is none.
+    pub async fn get_secret(&self, ws: WorkspaceId, profile: ProfileId, kind: SecretKind) -> Result<Option<SecretString>> {
+        let row: Option<(Vec<u8>,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT ciphertext FROM profile_secrets WHERE workspace_id = $1 AND profile_id = $2 AND kind = $3")
+            .bind(ws.to_string()).bind(profile.to_string()).bind(kind.as_str()).fetch_optional(pool).await?);
+        let Some((blob,)) = row else { return Ok(None) };
+        let dk = self.data_key(ws).await?;
+        let plain = dk.open(&secret_aad(&ws.to_string(), &profile.to_string(), kind.as_str()), &blob)?;
+        let text = std::str::from_utf8(&plain).map_err(|_| StoreError::Corrupt("secret is not UTF-8".into()))?;
+        Ok(Some(SecretString::from(text.to_owned())))
+    }
+
+    /// Counts data keys per master key version.
+    pub async fn key_status(&self) -> Result<Vec<KeyStatus>> {
+        let rows: Vec<(i64, i64)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT master_version, COUNT(*) FROM data_keys GROUP BY master_version ORDER BY master_version")
+            .fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|(v, n)| Ok(KeyStatus { master_version: version(v)?, data_keys: u64::try_from(n).unwrap_or(0) }))
+            .collect()
+    }
+
+    /// Checks that `ring` opens every stored data key; names the first it cannot.
+    pub async fn verify_data_keys(&self, ring: &Keyring) -> Result<(), String> {
+        let rows: Vec<(String, i64, Vec<u8>)> = on_db!(self.db(), pool =>
+            sqlx::query_as("SELECT workspace_id, master_version, wrapped FROM data_keys").fetch_all(pool).await)
+            .map_err(|e| e.to_string())?;
+        for (ws, v, wrapped) in rows {
+            let v = version(v).map_err(|e| e.to_string())?;
+            if ring.unwrap(&ws, v, &wrapped).is_err() {
+                return Err(format!(
+                    "no master key in the ring opens the data key of workspace {ws} (wrapped by master key version {v}); \
+                     the ring has versions {:?}",
+                    ring.versions()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-wraps every data key not yet under `ring`'s current version. Each update is conditional on the
+    /// version it read, so concurrent rotations cannot lose a key. Returns how many were re-wrapped.
+    pub async fn rewrap_data_keys(&self, ring: &Keyring) -> Result<u64> {
+        let current = ring.current().ok_or_else(|| StoreError::Corrupt("empty keyring".into()))?;
+        let rows: Vec<(String, i64, Vec<u8>)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT workspace_id, master_version, wrapped FROM data_keys WHERE master_version <> $1")
+            .bind(i64::from(current)).fetch_all(pool).await?);
+        let mut n = 0;
+        for (ws, v, wrapped) in rows {
+            let dk = ring.unwrap(&ws, version(v)?, &wrapped)?;
+            let (nv, rewrapped) = ring.wrap(&ws, &dk)?;
+            n += on_db!(self.db(), pool => sqlx::query(
+                "UPDATE data_keys SET master_version = $1, wrapped = $2 WHERE workspace_id = $3 AND master_version = $4")
+                .bind(i64::from(nv)).bind(rewrapped).bind(&ws).bind(v).execute(pool).await?.rows_affected());
+        }
+        Ok(n)
+    }
+}

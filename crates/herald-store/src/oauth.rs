@@ -1,0 +1,65 @@
+//! Pending OAuth authorizations: `state` is stored hashed and can be taken exactly once.
+
+use herald_domain::{UserId, WorkspaceId};
+
+use crate::{Result, Store, on_db, parse_id};
+
+pub struct NewOAuthState<'a> {
+    pub state_hash: &'a str,
+    pub workspace: WorkspaceId,
+    pub user: UserId,
+    pub session_hash: Option<&'a str>,
+    pub platform: &'a str,
+    pub redirect_uri: &'a str,
+    /// The PKCE verifier, sealed by the caller when the platform uses PKCE.
+    pub pkce_verifier: Option<Vec<u8>>,
+    pub scopes: &'a str,
+    pub expires_at: i64,
+}
+
+#[derive(Debug)]
+pub struct OAuthStateRow {
+    pub workspace: WorkspaceId,
+    pub user: UserId,
+    pub session_hash: Option<String>,
+    pub platform: String,
+    pub redirect_uri: String,
+    pub pkce_verifier: Option<Vec<u8>>,
+    pub scopes: String,
+    pub expires_at: i64,
+}
+
+type Row = (String, String, Option<String>, String, String, Option<Vec<u8>>, String, i64);
+
+impl Store {
+    pub async fn insert_oauth_state(&self, s: NewOAuthState<'_>) -> Result<()> {
+        on_db!(self.db(), pool => sqlx::query(
+            "INSERT INTO oauth_states (state_hash, workspace_id, user_id, session_hash, platform, redirect_uri, pkce_verifier, scopes, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(s.state_hash).bind(s.workspace.to_string()).bind(s.user.to_string()).bind(s.session_hash)
+            .bind(s.platform).bind(s.redirect_uri).bind(s.pkce_verifier.clone()).bind(s.scopes).bind(self.now()).bind(s.expires_at)
+            .execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Deletes and returns the state: a second call with the same state finds nothing.
+    pub async fn take_oauth_state(&self, state_hash: &str) -> Result<Option<OAuthStateRow>> {
+        let row: Option<Row> = on_db!(self.db(), pool => sqlx::query_as(
+            "DELETE FROM oauth_states WHERE state_hash = $1
+             RETURNING workspace_id, user_id, session_hash, platform, redirect_uri, pkce_verifier, scopes, expires_at")
+            .bind(state_hash).fetch_optional(pool).await?);
+        row.map(|(ws, user, session_hash, platform, redirect_uri, pkce_verifier, scopes, expires_at)| {
+            Ok(OAuthStateRow {
+                workspace: parse_id(&ws)?,
+                user: parse_id(&user)?,
+                session_hash,
+                platform,
+                redirect_uri,
+                pkce_verifier,
+                scopes,
+                expires_at,
+            })
+        })
+        .transpose()
+    }
+}

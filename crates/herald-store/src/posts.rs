@@ -1,0 +1,258 @@
+//! Posts and their deliveries: creation with idempotency keys, listing, fenced edits and cancels.
+
+use herald_domain::delivery::DeliveryStatus;
+use herald_domain::{DeliveryId, MediaId, PostId, ProfileId, UserId, WorkspaceId};
+
+use crate::deliveries::cancel_pending;
+use crate::{Result, Store, StoreError, on_db, parse_id};
+
+pub struct NewTarget {
+    pub profile: ProfileId,
+    pub text: Option<String>,
+    pub media_ids: Option<Vec<MediaId>>,
+}
+
+pub struct NewPost<'a> {
+    pub workspace: WorkspaceId,
+    pub user: UserId,
+    pub text: &'a str,
+    pub media_ids: &'a [MediaId],
+    pub scheduled_at: i64,
+    pub time_zone: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub targets: Vec<NewTarget>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub id: DeliveryId,
+    pub profile: ProfileId,
+    pub text_override: Option<String>,
+    pub media_override: Option<Vec<MediaId>>,
+    pub status: DeliveryStatus,
+    pub due_at: i64,
+    pub attempts: i64,
+    pub platform_post_id: Option<String>,
+    pub permalink: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PostRow {
+    pub id: PostId,
+    pub workspace: WorkspaceId,
+    pub created_by: UserId,
+    pub text: String,
+    pub media_ids: Vec<MediaId>,
+    pub scheduled_at: i64,
+    pub time_zone: String,
+    pub created_at: i64,
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+impl PostRow {
+    /// The text and media a delivery publishes: its overrides, else the post's.
+    pub fn content_for(&self, d: &DeliveryRow) -> (String, Vec<MediaId>) {
+        (
+            d.text_override.clone().unwrap_or_else(|| self.text.clone()),
+            d.media_override.clone().unwrap_or_else(|| self.media_ids.clone()),
+        )
+    }
+}
+
+/// Which posts to list: by delivery status and scheduled time, paged by `(scheduled_at, id)`.
+#[derive(Debug, Default)]
+pub struct PostFilter {
+    pub status: Option<DeliveryStatus>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub after: Option<(i64, PostId)>,
+    pub limit: i64,
+}
+
+/// What cancelling a post did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CancelOutcome {
+    pub cancelled: u64,
+    pub published: u64,
+    pub in_flight: u64,
+}
+
+fn ids_json(ids: &[MediaId]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
+}
+
+fn ids_from_json(s: &str) -> Result<Vec<MediaId>> {
+    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(format!("media ids {s}")))
+}
+
+type PostTuple = (String, String, String, String, String, i64, String, i64);
+type DeliveryTuple = (String, String, Option<String>, Option<String>, String, i64, i64, Option<String>, Option<String>, Option<String>, Option<String>, i64);
+
+const POST_COLUMNS: &str = "id, workspace_id, created_by, text, media_ids, scheduled_at, time_zone, created_at";
+
+impl Store {
+    /// Creates a post with one delivery per target, or returns the post an earlier request with the same
+    /// idempotency key created. The flag says whether this call created it.
+    pub async fn create_post(&self, p: NewPost<'_>) -> Result<(PostId, bool)> {
+        if let Some(existing) = self.post_by_idempotency_key(&p).await? {
+            return Ok((existing, false));
+        }
+        let (id, now) = (PostId::new(), self.now());
+        let inserted: Result<()> = on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO posts (id, workspace_id, created_by, text, media_ids, scheduled_at, time_zone, idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)")
+                .bind(id.to_string()).bind(p.workspace.to_string()).bind(p.user.to_string()).bind(p.text)
+                .bind(ids_json(p.media_ids)).bind(p.scheduled_at).bind(p.time_zone).bind(p.idempotency_key).bind(now)
+                .execute(&mut *tx).await?;
+            for t in &p.targets {
+                let did = DeliveryId::new().to_string();
+                sqlx::query("INSERT INTO deliveries (id, workspace_id, post_id, profile_id, text_override, media_override, status, due_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8)")
+                    .bind(&did).bind(p.workspace.to_string()).bind(id.to_string()).bind(t.profile.to_string())
+                    .bind(t.text.as_deref()).bind(t.media_ids.as_deref().map(ids_json)).bind(p.scheduled_at).bind(now)
+                    .execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) VALUES ($1, $2, $3, NULL, 'scheduled', 0, 0, 'scheduled', NULL)")
+                    .bind(p.workspace.to_string()).bind(&did).bind(now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        });
+        match inserted {
+            Ok(()) => Ok((id, true)),
+            // A concurrent request with the same key won the race: answer with its post.
+            Err(StoreError::Database(e)) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+                self.post_by_idempotency_key(&p).await?.map(|id| (id, false)).ok_or(StoreError::Database(e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn post_by_idempotency_key(&self, p: &NewPost<'_>) -> Result<Option<PostId>> {
+        let Some(key) = p.idempotency_key else { return Ok(None) };
+        let row: Option<(String,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT id FROM posts WHERE workspace_id = $1 AND created_by = $2 AND idempotency_key = $3")
+            .bind(p.workspace.to_string()).bind(p.user.to_string()).bind(key).fetch_optional(pool).await?);
+        row.map(|r| parse_id(&r.0)).transpose()
+    }
+
+    pub async fn get_post(&self, ws: WorkspaceId, id: PostId) -> Result<PostRow> {
+        let sql = format!("SELECT {POST_COLUMNS} FROM posts WHERE workspace_id = $1 AND id = $2");
+        let row: Option<PostTuple> = on_db!(self.db(), pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
+        let mut post = post_from(row.ok_or(StoreError::NotFound)?)?;
+        post.deliveries = self.deliveries_of(ws, id).await?;
+        Ok(post)
+    }
+
+    async fn deliveries_of(&self, ws: WorkspaceId, post: PostId) -> Result<Vec<DeliveryRow>> {
+        let rows: Vec<DeliveryTuple> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT id, profile_id, text_override, media_override, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, updated_at
+             FROM deliveries WHERE workspace_id = $1 AND post_id = $2 ORDER BY id")
+            .bind(ws.to_string()).bind(post.to_string()).fetch_all(pool).await?);
+        rows.into_iter().map(delivery_from).collect()
+    }
+
+    pub async fn list_posts(&self, ws: WorkspaceId, f: &PostFilter) -> Result<Vec<PostRow>> {
+        let sql = format!(
+            "SELECT {POST_COLUMNS} FROM posts p WHERE workspace_id = $1
+               AND ($2 IS NULL OR EXISTS (SELECT 1 FROM deliveries d WHERE d.post_id = p.id AND d.status = $2))
+               AND ($3 IS NULL OR scheduled_at >= $3) AND ($4 IS NULL OR scheduled_at < $4)
+               AND ($5 IS NULL OR scheduled_at > $5 OR (scheduled_at = $5 AND id > $6))
+             ORDER BY scheduled_at, id LIMIT $7"
+        );
+        let status = f.status.map(DeliveryStatus::as_str);
+        let (after_at, after_id) = f.after.map(|(at, id)| (Some(at), id.to_string())).unwrap_or((None, String::new()));
+        let rows: Vec<PostTuple> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(ws.to_string()).bind(status).bind(f.from).bind(f.to).bind(after_at).bind(after_id).bind(f.limit)
+            .fetch_all(pool).await?);
+        let mut posts = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut post = post_from(r)?;
+            post.deliveries = self.deliveries_of(ws, post.id).await?;
+            posts.push(post);
+        }
+        Ok(posts)
+    }
+
+    /// Edits a post whose deliveries are all still `scheduled`. Fenced against a claim: if the
+    /// dispatcher claimed any delivery first, nothing changes and `Conflict` says so.
+    pub async fn update_post(&self, ws: WorkspaceId, id: PostId, text: Option<&str>, media: Option<&[MediaId]>, at: Option<(i64, &str)>) -> Result<()> {
+        let now = self.now();
+        on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deliveries WHERE workspace_id = $1 AND post_id = $2")
+                .bind(ws.to_string()).bind(id.to_string()).fetch_one(&mut *tx).await?;
+            let touched = sqlx::query("UPDATE deliveries SET due_at = COALESCE($1, due_at), fence = fence + 1, updated_at = $2 WHERE workspace_id = $3 AND post_id = $4 AND status = 'scheduled'")
+                .bind(at.map(|a| a.0)).bind(now).bind(ws.to_string()).bind(id.to_string()).execute(&mut *tx).await?.rows_affected();
+            if i64::try_from(touched).unwrap_or(-1) != total {
+                return Err(StoreError::Conflict("publishing has already started for this post; it can no longer be edited".into()));
+            }
+            let n = sqlx::query("UPDATE posts SET text = COALESCE($1, text), media_ids = COALESCE($2, media_ids), scheduled_at = COALESCE($3, scheduled_at), time_zone = COALESCE($4, time_zone), updated_at = $5 WHERE workspace_id = $6 AND id = $7")
+                .bind(text).bind(media.map(ids_json)).bind(at.map(|a| a.0)).bind(at.map(|a| a.1)).bind(now)
+                .bind(ws.to_string()).bind(id.to_string()).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Cancels every delivery of the post that has not started; published ones stay published.
+    pub async fn cancel_post(&self, ws: WorkspaceId, id: PostId) -> Result<CancelOutcome> {
+        let now = self.now();
+        let cancelled = on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM posts WHERE workspace_id = $1 AND id = $2")
+                .bind(ws.to_string()).bind(id.to_string()).fetch_optional(&mut *tx).await?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            let n = cancel_pending!(tx, ws, "post_id", id.to_string(), now, "cancelled by the user");
+            tx.commit().await?;
+            n
+        });
+        let deliveries = self.deliveries_of(ws, id).await?;
+        let count = |f: fn(DeliveryStatus) -> bool| deliveries.iter().filter(|d| f(d.status)).count() as u64;
+        Ok(CancelOutcome {
+            cancelled,
+            published: count(|s| s == DeliveryStatus::Published),
+            in_flight: count(|s| matches!(s, DeliveryStatus::Publishing | DeliveryStatus::Processing | DeliveryStatus::RetryWait)),
+        })
+    }
+}
+
+fn post_from(r: PostTuple) -> Result<PostRow> {
+    let (id, ws, by, text, media, scheduled_at, time_zone, created_at) = r;
+    Ok(PostRow {
+        id: parse_id(&id)?,
+        workspace: parse_id(&ws)?,
+        created_by: parse_id(&by)?,
+        text,
+        media_ids: ids_from_json(&media)?,
+        scheduled_at,
+        time_zone,
+        created_at,
+        deliveries: Vec::new(),
+    })
+}
+
+fn delivery_from(r: DeliveryTuple) -> Result<DeliveryRow> {
+    let (id, profile, text_override, media_override, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, updated_at) = r;
+    Ok(DeliveryRow {
+        id: parse_id(&id)?,
+        profile: parse_id(&profile)?,
+        text_override,
+        media_override: media_override.as_deref().map(ids_from_json).transpose()?,
+        status: DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("delivery status {status}")))?,
+        due_at,
+        attempts,
+        platform_post_id,
+        permalink,
+        error_code,
+        error_message,
+        updated_at,
+    })
+}

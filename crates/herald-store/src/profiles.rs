@@ -1,0 +1,126 @@
+//! Connected platform profiles and their connection state.
+
+use herald_domain::profile::{ConnectionState, ReconnectReason};
+use herald_domain::{ProfileId, WorkspaceId};
+
+use crate::{Result, Store, StoreError, on_db, parse_id};
+
+#[derive(Debug, Clone)]
+pub struct ProfileRow {
+    pub id: ProfileId,
+    pub workspace: WorkspaceId,
+    pub platform: String,
+    pub external_id: String,
+    pub handle: String,
+    pub state: ConnectionState,
+    pub reason: Option<ReconnectReason>,
+    pub granted_scopes: Vec<String>,
+    pub token_issued_at: Option<i64>,
+    pub token_expires_at: Option<i64>,
+    pub sandbox: bool,
+    pub created_at: i64,
+}
+
+pub struct NewProfile<'a> {
+    pub workspace: WorkspaceId,
+    pub platform: &'a str,
+    pub external_id: &'a str,
+    pub handle: &'a str,
+    pub granted_scopes: &'a [String],
+    pub token_issued_at: i64,
+    pub token_expires_at: Option<i64>,
+    pub sandbox: bool,
+}
+
+type Row = (String, String, String, String, String, String, Option<String>, String, Option<i64>, Option<i64>, bool, i64);
+
+const COLUMNS: &str = "id, workspace_id, platform, external_id, handle, state, reason, granted_scopes, token_issued_at, token_expires_at, sandbox, created_at";
+
+fn from_row(r: Row) -> Result<ProfileRow> {
+    let (id, ws, platform, external_id, handle, state, reason, scopes, issued, expires, sandbox, created_at) = r;
+    Ok(ProfileRow {
+        id: parse_id(&id)?,
+        workspace: parse_id(&ws)?,
+        platform,
+        external_id,
+        handle,
+        state: ConnectionState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("profile state {state}")))?,
+        reason: reason.as_deref().and_then(ReconnectReason::parse),
+        granted_scopes: scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        token_issued_at: issued,
+        token_expires_at: expires,
+        sandbox,
+        created_at,
+    })
+}
+
+impl Store {
+    /// Creates the profile, or updates the one already connected for the same platform account.
+    pub async fn upsert_profile(&self, p: NewProfile<'_>) -> Result<ProfileId> {
+        let now = self.now();
+        let row: (String,) = on_db!(self.db(), pool => sqlx::query_as(
+            "INSERT INTO profiles (id, workspace_id, platform, external_id, handle, state, reason, granted_scopes, token_issued_at, token_expires_at, sandbox, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'connected', NULL, $6, $7, $8, $9, $10, $10)
+             ON CONFLICT (workspace_id, platform, external_id) DO UPDATE SET handle = excluded.handle, state = 'connected', reason = NULL,
+               granted_scopes = excluded.granted_scopes, token_issued_at = excluded.token_issued_at,
+               token_expires_at = excluded.token_expires_at, sandbox = excluded.sandbox, updated_at = excluded.updated_at
+             RETURNING id")
+            .bind(ProfileId::new().to_string()).bind(p.workspace.to_string()).bind(p.platform).bind(p.external_id)
+            .bind(p.handle).bind(p.granted_scopes.join(",")).bind(p.token_issued_at).bind(p.token_expires_at)
+            .bind(p.sandbox).bind(now).fetch_one(pool).await?);
+        parse_id(&row.0)
+    }
+
+    pub async fn list_profiles(&self, ws: WorkspaceId) -> Result<Vec<ProfileRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM profiles WHERE workspace_id = $1 ORDER BY created_at");
+        let rows: Vec<Row> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(ws.to_string()).fetch_all(pool).await?);
+        rows.into_iter().map(from_row).collect()
+    }
+
+    pub async fn get_profile(&self, ws: WorkspaceId, id: ProfileId) -> Result<ProfileRow> {
+        let sql = format!("SELECT {COLUMNS} FROM profiles WHERE workspace_id = $1 AND id = $2");
+        let row: Option<Row> = on_db!(self.db(), pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
+        from_row(row.ok_or(StoreError::NotFound)?)
+    }
+
+    /// Records that the profile needs the user (or that it is connected again).
+    pub async fn set_profile_state(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+        state: ConnectionState,
+        reason: Option<ReconnectReason>,
+    ) -> Result<()> {
+        on_db!(self.db(), pool => sqlx::query("UPDATE profiles SET state = $1, reason = $2, updated_at = $3 WHERE workspace_id = $4 AND id = $5")
+            .bind(state.as_str()).bind(reason.map(ReconnectReason::as_str)).bind(self.now()).bind(ws.to_string()).bind(id.to_string())
+            .execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Records a refreshed token's lifetime.
+    pub async fn set_token_times(&self, ws: WorkspaceId, id: ProfileId, issued_at: i64, expires_at: Option<i64>) -> Result<()> {
+        on_db!(self.db(), pool => sqlx::query("UPDATE profiles SET token_issued_at = $1, token_expires_at = $2, updated_at = $3 WHERE workspace_id = $4 AND id = $5")
+            .bind(issued_at).bind(expires_at).bind(self.now()).bind(ws.to_string()).bind(id.to_string()).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Disconnects: deletes the secrets, keeps the row as `disconnected`, cancels pending deliveries.
+    /// Returns how many deliveries were cancelled.
+    pub async fn disconnect_profile(&self, ws: WorkspaceId, id: ProfileId) -> Result<u64> {
+        let now = self.now();
+        on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE profiles SET state = 'disconnected', reason = NULL, token_expires_at = NULL, updated_at = $1 WHERE workspace_id = $2 AND id = $3")
+                .bind(now).bind(ws.to_string()).bind(id.to_string()).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query("DELETE FROM profile_secrets WHERE workspace_id = $1 AND profile_id = $2")
+                .bind(ws.to_string()).bind(id.to_string()).execute(&mut *tx).await?;
+            let cancelled = crate::deliveries::cancel_pending!(tx, ws, "profile_id", id.to_string(), now, "profile disconnected");
+            tx.commit().await?;
+            Ok(cancelled)
+        })
+    }
+}

@@ -1,0 +1,167 @@
+//! Storage tests, each run on SQLite and on PostgreSQL.
+
+use std::sync::Arc;
+
+use herald_domain::delivery::DeliveryStatus;
+use herald_domain::profile::SecretKind;
+use herald_domain::{Clock, ProfileId, WorkspaceId};
+use herald_store::testing::{TestDatabase, backends};
+use herald_store::{Db, NewPost, NewProfile, NewTarget, Store, StoreError, Transition};
+use herald_vault::{KeySource, Keyring, Vault};
+use jiff::SignedDuration;
+
+async fn store(t: &TestDatabase) -> Store {
+    let db = Db::connect(&t.url).await.unwrap();
+    db.migrate().await.unwrap();
+    Store::new(db, Arc::new(Vault::new(Keyring::generate().unwrap(), KeySource::Inline)), Clock::system())
+}
+
+async fn fixture(s: &Store) -> (herald_domain::UserId, WorkspaceId, ProfileId) {
+    let (user, ws) = s.create_user(&format!("{}@example.com", uuid::Uuid::new_v4()), "hash").await.unwrap();
+    let profile = s
+        .upsert_profile(NewProfile {
+            workspace: ws,
+            platform: "instagram",
+            external_id: "17841400000000001",
+            handle: "creator",
+            granted_scopes: &["instagram_business_basic".into()],
+            token_issued_at: 0,
+            token_expires_at: None,
+            sandbox: true,
+        })
+        .await
+        .unwrap();
+    (user, ws, profile)
+}
+
+async fn schedule_now(s: &Store, user: herald_domain::UserId, ws: WorkspaceId, profile: ProfileId, key: Option<&str>) -> herald_domain::PostId {
+    s.create_post(NewPost {
+        workspace: ws,
+        user,
+        text: "hello",
+        media_ids: &[],
+        scheduled_at: s.clock().now().as_microsecond(),
+        time_zone: "UTC",
+        idempotency_key: key,
+        targets: vec![NewTarget { profile, text: None, media_ids: None }],
+    })
+    .await
+    .unwrap()
+    .0
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident => $body:expr;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            for backend in backends().await {
+                let t = TestDatabase::create(backend).await;
+                let s = store(&t).await;
+                ($body)(s).await;
+                t.drop_database().await;
+            }
+        }
+    )*};
+}
+
+on_both_backends! {
+    a_worker_whose_lease_lapsed_changes_nothing => |s: Store| async move {
+        let (user, ws, profile) = fixture(&s).await;
+        schedule_now(&s, user, ws, profile, None).await;
+        let now = s.clock().now();
+        let lease = (now + SignedDuration::from_secs(30)).as_microsecond();
+        let first = s.claim_due("worker-a", lease, 10).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert!(s.claim_due("worker-b", lease, 10).await.unwrap().is_empty(), "a held lease is not claimed twice");
+        s.clock().advance(SignedDuration::from_secs(31));
+        let lease_b = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
+        let second = s.claim_due("worker-b", lease_b, 10).await.unwrap();
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0].fence, first[0].fence + 1);
+        let a = &first[0];
+        assert!(matches!(s.begin_attempt(a, "{}", "late").await, Err(StoreError::LeaseLost)));
+        assert!(matches!(s.save_handle(a, "{\"container\":\"1\"}").await, Err(StoreError::LeaseLost)));
+        for to in [DeliveryStatus::Published, DeliveryStatus::Failed, DeliveryStatus::Processing] {
+            let r = s.transition(a, to, Transition { outcome: "late", ..Default::default() }).await;
+            assert!(matches!(r, Err(StoreError::LeaseLost)), "{to:?}");
+        }
+        s.transition(&second[0], DeliveryStatus::Published, Transition { platform_post_id: Some("1790"), outcome: "published", ..Default::default() }).await.unwrap();
+        let post = s.get_post(ws, second[0].post).await.unwrap();
+        assert_eq!(post.deliveries[0].status, DeliveryStatus::Published);
+        assert_eq!(post.deliveries[0].platform_post_id.as_deref(), Some("1790"));
+    };
+
+    an_edit_after_a_claim_is_refused_and_changes_nothing => |s: Store| async move {
+        let (user, ws, profile) = fixture(&s).await;
+        let post = schedule_now(&s, user, ws, profile, None).await;
+        let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
+        assert_eq!(s.claim_due("w", lease, 10).await.unwrap().len(), 1);
+        let r = s.update_post(ws, post, Some("edited"), None, None).await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+        assert_eq!(s.get_post(ws, post).await.unwrap().text, "hello");
+        let cancel = s.cancel_post(ws, post).await.unwrap();
+        assert_eq!((cancel.cancelled, cancel.in_flight), (0, 1));
+    };
+
+    an_edit_before_a_claim_wins_and_moves_the_due_time => |s: Store| async move {
+        let (user, ws, profile) = fixture(&s).await;
+        let post = schedule_now(&s, user, ws, profile, None).await;
+        let later = (s.clock().now() + SignedDuration::from_hours(1)).as_microsecond();
+        s.update_post(ws, post, Some("edited"), None, Some((later, "Europe/Paris"))).await.unwrap();
+        let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
+        assert!(s.claim_due("w", lease, 10).await.unwrap().is_empty());
+        let p = s.get_post(ws, post).await.unwrap();
+        assert_eq!((p.text.as_str(), p.time_zone.as_str(), p.deliveries[0].due_at), ("edited", "Europe/Paris", later));
+    };
+
+    the_same_idempotency_key_returns_the_first_post => |s: Store| async move {
+        let (user, ws, profile) = fixture(&s).await;
+        let a = schedule_now(&s, user, ws, profile, Some("key-1")).await;
+        let b = schedule_now(&s, user, ws, profile, Some("key-1")).await;
+        let c = schedule_now(&s, user, ws, profile, Some("key-2")).await;
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    };
+
+    a_ciphertext_moved_to_another_profile_does_not_decrypt => |s: Store| async move {
+        let (_, ws, p1) = fixture(&s).await;
+        let p2 = s.upsert_profile(NewProfile { workspace: ws, platform: "instagram", external_id: "2", handle: "b", granted_scopes: &[], token_issued_at: 0, token_expires_at: None, sandbox: true }).await.unwrap();
+        s.put_secret(ws, p1, SecretKind::AccessToken, "IGAAtoken-one").await.unwrap();
+        s.put_secret(ws, p2, SecretKind::AccessToken, "IGAAtoken-two").await.unwrap();
+        use secrecy::ExposeSecret;
+        assert_eq!(s.get_secret(ws, p1, SecretKind::AccessToken).await.unwrap().unwrap().expose_secret(), "IGAAtoken-one");
+        let copy = "UPDATE profile_secrets SET ciphertext = (SELECT ciphertext FROM profile_secrets WHERE profile_id = $1) WHERE profile_id = $2";
+        match s.db() {
+            Db::Sqlite(p) => { sqlx::query(copy).bind(p1.to_string()).bind(p2.to_string()).execute(p).await.unwrap(); }
+            Db::Postgres(p) => { sqlx::query(copy).bind(p1.to_string()).bind(p2.to_string()).execute(p).await.unwrap(); }
+        }
+        let r = s.get_secret(ws, p2, SecretKind::AccessToken).await;
+        assert!(matches!(r, Err(StoreError::Vault(_))), "{r:?}");
+    };
+
+    rotation_rewraps_every_data_key_and_the_old_version_can_then_go => |s: Store| async move {
+        let (_, ws, p1) = fixture(&s).await;
+        s.put_secret(ws, p1, SecretKind::AccessToken, "IGAAtoken").await.unwrap();
+        let mut ring = (*s.vault().ring()).clone();
+        ring.add_new_version().unwrap();
+        assert_eq!(s.rewrap_data_keys(&ring).await.unwrap(), 1);
+        let status = s.key_status().await.unwrap();
+        assert_eq!(status.iter().map(|k| k.master_version).collect::<Vec<_>>(), vec![2]);
+        ring.remove(1);
+        s.verify_data_keys(&ring).await.unwrap();
+        let s2 = Store::new(s.db().clone(), Arc::new(Vault::new(ring, KeySource::Inline)), Clock::system());
+        use secrecy::ExposeSecret;
+        assert_eq!(s2.get_secret(ws, p1, SecretKind::AccessToken).await.unwrap().unwrap().expose_secret(), "IGAAtoken");
+    };
+
+    another_workspace_cannot_see_profiles_posts_or_secrets => |s: Store| async move {
+        let (user, ws, profile) = fixture(&s).await;
+        let post = schedule_now(&s, user, ws, profile, None).await;
+        let (_, other) = s.create_user("other@example.com", "hash").await.unwrap();
+        assert!(matches!(s.get_profile(other, profile).await, Err(StoreError::NotFound)));
+        assert!(matches!(s.get_post(other, post).await, Err(StoreError::NotFound)));
+        assert!(matches!(s.cancel_post(other, post).await, Err(StoreError::NotFound)));
+        assert!(matches!(s.disconnect_profile(other, profile).await, Err(StoreError::NotFound)));
+        assert!(s.list_profiles(other).await.unwrap().is_empty());
+    };
+}
