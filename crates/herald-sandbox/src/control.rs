@@ -1,0 +1,69 @@
+//! `/_sandbox/`: inspect what the emulated platforms hold, and act as the person or the platform would
+//! (remove the app from an account, move the clock).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::SignedDuration;
+use serde_json::json;
+
+use crate::Sandbox;
+
+pub(crate) fn routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/_sandbox", get(overview))
+        .route("/_sandbox/", get(overview))
+        .route("/_sandbox/instagram/media", get(instagram_media))
+        .route("/_sandbox/instagram/accounts/{user_id}/revoke", post(revoke))
+        .route("/_sandbox/clock/advance", post(advance))
+}
+
+/// Accounts, grants, tokens (never their values) and published media on every platform.
+async fn overview(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let now = sb.clock().now();
+    let w = sb.inner.instagram.lock().expect("instagram lock");
+    let accounts: Vec<_> = w.accounts.iter().map(|a| json!({"user_id": a.user_id.to_string(), "username": a.username, "name": a.name})).collect();
+    let grants: Vec<_> = w.grants.iter().map(|((app, user), scopes)| json!({"client_id": app, "user_id": user.to_string(), "scopes": scopes})).collect();
+    let tokens: Vec<_> = w
+        .tokens
+        .values()
+        .map(|t| {
+            json!({
+                "user_id": t.user_id.to_string(), "kind": format!("{:?}", t.kind), "scopes": t.scopes,
+                "issued_at": t.issued_at, "expires_at": t.expires_at, "expired": t.expires_at <= now,
+            })
+        })
+        .collect();
+    Json(json!({
+        "clock": now,
+        "instagram": {"accounts": accounts, "grants": grants, "tokens": tokens, "containers": w.containers.len(), "media": w.media},
+    }))
+}
+
+async fn instagram_media(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let w = sb.inner.instagram.lock().expect("instagram lock");
+    Json(json!({"data": w.media}))
+}
+
+/// As if the person removed the app in Instagram's settings: every grant and token of the account dies.
+async fn revoke(State(sb): State<Sandbox>, Path(user_id): Path<u64>) -> Response {
+    let mut w = sb.inner.instagram.lock().expect("instagram lock");
+    let before = w.grants.len();
+    w.grants.retain(|(_, u), _| *u != user_id);
+    if w.grants.len() == before {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no grant for that account"}))).into_response();
+    }
+    Json(json!({"revoked": true, "user_id": user_id.to_string()})).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct Advance {
+    seconds: i64,
+}
+
+async fn advance(State(sb): State<Sandbox>, Json(a): Json<Advance>) -> Json<serde_json::Value> {
+    sb.clock().advance(SignedDuration::from_secs(a.seconds));
+    Json(json!({"now": sb.clock().now()}))
+}

@@ -1,0 +1,154 @@
+//! Meta Graph API conventions: the error envelope, and parameters and tokens read the way Graph reads them
+//! (query string, form or JSON body, `Authorization: Bearer|OAuth` header).
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// A Graph API error: `{"error":{"message","type","code","error_subcode","fbtrace_id",...}}`.
+#[derive(Debug)]
+pub(crate) struct GraphError {
+    pub status: StatusCode,
+    pub message: String,
+    pub kind: &'static str,
+    pub code: i64,
+    pub subcode: Option<i64>,
+    pub user_title: Option<&'static str>,
+    pub user_msg: Option<String>,
+}
+
+impl GraphError {
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            kind: "OAuthException",
+            code,
+            subcode: None,
+            user_title: None,
+            user_msg: None,
+        }
+    }
+
+    pub fn subcode(mut self, subcode: i64) -> Self {
+        self.subcode = Some(subcode);
+        self
+    }
+
+    pub fn user(mut self, title: &'static str, msg: impl Into<String>) -> Self {
+        self.user_title = Some(title);
+        self.user_msg = Some(msg.into());
+        self
+    }
+
+    pub fn kind(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Code 100: a missing or invalid parameter.
+    pub fn param(message: impl Into<String>) -> Self {
+        Self::new(100, message).kind("IGApiException")
+    }
+
+    /// Code 100, subcode 33: the object does not exist or the token may not see it.
+    pub fn no_object(id: &str, method: &str) -> Self {
+        Self::new(
+            100,
+            format!(
+                "Unsupported {method} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
+            ),
+        )
+        .kind("GraphMethodException")
+        .subcode(33)
+    }
+
+    /// Code 10: the token lacks the permission this call needs.
+    pub fn permission(scope: &str) -> Self {
+        Self::new(10, format!("(#10) Application does not have permission for this action. Requires permission: {scope}"))
+    }
+}
+
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        let mut error = json!({
+            "message": self.message,
+            "type": self.kind,
+            "code": self.code,
+            "fbtrace_id": crate::random_token("A", 23),
+        });
+        if let Some(s) = self.subcode {
+            error["error_subcode"] = json!(s);
+        }
+        if self.user_title.is_some() {
+            error["error_user_title"] = json!(self.user_title);
+            error["error_user_msg"] = json!(self.user_msg);
+        }
+        error["is_transient"] = json!(false);
+        let mut res = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        res.headers_mut().insert("www-authenticate", "OAuth \"Facebook Platform\" \"invalid_request\"".parse().expect("static header"));
+        res
+    }
+}
+
+/// All parameters of a Graph request: query string merged with a form or JSON body.
+pub(crate) struct Params {
+    values: HashMap<String, String>,
+    header_token: Option<String>,
+}
+
+impl Params {
+    pub fn parse(query: Option<&str>, headers: &HeaderMap, body: &Bytes) -> Result<Self, GraphError> {
+        let mut values: HashMap<String, String> =
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+        let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !body.is_empty() {
+            if ctype.starts_with("application/json") {
+                let v: serde_json::Value =
+                    serde_json::from_slice(body).map_err(|_| GraphError::param("(#100) Invalid JSON in the request body"))?;
+                let obj = v.as_object().ok_or_else(|| GraphError::param("(#100) The request body must be a JSON object"))?;
+                for (k, v) in obj {
+                    let s = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    values.insert(k.clone(), s);
+                }
+            } else {
+                values.extend(url::form_urlencoded::parse(body).into_owned());
+            }
+        }
+        let header_token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("OAuth ")))
+            .map(|t| t.trim().to_owned());
+        Ok(Self { values, header_token })
+    }
+
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.values.get(k).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    pub fn require(&self, k: &str) -> Result<&str, GraphError> {
+        self.get(k).ok_or_else(|| GraphError::param(format!("(#100) The parameter {k} is required")))
+    }
+
+    /// The access token from the header, the query string or the body.
+    pub fn token(&self) -> Result<&str, GraphError> {
+        self.header_token.as_deref().or_else(|| self.get("access_token")).ok_or_else(|| {
+            GraphError::new(2500, "An active access token must be used to query information about the current user.")
+        })
+    }
+
+    /// The requested `fields`, or `default` when none were asked for.
+    pub fn fields<'a>(&'a self, default: &'a [&'a str]) -> Vec<&'a str> {
+        match self.get("fields") {
+            Some(f) => f.split(',').map(str::trim).filter(|f| !f.is_empty()).collect(),
+            None => default.to_vec(),
+        }
+    }
+}

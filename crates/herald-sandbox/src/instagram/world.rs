@@ -1,0 +1,117 @@
+//! The state of the emulated Instagram: accounts, grants, codes, tokens, containers and media.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Account {
+    /// The Instagram professional account id (`user_id`), as used in Graph paths.
+    pub user_id: u64,
+    /// The app-scoped id returned as `id` by `/me`.
+    pub app_scoped_id: u64,
+    pub username: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Code {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: u64,
+    pub scopes: Vec<String>,
+    pub expires_at: Timestamp,
+    pub used: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    ShortLived,
+    LongLived,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub user_id: u64,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub kind: TokenKind,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContainerStatus {
+    InProgress,
+    Published,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Container {
+    pub id: u64,
+    pub owner: u64,
+    pub caption: String,
+    pub image_bytes: usize,
+    pub created_at: Timestamp,
+    pub ready_at: Timestamp,
+    pub status: ContainerStatus,
+    pub media_id: Option<u64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Media {
+    pub id: u64,
+    pub owner: u64,
+    pub caption: String,
+    pub media_type: &'static str,
+    pub permalink: String,
+    pub shortcode: String,
+    pub timestamp: Timestamp,
+    pub container_id: u64,
+    pub image_bytes: usize,
+}
+
+/// Everything the emulated Instagram knows.
+pub(crate) struct World {
+    pub accounts: Vec<Account>,
+    /// (client id, user id) → the scopes the person granted; removed when they remove the app.
+    pub grants: HashMap<(String, u64), Vec<String>>,
+    pub codes: HashMap<String, Code>,
+    pub tokens: HashMap<String, Token>,
+    pub containers: HashMap<u64, Container>,
+    pub media: Vec<Media>,
+    next_id: u64,
+}
+
+impl World {
+    pub fn seeded() -> Self {
+        let account = |user_id, app_scoped_id, username: &str, name: &str| Account {
+            user_id,
+            app_scoped_id,
+            username: username.into(),
+            name: name.into(),
+        };
+        Self {
+            accounts: vec![
+                account(17841400000000001, 26000000000000001, "sandbox_creator", "Sandbox Creator"),
+                account(17841400000000002, 26000000000000002, "sandbox_brand", "Sandbox Brand"),
+            ],
+            grants: HashMap::new(),
+            codes: HashMap::new(),
+            tokens: HashMap::new(),
+            containers: HashMap::new(),
+            media: Vec::new(),
+            next_id: 17_890_000_000_000_001,
+        }
+    }
+
+    /// A fresh numeric id, shaped like Instagram's.
+    pub fn next_id(&mut self) -> u64 {
+        self.next_id += 7;
+        self.next_id
+    }
+
+    pub fn account(&self, user_id: u64) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.user_id == user_id)
+    }
+}
