@@ -1,1 +1,60 @@
-//! placeholder
+//! Platform adapters: OAuth and publishing through each platform's official API, written from the
+//! platforms' documentation. Base URLs are configuration, so the same adapter talks to the real API or
+//! to the sandbox. Every failure is mapped into one taxonomy, [`PlatformError`].
+
+mod error;
+pub mod instagram;
+
+use std::time::Duration;
+
+pub use error::PlatformError;
+use jiff::Timestamp;
+use secrecy::SecretString;
+
+/// What a completed OAuth exchange gives Herald.
+#[derive(Debug)]
+pub struct Grant {
+    pub access_token: SecretString,
+    pub issued_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub scopes: Vec<String>,
+    /// The platform's id for the account, stable across reconnects.
+    pub account_id: String,
+    pub handle: String,
+}
+
+/// A refreshed access token.
+#[derive(Debug)]
+pub struct Refreshed {
+    pub access_token: SecretString,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Where a published post lives on the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub id: String,
+    pub permalink: Option<String>,
+}
+
+/// What one publishing step achieved. The dispatcher saves the handle after each step, so a crash
+/// or a lost response resumes from the last saved handle instead of starting over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step<H> {
+    /// Save the handle, then take the next step at once.
+    Continue(H),
+    /// Save the handle and take the next step after a while (the platform is processing).
+    Park(H, Duration),
+    Published(Published),
+}
+
+/// The HTTP client every adapter uses: bounded timeouts, no automatic redirects.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("HTTP client")
+}

@@ -1,0 +1,303 @@
+//! Instagram API with Instagram Login: OAuth (no PKCE: Instagram does not document it), long-lived
+//! tokens, and publishing through a media container (create → wait until `FINISHED` → `media_publish`).
+//!
+//! Exactly once: before `media_publish` the handle is saved with `publish_started`, and every step first
+//! reads the container's status, so a crash or lost response never leads to a second publish.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use crate::{Grant, PlatformError, Published, Refreshed, Step};
+
+/// Where the adapter finds Instagram and who it is there.
+#[derive(Clone)]
+pub struct InstagramConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// `https://www.instagram.com` (the consent page).
+    pub www_base: Url,
+    /// `https://api.instagram.com` (the code exchange).
+    pub api_base: Url,
+    /// `https://graph.instagram.com`.
+    pub graph_base: Url,
+    pub graph_version: String,
+}
+
+impl std::fmt::Debug for InstagramConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstagramConfig").field("client_id", &self.client_id).field("graph_base", &self.graph_base.as_str()).finish_non_exhaustive()
+    }
+}
+
+/// Progress of one delivery's publish, saved by the dispatcher between steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handle {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    /// Set (and saved) before `media_publish` is called.
+    #[serde(default)]
+    pub publish_started: bool,
+    /// When the attempt began (Unix seconds): the earliest a published copy can carry.
+    #[serde(default)]
+    pub started_at: i64,
+}
+
+/// What to publish.
+#[derive(Debug, Clone)]
+pub struct Content<'a> {
+    pub caption: &'a str,
+    pub image_url: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Instagram {
+    config: InstagramConfig,
+    http: reqwest::Client,
+}
+
+const RECHECK: Duration = Duration::from_secs(2);
+
+impl Instagram {
+    pub fn new(config: InstagramConfig, http: reqwest::Client) -> Self {
+        Self { config, http }
+    }
+
+    fn graph(&self, path: &str) -> Url {
+        let mut u = self.config.graph_base.clone();
+        let base = u.path().trim_end_matches('/').to_owned();
+        u.set_path(&format!("{base}/{}/{path}", self.config.graph_version));
+        u
+    }
+
+    fn unversioned(&self, path: &str) -> Url {
+        let mut u = self.config.graph_base.clone();
+        let base = u.path().trim_end_matches('/').to_owned();
+        u.set_path(&format!("{base}/{path}"));
+        u
+    }
+
+    /// The consent page URL. Scopes are comma-separated, as Instagram expects.
+    pub fn authorize_url(&self, state: &str, redirect_uri: &str, scopes: &[&str]) -> Url {
+        let mut u = self.config.www_base.clone();
+        let base = u.path().trim_end_matches('/').to_owned();
+        u.set_path(&format!("{base}/oauth/authorize"));
+        u.query_pairs_mut()
+            .append_pair("client_id", &self.config.client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("response_type", "code")
+            .append_pair("scope", &scopes.join(","))
+            .append_pair("state", state);
+        u
+    }
+
+    /// Code → short-lived token → long-lived token → the account's id and username.
+    pub async fn exchange_code(&self, code: &str, redirect_uri: &str, requested: &[&str], now: Timestamp) -> Result<Grant, PlatformError> {
+        let mut url = self.config.api_base.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}/oauth/access_token"));
+        let res = self
+            .http
+            .post(url)
+            .form(&[
+                ("client_id", self.config.client_id.as_str()),
+                ("client_secret", self.config.client_secret.expose_secret()),
+                ("grant_type", "authorization_code"),
+                ("redirect_uri", redirect_uri),
+                ("code", code),
+            ])
+            .send()
+            .await
+            .map_err(|e| PlatformError::from_http(&e))?;
+        let status = res.status();
+        let body: Value = res.json().await.map_err(|e| PlatformError::from_http(&e))?;
+        if !status.is_success() {
+            let message = body["error_message"].as_str().or(body["error"]["message"].as_str()).unwrap_or("the code exchange failed");
+            return Err(PlatformError::Platform { message: message.to_owned() });
+        }
+        // Instagram documents both a flat body and one wrapped in `data`.
+        let short = if body["data"].is_array() { &body["data"][0] } else { &body };
+        let short_token = SecretString::from(short["access_token"].as_str().ok_or_else(|| malformed("access_token"))?.to_owned());
+        let scopes = match &short["permissions"] {
+            Value::String(s) => s.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            _ => requested.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let mut url = self.unversioned("access_token");
+        url.query_pairs_mut()
+            .append_pair("grant_type", "ig_exchange_token")
+            .append_pair("client_secret", self.config.client_secret.expose_secret());
+        let long = self.get_json(url, &short_token).await?;
+        let access_token = SecretString::from(long["access_token"].as_str().ok_or_else(|| malformed("access_token"))?.to_owned());
+        let expires_at = long["expires_in"].as_i64().map(|s| now + SignedDuration::from_secs(s));
+        let mut me = self.graph("me");
+        me.query_pairs_mut().append_pair("fields", "user_id,username");
+        let me = self.get_json(me, &access_token).await?;
+        let account_id = match &me["user_id"] {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return Err(malformed("user_id")),
+        };
+        let handle = me["username"].as_str().unwrap_or_default().to_owned();
+        Ok(Grant { access_token, issued_at: now, expires_at, scopes, account_id, handle })
+    }
+
+    /// A new 60-day token for a long-lived one that is at least a day old.
+    pub async fn refresh(&self, token: &SecretString, now: Timestamp) -> Result<Refreshed, PlatformError> {
+        let mut url = self.unversioned("refresh_access_token");
+        url.query_pairs_mut().append_pair("grant_type", "ig_refresh_token");
+        let body = self.get_json(url, token).await?;
+        let access_token = SecretString::from(body["access_token"].as_str().ok_or_else(|| malformed("access_token"))?.to_owned());
+        Ok(Refreshed { access_token, expires_at: body["expires_in"].as_i64().map(|s| now + SignedDuration::from_secs(s)) })
+    }
+
+    /// One step of publishing an image post; see the module docs for the order of steps.
+    pub async fn publish_step(&self, token: &SecretString, account_id: &str, content: &Content<'_>, handle: &Handle, now: Timestamp) -> Result<Step<Handle>, PlatformError> {
+        let Some(container) = handle.container_id.as_deref() else {
+            let id = self.create_container(token, account_id, content).await?;
+            return Ok(Step::Continue(Handle { container_id: Some(id), publish_started: false, started_at: now.as_second() }));
+        };
+        let mut url = self.graph(container);
+        url.query_pairs_mut().append_pair("fields", "status_code,status");
+        let status = self.get_json(url, token).await?;
+        match (status["status_code"].as_str().unwrap_or_default(), handle.publish_started) {
+            ("IN_PROGRESS", _) => Ok(Step::Park(handle.clone(), RECHECK)),
+            ("FINISHED", false) => Ok(Step::Continue(Handle { publish_started: true, ..handle.clone() })),
+            ("FINISHED", true) => {
+                let media_id = self.media_publish(token, account_id, container).await?;
+                Ok(Step::Published(Published { permalink: self.permalink(token, &media_id).await.ok(), id: media_id }))
+            }
+            ("PUBLISHED", _) => match self.find_published(token, account_id, content.caption, handle.started_at).await? {
+                Some(p) => Ok(Step::Published(p)),
+                None => Err(PlatformError::Platform {
+                    message: "Instagram reports the container published, but the post was not found among the account's recent media".into(),
+                }),
+            },
+            // Not published, and no longer publishable: a new container is safe.
+            ("EXPIRED", _) => Ok(Step::Continue(Handle { container_id: None, publish_started: false, ..handle.clone() })),
+            (other, _) => Err(PlatformError::ContentRejected {
+                message: format!("Instagram could not process the media ({}).", status["status"].as_str().unwrap_or(other)),
+            }),
+        }
+    }
+
+    async fn create_container(&self, token: &SecretString, account_id: &str, content: &Content<'_>) -> Result<String, PlatformError> {
+        let body = self.post_form(self.graph(&format!("{account_id}/media")), token, &[("image_url", content.image_url), ("caption", content.caption)]).await?;
+        id_of(&body)
+    }
+
+    async fn media_publish(&self, token: &SecretString, account_id: &str, container: &str) -> Result<String, PlatformError> {
+        let body = self.post_form(self.graph(&format!("{account_id}/media_publish")), token, &[("creation_id", container)]).await?;
+        id_of(&body)
+    }
+
+    async fn permalink(&self, token: &SecretString, media_id: &str) -> Result<String, PlatformError> {
+        let mut url = self.graph(media_id);
+        url.query_pairs_mut().append_pair("fields", "permalink");
+        let body = self.get_json(url, token).await?;
+        body["permalink"].as_str().map(str::to_owned).ok_or_else(|| malformed("permalink"))
+    }
+
+    /// Looks among the account's recent media for this caption, published no earlier than the attempt.
+    pub async fn find_published(&self, token: &SecretString, account_id: &str, caption: &str, since: i64) -> Result<Option<Published>, PlatformError> {
+        let mut url = self.graph(&format!("{account_id}/media"));
+        url.query_pairs_mut().append_pair("fields", "id,caption,timestamp,permalink").append_pair("limit", "50");
+        let body = self.get_json(url, token).await?;
+        let found = body["data"].as_array().into_iter().flatten().find(|m| {
+            let at = m["timestamp"].as_str().and_then(|t| jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", t).ok()?.to_timestamp().ok());
+            m["caption"].as_str().unwrap_or_default() == caption && at.is_some_and(|at| at.as_second() >= since - 60)
+        });
+        Ok(found.and_then(|m| Some(Published { id: m["id"].as_str()?.to_owned(), permalink: m["permalink"].as_str().map(str::to_owned) })))
+    }
+
+    async fn get_json(&self, url: Url, token: &SecretString) -> Result<Value, PlatformError> {
+        let res = self.http.get(url).bearer_auth(token.expose_secret()).send().await.map_err(|e| PlatformError::from_http(&e))?;
+        graph_result(res).await
+    }
+
+    async fn post_form(&self, url: Url, token: &SecretString, form: &[(&str, &str)]) -> Result<Value, PlatformError> {
+        let res = self.http.post(url).bearer_auth(token.expose_secret()).form(form).send().await.map_err(|e| PlatformError::from_http(&e))?;
+        graph_result(res).await
+    }
+}
+
+fn malformed(field: &str) -> PlatformError {
+    PlatformError::Platform { message: format!("Instagram's answer lacked `{field}`") }
+}
+
+fn id_of(body: &Value) -> Result<String, PlatformError> {
+    body["id"].as_str().map(str::to_owned).ok_or_else(|| malformed("id"))
+}
+
+async fn graph_result(res: reqwest::Response) -> Result<Value, PlatformError> {
+    let status = res.status();
+    let body: Value = res.json().await.map_err(|e| PlatformError::from_http(&e))?;
+    if status.is_success() {
+        return Ok(body);
+    }
+    if status.is_server_error() && body["error"].is_null() {
+        return Err(PlatformError::Transient { message: format!("Instagram answered {status}") });
+    }
+    Err(map_graph_error(&body["error"]))
+}
+
+/// Maps a Graph error envelope into the taxonomy (Meta's error-handling guide and IG error codes).
+pub fn map_graph_error(e: &Value) -> PlatformError {
+    let code = e["code"].as_i64().unwrap_or_default();
+    let subcode = e["error_subcode"].as_i64().unwrap_or_default();
+    let message = e["error_user_msg"].as_str().or(e["message"].as_str()).unwrap_or("unknown error").to_owned();
+    match (code, subcode) {
+        (190, 463) => PlatformError::TokenExpired,
+        (190, _) => PlatformError::TokenRevoked(e["message"].as_str().unwrap_or_default().to_owned()),
+        (10 | 200..=299, _) => PlatformError::PermissionMissing(message),
+        (9, 2207042) => PlatformError::RateLimited { reset_at: None },
+        (4 | 17 | 32 | 613 | 80002, _) => PlatformError::RateLimited { reset_at: None },
+        (9007, 2207027) | (1 | 2 | -1, _) | (-2, 2207003) => PlatformError::Transient { message },
+        (9004, _) | (_, 2207052) => PlatformError::MediaUnreachable { message },
+        (100 | 36000..=36010 | -2, _) => PlatformError::ContentRejected { message },
+        _ => PlatformError::Platform { message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn graph_errors_map_to_the_taxonomy() {
+        let m = |v: Value| map_graph_error(&v);
+        assert_eq!(m(json!({"code": 190, "error_subcode": 463, "message": "expired"})), PlatformError::TokenExpired);
+        assert!(matches!(m(json!({"code": 190, "error_subcode": 458, "message": "x"})), PlatformError::TokenRevoked(_)));
+        assert!(matches!(m(json!({"code": 190, "error_subcode": 460, "message": "x"})), PlatformError::TokenRevoked(_)));
+        assert!(matches!(m(json!({"code": 10, "message": "x"})), PlatformError::PermissionMissing(_)));
+        assert!(matches!(m(json!({"code": 9, "error_subcode": 2207042})), PlatformError::RateLimited { .. }));
+        assert!(matches!(m(json!({"code": 9004, "error_subcode": 2207052})), PlatformError::MediaUnreachable { .. }));
+        assert!(matches!(m(json!({"code": 36003, "error_subcode": 2207009})), PlatformError::ContentRejected { .. }));
+        assert!(matches!(m(json!({"code": 9007, "error_subcode": 2207027})), PlatformError::Transient { .. }));
+    }
+
+    #[test]
+    fn the_authorize_url_has_comma_separated_scopes_and_no_pkce() {
+        let ig = Instagram::new(
+            InstagramConfig {
+                client_id: "123".into(),
+                client_secret: SecretString::from("s".to_owned()),
+                www_base: Url::parse("http://127.0.0.1:1/www.instagram.com").unwrap(),
+                api_base: Url::parse("http://127.0.0.1:1/api.instagram.com").unwrap(),
+                graph_base: Url::parse("http://127.0.0.1:1/graph.instagram.com").unwrap(),
+                graph_version: "v24.0".into(),
+            },
+            crate::http_client(),
+        );
+        let u = ig.authorize_url("st", "http://h/cb", &["a", "b"]);
+        assert_eq!(u.path(), "/www.instagram.com/oauth/authorize");
+        assert!(u.query().unwrap().contains("scope=a%2Cb"));
+        assert!(!u.query().unwrap().contains("code_challenge"));
+        assert!(!format!("{:?}", ig.config).contains("\"s\""));
+    }
+}
