@@ -1,1 +1,121 @@
-//! placeholder
+//! The dispatcher: claims due deliveries under a lease, checks the connection, the token, the grant and
+//! the platform's rules, then drives the platform adapter step by step, saving the handle after each step.
+//!
+//! A timer wakes it at the next due time; scheduling a post wakes it at once; a slow poll is the backstop
+//! for posts scheduled by other processes.
+
+mod process;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald_domain::Clock;
+use herald_platforms::instagram::Instagram;
+use herald_store::Store;
+use herald_vault::UrlSigner;
+use tokio::sync::Notify;
+use url::Url;
+
+/// What the dispatcher needs from the outside.
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Store,
+    instagram: Instagram,
+    signer: UrlSigner,
+    public_url: Url,
+    clock: Clock,
+    owner: String,
+    wake: Arc<Notify>,
+    settings: Settings,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a claim holds a delivery.
+    pub lease: Duration,
+    /// How many deliveries one claim takes.
+    pub batch: i64,
+    /// The longest the dispatcher sleeps without looking at the queue.
+    pub backstop: Duration,
+    /// How long media URLs handed to platforms stay valid.
+    pub media_url_ttl: Duration,
+    /// Tokens closer than this to expiry are refreshed before use.
+    pub refresh_within: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(120),
+            batch: 16,
+            backstop: Duration::from_secs(5),
+            media_url_ttl: Duration::from_secs(3600),
+            refresh_within: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+impl Dispatcher {
+    pub fn new(store: Store, instagram: Instagram, signer: UrlSigner, public_url: Url, settings: Settings) -> Self {
+        let clock = store.clock().clone();
+        let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        Self { store, instagram, signer, public_url, clock, owner, wake: Arc::new(Notify::new()), settings }
+    }
+
+    /// A handle that wakes the dispatcher (when a post is scheduled or edited).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Claims and processes due deliveries until none is due; returns how many it processed.
+    pub async fn run_due(&self) -> usize {
+        let mut total = 0;
+        loop {
+            let lease_until = self.clock.now().as_microsecond() + i64::try_from(self.settings.lease.as_micros()).unwrap_or(i64::MAX);
+            let claimed = match self.store.claim_due(&self.owner, lease_until, self.settings.batch).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming due deliveries failed");
+                    return total;
+                }
+            };
+            if claimed.is_empty() {
+                return total;
+            }
+            total += claimed.len();
+            let mut set = tokio::task::JoinSet::new();
+            for c in claimed {
+                let me = self.clone();
+                set.spawn(async move { me.process(c).await });
+            }
+            while set.join_next().await.is_some() {}
+        }
+    }
+
+    /// Runs until `shutdown` resolves, finishing the deliveries in hand before returning.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        tracing::info!(owner = %self.owner, "dispatcher started");
+        loop {
+            self.run_due().await;
+            let wait = match self.store.next_due_at().await {
+                Ok(Some(at)) => {
+                    let now = self.clock.now().as_microsecond();
+                    Duration::from_micros(u64::try_from(at.saturating_sub(now)).unwrap_or(0)).min(self.settings.backstop)
+                }
+                Ok(None) => self.settings.backstop,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the next due time failed");
+                    self.settings.backstop
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(wait) => {}
+                () = self.wake.notified() => {}
+                () = self.clock.moved() => {}
+            }
+        }
+        tracing::info!("dispatcher stopped");
+    }
+}

@@ -77,6 +77,10 @@ impl Keyring {
         self.keys.keys().next_back().copied()
     }
 
+    pub(crate) fn raw_keys_newest_first(&self) -> impl Iterator<Item = &[u8; 32]> {
+        self.keys.values().rev().map(|k| &**k)
+    }
+
     pub fn versions(&self) -> Vec<MasterVersion> {
         self.keys.keys().copied().collect()
     }

@@ -6,9 +6,11 @@
 
 mod cipher;
 mod keyring;
+mod signing;
 
 pub use cipher::{DataKey, secret_aad};
 pub use keyring::{KeySource, Keyring, MasterVersion, Vault};
+pub use signing::UrlSigner;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
