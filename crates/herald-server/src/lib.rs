@@ -1,1 +1,103 @@
-//! placeholder
+//! Herald's HTTP API: accounts and sessions, connections (OAuth), profiles, media, posts, signed media
+//! URLs, health, and the OpenAPI document. Every workspace route checks membership first and answers 404
+//! for anything outside the caller's workspace.
+
+mod accounts;
+mod auth;
+mod connections;
+mod docs;
+mod error;
+mod json;
+mod media;
+mod posts;
+mod profiles;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::MethodRouter;
+use herald_domain::platform::Platform;
+use herald_platforms::instagram::Instagram;
+use herald_store::Store;
+use herald_vault::UrlSigner;
+use tokio::sync::Notify;
+use url::Url;
+
+pub use error::ApiError;
+
+/// What the server is configured with.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The URL people and platforms reach Herald at (OAuth redirects and media URLs are built on it).
+    pub public_url: Url,
+    /// Where uploaded media are stored.
+    pub media_dir: PathBuf,
+    pub signup_open: bool,
+    pub max_upload_bytes: u64,
+    /// Platforms served by the built-in sandbox: their profiles are marked `sandbox: true`.
+    pub sandbox_platforms: HashSet<Platform>,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ServerConfig>,
+    pub instagram: Instagram,
+    pub signer: UrlSigner,
+    /// Wakes the dispatcher when a post is scheduled or edited.
+    pub wake: Arc<Notify>,
+}
+
+/// One documented operation of the API.
+pub(crate) struct Op {
+    pub method: &'static str,
+    pub summary: &'static str,
+}
+
+/// The route table: the router and the OpenAPI document are both built from it, so neither can
+/// forget a route the other has.
+pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
+    let op = |method, summary| Op { method, summary };
+    vec![
+        ("/healthz", docs::healthz(), vec![op("get", "Liveness: the process answers")]),
+        ("/readyz", docs::readyz(), vec![op("get", "Readiness: the database answers")]),
+        ("/api/v1/openapi.json", docs::openapi(), vec![op("get", "This document")]),
+        ("/api/v1/auth/signup", accounts::signup(), vec![op("post", "Create an account and its workspace; starts a session")]),
+        ("/api/v1/auth/login", accounts::login(), vec![op("post", "Start a browser session (cookie)")]),
+        ("/api/v1/auth/logout", accounts::logout(), vec![op("post", "End the session")]),
+        ("/api/v1/me", accounts::me(), vec![op("get", "The caller and their workspaces")]),
+        ("/api/v1/tokens", accounts::tokens(), vec![op("get", "List personal API tokens"), op("post", "Create a personal API token (shown once)")]),
+        ("/api/v1/tokens/{id}", accounts::token(), vec![op("delete", "Revoke a personal API token")]),
+        ("/api/v1/platforms", connections::platforms(), vec![op("get", "Platforms, capabilities, permissions and why Herald asks for them")]),
+        ("/api/v1/workspaces/{ws}/connections", connections::start(), vec![op("post", "Start connecting a profile: returns the platform's consent URL")]),
+        ("/oauth/{platform}/callback", connections::callback(), vec![op("get", "OAuth redirect target: finishes the connection and shows what happened")]),
+        ("/api/v1/workspaces/{ws}/profiles", profiles::list(), vec![op("get", "Connected profiles and their status")]),
+        ("/api/v1/workspaces/{ws}/profiles/{id}", profiles::one(), vec![op("get", "One profile"), op("delete", "Disconnect: delete tokens, cancel pending deliveries")]),
+        ("/api/v1/workspaces/{ws}/media", media::collection(), vec![op("get", "List media"), op("post", "Upload media (multipart field `file`)")]),
+        ("/api/v1/workspaces/{ws}/media/{id}", media::one(), vec![op("get", "One media file's facts")]),
+        ("/media/{file}", media::signed(), vec![op("get", "Download a media file by signed, expiring URL")]),
+        ("/api/v1/workspaces/{ws}/posts", posts::collection(), vec![op("get", "List posts by delivery status and time, paged"), op("post", "Schedule a post to one or more profiles")]),
+        ("/api/v1/workspaces/{ws}/posts/validate", posts::validate(), vec![op("post", "Check a draft against each target's rules without saving it")]),
+        ("/api/v1/workspaces/{ws}/posts/{id}", posts::one(), vec![op("get", "A post, its deliveries and their attempts"), op("patch", "Edit text, media or time before publishing starts")]),
+        ("/api/v1/workspaces/{ws}/posts/{id}/cancel", posts::cancel(), vec![op("post", "Cancel what has not been published")]),
+        ("/api/docs", docs::page(), vec![op("get", "Browsable API reference")]),
+    ]
+}
+
+/// The API router. Merge the sandbox's router beside it to serve both on one listener.
+pub fn router(state: AppState) -> Router {
+    let mut r = Router::new();
+    for (path, method_router, _) in routes() {
+        r = r.route(path, method_router);
+    }
+    r.fallback(|| async { ApiError::not_found("route") })
+        .layer(axum::middleware::from_fn(auth::csrf_guard))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::internal(&"a handler panicked"))
+        }))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,115 @@
+//! Who is calling: a session cookie or a personal API token; CSRF protection for cookie-authenticated writes.
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+use herald_domain::{UserId, WorkspaceId};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub(crate) const SESSION_COOKIE: &str = "herald_session";
+
+/// A random secret of 32 bytes, URL-safe.
+pub(crate) fn random_secret() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).expect("randomness");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// What is stored instead of a secret: its SHA-256, hex.
+pub(crate) fn hash_secret(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub user: UserId,
+    /// The hash of the browser session, when the caller came with a cookie.
+    pub session_hash: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(ApiError::unauthenticated)?;
+            let user = state.store.api_token_user(&hash_secret(token.trim())).await?.ok_or_else(ApiError::unauthenticated)?;
+            return Ok(Caller { user, session_hash: None });
+        }
+        let session = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
+        let hash = hash_secret(&session);
+        let user = state.store.session_user(&hash).await?.ok_or_else(ApiError::unauthenticated)?;
+        Ok(Caller { user, session_hash: Some(hash) })
+    }
+}
+
+impl Caller {
+    /// The workspace, if the caller belongs to it; otherwise 404, as if it did not exist.
+    pub async fn workspace(&self, state: &AppState, ws: &str) -> Result<WorkspaceId, ApiError> {
+        let id: WorkspaceId = ws.parse().map_err(|_| ApiError::not_found("workspace"))?;
+        match state.store.membership(self.user, id).await? {
+            Some(_) => Ok(id),
+            None => Err(ApiError::not_found("workspace")),
+        }
+    }
+}
+
+/// Refuses cross-site writes from browsers (Sec-Fetch-Site, then Origin), unless a bearer token is used:
+/// a cookie alone never authorises a write another site triggered.
+pub(crate) async fn csrf_guard(req: Request, next: Next) -> Result<Response, ApiError> {
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method && !req.headers().contains_key(header::AUTHORIZATION) && is_cross_site(req.headers()) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "cross-site request refused: send writes from Herald's own pages or with an API token"));
+    }
+    Ok(next.run(req).await)
+}
+
+fn is_cross_site(h: &HeaderMap) -> bool {
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
+    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    origin == "null" || origin_host != host
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn cross_site_writes_are_detected_by_fetch_metadata_then_origin() {
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(is_cross_site(&headers(&[("origin", "https://evil.example"), ("host", "herald.example")])));
+        assert!(!is_cross_site(&headers(&[("origin", "https://herald.example"), ("host", "herald.example")])));
+        assert!(!is_cross_site(&headers(&[("host", "herald.example")])), "non-browser clients send neither");
+    }
+}

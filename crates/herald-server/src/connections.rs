@@ -1,0 +1,187 @@
+//! Connecting a profile: the platform list, starting OAuth with a single-use `state`, and the callback.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use herald_domain::platform::{Feature, Platform, PkceSupport};
+use herald_domain::profile::SecretKind;
+use herald_store::{NewOAuthState, NewProfile};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::{Caller, SESSION_COOKIE, cookie, hash_secret, random_secret};
+use crate::error::ApiError;
+use crate::json::{Body, rfc3339};
+
+/// How long a person has to finish the platform's consent screen.
+const STATE_TTL_MINUTES: i64 = 10;
+
+pub(crate) fn redirect_uri(state: &AppState, platform: Platform) -> String {
+    let mut u = state.config.public_url.clone();
+    let base = u.path().trim_end_matches('/').to_owned();
+    u.set_path(&format!("{base}/oauth/{}/callback", platform.as_str()));
+    u.to_string()
+}
+
+fn pkce_json(p: Platform) -> serde_json::Value {
+    match p.pkce() {
+        PkceSupport::S256 => json!({"supported": true, "method": "S256"}),
+        PkceSupport::Unsupported(why) => json!({"supported": false, "reason": why}),
+    }
+}
+
+pub(crate) fn platforms() -> MethodRouter<AppState> {
+    get(|State(state): State<AppState>| async move {
+        let data: Vec<_> = Platform::ALL
+            .iter()
+            .map(|p| {
+                json!({
+                    "id": p.as_str(),
+                    "name": p.display_name(),
+                    "available": p.is_available(),
+                    "sandbox": state.config.sandbox_platforms.contains(p),
+                    "pkce": pkce_json(*p),
+                    "capabilities": if p.is_available() { json!(["publish"]) } else { json!([]) },
+                    "permissions": p.permissions(),
+                    "limits": herald_domain::rules::limits(*p),
+                })
+            })
+            .collect();
+        axum::Json(json!({ "data": data }))
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Connect {
+    platform: String,
+}
+
+pub(crate) fn start() -> MethodRouter<AppState> {
+    post(|State(state): State<AppState>, caller: Caller, Path(ws): Path<String>, Body(c): Body<Connect>| async move {
+        let ws = caller.workspace(&state, &ws).await?;
+        let platform = Platform::parse(&c.platform).ok_or_else(|| {
+            let known: Vec<_> = Platform::ALL.iter().map(|p| p.as_str()).collect();
+            ApiError::unprocessable("unknown_platform", format!("unknown platform `{}`; known: {}", c.platform, known.join(", ")))
+        })?;
+        if !platform.is_available() {
+            return Err(ApiError::unprocessable("platform_unavailable", format!("connecting {} is not available in this version of Herald", platform.display_name())));
+        }
+        let secret = random_secret();
+        let redirect = redirect_uri(&state, platform);
+        let scopes: Vec<&str> = platform.permissions().iter().map(|p| p.scope).collect();
+        let expires = state.store.clock().now() + jiff::SignedDuration::from_mins(STATE_TTL_MINUTES);
+        state
+            .store
+            .insert_oauth_state(NewOAuthState {
+                state_hash: &hash_secret(&secret),
+                workspace: ws,
+                user: caller.user,
+                session_hash: caller.session_hash.as_deref(),
+                platform: platform.as_str(),
+                redirect_uri: &redirect,
+                pkce_verifier: None,
+                scopes: &scopes.join(","),
+                expires_at: expires.as_microsecond(),
+            })
+            .await?;
+        let url = state.instagram.authorize_url(&secret, &redirect, &scopes);
+        let body = json!({
+            "platform": platform.as_str(),
+            "authorize_url": url.as_str(),
+            "redirect_uri": redirect,
+            "expires_at": rfc3339(expires.as_microsecond()),
+            "pkce": pkce_json(platform),
+            "permissions": platform.permissions(),
+        });
+        Ok::<_, ApiError>((StatusCode::CREATED, axum::Json(body)))
+    })
+}
+
+fn page(status: StatusCode, title: &str, message: &str) -> Response {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Herald: {t}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}</style></head>\
+         <body><h1>{t}</h1><p id=\"message\">{m}</p><p>You can close this tab and return to Herald.</p></body></html>",
+        t = esc(title),
+        m = esc(message)
+    );
+    (status, Html(html)).into_response()
+}
+
+pub(crate) fn callback() -> MethodRouter<AppState> {
+    get(|State(state): State<AppState>, Path(platform): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap| async move {
+        finish(&state, &platform, &q, &headers).await.unwrap_or_else(|r| r)
+    })
+}
+
+async fn finish(state: &AppState, platform: &str, q: &HashMap<String, String>, headers: &HeaderMap) -> Result<Response, Response> {
+    let bad = |m: &str| page(StatusCode::BAD_REQUEST, "Connection not completed", m);
+    let platform = Platform::parse(platform).ok_or_else(|| bad("Unknown platform in the callback address."))?;
+    let secret = q.get("state").filter(|s| !s.is_empty()).ok_or_else(|| bad("The platform did not send back the `state` Herald gave it. Start connecting again from Herald."))?;
+    let row = state
+        .store
+        .take_oauth_state(&hash_secret(secret))
+        .await
+        .map_err(|e| page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", &ApiError::internal(&e).message))?
+        .ok_or_else(|| bad("This connection link is unknown or was already used. Start connecting again from Herald."))?;
+    if row.expires_at < state.store.clock().now().as_microsecond() {
+        return Err(bad("This connection attempt expired (they last 10 minutes). Start connecting again from Herald."));
+    }
+    if row.platform != platform.as_str() {
+        return Err(bad("This callback does not match the platform the connection was started for."));
+    }
+    if let Some(expected) = &row.session_hash {
+        let here = cookie(headers, SESSION_COOKIE).map(|c| hash_secret(&c));
+        if here.as_ref() != Some(expected) {
+            return Err(bad("This connection was started in another browser session. Start connecting again from this browser."));
+        }
+    }
+    if let Some(err) = q.get("error") {
+        let why = q.get("error_description").map(String::as_str).unwrap_or(err);
+        let title = if err == "access_denied" { "Access not granted" } else { "Connection not completed" };
+        return Err(page(StatusCode::BAD_REQUEST, title, &format!("{} said: {why}. Nothing was connected.", platform.display_name())));
+    }
+    let code = q.get("code").filter(|c| !c.is_empty()).ok_or_else(|| bad("The platform sent no authorization code. Start connecting again from Herald."))?;
+    let requested: Vec<&str> = row.scopes.split(',').collect();
+    let now = state.store.clock().now();
+    let grant = state.instagram.exchange_code(code, &row.redirect_uri, &requested, now).await.map_err(|e| {
+        tracing::warn!(platform = platform.as_str(), error = %e, "code exchange failed");
+        page(StatusCode::BAD_GATEWAY, "Connection not completed", &format!("{} refused to finish the connection: {e}", platform.display_name()))
+    })?;
+    let internal = |e: herald_store::StoreError| page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", &ApiError::internal(&e).message);
+    let profile = state
+        .store
+        .upsert_profile(NewProfile {
+            workspace: row.workspace,
+            platform: platform.as_str(),
+            external_id: &grant.account_id,
+            handle: &grant.handle,
+            granted_scopes: &grant.scopes,
+            token_issued_at: grant.issued_at.as_microsecond(),
+            token_expires_at: grant.expires_at.map(|t| t.as_microsecond()),
+            sandbox: state.config.sandbox_platforms.contains(&platform),
+        })
+        .await
+        .map_err(internal)?;
+    state.store.put_secret(row.workspace, profile, SecretKind::AccessToken, grant.access_token.expose_secret()).await.map_err(internal)?;
+    tracing::info!(%profile, platform = platform.as_str(), "profile connected");
+    let missing = platform.missing_for(Feature::Publish, &grant.scopes);
+    let message = if missing.is_empty() {
+        format!("@{} on {} is connected. Herald can publish to it.", grant.handle, platform.display_name())
+    } else {
+        format!(
+            "@{} on {} is connected, but publishing is unavailable: the permission {} was not granted. Reconnect and allow it to publish.",
+            grant.handle,
+            platform.display_name(),
+            missing.join(", ")
+        )
+    };
+    Ok(page(StatusCode::OK, "Connected", &message))
+}

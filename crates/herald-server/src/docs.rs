@@ -1,0 +1,68 @@
+//! Health and readiness, the OpenAPI document built from the route table, and the API reference page.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Html;
+use axum::routing::{MethodRouter, get};
+use serde_json::{Map, Value, json};
+
+use crate::AppState;
+
+pub(crate) fn healthz() -> MethodRouter<AppState> {
+    get(|| async { axum::Json(json!({"status": "ok"})) })
+}
+
+pub(crate) fn readyz() -> MethodRouter<AppState> {
+    get(|State(state): State<AppState>| async move {
+        if state.store.db().ping().await {
+            (StatusCode::OK, axum::Json(json!({"status": "ready"})))
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "database unavailable"})))
+        }
+    })
+}
+
+/// The OpenAPI 3.1 document for every route in the table.
+pub(crate) fn document() -> Value {
+    let mut paths = Map::new();
+    for (path, _, ops) in crate::routes() {
+        let mut item = Map::new();
+        let params: Vec<Value> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        for op in ops {
+            item.insert(
+                op.method.to_owned(),
+                json!({
+                    "summary": op.summary,
+                    "parameters": params,
+                    "responses": {
+                        "default": {"description": "JSON; errors are {\"error\":{\"code\",\"message\"}}"}
+                    }
+                }),
+            );
+        }
+        paths.insert(path.to_owned(), Value::Object(item));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Herald API", "version": env!("CARGO_PKG_VERSION")},
+        "components": {"securitySchemes": {
+            "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE},
+            "token": {"type": "http", "scheme": "bearer"}
+        }},
+        "security": [{"session": []}, {"token": []}],
+        "paths": paths,
+    })
+}
+
+pub(crate) fn openapi() -> MethodRouter<AppState> {
+    get(|| async { axum::Json(document()) })
+}
+
+/// A self-contained page (no external assets) that lists the API from the OpenAPI document.
+pub(crate) fn page() -> MethodRouter<AppState> {
+    get(|| async { Html(include_str!("../assets/api.html")) })
+}
