@@ -60,7 +60,7 @@ pub struct Instagram {
     http: reqwest::Client,
 }
 
-const RECHECK: Duration = Duration::from_secs(2);
+const RECHECK: Duration = Duration::from_secs(1);
 
 impl Instagram {
     pub fn new(config: InstagramConfig, http: reqwest::Client) -> Self {

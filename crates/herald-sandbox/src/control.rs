@@ -16,6 +16,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/_sandbox", get(overview))
         .route("/_sandbox/", get(overview))
         .route("/_sandbox/instagram/media", get(instagram_media))
+        .route("/_sandbox/instagram/tokens", get(instagram_tokens))
         .route("/_sandbox/instagram/accounts/{user_id}/revoke", post(revoke))
         .route("/_sandbox/clock/advance", post(advance))
 }
@@ -45,6 +46,13 @@ async fn overview(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
 async fn instagram_media(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     let w = sb.inner.instagram.lock().expect("instagram lock");
     Json(json!({"data": w.media}))
+}
+
+/// The issued tokens themselves, for a developer testing by hand (the overview never shows them).
+async fn instagram_tokens(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let w = sb.inner.instagram.lock().expect("instagram lock");
+    let data: Vec<_> = w.tokens.iter().map(|(token, t)| json!({"access_token": token, "user_id": t.user_id.to_string(), "expires_at": t.expires_at})).collect();
+    Json(json!({ "data": data }))
 }
 
 /// As if the person removed the app in Instagram's settings: every grant and token of the account dies.

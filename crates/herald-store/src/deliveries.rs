@@ -139,9 +139,9 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::LeaseLost);
             }
-            sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) VALUES ($1, $2, $3, 'publishing', $4, $5, $6, $7, $8)")
+            sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) SELECT $1, $2, $3, 'publishing', $4, attempts, $5, $6, $7 FROM deliveries WHERE id = $2")
                 .bind(c.workspace.to_string()).bind(c.id.to_string()).bind(now).bind(to.as_str())
-                .bind(c.attempts).bind(c.fence).bind(t.outcome).bind(t.error_message.or(t.platform_post_id))
+                .bind(c.fence).bind(t.outcome).bind(t.error_message.or(t.platform_post_id))
                 .execute(&mut *tx).await?;
             tx.commit().await?;
         });

@@ -1,1 +1,278 @@
-fn main() {}
+//! The `herald` command: serve, worker, sandbox, migrate, keys.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use herald::config::{Credentials, KeySetting, Settings};
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+#[derive(Parser)]
+#[command(name = "herald", version, about = "Herald: a self-hosted social media scheduler")]
+struct Cli {
+    #[command(flatten)]
+    opts: Opts,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API, the OAuth callback and the dispatcher (and the sandbox for unconfigured platforms).
+    Serve,
+    /// Run only the dispatcher (PostgreSQL only).
+    Worker,
+    /// Run only the platform sandbox.
+    Sandbox {
+        /// Where the sandbox listens.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// An exact OAuth redirect URI the sandbox's Instagram app accepts (repeatable).
+        #[arg(long = "redirect-uri", default_value = "http://127.0.0.1:8080/oauth/instagram/callback")]
+        redirect_uris: Vec<String>,
+    },
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Manage the master keyring.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a master key version and re-wrap every data key under it (safe while Herald runs).
+    Rotate,
+    /// Show how many data keys each master key version wraps.
+    Status,
+    /// Remove a master key version that wraps no data key.
+    Retire { version: u32 },
+}
+
+#[derive(Args)]
+struct Opts {
+    /// A TOML file with any of these settings (flags and HERALD_* variables win over it).
+    #[arg(long, global = true, env = "HERALD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where Herald keeps its SQLite database, media and master keyring.
+    #[arg(long, global = true, env = "HERALD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// `postgres://…` for PostgreSQL; defaults to SQLite in the data directory.
+    #[arg(long, global = true, env = "HERALD_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// The address the HTTP server listens on.
+    #[arg(long, global = true, env = "HERALD_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// The URL people and platforms reach Herald at (defaults to http://LISTEN).
+    #[arg(long, global = true, env = "HERALD_PUBLIC_URL")]
+    public_url: Option<Url>,
+    /// `open` (anyone may sign up) or `closed` (invite-only).
+    #[arg(long, global = true, env = "HERALD_SIGNUP")]
+    signup: Option<String>,
+    /// The largest upload accepted, in bytes.
+    #[arg(long, global = true, env = "HERALD_MAX_UPLOAD_BYTES")]
+    max_upload_bytes: Option<u64>,
+    /// Instagram app id; with the secret, switches Instagram from the sandbox to the real API.
+    #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_ID")]
+    instagram_client_id: Option<String>,
+    #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_SECRET", hide_env_values = true)]
+    instagram_client_secret: Option<String>,
+    #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_SECRET_FILE")]
+    instagram_client_secret_file: Option<PathBuf>,
+    #[arg(long, global = true, env = "HERALD_INSTAGRAM_WWW_BASE")]
+    instagram_www_base: Option<Url>,
+    #[arg(long, global = true, env = "HERALD_INSTAGRAM_API_BASE")]
+    instagram_api_base: Option<Url>,
+    #[arg(long, global = true, env = "HERALD_INSTAGRAM_GRAPH_BASE")]
+    instagram_graph_base: Option<Url>,
+    /// How long the built-in sandbox keeps an Instagram container processing, in milliseconds.
+    #[arg(long, global = true, env = "HERALD_SANDBOX_PROCESSING_DELAY_MS")]
+    sandbox_processing_delay_ms: Option<u64>,
+    #[arg(long, global = true, env = "HERALD_MASTER_KEYS_FILE")]
+    master_keys_file: Option<PathBuf>,
+}
+
+/// The TOML file's shape: the same settings as the flags.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    listen: Option<SocketAddr>,
+    public_url: Option<Url>,
+    signup: Option<String>,
+    max_upload_bytes: Option<u64>,
+    sandbox_processing_delay_ms: Option<u64>,
+    master_keys_file: Option<PathBuf>,
+    #[serde(default)]
+    instagram: FileInstagram,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileInstagram {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    www_base: Option<Url>,
+    api_base: Option<Url>,
+    graph_base: Option<Url>,
+}
+
+fn read_secret_file(path: &Path) -> anyhow::Result<String> {
+    Ok(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.trim().to_owned())
+}
+
+fn resolve(o: Opts) -> anyhow::Result<Settings> {
+    let file: FileConfig = match &o.config {
+        Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading the config file {}", p.display()))?)
+            .with_context(|| format!("the config file {} is invalid", p.display()))?,
+        None => FileConfig::default(),
+    };
+    let data_dir = o.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("herald-data"));
+    let listen = o.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("static address"));
+    let mut s = Settings::local(data_dir.clone(), listen);
+    if let Some(url) = o.database_url.or(file.database_url) {
+        s.database_url = url;
+    }
+    if let Some(url) = o.public_url.or(file.public_url) {
+        s.public_url = url;
+    }
+    s.signup_open = match o.signup.or(file.signup).as_deref() {
+        None | Some("open") => true,
+        Some("closed") => false,
+        Some(other) => bail!("--signup must be `open` or `closed`, not `{other}`"),
+    };
+    if let Some(n) = o.max_upload_bytes.or(file.max_upload_bytes) {
+        s.max_upload_bytes = n;
+    }
+    if let Some(ms) = o.sandbox_processing_delay_ms.or(file.sandbox_processing_delay_ms) {
+        s.sandbox_processing_delay = Duration::from_millis(ms);
+    }
+    s.keys = match (std::env::var("HERALD_MASTER_KEYS").ok(), o.master_keys_file.or(file.master_keys_file)) {
+        (Some(_), Some(_)) => bail!("set HERALD_MASTER_KEYS or HERALD_MASTER_KEYS_FILE, not both"),
+        (Some(inline), None) => KeySetting::Inline(SecretString::from(inline)),
+        (None, Some(path)) => KeySetting::File(path),
+        (None, None) => KeySetting::File(data_dir.join("master.keys")),
+    };
+    let secret = match (o.instagram_client_secret.or(file.instagram.client_secret), o.instagram_client_secret_file.or(file.instagram.client_secret_file)) {
+        (Some(_), Some(_)) => bail!("set the Instagram client secret or its _FILE, not both"),
+        (Some(s), None) => Some(s),
+        (None, Some(p)) => Some(read_secret_file(&p)?),
+        (None, None) => None,
+    };
+    let www = o.instagram_www_base.or(file.instagram.www_base);
+    let api = o.instagram_api_base.or(file.instagram.api_base);
+    let graph = o.instagram_graph_base.or(file.instagram.graph_base);
+    s.instagram = match (o.instagram_client_id.or(file.instagram.client_id), secret) {
+        (Some(client_id), Some(secret)) => Some(Credentials {
+            client_id,
+            client_secret: SecretString::from(secret),
+            www_base: www.unwrap_or_else(|| Url::parse("https://www.instagram.com").expect("static URL")),
+            api_base: api.unwrap_or_else(|| Url::parse("https://api.instagram.com").expect("static URL")),
+            graph_base: graph.unwrap_or_else(|| Url::parse("https://graph.instagram.com").expect("static URL")),
+        }),
+        (None, None) if www.is_none() && api.is_none() && graph.is_none() => None,
+        (None, None) => bail!("Instagram base URLs are set but no client id and secret: set HERALD_INSTAGRAM_CLIENT_ID and HERALD_INSTAGRAM_CLIENT_SECRET"),
+        _ => bail!("set both HERALD_INSTAGRAM_CLIENT_ID and HERALD_INSTAGRAM_CLIENT_SECRET (or neither, to use the sandbox)"),
+    };
+    Ok(s)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+fn banner(app: &herald::RunningApp, s: &Settings) {
+    let url = &app.public_url;
+    println!("Herald is running.");
+    println!("  API:        {url}api/v1  (reference: {url}api/docs)");
+    println!("  Data:       {}", s.data_dir.display());
+    println!("  Database:   {}", herald::app::redact(&s.database_url));
+    if app.sandbox.is_some() {
+        println!("  Sandbox:    {url}_sandbox/  (stands in for Instagram: no real account is touched)");
+    } else {
+        println!("  Instagram:  real API");
+    }
+    println!("Press Ctrl-C to stop.");
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => {
+            let s = resolve(cli.opts)?;
+            let app = herald::start(s.clone()).await?;
+            banner(&app, &s);
+            shutdown_signal().await;
+            println!("Shutting down: finishing requests and deliveries in progress…");
+            app.stop().await;
+        }
+        Command::Worker => {
+            let mut s = resolve(cli.opts)?;
+            if s.is_sqlite() {
+                bail!("`herald worker` needs PostgreSQL (--database-url postgres://…): on SQLite, `herald serve` is the one process that dispatches");
+            }
+            s.run_api = false;
+            let app = herald::start(s).await?;
+            println!("Herald worker is dispatching. Press Ctrl-C to stop.");
+            shutdown_signal().await;
+            app.stop().await;
+        }
+        Command::Sandbox { listen, redirect_uris } => {
+            let sb = herald_sandbox::Sandbox::new(herald_sandbox::SandboxConfig::default());
+            for uri in &redirect_uris {
+                sb.allow_instagram_redirect(uri);
+            }
+            let app = sb.config().instagram_app;
+            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+            println!("Herald sandbox on http://{listen}/_sandbox/");
+            println!("  Instagram app: client id {} (secret: {})", app.client_id, app.client_secret);
+            println!("  Point Herald at it with --instagram-{{www,api,graph}}-base http://{listen}/{{www,api,graph}}.instagram.com");
+            herald_sandbox::serve(sb, listener, shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            let s = resolve(cli.opts)?;
+            let db = herald_store::Db::connect(&s.database_url).await.context("connecting to the database")?;
+            db.migrate().await.context("migrating")?;
+            println!("Migrations applied to {}", herald::app::redact(&s.database_url));
+        }
+        Command::Keys(k) => {
+            let s = resolve(cli.opts)?;
+            let out = match k {
+                KeysCommand::Rotate => herald::keys::rotate(&s).await?,
+                KeysCommand::Status => herald::keys::status(&s).await?,
+                KeysCommand::Retire { version } => herald::keys::retire(&s, version).await?,
+            };
+            println!("{}", out.trim_end());
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,190 @@
+//! Wiring: the store, the vault, the Instagram adapter (real or sandboxed), the API and the dispatcher.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use herald_dispatch::Dispatcher;
+use herald_domain::Clock;
+use herald_domain::platform::Platform;
+use herald_platforms::instagram::{Instagram, InstagramConfig};
+use herald_sandbox::{Sandbox, SandboxConfig};
+use herald_server::{AppState, ServerConfig};
+use herald_store::{Db, Store};
+use herald_vault::UrlSigner;
+use secrecy::SecretString;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::config::Settings;
+
+/// A started Herald: where it listens, its store, its sandbox (if any), and how to stop it.
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub public_url: Url,
+    pub store: Store,
+    pub sandbox: Option<Sandbox>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    _dispatch_lock: Option<std::fs::File>,
+}
+
+impl RunningApp {
+    /// Stops accepting work, lets in-flight requests and deliveries finish, and waits for both.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.store.db().close().await;
+    }
+
+    /// A future that resolves when shutdown is requested.
+    fn signal(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    }
+}
+
+fn url_under(base: &Url, prefix: &str) -> Url {
+    let mut u = base.clone();
+    let path = u.path().trim_end_matches('/').to_owned();
+    u.set_path(&format!("{path}/{prefix}"));
+    u
+}
+
+/// On SQLite only one process may dispatch: an exclusive lock on a file in the data directory.
+fn dispatch_lock(settings: &Settings) -> anyhow::Result<std::fs::File> {
+    let path = settings.data_dir.join("dispatcher.lock");
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(_) => bail!(
+            "another Herald process is already dispatching from {} (on SQLite only one process may dispatch); stop it, or use PostgreSQL to run several workers",
+            settings.data_dir.display()
+        ),
+    }
+}
+
+/// Starts the configured parts and returns once they listen.
+pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700));
+    }
+    let vault = crate::keys::load_or_create(&settings.keys)?;
+    let ring = vault.ring();
+    let db = Db::connect(&settings.database_url).await.with_context(|| format!("connecting to the database ({})", redact(&settings.database_url)))?;
+    db.migrate().await.context("migrating the database")?;
+    let store = Store::new(db, Arc::new(vault), Clock::system());
+    if let Err(why) = store.verify_data_keys(&ring).await {
+        bail!("refusing to start: {why}. Restore the keyring that wrapped them (HERALD_MASTER_KEYS or the master.keys file).");
+    }
+    let dispatch_lock = if settings.run_dispatcher && settings.is_sqlite() { Some(dispatch_lock(&settings)?) } else { None };
+
+    let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let mut public_url = settings.public_url.clone();
+    if public_url.port() == Some(0) {
+        let _ = public_url.set_port(Some(addr.port()));
+    }
+
+    let (instagram_config, sandbox) = match &settings.instagram {
+        Some(c) => (
+            InstagramConfig {
+                client_id: c.client_id.clone(),
+                client_secret: c.client_secret.clone(),
+                www_base: c.www_base.clone(),
+                api_base: c.api_base.clone(),
+                graph_base: c.graph_base.clone(),
+                graph_version: settings.graph_version.clone(),
+            },
+            None,
+        ),
+        None => {
+            let config = SandboxConfig { processing_delay: settings.sandbox_processing_delay, ..SandboxConfig::default() };
+            let sb = Sandbox::new(config);
+            let app = sb.config().instagram_app;
+            sb.allow_instagram_redirect(url_under(&public_url, "oauth/instagram/callback").as_str());
+            (
+                InstagramConfig {
+                    client_id: app.client_id,
+                    client_secret: SecretString::from(app.client_secret),
+                    www_base: url_under(&public_url, "www.instagram.com"),
+                    api_base: url_under(&public_url, "api.instagram.com"),
+                    graph_base: url_under(&public_url, "graph.instagram.com"),
+                    graph_version: settings.graph_version.clone(),
+                },
+                Some(sb),
+            )
+        }
+    };
+    let instagram = Instagram::new(instagram_config, herald_platforms::http_client());
+    let signer = UrlSigner::from_keyring(&ring);
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let wake = Arc::new(Notify::new());
+
+    if settings.run_dispatcher {
+        let settings_d = herald_dispatch::Settings { backstop: settings.poll, ..Default::default() };
+        let d = Dispatcher::new(store.clone(), instagram.clone(), signer.clone(), public_url.clone(), settings_d);
+        let d_wake = d.waker();
+        let w = wake.clone();
+        let stop = RunningApp::signal(&rx);
+        // The API's wake-ups reach the dispatcher through its own notifier.
+        tasks.push(tokio::spawn(async move {
+            let forward = async {
+                loop {
+                    w.notified().await;
+                    d_wake.notify_one();
+                }
+            };
+            tokio::select! {
+                () = d.run(stop) => {}
+                () = forward => {}
+            }
+        }));
+    }
+    if settings.run_api {
+        let mut sandbox_platforms = HashSet::new();
+        if sandbox.is_some() {
+            sandbox_platforms.insert(Platform::Instagram);
+        }
+        let config = ServerConfig {
+            public_url: public_url.clone(),
+            media_dir: settings.data_dir.join("media"),
+            signup_open: settings.signup_open,
+            max_upload_bytes: settings.max_upload_bytes,
+            sandbox_platforms,
+        };
+        let state = AppState { store: store.clone(), config: Arc::new(config), instagram, signer, wake };
+        let mut router = herald_server::router(state);
+        if let Some(sb) = &sandbox {
+            router = router.merge(sb.router());
+        }
+        let stop = RunningApp::signal(&rx);
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
+                tracing::error!(error = %e, "the HTTP server stopped");
+            }
+        }));
+    }
+    Ok(RunningApp { addr, public_url, store, sandbox, shutdown, tasks, _dispatch_lock: dispatch_lock })
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

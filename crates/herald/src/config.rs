@@ -1,0 +1,73 @@
+//! Settings: defaults, then a TOML file, then `HERALD_*` environment, then flags (the CLI resolves them).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+/// Real platform app credentials and where the platform lives.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub www_base: Url,
+    pub api_base: Url,
+    pub graph_base: Url,
+}
+
+/// Where the master keyring comes from.
+#[derive(Debug, Clone)]
+pub enum KeySetting {
+    /// `HERALD_MASTER_KEYS`: `VERSION:BASE64,...`.
+    Inline(SecretString),
+    /// `HERALD_MASTER_KEYS_FILE`, or `master.keys` in the data directory (created on first start).
+    File(PathBuf),
+}
+
+/// Everything a Herald process needs, fully resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: Url,
+    pub signup_open: bool,
+    pub max_upload_bytes: u64,
+    /// `None`: the built-in sandbox stands in for Instagram.
+    pub instagram: Option<Credentials>,
+    pub graph_version: String,
+    pub sandbox_processing_delay: Duration,
+    pub keys: KeySetting,
+    pub run_api: bool,
+    pub run_dispatcher: bool,
+    /// The dispatcher's backstop poll.
+    pub poll: Duration,
+}
+
+impl Settings {
+    /// Defaults for a data directory: SQLite inside it, listening on `listen`, every platform sandboxed.
+    pub fn local(data_dir: PathBuf, listen: SocketAddr) -> Self {
+        let database_url = format!("sqlite://{}", data_dir.join("herald.db").display());
+        Self {
+            listen,
+            database_url,
+            public_url: Url::parse(&format!("http://{listen}")).expect("socket addresses make URLs"),
+            signup_open: true,
+            max_upload_bytes: 256 * 1024 * 1024,
+            instagram: None,
+            graph_version: "v24.0".into(),
+            sandbox_processing_delay: Duration::from_secs(3),
+            keys: KeySetting::File(data_dir.join("master.keys")),
+            data_dir,
+            run_api: true,
+            run_dispatcher: true,
+            poll: Duration::from_secs(5),
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        !(self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://"))
+    }
+}

@@ -1,0 +1,9 @@
+//! Herald's binary as a library: resolved settings, and starting the API, the dispatcher and the
+//! built-in sandbox in one process (what `herald serve` does and what the integration tests drive).
+
+pub mod app;
+pub mod config;
+pub mod keys;
+
+pub use app::{RunningApp, start};
+pub use config::{Credentials, KeySetting, Settings};
