@@ -56,10 +56,25 @@ impl Default for Settings {
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, instagram: Instagram, signer: UrlSigner, public_url: Url, settings: Settings) -> Self {
+    pub fn new(
+        store: Store,
+        instagram: Instagram,
+        signer: UrlSigner,
+        public_url: Url,
+        settings: Settings,
+    ) -> Self {
         let clock = store.clock().clone();
         let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-        Self { store, instagram, signer, public_url, clock, owner, wake: Arc::new(Notify::new()), settings }
+        Self {
+            store,
+            instagram,
+            signer,
+            public_url,
+            clock,
+            owner,
+            wake: Arc::new(Notify::new()),
+            settings,
+        }
     }
 
     /// A handle that wakes the dispatcher (when a post is scheduled or edited).
@@ -71,8 +86,13 @@ impl Dispatcher {
     pub async fn run_due(&self) -> usize {
         let mut total = 0;
         loop {
-            let lease_until = self.clock.now().as_microsecond() + i64::try_from(self.settings.lease.as_micros()).unwrap_or(i64::MAX);
-            let claimed = match self.store.claim_due(&self.owner, lease_until, self.settings.batch).await {
+            let lease_until = self.clock.now().as_microsecond()
+                + i64::try_from(self.settings.lease.as_micros()).unwrap_or(i64::MAX);
+            let claimed = match self
+                .store
+                .claim_due(&self.owner, lease_until, self.settings.batch)
+                .await
+            {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming due deliveries failed");
@@ -101,7 +121,8 @@ impl Dispatcher {
             let wait = match self.store.next_due_at().await {
                 Ok(Some(at)) => {
                     let now = self.clock.now().as_microsecond();
-                    Duration::from_micros(u64::try_from(at.saturating_sub(now)).unwrap_or(0)).min(self.settings.backstop)
+                    Duration::from_micros(u64::try_from(at.saturating_sub(now)).unwrap_or(0))
+                        .min(self.settings.backstop)
                 }
                 Ok(None) => self.settings.backstop,
                 Err(e) => {

@@ -39,7 +39,11 @@ impl Dispatcher {
             Err(Err(e)) => {
                 tracing::error!(delivery = %c.id, error = %e, "store failure while publishing");
                 let at = self.clock.now() + SignedDuration::from_secs(30);
-                Stop::Retry(at, "internal", "Herald could not reach its database; it will retry.".into())
+                Stop::Retry(
+                    at,
+                    "internal",
+                    "Herald could not reach its database; it will retry.".into(),
+                )
             }
             Err(Ok(stop)) => stop,
         };
@@ -51,42 +55,84 @@ impl Dispatcher {
     async fn stop(&self, c: &Claimed, stop: Stop) -> Result<(), StoreError> {
         let (to, code, message, due) = match stop {
             Stop::Reconnect(reason, message) => {
-                self.store.set_profile_state(c.workspace, c.profile, ConnectionState::NeedsReconnect, Some(reason)).await?;
+                self.store
+                    .set_profile_state(
+                        c.workspace,
+                        c.profile,
+                        ConnectionState::NeedsReconnect,
+                        Some(reason),
+                    )
+                    .await?;
                 (DeliveryStatus::NeedsReconnect, reason.as_str(), message, None)
             }
             Stop::Fail(code, message) => (DeliveryStatus::Failed, code, message, None),
-            Stop::Retry(at, code, message) => (DeliveryStatus::RetryWait, code, message, Some(at.as_microsecond())),
+            Stop::Retry(at, code, message) => (
+                DeliveryStatus::RetryWait,
+                code,
+                message,
+                Some(at.as_microsecond()),
+            ),
             Stop::Unconfirmed(message) => (DeliveryStatus::Unconfirmed, "unconfirmed", message, None),
         };
         tracing::info!(delivery = %c.id, status = to.as_str(), code, "delivery stopped");
         self.store
-            .transition(c, to, Transition { due_at: due, error_code: Some(code), error_message: Some(&message), outcome: code, ..Default::default() })
+            .transition(
+                c,
+                to,
+                Transition {
+                    due_at: due,
+                    error_code: Some(code),
+                    error_message: Some(&message),
+                    outcome: code,
+                    ..Default::default()
+                },
+            )
             .await
     }
 
     /// Checks, then steps. `Err(Ok(stop))` is an outcome to record; `Err(Err(_))` a store failure.
     async fn attempt(&self, c: &Claimed) -> Result<(), Result<Stop, StoreError>> {
-        let profile = self.store.get_profile(c.workspace, c.profile).await.map_err(Err)?;
+        let profile = self
+            .store
+            .get_profile(c.workspace, c.profile)
+            .await
+            .map_err(Err)?;
         let platform = Platform::parse(&profile.platform).unwrap_or(Platform::Instagram);
         match profile.state {
             ConnectionState::Connected => {}
             ConnectionState::NeedsReconnect => {
                 let reason = profile.reason.unwrap_or(ReconnectReason::Expired);
-                return Err(Ok(Stop::Reconnect(reason, format!("The {} connection needs to be reconnected.", platform.display_name()))));
+                return Err(Ok(Stop::Reconnect(
+                    reason,
+                    format!(
+                        "The {} connection needs to be reconnected.",
+                        platform.display_name()
+                    ),
+                )));
             }
             ConnectionState::Disconnected => {
-                return Err(Ok(Stop::Fail("disconnected", "The profile was disconnected before the post went out.".into())));
+                return Err(Ok(Stop::Fail(
+                    "disconnected",
+                    "The profile was disconnected before the post went out.".into(),
+                )));
             }
         }
         let missing = platform.missing_for(Feature::Publish, &profile.granted_scopes);
         if !missing.is_empty() {
             return Err(Ok(Stop::Reconnect(
                 ReconnectReason::PermissionMissing,
-                format!("Publishing needs the permission {} that was not granted; reconnect and allow it.", missing.join(", ")),
+                format!(
+                    "Publishing needs the permission {} that was not granted; reconnect and allow it.",
+                    missing.join(", ")
+                ),
             )));
         }
         let post = self.store.get_post(c.workspace, c.post).await.map_err(Err)?;
-        let delivery = post.deliveries.iter().find(|d| d.id == c.id).ok_or(Err(StoreError::NotFound))?;
+        let delivery = post
+            .deliveries
+            .iter()
+            .find(|d| d.id == c.id)
+            .ok_or(Err(StoreError::NotFound))?;
         let (text, media_ids) = post.content_for(delivery);
         let mut media = Vec::new();
         for id in &media_ids {
@@ -103,70 +149,153 @@ impl Dispatcher {
             .collect();
         let violations = rules::check(platform, &text, &facts);
         if !violations.is_empty() {
-            let msg = violations.iter().map(|v| v.message.as_str()).collect::<Vec<_>>().join(" ");
+            let msg = violations
+                .iter()
+                .map(|v| v.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             return Err(Ok(Stop::Fail("content_rejected", msg)));
         }
         let token = self.token(c, &profile).await?;
-        let first = media.first().ok_or(Ok(Stop::Fail("content_rejected", "Instagram needs an image.".into())))?;
-        let exp = self.clock.now().as_second() + i64::try_from(self.settings.media_url_ttl.as_secs()).unwrap_or(3600);
+        let first = media.first().ok_or(Ok(Stop::Fail(
+            "content_rejected",
+            "Instagram needs an image.".into(),
+        )))?;
+        let exp = self.clock.now().as_second()
+            + i64::try_from(self.settings.media_url_ttl.as_secs()).unwrap_or(3600);
         let ext = first.media_type.mime().rsplit('/').next().unwrap_or("bin");
-        let url = self.signer.url(&self.public_url, &format!("{}.{ext}", first.id), exp);
-        let content = Content { caption: &text, image_url: url.as_str() };
+        let url = self
+            .signer
+            .url(&self.public_url, &format!("{}.{ext}", first.id), exp);
+        let content = Content {
+            caption: &text,
+            image_url: url.as_str(),
+        };
 
-        let mut handle: Handle = c.handle.as_deref().and_then(|h| serde_json::from_str(h).ok()).unwrap_or_default();
+        let mut handle: Handle = c
+            .handle
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok())
+            .unwrap_or_default();
         if handle.container_id.is_none() {
             handle.started_at = self.clock.now().as_second();
             let saved = serde_json::to_string(&handle).unwrap_or_default();
-            self.store.begin_attempt(c, &saved, "creating the Instagram media container").await.map_err(Err)?;
+            self.store
+                .begin_attempt(c, &saved, "creating the Instagram media container")
+                .await
+                .map_err(Err)?;
         }
         for _ in 0..MAX_STEPS {
-            let step = self.instagram.publish_step(&token, &profile.external_id, &content, &handle, self.clock.now()).await;
+            let step = self
+                .instagram
+                .publish_step(&token, &profile.external_id, &content, &handle, self.clock.now())
+                .await;
             match step {
                 Ok(Step::Continue(next)) => {
                     handle = next;
-                    self.store.save_handle(c, &serde_json::to_string(&handle).unwrap_or_default()).await.map_err(Err)?;
+                    self.store
+                        .save_handle(c, &serde_json::to_string(&handle).unwrap_or_default())
+                        .await
+                        .map_err(Err)?;
                 }
                 Ok(Step::Park(next, after)) => {
                     let h = serde_json::to_string(&next).unwrap_or_default();
-                    let due = (self.clock.now() + SignedDuration::try_from(after).unwrap_or_default()).as_microsecond();
-                    let t = Transition { due_at: Some(due), handle: Some(&h), outcome: "processing", ..Default::default() };
-                    self.store.transition(c, DeliveryStatus::Processing, t).await.map_err(Err)?;
+                    let due = (self.clock.now() + SignedDuration::try_from(after).unwrap_or_default())
+                        .as_microsecond();
+                    let t = Transition {
+                        due_at: Some(due),
+                        handle: Some(&h),
+                        outcome: "processing",
+                        ..Default::default()
+                    };
+                    self.store
+                        .transition(c, DeliveryStatus::Processing, t)
+                        .await
+                        .map_err(Err)?;
                     return Ok(());
                 }
                 Ok(Step::Published(p)) => {
                     tracing::info!(delivery = %c.id, platform_post_id = %p.id, "published");
-                    let t = Transition { platform_post_id: Some(&p.id), permalink: p.permalink.as_deref(), outcome: "published", ..Default::default() };
-                    self.store.transition(c, DeliveryStatus::Published, t).await.map_err(Err)?;
+                    let t = Transition {
+                        platform_post_id: Some(&p.id),
+                        permalink: p.permalink.as_deref(),
+                        outcome: "published",
+                        ..Default::default()
+                    };
+                    self.store
+                        .transition(c, DeliveryStatus::Published, t)
+                        .await
+                        .map_err(Err)?;
                     return Ok(());
                 }
                 Err(e) => return Err(Ok(self.classify(c, &e, &handle))),
             }
         }
         let due = self.clock.now() + SignedDuration::from_secs(1);
-        Err(Ok(Stop::Retry(due, "transient", "Publishing took more steps than expected; continuing shortly.".into())))
+        Err(Ok(Stop::Retry(
+            due,
+            "transient",
+            "Publishing took more steps than expected; continuing shortly.".into(),
+        )))
     }
 
     /// The token to use, refreshed first when it is about to expire.
-    async fn token(&self, c: &Claimed, profile: &herald_store::ProfileRow) -> Result<SecretString, Result<Stop, StoreError>> {
-        let token = self.store.get_secret(c.workspace, c.profile, SecretKind::AccessToken).await.map_err(Err)?;
+    async fn token(
+        &self,
+        c: &Claimed,
+        profile: &herald_store::ProfileRow,
+    ) -> Result<SecretString, Result<Stop, StoreError>> {
+        let token = self
+            .store
+            .get_secret(c.workspace, c.profile, SecretKind::AccessToken)
+            .await
+            .map_err(Err)?;
         let Some(token) = token else {
-            return Err(Ok(Stop::Reconnect(ReconnectReason::Expired, "No access token is stored for this profile.".into())));
+            return Err(Ok(Stop::Reconnect(
+                ReconnectReason::Expired,
+                "No access token is stored for this profile.".into(),
+            )));
         };
         let now = self.clock.now();
-        let Some(expires_at) = profile.token_expires_at.map(herald_domain::clock::from_micros) else { return Ok(token) };
+        let Some(expires_at) = profile.token_expires_at.map(herald_domain::clock::from_micros) else {
+            return Ok(token);
+        };
         if expires_at <= now {
-            return Err(Ok(Stop::Reconnect(ReconnectReason::Expired, "The access token expired; reconnect the profile.".into())));
+            return Err(Ok(Stop::Reconnect(
+                ReconnectReason::Expired,
+                "The access token expired; reconnect the profile.".into(),
+            )));
         }
-        let issued = profile.token_issued_at.map(herald_domain::clock::from_micros).unwrap_or(now);
-        let soon = expires_at.duration_since(now) < SignedDuration::try_from(self.settings.refresh_within).unwrap_or_default();
+        let issued = profile
+            .token_issued_at
+            .map(herald_domain::clock::from_micros)
+            .unwrap_or(now);
+        let soon = expires_at.duration_since(now)
+            < SignedDuration::try_from(self.settings.refresh_within).unwrap_or_default();
         // Instagram refreshes only tokens at least a day old.
         if !soon || now.duration_since(issued) < SignedDuration::from_hours(24) {
             return Ok(token);
         }
         match self.instagram.refresh(&token, now).await {
             Ok(r) => {
-                self.store.put_secret(c.workspace, c.profile, SecretKind::AccessToken, secrecy::ExposeSecret::expose_secret(&r.access_token)).await.map_err(Err)?;
-                self.store.set_token_times(c.workspace, c.profile, now.as_microsecond(), r.expires_at.map(|t| t.as_microsecond())).await.map_err(Err)?;
+                self.store
+                    .put_secret(
+                        c.workspace,
+                        c.profile,
+                        SecretKind::AccessToken,
+                        secrecy::ExposeSecret::expose_secret(&r.access_token),
+                    )
+                    .await
+                    .map_err(Err)?;
+                self.store
+                    .set_token_times(
+                        c.workspace,
+                        c.profile,
+                        now.as_microsecond(),
+                        r.expires_at.map(|t| t.as_microsecond()),
+                    )
+                    .await
+                    .map_err(Err)?;
                 tracing::info!(profile = %c.profile, "access token refreshed");
                 Ok(r.access_token)
             }

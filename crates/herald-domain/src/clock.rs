@@ -25,7 +25,9 @@ impl Clock {
 
     pub fn now(&self) -> Timestamp {
         let offset = SignedDuration::from_micros(self.inner.offset_micros.load(Ordering::SeqCst));
-        Timestamp::now().saturating_add(offset).expect("clock offset within range")
+        Timestamp::now()
+            .saturating_add(offset)
+            .expect("clock offset within range")
     }
 
     /// Moves this clock (and every clone of it) forward and wakes whoever waits on [`Clock::moved`].
@@ -43,7 +45,11 @@ impl Clock {
 
 impl std::fmt::Debug for Clock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Clock(offset={}us)", self.inner.offset_micros.load(Ordering::SeqCst))
+        write!(
+            f,
+            "Clock(offset={}us)",
+            self.inner.offset_micros.load(Ordering::SeqCst)
+        )
     }
 }
 

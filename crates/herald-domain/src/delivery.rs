@@ -50,7 +50,10 @@ impl DeliveryStatus {
 
     /// Ended: nothing more will happen to the delivery without a person.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Published | Self::Failed | Self::Cancelled | Self::Unconfirmed)
+        matches!(
+            self,
+            Self::Published | Self::Failed | Self::Cancelled | Self::Unconfirmed
+        )
     }
 
     /// Still waiting for its first claim: the post may be edited or cancelled freely.

@@ -46,4 +46,13 @@ macro_rules! typed_id {
     )*};
 }
 
-typed_id!(UserId, WorkspaceId, ProfileId, MediaId, PostId, DeliveryId, ApiTokenId, AttemptId);
+typed_id!(
+    UserId,
+    WorkspaceId,
+    ProfileId,
+    MediaId,
+    PostId,
+    DeliveryId,
+    ApiTokenId,
+    AttemptId
+);

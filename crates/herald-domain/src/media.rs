@@ -25,7 +25,9 @@ impl MediaType {
     }
 
     pub fn parse_mime(s: &str) -> Option<Self> {
-        [Self::Jpeg, Self::Png, Self::Gif, Self::Mp4].into_iter().find(|m| m.mime() == s)
+        [Self::Jpeg, Self::Png, Self::Gif, Self::Mp4]
+            .into_iter()
+            .find(|m| m.mime() == s)
     }
 
     pub fn is_image(self) -> bool {
@@ -48,7 +50,11 @@ pub const PROBE_PREFIX: usize = 256 * 1024;
 pub fn probe(head: &[u8]) -> Option<Probe> {
     if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
         let (width, height) = jpeg_dimensions(head).unzip();
-        return Some(Probe { media_type: MediaType::Jpeg, width, height });
+        return Some(Probe {
+            media_type: MediaType::Jpeg,
+            width,
+            height,
+        });
     }
     if head.starts_with(b"\x89PNG\r\n\x1a\n") && head.len() >= 24 && &head[12..16] == b"IHDR" {
         return Some(Probe {
@@ -65,7 +71,11 @@ pub fn probe(head: &[u8]) -> Option<Probe> {
         });
     }
     if head.len() >= 12 && &head[4..8] == b"ftyp" {
-        return Some(Probe { media_type: MediaType::Mp4, width: None, height: None });
+        return Some(Probe {
+            media_type: MediaType::Mp4,
+            width: None,
+            height: None,
+        });
     }
     None
 }
@@ -108,13 +118,20 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/../../tests/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
     fn jpeg_png_and_gif_fixtures_are_probed_with_their_dimensions() {
         let jpeg = probe(&fixture("square-1080.jpg")).unwrap();
-        assert_eq!((jpeg.media_type, jpeg.width, jpeg.height), (MediaType::Jpeg, Some(1080), Some(1080)));
+        assert_eq!(
+            (jpeg.media_type, jpeg.width, jpeg.height),
+            (MediaType::Jpeg, Some(1080), Some(1080))
+        );
         let wide = probe(&fixture("too-wide-1920x600.jpg")).unwrap();
         assert_eq!((wide.width, wide.height), (Some(1920), Some(600)));
         let png = probe(&fixture("square-1080.png")).unwrap();

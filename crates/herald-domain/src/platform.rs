@@ -145,7 +145,11 @@ mod tests {
             Platform::Instagram.missing_for(Feature::Publish, &granted),
             ["instagram_business_content_publish"]
         );
-        assert!(Platform::Instagram.missing_for(Feature::Metrics, &granted).is_empty());
+        assert!(
+            Platform::Instagram
+                .missing_for(Feature::Metrics, &granted)
+                .is_empty()
+        );
     }
 
     #[test]

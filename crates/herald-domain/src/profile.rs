@@ -21,7 +21,9 @@ impl ConnectionState {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Connected, Self::NeedsReconnect, Self::Disconnected].into_iter().find(|c| c.as_str() == s)
+        [Self::Connected, Self::NeedsReconnect, Self::Disconnected]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 
@@ -44,7 +46,9 @@ impl ReconnectReason {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Expired, Self::RevokedOnPlatform, Self::PermissionMissing].into_iter().find(|c| c.as_str() == s)
+        [Self::Expired, Self::RevokedOnPlatform, Self::PermissionMissing]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 

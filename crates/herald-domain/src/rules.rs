@@ -72,27 +72,43 @@ pub fn check(platform: Platform, text: &str, media: &[MediaFacts]) -> Vec<Violat
     let mut push = |rule, message: String| v.push(Violation { rule, message });
     let chars = text.chars().count();
     if let Some(max) = l.text_max_chars.filter(|max| chars > *max) {
-        push("caption.too_long", format!("{name} captions hold at most {max} characters; this one has {chars}. Shorten it."));
+        push(
+            "caption.too_long",
+            format!("{name} captions hold at most {max} characters; this one has {chars}. Shorten it."),
+        );
     }
     if let Some(max) = l.hashtags_max {
         let n = count_tokens(text, '#');
         if n > max {
-            push("caption.too_many_hashtags", format!("{name} allows at most {max} hashtags; this caption has {n}."));
+            push(
+                "caption.too_many_hashtags",
+                format!("{name} allows at most {max} hashtags; this caption has {n}."),
+            );
         }
     }
     if let Some(max) = l.mentions_max {
         let n = count_tokens(text, '@');
         if n > max {
-            push("caption.too_many_mentions", format!("{name} allows at most {max} @-mentions; this caption has {n}."));
+            push(
+                "caption.too_many_mentions",
+                format!("{name} allows at most {max} @-mentions; this caption has {n}."),
+            );
         }
     }
     if l.media_required && media.is_empty() {
-        push("media.required", format!("{name} cannot publish text alone: attach an image."));
+        push(
+            "media.required",
+            format!("{name} cannot publish text alone: attach an image."),
+        );
     }
     if media.len() > l.media_max {
         push(
             "media.too_many",
-            format!("{name} posts take at most {} media item(s) in this version of Herald; remove {}.", l.media_max, media.len() - l.media_max),
+            format!(
+                "{name} posts take at most {} media item(s) in this version of Herald; remove {}.",
+                l.media_max,
+                media.len() - l.media_max
+            ),
         );
     }
     let mut bad_type = false;
@@ -114,15 +130,29 @@ pub fn check(platform: Platform, text: &str, media: &[MediaFacts]) -> Vec<Violat
     }
     if bad_type {
         let allowed: Vec<_> = l.image_types.iter().map(|t| t.mime()).collect();
-        push("media.type", format!("{name} accepts only {} images through its API; convert the file.", allowed.join(", ")));
+        push(
+            "media.type",
+            format!(
+                "{name} accepts only {} images through its API; convert the file.",
+                allowed.join(", ")
+            ),
+        );
     }
     if too_big {
-        push("media.too_large", format!("{name} accepts images up to {} MiB; use a smaller file.", l.image_max_bytes / (1024 * 1024)));
+        push(
+            "media.too_large",
+            format!(
+                "{name} accepts images up to {} MiB; use a smaller file.",
+                l.image_max_bytes / (1024 * 1024)
+            ),
+        );
     }
     if let (Some((w, h)), Some((lo, hi))) = (bad_ratio, l.aspect_ratio) {
         push(
             "media.aspect_ratio",
-            format!("{name} accepts aspect ratios from {lo:.2}:1 (4:5) to {hi}:1; this image is {w}x{h}. Crop it."),
+            format!(
+                "{name} accepts aspect ratios from {lo:.2}:1 (4:5) to {hi}:1; this image is {w}x{h}. Crop it."
+            ),
         );
     }
     v
@@ -133,7 +163,12 @@ mod tests {
     use super::*;
 
     fn jpeg(w: u32, h: u32) -> MediaFacts {
-        MediaFacts { media_type: MediaType::Jpeg, bytes: 100_000, width: Some(w), height: Some(h) }
+        MediaFacts {
+            media_type: MediaType::Jpeg,
+            bytes: 100_000,
+            width: Some(w),
+            height: Some(h),
+        }
     }
 
     fn rules(v: &[Violation]) -> Vec<&str> {
@@ -148,19 +183,38 @@ mod tests {
     #[test]
     fn instagram_refuses_text_only_png_wide_and_long_captions_with_one_violation_each() {
         assert_eq!(rules(&check(Platform::Instagram, "hi", &[])), ["media.required"]);
-        let png = MediaFacts { media_type: MediaType::Png, ..jpeg(1080, 1080) };
+        let png = MediaFacts {
+            media_type: MediaType::Png,
+            ..jpeg(1080, 1080)
+        };
         assert_eq!(rules(&check(Platform::Instagram, "hi", &[png])), ["media.type"]);
-        assert_eq!(rules(&check(Platform::Instagram, "hi", &[jpeg(1920, 600)])), ["media.aspect_ratio"]);
+        assert_eq!(
+            rules(&check(Platform::Instagram, "hi", &[jpeg(1920, 600)])),
+            ["media.aspect_ratio"]
+        );
         assert!(check(Platform::Instagram, "hi", &[jpeg(1080, 1350)]).is_empty());
-        assert_eq!(rules(&check(Platform::Instagram, &"a".repeat(2201), &[jpeg(1080, 1080)])), ["caption.too_long"]);
+        assert_eq!(
+            rules(&check(
+                Platform::Instagram,
+                &"a".repeat(2201),
+                &[jpeg(1080, 1080)]
+            )),
+            ["caption.too_long"]
+        );
         assert!(check(Platform::Instagram, &"é".repeat(2200), &[jpeg(1080, 1080)]).is_empty());
     }
 
     #[test]
     fn instagram_counts_hashtags_and_mentions() {
         let tags: String = (0..31).map(|i| format!("#t{i} ")).collect();
-        assert_eq!(rules(&check(Platform::Instagram, &tags, &[jpeg(1080, 1080)])), ["caption.too_many_hashtags"]);
+        assert_eq!(
+            rules(&check(Platform::Instagram, &tags, &[jpeg(1080, 1080)])),
+            ["caption.too_many_hashtags"]
+        );
         let mentions: String = (0..21).map(|i| format!("@u{i} ")).collect();
-        assert_eq!(rules(&check(Platform::Instagram, &mentions, &[jpeg(1080, 1080)])), ["caption.too_many_mentions"]);
+        assert_eq!(
+            rules(&check(Platform::Instagram, &mentions, &[jpeg(1080, 1080)])),
+            ["caption.too_many_mentions"]
+        );
     }
 }

@@ -6,14 +6,28 @@ use jiff::{Timestamp, ZonedDateTime};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
-    #[error("`scheduled_at` must be RFC 3339 with an offset (2026-03-08T09:00:00-05:00), or a local time with `time_zone`")]
+    #[error(
+        "`scheduled_at` must be RFC 3339 with an offset (2026-03-08T09:00:00-05:00), or a local time with `time_zone`"
+    )]
     Unparseable,
     #[error("unknown time zone `{0}`: use an IANA name such as Europe/Paris")]
     UnknownZone(String),
     #[error("{local} does not exist in {zone} (the clocks jump forward); did you mean {earlier} or {later}?")]
-    InGap { local: String, zone: String, earlier: Timestamp, later: Timestamp },
-    #[error("{local} happens twice in {zone} (the clocks go back); send {earlier} or {later} with its offset")]
-    InFold { local: String, zone: String, earlier: Timestamp, later: Timestamp },
+    InGap {
+        local: String,
+        zone: String,
+        earlier: Timestamp,
+        later: Timestamp,
+    },
+    #[error(
+        "{local} happens twice in {zone} (the clocks go back); send {earlier} or {later} with its offset"
+    )]
+    InFold {
+        local: String,
+        zone: String,
+        earlier: Timestamp,
+        later: Timestamp,
+    },
 }
 
 /// When a post is due: the instant, and the zone the person planned it in.
@@ -28,10 +42,16 @@ pub fn resolve(scheduled_at: &str, time_zone: Option<&str>) -> Result<ScheduledA
     let zone_name = time_zone.unwrap_or("UTC");
     let tz = TimeZone::get(zone_name).map_err(|_| ScheduleError::UnknownZone(zone_name.to_owned()))?;
     if let Ok(at) = scheduled_at.parse::<Timestamp>() {
-        return Ok(ScheduledAt { at, time_zone: zone_name.to_owned() });
+        return Ok(ScheduledAt {
+            at,
+            time_zone: zone_name.to_owned(),
+        });
     }
     if let Ok(z) = scheduled_at.parse::<ZonedDateTime>() {
-        return Ok(ScheduledAt { at: z.timestamp(), time_zone: z.time_zone().iana_name().unwrap_or(zone_name).to_owned() });
+        return Ok(ScheduledAt {
+            at: z.timestamp(),
+            time_zone: z.time_zone().iana_name().unwrap_or(zone_name).to_owned(),
+        });
     }
     if time_zone.is_none() {
         return Err(ScheduleError::Unparseable);
@@ -40,20 +60,30 @@ pub fn resolve(scheduled_at: &str, time_zone: Option<&str>) -> Result<ScheduledA
     let ambiguous = tz.to_ambiguous_timestamp(local);
     match ambiguous.offset() {
         AmbiguousOffset::Unambiguous { offset } => Ok(ScheduledAt {
-            at: offset.to_timestamp(local).map_err(|_| ScheduleError::Unparseable)?,
+            at: offset
+                .to_timestamp(local)
+                .map_err(|_| ScheduleError::Unparseable)?,
             time_zone: zone_name.to_owned(),
         }),
         AmbiguousOffset::Gap { before, after } => Err(ScheduleError::InGap {
             local: local.to_string(),
             zone: zone_name.to_owned(),
-            earlier: after.to_timestamp(local).map_err(|_| ScheduleError::Unparseable)?,
-            later: before.to_timestamp(local).map_err(|_| ScheduleError::Unparseable)?,
+            earlier: after
+                .to_timestamp(local)
+                .map_err(|_| ScheduleError::Unparseable)?,
+            later: before
+                .to_timestamp(local)
+                .map_err(|_| ScheduleError::Unparseable)?,
         }),
         AmbiguousOffset::Fold { before, after } => Err(ScheduleError::InFold {
             local: local.to_string(),
             zone: zone_name.to_owned(),
-            earlier: before.to_timestamp(local).map_err(|_| ScheduleError::Unparseable)?,
-            later: after.to_timestamp(local).map_err(|_| ScheduleError::Unparseable)?,
+            earlier: before
+                .to_timestamp(local)
+                .map_err(|_| ScheduleError::Unparseable)?,
+            later: after
+                .to_timestamp(local)
+                .map_err(|_| ScheduleError::Unparseable)?,
         }),
     }
 }
@@ -73,7 +103,9 @@ mod tests {
     #[test]
     fn a_local_time_in_the_spring_gap_is_refused_naming_both_instants() {
         let err = resolve("2026-03-08T02:30:00", Some("America/New_York")).unwrap_err();
-        let ScheduleError::InGap { earlier, later, .. } = &err else { panic!("{err:?}") };
+        let ScheduleError::InGap { earlier, later, .. } = &err else {
+            panic!("{err:?}")
+        };
         assert_eq!(earlier.to_string(), "2026-03-08T06:30:00Z");
         assert_eq!(later.to_string(), "2026-03-08T07:30:00Z");
         assert!(err.to_string().contains("does not exist"));
@@ -82,7 +114,9 @@ mod tests {
     #[test]
     fn a_local_time_in_the_autumn_fold_is_refused_naming_both_instants() {
         let err = resolve("2026-11-01T01:30:00", Some("America/New_York")).unwrap_err();
-        let ScheduleError::InFold { earlier, later, .. } = err else { panic!() };
+        let ScheduleError::InFold { earlier, later, .. } = err else {
+            panic!()
+        };
         assert_eq!(earlier.to_string(), "2026-11-01T05:30:00Z");
         assert_eq!(later.to_string(), "2026-11-01T06:30:00Z");
     }

@@ -30,7 +30,10 @@ pub struct InstagramConfig {
 
 impl std::fmt::Debug for InstagramConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InstagramConfig").field("client_id", &self.client_id).field("graph_base", &self.graph_base.as_str()).finish_non_exhaustive()
+        f.debug_struct("InstagramConfig")
+            .field("client_id", &self.client_id)
+            .field("graph_base", &self.graph_base.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -96,7 +99,13 @@ impl Instagram {
     }
 
     /// Code → short-lived token → long-lived token → the account's id and username.
-    pub async fn exchange_code(&self, code: &str, redirect_uri: &str, requested: &[&str], now: Timestamp) -> Result<Grant, PlatformError> {
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        requested: &[&str],
+        now: Timestamp,
+    ) -> Result<Grant, PlatformError> {
         let mut url = self.config.api_base.clone();
         let base = url.path().trim_end_matches('/').to_owned();
         url.set_path(&format!("{base}/oauth/access_token"));
@@ -116,14 +125,32 @@ impl Instagram {
         let status = res.status();
         let body: Value = res.json().await.map_err(|e| PlatformError::from_http(&e))?;
         if !status.is_success() {
-            let message = body["error_message"].as_str().or(body["error"]["message"].as_str()).unwrap_or("the code exchange failed");
-            return Err(PlatformError::Platform { message: message.to_owned() });
+            let message = body["error_message"]
+                .as_str()
+                .or(body["error"]["message"].as_str())
+                .unwrap_or("the code exchange failed");
+            return Err(PlatformError::Platform {
+                message: message.to_owned(),
+            });
         }
         // Instagram documents both a flat body and one wrapped in `data`.
-        let short = if body["data"].is_array() { &body["data"][0] } else { &body };
-        let short_token = SecretString::from(short["access_token"].as_str().ok_or_else(|| malformed("access_token"))?.to_owned());
+        let short = if body["data"].is_array() {
+            &body["data"][0]
+        } else {
+            &body
+        };
+        let short_token = SecretString::from(
+            short["access_token"]
+                .as_str()
+                .ok_or_else(|| malformed("access_token"))?
+                .to_owned(),
+        );
         let scopes = match &short["permissions"] {
-            Value::String(s) => s.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            Value::String(s) => s
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
             Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
             _ => requested.iter().map(|s| (*s).to_owned()).collect(),
         };
@@ -132,8 +159,15 @@ impl Instagram {
             .append_pair("grant_type", "ig_exchange_token")
             .append_pair("client_secret", self.config.client_secret.expose_secret());
         let long = self.get_json(url, &short_token).await?;
-        let access_token = SecretString::from(long["access_token"].as_str().ok_or_else(|| malformed("access_token"))?.to_owned());
-        let expires_at = long["expires_in"].as_i64().map(|s| now + SignedDuration::from_secs(s));
+        let access_token = SecretString::from(
+            long["access_token"]
+                .as_str()
+                .ok_or_else(|| malformed("access_token"))?
+                .to_owned(),
+        );
+        let expires_at = long["expires_in"]
+            .as_i64()
+            .map(|s| now + SignedDuration::from_secs(s));
         let mut me = self.graph("me");
         me.query_pairs_mut().append_pair("fields", "user_id,username");
         let me = self.get_json(me, &access_token).await?;
@@ -143,23 +177,52 @@ impl Instagram {
             _ => return Err(malformed("user_id")),
         };
         let handle = me["username"].as_str().unwrap_or_default().to_owned();
-        Ok(Grant { access_token, issued_at: now, expires_at, scopes, account_id, handle })
+        Ok(Grant {
+            access_token,
+            issued_at: now,
+            expires_at,
+            scopes,
+            account_id,
+            handle,
+        })
     }
 
     /// A new 60-day token for a long-lived one that is at least a day old.
     pub async fn refresh(&self, token: &SecretString, now: Timestamp) -> Result<Refreshed, PlatformError> {
         let mut url = self.unversioned("refresh_access_token");
-        url.query_pairs_mut().append_pair("grant_type", "ig_refresh_token");
+        url.query_pairs_mut()
+            .append_pair("grant_type", "ig_refresh_token");
         let body = self.get_json(url, token).await?;
-        let access_token = SecretString::from(body["access_token"].as_str().ok_or_else(|| malformed("access_token"))?.to_owned());
-        Ok(Refreshed { access_token, expires_at: body["expires_in"].as_i64().map(|s| now + SignedDuration::from_secs(s)) })
+        let access_token = SecretString::from(
+            body["access_token"]
+                .as_str()
+                .ok_or_else(|| malformed("access_token"))?
+                .to_owned(),
+        );
+        Ok(Refreshed {
+            access_token,
+            expires_at: body["expires_in"]
+                .as_i64()
+                .map(|s| now + SignedDuration::from_secs(s)),
+        })
     }
 
     /// One step of publishing an image post; see the module docs for the order of steps.
-    pub async fn publish_step(&self, token: &SecretString, account_id: &str, content: &Content<'_>, handle: &Handle, now: Timestamp) -> Result<Step<Handle>, PlatformError> {
+    pub async fn publish_step(
+        &self,
+        token: &SecretString,
+        account_id: &str,
+        content: &Content<'_>,
+        handle: &Handle,
+        now: Timestamp,
+    ) -> Result<Step<Handle>, PlatformError> {
         let Some(container) = handle.container_id.as_deref() else {
             let id = self.create_container(token, account_id, content).await?;
-            return Ok(Step::Continue(Handle { container_id: Some(id), publish_started: false, started_at: now.as_second() }));
+            return Ok(Step::Continue(Handle {
+                container_id: Some(id),
+                publish_started: false,
+                started_at: now.as_second(),
+            }));
         };
         let mut url = self.graph(container);
         url.query_pairs_mut().append_pair("fields", "status_code,status");
@@ -185,13 +248,35 @@ impl Instagram {
         }
     }
 
-    async fn create_container(&self, token: &SecretString, account_id: &str, content: &Content<'_>) -> Result<String, PlatformError> {
-        let body = self.post_form(self.graph(&format!("{account_id}/media")), token, &[("image_url", content.image_url), ("caption", content.caption)]).await?;
+    async fn create_container(
+        &self,
+        token: &SecretString,
+        account_id: &str,
+        content: &Content<'_>,
+    ) -> Result<String, PlatformError> {
+        let body = self
+            .post_form(
+                self.graph(&format!("{account_id}/media")),
+                token,
+                &[("image_url", content.image_url), ("caption", content.caption)],
+            )
+            .await?;
         id_of(&body)
     }
 
-    async fn media_publish(&self, token: &SecretString, account_id: &str, container: &str) -> Result<String, PlatformError> {
-        let body = self.post_form(self.graph(&format!("{account_id}/media_publish")), token, &[("creation_id", container)]).await?;
+    async fn media_publish(
+        &self,
+        token: &SecretString,
+        account_id: &str,
+        container: &str,
+    ) -> Result<String, PlatformError> {
+        let body = self
+            .post_form(
+                self.graph(&format!("{account_id}/media_publish")),
+                token,
+                &[("creation_id", container)],
+            )
+            .await?;
         id_of(&body)
     }
 
@@ -199,38 +284,83 @@ impl Instagram {
         let mut url = self.graph(media_id);
         url.query_pairs_mut().append_pair("fields", "permalink");
         let body = self.get_json(url, token).await?;
-        body["permalink"].as_str().map(str::to_owned).ok_or_else(|| malformed("permalink"))
+        body["permalink"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| malformed("permalink"))
     }
 
     /// Looks among the account's recent media for this caption, published no earlier than the attempt.
-    pub async fn find_published(&self, token: &SecretString, account_id: &str, caption: &str, since: i64) -> Result<Option<Published>, PlatformError> {
+    pub async fn find_published(
+        &self,
+        token: &SecretString,
+        account_id: &str,
+        caption: &str,
+        since: i64,
+    ) -> Result<Option<Published>, PlatformError> {
         let mut url = self.graph(&format!("{account_id}/media"));
-        url.query_pairs_mut().append_pair("fields", "id,caption,timestamp,permalink").append_pair("limit", "50");
+        url.query_pairs_mut()
+            .append_pair("fields", "id,caption,timestamp,permalink")
+            .append_pair("limit", "50");
         let body = self.get_json(url, token).await?;
         let found = body["data"].as_array().into_iter().flatten().find(|m| {
-            let at = m["timestamp"].as_str().and_then(|t| jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", t).ok()?.to_timestamp().ok());
-            m["caption"].as_str().unwrap_or_default() == caption && at.is_some_and(|at| at.as_second() >= since - 60)
+            let at = m["timestamp"].as_str().and_then(|t| {
+                jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", t)
+                    .ok()?
+                    .to_timestamp()
+                    .ok()
+            });
+            m["caption"].as_str().unwrap_or_default() == caption
+                && at.is_some_and(|at| at.as_second() >= since - 60)
         });
-        Ok(found.and_then(|m| Some(Published { id: m["id"].as_str()?.to_owned(), permalink: m["permalink"].as_str().map(str::to_owned) })))
+        Ok(found.and_then(|m| {
+            Some(Published {
+                id: m["id"].as_str()?.to_owned(),
+                permalink: m["permalink"].as_str().map(str::to_owned),
+            })
+        }))
     }
 
     async fn get_json(&self, url: Url, token: &SecretString) -> Result<Value, PlatformError> {
-        let res = self.http.get(url).bearer_auth(token.expose_secret()).send().await.map_err(|e| PlatformError::from_http(&e))?;
+        let res = self
+            .http
+            .get(url)
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| PlatformError::from_http(&e))?;
         graph_result(res).await
     }
 
-    async fn post_form(&self, url: Url, token: &SecretString, form: &[(&str, &str)]) -> Result<Value, PlatformError> {
-        let res = self.http.post(url).bearer_auth(token.expose_secret()).form(form).send().await.map_err(|e| PlatformError::from_http(&e))?;
+    async fn post_form(
+        &self,
+        url: Url,
+        token: &SecretString,
+        form: &[(&str, &str)],
+    ) -> Result<Value, PlatformError> {
+        let res = self
+            .http
+            .post(url)
+            .bearer_auth(token.expose_secret())
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| PlatformError::from_http(&e))?;
         graph_result(res).await
     }
 }
 
 fn malformed(field: &str) -> PlatformError {
-    PlatformError::Platform { message: format!("Instagram's answer lacked `{field}`") }
+    PlatformError::Platform {
+        message: format!("Instagram's answer lacked `{field}`"),
+    }
 }
 
 fn id_of(body: &Value) -> Result<String, PlatformError> {
-    body["id"].as_str().map(str::to_owned).ok_or_else(|| malformed("id"))
+    body["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| malformed("id"))
 }
 
 async fn graph_result(res: reqwest::Response) -> Result<Value, PlatformError> {
@@ -240,7 +370,9 @@ async fn graph_result(res: reqwest::Response) -> Result<Value, PlatformError> {
         return Ok(body);
     }
     if status.is_server_error() && body["error"].is_null() {
-        return Err(PlatformError::Transient { message: format!("Instagram answered {status}") });
+        return Err(PlatformError::Transient {
+            message: format!("Instagram answered {status}"),
+        });
     }
     Err(map_graph_error(&body["error"]))
 }
@@ -249,7 +381,11 @@ async fn graph_result(res: reqwest::Response) -> Result<Value, PlatformError> {
 pub fn map_graph_error(e: &Value) -> PlatformError {
     let code = e["code"].as_i64().unwrap_or_default();
     let subcode = e["error_subcode"].as_i64().unwrap_or_default();
-    let message = e["error_user_msg"].as_str().or(e["message"].as_str()).unwrap_or("unknown error").to_owned();
+    let message = e["error_user_msg"]
+        .as_str()
+        .or(e["message"].as_str())
+        .unwrap_or("unknown error")
+        .to_owned();
     match (code, subcode) {
         (190, 463) => PlatformError::TokenExpired,
         (190, _) => PlatformError::TokenRevoked(e["message"].as_str().unwrap_or_default().to_owned()),
@@ -271,14 +407,38 @@ mod tests {
     #[test]
     fn graph_errors_map_to_the_taxonomy() {
         let m = |v: Value| map_graph_error(&v);
-        assert_eq!(m(json!({"code": 190, "error_subcode": 463, "message": "expired"})), PlatformError::TokenExpired);
-        assert!(matches!(m(json!({"code": 190, "error_subcode": 458, "message": "x"})), PlatformError::TokenRevoked(_)));
-        assert!(matches!(m(json!({"code": 190, "error_subcode": 460, "message": "x"})), PlatformError::TokenRevoked(_)));
-        assert!(matches!(m(json!({"code": 10, "message": "x"})), PlatformError::PermissionMissing(_)));
-        assert!(matches!(m(json!({"code": 9, "error_subcode": 2207042})), PlatformError::RateLimited { .. }));
-        assert!(matches!(m(json!({"code": 9004, "error_subcode": 2207052})), PlatformError::MediaUnreachable { .. }));
-        assert!(matches!(m(json!({"code": 36003, "error_subcode": 2207009})), PlatformError::ContentRejected { .. }));
-        assert!(matches!(m(json!({"code": 9007, "error_subcode": 2207027})), PlatformError::Transient { .. }));
+        assert_eq!(
+            m(json!({"code": 190, "error_subcode": 463, "message": "expired"})),
+            PlatformError::TokenExpired
+        );
+        assert!(matches!(
+            m(json!({"code": 190, "error_subcode": 458, "message": "x"})),
+            PlatformError::TokenRevoked(_)
+        ));
+        assert!(matches!(
+            m(json!({"code": 190, "error_subcode": 460, "message": "x"})),
+            PlatformError::TokenRevoked(_)
+        ));
+        assert!(matches!(
+            m(json!({"code": 10, "message": "x"})),
+            PlatformError::PermissionMissing(_)
+        ));
+        assert!(matches!(
+            m(json!({"code": 9, "error_subcode": 2207042})),
+            PlatformError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            m(json!({"code": 9004, "error_subcode": 2207052})),
+            PlatformError::MediaUnreachable { .. }
+        ));
+        assert!(matches!(
+            m(json!({"code": 36003, "error_subcode": 2207009})),
+            PlatformError::ContentRejected { .. }
+        ));
+        assert!(matches!(
+            m(json!({"code": 9007, "error_subcode": 2207027})),
+            PlatformError::Transient { .. }
+        ));
     }
 
     #[test]

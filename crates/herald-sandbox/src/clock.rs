@@ -13,10 +13,15 @@ pub struct SandboxClock {
 impl SandboxClock {
     pub fn now(&self) -> Timestamp {
         let off = SignedDuration::from_micros(self.offset_micros.load(Ordering::SeqCst));
-        Timestamp::now().saturating_add(off).expect("sandbox clock in range")
+        Timestamp::now()
+            .saturating_add(off)
+            .expect("sandbox clock in range")
     }
 
     pub fn advance(&self, by: SignedDuration) {
-        self.offset_micros.fetch_add(i64::try_from(by.as_micros()).unwrap_or(i64::MAX), Ordering::SeqCst);
+        self.offset_micros.fetch_add(
+            i64::try_from(by.as_micros()).unwrap_or(i64::MAX),
+            Ordering::SeqCst,
+        );
     }
 }

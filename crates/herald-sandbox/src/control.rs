@@ -25,8 +25,16 @@ pub(crate) fn routes() -> Router<Sandbox> {
 async fn overview(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     let now = sb.clock().now();
     let w = sb.inner.instagram.lock().expect("instagram lock");
-    let accounts: Vec<_> = w.accounts.iter().map(|a| json!({"user_id": a.user_id.to_string(), "username": a.username, "name": a.name})).collect();
-    let grants: Vec<_> = w.grants.iter().map(|((app, user), scopes)| json!({"client_id": app, "user_id": user.to_string(), "scopes": scopes})).collect();
+    let accounts: Vec<_> = w
+        .accounts
+        .iter()
+        .map(|a| json!({"user_id": a.user_id.to_string(), "username": a.username, "name": a.name}))
+        .collect();
+    let grants: Vec<_> = w
+        .grants
+        .iter()
+        .map(|((app, user), scopes)| json!({"client_id": app, "user_id": user.to_string(), "scopes": scopes}))
+        .collect();
     let tokens: Vec<_> = w
         .tokens
         .values()
@@ -61,7 +69,11 @@ async fn revoke(State(sb): State<Sandbox>, Path(user_id): Path<u64>) -> Response
     let before = w.grants.len();
     w.grants.retain(|(_, u), _| *u != user_id);
     if w.grants.len() == before {
-        return (StatusCode::NOT_FOUND, Json(json!({"error": "no grant for that account"}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no grant for that account"})),
+        )
+            .into_response();
     }
     Json(json!({"revoked": true, "user_id": user_id.to_string()})).into_response()
 }

@@ -68,7 +68,12 @@ impl GraphError {
 
     /// Code 10: the token lacks the permission this call needs.
     pub fn permission(scope: &str) -> Self {
-        Self::new(10, format!("(#10) Application does not have permission for this action. Requires permission: {scope}"))
+        Self::new(
+            10,
+            format!(
+                "(#10) Application does not have permission for this action. Requires permission: {scope}"
+            ),
+        )
     }
 }
 
@@ -89,7 +94,12 @@ impl IntoResponse for GraphError {
         }
         error["is_transient"] = json!(false);
         let mut res = (self.status, axum::Json(json!({ "error": error }))).into_response();
-        res.headers_mut().insert("www-authenticate", "OAuth \"Facebook Platform\" \"invalid_request\"".parse().expect("static header"));
+        res.headers_mut().insert(
+            "www-authenticate",
+            "OAuth \"Facebook Platform\" \"invalid_request\""
+                .parse()
+                .expect("static header"),
+        );
         res
     }
 }
@@ -103,13 +113,20 @@ pub(crate) struct Params {
 impl Params {
     pub fn parse(query: Option<&str>, headers: &HeaderMap, body: &Bytes) -> Result<Self, GraphError> {
         let mut values: HashMap<String, String> =
-            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
-        let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        let ctype = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         if !body.is_empty() {
             if ctype.starts_with("application/json") {
-                let v: serde_json::Value =
-                    serde_json::from_slice(body).map_err(|_| GraphError::param("(#100) Invalid JSON in the request body"))?;
-                let obj = v.as_object().ok_or_else(|| GraphError::param("(#100) The request body must be a JSON object"))?;
+                let v: serde_json::Value = serde_json::from_slice(body)
+                    .map_err(|_| GraphError::param("(#100) Invalid JSON in the request body"))?;
+                let obj = v
+                    .as_object()
+                    .ok_or_else(|| GraphError::param("(#100) The request body must be a JSON object"))?;
                 for (k, v) in obj {
                     let s = match v {
                         serde_json::Value::String(s) => s.clone(),
@@ -134,14 +151,21 @@ impl Params {
     }
 
     pub fn require(&self, k: &str) -> Result<&str, GraphError> {
-        self.get(k).ok_or_else(|| GraphError::param(format!("(#100) The parameter {k} is required")))
+        self.get(k)
+            .ok_or_else(|| GraphError::param(format!("(#100) The parameter {k} is required")))
     }
 
     /// The access token from the header, the query string or the body.
     pub fn token(&self) -> Result<&str, GraphError> {
-        self.header_token.as_deref().or_else(|| self.get("access_token")).ok_or_else(|| {
-            GraphError::new(2500, "An active access token must be used to query information about the current user.")
-        })
+        self.header_token
+            .as_deref()
+            .or_else(|| self.get("access_token"))
+            .ok_or_else(|| {
+                GraphError::new(
+                    2500,
+                    "An active access token must be used to query information about the current user.",
+                )
+            })
     }
 
     /// The requested `fields`, or `default` when none were asked for.

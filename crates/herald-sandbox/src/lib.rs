@@ -107,7 +107,10 @@ impl Sandbox {
 
     /// Every route of every emulated platform, plus `/_sandbox/`.
     pub fn router(&self) -> Router {
-        Router::new().merge(instagram::routes()).merge(control::routes()).with_state(self.clone())
+        Router::new()
+            .merge(instagram::routes())
+            .merge(control::routes())
+            .with_state(self.clone())
     }
 }
 
@@ -117,7 +120,9 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, sandbox.router()).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, sandbox.router())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// A random opaque string of `n` URL-safe characters.

@@ -50,14 +50,32 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
-            let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(ApiError::unauthenticated)?;
-            let user = state.store.api_token_user(&hash_secret(token.trim())).await?.ok_or_else(ApiError::unauthenticated)?;
-            return Ok(Caller { user, session_hash: None });
+            let token = auth
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or_else(ApiError::unauthenticated)?;
+            let user = state
+                .store
+                .api_token_user(&hash_secret(token.trim()))
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+            return Ok(Caller {
+                user,
+                session_hash: None,
+            });
         }
         let session = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
         let hash = hash_secret(&session);
-        let user = state.store.session_user(&hash).await?.ok_or_else(ApiError::unauthenticated)?;
-        Ok(Caller { user, session_hash: Some(hash) })
+        let user = state
+            .store
+            .session_user(&hash)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        Ok(Caller {
+            user,
+            session_hash: Some(hash),
+        })
     }
 }
 
@@ -77,7 +95,11 @@ impl Caller {
 pub(crate) async fn csrf_guard(req: Request, next: Next) -> Result<Response, ApiError> {
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if unsafe_method && !req.headers().contains_key(header::AUTHORIZATION) && is_cross_site(req.headers()) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "cross-site request refused: send writes from Herald's own pages or with an API token"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "cross-site request refused: send writes from Herald's own pages or with an API token",
+        ));
     }
     Ok(next.run(req).await)
 }
@@ -86,8 +108,13 @@ fn is_cross_site(h: &HeaderMap) -> bool {
     if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return !matches!(site, "same-origin" | "none");
     }
-    let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
-    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
     origin == "null" || origin_host != host
 }
@@ -108,8 +135,17 @@ mod tests {
     fn cross_site_writes_are_detected_by_fetch_metadata_then_origin() {
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
         assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(is_cross_site(&headers(&[("origin", "https://evil.example"), ("host", "herald.example")])));
-        assert!(!is_cross_site(&headers(&[("origin", "https://herald.example"), ("host", "herald.example")])));
-        assert!(!is_cross_site(&headers(&[("host", "herald.example")])), "non-browser clients send neither");
+        assert!(is_cross_site(&headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "herald.example")
+        ])));
+        assert!(!is_cross_site(&headers(&[
+            ("origin", "https://herald.example"),
+            ("host", "herald.example")
+        ])));
+        assert!(
+            !is_cross_site(&headers(&[("host", "herald.example")])),
+            "non-browser clients send neither"
+        );
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use herald_domain::platform::{Feature, Platform, PkceSupport};
+use herald_domain::platform::{Feature, PkceSupport, Platform};
 use herald_domain::profile::SecretKind;
 use herald_store::{NewOAuthState, NewProfile};
 use secrecy::ExposeSecret;
@@ -63,48 +63,64 @@ struct Connect {
 }
 
 pub(crate) fn start() -> MethodRouter<AppState> {
-    post(|State(state): State<AppState>, caller: Caller, Path(ws): Path<String>, Body(c): Body<Connect>| async move {
-        let ws = caller.workspace(&state, &ws).await?;
-        let platform = Platform::parse(&c.platform).ok_or_else(|| {
-            let known: Vec<_> = Platform::ALL.iter().map(|p| p.as_str()).collect();
-            ApiError::unprocessable("unknown_platform", format!("unknown platform `{}`; known: {}", c.platform, known.join(", ")))
-        })?;
-        if !platform.is_available() {
-            return Err(ApiError::unprocessable("platform_unavailable", format!("connecting {} is not available in this version of Herald", platform.display_name())));
-        }
-        let secret = random_secret();
-        let redirect = redirect_uri(&state, platform);
-        let scopes: Vec<&str> = platform.permissions().iter().map(|p| p.scope).collect();
-        let expires = state.store.clock().now() + jiff::SignedDuration::from_mins(STATE_TTL_MINUTES);
-        state
-            .store
-            .insert_oauth_state(NewOAuthState {
-                state_hash: &hash_secret(&secret),
-                workspace: ws,
-                user: caller.user,
-                session_hash: caller.session_hash.as_deref(),
-                platform: platform.as_str(),
-                redirect_uri: &redirect,
-                pkce_verifier: None,
-                scopes: &scopes.join(","),
-                expires_at: expires.as_microsecond(),
-            })
-            .await?;
-        let url = state.instagram.authorize_url(&secret, &redirect, &scopes);
-        let body = json!({
-            "platform": platform.as_str(),
-            "authorize_url": url.as_str(),
-            "redirect_uri": redirect,
-            "expires_at": rfc3339(expires.as_microsecond()),
-            "pkce": pkce_json(platform),
-            "permissions": platform.permissions(),
-        });
-        Ok::<_, ApiError>((StatusCode::CREATED, axum::Json(body)))
-    })
+    post(
+        |State(state): State<AppState>, caller: Caller, Path(ws): Path<String>, Body(c): Body<Connect>| async move {
+            let ws = caller.workspace(&state, &ws).await?;
+            let platform = Platform::parse(&c.platform).ok_or_else(|| {
+                let known: Vec<_> = Platform::ALL.iter().map(|p| p.as_str()).collect();
+                ApiError::unprocessable(
+                    "unknown_platform",
+                    format!("unknown platform `{}`; known: {}", c.platform, known.join(", ")),
+                )
+            })?;
+            if !platform.is_available() {
+                return Err(ApiError::unprocessable(
+                    "platform_unavailable",
+                    format!(
+                        "connecting {} is not available in this version of Herald",
+                        platform.display_name()
+                    ),
+                ));
+            }
+            let secret = random_secret();
+            let redirect = redirect_uri(&state, platform);
+            let scopes: Vec<&str> = platform.permissions().iter().map(|p| p.scope).collect();
+            let expires = state.store.clock().now() + jiff::SignedDuration::from_mins(STATE_TTL_MINUTES);
+            state
+                .store
+                .insert_oauth_state(NewOAuthState {
+                    state_hash: &hash_secret(&secret),
+                    workspace: ws,
+                    user: caller.user,
+                    session_hash: caller.session_hash.as_deref(),
+                    platform: platform.as_str(),
+                    redirect_uri: &redirect,
+                    pkce_verifier: None,
+                    scopes: &scopes.join(","),
+                    expires_at: expires.as_microsecond(),
+                })
+                .await?;
+            let url = state.instagram.authorize_url(&secret, &redirect, &scopes);
+            let body = json!({
+                "platform": platform.as_str(),
+                "authorize_url": url.as_str(),
+                "redirect_uri": redirect,
+                "expires_at": rfc3339(expires.as_microsecond()),
+                "pkce": pkce_json(platform),
+                "permissions": platform.permissions(),
+            });
+            Ok::<_, ApiError>((StatusCode::CREATED, axum::Json(body)))
+        },
+    )
 }
 
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Herald: {t}</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}</style></head>\
@@ -116,46 +132,107 @@ fn page(status: StatusCode, title: &str, message: &str) -> Response {
 }
 
 pub(crate) fn callback() -> MethodRouter<AppState> {
-    get(|State(state): State<AppState>, Path(platform): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap| async move {
-        finish(&state, &platform, &q, &headers).await.unwrap_or_else(|r| r)
-    })
+    get(
+        |State(state): State<AppState>,
+         Path(platform): Path<String>,
+         Query(q): Query<HashMap<String, String>>,
+         headers: HeaderMap| async move {
+            finish(&state, &platform, &q, &headers)
+                .await
+                .unwrap_or_else(|r| r)
+        },
+    )
 }
 
-async fn finish(state: &AppState, platform: &str, q: &HashMap<String, String>, headers: &HeaderMap) -> Result<Response, Response> {
+async fn finish(
+    state: &AppState,
+    platform: &str,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Response, Response> {
     let bad = |m: &str| page(StatusCode::BAD_REQUEST, "Connection not completed", m);
-    let platform = Platform::parse(platform).ok_or_else(|| bad("Unknown platform in the callback address."))?;
-    let secret = q.get("state").filter(|s| !s.is_empty()).ok_or_else(|| bad("The platform did not send back the `state` Herald gave it. Start connecting again from Herald."))?;
+    let platform =
+        Platform::parse(platform).ok_or_else(|| bad("Unknown platform in the callback address."))?;
+    let secret = q.get("state").filter(|s| !s.is_empty()).ok_or_else(|| {
+        bad("The platform did not send back the `state` Herald gave it. Start connecting again from Herald.")
+    })?;
     let row = state
         .store
         .take_oauth_state(&hash_secret(secret))
         .await
-        .map_err(|e| page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", &ApiError::internal(&e).message))?
-        .ok_or_else(|| bad("This connection link is unknown or was already used. Start connecting again from Herald."))?;
+        .map_err(|e| {
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                &ApiError::internal(&e).message,
+            )
+        })?
+        .ok_or_else(|| {
+            bad("This connection link is unknown or was already used. Start connecting again from Herald.")
+        })?;
     if row.expires_at < state.store.clock().now().as_microsecond() {
-        return Err(bad("This connection attempt expired (they last 10 minutes). Start connecting again from Herald."));
+        return Err(bad(
+            "This connection attempt expired (they last 10 minutes). Start connecting again from Herald.",
+        ));
     }
     if row.platform != platform.as_str() {
-        return Err(bad("This callback does not match the platform the connection was started for."));
+        return Err(bad(
+            "This callback does not match the platform the connection was started for.",
+        ));
     }
     if let Some(expected) = &row.session_hash {
         let here = cookie(headers, SESSION_COOKIE).map(|c| hash_secret(&c));
         if here.as_ref() != Some(expected) {
-            return Err(bad("This connection was started in another browser session. Start connecting again from this browser."));
+            return Err(bad(
+                "This connection was started in another browser session. Start connecting again from this browser.",
+            ));
         }
     }
     if let Some(err) = q.get("error") {
         let why = q.get("error_description").map(String::as_str).unwrap_or(err);
-        let title = if err == "access_denied" { "Access not granted" } else { "Connection not completed" };
-        return Err(page(StatusCode::BAD_REQUEST, title, &format!("{} said: {why}. Nothing was connected.", platform.display_name())));
+        let title = if err == "access_denied" {
+            "Access not granted"
+        } else {
+            "Connection not completed"
+        };
+        return Err(page(
+            StatusCode::BAD_REQUEST,
+            title,
+            &format!(
+                "{} said: {}. Nothing was connected.",
+                platform.display_name(),
+                why.trim_end_matches('.')
+            ),
+        ));
     }
-    let code = q.get("code").filter(|c| !c.is_empty()).ok_or_else(|| bad("The platform sent no authorization code. Start connecting again from Herald."))?;
+    let code = q
+        .get("code")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| bad("The platform sent no authorization code. Start connecting again from Herald."))?;
     let requested: Vec<&str> = row.scopes.split(',').collect();
     let now = state.store.clock().now();
-    let grant = state.instagram.exchange_code(code, &row.redirect_uri, &requested, now).await.map_err(|e| {
-        tracing::warn!(platform = platform.as_str(), error = %e, "code exchange failed");
-        page(StatusCode::BAD_GATEWAY, "Connection not completed", &format!("{} refused to finish the connection: {e}", platform.display_name()))
-    })?;
-    let internal = |e: herald_store::StoreError| page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", &ApiError::internal(&e).message);
+    let grant = state
+        .instagram
+        .exchange_code(code, &row.redirect_uri, &requested, now)
+        .await
+        .map_err(|e| {
+            tracing::warn!(platform = platform.as_str(), error = %e, "code exchange failed");
+            page(
+                StatusCode::BAD_GATEWAY,
+                "Connection not completed",
+                &format!(
+                    "{} refused to finish the connection: {e}",
+                    platform.display_name()
+                ),
+            )
+        })?;
+    let internal = |e: herald_store::StoreError| {
+        page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            &ApiError::internal(&e).message,
+        )
+    };
     let profile = state
         .store
         .upsert_profile(NewProfile {
@@ -170,11 +247,24 @@ async fn finish(state: &AppState, platform: &str, q: &HashMap<String, String>, h
         })
         .await
         .map_err(internal)?;
-    state.store.put_secret(row.workspace, profile, SecretKind::AccessToken, grant.access_token.expose_secret()).await.map_err(internal)?;
+    state
+        .store
+        .put_secret(
+            row.workspace,
+            profile,
+            SecretKind::AccessToken,
+            grant.access_token.expose_secret(),
+        )
+        .await
+        .map_err(internal)?;
     tracing::info!(%profile, platform = platform.as_str(), "profile connected");
     let missing = platform.missing_for(Feature::Publish, &grant.scopes);
     let message = if missing.is_empty() {
-        format!("@{} on {} is connected. Herald can publish to it.", grant.handle, platform.display_name())
+        format!(
+            "@{} on {} is connected. Herald can publish to it.",
+            grant.handle,
+            platform.display_name()
+        )
     } else {
         format!(
             "@{} on {} is connected, but publishing is unavailable: the permission {} was not granted. Reconnect and allow it to publish.",

@@ -17,7 +17,10 @@ pub(crate) fn readyz() -> MethodRouter<AppState> {
         if state.store.db().ping().await {
             (StatusCode::OK, axum::Json(json!({"status": "ready"})))
         } else {
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "database unavailable"})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"status": "database unavailable"})),
+            )
         }
     })
 }

@@ -17,7 +17,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
 
     pub fn with(mut self, key: &'static str, value: Value) -> Self {
@@ -38,15 +43,23 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in, or send an API token as `Authorization: Bearer …`")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in, or send an API token as `Authorization: Bearer …`",
+        )
     }
 
     /// An unexpected failure: the cause goes to the log with a correlation id; the caller gets the id.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         tracing::error!(request_id = %id, error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("something went wrong on our side; quote request id {id}"))
-            .with("request_id", json!(id))
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("something went wrong on our side; quote request id {id}"),
+        )
+        .with("request_id", json!(id))
     }
 }
 

@@ -19,15 +19,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         if !is_json {
-            return Err(ApiError::new(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send a JSON body with `Content-Type: application/json`"));
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send a JSON body with `Content-Type: application/json`",
+            ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| ApiError::bad_request("could not read the request body"))?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::bad_request("could not read the request body"))?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de).map(Body).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            let what = if inner.is_syntax() || inner.is_eof() { "malformed JSON" } else { "invalid body" };
-            let at = if path == "." { String::new() } else { format!(" at `{path}`") };
+            let what = if inner.is_syntax() || inner.is_eof() {
+                "malformed JSON"
+            } else {
+                "invalid body"
+            };
+            let at = if path == "." {
+                String::new()
+            } else {
+                format!(" at `{path}`")
+            };
             ApiError::bad_request(format!("{what}{at}: {inner}"))
         })
     }

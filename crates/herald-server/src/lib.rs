@@ -62,28 +62,146 @@ pub(crate) struct Op {
 pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
     let op = |method, summary| Op { method, summary };
     vec![
-        ("/healthz", docs::healthz(), vec![op("get", "Liveness: the process answers")]),
-        ("/readyz", docs::readyz(), vec![op("get", "Readiness: the database answers")]),
-        ("/api/v1/openapi.json", docs::openapi(), vec![op("get", "This document")]),
-        ("/api/v1/auth/signup", accounts::signup(), vec![op("post", "Create an account and its workspace; starts a session")]),
-        ("/api/v1/auth/login", accounts::login(), vec![op("post", "Start a browser session (cookie)")]),
-        ("/api/v1/auth/logout", accounts::logout(), vec![op("post", "End the session")]),
-        ("/api/v1/me", accounts::me(), vec![op("get", "The caller and their workspaces")]),
-        ("/api/v1/tokens", accounts::tokens(), vec![op("get", "List personal API tokens"), op("post", "Create a personal API token (shown once)")]),
-        ("/api/v1/tokens/{id}", accounts::token(), vec![op("delete", "Revoke a personal API token")]),
-        ("/api/v1/platforms", connections::platforms(), vec![op("get", "Platforms, capabilities, permissions and why Herald asks for them")]),
-        ("/api/v1/workspaces/{ws}/connections", connections::start(), vec![op("post", "Start connecting a profile: returns the platform's consent URL")]),
-        ("/oauth/{platform}/callback", connections::callback(), vec![op("get", "OAuth redirect target: finishes the connection and shows what happened")]),
-        ("/api/v1/workspaces/{ws}/profiles", profiles::list(), vec![op("get", "Connected profiles and their status")]),
-        ("/api/v1/workspaces/{ws}/profiles/{id}", profiles::one(), vec![op("get", "One profile"), op("delete", "Disconnect: delete tokens, cancel pending deliveries")]),
-        ("/api/v1/workspaces/{ws}/media", media::collection(), vec![op("get", "List media"), op("post", "Upload media (multipart field `file`)")]),
-        ("/api/v1/workspaces/{ws}/media/{id}", media::one(), vec![op("get", "One media file's facts")]),
-        ("/media/{file}", media::signed(), vec![op("get", "Download a media file by signed, expiring URL")]),
-        ("/api/v1/workspaces/{ws}/posts", posts::collection(), vec![op("get", "List posts by delivery status and time, paged"), op("post", "Schedule a post to one or more profiles")]),
-        ("/api/v1/workspaces/{ws}/posts/validate", posts::validate(), vec![op("post", "Check a draft against each target's rules without saving it")]),
-        ("/api/v1/workspaces/{ws}/posts/{id}", posts::one(), vec![op("get", "A post, its deliveries and their attempts"), op("patch", "Edit text, media or time before publishing starts")]),
-        ("/api/v1/workspaces/{ws}/posts/{id}/cancel", posts::cancel(), vec![op("post", "Cancel what has not been published")]),
-        ("/api/docs", docs::page(), vec![op("get", "Browsable API reference")]),
+        (
+            "/healthz",
+            docs::healthz(),
+            vec![op("get", "Liveness: the process answers")],
+        ),
+        (
+            "/readyz",
+            docs::readyz(),
+            vec![op("get", "Readiness: the database answers")],
+        ),
+        (
+            "/api/v1/openapi.json",
+            docs::openapi(),
+            vec![op("get", "This document")],
+        ),
+        (
+            "/api/v1/auth/signup",
+            accounts::signup(),
+            vec![op(
+                "post",
+                "Create an account and its workspace; starts a session",
+            )],
+        ),
+        (
+            "/api/v1/auth/login",
+            accounts::login(),
+            vec![op("post", "Start a browser session (cookie)")],
+        ),
+        (
+            "/api/v1/auth/logout",
+            accounts::logout(),
+            vec![op("post", "End the session")],
+        ),
+        (
+            "/api/v1/me",
+            accounts::me(),
+            vec![op("get", "The caller and their workspaces")],
+        ),
+        (
+            "/api/v1/tokens",
+            accounts::tokens(),
+            vec![
+                op("get", "List personal API tokens"),
+                op("post", "Create a personal API token (shown once)"),
+            ],
+        ),
+        (
+            "/api/v1/tokens/{id}",
+            accounts::token(),
+            vec![op("delete", "Revoke a personal API token")],
+        ),
+        (
+            "/api/v1/platforms",
+            connections::platforms(),
+            vec![op(
+                "get",
+                "Platforms, capabilities, permissions and why Herald asks for them",
+            )],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/connections",
+            connections::start(),
+            vec![op(
+                "post",
+                "Start connecting a profile: returns the platform's consent URL",
+            )],
+        ),
+        (
+            "/oauth/{platform}/callback",
+            connections::callback(),
+            vec![op(
+                "get",
+                "OAuth redirect target: finishes the connection and shows what happened",
+            )],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/profiles",
+            profiles::list(),
+            vec![op("get", "Connected profiles and their status")],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/profiles/{id}",
+            profiles::one(),
+            vec![
+                op("get", "One profile"),
+                op("delete", "Disconnect: delete tokens, cancel pending deliveries"),
+            ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/media",
+            media::collection(),
+            vec![
+                op("get", "List media"),
+                op("post", "Upload media (multipart field `file`)"),
+            ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/media/{id}",
+            media::one(),
+            vec![op("get", "One media file's facts")],
+        ),
+        (
+            "/media/{file}",
+            media::signed(),
+            vec![op("get", "Download a media file by signed, expiring URL")],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/posts",
+            posts::collection(),
+            vec![
+                op("get", "List posts by delivery status and time, paged"),
+                op("post", "Schedule a post to one or more profiles"),
+            ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/posts/validate",
+            posts::validate(),
+            vec![op(
+                "post",
+                "Check a draft against each target's rules without saving it",
+            )],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/posts/{id}",
+            posts::one(),
+            vec![
+                op("get", "A post, its deliveries and their attempts"),
+                op("patch", "Edit text, media or time before publishing starts"),
+            ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/posts/{id}/cancel",
+            posts::cancel(),
+            vec![op("post", "Cancel what has not been published")],
+        ),
+        (
+            "/api/docs",
+            docs::page(),
+            vec![op("get", "Browsable API reference")],
+        ),
     ]
 }
 
@@ -98,6 +216,9 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::internal(&"a handler panicked"))
         }))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Spans name the path only: query strings carry OAuth codes and media signatures.
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::info_span!("request", method = %req.method(), path = req.uri().path())
+        }))
         .with_state(state)
 }

@@ -44,7 +44,11 @@ pub(crate) fn collection() -> MethodRouter<AppState> {
 async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> ApiResult<MediaRow> {
     let bad_form = |_| ApiError::bad_request("send the file as multipart/form-data in a field named `file`");
     let mut field = loop {
-        let f = multipart.next_field().await.map_err(bad_form)?.ok_or_else(|| ApiError::bad_request("no `file` field in the form"))?;
+        let f = multipart
+            .next_field()
+            .await
+            .map_err(bad_form)?
+            .ok_or_else(|| ApiError::bad_request("no `file` field in the form"))?;
         if f.name() == Some("file") {
             break f;
         }
@@ -52,16 +56,24 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
     let original_name = field.file_name().map(|n| n.chars().take(255).collect::<String>());
     let id = MediaId::new();
     let dir = state.config.media_dir.join(ws.to_string());
-    tokio::fs::create_dir_all(&dir).await.map_err(|e| ApiError::internal(&e))?;
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let partial = dir.join(format!("{id}.part"));
     let cap = state.config.max_upload_bytes;
     let result: ApiResult<(u64, String, Vec<u8>)> = async {
-        let mut file = tokio::fs::File::create(&partial).await.map_err(|e| ApiError::internal(&e))?;
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
         let (mut size, mut hasher, mut head) = (0u64, Sha256::new(), Vec::new());
         while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
             size += chunk.len() as u64;
             if size > cap {
-                return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("the file is larger than this Herald's upload limit of {cap} bytes")));
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("the file is larger than this Herald's upload limit of {cap} bytes"),
+                ));
             }
             if head.len() < PROBE_PREFIX {
                 head.extend_from_slice(&chunk[..chunk.len().min(PROBE_PREFIX - head.len())]);
@@ -90,7 +102,9 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
     };
     let ext = found.media_type.mime().rsplit('/').next().unwrap_or("bin");
     let path = dir.join(format!("{id}.{ext}"));
-    tokio::fs::rename(&partial, &path).await.map_err(|e| ApiError::internal(&e))?;
+    tokio::fs::rename(&partial, &path)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let path_str = path.to_string_lossy().into_owned();
     let row = state
         .store
@@ -113,29 +127,65 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
 }
 
 pub(crate) fn one() -> MethodRouter<AppState> {
-    get(|State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
-        let ws = caller.workspace(&state, &ws).await?;
-        let id: MediaId = id.parse().map_err(|_| ApiError::not_found("media"))?;
-        let m = state.store.get_media(ws, id).await.map_err(|_| ApiError::not_found("media"))?;
-        Ok::<_, ApiError>(axum::Json(to_json(&m)))
-    })
+    get(
+        |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
+            let ws = caller.workspace(&state, &ws).await?;
+            let id: MediaId = id.parse().map_err(|_| ApiError::not_found("media"))?;
+            let m = state
+                .store
+                .get_media(ws, id)
+                .await
+                .map_err(|_| ApiError::not_found("media"))?;
+            Ok::<_, ApiError>(axum::Json(to_json(&m)))
+        },
+    )
 }
 
 /// `GET /media/{id}.{ext}?exp=&sig=`: what platforms download. No session; the signature is the right.
 pub(crate) fn signed() -> MethodRouter<AppState> {
-    get(|State(state): State<AppState>, Path(file): Path<String>, Query(q): Query<HashMap<String, String>>| async move {
-        let denied = || ApiError::new(StatusCode::FORBIDDEN, "invalid_signature", "this media link is invalid or has expired");
-        let exp: i64 = q.get("exp").and_then(|e| e.parse().ok()).ok_or_else(denied)?;
-        let sig = q.get("sig").ok_or_else(denied)?;
-        if !state.signer.verify(&file, exp, sig, state.store.clock().now().as_second()) {
-            return Err(denied());
-        }
-        let id: MediaId = file.split('.').next().and_then(|s| s.parse().ok()).ok_or_else(|| ApiError::not_found("media"))?;
-        let m = state.store.get_media_for_signed_url(id).await.map_err(|_| ApiError::not_found("media"))?;
-        let f = tokio::fs::File::open(&m.path).await.map_err(|e| ApiError::internal(&e))?;
-        let body = HttpBody::from_stream(tokio_util::io::ReaderStream::new(f));
-        Ok::<Response, ApiError>(
-            ([(header::CONTENT_TYPE, m.media_type.mime().to_owned()), (header::CONTENT_LENGTH, m.bytes.to_string())], body).into_response(),
-        )
-    })
+    get(
+        |State(state): State<AppState>,
+         Path(file): Path<String>,
+         Query(q): Query<HashMap<String, String>>| async move {
+            let denied = || {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "invalid_signature",
+                    "this media link is invalid or has expired",
+                )
+            };
+            let exp: i64 = q.get("exp").and_then(|e| e.parse().ok()).ok_or_else(denied)?;
+            let sig = q.get("sig").ok_or_else(denied)?;
+            if !state
+                .signer
+                .verify(&file, exp, sig, state.store.clock().now().as_second())
+            {
+                return Err(denied());
+            }
+            let id: MediaId = file
+                .split('.')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| ApiError::not_found("media"))?;
+            let m = state
+                .store
+                .get_media_for_signed_url(id)
+                .await
+                .map_err(|_| ApiError::not_found("media"))?;
+            let f = tokio::fs::File::open(&m.path)
+                .await
+                .map_err(|e| ApiError::internal(&e))?;
+            let body = HttpBody::from_stream(tokio_util::io::ReaderStream::new(f));
+            Ok::<Response, ApiError>(
+                (
+                    [
+                        (header::CONTENT_TYPE, m.media_type.mime().to_owned()),
+                        (header::CONTENT_LENGTH, m.bytes.to_string()),
+                    ],
+                    body,
+                )
+                    .into_response(),
+            )
+        },
+    )
 }

@@ -59,25 +59,46 @@ struct Resolved {
 async fn resolve_media(state: &AppState, ws: WorkspaceId, ids: &[String]) -> ApiResult<Vec<MediaRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for raw in ids {
-        let id: MediaId = raw.parse().map_err(|_| ApiError::not_found(&format!("media {raw}")))?;
-        out.push(state.store.get_media(ws, id).await.map_err(|_| ApiError::not_found(&format!("media {raw}")))?);
+        let id: MediaId = raw
+            .parse()
+            .map_err(|_| ApiError::not_found(&format!("media {raw}")))?;
+        out.push(
+            state
+                .store
+                .get_media(ws, id)
+                .await
+                .map_err(|_| ApiError::not_found(&format!("media {raw}")))?,
+        );
     }
     Ok(out)
 }
 
 async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiResult<Resolved> {
     if input.targets.is_empty() {
-        return Err(ApiError::unprocessable("no_targets", "`targets` must name at least one profile"));
+        return Err(ApiError::unprocessable(
+            "no_targets",
+            "`targets` must name at least one profile",
+        ));
     }
     let media = resolve_media(state, ws, &input.media_ids).await?;
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
     for t in &input.targets {
-        let id: ProfileId = t.profile_id.parse().map_err(|_| ApiError::not_found(&format!("profile {}", t.profile_id)))?;
+        let id: ProfileId = t
+            .profile_id
+            .parse()
+            .map_err(|_| ApiError::not_found(&format!("profile {}", t.profile_id)))?;
         if !seen.insert(id) {
-            return Err(ApiError::unprocessable("duplicate_target", format!("profile {id} is targeted twice")));
+            return Err(ApiError::unprocessable(
+                "duplicate_target",
+                format!("profile {id} is targeted twice"),
+            ));
         }
-        let profile = state.store.get_profile(ws, id).await.map_err(|_| ApiError::not_found(&format!("profile {id}")))?;
+        let profile = state
+            .store
+            .get_profile(ws, id)
+            .await
+            .map_err(|_| ApiError::not_found(&format!("profile {id}")))?;
         let own_media = match &t.media_ids {
             Some(ids) => Some(resolve_media(state, ws, ids).await?),
             None => None,
@@ -108,10 +129,19 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved) ->
         if status == "disconnected" || status == "needs_reconnect" {
             let rule = reason.unwrap_or("disconnected");
             let message = match rule {
-                "permission_missing" => format!("@{} has not granted the permission to publish; reconnect it and allow publishing.", profile.handle),
+                "permission_missing" => format!(
+                    "@{} has not granted the permission to publish; reconnect it and allow publishing.",
+                    profile.handle
+                ),
                 "expired" => format!("@{}'s connection expired; reconnect it.", profile.handle),
-                "revoked_on_platform" => format!("@{} removed Herald's access on the platform; reconnect it.", profile.handle),
-                _ => format!("@{} is disconnected; connect it again to publish to it.", profile.handle),
+                "revoked_on_platform" => format!(
+                    "@{} removed Herald's access on the platform; reconnect it.",
+                    profile.handle
+                ),
+                _ => format!(
+                    "@{} is disconnected; connect it again to publish to it.",
+                    profile.handle
+                ),
             };
             out.push(json!({"profile_id": profile.id, "rule": rule, "message": message}));
             continue;
@@ -139,13 +169,20 @@ fn schedule_error(e: ScheduleError) -> ApiError {
 fn when(state: &AppState, at: &str, tz: Option<&str>) -> ApiResult<schedule::ScheduledAt> {
     let s = schedule::resolve(at, tz).map_err(schedule_error)?;
     if s.at < state.store.clock().now() {
-        return Err(ApiError::unprocessable("scheduled_in_past", format!("`scheduled_at` {} is in the past; choose a later time", s.at)));
+        return Err(ApiError::unprocessable(
+            "scheduled_in_past",
+            format!("`scheduled_at` {} is in the past; choose a later time", s.at),
+        ));
     }
     Ok(s)
 }
 
 fn reject(v: Vec<Value>) -> ApiError {
-    ApiError::unprocessable("validation_failed", "the post breaks the rules of at least one target; see `violations`").with("violations", json!(v))
+    ApiError::unprocessable(
+        "validation_failed",
+        "the post breaks the rules of at least one target; see `violations`",
+    )
+    .with("violations", json!(v))
 }
 
 fn event_json(e: &DeliveryEventRow) -> Value {
@@ -174,7 +211,11 @@ fn post_json(p: &PostRow, events: &[DeliveryEventRow]) -> Value {
 }
 
 async fn load(state: &AppState, ws: WorkspaceId, id: PostId) -> ApiResult<Value> {
-    let p = state.store.get_post(ws, id).await.map_err(|_| ApiError::not_found("post"))?;
+    let p = state
+        .store
+        .get_post(ws, id)
+        .await
+        .map_err(|_| ApiError::not_found("post"))?;
     let events = state.store.delivery_events(ws, id).await?;
     Ok(post_json(&p, &events))
 }
@@ -194,83 +235,130 @@ struct ListQuery {
 }
 
 fn parse_instant(name: &str, v: Option<&str>) -> ApiResult<Option<i64>> {
-    v.map(|s| s.parse::<jiff::Timestamp>().map(|t| t.as_microsecond()).map_err(|_| ApiError::bad_request(format!("`{name}` must be RFC 3339 with an offset"))))
-        .transpose()
+    v.map(|s| {
+        s.parse::<jiff::Timestamp>()
+            .map(|t| t.as_microsecond())
+            .map_err(|_| ApiError::bad_request(format!("`{name}` must be RFC 3339 with an offset")))
+    })
+    .transpose()
 }
 
 pub(crate) fn collection() -> MethodRouter<AppState> {
-    get(|State(state): State<AppState>, caller: Caller, Path(ws): Path<String>, Query(q): Query<ListQuery>| async move {
-        let ws = caller.workspace(&state, &ws).await?;
-        let status = q
-            .status
-            .as_deref()
-            .map(|s| DeliveryStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("unknown status `{s}`"))))
-            .transpose()?;
-        let limit = q.limit.unwrap_or(50).clamp(1, 200);
-        let after = q
-            .cursor
-            .as_deref()
-            .map(|c| {
-                c.split_once('_')
-                    .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
-                    .ok_or_else(|| ApiError::bad_request("`cursor` is not one Herald gave out"))
-            })
-            .transpose()?;
-        let filter = PostFilter { status, from: parse_instant("from", q.from.as_deref())?, to: parse_instant("to", q.to.as_deref())?, after, limit };
-        let posts = state.store.list_posts(ws, &filter).await?;
-        let next = (posts.len() as i64 == limit).then(|| posts.last().map(|p| format!("{}_{}", p.scheduled_at, p.id))).flatten();
-        let data: Vec<Value> = posts.iter().map(|p| post_json(p, &[])).collect();
-        Ok::<_, ApiError>(axum::Json(json!({"data": data, "next_cursor": next})))
-    })
-    .post(|State(state): State<AppState>, caller: Caller, Path(ws): Path<String>, headers: HeaderMap, Body(input): Body<PostInput>| async move {
-        let ws = caller.workspace(&state, &ws).await?;
-        let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 255) {
-            return Err(ApiError::bad_request("`Idempotency-Key` must be 1 to 255 characters"));
-        }
-        let at = input.scheduled_at.as_deref().ok_or_else(|| ApiError::unprocessable("missing_time", "`scheduled_at` is required"))?;
-        let resolved = resolve(&state, ws, &input).await?;
-        let when = when(&state, at, input.time_zone.as_deref())?;
-        let v = violations(&state, &input.text, &resolved.media, &resolved);
-        if !v.is_empty() {
-            return Err(reject(v));
-        }
-        let targets = resolved
-            .targets
-            .iter()
-            .map(|(p, text, media)| NewTarget { profile: p.id, text: text.clone(), media_ids: media.as_deref().map(ids) })
-            .collect();
-        let (id, created) = state
-            .store
-            .create_post(NewPost {
-                workspace: ws,
-                user: caller.user,
-                text: &input.text,
-                media_ids: &ids(&resolved.media),
-                scheduled_at: when.at.as_microsecond(),
-                time_zone: &when.time_zone,
-                idempotency_key: key.as_deref(),
-                targets,
-            })
-            .await?;
-        state.wake.notify_one();
-        let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-        Ok((status, axum::Json(load(&state, ws, id).await?)))
-    })
+    get(
+        |State(state): State<AppState>,
+         caller: Caller,
+         Path(ws): Path<String>,
+         Query(q): Query<ListQuery>| async move {
+            let ws = caller.workspace(&state, &ws).await?;
+            let status = q
+                .status
+                .as_deref()
+                .map(|s| {
+                    DeliveryStatus::parse(s)
+                        .ok_or_else(|| ApiError::bad_request(format!("unknown status `{s}`")))
+                })
+                .transpose()?;
+            let limit = q.limit.unwrap_or(50).clamp(1, 200);
+            let after = q
+                .cursor
+                .as_deref()
+                .map(|c| {
+                    c.split_once('_')
+                        .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
+                        .ok_or_else(|| ApiError::bad_request("`cursor` is not one Herald gave out"))
+                })
+                .transpose()?;
+            let filter = PostFilter {
+                status,
+                from: parse_instant("from", q.from.as_deref())?,
+                to: parse_instant("to", q.to.as_deref())?,
+                after,
+                limit,
+            };
+            let posts = state.store.list_posts(ws, &filter).await?;
+            let next = (posts.len() as i64 == limit)
+                .then(|| posts.last().map(|p| format!("{}_{}", p.scheduled_at, p.id)))
+                .flatten();
+            let data: Vec<Value> = posts.iter().map(|p| post_json(p, &[])).collect();
+            Ok::<_, ApiError>(axum::Json(json!({"data": data, "next_cursor": next})))
+        },
+    )
+    .post(
+        |State(state): State<AppState>,
+         caller: Caller,
+         Path(ws): Path<String>,
+         headers: HeaderMap,
+         Body(input): Body<PostInput>| async move {
+            let ws = caller.workspace(&state, &ws).await?;
+            let key = headers
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 255) {
+                return Err(ApiError::bad_request(
+                    "`Idempotency-Key` must be 1 to 255 characters",
+                ));
+            }
+            let at = input
+                .scheduled_at
+                .as_deref()
+                .ok_or_else(|| ApiError::unprocessable("missing_time", "`scheduled_at` is required"))?;
+            let resolved = resolve(&state, ws, &input).await?;
+            let when = when(&state, at, input.time_zone.as_deref())?;
+            let v = violations(&state, &input.text, &resolved.media, &resolved);
+            if !v.is_empty() {
+                return Err(reject(v));
+            }
+            let targets = resolved
+                .targets
+                .iter()
+                .map(|(p, text, media)| NewTarget {
+                    profile: p.id,
+                    text: text.clone(),
+                    media_ids: media.as_deref().map(ids),
+                })
+                .collect();
+            let (id, created) = state
+                .store
+                .create_post(NewPost {
+                    workspace: ws,
+                    user: caller.user,
+                    text: &input.text,
+                    media_ids: &ids(&resolved.media),
+                    scheduled_at: when.at.as_microsecond(),
+                    time_zone: &when.time_zone,
+                    idempotency_key: key.as_deref(),
+                    targets,
+                })
+                .await?;
+            state.wake.notify_one();
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, axum::Json(load(&state, ws, id).await?)))
+        },
+    )
 }
 
 pub(crate) fn validate() -> MethodRouter<AppState> {
-    post(|State(state): State<AppState>, caller: Caller, Path(ws): Path<String>, Body(input): Body<PostInput>| async move {
-        let ws = caller.workspace(&state, &ws).await?;
-        let resolved = resolve(&state, ws, &input).await?;
-        let mut v = violations(&state, &input.text, &resolved.media, &resolved);
-        if let Some(at) = input.scheduled_at.as_deref() {
-            if let Err(e) = when(&state, at, input.time_zone.as_deref()) {
+    post(
+        |State(state): State<AppState>,
+         caller: Caller,
+         Path(ws): Path<String>,
+         Body(input): Body<PostInput>| async move {
+            let ws = caller.workspace(&state, &ws).await?;
+            let resolved = resolve(&state, ws, &input).await?;
+            let mut v = violations(&state, &input.text, &resolved.media, &resolved);
+            if let Some(at) = input.scheduled_at.as_deref()
+                && let Err(e) = when(&state, at, input.time_zone.as_deref())
+            {
                 v.push(json!({"profile_id": null, "rule": e.code, "message": e.message}));
             }
-        }
-        Ok::<_, ApiError>(axum::Json(json!({"valid": v.is_empty(), "violations": v})))
-    })
+            Ok::<_, ApiError>(axum::Json(json!({"valid": v.is_empty(), "violations": v})))
+        },
+    )
 }
 
 async fn post_id(state: &AppState, caller: &Caller, ws: &str, id: &str) -> ApiResult<(WorkspaceId, PostId)> {
@@ -279,62 +367,107 @@ async fn post_id(state: &AppState, caller: &Caller, ws: &str, id: &str) -> ApiRe
 }
 
 pub(crate) fn one() -> MethodRouter<AppState> {
-    get(|State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
-        let (ws, id) = post_id(&state, &caller, &ws, &id).await?;
-        Ok::<_, ApiError>(axum::Json(load(&state, ws, id).await?))
-    })
-    .patch(|State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>, Body(patch): Body<PostPatch>| async move {
-        let (ws, id) = post_id(&state, &caller, &ws, &id).await?;
-        let current = state.store.get_post(ws, id).await.map_err(|_| ApiError::not_found("post"))?;
-        let text = patch.text.clone().unwrap_or_else(|| current.text.clone());
-        let media_ids: Vec<String> = match &patch.media_ids {
-            Some(m) => m.clone(),
-            None => current.media_ids.iter().map(ToString::to_string).collect(),
-        };
-        let targets = current
-            .deliveries
-            .iter()
-            .map(|d| TargetInput { profile_id: d.profile.to_string(), text: d.text_override.clone(), media_ids: d.media_override.as_ref().map(|m| m.iter().map(ToString::to_string).collect()) })
-            .collect();
-        let input = PostInput { text, media_ids, targets, scheduled_at: None, time_zone: None };
-        let resolved = resolve(&state, ws, &input).await?;
-        let v = violations(&state, &input.text, &resolved.media, &resolved);
-        if !v.is_empty() {
-            return Err(reject(v));
-        }
-        let at = match (&patch.scheduled_at, &patch.time_zone) {
-            (Some(at), tz) => Some(when(&state, at, tz.as_deref().or(Some(current.time_zone.as_str())))?),
-            (None, Some(_)) => return Err(ApiError::unprocessable("missing_time", "send `scheduled_at` with `time_zone`")),
-            (None, None) => None,
-        };
-        let media = patch.media_ids.as_ref().map(|_| ids(&resolved.media));
-        state
-            .store
-            .update_post(ws, id, patch.text.as_deref(), media.as_deref(), at.as_ref().map(|a| (a.at.as_microsecond(), a.time_zone.as_str())))
-            .await
-            .map_err(|e| match e {
-                herald_store::StoreError::NotFound => ApiError::not_found("post"),
-                other => other.into(),
-            })?;
-        state.wake.notify_one();
-        Ok(axum::Json(load(&state, ws, id).await?))
-    })
+    get(
+        |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
+            let (ws, id) = post_id(&state, &caller, &ws, &id).await?;
+            Ok::<_, ApiError>(axum::Json(load(&state, ws, id).await?))
+        },
+    )
+    .patch(
+        |State(state): State<AppState>,
+         caller: Caller,
+         Path((ws, id)): Path<(String, String)>,
+         Body(patch): Body<PostPatch>| async move {
+            let (ws, id) = post_id(&state, &caller, &ws, &id).await?;
+            let current = state
+                .store
+                .get_post(ws, id)
+                .await
+                .map_err(|_| ApiError::not_found("post"))?;
+            let text = patch.text.clone().unwrap_or_else(|| current.text.clone());
+            let media_ids: Vec<String> = match &patch.media_ids {
+                Some(m) => m.clone(),
+                None => current.media_ids.iter().map(ToString::to_string).collect(),
+            };
+            let targets = current
+                .deliveries
+                .iter()
+                .map(|d| TargetInput {
+                    profile_id: d.profile.to_string(),
+                    text: d.text_override.clone(),
+                    media_ids: d
+                        .media_override
+                        .as_ref()
+                        .map(|m| m.iter().map(ToString::to_string).collect()),
+                })
+                .collect();
+            let input = PostInput {
+                text,
+                media_ids,
+                targets,
+                scheduled_at: None,
+                time_zone: None,
+            };
+            let resolved = resolve(&state, ws, &input).await?;
+            let v = violations(&state, &input.text, &resolved.media, &resolved);
+            if !v.is_empty() {
+                return Err(reject(v));
+            }
+            let at = match (&patch.scheduled_at, &patch.time_zone) {
+                (Some(at), tz) => Some(when(
+                    &state,
+                    at,
+                    tz.as_deref().or(Some(current.time_zone.as_str())),
+                )?),
+                (None, Some(_)) => {
+                    return Err(ApiError::unprocessable(
+                        "missing_time",
+                        "send `scheduled_at` with `time_zone`",
+                    ));
+                }
+                (None, None) => None,
+            };
+            let media = patch.media_ids.as_ref().map(|_| ids(&resolved.media));
+            state
+                .store
+                .update_post(
+                    ws,
+                    id,
+                    patch.text.as_deref(),
+                    media.as_deref(),
+                    at.as_ref().map(|a| (a.at.as_microsecond(), a.time_zone.as_str())),
+                )
+                .await
+                .map_err(|e| match e {
+                    herald_store::StoreError::NotFound => ApiError::not_found("post"),
+                    other => other.into(),
+                })?;
+            state.wake.notify_one();
+            Ok(axum::Json(load(&state, ws, id).await?))
+        },
+    )
 }
 
 pub(crate) fn cancel() -> MethodRouter<AppState> {
-    post(|State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
-        let (ws, id) = post_id(&state, &caller, &ws, &id).await?;
-        let o = state.store.cancel_post(ws, id).await.map_err(|e| match e {
-            herald_store::StoreError::NotFound => ApiError::not_found("post"),
-            other => other.into(),
-        })?;
-        let mut notes = vec!["Published posts stay on the platform: Herald cannot and does not delete them.".to_owned()];
-        if o.in_flight > 0 {
-            notes.push(format!("{} deliveries were already being published and could not be cancelled.", o.in_flight));
-        }
-        let mut post = load(&state, ws, id).await?;
-        post["cancel"] = json!({"cancelled": o.cancelled, "published": o.published, "in_flight": o.in_flight, "notes": notes});
-        Ok::<_, ApiError>(axum::Json(post))
-    })
+    post(
+        |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
+            let (ws, id) = post_id(&state, &caller, &ws, &id).await?;
+            let o = state.store.cancel_post(ws, id).await.map_err(|e| match e {
+                herald_store::StoreError::NotFound => ApiError::not_found("post"),
+                other => other.into(),
+            })?;
+            let mut notes = vec![
+                "Published posts stay on the platform: Herald cannot and does not delete them.".to_owned(),
+            ];
+            if o.in_flight > 0 {
+                notes.push(format!(
+                    "{} deliveries were already being published and could not be cancelled.",
+                    o.in_flight
+                ));
+            }
+            let mut post = load(&state, ws, id).await?;
+            post["cancel"] = json!({"cancelled": o.cancelled, "published": o.published, "in_flight": o.in_flight, "notes": notes});
+            Ok::<_, ApiError>(axum::Json(post))
+        },
+    )
 }
-

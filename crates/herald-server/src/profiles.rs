@@ -22,9 +22,19 @@ pub(crate) fn status(p: &ProfileRow, now: i64) -> (&'static str, Option<&'static
     let platform = Platform::parse(&p.platform).unwrap_or(Platform::Instagram);
     match p.state {
         ConnectionState::Disconnected => ("disconnected", None),
-        ConnectionState::NeedsReconnect => ("needs_reconnect", Some(p.reason.unwrap_or(ReconnectReason::Expired).as_str())),
-        ConnectionState::Connected if !platform.missing_for(Feature::Publish, &p.granted_scopes).is_empty() => {
-            ("needs_reconnect", Some(ReconnectReason::PermissionMissing.as_str()))
+        ConnectionState::NeedsReconnect => (
+            "needs_reconnect",
+            Some(p.reason.unwrap_or(ReconnectReason::Expired).as_str()),
+        ),
+        ConnectionState::Connected
+            if !platform
+                .missing_for(Feature::Publish, &p.granted_scopes)
+                .is_empty() =>
+        {
+            (
+                "needs_reconnect",
+                Some(ReconnectReason::PermissionMissing.as_str()),
+            )
         }
         ConnectionState::Connected => match p.token_expires_at {
             Some(exp) if exp <= now => ("needs_reconnect", Some(ReconnectReason::Expired.as_str())),
@@ -38,7 +48,11 @@ pub(crate) fn to_json(p: &ProfileRow, now: i64) -> Value {
     let platform = Platform::parse(&p.platform).unwrap_or(Platform::Instagram);
     let (status, reason) = status(p, now);
     let requested: Vec<&str> = platform.permissions().iter().map(|x| x.scope).collect();
-    let missing: Vec<&str> = requested.iter().copied().filter(|s| !p.granted_scopes.iter().any(|g| g == s)).collect();
+    let missing: Vec<&str> = requested
+        .iter()
+        .copied()
+        .filter(|s| !p.granted_scopes.iter().any(|g| g == s))
+        .collect();
     let unavailable: Vec<Value> = [Feature::Publish, Feature::Comments, Feature::Metrics]
         .into_iter()
         .filter_map(|f| {
@@ -57,15 +71,28 @@ pub(crate) fn to_json(p: &ProfileRow, now: i64) -> Value {
 }
 
 pub(crate) fn list() -> MethodRouter<AppState> {
-    get(|State(state): State<AppState>, caller: Caller, Path(ws): Path<String>| async move {
-        let ws = caller.workspace(&state, &ws).await?;
-        let now = state.store.clock().now().as_microsecond();
-        let data: Vec<Value> = state.store.list_profiles(ws).await?.iter().map(|p| to_json(p, now)).collect();
-        Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
-    })
+    get(
+        |State(state): State<AppState>, caller: Caller, Path(ws): Path<String>| async move {
+            let ws = caller.workspace(&state, &ws).await?;
+            let now = state.store.clock().now().as_microsecond();
+            let data: Vec<Value> = state
+                .store
+                .list_profiles(ws)
+                .await?
+                .iter()
+                .map(|p| to_json(p, now))
+                .collect();
+            Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
+        },
+    )
 }
 
-async fn find(state: &AppState, caller: &Caller, ws: &str, id: &str) -> Result<(herald_domain::WorkspaceId, ProfileId), ApiError> {
+async fn find(
+    state: &AppState,
+    caller: &Caller,
+    ws: &str,
+    id: &str,
+) -> Result<(herald_domain::WorkspaceId, ProfileId), ApiError> {
     let ws = caller.workspace(state, ws).await?;
     let id: ProfileId = id.parse().map_err(|_| ApiError::not_found("profile"))?;
     Ok((ws, id))

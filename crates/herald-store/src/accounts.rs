@@ -55,8 +55,15 @@ impl Store {
         let rows: Vec<(String, String, String)> = on_db!(self.db(), pool =>
             sqlx::query_as("SELECT w.id, w.name, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.created_at")
                 .bind(id.to_string()).fetch_all(pool).await?);
-        let workspaces = rows.into_iter().map(|(w, n, r)| Ok((parse_id(&w)?, n, r))).collect::<Result<_>>()?;
-        Ok(UserRow { id, email, workspaces })
+        let workspaces = rows
+            .into_iter()
+            .map(|(w, n, r)| Ok((parse_id(&w)?, n, r)))
+            .collect::<Result<_>>()?;
+        Ok(UserRow {
+            id,
+            email,
+            workspaces,
+        })
     }
 
     /// The caller's role in a workspace, or `None` when they are not a member.
@@ -89,7 +96,12 @@ impl Store {
         let (id, now) = (ApiTokenId::new(), self.now());
         on_db!(self.db(), pool => sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(id.to_string()).bind(user.to_string()).bind(name).bind(token_hash).bind(now).execute(pool).await?.rows_affected());
-        Ok(ApiTokenRow { id, name: name.to_owned(), created_at: now, last_used_at: None })
+        Ok(ApiTokenRow {
+            id,
+            name: name.to_owned(),
+            created_at: now,
+            last_used_at: None,
+        })
     }
 
     pub async fn list_api_tokens(&self, user: UserId) -> Result<Vec<ApiTokenRow>> {
@@ -97,7 +109,14 @@ impl Store {
             sqlx::query_as("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at")
                 .bind(user.to_string()).fetch_all(pool).await?);
         rows.into_iter()
-            .map(|(id, name, created_at, last_used_at)| Ok(ApiTokenRow { id: parse_id(&id)?, name, created_at, last_used_at }))
+            .map(|(id, name, created_at, last_used_at)| {
+                Ok(ApiTokenRow {
+                    id: parse_id(&id)?,
+                    name,
+                    created_at,
+                    last_used_at,
+                })
+            })
             .collect()
     }
 

@@ -65,6 +65,9 @@ pub struct DeliveryEventRow {
     pub detail: Option<String>,
 }
 
+type ClaimTuple = (String, String, String, String, i64, i64, Option<String>);
+type EventTuple = (String, i64, Option<String>, String, i64, String, Option<String>);
+
 const CLAIM_FILTER: &str = "((status IN ('scheduled', 'retry_wait', 'processing') AND due_at <= $3) OR (status = 'publishing' AND lease_until < $3))";
 
 impl Store {
@@ -80,11 +83,19 @@ impl Store {
              WHERE id IN (SELECT id FROM deliveries WHERE {CLAIM_FILTER} ORDER BY due_at LIMIT $4{lock})
              RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle"
         );
-        let rows: Vec<(String, String, String, String, i64, i64, Option<String>)> = on_db!(self.db(), pool =>
+        let rows: Vec<ClaimTuple> = on_db!(self.db(), pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await?);
         rows.into_iter()
             .map(|(id, ws, post, profile, fence, attempts, handle)| {
-                Ok(Claimed { id: parse_id(&id)?, workspace: parse_id(&ws)?, post: parse_id(&post)?, profile: parse_id(&profile)?, fence, attempts, handle })
+                Ok(Claimed {
+                    id: parse_id(&id)?,
+                    workspace: parse_id(&ws)?,
+                    post: parse_id(&post)?,
+                    profile: parse_id(&profile)?,
+                    fence,
+                    attempts,
+                    handle,
+                })
             })
             .collect()
     }
@@ -120,7 +131,11 @@ impl Store {
     pub async fn save_handle(&self, c: &Claimed, handle: &str) -> Result<()> {
         let n = on_db!(self.db(), pool => sqlx::query("UPDATE deliveries SET handle = $1, updated_at = $2 WHERE id = $3 AND fence = $4 AND status = 'publishing'")
             .bind(handle).bind(self.now()).bind(c.id.to_string()).bind(c.fence).execute(pool).await?.rows_affected());
-        if n == 0 { Err(StoreError::LeaseLost) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::LeaseLost)
+        } else {
+            Ok(())
+        }
     }
 
     /// Moves a claimed delivery to `to`, releasing the lease; changes nothing if the fence moved on.
@@ -150,13 +165,21 @@ impl Store {
 
     /// The history of every delivery of a post, oldest first.
     pub async fn delivery_events(&self, ws: WorkspaceId, post: PostId) -> Result<Vec<DeliveryEventRow>> {
-        let rows: Vec<(String, i64, Option<String>, String, i64, String, Option<String>)> = on_db!(self.db(), pool => sqlx::query_as(
+        let rows: Vec<EventTuple> = on_db!(self.db(), pool => sqlx::query_as(
             "SELECT e.delivery_id, e.at, e.from_status, e.to_status, e.attempt, e.outcome, e.detail FROM delivery_events e
              JOIN deliveries d ON d.id = e.delivery_id WHERE e.workspace_id = $1 AND d.post_id = $2 ORDER BY e.id")
             .bind(ws.to_string()).bind(post.to_string()).fetch_all(pool).await?);
         rows.into_iter()
             .map(|(d, at, from_status, to_status, attempt, outcome, detail)| {
-                Ok(DeliveryEventRow { delivery: parse_id(&d)?, at, from_status, to_status, attempt, outcome, detail })
+                Ok(DeliveryEventRow {
+                    delivery: parse_id(&d)?,
+                    at,
+                    from_status,
+                    to_status,
+                    attempt,
+                    outcome,
+                    detail,
+                })
             })
             .collect()
     }

@@ -37,9 +37,18 @@ impl Store {
     }
 
     /// Seals and stores a profile's secret.
-    pub async fn put_secret(&self, ws: WorkspaceId, profile: ProfileId, kind: SecretKind, plaintext: &str) -> Result<()> {
+    pub async fn put_secret(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        kind: SecretKind,
+        plaintext: &str,
+    ) -> Result<()> {
         let dk = self.data_key(ws).await?;
-        let blob = dk.seal(&secret_aad(&ws.to_string(), &profile.to_string(), kind.as_str()), plaintext.as_bytes())?;
+        let blob = dk.seal(
+            &secret_aad(&ws.to_string(), &profile.to_string(), kind.as_str()),
+            plaintext.as_bytes(),
+        )?;
         on_db!(self.db(), pool => sqlx::query(
             "INSERT INTO profile_secrets (profile_id, kind, workspace_id, ciphertext, updated_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (profile_id, kind) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at")
@@ -48,14 +57,23 @@ impl Store {
     }
 
     /// Opens a profile's secret; `None` when there is none.
-    pub async fn get_secret(&self, ws: WorkspaceId, profile: ProfileId, kind: SecretKind) -> Result<Option<SecretString>> {
+    pub async fn get_secret(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        kind: SecretKind,
+    ) -> Result<Option<SecretString>> {
         let row: Option<(Vec<u8>,)> = on_db!(self.db(), pool => sqlx::query_as(
             "SELECT ciphertext FROM profile_secrets WHERE workspace_id = $1 AND profile_id = $2 AND kind = $3")
             .bind(ws.to_string()).bind(profile.to_string()).bind(kind.as_str()).fetch_optional(pool).await?);
         let Some((blob,)) = row else { return Ok(None) };
         let dk = self.data_key(ws).await?;
-        let plain = dk.open(&secret_aad(&ws.to_string(), &profile.to_string(), kind.as_str()), &blob)?;
-        let text = std::str::from_utf8(&plain).map_err(|_| StoreError::Corrupt("secret is not UTF-8".into()))?;
+        let plain = dk.open(
+            &secret_aad(&ws.to_string(), &profile.to_string(), kind.as_str()),
+            &blob,
+        )?;
+        let text =
+            std::str::from_utf8(&plain).map_err(|_| StoreError::Corrupt("secret is not UTF-8".into()))?;
         Ok(Some(SecretString::from(text.to_owned())))
     }
 
@@ -65,7 +83,12 @@ impl Store {
             "SELECT master_version, COUNT(*) FROM data_keys GROUP BY master_version ORDER BY master_version")
             .fetch_all(pool).await?);
         rows.into_iter()
-            .map(|(v, n)| Ok(KeyStatus { master_version: version(v)?, data_keys: u64::try_from(n).unwrap_or(0) }))
+            .map(|(v, n)| {
+                Ok(KeyStatus {
+                    master_version: version(v)?,
+                    data_keys: u64::try_from(n).unwrap_or(0),
+                })
+            })
             .collect()
     }
 
@@ -90,7 +113,9 @@ impl Store {
     /// Re-wraps every data key not yet under `ring`'s current version. Each update is conditional on the
     /// version it read, so concurrent rotations cannot lose a key. Returns how many were re-wrapped.
     pub async fn rewrap_data_keys(&self, ring: &Keyring) -> Result<u64> {
-        let current = ring.current().ok_or_else(|| StoreError::Corrupt("empty keyring".into()))?;
+        let current = ring
+            .current()
+            .ok_or_else(|| StoreError::Corrupt("empty keyring".into()))?;
         let rows: Vec<(String, i64, Vec<u8>)> = on_db!(self.db(), pool => sqlx::query_as(
             "SELECT workspace_id, master_version, wrapped FROM data_keys WHERE master_version <> $1")
             .bind(i64::from(current)).fetch_all(pool).await?);

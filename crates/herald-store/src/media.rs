@@ -31,15 +31,28 @@ pub struct NewMedia<'a> {
     pub path: &'a str,
 }
 
-type Row = (String, String, String, i64, Option<i64>, Option<i64>, String, Option<String>, String, i64);
-const COLUMNS: &str = "id, workspace_id, content_type, bytes, width, height, sha256, original_name, path, created_at";
+type Row = (
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<String>,
+    String,
+    i64,
+);
+const COLUMNS: &str =
+    "id, workspace_id, content_type, bytes, width, height, sha256, original_name, path, created_at";
 
 fn from_row(r: Row) -> Result<MediaRow> {
     let (id, ws, ct, bytes, width, height, sha256, original_name, path, created_at) = r;
     Ok(MediaRow {
         id: parse_id(&id)?,
         workspace: parse_id(&ws)?,
-        media_type: MediaType::parse_mime(&ct).ok_or_else(|| StoreError::Corrupt(format!("content type {ct}")))?,
+        media_type: MediaType::parse_mime(&ct)
+            .ok_or_else(|| StoreError::Corrupt(format!("content type {ct}")))?,
         bytes,
         width,
         height,
@@ -52,7 +65,9 @@ fn from_row(r: Row) -> Result<MediaRow> {
 
 impl Store {
     pub async fn insert_media(&self, m: NewMedia<'_>) -> Result<MediaRow> {
-        let sql = format!("INSERT INTO media ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}");
+        let sql = format!(
+            "INSERT INTO media ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
+        );
         let row: Row = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(m.id.to_string()).bind(m.workspace.to_string()).bind(m.media_type.mime()).bind(m.bytes)
             .bind(m.width).bind(m.height).bind(m.sha256).bind(m.original_name).bind(m.path).bind(self.now())

@@ -29,7 +29,16 @@ pub struct OAuthStateRow {
     pub expires_at: i64,
 }
 
-type Row = (String, String, Option<String>, String, String, Option<Vec<u8>>, String, i64);
+type Row = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<Vec<u8>>,
+    String,
+    i64,
+);
 
 impl Store {
     pub async fn insert_oauth_state(&self, s: NewOAuthState<'_>) -> Result<()> {
@@ -48,18 +57,20 @@ impl Store {
             "DELETE FROM oauth_states WHERE state_hash = $1
              RETURNING workspace_id, user_id, session_hash, platform, redirect_uri, pkce_verifier, scopes, expires_at")
             .bind(state_hash).fetch_optional(pool).await?);
-        row.map(|(ws, user, session_hash, platform, redirect_uri, pkce_verifier, scopes, expires_at)| {
-            Ok(OAuthStateRow {
-                workspace: parse_id(&ws)?,
-                user: parse_id(&user)?,
-                session_hash,
-                platform,
-                redirect_uri,
-                pkce_verifier,
-                scopes,
-                expires_at,
-            })
-        })
+        row.map(
+            |(ws, user, session_hash, platform, redirect_uri, pkce_verifier, scopes, expires_at)| {
+                Ok(OAuthStateRow {
+                    workspace: parse_id(&ws)?,
+                    user: parse_id(&user)?,
+                    session_hash,
+                    platform,
+                    redirect_uri,
+                    pkce_verifier,
+                    scopes,
+                    expires_at,
+                })
+            },
+        )
         .transpose()
     }
 }

@@ -89,9 +89,23 @@ fn ids_from_json(s: &str) -> Result<Vec<MediaId>> {
 }
 
 type PostTuple = (String, String, String, String, String, i64, String, i64);
-type DeliveryTuple = (String, String, Option<String>, Option<String>, String, i64, i64, Option<String>, Option<String>, Option<String>, Option<String>, i64);
+type DeliveryTuple = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
 
-const POST_COLUMNS: &str = "id, workspace_id, created_by, text, media_ids, scheduled_at, time_zone, created_at";
+const POST_COLUMNS: &str =
+    "id, workspace_id, created_by, text, media_ids, scheduled_at, time_zone, created_at";
 
 impl Store {
     /// Creates a post with one delivery per target, or returns the post an earlier request with the same
@@ -122,15 +136,22 @@ impl Store {
         match inserted {
             Ok(()) => Ok((id, true)),
             // A concurrent request with the same key won the race: answer with its post.
-            Err(StoreError::Database(e)) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
-                self.post_by_idempotency_key(&p).await?.map(|id| (id, false)).ok_or(StoreError::Database(e))
+            Err(StoreError::Database(e))
+                if e.as_database_error().is_some_and(|d| d.is_unique_violation()) =>
+            {
+                self.post_by_idempotency_key(&p)
+                    .await?
+                    .map(|id| (id, false))
+                    .ok_or(StoreError::Database(e))
             }
             Err(e) => Err(e),
         }
     }
 
     async fn post_by_idempotency_key(&self, p: &NewPost<'_>) -> Result<Option<PostId>> {
-        let Some(key) = p.idempotency_key else { return Ok(None) };
+        let Some(key) = p.idempotency_key else {
+            return Ok(None);
+        };
         let row: Option<(String,)> = on_db!(self.db(), pool => sqlx::query_as(
             "SELECT id FROM posts WHERE workspace_id = $1 AND created_by = $2 AND idempotency_key = $3")
             .bind(p.workspace.to_string()).bind(p.user.to_string()).bind(key).fetch_optional(pool).await?);
@@ -163,7 +184,10 @@ impl Store {
              ORDER BY scheduled_at, id LIMIT $7"
         );
         let status = f.status.map(DeliveryStatus::as_str);
-        let (after_at, after_id) = f.after.map(|(at, id)| (Some(at), id.to_string())).unwrap_or((None, String::new()));
+        let (after_at, after_id) = f
+            .after
+            .map(|(at, id)| (Some(at), id.to_string()))
+            .unwrap_or((None, String::new()));
         let rows: Vec<PostTuple> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(ws.to_string()).bind(status).bind(f.from).bind(f.to).bind(after_at).bind(after_id).bind(f.limit)
             .fetch_all(pool).await?);
@@ -178,7 +202,14 @@ impl Store {
 
     /// Edits a post whose deliveries are all still `scheduled`. Fenced against a claim: if the
     /// dispatcher claimed any delivery first, nothing changes and `Conflict` says so.
-    pub async fn update_post(&self, ws: WorkspaceId, id: PostId, text: Option<&str>, media: Option<&[MediaId]>, at: Option<(i64, &str)>) -> Result<()> {
+    pub async fn update_post(
+        &self,
+        ws: WorkspaceId,
+        id: PostId,
+        text: Option<&str>,
+        media: Option<&[MediaId]>,
+        at: Option<(i64, &str)>,
+    ) -> Result<()> {
         let now = self.now();
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
@@ -219,7 +250,12 @@ impl Store {
         Ok(CancelOutcome {
             cancelled,
             published: count(|s| s == DeliveryStatus::Published),
-            in_flight: count(|s| matches!(s, DeliveryStatus::Publishing | DeliveryStatus::Processing | DeliveryStatus::RetryWait)),
+            in_flight: count(|s| {
+                matches!(
+                    s,
+                    DeliveryStatus::Publishing | DeliveryStatus::Processing | DeliveryStatus::RetryWait
+                )
+            }),
         })
     }
 }
@@ -240,13 +276,27 @@ fn post_from(r: PostTuple) -> Result<PostRow> {
 }
 
 fn delivery_from(r: DeliveryTuple) -> Result<DeliveryRow> {
-    let (id, profile, text_override, media_override, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, updated_at) = r;
+    let (
+        id,
+        profile,
+        text_override,
+        media_override,
+        status,
+        due_at,
+        attempts,
+        platform_post_id,
+        permalink,
+        error_code,
+        error_message,
+        updated_at,
+    ) = r;
     Ok(DeliveryRow {
         id: parse_id(&id)?,
         profile: parse_id(&profile)?,
         text_override,
         media_override: media_override.as_deref().map(ids_from_json).transpose()?,
-        status: DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("delivery status {status}")))?,
+        status: DeliveryStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("delivery status {status}")))?,
         due_at,
         attempts,
         platform_post_id,

@@ -32,21 +32,40 @@ pub struct NewProfile<'a> {
     pub sandbox: bool,
 }
 
-type Row = (String, String, String, String, String, String, Option<String>, String, Option<i64>, Option<i64>, bool, i64);
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    i64,
+);
 
 const COLUMNS: &str = "id, workspace_id, platform, external_id, handle, state, reason, granted_scopes, token_issued_at, token_expires_at, sandbox, created_at";
 
 fn from_row(r: Row) -> Result<ProfileRow> {
-    let (id, ws, platform, external_id, handle, state, reason, scopes, issued, expires, sandbox, created_at) = r;
+    let (id, ws, platform, external_id, handle, state, reason, scopes, issued, expires, sandbox, created_at) =
+        r;
     Ok(ProfileRow {
         id: parse_id(&id)?,
         workspace: parse_id(&ws)?,
         platform,
         external_id,
         handle,
-        state: ConnectionState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("profile state {state}")))?,
+        state: ConnectionState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("profile state {state}")))?,
         reason: reason.as_deref().and_then(ReconnectReason::parse),
-        granted_scopes: scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        granted_scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         token_issued_at: issued,
         token_expires_at: expires,
         sandbox,
@@ -99,7 +118,13 @@ impl Store {
     }
 
     /// Records a refreshed token's lifetime.
-    pub async fn set_token_times(&self, ws: WorkspaceId, id: ProfileId, issued_at: i64, expires_at: Option<i64>) -> Result<()> {
+    pub async fn set_token_times(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+        issued_at: i64,
+        expires_at: Option<i64>,
+    ) -> Result<()> {
         on_db!(self.db(), pool => sqlx::query("UPDATE profiles SET token_issued_at = $1, token_expires_at = $2, updated_at = $3 WHERE workspace_id = $4 AND id = $5")
             .bind(issued_at).bind(expires_at).bind(self.now()).bind(ws.to_string()).bind(id.to_string()).execute(pool).await?.rows_affected());
         Ok(())

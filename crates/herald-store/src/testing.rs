@@ -19,7 +19,8 @@ enum Cleanup {
 }
 
 fn admin_url() -> String {
-    std::env::var("HERALD_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("HERALD_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// The backends to run storage tests on here.
@@ -33,7 +34,10 @@ pub async fn backends() -> Vec<Backend> {
         Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("PostgreSQL at {} is unreachable under CI=true: {e}", admin_url())
         }
-        Err(_) => eprintln!("note: PostgreSQL at {} is unreachable; skipped PostgreSQL for this test", admin_url()),
+        Err(_) => eprintln!(
+            "note: PostgreSQL at {} is unreachable; skipped PostgreSQL for this test",
+            admin_url()
+        ),
     }
     v
 }
@@ -45,16 +49,32 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(&name);
                 std::fs::create_dir_all(&dir).expect("temp dir");
-                Self { url: format!("sqlite://{}", dir.join("herald.db").display()), backend, cleanup: Cleanup::Dir(dir) }
+                Self {
+                    url: format!("sqlite://{}", dir.join("herald.db").display()),
+                    backend,
+                    cleanup: Cleanup::Dir(dir),
+                }
             }
             Backend::Postgres => {
                 let admin = admin_url();
-                let Db::Postgres(pool) = Db::connect(&admin).await.expect("connect to PostgreSQL") else { unreachable!() };
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.expect("create database");
+                let Db::Postgres(pool) = Db::connect(&admin).await.expect("connect to PostgreSQL") else {
+                    unreachable!()
+                };
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&pool)
+                    .await
+                    .expect("create database");
                 pool.close().await;
                 let mut url = url_with_db(&admin, &name);
                 url.shrink_to_fit();
-                Self { url, backend, cleanup: Cleanup::Postgres { admin_url: admin, name } }
+                Self {
+                    url,
+                    backend,
+                    cleanup: Cleanup::Postgres {
+                        admin_url: admin,
+                        name,
+                    },
+                }
             }
         }
     }
@@ -82,7 +102,11 @@ impl TestDatabase {
             }
             Cleanup::Postgres { admin_url, name } => {
                 if let Ok(Db::Postgres(pool)) = Db::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&pool).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&pool)
+                    .await;
                     pool.close().await;
                 }
             }
@@ -93,7 +117,10 @@ impl TestDatabase {
 fn url_with_db(url: &str, db: &str) -> String {
     match url.rsplit_once('/') {
         Some((base, rest)) => {
-            let query = rest.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+            let query = rest
+                .split_once('?')
+                .map(|(_, q)| format!("?{q}"))
+                .unwrap_or_default();
             format!("{base}/{db}{query}")
         }
         None => format!("{url}/{db}"),

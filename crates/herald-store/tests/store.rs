@@ -13,11 +13,18 @@ use jiff::SignedDuration;
 async fn store(t: &TestDatabase) -> Store {
     let db = Db::connect(&t.url).await.unwrap();
     db.migrate().await.unwrap();
-    Store::new(db, Arc::new(Vault::new(Keyring::generate().unwrap(), KeySource::Inline)), Clock::system())
+    Store::new(
+        db,
+        Arc::new(Vault::new(Keyring::generate().unwrap(), KeySource::Inline)),
+        Clock::system(),
+    )
 }
 
 async fn fixture(s: &Store) -> (herald_domain::UserId, WorkspaceId, ProfileId) {
-    let (user, ws) = s.create_user(&format!("{}@example.com", uuid::Uuid::new_v4()), "hash").await.unwrap();
+    let (user, ws) = s
+        .create_user(&format!("{}@example.com", uuid::Uuid::new_v4()), "hash")
+        .await
+        .unwrap();
     let profile = s
         .upsert_profile(NewProfile {
             workspace: ws,
@@ -34,7 +41,13 @@ async fn fixture(s: &Store) -> (herald_domain::UserId, WorkspaceId, ProfileId) {
     (user, ws, profile)
 }
 
-async fn schedule_now(s: &Store, user: herald_domain::UserId, ws: WorkspaceId, profile: ProfileId, key: Option<&str>) -> herald_domain::PostId {
+async fn schedule_now(
+    s: &Store,
+    user: herald_domain::UserId,
+    ws: WorkspaceId,
+    profile: ProfileId,
+    key: Option<&str>,
+) -> herald_domain::PostId {
     s.create_post(NewPost {
         workspace: ws,
         user,
@@ -43,7 +56,11 @@ async fn schedule_now(s: &Store, user: herald_domain::UserId, ws: WorkspaceId, p
         scheduled_at: s.clock().now().as_microsecond(),
         time_zone: "UTC",
         idempotency_key: key,
-        targets: vec![NewTarget { profile, text: None, media_ids: None }],
+        targets: vec![NewTarget {
+            profile,
+            text: None,
+            media_ids: None,
+        }],
     })
     .await
     .unwrap()

@@ -31,7 +31,13 @@ pub(crate) fn open(key: &[u8; 32], aad: &[u8], blob: &[u8]) -> Result<Zeroizing<
     let mut nonce = [0u8; NONCE_LEN];
     nonce.copy_from_slice(&blob[1..=NONCE_LEN]);
     cipher
-        .decrypt(&Nonce::from(nonce), Payload { msg: &blob[1 + NONCE_LEN..], aad })
+        .decrypt(
+            &Nonce::from(nonce),
+            Payload {
+                msg: &blob[1 + NONCE_LEN..],
+                aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| VaultError::Decrypt)
 }

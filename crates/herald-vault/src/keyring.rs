@@ -33,19 +33,28 @@ impl Keyring {
     /// Parses `VERSION:BASE64` entries separated by commas or new lines (`#` starts a comment).
     pub fn parse(text: &str) -> Result<Self, VaultError> {
         let mut keys = BTreeMap::new();
-        for entry in text.split([',', '\n']).map(str::trim).filter(|e| !e.is_empty() && !e.starts_with('#')) {
+        for entry in text
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|e| !e.is_empty() && !e.starts_with('#'))
+        {
             let (v, k) = entry
                 .split_once(':')
                 .ok_or_else(|| VaultError::BadKeyring("each entry must be VERSION:BASE64KEY".into()))?;
-            let version: MasterVersion =
-                v.trim().parse().map_err(|_| VaultError::BadKeyring(format!("`{v}` is not a version number")))?;
+            let version: MasterVersion = v
+                .trim()
+                .parse()
+                .map_err(|_| VaultError::BadKeyring(format!("`{v}` is not a version number")))?;
             let raw = Zeroizing::new(
                 STANDARD
                     .decode(k.trim())
                     .map_err(|_| VaultError::BadKeyring(format!("key version {version} is not base64")))?,
             );
             let key: [u8; 32] = raw.as_slice().try_into().map_err(|_| {
-                VaultError::BadKeyring(format!("key version {version} must be 32 bytes, is {}", raw.len()))
+                VaultError::BadKeyring(format!(
+                    "key version {version} must be 32 bytes, is {}",
+                    raw.len()
+                ))
             })?;
             keys.insert(version, Zeroizing::new(key));
         }
@@ -87,7 +96,8 @@ impl Keyring {
 
     /// The ring in its file form. The result is secret: write it only to a 0600 file.
     pub fn to_file_text(&self) -> Zeroizing<String> {
-        let mut s = String::from("# Herald master keys. Back this file up: without it no token can be decrypted.\n");
+        let mut s =
+            String::from("# Herald master keys. Back this file up: without it no token can be decrypted.\n");
         for (v, k) in &self.keys {
             s.push_str(&format!("{v}:{}\n", STANDARD.encode(**k)));
         }
@@ -96,12 +106,24 @@ impl Keyring {
 
     /// Wraps a workspace's data key under the current master key.
     pub fn wrap(&self, workspace_id: &str, dk: &DataKey) -> Result<(MasterVersion, Vec<u8>), VaultError> {
-        let (version, key) = self.keys.iter().next_back().ok_or(VaultError::BadKeyring("no keys".into()))?;
+        let (version, key) = self
+            .keys
+            .iter()
+            .next_back()
+            .ok_or(VaultError::BadKeyring("no keys".into()))?;
         Ok((*version, seal(key, &dk_aad(workspace_id), dk.bytes())?))
     }
 
-    pub fn unwrap(&self, workspace_id: &str, version: MasterVersion, blob: &[u8]) -> Result<DataKey, VaultError> {
-        let key = self.keys.get(&version).ok_or(VaultError::UnknownMasterKey(version))?;
+    pub fn unwrap(
+        &self,
+        workspace_id: &str,
+        version: MasterVersion,
+        blob: &[u8],
+    ) -> Result<DataKey, VaultError> {
+        let key = self
+            .keys
+            .get(&version)
+            .ok_or(VaultError::UnknownMasterKey(version))?;
         DataKey::from_bytes(&open(key, &dk_aad(workspace_id), blob)?)
     }
 }
@@ -120,10 +142,11 @@ impl KeySource {
         match self {
             Self::Inline => Keyring::parse(inline.unwrap_or_default()),
             Self::File(path) => {
-                let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| VaultError::Io {
-                    path: path.display().to_string(),
-                    source,
-                })?);
+                let text =
+                    Zeroizing::new(std::fs::read_to_string(path).map_err(|source| VaultError::Io {
+                        path: path.display().to_string(),
+                        source,
+                    })?);
                 Keyring::parse(&text)
             }
         }
@@ -136,7 +159,10 @@ impl KeySource {
                 "the keyring comes from HERALD_MASTER_KEYS; update that variable instead".into(),
             ));
         };
-        let io = |source| VaultError::Io { path: path.display().to_string(), source };
+        let io = |source| VaultError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let tmp = path.with_extension("keys.tmp");
         {
             use std::io::Write;
@@ -166,7 +192,10 @@ impl std::fmt::Debug for Vault {
 
 impl Vault {
     pub fn new(ring: Keyring, source: KeySource) -> Self {
-        Self { ring: RwLock::new(Arc::new(ring)), source }
+        Self {
+            ring: RwLock::new(Arc::new(ring)),
+            source,
+        }
     }
 
     pub fn ring(&self) -> Arc<Keyring> {
@@ -188,7 +217,12 @@ impl Vault {
     }
 
     /// Unwraps a data key, reloading the ring once if the version is unknown (rotated by another process).
-    pub fn unwrap(&self, workspace_id: &str, version: MasterVersion, blob: &[u8]) -> Result<DataKey, VaultError> {
+    pub fn unwrap(
+        &self,
+        workspace_id: &str,
+        version: MasterVersion,
+        blob: &[u8],
+    ) -> Result<DataKey, VaultError> {
         match self.ring().unwrap(workspace_id, version, blob) {
             Err(VaultError::UnknownMasterKey(_)) => {
                 self.reload()?;
@@ -214,7 +248,10 @@ mod tests {
         let (v, rewrapped) = ring.wrap("ws", &opened).unwrap();
         assert_eq!(v, 2);
         ring.remove(1);
-        assert!(matches!(ring.unwrap("ws", 1, &blob), Err(VaultError::UnknownMasterKey(1))));
+        assert!(matches!(
+            ring.unwrap("ws", 1, &blob),
+            Err(VaultError::UnknownMasterKey(1))
+        ));
         assert!(ring.unwrap("ws", 2, &rewrapped).is_ok());
         assert!(ring.unwrap("other-ws", 2, &rewrapped).is_err());
     }

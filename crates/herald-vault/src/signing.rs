@@ -40,7 +40,11 @@ impl UrlSigner {
     }
 
     fn signature(key: &[u8; 32], file: &str, exp: i64) -> String {
-        hex::encode(mac(key, &[file.as_bytes(), exp.to_string().as_bytes()]).finalize().into_bytes())
+        hex::encode(
+            mac(key, &[file.as_bytes(), exp.to_string().as_bytes()])
+                .finalize()
+                .into_bytes(),
+        )
     }
 
     /// `{base}/media/{file}?exp={exp}&sig={hmac}`.
@@ -48,8 +52,14 @@ impl UrlSigner {
         let mut u = base.clone();
         let path = u.path().trim_end_matches('/').to_owned();
         u.set_path(&format!("{path}/media/{file}"));
-        let sig = self.keys.first().map(|k| Self::signature(k, file, exp)).unwrap_or_default();
-        u.query_pairs_mut().append_pair("exp", &exp.to_string()).append_pair("sig", &sig);
+        let sig = self
+            .keys
+            .first()
+            .map(|k| Self::signature(k, file, exp))
+            .unwrap_or_default();
+        u.query_pairs_mut()
+            .append_pair("exp", &exp.to_string())
+            .append_pair("sig", &sig);
         u
     }
 
@@ -58,7 +68,9 @@ impl UrlSigner {
         let Ok(given) = hex::decode(sig) else { return false };
         exp >= now
             && self.keys.iter().any(|k| {
-                mac(k, &[file.as_bytes(), exp.to_string().as_bytes()]).verify_slice(&given).is_ok()
+                mac(k, &[file.as_bytes(), exp.to_string().as_bytes()])
+                    .verify_slice(&given)
+                    .is_ok()
             })
     }
 }

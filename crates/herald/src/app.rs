@@ -60,7 +60,12 @@ fn url_under(base: &Url, prefix: &str) -> Url {
 /// On SQLite only one process may dispatch: an exclusive lock on a file in the data directory.
 fn dispatch_lock(settings: &Settings) -> anyhow::Result<std::fs::File> {
     let path = settings.data_dir.join("dispatcher.lock");
-    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
     match f.try_lock() {
         Ok(()) => Ok(f),
         Err(_) => bail!(
@@ -72,7 +77,8 @@ fn dispatch_lock(settings: &Settings) -> anyhow::Result<std::fs::File> {
 
 /// Starts the configured parts and returns once they listen.
 pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -80,15 +86,25 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     }
     let vault = crate::keys::load_or_create(&settings.keys)?;
     let ring = vault.ring();
-    let db = Db::connect(&settings.database_url).await.with_context(|| format!("connecting to the database ({})", redact(&settings.database_url)))?;
+    let db = Db::connect(&settings.database_url)
+        .await
+        .with_context(|| format!("connecting to the database ({})", redact(&settings.database_url)))?;
     db.migrate().await.context("migrating the database")?;
     let store = Store::new(db, Arc::new(vault), Clock::system());
     if let Err(why) = store.verify_data_keys(&ring).await {
-        bail!("refusing to start: {why}. Restore the keyring that wrapped them (HERALD_MASTER_KEYS or the master.keys file).");
+        bail!(
+            "refusing to start: {why}. Restore the keyring that wrapped them (HERALD_MASTER_KEYS or the master.keys file)."
+        );
     }
-    let dispatch_lock = if settings.run_dispatcher && settings.is_sqlite() { Some(dispatch_lock(&settings)?) } else { None };
+    let dispatch_lock = if settings.run_dispatcher && settings.is_sqlite() {
+        Some(dispatch_lock(&settings)?)
+    } else {
+        None
+    };
 
-    let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
     let addr = listener.local_addr()?;
     let mut public_url = settings.public_url.clone();
     if public_url.port() == Some(0) {
@@ -108,7 +124,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             None,
         ),
         None => {
-            let config = SandboxConfig { processing_delay: settings.sandbox_processing_delay, ..SandboxConfig::default() };
+            let config = SandboxConfig {
+                processing_delay: settings.sandbox_processing_delay,
+                ..SandboxConfig::default()
+            };
             let sb = Sandbox::new(config);
             let app = sb.config().instagram_app;
             sb.allow_instagram_redirect(url_under(&public_url, "oauth/instagram/callback").as_str());
@@ -132,8 +151,17 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     let wake = Arc::new(Notify::new());
 
     if settings.run_dispatcher {
-        let settings_d = herald_dispatch::Settings { backstop: settings.poll, ..Default::default() };
-        let d = Dispatcher::new(store.clone(), instagram.clone(), signer.clone(), public_url.clone(), settings_d);
+        let settings_d = herald_dispatch::Settings {
+            backstop: settings.poll,
+            ..Default::default()
+        };
+        let d = Dispatcher::new(
+            store.clone(),
+            instagram.clone(),
+            signer.clone(),
+            public_url.clone(),
+            settings_d,
+        );
         let d_wake = d.waker();
         let w = wake.clone();
         let stop = RunningApp::signal(&rx);
@@ -163,7 +191,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             max_upload_bytes: settings.max_upload_bytes,
             sandbox_platforms,
         };
-        let state = AppState { store: store.clone(), config: Arc::new(config), instagram, signer, wake };
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+            instagram,
+            signer,
+            wake,
+        };
         let mut router = herald_server::router(state);
         if let Some(sb) = &sandbox {
             router = router.merge(sb.router());
@@ -175,7 +209,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             }
         }));
     }
-    Ok(RunningApp { addr, public_url, store, sandbox, shutdown, tasks, _dispatch_lock: dispatch_lock })
+    Ok(RunningApp {
+        addr,
+        public_url,
+        store,
+        sandbox,
+        shutdown,
+        tasks,
+        _dispatch_lock: dispatch_lock,
+    })
 }
 
 /// A database URL without its password, for messages.

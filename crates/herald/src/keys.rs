@@ -21,7 +21,9 @@ fn source(setting: &KeySetting) -> KeySource {
 pub fn load_or_create(setting: &KeySetting) -> anyhow::Result<Vault> {
     let src = source(setting);
     let ring = match setting {
-        KeySetting::Inline(s) => Keyring::parse(s.expose_secret()).context("HERALD_MASTER_KEYS is malformed")?,
+        KeySetting::Inline(s) => {
+            Keyring::parse(s.expose_secret()).context("HERALD_MASTER_KEYS is malformed")?
+        }
         KeySetting::File(path) if !path.exists() => {
             let ring = Keyring::generate()?;
             src.save(&ring)?;
@@ -29,16 +31,23 @@ pub fn load_or_create(setting: &KeySetting) -> anyhow::Result<Vault> {
                 path = %path.display(),
                 "generated a new master key. BACK THIS FILE UP: without it no stored token can ever be decrypted"
             );
-            eprintln!("WARNING: generated a new master key at {}. Back it up: without it no stored token can be decrypted.", path.display());
+            eprintln!(
+                "WARNING: generated a new master key at {}. Back it up: without it no stored token can be decrypted.",
+                path.display()
+            );
             ring
         }
-        KeySetting::File(path) => src.load(None).with_context(|| format!("reading the master keyring {}", path.display()))?,
+        KeySetting::File(path) => src
+            .load(None)
+            .with_context(|| format!("reading the master keyring {}", path.display()))?,
     };
     Ok(Vault::new(ring, src))
 }
 
 async fn open_store(settings: &Settings, vault: Vault) -> anyhow::Result<Store> {
-    let db = Db::connect(&settings.database_url).await.context("connecting to the database")?;
+    let db = Db::connect(&settings.database_url)
+        .await
+        .context("connecting to the database")?;
     db.migrate().await.context("migrating the database")?;
     Ok(Store::new(db, Arc::new(vault), Clock::system()))
 }
@@ -56,7 +65,9 @@ pub async fn rotate(settings: &Settings) -> anyhow::Result<String> {
     }
     let store = open_store(settings, Vault::new(ring.clone(), source(&settings.keys))).await?;
     let n = store.rewrap_data_keys(&ring).await?;
-    Ok(format!("added master key version {version}; re-wrapped {n} data key(s). Running processes pick the new ring up on their own."))
+    Ok(format!(
+        "added master key version {version}; re-wrapped {n} data key(s). Running processes pick the new ring up on their own."
+    ))
 }
 
 pub async fn status(settings: &Settings) -> anyhow::Result<String> {
@@ -64,13 +75,25 @@ pub async fn status(settings: &Settings) -> anyhow::Result<String> {
     let ring = vault.ring();
     let store = open_store(settings, vault).await?;
     let counts = store.key_status().await?;
-    let mut out = format!("current master key version: {}\n", ring.current().unwrap_or_default());
+    let mut out = format!(
+        "current master key version: {}\n",
+        ring.current().unwrap_or_default()
+    );
     for v in ring.versions() {
-        let n = counts.iter().find(|c| c.master_version == v).map_or(0, |c| c.data_keys);
+        let n = counts
+            .iter()
+            .find(|c| c.master_version == v)
+            .map_or(0, |c| c.data_keys);
         out.push_str(&format!("version {v}: wraps {n} data key(s)\n"));
     }
-    for c in counts.iter().filter(|c| !ring.versions().contains(&c.master_version)) {
-        out.push_str(&format!("version {} (NOT IN THE RING): wraps {} data key(s)\n", c.master_version, c.data_keys));
+    for c in counts
+        .iter()
+        .filter(|c| !ring.versions().contains(&c.master_version))
+    {
+        out.push_str(&format!(
+            "version {} (NOT IN THE RING): wraps {} data key(s)\n",
+            c.master_version, c.data_keys
+        ));
     }
     Ok(out)
 }
@@ -83,15 +106,27 @@ pub async fn retire(settings: &Settings, version: u32) -> anyhow::Result<String>
         bail!("version {version} is the current master key; run `herald keys rotate` first");
     }
     if !ring.versions().contains(&version) {
-        bail!("version {version} is not in the keyring (it has {:?})", ring.versions());
+        bail!(
+            "version {version} is not in the keyring (it has {:?})",
+            ring.versions()
+        );
     }
     let store = open_store(settings, vault).await?;
-    let wraps = store.key_status().await?.into_iter().find(|c| c.master_version == version).map_or(0, |c| c.data_keys);
+    let wraps = store
+        .key_status()
+        .await?
+        .into_iter()
+        .find(|c| c.master_version == version)
+        .map_or(0, |c| c.data_keys);
     if wraps > 0 {
-        bail!("version {version} still wraps {wraps} data key(s); run `herald keys rotate` to re-wrap them first");
+        bail!(
+            "version {version} still wraps {wraps} data key(s); run `herald keys rotate` to re-wrap them first"
+        );
     }
     if let KeySetting::Inline(_) = settings.keys {
-        bail!("the keyring comes from HERALD_MASTER_KEYS: remove version {version} from that variable instead");
+        bail!(
+            "the keyring comes from HERALD_MASTER_KEYS: remove version {version} from that variable instead"
+        );
     }
     ring.remove(version);
     source(&settings.keys).save(&ring)?;

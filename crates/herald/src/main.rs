@@ -12,7 +12,11 @@ use serde::Deserialize;
 use url::Url;
 
 #[derive(Parser)]
-#[command(name = "herald", version, about = "Herald: a self-hosted social media scheduler")]
+#[command(
+    name = "herald",
+    version,
+    about = "Herald: a self-hosted social media scheduler"
+)]
 struct Cli {
     #[command(flatten)]
     opts: Opts,
@@ -32,7 +36,10 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: SocketAddr,
         /// An exact OAuth redirect URI the sandbox's Instagram app accepts (repeatable).
-        #[arg(long = "redirect-uri", default_value = "http://127.0.0.1:8080/oauth/instagram/callback")]
+        #[arg(
+            long = "redirect-uri",
+            default_value = "http://127.0.0.1:8080/oauth/instagram/callback"
+        )]
         redirect_uris: Vec<String>,
     },
     /// Apply the database migrations and exit.
@@ -78,7 +85,12 @@ struct Opts {
     /// Instagram app id; with the secret, switches Instagram from the sandbox to the real API.
     #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_ID")]
     instagram_client_id: Option<String>,
-    #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "HERALD_INSTAGRAM_CLIENT_SECRET",
+        hide_env_values = true
+    )]
     instagram_client_secret: Option<String>,
     #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_SECRET_FILE")]
     instagram_client_secret_file: Option<PathBuf>,
@@ -123,17 +135,29 @@ struct FileInstagram {
 }
 
 fn read_secret_file(path: &Path) -> anyhow::Result<String> {
-    Ok(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.trim().to_owned())
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .trim()
+        .to_owned())
 }
 
 fn resolve(o: Opts) -> anyhow::Result<Settings> {
     let file: FileConfig = match &o.config {
-        Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading the config file {}", p.display()))?)
-            .with_context(|| format!("the config file {} is invalid", p.display()))?,
+        Some(p) => toml::from_str(
+            &std::fs::read_to_string(p)
+                .with_context(|| format!("reading the config file {}", p.display()))?,
+        )
+        .with_context(|| format!("the config file {} is invalid", p.display()))?,
         None => FileConfig::default(),
     };
-    let data_dir = o.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("herald-data"));
-    let listen = o.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("static address"));
+    let data_dir = o
+        .data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("herald-data"));
+    let listen = o
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("static address"));
     let mut s = Settings::local(data_dir.clone(), listen);
     if let Some(url) = o.database_url.or(file.database_url) {
         s.database_url = url;
@@ -152,13 +176,20 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
     if let Some(ms) = o.sandbox_processing_delay_ms.or(file.sandbox_processing_delay_ms) {
         s.sandbox_processing_delay = Duration::from_millis(ms);
     }
-    s.keys = match (std::env::var("HERALD_MASTER_KEYS").ok(), o.master_keys_file.or(file.master_keys_file)) {
+    s.keys = match (
+        std::env::var("HERALD_MASTER_KEYS").ok(),
+        o.master_keys_file.or(file.master_keys_file),
+    ) {
         (Some(_), Some(_)) => bail!("set HERALD_MASTER_KEYS or HERALD_MASTER_KEYS_FILE, not both"),
         (Some(inline), None) => KeySetting::Inline(SecretString::from(inline)),
         (None, Some(path)) => KeySetting::File(path),
         (None, None) => KeySetting::File(data_dir.join("master.keys")),
     };
-    let secret = match (o.instagram_client_secret.or(file.instagram.client_secret), o.instagram_client_secret_file.or(file.instagram.client_secret_file)) {
+    let secret = match (
+        o.instagram_client_secret.or(file.instagram.client_secret),
+        o.instagram_client_secret_file
+            .or(file.instagram.client_secret_file),
+    ) {
         (Some(_), Some(_)) => bail!("set the Instagram client secret or its _FILE, not both"),
         (Some(s), None) => Some(s),
         (None, Some(p)) => Some(read_secret_file(&p)?),
@@ -173,11 +204,16 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
             client_secret: SecretString::from(secret),
             www_base: www.unwrap_or_else(|| Url::parse("https://www.instagram.com").expect("static URL")),
             api_base: api.unwrap_or_else(|| Url::parse("https://api.instagram.com").expect("static URL")),
-            graph_base: graph.unwrap_or_else(|| Url::parse("https://graph.instagram.com").expect("static URL")),
+            graph_base: graph
+                .unwrap_or_else(|| Url::parse("https://graph.instagram.com").expect("static URL")),
         }),
         (None, None) if www.is_none() && api.is_none() && graph.is_none() => None,
-        (None, None) => bail!("Instagram base URLs are set but no client id and secret: set HERALD_INSTAGRAM_CLIENT_ID and HERALD_INSTAGRAM_CLIENT_SECRET"),
-        _ => bail!("set both HERALD_INSTAGRAM_CLIENT_ID and HERALD_INSTAGRAM_CLIENT_SECRET (or neither, to use the sandbox)"),
+        (None, None) => bail!(
+            "Instagram base URLs are set but no client id and secret: set HERALD_INSTAGRAM_CLIENT_ID and HERALD_INSTAGRAM_CLIENT_SECRET"
+        ),
+        _ => bail!(
+            "set both HERALD_INSTAGRAM_CLIENT_ID and HERALD_INSTAGRAM_CLIENT_SECRET (or neither, to use the sandbox)"
+        ),
     };
     Ok(s)
 }
@@ -227,7 +263,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker => {
             let mut s = resolve(cli.opts)?;
             if s.is_sqlite() {
-                bail!("`herald worker` needs PostgreSQL (--database-url postgres://…): on SQLite, `herald serve` is the one process that dispatches");
+                bail!(
+                    "`herald worker` needs PostgreSQL (--database-url postgres://…): on SQLite, `herald serve` is the one process that dispatches"
+                );
             }
             s.run_api = false;
             let app = herald::start(s).await?;
@@ -235,21 +273,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             shutdown_signal().await;
             app.stop().await;
         }
-        Command::Sandbox { listen, redirect_uris } => {
+        Command::Sandbox {
+            listen,
+            redirect_uris,
+        } => {
             let sb = herald_sandbox::Sandbox::new(herald_sandbox::SandboxConfig::default());
             for uri in &redirect_uris {
                 sb.allow_instagram_redirect(uri);
             }
             let app = sb.config().instagram_app;
-            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
             println!("Herald sandbox on http://{listen}/_sandbox/");
-            println!("  Instagram app: client id {} (secret: {})", app.client_id, app.client_secret);
-            println!("  Point Herald at it with --instagram-{{www,api,graph}}-base http://{listen}/{{www,api,graph}}.instagram.com");
+            println!(
+                "  Instagram app: client id {} (secret: {})",
+                app.client_id, app.client_secret
+            );
+            println!(
+                "  Point Herald at it with --instagram-{{www,api,graph}}-base http://{listen}/{{www,api,graph}}.instagram.com"
+            );
             herald_sandbox::serve(sb, listener, shutdown_signal()).await?;
         }
         Command::Migrate => {
             let s = resolve(cli.opts)?;
-            let db = herald_store::Db::connect(&s.database_url).await.context("connecting to the database")?;
+            let db = herald_store::Db::connect(&s.database_url)
+                .await
+                .context("connecting to the database")?;
             db.migrate().await.context("migrating")?;
             println!("Migrations applied to {}", herald::app::redact(&s.database_url));
         }
@@ -268,8 +318,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     if let Err(e) = run(cli).await {
         eprintln!("error: {e:#}");

@@ -32,7 +32,14 @@ pub(crate) async fn graph(
     }
 }
 
-async fn route(sb: &Sandbox, method: &Method, path: &str, query: Option<&str>, headers: &HeaderMap, body: &Bytes) -> Result<Response, GraphError> {
+async fn route(
+    sb: &Sandbox,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, GraphError> {
     let p = Params::parse(query, headers, body)?;
     let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if segs.first().is_some_and(|s| is_version(s)) {
@@ -47,12 +54,16 @@ async fn route(sb: &Sandbox, method: &Method, path: &str, query: Option<&str>, h
         ("POST", [id, "media_publish"]) => publish(sb, &p, id),
         ("GET", [id, "content_publishing_limit"]) => quota(sb, &p, id),
         ("GET", [id]) => node(sb, &p, id),
-        _ => Err(GraphError::new(2500, format!("Unknown path components: /{}", segs.join("/")))),
+        _ => Err(GraphError::new(
+            2500,
+            format!("Unknown path components: /{}", segs.join("/")),
+        )),
     }
 }
 
 fn is_version(s: &str) -> bool {
-    s.strip_prefix('v').is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    s.strip_prefix('v')
+        .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
 
 fn graph_time(t: Timestamp) -> String {
@@ -91,7 +102,9 @@ fn pick(all: &Map<String, Value>, fields: &[&str]) -> Response {
 fn me(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
     let t = authorize(sb, p, BASIC)?;
     let world = sb.inner.instagram.lock().expect("instagram lock");
-    let a = world.account(t.user_id).ok_or_else(|| GraphError::no_object("me", "get"))?;
+    let a = world
+        .account(t.user_id)
+        .ok_or_else(|| GraphError::no_object("me", "get"))?;
     let media_count = world.media.iter().filter(|m| m.owner == a.user_id).count();
     let all = json!({
         "id": a.app_scoped_id.to_string(), "user_id": a.user_id.to_string(), "username": a.username, "name": a.name,
@@ -112,9 +125,15 @@ fn container_status(c: &Container, now: Timestamp) -> &'static str {
 /// Downloads `image_url` as Instagram's fetcher would, and checks what Instagram checks.
 async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
     let unreachable = || {
-        GraphError::new(9004, format!("The media could not be fetched from this uri: {url}"))
-            .subcode(2207052)
-            .user("Media download has failed.", "The media could not be fetched from this uri.")
+        GraphError::new(
+            9004,
+            format!("The media could not be fetched from this uri: {url}"),
+        )
+        .subcode(2207052)
+        .user(
+            "Media download has failed.",
+            "The media could not be fetched from this uri.",
+        )
     };
     let mut res = sb.inner.http.get(url).send().await.map_err(|_| unreachable())?;
     if !res.status().is_success() {
@@ -126,13 +145,18 @@ async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
         if bytes.len() > MAX_IMAGE_BYTES {
             return Err(GraphError::new(36000, "The image size is too large.")
                 .subcode(2207004)
-                .user("Image size too large", "The image is too large to download. It should be less than 8 MiB."));
+                .user(
+                    "Image size too large",
+                    "The image is too large to download. It should be less than 8 MiB.",
+                ));
         }
     }
     let Some((w, h)) = jpeg_size(&bytes) else {
-        return Err(GraphError::new(9004, "Only photo or video can be accepted as media type.")
-            .subcode(2207052)
-            .user("Media download has failed.", "Only JPEG images are supported."));
+        return Err(
+            GraphError::new(9004, "Only photo or video can be accepted as media type.")
+                .subcode(2207052)
+                .user("Media download has failed.", "Only JPEG images are supported."),
+        );
     };
     let ratio = f64::from(w) / f64::from(h.max(1));
     if !(0.8 - 1e-3..=1.91 + 1e-3).contains(&ratio) {
@@ -150,10 +174,16 @@ fn jpeg_size(b: &[u8]) -> Option<(u32, u32)> {
     }
     let mut pos = 2usize;
     loop {
-        let (marker, len) = (*b.get(pos + 1)?, usize::from(u16::from_be_bytes([*b.get(pos + 2)?, *b.get(pos + 3)?])));
+        let (marker, len) = (
+            *b.get(pos + 1)?,
+            usize::from(u16::from_be_bytes([*b.get(pos + 2)?, *b.get(pos + 3)?])),
+        );
         if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
             let f = b.get(pos + 5..pos + 9)?;
-            return Some((u32::from(u16::from_be_bytes([f[2], f[3]])), u32::from(u16::from_be_bytes([f[0], f[1]]))));
+            return Some((
+                u32::from(u16::from_be_bytes([f[2], f[3]])),
+                u32::from(u16::from_be_bytes([f[0], f[1]])),
+            ));
         }
         pos += 2 + len;
     }
@@ -164,16 +194,26 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
     let user = owner(&t, id, "post")?;
     if let Some(kind) = p.get("media_type") {
         return Err(match kind {
-            "IMAGE" => GraphError::param("(#100) media_type IMAGE is not a valid value; omit media_type for an image"),
-            "VIDEO" => GraphError::param("(#100) The VIDEO media type is no longer supported for feed posts; use REELS"),
-            "REELS" | "STORIES" | "CAROUSEL" => GraphError::param(format!("(#100) media_type {kind} is not emulated by this version of the sandbox")),
-            other => GraphError::param(format!("(#100) media_type must be one of REELS, STORIES, CAROUSEL; got {other}")),
+            "IMAGE" => GraphError::param(
+                "(#100) media_type IMAGE is not a valid value; omit media_type for an image",
+            ),
+            "VIDEO" => GraphError::param(
+                "(#100) The VIDEO media type is no longer supported for feed posts; use REELS",
+            ),
+            "REELS" | "STORIES" | "CAROUSEL" => GraphError::param(format!(
+                "(#100) media_type {kind} is not emulated by this version of the sandbox"
+            )),
+            other => GraphError::param(format!(
+                "(#100) media_type must be one of REELS, STORIES, CAROUSEL; got {other}"
+            )),
         });
     }
     let image_url = p.require("image_url")?.to_owned();
     let caption = p.get("caption").unwrap_or_default().to_owned();
     if caption.chars().count() > 2200 {
-        return Err(GraphError::param("(#100) The caption must be at most 2200 characters"));
+        return Err(GraphError::param(
+            "(#100) The caption must be at most 2200 characters",
+        ));
     }
     let image_bytes = fetch_image(sb, &image_url).await?;
     let now = sb.clock().now();
@@ -182,7 +222,16 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
     let cid = world.next_id();
     world.containers.insert(
         cid,
-        Container { id: cid, owner: user, caption, image_bytes, created_at: now, ready_at: now + delay, status: ContainerStatus::InProgress, media_id: None },
+        Container {
+            id: cid,
+            owner: user,
+            caption,
+            image_bytes,
+            created_at: now,
+            ready_at: now + delay,
+            status: ContainerStatus::InProgress,
+            media_id: None,
+        },
     );
     Ok(axum::Json(json!({"id": cid.to_string()})).into_response())
 }
@@ -194,20 +243,42 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
     let now = sb.clock().now();
     let quota = sb.config().publish_quota as usize;
     let mut world = sb.inner.instagram.lock().expect("instagram lock");
-    let cid: u64 = creation_id.parse().map_err(|_| GraphError::no_object(creation_id, "post"))?;
-    let c = world.containers.get(&cid).filter(|c| c.owner == user).cloned().ok_or_else(|| GraphError::no_object(creation_id, "post"))?;
+    let cid: u64 = creation_id
+        .parse()
+        .map_err(|_| GraphError::no_object(creation_id, "post"))?;
+    let c = world
+        .containers
+        .get(&cid)
+        .filter(|c| c.owner == user)
+        .cloned()
+        .ok_or_else(|| GraphError::no_object(creation_id, "post"))?;
     match container_status(&c, now) {
-        "PUBLISHED" => return Ok(axum::Json(json!({"id": c.media_id.unwrap_or_default().to_string()})).into_response()),
+        "PUBLISHED" => {
+            return Ok(axum::Json(json!({"id": c.media_id.unwrap_or_default().to_string()})).into_response());
+        }
         "IN_PROGRESS" => {
             return Err(GraphError::new(9007, "Media ID is not available")
                 .subcode(2207027)
-                .user("Media is not ready for publishing", "The media is not ready for publishing, please wait for a moment"));
+                .user(
+                    "Media is not ready for publishing",
+                    "The media is not ready for publishing, please wait for a moment",
+                ));
         }
-        "EXPIRED" => return Err(GraphError::new(-2, "The media container has expired").subcode(2207020).user("Media expired", "Create a new container.")),
+        "EXPIRED" => {
+            return Err(GraphError::new(-2, "The media container has expired")
+                .subcode(2207020)
+                .user("Media expired", "Create a new container."));
+        }
         _ => {}
     }
     let day_ago = now - SignedDuration::from_hours(24);
-    if world.media.iter().filter(|m| m.owner == user && m.timestamp > day_ago).count() >= quota {
+    if world
+        .media
+        .iter()
+        .filter(|m| m.owner == user && m.timestamp > day_ago)
+        .count()
+        >= quota
+    {
         return Err(GraphError::new(9, "Application request limit reached")
             .subcode(2207042)
             .user("Publishing limit reached", "You reached maximum number of posts that is allowed to be published by Content Publishing API."));
@@ -249,7 +320,10 @@ fn list_media(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError
     let limit: usize = p.get("limit").and_then(|l| l.parse().ok()).unwrap_or(25).min(100);
     let fields = p.fields(&["id"]);
     let world = sb.inner.instagram.lock().expect("instagram lock");
-    let username = world.account(user).map(|a| a.username.clone()).unwrap_or_default();
+    let username = world
+        .account(user)
+        .map(|a| a.username.clone())
+        .unwrap_or_default();
     let data: Vec<Value> = world
         .media
         .iter()
@@ -258,10 +332,18 @@ fn list_media(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError
         .take(limit)
         .map(|m| {
             let all = media_json(m, &username);
-            Value::Object(fields.iter().filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone()))).collect())
+            Value::Object(
+                fields
+                    .iter()
+                    .filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone())))
+                    .collect(),
+            )
         })
         .collect();
-    Ok(axum::Json(json!({"data": data, "paging": {"cursors": {"before": "QVFIUk", "after": "QVFIUm"}}})).into_response())
+    Ok(
+        axum::Json(json!({"data": data, "paging": {"cursors": {"before": "QVFIUk", "after": "QVFIUm"}}}))
+            .into_response(),
+    )
 }
 
 fn quota(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
@@ -269,9 +351,16 @@ fn quota(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
     let user = owner(&t, id, "get")?;
     let day_ago = sb.clock().now() - SignedDuration::from_hours(24);
     let world = sb.inner.instagram.lock().expect("instagram lock");
-    let used = world.media.iter().filter(|m| m.owner == user && m.timestamp > day_ago).count();
+    let used = world
+        .media
+        .iter()
+        .filter(|m| m.owner == user && m.timestamp > day_ago)
+        .count();
     let total = sb.config().publish_quota;
-    Ok(axum::Json(json!({"data": [{"quota_usage": used, "config": {"quota_total": total, "quota_duration": 86400}}]})).into_response())
+    Ok(axum::Json(
+        json!({"data": [{"quota_usage": used, "config": {"quota_total": total, "quota_duration": 86400}}]}),
+    )
+    .into_response())
 }
 
 /// `GET /{id}`: a container, a media object, or the account itself.
@@ -286,7 +375,10 @@ fn node(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         return Ok(pick(all.as_object().expect("object"), &p.fields(&["id"])));
     }
     if let Some(m) = world.media.iter().find(|m| m.id == n && m.owner == t.user_id) {
-        let username = world.account(m.owner).map(|a| a.username.clone()).unwrap_or_default();
+        let username = world
+            .account(m.owner)
+            .map(|a| a.username.clone())
+            .unwrap_or_default();
         return Ok(pick(&media_json(m, &username), &p.fields(&["id"])));
     }
     if n == t.user_id {

@@ -18,46 +18,73 @@ use crate::{Sandbox, random_token};
 const BASIC: &str = "instagram_business_basic";
 
 fn error_page(status: StatusCode, message: &str) -> Response {
-    (status, Html(page("Error", &format!("<h1>Sorry, this page isn't available</h1><p id=\"error\">{}</p>", escape(message)))))
+    (
+        status,
+        Html(page(
+            "Error",
+            &format!(
+                "<h1>Sorry, this page isn't available</h1><p id=\"error\">{}</p>",
+                escape(message)
+            ),
+        )),
+    )
         .into_response()
 }
 
-/// Checks client id, exact redirect URI and scopes; returns the requested scopes.
-fn check_request(sb: &Sandbox, q: &HashMap<String, String>) -> Result<Vec<String>, Response> {
+/// Checks client id, exact redirect URI and scopes; returns the requested scopes or what is wrong.
+fn check_request(sb: &Sandbox, q: &HashMap<String, String>) -> Result<Vec<String>, String> {
     let app = sb.config().instagram_app;
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or_default();
     if get("client_id") != app.client_id {
-        return Err(error_page(StatusCode::BAD_REQUEST, "Invalid platform app"));
+        return Err(String::from("Invalid platform app"));
     }
     if !app.redirect_uris.iter().any(|u| u == get("redirect_uri")) {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
+        return Err(String::from(
             "Invalid redirect_uri: the redirect URI must exactly match one configured for the app",
         ));
     }
     if get("response_type") != "code" {
-        return Err(error_page(StatusCode::BAD_REQUEST, "Invalid response_type: only 'code' is supported"));
+        return Err(String::from("Invalid response_type: only 'code' is supported"));
     }
-    let scopes: Vec<String> = get("scope").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    let unknown: Vec<&str> = scopes.iter().map(String::as_str).filter(|s| !SCOPES.iter().any(|(n, _)| n == s)).collect();
+    let scopes: Vec<String> = get("scope")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let unknown: Vec<&str> = scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !SCOPES.iter().any(|(n, _)| n == s))
+        .collect();
     if !unknown.is_empty() {
-        return Err(error_page(StatusCode::BAD_REQUEST, &format!("Invalid Scopes: {}", unknown.join(", "))));
+        return Err(String::from(&format!("Invalid Scopes: {}", unknown.join(", "))));
     }
     if !scopes.iter().any(|s| s == BASIC) {
-        return Err(error_page(StatusCode::BAD_REQUEST, "Invalid Scopes: instagram_business_basic is required"));
+        return Err(String::from(
+            "Invalid Scopes: instagram_business_basic is required",
+        ));
     }
     Ok(scopes)
 }
 
 /// `GET /www.instagram.com/oauth/authorize`: the consent form, one checkbox per requested permission.
-pub(crate) async fn authorize_page(State(sb): State<Sandbox>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub(crate) async fn authorize_page(
+    State(sb): State<Sandbox>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let scopes = match check_request(&sb, &q) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(m) => return error_page(StatusCode::BAD_REQUEST, &m),
     };
     let hidden = ["client_id", "redirect_uri", "response_type", "state"]
         .iter()
-        .map(|k| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", escape(q.get(*k).map(String::as_str).unwrap_or_default())))
+        .map(|k| {
+            format!(
+                "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
+                escape(q.get(*k).map(String::as_str).unwrap_or_default())
+            )
+        })
         .collect::<String>();
     let world = sb.inner.instagram.lock().expect("instagram lock");
     let accounts = world
@@ -108,18 +135,27 @@ fn redirect_to(uri: &str, params: &[(&str, &str)]) -> Response {
 pub(crate) async fn authorize_decision(State(sb): State<Sandbox>, body: axum::body::Bytes) -> Response {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let q: HashMap<String, String> = pairs.iter().filter(|(k, _)| k != "scope").cloned().collect();
-    let requested_from_form: Vec<String> = pairs.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.clone()).collect();
+    let requested_from_form: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .map(|(_, v)| v.clone())
+        .collect();
     let mut q_for_check = q.clone();
     q_for_check.insert("scope".into(), requested_from_form.join(","));
-    if let Err(r) = check_request(&sb, &q_for_check) {
-        return r;
+    if let Err(m) = check_request(&sb, &q_for_check) {
+        return error_page(StatusCode::BAD_REQUEST, &m);
     }
     let redirect_uri = q["redirect_uri"].clone();
     let state = q.get("state").cloned().unwrap_or_default();
     if q.get("decision").map(String::as_str) != Some("allow") {
         return redirect_to(
             &redirect_uri,
-            &[("error", "access_denied"), ("error_reason", "user_denied"), ("error_description", "The user denied your request."), ("state", &state)],
+            &[
+                ("error", "access_denied"),
+                ("error_reason", "user_denied"),
+                ("error_description", "The user denied your request."),
+                ("state", &state),
+            ],
         );
     }
     let user_id: u64 = match q.get("account").and_then(|a| a.parse().ok()) {
@@ -133,7 +169,9 @@ pub(crate) async fn authorize_decision(State(sb): State<Sandbox>, body: axum::bo
         return error_page(StatusCode::BAD_REQUEST, "Unknown account");
     }
     let code = random_token("AQ", 64);
-    world.grants.insert((client_id.clone(), user_id), requested_from_form.clone());
+    world
+        .grants
+        .insert((client_id.clone(), user_id), requested_from_form.clone());
     world.codes.insert(
         code.clone(),
         Code {
@@ -151,12 +189,19 @@ pub(crate) async fn authorize_decision(State(sb): State<Sandbox>, body: axum::bo
 
 /// The error shape of `api.instagram.com/oauth/access_token`.
 fn token_endpoint_error(message: &str) -> Response {
-    (StatusCode::BAD_REQUEST, axum::Json(json!({"error_type": "OAuthException", "code": 400, "error_message": message})))
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error_type": "OAuthException", "code": 400, "error_message": message})),
+    )
         .into_response()
 }
 
 /// `POST /api.instagram.com/oauth/access_token`: authorization code → short-lived token.
-pub(crate) async fn access_token(State(sb): State<Sandbox>, method: axum::http::Method, Form(f): Form<HashMap<String, String>>) -> Response {
+pub(crate) async fn access_token(
+    State(sb): State<Sandbox>,
+    method: axum::http::Method,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     if method != axum::http::Method::POST {
         return token_endpoint_error("Unsupported method: use POST");
     }
@@ -197,24 +242,43 @@ pub(crate) async fn access_token(State(sb): State<Sandbox>, method: axum::http::
     let token = random_token("IGAA", 120);
     world.tokens.insert(
         token.clone(),
-        Token { user_id: code.user_id, client_id: code.client_id, scopes: code.scopes.clone(), kind: TokenKind::ShortLived, issued_at: now, expires_at: now + ttl },
+        Token {
+            user_id: code.user_id,
+            client_id: code.client_id,
+            scopes: code.scopes.clone(),
+            kind: TokenKind::ShortLived,
+            issued_at: now,
+            expires_at: now + ttl,
+        },
     );
-    axum::Json(json!({"access_token": token, "user_id": code.user_id, "permissions": code.scopes.join(",")})).into_response()
+    axum::Json(json!({"access_token": token, "user_id": code.user_id, "permissions": code.scopes.join(",")}))
+        .into_response()
 }
 
 /// Checks a token: known, not expired, and its grant not removed by the person.
-pub(crate) fn validate<'w>(world: &'w World, token: &str, now: jiff::Timestamp) -> Result<&'w Token, GraphError> {
+pub(crate) fn validate<'w>(
+    world: &'w World,
+    token: &str,
+    now: jiff::Timestamp,
+) -> Result<&'w Token, GraphError> {
     let t = world
         .tokens
         .get(token)
         .ok_or_else(|| GraphError::new(190, "Invalid OAuth access token - Cannot parse access token"))?;
     if !world.grants.contains_key(&(t.client_id.clone(), t.user_id)) {
-        return Err(GraphError::new(190, "Error validating access token: The user has not authorized application.").subcode(458));
+        return Err(GraphError::new(
+            190,
+            "Error validating access token: The user has not authorized application.",
+        )
+        .subcode(458));
     }
     if t.expires_at <= now {
         return Err(GraphError::new(
             190,
-            format!("Error validating access token: Session has expired on {}. The current time is {}.", t.expires_at, now),
+            format!(
+                "Error validating access token: Session has expired on {}. The current time is {}.",
+                t.expires_at, now
+            ),
         )
         .subcode(463));
     }
@@ -223,10 +287,20 @@ pub(crate) fn validate<'w>(world: &'w World, token: &str, now: jiff::Timestamp) 
 
 fn issue_long_lived(sb: &Sandbox, world: &mut World, from: &Token) -> Response {
     let now = sb.clock().now();
-    let ttl = SignedDuration::try_from(sb.config().long_token_ttl).unwrap_or(SignedDuration::from_hours(24 * 60));
+    let ttl =
+        SignedDuration::try_from(sb.config().long_token_ttl).unwrap_or(SignedDuration::from_hours(24 * 60));
     let token = random_token("IGAA", 160);
-    world.tokens.insert(token.clone(), Token { kind: TokenKind::LongLived, issued_at: now, expires_at: now + ttl, ..from.clone() });
-    axum::Json(json!({"access_token": token, "token_type": "bearer", "expires_in": ttl.as_secs()})).into_response()
+    world.tokens.insert(
+        token.clone(),
+        Token {
+            kind: TokenKind::LongLived,
+            issued_at: now,
+            expires_at: now + ttl,
+            ..from.clone()
+        },
+    );
+    axum::Json(json!({"access_token": token, "token_type": "bearer", "expires_in": ttl.as_secs()}))
+        .into_response()
 }
 
 /// `GET graph.instagram.com/access_token?grant_type=ig_exchange_token`: short-lived → long-lived.
@@ -240,7 +314,9 @@ pub(crate) fn exchange(sb: &Sandbox, p: &Params) -> Result<Response, GraphError>
     let mut world = sb.inner.instagram.lock().expect("instagram lock");
     let t = validate(&world, p.token()?, sb.clock().now())?.clone();
     if t.kind != TokenKind::ShortLived {
-        return Err(GraphError::param("(#100) Only short-lived access tokens can be exchanged"));
+        return Err(GraphError::param(
+            "(#100) Only short-lived access tokens can be exchanged",
+        ));
     }
     Ok(issue_long_lived(sb, &mut world, &t))
 }
@@ -255,10 +331,14 @@ pub(crate) fn refresh(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> 
     let mut world = sb.inner.instagram.lock().expect("instagram lock");
     let t = validate(&world, p.token()?, now)?.clone();
     if t.kind != TokenKind::LongLived {
-        return Err(GraphError::param("(#100) Only long-lived access tokens can be refreshed"));
+        return Err(GraphError::param(
+            "(#100) Only long-lived access tokens can be refreshed",
+        ));
     }
     if now.duration_since(t.issued_at) < SignedDuration::from_hours(24) {
-        return Err(GraphError::param("(#100) The access token can only be refreshed when it is at least 24 hours old"));
+        return Err(GraphError::param(
+            "(#100) The access token can only be refreshed when it is at least 24 hours old",
+        ));
     }
     Ok(issue_long_lived(sb, &mut world, &t))
 }

@@ -93,8 +93,18 @@ impl World {
         };
         Self {
             accounts: vec![
-                account(17841400000000001, 26000000000000001, "sandbox_creator", "Sandbox Creator"),
-                account(17841400000000002, 26000000000000002, "sandbox_brand", "Sandbox Brand"),
+                account(
+                    17841400000000001,
+                    26000000000000001,
+                    "sandbox_creator",
+                    "Sandbox Creator",
+                ),
+                account(
+                    17841400000000002,
+                    26000000000000002,
+                    "sandbox_brand",
+                    "Sandbox Brand",
+                ),
             ],
             grants: HashMap::new(),
             codes: HashMap::new(),

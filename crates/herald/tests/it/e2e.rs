@@ -1,0 +1,201 @@
+//! The core loop end to end: connect through the consent form, upload, schedule, publish exactly once.
+
+use jiff::{SignedDuration, Timestamp};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::Mode;
+use crate::on_both_backends;
+
+fn in_secs(s: i64) -> String {
+    (Timestamp::now() + SignedDuration::from_secs(s)).to_string()
+}
+
+/// Signs up, connects, uploads the square JPEG; returns (profile id, media id).
+async fn ready(app: &mut crate::harness::TestApp, email: &str) -> (String, String) {
+    app.signup(email).await;
+    let (s, page) = app.connect(&[]).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("is connected"), "{page}");
+    let profile = app.profiles().await[0]["id"].as_str().unwrap().to_owned();
+    let (s, media) = app.upload("square-1080.jpg").await;
+    assert_eq!(s, StatusCode::CREATED, "{media}");
+    (profile, media["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_scheduled_post_is_published_exactly_once_and_not_before_its_time() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let (profile, media) = ready(&mut app, "e2e@example.com").await;
+        let at = in_secs(2);
+        let caption = format!("Launch day #herald {}", uuid::Uuid::new_v4().simple());
+        let (s, post) = app.schedule(json!({"text": caption, "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        assert_eq!(post["deliveries"][0]["status"], "scheduled");
+        let id = post["id"].as_str().unwrap();
+        let done = app.wait_for(id, |d| d["status"] == "published").await;
+        let published = app.sandbox_media().await;
+        let copies: Vec<&Value> = published
+            .iter()
+            .filter(|m| m["caption"] == caption.as_str())
+            .collect();
+        assert_eq!(copies.len(), 1, "exactly one copy: {published:#?}");
+        let landed: Timestamp = copies[0]["timestamp"].as_str().unwrap().parse().unwrap();
+        assert!(
+            landed >= at.parse::<Timestamp>().unwrap(),
+            "published at {landed}, scheduled for {at}"
+        );
+        let d = &done["deliveries"][0];
+        assert_eq!(
+            d["platform_post_id"],
+            copies[0]["id"].to_string().trim_matches('"')
+        );
+        assert_eq!(d["permalink"], copies[0]["permalink"]);
+        let outcomes: Vec<&str> = d["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(outcomes.first(), Some(&"scheduled"));
+        assert!(outcomes.contains(&"attempt_started"), "{outcomes:?}");
+        assert_eq!(outcomes.last(), Some(&"published"));
+    });
+}
+
+#[tokio::test]
+async fn the_builtin_sandbox_backs_profiles_marked_as_sandbox_and_publishes() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let (profile, media) = ready(&mut app, "builtin@example.com").await;
+        let p = &app.profiles().await[0];
+        assert_eq!(p["sandbox"], true);
+        assert_eq!(p["status"], "connected");
+        assert_eq!(p["handle"], "sandbox_creator");
+        let (s, post) = app.schedule(json!({"text": "From the walk-through", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(1)})).await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        app.wait_for(post["id"].as_str().unwrap(), |d| d["status"] == "published")
+            .await;
+        assert_eq!(app.sandbox_media().await.len(), 1);
+    });
+}
+
+#[tokio::test]
+async fn unticking_the_publish_permission_reports_it_missing_and_scheduling_is_refused() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("noperm@example.com").await;
+        let (s, page) = app.connect(&["instagram_business_content_publish"]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.contains("publishing is unavailable"), "{page}");
+        let p = app.profiles().await[0].clone();
+        assert_eq!(p["status"], "needs_reconnect");
+        assert_eq!(p["reason"], "permission_missing");
+        assert_eq!(
+            p["missing_permissions"],
+            json!(["instagram_business_content_publish"])
+        );
+        assert_eq!(p["unavailable_features"][0]["feature"], "publish");
+        let (_, media) = app.upload("square-1080.jpg").await;
+        let (s, err) = app.schedule(json!({"text": "x", "media_ids": [media["id"]], "targets": [{"profile_id": p["id"]}], "scheduled_at": in_secs(60)})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        assert_eq!(err["error"]["violations"][0]["rule"], "permission_missing");
+        assert_eq!(err["error"]["violations"][0]["profile_id"], p["id"]);
+    });
+}
+
+#[tokio::test]
+async fn a_grant_revoked_on_instagram_ends_needs_reconnect_and_publishes_nothing() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let (profile, media) = ready(&mut app, "revoked@example.com").await;
+        let (s, post) = app.schedule(json!({"text": "never", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(2)})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let revoke = reqwest::Client::new()
+            .post(
+                app.sandbox_base
+                    .join("_sandbox/instagram/accounts/17841400000000001/revoke")
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoke.status(), StatusCode::OK);
+        let done = app
+            .wait_for(post["id"].as_str().unwrap(), |d| {
+                d["status"] != "scheduled" && d["status"] != "publishing"
+            })
+            .await;
+        assert_eq!(done["deliveries"][0]["status"], "needs_reconnect", "{done:#}");
+        let p = &app.profiles().await[0];
+        assert_eq!(
+            (p["status"].as_str(), p["reason"].as_str()),
+            (Some("needs_reconnect"), Some("revoked_on_platform"))
+        );
+        assert!(app.sandbox_media().await.is_empty());
+    });
+}
+
+#[tokio::test]
+async fn reconnecting_the_same_account_updates_its_profile_instead_of_adding_a_twin() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("twice@example.com").await;
+        app.connect(&["instagram_business_content_publish"]).await;
+        let first = app.profiles().await;
+        app.connect(&[]).await;
+        let second = app.profiles().await;
+        assert_eq!(second.len(), 1);
+        assert_eq!(first[0]["id"], second[0]["id"]);
+        assert_eq!(second[0]["status"], "connected");
+    });
+}
+
+#[tokio::test]
+async fn disconnecting_deletes_the_tokens_and_cancels_pending_deliveries() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let (profile, media) = ready(&mut app, "disconnect@example.com").await;
+        let (_, post) = app.schedule(json!({"text": "later", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(3600)})).await;
+        let r = app
+            .client
+            .delete(app.ws_url(&format!("profiles/{profile}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["cancelled_deliveries"], 1);
+        let p = &app.profiles().await[0];
+        assert_eq!(p["status"], "disconnected");
+        let (_, post) = app
+            .get(app.ws_url(&format!("posts/{}", post["id"].as_str().unwrap())))
+            .await;
+        assert_eq!(post["deliveries"][0]["status"], "cancelled");
+    });
+}
+
+#[tokio::test]
+async fn cancelling_stops_unpublished_deliveries_and_says_published_posts_stay() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let (profile, media) = ready(&mut app, "cancel@example.com").await;
+        let (_, post) = app.schedule(json!({"text": "later", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(3600)})).await;
+        let id = post["id"].as_str().unwrap();
+        let (s, c) = app
+            .post(app.ws_url(&format!("posts/{id}/cancel")), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{c}");
+        assert_eq!(c["cancel"]["cancelled"], 1);
+        assert!(
+            c["cancel"]["notes"][0]
+                .as_str()
+                .unwrap()
+                .contains("cannot and does not delete")
+        );
+        assert_eq!(c["deliveries"][0]["status"], "cancelled");
+        let (s, e) = app
+            .client
+            .patch(app.ws_url(&format!("posts/{id}")))
+            .json(&json!({"text": "edited"}))
+            .send()
+            .await
+            .map(|r| (r.status(), r))
+            .unwrap();
+        assert_eq!(s, StatusCode::CONFLICT, "{:?}", e.text().await);
+    });
+}

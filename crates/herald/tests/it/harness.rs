@@ -1,0 +1,270 @@
+//! `TestApp`: a sandbox and Herald on free ports, a fresh database, and typed helpers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use herald::{Credentials, KeySetting, RunningApp, Settings};
+use herald_sandbox::{Sandbox, SandboxConfig};
+use herald_store::Backend;
+use herald_store::testing::TestDatabase;
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use url::Url;
+
+pub use herald_store::testing::backends;
+
+/// Where the platforms are: the built-in sandbox inside Herald (as a newcomer runs it), or a sandbox
+/// on its own port that Herald reaches as it would reach the real API.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    Builtin,
+    Standalone,
+}
+
+pub struct TestApp {
+    pub base: Url,
+    pub sandbox_base: Url,
+    pub app: Option<RunningApp>,
+    pub settings: Settings,
+    pub db: Option<TestDatabase>,
+    pub dir: PathBuf,
+    pub client: reqwest::Client,
+    pub ws: String,
+    sandbox_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend, mode: Mode) -> Self {
+        Self::spawn_with(backend, mode, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with settings adjusted by `tweak` before Herald starts.
+    pub async fn spawn_with(backend: Backend, mode: Mode, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let db = TestDatabase::create(backend).await;
+        let dir = std::env::temp_dir().join(format!("herald-it-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut settings = Settings::local(dir.clone(), "127.0.0.1:0".parse().unwrap());
+        settings.database_url = db.url.clone();
+        settings.keys = KeySetting::File(dir.join("master.keys"));
+        settings.sandbox_processing_delay = Duration::from_millis(300);
+        settings.poll = Duration::from_millis(500);
+        let (sandbox, sandbox_task, sandbox_base) = match mode {
+            Mode::Standalone => {
+                let sb = Sandbox::new(SandboxConfig {
+                    processing_delay: Duration::from_millis(300),
+                    ..SandboxConfig::default()
+                });
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+                let app = sb.config().instagram_app;
+                settings.instagram = Some(Credentials {
+                    client_id: app.client_id,
+                    client_secret: SecretString::from(app.client_secret),
+                    www_base: base.join("www.instagram.com").unwrap(),
+                    api_base: base.join("api.instagram.com").unwrap(),
+                    graph_base: base.join("graph.instagram.com").unwrap(),
+                });
+                let served = herald_sandbox::serve(sb.clone(), listener, std::future::pending());
+                let task = tokio::spawn(async move {
+                    let _ = served.await;
+                });
+                (Some(sb), Some(task), Some(base))
+            }
+            Mode::Builtin => (None, None, None),
+        };
+        tweak(&mut settings);
+        let app = herald::start(settings.clone()).await.expect("Herald starts");
+        let base = app.public_url.clone();
+        let sandbox = sandbox.unwrap_or_else(|| app.sandbox.clone().expect("built-in sandbox"));
+        sandbox.allow_instagram_redirect(base.join("oauth/instagram/callback").unwrap().as_str());
+        let sandbox_base = sandbox_base.unwrap_or_else(|| base.clone());
+        Self {
+            base,
+            sandbox_base,
+            app: Some(app),
+            settings,
+            db: Some(db),
+            dir,
+            client: client(),
+            ws: String::new(),
+            sandbox_task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> Url {
+        self.base.join(path.trim_start_matches('/')).unwrap()
+    }
+
+    pub fn ws_url(&self, path: &str) -> Url {
+        self.url(&format!(
+            "api/v1/workspaces/{}/{}",
+            self.ws,
+            path.trim_start_matches('/')
+        ))
+    }
+
+    pub async fn get(&self, url: Url) -> (StatusCode, Value) {
+        Self::get_with(&self.client, url).await
+    }
+
+    pub async fn get_with(client: &reqwest::Client, url: Url) -> (StatusCode, Value) {
+        let r = client.get(url).send().await.unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, url: Url, body: Value) -> (StatusCode, Value) {
+        let r = self.client.post(url).json(&body).send().await.unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Signs up a new user (this client keeps the session) and remembers their workspace.
+    pub async fn signup(&mut self, email: &str) -> Value {
+        let (s, body) = self
+            .post(
+                self.url("api/v1/auth/signup"),
+                json!({"email": email, "password": "correct horse battery"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        self.ws = body["workspace_id"].as_str().unwrap().to_owned();
+        body
+    }
+
+    /// Connects Instagram through the sandbox's consent form, unticking `untick`; returns the callback page.
+    pub async fn connect(&self, untick: &[&str]) -> (StatusCode, String) {
+        let location = self.consent(untick, "allow").await;
+        self.callback(&location).await
+    }
+
+    /// Starts a connection and answers the sandbox's consent form; returns where it redirects.
+    pub async fn consent(&self, untick: &[&str], button: &str) -> String {
+        let (s, started) = self
+            .post(self.ws_url("connections"), json!({"platform": "instagram"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{started}");
+        let page = reqwest::get(started["authorize_url"].as_str().unwrap())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let form = crate::form::parse(&page, untick);
+        let action = self
+            .sandbox_base
+            .join(form.action.trim_start_matches('/'))
+            .unwrap();
+        let fields = form.submit(button);
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(action)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "consent submitted");
+        res.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// Follows the platform's redirect back to Herald in this user's browser session.
+    pub async fn callback(&self, location: &str) -> (StatusCode, String) {
+        let r = self.client.get(location).send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    pub async fn profiles(&self) -> Vec<Value> {
+        let (s, body) = self.get(self.ws_url("profiles")).await;
+        assert_eq!(s, StatusCode::OK);
+        body["data"].as_array().unwrap().clone()
+    }
+
+    pub async fn upload(&self, name: &str) -> (StatusCode, Value) {
+        let part = reqwest::multipart::Part::bytes(fixture(name)).file_name(name.to_owned());
+        let r = self
+            .client
+            .post(self.ws_url("media"))
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap())
+    }
+
+    pub async fn schedule(&self, body: Value) -> (StatusCode, Value) {
+        self.post(self.ws_url("posts"), body).await
+    }
+
+    /// Polls the post until `done` holds for its first delivery, or fails after a generous bound.
+    pub async fn wait_for(&self, post: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, p) = self.get(self.ws_url(&format!("posts/{post}"))).await;
+            if done(&p["deliveries"][0]) {
+                return p;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the delivery never reached the expected state: {p:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Media the sandbox's Instagram holds, as its inspection API reports them.
+    pub async fn sandbox_media(&self) -> Vec<Value> {
+        let body: Value = reqwest::get(self.sandbox_base.join("_sandbox/instagram/media").unwrap())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["data"].as_array().unwrap().clone()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(app) = self.app.take() {
+            app.stop().await;
+        }
+        if let Some(t) = self.sandbox_task.take() {
+            t.abort();
+        }
+        if let Some(db) = self.db.take() {
+            db.drop_database().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs `body` once per backend available here (PostgreSQL is mandatory under CI=true).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($mode:expr, |$app:ident| $body:block) => {
+        for backend in $crate::harness::backends().await {
+            #[allow(unused_mut)]
+            let mut $app = $crate::harness::TestApp::spawn(backend, $mode).await;
+            $body
+            $app.stop().await;
+        }
+    };
+}

@@ -1,0 +1,100 @@
+//! Least privilege: another workspace's profiles, media, posts and tokens are 404, never 403, never shown.
+
+use jiff::{SignedDuration, Timestamp};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::{Mode, client};
+use crate::on_both_backends;
+
+#[tokio::test]
+async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("owner@example.com").await;
+        app.connect(&[]).await;
+        let profile = app.profiles().await[0]["id"].as_str().unwrap().to_owned();
+        let (_, media) = app.upload("square-1080.jpg").await;
+        let media = media["id"].as_str().unwrap().to_owned();
+        let at = (Timestamp::now() + SignedDuration::from_hours(1)).to_string();
+        let (_, post) = app.schedule(json!({"text": "mine", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
+        let post = post["id"].as_str().unwrap().to_owned();
+        let (_, token) = app.post(app.url("api/v1/tokens"), json!({"name": "owner"})).await;
+        let owner_ws = app.ws.clone();
+
+        let intruder = client();
+        let r = intruder
+            .post(app.url("api/v1/auth/signup"))
+            .json(&json!({"email": "intruder@example.com", "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap();
+        let own_ws = r.json::<serde_json::Value>().await.unwrap()["workspace_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for ws in [&owner_ws, &own_ws] {
+            let base = format!("api/v1/workspaces/{ws}");
+            for path in [
+                format!("{base}/profiles/{profile}"),
+                format!("{base}/media/{media}"),
+                format!("{base}/posts/{post}"),
+            ] {
+                let r = intruder.get(app.url(&path)).send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::NOT_FOUND, "GET {path}");
+                let body = r.text().await.unwrap();
+                assert!(
+                    !body.contains("mine") && !body.contains("sandbox_creator"),
+                    "{body}"
+                );
+            }
+            let r = intruder
+                .patch(app.url(&format!("{base}/posts/{post}")))
+                .json(&json!({"text": "hijacked"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND);
+            let r = intruder
+                .post(app.url(&format!("{base}/posts/{post}/cancel")))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND);
+            let r = intruder
+                .delete(app.url(&format!("{base}/profiles/{profile}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND);
+            let r = intruder
+                .post(app.url(&format!("{base}/posts")))
+                .json(&json!({"text": "x", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": at}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        }
+        for path in ["profiles", "media", "posts"] {
+            let r = intruder
+                .get(app.url(&format!("api/v1/workspaces/{own_ws}/{path}")))
+                .send()
+                .await
+                .unwrap();
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert!(body["data"].as_array().unwrap().is_empty(), "{path}: {body}");
+        }
+        let r = intruder
+            .delete(app.url(&format!("api/v1/tokens/{}", token["id"].as_str().unwrap())))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let (_, p) = app.get(app.ws_url(&format!("posts/{post}"))).await;
+        assert_eq!(
+            (p["text"].as_str(), p["deliveries"][0]["status"].as_str()),
+            (Some("mine"), Some("scheduled"))
+        );
+        assert_eq!(app.profiles().await[0]["status"], "connected");
+    });
+}
