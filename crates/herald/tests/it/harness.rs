@@ -31,7 +31,7 @@ pub struct TestApp {
     pub dir: PathBuf,
     pub client: reqwest::Client,
     pub ws: String,
-    sandbox_task: Option<tokio::task::JoinHandle<()>>,
+    pub sandbox_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {

@@ -1,6 +1,8 @@
 //! Herald's integration tests: real HTTP between Herald and the sandbox, on SQLite and PostgreSQL.
 
+mod api_docs;
 mod bad_input;
+mod crash;
 mod e2e;
 mod form;
 mod harness;

@@ -1,0 +1,308 @@
+//! The sandbox's Instagram refuses what Instagram refuses, with Instagram's status and error body.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use herald_sandbox::{Sandbox, SandboxConfig};
+use jiff::SignedDuration;
+use serde_json::Value;
+
+const ACCOUNT: &str = "17841400000000001";
+const REDIRECT: &str = "http://127.0.0.1:9/cb";
+
+struct Ig {
+    sb: Sandbox,
+    base: String,
+    image_url: String,
+    http: reqwest::Client,
+}
+
+async fn serve(router: Router) -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+async fn start() -> Ig {
+    let sb = Sandbox::new(SandboxConfig {
+        processing_delay: Duration::from_secs(60),
+        ..SandboxConfig::default()
+    });
+    sb.allow_instagram_redirect(REDIRECT);
+    let base = serve(sb.router()).await;
+    let jpeg = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/square-1080.jpg"
+    ))
+    .unwrap();
+    let images = serve(
+        Router::new()
+            .route("/square.jpg", get(move || async move { jpeg.clone() }))
+            .route("/page.jpg", get(|| async { "<html>not an image</html>" })),
+    )
+    .await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Ig {
+        sb,
+        base,
+        image_url: format!("{images}/square.jpg"),
+        http,
+    }
+}
+
+impl Ig {
+    /// Consents with `scopes` and returns the authorization code.
+    async fn code(&self, scopes: &[&str]) -> String {
+        let app = self.sb.config().instagram_app;
+        let mut form = vec![
+            ("client_id", app.client_id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("state", "s1"),
+            ("account", ACCOUNT),
+            ("decision", "allow"),
+        ];
+        form.extend(scopes.iter().map(|s| ("scope", *s)));
+        let r = self
+            .http
+            .post(format!("{}/www.instagram.com/oauth/authorize", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        assert_eq!(loc.fragment(), Some("_"), "Instagram appends #_");
+        loc.query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned()
+    }
+
+    async fn exchange(&self, code: &str) -> (u16, Value) {
+        let app = self.sb.config().instagram_app;
+        let r = self
+            .http
+            .post(format!("{}/api.instagram.com/oauth/access_token", self.base))
+            .form(&[
+                ("client_id", app.client_id.as_str()),
+                ("client_secret", app.client_secret.as_str()),
+                ("grant_type", "authorization_code"),
+                ("redirect_uri", REDIRECT),
+                ("code", code),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    /// A long-lived token with `scopes`.
+    async fn token(&self, scopes: &[&str]) -> String {
+        let code = self.code(scopes).await;
+        let short = self.exchange(&code).await.1["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let secret = self.sb.config().instagram_app.client_secret;
+        let (s, long) = self
+            .graph_get(
+                &format!(
+                    "access_token?grant_type=ig_exchange_token&client_secret={secret}&access_token={short}"
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{long}");
+        assert_eq!(long["token_type"], "bearer");
+        long["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn graph_get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut r = self.http.get(format!("{}/graph.instagram.com/{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let r = r.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn graph_post(&self, path: &str, token: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let mut form: Vec<(&str, &str)> = form.to_vec();
+        form.push(("access_token", token));
+        let r = self
+            .http
+            .post(format!("{}/graph.instagram.com/v24.0/{path}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+}
+
+const ALL: &[&str] = &["instagram_business_basic", "instagram_business_content_publish"];
+
+fn graph_error(body: &Value) -> (i64, Option<i64>) {
+    assert_eq!(
+        body["error"]["type"].as_str().map(|t| t.ends_with("Exception")),
+        Some(true),
+        "{body}"
+    );
+    assert!(body["error"]["fbtrace_id"].is_string(), "{body}");
+    (
+        body["error"]["code"].as_i64().unwrap(),
+        body["error"]["error_subcode"].as_i64(),
+    )
+}
+
+#[tokio::test]
+async fn an_authorization_code_works_once_and_only_with_the_same_redirect_uri() {
+    let ig = start().await;
+    let code = ig.code(ALL).await;
+    let (s, first) = ig.exchange(&code).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["user_id"].as_u64(), Some(ACCOUNT.parse().unwrap()));
+    assert_eq!(first["permissions"], ALL.join(","));
+    let (s, again) = ig.exchange(&code).await;
+    assert_eq!(
+        (s, again["error_type"].as_str(), again["code"].as_i64()),
+        (400, Some("OAuthException"), Some(400))
+    );
+    assert_eq!(again["error_message"], "This authorization code has been used");
+    let r = ig.http.get(format!("{}/www.instagram.com/oauth/authorize?client_id=990000000000001&redirect_uri=http://evil.example/cb&response_type=code&scope=instagram_business_basic", ig.base)).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Invalid redirect_uri"));
+}
+
+#[tokio::test]
+async fn bad_expired_and_revoked_tokens_get_code_190() {
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    let (s, me) = ig
+        .graph_get("v24.0/me?fields=user_id,username", Some(&token))
+        .await;
+    assert_eq!(
+        (s, me["user_id"].as_str(), me["username"].as_str()),
+        (200, Some(ACCOUNT), Some("sandbox_creator"))
+    );
+    let (s, e) = ig.graph_get("v24.0/me", Some("IGAAnot-a-token")).await;
+    assert_eq!((s, graph_error(&e).0), (400, 190));
+    let (s, e) = ig.graph_get("v24.0/me", None).await;
+    assert_eq!((s, graph_error(&e).0), (400, 2500));
+    ig.sb.clock().advance(SignedDuration::from_hours(24 * 61));
+    let (_, e) = ig.graph_get("v24.0/me", Some(&token)).await;
+    assert_eq!(graph_error(&e), (190, Some(463)));
+    let fresh = start().await;
+    let token = fresh.token(ALL).await;
+    let r = fresh
+        .http
+        .post(format!(
+            "{}/_sandbox/instagram/accounts/{ACCOUNT}/revoke",
+            fresh.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, e) = fresh.graph_get("v24.0/me", Some(&token)).await;
+    assert_eq!(graph_error(&e), (190, Some(458)));
+}
+
+#[tokio::test]
+async fn a_long_lived_token_refreshes_only_once_a_day_old() {
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    let path = format!("refresh_access_token?grant_type=ig_refresh_token&access_token={token}");
+    let (s, e) = ig.graph_get(&path, None).await;
+    assert_eq!((s, graph_error(&e).0), (400, 100));
+    assert!(e["error"]["message"].as_str().unwrap().contains("24 hours"));
+    ig.sb.clock().advance(SignedDuration::from_hours(25));
+    let (s, fresh) = ig.graph_get(&path, None).await;
+    assert_eq!(s, 200, "{fresh}");
+    assert_eq!(fresh["expires_in"].as_i64(), Some(60 * 24 * 3600));
+    assert_ne!(fresh["access_token"].as_str(), Some(token.as_str()));
+}
+
+#[tokio::test]
+async fn publishing_refuses_missing_permission_foreign_accounts_unready_containers_and_bad_media() {
+    let ig = start().await;
+    let basic_only = ig.token(&["instagram_business_basic"]).await;
+    let (s, e) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media"),
+            &basic_only,
+            &[("image_url", &ig.image_url)],
+        )
+        .await;
+    assert_eq!((s, graph_error(&e).0), (400, 10));
+    let token = ig.token(ALL).await;
+    let (_, e) = ig
+        .graph_post("17841400000000002/media", &token, &[("image_url", &ig.image_url)])
+        .await;
+    assert_eq!(graph_error(&e), (100, Some(33)));
+    let (_, e) = ig
+        .graph_post(&format!("{ACCOUNT}/media"), &token, &[("caption", "no image")])
+        .await;
+    assert_eq!(graph_error(&e).0, 100);
+    let page = ig.image_url.replace("square.jpg", "page.jpg");
+    let (_, e) = ig
+        .graph_post(&format!("{ACCOUNT}/media"), &token, &[("image_url", &page)])
+        .await;
+    assert_eq!(graph_error(&e), (9004, Some(2207052)));
+    let (s, c) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media"),
+            &token,
+            &[("image_url", &ig.image_url), ("caption", "hi")],
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    let container = c["id"].as_str().unwrap();
+    let (_, status) = ig
+        .graph_get(&format!("v24.0/{container}?fields=status_code"), Some(&token))
+        .await;
+    assert_eq!(status["status_code"], "IN_PROGRESS");
+    let (_, e) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media_publish"),
+            &token,
+            &[("creation_id", container)],
+        )
+        .await;
+    assert_eq!(graph_error(&e), (9007, Some(2207027)));
+    ig.sb.clock().advance(SignedDuration::from_secs(61));
+    let (s, published) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media_publish"),
+            &token,
+            &[("creation_id", container)],
+        )
+        .await;
+    assert_eq!(s, 200, "{published}");
+    let (_, again) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media_publish"),
+            &token,
+            &[("creation_id", container)],
+        )
+        .await;
+    assert_eq!(
+        again["id"], published["id"],
+        "publishing a published container returns the same media"
+    );
+    let (_, quota) = ig
+        .graph_get(
+            &format!("v24.0/{ACCOUNT}/content_publishing_limit?fields=quota_usage,config"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(quota["data"][0]["quota_usage"], 1);
+    assert_eq!(quota["data"][0]["config"]["quota_total"], 50);
+}

@@ -1,0 +1,92 @@
+//! The OpenAPI document covers every route, and every documented operation is really routed.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::harness::{Mode, TestApp};
+use herald_store::Backend;
+
+/// Every endpoint the core loop promises.
+const PROMISED: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("post", "/api/v1/auth/signup"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/me"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens"),
+    ("delete", "/api/v1/tokens/{id}"),
+    ("get", "/api/v1/platforms"),
+    ("post", "/api/v1/workspaces/{ws}/connections"),
+    ("get", "/oauth/{platform}/callback"),
+    ("get", "/api/v1/workspaces/{ws}/profiles"),
+    ("delete", "/api/v1/workspaces/{ws}/profiles/{id}"),
+    ("post", "/api/v1/workspaces/{ws}/media"),
+    ("post", "/api/v1/workspaces/{ws}/posts"),
+    ("get", "/api/v1/workspaces/{ws}/posts"),
+    ("post", "/api/v1/workspaces/{ws}/posts/validate"),
+    ("get", "/api/v1/workspaces/{ws}/posts/{id}"),
+    ("patch", "/api/v1/workspaces/{ws}/posts/{id}"),
+    ("post", "/api/v1/workspaces/{ws}/posts/{id}/cancel"),
+    ("get", "/api/v1/openapi.json"),
+];
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_and_each_listed_operation_is_routed() {
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    let (s, doc) = app.get(app.url("api/v1/openapi.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    for (method, path) in PROMISED {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is missing from the OpenAPI document"
+        );
+    }
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let concrete = path
+                .split('/')
+                .map(|s| {
+                    if s.starts_with('{') {
+                        "00000000-0000-7000-8000-000000000000"
+                    } else {
+                        s
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let r = app
+                .client
+                .request(
+                    Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                    app.url(&concrete),
+                )
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert_ne!(
+                body["error"]["message"], "route not found",
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+    let page = app
+        .client
+        .get(app.url("api/docs"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("/api/v1/openapi.json") && !page.contains("https://"),
+        "the reference page loads nothing from elsewhere"
+    );
+    app.stop().await;
+}
