@@ -8,3 +8,4 @@ mod form;
 mod harness;
 mod isolation;
 mod secrets;
+mod tokens;
