@@ -101,10 +101,6 @@ impl Sandbox {
         }
     }
 
-    pub fn set_processing_delay(&self, d: Duration) {
-        self.inner.config.lock().expect("config lock").processing_delay = d;
-    }
-
     /// Every route of every emulated platform, plus `/_sandbox/`.
     pub fn router(&self) -> Router {
         Router::new()

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use herald_domain::{ApiTokenId, UserId};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -20,7 +21,7 @@ const SESSION_DAYS: i64 = 30;
 #[serde(deny_unknown_fields)]
 struct Credentials {
     email: String,
-    password: String,
+    password: SecretString,
 }
 
 fn valid_email(e: &str) -> bool {
@@ -35,20 +36,27 @@ fn valid_email(e: &str) -> bool {
         && e.len() <= 254
 }
 
-async fn hash_password(password: String) -> ApiResult<String> {
+async fn hash_password(password: SecretString) -> ApiResult<String> {
     tokio::task::spawn_blocking(move || {
-        PasswordHasher::<PasswordHash>::hash_password(&argon2::Argon2::default(), password.as_bytes())
-            .map(|h| h.to_string())
+        PasswordHasher::<PasswordHash>::hash_password(
+            &argon2::Argon2::default(),
+            password.expose_secret().as_bytes(),
+        )
+        .map(|h| h.to_string())
     })
     .await
     .map_err(|e| ApiError::internal(&e))?
     .map_err(|e| ApiError::internal(&e))
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
+async fn verify_password(password: SecretString, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordVerifier::<str>::verify_password(&argon2::Argon2::default(), password.as_bytes(), &hash)
-            .is_ok()
+        PasswordVerifier::<str>::verify_password(
+            &argon2::Argon2::default(),
+            password.expose_secret().as_bytes(),
+            &hash,
+        )
+        .is_ok()
     })
     .await
     .unwrap_or(false)
@@ -78,7 +86,7 @@ async fn start_session(state: &AppState, user: UserId) -> ApiResult<HeaderValue>
 async fn dummy_hash() -> ApiResult<String> {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     DUMMY
-        .get_or_try_init(|| hash_password(random_secret()))
+        .get_or_try_init(|| hash_password(SecretString::from(random_secret())))
         .await
         .cloned()
 }
@@ -100,7 +108,7 @@ pub(crate) fn signup() -> MethodRouter<AppState> {
                     "`email` must be an address like name@example.com",
                 ));
             }
-            if c.password.chars().count() < 10 {
+            if c.password.expose_secret().chars().count() < 10 {
                 return Err(ApiError::unprocessable(
                     "weak_password",
                     "`password` must have at least 10 characters",

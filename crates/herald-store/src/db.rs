@@ -68,6 +68,13 @@ impl Db {
         crate::on_db!(self, p => sqlx::query("SELECT 1").execute(p).await.is_ok())
     }
 
+    /// How many workspace data keys are stored (each needs the master keyring to open).
+    pub async fn data_key_count(&self) -> Result<i64> {
+        let (n,): (i64,) =
+            crate::on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM data_keys").fetch_one(p).await?);
+        Ok(n)
+    }
+
     pub async fn close(&self) {
         crate::on_db!(self, p => p.close().await);
     }

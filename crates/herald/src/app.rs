@@ -18,7 +18,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::config::Settings;
+use crate::config::{KeySetting, Settings};
 
 /// A started Herald: where it listens, its store, its sandbox (if any), and how to stop it.
 pub struct RunningApp {
@@ -84,12 +84,21 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700));
     }
-    let vault = crate::keys::load_or_create(&settings.keys)?;
-    let ring = vault.ring();
     let db = Db::connect(&settings.database_url)
         .await
         .with_context(|| format!("connecting to the database ({})", redact(&settings.database_url)))?;
     db.migrate().await.context("migrating the database")?;
+    if let KeySetting::File(path) = &settings.keys
+        && !path.exists()
+        && db.data_key_count().await? > 0
+    {
+        bail!(
+            "refusing to start: the master keyring {} is missing but the database holds encrypted tokens; restore the file from your backup",
+            path.display()
+        );
+    }
+    let vault = crate::keys::load_or_create(&settings.keys)?;
+    let ring = vault.ring();
     let store = Store::new(db, Arc::new(vault), Clock::system());
     if let Err(why) = store.verify_data_keys(&ring).await {
         bail!(

@@ -7,5 +7,6 @@ mod e2e;
 mod form;
 mod harness;
 mod isolation;
+mod lifecycle;
 mod secrets;
 mod tokens;
