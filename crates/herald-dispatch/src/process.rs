@@ -167,9 +167,15 @@ impl Dispatcher {
         let url = self
             .signer
             .url(&self.public_url, &format!("{}.{ext}", first.id), exp);
+        let options: serde_json::Value = delivery
+            .options
+            .as_deref()
+            .and_then(|o| serde_json::from_str(o).ok())
+            .unwrap_or_default();
         let content = Content {
             caption: &text,
             image_url: url.as_str(),
+            alt_text: options["alt_text"].as_str(),
         };
 
         let mut handle: Handle = c

@@ -33,6 +33,8 @@ pub struct Limits {
     pub image_max_bytes: u64,
     /// Width divided by height, inclusive bounds.
     pub aspect_ratio: Option<(f64, f64)>,
+    /// Per-target options the platform's API takes, each a string.
+    pub options: &'static [&'static str],
 }
 
 pub fn limits(platform: Platform) -> Option<Limits> {
@@ -48,6 +50,8 @@ pub fn limits(platform: Platform) -> Option<Limits> {
             image_types: &[MediaType::Jpeg],
             image_max_bytes: 8 * 1024 * 1024,
             aspect_ratio: Some((4.0 / 5.0, 1.91)),
+            // `alt_text` is accepted for image posts since 2025-03-24 (IG Media reference).
+            options: &["alt_text"],
         }),
         _ => None,
     }
@@ -158,6 +162,38 @@ pub fn check(platform: Platform, text: &str, media: &[MediaFacts]) -> Vec<Violat
     v
 }
 
+/// Checks a target's `options` object: only the platform's known keys, each a string.
+pub fn check_options(
+    platform: Platform,
+    options: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<Violation> {
+    let known = limits(platform).map_or(&[][..], |l| l.options);
+    let name = platform.display_name();
+    options
+        .iter()
+        .filter_map(|(k, v)| {
+            if !known.contains(&k.as_str()) {
+                let list = if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                };
+                Some(Violation {
+                    rule: "options.unknown",
+                    message: format!("{name} has no option `{k}`; its options are: {list}."),
+                })
+            } else if !v.is_string() {
+                Some(Violation {
+                    rule: "options.invalid",
+                    message: format!("{name}'s option `{k}` must be a string."),
+                })
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +238,32 @@ mod tests {
             ["caption.too_long"]
         );
         assert!(check(Platform::Instagram, &"é".repeat(2200), &[jpeg(1080, 1080)]).is_empty());
+    }
+
+    #[test]
+    fn instagram_takes_alt_text_as_a_string_and_nothing_else() {
+        let opts = |v: serde_json::Value| v.as_object().unwrap().clone();
+        assert!(
+            check_options(
+                Platform::Instagram,
+                &opts(serde_json::json!({"alt_text": "a red square"}))
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            rules(&check_options(
+                Platform::Instagram,
+                &opts(serde_json::json!({"board": "x"}))
+            )),
+            ["options.unknown"]
+        );
+        assert_eq!(
+            rules(&check_options(
+                Platform::Instagram,
+                &opts(serde_json::json!({"alt_text": 3}))
+            )),
+            ["options.invalid"]
+        );
     }
 
     #[test]

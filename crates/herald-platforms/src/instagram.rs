@@ -55,6 +55,8 @@ pub struct Handle {
 pub struct Content<'a> {
     pub caption: &'a str,
     pub image_url: &'a str,
+    /// Alternative text for the image, read by screen readers.
+    pub alt_text: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -254,12 +256,12 @@ impl Instagram {
         account_id: &str,
         content: &Content<'_>,
     ) -> Result<String, PlatformError> {
+        let mut form = vec![("image_url", content.image_url), ("caption", content.caption)];
+        if let Some(alt) = content.alt_text {
+            form.push(("alt_text", alt));
+        }
         let body = self
-            .post_form(
-                self.graph(&format!("{account_id}/media")),
-                token,
-                &[("image_url", content.image_url), ("caption", content.caption)],
-            )
+            .post_form(self.graph(&format!("{account_id}/media")), token, &form)
             .await?;
         id_of(&body)
     }

@@ -26,6 +26,7 @@ struct TargetInput {
     profile_id: String,
     text: Option<String>,
     media_ids: Option<Vec<String>>,
+    options: Option<serde_json::Map<String, Value>>,
 }
 
 #[derive(Deserialize)]
@@ -50,9 +51,17 @@ struct PostPatch {
     time_zone: Option<String>,
 }
 
+/// One target whose ids all resolved inside the workspace.
+struct Target {
+    profile: ProfileRow,
+    text: Option<String>,
+    media: Option<Vec<MediaRow>>,
+    options: Option<serde_json::Map<String, Value>>,
+}
+
 /// A draft whose ids all resolved inside the workspace.
 struct Resolved {
-    targets: Vec<(ProfileRow, Option<String>, Option<Vec<MediaRow>>)>,
+    targets: Vec<Target>,
     media: Vec<MediaRow>,
 }
 
@@ -103,7 +112,12 @@ async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiRes
             Some(ids) => Some(resolve_media(state, ws, ids).await?),
             None => None,
         };
-        targets.push((profile, t.text.clone(), own_media));
+        targets.push(Target {
+            profile,
+            text: t.text.clone(),
+            media: own_media,
+            options: t.options.clone(),
+        });
     }
     Ok(Resolved { targets, media })
 }
@@ -124,7 +138,13 @@ fn facts(media: &[MediaRow]) -> Vec<MediaFacts> {
 fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved) -> Vec<Value> {
     let now = state.store.clock().now().as_microsecond();
     let mut out = Vec::new();
-    for (profile, own_text, own_media) in &r.targets {
+    for Target {
+        profile,
+        text: own_text,
+        media: own_media,
+        options,
+    } in &r.targets
+    {
         let (status, reason) = crate::profiles::status(profile, now);
         if status == "disconnected" || status == "needs_reconnect" {
             let rule = reason.unwrap_or("disconnected");
@@ -149,7 +169,14 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved) ->
         let platform = Platform::parse(&profile.platform).unwrap_or(Platform::Instagram);
         let text = own_text.as_deref().unwrap_or(text);
         let media = own_media.as_deref().unwrap_or(media);
-        for v in rules::check(platform, text, &facts(media)) {
+        let option_violations = options
+            .as_ref()
+            .map(|o| rules::check_options(platform, o))
+            .unwrap_or_default();
+        for v in rules::check(platform, text, &facts(media))
+            .into_iter()
+            .chain(option_violations)
+        {
             out.push(json!({"profile_id": profile.id, "rule": v.rule, "message": v.message}));
         }
     }
@@ -200,6 +227,7 @@ fn post_json(p: &PostRow, events: &[DeliveryEventRow]) -> Value {
                 "platform_post_id": d.platform_post_id, "permalink": d.permalink,
                 "error": d.error_code.as_ref().map(|c| json!({"code": c, "message": d.error_message})),
                 "text": d.text_override, "media_ids": d.media_override, "history": history,
+                "options": d.options.as_deref().and_then(|o| serde_json::from_str::<Value>(o).ok()),
                 "updated_at": rfc3339(d.updated_at),
             })
         })
@@ -312,10 +340,11 @@ pub(crate) fn collection() -> MethodRouter<AppState> {
             let targets = resolved
                 .targets
                 .iter()
-                .map(|(p, text, media)| NewTarget {
-                    profile: p.id,
-                    text: text.clone(),
-                    media_ids: media.as_deref().map(ids),
+                .map(|t| NewTarget {
+                    profile: t.profile.id,
+                    text: t.text.clone(),
+                    media_ids: t.media.as_deref().map(ids),
+                    options: t.options.as_ref().map(|o| Value::Object(o.clone()).to_string()),
                 })
                 .collect();
             let (id, created) = state
@@ -399,6 +428,7 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                         .media_override
                         .as_ref()
                         .map(|m| m.iter().map(ToString::to_string).collect()),
+                    options: d.options.as_deref().and_then(|o| serde_json::from_str(o).ok()),
                 })
                 .collect();
             let input = PostInput {

@@ -10,6 +10,8 @@ pub struct NewTarget {
     pub profile: ProfileId,
     pub text: Option<String>,
     pub media_ids: Option<Vec<MediaId>>,
+    /// Platform options as a JSON object.
+    pub options: Option<String>,
 }
 
 pub struct NewPost<'a> {
@@ -29,6 +31,8 @@ pub struct DeliveryRow {
     pub profile: ProfileId,
     pub text_override: Option<String>,
     pub media_override: Option<Vec<MediaId>>,
+    /// Platform options as a JSON object.
+    pub options: Option<String>,
     pub status: DeliveryStatus,
     pub due_at: i64,
     pub attempts: i64,
@@ -94,6 +98,7 @@ type DeliveryTuple = (
     String,
     Option<String>,
     Option<String>,
+    Option<String>,
     String,
     i64,
     i64,
@@ -123,9 +128,9 @@ impl Store {
                 .execute(&mut *tx).await?;
             for t in &p.targets {
                 let did = DeliveryId::new().to_string();
-                sqlx::query("INSERT INTO deliveries (id, workspace_id, post_id, profile_id, text_override, media_override, status, due_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8)")
+                sqlx::query("INSERT INTO deliveries (id, workspace_id, post_id, profile_id, text_override, media_override, options, status, due_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', $8, $9)")
                     .bind(&did).bind(p.workspace.to_string()).bind(id.to_string()).bind(t.profile.to_string())
-                    .bind(t.text.as_deref()).bind(t.media_ids.as_deref().map(ids_json)).bind(p.scheduled_at).bind(now)
+                    .bind(t.text.as_deref()).bind(t.media_ids.as_deref().map(ids_json)).bind(t.options.as_deref()).bind(p.scheduled_at).bind(now)
                     .execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) VALUES ($1, $2, $3, NULL, 'scheduled', 0, 0, 'scheduled', NULL)")
                     .bind(p.workspace.to_string()).bind(&did).bind(now).execute(&mut *tx).await?;
@@ -169,7 +174,7 @@ impl Store {
 
     async fn deliveries_of(&self, ws: WorkspaceId, post: PostId) -> Result<Vec<DeliveryRow>> {
         let rows: Vec<DeliveryTuple> = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT id, profile_id, text_override, media_override, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, updated_at
+            "SELECT id, profile_id, text_override, media_override, options, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, updated_at
              FROM deliveries WHERE workspace_id = $1 AND post_id = $2 ORDER BY id")
             .bind(ws.to_string()).bind(post.to_string()).fetch_all(pool).await?);
         rows.into_iter().map(delivery_from).collect()
@@ -281,6 +286,7 @@ fn delivery_from(r: DeliveryTuple) -> Result<DeliveryRow> {
         profile,
         text_override,
         media_override,
+        options,
         status,
         due_at,
         attempts,
@@ -295,6 +301,7 @@ fn delivery_from(r: DeliveryTuple) -> Result<DeliveryRow> {
         profile: parse_id(&profile)?,
         text_override,
         media_override: media_override.as_deref().map(ids_from_json).transpose()?,
+        options,
         status: DeliveryStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("delivery status {status}")))?,
         due_at,

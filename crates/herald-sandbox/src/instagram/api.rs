@@ -210,6 +210,7 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
     }
     let image_url = p.require("image_url")?.to_owned();
     let caption = p.get("caption").unwrap_or_default().to_owned();
+    let alt_text = p.get("alt_text").map(str::to_owned);
     if caption.chars().count() > 2200 {
         return Err(GraphError::param(
             "(#100) The caption must be at most 2200 characters",
@@ -226,6 +227,7 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
             id: cid,
             owner: user,
             caption,
+            alt_text,
             image_bytes,
             created_at: now,
             ready_at: now + delay,
@@ -289,6 +291,7 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         id: media_id,
         owner: user,
         caption: c.caption.clone(),
+        alt_text: c.alt_text.clone(),
         media_type: "IMAGE",
         permalink: format!("https://www.instagram.com/p/{shortcode}/"),
         shortcode,
@@ -305,7 +308,7 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
 
 fn media_json(m: &Media, username: &str) -> Map<String, Value> {
     json!({
-        "id": m.id.to_string(), "caption": m.caption, "media_type": m.media_type, "media_product_type": "FEED",
+        "id": m.id.to_string(), "caption": m.caption, "alt_text": m.alt_text, "media_type": m.media_type, "media_product_type": "FEED",
         "permalink": m.permalink, "shortcode": m.shortcode, "timestamp": graph_time(m.timestamp), "username": username,
         "comments_count": 0, "like_count": 0,
     })

@@ -104,6 +104,7 @@ CREATE TABLE deliveries (
     profile_id TEXT NOT NULL REFERENCES profiles(id),
     text_override TEXT,
     media_override TEXT,
+    options TEXT,
     status TEXT NOT NULL,
     due_at BIGINT NOT NULL,
     lease_owner TEXT,

@@ -29,7 +29,7 @@ async fn a_scheduled_post_is_published_exactly_once_and_not_before_its_time() {
         let (profile, media) = ready(&mut app, "e2e@example.com").await;
         let at = in_secs(2);
         let caption = format!("Launch day #herald {}", uuid::Uuid::new_v4().simple());
-        let (s, post) = app.schedule(json!({"text": caption, "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
+        let (s, post) = app.schedule(json!({"text": caption, "media_ids": [media], "targets": [{"profile_id": profile, "options": {"alt_text": "A red square"}}], "scheduled_at": at})).await;
         assert_eq!(s, StatusCode::CREATED, "{post}");
         assert_eq!(post["deliveries"][0]["status"], "scheduled");
         let id = post["id"].as_str().unwrap();
@@ -51,6 +51,10 @@ async fn a_scheduled_post_is_published_exactly_once_and_not_before_its_time() {
             copies[0]["id"].to_string().trim_matches('"')
         );
         assert_eq!(d["permalink"], copies[0]["permalink"]);
+        assert_eq!(
+            copies[0]["alt_text"], "A red square",
+            "the target's options reach Instagram"
+        );
         let outcomes: Vec<&str> = d["history"]
             .as_array()
             .unwrap()
