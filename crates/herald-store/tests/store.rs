@@ -60,6 +60,7 @@ async fn schedule_now(
             profile,
             text: None,
             media_ids: None,
+            options: None,
         }],
     })
     .await
