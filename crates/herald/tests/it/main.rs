@@ -2,6 +2,7 @@
 
 mod api_docs;
 mod bad_input;
+mod bench;
 mod crash;
 mod e2e;
 mod form;
