@@ -138,15 +138,7 @@ impl Dispatcher {
         for id in &media_ids {
             media.push(self.store.get_media(c.workspace, *id).await.map_err(Err)?);
         }
-        let facts: Vec<MediaFacts> = media
-            .iter()
-            .map(|m| MediaFacts {
-                media_type: m.media_type,
-                bytes: u64::try_from(m.bytes).unwrap_or(u64::MAX),
-                width: m.width.and_then(|w| u32::try_from(w).ok()),
-                height: m.height.and_then(|h| u32::try_from(h).ok()),
-            })
-            .collect();
+        let facts: Vec<MediaFacts> = media.iter().map(herald_store::MediaRow::facts).collect();
         let violations = rules::check(platform, &text, &facts);
         if !violations.is_empty() {
             let msg = violations

@@ -231,10 +231,7 @@ pub(crate) fn token() -> MethodRouter<AppState> {
                 .store
                 .revoke_api_token(caller.user, id)
                 .await
-                .map_err(|e| match e {
-                    herald_store::StoreError::NotFound => ApiError::not_found("token"),
-                    other => other.into(),
-                })?;
+                .map_err(ApiError::missing("token"))?;
             Ok::<_, ApiError>(StatusCode::NO_CONTENT)
         },
     )

@@ -42,6 +42,14 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
     }
 
+    /// Maps a store error: `NotFound` becomes a 404 naming `what`; anything else stays what it is.
+    pub fn missing(what: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
+        move |e| match e {
+            StoreError::NotFound => Self::not_found(what),
+            other => other.into(),
+        }
+    }
+
     pub fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

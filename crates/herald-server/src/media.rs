@@ -135,7 +135,7 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                 .store
                 .get_media(ws, id)
                 .await
-                .map_err(|_| ApiError::not_found("media"))?;
+                .map_err(ApiError::missing("media"))?;
             Ok::<_, ApiError>(axum::Json(to_json(&m)))
         },
     )
@@ -171,7 +171,7 @@ pub(crate) fn signed() -> MethodRouter<AppState> {
                 .store
                 .get_media_for_signed_url(id)
                 .await
-                .map_err(|_| ApiError::not_found("media"))?;
+                .map_err(ApiError::missing("media"))?;
             let f = tokio::fs::File::open(&m.path)
                 .await
                 .map_err(|e| ApiError::internal(&e))?;

@@ -76,7 +76,7 @@ async fn resolve_media(state: &AppState, ws: WorkspaceId, ids: &[String]) -> Api
                 .store
                 .get_media(ws, id)
                 .await
-                .map_err(|_| ApiError::not_found(&format!("media {raw}")))?,
+                .map_err(ApiError::missing(&format!("media {raw}")))?,
         );
     }
     Ok(out)
@@ -107,7 +107,7 @@ async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiRes
             .store
             .get_profile(ws, id)
             .await
-            .map_err(|_| ApiError::not_found(&format!("profile {id}")))?;
+            .map_err(ApiError::missing(&format!("profile {id}")))?;
         let own_media = match &t.media_ids {
             Some(ids) => Some(resolve_media(state, ws, ids).await?),
             None => None,
@@ -123,15 +123,7 @@ async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiRes
 }
 
 fn facts(media: &[MediaRow]) -> Vec<MediaFacts> {
-    media
-        .iter()
-        .map(|m| MediaFacts {
-            media_type: m.media_type,
-            bytes: u64::try_from(m.bytes).unwrap_or(u64::MAX),
-            width: m.width.and_then(|w| u32::try_from(w).ok()),
-            height: m.height.and_then(|h| u32::try_from(h).ok()),
-        })
-        .collect()
+    media.iter().map(MediaRow::facts).collect()
 }
 
 /// One violation per broken rule per target; empty when every target can take the post.
@@ -243,7 +235,7 @@ async fn load(state: &AppState, ws: WorkspaceId, id: PostId) -> ApiResult<Value>
         .store
         .get_post(ws, id)
         .await
-        .map_err(|_| ApiError::not_found("post"))?;
+        .map_err(ApiError::missing("post"))?;
     let events = state.store.delivery_events(ws, id).await?;
     Ok(post_json(&p, &events))
 }
@@ -412,7 +404,7 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                 .store
                 .get_post(ws, id)
                 .await
-                .map_err(|_| ApiError::not_found("post"))?;
+                .map_err(ApiError::missing("post"))?;
             let text = patch.text.clone().unwrap_or_else(|| current.text.clone());
             let media_ids: Vec<String> = match &patch.media_ids {
                 Some(m) => m.clone(),
@@ -468,10 +460,7 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                     at.as_ref().map(|a| (a.at.as_microsecond(), a.time_zone.as_str())),
                 )
                 .await
-                .map_err(|e| match e {
-                    herald_store::StoreError::NotFound => ApiError::not_found("post"),
-                    other => other.into(),
-                })?;
+                .map_err(ApiError::missing("post"))?;
             state.wake.notify_one();
             Ok(axum::Json(load(&state, ws, id).await?))
         },
@@ -482,10 +471,11 @@ pub(crate) fn cancel() -> MethodRouter<AppState> {
     post(
         |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
             let (ws, id) = post_id(&state, &caller, &ws, &id).await?;
-            let o = state.store.cancel_post(ws, id).await.map_err(|e| match e {
-                herald_store::StoreError::NotFound => ApiError::not_found("post"),
-                other => other.into(),
-            })?;
+            let o = state
+                .store
+                .cancel_post(ws, id)
+                .await
+                .map_err(ApiError::missing("post"))?;
             let mut notes = vec![
                 "Published posts stay on the platform: Herald cannot and does not delete them.".to_owned(),
             ];

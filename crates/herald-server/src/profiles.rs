@@ -101,15 +101,12 @@ async fn find(
 pub(crate) fn one() -> MethodRouter<AppState> {
     get(|State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
         let (ws, id) = find(&state, &caller, &ws, &id).await?;
-        let p = state.store.get_profile(ws, id).await.map_err(|_| ApiError::not_found("profile"))?;
+        let p = state.store.get_profile(ws, id).await.map_err(ApiError::missing("profile"))?;
         Ok::<_, ApiError>(axum::Json(to_json(&p, state.store.clock().now().as_microsecond())))
     })
     .delete(|State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
         let (ws, id) = find(&state, &caller, &ws, &id).await?;
-        let cancelled = state.store.disconnect_profile(ws, id).await.map_err(|e| match e {
-            herald_store::StoreError::NotFound => ApiError::not_found("profile"),
-            other => other.into(),
-        })?;
+        let cancelled = state.store.disconnect_profile(ws, id).await.map_err(ApiError::missing("profile"))?;
         // Instagram Login documents no endpoint to revoke a token; the tokens are deleted here.
         Ok::<_, ApiError>(axum::Json(json!({
             "status": "disconnected", "cancelled_deliveries": cancelled,

@@ -1,6 +1,7 @@
 //! Uploaded media files: where they are and what probing found.
 
 use herald_domain::media::MediaType;
+use herald_domain::rules::MediaFacts;
 use herald_domain::{MediaId, WorkspaceId};
 
 use crate::{Result, Store, StoreError, on_db, parse_id};
@@ -17,6 +18,18 @@ pub struct MediaRow {
     pub original_name: Option<String>,
     pub path: String,
     pub created_at: i64,
+}
+
+impl MediaRow {
+    /// What the platform rules need to know about this file.
+    pub fn facts(&self) -> MediaFacts {
+        MediaFacts {
+            media_type: self.media_type,
+            bytes: u64::try_from(self.bytes).unwrap_or(u64::MAX),
+            width: self.width.and_then(|w| u32::try_from(w).ok()),
+            height: self.height.and_then(|h| u32::try_from(h).ok()),
+        }
+    }
 }
 
 pub struct NewMedia<'a> {
