@@ -326,7 +326,9 @@ async fn main() {
         .init();
     let cli = Cli::parse();
     if let Err(e) = run(cli).await {
-        eprintln!("error: {e:#}");
+        // One line, whatever the cause's formatting (TOML errors come with a multi-line snippet).
+        let message = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
+        eprintln!("error: {message}");
         std::process::exit(1);
     }
 }

@@ -1,0 +1,102 @@
+//! The `herald` command as a user runs it: clear one-line errors, configuration files, graceful stop.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn herald(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_herald"));
+    c.current_dir(dir)
+        .env_remove("HERALD_DATABASE_URL")
+        .env_remove("HERALD_MASTER_KEYS")
+        .env_remove("RUST_LOG");
+    c
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("herald-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn a_worker_on_sqlite_and_a_bad_setting_fail_with_one_line_saying_what_to_fix() {
+    let dir = temp_dir();
+    let out = herald(&dir).arg("worker").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: `herald worker` needs PostgreSQL"),
+        "{err}"
+    );
+
+    std::fs::write(
+        dir.join("herald.toml"),
+        "listen = \"127.0.0.1:0\"\nsignup = \"sometimes\"\n",
+    )
+    .unwrap();
+    let out = herald(&dir)
+        .args(["--config", "herald.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        err.trim(),
+        "error: --signup must be `open` or `closed`, not `sometimes`"
+    );
+
+    std::fs::write(dir.join("typo.toml"), "lisen = \"127.0.0.1:0\"\n").unwrap();
+    let out = herald(&dir)
+        .args(["--config", "typo.toml", "migrate"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: the config file typo.toml is invalid") && err.contains("lisen"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn serve_prints_where_everything_is_and_stops_cleanly_on_sigterm() {
+    let dir = temp_dir();
+    std::fs::write(
+        dir.join("herald.toml"),
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"state\"\n",
+    )
+    .unwrap();
+    let mut child = herald(&dir)
+        .args(["--config", "herald.toml", "serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains("Press Ctrl-C") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "serve exited early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(seen.contains("Sandbox:") && seen.contains("state"), "{seen}");
+    assert!(dir.join("state/master.keys").exists() && dir.join("state/herald.db").exists());
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
