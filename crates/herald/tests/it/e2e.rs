@@ -203,3 +203,41 @@ async fn cancelling_stops_unpublished_deliveries_and_says_published_posts_stay()
         assert_eq!(s, StatusCode::CONFLICT, "{:?}", e.text().await);
     });
 }
+
+#[tokio::test]
+async fn two_dispatchers_on_postgresql_publish_each_post_exactly_once() {
+    if !crate::harness::backends()
+        .await
+        .contains(&herald_store::Backend::Postgres)
+    {
+        return;
+    }
+    let mut app = crate::harness::TestApp::spawn(herald_store::Backend::Postgres, Mode::Standalone).await;
+    let mut worker_settings = app.settings.clone();
+    worker_settings.run_api = false;
+    worker_settings.public_url = app.base.clone();
+    let worker = herald::start(worker_settings)
+        .await
+        .expect("a second worker starts on PostgreSQL");
+    let (profile, media) = ready(&mut app, "race@example.com").await;
+    let at = in_secs(2);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let (s, p) = app.schedule(json!({"text": format!("race {i}"), "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        ids.push(p["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        app.wait_for(id, |d| d["status"] == "published").await;
+    }
+    let published = app.sandbox_media().await;
+    for i in 0..20 {
+        let n = published
+            .iter()
+            .filter(|m| m["caption"] == format!("race {i}").as_str())
+            .count();
+        assert_eq!(n, 1, "post {i} published {n} times");
+    }
+    worker.stop().await;
+    app.stop().await;
+}
