@@ -46,6 +46,12 @@ pub struct Settings {
     pub poll: Duration,
 }
 
+/// `http://LISTEN`, with a wildcard address replaced by loopback (browsers cannot be sent to 0.0.0.0).
+fn default_public_url(listen: SocketAddr) -> Url {
+    let host = if listen.ip().is_unspecified() { SocketAddr::new([127, 0, 0, 1].into(), listen.port()) } else { listen };
+    Url::parse(&format!("http://{host}")).expect("socket addresses make URLs")
+}
+
 impl Settings {
     /// Defaults for a data directory: SQLite inside it, listening on `listen`, every platform sandboxed.
     pub fn local(data_dir: PathBuf, listen: SocketAddr) -> Self {
@@ -53,7 +59,7 @@ impl Settings {
         Self {
             listen,
             database_url,
-            public_url: Url::parse(&format!("http://{listen}")).expect("socket addresses make URLs"),
+            public_url: default_public_url(listen),
             signup_open: true,
             max_upload_bytes: 256 * 1024 * 1024,
             instagram: None,
@@ -69,5 +75,18 @@ impl Settings {
 
     pub fn is_sqlite(&self) -> bool {
         !(self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_on_every_interface_defaults_the_public_url_to_loopback() {
+        let s = Settings::local(PathBuf::from("d"), "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(s.public_url.as_str(), "http://127.0.0.1:9000/");
+        assert_eq!(s.database_url, "sqlite://d/herald.db");
+        assert!(s.is_sqlite() && s.instagram.is_none());
     }
 }
