@@ -48,7 +48,11 @@ pub struct Settings {
 
 /// `http://LISTEN`, with a wildcard address replaced by loopback (browsers cannot be sent to 0.0.0.0).
 fn default_public_url(listen: SocketAddr) -> Url {
-    let host = if listen.ip().is_unspecified() { SocketAddr::new([127, 0, 0, 1].into(), listen.port()) } else { listen };
+    let host = if listen.ip().is_unspecified() {
+        SocketAddr::new([127, 0, 0, 1].into(), listen.port())
+    } else {
+        listen
+    };
     Url::parse(&format!("http://{host}")).expect("socket addresses make URLs")
 }
 

@@ -75,6 +75,17 @@ async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects
                 .unwrap();
             assert_eq!(r.status(), StatusCode::NOT_FOUND);
         }
+        let r = intruder
+            .post(app.url(&format!("api/v1/workspaces/{owner_ws}/connections")))
+            .json(&json!({"platform": "instagram"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::NOT_FOUND,
+            "no connecting profiles into another workspace"
+        );
         for path in ["profiles", "media", "posts"] {
             let r = intruder
                 .get(app.url(&format!("api/v1/workspaces/{own_ws}/{path}")))
