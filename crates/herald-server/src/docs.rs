@@ -36,16 +36,19 @@ pub(crate) fn document() -> Value {
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
         for op in ops {
-            item.insert(
-                op.method.to_owned(),
-                json!({
-                    "summary": op.summary,
-                    "parameters": params,
-                    "responses": {
-                        "default": {"description": "JSON; errors are {\"error\":{\"code\",\"message\"}}"}
-                    }
-                }),
-            );
+            let mut operation = json!({
+                "summary": op.summary,
+                "parameters": params,
+                "responses": {
+                    "default": {"description": "JSON; errors are {\"error\":{\"code\",\"message\"}}"}
+                }
+            });
+            if let Some(example) = op.example {
+                let example: Value = serde_json::from_str(example).expect("examples are JSON");
+                operation["requestBody"] =
+                    json!({"required": true, "content": {"application/json": {"example": example}}});
+            }
+            item.insert(op.method.to_owned(), operation);
         }
         paths.insert(path.to_owned(), Value::Object(item));
     }
@@ -68,4 +71,18 @@ pub(crate) fn openapi() -> MethodRouter<AppState> {
 /// A self-contained page (no external assets) that lists the API from the OpenAPI document.
 pub(crate) fn page() -> MethodRouter<AppState> {
     get(|| async { Html(include_str!("../assets/api.html")) })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_document_builds_and_every_example_body_is_json() {
+        let doc = super::document();
+        let signup = &doc["paths"]["/api/v1/auth/signup"]["post"];
+        assert_eq!(
+            signup["requestBody"]["content"]["application/json"]["example"]["email"],
+            "you@example.com"
+        );
+        assert!(doc["paths"]["/api/v1/workspaces/{ws}/posts"]["post"]["requestBody"].is_object());
+    }
 }

@@ -55,12 +55,32 @@ pub struct AppState {
 pub(crate) struct Op {
     pub method: &'static str,
     pub summary: &'static str,
+    /// An example JSON request body, for operations that take one.
+    pub example: Option<&'static str>,
+}
+
+/// Example bodies for the OpenAPI document (checked to be valid JSON by a unit test).
+mod examples {
+    pub const CREDENTIALS: &str = r#"{"email":"you@example.com","password":"a long passphrase"}"#;
+    pub const TOKEN: &str = r#"{"name":"cli"}"#;
+    pub const CONNECT: &str = r#"{"platform":"instagram"}"#;
+    pub const POST: &str = r#"{"text":"Hello #launch","media_ids":["01a21050-6d18-758b-8f5c-c4714eed58a4"],"targets":[{"profile_id":"01a21050-6c3d-7568-95db-59e3a159e345","options":{"alt_text":"A red square"}}],"scheduled_at":"2026-12-01T09:00:00","time_zone":"Europe/Paris"}"#;
+    pub const PATCH: &str = r#"{"text":"Edited caption","scheduled_at":"2026-12-01T10:00:00+01:00"}"#;
 }
 
 /// The route table: the router and the OpenAPI document are both built from it, so neither can
 /// forget a route the other has.
 pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
-    let op = |method, summary| Op { method, summary };
+    let op = |method, summary| Op {
+        method,
+        summary,
+        example: None,
+    };
+    let with = |method, summary, example| Op {
+        method,
+        summary,
+        example: Some(example),
+    };
     vec![
         (
             "/healthz",
@@ -80,15 +100,20 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
         (
             "/api/v1/auth/signup",
             accounts::signup(),
-            vec![op(
+            vec![with(
                 "post",
                 "Create an account and its workspace; starts a session",
+                examples::CREDENTIALS,
             )],
         ),
         (
             "/api/v1/auth/login",
             accounts::login(),
-            vec![op("post", "Start a browser session (cookie)")],
+            vec![with(
+                "post",
+                "Start a browser session (cookie)",
+                examples::CREDENTIALS,
+            )],
         ),
         (
             "/api/v1/auth/logout",
@@ -105,7 +130,11 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             accounts::tokens(),
             vec![
                 op("get", "List personal API tokens"),
-                op("post", "Create a personal API token (shown once)"),
+                with(
+                    "post",
+                    "Create a personal API token (shown once)",
+                    examples::TOKEN,
+                ),
             ],
         ),
         (
@@ -124,9 +153,10 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
         (
             "/api/v1/workspaces/{ws}/connections",
             connections::start(),
-            vec![op(
+            vec![with(
                 "post",
                 "Start connecting a profile: returns the platform's consent URL",
+                examples::CONNECT,
             )],
         ),
         (
@@ -173,15 +203,16 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             posts::collection(),
             vec![
                 op("get", "List posts by delivery status and time, paged"),
-                op("post", "Schedule a post to one or more profiles"),
+                with("post", "Schedule a post to one or more profiles", examples::POST),
             ],
         ),
         (
             "/api/v1/workspaces/{ws}/posts/validate",
             posts::validate(),
-            vec![op(
+            vec![with(
                 "post",
                 "Check a draft against each target's rules without saving it",
+                examples::POST,
             )],
         ),
         (
@@ -189,7 +220,11 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             posts::one(),
             vec![
                 op("get", "A post, its deliveries and their attempts"),
-                op("patch", "Edit text, media or time before publishing starts"),
+                with(
+                    "patch",
+                    "Edit text, media or time before publishing starts",
+                    examples::PATCH,
+                ),
             ],
         ),
         (
