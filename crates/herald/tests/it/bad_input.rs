@@ -214,13 +214,8 @@ async fn requests_without_a_session_or_with_a_cross_site_origin_are_refused() {
         let (s, t) = app.post(app.url("api/v1/tokens"), json!({"name": "cli"})).await;
         assert_eq!(s, StatusCode::CREATED);
         let token = t["token"].as_str().unwrap();
-        let r = client()
-            .get(app.url("api/v1/me"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        let me_with_token = || client().get(app.url("api/v1/me")).bearer_auth(token).send();
+        assert_eq!(me_with_token().await.unwrap().status(), StatusCode::OK);
         let (_, list) = app.get(app.url("api/v1/tokens")).await;
         assert!(
             list["data"][0].get("token").is_none(),
@@ -233,12 +228,6 @@ async fn requests_without_a_session_or_with_a_cross_site_origin_are_refused() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
-        let r = client()
-            .get(app.url("api/v1/me"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(me_with_token().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     });
 }
