@@ -258,6 +258,16 @@ async fn finish(
         .await
         .map_err(internal)?;
     tracing::info!(%profile, platform = platform.as_str(), "profile connected");
+    // Posts that waited for this connection go out now, unless they are more than a day overdue.
+    let not_before = (now - jiff::SignedDuration::from_hours(24)).as_microsecond();
+    let requeued = state
+        .store
+        .requeue_after_reconnect(row.workspace, profile, not_before)
+        .await
+        .map_err(internal)?;
+    if requeued > 0 {
+        state.wake.notify_one();
+    }
     let missing = platform.missing_for(Feature::Publish, &grant.scopes);
     let message = if missing.is_empty() {
         format!(
@@ -272,6 +282,10 @@ async fn finish(
             platform.display_name(),
             missing.join(", ")
         )
+    };
+    let message = match requeued {
+        0 => message,
+        n => format!("{message} {n} post(s) that were waiting for this connection will be published now."),
     };
     Ok(page(StatusCode::OK, "Connected", &message))
 }

@@ -163,6 +163,32 @@ impl Store {
         Ok(())
     }
 
+    /// After a reconnect: deliveries of the profile that stopped at `needs_reconnect` and were due no
+    /// earlier than `not_before` go back to `scheduled` (older ones stay for the user to reschedule).
+    pub async fn requeue_after_reconnect(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        not_before: i64,
+    ) -> Result<u64> {
+        let now = self.now();
+        let filter = "workspace_id = $1 AND profile_id = $2 AND status = 'needs_reconnect' AND due_at >= $3";
+        on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail)
+                 SELECT workspace_id, id, $4, status, 'scheduled', attempts, fence, 'reconnected', 'the profile was reconnected' FROM deliveries WHERE {filter}"
+            )))
+            .bind(ws.to_string()).bind(profile.to_string()).bind(not_before).bind(now).execute(&mut *tx).await?;
+            let n = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE deliveries SET status = 'scheduled', error_code = NULL, error_message = NULL, updated_at = $4 WHERE {filter}"
+            )))
+            .bind(ws.to_string()).bind(profile.to_string()).bind(not_before).bind(now).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
+
     /// The history of every delivery of a post, oldest first.
     pub async fn delivery_events(&self, ws: WorkspaceId, post: PostId) -> Result<Vec<DeliveryEventRow>> {
         let rows: Vec<EventTuple> = on_db!(self.db(), pool => sqlx::query_as(

@@ -107,7 +107,7 @@ async fn unticking_the_publish_permission_reports_it_missing_and_scheduling_is_r
 }
 
 #[tokio::test]
-async fn a_grant_revoked_on_instagram_ends_needs_reconnect_and_publishes_nothing() {
+async fn a_grant_revoked_on_instagram_ends_needs_reconnect_and_reconnecting_publishes_it() {
     on_both_backends!(Mode::Standalone, |app| {
         let (profile, media) = ready(&mut app, "revoked@example.com").await;
         let (s, post) = app.schedule(json!({"text": "never", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(2)})).await;
@@ -134,6 +134,20 @@ async fn a_grant_revoked_on_instagram_ends_needs_reconnect_and_publishes_nothing
             (Some("needs_reconnect"), Some("revoked_on_platform"))
         );
         assert!(app.sandbox_media().await.is_empty());
+        let (s, page) = app.connect(&[]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.contains("1 post(s) that were waiting"), "{page}");
+        let done = app
+            .wait_for(post["id"].as_str().unwrap(), |d| d["status"] == "published")
+            .await;
+        let outcomes: Vec<&str> = done["deliveries"][0]["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["outcome"].as_str().unwrap())
+            .collect();
+        assert!(outcomes.contains(&"reconnected"), "{outcomes:?}");
+        assert_eq!(app.sandbox_media().await.len(), 1);
     });
 }
 
