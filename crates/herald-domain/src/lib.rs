@@ -4,6 +4,7 @@ pub mod clock;
 pub mod delivery;
 pub mod ids;
 pub mod media;
+pub mod mp4;
 pub mod platform;
 pub mod profile;
 pub mod rules;
