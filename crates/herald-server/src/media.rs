@@ -7,9 +7,10 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use herald_domain::media::{PROBE_PREFIX, probe};
+use herald_domain::media::{MediaType, PROBE_PREFIX, probe};
+use herald_domain::mp4::{Source, probe_mp4};
 use herald_domain::{MediaId, WorkspaceId};
-use herald_store::{MediaRow, NewMedia};
+use herald_store::{MediaRow, NewMedia, VideoFacts};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -20,10 +21,46 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::rfc3339;
 
 pub(crate) fn to_json(m: &MediaRow) -> Value {
-    json!({
+    let mut v = json!({
         "id": m.id, "content_type": m.media_type.mime(), "bytes": m.bytes, "width": m.width, "height": m.height,
         "sha256": m.sha256, "original_name": m.original_name, "created_at": rfc3339(m.created_at),
-    })
+    });
+    if m.media_type == MediaType::Mp4 {
+        let f = &m.video;
+        v["video"] = json!({
+            "duration_ms": f.duration_ms, "frame_rate": f.frame_rate_milli.map(|r| r as f64 / 1000.0),
+            "video_codec": f.video_codec, "audio_codec": f.audio_codec, "moov_first": f.moov_first,
+        });
+    }
+    v
+}
+
+/// Reads an uploaded file at offsets, for the MP4 prober.
+struct FileSource {
+    file: std::fs::File,
+    len: u64,
+}
+
+impl FileSource {
+    fn open(path: &std::path::Path) -> Option<Self> {
+        let file = std::fs::File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
+        Some(Self { file, len })
+    }
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        self.file.seek(SeekFrom::Start(offset)).ok()?;
+        let mut buf = vec![0; len];
+        self.file.read_exact(&mut buf).ok()?;
+        Some(buf)
+    }
 }
 
 pub(crate) fn collection() -> MethodRouter<AppState> {
@@ -100,6 +137,36 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
             "the file is not an image or video any platform accepts (JPEG, PNG, GIF or MP4), whatever its name says",
         ));
     };
+    let (mut width, mut height, mut video) = (
+        found.width.map(i64::from),
+        found.height.map(i64::from),
+        VideoFacts::default(),
+    );
+    if found.media_type == MediaType::Mp4 {
+        let file = partial.clone();
+        let probed = tokio::task::spawn_blocking(move || {
+            let mut src = FileSource::open(&file)?;
+            probe_mp4(&mut src)
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+        let Some(v) = probed else {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media",
+                "the file looks like MP4 but has no playable video track (is it truncated?)",
+            ));
+        };
+        (width, height) = (Some(i64::from(v.width)), Some(i64::from(v.height)));
+        video = VideoFacts {
+            duration_ms: i64::try_from(v.duration_ms).ok(),
+            frame_rate_milli: v.frame_rate.map(|r| (r * 1000.0).round() as i64),
+            video_codec: v.video_codec,
+            audio_codec: v.audio_codec,
+            moov_first: Some(v.moov_first),
+        };
+    }
     let ext = found.media_type.mime().rsplit('/').next().unwrap_or("bin");
     let path = dir.join(format!("{id}.{ext}"));
     tokio::fs::rename(&partial, &path)
@@ -113,11 +180,12 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
             workspace: ws,
             media_type: found.media_type,
             bytes: i64::try_from(size).unwrap_or(i64::MAX),
-            width: found.width.map(i64::from),
-            height: found.height.map(i64::from),
+            width,
+            height,
             sha256: &sha256,
             original_name: original_name.as_deref(),
             path: &path_str,
+            video,
         })
         .await;
     if row.is_err() {

@@ -15,7 +15,7 @@ pub use accounts::{ApiTokenRow, UserRow};
 pub use db::{Backend, Db};
 pub use deliveries::{Claimed, DeliveryEventRow, Transition};
 pub use keys::KeyStatus;
-pub use media::{MediaRow, NewMedia};
+pub use media::{MediaRow, NewMedia, VideoFacts};
 pub use oauth::{NewOAuthState, OAuthStateRow};
 pub use posts::{CancelOutcome, DeliveryRow, NewPost, NewTarget, PostFilter, PostRow};
 pub use profiles::{NewProfile, ProfileRow};

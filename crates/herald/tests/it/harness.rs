@@ -199,7 +199,11 @@ impl TestApp {
     }
 
     pub async fn upload(&self, name: &str) -> (StatusCode, Value) {
-        let part = reqwest::multipart::Part::bytes(fixture(name)).file_name(name.to_owned());
+        self.upload_bytes(name, fixture(name)).await
+    }
+
+    pub async fn upload_bytes(&self, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
         let r = self
             .client
             .post(self.ws_url("media"))

@@ -157,3 +157,35 @@ async fn login_logout_and_listing_posts_by_status_and_time_in_pages() {
         );
     });
 }
+
+#[tokio::test]
+async fn videos_are_probed_for_duration_rate_codecs_and_moov_position() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("video@example.com").await;
+        let (s, reel) = app.upload("reel-720x1280-4s.mp4").await;
+        assert_eq!(s, StatusCode::CREATED, "{reel}");
+        assert_eq!(
+            (
+                reel["content_type"].as_str(),
+                reel["width"].as_i64(),
+                reel["height"].as_i64()
+            ),
+            (Some("video/mp4"), Some(720), Some(1280))
+        );
+        assert_eq!(reel["video"]["video_codec"], "avc1");
+        assert_eq!(reel["video"]["audio_codec"], "mp4a");
+        assert_eq!(reel["video"]["moov_first"], true);
+        assert!((3900..=4100).contains(&reel["video"]["duration_ms"].as_i64().unwrap()));
+        let (_, late) = app.upload("reel-no-faststart-2s.mp4").await;
+        assert_eq!(late["video"]["moov_first"], false);
+        let mut cut = crate::harness::fixture("reel-no-faststart-2s.mp4");
+        cut.truncate(cut.len() / 2);
+        let (s, e) = app.upload_bytes("cut.mp4", cut).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media"))
+        );
+        let (_, list) = app.get(app.ws_url("media")).await;
+        assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    });
+}
