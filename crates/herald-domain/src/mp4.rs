@@ -6,13 +6,13 @@
 
 /// Random access to a file's bytes.
 pub trait Source {
-    fn len(&self) -> u64;
+    fn size(&self) -> u64;
     /// Exactly `len` bytes at `offset`, or `None` past the end or on a read error.
     fn read_at(&mut self, offset: u64, len: usize) -> Option<Vec<u8>>;
 }
 
 impl Source for &[u8] {
-    fn len(&self) -> u64 {
+    fn size(&self) -> u64 {
         <[u8]>::len(self) as u64
     }
 
@@ -122,7 +122,7 @@ fn track(trak: &[u8]) -> Option<Track> {
 
 /// Probes an MP4 or MOV file; `None` when it is not one or has no video track.
 pub fn probe_mp4(src: &mut impl Source) -> Option<VideoProbe> {
-    let len = src.len();
+    let len = src.size();
     let (mut at, mut moov, mut mdat_seen, mut moov_first) = (0u64, None, false, false);
     while at + 8 <= len {
         let head = src.read_at(at, 16.min((len - at) as usize))?;
