@@ -314,8 +314,10 @@ impl Dispatcher {
                 "Access was removed on Instagram (the app was removed or the password changed); reconnect the profile.".into(),
             ),
             PlatformError::PermissionMissing(_) => Stop::Reconnect(ReconnectReason::PermissionMissing, message),
-            PlatformError::RateLimited { reset_at } => {
-                Stop::Retry(reset_at.unwrap_or(now + SignedDuration::from_mins(15)), "rate_limited", "Instagram asked Herald to slow down; it will retry.".into())
+            PlatformError::RateLimited { retry_after } => {
+                let wait = retry_after.and_then(|d| SignedDuration::try_from(d).ok()).unwrap_or(SignedDuration::from_mins(15));
+                let reset_at = now + wait;
+                Stop::Retry(reset_at, "rate_limited", format!("Instagram asked Herald to wait; it will retry at {reset_at}."))
             }
             PlatformError::Transient { .. } if c.attempts < MAX_ATTEMPTS => {
                 let backoff = Duration::from_secs(5 * 2u64.pow(u32::try_from(c.attempts.clamp(0, 8)).unwrap_or(8))).min(Duration::from_secs(900));

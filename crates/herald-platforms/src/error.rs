@@ -1,6 +1,6 @@
 //! The one error taxonomy every adapter maps into; the dispatcher decides from it alone.
 
-use jiff::Timestamp;
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlatformError {
@@ -10,8 +10,9 @@ pub enum PlatformError {
     TokenRevoked(String),
     #[error("the grant lacks a permission: {0}")]
     PermissionMissing(String),
+    /// The platform asked for a pause; `retry_after` is how long it advertised, when it did.
     #[error("rate limited by the platform")]
-    RateLimited { reset_at: Option<Timestamp> },
+    RateLimited { retry_after: Option<Duration> },
     #[error("the platform refused the content: {message}")]
     ContentRejected { message: String },
     #[error("the platform could not fetch the media: {message}")]

@@ -367,6 +367,7 @@ fn id_of(body: &Value) -> Result<String, PlatformError> {
 
 async fn graph_result(res: reqwest::Response) -> Result<Value, PlatformError> {
     let status = res.status();
+    let regain = regain_after(res.headers());
     let body: Value = res.json().await.map_err(|e| PlatformError::from_http(&e))?;
     if status.is_success() {
         return Ok(body);
@@ -376,7 +377,27 @@ async fn graph_result(res: reqwest::Response) -> Result<Value, PlatformError> {
             message: format!("Instagram answered {status}"),
         });
     }
-    Err(map_graph_error(&body["error"]))
+    match map_graph_error(&body["error"]) {
+        PlatformError::RateLimited { retry_after } => Err(PlatformError::RateLimited {
+            retry_after: regain.or(retry_after),
+        }),
+        other => Err(other),
+    }
+}
+
+/// The longest `estimated_time_to_regain_access` (minutes) in `X-Business-Use-Case-Usage`, which maps
+/// each business object to a list of usage entries (Meta's rate-limiting guide).
+pub fn regain_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let raw = headers.get("x-business-use-case-usage")?.to_str().ok()?;
+    let usage: Value = serde_json::from_str(raw).ok()?;
+    let minutes = usage
+        .as_object()?
+        .values()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|u| u["estimated_time_to_regain_access"].as_u64())
+        .max()?;
+    (minutes > 0).then(|| Duration::from_secs(minutes * 60))
 }
 
 /// Maps a Graph error envelope into the taxonomy (Meta's error-handling guide and IG error codes).
@@ -392,8 +413,8 @@ pub fn map_graph_error(e: &Value) -> PlatformError {
         (190, 463) => PlatformError::TokenExpired,
         (190, _) => PlatformError::TokenRevoked(e["message"].as_str().unwrap_or_default().to_owned()),
         (10 | 200..=299, _) => PlatformError::PermissionMissing(message),
-        (9, 2207042) => PlatformError::RateLimited { reset_at: None },
-        (4 | 17 | 32 | 613 | 80002, _) => PlatformError::RateLimited { reset_at: None },
+        (9, 2207042) => PlatformError::RateLimited { retry_after: None },
+        (4 | 17 | 32 | 613 | 80002, _) => PlatformError::RateLimited { retry_after: None },
         (9007, 2207027) | (1 | 2 | -1, _) | (-2, 2207003) => PlatformError::Transient { message },
         (9004, _) | (_, 2207052) => PlatformError::MediaUnreachable { message },
         (100 | 36000..=36010 | -2, _) => PlatformError::ContentRejected { message },
@@ -441,6 +462,20 @@ mod tests {
             m(json!({"code": 9007, "error_subcode": 2207027})),
             PlatformError::Transient { .. }
         ));
+    }
+
+    #[test]
+    fn the_business_use_case_header_gives_the_longest_wait() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            "x-business-use-case-usage",
+            r#"{"1784":[{"type":"instagram","call_count":100,"total_cputime":5,"total_time":5,"estimated_time_to_regain_access":7}],"99":[{"type":"pages","call_count":1,"estimated_time_to_regain_access":0}]}"#
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(regain_after(&h), Some(Duration::from_secs(420)));
+        h.insert("x-business-use-case-usage", "not json".parse().unwrap());
+        assert_eq!(regain_after(&h), None);
     }
 
     #[test]

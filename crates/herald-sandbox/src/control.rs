@@ -17,6 +17,8 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/_sandbox/", get(overview))
         .route("/_sandbox/instagram/media", get(instagram_media))
         .route("/_sandbox/instagram/tokens", get(instagram_tokens))
+        .route("/_sandbox/instagram/calls", get(instagram_calls))
+        .route("/_sandbox/instagram/faults", post(instagram_fault))
         .route("/_sandbox/instagram/accounts/{user_id}/revoke", post(revoke))
         .route("/_sandbox/clock/advance", post(advance))
 }
@@ -61,6 +63,22 @@ async fn instagram_tokens(State(sb): State<Sandbox>) -> Json<serde_json::Value> 
     let w = sb.inner.instagram.lock().expect("instagram lock");
     let data: Vec<_> = w.tokens.iter().map(|(token, t)| json!({"access_token": token, "user_id": t.user_id.to_string(), "expires_at": t.expires_at})).collect();
     Json(json!({ "data": data }))
+}
+
+/// Every Graph call received, oldest first (paths only).
+async fn instagram_calls(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let w = sb.inner.instagram.lock().expect("instagram lock");
+    Json(json!({ "data": w.calls }))
+}
+
+/// Queues a fault: the next call of that operation is rate limited and throttles its account.
+async fn instagram_fault(
+    State(sb): State<Sandbox>,
+    Json(f): Json<crate::instagram::Fault>,
+) -> Json<serde_json::Value> {
+    let mut w = sb.inner.instagram.lock().expect("instagram lock");
+    w.faults.push(f);
+    Json(json!({ "queued": w.faults.len() }))
 }
 
 /// As if the person removed the app in Instagram's settings: every grant and token of the account dies.

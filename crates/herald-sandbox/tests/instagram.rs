@@ -306,3 +306,48 @@ async fn publishing_refuses_missing_permission_foreign_accounts_unready_containe
     assert_eq!(quota["data"][0]["quota_usage"], 1);
     assert_eq!(quota["data"][0]["config"]["quota_total"], 50);
 }
+
+#[tokio::test]
+async fn an_exhausted_business_use_case_throttles_the_account_with_usage_headers_until_it_regains_access() {
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    let r = ig
+        .http
+        .post(format!("{}/_sandbox/instagram/faults", ig.base))
+        .json(&serde_json::json!({"operation": "me", "minutes": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for _ in 0..2 {
+        let r = ig
+            .http
+            .get(format!("{}/graph.instagram.com/v24.0/me", ig.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let usage: Value =
+            serde_json::from_str(r.headers()["x-business-use-case-usage"].to_str().unwrap()).unwrap();
+        assert!(
+            usage[ACCOUNT][0]["estimated_time_to_regain_access"]
+                .as_i64()
+                .unwrap()
+                >= 1
+        );
+        assert_eq!(graph_error(&r.json().await.unwrap()).0, 80002);
+    }
+    ig.sb.clock().advance(SignedDuration::from_mins(3));
+    let r = ig
+        .http
+        .get(format!("{}/graph.instagram.com/v24.0/me", ig.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let usage: Value =
+        serde_json::from_str(r.headers()["x-business-use-case-usage"].to_str().unwrap()).unwrap();
+    assert_eq!(usage[ACCOUNT][0]["estimated_time_to_regain_access"], 0);
+}

@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use super::oauth::{exchange, refresh, validate};
-use super::world::{Container, ContainerStatus, Media, Token};
+use super::world::{Call, Container, ContainerStatus, Media, Token};
 use crate::graph::{GraphError, Params};
 use crate::{Sandbox, random_token};
 
@@ -17,7 +17,8 @@ const BASIC: &str = "instagram_business_basic";
 const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
 const CONTAINER_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
 
-/// Every request under `/graph.instagram.com/`, routed the way Graph routes paths.
+/// Every request under `/graph.instagram.com/`, routed the way Graph routes paths, logged, throttled
+/// when the account ran out of calls, and answered with Meta's usage header.
 pub(crate) async fn graph(
     State(sb): State<Sandbox>,
     method: Method,
@@ -26,9 +27,102 @@ pub(crate) async fn graph(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match route(&sb, &method, &path, query.as_deref(), &headers, &body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    let operation = operation(&method, &path);
+    let now = sb.clock().now();
+    let user = Params::parse(query.as_deref(), &headers, &body)
+        .ok()
+        .and_then(|p| {
+            let world = sb.inner.instagram.lock().expect("instagram lock");
+            p.token()
+                .ok()
+                .and_then(|t| world.tokens.get(t))
+                .map(|t| t.user_id)
+        });
+    let throttled = {
+        let mut w = sb.inner.instagram.lock().expect("instagram lock");
+        w.calls.push(Call {
+            at: now,
+            method: method.to_string(),
+            path: format!("/{path}"),
+            operation,
+            user_id: user.map(|u| u.to_string()),
+        });
+        user.and_then(|u| {
+            if let Some(until) = w.throttled_until.get(&u).filter(|until| **until > now) {
+                return Some((u, *until));
+            }
+            let i = w
+                .faults
+                .iter()
+                .position(|f| f.operation == operation || f.operation == "any")?;
+            let fault = w.faults.remove(i);
+            let until = now
+                + SignedDuration::from_mins(i64::try_from(fault.minutes).unwrap_or(i64::MAX / 60_000_000));
+            w.throttled_until.insert(u, until);
+            Some((u, until))
+        })
+    };
+    let mut res = match throttled {
+        Some((u, until)) => {
+            let left = (until.duration_since(now).as_secs() + 59) / 60;
+            let mut r = GraphError::new(
+                80002,
+                "There have been too many calls to this Instagram account. Wait a bit and try again.",
+            )
+            .user("Too many calls", "Wait a bit and try again.")
+            .into_response();
+            insert_usage(&mut r, u, 100, left);
+            return r;
+        }
+        None => match route(&sb, &method, &path, query.as_deref(), &headers, &body).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        },
+    };
+    if let Some(u) = user {
+        let hour_ago = now - SignedDuration::from_hours(1);
+        let calls = sb
+            .inner
+            .instagram
+            .lock()
+            .expect("instagram lock")
+            .calls
+            .iter()
+            .filter(|c| c.at > hour_ago && c.user_id == Some(u.to_string()))
+            .count();
+        insert_usage(&mut res, u, calls.min(100), 0);
+    }
+    res
+}
+
+/// `X-Business-Use-Case-Usage`: per business object, the share of its quota used and, when throttled,
+/// the minutes until access returns.
+fn insert_usage(res: &mut Response, user: u64, call_count: usize, regain_minutes: i64) {
+    let usage = json!({ user.to_string(): [{
+        "type": "instagram", "call_count": call_count, "total_cputime": call_count / 4, "total_time": call_count / 4,
+        "estimated_time_to_regain_access": regain_minutes,
+    }]});
+    if let Ok(v) = usage.to_string().parse() {
+        res.headers_mut().insert("x-business-use-case-usage", v);
+    }
+}
+
+/// The name faults and the call log use for a request.
+fn operation(method: &Method, path: &str) -> &'static str {
+    let segs: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty() && !is_version(s))
+        .collect();
+    match (method.as_str(), segs.as_slice()) {
+        (_, ["access_token"]) => "access_token",
+        (_, ["refresh_access_token"]) => "refresh_access_token",
+        (_, ["me"]) => "me",
+        ("POST", [_, "media"]) => "media",
+        ("GET", [_, "media"]) => "list_media",
+        (_, [_, "media_publish"]) => "media_publish",
+        (_, [_, "content_publishing_limit"]) => "content_publishing_limit",
+        (_, [_]) => "node",
+        _ => "unknown",
     }
 }
 

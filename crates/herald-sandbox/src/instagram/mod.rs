@@ -8,7 +8,7 @@ mod world;
 use axum::Router;
 use axum::routing::{any, get};
 
-pub(crate) use world::World;
+pub(crate) use world::{Fault, World};
 
 use crate::Sandbox;
 

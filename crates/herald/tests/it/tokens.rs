@@ -96,3 +96,70 @@ async fn an_expired_grant_is_refused_at_scheduling_and_stops_a_pending_delivery_
         assert!(app.sandbox_media().await.is_empty());
     });
 }
+
+#[tokio::test]
+async fn a_rate_limited_publish_waits_until_the_advertised_time_and_calls_nothing_before_it() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("throttled@example.com").await;
+        app.connect(&[]).await;
+        let profile = app.profiles().await[0]["id"].clone();
+        let (_, media) = app.upload("square-1080.jpg").await;
+        let http = reqwest::Client::new();
+        let fault = http
+            .post(app.sandbox_base.join("_sandbox/instagram/faults").unwrap())
+            .json(&json!({"operation": "media_publish", "minutes": 5}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fault.status(), StatusCode::OK);
+        let at = (herald_now(&app) + SignedDuration::from_secs(1)).to_string();
+        let (_, post) = app.schedule(json!({"text": "patience", "media_ids": [media["id"]], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
+        let id = post["id"].as_str().unwrap();
+        let waiting = app.wait_for(id, |d| d["status"] == "retry_wait").await;
+        let d = &waiting["deliveries"][0];
+        assert_eq!(d["error"]["code"], "rate_limited");
+        let due: jiff::Timestamp = d["due_at"].as_str().unwrap().parse().unwrap();
+        assert!(
+            due.duration_since(herald_now(&app)) > SignedDuration::from_secs(4 * 60 + 50),
+            "waits the advertised 5 minutes: {due}"
+        );
+
+        advance_both(
+            &app,
+            SignedDuration::from_secs(5 * 60 + 1),
+            "throttled@example.com",
+        )
+        .await;
+        app.wait_for(id, |d| d["status"] == "published").await;
+        let calls: Value = reqwest::get(app.sandbox_base.join("_sandbox/instagram/calls").unwrap())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let calls = calls["data"].as_array().unwrap();
+        let throttled = calls
+            .iter()
+            .position(|c| c["operation"] == "media_publish")
+            .expect("the throttled publish");
+        let regain = calls[throttled]["at"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            + SignedDuration::from_mins(5);
+        let after: Vec<&Value> = calls[throttled + 1..]
+            .iter()
+            .filter(|c| c["user_id"] == "17841400000000001")
+            .collect();
+        assert!(!after.is_empty());
+        for c in after {
+            let at: jiff::Timestamp = c["at"].as_str().unwrap().parse().unwrap();
+            assert!(
+                at >= regain,
+                "a call at {at} came before access returned at {regain}: {c}"
+            );
+        }
+        assert_eq!(app.sandbox_media().await.len(), 1);
+    });
+}
