@@ -132,6 +132,16 @@ const INSTAGRAM_PERMISSIONS: &[Permission] = &[
         reason: "To publish the posts you schedule, at the time you choose. Herald never posts anything you did not schedule.",
         needed_for: &[Feature::Publish],
     },
+    Permission {
+        scope: "instagram_business_manage_comments",
+        reason: "To show the comments on your published posts and post the replies you write, as your account.",
+        needed_for: &[Feature::Comments],
+    },
+    Permission {
+        scope: "instagram_business_manage_insights",
+        reason: "To show how your published posts perform (views, reach, likes, comments, shares, saves).",
+        needed_for: &[Feature::Metrics],
+    },
 ];
 
 #[cfg(test)]
@@ -140,7 +150,10 @@ mod tests {
 
     #[test]
     fn instagram_without_publish_permission_lacks_publish_but_not_metrics() {
-        let granted = vec!["instagram_business_basic".to_owned()];
+        let granted = vec![
+            "instagram_business_basic".to_owned(),
+            "instagram_business_manage_insights".to_owned(),
+        ];
         assert_eq!(
             Platform::Instagram.missing_for(Feature::Publish, &granted),
             ["instagram_business_content_publish"]

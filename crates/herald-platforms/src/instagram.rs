@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use crate::{Grant, PlatformError, Published, Refreshed, Step};
+use crate::{Grant, Metrics, PlatformError, Published, Refreshed, Step};
 
 /// Where the adapter finds Instagram and who it is there.
 #[derive(Clone)]
@@ -290,6 +290,26 @@ impl Instagram {
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| malformed("permalink"))
+    }
+
+    /// A media object's lifetime metrics. Only current metric names are asked for: Meta removed
+    /// `impressions`, `plays` and `video_views` in 2025.
+    pub async fn metrics(&self, token: &SecretString, media_id: &str) -> Result<Metrics, PlatformError> {
+        let mut url = self.graph(&format!("{media_id}/insights"));
+        url.query_pairs_mut()
+            .append_pair("metric", "views,reach,likes,comments,shares,saved");
+        let body = self.get_json(url, token).await?;
+        let value = |name: &str| {
+            body["data"].as_array()?.iter().find(|m| m["name"] == name)?["values"][0]["value"].as_u64()
+        };
+        Ok(Metrics {
+            views: value("views"),
+            reach: value("reach"),
+            likes: value("likes"),
+            comments: value("comments"),
+            shares: value("shares"),
+            saves: value("saved"),
+        })
     }
 
     /// Looks among the account's recent media for this caption, published no earlier than the attempt.

@@ -37,6 +37,17 @@ pub struct Published {
     pub permalink: Option<String>,
 }
 
+/// A published post's metrics, under Herald's names (each platform's names are mapped to these).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Metrics {
+    pub views: Option<u64>,
+    pub reach: Option<u64>,
+    pub likes: Option<u64>,
+    pub comments: Option<u64>,
+    pub shares: Option<u64>,
+    pub saves: Option<u64>,
+}
+
 /// What one publishing step achieved. The dispatcher saves the handle after each step, so a crash
 /// or a lost response resumes from the last saved handle instead of starting over.
 #[derive(Debug, Clone, PartialEq)]

@@ -53,9 +53,25 @@ async fn overview(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     }))
 }
 
+/// Published media, each with the insights the sandbox generates for it now.
 async fn instagram_media(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let now = sb.clock().now();
     let w = sb.inner.instagram.lock().expect("instagram lock");
-    Json(json!({"data": w.media}))
+    let data: Vec<_> = w
+        .media
+        .iter()
+        .map(|m| {
+            let comments = w
+                .comments
+                .iter()
+                .filter(|c| c.media_id == m.id && !c.hidden)
+                .count() as u64;
+            let mut v = json!(m);
+            v["insights"] = crate::instagram::insights_now(m, comments, now);
+            v
+        })
+        .collect();
+    Json(json!({ "data": data }))
 }
 
 /// The issued tokens themselves, for a developer testing by hand (the overview never shows them).

@@ -304,7 +304,40 @@ async fn publishing_refuses_missing_permission_foreign_accounts_unready_containe
         )
         .await;
     assert_eq!(quota["data"][0]["quota_usage"], 1);
-    assert_eq!(quota["data"][0]["config"]["quota_total"], 50);
+    let media = published["id"].as_str().unwrap();
+    let (_, e) = ig
+        .graph_get(&format!("v24.0/{media}/insights?metric=views"), Some(&token))
+        .await;
+    assert_eq!(
+        graph_error(&e).0,
+        10,
+        "insights need instagram_business_manage_insights"
+    );
+    let insights = ig
+        .token(&["instagram_business_basic", "instagram_business_manage_insights"])
+        .await;
+    let (s, e) = ig
+        .graph_get(
+            &format!("v24.0/{media}/insights?metric=impressions"),
+            Some(&insights),
+        )
+        .await;
+    assert_eq!(
+        (s, graph_error(&e).0),
+        (400, 100),
+        "impressions was removed in 2025"
+    );
+    let (s, ok) = ig
+        .graph_get(
+            &format!("v24.0/{media}/insights?metric=views,saved"),
+            Some(&insights),
+        )
+        .await;
+    assert_eq!(s, 200, "{ok}");
+    assert_eq!(
+        (ok["data"][0]["name"].as_str(), ok["data"][1]["period"].as_str()),
+        (Some("views"), Some("lifetime"))
+    );
 }
 
 #[tokio::test]

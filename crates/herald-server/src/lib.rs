@@ -6,6 +6,7 @@ mod accounts;
 mod auth;
 mod connections;
 mod docs;
+mod engagement;
 mod error;
 mod json;
 mod media;
@@ -226,6 +227,14 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
                     examples::PATCH,
                 ),
             ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/posts/{id}/metrics",
+            engagement::metrics(),
+            vec![op(
+                "get",
+                "Each published delivery's metrics, read from the platform now",
+            )],
         ),
         (
             "/api/v1/workspaces/{ws}/posts/{id}/cancel",

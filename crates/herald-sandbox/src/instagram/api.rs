@@ -121,6 +121,7 @@ fn operation(method: &Method, path: &str) -> &'static str {
         ("GET", [_, "media"]) => "list_media",
         (_, [_, "media_publish"]) => "media_publish",
         (_, [_, "content_publishing_limit"]) => "content_publishing_limit",
+        (_, [_, "insights"]) => "insights",
         (_, [_]) => "node",
         _ => "unknown",
     }
@@ -147,6 +148,7 @@ async fn route(
         ("GET", [id, "media"]) => list_media(sb, &p, id),
         ("POST", [id, "media_publish"]) => publish(sb, &p, id),
         ("GET", [id, "content_publishing_limit"]) => quota(sb, &p, id),
+        ("GET", [id, "insights"]) => super::insights::insights(sb, &p, id),
         ("GET", [id]) => node(sb, &p, id),
         _ => Err(GraphError::new(
             2500,
@@ -165,7 +167,7 @@ fn graph_time(t: Timestamp) -> String {
 }
 
 /// Validates the token and that it carries `scope`.
-fn authorize(sb: &Sandbox, p: &Params, scope: &str) -> Result<Token, GraphError> {
+pub(crate) fn authorize(sb: &Sandbox, p: &Params, scope: &str) -> Result<Token, GraphError> {
     let world = sb.inner.instagram.lock().expect("instagram lock");
     let t = validate(&world, p.token()?, sb.clock().now())?.clone();
     if !t.scopes.iter().any(|s| s == scope) {

@@ -2,12 +2,14 @@
 //! API on `graph.instagram.com` (tokens, `/me`, the container → status → `media_publish` flow, quota).
 
 mod api;
+mod insights;
 mod oauth;
 mod world;
 
 use axum::Router;
 use axum::routing::{any, get};
 
+pub(crate) use insights::insights_now;
 pub(crate) use world::{Fault, World};
 
 use crate::Sandbox;

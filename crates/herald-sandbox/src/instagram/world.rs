@@ -73,6 +73,19 @@ pub(crate) struct Media {
     pub image_bytes: usize,
 }
 
+/// A comment on a media object; `parent_id` is set on replies (always to a top-level comment).
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Comment {
+    pub id: u64,
+    pub media_id: u64,
+    pub parent_id: Option<u64>,
+    pub from_id: u64,
+    pub username: String,
+    pub text: String,
+    pub timestamp: Timestamp,
+    pub hidden: bool,
+}
+
 /// One Graph request, as the sandbox saw it (the path only: query strings carry tokens).
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct Call {
@@ -101,6 +114,7 @@ pub(crate) struct World {
     pub tokens: HashMap<String, Token>,
     pub containers: HashMap<u64, Container>,
     pub media: Vec<Media>,
+    pub comments: Vec<Comment>,
     pub calls: Vec<Call>,
     pub faults: Vec<Fault>,
     /// Accounts that must not call until the given time.
@@ -136,6 +150,7 @@ impl World {
             tokens: HashMap::new(),
             containers: HashMap::new(),
             media: Vec::new(),
+            comments: Vec::new(),
             calls: Vec::new(),
             faults: Vec::new(),
             throttled_until: HashMap::new(),

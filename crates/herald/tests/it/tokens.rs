@@ -163,3 +163,63 @@ async fn a_rate_limited_publish_waits_until_the_advertised_time_and_calls_nothin
         assert_eq!(app.sandbox_media().await.len(), 1);
     });
 }
+
+#[tokio::test]
+async fn metrics_read_through_herald_equal_what_the_sandbox_generated() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("metrics@example.com").await;
+        app.connect(&[]).await;
+        let profile = app.profiles().await[0]["id"].clone();
+        let (_, media) = app.upload("square-1080.jpg").await;
+        let at = (herald_now(&app) + SignedDuration::from_secs(1)).to_string();
+        let (_, post) = app.schedule(json!({"text": "measured", "media_ids": [media["id"]], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
+        let id = post["id"].as_str().unwrap();
+        app.wait_for(id, |d| d["status"] == "published").await;
+        // Half-way through an hour, so both reads fall in the same hour of growth.
+        advance_both(
+            &app,
+            SignedDuration::from_mins(3 * 60 + 30),
+            "metrics@example.com",
+        )
+        .await;
+        let (s, m) = app.get(app.ws_url(&format!("posts/{id}/metrics"))).await;
+        assert_eq!(s, StatusCode::OK, "{m}");
+        let ours = &m["data"][0]["metrics"];
+        let theirs = &app.sandbox_media().await[0]["insights"];
+        assert!(ours["views"].as_u64().unwrap() >= 120, "{ours}");
+        for (herald, meta) in [
+            ("views", "views"),
+            ("reach", "reach"),
+            ("likes", "likes"),
+            ("comments", "comments"),
+            ("shares", "shares"),
+            ("saves", "saved"),
+        ] {
+            assert_eq!(ours[herald], theirs[meta], "{herald}");
+        }
+    });
+}
+
+#[tokio::test]
+async fn metrics_without_the_insights_permission_say_which_permission_is_missing() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("noinsights@example.com").await;
+        app.connect(&["instagram_business_manage_insights"]).await;
+        let p = app.profiles().await[0].clone();
+        assert_eq!(p["status"], "connected", "publishing still works");
+        assert_eq!(p["unavailable_features"][0]["feature"], "metrics");
+        let (_, media) = app.upload("square-1080.jpg").await;
+        let at = (herald_now(&app) + SignedDuration::from_secs(1)).to_string();
+        let (_, post) = app.schedule(json!({"text": "unmeasured", "media_ids": [media["id"]], "targets": [{"profile_id": p["id"]}], "scheduled_at": at})).await;
+        let id = post["id"].as_str().unwrap();
+        app.wait_for(id, |d| d["status"] == "published").await;
+        let (_, m) = app.get(app.ws_url(&format!("posts/{id}/metrics"))).await;
+        assert_eq!(m["data"][0]["error"]["code"], "permission_missing");
+        assert!(
+            m["data"][0]["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("instagram_business_manage_insights")
+        );
+    });
+}
