@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use crate::{Grant, Metrics, PlatformError, Published, Refreshed, Step};
+use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step};
 
 /// Where the adapter finds Instagram and who it is there.
 #[derive(Clone)]
@@ -310,6 +310,54 @@ impl Instagram {
             shares: value("shares"),
             saves: value("saved"),
         })
+    }
+
+    /// Top-level comments on a media object, each with its replies.
+    pub async fn comments(
+        &self,
+        token: &SecretString,
+        media_id: &str,
+    ) -> Result<Vec<Comment>, PlatformError> {
+        let mut url = self.graph(&format!("{media_id}/comments"));
+        url.query_pairs_mut().append_pair(
+            "fields",
+            "id,text,timestamp,username,hidden,replies{id,text,timestamp,username,hidden}",
+        );
+        let body = self.get_json(url, token).await?;
+        fn one(c: &Value) -> Comment {
+            Comment {
+                id: c["id"].as_str().unwrap_or_default().to_owned(),
+                text: c["text"].as_str().unwrap_or_default().to_owned(),
+                username: c["username"].as_str().unwrap_or_default().to_owned(),
+                timestamp: c["timestamp"].as_str().map(str::to_owned),
+                hidden: c["hidden"].as_bool().unwrap_or(false),
+                replies: c["replies"]["data"]
+                    .as_array()
+                    .map(|r| r.iter().map(one).collect())
+                    .unwrap_or_default(),
+            }
+        }
+        Ok(body["data"]
+            .as_array()
+            .map(|d| d.iter().map(one).collect())
+            .unwrap_or_default())
+    }
+
+    /// Replies to a top-level comment as the account; returns the reply's id.
+    pub async fn reply(
+        &self,
+        token: &SecretString,
+        comment_id: &str,
+        text: &str,
+    ) -> Result<String, PlatformError> {
+        let body = self
+            .post_form(
+                self.graph(&format!("{comment_id}/replies")),
+                token,
+                &[("message", text)],
+            )
+            .await?;
+        id_of(&body)
     }
 
     /// Looks among the account's recent media for this caption, published no earlier than the attempt.

@@ -48,6 +48,17 @@ pub struct Metrics {
     pub saves: Option<u64>,
 }
 
+/// A comment on a published post, with its replies (one level, as the platforms keep them).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Comment {
+    pub id: String,
+    pub text: String,
+    pub username: String,
+    pub timestamp: Option<String>,
+    pub hidden: bool,
+    pub replies: Vec<Comment>,
+}
+
 /// What one publishing step achieved. The dispatcher saves the handle after each step, so a crash
 /// or a lost response resumes from the last saved handle instead of starting over.
 #[derive(Debug, Clone, PartialEq)]

@@ -18,6 +18,8 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/_sandbox/instagram/media", get(instagram_media))
         .route("/_sandbox/instagram/tokens", get(instagram_tokens))
         .route("/_sandbox/instagram/calls", get(instagram_calls))
+        .route("/_sandbox/instagram/comments", get(instagram_comments))
+        .route("/_sandbox/instagram/media/{media_id}/comments", post(add_comment))
         .route("/_sandbox/instagram/faults", post(instagram_fault))
         .route("/_sandbox/instagram/accounts/{user_id}/revoke", post(revoke))
         .route("/_sandbox/clock/advance", post(advance))
@@ -79,6 +81,46 @@ async fn instagram_tokens(State(sb): State<Sandbox>) -> Json<serde_json::Value> 
     let w = sb.inner.instagram.lock().expect("instagram lock");
     let data: Vec<_> = w.tokens.iter().map(|(token, t)| json!({"access_token": token, "user_id": t.user_id.to_string(), "expires_at": t.expires_at})).collect();
     Json(json!({ "data": data }))
+}
+
+/// Every comment and reply, oldest first.
+async fn instagram_comments(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let w = sb.inner.instagram.lock().expect("instagram lock");
+    Json(json!({ "data": w.comments }))
+}
+
+#[derive(serde::Deserialize)]
+struct NewComment {
+    username: String,
+    text: String,
+    #[serde(default)]
+    hidden: bool,
+}
+
+/// A follower comments on a published media object (as a person would in the app).
+async fn add_comment(
+    State(sb): State<Sandbox>,
+    Path(media_id): Path<u64>,
+    Json(c): Json<NewComment>,
+) -> Response {
+    let now = sb.clock().now();
+    let mut w = sb.inner.instagram.lock().expect("instagram lock");
+    if !w.media.iter().any(|m| m.id == media_id) {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such media"}))).into_response();
+    }
+    let id = w.next_id();
+    let from_id = 17_841_499_000_000_000 + id % 1_000_000;
+    w.comments.push(crate::instagram::Comment {
+        id,
+        media_id,
+        parent_id: None,
+        from_id,
+        username: c.username,
+        text: c.text,
+        timestamp: now,
+        hidden: c.hidden,
+    });
+    (StatusCode::CREATED, Json(json!({"id": id.to_string()}))).into_response()
 }
 
 /// Every Graph call received, oldest first (paths only).

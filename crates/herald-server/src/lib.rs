@@ -66,6 +66,7 @@ mod examples {
     pub const TOKEN: &str = r#"{"name":"cli"}"#;
     pub const CONNECT: &str = r#"{"platform":"instagram"}"#;
     pub const POST: &str = r#"{"text":"Hello #launch","media_ids":["01a21050-6d18-758b-8f5c-c4714eed58a4"],"targets":[{"profile_id":"01a21050-6c3d-7568-95db-59e3a159e345","options":{"alt_text":"A red square"}}],"scheduled_at":"2026-12-01T09:00:00","time_zone":"Europe/Paris"}"#;
+    pub const REPLY: &str = r#"{"text":"Thank you!"}"#;
     pub const PATCH: &str = r#"{"text":"Edited caption","scheduled_at":"2026-12-01T10:00:00+01:00"}"#;
 }
 
@@ -227,6 +228,23 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
                     examples::PATCH,
                 ),
             ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/posts/{id}/comments",
+            engagement::comments(),
+            vec![op(
+                "get",
+                "Comments on each published delivery, with their replies",
+            )],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/posts/{id}/comments/{comment_id}/replies",
+            engagement::reply(),
+            vec![with(
+                "post",
+                "Reply to a top-level comment as the profile",
+                examples::REPLY,
+            )],
         ),
         (
             "/api/v1/workspaces/{ws}/posts/{id}/metrics",

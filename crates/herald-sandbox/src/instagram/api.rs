@@ -122,6 +122,8 @@ fn operation(method: &Method, path: &str) -> &'static str {
         (_, [_, "media_publish"]) => "media_publish",
         (_, [_, "content_publishing_limit"]) => "content_publishing_limit",
         (_, [_, "insights"]) => "insights",
+        (_, [_, "comments"]) => "comments",
+        (_, [_, "replies"]) => "replies",
         (_, [_]) => "node",
         _ => "unknown",
     }
@@ -149,6 +151,8 @@ async fn route(
         ("POST", [id, "media_publish"]) => publish(sb, &p, id),
         ("GET", [id, "content_publishing_limit"]) => quota(sb, &p, id),
         ("GET", [id, "insights"]) => super::insights::insights(sb, &p, id),
+        ("GET", [id, "comments"]) => super::comments::list(sb, &p, id),
+        ("POST", [id, "replies"]) => super::comments::reply(sb, &p, id),
         ("GET", [id]) => node(sb, &p, id),
         _ => Err(GraphError::new(
             2500,
@@ -162,7 +166,7 @@ fn is_version(s: &str) -> bool {
         .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
 
-fn graph_time(t: Timestamp) -> String {
+pub(crate) fn graph_time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S+0000").to_string()
 }
 

@@ -2,6 +2,7 @@
 //! API on `graph.instagram.com` (tokens, `/me`, the container → status → `media_publish` flow, quota).
 
 mod api;
+mod comments;
 mod insights;
 mod oauth;
 mod world;
@@ -10,7 +11,7 @@ use axum::Router;
 use axum::routing::{any, get};
 
 pub(crate) use insights::insights_now;
-pub(crate) use world::{Fault, World};
+pub(crate) use world::{Comment, Fault, World};
 
 use crate::Sandbox;
 

@@ -30,6 +30,12 @@ const PROMISED: &[(&str, &str)] = &[
     ("patch", "/api/v1/workspaces/{ws}/posts/{id}"),
     ("post", "/api/v1/workspaces/{ws}/posts/{id}/cancel"),
     ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/workspaces/{ws}/posts/{id}/comments"),
+    (
+        "post",
+        "/api/v1/workspaces/{ws}/posts/{id}/comments/{comment_id}/replies",
+    ),
+    ("get", "/api/v1/workspaces/{ws}/posts/{id}/metrics"),
 ];
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod bench;
 mod cli;
 mod crash;
 mod e2e;
+mod engagement;
 mod form;
 mod harness;
 mod isolation;
