@@ -16,6 +16,8 @@ const PUBLISH: &str = "instagram_business_content_publish";
 const BASIC: &str = "instagram_business_basic";
 const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
 const CONTAINER_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
+/// The longest throttle a fault may ask for (a week).
+const MAX_THROTTLE_MINUTES: u64 = 7 * 24 * 60;
 
 /// Every request under `/graph.instagram.com/`, routed the way Graph routes paths, logged, throttled
 /// when the account ran out of calls, and answered with Meta's usage header.
@@ -57,7 +59,9 @@ pub(crate) async fn graph(
                 .position(|f| f.operation == operation || f.operation == "any")?;
             let fault = w.faults.remove(i);
             let until = now
-                + SignedDuration::from_mins(i64::try_from(fault.minutes).unwrap_or(i64::MAX / 60_000_000));
+                + SignedDuration::from_mins(
+                    i64::try_from(fault.minutes.min(MAX_THROTTLE_MINUTES)).unwrap_or(0),
+                );
             w.throttled_until.insert(u, until);
             Some((u, until))
         })
