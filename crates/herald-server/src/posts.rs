@@ -20,7 +20,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Body, rfc3339};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct TargetInput {
     profile_id: String,
@@ -29,7 +29,7 @@ struct TargetInput {
     options: Option<serde_json::Map<String, Value>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct PostInput {
     #[serde(default)]
@@ -173,6 +173,12 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved) ->
         }
     }
     out
+}
+
+/// A digest of the request as parsed, so the same `Idempotency-Key` with other content is caught.
+fn request_hash(input: &PostInput) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(serde_json::to_vec(input).unwrap_or_default()))
 }
 
 fn schedule_error(e: ScheduleError) -> ApiError {
@@ -325,6 +331,7 @@ pub(crate) fn collection() -> MethodRouter<AppState> {
                 .ok_or_else(|| ApiError::unprocessable("missing_time", "`scheduled_at` is required"))?;
             let resolved = resolve(&state, ws, &input).await?;
             let when = when(&state, at, input.time_zone.as_deref())?;
+            let hash = key.as_ref().map(|_| request_hash(&input));
             let v = violations(&state, &input.text, &resolved.media, &resolved);
             if !v.is_empty() {
                 return Err(reject(v));
@@ -349,9 +356,16 @@ pub(crate) fn collection() -> MethodRouter<AppState> {
                     scheduled_at: when.at.as_microsecond(),
                     time_zone: &when.time_zone,
                     idempotency_key: key.as_deref(),
+                    request_hash: hash.as_deref(),
                     targets,
                 })
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    herald_store::StoreError::Conflict(m) => {
+                        ApiError::unprocessable("idempotency_key_reused", m)
+                    }
+                    other => other.into(),
+                })?;
             state.wake.notify_one();
             let status = if created {
                 StatusCode::CREATED

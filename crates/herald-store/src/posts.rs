@@ -22,6 +22,8 @@ pub struct NewPost<'a> {
     pub scheduled_at: i64,
     pub time_zone: &'a str,
     pub idempotency_key: Option<&'a str>,
+    /// A digest of the request, kept with the idempotency key.
+    pub request_hash: Option<&'a str>,
     pub targets: Vec<NewTarget>,
 }
 
@@ -122,9 +124,9 @@ impl Store {
         let (id, now) = (PostId::new(), self.now());
         let inserted: Result<()> = on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO posts (id, workspace_id, created_by, text, media_ids, scheduled_at, time_zone, idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)")
+            sqlx::query("INSERT INTO posts (id, workspace_id, created_by, text, media_ids, scheduled_at, time_zone, idempotency_key, request_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9)")
                 .bind(id.to_string()).bind(p.workspace.to_string()).bind(p.user.to_string()).bind(p.text)
-                .bind(ids_json(p.media_ids)).bind(p.scheduled_at).bind(p.time_zone).bind(p.idempotency_key).bind(now)
+                .bind(ids_json(p.media_ids)).bind(p.scheduled_at).bind(p.time_zone).bind(p.idempotency_key).bind(now).bind(p.request_hash)
                 .execute(&mut *tx).await?;
             for t in &p.targets {
                 let did = DeliveryId::new().to_string();
@@ -153,14 +155,21 @@ impl Store {
         }
     }
 
+    /// The post an earlier request with the same key created; `Conflict` when that request differed.
     async fn post_by_idempotency_key(&self, p: &NewPost<'_>) -> Result<Option<PostId>> {
         let Some(key) = p.idempotency_key else {
             return Ok(None);
         };
-        let row: Option<(String,)> = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT id FROM posts WHERE workspace_id = $1 AND created_by = $2 AND idempotency_key = $3")
+        let row: Option<(String, Option<String>)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT id, request_hash FROM posts WHERE workspace_id = $1 AND created_by = $2 AND idempotency_key = $3")
             .bind(p.workspace.to_string()).bind(p.user.to_string()).bind(key).fetch_optional(pool).await?);
-        row.map(|r| parse_id(&r.0)).transpose()
+        let Some((id, hash)) = row else { return Ok(None) };
+        if hash.as_deref() != p.request_hash {
+            return Err(StoreError::Conflict(format!(
+                "the Idempotency-Key `{key}` was already used for a different request"
+            )));
+        }
+        Ok(Some(parse_id(&id)?))
     }
 
     pub async fn get_post(&self, ws: WorkspaceId, id: PostId) -> Result<PostRow> {

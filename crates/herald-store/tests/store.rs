@@ -56,6 +56,7 @@ async fn schedule_now(
         scheduled_at: s.clock().now().as_microsecond(),
         time_zone: "UTC",
         idempotency_key: key,
+        request_hash: key.map(|_| "same request"),
         targets: vec![NewTarget {
             profile,
             text: None,
@@ -139,6 +140,11 @@ on_both_backends! {
         let c = schedule_now(&s, user, ws, profile, Some("key-2")).await;
         assert_eq!(a, b);
         assert_ne!(a, c);
+        let other = s.create_post(NewPost {
+            workspace: ws, user, text: "different", media_ids: &[], scheduled_at: 0, time_zone: "UTC",
+            idempotency_key: Some("key-1"), request_hash: Some("another request"), targets: vec![],
+        }).await;
+        assert!(matches!(other, Err(StoreError::Conflict(_))), "{other:?}");
     };
 
     a_ciphertext_moved_to_another_profile_does_not_decrypt => |s: Store| async move {

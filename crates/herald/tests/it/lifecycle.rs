@@ -189,3 +189,50 @@ async fn videos_are_probed_for_duration_rate_codecs_and_moov_position() {
         assert_eq!(list["data"].as_array().unwrap().len(), 2);
     });
 }
+
+#[tokio::test]
+async fn an_idempotency_key_returns_the_first_post_and_refuses_a_different_request() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("idem@example.com").await;
+        app.connect(&[]).await;
+        let profile = app.profiles().await[0]["id"].clone();
+        let (_, media) = app.upload("square-1080.jpg").await;
+        let at = (Timestamp::now() + SignedDuration::from_hours(1)).to_string();
+        let body = json!({"text": "once", "media_ids": [media["id"]], "targets": [{"profile_id": profile}], "scheduled_at": at});
+        let send = |b: &serde_json::Value| {
+            app.client
+                .post(app.ws_url("posts"))
+                .header("idempotency-key", "k-1")
+                .json(b)
+                .send()
+        };
+        let first = send(&body).await.unwrap();
+        assert_eq!(first.status(), StatusCode::CREATED);
+        let first: serde_json::Value = first.json().await.unwrap();
+        let again = send(&body).await.unwrap();
+        assert_eq!(
+            again.status(),
+            StatusCode::OK,
+            "a retry answers with the first post"
+        );
+        assert_eq!(
+            again.json::<serde_json::Value>().await.unwrap()["id"],
+            first["id"]
+        );
+        let mut changed = body.clone();
+        changed["text"] = json!("twice");
+        let r = send(&changed).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+            "idempotency_key_reused"
+        );
+        assert_eq!(
+            app.get(app.ws_url("posts")).await.1["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    });
+}
