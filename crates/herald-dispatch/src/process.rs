@@ -149,16 +149,23 @@ impl Dispatcher {
             return Err(Ok(Stop::Fail("content_rejected", msg)));
         }
         let token = self.token(c, &profile).await?;
-        let first = media.first().ok_or(Ok(Stop::Fail(
-            "content_rejected",
-            "Instagram needs an image.".into(),
-        )))?;
+        if media.is_empty() {
+            return Err(Ok(Stop::Fail(
+                "content_rejected",
+                "Instagram needs an image.".into(),
+            )));
+        }
         let exp = self.clock.now().as_second()
             + i64::try_from(self.settings.media_url_ttl.as_secs()).unwrap_or(3600);
-        let ext = first.media_type.mime().rsplit('/').next().unwrap_or("bin");
-        let url = self
-            .signer
-            .url(&self.public_url, &format!("{}.{ext}", first.id), exp);
+        let urls: Vec<String> = media
+            .iter()
+            .map(|m| {
+                let ext = m.media_type.mime().rsplit('/').next().unwrap_or("bin");
+                self.signer
+                    .url(&self.public_url, &format!("{}.{ext}", m.id), exp)
+                    .to_string()
+            })
+            .collect();
         let options: serde_json::Value = delivery
             .options
             .as_deref()
@@ -166,7 +173,7 @@ impl Dispatcher {
             .unwrap_or_default();
         let content = Content {
             caption: &text,
-            image_url: url.as_str(),
+            image_urls: &urls,
             alt_text: options["alt_text"].as_str(),
         };
 

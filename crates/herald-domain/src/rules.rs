@@ -46,7 +46,8 @@ pub fn limits(platform: Platform) -> Option<Limits> {
             hashtags_max: Some(30),
             mentions_max: Some(20),
             media_required: true,
-            media_max: 1,
+            // One image, or a carousel of 2 to 10 (carousel counts as one post).
+            media_max: 10,
             image_types: &[MediaType::Jpeg],
             image_max_bytes: 8 * 1024 * 1024,
             aspect_ratio: Some((4.0 / 5.0, 1.91)),
@@ -109,7 +110,7 @@ pub fn check(platform: Platform, text: &str, media: &[MediaFacts]) -> Vec<Violat
         push(
             "media.too_many",
             format!(
-                "{name} posts take at most {} media item(s) in this version of Herald; remove {}.",
+                "{name} posts take at most {} media items; remove {}.",
                 l.media_max,
                 media.len() - l.media_max
             ),
@@ -264,6 +265,16 @@ mod tests {
             )),
             ["options.invalid"]
         );
+    }
+
+    #[test]
+    fn an_instagram_carousel_takes_up_to_ten_items() {
+        let ten = vec![jpeg(1080, 1080); 10];
+        assert!(check(Platform::Instagram, "album", &ten).is_empty());
+        let eleven = vec![jpeg(1080, 1080); 11];
+        let v = check(Platform::Instagram, "album", &eleven);
+        assert_eq!(rules(&v), ["media.too_many"]);
+        assert!(v[0].message.contains("at most 10"));
     }
 
     #[test]

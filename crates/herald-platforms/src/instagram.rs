@@ -42,6 +42,9 @@ impl std::fmt::Debug for InstagramConfig {
 pub struct Handle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
+    /// A carousel's item containers, created before its parent container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
     /// Set (and saved) before `media_publish` is called.
     #[serde(default)]
     pub publish_started: bool,
@@ -54,7 +57,8 @@ pub struct Handle {
 #[derive(Debug, Clone)]
 pub struct Content<'a> {
     pub caption: &'a str,
-    pub image_url: &'a str,
+    /// One image, or 2 to 10 for a carousel.
+    pub image_urls: &'a [String],
     /// Alternative text for the image, read by screen readers.
     pub alt_text: Option<&'a str>,
 }
@@ -219,12 +223,9 @@ impl Instagram {
         now: Timestamp,
     ) -> Result<Step<Handle>, PlatformError> {
         let Some(container) = handle.container_id.as_deref() else {
-            let id = self.create_container(token, account_id, content).await?;
-            return Ok(Step::Continue(Handle {
-                container_id: Some(id),
-                publish_started: false,
-                started_at: now.as_second(),
-            }));
+            return self
+                .create_containers(token, account_id, content, handle, now)
+                .await;
         };
         let mut url = self.graph(container);
         url.query_pairs_mut().append_pair("fields", "status_code,status");
@@ -243,27 +244,80 @@ impl Instagram {
                 }),
             },
             // Not published, and no longer publishable: a new container is safe.
-            ("EXPIRED", _) => Ok(Step::Continue(Handle { container_id: None, publish_started: false, ..handle.clone() })),
+            ("EXPIRED", _) => Ok(Step::Continue(Handle { container_id: None, children: Vec::new(), publish_started: false, ..handle.clone() })),
             (other, _) => Err(PlatformError::ContentRejected {
                 message: format!("Instagram could not process the media ({}).", status["status"].as_str().unwrap_or(other)),
             }),
         }
     }
 
-    async fn create_container(
+    /// The containers before publishing: one for a single image; for a carousel, its items first (one
+    /// step), then, once every item is `FINISHED`, the parent (the next step).
+    async fn create_containers(
         &self,
         token: &SecretString,
         account_id: &str,
         content: &Content<'_>,
-    ) -> Result<String, PlatformError> {
-        let mut form = vec![("image_url", content.image_url), ("caption", content.caption)];
-        if let Some(alt) = content.alt_text {
-            form.push(("alt_text", alt));
+        handle: &Handle,
+        now: Timestamp,
+    ) -> Result<Step<Handle>, PlatformError> {
+        let started_at = if handle.started_at > 0 {
+            handle.started_at
+        } else {
+            now.as_second()
+        };
+        let url = self.graph(&format!("{account_id}/media"));
+        if let [single] = content.image_urls {
+            let mut form = vec![("image_url", single.as_str()), ("caption", content.caption)];
+            if let Some(alt) = content.alt_text {
+                form.push(("alt_text", alt));
+            }
+            let id = id_of(&self.post_form(url, token, &form).await?)?;
+            return Ok(Step::Continue(Handle {
+                container_id: Some(id),
+                children: Vec::new(),
+                publish_started: false,
+                started_at,
+            }));
         }
-        let body = self
-            .post_form(self.graph(&format!("{account_id}/media")), token, &form)
-            .await?;
-        id_of(&body)
+        if handle.children.is_empty() {
+            let mut children = Vec::with_capacity(content.image_urls.len());
+            for image in content.image_urls {
+                let form = [("image_url", image.as_str()), ("is_carousel_item", "true")];
+                children.push(id_of(&self.post_form(url.clone(), token, &form).await?)?);
+            }
+            return Ok(Step::Continue(Handle {
+                children,
+                started_at,
+                ..Handle::default()
+            }));
+        }
+        for child in &handle.children {
+            let mut status_url = self.graph(child);
+            status_url.query_pairs_mut().append_pair("fields", "status_code");
+            match self.get_json(status_url, token).await?["status_code"].as_str() {
+                Some("FINISHED") => {}
+                Some("IN_PROGRESS") => return Ok(Step::Park(handle.clone(), RECHECK)),
+                // An item expired or failed: start the carousel's items again (items never publish alone).
+                _ => {
+                    return Ok(Step::Continue(Handle {
+                        children: Vec::new(),
+                        ..handle.clone()
+                    }));
+                }
+            }
+        }
+        let children = handle.children.join(",");
+        let form = [
+            ("media_type", "CAROUSEL"),
+            ("children", children.as_str()),
+            ("caption", content.caption),
+        ];
+        let id = id_of(&self.post_form(url, token, &form).await?)?;
+        Ok(Step::Continue(Handle {
+            container_id: Some(id),
+            ..handle.clone()
+        }))
     }
 
     async fn media_publish(

@@ -384,3 +384,78 @@ async fn an_exhausted_business_use_case_throttles_the_account_with_usage_headers
         serde_json::from_str(r.headers()["x-business-use-case-usage"].to_str().unwrap()).unwrap();
     assert_eq!(usage[ACCOUNT][0]["estimated_time_to_regain_access"], 0);
 }
+
+#[tokio::test]
+async fn a_carousel_needs_two_to_ten_processed_items_and_its_items_never_publish_alone() {
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    let form = [("image_url", ig.image_url.as_str()), ("is_carousel_item", "true")];
+    let a = ig.graph_post(&format!("{ACCOUNT}/media"), &token, &form).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = ig.graph_post(&format!("{ACCOUNT}/media"), &token, &form).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, e) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media"),
+            &token,
+            &[("media_type", "CAROUSEL"), ("children", &a)],
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 100, "one child is not a carousel");
+    let both = format!("{a},{b}");
+    let (_, e) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media"),
+            &token,
+            &[("media_type", "CAROUSEL"), ("children", &both)],
+        )
+        .await;
+    assert_eq!(graph_error(&e), (9007, Some(2207027)), "items still processing");
+    ig.sb.clock().advance(SignedDuration::from_secs(61));
+    let (_, e) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media_publish"),
+            &token,
+            &[("creation_id", &a)],
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 100, "an item alone is refused");
+    let (s, parent) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media"),
+            &token,
+            &[
+                ("media_type", "CAROUSEL"),
+                ("children", &both),
+                ("caption", "album"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{parent}");
+    ig.sb.clock().advance(SignedDuration::from_secs(61));
+    let (s, album) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media_publish"),
+            &token,
+            &[("creation_id", parent["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(s, 200, "{album}");
+    let (_, m) = ig
+        .graph_get(
+            &format!(
+                "v24.0/{}?fields=media_type,caption",
+                album["id"].as_str().unwrap()
+            ),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        (m["media_type"].as_str(), m["caption"].as_str()),
+        (Some("CAROUSEL_ALBUM"), Some("album"))
+    );
+}

@@ -296,31 +296,41 @@ fn jpeg_size(b: &[u8]) -> Option<(u32, u32)> {
 async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
     let t = authorize(sb, p, PUBLISH)?;
     let user = owner(&t, id, "post")?;
-    if let Some(kind) = p.get("media_type") {
-        return Err(match kind {
-            "IMAGE" => GraphError::param(
-                "(#100) media_type IMAGE is not a valid value; omit media_type for an image",
-            ),
-            "VIDEO" => GraphError::param(
-                "(#100) The VIDEO media type is no longer supported for feed posts; use REELS",
-            ),
-            "REELS" | "STORIES" | "CAROUSEL" => GraphError::param(format!(
-                "(#100) media_type {kind} is not emulated by this version of the sandbox"
-            )),
-            other => GraphError::param(format!(
-                "(#100) media_type must be one of REELS, STORIES, CAROUSEL; got {other}"
-            )),
-        });
-    }
-    let image_url = p.require("image_url")?.to_owned();
     let caption = p.get("caption").unwrap_or_default().to_owned();
-    let alt_text = p.get("alt_text").map(str::to_owned);
     if caption.chars().count() > 2200 {
         return Err(GraphError::param(
             "(#100) The caption must be at most 2200 characters",
         ));
     }
-    let image_bytes = fetch_image(sb, &image_url).await?;
+    let children = match p.get("media_type") {
+        None => None,
+        Some("CAROUSEL") => Some(carousel_children(sb, p, user)?),
+        Some("IMAGE") => {
+            return Err(GraphError::param(
+                "(#100) media_type IMAGE is not a valid value; omit media_type for an image",
+            ));
+        }
+        Some("VIDEO") => {
+            return Err(GraphError::param(
+                "(#100) The VIDEO media type is no longer supported for feed posts; use REELS",
+            ));
+        }
+        Some(kind @ ("REELS" | "STORIES")) => {
+            return Err(GraphError::param(format!(
+                "(#100) media_type {kind} is not emulated by this version of the sandbox"
+            )));
+        }
+        Some(other) => {
+            return Err(GraphError::param(format!(
+                "(#100) media_type must be one of REELS, STORIES, CAROUSEL; got {other}"
+            )));
+        }
+    };
+    let carousel_item = p.get("is_carousel_item") == Some("true");
+    let image_bytes = match &children {
+        Some(_) => 0,
+        None => fetch_image(sb, p.require("image_url")?).await?,
+    };
     let now = sb.clock().now();
     let delay = SignedDuration::try_from(sb.config().processing_delay).unwrap_or_default();
     let mut world = sb.inner.instagram.lock().expect("instagram lock");
@@ -331,8 +341,10 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
             id: cid,
             owner: user,
             caption,
-            alt_text,
+            alt_text: p.get("alt_text").map(str::to_owned),
             image_bytes,
+            carousel_item,
+            children: children.unwrap_or_default(),
             created_at: now,
             ready_at: now + delay,
             status: ContainerStatus::InProgress,
@@ -340,6 +352,38 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
         },
     );
     Ok(axum::Json(json!({"id": cid.to_string()})).into_response())
+}
+
+/// A carousel's `children`: 2 to 10 of the account's item containers, each processed.
+fn carousel_children(sb: &Sandbox, p: &Params, user: u64) -> Result<Vec<u64>, GraphError> {
+    let ids: Vec<&str> = p.require("children")?.split(',').map(str::trim).collect();
+    if !(2..=10).contains(&ids.len()) {
+        return Err(GraphError::param(format!(
+            "(#100) A carousel takes 2 to 10 children; got {}",
+            ids.len()
+        )));
+    }
+    let now = sb.clock().now();
+    let world = sb.inner.instagram.lock().expect("instagram lock");
+    ids.iter()
+        .map(|raw| {
+            let id: u64 = raw.parse().map_err(|_| GraphError::no_object(raw, "post"))?;
+            let c = world
+                .containers
+                .get(&id)
+                .filter(|c| c.owner == user && c.carousel_item)
+                .ok_or_else(|| GraphError::no_object(raw, "post"))?;
+            match container_status(c, now) {
+                "FINISHED" => Ok(id),
+                _ => Err(GraphError::new(9007, "Media ID is not available")
+                    .subcode(2207027)
+                    .user(
+                        "Media is not ready for publishing",
+                        "A carousel item is still processing, please wait for a moment",
+                    )),
+            }
+        })
+        .collect()
 }
 
 fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
@@ -358,6 +402,11 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         .filter(|c| c.owner == user)
         .cloned()
         .ok_or_else(|| GraphError::no_object(creation_id, "post"))?;
+    if c.carousel_item {
+        return Err(GraphError::param(
+            "(#100) A carousel item cannot be published on its own; publish its carousel container",
+        ));
+    }
     match container_status(&c, now) {
         "PUBLISHED" => {
             return Ok(axum::Json(json!({"id": c.media_id.unwrap_or_default().to_string()})).into_response());
@@ -389,6 +438,12 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
             .subcode(2207042)
             .user("Publishing limit reached", "You reached maximum number of posts that is allowed to be published by Content Publishing API."));
     }
+    let image_bytes = c.image_bytes
+        + c.children
+            .iter()
+            .filter_map(|ch| world.containers.get(ch))
+            .map(|ch| ch.image_bytes)
+            .sum::<usize>();
     let media_id = world.next_id();
     let shortcode = random_token("C", 10);
     world.media.push(Media {
@@ -396,12 +451,17 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         owner: user,
         caption: c.caption.clone(),
         alt_text: c.alt_text.clone(),
-        media_type: "IMAGE",
+        media_type: if c.children.is_empty() {
+            "IMAGE"
+        } else {
+            "CAROUSEL_ALBUM"
+        },
+        children: c.children.clone(),
         permalink: format!("https://www.instagram.com/p/{shortcode}/"),
         shortcode,
         timestamp: now,
         container_id: cid,
-        image_bytes: c.image_bytes,
+        image_bytes,
     });
     if let Some(c) = world.containers.get_mut(&cid) {
         c.status = ContainerStatus::Published;

@@ -53,6 +53,10 @@ pub(crate) struct Container {
     pub caption: String,
     pub alt_text: Option<String>,
     pub image_bytes: usize,
+    /// Created with `is_carousel_item=true`: publishable only inside a carousel.
+    pub carousel_item: bool,
+    /// A carousel's item containers.
+    pub children: Vec<u64>,
     pub created_at: Timestamp,
     pub ready_at: Timestamp,
     pub status: ContainerStatus,
@@ -66,6 +70,8 @@ pub(crate) struct Media {
     pub caption: String,
     pub alt_text: Option<String>,
     pub media_type: &'static str,
+    /// A carousel album's item containers.
+    pub children: Vec<u64>,
     pub permalink: String,
     pub shortcode: String,
     pub timestamp: Timestamp,

@@ -255,3 +255,27 @@ async fn two_dispatchers_on_postgresql_publish_each_post_exactly_once() {
     worker.stop().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_carousel_of_three_images_is_published_as_one_album() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let (profile, first) = ready(&mut app, "carousel@example.com").await;
+        let (_, second) = app.upload("portrait-4x5-1080x1350.jpg").await;
+        let (_, third) = app.upload("square-1080.jpg").await;
+        let media = json!([first, second["id"], third["id"]]);
+        let (s, post) = app.schedule(json!({"text": "three in one", "media_ids": media, "targets": [{"profile_id": profile}], "scheduled_at": in_secs(1)})).await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        let done = app
+            .wait_for(post["id"].as_str().unwrap(), |d| d["status"] == "published")
+            .await;
+        let published = app.sandbox_media().await;
+        assert_eq!(published.len(), 1, "{published:#?}");
+        assert_eq!(published[0]["media_type"], "CAROUSEL_ALBUM");
+        assert_eq!(published[0]["children"].as_array().unwrap().len(), 3);
+        assert_eq!(published[0]["caption"], "three in one");
+        assert_eq!(
+            done["deliveries"][0]["platform_post_id"],
+            published[0]["id"].to_string().trim_matches('"')
+        );
+    });
+}
