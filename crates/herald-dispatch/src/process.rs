@@ -6,7 +6,7 @@ use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::{Feature, Platform};
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
 use herald_domain::rules::{self, MediaFacts};
-use herald_platforms::instagram::{Content, Handle};
+use herald_platforms::instagram::{Content, Handle, Item};
 use herald_platforms::{PlatformError, Step};
 use herald_store::{Claimed, StoreError, Transition};
 use jiff::SignedDuration;
@@ -157,13 +157,18 @@ impl Dispatcher {
         }
         let exp = self.clock.now().as_second()
             + i64::try_from(self.settings.media_url_ttl.as_secs()).unwrap_or(3600);
-        let urls: Vec<String> = media
+        let items: Vec<Item> = media
             .iter()
             .map(|m| {
                 let ext = m.media_type.mime().rsplit('/').next().unwrap_or("bin");
-                self.signer
+                let url = self
+                    .signer
                     .url(&self.public_url, &format!("{}.{ext}", m.id), exp)
-                    .to_string()
+                    .to_string();
+                Item {
+                    url,
+                    video: !m.media_type.is_image(),
+                }
             })
             .collect();
         let options: serde_json::Value = delivery
@@ -173,7 +178,7 @@ impl Dispatcher {
             .unwrap_or_default();
         let content = Content {
             caption: &text,
-            image_urls: &urls,
+            items: &items,
             alt_text: options["alt_text"].as_str(),
         };
 

@@ -12,6 +12,30 @@ pub struct MediaFacts {
     pub bytes: u64,
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// What probing found in a video.
+    pub video: Option<Video>,
+}
+
+/// A video's probed facts that rules look at.
+#[derive(Debug, Clone, Default)]
+pub struct Video {
+    pub duration_ms: Option<u64>,
+    pub frame_rate: Option<f64>,
+    pub moov_first: Option<bool>,
+}
+
+/// The videos a platform takes as a post of their own (Instagram: a reel).
+#[derive(Debug, Clone, Serialize)]
+pub struct VideoLimits {
+    pub types: &'static [MediaType],
+    pub max_bytes: u64,
+    /// Inclusive bounds, milliseconds.
+    pub duration_ms: (u64, u64),
+    /// Inclusive bounds, frames per second.
+    pub frame_rate: (f64, f64),
+    pub max_width: u32,
+    /// The `moov` atom must come before the media data.
+    pub moov_first: bool,
 }
 
 /// A broken rule, with a stable id and a message that names the platform and the fix.
@@ -35,6 +59,7 @@ pub struct Limits {
     pub aspect_ratio: Option<(f64, f64)>,
     /// Per-target options the platform's API takes, each a string.
     pub options: &'static [&'static str],
+    pub video: Option<VideoLimits>,
 }
 
 pub fn limits(platform: Platform) -> Option<Limits> {
@@ -53,6 +78,16 @@ pub fn limits(platform: Platform) -> Option<Limits> {
             aspect_ratio: Some((4.0 / 5.0, 1.91)),
             // `alt_text` is accepted for image posts since 2025-03-24 (IG Media reference).
             options: &["alt_text"],
+            // Reels (content publishing guide, official): MP4/MOV with `moov` at the front, 3 s to
+            // 15 min, 23-60 fps, at most 1920 px wide; 1 GiB is the newer size limit [3p].
+            video: Some(VideoLimits {
+                types: &[MediaType::Mp4],
+                max_bytes: 1024 * 1024 * 1024,
+                duration_ms: (3_000, 900_000),
+                frame_rate: (23.0, 60.0),
+                max_width: 1920,
+                moov_first: true,
+            }),
         }),
         _ => None,
     }
@@ -116,34 +151,42 @@ pub fn check(platform: Platform, text: &str, media: &[MediaFacts]) -> Vec<Violat
             ),
         );
     }
-    let mut bad_type = false;
-    let mut too_big = false;
-    let mut bad_ratio = None;
-    for m in media {
-        if !l.image_types.contains(&m.media_type) {
-            bad_type = true;
+    let (images, videos): (Vec<&MediaFacts>, Vec<&MediaFacts>) =
+        media.iter().partition(|m| m.media_type.is_image());
+    let video_ok = l
+        .video
+        .as_ref()
+        .is_some_and(|vl| videos.iter().all(|m| vl.types.contains(&m.media_type)));
+    if images.iter().any(|m| !l.image_types.contains(&m.media_type)) || !video_ok && !videos.is_empty() {
+        let mut allowed: Vec<String> = vec![format!(
+            "{} images",
+            l.image_types
+                .iter()
+                .map(|t| t.mime())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )];
+        if let Some(vl) = &l.video {
+            allowed.push(format!(
+                "{} videos",
+                vl.types.iter().map(|t| t.mime()).collect::<Vec<_>>().join(", ")
+            ));
         }
-        if m.bytes > l.image_max_bytes {
-            too_big = true;
-        }
-        if let (Some((lo, hi)), Some(w), Some(h)) = (l.aspect_ratio, m.width, m.height) {
-            let r = f64::from(w) / f64::from(h.max(1));
-            if r < lo - 1e-3 || r > hi + 1e-3 {
-                bad_ratio = Some((w, h));
-            }
-        }
-    }
-    if bad_type {
-        let allowed: Vec<_> = l.image_types.iter().map(|t| t.mime()).collect();
         push(
             "media.type",
             format!(
-                "{name} accepts only {} images through its API; convert the file.",
-                allowed.join(", ")
+                "{name} accepts only {} through its API; convert the file.",
+                allowed.join(" and ")
             ),
         );
     }
-    if too_big {
+    if !videos.is_empty() && media.len() > 1 {
+        push(
+            "media.video_in_carousel",
+            format!("Herald does not yet publish videos inside {name} carousels; post the video on its own."),
+        );
+    }
+    if images.iter().any(|m| m.bytes > l.image_max_bytes) {
         push(
             "media.too_large",
             format!(
@@ -152,13 +195,77 @@ pub fn check(platform: Platform, text: &str, media: &[MediaFacts]) -> Vec<Violat
             ),
         );
     }
-    if let (Some((w, h)), Some((lo, hi))) = (bad_ratio, l.aspect_ratio) {
-        push(
-            "media.aspect_ratio",
-            format!(
-                "{name} accepts aspect ratios from {lo:.2}:1 (4:5) to {hi}:1; this image is {w}x{h}. Crop it."
+    if let Some((lo, hi)) = l.aspect_ratio {
+        let outside = images
+            .iter()
+            .filter_map(|m| Some((m.width?, m.height?)))
+            .find(|(w, h)| {
+                let r = f64::from(*w) / f64::from((*h).max(1));
+                r < lo - 1e-3 || r > hi + 1e-3
+            });
+        if let Some((w, h)) = outside {
+            push(
+                "media.aspect_ratio",
+                format!(
+                    "{name} accepts aspect ratios from {lo:.2}:1 (4:5) to {hi}:1; this image is {w}x{h}. Crop it."
+                ),
+            );
+        }
+    }
+    if let Some(vl) = &l.video {
+        for m in videos.iter().filter(|m| vl.types.contains(&m.media_type)) {
+            v.extend(check_video(name, vl, m));
+        }
+    }
+    v
+}
+
+/// A video's own rules: size, `moov` position, duration, frame rate, width.
+fn check_video(name: &str, vl: &VideoLimits, m: &MediaFacts) -> Vec<Violation> {
+    let mut v = Vec::new();
+    let facts = m.video.clone().unwrap_or_default();
+    if m.bytes > vl.max_bytes {
+        v.push(Violation {
+            rule: "media.too_large",
+            message: format!(
+                "{name} accepts videos up to {} MiB; use a smaller file.",
+                vl.max_bytes / (1024 * 1024)
             ),
-        );
+        });
+    }
+    if vl.moov_first && facts.moov_first == Some(false) {
+        v.push(Violation {
+            rule: "media.moov_at_end",
+            message: format!("{name} needs the video's index (`moov` atom) at the start of the file; re-export it with fast start (ffmpeg: -movflags +faststart)."),
+        });
+    }
+    let (lo, hi) = vl.duration_ms;
+    if let Some(d) = facts.duration_ms.filter(|d| *d < lo || *d > hi) {
+        v.push(Violation {
+            rule: "media.duration",
+            message: format!(
+                "{name} takes videos of {} s to {} min; this one lasts {:.1} s.",
+                lo / 1000,
+                hi / 60_000,
+                d as f64 / 1000.0
+            ),
+        });
+    }
+    let (flo, fhi) = vl.frame_rate;
+    if let Some(f) = facts.frame_rate.filter(|f| *f < flo - 0.5 || *f > fhi + 0.5) {
+        v.push(Violation {
+            rule: "media.frame_rate",
+            message: format!("{name} takes {flo} to {fhi} frames per second; this video has {f:.1}."),
+        });
+    }
+    if m.width.is_some_and(|w| w > vl.max_width) {
+        v.push(Violation {
+            rule: "media.width",
+            message: format!(
+                "{name} takes videos up to {} pixels wide; scale it down.",
+                vl.max_width
+            ),
+        });
     }
     v
 }
@@ -205,7 +312,47 @@ mod tests {
             bytes: 100_000,
             width: Some(w),
             height: Some(h),
+            video: None,
         }
+    }
+
+    fn mp4(duration_ms: u64, fps: f64, moov_first: bool) -> MediaFacts {
+        MediaFacts {
+            media_type: MediaType::Mp4,
+            bytes: 2_000_000,
+            width: Some(720),
+            height: Some(1280),
+            video: Some(Video {
+                duration_ms: Some(duration_ms),
+                frame_rate: Some(fps),
+                moov_first: Some(moov_first),
+            }),
+        }
+    }
+
+    #[test]
+    fn an_instagram_reel_needs_fast_start_a_duration_and_frame_rate_in_range_and_no_company() {
+        assert!(check(Platform::Instagram, "reel", &[mp4(4_000, 30.0, true)]).is_empty());
+        assert_eq!(
+            rules(&check(Platform::Instagram, "reel", &[mp4(4_000, 30.0, false)])),
+            ["media.moov_at_end"]
+        );
+        assert_eq!(
+            rules(&check(Platform::Instagram, "reel", &[mp4(2_000, 30.0, true)])),
+            ["media.duration"]
+        );
+        assert_eq!(
+            rules(&check(Platform::Instagram, "reel", &[mp4(4_000, 15.0, true)])),
+            ["media.frame_rate"]
+        );
+        assert_eq!(
+            rules(&check(
+                Platform::Instagram,
+                "reel",
+                &[mp4(4_000, 30.0, true), jpeg(1080, 1080)]
+            )),
+            ["media.video_in_carousel"]
+        );
     }
 
     fn rules(v: &[Violation]) -> Vec<&str> {

@@ -53,12 +53,19 @@ pub struct Handle {
     pub started_at: i64,
 }
 
+/// One media file to publish, at a URL Instagram downloads it from.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub url: String,
+    pub video: bool,
+}
+
 /// What to publish.
 #[derive(Debug, Clone)]
 pub struct Content<'a> {
     pub caption: &'a str,
-    /// One image, or 2 to 10 for a carousel.
-    pub image_urls: &'a [String],
+    /// One image or video (a reel), or 2 to 10 images for a carousel.
+    pub items: &'a [Item],
     /// Alternative text for the image, read by screen readers.
     pub alt_text: Option<&'a str>,
 }
@@ -267,10 +274,20 @@ impl Instagram {
             now.as_second()
         };
         let url = self.graph(&format!("{account_id}/media"));
-        if let [single] = content.image_urls {
-            let mut form = vec![("image_url", single.as_str()), ("caption", content.caption)];
-            if let Some(alt) = content.alt_text {
-                form.push(("alt_text", alt));
+        if let [single] = content.items {
+            let mut form = vec![("caption", content.caption)];
+            if single.video {
+                // Feed videos are reels since 2023; `share_to_feed` also shows it in the grid.
+                form.extend([
+                    ("media_type", "REELS"),
+                    ("video_url", single.url.as_str()),
+                    ("share_to_feed", "true"),
+                ]);
+            } else {
+                form.push(("image_url", single.url.as_str()));
+                if let Some(alt) = content.alt_text {
+                    form.push(("alt_text", alt));
+                }
             }
             let id = id_of(&self.post_form(url, token, &form).await?)?;
             return Ok(Step::Continue(Handle {
@@ -281,9 +298,9 @@ impl Instagram {
             }));
         }
         if handle.children.is_empty() {
-            let mut children = Vec::with_capacity(content.image_urls.len());
-            for image in content.image_urls {
-                let form = [("image_url", image.as_str()), ("is_carousel_item", "true")];
+            let mut children = Vec::with_capacity(content.items.len());
+            for image in content.items {
+                let form = [("image_url", image.url.as_str()), ("is_carousel_item", "true")];
                 children.push(id_of(&self.post_form(url.clone(), token, &form).await?)?);
             }
             return Ok(Step::Continue(Handle {

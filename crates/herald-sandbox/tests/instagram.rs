@@ -25,6 +25,14 @@ async fn serve(router: Router) -> String {
     format!("http://{addr}")
 }
 
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
 async fn start() -> Ig {
     let sb = Sandbox::new(SandboxConfig {
         processing_delay: Duration::from_secs(60),
@@ -40,7 +48,9 @@ async fn start() -> Ig {
     let images = serve(
         Router::new()
             .route("/square.jpg", get(move || async move { jpeg.clone() }))
-            .route("/page.jpg", get(|| async { "<html>not an image</html>" })),
+            .route("/page.jpg", get(|| async { "<html>not an image</html>" }))
+            .route("/late.mp4", get(|| async { fixture("reel-no-faststart-2s.mp4") }))
+            .route("/reel.mp4", get(|| async { fixture("reel-720x1280-4s.mp4") })),
     )
     .await;
     let http = reqwest::Client::builder()
@@ -458,4 +468,36 @@ async fn a_carousel_needs_two_to_ten_processed_items_and_its_items_never_publish
         (m["media_type"].as_str(), m["caption"].as_str()),
         (Some("CAROUSEL_ALBUM"), Some("album"))
     );
+}
+
+#[tokio::test]
+async fn a_reel_needs_a_video_with_its_moov_atom_first() {
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    let late = ig.image_url.replace("square.jpg", "late.mp4");
+    let (s, e) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media"),
+            &token,
+            &[("media_type", "REELS"), ("video_url", &late)],
+        )
+        .await;
+    assert_eq!((s, graph_error(&e)), (400, (36001, Some(2207026))));
+    let (_, e) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media"),
+            &token,
+            &[("media_type", "REELS"), ("video_url", &ig.image_url)],
+        )
+        .await;
+    assert_eq!(graph_error(&e), (9004, Some(2207052)), "a JPEG is not a video");
+    let reel = ig.image_url.replace("square.jpg", "reel.mp4");
+    let (s, c) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media"),
+            &token,
+            &[("media_type", "REELS"), ("video_url", &reel), ("caption", "r")],
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
 }

@@ -1,7 +1,7 @@
 //! Uploaded media files: where they are and what probing found.
 
 use herald_domain::media::MediaType;
-use herald_domain::rules::MediaFacts;
+use herald_domain::rules::{MediaFacts, Video};
 use herald_domain::{MediaId, WorkspaceId};
 
 use crate::{Result, Store, StoreError, on_db, parse_id};
@@ -40,6 +40,11 @@ impl MediaRow {
             bytes: u64::try_from(self.bytes).unwrap_or(u64::MAX),
             width: self.width.and_then(|w| u32::try_from(w).ok()),
             height: self.height.and_then(|h| u32::try_from(h).ok()),
+            video: (self.media_type == MediaType::Mp4).then(|| Video {
+                duration_ms: self.video.duration_ms.and_then(|d| u64::try_from(d).ok()),
+                frame_rate: self.video.frame_rate_milli.map(|f| f as f64 / 1000.0),
+                moov_first: self.video.moov_first,
+            }),
         }
     }
 }

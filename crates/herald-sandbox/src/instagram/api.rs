@@ -15,6 +15,7 @@ use crate::{Sandbox, random_token};
 const PUBLISH: &str = "instagram_business_content_publish";
 const BASIC: &str = "instagram_business_basic";
 const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
+const MAX_VIDEO_BYTES: usize = 1024 * 1024 * 1024;
 const CONTAINER_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
 /// The longest throttle a fault may ask for (a week).
 const MAX_THROTTLE_MINUTES: u64 = 7 * 24 * 60;
@@ -227,7 +228,13 @@ fn container_status(c: &Container, now: Timestamp) -> &'static str {
 }
 
 /// Downloads `image_url` as Instagram's fetcher would, and checks what Instagram checks.
-async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
+/// Downloads `url` as Instagram's fetcher would, refusing with `too_large` past `max` bytes.
+async fn download(
+    sb: &Sandbox,
+    url: &str,
+    max: usize,
+    too_large: fn() -> GraphError,
+) -> Result<Vec<u8>, GraphError> {
     let unreachable = || {
         GraphError::new(
             9004,
@@ -246,15 +253,23 @@ async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = res.chunk().await.map_err(|_| unreachable())? {
         bytes.extend_from_slice(&chunk);
-        if bytes.len() > MAX_IMAGE_BYTES {
-            return Err(GraphError::new(36000, "The image size is too large.")
-                .subcode(2207004)
-                .user(
-                    "Image size too large",
-                    "The image is too large to download. It should be less than 8 MiB.",
-                ));
+        if bytes.len() > max {
+            return Err(too_large());
         }
     }
+    Ok(bytes)
+}
+
+async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
+    let bytes = download(sb, url, MAX_IMAGE_BYTES, || {
+        GraphError::new(36000, "The image size is too large.")
+            .subcode(2207004)
+            .user(
+                "Image size too large",
+                "The image is too large to download. It should be less than 8 MiB.",
+            )
+    })
+    .await?;
     let Some((w, h)) = jpeg_size(&bytes) else {
         return Err(
             GraphError::new(9004, "Only photo or video can be accepted as media type.")
@@ -269,6 +284,51 @@ async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
             .user("Aspect ratio is not supported.", "The aspect ratio is not supported."));
     }
     Ok(bytes.len())
+}
+
+/// Downloads `video_url` as Instagram would for a reel: an MP4/MOV whose `moov` atom precedes its media data.
+async fn fetch_video(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
+    let bytes = download(sb, url, MAX_VIDEO_BYTES, || {
+        GraphError::new(36001, "The video file is too large")
+            .subcode(2207026)
+            .user("Video too large", "The video should be at most 1 GB.")
+    })
+    .await?;
+    match top_level_order(&bytes) {
+        None => Err(
+            GraphError::new(9004, "Only photo or video can be accepted as media type.")
+                .subcode(2207052)
+                .user("Media download has failed.", "The file is not a video."),
+        ),
+        Some(false) => Err(GraphError::new(
+            36001,
+            "The video format is not supported. Please check spec for supported video format.",
+        )
+        .subcode(2207026)
+        .user(
+            "Unsupported video format",
+            "Move the moov atom to the front of the file (fast start).",
+        )),
+        Some(true) => Ok(bytes.len()),
+    }
+}
+
+/// For an ISO media file, whether `moov` comes before `mdat`; `None` when it is not one.
+fn top_level_order(b: &[u8]) -> Option<bool> {
+    if b.get(4..8)? != b"ftyp" {
+        return None;
+    }
+    let mut at = 0usize;
+    while at + 8 <= b.len() {
+        let size = u32::from_be_bytes(b[at..at + 4].try_into().ok()?) as usize;
+        match &b[at + 4..at + 8] {
+            b"moov" => return Some(true),
+            b"mdat" => return Some(false),
+            _ => {}
+        }
+        at = at.checked_add(size.max(8))?;
+    }
+    None
 }
 
 /// The width and height in a baseline or progressive JPEG's frame header.
@@ -315,10 +375,11 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
                 "(#100) The VIDEO media type is no longer supported for feed posts; use REELS",
             ));
         }
-        Some(kind @ ("REELS" | "STORIES")) => {
-            return Err(GraphError::param(format!(
-                "(#100) media_type {kind} is not emulated by this version of the sandbox"
-            )));
+        Some("REELS") => None,
+        Some("STORIES") => {
+            return Err(GraphError::param(
+                "(#100) media_type STORIES is not emulated by this version of the sandbox",
+            ));
         }
         Some(other) => {
             return Err(GraphError::param(format!(
@@ -327,8 +388,10 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
         }
     };
     let carousel_item = p.get("is_carousel_item") == Some("true");
+    let video = p.get("media_type") == Some("REELS");
     let image_bytes = match &children {
         Some(_) => 0,
+        None if video => fetch_video(sb, p.require("video_url")?).await?,
         None => fetch_image(sb, p.require("image_url")?).await?,
     };
     let now = sb.clock().now();
@@ -344,6 +407,7 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
             alt_text: p.get("alt_text").map(str::to_owned),
             image_bytes,
             carousel_item,
+            video,
             children: children.unwrap_or_default(),
             created_at: now,
             ready_at: now + delay,
@@ -451,11 +515,14 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         owner: user,
         caption: c.caption.clone(),
         alt_text: c.alt_text.clone(),
-        media_type: if c.children.is_empty() {
+        media_type: if c.video {
+            "VIDEO"
+        } else if c.children.is_empty() {
             "IMAGE"
         } else {
             "CAROUSEL_ALBUM"
         },
+        product_type: if c.video { "REELS" } else { "FEED" },
         children: c.children.clone(),
         permalink: format!("https://www.instagram.com/p/{shortcode}/"),
         shortcode,
@@ -472,7 +539,7 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
 
 fn media_json(m: &Media, username: &str) -> Map<String, Value> {
     json!({
-        "id": m.id.to_string(), "caption": m.caption, "alt_text": m.alt_text, "media_type": m.media_type, "media_product_type": "FEED",
+        "id": m.id.to_string(), "caption": m.caption, "alt_text": m.alt_text, "media_type": m.media_type, "media_product_type": m.product_type,
         "permalink": m.permalink, "shortcode": m.shortcode, "timestamp": graph_time(m.timestamp), "username": username,
         "comments_count": 0, "like_count": 0,
     })

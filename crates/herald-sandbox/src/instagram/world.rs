@@ -55,6 +55,8 @@ pub(crate) struct Container {
     pub image_bytes: usize,
     /// Created with `is_carousel_item=true`: publishable only inside a carousel.
     pub carousel_item: bool,
+    /// A reel (`media_type=REELS`).
+    pub video: bool,
     /// A carousel's item containers.
     pub children: Vec<u64>,
     pub created_at: Timestamp,
@@ -70,6 +72,8 @@ pub(crate) struct Media {
     pub caption: String,
     pub alt_text: Option<String>,
     pub media_type: &'static str,
+    /// `FEED` or `REELS`.
+    pub product_type: &'static str,
     /// A carousel album's item containers.
     pub children: Vec<u64>,
     pub permalink: String,

@@ -65,6 +65,20 @@ async fn wait_healthy(base: &Url) {
 #[tokio::test]
 async fn sigkill_while_instagram_processes_then_restart_publishes_exactly_one_copy() {
     for backend in backends().await {
+        crash_while_processing(backend, "square-1080.jpg").await;
+    }
+}
+
+#[tokio::test]
+async fn sigkill_while_a_reel_processes_then_restart_publishes_exactly_one_reel() {
+    for backend in backends().await {
+        crash_while_processing(backend, "reel-720x1280-4s.mp4").await;
+    }
+}
+
+/// Schedules `fixture`, kills Herald while Instagram processes it, restarts, and counts the copies.
+async fn crash_while_processing(backend: herald_store::Backend, fixture: &str) {
+    {
         let sandbox = Sandbox::new(SandboxConfig {
             processing_delay: Duration::from_secs(3),
             ..SandboxConfig::default()
@@ -115,7 +129,7 @@ async fn sigkill_while_instagram_processes_then_restart_publishes_exactly_one_co
         app.signup("crash@example.com").await;
         app.connect(&[]).await;
         let profile = app.profiles().await[0]["id"].clone();
-        let (_, media) = app.upload("square-1080.jpg").await;
+        let (_, media) = app.upload(fixture).await;
         let caption = format!("survives a crash {}", uuid::Uuid::new_v4().simple());
         let at = (Timestamp::now() + SignedDuration::from_secs(1)).to_string();
         let (_, post) = app.schedule(json!({"text": caption, "media_ids": [media["id"]], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;

@@ -279,3 +279,38 @@ async fn a_carousel_of_three_images_is_published_as_one_album() {
         );
     });
 }
+
+#[tokio::test]
+async fn a_video_is_published_as_a_reel_and_one_without_fast_start_is_refused() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let (profile, _) = ready(&mut app, "reel@example.com").await;
+        let (s, reel) = app.upload("reel-720x1280-4s.mp4").await;
+        assert_eq!(s, StatusCode::CREATED, "{reel}");
+        let (s, post) = app.schedule(json!({"text": "moving pictures", "media_ids": [reel["id"]], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(1)})).await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        app.wait_for(post["id"].as_str().unwrap(), |d| d["status"] == "published")
+            .await;
+        let published = app.sandbox_media().await;
+        assert_eq!(
+            (
+                published[0]["media_type"].as_str(),
+                published[0]["product_type"].as_str()
+            ),
+            (Some("VIDEO"), Some("REELS"))
+        );
+        let (_, slow) = app.upload("reel-no-faststart-2s.mp4").await;
+        let (s, e) = app.schedule(json!({"text": "x", "media_ids": [slow["id"]], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(60)})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let rules: Vec<&str> = e["error"]["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["rule"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            rules,
+            ["media.moov_at_end", "media.duration"],
+            "the 2 s fixture is also too short for a reel"
+        );
+    });
+}
