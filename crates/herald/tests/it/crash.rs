@@ -80,7 +80,8 @@ async fn sigkill_while_a_reel_processes_then_restart_publishes_exactly_one_reel(
 async fn crash_while_processing(backend: herald_store::Backend, fixture: &str) {
     {
         let sandbox = Sandbox::new(SandboxConfig {
-            processing_delay: Duration::from_secs(3),
+            // Long enough that the test surely sees `processing` before Instagram finishes, even on a busy machine.
+            processing_delay: Duration::from_secs(6),
             ..SandboxConfig::default()
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -7,9 +7,10 @@ use serde_json::{Value, json};
 use crate::harness::{Mode, TestApp};
 use crate::on_both_backends;
 
-/// Moves Herald's clock and the sandbox's by the same amount, and signs in again (sessions expire too).
+/// Moves the sandbox's clock and then Herald's by the same amount, and signs in again (sessions expire
+/// too). The platform moves first: Herald wakes as soon as its clock moves and must find the platform
+/// already there.
 async fn advance_both(app: &TestApp, by: SignedDuration, email: &str) {
-    app.app.as_ref().unwrap().store.clock().advance(by);
     let r = reqwest::Client::new()
         .post(app.sandbox_base.join("_sandbox/clock/advance").unwrap())
         .json(&json!({"seconds": by.as_secs()}))
@@ -17,6 +18,7 @@ async fn advance_both(app: &TestApp, by: SignedDuration, email: &str) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    app.app.as_ref().unwrap().store.clock().advance(by);
     let (s, _) = app
         .post(
             app.url("api/v1/auth/login"),
