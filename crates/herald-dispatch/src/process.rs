@@ -187,7 +187,8 @@ impl Dispatcher {
             .as_deref()
             .and_then(|h| serde_json::from_str(h).ok())
             .unwrap_or_default();
-        if handle.container_id.is_none() {
+        // A new attempt starts only from nothing: a carousel whose items exist is resuming, not starting.
+        if handle.container_id.is_none() && handle.children.is_empty() {
             handle.started_at = self.clock.now().as_second();
             let saved = serde_json::to_string(&handle).unwrap_or_default();
             self.store

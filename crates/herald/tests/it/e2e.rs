@@ -274,6 +274,10 @@ async fn a_carousel_of_three_images_is_published_as_one_album() {
         assert_eq!(published[0]["children"].as_array().unwrap().len(), 3);
         assert_eq!(published[0]["caption"], "three in one");
         assert_eq!(
+            done["deliveries"][0]["attempts"], 1,
+            "waiting for the items is one attempt, not several"
+        );
+        assert_eq!(
             done["deliveries"][0]["platform_post_id"],
             published[0]["id"].to_string().trim_matches('"')
         );
