@@ -56,11 +56,13 @@ impl Default for Settings {
 }
 
 impl Dispatcher {
+    /// `wake` is notified whenever a post is scheduled or edited, so the dispatcher looks at once.
     pub fn new(
         store: Store,
         instagram: Instagram,
         signer: UrlSigner,
         public_url: Url,
+        wake: Arc<Notify>,
         settings: Settings,
     ) -> Self {
         let clock = store.clock().clone();
@@ -72,14 +74,9 @@ impl Dispatcher {
             public_url,
             clock,
             owner,
-            wake: Arc::new(Notify::new()),
+            wake,
             settings,
         }
-    }
-
-    /// A handle that wakes the dispatcher (when a post is scheduled or edited).
-    pub fn waker(&self) -> Arc<Notify> {
-        self.wake.clone()
     }
 
     /// Claims and processes due deliveries until none is due; returns how many it processed.

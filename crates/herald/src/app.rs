@@ -169,24 +169,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             instagram.clone(),
             signer.clone(),
             public_url.clone(),
+            wake.clone(),
             settings_d,
         );
-        let d_wake = d.waker();
-        let w = wake.clone();
-        let stop = RunningApp::signal(&rx);
-        // The API's wake-ups reach the dispatcher through its own notifier.
-        tasks.push(tokio::spawn(async move {
-            let forward = async {
-                loop {
-                    w.notified().await;
-                    d_wake.notify_one();
-                }
-            };
-            tokio::select! {
-                () = d.run(stop) => {}
-                () = forward => {}
-            }
-        }));
+        tasks.push(tokio::spawn(d.run(RunningApp::signal(&rx))));
     }
     if settings.run_api {
         let mut sandbox_platforms = HashSet::new();
