@@ -5,7 +5,7 @@ use std::time::Duration;
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::{Feature, Platform};
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
-use herald_domain::rules::{self, MediaFacts};
+use herald_domain::rules::{self, Draft, MediaFacts};
 use herald_platforms::instagram::{Content, Handle, Item};
 use herald_platforms::{PlatformError, Step};
 use herald_store::{Claimed, StoreError, Transition};
@@ -139,7 +139,17 @@ impl Dispatcher {
             media.push(self.store.get_media(c.workspace, *id).await.map_err(Err)?);
         }
         let facts: Vec<MediaFacts> = media.iter().map(herald_store::MediaRow::facts).collect();
-        let violations = rules::check(platform, &text, &facts);
+        let options: serde_json::Map<String, serde_json::Value> = delivery
+            .options
+            .as_deref()
+            .and_then(|o| serde_json::from_str(o).ok())
+            .unwrap_or_default();
+        let draft = Draft {
+            text: &text,
+            media: &facts,
+            options: &options,
+        };
+        let violations = rules::check(platform, &draft);
         if !violations.is_empty() {
             let msg = violations
                 .iter()
@@ -171,15 +181,13 @@ impl Dispatcher {
                 }
             })
             .collect();
-        let options: serde_json::Value = delivery
-            .options
-            .as_deref()
-            .and_then(|o| serde_json::from_str(o).ok())
-            .unwrap_or_default();
         let content = Content {
             caption: &text,
             items: &items,
-            alt_text: options["alt_text"].as_str(),
+            alt_text: options.get("alt_text").and_then(|v| v.as_str()),
+            story: rules::kind_of(platform, &draft) == Some("story"),
+            share_to_feed: options.get("share_to_feed").and_then(|v| v.as_bool()),
+            thumb_offset_ms: options.get("thumb_offset_ms").and_then(|v| v.as_i64()),
         };
 
         let mut handle: Handle = c

@@ -68,6 +68,12 @@ pub struct Content<'a> {
     pub items: &'a [Item],
     /// Alternative text for the image, read by screen readers.
     pub alt_text: Option<&'a str>,
+    /// Publish the single item as a Story (no caption) instead of a feed post or reel.
+    pub story: bool,
+    /// A reel also appears in the profile's grid (Instagram's default: yes).
+    pub share_to_feed: Option<bool>,
+    /// A reel's cover: the frame this many milliseconds in.
+    pub thumb_offset_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -244,7 +250,7 @@ impl Instagram {
                 let media_id = self.media_publish(token, account_id, container).await?;
                 Ok(Step::Published(Published { permalink: self.permalink(token, &media_id).await.ok(), id: media_id }))
             }
-            ("PUBLISHED", _) => match self.find_published(token, account_id, content.caption, handle.started_at).await? {
+            ("PUBLISHED", _) => match self.find_published(token, account_id, content, handle.started_at).await? {
                 Some(p) => Ok(Step::Published(p)),
                 None => Err(PlatformError::Platform {
                     message: "Instagram reports the container published, but the post was not found among the account's recent media".into(),
@@ -275,16 +281,25 @@ impl Instagram {
         };
         let url = self.graph(&format!("{account_id}/media"));
         if let [single] = content.items {
-            let mut form = vec![("caption", content.caption)];
-            if single.video {
+            let media_key = if single.video { "video_url" } else { "image_url" };
+            let share = content.share_to_feed.unwrap_or(true).to_string();
+            let offset = content.thumb_offset_ms.map(|ms| ms.to_string());
+            let mut form = vec![(media_key, single.url.as_str())];
+            if content.story {
+                // Stories take no caption.
+                form.push(("media_type", "STORIES"));
+            } else if single.video {
                 // Feed videos are reels since 2023; `share_to_feed` also shows it in the grid.
                 form.extend([
+                    ("caption", content.caption),
                     ("media_type", "REELS"),
-                    ("video_url", single.url.as_str()),
-                    ("share_to_feed", "true"),
+                    ("share_to_feed", share.as_str()),
                 ]);
+                if let Some(offset) = &offset {
+                    form.push(("thumb_offset", offset));
+                }
             } else {
-                form.push(("image_url", single.url.as_str()));
+                form.push(("caption", content.caption));
                 if let Some(alt) = content.alt_text {
                     form.push(("alt_text", alt));
                 }
@@ -299,9 +314,17 @@ impl Instagram {
         }
         if handle.children.is_empty() {
             let mut children = Vec::with_capacity(content.items.len());
-            for image in content.items {
-                let form = [("image_url", image.url.as_str()), ("is_carousel_item", "true")];
-                children.push(id_of(&self.post_form(url.clone(), token, &form).await?)?);
+            for item in content.items {
+                let form: &[(&str, &str)] = if item.video {
+                    &[
+                        ("media_type", "VIDEO"),
+                        ("video_url", &item.url),
+                        ("is_carousel_item", "true"),
+                    ]
+                } else {
+                    &[("image_url", &item.url), ("is_carousel_item", "true")]
+                };
+                children.push(id_of(&self.post_form(url.clone(), token, form).await?)?);
             }
             return Ok(Step::Continue(Handle {
                 children,
@@ -432,14 +455,16 @@ impl Instagram {
     }
 
     /// Looks among the account's recent media for this caption, published no earlier than the attempt.
-    pub async fn find_published(
+    async fn find_published(
         &self,
         token: &SecretString,
         account_id: &str,
-        caption: &str,
+        content: &Content<'_>,
         since: i64,
     ) -> Result<Option<Published>, PlatformError> {
-        let mut url = self.graph(&format!("{account_id}/media"));
+        // Stories are not on the `media` edge, and carry no caption to match on.
+        let edge = if content.story { "stories" } else { "media" };
+        let mut url = self.graph(&format!("{account_id}/{edge}"));
         url.query_pairs_mut()
             .append_pair("fields", "id,caption,timestamp,permalink")
             .append_pair("limit", "50");
@@ -451,7 +476,7 @@ impl Instagram {
                     .to_timestamp()
                     .ok()
             });
-            m["caption"].as_str().unwrap_or_default() == caption
+            (content.story || m["caption"].as_str().unwrap_or_default() == content.caption)
                 && at.is_some_and(|at| at.as_second() >= since - 60)
         });
         Ok(found.and_then(|m| {

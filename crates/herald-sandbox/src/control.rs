@@ -55,7 +55,7 @@ async fn overview(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     }))
 }
 
-/// Published media, each with the insights the sandbox generates for it now.
+/// Published media, each with its carousel items and the insights the sandbox generates for it now.
 async fn instagram_media(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     let now = sb.clock().now();
     let w = sb.inner.instagram.lock().expect("instagram lock");
@@ -69,6 +69,13 @@ async fn instagram_media(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
                 .filter(|c| c.media_id == m.id && !c.hidden)
                 .count() as u64;
             let mut v = json!(m);
+            // A carousel's items as Graph's `children` edge shows them.
+            v["children"] = m
+                .children
+                .iter()
+                .filter_map(|id| w.containers.get(id))
+                .map(|c| json!({"id": c.id.to_string(), "media_type": if c.video { "VIDEO" } else { "IMAGE" }}))
+                .collect();
             v["insights"] = crate::instagram::insights_now(m, comments, now);
             v
         })

@@ -501,3 +501,72 @@ async fn a_reel_needs_a_video_with_its_moov_atom_first() {
         .await;
     assert_eq!(s, 200, "{c}");
 }
+
+#[tokio::test]
+async fn a_story_takes_one_image_or_video_and_appears_on_the_stories_edge_not_in_media() {
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    let media = format!("{ACCOUNT}/media");
+    let (_, e) = ig.graph_post(&media, &token, &[("media_type", "STORIES")]).await;
+    assert_eq!(graph_error(&e).0, 100, "a story needs image_url or video_url");
+    let reel = ig.image_url.replace("square.jpg", "reel.mp4");
+    let (_, e) = ig
+        .graph_post(
+            &media,
+            &token,
+            &[
+                ("media_type", "REELS"),
+                ("video_url", &reel),
+                ("is_carousel_item", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 100, "a reel is never a carousel item");
+    let (_, e) = ig
+        .graph_post(&media, &token, &[("media_type", "VIDEO"), ("video_url", &reel)])
+        .await;
+    assert_eq!(graph_error(&e).0, 100, "VIDEO outside a carousel is refused");
+    let (s, c) = ig
+        .graph_post(
+            &media,
+            &token,
+            &[
+                ("media_type", "STORIES"),
+                ("image_url", &ig.image_url),
+                ("caption", "ignored"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    ig.sb.clock().advance(SignedDuration::from_secs(61));
+    let (s, story) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media_publish"),
+            &token,
+            &[("creation_id", c["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(s, 200, "{story}");
+    let (_, stories) = ig
+        .graph_get(
+            &format!("v24.0/{ACCOUNT}/stories?fields=id,media_product_type,caption"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(stories["data"][0]["id"], story["id"]);
+    assert_eq!(stories["data"][0]["media_product_type"], "STORY");
+    assert_eq!(stories["data"][0]["caption"], "", "stories carry no caption");
+    let (_, feed) = ig
+        .graph_get(&format!("v24.0/{ACCOUNT}/media?fields=id"), Some(&token))
+        .await;
+    assert_eq!(
+        feed["data"],
+        serde_json::json!([]),
+        "stories are not on the media edge"
+    );
+    ig.sb.clock().advance(SignedDuration::from_hours(25));
+    let (_, stories) = ig
+        .graph_get(&format!("v24.0/{ACCOUNT}/stories?fields=id"), Some(&token))
+        .await;
+    assert_eq!(stories["data"], serde_json::json!([]), "a story lasts 24 hours");
+}

@@ -40,6 +40,7 @@ pub(crate) fn platforms() -> MethodRouter<AppState> {
         let data: Vec<_> = Platform::ALL
             .iter()
             .map(|p| {
+                let l = herald_domain::rules::limits(*p);
                 json!({
                     "id": p.as_str(),
                     "name": p.display_name(),
@@ -48,7 +49,17 @@ pub(crate) fn platforms() -> MethodRouter<AppState> {
                     "pkce": pkce_json(*p),
                     "capabilities": if p.is_available() { json!(["publish"]) } else { json!([]) },
                     "permissions": p.permissions(),
-                    "limits": herald_domain::rules::limits(*p),
+                    "limits": {
+                        "text_max": l.text_max,
+                        "text_counting": l.text_counting,
+                        "hashtags_max": l.hashtags_max,
+                        "mentions_max": l.mentions_max,
+                        "image": l.image,
+                        "video": l.video,
+                    },
+                    "kinds": l.kinds,
+                    "options": l.options,
+                    "unsupported": l.unsupported,
                 })
             })
             .collect();

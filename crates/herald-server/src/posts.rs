@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{MethodRouter, get, post};
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::Platform;
-use herald_domain::rules::{self, MediaFacts};
+use herald_domain::rules::{self, Draft, MediaFacts};
 use herald_domain::schedule::{self, ScheduleError};
 use herald_domain::{MediaId, PostId, ProfileId, WorkspaceId};
 use herald_store::{DeliveryEventRow, MediaRow, NewPost, NewTarget, PostFilter, PostRow, ProfileRow};
@@ -161,14 +161,14 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved) ->
         let platform = Platform::parse(&profile.platform).unwrap_or(Platform::Instagram);
         let text = own_text.as_deref().unwrap_or(text);
         let media = own_media.as_deref().unwrap_or(media);
-        let option_violations = options
-            .as_ref()
-            .map(|o| rules::check_options(platform, o))
-            .unwrap_or_default();
-        for v in rules::check(platform, text, &facts(media))
-            .into_iter()
-            .chain(option_violations)
-        {
+        let options = options.clone().unwrap_or_default();
+        let facts = facts(media);
+        let draft = Draft {
+            text,
+            media: &facts,
+            options: &options,
+        };
+        for v in rules::check(platform, &draft) {
             out.push(json!({"profile_id": profile.id, "rule": v.rule, "message": v.message}));
         }
     }

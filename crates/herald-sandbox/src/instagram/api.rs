@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use super::oauth::{exchange, refresh, validate};
-use super::world::{Call, Container, ContainerStatus, Media, Token};
+use super::world::{Call, Container, ContainerStatus, Media, Product, Token};
 use crate::graph::{GraphError, Params};
 use crate::{Sandbox, random_token};
 
@@ -153,6 +153,7 @@ async fn route(
         ("GET", ["me"]) => me(sb, &p),
         ("POST", [id, "media"]) => create_container(sb, &p, id).await,
         ("GET", [id, "media"]) => list_media(sb, &p, id),
+        ("GET", [id, "stories"]) => list_stories(sb, &p, id),
         ("POST", [id, "media_publish"]) => publish(sb, &p, id),
         ("GET", [id, "content_publishing_limit"]) => quota(sb, &p, id),
         ("GET", [id, "insights"]) => super::insights::insights(sb, &p, id),
@@ -362,33 +363,48 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
             "(#100) The caption must be at most 2200 characters",
         ));
     }
-    let children = match p.get("media_type") {
-        None => None,
-        Some("CAROUSEL") => Some(carousel_children(sb, p, user)?),
+    let carousel_item = p.get("is_carousel_item") == Some("true");
+    let (children, video, product) = match p.get("media_type") {
+        None => (None, false, Product::Feed),
+        Some("CAROUSEL") => (Some(carousel_children(sb, p, user)?), false, Product::Feed),
         Some("IMAGE") => {
             return Err(GraphError::param(
                 "(#100) media_type IMAGE is not a valid value; omit media_type for an image",
             ));
         }
+        // A video inside a carousel is still `VIDEO`; anywhere else it must be a reel.
+        Some("VIDEO") if carousel_item => (None, true, Product::Feed),
         Some("VIDEO") => {
             return Err(GraphError::param(
                 "(#100) The VIDEO media type is no longer supported for feed posts; use REELS",
             ));
         }
-        Some("REELS") => None,
-        Some("STORIES") => {
-            return Err(GraphError::param(
-                "(#100) media_type STORIES is not emulated by this version of the sandbox",
-            ));
-        }
+        Some("REELS") => (None, true, Product::Reels),
+        Some("STORIES") => (None, p.get("video_url").is_some(), Product::Story),
         Some(other) => {
             return Err(GraphError::param(format!(
-                "(#100) media_type must be one of REELS, STORIES, CAROUSEL; got {other}"
+                "(#100) media_type must be one of REELS, STORIES, CAROUSEL, VIDEO (carousel items); got {other}"
             )));
         }
     };
-    let carousel_item = p.get("is_carousel_item") == Some("true");
-    let video = p.get("media_type") == Some("REELS");
+    if carousel_item && product != Product::Feed {
+        return Err(GraphError::param(
+            "(#100) Only images and VIDEO can be carousel items",
+        ));
+    }
+    let thumb_offset = match p.get("thumb_offset") {
+        Some(raw) if product == Product::Reels => Some(
+            raw.parse::<u64>()
+                .map_err(|_| GraphError::param("(#100) Param thumb_offset must be a non-negative integer"))?,
+        ),
+        _ => None,
+    };
+    let share_to_feed = match p.get("share_to_feed") {
+        Some("true") => true,
+        Some("false") => product != Product::Reels,
+        None => product == Product::Reels,
+        Some(_) => return Err(GraphError::param("(#100) Param share_to_feed must be a boolean")),
+    };
     let image_bytes = match &children {
         Some(_) => 0,
         None if video => fetch_video(sb, p.require("video_url")?).await?,
@@ -403,11 +419,19 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
         Container {
             id: cid,
             owner: user,
-            caption,
+            // Stories carry no caption.
+            caption: if product == Product::Story {
+                String::new()
+            } else {
+                caption
+            },
             alt_text: p.get("alt_text").map(str::to_owned),
             image_bytes,
             carousel_item,
             video,
+            product,
+            share_to_feed,
+            thumb_offset,
             children: children.unwrap_or_default(),
             created_at: now,
             ready_at: now + delay,
@@ -522,7 +546,9 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         } else {
             "CAROUSEL_ALBUM"
         },
-        product_type: if c.video { "REELS" } else { "FEED" },
+        product: c.product,
+        share_to_feed: c.share_to_feed,
+        thumb_offset: c.thumb_offset,
         children: c.children.clone(),
         permalink: format!("https://www.instagram.com/p/{shortcode}/"),
         shortcode,
@@ -539,7 +565,7 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
 
 fn media_json(m: &Media, username: &str) -> Map<String, Value> {
     json!({
-        "id": m.id.to_string(), "caption": m.caption, "alt_text": m.alt_text, "media_type": m.media_type, "media_product_type": m.product_type,
+        "id": m.id.to_string(), "caption": m.caption, "alt_text": m.alt_text, "media_type": m.media_type, "media_product_type": m.product.as_str(),
         "permalink": m.permalink, "shortcode": m.shortcode, "timestamp": graph_time(m.timestamp), "username": username,
         "comments_count": 0, "like_count": 0,
     })
@@ -562,7 +588,7 @@ fn list_media(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError
         .media
         .iter()
         .rev()
-        .filter(|m| m.owner == user)
+        .filter(|m| m.owner == user && m.product != Product::Story)
         .take(limit)
         .map(|m| {
             let all = media_json(m, &username);
@@ -578,6 +604,35 @@ fn list_media(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError
         axum::Json(json!({"data": data, "paging": {"cursors": {"before": "QVFIUk", "after": "QVFIUm"}}}))
             .into_response(),
     )
+}
+
+/// `GET /{ig-user-id}/stories`: the account's stories of the last 24 hours.
+fn list_stories(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
+    let t = authorize(sb, p, BASIC)?;
+    let user = owner(&t, id, "get")?;
+    let fields = p.fields(&["id"]);
+    let day_ago = sb.clock().now() - SignedDuration::from_hours(24);
+    let world = sb.inner.instagram.lock().expect("instagram lock");
+    let username = world
+        .account(user)
+        .map(|a| a.username.clone())
+        .unwrap_or_default();
+    let data: Vec<Value> = world
+        .media
+        .iter()
+        .rev()
+        .filter(|m| m.owner == user && m.product == Product::Story && m.timestamp > day_ago)
+        .map(|m| {
+            let all = media_json(m, &username);
+            Value::Object(
+                fields
+                    .iter()
+                    .filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone())))
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(axum::Json(json!({"data": data})).into_response())
 }
 
 fn quota(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {

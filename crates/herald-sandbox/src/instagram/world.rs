@@ -46,6 +46,25 @@ pub(crate) enum ContainerStatus {
     Published,
 }
 
+/// Where a media object appears: `media_product_type` in the Graph API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub(crate) enum Product {
+    Feed,
+    Reels,
+    Story,
+}
+
+impl Product {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Feed => "FEED",
+            Self::Reels => "REELS",
+            Self::Story => "STORY",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Container {
     pub id: u64,
@@ -55,8 +74,12 @@ pub(crate) struct Container {
     pub image_bytes: usize,
     /// Created with `is_carousel_item=true`: publishable only inside a carousel.
     pub carousel_item: bool,
-    /// A reel (`media_type=REELS`).
+    /// The media is a video (a reel, a video story, or a carousel's `VIDEO` item).
     pub video: bool,
+    pub product: Product,
+    pub share_to_feed: bool,
+    /// A reel's cover frame, milliseconds into the video.
+    pub thumb_offset: Option<u64>,
     /// A carousel's item containers.
     pub children: Vec<u64>,
     pub created_at: Timestamp,
@@ -72,8 +95,9 @@ pub(crate) struct Media {
     pub caption: String,
     pub alt_text: Option<String>,
     pub media_type: &'static str,
-    /// `FEED` or `REELS`.
-    pub product_type: &'static str,
+    pub product: Product,
+    pub share_to_feed: bool,
+    pub thumb_offset: Option<u64>,
     /// A carousel album's item containers.
     pub children: Vec<u64>,
     pub permalink: String,

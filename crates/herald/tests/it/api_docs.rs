@@ -96,3 +96,44 @@ async fn the_openapi_document_lists_every_route_and_each_listed_operation_is_rou
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_platform_list_gives_each_platform_its_limits_kinds_options_and_what_its_api_cannot_do() {
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    let (s, body) = app.get(app.url("api/v1/platforms")).await;
+    assert_eq!(s, StatusCode::OK);
+    let platforms = body["data"].as_array().unwrap();
+    assert_eq!(platforms.len(), 8);
+    for p in platforms {
+        assert!(!p["kinds"].as_array().unwrap().is_empty(), "{}", p["id"]);
+        assert!(p["limits"]["text_counting"].is_string(), "{}", p["id"]);
+        assert!(!p["unsupported"].as_array().unwrap().is_empty(), "{}", p["id"]);
+    }
+    let by_id = |id: &str| platforms.iter().find(|p| p["id"] == id).unwrap();
+    let ig = by_id("instagram");
+    assert_eq!(ig["limits"]["text_max"], 2200);
+    let kinds: Vec<&str> = ig["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["image", "carousel", "reel", "story"]);
+    assert!(
+        ig["unsupported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == "unsupported.story_stickers" && u["options"][0] == "stickers")
+    );
+    assert_eq!(by_id("x")["limits"]["text_counting"], "x_weighted");
+    assert_eq!(by_id("tiktok")["limits"]["text_counting"], "utf16");
+    assert!(
+        by_id("pinterest")["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["name"] == "board_id" && o["required"] == true)
+    );
+    app.stop().await;
+}

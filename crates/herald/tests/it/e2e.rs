@@ -257,11 +257,11 @@ async fn two_dispatchers_on_postgresql_publish_each_post_exactly_once() {
 }
 
 #[tokio::test]
-async fn a_carousel_of_three_images_is_published_as_one_album() {
+async fn a_carousel_of_two_images_and_a_video_is_published_as_one_album() {
     on_both_backends!(Mode::Standalone, |app| {
         let (profile, first) = ready(&mut app, "carousel@example.com").await;
         let (_, second) = app.upload("portrait-4x5-1080x1350.jpg").await;
-        let (_, third) = app.upload("square-1080.jpg").await;
+        let (_, third) = app.upload("reel-720x1280-4s.mp4").await;
         let media = json!([first, second["id"], third["id"]]);
         let (s, post) = app.schedule(json!({"text": "three in one", "media_ids": media, "targets": [{"profile_id": profile}], "scheduled_at": in_secs(1)})).await;
         assert_eq!(s, StatusCode::CREATED, "{post}");
@@ -271,7 +271,13 @@ async fn a_carousel_of_three_images_is_published_as_one_album() {
         let published = app.sandbox_media().await;
         assert_eq!(published.len(), 1, "{published:#?}");
         assert_eq!(published[0]["media_type"], "CAROUSEL_ALBUM");
-        assert_eq!(published[0]["children"].as_array().unwrap().len(), 3);
+        let kinds: Vec<&str> = published[0]["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["media_type"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["IMAGE", "IMAGE", "VIDEO"]);
         assert_eq!(published[0]["caption"], "three in one");
         assert_eq!(
             done["deliveries"][0]["attempts"], 1,
@@ -285,12 +291,40 @@ async fn a_carousel_of_three_images_is_published_as_one_album() {
 }
 
 #[tokio::test]
+async fn an_image_and_a_video_are_published_as_stories_without_captions() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let (profile, image) = ready(&mut app, "story@example.com").await;
+        let (_, video) = app.upload("reel-720x1280-4s.mp4").await;
+        let story = |media: &serde_json::Value| json!({"text": "not shown on a story", "media_ids": [media], "targets": [{"profile_id": profile, "options": {"format": "story"}}], "scheduled_at": in_secs(1)});
+        for media in [json!(image), video["id"].clone()] {
+            let (s, post) = app.schedule(story(&media)).await;
+            assert_eq!(s, StatusCode::CREATED, "{post}");
+            app.wait_for(post["id"].as_str().unwrap(), |d| d["status"] == "published")
+                .await;
+        }
+        let published = app.sandbox_media().await;
+        let seen: Vec<(&str, &str, &str)> = published
+            .iter()
+            .map(|m| {
+                (
+                    m["product"].as_str().unwrap(),
+                    m["media_type"].as_str().unwrap(),
+                    m["caption"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(seen, [("STORY", "IMAGE", ""), ("STORY", "VIDEO", "")]);
+    });
+}
+
+#[tokio::test]
 async fn a_video_is_published_as_a_reel_and_one_without_fast_start_is_refused() {
     on_both_backends!(Mode::Standalone, |app| {
         let (profile, _) = ready(&mut app, "reel@example.com").await;
         let (s, reel) = app.upload("reel-720x1280-4s.mp4").await;
         assert_eq!(s, StatusCode::CREATED, "{reel}");
-        let (s, post) = app.schedule(json!({"text": "moving pictures", "media_ids": [reel["id"]], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(1)})).await;
+        let options = json!({"share_to_feed": false, "thumb_offset_ms": 1500});
+        let (s, post) = app.schedule(json!({"text": "moving pictures", "media_ids": [reel["id"]], "targets": [{"profile_id": profile, "options": options}], "scheduled_at": in_secs(1)})).await;
         assert_eq!(s, StatusCode::CREATED, "{post}");
         app.wait_for(post["id"].as_str().unwrap(), |d| d["status"] == "published")
             .await;
@@ -298,9 +332,13 @@ async fn a_video_is_published_as_a_reel_and_one_without_fast_start_is_refused() 
         assert_eq!(
             (
                 published[0]["media_type"].as_str(),
-                published[0]["product_type"].as_str()
+                published[0]["product"].as_str()
             ),
             (Some("VIDEO"), Some("REELS"))
+        );
+        assert_eq!(
+            (&published[0]["share_to_feed"], &published[0]["thumb_offset"]),
+            (&json!(false), &json!(1500))
         );
         let (_, slow) = app.upload("reel-no-faststart-2s.mp4").await;
         let (s, e) = app.schedule(json!({"text": "x", "media_ids": [slow["id"]], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(60)})).await;

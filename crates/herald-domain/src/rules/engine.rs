@@ -1,0 +1,353 @@
+//! The engine: a draft and a platform's table in, one violation per broken rule out.
+
+use serde_json::Value;
+
+use super::text::count_tokens;
+use super::{Draft, Kind, Limits, MediaFacts, OptionType, VideoLimits, Violation, limits};
+use crate::platform::Platform;
+
+/// Checks a draft against a platform's rules; empty when the platform's API can take it.
+pub fn check(platform: Platform, draft: &Draft) -> Vec<Violation> {
+    let mut c = Checker {
+        name: platform.display_name(),
+        limits: limits(platform),
+        out: Vec::new(),
+    };
+    c.options(draft);
+    c.text(draft.text);
+    let kind = c.kind(draft);
+    c.media(draft.media, kind);
+    c.out
+}
+
+/// The kind of post a draft makes on a platform (`None` when no kind takes its media).
+pub fn kind_of(platform: Platform, draft: &Draft) -> Option<&'static str> {
+    resolve(limits(platform), draft).map(|k| k.id)
+}
+
+fn resolve(l: &'static Limits, draft: &Draft) -> Option<&'static Kind> {
+    let kinds = l.kinds;
+    let images = draft.media.iter().filter(|m| m.media_type.is_image()).count();
+    let videos = draft.media.len() - images;
+    let fits = |k: &&Kind| {
+        (k.images.0..=k.images.1).contains(&images)
+            && (k.videos.0..=k.videos.1).contains(&videos)
+            && (k.items.0..=k.items.1).contains(&draft.media.len())
+    };
+    let format = draft.options.get("format").and_then(Value::as_str);
+    if let Some(k) = kinds.iter().find(|k| k.explicit && Some(k.id) == format) {
+        return Some(k).filter(fits);
+    }
+    kinds.iter().filter(|k| !k.explicit).find(fits)
+}
+
+fn list(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    items
+        .into_iter()
+        .map(|s| s.as_ref().to_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn mimes(types: &[crate::media::MediaType]) -> String {
+    list(types.iter().map(|t| t.mime()))
+}
+
+fn duration(ms: u64) -> String {
+    match ms {
+        ms if ms >= 3_600_000 && ms % 3_600_000 == 0 => format!("{} h", ms / 3_600_000),
+        ms if ms >= 120_000 && ms % 60_000 == 0 => format!("{} min", ms / 60_000),
+        ms if ms % 1000 == 0 => format!("{} s", ms / 1000),
+        ms => format!("{:.1} s", ms as f64 / 1000.0),
+    }
+}
+
+struct Checker {
+    name: &'static str,
+    limits: &'static Limits,
+    out: Vec<Violation>,
+}
+
+impl Checker {
+    fn push(&mut self, rule: &'static str, message: String) {
+        self.out.push(Violation { rule, message });
+    }
+
+    fn options(&mut self, draft: &Draft) {
+        let name = self.name;
+        let kind = resolve(self.limits, draft).map(|k| k.id);
+        for (key, value) in draft.options {
+            if let Some(u) = self
+                .limits
+                .unsupported
+                .iter()
+                .find(|u| u.options.contains(&key.as_str()))
+            {
+                self.push(
+                    u.id,
+                    format!("{name} cannot do this: {} ({}). Remove `{key}`.", u.action, u.why),
+                );
+                continue;
+            }
+            let Some(spec) = self.limits.options.iter().find(|o| o.name == key) else {
+                let known = list(self.limits.options.iter().map(|o| o.name));
+                let known = if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known
+                };
+                self.push(
+                    "options.unknown",
+                    format!("{name} has no option `{key}`; its options are: {known}."),
+                );
+                continue;
+            };
+            if let Some(problem) = type_problem(&spec.ty, value) {
+                self.push(
+                    "options.invalid",
+                    format!("{name}'s option `{key}` must be {problem}."),
+                );
+            } else if let Some(k) = kind.filter(|k| !spec.kinds.is_empty() && !spec.kinds.contains(k)) {
+                self.push(
+                    "options.not_for_kind",
+                    format!(
+                        "{name}'s option `{key}` applies to {} posts, not to this {k}.",
+                        spec.kinds.join(" and ")
+                    ),
+                );
+            }
+        }
+        for spec in self.limits.options.iter().filter(|o| o.required) {
+            if !draft.options.contains_key(spec.name) {
+                self.push(
+                    "options.required",
+                    format!("{name} needs the option `{}`: {}", spec.name, spec.about),
+                );
+            }
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        let name = self.name;
+        let l = self.limits;
+        let len = l.text_counting.length(text);
+        if let Some(max) = l.text_max.filter(|max| len > *max) {
+            self.push(
+                "caption.too_long",
+                format!(
+                    "{name} takes at most {max} {} of text; this has {len}. Shorten it by {}.",
+                    l.text_counting.unit(),
+                    len - max
+                ),
+            );
+        }
+        for (max, sigil, rule, what) in [
+            (l.hashtags_max, '#', "caption.too_many_hashtags", "hashtags"),
+            (l.mentions_max, '@', "caption.too_many_mentions", "@-mentions"),
+        ] {
+            let n = count_tokens(text, sigil);
+            if let Some(max) = max.filter(|max| n > *max) {
+                self.push(
+                    rule,
+                    format!("{name} allows at most {max} {what}; this text has {n}."),
+                );
+            }
+        }
+    }
+
+    /// Resolves the post's kind, or says why no kind takes this media (an explicitly chosen kind
+    /// is returned even then).
+    fn kind(&mut self, draft: &Draft) -> Option<&'static Kind> {
+        let l = self.limits;
+        if let Some(k) = resolve(l, draft) {
+            return Some(k);
+        }
+        let name = self.name;
+        let n = draft.media.len();
+        let images = draft.media.iter().filter(|m| m.media_type.is_image()).count();
+        let videos = n - images;
+        let format = draft.options.get("format").and_then(Value::as_str);
+        if let Some(k) = l.kinds.iter().find(|k| k.explicit && Some(k.id) == format) {
+            self.push("media.kind", format!("{name} {} posts take: {}", k.id, k.about));
+            // The media's own checks still follow the kind that was asked for.
+            return Some(k);
+        }
+        let inferred = || l.kinds.iter().filter(|k| !k.explicit);
+        let max = inferred().map(|k| k.items.1).max().unwrap_or(0);
+        if n == 0 {
+            let what = match (l.image.is_some(), l.video.is_some()) {
+                (true, true) => "an image or a video",
+                (false, true) => "a video",
+                _ => "an image",
+            };
+            self.push(
+                "media.required",
+                format!("{name} cannot publish text alone: attach {what}."),
+            );
+        } else if n > max {
+            self.push(
+                "media.too_many",
+                format!("{name} posts take at most {max} media items; remove {}.", n - max),
+            );
+        } else if images > 0 && videos > 0 && !inferred().any(|k| k.images.1 > 0 && k.videos.1 > 0) {
+            self.push(
+                "media.mixed",
+                format!("{name} cannot mix images and videos in one post; post them separately."),
+            );
+        } else if (images > 0 && l.image.is_none()) || (videos > 0 && l.video.is_none()) {
+            // `media.type` says what the platform takes.
+        } else {
+            let kinds = list(inferred().map(|k| format!("{} ({})", k.id, k.about)));
+            self.push(
+                "media.combination",
+                format!("{name} cannot publish {images} image(s) with {videos} video(s) together; it publishes: {kinds}"),
+            );
+        }
+        None
+    }
+
+    fn media(&mut self, media: &[MediaFacts], kind: Option<&Kind>) {
+        let name = self.name;
+        let l = self.limits;
+        let (images, videos): (Vec<&MediaFacts>, Vec<&MediaFacts>) =
+            media.iter().partition(|m| m.media_type.is_image());
+        let image_ok = |m: &&MediaFacts| {
+            l.image
+                .as_ref()
+                .is_some_and(|il| il.types.contains(&m.media_type))
+        };
+        let video_ok = |m: &&MediaFacts| {
+            l.video
+                .as_ref()
+                .is_some_and(|vl| vl.types.contains(&m.media_type))
+        };
+        if !images.iter().all(image_ok) || !videos.iter().all(video_ok) {
+            let mut allowed = Vec::new();
+            if let Some(il) = &l.image {
+                allowed.push(format!("{} images", mimes(il.types)));
+            }
+            if let Some(vl) = &l.video {
+                allowed.push(format!("{} videos", mimes(vl.types)));
+            }
+            self.push(
+                "media.type",
+                format!(
+                    "{name} accepts only {} through its API; convert the file.",
+                    allowed.join(" and ")
+                ),
+            );
+        }
+        if let Some(il) = &l.image {
+            if images.iter().any(|m| m.bytes > il.max_bytes) {
+                self.push(
+                    "media.too_large",
+                    format!(
+                        "{name} accepts images up to {} MiB; use a smaller file.",
+                        il.max_bytes >> 20
+                    ),
+                );
+            }
+            if let Some((lo, hi)) = kind.and_then(|k| k.aspect_ratio).or(il.aspect_ratio) {
+                let outside = images
+                    .iter()
+                    .filter_map(|m| Some((m.width?, m.height?)))
+                    .find(|(w, h)| {
+                        let r = f64::from(*w) / f64::from((*h).max(1));
+                        r < lo - 1e-3 || r > hi + 1e-3
+                    });
+                if let Some((w, h)) = outside {
+                    self.push(
+                        "media.aspect_ratio",
+                        format!("{name} accepts images from {lo:.2}:1 to {hi:.2}:1 (width:height); this one is {w}x{h}. Crop it."),
+                    );
+                }
+            }
+        }
+        if let Some(vl) = &l.video {
+            let bounds = kind.and_then(|k| k.video_duration_ms).unwrap_or(vl.duration_ms);
+            for m in videos.iter().filter(|m| vl.types.contains(&m.media_type)) {
+                self.video(vl, bounds, m);
+            }
+        }
+    }
+
+    /// A video's own rules: size, `moov` position, duration, frame rate, width.
+    fn video(&mut self, vl: &VideoLimits, (lo, hi): (u64, u64), m: &MediaFacts) {
+        let name = self.name;
+        let facts = m.video.clone().unwrap_or_default();
+        if m.bytes > vl.max_bytes {
+            self.push(
+                "media.too_large",
+                format!(
+                    "{name} accepts videos up to {} MiB; use a smaller file.",
+                    vl.max_bytes >> 20
+                ),
+            );
+        }
+        if vl.moov_first && facts.moov_first == Some(false) {
+            self.push(
+                "media.moov_at_end",
+                format!("{name} needs the video's index (`moov` atom) at the start of the file; re-export it with fast start (ffmpeg: -movflags +faststart)."),
+            );
+        }
+        if let Some(d) = facts.duration_ms.filter(|d| *d < lo || *d > hi) {
+            self.push(
+                "media.duration",
+                format!(
+                    "{name} takes videos of {} to {} here; this one lasts {}.",
+                    duration(lo),
+                    duration(hi),
+                    duration(d)
+                ),
+            );
+        }
+        if let Some((flo, fhi)) = vl.frame_rate
+            && let Some(f) = facts.frame_rate.filter(|f| *f < flo - 0.5 || *f > fhi + 0.5)
+        {
+            self.push(
+                "media.frame_rate",
+                format!("{name} takes {flo} to {fhi} frames per second; this video has {f:.1}."),
+            );
+        }
+        if let Some(max) = vl.max_width
+            && m.width.is_some_and(|w| w > max)
+        {
+            self.push(
+                "media.width",
+                format!("{name} takes videos up to {max} pixels wide; scale it down."),
+            );
+        }
+    }
+}
+
+/// What a value must be, when it is not.
+fn type_problem(ty: &OptionType, value: &Value) -> Option<String> {
+    match ty {
+        OptionType::Text { max_chars } => match value.as_str() {
+            Some(s) if s.chars().count() <= *max_chars => None,
+            Some(_) => Some(format!("at most {max_chars} characters")),
+            None => Some("a string".into()),
+        },
+        OptionType::Url => match value.as_str().map(url_ok) {
+            Some(true) => None,
+            _ => Some("an http(s) URL".into()),
+        },
+        OptionType::Bool => (!value.is_boolean()).then(|| "true or false".into()),
+        OptionType::Integer { min, max } => match value.as_i64() {
+            Some(n) if (*min..=*max).contains(&n) => None,
+            _ => Some(format!("an integer from {min} to {max}")),
+        },
+        OptionType::OneOf { values } => match value.as_str() {
+            Some(s) if values.contains(&s) => None,
+            _ => Some(format!("one of: {}", values.join(", "))),
+        },
+    }
+}
+
+fn url_ok(s: &str) -> bool {
+    s.len() <= 2048
+        && (s.starts_with("https://") || s.starts_with("http://"))
+        && s.split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+}

@@ -1,0 +1,284 @@
+use serde_json::{Map, Value, json};
+
+use super::*;
+use crate::media::MediaType;
+use crate::platform::Platform;
+
+fn jpeg(w: u32, h: u32) -> MediaFacts {
+    MediaFacts {
+        media_type: MediaType::Jpeg,
+        bytes: 100_000,
+        width: Some(w),
+        height: Some(h),
+        video: None,
+    }
+}
+
+fn mp4(duration_ms: u64, fps: f64, moov_first: bool) -> MediaFacts {
+    MediaFacts {
+        media_type: MediaType::Mp4,
+        bytes: 2_000_000,
+        width: Some(720),
+        height: Some(1280),
+        video: Some(Video {
+            duration_ms: Some(duration_ms),
+            frame_rate: Some(fps),
+            moov_first: Some(moov_first),
+        }),
+    }
+}
+
+fn opts(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn rules_with(platform: Platform, text: &str, media: &[MediaFacts], options: Value) -> Vec<&'static str> {
+    let options = opts(options);
+    check(
+        platform,
+        &Draft {
+            text,
+            media,
+            options: &options,
+        },
+    )
+    .iter()
+    .map(|v| v.rule)
+    .collect()
+}
+
+fn rules(platform: Platform, text: &str, media: &[MediaFacts]) -> Vec<&'static str> {
+    rules_with(platform, text, media, json!({}))
+}
+
+#[test]
+fn an_instagram_reel_needs_fast_start_a_duration_and_frame_rate_in_range() {
+    let ig = Platform::Instagram;
+    assert!(rules(ig, "reel", &[mp4(4_000, 30.0, true)]).is_empty());
+    assert_eq!(
+        rules(ig, "reel", &[mp4(4_000, 30.0, false)]),
+        ["media.moov_at_end"]
+    );
+    assert_eq!(rules(ig, "reel", &[mp4(2_000, 30.0, true)]), ["media.duration"]);
+    assert_eq!(rules(ig, "reel", &[mp4(4_000, 15.0, true)]), ["media.frame_rate"]);
+}
+
+#[test]
+fn instagram_infers_image_carousel_and_reel_and_takes_videos_inside_carousels() {
+    let ig = Platform::Instagram;
+    let none = Map::new();
+    let kind = |media: &[MediaFacts]| {
+        kind_of(
+            ig,
+            &Draft {
+                text: "",
+                media,
+                options: &none,
+            },
+        )
+    };
+    assert_eq!(kind(&[jpeg(1080, 1080)]), Some("image"));
+    assert_eq!(kind(&[jpeg(1080, 1080), jpeg(1080, 1080)]), Some("carousel"));
+    assert_eq!(kind(&[mp4(4_000, 30.0, true)]), Some("reel"));
+    assert_eq!(
+        kind(&[mp4(4_000, 30.0, true), jpeg(1080, 1080)]),
+        Some("carousel")
+    );
+    assert!(rules(ig, "mixed", &[mp4(4_000, 30.0, true), jpeg(1080, 1080)]).is_empty());
+}
+
+#[test]
+fn a_square_jpeg_with_a_short_caption_passes_on_instagram() {
+    assert!(rules(Platform::Instagram, "hello #world", &[jpeg(1080, 1080)]).is_empty());
+}
+
+#[test]
+fn instagram_refuses_text_only_png_wide_and_long_captions_with_one_violation_each() {
+    let ig = Platform::Instagram;
+    assert_eq!(rules(ig, "hi", &[]), ["media.required"]);
+    let png = MediaFacts {
+        media_type: MediaType::Png,
+        ..jpeg(1080, 1080)
+    };
+    assert_eq!(rules(ig, "hi", &[png]), ["media.type"]);
+    assert_eq!(rules(ig, "hi", &[jpeg(1920, 600)]), ["media.aspect_ratio"]);
+    assert!(rules(ig, "hi", &[jpeg(1080, 1350)]).is_empty());
+    assert_eq!(
+        rules(ig, &"a".repeat(2201), &[jpeg(1080, 1080)]),
+        ["caption.too_long"]
+    );
+    assert!(rules(ig, &"é".repeat(2200), &[jpeg(1080, 1080)]).is_empty());
+}
+
+#[test]
+fn an_instagram_story_takes_one_image_or_a_short_video_and_no_stickers() {
+    let ig = Platform::Instagram;
+    let story = json!({"format": "story"});
+    assert!(rules_with(ig, "", &[jpeg(1080, 1920)], story.clone()).is_empty());
+    assert!(rules_with(ig, "", &[mp4(30_000, 30.0, true)], story.clone()).is_empty());
+    assert_eq!(
+        rules_with(ig, "", &[mp4(90_000, 30.0, true)], story.clone()),
+        ["media.duration"]
+    );
+    assert_eq!(
+        rules_with(ig, "", &[jpeg(1080, 1920), jpeg(1080, 1920)], story),
+        ["media.kind"]
+    );
+    let with_sticker = opts(json!({"format": "story", "stickers": [{"type": "poll"}]}));
+    let v = check(
+        ig,
+        &Draft {
+            text: "",
+            media: &[jpeg(1080, 1920)],
+            options: &with_sticker,
+        },
+    );
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].rule, "unsupported.story_stickers");
+    assert!(v[0].message.contains("Instagram") && v[0].message.contains("Remove `stickers`"));
+}
+
+#[test]
+fn options_are_typed_and_apply_to_their_kinds() {
+    let ig = Platform::Instagram;
+    let img = [jpeg(1080, 1080)];
+    assert!(rules_with(ig, "", &img, json!({"alt_text": "a red square"})).is_empty());
+    assert_eq!(
+        rules_with(ig, "", &img, json!({"board": "x"})),
+        ["options.unknown"]
+    );
+    assert_eq!(
+        rules_with(ig, "", &img, json!({"alt_text": 3})),
+        ["options.invalid"]
+    );
+    assert_eq!(
+        rules_with(ig, "", &img, json!({"share_to_feed": false})),
+        ["options.not_for_kind"]
+    );
+    let reel = [mp4(4_000, 30.0, true)];
+    assert!(
+        rules_with(
+            ig,
+            "",
+            &reel,
+            json!({"share_to_feed": false, "thumb_offset_ms": 1500})
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        rules_with(ig, "", &reel, json!({"thumb_offset_ms": -1})),
+        ["options.invalid"]
+    );
+    assert_eq!(
+        rules_with(ig, "", &img, json!({"format": "album"})),
+        ["options.invalid"]
+    );
+}
+
+#[test]
+fn an_instagram_carousel_takes_up_to_ten_items() {
+    assert!(rules(Platform::Instagram, "album", &vec![jpeg(1080, 1080); 10]).is_empty());
+    let options = Map::new();
+    let v = check(
+        Platform::Instagram,
+        &Draft {
+            text: "album",
+            media: &vec![jpeg(1080, 1080); 11],
+            options: &options,
+        },
+    );
+    assert_eq!(v.iter().map(|v| v.rule).collect::<Vec<_>>(), ["media.too_many"]);
+    assert!(v[0].message.contains("at most 10"));
+}
+
+#[test]
+fn instagram_counts_hashtags_and_mentions() {
+    let tags: String = (0..31).map(|i| format!("#t{i} ")).collect();
+    assert_eq!(
+        rules(Platform::Instagram, &tags, &[jpeg(1080, 1080)]),
+        ["caption.too_many_hashtags"]
+    );
+    let mentions: String = (0..21).map(|i| format!("@u{i} ")).collect();
+    assert_eq!(
+        rules(Platform::Instagram, &mentions, &[jpeg(1080, 1080)]),
+        ["caption.too_many_mentions"]
+    );
+}
+
+#[test]
+fn facebook_takes_text_alone_a_link_and_several_photos_but_no_polls() {
+    let fb = Platform::Facebook;
+    assert!(rules(fb, "Just words.", &[]).is_empty());
+    assert!(rules_with(fb, "Read this", &[], json!({"link": "https://example.com/a"})).is_empty());
+    assert_eq!(
+        rules_with(fb, "x", &[], json!({"link": "not a url"})),
+        ["options.invalid"]
+    );
+    let png = MediaFacts {
+        media_type: MediaType::Png,
+        ..jpeg(3000, 1000)
+    };
+    assert!(rules(fb, "", &[jpeg(1080, 1080), png]).is_empty());
+    assert_eq!(
+        rules_with(fb, "x", &[], json!({"poll": {}})),
+        ["unsupported.poll"]
+    );
+    assert_eq!(
+        rules(fb, "", &[jpeg(10, 10), mp4(4_000, 30.0, true)]),
+        ["media.mixed"]
+    );
+}
+
+#[test]
+fn every_platform_has_a_table_with_kinds_and_documented_unsupported_actions() {
+    for p in Platform::ALL {
+        let l = limits(p);
+        assert!(!l.kinds.is_empty(), "{p:?} has no kinds");
+        assert!(!l.unsupported.is_empty(), "{p:?} lists nothing unsupported");
+        for u in l.unsupported {
+            assert!(u.id.starts_with("unsupported."), "{}", u.id);
+        }
+        // Every option a kind list names is a kind of the platform.
+        for o in l.options {
+            for k in o.kinds {
+                assert!(
+                    l.kinds.iter().any(|kind| kind.id == *k),
+                    "{p:?} option {} names kind {k}",
+                    o.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn x_counts_weighted_text_and_takes_four_images_or_one_video() {
+    let x = Platform::X;
+    assert!(rules(x, &"a".repeat(280), &[]).is_empty());
+    assert_eq!(rules(x, &"日".repeat(141), &[]), ["caption.too_long"]);
+    assert!(rules(x, "", &vec![jpeg(100, 100); 4]).is_empty());
+    assert_eq!(rules(x, "", &vec![jpeg(100, 100); 5]), ["media.too_many"]);
+}
+
+#[test]
+fn required_options_are_named_pinterest_board_and_youtube_title() {
+    assert_eq!(
+        rules(Platform::Pinterest, "", &[jpeg(1000, 1500)]),
+        ["options.required"]
+    );
+    assert!(
+        rules_with(
+            Platform::Pinterest,
+            "",
+            &[jpeg(1000, 1500)],
+            json!({"board_id": "123"})
+        )
+        .is_empty()
+    );
+    let yt = rules_with(Platform::Youtube, "", &[mp4(60_000, 30.0, true)], json!({}));
+    assert_eq!(yt, ["options.required"]);
+    assert_eq!(
+        rules(Platform::Youtube, "", &[jpeg(10, 10)]),
+        ["options.required", "media.type"]
+    );
+}
