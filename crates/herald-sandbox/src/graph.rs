@@ -168,11 +168,67 @@ impl Params {
             })
     }
 
-    /// The requested `fields`, or `default` when none were asked for.
+    /// The requested top-level `fields` (a nested selection such as `page{id,name}` gives `page`), or
+    /// `default` when none were asked for.
     pub fn fields<'a>(&'a self, default: &'a [&'a str]) -> Vec<&'a str> {
-        match self.get("fields") {
-            Some(f) => f.split(',').map(str::trim).filter(|f| !f.is_empty()).collect(),
-            None => default.to_vec(),
+        let Some(f) = self.get("fields") else {
+            return default.to_vec();
+        };
+        let mut out = Vec::new();
+        let (mut depth, mut start) = (0usize, 0usize);
+        for (i, c) in f.char_indices().chain([(f.len(), ',')]) {
+            match c {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => {
+                    let field = f[start..i].split('{').next().unwrap_or_default().trim();
+                    if !field.is_empty() {
+                        out.push(field);
+                    }
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// Downloads `url` as Meta's fetcher would: `unreachable` when it cannot, `too_large` past `max` bytes.
+pub(crate) async fn download(
+    sb: &crate::Sandbox,
+    url: &str,
+    max: usize,
+    unreachable: fn(&str) -> GraphError,
+    too_large: fn() -> GraphError,
+) -> Result<Vec<u8>, GraphError> {
+    let mut res = sb
+        .inner
+        .http
+        .get(url)
+        .send()
+        .await
+        .map_err(|_| unreachable(url))?;
+    if !res.status().is_success() {
+        return Err(unreachable(url));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|_| unreachable(url))? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > max {
+            return Err(too_large());
         }
     }
+    Ok(bytes)
+}
+
+/// A path segment naming an API version (`v24.0`).
+pub(crate) fn is_version(s: &str) -> bool {
+    s.strip_prefix('v')
+        .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+}
+
+/// A time as Graph writes it (`2026-11-25T09:00:00+0000`).
+pub(crate) fn graph_time(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S+0000").to_string()
 }

@@ -6,6 +6,7 @@
 
 mod clock;
 mod control;
+mod facebook;
 mod graph;
 mod html;
 mod instagram;
@@ -28,6 +29,8 @@ pub struct SandboxConfig {
     pub long_token_ttl: Duration,
     /// The Instagram app Herald uses: client id, secret and its exact redirect URIs.
     pub instagram_app: App,
+    /// The Facebook app Herald uses for Facebook Login (Pages, and Instagram through Pages).
+    pub facebook_app: App,
     /// API-published posts per account per rolling 24 hours (Instagram documents 50).
     pub publish_quota: u32,
 }
@@ -39,6 +42,14 @@ pub struct App {
     pub redirect_uris: Vec<String>,
 }
 
+impl App {
+    fn allow(&mut self, uri: &str) {
+        if !self.redirect_uris.iter().any(|u| u == uri) {
+            self.redirect_uris.push(uri.to_owned());
+        }
+    }
+}
+
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
@@ -48,6 +59,11 @@ impl Default for SandboxConfig {
             instagram_app: App {
                 client_id: "990000000000001".into(),
                 client_secret: "sandbox-instagram-app-secret".into(),
+                redirect_uris: Vec::new(),
+            },
+            facebook_app: App {
+                client_id: "990000000000002".into(),
+                client_secret: "sandbox-facebook-app-secret".into(),
                 redirect_uris: Vec::new(),
             },
             publish_quota: 50,
@@ -65,6 +81,7 @@ struct Inner {
     config: Mutex<SandboxConfig>,
     clock: SandboxClock,
     instagram: Mutex<instagram::World>,
+    facebook: Mutex<facebook::World>,
     http: reqwest::Client,
 }
 
@@ -80,6 +97,7 @@ impl Sandbox {
                 config: Mutex::new(config),
                 clock: SandboxClock::default(),
                 instagram: Mutex::new(instagram::World::seeded()),
+                facebook: Mutex::new(facebook::World::seeded(instagram::LINKED_ACCOUNT)),
                 http,
             }),
         }
@@ -96,15 +114,20 @@ impl Sandbox {
     /// Adds an exact redirect URI to the Instagram app (as a developer would in the app dashboard).
     pub fn allow_instagram_redirect(&self, uri: &str) {
         let mut c = self.inner.config.lock().expect("config lock");
-        if !c.instagram_app.redirect_uris.iter().any(|u| u == uri) {
-            c.instagram_app.redirect_uris.push(uri.to_owned());
-        }
+        c.instagram_app.allow(uri);
+    }
+
+    /// Adds an exact redirect URI to the Facebook app's Valid OAuth Redirect URIs.
+    pub fn allow_facebook_redirect(&self, uri: &str) {
+        let mut c = self.inner.config.lock().expect("config lock");
+        c.facebook_app.allow(uri);
     }
 
     /// Every route of every emulated platform, plus `/_sandbox/`.
     pub fn router(&self) -> Router {
         Router::new()
             .merge(instagram::routes())
+            .merge(facebook::routes())
             .merge(control::routes())
             .with_state(self.clone())
     }

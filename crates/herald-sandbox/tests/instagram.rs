@@ -8,6 +8,9 @@ use herald_sandbox::{Sandbox, SandboxConfig};
 use jiff::SignedDuration;
 use serde_json::Value;
 
+mod common;
+use common::{fixture, graph_error, serve};
+
 const ACCOUNT: &str = "17841400000000001";
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 
@@ -16,21 +19,6 @@ struct Ig {
     base: String,
     image_url: String,
     http: reqwest::Client,
-}
-
-async fn serve(router: Router) -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, router).await.unwrap() });
-    format!("http://{addr}")
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
 }
 
 async fn start() -> Ig {
@@ -158,19 +146,6 @@ impl Ig {
 }
 
 const ALL: &[&str] = &["instagram_business_basic", "instagram_business_content_publish"];
-
-fn graph_error(body: &Value) -> (i64, Option<i64>) {
-    assert_eq!(
-        body["error"]["type"].as_str().map(|t| t.ends_with("Exception")),
-        Some(true),
-        "{body}"
-    );
-    assert!(body["error"]["fbtrace_id"].is_string(), "{body}");
-    (
-        body["error"]["code"].as_i64().unwrap(),
-        body["error"]["error_subcode"].as_i64(),
-    )
-}
 
 #[tokio::test]
 async fn an_authorization_code_works_once_and_only_with_the_same_redirect_uri() {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::oauth::{exchange, refresh, validate};
 use super::world::{Call, Container, ContainerStatus, Media, Product, Token};
-use crate::graph::{GraphError, Params};
+use crate::graph::{GraphError, Params, download, graph_time, is_version};
 use crate::{Sandbox, random_token};
 
 const PUBLISH: &str = "instagram_business_content_publish";
@@ -167,15 +167,6 @@ async fn route(
     }
 }
 
-fn is_version(s: &str) -> bool {
-    s.strip_prefix('v')
-        .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
-}
-
-pub(crate) fn graph_time(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S+0000").to_string()
-}
-
 /// Validates the token and that it carries `scope`.
 pub(crate) fn authorize(sb: &Sandbox, p: &Params, scope: &str) -> Result<Token, GraphError> {
     let world = sb.inner.instagram.lock().expect("instagram lock");
@@ -228,41 +219,20 @@ fn container_status(c: &Container, now: Timestamp) -> &'static str {
     }
 }
 
-/// Downloads `image_url` as Instagram's fetcher would, and checks what Instagram checks.
-/// Downloads `url` as Instagram's fetcher would, refusing with `too_large` past `max` bytes.
-async fn download(
-    sb: &Sandbox,
-    url: &str,
-    max: usize,
-    too_large: fn() -> GraphError,
-) -> Result<Vec<u8>, GraphError> {
-    let unreachable = || {
-        GraphError::new(
-            9004,
-            format!("The media could not be fetched from this uri: {url}"),
-        )
-        .subcode(2207052)
-        .user(
-            "Media download has failed.",
-            "The media could not be fetched from this uri.",
-        )
-    };
-    let mut res = sb.inner.http.get(url).send().await.map_err(|_| unreachable())?;
-    if !res.status().is_success() {
-        return Err(unreachable());
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = res.chunk().await.map_err(|_| unreachable())? {
-        bytes.extend_from_slice(&chunk);
-        if bytes.len() > max {
-            return Err(too_large());
-        }
-    }
-    Ok(bytes)
+fn unreachable(url: &str) -> GraphError {
+    GraphError::new(
+        9004,
+        format!("The media could not be fetched from this uri: {url}"),
+    )
+    .subcode(2207052)
+    .user(
+        "Media download has failed.",
+        "The media could not be fetched from this uri.",
+    )
 }
 
 async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
-    let bytes = download(sb, url, MAX_IMAGE_BYTES, || {
+    let bytes = download(sb, url, MAX_IMAGE_BYTES, unreachable, || {
         GraphError::new(36000, "The image size is too large.")
             .subcode(2207004)
             .user(
@@ -289,7 +259,7 @@ async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
 
 /// Downloads `video_url` as Instagram would for a reel: an MP4/MOV whose `moov` atom precedes its media data.
 async fn fetch_video(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
-    let bytes = download(sb, url, MAX_VIDEO_BYTES, || {
+    let bytes = download(sb, url, MAX_VIDEO_BYTES, unreachable, || {
         GraphError::new(36001, "The video file is too large")
             .subcode(2207026)
             .user("Video too large", "The video should be at most 1 GB.")

@@ -5,9 +5,10 @@
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::api::{authorize, graph_time};
+use super::api::authorize;
 use super::world::Comment;
 use crate::Sandbox;
+use crate::graph::graph_time;
 use crate::graph::{GraphError, Params};
 
 const COMMENTS: &str = "instagram_business_manage_comments";

@@ -15,6 +15,9 @@ pub(crate) use world::{Comment, Fault, World};
 
 use crate::Sandbox;
 
+/// The Instagram account linked to the Facebook sandbox's first Page.
+pub(crate) const LINKED_ACCOUNT: (u64, &str) = (17841400000000002, "sandbox_brand");
+
 /// The scopes Instagram Login knows (the 2025 names).
 pub(crate) const SCOPES: &[(&str, &str)] = &[
     (

@@ -1,0 +1,418 @@
+//! `graph.facebook.com`: the person (`/me`, permissions, Pages with their tokens), Page photos and
+//! posts (text, link, one or several photos through `attached_media`), and reading them back.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
+
+use super::oauth::{access_token, page_token, validate};
+use super::world::{Photo, Post, Token, TokenKind, World};
+use crate::Sandbox;
+use crate::graph::{GraphError, Params, download};
+
+const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+
+/// Every request under `/graph.facebook.com/`, routed the way Graph routes paths.
+pub(crate) async fn graph(
+    State(sb): State<Sandbox>,
+    method: Method,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let p = Params::parse(query.as_deref(), &headers, &body)?;
+        let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if segs.first().is_some_and(|s| crate::graph::is_version(s)) {
+            segs.remove(0);
+        }
+        match (method.as_str(), segs.as_slice()) {
+            ("GET", ["oauth", "access_token"]) => access_token(&sb, &p),
+            ("GET", ["me"]) => me(&sb, &p),
+            ("GET", ["me" | _, "permissions"]) => permissions(&sb, &p),
+            ("DELETE", [_, "permissions"]) => revoke(&sb, &p),
+            ("GET", ["me", "accounts"]) => accounts(&sb, &p),
+            ("POST", [page, "photos"]) => photo(&sb, &p, page).await,
+            ("POST", [page, "feed"]) => feed_post(&sb, &p, page),
+            ("GET", [page, "feed" | "published_posts"]) => list_posts(&sb, &p, page),
+            ("GET", [id]) => node(&sb, &p, id),
+            _ => Err(GraphError::new(
+                2500,
+                format!("Unknown path components: /{}", segs.join("/")),
+            )),
+        }
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn token<'w>(sb: &Sandbox, world: &'w World, p: &Params) -> Result<&'w Token, GraphError> {
+    validate(world, p.token()?, sb.clock().now())
+}
+
+fn scopes(world: &World, t: &Token) -> Vec<String> {
+    world
+        .grants
+        .get(&(t.client_id.clone(), t.user_id))
+        .map(|g| g.scopes.clone())
+        .unwrap_or_default()
+}
+
+fn pick(all: &Map<String, Value>, fields: &[&str]) -> Response {
+    let out: Map<String, Value> = fields
+        .iter()
+        .filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone())))
+        .collect();
+    axum::Json(Value::Object(out)).into_response()
+}
+
+fn me(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
+    let world = sb.inner.facebook.lock().expect("facebook lock");
+    let t = token(sb, &world, p)?;
+    let all = match t.kind {
+        TokenKind::Page(id) => {
+            let page = world
+                .page(id)
+                .ok_or_else(|| GraphError::no_object(&id.to_string(), "get"))?;
+            json!({"id": page.id.to_string(), "name": page.name})
+        }
+        _ => {
+            let user = world
+                .users
+                .iter()
+                .find(|u| u.id == t.user_id)
+                .ok_or_else(|| GraphError::no_object("me", "get"))?;
+            json!({"id": user.id.to_string(), "name": user.name})
+        }
+    };
+    Ok(pick(all.as_object().expect("object"), &p.fields(&["id", "name"])))
+}
+
+/// `GET /me/permissions`: each permission the person was asked for, granted or declined.
+fn permissions(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
+    let world = sb.inner.facebook.lock().expect("facebook lock");
+    let t = token(sb, &world, p)?;
+    let grant = &world.grants[&(t.client_id.clone(), t.user_id)];
+    let data: Vec<Value> = grant
+        .scopes
+        .iter()
+        .map(|s| json!({"permission": s, "status": "granted"}))
+        .chain(
+            grant
+                .declined
+                .iter()
+                .map(|s| json!({"permission": s, "status": "declined"})),
+        )
+        .collect();
+    Ok(axum::Json(json!({ "data": data })).into_response())
+}
+
+/// `DELETE /{user-id}/permissions`: the app loses the whole grant, and every token with it.
+fn revoke(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
+    let mut world = sb.inner.facebook.lock().expect("facebook lock");
+    let t = token(sb, &world, p)?.clone();
+    world.grants.remove(&(t.client_id, t.user_id));
+    Ok(axum::Json(json!({"success": true})).into_response())
+}
+
+/// `GET /me/accounts`: the Pages the person granted, each with a Page token and its linked
+/// Instagram account.
+fn accounts(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
+    let now = sb.clock().now();
+    let mut world = sb.inner.facebook.lock().expect("facebook lock");
+    let t = token(sb, &world, p)?.clone();
+    if !matches!(t.kind, TokenKind::ShortLivedUser | TokenKind::LongLivedUser) {
+        return Err(GraphError::new(
+            100,
+            "(#100) Tried accessing nonexisting field (accounts) on node type (Page)",
+        ));
+    }
+    let granted = scopes(&world, &t);
+    if !granted.iter().any(|s| s == "pages_show_list") {
+        return Err(GraphError::permission("pages_show_list"));
+    }
+    let see_instagram = granted.iter().any(|s| s == "instagram_basic");
+    let pages: Vec<u64> = world.grants[&(t.client_id.clone(), t.user_id)].pages.clone();
+    let fields: Vec<String> = p
+        .fields(&["id", "name", "access_token", "category"])
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut data = Vec::new();
+    for id in pages {
+        let token = page_token(&mut world, &t, id, now);
+        let Some(page) = world.page(id) else { continue };
+        let mut all = json!({"id": page.id.to_string(), "name": page.name, "category": page.category, "access_token": token, "tasks": ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"]});
+        if let Some((ig, username)) = page.instagram.as_ref().filter(|_| see_instagram) {
+            all["instagram_business_account"] = json!({"id": ig.to_string(), "username": username});
+        }
+        let picked: Map<String, Value> = fields
+            .iter()
+            .filter_map(|f| all.get(f).map(|v| (f.clone(), v.clone())))
+            .collect();
+        data.push(Value::Object(picked));
+    }
+    Ok(
+        axum::Json(json!({"data": data, "paging": {"cursors": {"before": "QVFIU", "after": "QVFIU"}}}))
+            .into_response(),
+    )
+}
+
+/// The Page a Page token may publish to, with the permissions publishing needs.
+fn publisher(sb: &Sandbox, world: &World, p: &Params, page: &str) -> Result<(u64, Token), GraphError> {
+    let t = token(sb, world, p)?.clone();
+    let id: u64 = page.parse().map_err(|_| GraphError::no_object(page, "post"))?;
+    if world.page(id).is_none() {
+        return Err(GraphError::no_object(page, "post"));
+    }
+    let granted = scopes(world, &t);
+    let allowed = t.kind == TokenKind::Page(id)
+        && ["pages_manage_posts", "pages_read_engagement"]
+            .iter()
+            .all(|s| granted.iter().any(|g| g == s));
+    if !allowed {
+        return Err(GraphError::new(
+            200,
+            "(#200) If posting to a page, requires both pages_read_engagement and pages_manage_posts as an admin with sufficient administrative permission",
+        ));
+    }
+    Ok((id, t))
+}
+
+fn unfetchable(url: &str) -> GraphError {
+    GraphError::new(
+        324,
+        format!("(#324) Missing or invalid image file: {url} could not be downloaded"),
+    )
+}
+
+/// `POST /{page-id}/photos`: downloads `url`; published at once as a post of its own, or kept
+/// unpublished (`published=false`) for a later `attached_media`.
+async fn photo(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphError> {
+    let page_id = {
+        let world = sb.inner.facebook.lock().expect("facebook lock");
+        publisher(sb, &world, p, page)?.0
+    };
+    let url = p
+        .get("url")
+        .ok_or_else(|| GraphError::new(324, "(#324) Requires upload file"))?;
+    let bytes = download(sb, url, MAX_PHOTO_BYTES, unfetchable, || {
+        GraphError::new(100, "(#100) The photo is larger than the 10 MB Facebook accepts")
+    })
+    .await?;
+    let image =
+        bytes.starts_with(&[0xFF, 0xD8, 0xFF]) || bytes.starts_with(b"\x89PNG") || bytes.starts_with(b"GIF8");
+    if !image {
+        return Err(unfetchable(url));
+    }
+    let published = match p.get("published") {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => return Err(GraphError::param("(#100) Param published must be a boolean")),
+    };
+    let caption = p
+        .get("caption")
+        .or_else(|| p.get("message"))
+        .unwrap_or_default()
+        .to_owned();
+    let now = sb.clock().now();
+    let mut world = sb.inner.facebook.lock().expect("facebook lock");
+    let id = world.next_id();
+    let post_id = published.then(|| new_post(&mut world, page_id, caption.clone(), None, vec![id], now));
+    world.photos.push(Photo {
+        id,
+        page_id,
+        bytes: bytes.len(),
+        caption,
+        alt_text: p.get("alt_text_custom").map(str::to_owned),
+        published,
+        post_id: post_id.clone(),
+        created_time: now,
+    });
+    let mut out = json!({"id": id.to_string()});
+    if let Some(post) = post_id {
+        out["post_id"] = json!(post);
+    }
+    Ok(axum::Json(out).into_response())
+}
+
+fn new_post(
+    world: &mut World,
+    page: u64,
+    message: String,
+    link: Option<String>,
+    photos: Vec<u64>,
+    now: Timestamp,
+) -> String {
+    let n = world.next_id();
+    let id = format!("{page}_{n}");
+    world.posts.push(Post {
+        id: id.clone(),
+        page_id: page,
+        message,
+        link,
+        photos,
+        created_time: now,
+        permalink_url: format!("https://www.facebook.com/{page}/posts/{n}"),
+    });
+    id
+}
+
+/// The `media_fbid`s of `attached_media`, sent as a JSON array or as `attached_media[i]` fields.
+fn attached(p: &Params) -> Result<Vec<String>, GraphError> {
+    let mut raw: Vec<String> = Vec::new();
+    if let Some(list) = p.get("attached_media") {
+        let v: Value = serde_json::from_str(list)
+            .map_err(|_| GraphError::param("(#100) param attached_media must be an array of objects"))?;
+        raw.extend(v.as_array().into_iter().flatten().map(Value::to_string));
+    }
+    raw.extend((0..).map_while(|i| p.get(&format!("attached_media[{i}]")).map(str::to_owned)));
+    raw.iter()
+        .map(|item| {
+            let v: Value = serde_json::from_str(item)
+                .map_err(|_| GraphError::param("(#100) attached_media entries must be JSON objects"))?;
+            v["media_fbid"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| GraphError::param("(#100) attached_media entries need media_fbid"))
+        })
+        .collect()
+}
+
+/// `POST /{page-id}/feed`: text, a link, and photos uploaded unpublished.
+fn feed_post(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphError> {
+    let now = sb.clock().now();
+    let mut world = sb.inner.facebook.lock().expect("facebook lock");
+    let (page_id, _) = publisher(sb, &world, p, page)?;
+    let message = p.get("message").unwrap_or_default().to_owned();
+    let link = p.get("link").map(str::to_owned);
+    if let Some(l) = &link
+        && url::Url::parse(l).map_or(true, |u| !matches!(u.scheme(), "http" | "https"))
+    {
+        return Err(GraphError::param("(#100) link URL is not properly formatted"));
+    }
+    let media = attached(p)?;
+    let mut photos = Vec::new();
+    for fbid in &media {
+        let photo = fbid
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| {
+                world
+                    .photos
+                    .iter()
+                    .find(|ph| ph.id == id && ph.page_id == page_id)
+            })
+            .ok_or_else(|| GraphError::param(format!("(#100) Invalid media_fbid: {fbid}")))?;
+        if photo.published || photo.post_id.is_some() {
+            return Err(GraphError::param(format!(
+                "(#100) The photo {fbid} is already published; attach only photos uploaded with published=false"
+            )));
+        }
+        photos.push(photo.id);
+    }
+    if message.is_empty() && link.is_none() && photos.is_empty() {
+        return Err(GraphError::param("(#100) Missing message or attachment"));
+    }
+    let last = world.posts.iter().rev().find(|post| post.page_id == page_id);
+    if !message.is_empty()
+        && last.is_some_and(|post| {
+            post.message == message && post.link == link && post.photos.is_empty() && photos.is_empty()
+        })
+    {
+        return Err(GraphError::new(506, "Duplicate status message").user("Duplicate Post", "This status update is identical to the last one you posted. Try posting something different, or delete your previous update."));
+    }
+    let id = new_post(&mut world, page_id, message, link, photos.clone(), now);
+    for ph in world.photos.iter_mut().filter(|ph| photos.contains(&ph.id)) {
+        ph.post_id = Some(id.clone());
+    }
+    Ok(axum::Json(json!({ "id": id })).into_response())
+}
+
+fn post_json(post: &Post) -> Map<String, Value> {
+    let attachments: Vec<Value> = post
+        .photos
+        .iter()
+        .map(|id| json!({"type": "photo", "target": {"id": id.to_string()}}))
+        .collect();
+    json!({
+        "id": post.id, "message": post.message, "link": post.link,
+        "created_time": crate::graph::graph_time(post.created_time),
+        "permalink_url": post.permalink_url, "attachments": {"data": attachments},
+    })
+    .as_object()
+    .expect("object")
+    .clone()
+}
+
+/// `GET /{page-id}/feed`: the Page's posts, newest first.
+fn list_posts(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphError> {
+    let world = sb.inner.facebook.lock().expect("facebook lock");
+    let t = token(sb, &world, p)?;
+    let id: u64 = page.parse().map_err(|_| GraphError::no_object(page, "get"))?;
+    if t.kind != TokenKind::Page(id) {
+        return Err(GraphError::no_object(page, "get"));
+    }
+    let fields = p.fields(&["id", "message", "created_time"]);
+    let data: Vec<Value> = world
+        .posts
+        .iter()
+        .rev()
+        .filter(|post| post.page_id == id)
+        .take(100)
+        .map(|post| {
+            let all = post_json(post);
+            Value::Object(
+                fields
+                    .iter()
+                    .filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone())))
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(axum::Json(json!({ "data": data })).into_response())
+}
+
+/// `GET /{id}`: a Page, a Page post or a photo the token may see.
+fn node(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
+    let world = sb.inner.facebook.lock().expect("facebook lock");
+    let t = token(sb, &world, p)?;
+    let page_of_token = match t.kind {
+        TokenKind::Page(page) => Some(page),
+        _ => None,
+    };
+    if let Some(post) = world
+        .posts
+        .iter()
+        .find(|post| post.id == id && Some(post.page_id) == page_of_token)
+    {
+        return Ok(pick(
+            &post_json(post),
+            &p.fields(&["id", "message", "created_time"]),
+        ));
+    }
+    let n: u64 = id.parse().map_err(|_| GraphError::no_object(id, "get"))?;
+    if let Some(page) = world
+        .page(n)
+        .filter(|pg| Some(pg.id) == page_of_token || pg.admin == t.user_id)
+    {
+        let all = json!({"id": page.id.to_string(), "name": page.name, "category": page.category});
+        return Ok(pick(all.as_object().expect("object"), &p.fields(&["id", "name"])));
+    }
+    if let Some(ph) = world
+        .photos
+        .iter()
+        .find(|ph| ph.id == n && Some(ph.page_id) == page_of_token)
+    {
+        let all = json!({"id": ph.id.to_string(), "name": ph.caption, "alt_text_custom": ph.alt_text, "created_time": crate::graph::graph_time(ph.created_time)});
+        return Ok(pick(
+            all.as_object().expect("object"),
+            &p.fields(&["id", "created_time"]),
+        ));
+    }
+    Err(GraphError::no_object(id, "get"))
+}

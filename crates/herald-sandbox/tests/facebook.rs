@@ -1,0 +1,385 @@
+//! The sandbox's Facebook: Facebook Login with PKCE, Pages and their tokens, Page posts; and the
+//! refusals the Graph API documents, with its status and error body.
+
+use axum::Router;
+use axum::routing::get;
+use base64::Engine;
+use herald_sandbox::{Sandbox, SandboxConfig};
+use jiff::SignedDuration;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+mod common;
+use common::{fixture, graph_error, serve};
+
+const REDIRECT: &str = "http://127.0.0.1:9/oauth/facebook/callback";
+const USER: &str = "10000000000001";
+const BAKERY: &str = "100000000000001";
+const BOOKS: &str = "100000000000002";
+const PUBLISH: &[&str] = &[
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_posts",
+    "instagram_basic",
+];
+const VERIFIER: &str = "a-verifier-of-at-least-forty-three-characters-long-0123456789";
+
+struct Fb {
+    sb: Sandbox,
+    base: String,
+    images: String,
+    http: reqwest::Client,
+}
+
+async fn start() -> Fb {
+    let sb = Sandbox::new(SandboxConfig::default());
+    sb.allow_facebook_redirect(REDIRECT);
+    let base = serve(sb.router()).await;
+    let images = serve(
+        Router::new()
+            .route("/square.jpg", get(|| async { fixture("square-1080.jpg") }))
+            .route("/page.html", get(|| async { "<html>not an image</html>" })),
+    )
+    .await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Fb {
+        sb,
+        base,
+        images,
+        http,
+    }
+}
+
+fn challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+impl Fb {
+    /// Consents with `scopes` for `pages` (PKCE S256 with [`VERIFIER`]) and returns the code.
+    async fn code(&self, scopes: &[&str], pages: &[&str]) -> String {
+        let app = self.sb.config().facebook_app;
+        let challenge = challenge(VERIFIER);
+        let mut form = vec![
+            ("client_id", app.client_id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("state", "s1"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("user", USER),
+            ("decision", "allow"),
+        ];
+        form.extend(scopes.iter().map(|s| ("scope", *s)));
+        form.extend(pages.iter().map(|p| ("page", *p)));
+        let r = self
+            .http
+            .post(format!("{}/www.facebook.com/dialog/oauth", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        assert_eq!(loc.fragment(), Some("_=_"), "Facebook appends #_=_");
+        loc.query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned()
+    }
+
+    async fn exchange(&self, code: &str, verifier: &str) -> (u16, Value) {
+        let app = self.sb.config().facebook_app;
+        let q = [
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", app.client_secret.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code", code),
+            ("code_verifier", verifier),
+        ];
+        let r = self
+            .http
+            .get(format!(
+                "{}/graph.facebook.com/v24.0/oauth/access_token",
+                self.base
+            ))
+            .query(&q)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    /// A long-lived user token.
+    async fn user_token(&self, scopes: &[&str], pages: &[&str]) -> String {
+        let code = self.code(scopes, pages).await;
+        let (s, short) = self.exchange(&code, VERIFIER).await;
+        assert_eq!(s, 200, "{short}");
+        let app = self.sb.config().facebook_app;
+        let q = [
+            ("grant_type", "fb_exchange_token"),
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", app.client_secret.as_str()),
+            ("fb_exchange_token", short["access_token"].as_str().unwrap()),
+        ];
+        let r = self
+            .http
+            .get(format!(
+                "{}/graph.facebook.com/v24.0/oauth/access_token",
+                self.base
+            ))
+            .query(&q)
+            .send()
+            .await
+            .unwrap();
+        let long: Value = r.json().await.unwrap();
+        assert!(long["expires_in"].as_i64().unwrap() > 50 * 24 * 3600, "{long}");
+        long["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut r = self
+            .http
+            .get(format!("{}/graph.facebook.com/v24.0/{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let r = r.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, token: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/graph.facebook.com/v24.0/{path}", self.base))
+            .header("authorization", format!("OAuth {token}"))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    /// The Page tokens of a user token, by Page id.
+    async fn page_token(&self, user: &str, page: &str) -> String {
+        let (_, accounts) = self.get("me/accounts?fields=id,access_token", Some(user)).await;
+        accounts["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == page)
+            .unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_grant_lists_the_chosen_pages_with_tokens_that_never_expire_and_the_linked_instagram_account() {
+    let fb = start().await;
+    let user = fb.user_token(PUBLISH, &[BAKERY, BOOKS]).await;
+    let (s, accounts) = fb
+        .get(
+            "me/accounts?fields=id,name,access_token,instagram_business_account{id,username}",
+            Some(&user),
+        )
+        .await;
+    assert_eq!(s, 200, "{accounts}");
+    let data = accounts["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    assert_eq!(data[0]["instagram_business_account"]["username"], "sandbox_brand");
+    assert!(data[1].get("instagram_business_account").is_none());
+    let page = data[0]["access_token"].as_str().unwrap().to_owned();
+    fb.sb.clock().advance(SignedDuration::from_hours(24 * 365));
+    let (s, me) = fb.get("me?fields=id,name", Some(&page)).await;
+    assert_eq!(
+        (s, me["id"].as_str()),
+        (200, Some(BAKERY)),
+        "a Page token from a long-lived user token does not expire"
+    );
+    let (s, e) = fb.get("me", Some(&user)).await;
+    assert_eq!(
+        (s, graph_error(&e)),
+        (400, (190, Some(463))),
+        "the user token does"
+    );
+    let (_, perms) = fb.get("me/permissions", Some(&page)).await;
+    assert!(
+        perms["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["permission"] == "pages_manage_engagement" && p["status"] == "declined")
+    );
+}
+
+#[tokio::test]
+async fn a_code_works_once_only_with_its_pkce_verifier_and_redirect_uri() {
+    let fb = start().await;
+    let code = fb.code(PUBLISH, &[BAKERY]).await;
+    let (s, e) = fb
+        .exchange(&code, "the-wrong-verifier-the-wrong-verifier-the-wrong")
+        .await;
+    assert_eq!((s, graph_error(&e).0), (400, 100));
+    assert!(e["error"]["message"].as_str().unwrap().contains("code verifier"));
+    let (s, ok) = fb.exchange(&code, VERIFIER).await;
+    assert_eq!(s, 200, "{ok}");
+    assert_eq!(ok["token_type"], "bearer");
+    let (_, e) = fb.exchange(&code, VERIFIER).await;
+    assert_eq!(graph_error(&e), (100, Some(36009)), "a code is single-use");
+    let page = fb
+        .http
+        .get(format!("{}/www.facebook.com/v24.0/dialog/oauth", fb.base))
+        .query(&[
+            ("client_id", fb.sb.config().facebook_app.client_id.as_str()),
+            ("redirect_uri", "http://evil.example/cb"),
+            ("response_type", "code"),
+            ("scope", "pages_show_list"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 400);
+    assert!(page.text().await.unwrap().contains("URL Blocked"));
+}
+
+#[tokio::test]
+async fn a_page_publishes_text_links_and_several_photos_and_refuses_what_graph_refuses() {
+    let fb = start().await;
+    let user = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let page = fb.page_token(&user, BAKERY).await;
+    let feed = format!("{BAKERY}/feed");
+    let (s, post) = fb.post(&feed, &page, &[("message", "Fresh bread at 8")]).await;
+    assert_eq!(s, 200, "{post}");
+    assert!(post["id"].as_str().unwrap().starts_with(&format!("{BAKERY}_")));
+    let (_, e) = fb.post(&feed, &page, &[("message", "Fresh bread at 8")]).await;
+    assert_eq!(graph_error(&e).0, 506, "a duplicate of the last post");
+    let (s, _) = fb
+        .post(
+            &feed,
+            &page,
+            &[("message", "Our menu"), ("link", "https://example.com/menu")],
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, e) = fb
+        .post(&feed, &page, &[("message", "x"), ("link", "not a link")])
+        .await;
+    assert_eq!(graph_error(&e).0, 100);
+    let (_, e) = fb.post(&feed, &page, &[]).await;
+    assert_eq!(graph_error(&e).0, 100, "nothing to post");
+    let photo_url = format!("{}/square.jpg", fb.images);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (s, ph) = fb
+            .post(
+                &format!("{BAKERY}/photos"),
+                &page,
+                &[("url", &photo_url), ("published", "false")],
+            )
+            .await;
+        assert_eq!(s, 200, "{ph}");
+        assert!(ph.get("post_id").is_none(), "an unpublished photo makes no post");
+        ids.push(ph["id"].as_str().unwrap().to_owned());
+    }
+    let attached = serde_json::json!(
+        ids.iter()
+            .map(|id| serde_json::json!({"media_fbid": id}))
+            .collect::<Vec<_>>()
+    )
+    .to_string();
+    let (s, album) = fb
+        .post(
+            &feed,
+            &page,
+            &[("message", "Two loaves"), ("attached_media", &attached)],
+        )
+        .await;
+    assert_eq!(s, 200, "{album}");
+    let (_, e) = fb
+        .post(
+            &feed,
+            &page,
+            &[("message", "again"), ("attached_media", &attached)],
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 100, "attached photos are used up");
+    let (_, e) = fb
+        .post(
+            &format!("{BAKERY}/photos"),
+            &page,
+            &[("url", &format!("{}/page.html", fb.images))],
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 324, "not an image");
+    let (s, listed) = fb
+        .get(&format!("{feed}?fields=id,message,link,attachments"), Some(&page))
+        .await;
+    assert_eq!(s, 200);
+    let listed = listed["data"].as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[0]["attachments"]["data"].as_array().unwrap().len(), 2);
+    assert_eq!(listed[1]["link"], "https://example.com/menu");
+}
+
+#[tokio::test]
+async fn page_calls_need_a_page_token_with_its_permissions_and_an_existing_object() {
+    let fb = start().await;
+    let (s, e) = fb.get("me", None).await;
+    assert_eq!((s, graph_error(&e).0), (400, 2500), "no token");
+    let (_, e) = fb.get("me", Some("EAAnot-a-token")).await;
+    assert_eq!(graph_error(&e).0, 190, "unknown token");
+    let user = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let (_, e) = fb
+        .post(&format!("{BAKERY}/feed"), &user, &[("message", "as a person")])
+        .await;
+    assert_eq!(graph_error(&e).0, 200, "a user token cannot post as the Page");
+    let page = fb.page_token(&user, BAKERY).await;
+    let (_, e) = fb
+        .post(&format!("{BOOKS}/feed"), &page, &[("message", "elsewhere")])
+        .await;
+    assert_eq!(graph_error(&e).0, 200, "another Page's token");
+    let (_, e) = fb.post("999/feed", &page, &[("message", "nowhere")]).await;
+    assert_eq!(graph_error(&e), (100, Some(33)), "no such object");
+    let (_, e) = fb
+        .get(
+            "me/accounts",
+            Some(&fb.user_token(&["pages_read_engagement"], &[BAKERY]).await),
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 10, "pages_show_list is needed to list Pages");
+    let reader = fb
+        .user_token(&["pages_show_list", "pages_read_engagement"], &[BAKERY])
+        .await;
+    let reader_page = fb.page_token(&reader, BAKERY).await;
+    let (_, e) = fb
+        .post(
+            &format!("{BAKERY}/feed"),
+            &reader_page,
+            &[("message", "no publish permission")],
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 200, "pages_manage_posts is needed to post");
+    let (s, ok) = fb
+        .http
+        .delete(format!("{}/graph.facebook.com/v24.0/me/permissions", fb.base))
+        .bearer_auth(&reader_page)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .map(|v| (200, v))
+        .unwrap();
+    assert_eq!((s, &ok["success"]), (200, &Value::Bool(true)));
+    let (_, e) = fb.get("me", Some(&reader_page)).await;
+    assert_eq!(
+        graph_error(&e),
+        (190, Some(458)),
+        "removing the app ends every token"
+    );
+}
