@@ -4,23 +4,32 @@
 //! A timer wakes it at the next due time; scheduling a post wakes it at once; a slow poll is the backstop
 //! for posts scheduled by other processes.
 
+mod jobs;
 mod process;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use herald_domain::Clock;
+use herald_platforms::facebook::Facebook;
 use herald_platforms::instagram::Instagram;
 use herald_store::Store;
 use herald_vault::UrlSigner;
 use tokio::sync::Notify;
 use url::Url;
 
+/// The platform adapters the dispatcher publishes through.
+#[derive(Clone)]
+pub struct Platforms {
+    pub instagram: Instagram,
+    pub facebook: Facebook,
+}
+
 /// What the dispatcher needs from the outside.
 #[derive(Clone)]
 pub struct Dispatcher {
     store: Store,
-    instagram: Instagram,
+    platforms: Platforms,
     signer: UrlSigner,
     public_url: Url,
     clock: Clock,
@@ -59,7 +68,7 @@ impl Dispatcher {
     /// `wake` is notified whenever a post is scheduled or edited, so the dispatcher looks at once.
     pub fn new(
         store: Store,
-        instagram: Instagram,
+        platforms: Platforms,
         signer: UrlSigner,
         public_url: Url,
         wake: Arc<Notify>,
@@ -69,7 +78,7 @@ impl Dispatcher {
         let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         Self {
             store,
-            instagram,
+            platforms,
             signer,
             public_url,
             clock,

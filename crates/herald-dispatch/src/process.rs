@@ -3,16 +3,18 @@
 use std::time::Duration;
 
 use herald_domain::delivery::DeliveryStatus;
-use herald_domain::platform::{Feature, Platform};
+use herald_domain::platform::{Feature, Login, Platform};
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
 use herald_domain::rules::{self, Draft, MediaFacts};
-use herald_platforms::instagram::{Content, Handle, Item};
+use herald_platforms::facebook::PageContent;
+use herald_platforms::instagram::{Content, Item};
 use herald_platforms::{PlatformError, Step};
 use herald_store::{Claimed, StoreError, Transition};
 use jiff::SignedDuration;
 use secrecy::SecretString;
 
 use crate::Dispatcher;
+use crate::jobs::{InstagramJob, Job, PageJob};
 
 /// Give up retrying transient failures after this many attempts.
 const MAX_ATTEMPTS: i64 = 8;
@@ -117,7 +119,7 @@ impl Dispatcher {
                 )));
             }
         }
-        let missing = platform.missing_for(Feature::Publish, &profile.granted_scopes);
+        let missing = profile.missing_for(Feature::Publish);
         if !missing.is_empty() {
             return Err(Ok(Stop::Reconnect(
                 ReconnectReason::PermissionMissing,
@@ -159,7 +161,7 @@ impl Dispatcher {
             return Err(Ok(Stop::Fail("content_rejected", msg)));
         }
         let token = self.token(c, &profile).await?;
-        if media.is_empty() {
+        if media.is_empty() && platform == Platform::Instagram {
             return Err(Ok(Stop::Fail(
                 "content_rejected",
                 "Instagram needs an image.".into(),
@@ -181,35 +183,70 @@ impl Dispatcher {
                 }
             })
             .collect();
-        let content = Content {
-            caption: &text,
-            items: &items,
-            alt_text: options.get("alt_text").and_then(|v| v.as_str()),
-            story: rules::kind_of(platform, &draft) == Some("story"),
-            share_to_feed: options.get("share_to_feed").and_then(|v| v.as_bool()),
-            thumb_offset_ms: options.get("thumb_offset_ms").and_then(|v| v.as_i64()),
+        let text_option = |k: &str| options.get(k).and_then(|v| v.as_str());
+        if platform == Platform::Facebook {
+            let photos: Vec<String> = items.iter().map(|i| i.url.clone()).collect();
+            let job = PageJob {
+                facebook: &self.platforms.facebook,
+                token: &token,
+                page: &profile.external_id,
+                content: PageContent {
+                    message: &text,
+                    link: text_option("link"),
+                    photos: &photos,
+                    alt_text: text_option("alt_text"),
+                },
+            };
+            return self.drive(c, platform, &job).await;
+        }
+        // Instagram accounts linked to a Page are reached on Facebook's Graph host with the Page's token.
+        let instagram = match profile.login {
+            Login::Facebook => self
+                .platforms
+                .instagram
+                .on_host(self.platforms.facebook.graph_base()),
+            Login::Instagram => self.platforms.instagram.clone(),
         };
+        let job = InstagramJob {
+            instagram: &instagram,
+            token: &token,
+            account: &profile.external_id,
+            content: Content {
+                caption: &text,
+                items: &items,
+                alt_text: text_option("alt_text"),
+                story: rules::kind_of(platform, &draft) == Some("story"),
+                share_to_feed: options.get("share_to_feed").and_then(|v| v.as_bool()),
+                thumb_offset_ms: options.get("thumb_offset_ms").and_then(|v| v.as_i64()),
+            },
+        };
+        self.drive(c, platform, &job).await
+    }
 
-        let mut handle: Handle = c
+    /// Takes the adapter's steps from the saved handle, saving it after each, until the post is
+    /// published, parks while the platform processes, or stops.
+    async fn drive<J: Job>(
+        &self,
+        c: &Claimed,
+        platform: Platform,
+        job: &J,
+    ) -> Result<(), Result<Stop, StoreError>> {
+        let mut handle: J::Handle = c
             .handle
             .as_deref()
             .and_then(|h| serde_json::from_str(h).ok())
             .unwrap_or_default();
         // A new attempt starts only from nothing: a carousel whose items exist is resuming, not starting.
-        if handle.container_id.is_none() && handle.children.is_empty() {
-            handle.started_at = self.clock.now().as_second();
+        if J::fresh(&handle) {
+            J::set_started_at(&mut handle, self.clock.now().as_second());
             let saved = serde_json::to_string(&handle).unwrap_or_default();
             self.store
-                .begin_attempt(c, &saved, "creating the Instagram media container")
+                .begin_attempt(c, &saved, &format!("publishing to {}", platform.display_name()))
                 .await
                 .map_err(Err)?;
         }
         for _ in 0..MAX_STEPS {
-            let step = self
-                .instagram
-                .publish_step(&token, &profile.external_id, &content, &handle, self.clock.now())
-                .await;
-            match step {
+            match job.step(&handle, self.clock.now()).await {
                 Ok(Step::Continue(next)) => {
                     handle = next;
                     self.store
@@ -247,7 +284,7 @@ impl Dispatcher {
                         .map_err(Err)?;
                     return Ok(());
                 }
-                Err(e) => return Err(Ok(self.classify(c, &e, &handle))),
+                Err(e) => return Err(Ok(self.classify(c, platform, &e, J::publish_started(&handle)))),
             }
         }
         let due = self.clock.now() + SignedDuration::from_secs(1);
@@ -291,11 +328,14 @@ impl Dispatcher {
             .unwrap_or(now);
         let soon = expires_at.duration_since(now)
             < SignedDuration::try_from(self.settings.refresh_within).unwrap_or_default();
-        // Instagram refreshes only tokens at least a day old.
-        if !soon || now.duration_since(issued) < SignedDuration::from_hours(24) {
+        // Only Instagram Login tokens refresh, and Instagram refreshes only tokens at least a day old.
+        if !soon
+            || profile.login != Login::Instagram
+            || now.duration_since(issued) < SignedDuration::from_hours(24)
+        {
             return Ok(token);
         }
-        match self.instagram.refresh(&token, now).await {
+        match self.platforms.instagram.refresh(&token, now).await {
             Ok(r) => {
                 self.store
                     .put_secret(
@@ -325,29 +365,52 @@ impl Dispatcher {
         }
     }
 
-    fn classify(&self, c: &Claimed, e: &PlatformError, handle: &Handle) -> Stop {
+    fn classify(&self, c: &Claimed, platform: Platform, e: &PlatformError, publish_started: bool) -> Stop {
         let now = self.clock.now();
         let message = e.to_string();
+        let name = platform.display_name();
         match e {
-            PlatformError::TokenExpired => Stop::Reconnect(ReconnectReason::Expired, "The Instagram session expired; reconnect the profile.".into()),
+            PlatformError::TokenExpired => Stop::Reconnect(
+                ReconnectReason::Expired,
+                format!("The {name} session expired; reconnect the profile."),
+            ),
             PlatformError::TokenRevoked(_) => Stop::Reconnect(
                 ReconnectReason::RevokedOnPlatform,
-                "Access was removed on Instagram (the app was removed or the password changed); reconnect the profile.".into(),
+                format!(
+                    "Access was removed on {name} (the app was removed, the password changed, or the Page role was lost); reconnect the profile."
+                ),
             ),
-            PlatformError::PermissionMissing(_) => Stop::Reconnect(ReconnectReason::PermissionMissing, message),
+            PlatformError::PermissionMissing(_) => {
+                Stop::Reconnect(ReconnectReason::PermissionMissing, message)
+            }
             PlatformError::RateLimited { retry_after } => {
-                let wait = retry_after.and_then(|d| SignedDuration::try_from(d).ok()).unwrap_or(SignedDuration::from_mins(15));
+                let wait = retry_after
+                    .and_then(|d| SignedDuration::try_from(d).ok())
+                    .unwrap_or(SignedDuration::from_mins(15));
                 let reset_at = now + wait;
-                Stop::Retry(reset_at, "rate_limited", format!("Instagram asked Herald to wait; it will retry at {reset_at}."))
+                Stop::Retry(
+                    reset_at,
+                    "rate_limited",
+                    format!("{name} asked Herald to wait; it will retry at {reset_at}."),
+                )
             }
             PlatformError::Transient { .. } if c.attempts < MAX_ATTEMPTS => {
-                let backoff = Duration::from_secs(5 * 2u64.pow(u32::try_from(c.attempts.clamp(0, 8)).unwrap_or(8))).min(Duration::from_secs(900));
-                Stop::Retry(now + SignedDuration::try_from(backoff).unwrap_or_default(), "transient", message)
+                let backoff =
+                    Duration::from_secs(5 * 2u64.pow(u32::try_from(c.attempts.clamp(0, 8)).unwrap_or(8)))
+                        .min(Duration::from_secs(900));
+                Stop::Retry(
+                    now + SignedDuration::try_from(backoff).unwrap_or_default(),
+                    "transient",
+                    message,
+                )
             }
-            _ if handle.publish_started => Stop::Unconfirmed(format!(
-                "Herald cannot tell whether Instagram published this post ({message}); check the profile before publishing again."
+            _ if publish_started => Stop::Unconfirmed(format!(
+                "Herald cannot tell whether {name} published this post ({message}); check the profile before publishing again."
             )),
-            PlatformError::Transient { .. } => Stop::Fail("transient", format!("Gave up after {MAX_ATTEMPTS} attempts: {message}")),
+            PlatformError::Transient { .. } => Stop::Fail(
+                "transient",
+                format!("Gave up after {MAX_ATTEMPTS} attempts: {message}"),
+            ),
             other => Stop::Fail(other.code(), message),
         }
     }

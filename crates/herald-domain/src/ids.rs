@@ -54,5 +54,6 @@ typed_id!(
     PostId,
     DeliveryId,
     ApiTokenId,
-    AttemptId
+    AttemptId,
+    GrantId
 );

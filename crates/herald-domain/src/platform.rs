@@ -31,6 +31,40 @@ pub struct Permission {
     pub reason: &'static str,
     /// Features that cannot work without this permission.
     pub needed_for: &'static [Feature],
+    /// The kinds of profile it matters to (one login can connect several platforms' accounts).
+    pub applies_to: &'static [Platform],
+}
+
+/// The OAuth login a profile was connected through: Instagram accounts can come through Instagram
+/// Login or, linked to a Page, through Facebook Login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Login {
+    Instagram,
+    Facebook,
+}
+
+impl Login {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Instagram => "instagram",
+            Self::Facebook => "facebook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Instagram, Self::Facebook]
+            .into_iter()
+            .find(|l| l.as_str() == s)
+    }
+
+    /// Everything Herald asks for at this login.
+    pub fn permissions(self) -> &'static [Permission] {
+        match self {
+            Self::Instagram => INSTAGRAM_PERMISSIONS,
+            Self::Facebook => FACEBOOK_PERMISSIONS,
+        }
+    }
 }
 
 impl Platform {
@@ -77,7 +111,16 @@ impl Platform {
 
     /// Whether Herald can connect and publish to this platform yet.
     pub fn is_available(self) -> bool {
-        matches!(self, Self::Instagram)
+        self.login().is_some()
+    }
+
+    /// The login that connects this platform's accounts, when Herald has one.
+    pub fn login(self) -> Option<Login> {
+        match self {
+            Self::Instagram => Some(Login::Instagram),
+            Self::Facebook => Some(Login::Facebook),
+            _ => None,
+        }
     }
 
     /// Whether the platform's authorization server accepts PKCE (S256), and if not, why.
@@ -93,21 +136,22 @@ impl Platform {
         }
     }
 
-    /// The permissions Herald asks for on this platform.
+    /// The permissions Herald asks for when connecting this platform.
     pub fn permissions(self) -> &'static [Permission] {
-        match self {
-            Self::Instagram => INSTAGRAM_PERMISSIONS,
-            _ => &[],
-        }
+        self.login().map_or(&[], Login::permissions)
     }
 
-    /// Permissions a feature needs that `granted` lacks.
-    pub fn missing_for<'a>(self, feature: Feature, granted: &[String]) -> Vec<&'a str>
-    where
-        Self: 'a,
-    {
-        self.permissions()
+    /// The permissions that matter to a profile of this platform connected through `login`.
+    pub fn permissions_via(self, login: Login) -> impl Iterator<Item = &'static Permission> {
+        login
+            .permissions()
             .iter()
+            .filter(move |p| p.applies_to.contains(&self))
+    }
+
+    /// Permissions a feature needs that `granted` lacks, for a profile connected through `login`.
+    pub fn missing_for(self, login: Login, feature: Feature, granted: &[String]) -> Vec<&'static str> {
+        self.permissions_via(login)
             .filter(|p| p.needed_for.contains(&feature))
             .filter(|p| !granted.iter().any(|g| g == p.scope))
             .map(|p| p.scope)
@@ -126,21 +170,92 @@ const INSTAGRAM_PERMISSIONS: &[Permission] = &[
         scope: "instagram_business_basic",
         reason: "To read your Instagram account's id and username so Herald can show which account is connected.",
         needed_for: &[Feature::Publish, Feature::Comments, Feature::Metrics],
+        applies_to: &[Platform::Instagram],
     },
     Permission {
         scope: "instagram_business_content_publish",
         reason: "To publish the posts you schedule, at the time you choose. Herald never posts anything you did not schedule.",
         needed_for: &[Feature::Publish],
+        applies_to: &[Platform::Instagram],
     },
     Permission {
         scope: "instagram_business_manage_comments",
         reason: "To show the comments on your published posts and post the replies you write, as your account.",
         needed_for: &[Feature::Comments],
+        applies_to: &[Platform::Instagram],
     },
     Permission {
         scope: "instagram_business_manage_insights",
         reason: "To show how your published posts perform (views, reach, likes, comments, shares, saves).",
         needed_for: &[Feature::Metrics],
+        applies_to: &[Platform::Instagram],
+    },
+];
+
+const PAGES_AND_INSTAGRAM: &[Platform] = &[Platform::Facebook, Platform::Instagram];
+
+/// Facebook Login: Pages, and the Instagram accounts linked to them (Pages API and Instagram Graph
+/// API with Facebook Login permission references).
+const FACEBOOK_PERMISSIONS: &[Permission] = &[
+    Permission {
+        scope: "pages_show_list",
+        reason: "To list the Pages you manage, so you choose which of them (and their Instagram accounts) Herald may use.",
+        needed_for: &[Feature::Publish, Feature::Comments, Feature::Metrics],
+        applies_to: PAGES_AND_INSTAGRAM,
+    },
+    Permission {
+        scope: "pages_read_engagement",
+        reason: "To read your Pages' posts, so Herald can confirm what it published and never posts twice.",
+        needed_for: &[Feature::Publish, Feature::Comments, Feature::Metrics],
+        applies_to: PAGES_AND_INSTAGRAM,
+    },
+    Permission {
+        scope: "pages_manage_posts",
+        reason: "To publish the posts you schedule on your Pages, at the time you choose.",
+        needed_for: &[Feature::Publish],
+        applies_to: &[Platform::Facebook],
+    },
+    Permission {
+        scope: "pages_read_user_content",
+        reason: "To show the comments people leave on your Pages' posts.",
+        needed_for: &[Feature::Comments],
+        applies_to: &[Platform::Facebook],
+    },
+    Permission {
+        scope: "pages_manage_engagement",
+        reason: "To post the replies you write to comments on your Pages, as the Page.",
+        needed_for: &[Feature::Comments],
+        applies_to: &[Platform::Facebook],
+    },
+    Permission {
+        scope: "read_insights",
+        reason: "To show how your Pages' posts perform (views, reach, reactions, comments, shares).",
+        needed_for: &[Feature::Metrics],
+        applies_to: &[Platform::Facebook],
+    },
+    Permission {
+        scope: "instagram_basic",
+        reason: "To see the Instagram accounts linked to your Pages, so you can connect them too.",
+        needed_for: &[Feature::Publish, Feature::Comments, Feature::Metrics],
+        applies_to: &[Platform::Instagram],
+    },
+    Permission {
+        scope: "instagram_content_publish",
+        reason: "To publish the posts you schedule on those Instagram accounts.",
+        needed_for: &[Feature::Publish],
+        applies_to: &[Platform::Instagram],
+    },
+    Permission {
+        scope: "instagram_manage_comments",
+        reason: "To show and answer the comments on those Instagram accounts' posts.",
+        needed_for: &[Feature::Comments],
+        applies_to: &[Platform::Instagram],
+    },
+    Permission {
+        scope: "instagram_manage_insights",
+        reason: "To show how those Instagram accounts' posts perform.",
+        needed_for: &[Feature::Metrics],
+        applies_to: &[Platform::Instagram],
     },
 ];
 
@@ -155,13 +270,34 @@ mod tests {
             "instagram_business_manage_insights".to_owned(),
         ];
         assert_eq!(
-            Platform::Instagram.missing_for(Feature::Publish, &granted),
+            Platform::Instagram.missing_for(Login::Instagram, Feature::Publish, &granted),
             ["instagram_business_content_publish"]
         );
         assert!(
             Platform::Instagram
-                .missing_for(Feature::Metrics, &granted)
+                .missing_for(Login::Instagram, Feature::Metrics, &granted)
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_facebook_grant_judges_pages_and_linked_instagram_accounts_by_their_own_permissions() {
+        let granted: Vec<String> = [
+            "pages_show_list",
+            "pages_read_engagement",
+            "pages_manage_posts",
+            "instagram_basic",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert!(
+            Platform::Facebook
+                .missing_for(Login::Facebook, Feature::Publish, &granted)
+                .is_empty()
+        );
+        assert_eq!(
+            Platform::Instagram.missing_for(Login::Facebook, Feature::Publish, &granted),
+            ["instagram_content_publish"]
         );
     }
 

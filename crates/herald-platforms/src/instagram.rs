@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
+use crate::meta::{Graph, id_of, malformed};
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step};
 
 /// Where the adapter finds Instagram and who it is there.
@@ -79,28 +80,27 @@ pub struct Content<'a> {
 #[derive(Debug, Clone)]
 pub struct Instagram {
     config: InstagramConfig,
-    http: reqwest::Client,
+    graph: Graph,
 }
 
 const RECHECK: Duration = Duration::from_secs(1);
 
 impl Instagram {
     pub fn new(config: InstagramConfig, http: reqwest::Client) -> Self {
-        Self { config, http }
+        let graph = Graph {
+            http,
+            base: config.graph_base.clone(),
+            version: config.graph_version.clone(),
+        };
+        Self { config, graph }
     }
 
-    fn graph(&self, path: &str) -> Url {
-        let mut u = self.config.graph_base.clone();
-        let base = u.path().trim_end_matches('/').to_owned();
-        u.set_path(&format!("{base}/{}/{path}", self.config.graph_version));
-        u
-    }
-
-    fn unversioned(&self, path: &str) -> Url {
-        let mut u = self.config.graph_base.clone();
-        let base = u.path().trim_end_matches('/').to_owned();
-        u.set_path(&format!("{base}/{path}"));
-        u
+    /// The same adapter on another Graph host: Instagram accounts reached through Facebook Login
+    /// use `graph.facebook.com` with their Page's token.
+    pub fn on_host(&self, base: &Url) -> Self {
+        let mut other = self.clone();
+        other.graph.base = base.clone();
+        other
     }
 
     /// The consent page URL. Scopes are comma-separated, as Instagram expects.
@@ -129,6 +129,7 @@ impl Instagram {
         let base = url.path().trim_end_matches('/').to_owned();
         url.set_path(&format!("{base}/oauth/access_token"));
         let res = self
+            .graph
             .http
             .post(url)
             .form(&[
@@ -173,11 +174,11 @@ impl Instagram {
             Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
             _ => requested.iter().map(|s| (*s).to_owned()).collect(),
         };
-        let mut url = self.unversioned("access_token");
+        let mut url = self.graph.unversioned("access_token");
         url.query_pairs_mut()
             .append_pair("grant_type", "ig_exchange_token")
             .append_pair("client_secret", self.config.client_secret.expose_secret());
-        let long = self.get_json(url, &short_token).await?;
+        let long = self.graph.get_json(url, &short_token).await?;
         let access_token = SecretString::from(
             long["access_token"]
                 .as_str()
@@ -187,9 +188,9 @@ impl Instagram {
         let expires_at = long["expires_in"]
             .as_i64()
             .map(|s| now + SignedDuration::from_secs(s));
-        let mut me = self.graph("me");
+        let mut me = self.graph.url("me");
         me.query_pairs_mut().append_pair("fields", "user_id,username");
-        let me = self.get_json(me, &access_token).await?;
+        let me = self.graph.get_json(me, &access_token).await?;
         let account_id = match &me["user_id"] {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
@@ -208,10 +209,10 @@ impl Instagram {
 
     /// A new 60-day token for a long-lived one that is at least a day old.
     pub async fn refresh(&self, token: &SecretString, now: Timestamp) -> Result<Refreshed, PlatformError> {
-        let mut url = self.unversioned("refresh_access_token");
+        let mut url = self.graph.unversioned("refresh_access_token");
         url.query_pairs_mut()
             .append_pair("grant_type", "ig_refresh_token");
-        let body = self.get_json(url, token).await?;
+        let body = self.graph.get_json(url, token).await?;
         let access_token = SecretString::from(
             body["access_token"]
                 .as_str()
@@ -240,9 +241,9 @@ impl Instagram {
                 .create_containers(token, account_id, content, handle, now)
                 .await;
         };
-        let mut url = self.graph(container);
+        let mut url = self.graph.url(container);
         url.query_pairs_mut().append_pair("fields", "status_code,status");
-        let status = self.get_json(url, token).await?;
+        let status = self.graph.get_json(url, token).await?;
         match (status["status_code"].as_str().unwrap_or_default(), handle.publish_started) {
             ("IN_PROGRESS", _) => Ok(Step::Park(handle.clone(), RECHECK)),
             ("FINISHED", false) => Ok(Step::Continue(Handle { publish_started: true, ..handle.clone() })),
@@ -279,7 +280,7 @@ impl Instagram {
         } else {
             now.as_second()
         };
-        let url = self.graph(&format!("{account_id}/media"));
+        let url = self.graph.url(&format!("{account_id}/media"));
         if let [single] = content.items {
             let media_key = if single.video { "video_url" } else { "image_url" };
             let share = content.share_to_feed.unwrap_or(true).to_string();
@@ -304,7 +305,7 @@ impl Instagram {
                     form.push(("alt_text", alt));
                 }
             }
-            let id = id_of(&self.post_form(url, token, &form).await?)?;
+            let id = id_of(&self.graph.post_form(url, token, &form).await?)?;
             return Ok(Step::Continue(Handle {
                 container_id: Some(id),
                 children: Vec::new(),
@@ -324,7 +325,7 @@ impl Instagram {
                 } else {
                     &[("image_url", &item.url), ("is_carousel_item", "true")]
                 };
-                children.push(id_of(&self.post_form(url.clone(), token, form).await?)?);
+                children.push(id_of(&self.graph.post_form(url.clone(), token, form).await?)?);
             }
             return Ok(Step::Continue(Handle {
                 children,
@@ -333,9 +334,9 @@ impl Instagram {
             }));
         }
         for child in &handle.children {
-            let mut status_url = self.graph(child);
+            let mut status_url = self.graph.url(child);
             status_url.query_pairs_mut().append_pair("fields", "status_code");
-            match self.get_json(status_url, token).await?["status_code"].as_str() {
+            match self.graph.get_json(status_url, token).await?["status_code"].as_str() {
                 Some("FINISHED") => {}
                 Some("IN_PROGRESS") => return Ok(Step::Park(handle.clone(), RECHECK)),
                 // An item expired or failed: start the carousel's items again (items never publish alone).
@@ -353,7 +354,7 @@ impl Instagram {
             ("children", children.as_str()),
             ("caption", content.caption),
         ];
-        let id = id_of(&self.post_form(url, token, &form).await?)?;
+        let id = id_of(&self.graph.post_form(url, token, &form).await?)?;
         Ok(Step::Continue(Handle {
             container_id: Some(id),
             ..handle.clone()
@@ -367,8 +368,9 @@ impl Instagram {
         container: &str,
     ) -> Result<String, PlatformError> {
         let body = self
+            .graph
             .post_form(
-                self.graph(&format!("{account_id}/media_publish")),
+                self.graph.url(&format!("{account_id}/media_publish")),
                 token,
                 &[("creation_id", container)],
             )
@@ -377,9 +379,9 @@ impl Instagram {
     }
 
     async fn permalink(&self, token: &SecretString, media_id: &str) -> Result<String, PlatformError> {
-        let mut url = self.graph(media_id);
+        let mut url = self.graph.url(media_id);
         url.query_pairs_mut().append_pair("fields", "permalink");
-        let body = self.get_json(url, token).await?;
+        let body = self.graph.get_json(url, token).await?;
         body["permalink"]
             .as_str()
             .map(str::to_owned)
@@ -389,10 +391,10 @@ impl Instagram {
     /// A media object's lifetime metrics. Only current metric names are asked for: Meta removed
     /// `impressions`, `plays` and `video_views` in 2025.
     pub async fn metrics(&self, token: &SecretString, media_id: &str) -> Result<Metrics, PlatformError> {
-        let mut url = self.graph(&format!("{media_id}/insights"));
+        let mut url = self.graph.url(&format!("{media_id}/insights"));
         url.query_pairs_mut()
             .append_pair("metric", "views,reach,likes,comments,shares,saved");
-        let body = self.get_json(url, token).await?;
+        let body = self.graph.get_json(url, token).await?;
         let value = |name: &str| {
             body["data"].as_array()?.iter().find(|m| m["name"] == name)?["values"][0]["value"].as_u64()
         };
@@ -412,12 +414,12 @@ impl Instagram {
         token: &SecretString,
         media_id: &str,
     ) -> Result<Vec<Comment>, PlatformError> {
-        let mut url = self.graph(&format!("{media_id}/comments"));
+        let mut url = self.graph.url(&format!("{media_id}/comments"));
         url.query_pairs_mut().append_pair(
             "fields",
             "id,text,timestamp,username,hidden,replies{id,text,timestamp,username,hidden}",
         );
-        let body = self.get_json(url, token).await?;
+        let body = self.graph.get_json(url, token).await?;
         fn one(c: &Value) -> Comment {
             Comment {
                 id: c["id"].as_str().unwrap_or_default().to_owned(),
@@ -445,8 +447,9 @@ impl Instagram {
         text: &str,
     ) -> Result<String, PlatformError> {
         let body = self
+            .graph
             .post_form(
-                self.graph(&format!("{comment_id}/replies")),
+                self.graph.url(&format!("{comment_id}/replies")),
                 token,
                 &[("message", text)],
             )
@@ -464,11 +467,11 @@ impl Instagram {
     ) -> Result<Option<Published>, PlatformError> {
         // Stories are not on the `media` edge, and carry no caption to match on.
         let edge = if content.story { "stories" } else { "media" };
-        let mut url = self.graph(&format!("{account_id}/{edge}"));
+        let mut url = self.graph.url(&format!("{account_id}/{edge}"));
         url.query_pairs_mut()
             .append_pair("fields", "id,caption,timestamp,permalink")
             .append_pair("limit", "50");
-        let body = self.get_json(url, token).await?;
+        let body = self.graph.get_json(url, token).await?;
         let found = body["data"].as_array().into_iter().flatten().find(|m| {
             let at = m["timestamp"].as_str().and_then(|t| {
                 jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", t)
@@ -486,161 +489,11 @@ impl Instagram {
             })
         }))
     }
-
-    async fn get_json(&self, url: Url, token: &SecretString) -> Result<Value, PlatformError> {
-        let res = self
-            .http
-            .get(url)
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await
-            .map_err(|e| PlatformError::from_http(&e))?;
-        graph_result(res).await
-    }
-
-    async fn post_form(
-        &self,
-        url: Url,
-        token: &SecretString,
-        form: &[(&str, &str)],
-    ) -> Result<Value, PlatformError> {
-        let res = self
-            .http
-            .post(url)
-            .bearer_auth(token.expose_secret())
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| PlatformError::from_http(&e))?;
-        graph_result(res).await
-    }
-}
-
-fn malformed(field: &str) -> PlatformError {
-    PlatformError::Platform {
-        message: format!("Instagram's answer lacked `{field}`"),
-    }
-}
-
-fn id_of(body: &Value) -> Result<String, PlatformError> {
-    body["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| malformed("id"))
-}
-
-async fn graph_result(res: reqwest::Response) -> Result<Value, PlatformError> {
-    let status = res.status();
-    let regain = regain_after(res.headers());
-    let body: Value = res.json().await.map_err(|e| PlatformError::from_http(&e))?;
-    if status.is_success() {
-        return Ok(body);
-    }
-    if status.is_server_error() && body["error"].is_null() {
-        return Err(PlatformError::Transient {
-            message: format!("Instagram answered {status}"),
-        });
-    }
-    match map_graph_error(&body["error"]) {
-        PlatformError::RateLimited { retry_after } => Err(PlatformError::RateLimited {
-            retry_after: regain.or(retry_after),
-        }),
-        other => Err(other),
-    }
-}
-
-/// The longest `estimated_time_to_regain_access` (minutes) in `X-Business-Use-Case-Usage`, which maps
-/// each business object to a list of usage entries (Meta's rate-limiting guide).
-pub fn regain_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let raw = headers.get("x-business-use-case-usage")?.to_str().ok()?;
-    let usage: Value = serde_json::from_str(raw).ok()?;
-    let minutes = usage
-        .as_object()?
-        .values()
-        .filter_map(Value::as_array)
-        .flatten()
-        .filter_map(|u| u["estimated_time_to_regain_access"].as_u64())
-        .max()?;
-    (minutes > 0).then(|| Duration::from_secs(minutes * 60))
-}
-
-/// Maps a Graph error envelope into the taxonomy (Meta's error-handling guide and IG error codes).
-pub fn map_graph_error(e: &Value) -> PlatformError {
-    let code = e["code"].as_i64().unwrap_or_default();
-    let subcode = e["error_subcode"].as_i64().unwrap_or_default();
-    let message = e["error_user_msg"]
-        .as_str()
-        .or(e["message"].as_str())
-        .unwrap_or("unknown error")
-        .to_owned();
-    match (code, subcode) {
-        (190, 463) => PlatformError::TokenExpired,
-        (190, _) => PlatformError::TokenRevoked(e["message"].as_str().unwrap_or_default().to_owned()),
-        (10 | 200..=299, _) => PlatformError::PermissionMissing(message),
-        (9, 2207042) => PlatformError::RateLimited { retry_after: None },
-        (4 | 17 | 32 | 613 | 80002, _) => PlatformError::RateLimited { retry_after: None },
-        (9007, 2207027) | (1 | 2 | -1, _) | (-2, 2207003) => PlatformError::Transient { message },
-        (9004, _) | (_, 2207052) => PlatformError::MediaUnreachable { message },
-        (100 | 36000..=36010 | -2, _) => PlatformError::ContentRejected { message },
-        _ => PlatformError::Platform { message },
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn graph_errors_map_to_the_taxonomy() {
-        let m = |v: Value| map_graph_error(&v);
-        assert_eq!(
-            m(json!({"code": 190, "error_subcode": 463, "message": "expired"})),
-            PlatformError::TokenExpired
-        );
-        assert!(matches!(
-            m(json!({"code": 190, "error_subcode": 458, "message": "x"})),
-            PlatformError::TokenRevoked(_)
-        ));
-        assert!(matches!(
-            m(json!({"code": 190, "error_subcode": 460, "message": "x"})),
-            PlatformError::TokenRevoked(_)
-        ));
-        assert!(matches!(
-            m(json!({"code": 10, "message": "x"})),
-            PlatformError::PermissionMissing(_)
-        ));
-        assert!(matches!(
-            m(json!({"code": 9, "error_subcode": 2207042})),
-            PlatformError::RateLimited { .. }
-        ));
-        assert!(matches!(
-            m(json!({"code": 9004, "error_subcode": 2207052})),
-            PlatformError::MediaUnreachable { .. }
-        ));
-        assert!(matches!(
-            m(json!({"code": 36003, "error_subcode": 2207009})),
-            PlatformError::ContentRejected { .. }
-        ));
-        assert!(matches!(
-            m(json!({"code": 9007, "error_subcode": 2207027})),
-            PlatformError::Transient { .. }
-        ));
-    }
-
-    #[test]
-    fn the_business_use_case_header_gives_the_longest_wait() {
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert(
-            "x-business-use-case-usage",
-            r#"{"1784":[{"type":"instagram","call_count":100,"total_cputime":5,"total_time":5,"estimated_time_to_regain_access":7}],"99":[{"type":"pages","call_count":1,"estimated_time_to_regain_access":0}]}"#
-                .parse()
-                .unwrap(),
-        );
-        assert_eq!(regain_after(&h), Some(Duration::from_secs(420)));
-        h.insert("x-business-use-case-usage", "not json".parse().unwrap());
-        assert_eq!(regain_after(&h), None);
-    }
 
     #[test]
     fn the_authorize_url_has_comma_separated_scopes_and_no_pkce() {

@@ -3,7 +3,9 @@
 //! to the sandbox. Every failure is mapped into one taxonomy, [`PlatformError`].
 
 mod error;
+pub mod facebook;
 pub mod instagram;
+mod meta;
 
 use std::time::Duration;
 

@@ -5,13 +5,17 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
-use herald_domain::platform::{Feature, PkceSupport, Platform};
+use axum::routing::{MethodRouter, get};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use herald_domain::ProfileId;
+use herald_domain::platform::{Feature, Login, PkceSupport, Platform};
 use herald_domain::profile::SecretKind;
-use herald_store::{NewOAuthState, NewProfile};
-use secrecy::ExposeSecret;
+use herald_store::{NewOAuthState, NewProfile, OAuthStateRow};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::{Caller, SESSION_COOKIE, cookie, hash_secret, random_secret};
@@ -74,7 +78,12 @@ struct Connect {
 }
 
 pub(crate) fn start() -> MethodRouter<AppState> {
-    post(
+    get(
+        |State(state): State<AppState>, caller: Caller, Path(ws): Path<String>| async move {
+            Ok::<_, ApiError>(axum::Json(crate::choose::list(&state, &caller, &ws).await?))
+        },
+    )
+    .post(
         |State(state): State<AppState>, caller: Caller, Path(ws): Path<String>, Body(c): Body<Connect>| async move {
             let ws = caller.workspace(&state, &ws).await?;
             let platform = Platform::parse(&c.platform).ok_or_else(|| {
@@ -96,6 +105,8 @@ pub(crate) fn start() -> MethodRouter<AppState> {
             let secret = random_secret();
             let redirect = redirect_uri(&state, platform);
             let scopes: Vec<&str> = platform.permissions().iter().map(|p| p.scope).collect();
+            // PKCE S256 wherever the platform takes it (Facebook Login does; Instagram Login does not).
+            let verifier = (platform.pkce() == PkceSupport::S256).then(|| SecretString::from(random_secret()));
             let expires = state.store.clock().now() + jiff::SignedDuration::from_mins(STATE_TTL_MINUTES);
             state
                 .store
@@ -106,12 +117,18 @@ pub(crate) fn start() -> MethodRouter<AppState> {
                     session_hash: caller.session_hash.as_deref(),
                     platform: platform.as_str(),
                     redirect_uri: &redirect,
-                    pkce_verifier: None,
+                    pkce_verifier: verifier.as_ref(),
                     scopes: &scopes.join(","),
                     expires_at: expires.as_microsecond(),
                 })
                 .await?;
-            let url = state.instagram.authorize_url(&secret, &redirect, &scopes);
+            let url = match (platform.login(), &verifier) {
+                (Some(Login::Facebook), Some(v)) => {
+                    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(v.expose_secret().as_bytes()));
+                    state.facebook.authorize_url(&secret, &redirect, &scopes, &challenge)
+                }
+                _ => state.instagram.authorize_url(&secret, &redirect, &scopes),
+            };
             let body = json!({
                 "platform": platform.as_str(),
                 "authorize_url": url.as_str(),
@@ -125,7 +142,7 @@ pub(crate) fn start() -> MethodRouter<AppState> {
     )
 }
 
-fn page(status: StatusCode, title: &str, message: &str) -> Response {
+pub(crate) fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -220,33 +237,73 @@ async fn finish(
         .get("code")
         .filter(|c| !c.is_empty())
         .ok_or_else(|| bad("The platform sent no authorization code. Start connecting again from Herald."))?;
+    if platform.login() == Some(Login::Facebook) {
+        return crate::choose::finish_facebook(state, &row, code).await;
+    }
+    finish_instagram(state, platform, &row, code).await
+}
+
+/// Renders a failed code exchange for the person in the browser.
+pub(crate) fn exchange_failed(platform: Platform, e: &herald_platforms::PlatformError) -> Response {
+    tracing::warn!(platform = platform.as_str(), error = %e, "code exchange failed");
+    page(
+        StatusCode::BAD_GATEWAY,
+        "Connection not completed",
+        &format!(
+            "{} refused to finish the connection: {e}",
+            platform.display_name()
+        ),
+    )
+}
+
+/// Renders a storage failure for the person in the browser (the cause is logged with an id).
+pub(crate) fn store_failed(e: herald_store::StoreError) -> Response {
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        &ApiError::internal(&e).message,
+    )
+}
+
+/// Saves a connected profile and its token; posts that waited for it go out now, unless they are
+/// more than a day overdue. Returns the profile and how many posts were requeued.
+pub(crate) async fn save_profile(
+    state: &AppState,
+    profile: NewProfile<'_>,
+    token: &SecretString,
+) -> Result<(ProfileId, u64), herald_store::StoreError> {
+    let ws = profile.workspace;
+    let platform = profile.platform.to_owned();
+    let id = state.store.upsert_profile(profile).await?;
+    state
+        .store
+        .put_secret(ws, id, SecretKind::AccessToken, token.expose_secret())
+        .await?;
+    tracing::info!(profile = %id, platform, "profile connected");
+    let not_before = (state.store.clock().now() - jiff::SignedDuration::from_hours(24)).as_microsecond();
+    let requeued = state.store.requeue_after_reconnect(ws, id, not_before).await?;
+    if requeued > 0 {
+        state.wake.notify_one();
+    }
+    Ok((id, requeued))
+}
+
+async fn finish_instagram(
+    state: &AppState,
+    platform: Platform,
+    row: &OAuthStateRow,
+    code: &str,
+) -> Result<Response, Response> {
     let requested: Vec<&str> = row.scopes.split(',').collect();
     let now = state.store.clock().now();
     let grant = state
         .instagram
         .exchange_code(code, &row.redirect_uri, &requested, now)
         .await
-        .map_err(|e| {
-            tracing::warn!(platform = platform.as_str(), error = %e, "code exchange failed");
-            page(
-                StatusCode::BAD_GATEWAY,
-                "Connection not completed",
-                &format!(
-                    "{} refused to finish the connection: {e}",
-                    platform.display_name()
-                ),
-            )
-        })?;
-    let internal = |e: herald_store::StoreError| {
-        page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            &ApiError::internal(&e).message,
-        )
-    };
-    let profile = state
-        .store
-        .upsert_profile(NewProfile {
+        .map_err(|e| exchange_failed(platform, &e))?;
+    let (_, requeued) = save_profile(
+        state,
+        NewProfile {
             workspace: row.workspace,
             platform: platform.as_str(),
             external_id: &grant.account_id,
@@ -255,31 +312,15 @@ async fn finish(
             token_issued_at: grant.issued_at.as_microsecond(),
             token_expires_at: grant.expires_at.map(|t| t.as_microsecond()),
             sandbox: state.config.sandbox_platforms.contains(&platform),
-        })
-        .await
-        .map_err(internal)?;
-    state
-        .store
-        .put_secret(
-            row.workspace,
-            profile,
-            SecretKind::AccessToken,
-            grant.access_token.expose_secret(),
-        )
-        .await
-        .map_err(internal)?;
-    tracing::info!(%profile, platform = platform.as_str(), "profile connected");
-    // Posts that waited for this connection go out now, unless they are more than a day overdue.
-    let not_before = (now - jiff::SignedDuration::from_hours(24)).as_microsecond();
-    let requeued = state
-        .store
-        .requeue_after_reconnect(row.workspace, profile, not_before)
-        .await
-        .map_err(internal)?;
-    if requeued > 0 {
-        state.wake.notify_one();
-    }
-    let missing = platform.missing_for(Feature::Publish, &grant.scopes);
+            login: Login::Instagram,
+            grant: None,
+            reconnect_by: None,
+        },
+        &grant.access_token,
+    )
+    .await
+    .map_err(store_failed)?;
+    let missing = platform.missing_for(Login::Instagram, Feature::Publish, &grant.scopes);
     let message = if missing.is_empty() {
         format!(
             "@{} on {} is connected. Herald can publish to it.",

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, get, post};
 use herald_domain::delivery::DeliveryStatus;
-use herald_domain::platform::{Feature, Platform};
+use herald_domain::platform::Feature;
 use herald_domain::profile::SecretKind;
 use herald_domain::{PostId, ProfileId, WorkspaceId};
 use herald_platforms::PlatformError;
@@ -30,8 +30,7 @@ async fn token_for(
 ) -> Result<SecretString, Unavailable> {
     let internal = |e: herald_store::StoreError| ("internal", ApiError::internal(&e).message);
     let p = state.store.get_profile(ws, profile).await.map_err(internal)?;
-    let platform = Platform::parse(&p.platform).unwrap_or(Platform::Instagram);
-    let missing = platform.missing_for(feature, &p.granted_scopes);
+    let missing = p.missing_for(feature);
     if !missing.is_empty() {
         return Err((
             "permission_missing",

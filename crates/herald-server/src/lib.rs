@@ -4,6 +4,7 @@
 
 mod accounts;
 mod auth;
+mod choose;
 mod connections;
 mod docs;
 mod engagement;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::MethodRouter;
 use herald_domain::platform::Platform;
+use herald_platforms::facebook::Facebook;
 use herald_platforms::instagram::Instagram;
 use herald_store::Store;
 use herald_vault::UrlSigner;
@@ -47,6 +49,7 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
     pub instagram: Instagram,
+    pub facebook: Facebook,
     pub signer: UrlSigner,
     /// Wakes the dispatcher when a post is scheduled or edited.
     pub wake: Arc<Notify>,
@@ -66,6 +69,7 @@ mod examples {
     pub const TOKEN: &str = r#"{"name":"cli"}"#;
     pub const CONNECT: &str = r#"{"platform":"instagram"}"#;
     pub const POST: &str = r#"{"text":"Hello #launch","media_ids":["01a21050-6d18-758b-8f5c-c4714eed58a4"],"targets":[{"profile_id":"01a21050-6c3d-7568-95db-59e3a159e345","options":{"alt_text":"A red square"}}],"scheduled_at":"2026-12-01T09:00:00","time_zone":"Europe/Paris"}"#;
+    pub const CHOOSE: &str = r#"{"accounts":["facebook:100000000000001","instagram:17841400000000002"]}"#;
     pub const REPLY: &str = r#"{"text":"Thank you!"}"#;
     pub const PATCH: &str = r#"{"text":"Edited caption","scheduled_at":"2026-12-01T10:00:00+01:00"}"#;
 }
@@ -155,11 +159,25 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
         (
             "/api/v1/workspaces/{ws}/connections",
             connections::start(),
-            vec![with(
-                "post",
-                "Start connecting a profile: returns the platform's consent URL",
-                examples::CONNECT,
-            )],
+            vec![
+                op("get", "Multi-account connections (Facebook Login grants)"),
+                with(
+                    "post",
+                    "Start connecting a profile: returns the platform's consent URL",
+                    examples::CONNECT,
+                ),
+            ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/connections/{id}/accounts",
+            choose::accounts(),
+            vec![
+                op(
+                    "get",
+                    "The accounts a connection covers (Pages, linked Instagram accounts)",
+                ),
+                with("post", "Make the chosen accounts profiles", examples::CHOOSE),
+            ],
         ),
         (
             "/oauth/{platform}/callback",

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::routing::{MethodRouter, get};
 use herald_domain::ProfileId;
-use herald_domain::platform::{Feature, Platform};
+use herald_domain::platform::Feature;
 use herald_domain::profile::{ConnectionState, ReconnectReason};
 use herald_store::ProfileRow;
 use jiff::SignedDuration;
@@ -19,35 +19,29 @@ const EXPIRING_SOON: SignedDuration = SignedDuration::from_hours(7 * 24);
 
 /// The status a person sees, with the reason when the profile needs them.
 pub(crate) fn status(p: &ProfileRow, now: i64) -> (&'static str, Option<&'static str>) {
-    let platform = Platform::parse(&p.platform).unwrap_or(Platform::Instagram);
     match p.state {
         ConnectionState::Disconnected => ("disconnected", None),
         ConnectionState::NeedsReconnect => (
             "needs_reconnect",
             Some(p.reason.unwrap_or(ReconnectReason::Expired).as_str()),
         ),
-        ConnectionState::Connected
-            if !platform
-                .missing_for(Feature::Publish, &p.granted_scopes)
-                .is_empty() =>
-        {
-            (
-                "needs_reconnect",
-                Some(ReconnectReason::PermissionMissing.as_str()),
-            )
-        }
-        ConnectionState::Connected => match p.token_expires_at {
-            Some(exp) if exp <= now => ("needs_reconnect", Some(ReconnectReason::Expired.as_str())),
-            Some(exp) if exp - now < EXPIRING_SOON.as_micros() as i64 => ("expiring_soon", None),
+        ConnectionState::Connected if !p.missing_for(Feature::Publish).is_empty() => (
+            "needs_reconnect",
+            Some(ReconnectReason::PermissionMissing.as_str()),
+        ),
+        ConnectionState::Connected => match (p.token_expires_at, p.reconnect_by) {
+            (Some(exp), _) if exp <= now => ("needs_reconnect", Some(ReconnectReason::Expired.as_str())),
+            (Some(by), _) | (None, Some(by)) if by - now < EXPIRING_SOON.as_micros() as i64 => {
+                ("expiring_soon", None)
+            }
             _ => ("connected", None),
         },
     }
 }
 
 pub(crate) fn to_json(p: &ProfileRow, now: i64) -> Value {
-    let platform = Platform::parse(&p.platform).unwrap_or(Platform::Instagram);
     let (status, reason) = status(p, now);
-    let requested: Vec<&str> = platform.permissions().iter().map(|x| x.scope).collect();
+    let requested: Vec<&str> = p.platform().permissions_via(p.login).map(|x| x.scope).collect();
     let missing: Vec<&str> = requested
         .iter()
         .copied()
@@ -56,7 +50,7 @@ pub(crate) fn to_json(p: &ProfileRow, now: i64) -> Value {
     let unavailable: Vec<Value> = [Feature::Publish, Feature::Comments, Feature::Metrics]
         .into_iter()
         .filter_map(|f| {
-            let m = platform.missing_for(f, &p.granted_scopes);
+            let m = p.missing_for(f);
             (!m.is_empty()).then(|| json!({"feature": f, "missing_permissions": m, "message": format!("{f:?} needs {} which was not granted; reconnect and allow it.", m.join(", "))}))
         })
         .collect();
@@ -64,8 +58,11 @@ pub(crate) fn to_json(p: &ProfileRow, now: i64) -> Value {
         "id": p.id, "platform": p.platform, "external_id": p.external_id, "handle": p.handle,
         "status": status, "reason": reason, "sandbox": p.sandbox,
         "granted_permissions": p.granted_scopes, "missing_permissions": missing, "unavailable_features": unavailable,
+        "login": p.login, "connection_id": p.grant,
         "token_expires_at": p.token_expires_at.map(rfc3339),
-        "reconnect_by": p.token_expires_at.map(rfc3339),
+        // A Page token does not expire; the grant behind it does, and that is the date to act by.
+        "token_never_expires": p.token_expires_at.is_none() && p.state != ConnectionState::Disconnected,
+        "reconnect_by": p.token_expires_at.or(p.reconnect_by).map(rfc3339),
         "connected_at": rfc3339(p.created_at),
     })
 }

@@ -20,7 +20,7 @@ fn version(v: i64) -> Result<MasterVersion> {
 
 impl Store {
     /// The workspace's data key, created and wrapped on first use.
-    async fn data_key(&self, ws: WorkspaceId) -> Result<DataKey> {
+    pub(crate) async fn data_key(&self, ws: WorkspaceId) -> Result<DataKey> {
         let ws_s = ws.to_string();
         loop {
             let row: Option<(i64, Vec<u8>)> = on_db!(self.db(), pool =>

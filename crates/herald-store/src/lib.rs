@@ -3,6 +3,7 @@
 mod accounts;
 mod db;
 mod deliveries;
+mod grants;
 mod keys;
 mod media;
 mod oauth;
@@ -14,6 +15,7 @@ pub mod testing;
 pub use accounts::{ApiTokenRow, UserRow};
 pub use db::{Backend, Db};
 pub use deliveries::{Claimed, DeliveryEventRow, Transition};
+pub use grants::{GrantRow, NewGrant};
 pub use keys::KeyStatus;
 pub use media::{MediaRow, NewMedia, VideoFacts};
 pub use oauth::{NewOAuthState, OAuthStateRow};

@@ -1,7 +1,8 @@
 //! Connected platform profiles and their connection state.
 
+use herald_domain::platform::{Feature, Login, Platform};
 use herald_domain::profile::{ConnectionState, ReconnectReason};
-use herald_domain::{ProfileId, WorkspaceId};
+use herald_domain::{GrantId, ProfileId, WorkspaceId};
 
 use crate::{Result, Store, StoreError, on_db, parse_id};
 
@@ -19,6 +20,23 @@ pub struct ProfileRow {
     pub token_expires_at: Option<i64>,
     pub sandbox: bool,
     pub created_at: i64,
+    pub login: Login,
+    /// The multi-account grant the profile was chosen from (Facebook Login).
+    pub grant: Option<GrantId>,
+    /// When the person must log in again even though the profile's own token does not expire.
+    pub reconnect_by: Option<i64>,
+}
+
+impl ProfileRow {
+    pub fn platform(&self) -> Platform {
+        Platform::parse(&self.platform).unwrap_or(Platform::Instagram)
+    }
+
+    /// Permissions `feature` needs on this profile that were not granted.
+    pub fn missing_for(&self, feature: Feature) -> Vec<&'static str> {
+        self.platform()
+            .missing_for(self.login, feature, &self.granted_scopes)
+    }
 }
 
 pub struct NewProfile<'a> {
@@ -30,6 +48,9 @@ pub struct NewProfile<'a> {
     pub token_issued_at: i64,
     pub token_expires_at: Option<i64>,
     pub sandbox: bool,
+    pub login: Login,
+    pub grant: Option<GrantId>,
+    pub reconnect_by: Option<i64>,
 }
 
 type Row = (
@@ -45,13 +66,31 @@ type Row = (
     Option<i64>,
     bool,
     i64,
+    String,
+    Option<String>,
+    Option<i64>,
 );
 
-const COLUMNS: &str = "id, workspace_id, platform, external_id, handle, state, reason, granted_scopes, token_issued_at, token_expires_at, sandbox, created_at";
+const COLUMNS: &str = "id, workspace_id, platform, external_id, handle, state, reason, granted_scopes, token_issued_at, token_expires_at, sandbox, created_at, login, grant_id, reconnect_by";
 
 fn from_row(r: Row) -> Result<ProfileRow> {
-    let (id, ws, platform, external_id, handle, state, reason, scopes, issued, expires, sandbox, created_at) =
-        r;
+    let (
+        id,
+        ws,
+        platform,
+        external_id,
+        handle,
+        state,
+        reason,
+        scopes,
+        issued,
+        expires,
+        sandbox,
+        created_at,
+        login,
+        grant,
+        reconnect_by,
+    ) = r;
     Ok(ProfileRow {
         id: parse_id(&id)?,
         workspace: parse_id(&ws)?,
@@ -70,6 +109,9 @@ fn from_row(r: Row) -> Result<ProfileRow> {
         token_expires_at: expires,
         sandbox,
         created_at,
+        login: Login::parse(&login).ok_or_else(|| StoreError::Corrupt(format!("profile login {login}")))?,
+        grant: grant.as_deref().map(parse_id).transpose()?,
+        reconnect_by,
     })
 }
 
@@ -78,15 +120,17 @@ impl Store {
     pub async fn upsert_profile(&self, p: NewProfile<'_>) -> Result<ProfileId> {
         let now = self.now();
         let row: (String,) = on_db!(self.db(), pool => sqlx::query_as(
-            "INSERT INTO profiles (id, workspace_id, platform, external_id, handle, state, reason, granted_scopes, token_issued_at, token_expires_at, sandbox, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'connected', NULL, $6, $7, $8, $9, $10, $10)
+            "INSERT INTO profiles (id, workspace_id, platform, external_id, handle, state, reason, granted_scopes, token_issued_at, token_expires_at, sandbox, created_at, updated_at, login, grant_id, reconnect_by)
+             VALUES ($1, $2, $3, $4, $5, 'connected', NULL, $6, $7, $8, $9, $10, $10, $11, $12, $13)
              ON CONFLICT (workspace_id, platform, external_id) DO UPDATE SET handle = excluded.handle, state = 'connected', reason = NULL,
                granted_scopes = excluded.granted_scopes, token_issued_at = excluded.token_issued_at,
-               token_expires_at = excluded.token_expires_at, sandbox = excluded.sandbox, updated_at = excluded.updated_at
+               token_expires_at = excluded.token_expires_at, sandbox = excluded.sandbox, updated_at = excluded.updated_at,
+               login = excluded.login, grant_id = excluded.grant_id, reconnect_by = excluded.reconnect_by
              RETURNING id")
             .bind(ProfileId::new().to_string()).bind(p.workspace.to_string()).bind(p.platform).bind(p.external_id)
             .bind(p.handle).bind(p.granted_scopes.join(",")).bind(p.token_issued_at).bind(p.token_expires_at)
-            .bind(p.sandbox).bind(now).fetch_one(pool).await?);
+            .bind(p.sandbox).bind(now).bind(p.login.as_str()).bind(p.grant.map(|g| g.to_string())).bind(p.reconnect_by)
+            .fetch_one(pool).await?);
         parse_id(&row.0)
     }
 
@@ -101,6 +145,16 @@ impl Store {
         let row: Option<Row> = on_db!(self.db(), pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
         from_row(row.ok_or(StoreError::NotFound)?)
+    }
+
+    /// The profiles chosen from a grant.
+    pub async fn profiles_of_grant(&self, ws: WorkspaceId, grant: GrantId) -> Result<Vec<ProfileRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM profiles WHERE workspace_id = $1 AND grant_id = $2 ORDER BY created_at"
+        );
+        let rows: Vec<Row> = on_db!(self.db(), pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(ws.to_string()).bind(grant.to_string()).fetch_all(pool).await?);
+        rows.into_iter().map(from_row).collect()
     }
 
     /// Records that the profile needs the user (or that it is connected again).

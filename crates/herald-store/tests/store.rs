@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use herald_domain::delivery::DeliveryStatus;
+use herald_domain::platform::Login;
 use herald_domain::profile::SecretKind;
 use herald_domain::{Clock, ProfileId, WorkspaceId};
 use herald_store::testing::{TestDatabase, backends};
-use herald_store::{Db, NewPost, NewProfile, NewTarget, Store, StoreError, Transition};
+use herald_store::{Db, NewGrant, NewPost, NewProfile, NewTarget, Store, StoreError, Transition};
 use herald_vault::{KeySource, Keyring, Vault};
 use jiff::SignedDuration;
 
@@ -35,6 +36,9 @@ async fn fixture(s: &Store) -> (herald_domain::UserId, WorkspaceId, ProfileId) {
             token_issued_at: 0,
             token_expires_at: None,
             sandbox: true,
+            login: Login::Instagram,
+            grant: None,
+            reconnect_by: None,
         })
         .await
         .unwrap();
@@ -149,7 +153,7 @@ on_both_backends! {
 
     a_ciphertext_moved_to_another_profile_does_not_decrypt => |s: Store| async move {
         let (_, ws, p1) = fixture(&s).await;
-        let p2 = s.upsert_profile(NewProfile { workspace: ws, platform: "instagram", external_id: "2", handle: "b", granted_scopes: &[], token_issued_at: 0, token_expires_at: None, sandbox: true }).await.unwrap();
+        let p2 = s.upsert_profile(NewProfile { workspace: ws, platform: "instagram", external_id: "2", handle: "b", granted_scopes: &[], token_issued_at: 0, token_expires_at: None, sandbox: true, login: Login::Instagram, grant: None, reconnect_by: None }).await.unwrap();
         s.put_secret(ws, p1, SecretKind::AccessToken, "IGAAtoken-one").await.unwrap();
         s.put_secret(ws, p2, SecretKind::AccessToken, "IGAAtoken-two").await.unwrap();
         use secrecy::ExposeSecret;
@@ -161,6 +165,31 @@ on_both_backends! {
         }
         let r = s.get_secret(ws, p2, SecretKind::AccessToken).await;
         assert!(matches!(r, Err(StoreError::Vault(_))), "{r:?}");
+    };
+
+    a_second_login_by_the_same_person_updates_their_grant_and_its_token_opens_only_in_its_row => |s: Store| async move {
+        use secrecy::{ExposeSecret, SecretString};
+        let (user, ws, _) = fixture(&s).await;
+        let grant = |id: &'static str, token: &'static SecretString| NewGrant {
+            workspace: ws, user, login: Login::Facebook, external_user_id: id, name: "Sam", granted_scopes: &[],
+            token, token_issued_at: 0, token_expires_at: Some(10), sandbox: true,
+        };
+        static FIRST: std::sync::LazyLock<SecretString> = std::sync::LazyLock::new(|| SecretString::from("EAAfirst"));
+        static SECOND: std::sync::LazyLock<SecretString> = std::sync::LazyLock::new(|| SecretString::from("EAAsecond"));
+        let a = s.upsert_grant(grant("10", &FIRST)).await.unwrap();
+        let again = s.upsert_grant(grant("10", &SECOND)).await.unwrap();
+        assert_eq!(a, again, "the same person's second login is the same grant");
+        assert_eq!(s.grant_token(ws, a).await.unwrap().expose_secret(), "EAAsecond");
+        let b = s.upsert_grant(grant("11", &FIRST)).await.unwrap();
+        assert_ne!(a, b);
+        let copy = "UPDATE grants SET ciphertext = (SELECT ciphertext FROM grants WHERE id = $1) WHERE id = $2";
+        match s.db() {
+            Db::Sqlite(p) => { sqlx::query(copy).bind(a.to_string()).bind(b.to_string()).execute(p).await.unwrap(); }
+            Db::Postgres(p) => { sqlx::query(copy).bind(a.to_string()).bind(b.to_string()).execute(p).await.unwrap(); }
+        }
+        assert!(matches!(s.grant_token(ws, b).await, Err(StoreError::Vault(_))), "a token copied to another grant does not open");
+        let (_, other_ws) = s.create_user(&format!("{}@example.com", uuid::Uuid::new_v4()), "hash").await.unwrap();
+        assert!(matches!(s.get_grant(other_ws, a).await, Err(StoreError::NotFound)), "grants are scoped to their workspace");
     };
 
     rotation_rewraps_every_data_key_and_the_old_version_can_then_go => |s: Store| async move {

@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use herald_dispatch::Dispatcher;
+use herald_dispatch::{Dispatcher, Platforms};
 use herald_domain::Clock;
 use herald_domain::platform::Platform;
+use herald_platforms::facebook::{Facebook, FacebookConfig};
 use herald_platforms::instagram::{Instagram, InstagramConfig};
 use herald_sandbox::{Sandbox, SandboxConfig};
 use herald_server::{AppState, ServerConfig};
@@ -120,39 +121,59 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         let _ = public_url.set_port(Some(addr.port()));
     }
 
-    let (instagram_config, sandbox) = match &settings.instagram {
-        Some(c) => (
-            InstagramConfig {
-                client_id: c.client_id.clone(),
-                client_secret: c.client_secret.clone(),
-                www_base: c.www_base.clone(),
-                api_base: c.api_base.clone(),
-                graph_base: c.graph_base.clone(),
-                graph_version: settings.graph_version.clone(),
-            },
-            None,
-        ),
-        None => {
-            let config = SandboxConfig {
-                processing_delay: settings.sandbox_processing_delay,
-                ..SandboxConfig::default()
-            };
-            let sb = Sandbox::new(config);
-            let app = sb.config().instagram_app;
+    // The built-in sandbox stands in for every platform that has no real credentials.
+    let sandbox = (settings.instagram.is_none() || settings.facebook.is_none()).then(|| {
+        Sandbox::new(SandboxConfig {
+            processing_delay: settings.sandbox_processing_delay,
+            ..SandboxConfig::default()
+        })
+    });
+    let version = settings.graph_version.clone();
+    let instagram_config = match (&settings.instagram, &sandbox) {
+        (Some(c), _) => InstagramConfig {
+            client_id: c.client_id.clone(),
+            client_secret: c.client_secret.clone(),
+            www_base: c.www_base.clone(),
+            api_base: c.api_base.clone(),
+            graph_base: c.graph_base.clone(),
+            graph_version: version.clone(),
+        },
+        (None, sb) => {
+            let sb = sb.as_ref().expect("a sandbox when Instagram has no credentials");
             sb.allow_instagram_redirect(url_under(&public_url, "oauth/instagram/callback").as_str());
-            (
-                InstagramConfig {
-                    client_id: app.client_id,
-                    client_secret: SecretString::from(app.client_secret),
-                    www_base: url_under(&public_url, "www.instagram.com"),
-                    api_base: url_under(&public_url, "api.instagram.com"),
-                    graph_base: url_under(&public_url, "graph.instagram.com"),
-                    graph_version: settings.graph_version.clone(),
-                },
-                Some(sb),
-            )
+            let app = sb.config().instagram_app;
+            InstagramConfig {
+                client_id: app.client_id,
+                client_secret: SecretString::from(app.client_secret),
+                www_base: url_under(&public_url, "www.instagram.com"),
+                api_base: url_under(&public_url, "api.instagram.com"),
+                graph_base: url_under(&public_url, "graph.instagram.com"),
+                graph_version: version.clone(),
+            }
         }
     };
+    let facebook_config = match (&settings.facebook, &sandbox) {
+        (Some(c), _) => FacebookConfig {
+            client_id: c.client_id.clone(),
+            client_secret: c.client_secret.clone(),
+            www_base: c.www_base.clone(),
+            graph_base: c.graph_base.clone(),
+            graph_version: version.clone(),
+        },
+        (None, sb) => {
+            let sb = sb.as_ref().expect("a sandbox when Facebook has no credentials");
+            sb.allow_facebook_redirect(url_under(&public_url, "oauth/facebook/callback").as_str());
+            let app = sb.config().facebook_app;
+            FacebookConfig {
+                client_id: app.client_id,
+                client_secret: SecretString::from(app.client_secret),
+                www_base: url_under(&public_url, "www.facebook.com"),
+                graph_base: url_under(&public_url, "graph.facebook.com"),
+                graph_version: version,
+            }
+        }
+    };
+    let facebook = Facebook::new(facebook_config, herald_platforms::http_client());
     let instagram = Instagram::new(instagram_config, herald_platforms::http_client());
     let signer = UrlSigner::from_keyring(&ring);
     let (shutdown, rx) = watch::channel(false);
@@ -166,7 +187,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         };
         let d = Dispatcher::new(
             store.clone(),
-            instagram.clone(),
+            Platforms {
+                instagram: instagram.clone(),
+                facebook: facebook.clone(),
+            },
             signer.clone(),
             public_url.clone(),
             wake.clone(),
@@ -176,8 +200,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     }
     if settings.run_api {
         let mut sandbox_platforms = HashSet::new();
-        if sandbox.is_some() {
+        if settings.instagram.is_none() {
             sandbox_platforms.insert(Platform::Instagram);
+        }
+        if settings.facebook.is_none() {
+            sandbox_platforms.insert(Platform::Facebook);
         }
         let config = ServerConfig {
             public_url: public_url.clone(),
@@ -190,6 +217,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             store: store.clone(),
             config: Arc::new(config),
             instagram,
+            facebook,
             signer,
             wake,
         };

@@ -35,8 +35,10 @@ pub struct Settings {
     pub public_url: Url,
     pub signup_open: bool,
     pub max_upload_bytes: u64,
-    /// `None`: the built-in sandbox stands in for Instagram.
+    /// `None`: the built-in sandbox stands in for Instagram (Instagram Login).
     pub instagram: Option<Credentials>,
+    /// `None`: the built-in sandbox stands in for Facebook (Facebook Login, Pages, Instagram via Pages).
+    pub facebook: Option<Credentials>,
     pub graph_version: String,
     pub sandbox_processing_delay: Duration,
     pub keys: KeySetting,
@@ -67,6 +69,7 @@ impl Settings {
             signup_open: true,
             max_upload_bytes: 256 * 1024 * 1024,
             instagram: None,
+            facebook: None,
             graph_version: "v24.0".into(),
             sandbox_processing_delay: Duration::from_secs(3),
             keys: KeySetting::File(data_dir.join("master.keys")),

@@ -41,6 +41,12 @@ enum Command {
             default_value = "http://127.0.0.1:8080/oauth/instagram/callback"
         )]
         redirect_uris: Vec<String>,
+        /// An exact OAuth redirect URI the sandbox's Facebook app accepts (repeatable).
+        #[arg(
+            long = "facebook-redirect-uri",
+            default_value = "http://127.0.0.1:8080/oauth/facebook/callback"
+        )]
+        facebook_redirect_uris: Vec<String>,
     },
     /// Apply the database migrations and exit.
     Migrate,
@@ -100,6 +106,22 @@ struct Opts {
     instagram_api_base: Option<Url>,
     #[arg(long, global = true, env = "HERALD_INSTAGRAM_GRAPH_BASE")]
     instagram_graph_base: Option<Url>,
+    /// Facebook app id; with the secret, switches Facebook Login and Pages to the real API.
+    #[arg(long, global = true, env = "HERALD_FACEBOOK_CLIENT_ID")]
+    facebook_client_id: Option<String>,
+    #[arg(
+        long,
+        global = true,
+        env = "HERALD_FACEBOOK_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    facebook_client_secret: Option<String>,
+    #[arg(long, global = true, env = "HERALD_FACEBOOK_CLIENT_SECRET_FILE")]
+    facebook_client_secret_file: Option<PathBuf>,
+    #[arg(long, global = true, env = "HERALD_FACEBOOK_WWW_BASE")]
+    facebook_www_base: Option<Url>,
+    #[arg(long, global = true, env = "HERALD_FACEBOOK_GRAPH_BASE")]
+    facebook_graph_base: Option<Url>,
     /// How long the built-in sandbox keeps an Instagram container processing, in milliseconds.
     #[arg(long, global = true, env = "HERALD_SANDBOX_PROCESSING_DELAY_MS")]
     sandbox_processing_delay_ms: Option<u64>,
@@ -120,12 +142,16 @@ struct FileConfig {
     sandbox_processing_delay_ms: Option<u64>,
     master_keys_file: Option<PathBuf>,
     #[serde(default)]
-    instagram: FileInstagram,
+    instagram: FilePlatform,
+    #[serde(default)]
+    facebook: FilePlatform,
 }
 
+/// A platform app's credentials and hosts, from flags, `HERALD_*` or the file's `[instagram]` /
+/// `[facebook]` table.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct FileInstagram {
+struct FilePlatform {
     client_id: Option<String>,
     client_secret: Option<String>,
     client_secret_file: Option<PathBuf>,
@@ -139,6 +165,38 @@ fn read_secret_file(path: &Path) -> anyhow::Result<String> {
         .with_context(|| format!("reading {}", path.display()))?
         .trim()
         .to_owned())
+}
+
+/// A platform's real credentials, `None` for the sandbox; `hosts` are the default www, api and graph hosts.
+fn credentials(env: &str, p: FilePlatform, hosts: [&str; 3]) -> anyhow::Result<Option<Credentials>> {
+    let secret = match (p.client_secret, p.client_secret_file) {
+        (Some(_), Some(_)) => {
+            bail!("set HERALD_{env}_CLIENT_SECRET or HERALD_{env}_CLIENT_SECRET_FILE, not both")
+        }
+        (Some(s), None) => Some(s),
+        (None, Some(path)) => Some(read_secret_file(&path)?),
+        (None, None) => None,
+    };
+    let host = |u: Option<Url>, h: &str| {
+        u.unwrap_or_else(|| Url::parse(&format!("https://{h}")).expect("static URL"))
+    };
+    let any_base = p.www_base.is_some() || p.api_base.is_some() || p.graph_base.is_some();
+    match (p.client_id, secret) {
+        (Some(client_id), Some(secret)) => Ok(Some(Credentials {
+            client_id,
+            client_secret: SecretString::from(secret),
+            www_base: host(p.www_base, hosts[0]),
+            api_base: host(p.api_base, hosts[1]),
+            graph_base: host(p.graph_base, hosts[2]),
+        })),
+        (None, None) if !any_base => Ok(None),
+        (None, None) => bail!(
+            "{env} base URLs are set but no client id and secret: set HERALD_{env}_CLIENT_ID and HERALD_{env}_CLIENT_SECRET"
+        ),
+        _ => bail!(
+            "set both HERALD_{env}_CLIENT_ID and HERALD_{env}_CLIENT_SECRET (or neither, to use the sandbox)"
+        ),
+    }
 }
 
 fn resolve(o: Opts) -> anyhow::Result<Settings> {
@@ -185,36 +243,34 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
         (None, Some(path)) => KeySetting::File(path),
         (None, None) => KeySetting::File(data_dir.join("master.keys")),
     };
-    let secret = match (
-        o.instagram_client_secret.or(file.instagram.client_secret),
-        o.instagram_client_secret_file
+    let instagram = FilePlatform {
+        client_id: o.instagram_client_id.or(file.instagram.client_id),
+        client_secret: o.instagram_client_secret.or(file.instagram.client_secret),
+        client_secret_file: o
+            .instagram_client_secret_file
             .or(file.instagram.client_secret_file),
-    ) {
-        (Some(_), Some(_)) => bail!("set the Instagram client secret or its _FILE, not both"),
-        (Some(s), None) => Some(s),
-        (None, Some(p)) => Some(read_secret_file(&p)?),
-        (None, None) => None,
+        www_base: o.instagram_www_base.or(file.instagram.www_base),
+        api_base: o.instagram_api_base.or(file.instagram.api_base),
+        graph_base: o.instagram_graph_base.or(file.instagram.graph_base),
     };
-    let www = o.instagram_www_base.or(file.instagram.www_base);
-    let api = o.instagram_api_base.or(file.instagram.api_base);
-    let graph = o.instagram_graph_base.or(file.instagram.graph_base);
-    s.instagram = match (o.instagram_client_id.or(file.instagram.client_id), secret) {
-        (Some(client_id), Some(secret)) => Some(Credentials {
-            client_id,
-            client_secret: SecretString::from(secret),
-            www_base: www.unwrap_or_else(|| Url::parse("https://www.instagram.com").expect("static URL")),
-            api_base: api.unwrap_or_else(|| Url::parse("https://api.instagram.com").expect("static URL")),
-            graph_base: graph
-                .unwrap_or_else(|| Url::parse("https://graph.instagram.com").expect("static URL")),
-        }),
-        (None, None) if www.is_none() && api.is_none() && graph.is_none() => None,
-        (None, None) => bail!(
-            "Instagram base URLs are set but no client id and secret: set HERALD_INSTAGRAM_CLIENT_ID and HERALD_INSTAGRAM_CLIENT_SECRET"
-        ),
-        _ => bail!(
-            "set both HERALD_INSTAGRAM_CLIENT_ID and HERALD_INSTAGRAM_CLIENT_SECRET (or neither, to use the sandbox)"
-        ),
+    s.instagram = credentials(
+        "INSTAGRAM",
+        instagram,
+        ["www.instagram.com", "api.instagram.com", "graph.instagram.com"],
+    )?;
+    let facebook = FilePlatform {
+        client_id: o.facebook_client_id.or(file.facebook.client_id),
+        client_secret: o.facebook_client_secret.or(file.facebook.client_secret),
+        client_secret_file: o.facebook_client_secret_file.or(file.facebook.client_secret_file),
+        www_base: o.facebook_www_base.or(file.facebook.www_base),
+        api_base: file.facebook.api_base,
+        graph_base: o.facebook_graph_base.or(file.facebook.graph_base),
     };
+    s.facebook = credentials(
+        "FACEBOOK",
+        facebook,
+        ["www.facebook.com", "graph.facebook.com", "graph.facebook.com"],
+    )?;
     Ok(s)
 }
 
@@ -243,9 +299,15 @@ fn banner(app: &herald::RunningApp, s: &Settings) {
     println!("  Data:       {}", s.data_dir.display());
     println!("  Database:   {}", herald::app::redact(&s.database_url));
     if app.sandbox.is_some() {
-        println!("  Sandbox:    {url}_sandbox/  (stands in for Instagram: no real account is touched)");
-    } else {
+        println!(
+            "  Sandbox:    {url}_sandbox/  (stands in for every platform without credentials: no real account is touched)"
+        );
+    }
+    if s.instagram.is_some() {
         println!("  Instagram:  real API");
+    }
+    if s.facebook.is_some() {
+        println!("  Facebook:   real API");
     }
     println!("Press Ctrl-C to stop.");
 }
@@ -276,12 +338,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sandbox {
             listen,
             redirect_uris,
+            facebook_redirect_uris,
         } => {
             let sb = herald_sandbox::Sandbox::new(herald_sandbox::SandboxConfig::default());
             for uri in &redirect_uris {
                 sb.allow_instagram_redirect(uri);
             }
+            for uri in &facebook_redirect_uris {
+                sb.allow_facebook_redirect(uri);
+            }
             let app = sb.config().instagram_app;
+            let fb = sb.config().facebook_app;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
@@ -292,6 +359,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             println!(
                 "  Point Herald at it with --instagram-{{www,api,graph}}-base http://{listen}/{{www,api,graph}}.instagram.com"
+            );
+            println!(
+                "  Facebook app: client id {} (secret: {}); --facebook-{{www,graph}}-base http://{listen}/{{www,graph}}.facebook.com",
+                fb.client_id, fb.client_secret
             );
             herald_sandbox::serve(sb, listener, shutdown_signal()).await?;
         }

@@ -81,6 +81,14 @@ impl TestApp {
                     api_base: base.join("api.instagram.com").unwrap(),
                     graph_base: base.join("graph.instagram.com").unwrap(),
                 });
+                let fb = sb.config().facebook_app;
+                settings.facebook = Some(Credentials {
+                    client_id: fb.client_id,
+                    client_secret: SecretString::from(fb.client_secret),
+                    www_base: base.join("www.facebook.com").unwrap(),
+                    api_base: base.join("graph.facebook.com").unwrap(),
+                    graph_base: base.join("graph.facebook.com").unwrap(),
+                });
                 let served = herald_sandbox::serve(sb.clone(), listener, std::future::pending());
                 let task = tokio::spawn(async move {
                     let _ = served.await;
@@ -94,6 +102,7 @@ impl TestApp {
         let base = app.public_url.clone();
         let sandbox = sandbox.unwrap_or_else(|| app.sandbox.clone().expect("built-in sandbox"));
         sandbox.allow_instagram_redirect(base.join("oauth/instagram/callback").unwrap().as_str());
+        sandbox.allow_facebook_redirect(base.join("oauth/facebook/callback").unwrap().as_str());
         let sandbox_base = sandbox_base.unwrap_or_else(|| base.clone());
         Self {
             base,
@@ -155,10 +164,21 @@ impl TestApp {
         self.callback(&location).await
     }
 
+    /// Logs in with Facebook through the sandbox's dialog, unticking permissions or Pages in
+    /// `untick`; returns the callback page.
+    pub async fn connect_facebook(&self, untick: &[&str]) -> (StatusCode, String) {
+        let location = self.consent_on("facebook", untick, "allow").await;
+        self.callback(&location).await
+    }
+
     /// Starts a connection and answers the sandbox's consent form; returns where it redirects.
     pub async fn consent(&self, untick: &[&str], button: &str) -> String {
+        self.consent_on("instagram", untick, button).await
+    }
+
+    async fn consent_on(&self, platform: &str, untick: &[&str], button: &str) -> String {
         let (s, started) = self
-            .post(self.ws_url("connections"), json!({"platform": "instagram"}))
+            .post(self.ws_url("connections"), json!({ "platform": platform }))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{started}");
         let page = reqwest::get(started["authorize_url"].as_str().unwrap())
@@ -244,6 +264,16 @@ impl TestApp {
             .await
             .unwrap();
         body["data"].as_array().unwrap().clone()
+    }
+
+    /// Facebook's Pages, posts and photos, as the sandbox's inspection API reports them.
+    pub async fn sandbox_facebook(&self) -> Value {
+        reqwest::get(self.sandbox_base.join("_sandbox/facebook").unwrap())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn stop(mut self) {

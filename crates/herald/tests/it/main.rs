@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod e2e;
 mod engagement;
+mod facebook;
 mod form;
 mod harness;
 mod isolation;

@@ -1,0 +1,392 @@
+//! Facebook Login and Pages: the dialog (comma-separated scopes, PKCE S256), code → short-lived →
+//! long-lived user token, the person's Pages with their Page tokens and linked Instagram accounts,
+//! and publishing to a Page: text, a link, one photo, or several photos through `attached_media`.
+//!
+//! Exactly once: nothing Meta offers makes a Page post idempotent, so before the call that creates
+//! the post the handle is saved with `post_started`; a step that finds it set first looks for the post
+//! among the Page's recent posts, and creates it only when it is not there.
+
+use jiff::{SignedDuration, Timestamp};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::meta::{Graph, id_of, malformed};
+use crate::{PlatformError, Published, Step};
+
+/// Where the adapter finds Facebook and who it is there.
+#[derive(Clone)]
+pub struct FacebookConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// `https://www.facebook.com` (the login dialog).
+    pub www_base: Url,
+    /// `https://graph.facebook.com`.
+    pub graph_base: Url,
+    pub graph_version: String,
+}
+
+impl std::fmt::Debug for FacebookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FacebookConfig")
+            .field("client_id", &self.client_id)
+            .field("graph_base", &self.graph_base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A person's grant: their long-lived user token and who they are.
+#[derive(Debug)]
+pub struct UserGrant {
+    pub access_token: SecretString,
+    pub issued_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub scopes: Vec<String>,
+    pub user_id: String,
+    pub name: String,
+}
+
+/// A Page the grant covers, with its token and the Instagram account linked to it.
+#[derive(Debug)]
+pub struct PageAccount {
+    pub id: String,
+    pub name: String,
+    pub token: SecretString,
+    pub instagram: Option<LinkedInstagram>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedInstagram {
+    pub id: String,
+    pub username: String,
+}
+
+/// What to publish on a Page.
+#[derive(Debug, Clone)]
+pub struct PageContent<'a> {
+    pub message: &'a str,
+    pub link: Option<&'a str>,
+    /// Signed URLs of the photos, in order.
+    pub photos: &'a [String],
+    pub alt_text: Option<&'a str>,
+}
+
+/// Progress of one Page post, saved by the dispatcher between steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageHandle {
+    /// Unpublished photos uploaded for `attached_media`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photo_ids: Vec<String>,
+    /// Set (and saved) before the call that creates the post.
+    #[serde(default)]
+    pub post_started: bool,
+    /// When the attempt began (Unix seconds): the earliest a published copy can carry.
+    #[serde(default)]
+    pub started_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Facebook {
+    config: FacebookConfig,
+    graph: Graph,
+}
+
+impl Facebook {
+    pub fn new(config: FacebookConfig, http: reqwest::Client) -> Self {
+        let graph = Graph {
+            http,
+            base: config.graph_base.clone(),
+            version: config.graph_version.clone(),
+        };
+        Self { config, graph }
+    }
+
+    /// The Graph host, for the Instagram adapter to reach accounts linked to Pages.
+    pub fn graph_base(&self) -> &Url {
+        &self.config.graph_base
+    }
+
+    /// The login dialog: comma-separated scopes and a PKCE S256 challenge.
+    pub fn authorize_url(&self, state: &str, redirect_uri: &str, scopes: &[&str], challenge: &str) -> Url {
+        let mut u = self.config.www_base.clone();
+        let base = u.path().trim_end_matches('/').to_owned();
+        u.set_path(&format!("{base}/{}/dialog/oauth", self.config.graph_version));
+        u.query_pairs_mut()
+            .append_pair("client_id", &self.config.client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("state", state)
+            .append_pair("response_type", "code")
+            .append_pair("scope", &scopes.join(","))
+            .append_pair("code_challenge", challenge)
+            .append_pair("code_challenge_method", "S256");
+        u
+    }
+
+    async fn token_call(
+        &self,
+        params: &[(&str, &str)],
+    ) -> Result<(SecretString, Option<i64>), PlatformError> {
+        let mut url = self.graph.url("oauth/access_token");
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.config.client_id)
+            .append_pair("client_secret", self.config.client_secret.expose_secret())
+            .extend_pairs(params);
+        let res = self
+            .graph
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| PlatformError::from_http(&e))?;
+        let body = crate::meta::graph_result(res).await?;
+        let token = body["access_token"]
+            .as_str()
+            .ok_or_else(|| malformed("access_token"))?;
+        Ok((SecretString::from(token.to_owned()), body["expires_in"].as_i64()))
+    }
+
+    /// Code (with its PKCE verifier) → short-lived token → long-lived token → who the person is and
+    /// which permissions they granted.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        verifier: &SecretString,
+        now: Timestamp,
+    ) -> Result<UserGrant, PlatformError> {
+        let (short, _) = self
+            .token_call(&[
+                ("redirect_uri", redirect_uri),
+                ("code", code),
+                ("code_verifier", verifier.expose_secret()),
+            ])
+            .await?;
+        let (access_token, expires_in) = self
+            .token_call(&[
+                ("grant_type", "fb_exchange_token"),
+                ("fb_exchange_token", short.expose_secret()),
+            ])
+            .await?;
+        let mut me = self.graph.url("me");
+        me.query_pairs_mut().append_pair("fields", "id,name");
+        let me = self.graph.get_json(me, &access_token).await?;
+        let perms = self
+            .graph
+            .get_json(self.graph.url("me/permissions"), &access_token)
+            .await?;
+        let scopes = perms["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["status"] == "granted")
+            .filter_map(|p| p["permission"].as_str().map(str::to_owned))
+            .collect();
+        Ok(UserGrant {
+            access_token,
+            issued_at: now,
+            expires_at: expires_in.map(|s| now + SignedDuration::from_secs(s)),
+            scopes,
+            user_id: me["id"].as_str().ok_or_else(|| malformed("id"))?.to_owned(),
+            name: me["name"].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// The Pages the grant covers, each with its Page token and linked Instagram account.
+    pub async fn accounts(&self, user_token: &SecretString) -> Result<Vec<PageAccount>, PlatformError> {
+        let mut url = self.graph.url("me/accounts");
+        url.query_pairs_mut()
+            .append_pair(
+                "fields",
+                "id,name,access_token,instagram_business_account{id,username}",
+            )
+            .append_pair("limit", "100");
+        let body = self.graph.get_json(url, user_token).await?;
+        body["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let ig = &p["instagram_business_account"];
+                Ok(PageAccount {
+                    id: id_of(p)?,
+                    name: p["name"].as_str().unwrap_or_default().to_owned(),
+                    token: SecretString::from(
+                        p["access_token"]
+                            .as_str()
+                            .ok_or_else(|| malformed("access_token"))?
+                            .to_owned(),
+                    ),
+                    instagram: ig["id"].as_str().map(|id| LinkedInstagram {
+                        id: id.to_owned(),
+                        username: ig["username"].as_str().unwrap_or_default().to_owned(),
+                    }),
+                })
+            })
+            .collect()
+    }
+
+    /// One step of publishing a Page post: upload unpublished photos (several photos), mark the post
+    /// as started, then create it, or find it when an earlier attempt already did.
+    pub async fn publish_step(
+        &self,
+        token: &SecretString,
+        page_id: &str,
+        content: &PageContent<'_>,
+        handle: &PageHandle,
+        now: Timestamp,
+    ) -> Result<Step<PageHandle>, PlatformError> {
+        let started_at = if handle.started_at > 0 {
+            handle.started_at
+        } else {
+            now.as_second()
+        };
+        let several = content.photos.len() > 1;
+        if several && handle.photo_ids.len() != content.photos.len() {
+            let mut photo_ids = Vec::with_capacity(content.photos.len());
+            for url in content.photos {
+                let mut form = vec![
+                    ("url", url.as_str()),
+                    ("published", "false"),
+                    ("temporary", "true"),
+                ];
+                if let Some(alt) = content.alt_text {
+                    form.push(("alt_text_custom", alt));
+                }
+                let body = self
+                    .graph
+                    .post_form(self.graph.url(&format!("{page_id}/photos")), token, &form)
+                    .await?;
+                photo_ids.push(id_of(&body)?);
+            }
+            return Ok(Step::Continue(PageHandle {
+                photo_ids,
+                started_at,
+                ..handle.clone()
+            }));
+        }
+        if !handle.post_started {
+            return Ok(Step::Continue(PageHandle {
+                post_started: true,
+                started_at,
+                ..handle.clone()
+            }));
+        }
+        if let Some(found) = self
+            .find_published(token, page_id, content.message, started_at)
+            .await?
+        {
+            return Ok(Step::Published(found));
+        }
+        let id = match content.photos {
+            [photo] => {
+                let mut form = vec![("url", photo.as_str()), ("caption", content.message)];
+                if let Some(alt) = content.alt_text {
+                    form.push(("alt_text_custom", alt));
+                }
+                let body = self
+                    .graph
+                    .post_form(self.graph.url(&format!("{page_id}/photos")), token, &form)
+                    .await?;
+                body["post_id"]
+                    .as_str()
+                    .ok_or_else(|| malformed("post_id"))?
+                    .to_owned()
+            }
+            _ => {
+                let attached = serde_json::to_string(
+                    &handle
+                        .photo_ids
+                        .iter()
+                        .map(|id| serde_json::json!({"media_fbid": id}))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default();
+                let mut form = vec![("message", content.message)];
+                if let Some(link) = content.link {
+                    form.push(("link", link));
+                }
+                if several {
+                    form.push(("attached_media", &attached));
+                }
+                id_of(
+                    &self
+                        .graph
+                        .post_form(self.graph.url(&format!("{page_id}/feed")), token, &form)
+                        .await?,
+                )?
+            }
+        };
+        let mut url = self.graph.url(&id);
+        url.query_pairs_mut().append_pair("fields", "permalink_url");
+        let permalink = self
+            .graph
+            .get_json(url, token)
+            .await
+            .ok()
+            .and_then(|b| b["permalink_url"].as_str().map(str::to_owned));
+        Ok(Step::Published(Published { id, permalink }))
+    }
+
+    /// Looks among the Page's recent posts for this message, created no earlier than the attempt.
+    async fn find_published(
+        &self,
+        token: &SecretString,
+        page_id: &str,
+        message: &str,
+        since: i64,
+    ) -> Result<Option<Published>, PlatformError> {
+        let mut url = self.graph.url(&format!("{page_id}/feed"));
+        url.query_pairs_mut()
+            .append_pair("fields", "id,message,created_time,permalink_url")
+            .append_pair("limit", "25");
+        let body = self.graph.get_json(url, token).await?;
+        let found = body["data"].as_array().into_iter().flatten().find(|p| {
+            let at = p["created_time"].as_str().and_then(|t| {
+                jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", t)
+                    .ok()?
+                    .to_timestamp()
+                    .ok()
+            });
+            p["message"].as_str().unwrap_or_default() == message
+                && at.is_some_and(|at| at.as_second() >= since - 60)
+        });
+        Ok(found.and_then(|p| {
+            Some(Published {
+                id: p["id"].as_str()?.to_owned(),
+                permalink: p["permalink_url"].as_str().map(str::to_owned),
+            })
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dialog_url_is_versioned_with_comma_separated_scopes_and_an_s256_challenge() {
+        let fb = Facebook::new(
+            FacebookConfig {
+                client_id: "42".into(),
+                client_secret: SecretString::from("s".to_owned()),
+                www_base: Url::parse("http://127.0.0.1:1/www.facebook.com").unwrap(),
+                graph_base: Url::parse("http://127.0.0.1:1/graph.facebook.com").unwrap(),
+                graph_version: "v24.0".into(),
+            },
+            crate::http_client(),
+        );
+        let u = fb.authorize_url(
+            "st",
+            "http://h/cb",
+            &["pages_show_list", "pages_manage_posts"],
+            "ch",
+        );
+        assert_eq!(u.path(), "/www.facebook.com/v24.0/dialog/oauth");
+        let q: std::collections::HashMap<_, _> = u.query_pairs().into_owned().collect();
+        assert_eq!(q["scope"], "pages_show_list,pages_manage_posts");
+        assert_eq!(
+            (q["code_challenge"].as_str(), q["code_challenge_method"].as_str()),
+            ("ch", "S256")
+        );
+    }
+}

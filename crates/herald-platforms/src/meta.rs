@@ -1,0 +1,209 @@
+//! Meta's Graph API, shared by the Instagram and Facebook adapters: requests with a token, the error
+//! envelope mapped into the taxonomy, and the rate-limit usage headers.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use url::Url;
+
+use crate::PlatformError;
+
+/// One Graph host (`graph.instagram.com` or `graph.facebook.com`) at one API version.
+#[derive(Debug, Clone)]
+pub(crate) struct Graph {
+    pub http: reqwest::Client,
+    pub base: Url,
+    pub version: String,
+}
+
+impl Graph {
+    /// `{base}/{version}/{path}`.
+    pub fn url(&self, path: &str) -> Url {
+        let mut u = self.base.clone();
+        let base = u.path().trim_end_matches('/').to_owned();
+        u.set_path(&format!("{base}/{}/{path}", self.version));
+        u
+    }
+
+    /// `{base}/{path}`, for the few endpoints outside the versioned tree.
+    pub fn unversioned(&self, path: &str) -> Url {
+        let mut u = self.base.clone();
+        let base = u.path().trim_end_matches('/').to_owned();
+        u.set_path(&format!("{base}/{path}"));
+        u
+    }
+
+    pub async fn get_json(&self, url: Url, token: &SecretString) -> Result<Value, PlatformError> {
+        let res = self
+            .http
+            .get(url)
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| PlatformError::from_http(&e))?;
+        graph_result(res).await
+    }
+
+    pub async fn post_form(
+        &self,
+        url: Url,
+        token: &SecretString,
+        form: &[(&str, &str)],
+    ) -> Result<Value, PlatformError> {
+        let res = self
+            .http
+            .post(url)
+            .bearer_auth(token.expose_secret())
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| PlatformError::from_http(&e))?;
+        graph_result(res).await
+    }
+}
+
+pub(crate) fn malformed(field: &str) -> PlatformError {
+    PlatformError::Platform {
+        message: format!("Meta's answer lacked `{field}`"),
+    }
+}
+
+pub(crate) fn id_of(body: &Value) -> Result<String, PlatformError> {
+    body["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| malformed("id"))
+}
+
+pub(crate) async fn graph_result(res: reqwest::Response) -> Result<Value, PlatformError> {
+    let status = res.status();
+    let regain = regain_after(res.headers());
+    let body: Value = res.json().await.map_err(|e| PlatformError::from_http(&e))?;
+    if status.is_success() {
+        return Ok(body);
+    }
+    if status.is_server_error() && body["error"].is_null() {
+        return Err(PlatformError::Transient {
+            message: format!("Meta answered {status}"),
+        });
+    }
+    match map_graph_error(&body["error"]) {
+        PlatformError::RateLimited { retry_after } => Err(PlatformError::RateLimited {
+            retry_after: regain.or(retry_after),
+        }),
+        other => Err(other),
+    }
+}
+
+/// The longest `estimated_time_to_regain_access` (minutes) in `X-Business-Use-Case-Usage`, which maps
+/// each business object to a list of usage entries (Meta's rate-limiting guide).
+pub fn regain_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let raw = headers.get("x-business-use-case-usage")?.to_str().ok()?;
+    let usage: Value = serde_json::from_str(raw).ok()?;
+    let minutes = usage
+        .as_object()?
+        .values()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|u| u["estimated_time_to_regain_access"].as_u64())
+        .max()?;
+    (minutes > 0).then(|| Duration::from_secs(minutes * 60))
+}
+
+/// Maps a Graph error envelope into the taxonomy (Meta's error-handling guide and IG error codes).
+pub fn map_graph_error(e: &Value) -> PlatformError {
+    let code = e["code"].as_i64().unwrap_or_default();
+    let subcode = e["error_subcode"].as_i64().unwrap_or_default();
+    let message = e["error_user_msg"]
+        .as_str()
+        .or(e["message"].as_str())
+        .unwrap_or("unknown error")
+        .to_owned();
+    match (code, subcode) {
+        (190, 463) => PlatformError::TokenExpired,
+        (190, _) => PlatformError::TokenRevoked(e["message"].as_str().unwrap_or_default().to_owned()),
+        (10 | 200..=299, _) => PlatformError::PermissionMissing(message),
+        (9, 2207042) => PlatformError::RateLimited { retry_after: None },
+        // Rate limits (app, user, Page, custom, business use case) and 368, a temporary block: wait.
+        (4 | 17 | 32 | 341 | 368 | 613 | 80001 | 80002, _) => {
+            PlatformError::RateLimited { retry_after: None }
+        }
+        (506, _) => PlatformError::ContentRejected {
+            message: "the platform refused a duplicate of the previous post".into(),
+        },
+        (9007, 2207027) | (1 | 2 | -1, _) | (-2, 2207003) => PlatformError::Transient { message },
+        (9004, _) | (_, 2207052) => PlatformError::MediaUnreachable { message },
+        (100 | 36000..=36010 | -2, _) => PlatformError::ContentRejected { message },
+        _ => PlatformError::Platform { message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn graph_errors_map_to_the_taxonomy() {
+        let m = |v: Value| map_graph_error(&v);
+        assert_eq!(
+            m(json!({"code": 190, "error_subcode": 463, "message": "expired"})),
+            PlatformError::TokenExpired
+        );
+        assert!(matches!(
+            m(json!({"code": 190, "error_subcode": 458, "message": "x"})),
+            PlatformError::TokenRevoked(_)
+        ));
+        assert!(matches!(
+            m(json!({"code": 190, "error_subcode": 460, "message": "x"})),
+            PlatformError::TokenRevoked(_)
+        ));
+        assert!(matches!(
+            m(json!({"code": 10, "message": "x"})),
+            PlatformError::PermissionMissing(_)
+        ));
+        assert!(matches!(
+            m(json!({"code": 9, "error_subcode": 2207042})),
+            PlatformError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            m(json!({"code": 9004, "error_subcode": 2207052})),
+            PlatformError::MediaUnreachable { .. }
+        ));
+        assert!(matches!(
+            m(json!({"code": 36003, "error_subcode": 2207009})),
+            PlatformError::ContentRejected { .. }
+        ));
+        assert!(matches!(
+            m(json!({"code": 9007, "error_subcode": 2207027})),
+            PlatformError::Transient { .. }
+        ));
+        assert!(matches!(
+            m(json!({"code": 506, "message": "Duplicate status message"})),
+            PlatformError::ContentRejected { .. }
+        ));
+        assert!(matches!(
+            m(json!({"code": 368, "message": "blocked"})),
+            PlatformError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            m(json!({"code": 190, "error_subcode": 492, "message": "no longer an admin"})),
+            PlatformError::TokenRevoked(_)
+        ));
+    }
+
+    #[test]
+    fn the_business_use_case_header_gives_the_longest_wait() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            "x-business-use-case-usage",
+            r#"{"1784":[{"type":"instagram","call_count":100,"total_cputime":5,"total_time":5,"estimated_time_to_regain_access":7}],"99":[{"type":"pages","call_count":1,"estimated_time_to_regain_access":0}]}"#
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(regain_after(&h), Some(Duration::from_secs(420)));
+        h.insert("x-business-use-case-usage", "not json".parse().unwrap());
+        assert_eq!(regain_after(&h), None);
+    }
+}

@@ -1,0 +1,319 @@
+//! The choose-accounts step of a login that covers several accounts (Facebook Login: Pages and the
+//! Instagram accounts linked to them). The callback records the grant and reconnects the accounts
+//! already chosen from it; the person then lists the grant's accounts and chooses which become
+//! profiles. Choosing an account again updates its profile, so reconnecting never makes twins.
+
+use std::collections::HashSet;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{MethodRouter, get};
+use herald_domain::platform::{Feature, Login, Platform};
+use herald_domain::{GrantId, WorkspaceId};
+use herald_platforms::PlatformError;
+use herald_platforms::facebook::PageAccount;
+use herald_store::{GrantRow, NewGrant, NewProfile, OAuthStateRow, ProfileRow};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::connections::{exchange_failed, page, save_profile, store_failed};
+use crate::error::{ApiError, ApiResult};
+use crate::json::{Body, rfc3339};
+
+/// One account a grant covers: a Page, or the Instagram account linked to a Page (which is reached
+/// with that Page's token).
+struct Candidate {
+    platform: Platform,
+    external_id: String,
+    handle: String,
+    page: String,
+    token: SecretString,
+}
+
+impl Candidate {
+    /// The id the API uses for the account: `facebook:{page id}` or `instagram:{account id}`.
+    fn key(&self) -> String {
+        format!("{}:{}", self.platform.as_str(), self.external_id)
+    }
+}
+
+fn candidates(pages: Vec<PageAccount>) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for p in pages {
+        if let Some(ig) = &p.instagram {
+            out.push(Candidate {
+                platform: Platform::Instagram,
+                external_id: ig.id.clone(),
+                handle: ig.username.clone(),
+                page: p.name.clone(),
+                token: p.token.clone(),
+            });
+        }
+        out.push(Candidate {
+            platform: Platform::Facebook,
+            external_id: p.id,
+            handle: p.name.clone(),
+            page: p.name,
+            token: p.token,
+        });
+    }
+    out
+}
+
+/// Makes (or updates) the profile of a chosen account.
+async fn connect(
+    state: &AppState,
+    grant: &GrantRow,
+    c: &Candidate,
+) -> Result<(herald_domain::ProfileId, u64), herald_store::StoreError> {
+    let now = state.store.clock().now().as_microsecond();
+    save_profile(
+        state,
+        NewProfile {
+            workspace: grant.workspace,
+            platform: c.platform.as_str(),
+            external_id: &c.external_id,
+            handle: &c.handle,
+            granted_scopes: &grant.granted_scopes,
+            token_issued_at: now,
+            // A Page token from a long-lived user token does not expire.
+            token_expires_at: None,
+            sandbox: grant.sandbox,
+            login: Login::Facebook,
+            grant: Some(grant.id),
+            reconnect_by: grant.token_expires_at,
+        },
+        &c.token,
+    )
+    .await
+}
+
+fn chosen(profiles: &[ProfileRow], c: &Candidate) -> Option<herald_domain::ProfileId> {
+    profiles
+        .iter()
+        .find(|p| p.platform == c.platform.as_str() && p.external_id == c.external_id)
+        .map(|p| p.id)
+}
+
+/// The Facebook callback after the state checks: code → grant, then reconnect what was chosen before.
+pub(crate) async fn finish_facebook(
+    state: &AppState,
+    row: &OAuthStateRow,
+    code: &str,
+) -> Result<Response, Response> {
+    let fb = Platform::Facebook;
+    let verifier = row.pkce_verifier.as_ref().ok_or_else(|| {
+        page(
+            StatusCode::BAD_REQUEST,
+            "Connection not completed",
+            "This connection attempt has no PKCE verifier. Start connecting again from Herald.",
+        )
+    })?;
+    let now = state.store.clock().now();
+    let g = state
+        .facebook
+        .exchange_code(code, &row.redirect_uri, verifier, now)
+        .await
+        .map_err(|e| exchange_failed(fb, &e))?;
+    let grant_id = state
+        .store
+        .upsert_grant(NewGrant {
+            workspace: row.workspace,
+            user: row.user,
+            login: Login::Facebook,
+            external_user_id: &g.user_id,
+            name: &g.name,
+            granted_scopes: &g.scopes,
+            token: &g.access_token,
+            token_issued_at: now.as_microsecond(),
+            token_expires_at: g.expires_at.map(|t| t.as_microsecond()),
+            sandbox: state.config.sandbox_platforms.contains(&fb),
+        })
+        .await
+        .map_err(store_failed)?;
+    let grant = state
+        .store
+        .get_grant(row.workspace, grant_id)
+        .await
+        .map_err(store_failed)?;
+    let accounts = candidates(
+        state
+            .facebook
+            .accounts(&g.access_token)
+            .await
+            .map_err(|e| exchange_failed(fb, &e))?,
+    );
+    let before = state
+        .store
+        .profiles_of_grant(row.workspace, grant_id)
+        .await
+        .map_err(store_failed)?;
+    let mut reconnected = Vec::new();
+    for c in accounts.iter().filter(|c| chosen(&before, c).is_some()) {
+        connect(state, &grant, c).await.map_err(store_failed)?;
+        reconnected.push(format!("{} ({})", c.handle, c.platform.display_name()));
+    }
+    if before.is_empty()
+        && let [only] = accounts.as_slice()
+    {
+        connect(state, &grant, only).await.map_err(store_failed)?;
+        reconnected.push(format!("{} ({})", only.handle, only.platform.display_name()));
+    }
+    let open = accounts.len() - reconnected.len();
+    let mut message = format!("Facebook is connected for {}.", g.name);
+    if !reconnected.is_empty() {
+        message.push_str(&format!(" Connected: {}.", reconnected.join(", ")));
+    }
+    if open > 0 {
+        message.push_str(&format!(
+            " {open} more account(s) can be added: choose them in Herald (connection {grant_id}: GET, then POST, /api/v1/workspaces/{}/connections/{grant_id}/accounts).",
+            row.workspace
+        ));
+    }
+    if accounts.is_empty() {
+        message.push_str(" The grant covers no Page: log in again and choose at least one Page.");
+    }
+    Ok(page(StatusCode::OK, "Connected", &message))
+}
+
+fn platform_error(e: &PlatformError) -> ApiError {
+    match e {
+        PlatformError::TokenExpired | PlatformError::TokenRevoked(_) => ApiError::new(
+            StatusCode::CONFLICT,
+            "needs_reconnect",
+            "Facebook no longer accepts this connection's token; log in with Facebook again.",
+        ),
+        PlatformError::PermissionMissing(m) => {
+            ApiError::new(StatusCode::CONFLICT, "permission_missing", m.clone())
+        }
+        other => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "platform_error",
+            format!("Facebook did not list the accounts: {other}"),
+        ),
+    }
+}
+
+async fn load(
+    state: &AppState,
+    caller: &Caller,
+    ws: &str,
+    id: &str,
+) -> ApiResult<(WorkspaceId, GrantRow, Vec<Candidate>)> {
+    let ws = caller.workspace(state, ws).await?;
+    let id: GrantId = id.parse().map_err(|_| ApiError::not_found("connection"))?;
+    let grant = state
+        .store
+        .get_grant(ws, id)
+        .await
+        .map_err(ApiError::missing("connection"))?;
+    let token = state.store.grant_token(ws, id).await?;
+    let accounts = state
+        .facebook
+        .accounts(&token)
+        .await
+        .map_err(|e| platform_error(&e))?;
+    Ok((ws, grant, candidates(accounts)))
+}
+
+fn account_json(c: &Candidate, grant: &GrantRow, profiles: &[ProfileRow]) -> Value {
+    let missing = c
+        .platform
+        .missing_for(Login::Facebook, Feature::Publish, &grant.granted_scopes);
+    json!({
+        "id": c.key(), "platform": c.platform.as_str(), "external_id": c.external_id, "handle": c.handle,
+        "page": c.page, "profile_id": chosen(profiles, c),
+        "can_publish": missing.is_empty(), "missing_permissions": missing,
+    })
+}
+
+pub(crate) fn grant_json(g: &GrantRow) -> Value {
+    json!({
+        "id": g.id, "login": g.login, "name": g.name, "granted_permissions": g.granted_scopes,
+        "reconnect_by": g.token_expires_at.map(rfc3339), "created_at": rfc3339(g.created_at),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Choice {
+    accounts: Vec<String>,
+}
+
+/// `GET` lists the accounts a connection covers; `POST {"accounts": [...]}` makes the chosen ones profiles.
+pub(crate) fn accounts() -> MethodRouter<AppState> {
+    get(
+        |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
+            let (ws, grant, accounts) = load(&state, &caller, &ws, &id).await?;
+            let profiles = state.store.list_profiles(ws).await?;
+            let data: Vec<Value> = accounts
+                .iter()
+                .map(|c| account_json(c, &grant, &profiles))
+                .collect();
+            Ok::<_, ApiError>(axum::Json(
+                json!({"connection": grant_json(&grant), "data": data}),
+            ))
+        },
+    )
+    .post(
+        |State(state): State<AppState>,
+         caller: Caller,
+         Path((ws, id)): Path<(String, String)>,
+         Body(choice): Body<Choice>| async move {
+            if choice.accounts.is_empty() {
+                return Err(ApiError::unprocessable(
+                    "no_accounts",
+                    "`accounts` must name at least one account; list them with GET",
+                ));
+            }
+            let (ws, grant, accounts) = load(&state, &caller, &ws, &id).await?;
+            let wanted: HashSet<&str> = choice.accounts.iter().map(String::as_str).collect();
+            let unknown: Vec<&str> = wanted
+                .iter()
+                .copied()
+                .filter(|k| !accounts.iter().any(|c| c.key() == *k))
+                .collect();
+            if !unknown.is_empty() {
+                return Err(ApiError::unprocessable(
+                    "unknown_account",
+                    format!(
+                        "this connection does not cover {}; GET the list of accounts it covers",
+                        unknown.join(", ")
+                    ),
+                ));
+            }
+            for c in accounts.iter().filter(|c| wanted.contains(c.key().as_str())) {
+                connect(&state, &grant, c).await?;
+            }
+            let now = state.store.clock().now().as_microsecond();
+            let profiles = state.store.profiles_of_grant(ws, grant.id).await?;
+            let data: Vec<Value> = profiles
+                .iter()
+                .filter(|p| {
+                    accounts.iter().any(|c| {
+                        wanted.contains(c.key().as_str()) && chosen(std::slice::from_ref(p), c).is_some()
+                    })
+                })
+                .map(|p| crate::profiles::to_json(p, now))
+                .collect();
+            Ok((StatusCode::CREATED, axum::Json(json!({ "data": data }))))
+        },
+    )
+}
+
+/// `GET /connections`: the workspace's multi-account grants.
+pub(crate) async fn list(state: &AppState, caller: &Caller, ws: &str) -> ApiResult<Value> {
+    let ws = caller.workspace(state, ws).await?;
+    let data: Vec<Value> = state
+        .store
+        .list_grants(ws)
+        .await?
+        .iter()
+        .map(grant_json)
+        .collect();
+    Ok(json!({ "data": data }))
+}

@@ -1,0 +1,140 @@
+//! Grants from a login that covers several accounts (Facebook Login): who granted what, and the
+//! sealed user token the choose-accounts step and reconnects read the accounts with.
+
+use herald_domain::platform::Login;
+use herald_domain::{GrantId, UserId, WorkspaceId};
+use herald_vault::secret_aad;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{Result, Store, StoreError, on_db, parse_id};
+
+/// The associated-data kind of a grant's user token (the grant id stands where a profile id would).
+const USER_TOKEN: &str = "user_token";
+
+#[derive(Debug, Clone)]
+pub struct GrantRow {
+    pub id: GrantId,
+    pub workspace: WorkspaceId,
+    pub login: Login,
+    pub external_user_id: String,
+    pub name: String,
+    pub granted_scopes: Vec<String>,
+    pub token_expires_at: Option<i64>,
+    pub sandbox: bool,
+    pub created_at: i64,
+}
+
+pub struct NewGrant<'a> {
+    pub workspace: WorkspaceId,
+    pub user: UserId,
+    pub login: Login,
+    pub external_user_id: &'a str,
+    pub name: &'a str,
+    pub granted_scopes: &'a [String],
+    pub token: &'a SecretString,
+    pub token_issued_at: i64,
+    pub token_expires_at: Option<i64>,
+    pub sandbox: bool,
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    bool,
+    i64,
+);
+
+const COLUMNS: &str =
+    "id, workspace_id, login, external_user_id, name, granted_scopes, token_expires_at, sandbox, created_at";
+
+fn from_row(r: Row) -> Result<GrantRow> {
+    let (id, ws, login, external_user_id, name, scopes, token_expires_at, sandbox, created_at) = r;
+    Ok(GrantRow {
+        id: parse_id(&id)?,
+        workspace: parse_id(&ws)?,
+        login: Login::parse(&login).ok_or_else(|| StoreError::Corrupt(format!("grant login {login}")))?,
+        external_user_id,
+        name,
+        granted_scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        token_expires_at,
+        sandbox,
+        created_at,
+    })
+}
+
+impl Store {
+    async fn seal_grant_token(&self, ws: WorkspaceId, id: GrantId, token: &SecretString) -> Result<Vec<u8>> {
+        let dk = self.data_key(ws).await?;
+        Ok(dk.seal(
+            &secret_aad(&ws.to_string(), &id.to_string(), USER_TOKEN),
+            token.expose_secret().as_bytes(),
+        )?)
+    }
+
+    /// Records a grant, or updates the one the same person gave this workspace before (a reconnect).
+    pub async fn upsert_grant(&self, g: NewGrant<'_>) -> Result<GrantId> {
+        let now = self.now();
+        let existing: Option<(String,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT id FROM grants WHERE workspace_id = $1 AND login = $2 AND external_user_id = $3")
+            .bind(g.workspace.to_string()).bind(g.login.as_str()).bind(g.external_user_id).fetch_optional(pool).await?);
+        let id = match existing {
+            Some((id,)) => parse_id(&id)?,
+            None => GrantId::new(),
+        };
+        let blob = self.seal_grant_token(g.workspace, id, g.token).await?;
+        let row: (String,) = on_db!(self.db(), pool => sqlx::query_as(
+            "INSERT INTO grants (id, workspace_id, user_id, login, external_user_id, name, granted_scopes, ciphertext, token_issued_at, token_expires_at, sandbox, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+             ON CONFLICT (workspace_id, login, external_user_id) DO UPDATE SET user_id = excluded.user_id, name = excluded.name,
+               granted_scopes = excluded.granted_scopes, ciphertext = excluded.ciphertext, token_issued_at = excluded.token_issued_at,
+               token_expires_at = excluded.token_expires_at, sandbox = excluded.sandbox, updated_at = excluded.updated_at
+             RETURNING id")
+            .bind(id.to_string()).bind(g.workspace.to_string()).bind(g.user.to_string()).bind(g.login.as_str())
+            .bind(g.external_user_id).bind(g.name).bind(g.granted_scopes.join(",")).bind(&blob)
+            .bind(g.token_issued_at).bind(g.token_expires_at).bind(g.sandbox).bind(now).fetch_one(pool).await?);
+        let stored: GrantId = parse_id(&row.0)?;
+        if stored != id {
+            // Another request created the row first: seal again, bound to the row that exists.
+            let blob = self.seal_grant_token(g.workspace, stored, g.token).await?;
+            on_db!(self.db(), pool => sqlx::query("UPDATE grants SET ciphertext = $1 WHERE workspace_id = $2 AND id = $3")
+                .bind(blob).bind(g.workspace.to_string()).bind(stored.to_string()).execute(pool).await?.rows_affected());
+        }
+        Ok(stored)
+    }
+
+    pub async fn get_grant(&self, ws: WorkspaceId, id: GrantId) -> Result<GrantRow> {
+        let sql = format!("SELECT {COLUMNS} FROM grants WHERE workspace_id = $1 AND id = $2");
+        let row: Option<Row> = on_db!(self.db(), pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
+        from_row(row.ok_or(StoreError::NotFound)?)
+    }
+
+    pub async fn list_grants(&self, ws: WorkspaceId) -> Result<Vec<GrantRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM grants WHERE workspace_id = $1 ORDER BY created_at");
+        let rows: Vec<Row> = on_db!(self.db(), pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(ws.to_string()).fetch_all(pool).await?);
+        rows.into_iter().map(from_row).collect()
+    }
+
+    /// Opens a grant's user token.
+    pub async fn grant_token(&self, ws: WorkspaceId, id: GrantId) -> Result<SecretString> {
+        let row: Option<(Vec<u8>,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT ciphertext FROM grants WHERE workspace_id = $1 AND id = $2")
+            .bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
+        let (blob,) = row.ok_or(StoreError::NotFound)?;
+        let dk = self.data_key(ws).await?;
+        let plain = dk.open(&secret_aad(&ws.to_string(), &id.to_string(), USER_TOKEN), &blob)?;
+        let text = std::str::from_utf8(&plain)
+            .map_err(|_| StoreError::Corrupt("grant token is not UTF-8".into()))?;
+        Ok(SecretString::from(text.to_owned()))
+    }
+}

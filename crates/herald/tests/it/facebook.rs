@@ -1,0 +1,191 @@
+//! Facebook Login end to end: a grant covering two Pages and a linked Instagram account, the
+//! choose-accounts step, reconnecting without twins, and publishing to a Page.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{Mode, TestApp};
+use crate::on_both_backends;
+
+const BAKERY: &str = "facebook:100000000000001";
+const BOOKS: &str = "facebook:100000000000002";
+const LINKED: &str = "instagram:17841400000000002";
+
+fn in_secs(s: i64) -> String {
+    (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(s)).to_string()
+}
+
+/// Logs in with Facebook and returns the connection's id.
+async fn login(app: &TestApp) -> String {
+    let (s, page) = app.connect_facebook(&[]).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("3 more account(s) can be added"), "{page}");
+    let (s, list) = app.get(app.ws_url("connections")).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+    list["data"][0]["id"].as_str().unwrap().to_owned()
+}
+
+async fn choose(app: &TestApp, connection: &str, accounts: &[&str]) -> (StatusCode, Value) {
+    app.post(
+        app.ws_url(&format!("connections/{connection}/accounts")),
+        json!({ "accounts": accounts }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_facebook_grant_with_two_pages_and_a_linked_instagram_account_becomes_the_chosen_profiles_and_reconnecting_makes_no_twins()
+ {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("pages@example.com").await;
+        let connection = login(&app).await;
+        let (s, accounts) = app
+            .get(app.ws_url(&format!("connections/{connection}/accounts")))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{accounts}");
+        let ids: Vec<&str> = accounts["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [LINKED, BAKERY, BOOKS]);
+        assert!(
+            accounts["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["profile_id"].is_null() && a["can_publish"] == true)
+        );
+        assert_eq!(
+            app.profiles().await.len(),
+            0,
+            "nothing is a profile before it is chosen"
+        );
+
+        let (s, chosen) = choose(&app, &connection, &[BAKERY, LINKED]).await;
+        assert_eq!(s, StatusCode::CREATED, "{chosen}");
+        let profiles = app.profiles().await;
+        assert_eq!(profiles.len(), 2, "{profiles:#?}");
+        let page = profiles.iter().find(|p| p["platform"] == "facebook").unwrap();
+        assert_eq!(
+            (page["handle"].as_str(), page["login"].as_str()),
+            (Some("Sandbox Bakery"), Some("facebook"))
+        );
+        assert_eq!(page["token_never_expires"], true, "a Page token does not expire");
+        assert!(page["token_expires_at"].is_null());
+        assert!(
+            page["reconnect_by"].is_string(),
+            "the grant's end is the date to reconnect by"
+        );
+        let ig = profiles.iter().find(|p| p["platform"] == "instagram").unwrap();
+        assert_eq!(
+            (ig["handle"].as_str(), ig["status"].as_str()),
+            (Some("sandbox_brand"), Some("connected"))
+        );
+
+        let (s, page) = app.connect_facebook(&[]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            page.contains("Sandbox Bakery")
+                && page.contains("sandbox_brand")
+                && page.contains("1 more account(s)"),
+            "{page}"
+        );
+        let (s, _) = choose(&app, &connection, &[BAKERY]).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let again = app.profiles().await;
+        let ids = |ps: &[Value]| {
+            ps.iter()
+                .map(|p| p["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(&again),
+            ids(&profiles),
+            "reconnecting and choosing again updates the same profiles"
+        );
+        let (_, list) = app.get(app.ws_url("connections")).await;
+        assert_eq!(list["data"].as_array().unwrap().len(), 1, "one grant per person");
+
+        let (s, e) = choose(&app, &connection, &["facebook:999"]).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_account"))
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_page_publishes_text_a_link_one_photo_and_several_photos_each_exactly_once() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("page-posts@example.com").await;
+        let connection = login(&app).await;
+        let (s, chosen) = choose(&app, &connection, &[BAKERY]).await;
+        assert_eq!(s, StatusCode::CREATED, "{chosen}");
+        let profile = chosen["data"][0]["id"].as_str().unwrap().to_owned();
+        let (_, a) = app.upload("square-1080.jpg").await;
+        let (_, b) = app.upload("square-1080.png").await;
+        let target = |options: Value| json!([{"profile_id": profile, "options": options}]);
+        let posts = [
+            json!({"text": "Fresh bread at 8.", "targets": target(json!({})) }),
+            json!({"text": "Our winter menu", "targets": target(json!({"link": "https://example.com/menu"})) }),
+            json!({"text": "One loaf", "media_ids": [a["id"]], "targets": target(json!({"alt_text": "a loaf"})) }),
+            json!({"text": "Two loaves", "media_ids": [a["id"], b["id"]], "targets": target(json!({})) }),
+        ];
+        for mut body in posts {
+            body["scheduled_at"] = json!(in_secs(1));
+            let (s, post) = app.schedule(body).await;
+            assert_eq!(s, StatusCode::CREATED, "{post}");
+            let done = app
+                .wait_for(post["id"].as_str().unwrap(), |d| {
+                    d["status"] == "published" || d["status"] == "failed"
+                })
+                .await;
+            assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
+            assert!(
+                done["deliveries"][0]["permalink"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("https://www.facebook.com/")
+            );
+        }
+        let fb = app.sandbox_facebook().await;
+        let seen: Vec<(&str, Option<&str>, usize)> = fb["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["message"].as_str().unwrap(),
+                    p["link"].as_str(),
+                    p["photos"].as_array().unwrap().len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("Fresh bread at 8.", None, 0),
+                ("Our winter menu", Some("https://example.com/menu"), 0),
+                ("One loaf", None, 1),
+                ("Two loaves", None, 2),
+            ]
+        );
+        let alt: Vec<&Value> = fb["photos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["alt_text"])
+            .collect();
+        assert_eq!(alt[0], "a loaf");
+        let (_, v) = app
+            .post(
+                app.ws_url("posts/validate"),
+                json!({"text": "words alone", "targets": target(json!({}))}),
+            )
+            .await;
+        assert_eq!(v["valid"], true, "a text-only Facebook post is fine: {v}");
+    });
+}
