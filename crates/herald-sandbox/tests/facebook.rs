@@ -383,3 +383,38 @@ async fn page_calls_need_a_page_token_with_its_permissions_and_an_existing_objec
         "removing the app ends every token"
     );
 }
+
+#[tokio::test]
+async fn the_linked_instagram_account_answers_on_graph_facebook_com_to_its_pages_token_only() {
+    let fb = start().await;
+    let mut scopes = PUBLISH.to_vec();
+    scopes.push("instagram_content_publish");
+    let user = fb.user_token(&scopes, &[BAKERY, BOOKS]).await;
+    let bakery = fb.page_token(&user, BAKERY).await;
+    let books = fb.page_token(&user, BOOKS).await;
+    const LINKED: &str = "17841400000000002";
+    let media = format!("{LINKED}/media");
+    let image = format!("{}/square.jpg", fb.images);
+    let (s, c) = fb
+        .post(
+            &media,
+            &bakery,
+            &[("image_url", &image), ("caption", "via the Page")],
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    let (_, e) = fb.post(&media, &books, &[("image_url", &image)]).await;
+    assert_eq!(
+        graph_error(&e),
+        (100, Some(33)),
+        "another Page's token cannot reach the account"
+    );
+    let (_, e) = fb.post(&media, &user, &[("image_url", &image)]).await;
+    assert_eq!(graph_error(&e), (100, Some(33)), "a user token is not the Page's");
+    let (_, e) = fb.post(&media, "EAAnot-a-token", &[("image_url", &image)]).await;
+    assert_eq!(graph_error(&e).0, 190);
+    let reader = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let reader_page = fb.page_token(&reader, BAKERY).await;
+    let (_, e) = fb.post(&media, &reader_page, &[("image_url", &image)]).await;
+    assert_eq!(graph_error(&e).0, 10, "instagram_content_publish was not granted");
+}

@@ -24,6 +24,15 @@ pub(crate) async fn graph(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(res) = instagram_via_page(&sb, &path, query.as_deref(), &headers, &body) {
+        return match res {
+            Ok(()) => {
+                crate::instagram::api::graph(State(sb), method, Path(path), RawQuery(query), headers, body)
+                    .await
+            }
+            Err(e) => e.into_response(),
+        };
+    }
     let result = async {
         let p = Params::parse(query.as_deref(), &headers, &body)?;
         let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -48,6 +57,49 @@ pub(crate) async fn graph(
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A call on an Instagram object (an account linked to a Page, its containers, media, comments)
+/// made on `graph.facebook.com`: `None` when the path names no Instagram object; otherwise the
+/// Page token is checked here and admitted to the emulated Instagram, which then answers the call.
+fn instagram_via_page(
+    sb: &Sandbox,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Option<Result<(), GraphError>> {
+    let first = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .find(|s| !crate::graph::is_version(s))?;
+    let id: u64 = first.parse().ok()?;
+    if !sb.inner.instagram.lock().expect("instagram lock").owns(id) {
+        return None;
+    }
+    Some((|| {
+        let p = Params::parse(query, headers, body)?;
+        let raw = p.token()?;
+        let world = sb.inner.facebook.lock().expect("facebook lock");
+        let t = validate(&world, raw, sb.clock().now())?;
+        let account = match t.kind {
+            TokenKind::Page(page) => world
+                .page(page)
+                .and_then(|pg| pg.instagram.as_ref())
+                .map(|(ig, _)| *ig),
+            _ => None,
+        }
+        .ok_or_else(|| GraphError::no_object(first, "get"))?;
+        let granted = scopes(&world, t);
+        let client = t.client_id.clone();
+        drop(world);
+        sb.inner
+            .instagram
+            .lock()
+            .expect("instagram lock")
+            .admit_page_token(raw, &client, account, &granted, sb.clock().now());
+        Ok(())
+    })())
 }
 
 fn token<'w>(sb: &Sandbox, world: &'w World, p: &Params) -> Result<&'w Token, GraphError> {

@@ -1,7 +1,7 @@
 //! Instagram API with Instagram Login: OAuth on `www.instagram.com` / `api.instagram.com`, and the Graph
 //! API on `graph.instagram.com` (tokens, `/me`, the container → status → `media_publish` flow, quota).
 
-mod api;
+pub(crate) mod api;
 mod comments;
 mod insights;
 mod oauth;

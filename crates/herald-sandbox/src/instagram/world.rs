@@ -201,4 +201,51 @@ impl World {
     pub fn account(&self, user_id: u64) -> Option<&Account> {
         self.accounts.iter().find(|a| a.user_id == user_id)
     }
+
+    /// Whether `id` names an Instagram object: an account, a container, a media object or a comment.
+    pub fn owns(&self, id: u64) -> bool {
+        self.account(id).is_some()
+            || self.containers.contains_key(&id)
+            || self.media.iter().any(|m| m.id == id)
+            || self.comments.iter().any(|c| c.id == id)
+    }
+
+    /// Lets a Facebook Page token act for the Instagram account linked to the Page, with the
+    /// Facebook Login permissions mapped to Instagram's (the Graph API serves both logins' calls).
+    pub fn admit_page_token(
+        &mut self,
+        token: &str,
+        client_id: &str,
+        account: u64,
+        fb_scopes: &[String],
+        now: Timestamp,
+    ) {
+        let scopes: Vec<String> = fb_scopes
+            .iter()
+            .filter_map(|s| {
+                Some(match s.as_str() {
+                    "instagram_basic" => "instagram_business_basic",
+                    "instagram_content_publish" => "instagram_business_content_publish",
+                    "instagram_manage_comments" => "instagram_business_manage_comments",
+                    "instagram_manage_insights" => "instagram_business_manage_insights",
+                    _ => return None,
+                })
+            })
+            .map(str::to_owned)
+            .collect();
+        self.grants
+            .insert((client_id.to_owned(), account), scopes.clone());
+        self.tokens.insert(
+            token.to_owned(),
+            Token {
+                user_id: account,
+                client_id: client_id.to_owned(),
+                scopes,
+                kind: TokenKind::LongLived,
+                issued_at: now,
+                // The Page token does not expire; Facebook checks it before every bridged call.
+                expires_at: now + jiff::SignedDuration::from_hours(24 * 365 * 10),
+            },
+        );
+    }
 }

@@ -189,3 +189,43 @@ async fn a_page_publishes_text_a_link_one_photo_and_several_photos_each_exactly_
         assert_eq!(v["valid"], true, "a text-only Facebook post is fine: {v}");
     });
 }
+
+#[tokio::test]
+async fn an_instagram_account_linked_to_a_page_publishes_through_facebook_login() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("linked@example.com").await;
+        let connection = login(&app).await;
+        let (s, chosen) = choose(&app, &connection, &[LINKED]).await;
+        assert_eq!(s, StatusCode::CREATED, "{chosen}");
+        let profile = chosen["data"][0]["id"].as_str().unwrap().to_owned();
+        let (_, image) = app.upload("square-1080.jpg").await;
+        let (s, post) = app.schedule(json!({"text": "via the Page", "media_ids": [image["id"]], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(1)})).await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        let done = app
+            .wait_for(post["id"].as_str().unwrap(), |d| {
+                d["status"] == "published" || d["status"] == "failed"
+            })
+            .await;
+        assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
+        let media = app.sandbox_media().await;
+        assert_eq!(media.len(), 1, "{media:#?}");
+        assert_eq!(
+            (media[0]["owner"].as_u64(), media[0]["caption"].as_str()),
+            (Some(17841400000000002), Some("via the Page"))
+        );
+        let calls: Value = reqwest::get(app.sandbox_base.join("_sandbox/instagram/calls").unwrap())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            calls["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["operation"] == "media_publish"),
+            "{calls}"
+        );
+    });
+}
