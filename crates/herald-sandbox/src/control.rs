@@ -17,6 +17,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/_sandbox/", get(overview))
         .route("/_sandbox/instagram/media", get(instagram_media))
         .route("/_sandbox/facebook", get(facebook))
+        .route("/_sandbox/facebook/tokens", get(facebook_tokens))
         .route("/_sandbox/instagram/tokens", get(instagram_tokens))
         .route("/_sandbox/instagram/calls", get(instagram_calls))
         .route("/_sandbox/instagram/comments", get(instagram_comments))
@@ -88,6 +89,12 @@ async fn instagram_media(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
 async fn facebook(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     let w = sb.inner.facebook.lock().expect("facebook lock");
     Json(crate::facebook::overview(&w))
+}
+
+/// Facebook's issued user and Page tokens themselves, for a developer testing by hand.
+async fn facebook_tokens(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let w = sb.inner.facebook.lock().expect("facebook lock");
+    Json(crate::facebook::tokens(&w))
 }
 
 /// The issued tokens themselves, for a developer testing by hand (the overview never shows them).

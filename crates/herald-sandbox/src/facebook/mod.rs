@@ -21,6 +21,23 @@ pub(crate) fn overview(w: &World) -> serde_json::Value {
 
 use crate::Sandbox;
 
+/// Every issued token with whom it belongs to (the control API's view, never Graph's).
+pub(crate) fn tokens(w: &World) -> serde_json::Value {
+    let data: Vec<_> = w
+        .tokens
+        .iter()
+        .map(|(token, t)| {
+            let kind = match t.kind {
+                world::TokenKind::ShortLivedUser => "short_lived_user".to_owned(),
+                world::TokenKind::LongLivedUser => "long_lived_user".to_owned(),
+                world::TokenKind::Page(id) => format!("page:{id}"),
+            };
+            serde_json::json!({"access_token": token, "user_id": t.user_id.to_string(), "kind": kind, "expires_at": t.expires_at})
+        })
+        .collect();
+    serde_json::json!({ "data": data })
+}
+
 /// The permissions Facebook Login knows that Herald may ask for, with the dialog's wording.
 pub(crate) const SCOPES: &[(&str, &str)] = &[
     ("public_profile", "Your name and profile picture"),

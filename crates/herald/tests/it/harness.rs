@@ -176,7 +176,7 @@ impl TestApp {
         self.consent_on("instagram", untick, button).await
     }
 
-    async fn consent_on(&self, platform: &str, untick: &[&str], button: &str) -> String {
+    pub async fn consent_on(&self, platform: &str, untick: &[&str], button: &str) -> String {
         let (s, started) = self
             .post(self.ws_url("connections"), json!({ "platform": platform }))
             .await;

@@ -109,3 +109,49 @@ async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects
         assert_eq!(app.profiles().await[0]["status"], "connected");
     });
 }
+
+#[tokio::test]
+async fn another_workspace_cannot_list_or_choose_the_accounts_of_a_facebook_connection() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("pages-owner@example.com").await;
+        let (s, page) = app.connect_facebook(&[]).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let (_, list) = app.get(app.ws_url("connections")).await;
+        let connection = list["data"][0]["id"].as_str().unwrap().to_owned();
+        let owner_ws = app.ws.clone();
+        let intruder = client();
+        let r = intruder
+            .post(app.url("api/v1/auth/signup"))
+            .json(&json!({"email": "pages-intruder@example.com", "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap();
+        let own_ws = r.json::<serde_json::Value>().await.unwrap()["workspace_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for ws in [&owner_ws, &own_ws] {
+            let path = format!("api/v1/workspaces/{ws}/connections/{connection}/accounts");
+            let r = intruder.get(app.url(&path)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "GET {path}");
+            let r = intruder
+                .post(app.url(&path))
+                .json(&json!({"accounts": ["facebook:100000000000001"]}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "POST {path}");
+        }
+        let r = intruder
+            .get(app.url(&format!("api/v1/workspaces/{own_ws}/connections")))
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(body["data"].as_array().unwrap().is_empty(), "{body}");
+        assert!(
+            app.profiles().await.is_empty(),
+            "nothing was chosen into the owner's workspace"
+        );
+    });
+}

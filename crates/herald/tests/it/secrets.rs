@@ -130,6 +130,44 @@ async fn no_token_or_code_reaches_the_database_files_or_the_trace_logs() {
             .collect();
         assert_eq!(secrets.len(), 2, "a short-lived and a long-lived token");
         secrets.push(code);
+        // Facebook Login too: the code, the user tokens and the Page tokens.
+        let location = app.consent_on("facebook", &[], "allow").await;
+        let fb_code = url::Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        assert_eq!(app.callback(&location).await.0, StatusCode::OK);
+        let (_, list) = app.get(app.ws_url("connections")).await;
+        let connection = list["data"][0]["id"].as_str().unwrap();
+        let (s, chosen) = app
+            .post(
+                app.ws_url(&format!("connections/{connection}/accounts")),
+                json!({"accounts": ["facebook:100000000000001"]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{chosen}");
+        let at = (Timestamp::now() + SignedDuration::from_secs(1)).to_string();
+        let (_, post) = app.schedule(json!({"text": "secret page test", "targets": [{"profile_id": chosen["data"][0]["id"]}], "scheduled_at": at})).await;
+        app.wait_for(post["id"].as_str().unwrap(), |d| d["status"] == "published")
+            .await;
+        let fb_tokens: Value = reqwest::get(app.sandbox_base.join("_sandbox/facebook/tokens").unwrap())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let fb: Vec<String> = fb_tokens["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["access_token"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(fb.len() >= 3, "user tokens and Page tokens: {fb_tokens}");
+        secrets.extend(fb);
+        secrets.push(fb_code);
         let (_, listed) = app.get(app.ws_url("profiles")).await;
         assert_absent(
             listed.to_string().as_bytes(),
