@@ -17,6 +17,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/_sandbox/", get(overview))
         .route("/_sandbox/instagram/media", get(instagram_media))
         .route("/_sandbox/facebook", get(facebook))
+        .route("/_sandbox/requests", get(requests))
         .route("/_sandbox/facebook/tokens", get(facebook_tokens))
         .route("/_sandbox/instagram/tokens", get(instagram_tokens))
         .route("/_sandbox/instagram/calls", get(instagram_calls))
@@ -83,6 +84,12 @@ async fn instagram_media(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
         })
         .collect();
     Json(json!({ "data": data }))
+}
+
+/// Every Graph request the sandbox answered, without credentials, oldest first.
+async fn requests(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let j = sb.inner.journal.lock().expect("journal lock");
+    Json(json!({ "data": *j }))
 }
 
 /// Facebook's Pages, and the posts and photos published on them.

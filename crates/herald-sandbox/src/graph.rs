@@ -146,6 +146,23 @@ impl Params {
         Ok(Self { values, header_token })
     }
 
+    /// Every parameter the caller sent except credentials (tokens, secrets, codes), for the journal.
+    pub fn public(&self) -> std::collections::BTreeMap<String, String> {
+        const SECRET: &[&str] = &[
+            "access_token",
+            "client_secret",
+            "fb_exchange_token",
+            "code",
+            "code_verifier",
+            "input_token",
+        ];
+        self.values
+            .iter()
+            .filter(|(k, _)| !SECRET.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     pub fn get(&self, k: &str) -> Option<&str> {
         self.values.get(k).map(String::as_str).filter(|v| !v.is_empty())
     }
@@ -231,4 +248,44 @@ pub(crate) fn is_version(s: &str) -> bool {
 /// A time as Graph writes it (`2026-11-25T09:00:00+0000`).
 pub(crate) fn graph_time(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S+0000").to_string()
+}
+
+/// One Graph request as the sandbox understood it: the host, the node type the path's object has
+/// (Meta's spec name: `IGUser`, `IGMedia`, `Page`, …), the edge, and the parameters without
+/// credentials. Tests check Herald's requests against Meta's node specs with it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Recorded {
+    pub host: &'static str,
+    pub method: String,
+    pub path: String,
+    pub node: Option<&'static str>,
+    pub edge: Option<String>,
+    pub params: std::collections::BTreeMap<String, String>,
+}
+
+/// Records a Graph request in the sandbox's journal.
+pub(crate) fn record(
+    sb: &crate::Sandbox,
+    host: &'static str,
+    method: &axum::http::Method,
+    path: &str,
+    p: &Params,
+) {
+    let segs: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty() && !is_version(s))
+        .collect();
+    let node = segs.first().and_then(|id| {
+        let ig = sb.inner.instagram.lock().expect("instagram lock").node_type(id);
+        ig.or_else(|| sb.inner.facebook.lock().expect("facebook lock").node_type(id))
+    });
+    let entry = Recorded {
+        host,
+        method: method.to_string(),
+        path: format!("/{}", segs.join("/")),
+        node,
+        edge: segs.get(1).map(|e| (*e).to_owned()),
+        params: p.public(),
+    };
+    sb.inner.journal.lock().expect("journal lock").push(entry);
 }

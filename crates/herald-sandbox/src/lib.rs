@@ -82,6 +82,8 @@ struct Inner {
     clock: SandboxClock,
     instagram: Mutex<instagram::World>,
     facebook: Mutex<facebook::World>,
+    /// Every Graph request, as [`graph::Recorded`].
+    journal: Mutex<Vec<graph::Recorded>>,
     http: reqwest::Client,
 }
 
@@ -98,6 +100,7 @@ impl Sandbox {
                 clock: SandboxClock::default(),
                 instagram: Mutex::new(instagram::World::seeded()),
                 facebook: Mutex::new(facebook::World::seeded(instagram::LINKED_ACCOUNT)),
+                journal: Mutex::new(Vec::new()),
                 http,
             }),
         }

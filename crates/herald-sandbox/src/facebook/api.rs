@@ -24,12 +24,12 @@ pub(crate) async fn graph(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Ok(p) = Params::parse(query.as_deref(), &headers, &body) {
+        crate::graph::record(&sb, "graph.facebook.com", &method, &path, &p);
+    }
     if let Some(res) = instagram_via_page(&sb, &path, query.as_deref(), &headers, &body) {
         return match res {
-            Ok(()) => {
-                crate::instagram::api::graph(State(sb), method, Path(path), RawQuery(query), headers, body)
-                    .await
-            }
+            Ok(()) => crate::instagram::api::serve(sb, method, path, query, headers, body).await,
             Err(e) => e.into_response(),
         };
     }

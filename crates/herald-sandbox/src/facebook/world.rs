@@ -134,6 +134,23 @@ impl World {
         self.next_id
     }
 
+    /// The spec name of the object `id` names: a person, a Page, a Page post or a photo.
+    pub fn node_type(&self, id: &str) -> Option<&'static str> {
+        if self.posts.iter().any(|p| p.id == id) {
+            return Some("PagePost");
+        }
+        let n: u64 = id.parse().ok()?;
+        if self.users.iter().any(|u| u.id == n) {
+            Some("User")
+        } else if self.page(n).is_some() {
+            Some("Page")
+        } else if self.photos.iter().any(|p| p.id == n) {
+            Some("Photo")
+        } else {
+            None
+        }
+    }
+
     pub fn page(&self, id: u64) -> Option<&Page> {
         self.pages.iter().find(|p| p.id == id)
     }

@@ -20,13 +20,28 @@ const CONTAINER_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
 /// The longest throttle a fault may ask for (a week).
 const MAX_THROTTLE_MINUTES: u64 = 7 * 24 * 60;
 
-/// Every request under `/graph.instagram.com/`, routed the way Graph routes paths, logged, throttled
-/// when the account ran out of calls, and answered with Meta's usage header.
+/// Every request under `/graph.instagram.com/`: journaled, then answered by [`serve`].
 pub(crate) async fn graph(
     State(sb): State<Sandbox>,
     method: Method,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Ok(p) = Params::parse(query.as_deref(), &headers, &body) {
+        crate::graph::record(&sb, "graph.instagram.com", &method, &path, &p);
+    }
+    serve(sb, method, path, query, headers, body).await
+}
+
+/// An Instagram Graph request (from either Graph host), routed the way Graph routes paths, logged,
+/// throttled when the account ran out of calls, and answered with Meta's usage header.
+pub(crate) async fn serve(
+    sb: Sandbox,
+    method: Method,
+    path: String,
+    query: Option<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {

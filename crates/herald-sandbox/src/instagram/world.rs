@@ -202,6 +202,22 @@ impl World {
         self.accounts.iter().find(|a| a.user_id == user_id)
     }
 
+    /// The spec name of the object `id` names: an account, a container, a media object or a comment.
+    pub fn node_type(&self, id: &str) -> Option<&'static str> {
+        let id: u64 = id.parse().ok()?;
+        if self.account(id).is_some() {
+            Some("IGUser")
+        } else if self.media.iter().any(|m| m.id == id) {
+            Some("IGMedia")
+        } else if self.containers.contains_key(&id) {
+            Some("ShadowIGMediaBuilder")
+        } else if self.comments.iter().any(|c| c.id == id) {
+            Some("IGComment")
+        } else {
+            None
+        }
+    }
+
     /// Whether `id` names an Instagram object: an account, a container, a media object or a comment.
     pub fn owns(&self, id: u64) -> bool {
         self.account(id).is_some()

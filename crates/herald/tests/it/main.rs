@@ -13,4 +13,5 @@ mod harness;
 mod isolation;
 mod lifecycle;
 mod secrets;
+mod specs;
 mod tokens;
