@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::meta::{Graph, id_of, malformed};
-use crate::{PlatformError, Published, Step};
+use crate::{Comment, Metrics, PlatformError, Published, Step};
 
 /// Where the adapter finds Facebook and who it is there.
 #[derive(Clone)]
@@ -325,6 +325,84 @@ impl Facebook {
             .ok()
             .and_then(|b| b["permalink_url"].as_str().map(str::to_owned));
         Ok(Step::Published(Published { id, permalink }))
+    }
+
+    /// The post's top-level comments, newest first, each with its replies.
+    pub async fn comments(&self, token: &SecretString, post_id: &str) -> Result<Vec<Comment>, PlatformError> {
+        let mut url = self.graph.url(&format!("{post_id}/comments"));
+        url.query_pairs_mut()
+            .append_pair("filter", "toplevel")
+            .append_pair("order", "reverse_chronological")
+            .append_pair(
+                "fields",
+                "id,message,from,created_time,is_hidden,comments{id,message,from,created_time,is_hidden}",
+            );
+        let body = self.graph.get_json(url, token).await?;
+        fn one(c: &serde_json::Value) -> Comment {
+            Comment {
+                id: c["id"].as_str().unwrap_or_default().to_owned(),
+                text: c["message"].as_str().unwrap_or_default().to_owned(),
+                username: c["from"]["name"].as_str().unwrap_or_default().to_owned(),
+                timestamp: c["created_time"].as_str().map(str::to_owned),
+                hidden: c["is_hidden"].as_bool().unwrap_or(false),
+                replies: c["comments"]["data"]
+                    .as_array()
+                    .map(|r| r.iter().map(one).collect())
+                    .unwrap_or_default(),
+            }
+        }
+        Ok(body["data"]
+            .as_array()
+            .map(|d| d.iter().map(one).collect())
+            .unwrap_or_default())
+    }
+
+    /// Replies to a top-level comment as the Page; returns the reply's id.
+    pub async fn reply(
+        &self,
+        token: &SecretString,
+        comment_id: &str,
+        text: &str,
+    ) -> Result<String, PlatformError> {
+        let url = self.graph.url(&format!("{comment_id}/comments"));
+        id_of(&self.graph.post_form(url, token, &[("message", text)]).await?)
+    }
+
+    /// A post's metrics: views and viewers (reach) and reactions from the post's insights (current
+    /// names; the impressions metrics Meta removed are never asked for), shares and comments from
+    /// the post itself. Facebook has no saves.
+    pub async fn metrics(&self, token: &SecretString, post_id: &str) -> Result<Metrics, PlatformError> {
+        let mut url = self.graph.url(&format!("{post_id}/insights"));
+        url.query_pairs_mut().append_pair(
+            "metric",
+            "post_media_view,post_total_media_view_unique,post_reactions_by_type_total",
+        );
+        let insights = self.graph.get_json(url, token).await?;
+        let metric = |name: &str| {
+            insights["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| m["name"] == name)
+                .map(|m| m["values"][0]["value"].clone())
+        };
+        let mut url = self.graph.url(post_id);
+        url.query_pairs_mut()
+            .append_pair("fields", "shares,comments.limit(0).summary(true)");
+        let post = self.graph.get_json(url, token).await?;
+        let reactions = metric("post_reactions_by_type_total").map(|r| {
+            r.as_object()
+                .map_or(0, |o| o.values().filter_map(serde_json::Value::as_u64).sum())
+        });
+        Ok(Metrics {
+            views: metric("post_media_view").and_then(|v| v.as_u64()),
+            reach: metric("post_total_media_view_unique").and_then(|v| v.as_u64()),
+            likes: reactions,
+            comments: post["comments"]["summary"]["total_count"].as_u64(),
+            // A post nobody shared has no `shares` field.
+            shares: Some(post["shares"]["count"].as_u64().unwrap_or(0)),
+            saves: None,
+        })
     }
 
     /// Looks among the Page's recent posts for this message, created no earlier than the attempt.

@@ -23,6 +23,10 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/_sandbox/instagram/calls", get(instagram_calls))
         .route("/_sandbox/instagram/comments", get(instagram_comments))
         .route("/_sandbox/instagram/media/{media_id}/comments", post(add_comment))
+        .route(
+            "/_sandbox/facebook/posts/{post_id}/comments",
+            post(add_page_comment),
+        )
         .route("/_sandbox/instagram/faults", post(instagram_fault))
         .route("/_sandbox/instagram/accounts/{user_id}/revoke", post(revoke))
         .route("/_sandbox/clock/advance", post(advance))
@@ -95,7 +99,7 @@ async fn requests(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
 /// Facebook's Pages, and the posts and photos published on them.
 async fn facebook(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     let w = sb.inner.facebook.lock().expect("facebook lock");
-    Json(crate::facebook::overview(&w))
+    Json(crate::facebook::overview(&w, sb.clock().now()))
 }
 
 /// Facebook's issued user and Page tokens themselves, for a developer testing by hand.
@@ -149,6 +153,20 @@ async fn add_comment(
         hidden: c.hidden,
     });
     (StatusCode::CREATED, Json(json!({"id": id.to_string()}))).into_response()
+}
+
+/// Someone comments on a Page post (as a person would on Facebook); `username` is their name.
+async fn add_page_comment(
+    State(sb): State<Sandbox>,
+    Path(post_id): Path<String>,
+    Json(c): Json<NewComment>,
+) -> Response {
+    let now = sb.clock().now();
+    let mut w = sb.inner.facebook.lock().expect("facebook lock");
+    match w.add_comment(&post_id, &c.username, &c.text, c.hidden, now) {
+        Some(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({"error": "no such post"}))).into_response(),
+    }
 }
 
 /// Every Graph call received, oldest first (paths only).

@@ -198,7 +198,8 @@ impl Params {
                 '{' => depth += 1,
                 '}' => depth = depth.saturating_sub(1),
                 ',' if depth == 0 => {
-                    let field = f[start..i].split('{').next().unwrap_or_default().trim();
+                    // `comments.limit(0).summary(true)` and `replies{id}` name `comments` and `replies`.
+                    let field = f[start..i].split(['{', '.']).next().unwrap_or_default().trim();
                     if !field.is_empty() {
                         out.push(field);
                     }

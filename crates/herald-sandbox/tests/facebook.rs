@@ -418,3 +418,82 @@ async fn the_linked_instagram_account_answers_on_graph_facebook_com_to_its_pages
     let (_, e) = fb.post(&media, &reader_page, &[("image_url", &image)]).await;
     assert_eq!(graph_error(&e).0, 10, "instagram_content_publish was not granted");
 }
+
+#[tokio::test]
+async fn comments_and_insights_need_their_permissions_top_level_targets_and_current_metric_names() {
+    let fb = start().await;
+    let mut all = PUBLISH.to_vec();
+    all.extend([
+        "pages_read_user_content",
+        "pages_manage_engagement",
+        "read_insights",
+    ]);
+    let user = fb.user_token(&all, &[BAKERY]).await;
+    let page = fb.page_token(&user, BAKERY).await;
+    let (_, post) = fb
+        .post(&format!("{BAKERY}/feed"), &page, &[("message", "Hello")])
+        .await;
+    let post = post["id"].as_str().unwrap().to_owned();
+    let r = fb
+        .http
+        .post(format!("{}/_sandbox/facebook/posts/{post}/comments", fb.base))
+        .json(&serde_json::json!({"username": "Ada", "text": "Hi!"}))
+        .send()
+        .await
+        .unwrap();
+    let comment = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, listed) = fb
+        .get(
+            &format!("{post}/comments?fields=id,message,from,comments{{id}}"),
+            Some(&page),
+        )
+        .await;
+    assert_eq!(s, 200, "{listed}");
+    assert_eq!(listed["data"][0]["from"]["name"], "Ada");
+    let (_, e) = fb.get(&format!("{post}/comments"), None).await;
+    assert_eq!(graph_error(&e).0, 2500, "no token");
+    let (_, e) = fb.get("999_1/comments", Some(&page)).await;
+    assert_eq!(graph_error(&e), (100, Some(33)), "no such post");
+    let (_, e) = fb.post(&format!("{comment}/comments"), &page, &[]).await;
+    assert_eq!(graph_error(&e).0, 100, "a reply needs a message");
+    let (s, reply) = fb
+        .post(&format!("{comment}/comments"), &page, &[("message", "Welcome")])
+        .await;
+    assert_eq!(s, 200, "{reply}");
+    let (_, e) = fb
+        .post(
+            &format!("{}/comments", reply["id"].as_str().unwrap()),
+            &page,
+            &[("message", "x")],
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 100, "replies take no replies");
+    let (s, ins) = fb
+        .get(
+            &format!("{post}/insights?metric=post_media_view,post_total_media_view_unique"),
+            Some(&page),
+        )
+        .await;
+    assert_eq!(s, 200, "{ins}");
+    assert_eq!(ins["data"][0]["name"], "post_media_view");
+    let (_, e) = fb
+        .get(&format!("{post}/insights?metric=post_impressions"), Some(&page))
+        .await;
+    assert_eq!(graph_error(&e).0, 100, "impressions metrics were removed");
+    let reader = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let reader_page = fb.page_token(&reader, BAKERY).await;
+    let (_, e) = fb
+        .get(
+            &format!("{post}/insights?metric=post_media_view"),
+            Some(&reader_page),
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 10, "read_insights is needed");
+    let (_, e) = fb
+        .post(&format!("{comment}/comments"), &reader_page, &[("message", "x")])
+        .await;
+    assert_eq!(graph_error(&e).0, 10, "pages_manage_engagement is needed");
+}

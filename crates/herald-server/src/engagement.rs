@@ -5,11 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, get, post};
 use herald_domain::delivery::DeliveryStatus;
-use herald_domain::platform::Feature;
+use herald_domain::platform::{Feature, Login, Platform};
 use herald_domain::profile::SecretKind;
 use herald_domain::{PostId, ProfileId, WorkspaceId};
-use herald_platforms::PlatformError;
-use herald_store::PostRow;
+use herald_platforms::facebook::Facebook;
+use herald_platforms::instagram::Instagram;
+use herald_platforms::{Comment, Metrics, PlatformError};
+use herald_store::{PostRow, ProfileRow};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -21,13 +23,51 @@ use crate::json::Body;
 /// Why a delivery's metrics could not be read: a stable code and words for a person.
 type Unavailable = (&'static str, String);
 
-/// The access token for a feature on a profile, or why it cannot be used.
+/// The adapter that reads and writes a profile's engagement: Instagram (on Facebook's Graph host
+/// when the account came through a Page), or a Facebook Page.
+pub(crate) enum Engage {
+    Instagram(Instagram),
+    Facebook(Facebook),
+}
+
+impl Engage {
+    fn for_profile(state: &AppState, p: &ProfileRow) -> Self {
+        match (p.platform(), p.login) {
+            (Platform::Facebook, _) => Self::Facebook(state.facebook.clone()),
+            (_, Login::Facebook) => Self::Instagram(state.instagram.on_host(state.facebook.graph_base())),
+            _ => Self::Instagram(state.instagram.clone()),
+        }
+    }
+
+    async fn comments(&self, token: &SecretString, id: &str) -> Result<Vec<Comment>, PlatformError> {
+        match self {
+            Self::Instagram(ig) => ig.comments(token, id).await,
+            Self::Facebook(fb) => fb.comments(token, id).await,
+        }
+    }
+
+    async fn metrics(&self, token: &SecretString, id: &str) -> Result<Metrics, PlatformError> {
+        match self {
+            Self::Instagram(ig) => ig.metrics(token, id).await,
+            Self::Facebook(fb) => fb.metrics(token, id).await,
+        }
+    }
+
+    async fn reply(&self, token: &SecretString, comment: &str, text: &str) -> Result<String, PlatformError> {
+        match self {
+            Self::Instagram(ig) => ig.reply(token, comment, text).await,
+            Self::Facebook(fb) => fb.reply(token, comment, text).await,
+        }
+    }
+}
+
+/// The adapter and access token for a feature on a profile, or why they cannot be used.
 async fn token_for(
     state: &AppState,
     ws: WorkspaceId,
     profile: ProfileId,
     feature: Feature,
-) -> Result<SecretString, Unavailable> {
+) -> Result<(Engage, String, SecretString), Unavailable> {
     let internal = |e: herald_store::StoreError| ("internal", ApiError::internal(&e).message);
     let p = state.store.get_profile(ws, profile).await.map_err(internal)?;
     let missing = p.missing_for(feature);
@@ -40,7 +80,7 @@ async fn token_for(
             ),
         ));
     }
-    state
+    let token = state
         .store
         .get_secret(ws, profile, SecretKind::AccessToken)
         .await
@@ -50,7 +90,12 @@ async fn token_for(
                 "needs_reconnect",
                 "The profile is disconnected; connect it again.".to_owned(),
             )
-        })
+        })?;
+    Ok((
+        Engage::for_profile(state, &p),
+        p.platform().display_name().to_owned(),
+        token,
+    ))
 }
 
 /// Runs `read` for every published delivery of the post; others get `not_published`.
@@ -63,7 +108,7 @@ async fn per_delivery<T: serde::Serialize, F, Fut>(
     read: F,
 ) -> Vec<Value>
 where
-    F: Fn(SecretString, String) -> Fut,
+    F: Fn(Engage, SecretString, String) -> Fut,
     Fut: std::future::Future<Output = Result<T, PlatformError>>,
 {
     let mut data = Vec::new();
@@ -73,7 +118,7 @@ where
         let result: Result<T, Unavailable> = match (d.status, &d.platform_post_id) {
             (DeliveryStatus::Published, Some(media)) => {
                 match token_for(state, ws, d.profile, feature).await {
-                    Ok(token) => read(token, media.clone())
+                    Ok((engage, _, token)) => read(engage, token, media.clone())
                         .await
                         .map_err(|e| (e.code(), e.to_string())),
                     Err(u) => Err(u),
@@ -121,14 +166,13 @@ pub(crate) fn metrics() -> MethodRouter<AppState> {
     get(
         |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
             let (ws, post) = load_post(&state, &caller, &ws, &id).await?;
-            let ig = &state.instagram;
             let data = per_delivery(
                 &state,
                 ws,
                 &post,
                 "metrics",
                 Feature::Metrics,
-                |t, m| async move { ig.metrics(&t, &m).await },
+                |e, t, m| async move { e.metrics(&t, &m).await },
             )
             .await;
             Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
@@ -140,14 +184,13 @@ pub(crate) fn comments() -> MethodRouter<AppState> {
     get(
         |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
             let (ws, post) = load_post(&state, &caller, &ws, &id).await?;
-            let ig = &state.instagram;
             let data = per_delivery(
                 &state,
                 ws,
                 &post,
                 "comments",
                 Feature::Comments,
-                |t, m| async move { ig.comments(&t, &m).await },
+                |e, t, m| async move { e.comments(&t, &m).await },
             )
             .await;
             Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
@@ -184,18 +227,17 @@ pub(crate) fn reply() -> MethodRouter<AppState> {
                 let Some(media) = &d.platform_post_id else {
                     continue;
                 };
-                let token = token_for(&state, ws, d.profile, Feature::Comments)
+                let (engage, name, token) = token_for(&state, ws, d.profile, Feature::Comments)
                     .await
                     .map_err(|(code, m)| ApiError::unprocessable(code, m))?;
-                let comments = state
-                    .instagram
-                    .comments(&token, media)
-                    .await
-                    .map_err(platform_error)?;
+                let refused = |e| platform_error(&name, e);
+                let comments = engage.comments(&token, media).await.map_err(refused)?;
                 if comments.iter().flat_map(|c| &c.replies).any(|c| c.id == comment) {
                     return Err(ApiError::unprocessable(
                         "not_top_level",
-                        "Instagram takes replies only to top-level comments; reply to the comment this one answers.",
+                        format!(
+                            "{name} takes replies only to top-level comments; reply to the comment this one answers."
+                        ),
                     ));
                 }
                 let Some(target) = comments.iter().find(|c| c.id == comment) else {
@@ -204,14 +246,10 @@ pub(crate) fn reply() -> MethodRouter<AppState> {
                 if target.hidden {
                     return Err(ApiError::unprocessable(
                         "comment_hidden",
-                        "Instagram does not allow replies to hidden comments; unhide it first.",
+                        format!("{name} does not allow replies to hidden comments; unhide it first."),
                     ));
                 }
-                let reply_id = state
-                    .instagram
-                    .reply(&token, &comment, text)
-                    .await
-                    .map_err(platform_error)?;
+                let reply_id = engage.reply(&token, &comment, text).await.map_err(refused)?;
                 let body = json!({"id": reply_id, "text": text, "in_reply_to": comment, "profile_id": d.profile, "delivery_id": d.id});
                 return Ok((StatusCode::CREATED, axum::Json(body)));
             }
@@ -221,10 +259,10 @@ pub(crate) fn reply() -> MethodRouter<AppState> {
 }
 
 /// A platform refusal, as the API reports it.
-fn platform_error(e: PlatformError) -> ApiError {
+fn platform_error(platform: &str, e: PlatformError) -> ApiError {
     ApiError::new(
         StatusCode::BAD_GATEWAY,
         e.code(),
-        format!("Instagram refused: {e}"),
+        format!("{platform} refused: {e}"),
     )
 }

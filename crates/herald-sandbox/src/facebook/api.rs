@@ -48,6 +48,19 @@ pub(crate) async fn graph(
             ("POST", [page, "photos"]) => photo(&sb, &p, page).await,
             ("POST", [page, "feed"]) => feed_post(&sb, &p, page),
             ("GET", [page, "feed" | "published_posts"]) => list_posts(&sb, &p, page),
+            ("GET", [id, "comments"]) => engagement(&sb, &p, |w, t, scopes, _| {
+                super::engagement::list(w, t, scopes, &p, id)
+            }),
+            ("POST", [id, "comments"]) => {
+                let now = sb.clock().now();
+                let mut world = sb.inner.facebook.lock().expect("facebook lock");
+                let t = token(&sb, &world, &p)?.clone();
+                let granted = scopes(&world, &t);
+                super::engagement::reply(&mut world, &t, &granted, &p, id, now)
+            }
+            ("GET", [id, "insights"]) => engagement(&sb, &p, |w, t, scopes, now| {
+                super::engagement::insights(w, t, scopes, &p, id, now)
+            }),
             ("GET", [id]) => node(&sb, &p, id),
             _ => Err(GraphError::new(
                 2500,
@@ -100,6 +113,18 @@ fn instagram_via_page(
             .admit_page_token(raw, &client, account, &granted, sb.clock().now());
         Ok(())
     })())
+}
+
+/// Runs a read on Page engagement with the caller's token and permissions.
+fn engagement(
+    sb: &Sandbox,
+    p: &Params,
+    read: impl FnOnce(&World, &Token, &[String], Timestamp) -> Result<Response, GraphError>,
+) -> Result<Response, GraphError> {
+    let world = sb.inner.facebook.lock().expect("facebook lock");
+    let t = token(sb, &world, p)?;
+    let granted = scopes(&world, t);
+    read(&world, t, &granted, sb.clock().now())
 }
 
 fn token<'w>(sb: &Sandbox, world: &'w World, p: &Params) -> Result<&'w Token, GraphError> {
@@ -385,7 +410,8 @@ fn feed_post(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphErro
     Ok(axum::Json(json!({ "id": id })).into_response())
 }
 
-fn post_json(post: &Post) -> Map<String, Value> {
+fn post_json(world: &World, post: &Post, now: Timestamp) -> Map<String, Value> {
+    let comments = world.comments.iter().filter(|c| c.post_id == post.id).count();
     let attachments: Vec<Value> = post
         .photos
         .iter()
@@ -395,6 +421,8 @@ fn post_json(post: &Post) -> Map<String, Value> {
         "id": post.id, "message": post.message, "link": post.link,
         "created_time": crate::graph::graph_time(post.created_time),
         "permalink_url": post.permalink_url, "attachments": {"data": attachments},
+        "shares": {"count": super::engagement::shares(post, now)},
+        "comments": {"data": [], "summary": {"order": "ranked", "total_count": comments, "can_comment": true}},
     })
     .as_object()
     .expect("object")
@@ -417,7 +445,7 @@ fn list_posts(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphErr
         .filter(|post| post.page_id == id)
         .take(100)
         .map(|post| {
-            let all = post_json(post);
+            let all = post_json(&world, post, sb.clock().now());
             Value::Object(
                 fields
                     .iter()
@@ -443,7 +471,7 @@ fn node(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         .find(|post| post.id == id && Some(post.page_id) == page_of_token)
     {
         return Ok(pick(
-            &post_json(post),
+            &post_json(&world, post, sb.clock().now()),
             &p.fields(&["id", "message", "created_time"]),
         ));
     }

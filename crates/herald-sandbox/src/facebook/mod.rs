@@ -2,6 +2,7 @@
 //! tokens, the person's Pages and their tokens, and Page posts and photos.
 
 mod api;
+mod engagement;
 mod oauth;
 mod world;
 
@@ -11,10 +12,15 @@ use axum::routing::{any, get};
 pub(crate) use world::World;
 
 /// What the sandbox's control API shows of Facebook: Pages, posts and photos.
-pub(crate) fn overview(w: &World) -> serde_json::Value {
+pub(crate) fn overview(w: &World, now: jiff::Timestamp) -> serde_json::Value {
     serde_json::json!({
         "pages": w.pages.iter().map(|p| serde_json::json!({"id": p.id.to_string(), "name": p.name, "instagram_business_account": p.instagram.as_ref().map(|(id, u)| serde_json::json!({"id": id.to_string(), "username": u}))})).collect::<Vec<_>>(),
-        "posts": w.posts,
+        "posts": w.posts.iter().map(|p| {
+            let mut v = serde_json::json!(p);
+            v["insights"] = engagement::insights_now(w, p, now);
+            v
+        }).collect::<Vec<_>>(),
+        "comments": w.comments,
         "photos": w.photos,
     })
 }

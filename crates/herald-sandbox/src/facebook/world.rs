@@ -83,6 +83,21 @@ pub(crate) struct Post {
     pub permalink_url: String,
 }
 
+/// A comment on a Page post: `parent` is set on replies; `from_page` when the Page wrote it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Comment {
+    /// `{post-number}_{comment-number}`.
+    pub id: String,
+    pub post_id: String,
+    pub parent: Option<String>,
+    pub from_page: Option<u64>,
+    pub from_id: String,
+    pub from_name: String,
+    pub message: String,
+    pub created_time: Timestamp,
+    pub hidden: bool,
+}
+
 /// Everything the emulated Facebook knows.
 pub(crate) struct World {
     pub users: Vec<User>,
@@ -93,6 +108,7 @@ pub(crate) struct World {
     pub tokens: HashMap<String, Token>,
     pub photos: Vec<Photo>,
     pub posts: Vec<Post>,
+    pub comments: Vec<Comment>,
     next_id: u64,
 }
 
@@ -125,6 +141,7 @@ impl World {
             tokens: HashMap::new(),
             photos: Vec::new(),
             posts: Vec::new(),
+            comments: Vec::new(),
             next_id: 300_000_000_000_001,
         }
     }
@@ -139,6 +156,9 @@ impl World {
         if self.posts.iter().any(|p| p.id == id) {
             return Some("PagePost");
         }
+        if self.comments.iter().any(|c| c.id == id) {
+            return Some("Comment");
+        }
         let n: u64 = id.parse().ok()?;
         if self.users.iter().any(|u| u.id == n) {
             Some("User")
@@ -149,6 +169,32 @@ impl World {
         } else {
             None
         }
+    }
+
+    /// A person's top-level comment on a post; `None` when there is no such post.
+    pub fn add_comment(
+        &mut self,
+        post_id: &str,
+        name: &str,
+        message: &str,
+        hidden: bool,
+        now: Timestamp,
+    ) -> Option<String> {
+        let post = self.posts.iter().find(|p| p.id == post_id)?.id.clone();
+        let n = self.next_id();
+        let id = format!("{}_{n}", post.split('_').nth(1).unwrap_or_default());
+        self.comments.push(Comment {
+            id: id.clone(),
+            post_id: post,
+            parent: None,
+            from_page: None,
+            from_id: (20_000_000_000_000 + n % 1_000_000).to_string(),
+            from_name: name.to_owned(),
+            message: message.to_owned(),
+            created_time: now,
+            hidden,
+        });
+        Some(id)
     }
 
     pub fn page(&self, id: u64) -> Option<&Page> {

@@ -229,3 +229,103 @@ async fn an_instagram_account_linked_to_a_page_publishes_through_facebook_login(
         );
     });
 }
+
+#[tokio::test]
+async fn a_comment_on_a_page_post_is_listed_the_reply_appears_as_the_page_and_metrics_equal_the_sandboxs() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("page-comments@example.com").await;
+        let connection = login(&app).await;
+        let (_, chosen) = choose(&app, &connection, &[BAKERY]).await;
+        let profile = chosen["data"][0]["id"].as_str().unwrap().to_owned();
+        let (s, post) = app
+            .schedule(json!({"text": "Open on Sunday?", "targets": [{"profile_id": profile}], "scheduled_at": in_secs(1)}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        let post = post["id"].as_str().unwrap().to_owned();
+        let done = app.wait_for(&post, |d| d["status"] == "published").await;
+        let platform_id = done["deliveries"][0]["platform_post_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let http = reqwest::Client::new();
+        let r = http
+            .post(
+                app.sandbox_base
+                    .join(&format!("_sandbox/facebook/posts/{platform_id}/comments"))
+                    .unwrap(),
+            )
+            .json(&json!({"username": "Ada", "text": "Yes please!"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let (s, listed) = app.get(app.ws_url(&format!("posts/{post}/comments"))).await;
+        assert_eq!(s, StatusCode::OK, "{listed}");
+        let comment = &listed["data"][0]["comments"][0];
+        assert_eq!(
+            (comment["text"].as_str(), comment["username"].as_str()),
+            (Some("Yes please!"), Some("Ada"))
+        );
+        let comment_id = comment["id"].as_str().unwrap().to_owned();
+        let (s, reply) = app
+            .post(
+                app.ws_url(&format!("posts/{post}/comments/{comment_id}/replies")),
+                json!({"text": "From 9 to 5!"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{reply}");
+        let fb = app.sandbox_facebook().await;
+        let written = fb["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == reply["id"])
+            .unwrap();
+        assert_eq!(
+            written["from_page"], 100_000_000_000_001u64,
+            "the reply is written by the Page"
+        );
+        assert_eq!(written["parent"], comment_id);
+        let (s, e) = app
+            .post(
+                app.ws_url(&format!(
+                    "posts/{post}/comments/{}/replies",
+                    reply["id"].as_str().unwrap()
+                )),
+                json!({"text": "again"}),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("not_top_level"))
+        );
+
+        let r = http
+            .post(app.sandbox_base.join("_sandbox/clock/advance").unwrap())
+            .json(&json!({"seconds": 7 * 3600}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let (s, metrics) = app.get(app.ws_url(&format!("posts/{post}/metrics"))).await;
+        assert_eq!(s, StatusCode::OK, "{metrics}");
+        let m = &metrics["data"][0]["metrics"];
+        let fb = app.sandbox_facebook().await;
+        let generated = &fb["posts"][0]["insights"];
+        let reactions = generated["post_reactions_by_type_total"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>();
+        assert_eq!(m["views"], generated["post_media_view"]);
+        assert_eq!(m["reach"], generated["post_total_media_view_unique"]);
+        assert_eq!(m["likes"], reactions);
+        assert_eq!(m["shares"], generated["shares"]);
+        assert_eq!((m["comments"].as_u64(), m["saves"].as_u64()), (Some(2), None));
+        assert!(
+            m["views"].as_u64().unwrap() >= 7 * 30,
+            "views grew with sandbox time: {m}"
+        );
+    });
+}

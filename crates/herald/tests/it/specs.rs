@@ -95,8 +95,15 @@ impl Specs {
             let ok = match ty {
                 "bool" => v == "true" || v == "false",
                 "int" | "unsigned int" => v.parse::<i64>().is_ok(),
+                // Graph takes a list as a JSON array, or (for lists of names, such as insights
+                // metrics, which the specs type `list<Object>`) comma-separated.
                 t if t.starts_with("list<Object>") || t.starts_with("list<map>") => {
                     serde_json::from_str::<Value>(v).is_ok_and(|j| j.is_array())
+                        || v.split(',').all(|n| {
+                            !n.is_empty()
+                                && n.chars()
+                                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                        })
                 }
                 t if t.starts_with("list<") => !v.is_empty(),
                 _ => true,
@@ -115,7 +122,8 @@ impl Specs {
     }
 }
 
-/// Top-level names of a `fields` list (`replies{id,text}` gives `replies`).
+/// Top-level names of a `fields` list (`replies{id,text}` gives `replies`, and
+/// `comments.summary(true)` gives `comments`).
 fn top_level(fields: &str) -> Vec<&str> {
     let (mut out, mut depth, mut start) = (Vec::new(), 0usize, 0usize);
     for (i, c) in fields.char_indices().chain([(fields.len(), ',')]) {
@@ -123,7 +131,7 @@ fn top_level(fields: &str) -> Vec<&str> {
             '{' => depth += 1,
             '}' => depth = depth.saturating_sub(1),
             ',' if depth == 0 => {
-                let f = fields[start..i].split('{').next().unwrap().trim();
+                let f = fields[start..i].split(['{', '.']).next().unwrap().trim();
                 if !f.is_empty() {
                     out.push(f);
                 }
@@ -267,7 +275,34 @@ async fn every_graph_request_herald_makes_validates_against_metas_node_specs() {
             .to_owned()
     };
     let (page, linked) = (of("facebook"), of("instagram"));
-    publish(&app, &page, "text", json!([]), json!({})).await;
+    let text = publish(&app, &page, "text", json!([]), json!({})).await;
+    let post_id = text["deliveries"][0]["platform_post_id"].as_str().unwrap();
+    let r = reqwest::Client::new()
+        .post(
+            app.sandbox_base
+                .join(&format!("_sandbox/facebook/posts/{post_id}/comments"))
+                .unwrap(),
+        )
+        .json(&json!({"username": "Ada", "text": "Hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let post = text["id"].as_str().unwrap();
+    let (_, comments) = app.get(app.ws_url(&format!("posts/{post}/comments"))).await;
+    let comment = comments["data"][0]["comments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, reply) = app
+        .post(
+            app.ws_url(&format!("posts/{post}/comments/{comment}/replies")),
+            json!({"text": "Hi"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{reply}");
+    let (s, _) = app.get(app.ws_url(&format!("posts/{post}/metrics"))).await;
+    assert_eq!(s, StatusCode::OK);
     publish(
         &app,
         &page,
@@ -319,6 +354,10 @@ async fn every_graph_request_herald_makes_validates_against_metas_node_specs() {
         "graph.facebook.com POST Page/feed",
         "graph.facebook.com POST Page/photos",
         "graph.facebook.com GET Page/feed",
+        "graph.facebook.com GET PagePost/comments",
+        "graph.facebook.com POST Comment/comments",
+        "graph.facebook.com GET PagePost/insights",
+        "graph.facebook.com GET PagePost/",
         "graph.facebook.com POST IGUser/media",
         "graph.facebook.com POST IGUser/media_publish",
     ] {
