@@ -59,7 +59,7 @@ impl Job for PageJob<'_> {
     type Handle = PageHandle;
 
     fn fresh(h: &PageHandle) -> bool {
-        h.photo_ids.is_empty() && !h.post_started
+        h.photo_ids.is_empty() && h.video_id.is_none() && !h.post_started
     }
 
     fn set_started_at(h: &mut PageHandle, at: i64) {

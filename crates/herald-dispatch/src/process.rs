@@ -6,7 +6,7 @@ use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::{Feature, Login, Platform};
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
 use herald_domain::rules::{self, Draft, MediaFacts};
-use herald_platforms::facebook::PageContent;
+use herald_platforms::facebook::{PageContent, PageFormat};
 use herald_platforms::instagram::{Content, Item};
 use herald_platforms::{PlatformError, Step};
 use herald_store::{Claimed, StoreError, Transition};
@@ -185,7 +185,12 @@ impl Dispatcher {
             .collect();
         let text_option = |k: &str| options.get(k).and_then(|v| v.as_str());
         if platform == Platform::Facebook {
-            let photos: Vec<String> = items.iter().map(|i| i.url.clone()).collect();
+            let photos: Vec<String> = items.iter().filter(|i| !i.video).map(|i| i.url.clone()).collect();
+            let format = match rules::kind_of(platform, &draft) {
+                Some("reel") => PageFormat::Reel,
+                Some("story") => PageFormat::Story,
+                _ => PageFormat::Feed,
+            };
             let job = PageJob {
                 facebook: &self.platforms.facebook,
                 token: &token,
@@ -194,6 +199,8 @@ impl Dispatcher {
                     message: &text,
                     link: text_option("link"),
                     photos: &photos,
+                    video: items.iter().find(|i| i.video).map(|i| i.url.as_str()),
+                    format,
                     alt_text: text_option("alt_text"),
                 },
             };

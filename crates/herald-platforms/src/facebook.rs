@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::meta::{Graph, id_of, malformed};
+
+/// How long to wait before looking at a processing video again.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 use crate::{Comment, Metrics, PlatformError, Published, Step};
 
 /// Where the adapter finds Facebook and who it is there.
@@ -23,6 +26,8 @@ pub struct FacebookConfig {
     pub www_base: Url,
     /// `https://graph.facebook.com`.
     pub graph_base: Url,
+    /// `https://rupload.facebook.com` (resumable video uploads).
+    pub rupload_base: Url,
     pub graph_version: String,
 }
 
@@ -61,6 +66,14 @@ pub struct LinkedInstagram {
     pub username: String,
 }
 
+/// Where on the Page a post goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageFormat {
+    Feed,
+    Reel,
+    Story,
+}
+
 /// What to publish on a Page.
 #[derive(Debug, Clone)]
 pub struct PageContent<'a> {
@@ -68,15 +81,24 @@ pub struct PageContent<'a> {
     pub link: Option<&'a str>,
     /// Signed URLs of the photos, in order.
     pub photos: &'a [String],
+    /// The signed URL of the video (reels and video stories).
+    pub video: Option<&'a str>,
+    pub format: PageFormat,
     pub alt_text: Option<&'a str>,
 }
 
 /// Progress of one Page post, saved by the dispatcher between steps.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageHandle {
-    /// Unpublished photos uploaded for `attached_media`.
+    /// Unpublished photos uploaded for `attached_media` (or for a photo story).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub photo_ids: Vec<String>,
+    /// A reel's or video story's upload session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_id: Option<String>,
+    /// The video's bytes reached `rupload.facebook.com`.
+    #[serde(default)]
+    pub uploaded: bool,
     /// Set (and saved) before the call that creates the post.
     #[serde(default)]
     pub post_started: bool,
@@ -225,8 +247,7 @@ impl Facebook {
             .collect()
     }
 
-    /// One step of publishing a Page post: upload unpublished photos (several photos), mark the post
-    /// as started, then create it, or find it when an earlier attempt already did.
+    /// One step of publishing on a Page: a feed post, a photo story, or a reel or video story.
     pub async fn publish_step(
         &self,
         token: &SecretString,
@@ -240,39 +261,71 @@ impl Facebook {
         } else {
             now.as_second()
         };
+        let handle = PageHandle {
+            started_at,
+            ..handle.clone()
+        };
+        match (content.format, content.video) {
+            (PageFormat::Feed, _) => self.feed_step(token, page_id, content, handle).await,
+            (PageFormat::Story, None) => self.photo_story_step(token, page_id, content, handle).await,
+            (format, Some(video)) => {
+                self.video_step(token, page_id, content, format, video, handle)
+                    .await
+            }
+            (PageFormat::Reel, None) => Err(PlatformError::ContentRejected {
+                message: "a reel needs a video".into(),
+            }),
+        }
+    }
+
+    /// Uploads one photo unpublished (for `attached_media` or a story); returns its id.
+    async fn unpublished_photo(
+        &self,
+        token: &SecretString,
+        page_id: &str,
+        url: &str,
+        alt: Option<&str>,
+    ) -> Result<String, PlatformError> {
+        let mut form = vec![("url", url), ("published", "false"), ("temporary", "true")];
+        if let Some(alt) = alt {
+            form.push(("alt_text_custom", alt));
+        }
+        id_of(
+            &self
+                .graph
+                .post_form(self.graph.url(&format!("{page_id}/photos")), token, &form)
+                .await?,
+        )
+    }
+
+    /// Text, a link, one photo, or several: upload unpublished photos (several), mark the post as
+    /// started, then create it, or find it when an earlier attempt already did.
+    async fn feed_step(
+        &self,
+        token: &SecretString,
+        page_id: &str,
+        content: &PageContent<'_>,
+        handle: PageHandle,
+    ) -> Result<Step<PageHandle>, PlatformError> {
         let several = content.photos.len() > 1;
         if several && handle.photo_ids.len() != content.photos.len() {
             let mut photo_ids = Vec::with_capacity(content.photos.len());
             for url in content.photos {
-                let mut form = vec![
-                    ("url", url.as_str()),
-                    ("published", "false"),
-                    ("temporary", "true"),
-                ];
-                if let Some(alt) = content.alt_text {
-                    form.push(("alt_text_custom", alt));
-                }
-                let body = self
-                    .graph
-                    .post_form(self.graph.url(&format!("{page_id}/photos")), token, &form)
-                    .await?;
-                photo_ids.push(id_of(&body)?);
+                photo_ids.push(
+                    self.unpublished_photo(token, page_id, url, content.alt_text)
+                        .await?,
+                );
             }
-            return Ok(Step::Continue(PageHandle {
-                photo_ids,
-                started_at,
-                ..handle.clone()
-            }));
+            return Ok(Step::Continue(PageHandle { photo_ids, ..handle }));
         }
         if !handle.post_started {
             return Ok(Step::Continue(PageHandle {
                 post_started: true,
-                started_at,
-                ..handle.clone()
+                ..handle
             }));
         }
         if let Some(found) = self
-            .find_published(token, page_id, content.message, started_at)
+            .find_published(token, page_id, content.message, handle.started_at)
             .await?
         {
             return Ok(Step::Published(found));
@@ -325,6 +378,172 @@ impl Facebook {
             .ok()
             .and_then(|b| b["permalink_url"].as_str().map(str::to_owned));
         Ok(Step::Published(Published { id, permalink }))
+    }
+
+    /// A photo story: upload the photo unpublished, mark started, then `photo_stories`; after a
+    /// crash the photo's `page_story_id` says whether the story already exists.
+    async fn photo_story_step(
+        &self,
+        token: &SecretString,
+        page_id: &str,
+        content: &PageContent<'_>,
+        handle: PageHandle,
+    ) -> Result<Step<PageHandle>, PlatformError> {
+        let [photo] = content.photos else {
+            return Err(PlatformError::ContentRejected {
+                message: "a Facebook story takes one photo or one video".into(),
+            });
+        };
+        let Some(photo_id) = handle.photo_ids.first().cloned() else {
+            let id = self
+                .unpublished_photo(token, page_id, photo, content.alt_text)
+                .await?;
+            return Ok(Step::Continue(PageHandle {
+                photo_ids: vec![id],
+                ..handle
+            }));
+        };
+        if !handle.post_started {
+            return Ok(Step::Continue(PageHandle {
+                post_started: true,
+                ..handle
+            }));
+        }
+        let mut url = self.graph.url(&photo_id);
+        url.query_pairs_mut().append_pair("fields", "page_story_id");
+        if let Some(story) = self.graph.get_json(url, token).await?["page_story_id"].as_str() {
+            return Ok(Step::Published(Published {
+                id: story.to_owned(),
+                permalink: None,
+            }));
+        }
+        let body = self
+            .graph
+            .post_form(
+                self.graph.url(&format!("{page_id}/photo_stories")),
+                token,
+                &[("photo_id", &photo_id)],
+            )
+            .await?;
+        let id = body["post_id"]
+            .as_str()
+            .ok_or_else(|| malformed("post_id"))?
+            .to_owned();
+        Ok(Step::Published(Published { id, permalink: None }))
+    }
+
+    /// A reel or video story: start an upload session (its video id is the handle), upload by URL
+    /// to `rupload.facebook.com`, mark started, finish, then wait for processing. Every step after
+    /// the upload reads the video's status first, so a finished video is never finished twice.
+    async fn video_step(
+        &self,
+        token: &SecretString,
+        page_id: &str,
+        content: &PageContent<'_>,
+        format: PageFormat,
+        video: &str,
+        handle: PageHandle,
+    ) -> Result<Step<PageHandle>, PlatformError> {
+        let edge = if format == PageFormat::Reel {
+            "video_reels"
+        } else {
+            "video_stories"
+        };
+        let endpoint = self.graph.url(&format!("{page_id}/{edge}"));
+        let Some(video_id) = handle.video_id.clone() else {
+            let body = self
+                .graph
+                .post_form(endpoint, token, &[("upload_phase", "start")])
+                .await?;
+            let id = body["video_id"]
+                .as_str()
+                .ok_or_else(|| malformed("video_id"))?
+                .to_owned();
+            return Ok(Step::Continue(PageHandle {
+                video_id: Some(id),
+                ..handle
+            }));
+        };
+        if !handle.uploaded {
+            self.rupload(token, &video_id, video).await?;
+            return Ok(Step::Continue(PageHandle {
+                uploaded: true,
+                ..handle
+            }));
+        }
+        if !handle.post_started {
+            return Ok(Step::Continue(PageHandle {
+                post_started: true,
+                ..handle
+            }));
+        }
+        let mut url = self.graph.url(&video_id);
+        url.query_pairs_mut()
+            .append_pair("fields", "status,post_id,permalink_url");
+        let status = self.graph.get_json(url, token).await?;
+        match status["status"]["publishing_phase"]["status"].as_str() {
+            Some("complete") => Ok(Step::Published(Published {
+                id: status["post_id"].as_str().unwrap_or(&video_id).to_owned(),
+                permalink: status["permalink_url"].as_str().map(str::to_owned),
+            })),
+            Some("in_progress") => Ok(Step::Park(handle, RECHECK)),
+            _ if status["status"]["video_status"] == "error" => Err(PlatformError::ContentRejected {
+                message: status["status"]["processing_phase"]["error"]["message"]
+                    .as_str()
+                    .unwrap_or("Facebook could not process the video")
+                    .to_owned(),
+            }),
+            _ => {
+                let mut form = vec![
+                    ("upload_phase", "finish"),
+                    ("video_id", video_id.as_str()),
+                    ("description", content.message),
+                ];
+                if format == PageFormat::Reel {
+                    form.push(("video_state", "PUBLISHED"));
+                }
+                self.graph.post_form(endpoint, token, &form).await?;
+                Ok(Step::Park(handle, RECHECK))
+            }
+        }
+    }
+
+    /// Hands the video's URL to `rupload.facebook.com`, which fetches it (hosted-file upload).
+    async fn rupload(
+        &self,
+        token: &SecretString,
+        video_id: &str,
+        file_url: &str,
+    ) -> Result<(), PlatformError> {
+        let mut url = self.config.rupload_base.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!(
+            "{base}/video-upload/{}/{video_id}",
+            self.config.graph_version
+        ));
+        let res = self
+            .graph
+            .http
+            .post(url)
+            .header("authorization", format!("OAuth {}", token.expose_secret()))
+            .header("file_url", file_url)
+            .send()
+            .await
+            .map_err(|e| PlatformError::from_http(&e))?;
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.unwrap_or_default();
+        if status.is_success() && body["success"] == true {
+            return Ok(());
+        }
+        let message = body["debug_info"]["message"]
+            .as_str()
+            .unwrap_or("the video upload failed")
+            .to_owned();
+        Err(match status.as_u16() {
+            401 | 403 => PlatformError::TokenRevoked(message),
+            500.. => PlatformError::Transient { message },
+            _ => PlatformError::MediaUnreachable { message },
+        })
     }
 
     /// The post's top-level comments, newest first, each with its replies.
@@ -449,6 +668,7 @@ mod tests {
                 client_secret: SecretString::from("s".to_owned()),
                 www_base: Url::parse("http://127.0.0.1:1/www.facebook.com").unwrap(),
                 graph_base: Url::parse("http://127.0.0.1:1/graph.facebook.com").unwrap(),
+                rupload_base: Url::parse("http://127.0.0.1:1/rupload.facebook.com").unwrap(),
                 graph_version: "v24.0".into(),
             },
             crate::http_client(),

@@ -98,7 +98,8 @@ async fn requests(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
 
 /// Facebook's Pages, and the posts and photos published on them.
 async fn facebook(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
-    let w = sb.inner.facebook.lock().expect("facebook lock");
+    let mut w = sb.inner.facebook.lock().expect("facebook lock");
+    w.settle(sb.clock().now());
     Json(crate::facebook::overview(&w, sb.clock().now()))
 }
 

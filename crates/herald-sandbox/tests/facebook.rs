@@ -38,6 +38,7 @@ async fn start() -> Fb {
     let images = serve(
         Router::new()
             .route("/square.jpg", get(|| async { fixture("square-1080.jpg") }))
+            .route("/reel.mp4", get(|| async { fixture("reel-720x1280-4s.mp4") }))
             .route("/page.html", get(|| async { "<html>not an image</html>" })),
     )
     .await;
@@ -496,4 +497,90 @@ async fn comments_and_insights_need_their_permissions_top_level_targets_and_curr
         .post(&format!("{comment}/comments"), &reader_page, &[("message", "x")])
         .await;
     assert_eq!(graph_error(&e).0, 10, "pages_manage_engagement is needed");
+}
+
+#[tokio::test]
+async fn a_reel_is_started_uploaded_to_rupload_finished_once_and_published_after_processing() {
+    let fb = start().await;
+    let user = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let page = fb.page_token(&user, BAKERY).await;
+    let reels = format!("{BAKERY}/video_reels");
+    let (s, started) = fb.post(&reels, &page, &[("upload_phase", "start")]).await;
+    assert_eq!(s, 200, "{started}");
+    let video = started["video_id"].as_str().unwrap().to_owned();
+    assert!(
+        started["upload_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://rupload.facebook.com/video-upload/")
+    );
+    let finish = [
+        ("upload_phase", "finish"),
+        ("video_id", video.as_str()),
+        ("video_state", "PUBLISHED"),
+        ("description", "Oven"),
+    ];
+    let (_, e) = fb.post(&reels, &page, &finish).await;
+    assert_eq!(graph_error(&e).0, 6000, "nothing was uploaded yet");
+    let rupload = format!("{}/rupload.facebook.com/video-upload/v24.0/{video}", fb.base);
+    let r = fb
+        .http
+        .post(&rupload)
+        .header("file_url", format!("{}/reel.mp4", fb.images))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "rupload needs Authorization: OAuth");
+    assert!(r.json::<Value>().await.unwrap()["debug_info"]["message"].is_string());
+    let r = fb
+        .http
+        .post(&rupload)
+        .header("authorization", format!("OAuth {page}"))
+        .header("file_url", format!("{}/square.jpg", fb.images))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "not a video");
+    let r = fb
+        .http
+        .post(&rupload)
+        .header("authorization", format!("OAuth {page}"))
+        .header("file_url", format!("{}/reel.mp4", fb.images))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (s, ok) = fb.post(&reels, &page, &finish).await;
+    assert_eq!((s, &ok["success"]), (200, &Value::Bool(true)));
+    let (_, e) = fb.post(&reels, &page, &finish).await;
+    assert_eq!(graph_error(&e).0, 100, "a video is finished once");
+    let (_, status) = fb
+        .get(&format!("{video}?fields=status,post_id"), Some(&page))
+        .await;
+    assert_eq!(status["status"]["publishing_phase"]["status"], "in_progress");
+    fb.sb.clock().advance(SignedDuration::from_secs(10));
+    let (_, status) = fb
+        .get(&format!("{video}?fields=status,post_id"), Some(&page))
+        .await;
+    assert_eq!(status["status"]["publishing_phase"]["status"], "complete");
+    assert!(status["post_id"].as_str().unwrap().starts_with(BAKERY));
+    let (_, e) = fb
+        .post(&reels, &page, &[("upload_phase", "finish"), ("video_id", "999")])
+        .await;
+    assert_eq!(graph_error(&e).0, 100, "an unknown video id");
+    let (_, photo) = fb
+        .post(
+            &format!("{BAKERY}/photos"),
+            &page,
+            &[("url", &format!("{}/square.jpg", fb.images))],
+        )
+        .await;
+    let (_, e) = fb
+        .post(
+            &format!("{BAKERY}/photo_stories"),
+            &page,
+            &[("photo_id", photo["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 100, "a published photo cannot become a story");
 }

@@ -158,6 +158,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             client_secret: c.client_secret.clone(),
             www_base: c.www_base.clone(),
             graph_base: c.graph_base.clone(),
+            rupload_base: c.api_base.clone(),
             graph_version: version.clone(),
         },
         (None, sb) => {
@@ -169,6 +170,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
                 client_secret: SecretString::from(app.client_secret),
                 www_base: url_under(&public_url, "www.facebook.com"),
                 graph_base: url_under(&public_url, "graph.facebook.com"),
+                rupload_base: url_under(&public_url, "rupload.facebook.com"),
                 graph_version: version,
             }
         }

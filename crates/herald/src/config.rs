@@ -7,7 +7,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-/// Real platform app credentials and where the platform lives.
+/// Real platform app credentials and where the platform lives (for Facebook, `api_base` is the
+/// resumable-upload host, `rupload.facebook.com`).
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub client_id: String,

@@ -122,6 +122,8 @@ struct Opts {
     facebook_www_base: Option<Url>,
     #[arg(long, global = true, env = "HERALD_FACEBOOK_GRAPH_BASE")]
     facebook_graph_base: Option<Url>,
+    #[arg(long, global = true, env = "HERALD_FACEBOOK_RUPLOAD_BASE")]
+    facebook_rupload_base: Option<Url>,
     /// How long the built-in sandbox keeps an Instagram container processing, in milliseconds.
     #[arg(long, global = true, env = "HERALD_SANDBOX_PROCESSING_DELAY_MS")]
     sandbox_processing_delay_ms: Option<u64>,
@@ -263,13 +265,13 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
         client_secret: o.facebook_client_secret.or(file.facebook.client_secret),
         client_secret_file: o.facebook_client_secret_file.or(file.facebook.client_secret_file),
         www_base: o.facebook_www_base.or(file.facebook.www_base),
-        api_base: file.facebook.api_base,
+        api_base: o.facebook_rupload_base.or(file.facebook.api_base),
         graph_base: o.facebook_graph_base.or(file.facebook.graph_base),
     };
     s.facebook = credentials(
         "FACEBOOK",
         facebook,
-        ["www.facebook.com", "graph.facebook.com", "graph.facebook.com"],
+        ["www.facebook.com", "rupload.facebook.com", "graph.facebook.com"],
     )?;
     Ok(s)
 }

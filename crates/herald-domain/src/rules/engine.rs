@@ -277,6 +277,21 @@ impl Checker {
                 }
             }
         }
+        if let Some((lo, hi)) = kind.and_then(|k| k.aspect_ratio) {
+            let outside = videos
+                .iter()
+                .filter_map(|m| Some((m.width?, m.height?)))
+                .find(|(w, h)| {
+                    let r = f64::from(*w) / f64::from((*h).max(1));
+                    r < lo - 1e-2 || r > hi + 1e-2
+                });
+            if let Some((w, h)) = outside {
+                self.push(
+                    "media.aspect_ratio",
+                    format!("{name} takes videos from {lo:.2}:1 to {hi:.2}:1 (width:height) here; this one is {w}x{h}. Crop it."),
+                );
+            }
+        }
         if let Some(vl) = &l.video {
             let bounds = kind.and_then(|k| k.video_duration_ms).unwrap_or(vl.duration_ms);
             for m in videos.iter().filter(|m| vl.types.contains(&m.media_type)) {

@@ -199,7 +199,32 @@ static FACEBOOK: Limits = Limits {
             (0, 0),
             (1, 10),
         ),
-        kind("video", "One video.", (0, 0), (1, 1), (1, 1)),
+        kind("video", "One video in the feed.", (0, 0), (1, 1), (1, 1)),
+        // Reels Publishing API: MP4, 9:16, at least 540x960, 24-60 fps, 3-90 s; stories: one
+        // photo, or a video of 3-60 s (Page Stories API).
+        Kind {
+            explicit: true,
+            video_duration_ms: Some((3_000, 90_000)),
+            aspect_ratio: Some((9.0 / 16.0, 9.0 / 16.0)),
+            ..kind(
+                "reel",
+                "One vertical (9:16) video of 3 to 90 s, as a reel (set `format` to `reel`).",
+                (0, 0),
+                (1, 1),
+                (1, 1),
+            )
+        },
+        Kind {
+            explicit: true,
+            video_duration_ms: Some((3_000, 60_000)),
+            ..kind(
+                "story",
+                "One photo, or a video of 3 to 60 s, for 24 hours (set `format` to `story`).",
+                (0, 1),
+                (0, 1),
+                (1, 1),
+            )
+        },
     ],
     image: Some(ImageLimits {
         types: &[Jpeg, Png, Gif],
@@ -215,6 +240,14 @@ static FACEBOOK: Limits = Limits {
         moov_first: false,
     }),
     options: &[
+        option(
+            "format",
+            OptionType::OneOf {
+                values: &["feed", "reel", "story"],
+            },
+            &[],
+            "`reel` publishes a reel, `story` a Page story; `feed` (the default) a post.",
+        ),
         option(
             "link",
             OptionType::Url,

@@ -282,3 +282,26 @@ fn required_options_are_named_pinterest_board_and_youtube_title() {
         ["options.required", "media.type"]
     );
 }
+
+#[test]
+fn a_facebook_reel_is_a_vertical_video_of_three_to_ninety_seconds_and_a_story_takes_a_photo() {
+    let fb = Platform::Facebook;
+    let reel = json!({"format": "reel"});
+    assert!(rules_with(fb, "", &[mp4(30_000, 30.0, true)], reel.clone()).is_empty());
+    assert_eq!(
+        rules_with(fb, "", &[mp4(120_000, 30.0, true)], reel.clone()),
+        ["media.duration"]
+    );
+    let landscape = MediaFacts {
+        width: Some(1280),
+        height: Some(720),
+        ..mp4(30_000, 30.0, true)
+    };
+    assert_eq!(rules_with(fb, "", &[landscape], reel), ["media.aspect_ratio"]);
+    assert!(rules_with(fb, "", &[jpeg(1080, 1920)], json!({"format": "story"})).is_empty());
+    assert_eq!(
+        rules(fb, "", &[mp4(30_000, 30.0, true)]),
+        ["herald.not_yet"],
+        "feed videos are not published yet"
+    );
+}

@@ -33,6 +33,11 @@ pub(crate) async fn graph(
             Err(e) => e.into_response(),
         };
     }
+    sb.inner
+        .facebook
+        .lock()
+        .expect("facebook lock")
+        .settle(sb.clock().now());
     let result = async {
         let p = Params::parse(query.as_deref(), &headers, &body)?;
         let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -47,6 +52,16 @@ pub(crate) async fn graph(
             ("GET", ["me", "accounts"]) => accounts(&sb, &p),
             ("POST", [page, "photos"]) => photo(&sb, &p, page).await,
             ("POST", [page, "feed"]) => feed_post(&sb, &p, page),
+            ("POST", [page, edge @ ("video_reels" | "video_stories" | "photo_stories")]) => {
+                let now = sb.clock().now();
+                let mut world = sb.inner.facebook.lock().expect("facebook lock");
+                let (page_id, _) = publisher(&sb, &world, &p, page)?;
+                match *edge {
+                    "video_reels" => super::video::phase(&sb, &mut world, page_id, "reel", &p, now),
+                    "video_stories" => super::video::phase(&sb, &mut world, page_id, "story", &p, now),
+                    _ => super::video::photo_story(&mut world, page_id, &p, now),
+                }
+            }
             ("GET", [page, "feed" | "published_posts"]) => list_posts(&sb, &p, page),
             ("GET", [id, "comments"]) => engagement(&sb, &p, |w, t, scopes, _| {
                 super::engagement::list(w, t, scopes, &p, id)
@@ -299,7 +314,7 @@ async fn photo(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphEr
     let now = sb.clock().now();
     let mut world = sb.inner.facebook.lock().expect("facebook lock");
     let id = world.next_id();
-    let post_id = published.then(|| new_post(&mut world, page_id, caption.clone(), None, vec![id], now));
+    let post_id = published.then(|| world.new_post(page_id, caption.clone(), None, vec![id], now));
     world.photos.push(Photo {
         id,
         page_id,
@@ -315,28 +330,6 @@ async fn photo(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphEr
         out["post_id"] = json!(post);
     }
     Ok(axum::Json(out).into_response())
-}
-
-fn new_post(
-    world: &mut World,
-    page: u64,
-    message: String,
-    link: Option<String>,
-    photos: Vec<u64>,
-    now: Timestamp,
-) -> String {
-    let n = world.next_id();
-    let id = format!("{page}_{n}");
-    world.posts.push(Post {
-        id: id.clone(),
-        page_id: page,
-        message,
-        link,
-        photos,
-        created_time: now,
-        permalink_url: format!("https://www.facebook.com/{page}/posts/{n}"),
-    });
-    id
 }
 
 /// The `media_fbid`s of `attached_media`, sent as a JSON array or as `attached_media[i]` fields.
@@ -403,7 +396,7 @@ fn feed_post(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphErro
     {
         return Err(GraphError::new(506, "Duplicate status message").user("Duplicate Post", "This status update is identical to the last one you posted. Try posting something different, or delete your previous update."));
     }
-    let id = new_post(&mut world, page_id, message, link, photos.clone(), now);
+    let id = world.new_post(page_id, message, link, photos.clone(), now);
     for ph in world.photos.iter_mut().filter(|ph| photos.contains(&ph.id)) {
         ph.post_id = Some(id.clone());
     }
@@ -476,6 +469,16 @@ fn node(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         ));
     }
     let n: u64 = id.parse().map_err(|_| GraphError::no_object(id, "get"))?;
+    if let Some(v) = world
+        .videos
+        .iter()
+        .find(|v| v.id == n && Some(v.page_id) == page_of_token)
+    {
+        return Ok(pick(
+            &super::video::video_json(v, sb.clock().now()),
+            &p.fields(&["id", "status"]),
+        ));
+    }
     if let Some(page) = world
         .page(n)
         .filter(|pg| Some(pg.id) == page_of_token || pg.admin == t.user_id)
@@ -488,7 +491,11 @@ fn node(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         .iter()
         .find(|ph| ph.id == n && Some(ph.page_id) == page_of_token)
     {
-        let all = json!({"id": ph.id.to_string(), "name": ph.caption, "alt_text_custom": ph.alt_text, "created_time": crate::graph::graph_time(ph.created_time)});
+        let story = ph
+            .post_id
+            .as_ref()
+            .filter(|id| world.posts.iter().any(|p| &p.id == *id && p.kind == "story"));
+        let all = json!({"id": ph.id.to_string(), "name": ph.caption, "alt_text_custom": ph.alt_text, "page_story_id": story, "created_time": crate::graph::graph_time(ph.created_time)});
         return Ok(pick(
             all.as_object().expect("object"),
             &p.fields(&["id", "created_time"]),

@@ -4,6 +4,7 @@
 mod api;
 mod engagement;
 mod oauth;
+mod video;
 mod world;
 
 use axum::Router;
@@ -21,6 +22,7 @@ pub(crate) fn overview(w: &World, now: jiff::Timestamp) -> serde_json::Value {
             v
         }).collect::<Vec<_>>(),
         "comments": w.comments,
+        "videos": w.videos,
         "photos": w.photos,
     })
 }
@@ -84,4 +86,8 @@ pub(crate) fn routes() -> Router<Sandbox> {
             get(oauth::dialog).post(oauth::decision),
         )
         .route("/graph.facebook.com/{*path}", any(api::graph))
+        .route(
+            "/rupload.facebook.com/video-upload/{version}/{video_id}",
+            axum::routing::post(video::upload),
+        )
 }

@@ -79,8 +79,26 @@ pub(crate) struct Post {
     pub message: String,
     pub link: Option<String>,
     pub photos: Vec<u64>,
+    /// `post`, `reel` or `story`.
+    pub kind: &'static str,
+    pub video: Option<u64>,
     pub created_time: Timestamp,
     pub permalink_url: String,
+}
+
+/// A video uploaded through the resumable protocol for a reel or a story: started, uploaded
+/// (`rupload.facebook.com`), finished, then processed into a post.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Video {
+    pub id: u64,
+    pub page_id: u64,
+    /// `reel` or `story`.
+    pub kind: &'static str,
+    pub bytes: Option<usize>,
+    pub description: String,
+    pub finished_at: Option<Timestamp>,
+    pub ready_at: Option<Timestamp>,
+    pub post_id: Option<String>,
 }
 
 /// A comment on a Page post: `parent` is set on replies; `from_page` when the Page wrote it.
@@ -109,6 +127,7 @@ pub(crate) struct World {
     pub photos: Vec<Photo>,
     pub posts: Vec<Post>,
     pub comments: Vec<Comment>,
+    pub videos: Vec<Video>,
     next_id: u64,
 }
 
@@ -142,6 +161,7 @@ impl World {
             photos: Vec::new(),
             posts: Vec::new(),
             comments: Vec::new(),
+            videos: Vec::new(),
             next_id: 300_000_000_000_001,
         }
     }
@@ -159,6 +179,12 @@ impl World {
         if self.comments.iter().any(|c| c.id == id) {
             return Some("Comment");
         }
+        if id
+            .parse::<u64>()
+            .is_ok_and(|n| self.videos.iter().any(|v| v.id == n))
+        {
+            return Some("AdVideo");
+        }
         let n: u64 = id.parse().ok()?;
         if self.users.iter().any(|u| u.id == n) {
             Some("User")
@@ -168,6 +194,81 @@ impl World {
             Some("Photo")
         } else {
             None
+        }
+    }
+
+    /// Creates a post on `page`; returns its id (`{page}_{n}`).
+    pub fn new_post(
+        &mut self,
+        page: u64,
+        message: String,
+        link: Option<String>,
+        photos: Vec<u64>,
+        now: Timestamp,
+    ) -> String {
+        self.push_post(page, message, link, photos, ("post", None), now)
+    }
+
+    fn push_post(
+        &mut self,
+        page: u64,
+        message: String,
+        link: Option<String>,
+        photos: Vec<u64>,
+        (kind, video): (&'static str, Option<u64>),
+        now: Timestamp,
+    ) -> String {
+        let n = self.next_id();
+        let id = format!("{page}_{n}");
+        let permalink_url = match kind {
+            "reel" => format!("https://www.facebook.com/reel/{}", video.unwrap_or(n)),
+            "story" => format!("https://www.facebook.com/stories/{page}/{n}"),
+            _ => format!("https://www.facebook.com/{page}/posts/{n}"),
+        };
+        self.posts.push(Post {
+            id: id.clone(),
+            page_id: page,
+            message,
+            link,
+            photos,
+            kind,
+            video,
+            created_time: now,
+            permalink_url,
+        });
+        id
+    }
+
+    /// A photo story: the post that shows an unpublished photo for 24 hours.
+    pub fn new_photo_story(&mut self, page: u64, photo: u64, now: Timestamp) -> String {
+        let id = self.push_post(page, String::new(), None, vec![photo], ("story", None), now);
+        if let Some(p) = self.photos.iter_mut().find(|p| p.id == photo) {
+            p.post_id = Some(id.clone());
+        }
+        id
+    }
+
+    /// Videos whose processing ended become posts (reels and stories publish once processed).
+    pub fn settle(&mut self, now: Timestamp) {
+        let ready: Vec<Video> = self
+            .videos
+            .iter()
+            .filter(|v| v.post_id.is_none() && v.ready_at.is_some_and(|at| at <= now))
+            .cloned()
+            .collect();
+        for v in ready {
+            let at = v.ready_at.unwrap_or(now);
+            let post = self.push_post(
+                v.page_id,
+                v.description.clone(),
+                None,
+                Vec::new(),
+                (v.kind, Some(v.id)),
+                at,
+            );
+            if let Some(video) = self.videos.iter_mut().find(|x| x.id == v.id) {
+                video.post_id = Some(post);
+            }
         }
     }
 

@@ -329,3 +329,71 @@ async fn a_comment_on_a_page_post_is_listed_the_reply_appears_as_the_page_and_me
         );
     });
 }
+
+#[tokio::test]
+async fn a_page_publishes_a_reel_and_photo_and_video_stories_through_the_resumable_upload() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("page-reels@example.com").await;
+        let connection = login(&app).await;
+        let (_, chosen) = choose(&app, &connection, &[BAKERY]).await;
+        let profile = chosen["data"][0]["id"].as_str().unwrap().to_owned();
+        let (_, reel) = app.upload("reel-720x1280-4s.mp4").await;
+        let (_, photo) = app.upload("square-1080.jpg").await;
+        let (_, landscape) = app.upload("landscape-1280x720-6s.mp4").await;
+        let (s, e) = app
+            .schedule(json!({"text": "wide", "media_ids": [landscape["id"]], "targets": [{"profile_id": profile, "options": {"format": "reel"}}], "scheduled_at": in_secs(60)}))
+            .await;
+        assert_eq!(
+            (s, e["error"]["violations"][0]["rule"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("media.aspect_ratio")),
+            "{e}"
+        );
+        for (text, media, format) in [
+            ("Behind the oven", &reel, "reel"),
+            ("", &photo, "story"),
+            ("", &reel, "story"),
+        ] {
+            let (s, post) = app
+                .schedule(json!({"text": text, "media_ids": [media["id"]], "targets": [{"profile_id": profile, "options": {"format": format}}], "scheduled_at": in_secs(1)}))
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{post}");
+            let done = app
+                .wait_for(post["id"].as_str().unwrap(), |d| {
+                    d["status"] == "published" || d["status"] == "failed"
+                })
+                .await;
+            assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
+            assert_eq!(done["deliveries"][0]["attempts"], 1, "{done:#}");
+        }
+        let fb = app.sandbox_facebook().await;
+        let seen: Vec<(&str, &str, bool, usize)> = fb["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["kind"].as_str().unwrap(),
+                    p["message"].as_str().unwrap(),
+                    p["video"].is_u64(),
+                    p["photos"].as_array().unwrap().len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("reel", "Behind the oven", true, 0),
+                ("story", "", false, 1),
+                ("story", "", true, 0)
+            ]
+        );
+        assert!(
+            fb["videos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|v| v["bytes"].as_u64() > Some(0)),
+            "each video was uploaded once"
+        );
+    });
+}

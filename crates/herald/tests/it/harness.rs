@@ -86,7 +86,7 @@ impl TestApp {
                     client_id: fb.client_id,
                     client_secret: SecretString::from(fb.client_secret),
                     www_base: base.join("www.facebook.com").unwrap(),
-                    api_base: base.join("graph.facebook.com").unwrap(),
+                    api_base: base.join("rupload.facebook.com").unwrap(),
                     graph_base: base.join("graph.facebook.com").unwrap(),
                 });
                 let served = herald_sandbox::serve(sb.clone(), listener, std::future::pending());

@@ -321,6 +321,16 @@ async fn every_graph_request_herald_makes_validates_against_metas_node_specs() {
     .await;
     publish(&app, &page, "photos", json!([jpeg["id"], png["id"]]), json!({})).await;
     publish(&app, &linked, "through the Page", json!([jpeg["id"]]), json!({})).await;
+    publish(
+        &app,
+        &page,
+        "a reel",
+        json!([reel["id"]]),
+        json!({"format": "reel"}),
+    )
+    .await;
+    publish(&app, &page, "", json!([jpeg["id"]]), json!({"format": "story"})).await;
+    publish(&app, &page, "", json!([reel["id"]]), json!({"format": "story"})).await;
 
     let journal: Value = reqwest::get(app.sandbox_base.join("_sandbox/requests").unwrap())
         .await
@@ -358,6 +368,11 @@ async fn every_graph_request_herald_makes_validates_against_metas_node_specs() {
         "graph.facebook.com POST Comment/comments",
         "graph.facebook.com GET PagePost/insights",
         "graph.facebook.com GET PagePost/",
+        "graph.facebook.com POST Page/video_reels",
+        "graph.facebook.com POST Page/video_stories",
+        "graph.facebook.com POST Page/photo_stories",
+        "graph.facebook.com GET AdVideo/",
+        "graph.facebook.com GET Photo/",
         "graph.facebook.com POST IGUser/media",
         "graph.facebook.com POST IGUser/media_publish",
     ] {
