@@ -5,7 +5,7 @@ use std::time::Duration;
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::{Feature, Login, Platform};
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
-use herald_domain::rules::{self, Draft, MediaFacts};
+use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts};
 use herald_platforms::facebook::{PageContent, PageFormat};
 use herald_platforms::instagram::{Content, Item};
 use herald_platforms::{PlatformError, Step};
@@ -18,6 +18,10 @@ use crate::jobs::{InstagramJob, Job, PageJob};
 
 /// Give up retrying transient failures after this many attempts.
 const MAX_ATTEMPTS: i64 = 8;
+/// How long Instagram's publishing quota, once read, is trusted.
+const FACTS_TTL: Duration = Duration::from_secs(600);
+/// How long a delivery waits when the quota is used up before it looks again.
+const QUOTA_RECHECK: SignedDuration = SignedDuration::from_hours(1);
 /// The most steps one claim takes before handing the delivery back.
 const MAX_STEPS: usize = 6;
 
@@ -150,6 +154,7 @@ impl Dispatcher {
             text: &text,
             media: &facts,
             options: &options,
+            live: None,
         };
         let violations = rules::check(platform, &draft);
         if !violations.is_empty() {
@@ -161,6 +166,34 @@ impl Dispatcher {
             return Err(Ok(Stop::Fail("content_rejected", msg)));
         }
         let token = self.token(c, &profile).await?;
+        // Instagram accounts linked to a Page are reached on Facebook's Graph host with the Page's token.
+        let instagram = match profile.login {
+            Login::Facebook => self
+                .platforms
+                .instagram
+                .on_host(self.platforms.facebook.graph_base()),
+            Login::Instagram => self.platforms.instagram.clone(),
+        };
+        if platform == Platform::Instagram && c.handle.is_none() {
+            let live = self
+                .live_facts(c, &profile, &instagram, &token)
+                .await
+                .map_err(Err)?;
+            let draft = Draft {
+                live: live.as_ref(),
+                ..draft
+            };
+            if let Some(v) = rules::check(platform, &draft)
+                .into_iter()
+                .find(|v| v.rule == "quota.exhausted")
+            {
+                return Err(Ok(Stop::Retry(
+                    self.clock.now() + QUOTA_RECHECK,
+                    "rate_limited",
+                    v.message,
+                )));
+            }
+        }
         if media.is_empty() && platform == Platform::Instagram {
             return Err(Ok(Stop::Fail(
                 "content_rejected",
@@ -206,14 +239,6 @@ impl Dispatcher {
             };
             return self.drive(c, platform, &job).await;
         }
-        // Instagram accounts linked to a Page are reached on Facebook's Graph host with the Page's token.
-        let instagram = match profile.login {
-            Login::Facebook => self
-                .platforms
-                .instagram
-                .on_host(self.platforms.facebook.graph_base()),
-            Login::Instagram => self.platforms.instagram.clone(),
-        };
         let job = InstagramJob {
             instagram: &instagram,
             token: &token,
@@ -289,6 +314,9 @@ impl Dispatcher {
                         .transition(c, DeliveryStatus::Published, t)
                         .await
                         .map_err(Err)?;
+                    if platform == Platform::Instagram {
+                        self.count_against_quota(c).await.map_err(Err)?;
+                    }
                     return Ok(());
                 }
                 Err(e) => return Err(Ok(self.classify(c, platform, &e, J::publish_started(&handle)))),
@@ -300,6 +328,42 @@ impl Dispatcher {
             "transient",
             "Publishing took more steps than expected; continuing shortly.".into(),
         )))
+    }
+
+    /// Instagram's publishing quota for the profile: cached for [`FACTS_TTL`], read again after.
+    /// When it cannot be read, publishing goes ahead (Instagram refuses past the quota anyway).
+    async fn live_facts(
+        &self,
+        c: &Claimed,
+        profile: &herald_store::ProfileRow,
+        instagram: &herald_platforms::instagram::Instagram,
+        token: &SecretString,
+    ) -> Result<Option<LiveFacts>, StoreError> {
+        let now = self.clock.now().as_microsecond();
+        if let Some((facts, at)) = self.store.live_facts(c.workspace, c.profile).await?
+            && now - at < FACTS_TTL.as_micros() as i64
+        {
+            return Ok(Some(facts));
+        }
+        match instagram.publishing_quota(token, &profile.external_id).await {
+            Ok(facts) => {
+                self.store.put_live_facts(c.workspace, c.profile, &facts).await?;
+                Ok(Some(facts))
+            }
+            Err(e) => {
+                tracing::warn!(profile = %c.profile, error = %e, "could not read the publishing quota");
+                Ok(None)
+            }
+        }
+    }
+
+    /// A published post uses one of the quota's slots: the cached facts say so until read again.
+    async fn count_against_quota(&self, c: &Claimed) -> Result<(), StoreError> {
+        if let Some((mut facts, _)) = self.store.live_facts(c.workspace, c.profile).await? {
+            facts.quota_used = facts.quota_used.map(|n| n + 1);
+            self.store.put_live_facts(c.workspace, c.profile, &facts).await?;
+        }
+        Ok(())
     }
 
     /// The token to use, refreshed first when it is about to expire.

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
+use herald_domain::rules::LiveFacts;
+
 use crate::meta::{Graph, id_of, malformed};
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step};
 
@@ -455,6 +457,23 @@ impl Instagram {
             )
             .await?;
         id_of(&body)
+    }
+
+    /// The account's publishing quota: API-published posts in the last 24 hours, and the allowance.
+    pub async fn publishing_quota(
+        &self,
+        token: &SecretString,
+        account_id: &str,
+    ) -> Result<LiveFacts, PlatformError> {
+        let mut url = self.graph.url(&format!("{account_id}/content_publishing_limit"));
+        url.query_pairs_mut().append_pair("fields", "quota_usage,config");
+        let body = self.graph.get_json(url, token).await?;
+        let entry = &body["data"][0];
+        let n = |v: &Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
+        Ok(LiveFacts {
+            quota_used: n(&entry["quota_usage"]),
+            quota_total: n(&entry["config"]["quota_total"]),
+        })
     }
 
     /// Looks among the account's recent media for this caption, published no earlier than the attempt.

@@ -17,6 +17,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/_sandbox/", get(overview))
         .route("/_sandbox/instagram/media", get(instagram_media))
         .route("/_sandbox/facebook", get(facebook))
+        .route("/_sandbox/instagram/quota", post(instagram_quota))
         .route("/_sandbox/requests", get(requests))
         .route("/_sandbox/facebook/tokens", get(facebook_tokens))
         .route("/_sandbox/instagram/tokens", get(instagram_tokens))
@@ -88,6 +89,17 @@ async fn instagram_media(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
         })
         .collect();
     Json(json!({ "data": data }))
+}
+
+#[derive(serde::Deserialize)]
+struct Quota {
+    total: u32,
+}
+
+/// Sets how many API-published posts an Instagram account may make per 24 hours (Meta: 50).
+async fn instagram_quota(State(sb): State<Sandbox>, Json(q): Json<Quota>) -> Json<serde_json::Value> {
+    sb.inner.config.lock().expect("config lock").publish_quota = q.total;
+    Json(json!({ "publish_quota": q.total }))
 }
 
 /// Every Graph request the sandbox answered, without credentials, oldest first.

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{MethodRouter, get, post};
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::Platform;
-use herald_domain::rules::{self, Draft, MediaFacts};
+use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts};
 use herald_domain::schedule::{self, ScheduleError};
 use herald_domain::{MediaId, PostId, ProfileId, WorkspaceId};
 use herald_store::{DeliveryEventRow, MediaRow, NewPost, NewTarget, PostFilter, PostRow, ProfileRow};
@@ -57,6 +57,8 @@ struct Target {
     text: Option<String>,
     media: Option<Vec<MediaRow>>,
     options: Option<serde_json::Map<String, Value>>,
+    /// The platform's cached facts about the profile (Instagram's publishing quota).
+    live: Option<LiveFacts>,
 }
 
 /// A draft whose ids all resolved inside the workspace.
@@ -112,11 +114,13 @@ async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiRes
             Some(ids) => Some(resolve_media(state, ws, ids).await?),
             None => None,
         };
+        let live = state.store.live_facts(ws, id).await?.map(|(facts, _)| facts);
         targets.push(Target {
             profile,
             text: t.text.clone(),
             media: own_media,
             options: t.options.clone(),
+            live,
         });
     }
     Ok(Resolved { targets, media })
@@ -126,8 +130,10 @@ fn facts(media: &[MediaRow]) -> Vec<MediaFacts> {
     media.iter().map(MediaRow::facts).collect()
 }
 
-/// One violation per broken rule per target; empty when every target can take the post.
-fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved) -> Vec<Value> {
+/// One violation per broken rule per target; empty when every target can take the post. With
+/// `live`, the platforms' cached live facts count too (the composer's check: a post that waits
+/// for a publishing slot is still accepted when scheduled).
+fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved, live: bool) -> Vec<Value> {
     let now = state.store.clock().now().as_microsecond();
     let mut out = Vec::new();
     for Target {
@@ -135,6 +141,7 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved) ->
         text: own_text,
         media: own_media,
         options,
+        live: cached,
     } in &r.targets
     {
         let (status, reason) = crate::profiles::status(profile, now);
@@ -167,6 +174,7 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved) ->
             text,
             media: &facts,
             options: &options,
+            live: cached.as_ref().filter(|_| live),
         };
         for v in rules::check(platform, &draft) {
             out.push(json!({"profile_id": profile.id, "rule": v.rule, "message": v.message}));
@@ -332,7 +340,7 @@ pub(crate) fn collection() -> MethodRouter<AppState> {
             let resolved = resolve(&state, ws, &input).await?;
             let when = when(&state, at, input.time_zone.as_deref())?;
             let hash = key.as_ref().map(|_| request_hash(&input));
-            let v = violations(&state, &input.text, &resolved.media, &resolved);
+            let v = violations(&state, &input.text, &resolved.media, &resolved, false);
             if !v.is_empty() {
                 return Err(reject(v));
             }
@@ -385,7 +393,7 @@ pub(crate) fn validate() -> MethodRouter<AppState> {
          Body(input): Body<PostInput>| async move {
             let ws = caller.workspace(&state, &ws).await?;
             let resolved = resolve(&state, ws, &input).await?;
-            let mut v = violations(&state, &input.text, &resolved.media, &resolved);
+            let mut v = violations(&state, &input.text, &resolved.media, &resolved, true);
             if let Some(at) = input.scheduled_at.as_deref()
                 && let Err(e) = when(&state, at, input.time_zone.as_deref())
             {
@@ -445,7 +453,7 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                 time_zone: None,
             };
             let resolved = resolve(&state, ws, &input).await?;
-            let v = violations(&state, &input.text, &resolved.media, &resolved);
+            let v = violations(&state, &input.text, &resolved.media, &resolved, false);
             if !v.is_empty() {
                 return Err(reject(v));
             }

@@ -2,6 +2,7 @@
 
 use herald_domain::platform::{Feature, Login, Platform};
 use herald_domain::profile::{ConnectionState, ReconnectReason};
+use herald_domain::rules::LiveFacts;
 use herald_domain::{GrantId, ProfileId, WorkspaceId};
 
 use crate::{Result, Store, StoreError, on_db, parse_id};
@@ -145,6 +146,24 @@ impl Store {
         let row: Option<Row> = on_db!(self.db(), pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
         from_row(row.ok_or(StoreError::NotFound)?)
+    }
+
+    /// The platform's live facts about a profile, and when they were read.
+    pub async fn live_facts(&self, ws: WorkspaceId, id: ProfileId) -> Result<Option<(LiveFacts, i64)>> {
+        let row: Option<(String, i64)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT facts, fetched_at FROM profile_facts WHERE workspace_id = $1 AND profile_id = $2")
+            .bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
+        // Facts that no longer parse are as good as none: they are read again.
+        Ok(row.and_then(|(facts, at)| Some((serde_json::from_str(&facts).ok()?, at))))
+    }
+
+    pub async fn put_live_facts(&self, ws: WorkspaceId, id: ProfileId, facts: &LiveFacts) -> Result<()> {
+        let json = serde_json::to_string(facts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        on_db!(self.db(), pool => sqlx::query(
+            "INSERT INTO profile_facts (profile_id, workspace_id, facts, fetched_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (profile_id) DO UPDATE SET facts = excluded.facts, fetched_at = excluded.fetched_at")
+            .bind(id.to_string()).bind(ws.to_string()).bind(json).bind(self.now()).execute(pool).await?.rows_affected());
+        Ok(())
     }
 
     /// The profiles chosen from a grant.

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::text::count_tokens;
-use super::{Draft, Kind, Limits, MediaFacts, OptionType, VideoLimits, Violation, limits};
+use super::{Draft, Kind, Limits, LiveFacts, MediaFacts, OptionType, VideoLimits, Violation, limits};
 use crate::platform::Platform;
 
 /// Checks a draft against a platform's rules; empty when the platform's API can take it.
@@ -17,6 +17,20 @@ pub fn check(platform: Platform, draft: &Draft) -> Vec<Violation> {
     c.text(draft.text);
     let kind = c.kind(draft);
     c.media(draft.media, kind);
+    if let Some(LiveFacts {
+        quota_used: Some(used),
+        quota_total: Some(total),
+    }) = draft.live
+        && used >= total
+    {
+        c.push(
+            "quota.exhausted",
+            format!(
+                "{} allows {total} API-published posts per 24 hours and this profile has used them all; Herald publishes when a slot frees up.",
+                c.name
+            ),
+        );
+    }
     if let Some(k) = kind
         && NOT_YET.contains(&(platform, k.id))
     {

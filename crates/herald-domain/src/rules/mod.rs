@@ -41,6 +41,16 @@ pub struct Draft<'a> {
     pub text: &'a str,
     pub media: &'a [MediaFacts],
     pub options: &'a serde_json::Map<String, serde_json::Value>,
+    /// What the platform said about the profile lately, when the caller has it.
+    pub live: Option<&'a LiveFacts>,
+}
+
+/// Facts only the platform knows, read from its API and cached per profile (Instagram's
+/// `content_publishing_limit`: API-published posts in the last 24 hours, and the allowance).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LiveFacts {
+    pub quota_used: Option<u32>,
+    pub quota_total: Option<u32>,
 }
 
 /// A broken rule, with a stable id and a message that names the platform and the fix.

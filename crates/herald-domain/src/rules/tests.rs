@@ -40,6 +40,7 @@ fn rules_with(platform: Platform, text: &str, media: &[MediaFacts], options: Val
             text,
             media,
             options: &options,
+            live: None,
         },
     )
     .iter()
@@ -74,6 +75,7 @@ fn instagram_infers_image_carousel_and_reel_and_takes_videos_inside_carousels() 
                 text: "",
                 media,
                 options: &none,
+                live: None,
             },
         )
     };
@@ -131,6 +133,7 @@ fn an_instagram_story_takes_one_image_or_a_short_video_and_no_stickers() {
             text: "",
             media: &[jpeg(1080, 1920)],
             options: &with_sticker,
+            live: None,
         },
     );
     assert_eq!(v.len(), 1);
@@ -185,6 +188,7 @@ fn an_instagram_carousel_takes_up_to_ten_items() {
             text: "album",
             media: &vec![jpeg(1080, 1080); 11],
             options: &options,
+            live: None,
         },
     );
     assert_eq!(v.iter().map(|v| v.rule).collect::<Vec<_>>(), ["media.too_many"]);
@@ -304,4 +308,33 @@ fn a_facebook_reel_is_a_vertical_video_of_three_to_ninety_seconds_and_a_story_ta
         ["herald.not_yet"],
         "feed videos are not published yet"
     );
+}
+
+#[test]
+fn an_exhausted_publishing_quota_is_a_violation_only_when_the_live_facts_say_so() {
+    let none = Map::new();
+    let img = [jpeg(1080, 1080)];
+    let draft = |live| Draft {
+        text: "",
+        media: &img,
+        options: &none,
+        live,
+    };
+    let full = LiveFacts {
+        quota_used: Some(50),
+        quota_total: Some(50),
+    };
+    let some = LiveFacts {
+        quota_used: Some(12),
+        quota_total: Some(50),
+    };
+    let rules = |d: &Draft| {
+        check(Platform::Instagram, d)
+            .iter()
+            .map(|v| v.rule)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rules(&draft(Some(&full))), ["quota.exhausted"]);
+    assert!(rules(&draft(Some(&some))).is_empty());
+    assert!(rules(&draft(None)).is_empty());
 }

@@ -21,3 +21,10 @@ CREATE TABLE grants (
 ALTER TABLE profiles ADD COLUMN login TEXT NOT NULL DEFAULT 'instagram';
 ALTER TABLE profiles ADD COLUMN grant_id TEXT REFERENCES grants(id);
 ALTER TABLE profiles ADD COLUMN reconnect_by BIGINT;
+-- Facts only the platform knows (Instagram's publishing quota), cached per profile.
+CREATE TABLE profile_facts (
+    profile_id TEXT PRIMARY KEY REFERENCES profiles(id),
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    facts TEXT NOT NULL,
+    fetched_at BIGINT NOT NULL
+);

@@ -225,3 +225,48 @@ async fn metrics_without_the_insights_permission_say_which_permission_is_missing
         );
     });
 }
+
+#[tokio::test]
+async fn a_used_up_publishing_quota_holds_the_next_post_and_the_composer_says_why() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("quota@example.com").await;
+        app.connect(&[]).await;
+        let profile = app.profiles().await[0]["id"].clone();
+        let (_, media) = app.upload("square-1080.jpg").await;
+        let http = reqwest::Client::new();
+        let r = http
+            .post(app.sandbox_base.join("_sandbox/instagram/quota").unwrap())
+            .json(&json!({"total": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let post = |text: &str| json!({"text": text, "media_ids": [media["id"]], "targets": [{"profile_id": profile}], "scheduled_at": (herald_now(&app) + SignedDuration::from_secs(1)).to_string()});
+        let (_, first) = app.schedule(post("the one slot")).await;
+        app.wait_for(first["id"].as_str().unwrap(), |d| d["status"] == "published")
+            .await;
+        let (s, v) = app.post(app.ws_url("posts/validate"), post("one more")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["violations"][0]["rule"], "quota.exhausted", "{v}");
+        let (s, second) = app.schedule(post("one more")).await;
+        assert_eq!(
+            s,
+            StatusCode::CREATED,
+            "scheduling still works: the post waits for a slot: {second}"
+        );
+        let held = app
+            .wait_for(second["id"].as_str().unwrap(), |d| d["status"] == "retry_wait")
+            .await;
+        let d = &held["deliveries"][0];
+        assert_eq!(d["error"]["code"], "rate_limited");
+        assert!(
+            d["error"]["message"].as_str().unwrap().contains("24 hours"),
+            "{d}"
+        );
+        assert_eq!(
+            app.sandbox_media().await.len(),
+            1,
+            "nothing was sent past the quota"
+        );
+    });
+}
