@@ -10,6 +10,7 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 use crate::Sandbox;
+use crate::meter::{Fault, UseCase};
 
 pub(crate) fn routes() -> Router<Sandbox> {
     Router::new()
@@ -29,6 +30,8 @@ pub(crate) fn routes() -> Router<Sandbox> {
             post(add_page_comment),
         )
         .route("/_sandbox/instagram/faults", post(instagram_fault))
+        .route("/_sandbox/facebook/faults", post(facebook_fault))
+        .route("/_sandbox/facebook/calls", get(facebook_calls))
         .route("/_sandbox/instagram/accounts/{user_id}/revoke", post(revoke))
         .route("/_sandbox/clock/advance", post(advance))
 }
@@ -182,20 +185,42 @@ async fn add_page_comment(
     }
 }
 
-/// Every Graph call received, oldest first (paths only).
+/// Every Graph call of one use case, oldest first (paths only).
+fn calls(sb: &Sandbox, use_case: UseCase) -> Json<serde_json::Value> {
+    let m = sb.inner.meter.lock().expect("meter lock");
+    let data: Vec<_> = m.calls.iter().filter(|c| c.use_case == use_case).collect();
+    Json(json!({ "data": data }))
+}
+
 async fn instagram_calls(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
-    let w = sb.inner.instagram.lock().expect("instagram lock");
-    Json(json!({ "data": w.calls }))
+    calls(&sb, UseCase::Instagram)
+}
+
+async fn facebook_calls(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    calls(&sb, UseCase::Pages)
 }
 
 /// Queues a fault: the next call of that operation is rate limited and throttles its account.
-async fn instagram_fault(
-    State(sb): State<Sandbox>,
-    Json(f): Json<crate::instagram::Fault>,
-) -> Json<serde_json::Value> {
-    let mut w = sb.inner.instagram.lock().expect("instagram lock");
-    w.faults.push(f);
-    Json(json!({ "queued": w.faults.len() }))
+async fn instagram_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Json<serde_json::Value> {
+    let queued = sb
+        .inner
+        .meter
+        .lock()
+        .expect("meter lock")
+        .queue(UseCase::Instagram, f);
+    Json(json!({ "queued": queued }))
+}
+
+/// Queues a fault on Facebook: the next call of that operation is rate limited (code 80001) and
+/// throttles its Page.
+async fn facebook_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Json<serde_json::Value> {
+    let queued = sb
+        .inner
+        .meter
+        .lock()
+        .expect("meter lock")
+        .queue(UseCase::Pages, f);
+    Json(json!({ "queued": queued }))
 }
 
 /// As if the person removed the app in Instagram's settings: every grant and token of the account dies.

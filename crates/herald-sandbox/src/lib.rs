@@ -10,6 +10,7 @@ mod facebook;
 mod graph;
 mod html;
 mod instagram;
+mod meter;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -82,6 +83,8 @@ struct Inner {
     clock: SandboxClock,
     instagram: Mutex<instagram::World>,
     facebook: Mutex<facebook::World>,
+    /// Rate limiting across both Graph hosts: the call log, faults and throttles.
+    meter: Mutex<meter::Meter>,
     /// Every Graph request, as [`graph::Recorded`].
     journal: Mutex<Vec<graph::Recorded>>,
     http: reqwest::Client,
@@ -100,6 +103,7 @@ impl Sandbox {
                 clock: SandboxClock::default(),
                 instagram: Mutex::new(instagram::World::seeded()),
                 facebook: Mutex::new(facebook::World::seeded(instagram::LINKED_ACCOUNT)),
+                meter: Mutex::new(meter::Meter::default()),
                 journal: Mutex::new(Vec::new()),
                 http,
             }),

@@ -584,3 +584,50 @@ async fn a_reel_is_started_uploaded_to_rupload_finished_once_and_published_after
         .await;
     assert_eq!(graph_error(&e).0, 100, "a published photo cannot become a story");
 }
+
+#[tokio::test]
+async fn every_page_call_carries_usage_headers_and_a_fault_throttles_the_page_with_code_80001() {
+    let fb = start().await;
+    let user = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let page = fb.page_token(&user, BAKERY).await;
+    let r = fb
+        .http
+        .get(format!("{}/graph.facebook.com/v24.0/{BAKERY}?fields=id", fb.base))
+        .bearer_auth(&page)
+        .send()
+        .await
+        .unwrap();
+    let app: Value = serde_json::from_str(r.headers()["x-app-usage"].to_str().unwrap()).unwrap();
+    assert!(app["call_count"].is_u64());
+    let buc: Value =
+        serde_json::from_str(r.headers()["x-business-use-case-usage"].to_str().unwrap()).unwrap();
+    assert_eq!(buc[BAKERY][0]["type"], "pages");
+    let r = fb
+        .http
+        .post(format!("{}/_sandbox/facebook/faults", fb.base))
+        .json(&serde_json::json!({"operation": "feed", "minutes": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let feed = format!("{}/graph.facebook.com/v24.0/{BAKERY}/feed", fb.base);
+    let r = fb
+        .http
+        .post(&feed)
+        .bearer_auth(&page)
+        .form(&[("message", "now")])
+        .send()
+        .await
+        .unwrap();
+    let buc: Value =
+        serde_json::from_str(r.headers()["x-business-use-case-usage"].to_str().unwrap()).unwrap();
+    assert_eq!(buc[BAKERY][0]["estimated_time_to_regain_access"], 3);
+    assert_eq!(graph_error(&r.json::<Value>().await.unwrap()).0, 80001);
+    let (_, e) = fb.get(&format!("{BAKERY}?fields=id"), Some(&page)).await;
+    assert_eq!(graph_error(&e).0, 80001, "the whole Page is throttled");
+    fb.sb.clock().advance(SignedDuration::from_secs(181));
+    let (s, _) = fb
+        .post(&format!("{BAKERY}/feed"), &page, &[("message", "later")])
+        .await;
+    assert_eq!(s, 200, "access returns after the advertised time");
+}

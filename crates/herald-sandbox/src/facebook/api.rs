@@ -12,6 +12,8 @@ use super::oauth::{access_token, page_token, validate};
 use super::world::{Photo, Post, Token, TokenKind, World};
 use crate::Sandbox;
 use crate::graph::{GraphError, Params, download};
+use crate::instagram::api::with_usage;
+use crate::meter::{Call, UseCase};
 
 const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 
@@ -33,11 +35,35 @@ pub(crate) async fn graph(
             Err(e) => e.into_response(),
         };
     }
-    sb.inner
-        .facebook
-        .lock()
-        .expect("facebook lock")
-        .settle(sb.clock().now());
+    let now = sb.clock().now();
+    let page = {
+        let mut w = sb.inner.facebook.lock().expect("facebook lock");
+        w.settle(now);
+        Params::parse(query.as_deref(), &headers, &body)
+            .ok()
+            .and_then(|p| p.token().ok().and_then(|t| w.tokens.get(t)).map(|t| t.kind))
+            .and_then(|k| match k {
+                TokenKind::Page(page) => Some(page.to_string()),
+                _ => None,
+            })
+    };
+    let throttled = sb.inner.meter.lock().expect("meter lock").admit(Call {
+        at: now,
+        method: method.to_string(),
+        path: format!("/{path}"),
+        operation: operation(&path),
+        use_case: UseCase::Pages,
+        object: page.clone(),
+    });
+    if let Some(left) = throttled {
+        let res = GraphError::new(
+            80001,
+            "There have been too many calls to this Page account. Wait a bit and try again.",
+        )
+        .user("Too many calls", "Wait a bit and try again.")
+        .into_response();
+        return with_usage(&sb, res, UseCase::Pages, page.as_deref(), now, left);
+    }
     let result = async {
         let p = Params::parse(query.as_deref(), &headers, &body)?;
         let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -84,7 +110,29 @@ pub(crate) async fn graph(
         }
     }
     .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    with_usage(
+        &sb,
+        result.unwrap_or_else(IntoResponse::into_response),
+        UseCase::Pages,
+        page.as_deref(),
+        now,
+        0,
+    )
+}
+
+/// The name faults and the call log use for a request: the edge, `node`, `me` or `access_token`.
+fn operation(path: &str) -> String {
+    let segs: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty() && !crate::graph::is_version(s))
+        .collect();
+    match segs.as_slice() {
+        ["oauth", "access_token"] => "access_token".into(),
+        ["me"] => "me".into(),
+        [_] => "node".into(),
+        [_, edge, ..] => (*edge).to_owned(),
+        [] => "unknown".into(),
+    }
 }
 
 /// A call on an Instagram object (an account linked to a Page, its containers, media, comments)

@@ -8,8 +8,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use super::oauth::{exchange, refresh, validate};
-use super::world::{Call, Container, ContainerStatus, Media, Product, Token};
+use super::world::{Container, ContainerStatus, Media, Product, Token};
 use crate::graph::{GraphError, Params, download, graph_time, is_version};
+use crate::meter::{Call, UseCase};
 use crate::{Sandbox, random_token};
 
 const PUBLISH: &str = "instagram_business_content_publish";
@@ -17,8 +18,6 @@ const BASIC: &str = "instagram_business_basic";
 const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
 const MAX_VIDEO_BYTES: usize = 1024 * 1024 * 1024;
 const CONTAINER_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
-/// The longest throttle a fault may ask for (a week).
-const MAX_THROTTLE_MINUTES: u64 = 7 * 24 * 60;
 
 /// Every request under `/graph.instagram.com/`: journaled, then answered by [`serve`].
 pub(crate) async fn graph(
@@ -56,75 +55,54 @@ pub(crate) async fn serve(
                 .and_then(|t| world.tokens.get(t))
                 .map(|t| t.user_id)
         });
-    let throttled = {
-        let mut w = sb.inner.instagram.lock().expect("instagram lock");
-        w.calls.push(Call {
-            at: now,
-            method: method.to_string(),
-            path: format!("/{path}"),
-            operation,
-            user_id: user.map(|u| u.to_string()),
-        });
-        user.and_then(|u| {
-            if let Some(until) = w.throttled_until.get(&u).filter(|until| **until > now) {
-                return Some((u, *until));
-            }
-            let i = w
-                .faults
-                .iter()
-                .position(|f| f.operation == operation || f.operation == "any")?;
-            let fault = w.faults.remove(i);
-            let until = now
-                + SignedDuration::from_mins(
-                    i64::try_from(fault.minutes.min(MAX_THROTTLE_MINUTES)).unwrap_or(0),
-                );
-            w.throttled_until.insert(u, until);
-            Some((u, until))
-        })
-    };
-    let mut res = match throttled {
-        Some((u, until)) => {
-            let left = (until.duration_since(now).as_secs() + 59) / 60;
-            let mut r = GraphError::new(
-                80002,
-                "There have been too many calls to this Instagram account. Wait a bit and try again.",
-            )
-            .user("Too many calls", "Wait a bit and try again.")
-            .into_response();
-            insert_usage(&mut r, u, 100, left);
-            return r;
-        }
+    let object = user.map(|u| u.to_string());
+    let throttled = sb.inner.meter.lock().expect("meter lock").admit(Call {
+        at: now,
+        method: method.to_string(),
+        path: format!("/{path}"),
+        operation: operation.to_owned(),
+        use_case: UseCase::Instagram,
+        object: object.clone(),
+    });
+    let res = match throttled {
+        Some(_) => GraphError::new(
+            80002,
+            "There have been too many calls to this Instagram account. Wait a bit and try again.",
+        )
+        .user("Too many calls", "Wait a bit and try again.")
+        .into_response(),
         None => match route(&sb, &method, &path, query.as_deref(), &headers, &body).await {
             Ok(r) => r,
             Err(e) => e.into_response(),
         },
     };
-    if let Some(u) = user {
-        let hour_ago = now - SignedDuration::from_hours(1);
-        let calls = sb
-            .inner
-            .instagram
-            .lock()
-            .expect("instagram lock")
-            .calls
-            .iter()
-            .filter(|c| c.at > hour_ago && c.user_id == Some(u.to_string()))
-            .count();
-        insert_usage(&mut res, u, calls.min(100), 0);
-    }
-    res
+    with_usage(
+        &sb,
+        res,
+        UseCase::Instagram,
+        object.as_deref(),
+        now,
+        throttled.unwrap_or(0),
+    )
 }
 
-/// `X-Business-Use-Case-Usage`: per business object, the share of its quota used and, when throttled,
-/// the minutes until access returns.
-fn insert_usage(res: &mut Response, user: u64, call_count: usize, regain_minutes: i64) {
-    let usage = json!({ user.to_string(): [{
-        "type": "instagram", "call_count": call_count, "total_cputime": call_count / 4, "total_time": call_count / 4,
-        "estimated_time_to_regain_access": regain_minutes,
-    }]});
-    if let Ok(v) = usage.to_string().parse() {
-        res.headers_mut().insert("x-business-use-case-usage", v);
+/// Adds the usage headers for `object`, when the call had one.
+pub(crate) fn with_usage(
+    sb: &Sandbox,
+    mut res: Response,
+    use_case: UseCase,
+    object: Option<&str>,
+    now: Timestamp,
+    regain: i64,
+) -> Response {
+    if let Some(o) = object {
+        sb.inner
+            .meter
+            .lock()
+            .expect("meter lock")
+            .headers(&mut res, use_case, o, now, regain);
     }
+    res
 }
 
 /// The name faults and the call log use for a request.

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::routing::{any, get};
 
 pub(crate) use insights::insights_now;
-pub(crate) use world::{Comment, Fault, World};
+pub(crate) use world::{Comment, World};
 
 use crate::Sandbox;
 

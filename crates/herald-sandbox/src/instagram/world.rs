@@ -120,25 +120,6 @@ pub(crate) struct Comment {
     pub hidden: bool,
 }
 
-/// One Graph request, as the sandbox saw it (the path only: query strings carry tokens).
-#[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct Call {
-    pub at: Timestamp,
-    pub method: String,
-    pub path: String,
-    pub operation: &'static str,
-    pub user_id: Option<String>,
-}
-
-/// An injected fault: the next matching call is answered with a rate-limit error, and the account is
-/// throttled for `minutes`, as Meta does when a business use case runs out of calls.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub(crate) struct Fault {
-    /// `media`, `media_publish`, `me`, `node`, … or `any`.
-    pub operation: String,
-    pub minutes: u64,
-}
-
 /// Everything the emulated Instagram knows.
 pub(crate) struct World {
     pub accounts: Vec<Account>,
@@ -149,10 +130,6 @@ pub(crate) struct World {
     pub containers: HashMap<u64, Container>,
     pub media: Vec<Media>,
     pub comments: Vec<Comment>,
-    pub calls: Vec<Call>,
-    pub faults: Vec<Fault>,
-    /// Accounts that must not call until the given time.
-    pub throttled_until: HashMap<u64, Timestamp>,
     next_id: u64,
 }
 
@@ -185,9 +162,6 @@ impl World {
             containers: HashMap::new(),
             media: Vec::new(),
             comments: Vec::new(),
-            calls: Vec::new(),
-            faults: Vec::new(),
-            throttled_until: HashMap::new(),
             next_id: 17_890_000_000_000_001,
         }
     }

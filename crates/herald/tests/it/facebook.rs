@@ -397,3 +397,63 @@ async fn a_page_publishes_a_reel_and_photo_and_video_stories_through_the_resumab
         );
     });
 }
+
+#[tokio::test]
+async fn a_rate_limited_page_post_waits_for_the_advertised_time_and_calls_nothing_before_it() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("page-throttle@example.com").await;
+        let connection = login(&app).await;
+        let (_, chosen) = choose(&app, &connection, &[BAKERY]).await;
+        let profile = chosen["data"][0]["id"].as_str().unwrap().to_owned();
+        let http = reqwest::Client::new();
+        let r = http
+            .post(app.sandbox_base.join("_sandbox/facebook/faults").unwrap())
+            .json(&json!({"operation": "feed", "minutes": 7}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let at = (crate::harness::herald_now(&app) + jiff::SignedDuration::from_secs(1)).to_string();
+        let (_, post) = app
+            .schedule(json!({"text": "Patience", "targets": [{"profile_id": profile}], "scheduled_at": at}))
+            .await;
+        let id = post["id"].as_str().unwrap();
+        let waiting = app.wait_for(id, |d| d["status"] == "retry_wait").await;
+        let d = &waiting["deliveries"][0];
+        assert_eq!(d["error"]["code"], "rate_limited", "{d}");
+        let due: jiff::Timestamp = d["due_at"].as_str().unwrap().parse().unwrap();
+        assert!(
+            due.duration_since(crate::harness::herald_now(&app))
+                > jiff::SignedDuration::from_secs(6 * 60 + 50),
+            "waits the advertised 7 minutes: {due}"
+        );
+        crate::harness::advance_both(
+            &app,
+            jiff::SignedDuration::from_secs(7 * 60 + 1),
+            "page-throttle@example.com",
+        )
+        .await;
+        app.wait_for(id, |d| d["status"] == "published").await;
+        let calls: Value = reqwest::get(app.sandbox_base.join("_sandbox/facebook/calls").unwrap())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let calls = calls["data"].as_array().unwrap();
+        let throttled = calls
+            .iter()
+            .position(|c| c["operation"] == "feed")
+            .expect("the throttled call");
+        let regain: jiff::Timestamp = calls[throttled]["at"].as_str().unwrap().parse().unwrap();
+        let regain = regain + jiff::SignedDuration::from_mins(7);
+        for c in &calls[throttled + 1..] {
+            let at: jiff::Timestamp = c["at"].as_str().unwrap().parse().unwrap();
+            assert!(
+                at >= regain,
+                "a call reached Facebook before access returned: {c}"
+            );
+        }
+        assert_eq!(app.sandbox_facebook().await["posts"].as_array().unwrap().len(), 1);
+    });
+}

@@ -290,6 +290,31 @@ impl TestApp {
     }
 }
 
+/// Moves the sandbox's clock and then Herald's by the same amount, and signs in again (sessions expire
+/// too). The platform moves first: Herald wakes as soon as its clock moves and must find the platform
+/// already there.
+pub async fn advance_both(app: &TestApp, by: jiff::SignedDuration, email: &str) {
+    let r = reqwest::Client::new()
+        .post(app.sandbox_base.join("_sandbox/clock/advance").unwrap())
+        .json(&json!({"seconds": by.as_secs()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    app.app.as_ref().unwrap().store.clock().advance(by);
+    let (s, _) = app
+        .post(
+            app.url("api/v1/auth/login"),
+            json!({"email": email, "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+pub fn herald_now(app: &TestApp) -> jiff::Timestamp {
+    app.app.as_ref().unwrap().store.clock().now()
+}
+
 /// Runs `body` once per backend available here (PostgreSQL is mandatory under CI=true).
 #[macro_export]
 macro_rules! on_both_backends {

@@ -4,33 +4,8 @@ use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{Mode, TestApp};
+use crate::harness::{Mode, TestApp, advance_both, herald_now};
 use crate::on_both_backends;
-
-/// Moves the sandbox's clock and then Herald's by the same amount, and signs in again (sessions expire
-/// too). The platform moves first: Herald wakes as soon as its clock moves and must find the platform
-/// already there.
-async fn advance_both(app: &TestApp, by: SignedDuration, email: &str) {
-    let r = reqwest::Client::new()
-        .post(app.sandbox_base.join("_sandbox/clock/advance").unwrap())
-        .json(&json!({"seconds": by.as_secs()}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    app.app.as_ref().unwrap().store.clock().advance(by);
-    let (s, _) = app
-        .post(
-            app.url("api/v1/auth/login"),
-            json!({"email": email, "password": "correct horse battery"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-}
-
-fn herald_now(app: &TestApp) -> jiff::Timestamp {
-    app.app.as_ref().unwrap().store.clock().now()
-}
 
 async fn tokens_issued(app: &TestApp) -> usize {
     let body: Value = reqwest::get(app.sandbox_base.join("_sandbox/instagram/tokens").unwrap())
@@ -152,7 +127,7 @@ async fn a_rate_limited_publish_waits_until_the_advertised_time_and_calls_nothin
             + SignedDuration::from_mins(5);
         let after: Vec<&Value> = calls[throttled + 1..]
             .iter()
-            .filter(|c| c["user_id"] == "17841400000000001")
+            .filter(|c| c["object"] == "17841400000000001")
             .collect();
         assert!(!after.is_empty());
         for c in after {

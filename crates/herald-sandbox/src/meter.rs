@@ -1,0 +1,118 @@
+//! Meta's rate limiting as the sandbox emulates it, for both Graph hosts: every call is logged
+//! against its business object (an Instagram account, a Page), answered with
+//! `X-Business-Use-Case-Usage` (and `X-App-Usage`), and an injected fault throttles the object
+//! until its `estimated_time_to_regain_access` has passed.
+
+use std::collections::HashMap;
+
+use axum::response::Response;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+/// The longest throttle a fault may ask for (a week).
+const MAX_THROTTLE_MINUTES: u64 = 7 * 24 * 60;
+
+/// Which business use case a call counts against (`type` in the usage header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum UseCase {
+    Instagram,
+    Pages,
+}
+
+/// One Graph request, as the sandbox saw it (the path only: query strings carry tokens).
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Call {
+    pub at: Timestamp,
+    pub method: String,
+    pub path: String,
+    pub operation: String,
+    pub use_case: UseCase,
+    /// The business object the call counts against.
+    pub object: Option<String>,
+}
+
+/// An injected fault: the next matching call is answered with a rate-limit error, and its object is
+/// throttled for `minutes`, as Meta does when a business use case runs out of calls.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct Fault {
+    /// `media`, `media_publish`, `feed`, `photos`, `node`, … or `any`.
+    pub operation: String,
+    pub minutes: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Meter {
+    pub calls: Vec<Call>,
+    faults: Vec<(UseCase, Fault)>,
+    throttled_until: HashMap<String, Timestamp>,
+}
+
+impl Meter {
+    pub fn queue(&mut self, use_case: UseCase, fault: Fault) -> usize {
+        self.faults.push((use_case, fault));
+        self.faults.len()
+    }
+
+    /// Logs a call; when its object is (or, by a queued fault, becomes) throttled, the minutes left.
+    pub fn admit(&mut self, call: Call) -> Option<i64> {
+        let now = call.at;
+        let object = call.object.clone();
+        let (use_case, operation) = (call.use_case, call.operation.clone());
+        self.calls.push(call);
+        let object = object?;
+        let until = match self.throttled_until.get(&object).filter(|until| **until > now) {
+            Some(until) => *until,
+            None => {
+                let i = self.faults.iter().position(|(u, f)| {
+                    *u == use_case && (f.operation == operation || f.operation == "any")
+                })?;
+                let (_, fault) = self.faults.remove(i);
+                let minutes = i64::try_from(fault.minutes.min(MAX_THROTTLE_MINUTES)).unwrap_or(0);
+                let until = now + SignedDuration::from_mins(minutes);
+                self.throttled_until.insert(object, until);
+                until
+            }
+        };
+        Some((until.duration_since(now).as_secs() + 59) / 60)
+    }
+
+    /// Adds `X-Business-Use-Case-Usage` for `object` (its share of calls in the last hour) and, on
+    /// Facebook's host, `X-App-Usage`.
+    pub fn headers(
+        &self,
+        res: &mut Response,
+        use_case: UseCase,
+        object: &str,
+        now: Timestamp,
+        regain_minutes: i64,
+    ) {
+        let hour_ago = now - SignedDuration::from_hours(1);
+        let recent = |f: &dyn Fn(&Call) -> bool| {
+            self.calls
+                .iter()
+                .filter(|c| c.at > hour_ago && f(c))
+                .count()
+                .min(100)
+        };
+        let count = if regain_minutes > 0 {
+            100
+        } else {
+            recent(&|c| c.object.as_deref() == Some(object))
+        };
+        let usage = json!({ object: [{
+            "type": use_case, "call_count": count, "total_cputime": count / 4, "total_time": count / 4,
+            "estimated_time_to_regain_access": regain_minutes,
+        }]});
+        if let Ok(v) = usage.to_string().parse() {
+            res.headers_mut().insert("x-business-use-case-usage", v);
+        }
+        if use_case == UseCase::Pages {
+            let app = recent(&|c| c.use_case == UseCase::Pages);
+            let usage = json!({"call_count": app, "total_cputime": app / 4, "total_time": app / 4});
+            if let Ok(v) = usage.to_string().parse() {
+                res.headers_mut().insert("x-app-usage", v);
+            }
+        }
+    }
+}
