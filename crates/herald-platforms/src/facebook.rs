@@ -266,7 +266,7 @@ impl Facebook {
             ..handle.clone()
         };
         match (content.format, content.video) {
-            (PageFormat::Feed, _) => self.feed_step(token, page_id, content, handle).await,
+            (PageFormat::Feed, None) => self.feed_step(token, page_id, content, handle).await,
             (PageFormat::Story, None) => self.photo_story_step(token, page_id, content, handle).await,
             (format, Some(video)) => {
                 self.video_step(token, page_id, content, format, video, handle)
@@ -432,9 +432,11 @@ impl Facebook {
         Ok(Step::Published(Published { id, permalink: None }))
     }
 
-    /// A reel or video story: start an upload session (its video id is the handle), upload by URL
-    /// to `rupload.facebook.com`, mark started, finish, then wait for processing. Every step after
-    /// the upload reads the video's status first, so a finished video is never finished twice.
+    /// A video: upload it unpublished (a feed video: `/{page}/videos` by URL; a reel or video story:
+    /// an upload session, then the bytes by URL through `rupload.facebook.com`), mark started,
+    /// publish (`published=true`, or `upload_phase=finish`), then wait for processing. The video id
+    /// is the handle; every step after the upload reads the video's status first, so a video is
+    /// never published twice.
     async fn video_step(
         &self,
         token: &SecretString,
@@ -444,13 +446,26 @@ impl Facebook {
         video: &str,
         handle: PageHandle,
     ) -> Result<Step<PageHandle>, PlatformError> {
-        let edge = if format == PageFormat::Reel {
-            "video_reels"
-        } else {
-            "video_stories"
+        let edge = match format {
+            PageFormat::Feed => "videos",
+            PageFormat::Reel => "video_reels",
+            PageFormat::Story => "video_stories",
         };
         let endpoint = self.graph.url(&format!("{page_id}/{edge}"));
         let Some(video_id) = handle.video_id.clone() else {
+            if format == PageFormat::Feed {
+                let form = [
+                    ("file_url", video),
+                    ("description", content.message),
+                    ("published", "false"),
+                ];
+                let id = id_of(&self.graph.post_form(endpoint, token, &form).await?)?;
+                return Ok(Step::Continue(PageHandle {
+                    video_id: Some(id),
+                    uploaded: true,
+                    ..handle
+                }));
+            }
             let body = self
                 .graph
                 .post_form(endpoint, token, &[("upload_phase", "start")])
@@ -493,6 +508,11 @@ impl Facebook {
                     .unwrap_or("Facebook could not process the video")
                     .to_owned(),
             }),
+            _ if format == PageFormat::Feed => {
+                let url = self.graph.url(&video_id);
+                self.graph.post_form(url, token, &[("published", "true")]).await?;
+                Ok(Step::Park(handle, RECHECK))
+            }
             _ => {
                 let mut form = vec![
                     ("upload_phase", "finish"),

@@ -31,22 +31,8 @@ pub fn check(platform: Platform, draft: &Draft) -> Vec<Violation> {
             ),
         );
     }
-    if let Some(k) = kind
-        && NOT_YET.contains(&(platform, k.id))
-    {
-        c.push(
-            "herald.not_yet",
-            format!(
-                "{} allows {} posts, but this version of Herald does not publish them yet.",
-                c.name, k.id
-            ),
-        );
-    }
     c.out
 }
-
-/// Kinds the platform's API takes that Herald does not publish yet.
-const NOT_YET: &[(Platform, &str)] = &[(Platform::Facebook, "video")];
 
 /// The kind of post a draft makes on a platform (`None` when no kind takes its media).
 pub fn kind_of(platform: Platform, draft: &Draft) -> Option<&'static str> {

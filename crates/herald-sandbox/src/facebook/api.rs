@@ -102,6 +102,23 @@ pub(crate) async fn graph(
             ("GET", [id, "insights"]) => engagement(&sb, &p, |w, t, scopes, now| {
                 super::engagement::insights(w, t, scopes, &p, id, now)
             }),
+            ("POST", [page, "videos"]) => {
+                let page_id = {
+                    let world = sb.inner.facebook.lock().expect("facebook lock");
+                    publisher(&sb, &world, &p, page)?.0
+                };
+                super::video::page_video(&sb, page_id, &p).await
+            }
+            ("POST", [id]) => {
+                let now = sb.clock().now();
+                let mut world = sb.inner.facebook.lock().expect("facebook lock");
+                let t = token(&sb, &world, &p)?.clone();
+                let (TokenKind::Page(page), Ok(n)) = (t.kind, id.parse::<u64>()) else {
+                    return Err(GraphError::no_object(id, "post"));
+                };
+                let (page_id, _) = publisher(&sb, &world, &p, &page.to_string())?;
+                super::video::publish_video(&sb, &mut world, page_id, &p, n, now)
+            }
             ("GET", [id]) => node(&sb, &p, id),
             _ => Err(GraphError::new(
                 2500,

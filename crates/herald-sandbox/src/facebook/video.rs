@@ -81,6 +81,73 @@ pub(crate) fn phase(
     }
 }
 
+/// `POST /{page-id}/videos?file_url=`: a feed video, fetched from its URL; published at once, or
+/// kept unpublished (`published=false`) until `POST /{video-id}?published=true`.
+pub(crate) async fn page_video(sb: &Sandbox, page: u64, p: &Params) -> Result<Response, GraphError> {
+    let url = p.get("file_url").ok_or_else(|| {
+        GraphError::param("(#100) file_url is required (the sandbox does not take `source` uploads)")
+    })?;
+    let published = match p.get("published") {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => return Err(GraphError::param("(#100) Param published must be a boolean")),
+    };
+    let bytes = crate::graph::download(
+        sb,
+        url,
+        MAX_VIDEO_BYTES,
+        |u| GraphError::new(389, format!("Unable to fetch video file from URL: {u}")),
+        || GraphError::param("(#100) The video is larger than the sandbox accepts"),
+    )
+    .await?;
+    if bytes.get(4..8) != Some(b"ftyp") {
+        return Err(GraphError::new(
+            352,
+            "The video file you selected is in a format that we don't support.",
+        ));
+    }
+    let now = sb.clock().now();
+    let delay = SignedDuration::try_from(sb.config().processing_delay).unwrap_or_default();
+    let mut w = sb.inner.facebook.lock().expect("facebook lock");
+    let id = w.next_id();
+    w.videos.push(Video {
+        id,
+        page_id: page,
+        kind: "video",
+        bytes: Some(bytes.len()),
+        description: p.get("description").unwrap_or_default().to_owned(),
+        finished_at: published.then_some(now),
+        ready_at: published.then_some(now + delay),
+        post_id: None,
+    });
+    Ok(axum::Json(json!({ "id": id.to_string() })).into_response())
+}
+
+/// `POST /{video-id}?published=true`: publishes a video uploaded unpublished.
+pub(crate) fn publish_video(
+    sb: &Sandbox,
+    w: &mut World,
+    page: u64,
+    p: &Params,
+    id: u64,
+    now: Timestamp,
+) -> Result<Response, GraphError> {
+    let delay = SignedDuration::try_from(sb.config().processing_delay).unwrap_or_default();
+    let v = w
+        .videos
+        .iter_mut()
+        .find(|v| v.id == id && v.page_id == page && v.kind == "video")
+        .ok_or_else(|| GraphError::no_object(&id.to_string(), "post"))?;
+    if p.get("published") == Some("true") && v.finished_at.is_none() {
+        v.finished_at = Some(now);
+        v.ready_at = Some(now + delay);
+    }
+    if let Some(d) = p.get("description") {
+        v.description = d.to_owned();
+    }
+    Ok(axum::Json(json!({"success": true})).into_response())
+}
+
 /// `POST /{page-id}/photo_stories?photo_id=`: an unpublished photo of the Page, shown as a story.
 pub(crate) fn photo_story(
     w: &mut World,

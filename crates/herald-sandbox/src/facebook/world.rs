@@ -79,7 +79,7 @@ pub(crate) struct Post {
     pub message: String,
     pub link: Option<String>,
     pub photos: Vec<u64>,
-    /// `post`, `reel` or `story`.
+    /// `post`, `video`, `reel` or `story`.
     pub kind: &'static str,
     pub video: Option<u64>,
     pub created_time: Timestamp,
@@ -92,7 +92,7 @@ pub(crate) struct Post {
 pub(crate) struct Video {
     pub id: u64,
     pub page_id: u64,
-    /// `reel` or `story`.
+    /// `video` (feed), `reel` or `story`.
     pub kind: &'static str,
     pub bytes: Option<usize>,
     pub description: String,
@@ -222,6 +222,7 @@ impl World {
         let id = format!("{page}_{n}");
         let permalink_url = match kind {
             "reel" => format!("https://www.facebook.com/reel/{}", video.unwrap_or(n)),
+            "video" => format!("https://www.facebook.com/{page}/videos/{}", video.unwrap_or(n)),
             "story" => format!("https://www.facebook.com/stories/{page}/{n}"),
             _ => format!("https://www.facebook.com/{page}/posts/{n}"),
         };

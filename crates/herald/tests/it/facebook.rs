@@ -331,7 +331,7 @@ async fn a_comment_on_a_page_post_is_listed_the_reply_appears_as_the_page_and_me
 }
 
 #[tokio::test]
-async fn a_page_publishes_a_reel_and_photo_and_video_stories_through_the_resumable_upload() {
+async fn a_page_publishes_a_feed_video_a_reel_and_photo_and_video_stories() {
     on_both_backends!(Mode::Standalone, |app| {
         app.signup("page-reels@example.com").await;
         let connection = login(&app).await;
@@ -349,6 +349,7 @@ async fn a_page_publishes_a_reel_and_photo_and_video_stories_through_the_resumab
             "{e}"
         );
         for (text, media, format) in [
+            ("Oven tour", &landscape, "feed"),
             ("Behind the oven", &reel, "reel"),
             ("", &photo, "story"),
             ("", &reel, "story"),
@@ -382,6 +383,7 @@ async fn a_page_publishes_a_reel_and_photo_and_video_stories_through_the_resumab
         assert_eq!(
             seen,
             [
+                ("video", "Oven tour", true, 0),
                 ("reel", "Behind the oven", true, 0),
                 ("story", "", false, 1),
                 ("story", "", true, 0)

@@ -330,6 +330,8 @@ async fn every_graph_request_herald_makes_validates_against_metas_node_specs() {
     )
     .await;
     publish(&app, &page, "", json!([jpeg["id"]]), json!({"format": "story"})).await;
+    let (_, landscape) = app.upload("landscape-1280x720-6s.mp4").await;
+    publish(&app, &page, "a video", json!([landscape["id"]]), json!({})).await;
     publish(&app, &page, "", json!([reel["id"]]), json!({"format": "story"})).await;
 
     let journal: Value = reqwest::get(app.sandbox_base.join("_sandbox/requests").unwrap())
@@ -369,6 +371,8 @@ async fn every_graph_request_herald_makes_validates_against_metas_node_specs() {
         "graph.facebook.com GET PagePost/insights",
         "graph.facebook.com GET PagePost/",
         "graph.facebook.com POST Page/video_reels",
+        "graph.facebook.com POST Page/videos",
+        "graph.facebook.com POST AdVideo/",
         "graph.facebook.com POST Page/video_stories",
         "graph.facebook.com POST Page/photo_stories",
         "graph.facebook.com GET AdVideo/",
