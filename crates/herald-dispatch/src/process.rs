@@ -202,21 +202,33 @@ impl Dispatcher {
         }
         let exp = self.clock.now().as_second()
             + i64::try_from(self.settings.media_url_ttl.as_secs()).unwrap_or(3600);
+        let sign = |m: &herald_store::MediaRow| {
+            let ext = m.media_type.mime().rsplit('/').next().unwrap_or("bin");
+            self.signer
+                .url(&self.public_url, &format!("{}.{ext}", m.id), exp)
+                .to_string()
+        };
         let items: Vec<Item> = media
             .iter()
-            .map(|m| {
-                let ext = m.media_type.mime().rsplit('/').next().unwrap_or("bin");
-                let url = self
-                    .signer
-                    .url(&self.public_url, &format!("{}.{ext}", m.id), exp)
-                    .to_string();
-                Item {
-                    url,
-                    video: !m.media_type.is_image(),
-                }
+            .map(|m| Item {
+                url: sign(m),
+                video: !m.media_type.is_image(),
             })
             .collect();
         let text_option = |k: &str| options.get(k).and_then(|v| v.as_str());
+        let cover = match text_option("cover_media_id").and_then(|id| id.parse().ok()) {
+            Some(id) => match self.store.get_media(c.workspace, id).await {
+                Ok(m) => Some(sign(&m)),
+                Err(StoreError::NotFound) => {
+                    return Err(Ok(Stop::Fail(
+                        "content_rejected",
+                        "The reel's cover image was deleted; choose another cover.".into(),
+                    )));
+                }
+                Err(e) => return Err(Err(e)),
+            },
+            None => None,
+        };
         if platform == Platform::Facebook {
             let photos: Vec<String> = items.iter().filter(|i| !i.video).map(|i| i.url.clone()).collect();
             let format = match rules::kind_of(platform, &draft) {
@@ -250,6 +262,7 @@ impl Dispatcher {
                 story: rules::kind_of(platform, &draft) == Some("story"),
                 share_to_feed: options.get("share_to_feed").and_then(|v| v.as_bool()),
                 thumb_offset_ms: options.get("thumb_offset_ms").and_then(|v| v.as_i64()),
+                cover_url: cover.as_deref(),
             },
         };
         self.drive(c, platform, &job).await

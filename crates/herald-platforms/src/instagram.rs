@@ -77,6 +77,8 @@ pub struct Content<'a> {
     pub share_to_feed: Option<bool>,
     /// A reel's cover: the frame this many milliseconds in.
     pub thumb_offset_ms: Option<i64>,
+    /// A reel's cover image, at a URL Instagram downloads it from.
+    pub cover_url: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -300,6 +302,9 @@ impl Instagram {
                 ]);
                 if let Some(offset) = &offset {
                     form.push(("thumb_offset", offset));
+                }
+                if let Some(cover) = content.cover_url {
+                    form.push(("cover_url", cover));
                 }
             } else {
                 form.push(("caption", content.caption));

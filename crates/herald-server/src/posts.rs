@@ -114,6 +114,24 @@ async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiRes
             Some(ids) => Some(resolve_media(state, ws, ids).await?),
             None => None,
         };
+        // A reel's cover is an uploaded JPEG of this workspace.
+        if let Some(cover) = t
+            .options
+            .as_ref()
+            .and_then(|o| o.get("cover_media_id"))
+            .and_then(Value::as_str)
+        {
+            let found = resolve_media(state, ws, &[cover.to_owned()]).await?;
+            if found
+                .iter()
+                .any(|m| m.media_type != herald_domain::media::MediaType::Jpeg)
+            {
+                return Err(ApiError::unprocessable(
+                    "cover_not_jpeg",
+                    format!("the cover {cover} must be a JPEG image; Instagram takes no other cover"),
+                ));
+            }
+        }
         let live = state.store.live_facts(ws, id).await?.map(|(facts, _)| facts);
         targets.push(Target {
             profile,

@@ -142,6 +142,12 @@ static INSTAGRAM: Limits = Limits {
             &["reel"],
             "The moment of the video, in milliseconds, used as the reel's cover.",
         ),
+        option(
+            "cover_media_id",
+            OptionType::Text { max_chars: 64 },
+            &["reel"],
+            "An uploaded JPEG shown as the reel's cover instead of a frame.",
+        ),
     ],
     unsupported: &[
         Unsupported {

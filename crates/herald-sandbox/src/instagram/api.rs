@@ -250,6 +250,22 @@ async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
     Ok(bytes.len())
 }
 
+/// A reel's cover image (`cover_url`): a JPEG of any shape, up to 8 MiB.
+async fn fetch_cover(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
+    let bytes = download(sb, url, MAX_IMAGE_BYTES, unreachable, || {
+        GraphError::new(36000, "The image size is too large.").subcode(2207004)
+    })
+    .await?;
+    if jpeg_size(&bytes).is_none() {
+        return Err(
+            GraphError::new(9004, "Only photo or video can be accepted as media type.")
+                .subcode(2207052)
+                .user("Media download has failed.", "The cover must be a JPEG image."),
+        );
+    }
+    Ok(bytes.len())
+}
+
 /// Downloads `video_url` as Instagram would for a reel: an MP4/MOV whose `moov` atom precedes its media data.
 async fn fetch_video(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
     let bytes = download(sb, url, MAX_VIDEO_BYTES, unreachable, || {
@@ -373,6 +389,11 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
         None if video => fetch_video(sb, p.require("video_url")?).await?,
         None => fetch_image(sb, p.require("image_url")?).await?,
     };
+    let cover_bytes = match p.get("cover_url") {
+        Some(url) if product == Product::Reels => Some(fetch_cover(sb, url).await?),
+        Some(_) => return Err(GraphError::param("(#100) cover_url applies to reels only")),
+        None => None,
+    };
     let now = sb.clock().now();
     let delay = SignedDuration::try_from(sb.config().processing_delay).unwrap_or_default();
     let mut world = sb.inner.instagram.lock().expect("instagram lock");
@@ -395,6 +416,7 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
             product,
             share_to_feed,
             thumb_offset,
+            cover_bytes,
             children: children.unwrap_or_default(),
             created_at: now,
             ready_at: now + delay,
@@ -512,6 +534,7 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         product: c.product,
         share_to_feed: c.share_to_feed,
         thumb_offset: c.thumb_offset,
+        cover_bytes: c.cover_bytes,
         children: c.children.clone(),
         permalink: format!("https://www.instagram.com/p/{shortcode}/"),
         shortcode,

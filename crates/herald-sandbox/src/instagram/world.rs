@@ -80,6 +80,8 @@ pub(crate) struct Container {
     pub share_to_feed: bool,
     /// A reel's cover frame, milliseconds into the video.
     pub thumb_offset: Option<u64>,
+    /// The size of a reel's cover image (`cover_url`), when it has one.
+    pub cover_bytes: Option<usize>,
     /// A carousel's item containers.
     pub children: Vec<u64>,
     pub created_at: Timestamp,
@@ -98,6 +100,7 @@ pub(crate) struct Media {
     pub product: Product,
     pub share_to_feed: bool,
     pub thumb_offset: Option<u64>,
+    pub cover_bytes: Option<usize>,
     /// A carousel album's item containers.
     pub children: Vec<u64>,
     pub permalink: String,

@@ -323,7 +323,14 @@ async fn a_video_is_published_as_a_reel_and_one_without_fast_start_is_refused() 
         let (profile, _) = ready(&mut app, "reel@example.com").await;
         let (s, reel) = app.upload("reel-720x1280-4s.mp4").await;
         assert_eq!(s, StatusCode::CREATED, "{reel}");
-        let options = json!({"share_to_feed": false, "thumb_offset_ms": 1500});
+        let (_, cover) = app.upload("portrait-4x5-1080x1350.jpg").await;
+        let (_, png) = app.upload("square-1080.png").await;
+        let (s, e) = app.schedule(json!({"text": "x", "media_ids": [reel["id"]], "targets": [{"profile_id": profile, "options": {"cover_media_id": png["id"]}}], "scheduled_at": in_secs(60)})).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("cover_not_jpeg"))
+        );
+        let options = json!({"share_to_feed": false, "thumb_offset_ms": 1500, "cover_media_id": cover["id"]});
         let (s, post) = app.schedule(json!({"text": "moving pictures", "media_ids": [reel["id"]], "targets": [{"profile_id": profile, "options": options}], "scheduled_at": in_secs(1)})).await;
         assert_eq!(s, StatusCode::CREATED, "{post}");
         app.wait_for(post["id"].as_str().unwrap(), |d| d["status"] == "published")
@@ -339,6 +346,10 @@ async fn a_video_is_published_as_a_reel_and_one_without_fast_start_is_refused() 
         assert_eq!(
             (&published[0]["share_to_feed"], &published[0]["thumb_offset"]),
             (&json!(false), &json!(1500))
+        );
+        assert!(
+            published[0]["cover_bytes"].as_u64() > Some(0),
+            "the cover image reached Instagram"
         );
         let (_, slow) = app.upload("reel-no-faststart-2s.mp4").await;
         let (s, e) = app.schedule(json!({"text": "x", "media_ids": [slow["id"]], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(60)})).await;
