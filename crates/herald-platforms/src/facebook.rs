@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::meta::{Graph, id_of, malformed};
+use crate::meta::{Graph, Recent, find_recent, id_of, malformed};
 
 /// How long to wait before looking at a processing video again.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
@@ -105,6 +105,16 @@ pub struct PageHandle {
     /// When the attempt began (Unix seconds): the earliest a published copy can carry.
     #[serde(default)]
     pub started_at: i64,
+}
+
+/// Saves that the call which makes the post visible is about to be made, before making it.
+fn mark_started(handle: &PageHandle) -> Option<Step<PageHandle>> {
+    (!handle.post_started).then(|| {
+        Step::Continue(PageHandle {
+            post_started: true,
+            ..handle.clone()
+        })
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -318,11 +328,8 @@ impl Facebook {
             }
             return Ok(Step::Continue(PageHandle { photo_ids, ..handle }));
         }
-        if !handle.post_started {
-            return Ok(Step::Continue(PageHandle {
-                post_started: true,
-                ..handle
-            }));
+        if let Some(step) = mark_started(&handle) {
+            return Ok(step);
         }
         if let Some(found) = self
             .find_published(token, page_id, content.message, handle.started_at)
@@ -403,11 +410,8 @@ impl Facebook {
                 ..handle
             }));
         };
-        if !handle.post_started {
-            return Ok(Step::Continue(PageHandle {
-                post_started: true,
-                ..handle
-            }));
+        if let Some(step) = mark_started(&handle) {
+            return Ok(step);
         }
         let mut url = self.graph.url(&photo_id);
         url.query_pairs_mut().append_pair("fields", "page_story_id");
@@ -486,11 +490,8 @@ impl Facebook {
                 ..handle
             }));
         }
-        if !handle.post_started {
-            return Ok(Step::Continue(PageHandle {
-                post_started: true,
-                ..handle
-            }));
+        if let Some(step) = mark_started(&handle) {
+            return Ok(step);
         }
         let mut url = self.graph.url(&video_id);
         url.query_pairs_mut()
@@ -657,22 +658,12 @@ impl Facebook {
             .append_pair("fields", "id,message,created_time,permalink_url")
             .append_pair("limit", "25");
         let body = self.graph.get_json(url, token).await?;
-        let found = body["data"].as_array().into_iter().flatten().find(|p| {
-            let at = p["created_time"].as_str().and_then(|t| {
-                jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", t)
-                    .ok()?
-                    .to_timestamp()
-                    .ok()
-            });
-            p["message"].as_str().unwrap_or_default() == message
-                && at.is_some_and(|at| at.as_second() >= since - 60)
-        });
-        Ok(found.and_then(|p| {
-            Some(Published {
-                id: p["id"].as_str()?.to_owned(),
-                permalink: p["permalink_url"].as_str().map(str::to_owned),
-            })
-        }))
+        let fields = Recent {
+            time: "created_time",
+            text: Some(("message", message)),
+            permalink: "permalink_url",
+        };
+        Ok(find_recent(&body, &fields, since))
     }
 }
 

@@ -14,7 +14,7 @@ use url::Url;
 
 use herald_domain::rules::LiveFacts;
 
-use crate::meta::{Graph, id_of, malformed};
+use crate::meta::{Graph, Recent, find_recent, id_of, malformed};
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step};
 
 /// Where the adapter finds Instagram and who it is there.
@@ -496,22 +496,12 @@ impl Instagram {
             .append_pair("fields", "id,caption,timestamp,permalink")
             .append_pair("limit", "50");
         let body = self.graph.get_json(url, token).await?;
-        let found = body["data"].as_array().into_iter().flatten().find(|m| {
-            let at = m["timestamp"].as_str().and_then(|t| {
-                jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", t)
-                    .ok()?
-                    .to_timestamp()
-                    .ok()
-            });
-            (content.story || m["caption"].as_str().unwrap_or_default() == content.caption)
-                && at.is_some_and(|at| at.as_second() >= since - 60)
-        });
-        Ok(found.and_then(|m| {
-            Some(Published {
-                id: m["id"].as_str()?.to_owned(),
-                permalink: m["permalink"].as_str().map(str::to_owned),
-            })
-        }))
+        let fields = Recent {
+            time: "timestamp",
+            text: (!content.story).then_some(("caption", content.caption)),
+            permalink: "permalink",
+        };
+        Ok(find_recent(&body, &fields, since))
     }
 }
 

@@ -63,6 +63,35 @@ impl Graph {
     }
 }
 
+/// Fields of a listing entry that [`find_recent`] reads.
+pub(crate) struct Recent<'a> {
+    pub time: &'a str,
+    /// The text field and the text it must equal; `None` when the entry carries no text (stories).
+    pub text: Option<(&'a str, &'a str)>,
+    pub permalink: &'a str,
+}
+
+/// In a listing (`{"data": [...]}`), the first entry with this text created no earlier than a
+/// minute before `since` (Unix seconds): the post an interrupted attempt already made.
+pub(crate) fn find_recent(listing: &Value, fields: &Recent, since: i64) -> Option<crate::Published> {
+    let found = listing["data"].as_array().into_iter().flatten().find(|entry| {
+        let at = entry[fields.time].as_str().and_then(|t| {
+            jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", t)
+                .ok()?
+                .to_timestamp()
+                .ok()
+        });
+        let same = fields
+            .text
+            .is_none_or(|(field, text)| entry[field].as_str().unwrap_or_default() == text);
+        same && at.is_some_and(|at| at.as_second() >= since - 60)
+    })?;
+    Some(crate::Published {
+        id: found["id"].as_str()?.to_owned(),
+        permalink: found[fields.permalink].as_str().map(str::to_owned),
+    })
+}
+
 pub(crate) fn malformed(field: &str) -> PlatformError {
     PlatformError::Platform {
         message: format!("Meta's answer lacked `{field}`"),

@@ -290,3 +290,18 @@ pub(crate) fn record(
     };
     sb.inner.journal.lock().expect("journal lock").push(entry);
 }
+
+/// The asked-for `fields` of an object, as Graph answers a `fields=` request.
+pub(crate) fn select(all: &serde_json::Map<String, serde_json::Value>, fields: &[&str]) -> serde_json::Value {
+    serde_json::Value::Object(
+        fields
+            .iter()
+            .filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone())))
+            .collect(),
+    )
+}
+
+/// An object's asked-for fields as a response.
+pub(crate) fn pick(all: &serde_json::Map<String, serde_json::Value>, fields: &[&str]) -> Response {
+    axum::Json(select(all, fields)).into_response()
+}

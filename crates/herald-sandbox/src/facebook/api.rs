@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::oauth::{access_token, page_token, validate};
 use super::world::{Photo, Post, Token, TokenKind, World};
 use crate::Sandbox;
-use crate::graph::{GraphError, Params, download};
+use crate::graph::{GraphError, Params, download, pick};
 use crate::instagram::api::with_usage;
 use crate::meter::{Call, UseCase};
 
@@ -219,14 +219,6 @@ fn scopes(world: &World, t: &Token) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn pick(all: &Map<String, Value>, fields: &[&str]) -> Response {
-    let out: Map<String, Value> = fields
-        .iter()
-        .filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone())))
-        .collect();
-    axum::Json(Value::Object(out)).into_response()
-}
-
 fn me(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
     let world = sb.inner.facebook.lock().expect("facebook lock");
     let t = token(sb, &world, p)?;
@@ -307,11 +299,8 @@ fn accounts(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
         if let Some((ig, username)) = page.instagram.as_ref().filter(|_| see_instagram) {
             all["instagram_business_account"] = json!({"id": ig.to_string(), "username": username});
         }
-        let picked: Map<String, Value> = fields
-            .iter()
-            .filter_map(|f| all.get(f).map(|v| (f.clone(), v.clone())))
-            .collect();
-        data.push(Value::Object(picked));
+        let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+        data.push(crate::graph::select(all.as_object().expect("object"), &names));
     }
     Ok(
         axum::Json(json!({"data": data, "paging": {"cursors": {"before": "QVFIU", "after": "QVFIU"}}}))
@@ -504,12 +493,7 @@ fn list_posts(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphErr
         .take(100)
         .map(|post| {
             let all = post_json(&world, post, sb.clock().now());
-            Value::Object(
-                fields
-                    .iter()
-                    .filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone())))
-                    .collect(),
-            )
+            crate::graph::select(&all, &fields)
         })
         .collect();
     Ok(axum::Json(json!({ "data": data })).into_response())

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::oauth::{exchange, refresh, validate};
 use super::world::{Container, ContainerStatus, Media, Product, Token};
-use crate::graph::{GraphError, Params, download, graph_time, is_version};
+use crate::graph::{GraphError, Params, download, graph_time, is_version, pick};
 use crate::meter::{Call, UseCase};
 use crate::{Sandbox, random_token};
 
@@ -177,16 +177,6 @@ fn owner(t: &Token, id: &str, method: &str) -> Result<u64, GraphError> {
         _ if id == "me" => Ok(t.user_id),
         _ => Err(GraphError::no_object(id, method)),
     }
-}
-
-fn pick(all: &Map<String, Value>, fields: &[&str]) -> Response {
-    let mut out = Map::new();
-    for f in fields {
-        if let Some(v) = all.get(*f) {
-            out.insert((*f).to_owned(), v.clone());
-        }
-    }
-    axum::Json(Value::Object(out)).into_response()
 }
 
 fn me(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
@@ -578,12 +568,7 @@ fn list_media(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError
         .take(limit)
         .map(|m| {
             let all = media_json(m, &username);
-            Value::Object(
-                fields
-                    .iter()
-                    .filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone())))
-                    .collect(),
-            )
+            crate::graph::select(&all, &fields)
         })
         .collect();
     Ok(
@@ -610,12 +595,7 @@ fn list_stories(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphErr
         .filter(|m| m.owner == user && m.product == Product::Story && m.timestamp > day_ago)
         .map(|m| {
             let all = media_json(m, &username);
-            Value::Object(
-                fields
-                    .iter()
-                    .filter_map(|f| all.get(*f).map(|v| ((*f).to_owned(), v.clone())))
-                    .collect(),
-            )
+            crate::graph::select(&all, &fields)
         })
         .collect();
     Ok(axum::Json(json!({"data": data})).into_response())
