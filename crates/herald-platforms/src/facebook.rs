@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::meta::{Graph, Recent, find_recent, id_of, malformed};
+use crate::meta::{CommentFields, Graph, Recent, comments, find_recent, id_of, malformed};
 
 /// How long to wait before looking at a processing video again.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
@@ -578,23 +578,16 @@ impl Facebook {
                 "id,message,from,created_time,is_hidden,comments{id,message,from,created_time,is_hidden}",
             );
         let body = self.graph.get_json(url, token).await?;
-        fn one(c: &serde_json::Value) -> Comment {
-            Comment {
-                id: c["id"].as_str().unwrap_or_default().to_owned(),
-                text: c["message"].as_str().unwrap_or_default().to_owned(),
-                username: c["from"]["name"].as_str().unwrap_or_default().to_owned(),
-                timestamp: c["created_time"].as_str().map(str::to_owned),
-                hidden: c["is_hidden"].as_bool().unwrap_or(false),
-                replies: c["comments"]["data"]
-                    .as_array()
-                    .map(|r| r.iter().map(one).collect())
-                    .unwrap_or_default(),
-            }
-        }
-        Ok(body["data"]
-            .as_array()
-            .map(|d| d.iter().map(one).collect())
-            .unwrap_or_default())
+        Ok(comments(
+            &body,
+            &CommentFields {
+                text: "message",
+                author: &["from", "name"],
+                time: "created_time",
+                hidden: "is_hidden",
+                replies: "comments",
+            },
+        ))
     }
 
     /// Replies to a top-level comment as the Page; returns the reply's id.

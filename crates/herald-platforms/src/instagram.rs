@@ -14,7 +14,7 @@ use url::Url;
 
 use herald_domain::rules::LiveFacts;
 
-use crate::meta::{Graph, Recent, find_recent, id_of, malformed};
+use crate::meta::{CommentFields, Graph, Recent, comments, find_recent, id_of, malformed};
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step};
 
 /// Where the adapter finds Instagram and who it is there.
@@ -427,23 +427,16 @@ impl Instagram {
             "id,text,timestamp,username,hidden,replies{id,text,timestamp,username,hidden}",
         );
         let body = self.graph.get_json(url, token).await?;
-        fn one(c: &Value) -> Comment {
-            Comment {
-                id: c["id"].as_str().unwrap_or_default().to_owned(),
-                text: c["text"].as_str().unwrap_or_default().to_owned(),
-                username: c["username"].as_str().unwrap_or_default().to_owned(),
-                timestamp: c["timestamp"].as_str().map(str::to_owned),
-                hidden: c["hidden"].as_bool().unwrap_or(false),
-                replies: c["replies"]["data"]
-                    .as_array()
-                    .map(|r| r.iter().map(one).collect())
-                    .unwrap_or_default(),
-            }
-        }
-        Ok(body["data"]
-            .as_array()
-            .map(|d| d.iter().map(one).collect())
-            .unwrap_or_default())
+        Ok(comments(
+            &body,
+            &CommentFields {
+                text: "text",
+                author: &["username"],
+                time: "timestamp",
+                hidden: "hidden",
+                replies: "replies",
+            },
+        ))
     }
 
     /// Replies to a top-level comment as the account; returns the reply's id.

@@ -92,6 +92,46 @@ pub(crate) fn find_recent(listing: &Value, fields: &Recent, since: i64) -> Optio
     })
 }
 
+/// Where a comment's parts are in one Graph product's JSON (Instagram and Pages name them apart).
+pub(crate) struct CommentFields<'a> {
+    pub text: &'a str,
+    /// The path to the author's name.
+    pub author: &'a [&'a str],
+    pub time: &'a str,
+    pub hidden: &'a str,
+    /// The edge holding the replies.
+    pub replies: &'a str,
+}
+
+/// The comments of a listing (`{"data": [...]}`), each with its replies.
+pub(crate) fn comments(listing: &Value, f: &CommentFields) -> Vec<crate::Comment> {
+    let one = |c: &Value| -> crate::Comment {
+        let author = f.author.iter().fold(c, |v, k| &v[*k]);
+        crate::Comment {
+            id: c["id"].as_str().unwrap_or_default().to_owned(),
+            text: c[f.text].as_str().unwrap_or_default().to_owned(),
+            username: author.as_str().unwrap_or_default().to_owned(),
+            timestamp: c[f.time].as_str().map(str::to_owned),
+            hidden: c[f.hidden].as_bool().unwrap_or(false),
+            replies: Vec::new(),
+        }
+    };
+    listing["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| crate::Comment {
+            replies: c[f.replies]["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(one)
+                .collect(),
+            ..one(c)
+        })
+        .collect()
+}
+
 pub(crate) fn malformed(field: &str) -> PlatformError {
     PlatformError::Platform {
         message: format!("Meta's answer lacked `{field}`"),

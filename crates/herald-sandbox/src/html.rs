@@ -1,4 +1,8 @@
-//! Minimal HTML helpers for the consent pages.
+//! Minimal HTML helpers for the consent pages: escaping, the page frame, an error page, and the
+//! redirect back to the app.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -24,4 +28,22 @@ pub(crate) fn page(title: &str, body: &str) -> String {
         escape(title),
         body
     )
+}
+
+/// A platform's error page: `heading` is its wording, `message` says what is wrong.
+pub(crate) fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
+    let body = format!(
+        "<h1>{}</h1><p id=\"error\">{}</p>",
+        escape(heading),
+        escape(message)
+    );
+    (status, Html(page("Error", &body))).into_response()
+}
+
+/// The redirect back to the app with `params`, and the fragment the platform appends (Instagram
+/// `#_`, Facebook `#_=_`; clients strip it).
+pub(crate) fn redirect_to(uri: &str, params: &[(&str, &str)], fragment: &str) -> Response {
+    let mut u = url::Url::parse(uri).expect("registered redirect URIs are URLs");
+    u.query_pairs_mut().extend_pairs(params);
+    Redirect::to(&format!("{u}#{fragment}")).into_response()
 }

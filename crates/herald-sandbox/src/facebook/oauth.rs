@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -17,17 +17,7 @@ use crate::html::{escape, page};
 use crate::{Sandbox, random_token};
 
 fn error_page(message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Html(page(
-            "Error",
-            &format!(
-                "<h1>Sorry, something went wrong.</h1><p id=\"error\">{}</p>",
-                escape(message)
-            ),
-        )),
-    )
-        .into_response()
+    crate::html::error_page(StatusCode::BAD_REQUEST, "Sorry, something went wrong.", message)
 }
 
 /// Checks the dialog's parameters; returns the requested scopes or what is wrong.
@@ -132,10 +122,7 @@ pub(crate) async fn dialog(State(sb): State<Sandbox>, Query(q): Query<HashMap<St
 }
 
 fn redirect_to(uri: &str, params: &[(&str, &str)]) -> Response {
-    let mut u = url::Url::parse(uri).expect("registered redirect URIs are URLs");
-    u.query_pairs_mut().extend_pairs(params);
-    // Facebook appends `#_=_` to the redirect.
-    Redirect::to(&format!("{u}#_=_")).into_response()
+    crate::html::redirect_to(uri, params, "_=_")
 }
 
 /// `POST /www.facebook.com/dialog/oauth`: the person's decision.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use jiff::SignedDuration;
 use serde_json::json;
 
@@ -18,17 +18,7 @@ use crate::{Sandbox, random_token};
 const BASIC: &str = "instagram_business_basic";
 
 fn error_page(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        Html(page(
-            "Error",
-            &format!(
-                "<h1>Sorry, this page isn't available</h1><p id=\"error\">{}</p>",
-                escape(message)
-            ),
-        )),
-    )
-        .into_response()
+    crate::html::error_page(status, "Sorry, this page isn't available", message)
 }
 
 /// Checks client id, exact redirect URI and scopes; returns the requested scopes or what is wrong.
@@ -125,10 +115,7 @@ pub(crate) async fn authorize_page(
 }
 
 fn redirect_to(uri: &str, params: &[(&str, &str)]) -> Response {
-    let mut u = url::Url::parse(uri).expect("registered redirect URIs are URLs");
-    u.query_pairs_mut().extend_pairs(params);
-    // Instagram appends `#_` to the redirect; clients must strip it.
-    Redirect::to(&format!("{u}#_")).into_response()
+    crate::html::redirect_to(uri, params, "_")
 }
 
 /// `POST /www.instagram.com/oauth/authorize`: the person's decision.
