@@ -223,6 +223,15 @@ impl Facebook {
         })
     }
 
+    /// Removes the app from the person's account (`DELETE /me/permissions`): every token of the
+    /// grant, user and Page, stops working.
+    pub async fn revoke(&self, user_token: &SecretString) -> Result<(), PlatformError> {
+        self.graph
+            .delete(self.graph.url("me/permissions"), user_token)
+            .await
+            .map(drop)
+    }
+
     /// The Pages the grant covers, each with its Page token and linked Instagram account.
     pub async fn accounts(&self, user_token: &SecretString) -> Result<Vec<PageAccount>, PlatformError> {
         let mut url = self.graph.url("me/accounts");

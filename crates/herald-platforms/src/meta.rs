@@ -45,6 +45,17 @@ impl Graph {
         graph_result(res).await
     }
 
+    pub async fn delete(&self, url: Url, token: &SecretString) -> Result<Value, PlatformError> {
+        let res = self
+            .http
+            .delete(url)
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| PlatformError::from_http(&e))?;
+        graph_result(res).await
+    }
+
     pub async fn post_form(
         &self,
         url: Url,

@@ -305,6 +305,42 @@ pub(crate) fn accounts() -> MethodRouter<AppState> {
     )
 }
 
+/// `DELETE /connections/{id}`: removes Herald from the person's Facebook account (every token of
+/// the grant stops working), disconnects the profiles chosen from it and forgets the grant.
+pub(crate) fn one() -> MethodRouter<AppState> {
+    axum::routing::delete(
+        |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
+            let ws = caller.workspace(&state, &ws).await?;
+            let id: GrantId = id.parse().map_err(|_| ApiError::not_found("connection"))?;
+            state
+                .store
+                .get_grant(ws, id)
+                .await
+                .map_err(ApiError::missing("connection"))?;
+            let token = state.store.grant_token(ws, id).await?;
+            // A token Facebook no longer accepts means the app is already gone there.
+            let revoked = match state.facebook.revoke(&token).await {
+                Ok(()) | Err(PlatformError::TokenExpired | PlatformError::TokenRevoked(_)) => json!(true),
+                Err(e) => {
+                    tracing::warn!(connection = %id, error = %e, "revoking at Facebook failed");
+                    json!(false)
+                }
+            };
+            let mut profiles = 0;
+            let mut cancelled = 0;
+            for p in state.store.profiles_of_grant(ws, id).await? {
+                cancelled += state.store.disconnect_profile(ws, p.id).await?;
+                profiles += 1;
+            }
+            state.store.delete_grant(ws, id).await?;
+            Ok::<_, ApiError>(axum::Json(json!({
+                "status": "deleted", "disconnected_profiles": profiles, "cancelled_deliveries": cancelled,
+                "revoked_at_platform": revoked,
+            })))
+        },
+    )
+}
+
 /// `GET /connections`: the workspace's multi-account grants.
 pub(crate) async fn list(state: &AppState, caller: &Caller, ws: &str) -> ApiResult<Value> {
     let ws = caller.workspace(state, ws).await?;

@@ -169,6 +169,14 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             ],
         ),
         (
+            "/api/v1/workspaces/{ws}/connections/{id}",
+            choose::one(),
+            vec![op(
+                "delete",
+                "Remove Herald from the Facebook account, disconnect its profiles, forget the connection",
+            )],
+        ),
+        (
             "/api/v1/workspaces/{ws}/connections/{id}/accounts",
             choose::accounts(),
             vec![

@@ -125,6 +125,23 @@ impl Store {
         rows.into_iter().map(from_row).collect()
     }
 
+    /// Forgets a grant and its sealed token; its profiles stay (disconnect them first) but no
+    /// longer point at it.
+    pub async fn delete_grant(&self, ws: WorkspaceId, id: GrantId) -> Result<()> {
+        on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE profiles SET grant_id = NULL WHERE workspace_id = $1 AND grant_id = $2")
+                .bind(ws.to_string()).bind(id.to_string()).execute(&mut *tx).await?;
+            let n = sqlx::query("DELETE FROM grants WHERE workspace_id = $1 AND id = $2")
+                .bind(ws.to_string()).bind(id.to_string()).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     /// Opens a grant's user token.
     pub async fn grant_token(&self, ws: WorkspaceId, id: GrantId) -> Result<SecretString> {
         let row: Option<(Vec<u8>,)> = on_db!(self.db(), pool => sqlx::query_as(

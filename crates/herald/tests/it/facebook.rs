@@ -459,3 +459,82 @@ async fn a_rate_limited_page_post_waits_for_the_advertised_time_and_calls_nothin
         assert_eq!(app.sandbox_facebook().await["posts"].as_array().unwrap().len(), 1);
     });
 }
+
+#[tokio::test]
+async fn removing_a_facebook_connection_revokes_it_there_and_disconnects_its_profiles() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("page-remove@example.com").await;
+        let connection = login(&app).await;
+        let (_, chosen) = choose(&app, &connection, &[BAKERY, LINKED]).await;
+        let profile = chosen["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["platform"] == "facebook")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (s, post) = app
+            .schedule(
+                json!({"text": "Later", "targets": [{"profile_id": profile}], "scheduled_at": in_secs(3600)}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        let tokens: Value = reqwest::get(app.sandbox_base.join("_sandbox/facebook/tokens").unwrap())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page_token = tokens["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["kind"] == "page:100000000000001")
+            .unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = app
+            .client
+            .delete(app.ws_url(&format!("connections/{connection}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            (
+                body["disconnected_profiles"].as_u64(),
+                body["cancelled_deliveries"].as_u64()
+            ),
+            (Some(2), Some(1)),
+            "{body}"
+        );
+        assert_eq!(body["revoked_at_platform"], true);
+        assert!(app.profiles().await.iter().all(|p| p["status"] == "disconnected"));
+        let (_, list) = app.get(app.ws_url("connections")).await;
+        assert_eq!(list["data"], json!([]));
+        let me: Value = reqwest::Client::new()
+            .get(app.sandbox_base.join("graph.facebook.com/v24.0/me").unwrap())
+            .bearer_auth(&page_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            me["error"]["code"], 190,
+            "Facebook no longer accepts the Page's token: {me}"
+        );
+        let r = app
+            .client
+            .delete(app.ws_url(&format!("connections/{connection}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "gone is gone");
+    });
+}

@@ -141,6 +141,9 @@ async fn another_workspace_cannot_list_or_choose_the_accounts_of_a_facebook_conn
                 .await
                 .unwrap();
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "POST {path}");
+            let path = format!("api/v1/workspaces/{ws}/connections/{connection}");
+            let r = intruder.delete(app.url(&path)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "DELETE {path}");
         }
         let r = intruder
             .get(app.url(&format!("api/v1/workspaces/{own_ws}/connections")))
