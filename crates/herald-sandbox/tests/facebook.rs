@@ -631,3 +631,51 @@ async fn every_page_call_carries_usage_headers_and_a_fault_throttles_the_page_wi
         .await;
     assert_eq!(s, 200, "access returns after the advertised time");
 }
+
+#[tokio::test]
+async fn page_videos_and_video_stories_refuse_what_is_not_a_video_a_missing_url_and_the_wrong_token() {
+    let fb = start().await;
+    let user = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let page = fb.page_token(&user, BAKERY).await;
+    let videos = format!("{BAKERY}/videos");
+    let reel = format!("{}/reel.mp4", fb.images);
+    let (_, e) = fb.post(&videos, &page, &[("description", "no file")]).await;
+    assert_eq!(graph_error(&e).0, 100, "file_url is required");
+    let (_, e) = fb
+        .post(
+            &videos,
+            &page,
+            &[("file_url", &format!("{}/square.jpg", fb.images))],
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 352, "not a video");
+    let (_, e) = fb.post(&videos, &user, &[("file_url", &reel)]).await;
+    assert_eq!(graph_error(&e).0, 200, "a user token cannot post as the Page");
+    let (s, v) = fb
+        .post(
+            &videos,
+            &page,
+            &[
+                ("file_url", &reel),
+                ("published", "false"),
+                ("description", "Tour"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let (_, status) = fb.get(&format!("{id}?fields=status"), Some(&page)).await;
+    assert_eq!(
+        status["status"]["publishing_phase"]["status"], "not_started",
+        "unpublished until asked"
+    );
+    let (s, ok) = fb.post(&id, &page, &[("published", "true")]).await;
+    assert_eq!((s, &ok["success"]), (200, &Value::Bool(true)));
+    let (_, e) = fb.post("999", &page, &[("published", "true")]).await;
+    assert_eq!(graph_error(&e), (100, Some(33)), "no such video");
+    let stories = format!("{BAKERY}/video_stories");
+    let (_, e) = fb.post(&stories, &page, &[]).await;
+    assert_eq!(graph_error(&e).0, 100, "upload_phase is required");
+    let (_, e) = fb.post(&stories, &page, &[("upload_phase", "middle")]).await;
+    assert_eq!(graph_error(&e).0, 100, "upload_phase is start or finish");
+}
