@@ -458,10 +458,10 @@ impl Dispatcher {
                 ReconnectReason::Expired,
                 format!("The {name} session expired; reconnect the profile."),
             ),
-            PlatformError::TokenRevoked(_) => Stop::Reconnect(
+            PlatformError::TokenRevoked(why) => Stop::Reconnect(
                 ReconnectReason::RevokedOnPlatform,
                 format!(
-                    "Access was removed on {name} (the app was removed, the password changed, or the Page role was lost); reconnect the profile."
+                    "{name} no longer accepts Herald's access (the app was removed, the password changed, the account needs attention, or the Page role was lost); reconnect the profile. {name} said: {why}"
                 ),
             ),
             PlatformError::PermissionMissing(_) => {

@@ -51,7 +51,7 @@ pub(crate) fn platforms() -> MethodRouter<AppState> {
                     "available": p.is_available(),
                     "sandbox": state.config.sandbox_platforms.contains(p),
                     "pkce": pkce_json(*p),
-                    "capabilities": if p.is_available() { json!(["publish"]) } else { json!([]) },
+                    "capabilities": if p.is_available() { json!(["publish", "comments", "metrics"]) } else { json!([]) },
                     "permissions": p.permissions(),
                     "limits": {
                         "text_max": l.text_max,
