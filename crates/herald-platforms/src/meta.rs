@@ -176,9 +176,30 @@ pub(crate) async fn graph_result(res: reqwest::Response) -> Result<Value, Platfo
     }
 }
 
-/// The longest `estimated_time_to_regain_access` (minutes) in `X-Business-Use-Case-Usage`, which maps
-/// each business object to a list of usage entries (Meta's rate-limiting guide).
+/// How long Meta asks to wait: the longest `estimated_time_to_regain_access` (minutes) in
+/// `X-Business-Use-Case-Usage`, which maps each business object to a list of usage entries; else,
+/// when `X-App-Usage` shows the app at 100% of a measure, the rest of Meta's one-hour window
+/// (Meta's rate-limiting guide).
 pub fn regain_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    business_regain(headers).or_else(|| app_exhausted(headers).then_some(APP_WINDOW))
+}
+
+/// App-level limits are counted over a rolling hour.
+const APP_WINDOW: Duration = Duration::from_secs(3600);
+
+fn app_exhausted(headers: &reqwest::header::HeaderMap) -> bool {
+    let usage: Option<Value> = headers
+        .get("x-app-usage")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|raw| serde_json::from_str(raw).ok());
+    usage.is_some_and(|u| {
+        ["call_count", "total_cputime", "total_time"]
+            .iter()
+            .any(|k| u[*k].as_u64().is_some_and(|pct| pct >= 100))
+    })
+}
+
+fn business_regain(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let raw = headers.get("x-business-use-case-usage")?.to_str().ok()?;
     let usage: Value = serde_json::from_str(raw).ok()?;
     let minutes = usage
@@ -284,6 +305,22 @@ mod tests {
         );
         assert_eq!(regain_after(&h), Some(Duration::from_secs(420)));
         h.insert("x-business-use-case-usage", "not json".parse().unwrap());
+        assert_eq!(regain_after(&h), None);
+        h.insert(
+            "x-app-usage",
+            r#"{"call_count":100,"total_cputime":12,"total_time":30}"#
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            regain_after(&h),
+            Some(Duration::from_secs(3600)),
+            "the app used its hour"
+        );
+        h.insert(
+            "x-app-usage",
+            r#"{"call_count":40,"total_cputime":12,"total_time":30}"#.parse().unwrap(),
+        );
         assert_eq!(regain_after(&h), None);
     }
 }

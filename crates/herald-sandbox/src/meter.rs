@@ -88,17 +88,13 @@ impl Meter {
         regain_minutes: i64,
     ) {
         let hour_ago = now - SignedDuration::from_hours(1);
-        let recent = |f: &dyn Fn(&Call) -> bool| {
-            self.calls
-                .iter()
-                .filter(|c| c.at > hour_ago && f(c))
-                .count()
-                .min(100)
-        };
+        let recent =
+            |f: &dyn Fn(&Call) -> bool| self.calls.iter().filter(|c| c.at > hour_ago && f(c)).count();
+        // Percent of the object's allowance, one call to a point; full while throttled.
         let count = if regain_minutes > 0 {
             100
         } else {
-            recent(&|c| c.object.as_deref() == Some(object))
+            recent(&|c| c.object.as_deref() == Some(object)).min(100)
         };
         let usage = json!({ object: [{
             "type": use_case, "call_count": count, "total_cputime": count / 4, "total_time": count / 4,
@@ -108,7 +104,8 @@ impl Meter {
             res.headers_mut().insert("x-business-use-case-usage", v);
         }
         if use_case == UseCase::Pages {
-            let app = recent(&|c| c.use_case == UseCase::Pages);
+            // Percent of the app's hourly allowance: 200 calls per user per hour, one user here.
+            let app = (recent(&|c| c.use_case == UseCase::Pages) / 2).min(100);
             let usage = json!({"call_count": app, "total_cputime": app / 4, "total_time": app / 4});
             if let Ok(v) = usage.to_string().parse() {
                 res.headers_mut().insert("x-app-usage", v);
