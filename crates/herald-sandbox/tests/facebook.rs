@@ -679,3 +679,113 @@ async fn page_videos_and_video_stories_refuse_what_is_not_a_video_a_missing_url_
     let (_, e) = fb.post(&stories, &page, &[("upload_phase", "middle")]).await;
     assert_eq!(graph_error(&e).0, 100, "upload_phase is start or finish");
 }
+
+#[tokio::test]
+async fn the_dialog_the_token_endpoint_and_the_reading_endpoints_refuse_what_graph_refuses() {
+    let fb = start().await;
+    let app = fb.sb.config().facebook_app;
+    let dialog = |q: &[(&str, &str)]| {
+        let mut q: Vec<(&str, &str)> = q.to_vec();
+        q.extend([("redirect_uri", REDIRECT), ("response_type", "code")]);
+        fb.http
+            .get(format!("{}/www.facebook.com/v24.0/dialog/oauth", fb.base))
+            .query(&q)
+            .send()
+    };
+    let r = dialog(&[("client_id", "1"), ("scope", "pages_show_list")])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Invalid App ID"));
+    let r = dialog(&[
+        ("client_id", &app.client_id),
+        ("scope", "pages_show_list,publish_actions"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Invalid Scopes: publish_actions")
+    );
+    let r = dialog(&[
+        ("client_id", &app.client_id),
+        ("scope", "pages_show_list"),
+        ("code_challenge", "x"),
+        ("code_challenge_method", "plain"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400, "only S256");
+
+    let code = fb.code(PUBLISH, &[BAKERY]).await;
+    let token_url = format!("{}/graph.facebook.com/v24.0/oauth/access_token", fb.base);
+    let exchange = |q: Vec<(&'static str, String)>| fb.http.get(&token_url).query(&q).send();
+    let base = |secret: &str, redirect: &str| {
+        vec![
+            ("client_id", app.client_id.clone()),
+            ("client_secret", secret.to_owned()),
+            ("redirect_uri", redirect.to_owned()),
+            ("code", code.clone()),
+            ("code_verifier", VERIFIER.to_owned()),
+        ]
+    };
+    let e: Value = exchange(base("wrong", REDIRECT))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(graph_error(&e).0, 1, "a wrong app secret");
+    let e: Value = exchange(base(&app.client_secret, "http://127.0.0.1:9/elsewhere"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        graph_error(&e),
+        (100, Some(36008)),
+        "another redirect URI than the dialog's"
+    );
+    let user = {
+        let ok: Value = exchange(base(&app.client_secret, REDIRECT))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ok["access_token"].as_str().unwrap().to_owned()
+    };
+    let (_, accounts) = fb.get("me/accounts?fields=id,access_token", Some(&user)).await;
+    let page = accounts["data"][0]["access_token"].as_str().unwrap().to_owned();
+    let e: Value = exchange(vec![
+        ("grant_type", "fb_exchange_token".into()),
+        ("client_id", app.client_id.clone()),
+        ("client_secret", app.client_secret.clone()),
+        ("fb_exchange_token", page.clone()),
+    ])
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(graph_error(&e).0, 100, "a Page token is not exchanged");
+
+    let (_, e) = fb.get("me/permissions", None).await;
+    assert_eq!(graph_error(&e).0, 2500, "no token");
+    let (_, e) = fb.get("me/accounts", Some(&page)).await;
+    assert_eq!(graph_error(&e).0, 100, "a Page has no accounts edge");
+    let (_, e) = fb.get(&format!("{BAKERY}/feed"), Some(&user)).await;
+    assert_eq!(
+        graph_error(&e),
+        (100, Some(33)),
+        "the feed is read with the Page's token"
+    );
+    let (_, e) = fb
+        .post(&format!("{BAKERY}/photos"), &page, &[("caption", "no file")])
+        .await;
+    assert_eq!(graph_error(&e).0, 324, "a photo needs a url");
+}
