@@ -328,7 +328,11 @@ impl Dispatcher {
                         .await
                         .map_err(Err)?;
                     if platform == Platform::Instagram {
-                        self.count_against_quota(c).await.map_err(Err)?;
+                        // The cached quota counts this post until Instagram's figure is read again.
+                        self.store
+                            .count_published(c.workspace, c.profile)
+                            .await
+                            .map_err(Err)?;
                     }
                     return Ok(());
                 }
@@ -368,15 +372,6 @@ impl Dispatcher {
                 Ok(None)
             }
         }
-    }
-
-    /// A published post uses one of the quota's slots: the cached facts say so until read again.
-    async fn count_against_quota(&self, c: &Claimed) -> Result<(), StoreError> {
-        if let Some((mut facts, _)) = self.store.live_facts(c.workspace, c.profile).await? {
-            facts.quota_used = facts.quota_used.map(|n| n + 1);
-            self.store.put_live_facts(c.workspace, c.profile, &facts).await?;
-        }
-        Ok(())
     }
 
     /// The token to use, refreshed first when it is about to expire.

@@ -150,19 +150,34 @@ impl Store {
 
     /// The platform's live facts about a profile, and when they were read.
     pub async fn live_facts(&self, ws: WorkspaceId, id: ProfileId) -> Result<Option<(LiveFacts, i64)>> {
-        let row: Option<(String, i64)> = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT facts, fetched_at FROM profile_facts WHERE workspace_id = $1 AND profile_id = $2")
+        let row: Option<(Option<i64>, Option<i64>, i64)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT quota_used, quota_total, fetched_at FROM profile_facts WHERE workspace_id = $1 AND profile_id = $2")
             .bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
-        // Facts that no longer parse are as good as none: they are read again.
-        Ok(row.and_then(|(facts, at)| Some((serde_json::from_str(&facts).ok()?, at))))
+        let count = |n: Option<i64>| n.and_then(|n| u32::try_from(n).ok());
+        Ok(row.map(|(used, total, at)| {
+            let facts = LiveFacts {
+                quota_used: count(used),
+                quota_total: count(total),
+            };
+            (facts, at)
+        }))
     }
 
     pub async fn put_live_facts(&self, ws: WorkspaceId, id: ProfileId, facts: &LiveFacts) -> Result<()> {
-        let json = serde_json::to_string(facts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         on_db!(self.db(), pool => sqlx::query(
-            "INSERT INTO profile_facts (profile_id, workspace_id, facts, fetched_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (profile_id) DO UPDATE SET facts = excluded.facts, fetched_at = excluded.fetched_at")
-            .bind(id.to_string()).bind(ws.to_string()).bind(json).bind(self.now()).execute(pool).await?.rows_affected());
+            "INSERT INTO profile_facts (profile_id, workspace_id, quota_used, quota_total, fetched_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (profile_id) DO UPDATE SET quota_used = excluded.quota_used, quota_total = excluded.quota_total,
+               fetched_at = excluded.fetched_at")
+            .bind(id.to_string()).bind(ws.to_string()).bind(facts.quota_used.map(i64::from))
+            .bind(facts.quota_total.map(i64::from)).bind(self.now()).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// A post went out: one more of the quota is used (atomically, as concurrent publishes finish).
+    pub async fn count_published(&self, ws: WorkspaceId, id: ProfileId) -> Result<()> {
+        on_db!(self.db(), pool => sqlx::query(
+            "UPDATE profile_facts SET quota_used = quota_used + 1 WHERE workspace_id = $1 AND profile_id = $2")
+            .bind(ws.to_string()).bind(id.to_string()).execute(pool).await?.rows_affected());
         Ok(())
     }
 

@@ -192,6 +192,23 @@ on_both_backends! {
         assert!(matches!(s.get_grant(other_ws, a).await, Err(StoreError::NotFound)), "grants are scoped to their workspace");
     };
 
+    concurrent_publishes_each_count_against_the_cached_quota => |s: Store| async move {
+        use herald_domain::rules::LiveFacts;
+        let (_, ws, p) = fixture(&s).await;
+        s.put_live_facts(ws, p, &LiveFacts { quota_used: Some(3), quota_total: Some(50) }).await.unwrap();
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.count_published(ws, p).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let (facts, _) = s.live_facts(ws, p).await.unwrap().unwrap();
+        assert_eq!((facts.quota_used, facts.quota_total), (Some(13), Some(50)), "no count is lost");
+    };
+
     rotation_rewraps_every_data_key_and_the_old_version_can_then_go => |s: Store| async move {
         let (_, ws, p1) = fixture(&s).await;
         s.put_secret(ws, p1, SecretKind::AccessToken, "IGAAtoken").await.unwrap();

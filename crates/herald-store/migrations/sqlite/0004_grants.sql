@@ -25,6 +25,7 @@ ALTER TABLE profiles ADD COLUMN reconnect_by BIGINT;
 CREATE TABLE profile_facts (
     profile_id TEXT PRIMARY KEY REFERENCES profiles(id),
     workspace_id TEXT NOT NULL REFERENCES workspaces(id),
-    facts TEXT NOT NULL,
+    quota_used BIGINT,
+    quota_total BIGINT,
     fetched_at BIGINT NOT NULL
 );
