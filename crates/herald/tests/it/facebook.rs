@@ -538,3 +538,65 @@ async fn removing_a_facebook_connection_revokes_it_there_and_disconnects_its_pro
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "gone is gone");
     });
 }
+
+#[tokio::test]
+async fn a_page_whose_access_was_removed_on_facebook_waits_for_a_new_login_and_then_publishes() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("page-revoked@example.com").await;
+        let connection = login(&app).await;
+        let (_, chosen) = choose(&app, &connection, &[BAKERY]).await;
+        let profile = chosen["data"][0]["id"].as_str().unwrap().to_owned();
+        let tokens: Value = reqwest::get(app.sandbox_base.join("_sandbox/facebook/tokens").unwrap())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page_token = tokens["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["kind"] == "page:100000000000001")
+            .unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // The person removes the app in their Facebook settings.
+        let r = reqwest::Client::new()
+            .delete(
+                app.sandbox_base
+                    .join("graph.facebook.com/v24.0/me/permissions")
+                    .unwrap(),
+            )
+            .bearer_auth(&page_token)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        let (_, post) = app.schedule(json!({"text": "After the break", "targets": [{"profile_id": profile}], "scheduled_at": in_secs(1)})).await;
+        let id = post["id"].as_str().unwrap();
+        let stopped = app.wait_for(id, |d| d["status"] == "needs_reconnect").await;
+        assert_eq!(
+            stopped["deliveries"][0]["error"]["code"], "revoked_on_platform",
+            "{stopped:#}"
+        );
+        let p = app
+            .profiles()
+            .await
+            .into_iter()
+            .find(|p| p["id"] == profile.as_str())
+            .unwrap();
+        assert_eq!(
+            (p["status"].as_str(), p["reason"].as_str()),
+            (Some("needs_reconnect"), Some("revoked_on_platform"))
+        );
+        let (s, page) = app.connect_facebook(&[]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            page.contains("Connected: Sandbox Bakery"),
+            "the Page chosen before is reconnected at once: {page}"
+        );
+        app.wait_for(id, |d| d["status"] == "published").await;
+        assert_eq!(app.profiles().await.len(), 1, "no twin");
+    });
+}
