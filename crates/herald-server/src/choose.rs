@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 use herald_domain::platform::{Feature, Login, Platform};
+use herald_domain::profile::{ConnectionState, ReconnectReason};
 use herald_domain::{GrantId, WorkspaceId};
 use herald_platforms::PlatformError;
 use herald_platforms::facebook::PageAccount;
@@ -163,10 +164,37 @@ pub(crate) async fn finish_facebook(
         connect(state, &grant, only).await.map_err(store_failed)?;
         reconnected.push(format!("{} ({})", only.handle, only.platform.display_name()));
     }
+    // Profiles chosen before whose account this login no longer covers (its Page was unticked in
+    // the dialog): their Page tokens stop working, so they need the person now, not at publish time.
+    let mut dropped = Vec::new();
+    for p in before.iter().filter(|p| {
+        p.state == ConnectionState::Connected
+            && !accounts
+                .iter()
+                .any(|c| c.platform.as_str() == p.platform && c.external_id == p.external_id)
+    }) {
+        state
+            .store
+            .set_profile_state(
+                row.workspace,
+                p.id,
+                ConnectionState::NeedsReconnect,
+                Some(ReconnectReason::RevokedOnPlatform),
+            )
+            .await
+            .map_err(store_failed)?;
+        dropped.push(p.handle.clone());
+    }
     let open = accounts.len() - reconnected.len();
     let mut message = format!("Facebook is connected for {}.", g.name);
     if !reconnected.is_empty() {
         message.push_str(&format!(" Connected: {}.", reconnected.join(", ")));
+    }
+    if !dropped.is_empty() {
+        message.push_str(&format!(
+            " This login did not include {}: choose its Page in Facebook's dialog again to keep publishing there.",
+            dropped.join(", ")
+        ));
     }
     if open > 0 {
         message.push_str(&format!(

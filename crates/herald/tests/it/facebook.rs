@@ -600,3 +600,45 @@ async fn a_page_whose_access_was_removed_on_facebook_waits_for_a_new_login_and_t
         assert_eq!(app.profiles().await.len(), 1, "no twin");
     });
 }
+
+#[tokio::test]
+async fn a_new_login_without_a_chosen_page_marks_its_profiles_as_needing_the_person() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("page-unticked@example.com").await;
+        let connection = login(&app).await;
+        let (s, _) = choose(&app, &connection, &[BAKERY, LINKED, BOOKS]).await;
+        assert_eq!(s, StatusCode::CREATED);
+        // Log in again, leaving the bakery's Page (and so its Instagram account) out.
+        let (s, page) = app.connect_facebook(&["100000000000001"]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            page.contains("did not include")
+                && page.contains("Sandbox Bakery")
+                && page.contains("sandbox_brand"),
+            "{page}"
+        );
+        let status = |platform: &str, handle: &str, profiles: &[Value]| {
+            let p = profiles
+                .iter()
+                .find(|p| p["platform"] == platform && p["handle"] == handle)
+                .unwrap();
+            (
+                p["status"].as_str().unwrap().to_owned(),
+                p["reason"].as_str().map(str::to_owned),
+            )
+        };
+        let profiles = app.profiles().await;
+        assert_eq!(
+            status("facebook", "Sandbox Books", &profiles),
+            ("connected".into(), None)
+        );
+        assert_eq!(
+            status("facebook", "Sandbox Bakery", &profiles),
+            ("needs_reconnect".into(), Some("revoked_on_platform".into()))
+        );
+        assert_eq!(
+            status("instagram", "sandbox_brand", &profiles),
+            ("needs_reconnect".into(), Some("revoked_on_platform".into()))
+        );
+    });
+}
