@@ -225,7 +225,8 @@ pub fn map_graph_error(e: &Value) -> PlatformError {
         (190, 463) => PlatformError::TokenExpired,
         (190, _) => PlatformError::TokenRevoked(e["message"].as_str().unwrap_or_default().to_owned()),
         (10 | 200..=299, _) => PlatformError::PermissionMissing(message),
-        (9, 2207042) => PlatformError::RateLimited { retry_after: None },
+        // 9: a publishing allowance is used up (Instagram's 50 posts, Facebook's 30 reels a day).
+        (9, _) => PlatformError::RateLimited { retry_after: None },
         // Rate limits (app, user, Page, custom, business use case) and 368, a temporary block: wait.
         (4 | 17 | 32 | 341 | 368 | 613 | 80001 | 80002, _) => {
             PlatformError::RateLimited { retry_after: None }

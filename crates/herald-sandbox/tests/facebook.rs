@@ -789,3 +789,45 @@ async fn the_dialog_the_token_endpoint_and_the_reading_endpoints_refuse_what_gra
         .await;
     assert_eq!(graph_error(&e).0, 324, "a photo needs a url");
 }
+
+#[tokio::test]
+async fn a_page_publishes_at_most_thirty_reels_in_twenty_four_hours() {
+    let fb = start().await;
+    let user = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let page = fb.page_token(&user, BAKERY).await;
+    let reels = format!("{BAKERY}/video_reels");
+    let reel_url = format!("{}/reel.mp4", fb.images);
+    let publish = || async {
+        let (_, started) = fb.post(&reels, &page, &[("upload_phase", "start")]).await;
+        let video = started["video_id"].as_str().unwrap().to_owned();
+        let r = fb
+            .http
+            .post(format!(
+                "{}/rupload.facebook.com/video-upload/v24.0/{video}",
+                fb.base
+            ))
+            .header("authorization", format!("OAuth {page}"))
+            .header("file_url", &reel_url)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        fb.post(
+            &reels,
+            &page,
+            &[
+                ("upload_phase", "finish"),
+                ("video_id", &video),
+                ("video_state", "PUBLISHED"),
+            ],
+        )
+        .await
+    };
+    for _ in 0..30 {
+        assert_eq!(publish().await.0, 200);
+    }
+    let (_, e) = publish().await;
+    assert_eq!(graph_error(&e).0, 9, "the 31st reel of the day is refused");
+    fb.sb.clock().advance(SignedDuration::from_hours(24));
+    assert_eq!(publish().await.0, 200, "a day later there is room again");
+}

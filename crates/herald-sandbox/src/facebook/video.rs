@@ -14,6 +14,9 @@ use super::world::{TokenKind, Video, World};
 use crate::Sandbox;
 use crate::graph::{GraphError, Params};
 
+/// API-published reels a Page may make in a moving 24 hours (Reels Publishing API).
+const REELS_PER_DAY: usize = 30;
+
 /// The largest video the sandbox accepts (Meta documents no smaller limit for reels).
 const MAX_VIDEO_BYTES: usize = 1024 * 1024 * 1024;
 
@@ -46,6 +49,22 @@ pub(crate) fn phase(
         "finish" => {
             let raw = p.require("video_id")?;
             let delay = SignedDuration::try_from(sb.config().processing_delay).unwrap_or_default();
+            let day_ago = now - SignedDuration::from_hours(24);
+            let published_reels = w
+                .videos
+                .iter()
+                .filter(|v| {
+                    v.page_id == page && v.kind == "reel" && v.finished_at.is_some_and(|at| at > day_ago)
+                })
+                .count();
+            if kind == "reel" && published_reels >= REELS_PER_DAY {
+                // Meta documents the limit and where it is enforced, not the code; the sandbox uses 9.
+                return Err(GraphError::new(
+                    9,
+                    format!("(#9) This Page has published {REELS_PER_DAY} reels through the API in the last 24 hours; try again later"),
+                )
+                .user("Reels limit reached", "Pages can publish 30 reels through the API per 24 hours."));
+            }
             let video = raw
                 .parse::<u64>()
                 .ok()
