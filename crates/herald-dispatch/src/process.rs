@@ -103,7 +103,7 @@ impl Dispatcher {
             .get_profile(c.workspace, c.profile)
             .await
             .map_err(Err)?;
-        let platform = Platform::parse(&profile.platform).unwrap_or(Platform::Instagram);
+        let platform = profile.platform();
         match profile.state {
             ConnectionState::Connected => {}
             ConnectionState::NeedsReconnect => {
@@ -166,14 +166,10 @@ impl Dispatcher {
             return Err(Ok(Stop::Fail("content_rejected", msg)));
         }
         let token = self.token(c, &profile).await?;
-        // Instagram accounts linked to a Page are reached on Facebook's Graph host with the Page's token.
-        let instagram = match profile.login {
-            Login::Facebook => self
-                .platforms
-                .instagram
-                .on_host(self.platforms.facebook.graph_base()),
-            Login::Instagram => self.platforms.instagram.clone(),
-        };
+        let instagram = self
+            .platforms
+            .instagram
+            .via(profile.login, &self.platforms.facebook);
         if platform == Platform::Instagram && c.handle.is_none() {
             let live = self
                 .live_facts(c, &profile, &instagram, &token)

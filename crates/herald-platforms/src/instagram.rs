@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
+use herald_domain::platform::Login;
 use herald_domain::rules::LiveFacts;
 
 use crate::meta::{CommentFields, Graph, Recent, comments, find_recent, id_of, malformed};
@@ -99,11 +100,13 @@ impl Instagram {
         Self { config, graph }
     }
 
-    /// The same adapter on another Graph host: Instagram accounts reached through Facebook Login
-    /// use `graph.facebook.com` with their Page's token.
-    pub fn on_host(&self, base: &Url) -> Self {
+    /// The adapter for an account connected through `login`: Instagram accounts reached through
+    /// Facebook Login use Facebook's Graph host (with their Page's token).
+    pub fn via(&self, login: Login, facebook: &crate::facebook::Facebook) -> Self {
         let mut other = self.clone();
-        other.graph.base = base.clone();
+        if login == Login::Facebook {
+            other.graph.base = facebook.graph_base().clone();
+        }
         other
     }
 

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, get, post};
 use herald_domain::delivery::DeliveryStatus;
-use herald_domain::platform::{Feature, Login, Platform};
+use herald_domain::platform::{Feature, Platform};
 use herald_domain::profile::SecretKind;
 use herald_domain::{PostId, ProfileId, WorkspaceId};
 use herald_platforms::facebook::Facebook;
@@ -32,10 +32,9 @@ pub(crate) enum Engage {
 
 impl Engage {
     fn for_profile(state: &AppState, p: &ProfileRow) -> Self {
-        match (p.platform(), p.login) {
-            (Platform::Facebook, _) => Self::Facebook(state.facebook.clone()),
-            (_, Login::Facebook) => Self::Instagram(state.instagram.on_host(state.facebook.graph_base())),
-            _ => Self::Instagram(state.instagram.clone()),
+        match p.platform() {
+            Platform::Facebook => Self::Facebook(state.facebook.clone()),
+            _ => Self::Instagram(state.instagram.via(p.login, &state.facebook)),
         }
     }
 

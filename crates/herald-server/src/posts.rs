@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{MethodRouter, get, post};
 use herald_domain::delivery::DeliveryStatus;
-use herald_domain::platform::Platform;
 use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts};
 use herald_domain::schedule::{self, ScheduleError};
 use herald_domain::{MediaId, PostId, ProfileId, WorkspaceId};
@@ -183,7 +182,7 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved, li
             out.push(json!({"profile_id": profile.id, "rule": rule, "message": message}));
             continue;
         }
-        let platform = Platform::parse(&profile.platform).unwrap_or(Platform::Instagram);
+        let platform = profile.platform();
         let text = own_text.as_deref().unwrap_or(text);
         let media = own_media.as_deref().unwrap_or(media);
         let options = options.clone().unwrap_or_default();
