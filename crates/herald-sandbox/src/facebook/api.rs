@@ -26,12 +26,14 @@ pub(crate) async fn graph(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Ok(p) = Params::parse(query.as_deref(), &headers, &body) {
-        crate::graph::record(&sb, "graph.facebook.com", &method, &path, &p);
-    }
-    if let Some(res) = instagram_via_page(&sb, &path, query.as_deref(), &headers, &body) {
+    let p = match Params::parse(query.as_deref(), &headers, &body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    crate::graph::record(&sb, "graph.facebook.com", &method, &path, &p);
+    if let Some(res) = instagram_via_page(&sb, &path, &p) {
         return match res {
-            Ok(()) => crate::instagram::api::serve(sb, method, path, query, headers, body).await,
+            Ok(()) => crate::instagram::api::serve(&sb, &method, &path, &p).await,
             Err(e) => e.into_response(),
         };
     }
@@ -39,9 +41,10 @@ pub(crate) async fn graph(
     let page = {
         let mut w = sb.inner.facebook.lock().expect("facebook lock");
         w.settle(now);
-        Params::parse(query.as_deref(), &headers, &body)
+        p.token()
             .ok()
-            .and_then(|p| p.token().ok().and_then(|t| w.tokens.get(t)).map(|t| t.kind))
+            .and_then(|t| w.tokens.get(t))
+            .map(|t| t.kind)
             .and_then(|k| match k {
                 TokenKind::Page(page) => Some(page.to_string()),
                 _ => None,
@@ -65,7 +68,6 @@ pub(crate) async fn graph(
         return with_usage(&sb, res, UseCase::Pages, page.as_deref(), now, left);
     }
     let result = async {
-        let p = Params::parse(query.as_deref(), &headers, &body)?;
         let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         if segs.first().is_some_and(|s| crate::graph::is_version(s)) {
             segs.remove(0);
@@ -155,13 +157,7 @@ fn operation(path: &str) -> String {
 /// A call on an Instagram object (an account linked to a Page, its containers, media, comments)
 /// made on `graph.facebook.com`: `None` when the path names no Instagram object; otherwise the
 /// Page token is checked here and admitted to the emulated Instagram, which then answers the call.
-fn instagram_via_page(
-    sb: &Sandbox,
-    path: &str,
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Option<Result<(), GraphError>> {
+fn instagram_via_page(sb: &Sandbox, path: &str, p: &Params) -> Option<Result<(), GraphError>> {
     let first = path
         .split('/')
         .filter(|s| !s.is_empty())
@@ -171,7 +167,6 @@ fn instagram_via_page(
         return None;
     }
     Some((|| {
-        let p = Params::parse(query, headers, body)?;
         let raw = p.token()?;
         let world = sb.inner.facebook.lock().expect("facebook lock");
         let t = validate(&world, raw, sb.clock().now())?;

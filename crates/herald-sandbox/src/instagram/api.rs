@@ -28,33 +28,26 @@ pub(crate) async fn graph(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Ok(p) = Params::parse(query.as_deref(), &headers, &body) {
-        crate::graph::record(&sb, "graph.instagram.com", &method, &path, &p);
-    }
-    serve(sb, method, path, query, headers, body).await
+    let p = match Params::parse(query.as_deref(), &headers, &body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    crate::graph::record(&sb, "graph.instagram.com", &method, &path, &p);
+    serve(&sb, &method, &path, &p).await
 }
 
 /// An Instagram Graph request (from either Graph host), routed the way Graph routes paths, logged,
 /// throttled when the account ran out of calls, and answered with Meta's usage header.
-pub(crate) async fn serve(
-    sb: Sandbox,
-    method: Method,
-    path: String,
-    query: Option<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let operation = operation(&method, &path);
+pub(crate) async fn serve(sb: &Sandbox, method: &Method, path: &str, p: &Params) -> Response {
+    let operation = operation(method, path);
     let now = sb.clock().now();
-    let user = Params::parse(query.as_deref(), &headers, &body)
-        .ok()
-        .and_then(|p| {
-            let world = sb.inner.instagram.lock().expect("instagram lock");
-            p.token()
-                .ok()
-                .and_then(|t| world.tokens.get(t))
-                .map(|t| t.user_id)
-        });
+    let user = {
+        let world = sb.inner.instagram.lock().expect("instagram lock");
+        p.token()
+            .ok()
+            .and_then(|t| world.tokens.get(t))
+            .map(|t| t.user_id)
+    };
     let object = user.map(|u| u.to_string());
     let throttled = sb.inner.meter.lock().expect("meter lock").admit(Call {
         at: now,
@@ -71,13 +64,13 @@ pub(crate) async fn serve(
         )
         .user("Too many calls", "Wait a bit and try again.")
         .into_response(),
-        None => match route(&sb, &method, &path, query.as_deref(), &headers, &body).await {
+        None => match route(sb, method, path, p).await {
             Ok(r) => r,
             Err(e) => e.into_response(),
         },
     };
     with_usage(
-        &sb,
+        sb,
         res,
         UseCase::Instagram,
         object.as_deref(),
@@ -127,32 +120,24 @@ fn operation(method: &Method, path: &str) -> &'static str {
     }
 }
 
-async fn route(
-    sb: &Sandbox,
-    method: &Method,
-    path: &str,
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Response, GraphError> {
-    let p = Params::parse(query, headers, body)?;
+async fn route(sb: &Sandbox, method: &Method, path: &str, p: &Params) -> Result<Response, GraphError> {
     let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if segs.first().is_some_and(|s| is_version(s)) {
         segs.remove(0);
     }
     match (method.as_str(), segs.as_slice()) {
-        ("GET", ["access_token"]) => exchange(sb, &p),
-        ("GET", ["refresh_access_token"]) => refresh(sb, &p),
-        ("GET", ["me"]) => me(sb, &p),
-        ("POST", [id, "media"]) => create_container(sb, &p, id).await,
-        ("GET", [id, "media"]) => list_media(sb, &p, id),
-        ("GET", [id, "stories"]) => list_stories(sb, &p, id),
-        ("POST", [id, "media_publish"]) => publish(sb, &p, id),
-        ("GET", [id, "content_publishing_limit"]) => quota(sb, &p, id),
-        ("GET", [id, "insights"]) => super::insights::insights(sb, &p, id),
-        ("GET", [id, "comments"]) => super::comments::list(sb, &p, id),
-        ("POST", [id, "replies"]) => super::comments::reply(sb, &p, id),
-        ("GET", [id]) => node(sb, &p, id),
+        ("GET", ["access_token"]) => exchange(sb, p),
+        ("GET", ["refresh_access_token"]) => refresh(sb, p),
+        ("GET", ["me"]) => me(sb, p),
+        ("POST", [id, "media"]) => create_container(sb, p, id).await,
+        ("GET", [id, "media"]) => list_media(sb, p, id),
+        ("GET", [id, "stories"]) => list_stories(sb, p, id),
+        ("POST", [id, "media_publish"]) => publish(sb, p, id),
+        ("GET", [id, "content_publishing_limit"]) => quota(sb, p, id),
+        ("GET", [id, "insights"]) => super::insights::insights(sb, p, id),
+        ("GET", [id, "comments"]) => super::comments::list(sb, p, id),
+        ("POST", [id, "replies"]) => super::comments::reply(sb, p, id),
+        ("GET", [id]) => node(sb, p, id),
         _ => Err(GraphError::new(
             2500,
             format!("Unknown path components: /{}", segs.join("/")),
