@@ -164,6 +164,23 @@ impl Fb {
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
+    /// Hands rupload a video's `file` (from the fixture server) with `token`, if any; returns the
+    /// status and body.
+    async fn rupload(&self, video: &str, token: Option<&str>, file: &str) -> (u16, Value) {
+        let mut r = self
+            .http
+            .post(format!(
+                "{}/rupload.facebook.com/video-upload/v24.0/{video}",
+                self.base
+            ))
+            .header("file_url", format!("{}/{file}", self.images));
+        if let Some(t) = token {
+            r = r.header("authorization", format!("OAuth {t}"));
+        }
+        let r = r.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
     /// The Page tokens of a user token, by Page id.
     async fn page_token(&self, user: &str, page: &str) -> String {
         let (_, accounts) = self.get("me/accounts?fields=id,access_token", Some(user)).await;
@@ -522,34 +539,18 @@ async fn a_reel_is_started_uploaded_to_rupload_finished_once_and_published_after
     ];
     let (_, e) = fb.post(&reels, &page, &finish).await;
     assert_eq!(graph_error(&e).0, 6000, "nothing was uploaded yet");
-    let rupload = format!("{}/rupload.facebook.com/video-upload/v24.0/{video}", fb.base);
-    let r = fb
-        .http
-        .post(&rupload)
-        .header("file_url", format!("{}/reel.mp4", fb.images))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401, "rupload needs Authorization: OAuth");
-    assert!(r.json::<Value>().await.unwrap()["debug_info"]["message"].is_string());
-    let r = fb
-        .http
-        .post(&rupload)
-        .header("authorization", format!("OAuth {page}"))
-        .header("file_url", format!("{}/square.jpg", fb.images))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400, "not a video");
-    let r = fb
-        .http
-        .post(&rupload)
-        .header("authorization", format!("OAuth {page}"))
-        .header("file_url", format!("{}/reel.mp4", fb.images))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (s, e) = fb.rupload(&video, None, "reel.mp4").await;
+    assert_eq!(s, 401, "rupload needs Authorization: OAuth");
+    assert!(
+        e["debug_info"]["message"].is_string(),
+        "rupload's own error body: {e}"
+    );
+    assert_eq!(
+        fb.rupload(&video, Some(&page), "square.jpg").await.0,
+        400,
+        "not a video"
+    );
+    assert_eq!(fb.rupload(&video, Some(&page), "reel.mp4").await.0, 200);
     let (s, ok) = fb.post(&reels, &page, &finish).await;
     assert_eq!((s, &ok["success"]), (200, &Value::Bool(true)));
     let (_, e) = fb.post(&reels, &page, &finish).await;
@@ -796,22 +797,10 @@ async fn a_page_publishes_at_most_thirty_reels_in_twenty_four_hours() {
     let user = fb.user_token(PUBLISH, &[BAKERY]).await;
     let page = fb.page_token(&user, BAKERY).await;
     let reels = format!("{BAKERY}/video_reels");
-    let reel_url = format!("{}/reel.mp4", fb.images);
     let publish = || async {
         let (_, started) = fb.post(&reels, &page, &[("upload_phase", "start")]).await;
         let video = started["video_id"].as_str().unwrap().to_owned();
-        let r = fb
-            .http
-            .post(format!(
-                "{}/rupload.facebook.com/video-upload/v24.0/{video}",
-                fb.base
-            ))
-            .header("authorization", format!("OAuth {page}"))
-            .header("file_url", &reel_url)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        assert_eq!(fb.rupload(&video, Some(&page), "reel.mp4").await.0, 200);
         fb.post(
             &reels,
             &page,

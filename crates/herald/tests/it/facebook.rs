@@ -26,6 +26,22 @@ async fn login(app: &TestApp) -> String {
     list["data"][0]["id"].as_str().unwrap().to_owned()
 }
 
+/// The bakery's Page token as the sandbox issued it (what Facebook gave Herald).
+async fn bakery_page_token(app: &TestApp) -> String {
+    let tokens: Value = reqwest::get(app.sandbox_base.join("_sandbox/facebook/tokens").unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page = tokens["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "page:100000000000001");
+    page.unwrap()["access_token"].as_str().unwrap().to_owned()
+}
+
 async fn choose(app: &TestApp, connection: &str, accounts: &[&str]) -> (StatusCode, Value) {
     app.post(
         app.ws_url(&format!("connections/{connection}/accounts")),
@@ -481,21 +497,7 @@ async fn removing_a_facebook_connection_revokes_it_there_and_disconnects_its_pro
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{post}");
-        let tokens: Value = reqwest::get(app.sandbox_base.join("_sandbox/facebook/tokens").unwrap())
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let page_token = tokens["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["kind"] == "page:100000000000001")
-            .unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let page_token = bakery_page_token(&app).await;
         let r = app
             .client
             .delete(app.ws_url(&format!("connections/{connection}")))
@@ -546,21 +548,7 @@ async fn a_page_whose_access_was_removed_on_facebook_waits_for_a_new_login_and_t
         let connection = login(&app).await;
         let (_, chosen) = choose(&app, &connection, &[BAKERY]).await;
         let profile = chosen["data"][0]["id"].as_str().unwrap().to_owned();
-        let tokens: Value = reqwest::get(app.sandbox_base.join("_sandbox/facebook/tokens").unwrap())
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let page_token = tokens["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["kind"] == "page:100000000000001")
-            .unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let page_token = bakery_page_token(&app).await;
         // The person removes the app in their Facebook settings.
         let r = reqwest::Client::new()
             .delete(
