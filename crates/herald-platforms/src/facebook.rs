@@ -134,7 +134,7 @@ impl Facebook {
     }
 
     /// The Graph host, for the Instagram adapter to reach accounts linked to Pages.
-    pub fn graph_base(&self) -> &Url {
+    pub(crate) fn graph_base(&self) -> &Url {
         &self.config.graph_base
     }
 

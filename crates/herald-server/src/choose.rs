@@ -259,7 +259,7 @@ fn account_json(c: &Candidate, grant: &GrantRow, profiles: &[ProfileRow]) -> Val
     })
 }
 
-pub(crate) fn grant_json(g: &GrantRow) -> Value {
+fn grant_json(g: &GrantRow) -> Value {
     json!({
         "id": g.id, "login": g.login, "name": g.name, "granted_permissions": g.granted_scopes,
         "reconnect_by": g.token_expires_at.map(rfc3339), "created_at": rfc3339(g.created_at),
