@@ -1,5 +1,5 @@
 //! `/_sandbox/`: inspect what the emulated platforms hold, and act as the person or the platform would
-//! (remove the app from an account, move the clock).
+//! (remove the app from an account, move the clock). Tokens appear only as fingerprints.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,34 +12,51 @@ use serde_json::json;
 use crate::Sandbox;
 use crate::meter::{Fault, UseCase};
 
+/// What every emulated platform shares: the overview, the journal, the clock, the pages' style.
 pub(crate) fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/_sandbox", get(overview))
         .route("/_sandbox/", get(overview))
-        .route("/_sandbox/instagram/media", get(instagram_media))
-        .route("/_sandbox/facebook", get(facebook))
-        .route("/_sandbox/instagram/quota", post(instagram_quota))
         .route("/_sandbox/requests", get(requests))
-        .route("/_sandbox/facebook/tokens", get(facebook_tokens))
+        .route("/_sandbox/clock/advance", post(advance))
+        .route("/_sandbox/sandbox.css", get(crate::html::stylesheet))
+}
+
+pub(crate) fn instagram_routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/_sandbox/instagram/media", get(instagram_media))
+        .route("/_sandbox/instagram/quota", post(instagram_quota))
         .route("/_sandbox/instagram/tokens", get(instagram_tokens))
         .route("/_sandbox/instagram/calls", get(instagram_calls))
         .route("/_sandbox/instagram/comments", get(instagram_comments))
         .route("/_sandbox/instagram/media/{media_id}/comments", post(add_comment))
+        .route("/_sandbox/instagram/faults", post(instagram_fault))
+        .route("/_sandbox/instagram/accounts/{user_id}/revoke", post(revoke))
+}
+
+pub(crate) fn facebook_routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/_sandbox/facebook", get(facebook))
+        .route("/_sandbox/facebook/tokens", get(facebook_tokens))
         .route(
             "/_sandbox/facebook/posts/{post_id}/comments",
             post(add_page_comment),
         )
-        .route("/_sandbox/instagram/faults", post(instagram_fault))
         .route("/_sandbox/facebook/faults", post(facebook_fault))
         .route("/_sandbox/facebook/calls", get(facebook_calls))
-        .route("/_sandbox/instagram/accounts/{user_id}/revoke", post(revoke))
-        .route("/_sandbox/clock/advance", post(advance))
+}
+
+/// What the control API shows instead of a token: the first 16 hex digits of its SHA-256, enough to
+/// tell tokens apart and to match one a client holds, useless to call the API with.
+pub(crate) fn fingerprint(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(token.as_bytes())[..8])
 }
 
 /// Accounts, grants, tokens (never their values) and published media on every platform.
 async fn overview(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     let now = sb.clock().now();
-    let w = sb.inner.instagram.lock().expect("instagram lock");
+    let w = sb.instagram();
     let accounts: Vec<_> = w
         .accounts
         .iter()
@@ -69,7 +86,7 @@ async fn overview(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
 /// Published media, each with its carousel items and the insights the sandbox generates for it now.
 async fn instagram_media(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     let now = sb.clock().now();
-    let w = sb.inner.instagram.lock().expect("instagram lock");
+    let w = sb.instagram();
     let data: Vec<_> = w
         .media
         .iter()
@@ -101,39 +118,46 @@ struct Quota {
 
 /// Sets how many API-published posts an Instagram account may make per 24 hours (Meta: 50).
 async fn instagram_quota(State(sb): State<Sandbox>, Json(q): Json<Quota>) -> Json<serde_json::Value> {
-    sb.inner.config.lock().expect("config lock").publish_quota = q.total;
+    crate::lock(&sb.inner.config).publish_quota = q.total;
     Json(json!({ "publish_quota": q.total }))
 }
 
 /// Every Graph request the sandbox answered, without credentials, oldest first.
 async fn requests(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
-    let j = sb.inner.journal.lock().expect("journal lock");
+    let j = sb.journal();
     Json(json!({ "data": *j }))
 }
 
 /// Facebook's Pages, and the posts and photos published on them.
 async fn facebook(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
-    let mut w = sb.inner.facebook.lock().expect("facebook lock");
+    let mut w = sb.facebook();
     w.settle(sb.clock().now());
     Json(crate::facebook::overview(&w, sb.clock().now()))
 }
 
-/// Facebook's issued user and Page tokens themselves, for a developer testing by hand.
+/// Facebook's issued user and Page tokens: whose they are and their fingerprints.
 async fn facebook_tokens(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
-    let w = sb.inner.facebook.lock().expect("facebook lock");
+    let w = sb.facebook();
     Json(crate::facebook::tokens(&w))
 }
 
-/// The issued tokens themselves, for a developer testing by hand (the overview never shows them).
+/// The issued tokens: whose they are, when they expire, and their fingerprints (never the values:
+/// a client gets its tokens from the code exchange, as on Instagram).
 async fn instagram_tokens(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
-    let w = sb.inner.instagram.lock().expect("instagram lock");
-    let data: Vec<_> = w.tokens.iter().map(|(token, t)| json!({"access_token": token, "user_id": t.user_id.to_string(), "expires_at": t.expires_at})).collect();
+    let w = sb.instagram();
+    let data: Vec<_> = w
+        .tokens
+        .iter()
+        .map(|(token, t)| {
+            json!({"fingerprint": fingerprint(token), "user_id": t.user_id.to_string(), "kind": format!("{:?}", t.kind), "expires_at": t.expires_at})
+        })
+        .collect();
     Json(json!({ "data": data }))
 }
 
 /// Every comment and reply, oldest first.
 async fn instagram_comments(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
-    let w = sb.inner.instagram.lock().expect("instagram lock");
+    let w = sb.instagram();
     Json(json!({ "data": w.comments }))
 }
 
@@ -152,7 +176,7 @@ async fn add_comment(
     Json(c): Json<NewComment>,
 ) -> Response {
     let now = sb.clock().now();
-    let mut w = sb.inner.instagram.lock().expect("instagram lock");
+    let mut w = sb.instagram();
     if !w.media.iter().any(|m| m.id == media_id) {
         return (StatusCode::NOT_FOUND, Json(json!({"error": "no such media"}))).into_response();
     }
@@ -178,7 +202,7 @@ async fn add_page_comment(
     Json(c): Json<NewComment>,
 ) -> Response {
     let now = sb.clock().now();
-    let mut w = sb.inner.facebook.lock().expect("facebook lock");
+    let mut w = sb.facebook();
     match w.add_comment(&post_id, &c.username, &c.text, c.hidden, now) {
         Some(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({"error": "no such post"}))).into_response(),
@@ -187,7 +211,7 @@ async fn add_page_comment(
 
 /// Every Graph call of one use case, oldest first (paths only).
 fn calls(sb: &Sandbox, use_case: UseCase) -> Json<serde_json::Value> {
-    let m = sb.inner.meter.lock().expect("meter lock");
+    let m = sb.meter();
     let data: Vec<_> = m.calls.iter().filter(|c| c.use_case == use_case).collect();
     Json(json!({ "data": data }))
 }
@@ -201,31 +225,31 @@ async fn facebook_calls(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
 }
 
 /// Queues a fault: the next call of that operation is rate limited and throttles its account.
-async fn instagram_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Json<serde_json::Value> {
-    let queued = sb
-        .inner
-        .meter
-        .lock()
-        .expect("meter lock")
-        .queue(UseCase::Instagram, f);
-    Json(json!({ "queued": queued }))
+async fn instagram_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Response {
+    queue_fault(&sb, UseCase::Instagram, f)
 }
 
 /// Queues a fault on Facebook: the next call of that operation is rate limited (code 80001) and
 /// throttles its Page.
-async fn facebook_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Json<serde_json::Value> {
-    let queued = sb
-        .inner
-        .meter
-        .lock()
-        .expect("meter lock")
-        .queue(UseCase::Pages, f);
-    Json(json!({ "queued": queued }))
+async fn facebook_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Response {
+    queue_fault(&sb, UseCase::Pages, f)
+}
+
+fn queue_fault(sb: &Sandbox, use_case: UseCase, f: Fault) -> Response {
+    match sb.meter().queue(use_case, f) {
+        Some(queued) => Json(json!({ "queued": queued })).into_response(),
+        None => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": {"code": "too_many_faults",
+                "message": format!("at most {} faults wait at once; let some fire first", crate::meter::MAX_FAULTS)}})),
+        )
+            .into_response(),
+    }
 }
 
 /// As if the person removed the app in Instagram's settings: every grant and token of the account dies.
 async fn revoke(State(sb): State<Sandbox>, Path(user_id): Path<u64>) -> Response {
-    let mut w = sb.inner.instagram.lock().expect("instagram lock");
+    let mut w = sb.instagram();
     let before = w.grants.len();
     w.grants.retain(|(_, u), _| *u != user_id);
     if w.grants.len() == before {
@@ -238,17 +262,20 @@ async fn revoke(State(sb): State<Sandbox>, Path(user_id): Path<u64>) -> Response
     Json(json!({"revoked": true, "user_id": user_id.to_string()})).into_response()
 }
 
-/// How far one call may move the clock (ten years), so the clock stays in range.
-const MAX_ADVANCE_SECS: i64 = 10 * 366 * 24 * 3600;
-
 #[derive(serde::Deserialize)]
 struct Advance {
     seconds: i64,
 }
 
-async fn advance(State(sb): State<Sandbox>, Json(a): Json<Advance>) -> Json<serde_json::Value> {
-    sb.clock().advance(SignedDuration::from_secs(
-        a.seconds.clamp(-MAX_ADVANCE_SECS, MAX_ADVANCE_SECS),
-    ));
-    Json(json!({"now": sb.clock().now()}))
+/// Moves the clock by `seconds` (negative moves back), within 100 years of real time; a move
+/// past that is refused with 422 and leaves the clock where it was.
+async fn advance(State(sb): State<Sandbox>, Json(a): Json<Advance>) -> Response {
+    match sb.clock().advance(SignedDuration::from_secs(a.seconds)) {
+        Ok(now) => Json(json!({ "now": now })).into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": {"code": "clock_out_of_range", "message": e.to_string()}})),
+        )
+            .into_response(),
+    }
 }

@@ -146,7 +146,8 @@ impl Params {
         Ok(Self { values, header_token })
     }
 
-    /// Every parameter the caller sent except credentials (tokens, secrets, codes), for the journal.
+    /// Every parameter the caller sent except credentials (tokens, secrets, codes), for the journal;
+    /// a URL's `sig` (Herald's signed media links) is masked.
     pub fn public(&self) -> std::collections::BTreeMap<String, String> {
         const SECRET: &[&str] = &[
             "access_token",
@@ -159,7 +160,7 @@ impl Params {
         self.values
             .iter()
             .filter(|(k, _)| !SECRET.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), mask_signature(v)))
             .collect()
     }
 
@@ -212,32 +213,26 @@ impl Params {
     }
 }
 
-/// Downloads `url` as Meta's fetcher would: `unreachable` when it cannot, `too_large` past `max` bytes.
-pub(crate) async fn download(
-    sb: &crate::Sandbox,
-    url: &str,
-    max: usize,
-    unreachable: fn(&str) -> GraphError,
-    too_large: fn() -> GraphError,
-) -> Result<Vec<u8>, GraphError> {
-    let mut res = sb
-        .inner
-        .http
-        .get(url)
-        .send()
-        .await
-        .map_err(|_| unreachable(url))?;
-    if !res.status().is_success() {
-        return Err(unreachable(url));
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = res.chunk().await.map_err(|_| unreachable(url))? {
-        bytes.extend_from_slice(&chunk);
-        if bytes.len() > max {
-            return Err(too_large());
+/// `value` with the `sig` of a URL's query replaced by `REDACTED`; anything else unchanged.
+fn mask_signature(value: &str) -> String {
+    match url::Url::parse(value) {
+        Ok(mut u) if u.query_pairs().any(|(k, _)| k == "sig") => {
+            let pairs: Vec<(String, String)> = u
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k == "sig" {
+                        "REDACTED".into()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            u.query_pairs_mut().clear().extend_pairs(pairs);
+            u.to_string()
         }
+        _ => value.to_owned(),
     }
-    Ok(bytes)
 }
 
 /// A path segment naming an API version (`v24.0`).
@@ -277,8 +272,8 @@ pub(crate) fn record(
         .filter(|s| !s.is_empty() && !is_version(s))
         .collect();
     let node = segs.first().and_then(|id| {
-        let ig = sb.inner.instagram.lock().expect("instagram lock").node_type(id);
-        ig.or_else(|| sb.inner.facebook.lock().expect("facebook lock").node_type(id))
+        let ig = sb.instagram().node_type(id);
+        ig.or_else(|| sb.facebook().node_type(id))
     });
     let entry = Recorded {
         host,
@@ -288,7 +283,7 @@ pub(crate) fn record(
         edge: segs.get(1).map(|e| (*e).to_owned()),
         params: p.public(),
     };
-    sb.inner.journal.lock().expect("journal lock").push(entry);
+    sb.journal().push(entry);
 }
 
 /// The asked-for `fields` of an object, as Graph answers a `fields=` request.

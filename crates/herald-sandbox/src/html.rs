@@ -19,11 +19,26 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
+/// The consent pages' style, served at `/_sandbox/sandbox.css` so the pages need no inline style
+/// (Herald's Content-Security-Policy allows none).
+const STYLESHEET: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}\n\
+.perm{display:block;margin:.5rem 0}\n.banner{background:#fff3cd;padding:.5rem;border-radius:4px}\n";
+
+pub(crate) async fn stylesheet() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
 pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}\
-         .perm{{display:block;margin:.5rem 0}} .banner{{background:#fff3cd;padding:.5rem;border-radius:4px}}</style>\
+         <link rel=\"stylesheet\" href=\"/_sandbox/sandbox.css\">\
          </head><body><p class=\"banner\">Herald platform sandbox: no real account is involved.</p>{}</body></html>",
         escape(title),
         body
@@ -43,7 +58,10 @@ pub(crate) fn error_page(status: StatusCode, heading: &str, message: &str) -> Re
 /// The redirect back to the app with `params`, and the fragment the platform appends (Instagram
 /// `#_`, Facebook `#_=_`; clients strip it).
 pub(crate) fn redirect_to(uri: &str, params: &[(&str, &str)], fragment: &str) -> Response {
-    let mut u = url::Url::parse(uri).expect("registered redirect URIs are URLs");
+    let Ok(mut u) = url::Url::parse(uri) else {
+        let message = format!("The app's registered redirect URI `{uri}` is not a URL.");
+        return error_page(StatusCode::BAD_REQUEST, "Invalid redirect URI", &message);
+    };
     u.query_pairs_mut().extend_pairs(params);
     Redirect::to(&format!("{u}#{fragment}")).into_response()
 }

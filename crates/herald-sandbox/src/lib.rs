@@ -4,20 +4,22 @@
 //!
 //! It is written from the platforms' documentation and shares no types with Herald's adapters.
 
+mod bounded;
 mod clock;
 mod control;
 mod facebook;
+mod fetch;
 mod graph;
 mod html;
 mod instagram;
 mod meter;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
 
-pub use clock::SandboxClock;
+pub use clock::{ClockError, SandboxClock};
 
 /// How the sandbox behaves. Every delay and lifetime is configurable so tests need not wait.
 #[derive(Debug, Clone)]
@@ -34,6 +36,13 @@ pub struct SandboxConfig {
     pub facebook_app: App,
     /// API-published posts per account per rolling 24 hours (Instagram documents 50).
     pub publish_quota: u32,
+    /// How many entries the request journal and the call log keep (the oldest are dropped).
+    pub journal_limit: usize,
+    /// How many comments each platform keeps (the oldest are dropped; published posts never are).
+    pub comments_limit: usize,
+    /// The origins (`scheme://host:port`) media may be downloaded from, as Meta's fetcher would
+    /// download `image_url` and the like. Anything else is refused before any connection is made.
+    pub trusted_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -68,8 +77,38 @@ impl Default for SandboxConfig {
                 redirect_uris: Vec::new(),
             },
             publish_quota: 50,
+            journal_limit: 10_000,
+            comments_limit: 10_000,
+            trusted_origins: Vec::new(),
         }
     }
+}
+
+/// A platform the sandbox can emulate; Herald mounts only those it has no real credentials for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emulator {
+    /// Instagram Login: `www.instagram.com`, `api.instagram.com`, `graph.instagram.com`.
+    Instagram,
+    /// Facebook Login and Pages (and Instagram through Pages): `www.facebook.com`,
+    /// `graph.facebook.com`, `rupload.facebook.com`.
+    Facebook,
+}
+
+/// How many entries each of the sandbox's growing collections holds: what a test reads to prove
+/// that junk requests leave its memory bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Footprint {
+    pub journal: usize,
+    pub calls: usize,
+    pub faults: usize,
+    pub throttled: usize,
+    pub instagram_codes: usize,
+    pub instagram_tokens: usize,
+    pub instagram_containers: usize,
+    pub instagram_comments: usize,
+    pub facebook_codes: usize,
+    pub facebook_tokens: usize,
+    pub facebook_comments: usize,
 }
 
 /// The sandbox: its configuration, clock and every platform's state.
@@ -85,27 +124,30 @@ struct Inner {
     facebook: Mutex<facebook::World>,
     /// Rate limiting across both Graph hosts: the call log, faults and throttles.
     meter: Mutex<meter::Meter>,
-    /// Every Graph request, as [`graph::Recorded`].
-    journal: Mutex<Vec<graph::Recorded>>,
+    /// Every Graph request, as [`graph::Recorded`], the newest `journal_limit` of them.
+    journal: Mutex<bounded::Bounded<graph::Recorded>>,
     http: reqwest::Client,
+}
+
+/// Takes a lock even when a thread panicked while holding it: every critical section leaves its
+/// data consistent between statements, so one failed request never fails the requests after it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Sandbox {
     pub fn new(config: SandboxConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .expect("HTTP client");
+        let limit = config.journal_limit;
+        let comments = config.comments_limit;
         Self {
             inner: Arc::new(Inner {
                 config: Mutex::new(config),
                 clock: SandboxClock::default(),
-                instagram: Mutex::new(instagram::World::seeded()),
-                facebook: Mutex::new(facebook::World::seeded(instagram::LINKED_ACCOUNT)),
-                meter: Mutex::new(meter::Meter::default()),
-                journal: Mutex::new(Vec::new()),
-                http,
+                instagram: Mutex::new(instagram::World::seeded(comments)),
+                facebook: Mutex::new(facebook::World::seeded(instagram::LINKED_ACCOUNT, comments)),
+                meter: Mutex::new(meter::Meter::new(limit)),
+                journal: Mutex::new(bounded::Bounded::new(limit)),
+                http: fetch::client(),
             }),
         }
     }
@@ -115,28 +157,91 @@ impl Sandbox {
     }
 
     pub fn config(&self) -> SandboxConfig {
-        self.inner.config.lock().expect("config lock").clone()
+        lock(&self.inner.config).clone()
+    }
+
+    pub(crate) fn instagram(&self) -> MutexGuard<'_, instagram::World> {
+        lock(&self.inner.instagram)
+    }
+
+    pub(crate) fn facebook(&self) -> MutexGuard<'_, facebook::World> {
+        lock(&self.inner.facebook)
+    }
+
+    pub(crate) fn meter(&self) -> MutexGuard<'_, meter::Meter> {
+        lock(&self.inner.meter)
+    }
+
+    pub(crate) fn journal(&self) -> MutexGuard<'_, bounded::Bounded<graph::Recorded>> {
+        lock(&self.inner.journal)
     }
 
     /// Adds an exact redirect URI to the Instagram app (as a developer would in the app dashboard).
     pub fn allow_instagram_redirect(&self, uri: &str) {
-        let mut c = self.inner.config.lock().expect("config lock");
-        c.instagram_app.allow(uri);
+        lock(&self.inner.config).instagram_app.allow(uri);
     }
 
     /// Adds an exact redirect URI to the Facebook app's Valid OAuth Redirect URIs.
     pub fn allow_facebook_redirect(&self, uri: &str) {
-        let mut c = self.inner.config.lock().expect("config lock");
-        c.facebook_app.allow(uri);
+        lock(&self.inner.config).facebook_app.allow(uri);
+    }
+
+    /// Lets the sandbox download media from `url`'s origin (Herald's public URL, say).
+    pub fn trust_origin(&self, url: &url::Url) {
+        let origin = url.origin().ascii_serialization();
+        let mut c = lock(&self.inner.config);
+        if !c.trusted_origins.contains(&origin) {
+            c.trusted_origins.push(origin);
+        }
+    }
+
+    /// Every token the sandbox has issued and still knows. This is for a test that owns the
+    /// sandbox in its own process, to look for the tokens where they must never be; no HTTP route
+    /// shows a token (the control API shows fingerprints).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.instagram().tokens.keys().cloned().collect();
+        all.extend(self.facebook().tokens.keys().cloned());
+        all
+    }
+
+    /// How many entries each growing collection holds now.
+    pub fn footprint(&self) -> Footprint {
+        let (journal, (calls, faults, throttled)) = (self.journal().len(), self.meter().sizes());
+        let ig = self.instagram();
+        let (instagram_codes, instagram_tokens) = (ig.codes.len(), ig.tokens.len());
+        let (instagram_containers, instagram_comments) = (ig.containers.len(), ig.comments.len());
+        drop(ig);
+        let fb = self.facebook();
+        Footprint {
+            journal,
+            calls,
+            faults,
+            throttled,
+            instagram_codes,
+            instagram_tokens,
+            instagram_containers,
+            instagram_comments,
+            facebook_codes: fb.codes.len(),
+            facebook_tokens: fb.tokens.len(),
+            facebook_comments: fb.comments.len(),
+        }
     }
 
     /// Every route of every emulated platform, plus `/_sandbox/`.
     pub fn router(&self) -> Router {
-        Router::new()
-            .merge(instagram::routes())
-            .merge(facebook::routes())
-            .merge(control::routes())
-            .with_state(self.clone())
+        self.router_for(&[Emulator::Instagram, Emulator::Facebook])
+    }
+
+    /// The routes of the `emulated` platforms only, plus `/_sandbox/` for them.
+    pub fn router_for(&self, emulated: &[Emulator]) -> Router {
+        let mut r = control::routes();
+        for e in emulated {
+            r = match e {
+                Emulator::Instagram => r.merge(instagram::routes()).merge(control::instagram_routes()),
+                Emulator::Facebook => r.merge(facebook::routes()).merge(control::facebook_routes()),
+            };
+        }
+        r.with_state(self.clone())
     }
 }
 
@@ -159,4 +264,23 @@ pub(crate) fn random_token(prefix: &str, n: usize) -> String {
     let mut s = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     s.truncate(n);
     format!("{prefix}{s}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_a_lock_is_held_does_not_fail_the_requests_after_it() {
+        let m = Arc::new(Mutex::new(vec![1]));
+        let held = m.clone();
+        let _ = std::thread::spawn(move || {
+            let mut v = held.lock().unwrap();
+            v.push(2);
+            panic!("a handler failed while holding the lock");
+        })
+        .join();
+        assert!(m.is_poisoned());
+        assert_eq!(*lock(&m), vec![1, 2], "the next request still gets the data");
+    }
 }

@@ -9,8 +9,12 @@ use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
+use crate::bounded::Bounded;
+
 /// The longest throttle a fault may ask for (a week).
 const MAX_THROTTLE_MINUTES: u64 = 7 * 24 * 60;
+/// The most faults that may wait to fire at once.
+pub(crate) const MAX_FAULTS: usize = 100;
 
 /// Which business use case a call counts against (`type` in the usage header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -41,17 +45,34 @@ pub(crate) struct Fault {
     pub minutes: u64,
 }
 
-#[derive(Default)]
 pub(crate) struct Meter {
-    pub calls: Vec<Call>,
+    /// The newest calls (as many as the journal keeps).
+    pub calls: Bounded<Call>,
     faults: Vec<(UseCase, Fault)>,
     throttled_until: HashMap<String, Timestamp>,
 }
 
 impl Meter {
-    pub fn queue(&mut self, use_case: UseCase, fault: Fault) -> usize {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            calls: Bounded::new(limit),
+            faults: Vec::new(),
+            throttled_until: HashMap::new(),
+        }
+    }
+
+    /// Queues a fault; `None` when [`MAX_FAULTS`] already wait.
+    pub fn queue(&mut self, use_case: UseCase, fault: Fault) -> Option<usize> {
+        if self.faults.len() >= MAX_FAULTS {
+            return None;
+        }
         self.faults.push((use_case, fault));
-        self.faults.len()
+        Some(self.faults.len())
+    }
+
+    /// (calls logged, faults waiting, objects throttled)
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        (self.calls.len(), self.faults.len(), self.throttled_until.len())
     }
 
     /// Logs a call; when its object is (or, by a queued fault, becomes) throttled, the minutes left.
@@ -60,6 +81,7 @@ impl Meter {
         let object = call.object.clone();
         let (use_case, operation) = (call.use_case, call.operation.clone());
         self.calls.push(call);
+        self.throttled_until.retain(|_, until| *until > now);
         let object = object?;
         let until = match self.throttled_until.get(&object).filter(|until| **until > now) {
             Some(until) => *until,

@@ -6,11 +6,11 @@ use axum::routing::get;
 use base64::Engine;
 use herald_sandbox::{Sandbox, SandboxConfig};
 use jiff::SignedDuration;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 mod common;
-use common::{fixture, graph_error, serve};
+use common::{fixture, graph_error, serve, serve_media};
 
 const REDIRECT: &str = "http://127.0.0.1:9/oauth/facebook/callback";
 const USER: &str = "10000000000001";
@@ -35,7 +35,8 @@ async fn start() -> Fb {
     let sb = Sandbox::new(SandboxConfig::default());
     sb.allow_facebook_redirect(REDIRECT);
     let base = serve(sb.router()).await;
-    let images = serve(
+    let images = serve_media(
+        &sb,
         Router::new()
             .route("/square.jpg", get(|| async { fixture("square-1080.jpg") }))
             .route("/reel.mp4", get(|| async { fixture("reel-720x1280-4s.mp4") }))
@@ -126,13 +127,15 @@ impl Fb {
             ("client_secret", app.client_secret.as_str()),
             ("fb_exchange_token", short["access_token"].as_str().unwrap()),
         ];
+        // Sent as a form body, as Herald sends it: Graph takes the token endpoint's parameters by
+        // POST too, which keeps the client secret out of URLs.
         let r = self
             .http
-            .get(format!(
+            .post(format!(
                 "{}/graph.facebook.com/v24.0/oauth/access_token",
                 self.base
             ))
-            .query(&q)
+            .form(&q)
             .send()
             .await
             .unwrap();
@@ -212,7 +215,10 @@ async fn a_grant_lists_the_chosen_pages_with_tokens_that_never_expire_and_the_li
     assert_eq!(data[0]["instagram_business_account"]["username"], "sandbox_brand");
     assert!(data[1].get("instagram_business_account").is_none());
     let page = data[0]["access_token"].as_str().unwrap().to_owned();
-    fb.sb.clock().advance(SignedDuration::from_hours(24 * 365));
+    fb.sb
+        .clock()
+        .advance(SignedDuration::from_hours(24 * 365))
+        .unwrap();
     let (s, me) = fb.get("me?fields=id,name", Some(&page)).await;
     assert_eq!(
         (s, me["id"].as_str()),
@@ -559,7 +565,7 @@ async fn a_reel_is_started_uploaded_to_rupload_finished_once_and_published_after
         .get(&format!("{video}?fields=status,post_id"), Some(&page))
         .await;
     assert_eq!(status["status"]["publishing_phase"]["status"], "in_progress");
-    fb.sb.clock().advance(SignedDuration::from_secs(10));
+    fb.sb.clock().advance(SignedDuration::from_secs(10)).unwrap();
     let (_, status) = fb
         .get(&format!("{video}?fields=status,post_id"), Some(&page))
         .await;
@@ -626,7 +632,7 @@ async fn every_page_call_carries_usage_headers_and_a_fault_throttles_the_page_wi
     assert_eq!(graph_error(&r.json::<Value>().await.unwrap()).0, 80001);
     let (_, e) = fb.get(&format!("{BAKERY}?fields=id"), Some(&page)).await;
     assert_eq!(graph_error(&e).0, 80001, "the whole Page is throttled");
-    fb.sb.clock().advance(SignedDuration::from_secs(181));
+    fb.sb.clock().advance(SignedDuration::from_secs(181)).unwrap();
     let (s, _) = fb
         .post(&format!("{BAKERY}/feed"), &page, &[("message", "later")])
         .await;
@@ -817,6 +823,133 @@ async fn a_page_publishes_at_most_thirty_reels_in_twenty_four_hours() {
     }
     let (_, e) = publish().await;
     assert_eq!(graph_error(&e).0, 9, "the 31st reel of the day is refused");
-    fb.sb.clock().advance(SignedDuration::from_hours(24));
+    fb.sb.clock().advance(SignedDuration::from_hours(24)).unwrap();
     assert_eq!(publish().await.0, 200, "a day later there is room again");
+}
+
+/// A token's fingerprint as the control API shows it: the first 8 bytes of its SHA-256, in hex.
+fn fingerprint(token: &str) -> String {
+    Sha256::digest(token.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_control_api_shows_token_fingerprints_and_never_a_token() {
+    let fb = start().await;
+    let user = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let page = fb.page_token(&user, BAKERY).await;
+    fb.post(&format!("{BAKERY}/feed"), &page, &[("message", "hello")])
+        .await;
+    let mut seen = String::new();
+    for path in [
+        "_sandbox",
+        "_sandbox/facebook",
+        "_sandbox/facebook/tokens",
+        "_sandbox/facebook/calls",
+        "_sandbox/requests",
+    ] {
+        let r = fb.http.get(format!("{}/{path}", fb.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        seen.push_str(&r.text().await.unwrap());
+    }
+    for token in [&user, &page] {
+        assert!(!seen.contains(token.as_str()), "a token value in the control API");
+        assert!(
+            seen.contains(&fingerprint(token)),
+            "the token's fingerprint is listed"
+        );
+    }
+}
+
+/// A listener that counts the connections made to it and never answers.
+async fn tripwire() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = l.accept().await {
+            c.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (format!("http://{addr}"), count)
+}
+
+#[tokio::test]
+async fn a_media_url_outside_the_trusted_origins_is_refused_without_a_connection() {
+    let fb = start().await;
+    let (untrusted, connections) = tripwire().await;
+    let hop = untrusted.clone();
+    let media = serve_media(
+        &fb.sb,
+        Router::new()
+            .route("/square.jpg", get(|| async { fixture("square-1080.jpg") }))
+            .route(
+                "/hop.jpg",
+                get(move || async move { axum::response::Redirect::temporary(&format!("{hop}/x.jpg")) }),
+            ),
+    )
+    .await;
+    let user = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let page = fb.page_token(&user, BAKERY).await;
+    let photo = |url: String| {
+        let page = page.clone();
+        let fb = &fb;
+        async move {
+            let form = [("url", url.as_str()), ("published", "false")];
+            fb.post(&format!("{BAKERY}/photos"), &page, &form).await
+        }
+    };
+    let (s, ok) = photo(format!("{media}/square.jpg")).await;
+    assert_eq!(s, 200, "the trusted origin serves: {ok}");
+    for url in [
+        format!("{untrusted}/x.jpg"),
+        format!("{media}/hop.jpg"),
+        "file:///etc/passwd".to_owned(),
+        "ftp://127.0.0.1/x.jpg".to_owned(),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+    ] {
+        let (s, body) = photo(url.clone()).await;
+        assert_eq!(s, 400, "{url}");
+        assert_eq!(graph_error(&body), (324, None), "{url}: {body}");
+    }
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing connected to the untrusted origin, directly or by redirect"
+    );
+}
+
+#[tokio::test]
+async fn the_clock_moved_to_its_bounds_keeps_answering() {
+    let fb = start().await;
+    let advance = |seconds: i64| {
+        fb.http
+            .post(format!("{}/_sandbox/clock/advance", fb.base))
+            .json(&json!({ "seconds": seconds }))
+            .send()
+    };
+    for huge in [i64::MAX, i64::MIN, 200 * 366 * 24 * 3600] {
+        let r = advance(huge).await.unwrap();
+        assert_eq!(r.status(), 422, "{huge}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "clock_out_of_range");
+    }
+    let limit = herald_sandbox::SandboxClock::MAX_OFFSET.as_secs();
+    assert_eq!(advance(limit).await.unwrap().status(), 200, "up to the bound");
+    assert_eq!(advance(1).await.unwrap().status(), 422, "not past it");
+    // Everything that reads the clock still answers, a token with expiry arithmetic included.
+    let user = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let page = fb.page_token(&user, BAKERY).await;
+    assert_eq!(fb.get("me", Some(&page)).await.0, 200);
+    assert_eq!(
+        advance(-2 * limit).await.unwrap().status(),
+        200,
+        "all the way back"
+    );
+    assert_eq!(fb.get("me", Some(&page)).await.0, 200);
 }

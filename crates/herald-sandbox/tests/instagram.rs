@@ -9,7 +9,7 @@ use jiff::SignedDuration;
 use serde_json::Value;
 
 mod common;
-use common::{fixture, graph_error, serve};
+use common::{fixture, graph_error, serve, serve_media};
 
 const ACCOUNT: &str = "17841400000000001";
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
@@ -33,7 +33,8 @@ async fn start() -> Ig {
         "/../../tests/fixtures/square-1080.jpg"
     ))
     .unwrap();
-    let images = serve(
+    let images = serve_media(
+        &sb,
         Router::new()
             .route("/square.jpg", get(move || async move { jpeg.clone() }))
             .route("/page.jpg", get(|| async { "<html>not an image</html>" }))
@@ -181,7 +182,10 @@ async fn bad_expired_and_revoked_tokens_get_code_190() {
     assert_eq!((s, graph_error(&e).0), (400, 190));
     let (s, e) = ig.graph_get("v24.0/me", None).await;
     assert_eq!((s, graph_error(&e).0), (400, 2500));
-    ig.sb.clock().advance(SignedDuration::from_hours(24 * 61));
+    ig.sb
+        .clock()
+        .advance(SignedDuration::from_hours(24 * 61))
+        .unwrap();
     let (_, e) = ig.graph_get("v24.0/me", Some(&token)).await;
     assert_eq!(graph_error(&e), (190, Some(463)));
     let fresh = start().await;
@@ -208,7 +212,7 @@ async fn a_long_lived_token_refreshes_only_once_a_day_old() {
     let (s, e) = ig.graph_get(&path, None).await;
     assert_eq!((s, graph_error(&e).0), (400, 100));
     assert!(e["error"]["message"].as_str().unwrap().contains("24 hours"));
-    ig.sb.clock().advance(SignedDuration::from_hours(25));
+    ig.sb.clock().advance(SignedDuration::from_hours(25)).unwrap();
     let (s, fresh) = ig.graph_get(&path, None).await;
     assert_eq!(s, 200, "{fresh}");
     assert_eq!(fresh["expires_in"].as_i64(), Some(60 * 24 * 3600));
@@ -262,7 +266,7 @@ async fn publishing_refuses_missing_permission_foreign_accounts_unready_containe
         )
         .await;
     assert_eq!(graph_error(&e), (9007, Some(2207027)));
-    ig.sb.clock().advance(SignedDuration::from_secs(61));
+    ig.sb.clock().advance(SignedDuration::from_secs(61)).unwrap();
     let (s, published) = ig
         .graph_post(
             &format!("{ACCOUNT}/media_publish"),
@@ -356,7 +360,7 @@ async fn an_exhausted_business_use_case_throttles_the_account_with_usage_headers
         );
         assert_eq!(graph_error(&r.json().await.unwrap()).0, 80002);
     }
-    ig.sb.clock().advance(SignedDuration::from_mins(3));
+    ig.sb.clock().advance(SignedDuration::from_mins(3)).unwrap();
     let r = ig
         .http
         .get(format!("{}/graph.instagram.com/v24.0/me", ig.base))
@@ -400,7 +404,7 @@ async fn a_carousel_needs_two_to_ten_processed_items_and_its_items_never_publish
         )
         .await;
     assert_eq!(graph_error(&e), (9007, Some(2207027)), "items still processing");
-    ig.sb.clock().advance(SignedDuration::from_secs(61));
+    ig.sb.clock().advance(SignedDuration::from_secs(61)).unwrap();
     let (_, e) = ig
         .graph_post(
             &format!("{ACCOUNT}/media_publish"),
@@ -421,7 +425,7 @@ async fn a_carousel_needs_two_to_ten_processed_items_and_its_items_never_publish
         )
         .await;
     assert_eq!(s, 200, "{parent}");
-    ig.sb.clock().advance(SignedDuration::from_secs(61));
+    ig.sb.clock().advance(SignedDuration::from_secs(61)).unwrap();
     let (s, album) = ig
         .graph_post(
             &format!("{ACCOUNT}/media_publish"),
@@ -513,7 +517,7 @@ async fn a_story_takes_one_image_or_video_and_appears_on_the_stories_edge_not_in
         )
         .await;
     assert_eq!(s, 200, "{c}");
-    ig.sb.clock().advance(SignedDuration::from_secs(61));
+    ig.sb.clock().advance(SignedDuration::from_secs(61)).unwrap();
     let (s, story) = ig
         .graph_post(
             &format!("{ACCOUNT}/media_publish"),
@@ -539,9 +543,35 @@ async fn a_story_takes_one_image_or_video_and_appears_on_the_stories_edge_not_in
         serde_json::json!([]),
         "stories are not on the media edge"
     );
-    ig.sb.clock().advance(SignedDuration::from_hours(25));
+    ig.sb.clock().advance(SignedDuration::from_hours(25)).unwrap();
     let (_, stories) = ig
         .graph_get(&format!("v24.0/{ACCOUNT}/stories?fields=id"), Some(&token))
         .await;
     assert_eq!(stories["data"], serde_json::json!([]), "a story lasts 24 hours");
+}
+
+#[tokio::test]
+async fn the_control_api_shows_token_fingerprints_and_never_a_token() {
+    use sha2::Digest;
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    ig.graph_get("v24.0/me?fields=user_id", Some(&token)).await;
+    let mut seen = String::new();
+    for path in [
+        "_sandbox",
+        "_sandbox/instagram/tokens",
+        "_sandbox/instagram/calls",
+        "_sandbox/requests",
+        "_sandbox/instagram/media",
+    ] {
+        let r = ig.http.get(format!("{}/{path}", ig.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        seen.push_str(&r.text().await.unwrap());
+    }
+    let fingerprint: String = sha2::Sha256::digest(token.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(!seen.contains(&token), "a token value in the control API");
+    assert!(seen.contains(&fingerprint), "the token's fingerprint is listed");
 }

@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 use super::oauth::{access_token, page_token, validate};
 use super::world::{Photo, Post, Token, TokenKind, World};
 use crate::Sandbox;
-use crate::graph::{GraphError, Params, download, pick};
+use crate::fetch::download;
+use crate::graph::{GraphError, Params, pick};
 use crate::instagram::api::with_usage;
 use crate::meter::{Call, UseCase};
 
@@ -39,7 +40,7 @@ pub(crate) async fn graph(
     }
     let now = sb.clock().now();
     let page = {
-        let mut w = sb.inner.facebook.lock().expect("facebook lock");
+        let mut w = sb.facebook();
         w.settle(now);
         p.token()
             .ok()
@@ -50,7 +51,7 @@ pub(crate) async fn graph(
                 _ => None,
             })
     };
-    let throttled = sb.inner.meter.lock().expect("meter lock").admit(Call {
+    let throttled = sb.meter().admit(Call {
         at: now,
         method: method.to_string(),
         path: format!("/{path}"),
@@ -73,7 +74,7 @@ pub(crate) async fn graph(
             segs.remove(0);
         }
         match (method.as_str(), segs.as_slice()) {
-            ("GET", ["oauth", "access_token"]) => access_token(&sb, &p),
+            ("GET" | "POST", ["oauth", "access_token"]) => access_token(&sb, &p),
             ("GET", ["me"]) => me(&sb, &p),
             ("GET", ["me" | _, "permissions"]) => permissions(&sb, &p),
             ("DELETE", [_, "permissions"]) => revoke(&sb, &p),
@@ -82,7 +83,7 @@ pub(crate) async fn graph(
             ("POST", [page, "feed"]) => feed_post(&sb, &p, page),
             ("POST", [page, edge @ ("video_reels" | "video_stories" | "photo_stories")]) => {
                 let now = sb.clock().now();
-                let mut world = sb.inner.facebook.lock().expect("facebook lock");
+                let mut world = sb.facebook();
                 let (page_id, _) = publisher(&sb, &world, &p, page)?;
                 match *edge {
                     "video_reels" => super::video::phase(&sb, &mut world, page_id, "reel", &p, now),
@@ -96,7 +97,7 @@ pub(crate) async fn graph(
             }),
             ("POST", [id, "comments"]) => {
                 let now = sb.clock().now();
-                let mut world = sb.inner.facebook.lock().expect("facebook lock");
+                let mut world = sb.facebook();
                 let t = token(&sb, &world, &p)?.clone();
                 let granted = scopes(&world, &t);
                 super::engagement::reply(&mut world, &t, &granted, &p, id, now)
@@ -106,14 +107,14 @@ pub(crate) async fn graph(
             }),
             ("POST", [page, "videos"]) => {
                 let page_id = {
-                    let world = sb.inner.facebook.lock().expect("facebook lock");
+                    let world = sb.facebook();
                     publisher(&sb, &world, &p, page)?.0
                 };
                 super::video::page_video(&sb, page_id, &p).await
             }
             ("POST", [id]) => {
                 let now = sb.clock().now();
-                let mut world = sb.inner.facebook.lock().expect("facebook lock");
+                let mut world = sb.facebook();
                 let t = token(&sb, &world, &p)?.clone();
                 let (TokenKind::Page(page), Ok(n)) = (t.kind, id.parse::<u64>()) else {
                     return Err(GraphError::no_object(id, "post"));
@@ -163,12 +164,12 @@ fn instagram_via_page(sb: &Sandbox, path: &str, p: &Params) -> Option<Result<(),
         .filter(|s| !s.is_empty())
         .find(|s| !crate::graph::is_version(s))?;
     let id: u64 = first.parse().ok()?;
-    if !sb.inner.instagram.lock().expect("instagram lock").owns(id) {
+    if !sb.instagram().owns(id) {
         return None;
     }
     Some((|| {
         let raw = p.token()?;
-        let world = sb.inner.facebook.lock().expect("facebook lock");
+        let world = sb.facebook();
         let t = validate(&world, raw, sb.clock().now())?;
         let account = match t.kind {
             TokenKind::Page(page) => world
@@ -181,10 +182,7 @@ fn instagram_via_page(sb: &Sandbox, path: &str, p: &Params) -> Option<Result<(),
         let granted = scopes(&world, t);
         let client = t.client_id.clone();
         drop(world);
-        sb.inner
-            .instagram
-            .lock()
-            .expect("instagram lock")
+        sb.instagram()
             .admit_page_token(raw, &client, account, &granted, sb.clock().now());
         Ok(())
     })())
@@ -196,7 +194,7 @@ fn engagement(
     p: &Params,
     read: impl FnOnce(&World, &Token, &[String], Timestamp) -> Result<Response, GraphError>,
 ) -> Result<Response, GraphError> {
-    let world = sb.inner.facebook.lock().expect("facebook lock");
+    let world = sb.facebook();
     let t = token(sb, &world, p)?;
     let granted = scopes(&world, t);
     read(&world, t, &granted, sb.clock().now())
@@ -215,7 +213,7 @@ fn scopes(world: &World, t: &Token) -> Vec<String> {
 }
 
 fn me(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
-    let world = sb.inner.facebook.lock().expect("facebook lock");
+    let world = sb.facebook();
     let t = token(sb, &world, p)?;
     let all = match t.kind {
         TokenKind::Page(id) => {
@@ -238,7 +236,7 @@ fn me(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
 
 /// `GET /me/permissions`: each permission the person was asked for, granted or declined.
 fn permissions(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
-    let world = sb.inner.facebook.lock().expect("facebook lock");
+    let world = sb.facebook();
     let t = token(sb, &world, p)?;
     let grant = &world.grants[&(t.client_id.clone(), t.user_id)];
     let data: Vec<Value> = grant
@@ -257,7 +255,7 @@ fn permissions(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
 
 /// `DELETE /{user-id}/permissions`: the app loses the whole grant, and every token with it.
 fn revoke(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
-    let mut world = sb.inner.facebook.lock().expect("facebook lock");
+    let mut world = sb.facebook();
     let t = token(sb, &world, p)?.clone();
     world.grants.remove(&(t.client_id, t.user_id));
     Ok(axum::Json(json!({"success": true})).into_response())
@@ -267,7 +265,7 @@ fn revoke(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
 /// Instagram account.
 fn accounts(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
     let now = sb.clock().now();
-    let mut world = sb.inner.facebook.lock().expect("facebook lock");
+    let mut world = sb.facebook();
     let t = token(sb, &world, p)?.clone();
     if !matches!(t.kind, TokenKind::ShortLivedUser | TokenKind::LongLivedUser) {
         return Err(GraphError::new(
@@ -335,19 +333,17 @@ fn unfetchable(url: &str) -> GraphError {
 /// unpublished (`published=false`) for a later `attached_media`.
 async fn photo(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphError> {
     let page_id = {
-        let world = sb.inner.facebook.lock().expect("facebook lock");
+        let world = sb.facebook();
         publisher(sb, &world, p, page)?.0
     };
     let url = p
         .get("url")
         .ok_or_else(|| GraphError::new(324, "(#324) Requires upload file"))?;
-    let bytes = download(sb, url, MAX_PHOTO_BYTES, unfetchable, || {
+    let fetched = download(sb, url, MAX_PHOTO_BYTES, unfetchable, || {
         GraphError::new(100, "(#100) The photo is larger than the 10 MB Facebook accepts")
     })
     .await?;
-    let image =
-        bytes.starts_with(&[0xFF, 0xD8, 0xFF]) || bytes.starts_with(b"\x89PNG") || bytes.starts_with(b"GIF8");
-    if !image {
+    if !fetched.image {
         return Err(unfetchable(url));
     }
     let published = match p.get("published") {
@@ -361,13 +357,13 @@ async fn photo(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphEr
         .unwrap_or_default()
         .to_owned();
     let now = sb.clock().now();
-    let mut world = sb.inner.facebook.lock().expect("facebook lock");
+    let mut world = sb.facebook();
     let id = world.next_id();
     let post_id = published.then(|| world.new_post(page_id, caption.clone(), None, vec![id], now));
     world.photos.push(Photo {
         id,
         page_id,
-        bytes: bytes.len(),
+        bytes: fetched.len,
         caption,
         alt_text: p.get("alt_text_custom").map(str::to_owned),
         published,
@@ -405,7 +401,7 @@ fn attached(p: &Params) -> Result<Vec<String>, GraphError> {
 /// `POST /{page-id}/feed`: text, a link, and photos uploaded unpublished.
 fn feed_post(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphError> {
     let now = sb.clock().now();
-    let mut world = sb.inner.facebook.lock().expect("facebook lock");
+    let mut world = sb.facebook();
     let (page_id, _) = publisher(sb, &world, p, page)?;
     let message = p.get("message").unwrap_or_default().to_owned();
     let link = p.get("link").map(str::to_owned);
@@ -473,7 +469,7 @@ fn post_json(world: &World, post: &Post, now: Timestamp) -> Map<String, Value> {
 
 /// `GET /{page-id}/feed`: the Page's posts, newest first.
 fn list_posts(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphError> {
-    let world = sb.inner.facebook.lock().expect("facebook lock");
+    let world = sb.facebook();
     let t = token(sb, &world, p)?;
     let id: u64 = page.parse().map_err(|_| GraphError::no_object(page, "get"))?;
     if t.kind != TokenKind::Page(id) {
@@ -496,7 +492,7 @@ fn list_posts(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphErr
 
 /// `GET /{id}`: a Page, a Page post or a photo the token may see.
 fn node(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
-    let world = sb.inner.facebook.lock().expect("facebook lock");
+    let world = sb.facebook();
     let t = token(sb, &world, p)?;
     let page_of_token = match t.kind {
         TokenKind::Page(page) => Some(page),

@@ -29,7 +29,7 @@ pub(crate) fn overview(w: &World, now: jiff::Timestamp) -> serde_json::Value {
 
 use crate::Sandbox;
 
-/// Every issued token with whom it belongs to (the control API's view, never Graph's).
+/// Every issued token with whom it belongs to, by fingerprint (the control API's view, never Graph's).
 pub(crate) fn tokens(w: &World) -> serde_json::Value {
     let data: Vec<_> = w
         .tokens
@@ -40,7 +40,7 @@ pub(crate) fn tokens(w: &World) -> serde_json::Value {
                 world::TokenKind::LongLivedUser => "long_lived_user".to_owned(),
                 world::TokenKind::Page(id) => format!("page:{id}"),
             };
-            serde_json::json!({"access_token": token, "user_id": t.user_id.to_string(), "kind": kind, "expires_at": t.expires_at})
+            serde_json::json!({"fingerprint": crate::control::fingerprint(token), "user_id": t.user_id.to_string(), "kind": kind, "expires_at": t.expires_at})
         })
         .collect();
     serde_json::json!({ "data": data })

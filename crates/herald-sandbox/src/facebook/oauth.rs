@@ -75,7 +75,7 @@ pub(crate) async fn dialog(State(sb): State<Sandbox>, Query(q): Query<HashMap<St
     .filter_map(|k| q.get(*k).map(|v| (k, v)))
     .map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", escape(v)))
     .collect();
-    let world = sb.inner.facebook.lock().expect("facebook lock");
+    let world = sb.facebook();
     let users: String = world
         .users
         .iter()
@@ -164,7 +164,7 @@ pub(crate) async fn decision(State(sb): State<Sandbox>, body: axum::body::Bytes)
     };
     let now = sb.clock().now();
     let client_id = sb.config().facebook_app.client_id;
-    let mut world = sb.inner.facebook.lock().expect("facebook lock");
+    let mut world = sb.facebook();
     if !world.users.iter().any(|u| u.id == user_id) {
         return error_page("Unknown person");
     }
@@ -187,7 +187,7 @@ pub(crate) async fn decision(State(sb): State<Sandbox>, body: axum::body::Bytes)
         },
     );
     let code = random_token("AQ", 96);
-    world.codes.insert(
+    world.add_code(
         code.clone(),
         Code {
             client_id,
@@ -197,6 +197,7 @@ pub(crate) async fn decision(State(sb): State<Sandbox>, body: axum::body::Bytes)
             expires_at: now + SignedDuration::from_mins(10),
             used: false,
         },
+        now,
     );
     drop(world);
     redirect_to(&redirect_uri, &[("code", &code), ("state", &state)])
@@ -211,7 +212,7 @@ fn issue(
     ttl: Option<SignedDuration>,
 ) -> (String, Option<i64>) {
     let token = random_token("EAA", 180);
-    world.tokens.insert(
+    world.add_token(
         token.clone(),
         Token {
             user_id,
@@ -219,6 +220,7 @@ fn issue(
             kind,
             expires_at: ttl.map(|t| now + t),
         },
+        now,
     );
     (token, ttl.map(|t| t.as_secs()))
 }
@@ -240,7 +242,7 @@ pub(crate) fn access_token(sb: &Sandbox, p: &Params) -> Result<Response, GraphEr
     let config = sb.config();
     let short = SignedDuration::try_from(config.short_token_ttl).unwrap_or(SignedDuration::from_hours(1));
     let long = SignedDuration::try_from(config.long_token_ttl).unwrap_or(SignedDuration::from_hours(24 * 60));
-    let mut world = sb.inner.facebook.lock().expect("facebook lock");
+    let mut world = sb.facebook();
     let (token, expires_in) = if p.get("grant_type") == Some("fb_exchange_token") {
         let t = validate(&world, p.require("fb_exchange_token")?, now)?.clone();
         if t.kind != TokenKind::ShortLivedUser && t.kind != TokenKind::LongLivedUser {

@@ -111,7 +111,7 @@ pub(crate) async fn page_video(sb: &Sandbox, page: u64, p: &Params) -> Result<Re
         Some("false") => false,
         Some(_) => return Err(GraphError::param("(#100) Param published must be a boolean")),
     };
-    let bytes = crate::graph::download(
+    let fetched = crate::fetch::download(
         sb,
         url,
         MAX_VIDEO_BYTES,
@@ -119,7 +119,7 @@ pub(crate) async fn page_video(sb: &Sandbox, page: u64, p: &Params) -> Result<Re
         || GraphError::param("(#100) The video is larger than the sandbox accepts"),
     )
     .await?;
-    if bytes.get(4..8) != Some(b"ftyp") {
+    if !fetched.iso {
         return Err(GraphError::new(
             352,
             "The video file you selected is in a format that we don't support.",
@@ -127,13 +127,13 @@ pub(crate) async fn page_video(sb: &Sandbox, page: u64, p: &Params) -> Result<Re
     }
     let now = sb.clock().now();
     let delay = SignedDuration::try_from(sb.config().processing_delay).unwrap_or_default();
-    let mut w = sb.inner.facebook.lock().expect("facebook lock");
+    let mut w = sb.facebook();
     let id = w.next_id();
     w.videos.push(Video {
         id,
         page_id: page,
         kind: "video",
-        bytes: Some(bytes.len()),
+        bytes: Some(fetched.len),
         description: p.get("description").unwrap_or_default().to_owned(),
         finished_at: published.then_some(now),
         ready_at: published.then_some(now + delay),
@@ -249,7 +249,7 @@ pub(crate) async fn upload(
         );
     };
     let page = {
-        let w = sb.inner.facebook.lock().expect("facebook lock");
+        let w = sb.facebook();
         match validate(&w, &token, sb.clock().now()) {
             Ok(t) => match t.kind {
                 TokenKind::Page(page) => page,
@@ -264,8 +264,8 @@ pub(crate) async fn upload(
             Err(e) => return rupload_error(StatusCode::UNAUTHORIZED, "OAuthException", &e.message),
         }
     };
-    let bytes = if let Some(url) = header("file_url") {
-        match crate::graph::download(
+    let fetched = if let Some(url) = header("file_url") {
+        match crate::fetch::download(
             &sb,
             &url,
             MAX_VIDEO_BYTES,
@@ -292,16 +292,16 @@ pub(crate) async fn upload(
                 "offset must be 0 and file_size the body's length (or send file_url)",
             );
         }
-        body.to_vec()
+        crate::fetch::probe(&body)
     };
-    if bytes.get(4..8) != Some(b"ftyp") {
+    if !fetched.iso {
         return rupload_error(
             StatusCode::BAD_REQUEST,
             "ProcessingFailedError",
             "The file is not a video this upload accepts",
         );
     }
-    let mut w = sb.inner.facebook.lock().expect("facebook lock");
+    let mut w = sb.facebook();
     let Some(v) = video_id
         .parse::<u64>()
         .ok()
@@ -313,6 +313,6 @@ pub(crate) async fn upload(
             "No upload session for this video id and Page",
         );
     };
-    v.bytes = Some(bytes.len());
+    v.bytes = Some(fetched.len);
     axum::Json(json!({"success": true})).into_response()
 }

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+use crate::bounded::{Bounded, MAX_CODES, MAX_TOKENS, insert_expiring};
+
 #[derive(Debug, Clone)]
 pub(crate) struct User {
     /// The app-scoped user id.
@@ -126,14 +128,14 @@ pub(crate) struct World {
     pub tokens: HashMap<String, Token>,
     pub photos: Vec<Photo>,
     pub posts: Vec<Post>,
-    pub comments: Vec<Comment>,
+    pub comments: Bounded<Comment>,
     pub videos: Vec<Video>,
     next_id: u64,
 }
 
 impl World {
     /// One person administering two Pages; the first is linked to the sandbox's Instagram account.
-    pub fn seeded(instagram: (u64, &str)) -> Self {
+    pub fn seeded(instagram: (u64, &str), comments_limit: usize) -> Self {
         let page = |id, name: &str, category: &str, instagram| Page {
             id,
             name: name.into(),
@@ -160,10 +162,24 @@ impl World {
             tokens: HashMap::new(),
             photos: Vec::new(),
             posts: Vec::new(),
-            comments: Vec::new(),
+            comments: Bounded::new(comments_limit),
             videos: Vec::new(),
             next_id: 300_000_000_000_001,
         }
+    }
+
+    /// Records a code, forgetting expired codes (and the soonest to expire beyond [`MAX_CODES`]).
+    pub fn add_code(&mut self, code: String, c: Code, now: Timestamp) {
+        let keep = |c: &Code| c.expires_at > now;
+        insert_expiring(&mut self.codes, (code, c), MAX_CODES, keep, |c| c.expires_at);
+    }
+
+    /// Records a token, forgetting tokens that expired more than a week ago.
+    pub fn add_token(&mut self, token: String, t: Token, now: Timestamp) {
+        let week_ago = now - jiff::SignedDuration::from_hours(24 * 7);
+        let keep = |t: &Token| t.expires_at.is_none_or(|at| at > week_ago);
+        let rank = |t: &Token| t.expires_at.unwrap_or(Timestamp::MAX);
+        insert_expiring(&mut self.tokens, (token, t), MAX_TOKENS, keep, rank);
     }
 
     pub fn next_id(&mut self) -> u64 {

@@ -9,7 +9,8 @@ use serde_json::{Map, Value, json};
 
 use super::oauth::{exchange, refresh, validate};
 use super::world::{Container, ContainerStatus, Media, Product, Token};
-use crate::graph::{GraphError, Params, download, graph_time, is_version, pick};
+use crate::fetch::download;
+use crate::graph::{GraphError, Params, graph_time, is_version, pick};
 use crate::meter::{Call, UseCase};
 use crate::{Sandbox, random_token};
 
@@ -42,14 +43,14 @@ pub(crate) async fn serve(sb: &Sandbox, method: &Method, path: &str, p: &Params)
     let operation = operation(method, path);
     let now = sb.clock().now();
     let user = {
-        let world = sb.inner.instagram.lock().expect("instagram lock");
+        let world = sb.instagram();
         p.token()
             .ok()
             .and_then(|t| world.tokens.get(t))
             .map(|t| t.user_id)
     };
     let object = user.map(|u| u.to_string());
-    let throttled = sb.inner.meter.lock().expect("meter lock").admit(Call {
+    let throttled = sb.meter().admit(Call {
         at: now,
         method: method.to_string(),
         path: format!("/{path}"),
@@ -89,11 +90,7 @@ pub(crate) fn with_usage(
     regain: i64,
 ) -> Response {
     if let Some(o) = object {
-        sb.inner
-            .meter
-            .lock()
-            .expect("meter lock")
-            .headers(&mut res, use_case, o, now, regain);
+        sb.meter().headers(&mut res, use_case, o, now, regain);
     }
     res
 }
@@ -147,7 +144,7 @@ async fn route(sb: &Sandbox, method: &Method, path: &str, p: &Params) -> Result<
 
 /// Validates the token and that it carries `scope`.
 pub(crate) fn authorize(sb: &Sandbox, p: &Params, scope: &str) -> Result<Token, GraphError> {
-    let world = sb.inner.instagram.lock().expect("instagram lock");
+    let world = sb.instagram();
     let t = validate(&world, p.token()?, sb.clock().now())?.clone();
     if !t.scopes.iter().any(|s| s == scope) {
         return Err(GraphError::permission(scope));
@@ -166,7 +163,7 @@ fn owner(t: &Token, id: &str, method: &str) -> Result<u64, GraphError> {
 
 fn me(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> {
     let t = authorize(sb, p, BASIC)?;
-    let world = sb.inner.instagram.lock().expect("instagram lock");
+    let world = sb.instagram();
     let a = world
         .account(t.user_id)
         .ok_or_else(|| GraphError::no_object("me", "get"))?;
@@ -200,7 +197,7 @@ fn unreachable(url: &str) -> GraphError {
 }
 
 async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
-    let bytes = download(sb, url, MAX_IMAGE_BYTES, unreachable, || {
+    let fetched = download(sb, url, MAX_IMAGE_BYTES, unreachable, || {
         GraphError::new(36000, "The image size is too large.")
             .subcode(2207004)
             .user(
@@ -209,7 +206,7 @@ async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
             )
     })
     .await?;
-    let Some((w, h)) = jpeg_size(&bytes) else {
+    let Some((w, h)) = fetched.jpeg else {
         return Err(
             GraphError::new(9004, "Only photo or video can be accepted as media type.")
                 .subcode(2207052)
@@ -222,34 +219,34 @@ async fn fetch_image(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
             .subcode(2207009)
             .user("Aspect ratio is not supported.", "The aspect ratio is not supported."));
     }
-    Ok(bytes.len())
+    Ok(fetched.len)
 }
 
 /// A reel's cover image (`cover_url`): a JPEG of any shape, up to 8 MiB.
 async fn fetch_cover(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
-    let bytes = download(sb, url, MAX_IMAGE_BYTES, unreachable, || {
+    let fetched = download(sb, url, MAX_IMAGE_BYTES, unreachable, || {
         GraphError::new(36000, "The image size is too large.").subcode(2207004)
     })
     .await?;
-    if jpeg_size(&bytes).is_none() {
+    if fetched.jpeg.is_none() {
         return Err(
             GraphError::new(9004, "Only photo or video can be accepted as media type.")
                 .subcode(2207052)
                 .user("Media download has failed.", "The cover must be a JPEG image."),
         );
     }
-    Ok(bytes.len())
+    Ok(fetched.len)
 }
 
 /// Downloads `video_url` as Instagram would for a reel: an MP4/MOV whose `moov` atom precedes its media data.
 async fn fetch_video(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
-    let bytes = download(sb, url, MAX_VIDEO_BYTES, unreachable, || {
+    let fetched = download(sb, url, MAX_VIDEO_BYTES, unreachable, || {
         GraphError::new(36001, "The video file is too large")
             .subcode(2207026)
             .user("Video too large", "The video should be at most 1 GB.")
     })
     .await?;
-    match top_level_order(&bytes) {
+    match fetched.moov_first.filter(|_| fetched.iso) {
         None => Err(
             GraphError::new(9004, "Only photo or video can be accepted as media type.")
                 .subcode(2207052)
@@ -264,47 +261,7 @@ async fn fetch_video(sb: &Sandbox, url: &str) -> Result<usize, GraphError> {
             "Unsupported video format",
             "Move the moov atom to the front of the file (fast start).",
         )),
-        Some(true) => Ok(bytes.len()),
-    }
-}
-
-/// For an ISO media file, whether `moov` comes before `mdat`; `None` when it is not one.
-fn top_level_order(b: &[u8]) -> Option<bool> {
-    if b.get(4..8)? != b"ftyp" {
-        return None;
-    }
-    let mut at = 0usize;
-    while at + 8 <= b.len() {
-        let size = u32::from_be_bytes(b[at..at + 4].try_into().ok()?) as usize;
-        match &b[at + 4..at + 8] {
-            b"moov" => return Some(true),
-            b"mdat" => return Some(false),
-            _ => {}
-        }
-        at = at.checked_add(size.max(8))?;
-    }
-    None
-}
-
-/// The width and height in a baseline or progressive JPEG's frame header.
-fn jpeg_size(b: &[u8]) -> Option<(u32, u32)> {
-    if b.get(..3)? != [0xFF, 0xD8, 0xFF] {
-        return None;
-    }
-    let mut pos = 2usize;
-    loop {
-        let (marker, len) = (
-            *b.get(pos + 1)?,
-            usize::from(u16::from_be_bytes([*b.get(pos + 2)?, *b.get(pos + 3)?])),
-        );
-        if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
-            let f = b.get(pos + 5..pos + 9)?;
-            return Some((
-                u32::from(u16::from_be_bytes([f[2], f[3]])),
-                u32::from(u16::from_be_bytes([f[0], f[1]])),
-            ));
-        }
-        pos += 2 + len;
+        Some(true) => Ok(fetched.len),
     }
 }
 
@@ -371,10 +328,9 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
     };
     let now = sb.clock().now();
     let delay = SignedDuration::try_from(sb.config().processing_delay).unwrap_or_default();
-    let mut world = sb.inner.instagram.lock().expect("instagram lock");
+    let mut world = sb.instagram();
     let cid = world.next_id();
-    world.containers.insert(
-        cid,
+    world.add_container(
         Container {
             id: cid,
             owner: user,
@@ -398,6 +354,7 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
             status: ContainerStatus::InProgress,
             media_id: None,
         },
+        now,
     );
     Ok(axum::Json(json!({"id": cid.to_string()})).into_response())
 }
@@ -412,7 +369,7 @@ fn carousel_children(sb: &Sandbox, p: &Params, user: u64) -> Result<Vec<u64>, Gr
         )));
     }
     let now = sb.clock().now();
-    let world = sb.inner.instagram.lock().expect("instagram lock");
+    let world = sb.instagram();
     ids.iter()
         .map(|raw| {
             let id: u64 = raw.parse().map_err(|_| GraphError::no_object(raw, "post"))?;
@@ -440,7 +397,7 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
     let creation_id = p.require("creation_id")?;
     let now = sb.clock().now();
     let quota = sb.config().publish_quota as usize;
-    let mut world = sb.inner.instagram.lock().expect("instagram lock");
+    let mut world = sb.instagram();
     let cid: u64 = creation_id
         .parse()
         .map_err(|_| GraphError::no_object(creation_id, "post"))?;
@@ -540,7 +497,7 @@ fn list_media(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError
     let user = owner(&t, id, "get")?;
     let limit: usize = p.get("limit").and_then(|l| l.parse().ok()).unwrap_or(25).min(100);
     let fields = p.fields(&["id"]);
-    let world = sb.inner.instagram.lock().expect("instagram lock");
+    let world = sb.instagram();
     let username = world
         .account(user)
         .map(|a| a.username.clone())
@@ -568,7 +525,7 @@ fn list_stories(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphErr
     let user = owner(&t, id, "get")?;
     let fields = p.fields(&["id"]);
     let day_ago = sb.clock().now() - SignedDuration::from_hours(24);
-    let world = sb.inner.instagram.lock().expect("instagram lock");
+    let world = sb.instagram();
     let username = world
         .account(user)
         .map(|a| a.username.clone())
@@ -590,7 +547,7 @@ fn quota(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
     let t = authorize(sb, p, BASIC)?;
     let user = owner(&t, id, "get")?;
     let day_ago = sb.clock().now() - SignedDuration::from_hours(24);
-    let world = sb.inner.instagram.lock().expect("instagram lock");
+    let world = sb.instagram();
     let used = world
         .media
         .iter()
@@ -607,7 +564,7 @@ fn quota(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
 fn node(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
     let t = authorize(sb, p, BASIC)?;
     let now = sb.clock().now();
-    let world = sb.inner.instagram.lock().expect("instagram lock");
+    let world = sb.instagram();
     let n: u64 = id.parse().map_err(|_| GraphError::no_object(id, "get"))?;
     if let Some(c) = world.containers.get(&n).filter(|c| c.owner == t.user_id) {
         let status = container_status(c, now);

@@ -22,7 +22,7 @@ fn comment_json(c: &Comment) -> Value {
 /// `GET /{ig-media-id}/comments`: top-level comments, newest first, each with its replies.
 pub(crate) fn list(sb: &Sandbox, p: &Params, media_id: &str) -> Result<Response, GraphError> {
     let t = authorize(sb, p, COMMENTS)?;
-    let w = sb.inner.instagram.lock().expect("instagram lock");
+    let w = sb.instagram();
     let id: u64 = media_id
         .parse()
         .map_err(|_| GraphError::no_object(media_id, "get"))?;
@@ -54,7 +54,7 @@ pub(crate) fn reply(sb: &Sandbox, p: &Params, comment_id: &str) -> Result<Respon
     let t = authorize(sb, p, COMMENTS)?;
     let message = p.require("message")?.to_owned();
     let now = sb.clock().now();
-    let mut w = sb.inner.instagram.lock().expect("instagram lock");
+    let mut w = sb.instagram();
     let id: u64 = comment_id
         .parse()
         .map_err(|_| GraphError::no_object(comment_id, "post"))?;

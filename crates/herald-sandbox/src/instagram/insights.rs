@@ -76,7 +76,7 @@ pub(crate) fn insights(sb: &Sandbox, p: &Params, media_id: &str) -> Result<Respo
         )));
     }
     let now = sb.clock().now();
-    let w = sb.inner.instagram.lock().expect("instagram lock");
+    let w = sb.instagram();
     let id: u64 = media_id
         .parse()
         .map_err(|_| GraphError::no_object(media_id, "get"))?;

@@ -76,7 +76,7 @@ pub(crate) async fn authorize_page(
             )
         })
         .collect::<String>();
-    let world = sb.inner.instagram.lock().expect("instagram lock");
+    let world = sb.instagram();
     let accounts = world
         .accounts
         .iter()
@@ -151,7 +151,7 @@ pub(crate) async fn authorize_decision(State(sb): State<Sandbox>, body: axum::bo
     };
     let now = sb.clock().now();
     let client_id = sb.config().instagram_app.client_id;
-    let mut world = sb.inner.instagram.lock().expect("instagram lock");
+    let mut world = sb.instagram();
     if world.account(user_id).is_none() {
         return error_page(StatusCode::BAD_REQUEST, "Unknown account");
     }
@@ -159,7 +159,7 @@ pub(crate) async fn authorize_decision(State(sb): State<Sandbox>, body: axum::bo
     world
         .grants
         .insert((client_id.clone(), user_id), requested_from_form.clone());
-    world.codes.insert(
+    world.add_code(
         code.clone(),
         Code {
             client_id,
@@ -169,6 +169,7 @@ pub(crate) async fn authorize_decision(State(sb): State<Sandbox>, body: axum::bo
             expires_at: now + SignedDuration::from_hours(1),
             used: false,
         },
+        now,
     );
     drop(world);
     redirect_to(&redirect_uri, &[("code", &code), ("state", &state)])
@@ -209,7 +210,7 @@ pub(crate) async fn access_token(
     }
     let now = sb.clock().now();
     let ttl = SignedDuration::try_from(sb.config().short_token_ttl).unwrap_or(SignedDuration::from_hours(1));
-    let mut world = sb.inner.instagram.lock().expect("instagram lock");
+    let mut world = sb.instagram();
     let Some(code) = world.codes.get_mut(&f["code"]) else {
         return token_endpoint_error("Invalid authorization code");
     };
@@ -227,7 +228,7 @@ pub(crate) async fn access_token(
     code.used = true;
     let code = code.clone();
     let token = random_token("IGAA", 120);
-    world.tokens.insert(
+    world.add_token(
         token.clone(),
         Token {
             user_id: code.user_id,
@@ -237,6 +238,7 @@ pub(crate) async fn access_token(
             issued_at: now,
             expires_at: now + ttl,
         },
+        now,
     );
     axum::Json(json!({"access_token": token, "user_id": code.user_id, "permissions": code.scopes.join(",")}))
         .into_response()
@@ -277,7 +279,7 @@ fn issue_long_lived(sb: &Sandbox, world: &mut World, from: &Token) -> Response {
     let ttl =
         SignedDuration::try_from(sb.config().long_token_ttl).unwrap_or(SignedDuration::from_hours(24 * 60));
     let token = random_token("IGAA", 160);
-    world.tokens.insert(
+    world.add_token(
         token.clone(),
         Token {
             kind: TokenKind::LongLived,
@@ -285,6 +287,7 @@ fn issue_long_lived(sb: &Sandbox, world: &mut World, from: &Token) -> Response {
             expires_at: now + ttl,
             ..from.clone()
         },
+        now,
     );
     axum::Json(json!({"access_token": token, "token_type": "bearer", "expires_in": ttl.as_secs()}))
         .into_response()
@@ -298,7 +301,7 @@ pub(crate) fn exchange(sb: &Sandbox, p: &Params) -> Result<Response, GraphError>
     if p.require("client_secret")? != sb.config().instagram_app.client_secret {
         return Err(GraphError::new(101, "Error validating client secret."));
     }
-    let mut world = sb.inner.instagram.lock().expect("instagram lock");
+    let mut world = sb.instagram();
     let t = validate(&world, p.token()?, sb.clock().now())?.clone();
     if t.kind != TokenKind::ShortLived {
         return Err(GraphError::param(
@@ -315,7 +318,7 @@ pub(crate) fn refresh(sb: &Sandbox, p: &Params) -> Result<Response, GraphError> 
         return Err(GraphError::param("(#100) grant_type must be ig_refresh_token"));
     }
     let now = sb.clock().now();
-    let mut world = sb.inner.instagram.lock().expect("instagram lock");
+    let mut world = sb.instagram();
     let t = validate(&world, p.token()?, now)?.clone();
     if t.kind != TokenKind::LongLived {
         return Err(GraphError::param(

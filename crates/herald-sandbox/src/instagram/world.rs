@@ -4,6 +4,8 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+use crate::bounded::{Bounded, MAX_CODES, MAX_TOKENS, insert_expiring};
+
 #[derive(Debug, Clone)]
 pub(crate) struct Account {
     /// The Instagram professional account id (`user_id`), as used in Graph paths.
@@ -132,12 +134,12 @@ pub(crate) struct World {
     pub tokens: HashMap<String, Token>,
     pub containers: HashMap<u64, Container>,
     pub media: Vec<Media>,
-    pub comments: Vec<Comment>,
+    pub comments: Bounded<Comment>,
     next_id: u64,
 }
 
 impl World {
-    pub fn seeded() -> Self {
+    pub fn seeded(comments_limit: usize) -> Self {
         let account = |user_id, app_scoped_id, username: &str, name: &str| Account {
             user_id,
             app_scoped_id,
@@ -164,7 +166,7 @@ impl World {
             tokens: HashMap::new(),
             containers: HashMap::new(),
             media: Vec::new(),
-            comments: Vec::new(),
+            comments: Bounded::new(comments_limit),
             next_id: 17_890_000_000_000_001,
         }
     }
@@ -173,6 +175,30 @@ impl World {
     pub fn next_id(&mut self) -> u64 {
         self.next_id += 7;
         self.next_id
+    }
+
+    /// Records a code, forgetting expired codes (and the soonest to expire beyond [`MAX_CODES`]).
+    pub fn add_code(&mut self, code: String, c: Code, now: Timestamp) {
+        let keep = |c: &Code| c.expires_at > now;
+        insert_expiring(&mut self.codes, (code, c), MAX_CODES, keep, |c| c.expires_at);
+    }
+
+    /// Records a token, forgetting tokens that expired more than a week ago (a token that expired
+    /// recently still answers "expired" rather than "unknown", as Instagram's do).
+    pub fn add_token(&mut self, token: String, t: Token, now: Timestamp) {
+        let week_ago = now - jiff::SignedDuration::from_hours(24 * 7);
+        let keep = |t: &Token| t.expires_at > week_ago;
+        insert_expiring(&mut self.tokens, (token, t), MAX_TOKENS, keep, |t| t.expires_at);
+    }
+
+    /// Records a container, forgetting unpublished ones older than two days (Instagram expires
+    /// them after one); published media are never forgotten.
+    pub fn add_container(&mut self, c: Container, now: Timestamp) {
+        let two_days_ago = now - jiff::SignedDuration::from_hours(48);
+        self.containers.retain(|_, c| {
+            c.status == ContainerStatus::Published || c.carousel_item || c.created_at > two_days_ago
+        });
+        self.containers.insert(c.id, c);
     }
 
     pub fn account(&self, user_id: u64) -> Option<&Account> {

@@ -1,4 +1,6 @@
 //! Helpers shared by the sandbox's tests: serving a router, fixtures, and reading Graph errors.
+//! Each test file is its own crate and uses some of them.
+#![allow(dead_code)]
 
 use axum::Router;
 use serde_json::Value;
@@ -8,6 +10,13 @@ pub async fn serve(router: Router) -> String {
     let addr = l.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(l, router).await.unwrap() });
     format!("http://{addr}")
+}
+
+/// Serves `router` as a media host the sandbox trusts (as Herald's own origin is).
+pub async fn serve_media(sb: &herald_sandbox::Sandbox, router: Router) -> String {
+    let base = serve(router).await;
+    sb.trust_origin(&url::Url::parse(&base).unwrap());
+    base
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {
