@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herald_domain::Clock;
+use herald_domain::profile::Backends;
 use herald_platforms::facebook::Facebook;
 use herald_platforms::instagram::Instagram;
 use herald_store::Store;
@@ -50,6 +51,8 @@ pub struct Settings {
     pub media_url_ttl: Duration,
     /// Tokens closer than this to expiry are refreshed before use.
     pub refresh_within: Duration,
+    /// Each login's backend: a profile's token goes only to the backend that issued it.
+    pub backends: Backends,
 }
 
 impl Default for Settings {
@@ -60,6 +63,7 @@ impl Default for Settings {
             backstop: Duration::from_secs(5),
             media_url_ttl: Duration::from_secs(3600),
             refresh_within: Duration::from_secs(7 * 24 * 3600),
+            backends: Backends::default(),
         }
     }
 }

@@ -108,13 +108,14 @@ impl Dispatcher {
             ConnectionState::Connected => {}
             ConnectionState::NeedsReconnect => {
                 let reason = profile.reason.unwrap_or(ReconnectReason::Expired);
-                return Err(Ok(Stop::Reconnect(
-                    reason,
-                    format!(
+                let message = match reason.is_configuration() {
+                    true => reason.explain().to_owned(),
+                    false => format!(
                         "The {} connection needs to be reconnected.",
                         platform.display_name()
                     ),
-                )));
+                };
+                return Err(Ok(Stop::Reconnect(reason, message)));
             }
             ConnectionState::Disconnected => {
                 return Err(Ok(Stop::Fail(
@@ -122,6 +123,9 @@ impl Dispatcher {
                     "The profile was disconnected before the post went out.".into(),
                 )));
             }
+        }
+        if let Some(reason) = self.settings.backends.mismatch(profile.login, profile.sandbox) {
+            return Err(Ok(Stop::Reconnect(reason, reason.explain().to_owned())));
         }
         let missing = profile.missing_for(Feature::Publish);
         if !missing.is_empty() {

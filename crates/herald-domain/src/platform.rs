@@ -45,6 +45,8 @@ pub enum Login {
 }
 
 impl Login {
+    pub const ALL: [Login; 2] = [Self::Instagram, Self::Facebook];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Instagram => "instagram",
@@ -53,9 +55,7 @@ impl Login {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Instagram, Self::Facebook]
-            .into_iter()
-            .find(|l| l.as_str() == s)
+        Self::ALL.into_iter().find(|l| l.as_str() == s)
     }
 
     /// Everything Herald asks for at this login.

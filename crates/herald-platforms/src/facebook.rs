@@ -158,15 +158,18 @@ impl Facebook {
         &self,
         params: &[(&str, &str)],
     ) -> Result<(SecretString, Option<i64>), PlatformError> {
-        let mut url = self.graph.url("oauth/access_token");
-        url.query_pairs_mut()
-            .append_pair("client_id", &self.config.client_id)
-            .append_pair("client_secret", self.config.client_secret.expose_secret())
-            .extend_pairs(params);
+        // The client secret travels in the body, never in a URL (Graph takes these parameters by
+        // POST as well as by GET).
+        let mut form = vec![
+            ("client_id", self.config.client_id.as_str()),
+            ("client_secret", self.config.client_secret.expose_secret()),
+        ];
+        form.extend_from_slice(params);
         let res = self
             .graph
             .http
-            .get(url)
+            .post(self.graph.url("oauth/access_token"))
+            .form(&form)
             .send()
             .await
             .map_err(|e| PlatformError::from_http(&e))?;

@@ -132,7 +132,7 @@ pub(crate) async fn finish_facebook(
             token: &g.access_token,
             token_issued_at: now.as_microsecond(),
             token_expires_at: g.expires_at.map(|t| t.as_microsecond()),
-            sandbox: state.config.sandbox_platforms.contains(&fb),
+            sandbox: state.config.sandboxed(fb),
         })
         .await
         .map_err(store_failed)?;
@@ -239,6 +239,13 @@ async fn load(
         .get_grant(ws, id)
         .await
         .map_err(ApiError::missing("connection"))?;
+    if let Some(reason) = state.config.backends.mismatch(grant.login, grant.sandbox) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            reason.as_str(),
+            reason.explain(),
+        ));
+    }
     let token = state.store.grant_token(ws, id).await?;
     let accounts = state
         .facebook
@@ -340,14 +347,21 @@ pub(crate) fn one() -> MethodRouter<AppState> {
         |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
             let ws = caller.workspace(&state, &ws).await?;
             let id: GrantId = id.parse().map_err(|_| ApiError::not_found("connection"))?;
-            state
+            let grant = state
                 .store
                 .get_grant(ws, id)
                 .await
                 .map_err(ApiError::missing("connection"))?;
             let token = state.store.grant_token(ws, id).await?;
-            // A token Facebook no longer accepts means the app is already gone there.
-            let revoked = match state.facebook.revoke(&token).await {
+            // A token Facebook no longer accepts means the app is already gone there; a token of
+            // another backend (the sandbox, now off) is never sent to this one.
+            let revoked = match state.config.backends.mismatch(grant.login, grant.sandbox) {
+                Some(_) => Err(PlatformError::Platform {
+                    message: "issued by another backend".into(),
+                }),
+                None => state.facebook.revoke(&token).await,
+            };
+            let revoked = match revoked {
                 Ok(()) | Err(PlatformError::TokenExpired | PlatformError::TokenRevoked(_)) => json!(true),
                 Err(e) => {
                     tracing::warn!(connection = %id, error = %e, "revoking at Facebook failed");

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use herald_domain::ProfileId;
 use herald_domain::platform::{Feature, Login, PkceSupport, Platform};
-use herald_domain::profile::SecretKind;
+use herald_domain::profile::{Backend, SecretKind};
 use herald_store::{NewOAuthState, NewProfile, OAuthStateRow};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -49,7 +49,8 @@ pub(crate) fn platforms() -> MethodRouter<AppState> {
                     "id": p.as_str(),
                     "name": p.display_name(),
                     "available": p.is_available(),
-                    "sandbox": state.config.sandbox_platforms.contains(p),
+                    "sandbox": state.config.sandboxed(*p),
+                    "backend": state.config.backend(*p),
                     "pkce": pkce_json(*p),
                     "capabilities": if p.is_available() { json!(["publish", "comments", "metrics"]) } else { json!([]) },
                     "permissions": p.permissions(),
@@ -98,6 +99,16 @@ pub(crate) fn start() -> MethodRouter<AppState> {
                     "platform_unavailable",
                     format!(
                         "connecting {} is not available in this version of Herald",
+                        platform.display_name()
+                    ),
+                ));
+            }
+            if state.config.backend(platform) == Backend::Unconfigured {
+                let login = platform.login().map_or("", |l| l.as_str()).to_uppercase();
+                return Err(ApiError::unprocessable(
+                    "platform_not_configured",
+                    format!(
+                        "{} has no app credentials on this Herald and the sandbox is off: set HERALD_{login}_CLIENT_ID and HERALD_{login}_CLIENT_SECRET (docs/PLATFORMS.md)",
                         platform.display_name()
                     ),
                 ));
@@ -311,7 +322,7 @@ async fn finish_instagram(
             granted_scopes: &grant.scopes,
             token_issued_at: grant.issued_at.as_microsecond(),
             token_expires_at: grant.expires_at.map(|t| t.as_microsecond()),
-            sandbox: state.config.sandbox_platforms.contains(&platform),
+            sandbox: state.config.sandboxed(platform),
             login: Login::Instagram,
             grant: None,
             reconnect_by: None,

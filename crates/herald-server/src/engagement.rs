@@ -69,6 +69,9 @@ async fn token_for(
 ) -> Result<(Engage, String, SecretString), Unavailable> {
     let internal = |e: herald_store::StoreError| ("internal", ApiError::internal(&e).message);
     let p = state.store.get_profile(ws, profile).await.map_err(internal)?;
+    if let Some(reason) = state.config.backends.mismatch(p.login, p.sandbox) {
+        return Err((reason.as_str(), reason.explain().to_owned()));
+    }
     let missing = p.missing_for(feature);
     if !missing.is_empty() {
         return Err((

@@ -14,13 +14,13 @@ mod media;
 mod posts;
 mod profiles;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::MethodRouter;
 use herald_domain::platform::Platform;
+use herald_domain::profile::{Backend, Backends};
 use herald_platforms::facebook::Facebook;
 use herald_platforms::instagram::Instagram;
 use herald_store::Store;
@@ -39,8 +39,22 @@ pub struct ServerConfig {
     pub media_dir: PathBuf,
     pub signup_open: bool,
     pub max_upload_bytes: u64,
-    /// Platforms served by the built-in sandbox: their profiles are marked `sandbox: true`.
-    pub sandbox_platforms: HashSet<Platform>,
+    /// Each login's backend (the real platform, the built-in sandbox, or none): profiles made
+    /// through the sandbox are marked `sandbox: true`, and no token goes to another backend.
+    pub backends: Backends,
+}
+
+impl ServerConfig {
+    /// The backend that connects `platform`'s accounts here.
+    pub(crate) fn backend(&self, platform: Platform) -> Backend {
+        platform
+            .login()
+            .map_or(Backend::Unconfigured, |l| self.backends.get(l))
+    }
+
+    pub(crate) fn sandboxed(&self, platform: Platform) -> bool {
+        self.backend(platform) == Backend::Sandbox
+    }
 }
 
 /// Shared state of every handler.

@@ -174,10 +174,13 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved, li
                     "@{} removed Herald's access on the platform; reconnect it.",
                     profile.handle
                 ),
-                _ => format!(
-                    "@{} is disconnected; connect it again to publish to it.",
-                    profile.handle
-                ),
+                other => match herald_domain::profile::ReconnectReason::parse(other) {
+                    Some(r) if r.is_configuration() => format!("@{}: {}", profile.handle, r.explain()),
+                    _ => format!(
+                        "@{} is disconnected; connect it again to publish to it.",
+                        profile.handle
+                    ),
+                },
             };
             out.push(json!({"profile_id": profile.id, "rule": rule, "message": message}));
             continue;

@@ -57,6 +57,7 @@ pub(crate) fn to_json(p: &ProfileRow, now: i64) -> Value {
     json!({
         "id": p.id, "platform": p.platform, "external_id": p.external_id, "handle": p.handle,
         "status": status, "reason": reason, "sandbox": p.sandbox,
+        "reason_message": reason.and_then(ReconnectReason::parse).map(ReconnectReason::explain),
         "granted_permissions": p.granted_scopes, "missing_permissions": missing, "unavailable_features": unavailable,
         "login": p.login, "connection_id": p.grant,
         "token_expires_at": p.token_expires_at.map(rfc3339),

@@ -1,7 +1,7 @@
 //! Connected platform profiles and their connection state.
 
 use herald_domain::platform::{Feature, Login, Platform};
-use herald_domain::profile::{ConnectionState, ReconnectReason};
+use herald_domain::profile::{Backends, ConnectionState, ReconnectReason};
 use herald_domain::rules::LiveFacts;
 use herald_domain::{GrantId, ProfileId, WorkspaceId};
 
@@ -203,6 +203,43 @@ impl Store {
             .bind(state.as_str()).bind(reason.map(ReconnectReason::as_str)).bind(self.now()).bind(ws.to_string()).bind(id.to_string())
             .execute(pool).await?.rows_affected());
         Ok(())
+    }
+
+    /// Holds every profile to the backend that issued its tokens: profiles whose login now has
+    /// another backend (the sandbox turned off, credentials removed) become `needs_reconnect` with
+    /// the reason, and profiles held back that way whose backend matches again are connected
+    /// again. Returns how many were held back, and the profiles connected again (for their
+    /// waiting posts to be requeued).
+    pub async fn reconcile_backends(
+        &self,
+        backends: &Backends,
+    ) -> Result<(u64, Vec<(WorkspaceId, ProfileId)>)> {
+        let now = self.now();
+        let (mut held, mut restored) = (0, Vec::new());
+        for login in Login::ALL {
+            for sandbox in [true, false] {
+                match backends.mismatch(login, sandbox) {
+                    Some(reason) => {
+                        held += on_db!(self.db(), pool => sqlx::query(
+                            "UPDATE profiles SET state = 'needs_reconnect', reason = $1, updated_at = $2
+                             WHERE login = $3 AND sandbox = $4 AND state = 'connected'")
+                            .bind(reason.as_str()).bind(now).bind(login.as_str()).bind(sandbox)
+                            .execute(pool).await?.rows_affected());
+                    }
+                    None => {
+                        let rows: Vec<(String, String)> = on_db!(self.db(), pool => sqlx::query_as(
+                            "UPDATE profiles SET state = 'connected', reason = NULL, updated_at = $1
+                             WHERE login = $2 AND sandbox = $3 AND state = 'needs_reconnect' AND reason IN ('sandbox_off', 'app_not_configured')
+                             RETURNING workspace_id, id")
+                            .bind(now).bind(login.as_str()).bind(sandbox).fetch_all(pool).await?);
+                        for (ws, id) in rows {
+                            restored.push((parse_id(&ws)?, parse_id(&id)?));
+                        }
+                    }
+                }
+            }
+        }
+        Ok((held, restored))
     }
 
     /// Records a refreshed token's lifetime.

@@ -1,16 +1,16 @@
 //! Wiring: the store, the vault, the Instagram adapter (real or sandboxed), the API and the dispatcher.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use herald_dispatch::{Dispatcher, Platforms};
 use herald_domain::Clock;
-use herald_domain::platform::Platform;
+use herald_domain::platform::Login;
+use herald_domain::profile::{Backend, Backends};
 use herald_platforms::facebook::{Facebook, FacebookConfig};
 use herald_platforms::instagram::{Instagram, InstagramConfig};
-use herald_sandbox::{Sandbox, SandboxConfig};
+use herald_sandbox::{Emulator, Sandbox, SandboxConfig};
 use herald_server::{AppState, ServerConfig};
 use herald_store::{Db, Store};
 use herald_vault::UrlSigner;
@@ -27,6 +27,8 @@ pub struct RunningApp {
     pub public_url: Url,
     pub store: Store,
     pub sandbox: Option<Sandbox>,
+    /// Why the built-in sandbox runs or not, for the start-up banner.
+    pub sandbox_status: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     _dispatch_lock: Option<std::fs::File>,
@@ -85,9 +87,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700));
     }
-    let db = Db::connect(&settings.database_url)
+    let (sandbox_on, sandbox_status) = settings.sandbox_allowed()?;
+    let db = Db::connect(settings.database_url.expose())
         .await
-        .with_context(|| format!("connecting to the database ({})", redact(&settings.database_url)))?;
+        .with_context(|| {
+            format!(
+                "connecting to the database ({})",
+                settings.database_url.redacted()
+            )
+        })?;
     db.migrate().await.context("migrating the database")?;
     if let KeySetting::File(path) = &settings.keys
         && !path.exists()
@@ -121,13 +129,48 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         let _ = public_url.set_port(Some(addr.port()));
     }
 
-    // The built-in sandbox stands in for every platform that has no real credentials.
-    let sandbox = (settings.instagram.is_none() || settings.facebook.is_none()).then(|| {
-        Sandbox::new(SandboxConfig {
+    // The built-in sandbox stands in for every platform that has no real credentials, where
+    // nobody else can reach it.
+    let backend = |real: bool| match (real, sandbox_on) {
+        (true, _) => Backend::Real,
+        (false, true) => Backend::Sandbox,
+        (false, false) => Backend::Unconfigured,
+    };
+    let backends = Backends::new([
+        (Login::Instagram, backend(settings.instagram.is_some())),
+        (Login::Facebook, backend(settings.facebook.is_some())),
+    ]);
+    let emulated: Vec<Emulator> = [
+        (Login::Instagram, Emulator::Instagram),
+        (Login::Facebook, Emulator::Facebook),
+    ]
+    .into_iter()
+    .filter(|(l, _)| backends.get(*l) == Backend::Sandbox)
+    .map(|(_, e)| e)
+    .collect();
+    if !sandbox_on {
+        tracing::warn!("built-in sandbox {sandbox_status}");
+    }
+    let sandbox = (!emulated.is_empty()).then(|| {
+        let sb = Sandbox::new(SandboxConfig {
             processing_delay: settings.sandbox_processing_delay,
             ..SandboxConfig::default()
-        })
+        });
+        // It downloads media from Herald itself, as Meta's fetcher would, and from nowhere else.
+        sb.trust_origin(&public_url);
+        sb
     });
+    let (held, restored) = store.reconcile_backends(&backends).await?;
+    if held > 0 {
+        tracing::warn!(
+            profiles = held,
+            "profiles whose tokens came from another backend (the sandbox, or a platform app no longer configured) need reconnecting; nothing is sent for them"
+        );
+    }
+    let not_before = (store.clock().now() - jiff::SignedDuration::from_hours(24)).as_microsecond();
+    for (ws, profile) in restored {
+        store.requeue_after_reconnect(ws, profile, not_before).await?;
+    }
     let version = settings.graph_version.clone();
     let instagram_config = match (&settings.instagram, &sandbox) {
         (Some(c), _) => InstagramConfig {
@@ -139,9 +182,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             graph_version: version.clone(),
         },
         (None, sb) => {
-            let sb = sb.as_ref().expect("a sandbox when Instagram has no credentials");
-            sb.allow_instagram_redirect(url_under(&public_url, "oauth/instagram/callback").as_str());
-            let app = sb.config().instagram_app;
+            // The sandbox's app (or, with no sandbox, an app nothing calls: the platform is
+            // unconfigured, and connecting it is refused).
+            let app = match sb {
+                Some(sb) => {
+                    sb.allow_instagram_redirect(url_under(&public_url, "oauth/instagram/callback").as_str());
+                    sb.config().instagram_app
+                }
+                None => SandboxConfig::default().instagram_app,
+            };
             InstagramConfig {
                 client_id: app.client_id,
                 client_secret: SecretString::from(app.client_secret),
@@ -162,9 +211,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             graph_version: version.clone(),
         },
         (None, sb) => {
-            let sb = sb.as_ref().expect("a sandbox when Facebook has no credentials");
-            sb.allow_facebook_redirect(url_under(&public_url, "oauth/facebook/callback").as_str());
-            let app = sb.config().facebook_app;
+            let app = match sb {
+                Some(sb) => {
+                    sb.allow_facebook_redirect(url_under(&public_url, "oauth/facebook/callback").as_str());
+                    sb.config().facebook_app
+                }
+                None => SandboxConfig::default().facebook_app,
+            };
             FacebookConfig {
                 client_id: app.client_id,
                 client_secret: SecretString::from(app.client_secret),
@@ -185,6 +238,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     if settings.run_dispatcher {
         let settings_d = herald_dispatch::Settings {
             backstop: settings.poll,
+            backends: backends.clone(),
             ..Default::default()
         };
         let d = Dispatcher::new(
@@ -201,19 +255,12 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         tasks.push(tokio::spawn(d.run(RunningApp::signal(&rx))));
     }
     if settings.run_api {
-        let mut sandbox_platforms = HashSet::new();
-        if settings.instagram.is_none() {
-            sandbox_platforms.insert(Platform::Instagram);
-        }
-        if settings.facebook.is_none() {
-            sandbox_platforms.insert(Platform::Facebook);
-        }
         let config = ServerConfig {
             public_url: public_url.clone(),
             media_dir: settings.data_dir.join("media"),
             signup_open: settings.signup_open,
             max_upload_bytes: settings.max_upload_bytes,
-            sandbox_platforms,
+            backends,
         };
         let state = AppState {
             store: store.clone(),
@@ -225,7 +272,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         };
         let mut router = herald_server::router(state);
         if let Some(sb) = &sandbox {
-            router = router.merge(sb.router());
+            router = router.merge(sb.router_for(&emulated));
         }
         let stop = RunningApp::signal(&rx);
         tasks.push(tokio::spawn(async move {
@@ -239,6 +286,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         public_url,
         store,
         sandbox,
+        sandbox_status,
         shutdown,
         tasks,
         _dispatch_lock: dispatch_lock,

@@ -4,8 +4,70 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::bail;
 use secrecy::SecretString;
 use url::Url;
+
+/// `--sandbox`: whether the built-in sandbox stands in for platforms without credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxMode {
+    /// On only when Herald listens on loopback and its public URL is loopback.
+    Auto,
+    On,
+    Off,
+}
+
+impl SandboxMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "on" => Some(Self::On),
+            "off" => Some(Self::Off),
+            _ => None,
+        }
+    }
+}
+
+/// A database URL: it may carry a password, so `Debug` shows it without one.
+#[derive(Clone)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(SecretString::from(url.into()))
+    }
+
+    /// The URL itself, for connecting.
+    pub fn expose(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(&self.0)
+    }
+
+    /// The URL without its password, for messages.
+    pub fn redacted(&self) -> String {
+        crate::app::redact(self.expose())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        let u = self.expose();
+        !(u.starts_with("postgres://") || u.starts_with("postgresql://"))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+/// Whether `url` names this machine only (`localhost` or a loopback address).
+fn is_loopback_url(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
 
 /// Real platform app credentials and where the platform lives (for Facebook, `api_base` is the
 /// resumable-upload host, `rupload.facebook.com`).
@@ -32,7 +94,7 @@ pub enum KeySetting {
 pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub public_url: Url,
     pub signup_open: bool,
     pub max_upload_bytes: u64,
@@ -41,6 +103,10 @@ pub struct Settings {
     /// `None`: the built-in sandbox stands in for Facebook (Facebook Login, Pages, Instagram via Pages).
     pub facebook: Option<Credentials>,
     pub graph_version: String,
+    /// Whether the built-in sandbox stands in for platforms without credentials.
+    pub sandbox: SandboxMode,
+    /// Lets `--sandbox on` run on a listener or public URL others can reach (never in production).
+    pub allow_public_sandbox: bool,
     pub sandbox_processing_delay: Duration,
     pub keys: KeySetting,
     pub run_api: bool,
@@ -62,7 +128,7 @@ fn default_public_url(listen: SocketAddr) -> Url {
 impl Settings {
     /// Defaults for a data directory: SQLite inside it, listening on `listen`, every platform sandboxed.
     pub fn local(data_dir: PathBuf, listen: SocketAddr) -> Self {
-        let database_url = format!("sqlite://{}", data_dir.join("herald.db").display());
+        let database_url = DatabaseUrl::new(format!("sqlite://{}", data_dir.join("herald.db").display()));
         Self {
             listen,
             database_url,
@@ -72,6 +138,8 @@ impl Settings {
             instagram: None,
             facebook: None,
             graph_version: "v24.0".into(),
+            sandbox: SandboxMode::Auto,
+            allow_public_sandbox: false,
             sandbox_processing_delay: Duration::from_secs(3),
             keys: KeySetting::File(data_dir.join("master.keys")),
             data_dir,
@@ -82,7 +150,42 @@ impl Settings {
     }
 
     pub fn is_sqlite(&self) -> bool {
-        !(self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://"))
+        self.database_url.is_sqlite()
+    }
+
+    /// Whether the built-in sandbox may run here, and the start-up line that says why. The sandbox
+    /// hands tokens to whoever asks, so it runs only where nobody else can reach it, unless the
+    /// person insists twice (`--sandbox on --allow-public-sandbox`).
+    pub fn sandbox_allowed(&self) -> anyhow::Result<(bool, String)> {
+        let private = self.listen.ip().is_loopback() && is_loopback_url(&self.public_url);
+        let where_ = format!(
+            "Herald listens on {} with the public URL {}",
+            self.listen, self.public_url
+        );
+        match self.sandbox {
+            SandboxMode::Off => Ok((false, "off (--sandbox off)".into())),
+            SandboxMode::Auto if private => {
+                Ok((true, "on (Herald is reachable from this machine only)".into()))
+            }
+            SandboxMode::Auto => Ok((
+                false,
+                format!(
+                    "off: {where_}, which others may reach, and the sandbox would hand them its tokens. It runs by itself only on a loopback-only Herald; for a disposable test instance use --sandbox on --allow-public-sandbox"
+                ),
+            )),
+            SandboxMode::On if private && self.public_url.scheme() == "http" => {
+                Ok((true, "on (--sandbox on)".into()))
+            }
+            SandboxMode::On if self.allow_public_sandbox => Ok((
+                true,
+                format!(
+                    "ON WHERE OTHERS CAN REACH IT ({where_}): anyone who reaches Herald can read the sandbox's tokens and act as its platforms. Never do this with real users"
+                ),
+            )),
+            SandboxMode::On => bail!(
+                "--sandbox on: {where_}; a sandbox others can reach hands them its tokens. Add --allow-public-sandbox to run it anyway on a disposable test instance, or use --sandbox auto"
+            ),
+        }
     }
 }
 
@@ -94,7 +197,44 @@ mod tests {
     fn listening_on_every_interface_defaults_the_public_url_to_loopback() {
         let s = Settings::local(PathBuf::from("d"), "0.0.0.0:9000".parse().unwrap());
         assert_eq!(s.public_url.as_str(), "http://127.0.0.1:9000/");
-        assert_eq!(s.database_url, "sqlite://d/herald.db");
+        assert_eq!(s.database_url.expose(), "sqlite://d/herald.db");
         assert!(s.is_sqlite() && s.instagram.is_none());
+    }
+
+    #[test]
+    fn the_sandbox_runs_by_itself_only_where_nobody_else_can_reach_it() {
+        let at = |listen: &str, public: Option<&str>, mode, allow| {
+            let mut s = Settings::local(PathBuf::from("d"), listen.parse().unwrap());
+            if let Some(p) = public {
+                s.public_url = Url::parse(p).unwrap();
+            }
+            s.sandbox = mode;
+            s.allow_public_sandbox = allow;
+            s.sandbox_allowed().map(|(on, _)| on).map_err(|e| e.to_string())
+        };
+        use SandboxMode::*;
+        assert_eq!(at("127.0.0.1:8080", None, Auto, false), Ok(true));
+        assert_eq!(
+            at("[::1]:8080", Some("http://localhost:8080"), Auto, false),
+            Ok(true)
+        );
+        assert_eq!(at("0.0.0.0:8080", None, Auto, false), Ok(false));
+        assert_eq!(
+            at("127.0.0.1:8080", Some("https://herald.example"), Auto, false),
+            Ok(false)
+        );
+        assert_eq!(at("127.0.0.1:8080", None, Off, false), Ok(false));
+        assert_eq!(at("127.0.0.1:8080", None, On, false), Ok(true));
+        let refused = at("0.0.0.0:8080", None, On, false).unwrap_err();
+        assert!(refused.contains("--allow-public-sandbox"), "{refused}");
+        assert!(at("127.0.0.1:8080", Some("https://localhost:8443"), On, false).is_err());
+        assert_eq!(
+            at("0.0.0.0:8080", Some("https://herald.example"), On, true),
+            Ok(true)
+        );
+        let s = Settings::local(PathBuf::from("d"), "127.0.0.1:1".parse().unwrap());
+        let mut with_password = s.clone();
+        with_password.database_url = DatabaseUrl::new("postgres://u:hunter2hunter2@db/herald");
+        assert!(!format!("{with_password:?}").contains("hunter2hunter2"));
     }
 }

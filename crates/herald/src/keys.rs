@@ -45,7 +45,7 @@ pub fn load_or_create(setting: &KeySetting) -> anyhow::Result<Vault> {
 }
 
 async fn open_store(settings: &Settings, vault: Vault) -> anyhow::Result<Store> {
-    let db = Db::connect(&settings.database_url)
+    let db = Db::connect(settings.database_url.expose())
         .await
         .context("connecting to the database")?;
     db.migrate().await.context("migrating the database")?;

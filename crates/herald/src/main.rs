@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use herald::config::{Credentials, KeySetting, Settings};
+use herald::config::{Credentials, DatabaseUrl, KeySetting, SandboxMode, Settings};
 use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
@@ -30,11 +30,14 @@ enum Command {
     Serve,
     /// Run only the dispatcher (PostgreSQL only).
     Worker,
-    /// Run only the platform sandbox.
+    /// Run only the platform sandbox (a development tool: it binds loopback unless told otherwise).
     Sandbox {
-        /// Where the sandbox listens.
+        /// Where the sandbox listens (a non-loopback address needs --allow-public-sandbox).
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: SocketAddr,
+        /// An origin the sandbox downloads media from, as Meta's fetcher would (repeatable).
+        #[arg(long = "trust-origin", default_value = "http://127.0.0.1:8080")]
+        trust_origins: Vec<Url>,
         /// An exact OAuth redirect URI the sandbox's Instagram app accepts (repeatable).
         #[arg(
             long = "redirect-uri",
@@ -73,9 +76,6 @@ struct Opts {
     /// Where Herald keeps its SQLite database, media and master keyring.
     #[arg(long, global = true, env = "HERALD_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// `postgres://…` for PostgreSQL; defaults to SQLite in the data directory.
-    #[arg(long, global = true, env = "HERALD_DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
     /// The address the HTTP server listens on.
     #[arg(long, global = true, env = "HERALD_LISTEN")]
     listen: Option<SocketAddr>,
@@ -85,19 +85,20 @@ struct Opts {
     /// `open` (anyone may sign up) or `closed` (invite-only).
     #[arg(long, global = true, env = "HERALD_SIGNUP")]
     signup: Option<String>,
+    /// `auto` (the built-in sandbox runs only on a loopback-only Herald), `on` or `off`.
+    #[arg(long, global = true, env = "HERALD_SANDBOX")]
+    sandbox: Option<String>,
+    /// Lets `--sandbox on` (and `herald sandbox`) run where others can reach it: never in production.
+    #[arg(long, global = true, env = "HERALD_ALLOW_PUBLIC_SANDBOX")]
+    allow_public_sandbox: bool,
     /// The largest upload accepted, in bytes.
     #[arg(long, global = true, env = "HERALD_MAX_UPLOAD_BYTES")]
     max_upload_bytes: Option<u64>,
-    /// Instagram app id; with the secret, switches Instagram from the sandbox to the real API.
+    /// Instagram app id; with the secret (HERALD_INSTAGRAM_CLIENT_SECRET or its _FILE), switches
+    /// Instagram from the sandbox to the real API.
     #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_ID")]
     instagram_client_id: Option<String>,
-    #[arg(
-        long,
-        global = true,
-        env = "HERALD_INSTAGRAM_CLIENT_SECRET",
-        hide_env_values = true
-    )]
-    instagram_client_secret: Option<String>,
+    /// A file holding the Instagram app secret.
     #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_SECRET_FILE")]
     instagram_client_secret_file: Option<PathBuf>,
     #[arg(long, global = true, env = "HERALD_INSTAGRAM_WWW_BASE")]
@@ -106,16 +107,11 @@ struct Opts {
     instagram_api_base: Option<Url>,
     #[arg(long, global = true, env = "HERALD_INSTAGRAM_GRAPH_BASE")]
     instagram_graph_base: Option<Url>,
-    /// Facebook app id; with the secret, switches Facebook Login and Pages to the real API.
+    /// Facebook app id; with the secret (HERALD_FACEBOOK_CLIENT_SECRET or its _FILE), switches
+    /// Facebook Login and Pages to the real API.
     #[arg(long, global = true, env = "HERALD_FACEBOOK_CLIENT_ID")]
     facebook_client_id: Option<String>,
-    #[arg(
-        long,
-        global = true,
-        env = "HERALD_FACEBOOK_CLIENT_SECRET",
-        hide_env_values = true
-    )]
-    facebook_client_secret: Option<String>,
+    /// A file holding the Facebook app secret.
     #[arg(long, global = true, env = "HERALD_FACEBOOK_CLIENT_SECRET_FILE")]
     facebook_client_secret_file: Option<PathBuf>,
     #[arg(long, global = true, env = "HERALD_FACEBOOK_WWW_BASE")]
@@ -131,7 +127,8 @@ struct Opts {
     master_keys_file: Option<PathBuf>,
 }
 
-/// The TOML file's shape: the same settings as the flags.
+/// The TOML file's shape: the same settings as the flags, plus the secrets no flag takes
+/// (`database_url`, each platform's `client_secret`).
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -140,6 +137,8 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     public_url: Option<Url>,
     signup: Option<String>,
+    sandbox: Option<String>,
+    allow_public_sandbox: Option<bool>,
     max_upload_bytes: Option<u64>,
     sandbox_processing_delay_ms: Option<u64>,
     master_keys_file: Option<PathBuf>,
@@ -160,6 +159,17 @@ struct FilePlatform {
     www_base: Option<Url>,
     api_base: Option<Url>,
     graph_base: Option<Url>,
+}
+
+/// A secret from the environment: `NAME`, or the file `NAME_FILE` names (never both).
+fn secret_from_env(name: &str) -> anyhow::Result<Option<String>> {
+    let file = format!("{name}_FILE");
+    match (std::env::var(name).ok(), std::env::var_os(&file)) {
+        (Some(_), Some(_)) => bail!("set {name} or {file}, not both"),
+        (Some(v), None) => Ok(Some(v)),
+        (None, Some(path)) => read_secret_file(Path::new(&path)).map(Some),
+        (None, None) => Ok(None),
+    }
 }
 
 fn read_secret_file(path: &Path) -> anyhow::Result<String> {
@@ -219,8 +229,9 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
         .or(file.listen)
         .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("static address"));
     let mut s = Settings::local(data_dir.clone(), listen);
-    if let Some(url) = o.database_url.or(file.database_url) {
-        s.database_url = url;
+    // Secrets come from the environment or the file, never from flags (`ps` shows flags).
+    if let Some(url) = secret_from_env("HERALD_DATABASE_URL")?.or(file.database_url) {
+        s.database_url = DatabaseUrl::new(url);
     }
     if let Some(url) = o.public_url.or(file.public_url) {
         s.public_url = url;
@@ -230,6 +241,12 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
         Some("closed") => false,
         Some(other) => bail!("--signup must be `open` or `closed`, not `{other}`"),
     };
+    s.sandbox = match o.sandbox.or(file.sandbox) {
+        None => SandboxMode::Auto,
+        Some(m) => SandboxMode::parse(&m)
+            .with_context(|| format!("--sandbox must be `auto`, `on` or `off`, not `{m}`"))?,
+    };
+    s.allow_public_sandbox = o.allow_public_sandbox || file.allow_public_sandbox.unwrap_or(false);
     if let Some(n) = o.max_upload_bytes.or(file.max_upload_bytes) {
         s.max_upload_bytes = n;
     }
@@ -247,7 +264,9 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
     };
     let instagram = FilePlatform {
         client_id: o.instagram_client_id.or(file.instagram.client_id),
-        client_secret: o.instagram_client_secret.or(file.instagram.client_secret),
+        client_secret: std::env::var("HERALD_INSTAGRAM_CLIENT_SECRET")
+            .ok()
+            .or(file.instagram.client_secret),
         client_secret_file: o
             .instagram_client_secret_file
             .or(file.instagram.client_secret_file),
@@ -262,7 +281,9 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
     )?;
     let facebook = FilePlatform {
         client_id: o.facebook_client_id.or(file.facebook.client_id),
-        client_secret: o.facebook_client_secret.or(file.facebook.client_secret),
+        client_secret: std::env::var("HERALD_FACEBOOK_CLIENT_SECRET")
+            .ok()
+            .or(file.facebook.client_secret),
         client_secret_file: o.facebook_client_secret_file.or(file.facebook.client_secret_file),
         www_base: o.facebook_www_base.or(file.facebook.www_base),
         api_base: o.facebook_rupload_base.or(file.facebook.api_base),
@@ -299,11 +320,13 @@ fn banner(app: &herald::RunningApp, s: &Settings) {
     println!("Herald is running.");
     println!("  API:        {url}api/v1  (reference: {url}api/docs)");
     println!("  Data:       {}", s.data_dir.display());
-    println!("  Database:   {}", herald::app::redact(&s.database_url));
+    println!("  Database:   {}", s.database_url.redacted());
     if app.sandbox.is_some() {
         println!(
             "  Sandbox:    {url}_sandbox/  (stands in for every platform without credentials: no real account is touched)"
         );
+    } else {
+        println!("  Sandbox:    {}", app.sandbox_status);
     }
     if s.instagram.is_some() {
         println!("  Instagram:  real API");
@@ -328,7 +351,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut s = resolve(cli.opts)?;
             if s.is_sqlite() {
                 bail!(
-                    "`herald worker` needs PostgreSQL (--database-url postgres://…): on SQLite, `herald serve` is the one process that dispatches"
+                    "`herald worker` needs PostgreSQL (HERALD_DATABASE_URL=postgres://…): on SQLite, `herald serve` is the one process that dispatches"
                 );
             }
             s.run_api = false;
@@ -339,10 +362,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sandbox {
             listen,
+            trust_origins,
             redirect_uris,
             facebook_redirect_uris,
         } => {
+            if !listen.ip().is_loopback() {
+                if !cli.opts.allow_public_sandbox {
+                    bail!(
+                        "herald sandbox --listen {listen}: others could reach it and read its tokens; listen on 127.0.0.1, or add --allow-public-sandbox for a disposable test machine"
+                    );
+                }
+                eprintln!(
+                    "WARNING: the sandbox listens on {listen}, where others may reach it: they can read its tokens and act as its platforms. Never use it with real accounts."
+                );
+            }
             let sb = herald_sandbox::Sandbox::new(herald_sandbox::SandboxConfig::default());
+            for origin in &trust_origins {
+                sb.trust_origin(origin);
+            }
             for uri in &redirect_uris {
                 sb.allow_instagram_redirect(uri);
             }
@@ -366,15 +403,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "  Facebook app: client id {} (secret: {}); --facebook-{{www,graph}}-base http://{listen}/{{www,graph}}.facebook.com",
                 fb.client_id, fb.client_secret
             );
+            println!(
+                "  Downloads media only from: {} (add origins with --trust-origin)",
+                sb.config().trusted_origins.join(", ")
+            );
             herald_sandbox::serve(sb, listener, shutdown_signal()).await?;
         }
         Command::Migrate => {
             let s = resolve(cli.opts)?;
-            let db = herald_store::Db::connect(&s.database_url)
+            let db = herald_store::Db::connect(s.database_url.expose())
                 .await
                 .context("connecting to the database")?;
             db.migrate().await.context("migrating")?;
-            println!("Migrations applied to {}", herald::app::redact(&s.database_url));
+            println!("Migrations applied to {}", s.database_url.redacted());
         }
         Command::Keys(k) => {
             let s = resolve(cli.opts)?;

@@ -33,7 +33,7 @@ fn spawn_herald(
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(dir)
-        .args(["--database-url", db_url])
+        .env("HERALD_DATABASE_URL", db_url)
         .args(["--instagram-client-id", &ig.client_id])
         .env("HERALD_INSTAGRAM_CLIENT_SECRET", &ig.client_secret)
         .args(["--instagram-www-base", &host("www.instagram.com")])
@@ -110,6 +110,7 @@ async fn crash_while_processing(backend: herald_store::Backend, fixture: &str, t
         let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
         sandbox.allow_instagram_redirect(base.join("oauth/instagram/callback").unwrap().as_str());
         sandbox.allow_facebook_redirect(base.join("oauth/facebook/callback").unwrap().as_str());
+        sandbox.trust_origin(&base);
         let db = TestDatabase::create(backend).await;
         let dir = std::env::temp_dir().join(format!("herald-crash-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -122,6 +123,7 @@ async fn crash_while_processing(backend: herald_store::Backend, fixture: &str, t
         let mut app = TestApp {
             base: base.clone(),
             sandbox_base,
+            sandbox: sandbox.clone(),
             app: None,
             settings,
             db: Some(db),

@@ -26,20 +26,10 @@ async fn login(app: &TestApp) -> String {
     list["data"][0]["id"].as_str().unwrap().to_owned()
 }
 
-/// The bakery's Page token as the sandbox issued it (what Facebook gave Herald).
+/// A Page token for the bakery, got the way any Facebook client gets one: the login dialog, the
+/// code exchange, `/me/accounts`.
 async fn bakery_page_token(app: &TestApp) -> String {
-    let tokens: Value = reqwest::get(app.sandbox_base.join("_sandbox/facebook/tokens").unwrap())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let page = tokens["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["kind"] == "page:100000000000001");
-    page.unwrap()["access_token"].as_str().unwrap().to_owned()
+    app.sandbox_page_token("100000000000001").await
 }
 
 async fn choose(app: &TestApp, connection: &str, accounts: &[&str]) -> (StatusCode, Value) {

@@ -25,6 +25,8 @@ pub enum Mode {
 pub struct TestApp {
     pub base: Url,
     pub sandbox_base: Url,
+    /// The sandbox standing in for the platforms (built in, or on its own port).
+    pub sandbox: Sandbox,
     pub app: Option<RunningApp>,
     pub settings: Settings,
     pub db: Option<TestDatabase>,
@@ -61,7 +63,7 @@ impl TestApp {
         let dir = std::env::temp_dir().join(format!("herald-it-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut settings = Settings::local(dir.clone(), "127.0.0.1:0".parse().unwrap());
-        settings.database_url = db.url.clone();
+        settings.database_url = herald::config::DatabaseUrl::new(db.url.clone());
         settings.keys = KeySetting::File(dir.join("master.keys"));
         settings.sandbox_processing_delay = Duration::from_millis(300);
         settings.poll = Duration::from_millis(500);
@@ -103,10 +105,12 @@ impl TestApp {
         let sandbox = sandbox.unwrap_or_else(|| app.sandbox.clone().expect("built-in sandbox"));
         sandbox.allow_instagram_redirect(base.join("oauth/instagram/callback").unwrap().as_str());
         sandbox.allow_facebook_redirect(base.join("oauth/facebook/callback").unwrap().as_str());
+        sandbox.trust_origin(&base);
         let sandbox_base = sandbox_base.unwrap_or_else(|| base.clone());
         Self {
             base,
             sandbox_base,
+            sandbox,
             app: Some(app),
             settings,
             db: Some(db),
@@ -115,6 +119,29 @@ impl TestApp {
             ws: String::new(),
             sandbox_task,
         }
+    }
+
+    /// Stops Herald and starts it again on the same database and data directory with `tweak`ed
+    /// settings (as an operator changing the configuration would); requests then go to the new
+    /// listener at 127.0.0.1, whatever its public URL.
+    pub async fn restart_with(&mut self, tweak: impl FnOnce(&mut Settings)) {
+        if let Some(app) = self.app.take() {
+            app.stop().await;
+        }
+        let mut settings = self.settings.clone();
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.public_url = Url::parse("http://127.0.0.1:0/").unwrap();
+        tweak(&mut settings);
+        let app = herald::start(settings.clone())
+            .await
+            .expect("Herald starts again");
+        self.base = Url::parse(&format!("http://127.0.0.1:{}/", app.addr.port())).unwrap();
+        if let Some(sb) = &app.sandbox {
+            self.sandbox = sb.clone();
+            self.sandbox_base = self.base.clone();
+        }
+        self.settings = settings;
+        self.app = Some(app);
     }
 
     pub fn url(&self, path: &str) -> Url {
@@ -274,6 +301,72 @@ impl TestApp {
             .json()
             .await
             .unwrap()
+    }
+
+    /// A Page token from the sandbox's Facebook, got as a Facebook client of its own would get
+    /// one (the dialog, the code exchange, `/me/accounts`), to act as the Page's owner.
+    pub async fn sandbox_page_token(&self, page: &str) -> String {
+        let redirect = "http://127.0.0.1:9/test-client";
+        self.sandbox.allow_facebook_redirect(redirect);
+        let app = self.sandbox.config().facebook_app;
+        let http = client();
+        let url = |p: &str| self.sandbox_base.join(p).unwrap();
+        let r = http
+            .post(url("www.facebook.com/dialog/oauth"))
+            .form(&[
+                ("client_id", app.client_id.as_str()),
+                ("redirect_uri", redirect),
+                ("response_type", "code"),
+                ("user", "10000000000001"),
+                ("page", page),
+                ("scope", "pages_show_list"),
+                ("scope", "pages_read_engagement"),
+                ("scope", "pages_manage_posts"),
+                ("scope", "pages_manage_engagement"),
+                ("decision", "allow"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let location = Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        let code = location
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let user: Value = http
+            .post(url("graph.facebook.com/v24.0/oauth/access_token"))
+            .form(&[
+                ("client_id", app.client_id.as_str()),
+                ("client_secret", app.client_secret.as_str()),
+                ("redirect_uri", redirect),
+                ("code", code.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let accounts: Value = http
+            .get(url("graph.facebook.com/v24.0/me/accounts?fields=id,access_token"))
+            .bearer_auth(user["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        accounts["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == page)
+            .unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn stop(mut self) {

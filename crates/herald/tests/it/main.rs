@@ -12,6 +12,7 @@ mod form;
 mod harness;
 mod isolation;
 mod lifecycle;
+mod sandbox_mode;
 mod secrets;
 mod specs;
 mod tokens;
