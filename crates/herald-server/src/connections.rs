@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -153,21 +153,39 @@ pub(crate) fn start() -> MethodRouter<AppState> {
     )
 }
 
+/// A page about a connection, for the person in the browser: never cached, and it sends no
+/// `Referer` (its address may carry an authorization code).
 pub(crate) fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Herald: {t}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}</style></head>\
+         <link rel=\"stylesheet\" href=\"{{{{herald.css}}}}\"></head>\
          <body><h1>{t}</h1><p id=\"message\">{m}</p><p>You can close this tab and return to Herald.</p></body></html>",
-        t = esc(title),
-        m = esc(message)
+        t = escape(title),
+        m = escape(message)
     );
-    (status, Html(html)).into_response()
+    oauth_page(status, &html)
+}
+
+/// Escapes text for HTML.
+pub(crate) fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// An HTML page of the OAuth flow: `no-store`, `no-referrer`.
+pub(crate) fn oauth_page(status: StatusCode, html: &str) -> Response {
+    (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        crate::assets::page(html),
+    )
+        .into_response()
 }
 
 pub(crate) fn callback() -> MethodRouter<AppState> {

@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Html;
 use axum::routing::{MethodRouter, get};
 use serde_json::{Map, Value, json};
 
@@ -68,9 +67,10 @@ pub(crate) fn openapi() -> MethodRouter<AppState> {
     get(|| async { axum::Json(document()) })
 }
 
-/// A self-contained page (no external assets) that lists the API from the OpenAPI document.
+/// A page that lists the API from the OpenAPI document, with Herald's own script and stylesheet
+/// (nothing from elsewhere, nothing inline).
 pub(crate) fn page() -> MethodRouter<AppState> {
-    get(|| async { Html(include_str!("../assets/api.html")) })
+    get(|| async { crate::assets::page(include_str!("../assets/api.html")) })
 }
 
 #[cfg(test)]

@@ -58,9 +58,10 @@ impl ApiError {
         )
     }
 
-    /// An unexpected failure: the cause goes to the log with a correlation id; the caller gets the id.
+    /// An unexpected failure: the cause goes to the log (on the request's span, with its id); the
+    /// caller gets the request id to quote, never the cause.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        let id = crate::security::request_id().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         tracing::error!(request_id = %id, error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -3,6 +3,7 @@
 //! for anything outside the caller's workspace.
 
 mod accounts;
+mod assets;
 mod auth;
 mod choose;
 mod connections;
@@ -13,6 +14,8 @@ mod json;
 mod media;
 mod posts;
 mod profiles;
+mod security;
+mod serve;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,6 +32,7 @@ use tokio::sync::Notify;
 use url::Url;
 
 pub use error::ApiError;
+pub use serve::{Limits, serve};
 
 /// What the server is configured with.
 #[derive(Debug, Clone)]
@@ -39,6 +43,8 @@ pub struct ServerConfig {
     pub media_dir: PathBuf,
     pub signup_open: bool,
     pub max_upload_bytes: u64,
+    /// The longest an upload may take from its first byte to its last.
+    pub upload_timeout: std::time::Duration,
     /// Each login's backend (the real platform, the built-in sandbox, or none): profiles made
     /// through the sandbox are marked `sandbox: true`, and no token goes to another backend.
     pub backends: Backends,
@@ -304,23 +310,36 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             docs::page(),
             vec![op("get", "Browsable API reference")],
         ),
+        (
+            "/assets/{file}",
+            assets::route(),
+            vec![op(
+                "get",
+                "Herald's stylesheet and scripts, under content-hashed names (cached for a year)",
+            )],
+        ),
     ]
 }
 
-/// The API router. Merge the sandbox's router beside it to serve both on one listener.
-pub fn router(state: AppState) -> Router {
+/// Everything Herald serves on its listener: the API, and `beside` it (the built-in sandbox's
+/// emulators, when they run), behind the same CSRF guard, request ids and security headers.
+pub fn router(state: AppState, beside: Option<Router>) -> Router {
+    let policy = security::Policy {
+        https: state.config.public_url.scheme() == "https",
+    };
     let mut r = Router::new();
     for (path, method_router, _) in routes() {
         r = r.route(path, method_router);
     }
-    r.fallback(|| async { ApiError::not_found("route") })
-        .layer(axum::middleware::from_fn(auth::csrf_guard))
+    let mut r = r
+        .fallback(|| async { ApiError::not_found("route") })
+        .with_state(state);
+    if let Some(other) = beside {
+        r = r.merge(other);
+    }
+    r.layer(axum::middleware::from_fn(auth::csrf_guard))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::internal(&"a handler panicked"))
         }))
-        // Spans name the path only: query strings carry OAuth codes and media signatures.
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::info_span!("request", method = %req.method(), path = req.uri().path())
-        }))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(policy, security::headers))
 }

@@ -98,12 +98,29 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
         .map_err(|e| ApiError::internal(&e))?;
     let partial = dir.join(format!("{id}.part"));
     let cap = state.config.max_upload_bytes;
+    let limit = state.config.upload_timeout;
+    let deadline = tokio::time::Instant::now() + limit;
     let result: ApiResult<(u64, String, Vec<u8>)> = async {
         let mut file = tokio::fs::File::create(&partial)
             .await
             .map_err(|e| ApiError::internal(&e))?;
         let (mut size, mut hasher, mut head) = (0u64, Sha256::new(), Vec::new());
-        while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
+        loop {
+            let next = tokio::time::timeout_at(deadline, field.chunk())
+                .await
+                .map_err(|_| {
+                    ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "upload_timeout",
+                        format!(
+                            "the upload took longer than this Herald allows ({} s); nothing was kept. Try again on a faster connection",
+                            limit.as_secs()
+                        ),
+                    )
+                })?;
+            let Some(chunk) = next.map_err(bad_form)? else {
+                break;
+            };
             size += chunk.len() as u64;
             if size > cap {
                 return Err(ApiError::new(
@@ -249,6 +266,12 @@ pub(crate) fn signed() -> MethodRouter<AppState> {
                     [
                         (header::CONTENT_TYPE, m.media_type.mime().to_owned()),
                         (header::CONTENT_LENGTH, m.bytes.to_string()),
+                        // A download, never a page; and only the one who holds the link keeps it.
+                        (
+                            header::CONTENT_DISPOSITION,
+                            format!("attachment; filename=\"{file}\""),
+                        ),
+                        (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
                     ],
                     body,
                 )

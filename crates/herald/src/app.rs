@@ -260,6 +260,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             media_dir: settings.data_dir.join("media"),
             signup_open: settings.signup_open,
             max_upload_bytes: settings.max_upload_bytes,
+            upload_timeout: settings.upload_timeout,
             backends,
         };
         let state = AppState {
@@ -270,16 +271,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             signer,
             wake,
         };
-        let mut router = herald_server::router(state);
-        if let Some(sb) = &sandbox {
-            router = router.merge(sb.router_for(&emulated));
-        }
+        let router = herald_server::router(state, sandbox.as_ref().map(|sb| sb.router_for(&emulated)));
         let stop = RunningApp::signal(&rx);
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
-                tracing::error!(error = %e, "the HTTP server stopped");
-            }
-        }));
+        tasks.push(tokio::spawn(herald_server::serve(
+            listener,
+            router,
+            settings.http,
+            stop,
+        )));
     }
     Ok(RunningApp {
         addr,

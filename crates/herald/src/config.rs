@@ -98,6 +98,10 @@ pub struct Settings {
     pub public_url: Url,
     pub signup_open: bool,
     pub max_upload_bytes: u64,
+    /// The longest one upload may take.
+    pub upload_timeout: Duration,
+    /// Timeouts and the connection limit of the HTTP listener.
+    pub http: herald_server::Limits,
     /// `None`: the built-in sandbox stands in for Instagram (Instagram Login).
     pub instagram: Option<Credentials>,
     /// `None`: the built-in sandbox stands in for Facebook (Facebook Login, Pages, Instagram via Pages).
@@ -135,6 +139,8 @@ impl Settings {
             public_url: default_public_url(listen),
             signup_open: true,
             max_upload_bytes: 256 * 1024 * 1024,
+            upload_timeout: Duration::from_secs(15 * 60),
+            http: herald_server::Limits::default(),
             instagram: None,
             facebook: None,
             graph_version: "v24.0".into(),

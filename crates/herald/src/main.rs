@@ -94,6 +94,21 @@ struct Opts {
     /// The largest upload accepted, in bytes.
     #[arg(long, global = true, env = "HERALD_MAX_UPLOAD_BYTES")]
     max_upload_bytes: Option<u64>,
+    /// The longest one upload may take, in seconds.
+    #[arg(long, global = true, env = "HERALD_UPLOAD_TIMEOUT_SECS")]
+    upload_timeout_secs: Option<u64>,
+    /// How long a client has to send a request's headers, in seconds.
+    #[arg(long, global = true, env = "HERALD_HEADER_TIMEOUT_SECS")]
+    header_timeout_secs: Option<u64>,
+    /// The longest pause allowed inside a request body, in seconds.
+    #[arg(long, global = true, env = "HERALD_BODY_TIMEOUT_SECS")]
+    body_timeout_secs: Option<u64>,
+    /// A connection on which nothing moves for this long is closed, in seconds.
+    #[arg(long, global = true, env = "HERALD_IDLE_TIMEOUT_SECS")]
+    idle_timeout_secs: Option<u64>,
+    /// How many connections are served at once (more wait).
+    #[arg(long, global = true, env = "HERALD_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
     /// Instagram app id; with the secret (HERALD_INSTAGRAM_CLIENT_SECRET or its _FILE), switches
     /// Instagram from the sandbox to the real API.
     #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_ID")]
@@ -140,6 +155,11 @@ struct FileConfig {
     sandbox: Option<String>,
     allow_public_sandbox: Option<bool>,
     max_upload_bytes: Option<u64>,
+    upload_timeout_secs: Option<u64>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
     sandbox_processing_delay_ms: Option<u64>,
     master_keys_file: Option<PathBuf>,
     #[serde(default)]
@@ -249,6 +269,41 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
     s.allow_public_sandbox = o.allow_public_sandbox || file.allow_public_sandbox.unwrap_or(false);
     if let Some(n) = o.max_upload_bytes.or(file.max_upload_bytes) {
         s.max_upload_bytes = n;
+    }
+    let secs = |name: &str, v: Option<u64>| -> anyhow::Result<Option<Duration>> {
+        match v {
+            Some(0) => bail!("--{name} must be at least 1 second"),
+            v => Ok(v.map(Duration::from_secs)),
+        }
+    };
+    if let Some(d) = secs(
+        "upload-timeout-secs",
+        o.upload_timeout_secs.or(file.upload_timeout_secs),
+    )? {
+        s.upload_timeout = d;
+    }
+    if let Some(d) = secs(
+        "header-timeout-secs",
+        o.header_timeout_secs.or(file.header_timeout_secs),
+    )? {
+        s.http.header_timeout = d;
+    }
+    if let Some(d) = secs(
+        "body-timeout-secs",
+        o.body_timeout_secs.or(file.body_timeout_secs),
+    )? {
+        s.http.body_timeout = d;
+    }
+    if let Some(d) = secs(
+        "idle-timeout-secs",
+        o.idle_timeout_secs.or(file.idle_timeout_secs),
+    )? {
+        s.http.idle_timeout = d;
+    }
+    match o.max_connections.or(file.max_connections) {
+        Some(0) => bail!("--max-connections must be at least 1"),
+        Some(n) => s.http.max_connections = n,
+        None => {}
     }
     if let Some(ms) = o.sandbox_processing_delay_ms.or(file.sandbox_processing_delay_ms) {
         s.sandbox_processing_delay = Duration::from_millis(ms);

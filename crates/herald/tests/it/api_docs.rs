@@ -73,6 +73,7 @@ async fn the_openapi_document_lists_every_route_and_each_listed_operation_is_rou
                 .await
                 .unwrap();
             let status = r.status();
+            assert_secured(r.headers(), &format!("{method} {path}"));
             let body: Value = r.json().await.unwrap_or(Value::Null);
             assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
             assert_ne!(
@@ -94,6 +95,83 @@ async fn the_openapi_document_lists_every_route_and_each_listed_operation_is_rou
         page.contains("/api/v1/openapi.json") && !page.contains("https://"),
         "the reference page loads nothing from elsewhere"
     );
+    assert!(
+        !page.contains("<script>") && !page.contains("<style>"),
+        "nothing inline: the Content-Security-Policy allows none"
+    );
+    // What is not in the table answers the same way: the fallback, the sandbox beside the API,
+    // and the assets the reference page links.
+    let mut extra = vec![
+        "no/such/route".to_owned(),
+        "_sandbox/".to_owned(),
+        "graph.instagram.com/v24.0/me".to_owned(),
+        "www.facebook.com/v24.0/dialog/oauth".to_owned(),
+    ];
+    for link in page.split('"').filter(|s| s.starts_with("/assets/")) {
+        extra.push(link.trim_start_matches('/').to_owned());
+    }
+    assert!(
+        extra.len() >= 6,
+        "the page links its stylesheet and script: {page}"
+    );
+    for path in extra {
+        let r = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_secured(r.headers(), &path);
+        if path.starts_with("assets/") {
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            assert!(
+                r.headers()["cache-control"]
+                    .to_str()
+                    .unwrap()
+                    .contains("immutable")
+            );
+        }
+    }
+    app.stop().await;
+}
+
+/// The headers every response carries, and the request id that names it in the logs.
+fn assert_secured(h: &reqwest::header::HeaderMap, what: &str) {
+    let get = |name: &str| h.get(name).map(|v| v.to_str().unwrap().to_owned());
+    let csp = get("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{what}: {csp:?}"
+    );
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{what}"
+    );
+    assert_eq!(
+        get("x-content-type-options").as_deref(),
+        Some("nosniff"),
+        "{what}"
+    );
+    assert!(get("referrer-policy").is_some(), "{what}");
+    assert!(
+        get("strict-transport-security").is_none(),
+        "{what}: not over http"
+    );
+    let id = get("x-request-id").unwrap_or_default();
+    assert!(
+        id.len() >= 16 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{what}: {id:?}"
+    );
+}
+
+#[tokio::test]
+async fn over_https_browsers_are_told_to_use_nothing_else() {
+    let mut app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    app.restart_with(|s| s.public_url = url::Url::parse("https://herald.example/").unwrap())
+        .await;
+    for path in ["healthz", "api/v1/me", "no/such/route"] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        let hsts = r.headers()["strict-transport-security"].to_str().unwrap();
+        assert!(
+            hsts.starts_with("max-age=") && hsts.contains("includeSubDomains"),
+            "{path}"
+        );
+    }
     app.stop().await;
 }
 

@@ -10,6 +10,7 @@ mod engagement;
 mod facebook;
 mod form;
 mod harness;
+mod http;
 mod isolation;
 mod lifecycle;
 mod sandbox_mode;

@@ -1,0 +1,92 @@
+//! The listener holds every client to its limits: a client trickling its headers is dropped at
+//! the header timeout, an idle connection is closed, and every log line of a request names it.
+
+use std::time::Duration;
+
+use herald_store::Backend;
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::harness::{Mode, TestApp, log_buffer};
+
+async fn connect(app: &TestApp) -> TcpStream {
+    TcpStream::connect(("127.0.0.1", app.base.port().unwrap()))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_sending_its_headers_a_byte_at_a_time_is_dropped_at_the_header_timeout() {
+    let app = TestApp::spawn_with(Backend::Sqlite, Mode::Builtin, |s| {
+        s.http.header_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let head =
+        b"GET /healthz HTTP/1.1\r\nHost: herald\r\nUser-Agent: a-very-slow-client/1.0\r\nAccept: */*\r\n\r\n";
+    let mut slow = connect(&app).await;
+    let mut sent = 0;
+    let mut buf = [0u8; 256];
+    let dropped = loop {
+        if sent == head.len() {
+            break false;
+        }
+        tokio::select! {
+            n = slow.read(&mut buf) => {
+                // Herald closed the connection (0 bytes, or a reset) before the head was complete.
+                assert!(!matches!(n, Ok(n) if n > 0 && buf.starts_with(b"HTTP/1.1 200")), "answered");
+                break true;
+            }
+            () = tokio::time::sleep(Duration::from_millis(250)) => {
+                if slow.write_all(&head[sent..=sent]).await.is_err() {
+                    break true;
+                }
+                sent += 1;
+            }
+        }
+    };
+    assert!(dropped, "the whole head went through, one byte every 250 ms");
+    assert!(sent < head.len());
+    // Everyone else is still served.
+    let (s, _) = app.get(app.url("healthz")).await;
+    assert_eq!(s, StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_on_which_nothing_moves_is_closed_at_the_idle_timeout() {
+    let app = TestApp::spawn_with(Backend::Sqlite, Mode::Builtin, |s| {
+        s.http.header_timeout = Duration::from_secs(600);
+        s.http.idle_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let mut idle = connect(&app).await;
+    let mut buf = [0u8; 16];
+    let closed = tokio::time::timeout(Duration::from_secs(60), idle.read(&mut buf))
+        .await
+        .expect("the idle connection was closed");
+    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_log_line_of_a_request_carries_its_request_id() {
+    let logs = log_buffer();
+    let mut app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    app.signup("logs@example.com").await;
+    let r = app.client.get(app.url("api/v1/me")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let captured =
+        String::from_utf8_lossy(&logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned();
+    let lines: Vec<&str> = captured.lines().filter(|l| l.contains(&id)).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("answered")),
+        "the request's own line: {lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("sqlx")),
+        "and the lines of what it did (its database queries): {lines:#?}"
+    );
+    app.stop().await;
+}
