@@ -55,5 +55,7 @@ typed_id!(
     DeliveryId,
     ApiTokenId,
     AttemptId,
-    GrantId
+    GrantId,
+    SessionId,
+    PendingConnectionId
 );

@@ -1,21 +1,21 @@
-//! Sign-up, login (argon2id), logout, `/me`, and personal API tokens.
+//! Sign-up, sign-in (argon2id, throttled), sign-out, password changes, `/me`, and personal API tokens.
 
-use argon2::{PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use herald_domain::{ApiTokenId, UserId};
-use secrecy::{ExposeSecret, SecretString};
+use herald_store::NewSession;
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::{Caller, SESSION_COOKIE, cookie, hash_secret, random_secret};
+use crate::auth::{Caller, cookie, hash_secret, micros, random_secret};
+use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Body, rfc3339};
-
-const SESSION_DAYS: i64 = 30;
+use crate::{password, throttle};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,64 +36,51 @@ fn valid_email(e: &str) -> bool {
         && e.len() <= 254
 }
 
-async fn hash_password(password: SecretString) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
-        PasswordHasher::<PasswordHash>::hash_password(
-            &argon2::Argon2::default(),
-            password.expose_secret().as_bytes(),
-        )
-        .map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))?
-    .map_err(|e| ApiError::internal(&e))
+/// The session cookie's attributes: `Secure` over https (where its name is `__Host-` prefixed).
+fn cookie_attributes(state: &AppState) -> &'static str {
+    if state.config.https() {
+        "Path=/; HttpOnly; SameSite=Lax; Secure"
+    } else {
+        "Path=/; HttpOnly; SameSite=Lax"
+    }
 }
 
-async fn verify_password(password: SecretString, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordVerifier::<str>::verify_password(
-            &argon2::Argon2::default(),
-            password.expose_secret().as_bytes(),
-            &hash,
-        )
-        .is_ok()
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// Starts a session and returns the `Set-Cookie` value.
-async fn start_session(state: &AppState, user: UserId) -> ApiResult<HeaderValue> {
+/// Starts a session for `user` in this browser and returns the `Set-Cookie` value.
+async fn start_session(
+    state: &AppState,
+    user: UserId,
+    headers: &HeaderMap,
+    addr: ClientAddr,
+) -> ApiResult<HeaderValue> {
     let secret = random_secret();
-    let expires = state.store.clock().now() + jiff::SignedDuration::from_hours(24 * SESSION_DAYS);
+    let lifetime = state.config.session_lifetime;
+    let expires = state.store.clock().now().as_microsecond() + micros(lifetime);
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(256).collect::<String>());
     state
         .store
-        .create_session(&hash_secret(&secret), user, expires.as_microsecond())
+        .create_session(NewSession {
+            token_hash: &hash_secret(&secret),
+            user,
+            expires_at: expires,
+            user_agent: user_agent.as_deref(),
+            address: Some(&addr.0.to_string()),
+        })
         .await?;
-    let secure = if state.config.public_url.scheme() == "https" {
-        "; Secure"
-    } else {
-        ""
-    };
-    let max_age = SESSION_DAYS * 24 * 3600;
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        "{}={secret}; {}; Max-Age={}",
+        state.config.session_cookie(),
+        cookie_attributes(state),
+        lifetime.as_secs()
     ))
     .map_err(|e| ApiError::internal(&e))
 }
 
-/// A real hash of nothing in particular, so an unknown email costs the same as a wrong password.
-async fn dummy_hash() -> ApiResult<String> {
-    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    DUMMY
-        .get_or_try_init(|| hash_password(SecretString::from(random_secret())))
-        .await
-        .cloned()
-}
-
 pub(crate) fn signup() -> MethodRouter<AppState> {
     post(
-        |State(state): State<AppState>, Body(c): Body<Credentials>| async move {
+        |State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap, Body(c): Body<Credentials>| async move {
             if !state.config.signup_open {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
@@ -106,15 +93,12 @@ pub(crate) fn signup() -> MethodRouter<AppState> {
                 return Err(ApiError::unprocessable(
                     "invalid_email",
                     "`email` must be an address like name@example.com",
-                ));
+                )
+                .with("field", "email".into()));
             }
-            if c.password.expose_secret().chars().count() < 10 {
-                return Err(ApiError::unprocessable(
-                    "weak_password",
-                    "`password` must have at least 10 characters",
-                ));
-            }
-            let hash = hash_password(c.password).await?;
+            password::check(&c.password, &email)?;
+            throttle::signup(&state, addr.0).await?;
+            let hash = state.hashing.hash(c.password).await?;
             let (user, ws) = state
                 .store
                 .create_user(&email, &hash)
@@ -123,11 +107,11 @@ pub(crate) fn signup() -> MethodRouter<AppState> {
                     herald_store::StoreError::Conflict(_) => ApiError::new(
                         StatusCode::CONFLICT,
                         "email_taken",
-                        "an account with this email exists; log in instead",
+                        "an account with this email exists; sign in instead",
                     ),
                     other => other.into(),
                 })?;
-            let cookie = start_session(&state, user).await?;
+            let cookie = start_session(&state, user, &headers, addr).await?;
             let body = json!({"user": {"id": user, "email": email}, "workspace_id": ws});
             Ok::<Response, ApiError>(
                 (
@@ -143,23 +127,26 @@ pub(crate) fn signup() -> MethodRouter<AppState> {
 
 pub(crate) fn login() -> MethodRouter<AppState> {
     post(
-        |State(state): State<AppState>, Body(c): Body<Credentials>| async move {
+        |State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap, Body(c): Body<Credentials>| async move {
             let email = c.email.trim().to_lowercase();
+            let attempt = throttle::check(&state, &email, addr.0).await?;
             let found = state.store.find_login(&email).await?;
-            // Verify against a dummy hash when the user is unknown, so timing does not reveal accounts.
+            // An unknown email is checked against a dummy hash: the same work, the same answer.
             let (user, hash) = match found {
                 Some((u, h)) => (Some(u), h),
-                None => (None, dummy_hash().await?),
+                None => (None, state.hashing.dummy().await?),
             };
-            let ok = verify_password(c.password, hash).await;
+            let ok = state.hashing.verify(c.password, hash).await?;
             let Some(user) = user.filter(|_| ok) else {
+                throttle::failed(&state, &attempt).await?;
                 return Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "invalid_credentials",
                     "email or password is wrong",
                 ));
             };
-            let cookie = start_session(&state, user).await?;
+            throttle::succeeded(&state, &attempt).await?;
+            let cookie = start_session(&state, user, &headers, addr).await?;
             Ok::<Response, ApiError>(
                 (
                     [(header::SET_COOKIE, cookie)],
@@ -173,12 +160,53 @@ pub(crate) fn login() -> MethodRouter<AppState> {
 
 pub(crate) fn logout() -> MethodRouter<AppState> {
     post(|State(state): State<AppState>, headers: HeaderMap| async move {
-        if let Some(s) = cookie(&headers, SESSION_COOKIE) {
+        let name = state.config.session_cookie();
+        if let Some(s) = cookie(&headers, name) {
             state.store.delete_session(&hash_secret(&s)).await?;
         }
-        let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+        let clear = format!("{name}=; {}; Max-Age=0", cookie_attributes(&state));
         Ok::<Response, ApiError>((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: SecretString,
+    new_password: SecretString,
+}
+
+/// `POST /auth/password`: the current password, then the new one; every other session ends.
+pub(crate) fn password() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>, caller: Caller, addr: ClientAddr, Body(p): Body<PasswordChange>| async move {
+            let email = state.store.get_user(caller.user).await?.email;
+            // Guessing the current password here is throttled like signing in.
+            let attempt = throttle::check(&state, &email, addr.0).await?;
+            let hash = state.store.password_hash(caller.user).await?;
+            if !state.hashing.verify(p.current_password, hash).await? {
+                throttle::failed(&state, &attempt).await?;
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "wrong_password",
+                    "`current_password` is not your current password",
+                )
+                .with("field", "current_password".into()));
+            }
+            password::check(&p.new_password, &email).map_err(|e| e.with("field", "new_password".into()))?;
+            let hash = state.hashing.hash(p.new_password).await?;
+            state.store.set_password_hash(caller.user, &hash).await?;
+            let ended = state
+                .store
+                .revoke_other_sessions(caller.user, caller.session)
+                .await?;
+            tracing::info!(user = %caller.user, sessions_ended = ended, "password changed");
+            Ok::<_, ApiError>(axum::Json(json!({
+                "status": "changed", "other_sessions_ended": ended,
+                "note": "Personal API tokens keep working; revoke them under /api/v1/tokens if they may be exposed."
+            })))
+        },
+    )
 }
 
 pub(crate) fn me() -> MethodRouter<AppState> {
@@ -195,29 +223,62 @@ pub(crate) fn me() -> MethodRouter<AppState> {
     })
 }
 
+fn default_days() -> Option<u32> {
+    Some(90)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
     name: String,
+    /// Days until the token stops working: 90 when left out; `null` for a token that never expires.
+    #[serde(default = "default_days")]
+    expires_in_days: Option<u32>,
 }
+
+/// The longest a token may be made to last, in days.
+const MAX_TOKEN_DAYS: u32 = 5 * 366;
 
 pub(crate) fn tokens() -> MethodRouter<AppState> {
     get(|State(state): State<AppState>, caller: Caller| async move {
         let rows = state.store.list_api_tokens(caller.user).await?;
+        let now = state.store.clock().now().as_microsecond();
         let data: Vec<_> = rows
             .iter()
-            .map(|t| json!({"id": t.id, "name": t.name, "created_at": rfc3339(t.created_at), "last_used_at": t.last_used_at.map(rfc3339)}))
+            .map(|t| json!({"id": t.id, "name": t.name, "created_at": rfc3339(t.created_at),
+                "last_used_at": t.last_used_at.map(rfc3339), "expires_at": t.expires_at.map(rfc3339),
+                "expired": t.expires_at.is_some_and(|e| e <= now)}))
             .collect();
         Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
     })
     .post(|State(state): State<AppState>, caller: Caller, Body(t): Body<NewToken>| async move {
+        // A token cannot make tokens: whoever holds one could otherwise keep access for ever.
+        caller.require_session("creating an API token")?;
         let name = t.name.trim();
-        if name.is_empty() || name.len() > 100 {
-            return Err(ApiError::unprocessable("invalid_name", "`name` must be 1 to 100 characters"));
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ApiError::unprocessable("invalid_name", "`name` must be 1 to 100 characters")
+                .with("field", "name".into()));
         }
+        let expires_at = match t.expires_in_days {
+            None => None,
+            Some(d) if (1..=MAX_TOKEN_DAYS).contains(&d) => Some(
+                state.store.clock().now().as_microsecond() + i64::from(d) * 86_400_000_000,
+            ),
+            Some(_) => {
+                return Err(ApiError::unprocessable(
+                    "invalid_expiry",
+                    format!("`expires_in_days` must be 1 to {MAX_TOKEN_DAYS}, or null for a token that never expires"),
+                )
+                .with("field", "expires_in_days".into()));
+            }
+        };
         let secret = format!("hrld_{}", random_secret());
-        let row = state.store.create_api_token(caller.user, name, &hash_secret(&secret)).await?;
+        let row = state
+            .store
+            .create_api_token(caller.user, name, &hash_secret(&secret), expires_at)
+            .await?;
         let body = json!({"id": row.id, "name": row.name, "token": secret, "created_at": rfc3339(row.created_at),
+            "expires_at": row.expires_at.map(rfc3339),
             "note": "This is the only time the token is shown; store it now."});
         Ok((StatusCode::CREATED, axum::Json(body)))
     })

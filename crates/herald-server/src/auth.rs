@@ -6,13 +6,17 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
-use herald_domain::{UserId, WorkspaceId};
+use herald_domain::{SessionId, UserId, WorkspaceId};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
 
+/// The session cookie over plain http (a loopback Herald).
 pub(crate) const SESSION_COOKIE: &str = "herald_session";
+/// The session cookie over https: the `__Host-` prefix makes browsers insist on `Secure`, `Path=/`
+/// and no `Domain`, so no other site or subdomain can set or read it.
+pub(crate) const SECURE_SESSION_COOKIE: &str = "__Host-herald_session";
 
 /// A random secret of 32 bytes, URL-safe.
 pub(crate) fn random_secret() -> String {
@@ -43,6 +47,8 @@ pub(crate) struct Caller {
     pub user: UserId,
     /// The hash of the browser session, when the caller came with a cookie.
     pub session_hash: Option<String>,
+    /// The browser session, when the caller came with a cookie (not an API token).
+    pub session: Option<SessionId>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -63,23 +69,42 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Caller {
                 user,
                 session_hash: None,
+                session: None,
             });
         }
-        let session = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
+        let session =
+            cookie(&parts.headers, state.config.session_cookie()).ok_or_else(ApiError::unauthenticated)?;
         let hash = hash_secret(&session);
-        let user = state
+        let found = state
             .store
-            .session_user(&hash)
+            .session_user(&hash, micros(state.config.session_idle))
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
         Ok(Caller {
-            user,
+            user: found.user,
             session_hash: Some(hash),
+            session: Some(found.session),
         })
     }
 }
 
+/// A duration in microseconds, as instants are stored.
+pub(crate) fn micros(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
 impl Caller {
+    /// Refuses a caller who came with an API token where only a person in a browser may act.
+    pub fn require_session(&self, what: &str) -> Result<SessionId, ApiError> {
+        self.session.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "session_required",
+                format!("{what} needs you signed in to Herald (a session), not an API token"),
+            )
+        })
+    }
+
     /// The workspace, if the caller belongs to it; otherwise 404, as if it did not exist.
     pub async fn workspace(&self, state: &AppState, ws: &str) -> Result<WorkspaceId, ApiError> {
         let id: WorkspaceId = ws.parse().map_err(|_| ApiError::not_found("workspace"))?;

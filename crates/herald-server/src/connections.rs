@@ -18,7 +18,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
-use crate::auth::{Caller, SESSION_COOKIE, cookie, hash_secret, random_secret};
+use crate::auth::{Caller, cookie, hash_secret, random_secret};
 use crate::error::ApiError;
 use crate::json::{Body, rfc3339};
 
@@ -238,7 +238,7 @@ async fn finish(
         ));
     }
     if let Some(expected) = &row.session_hash {
-        let here = cookie(headers, SESSION_COOKIE).map(|c| hash_secret(&c));
+        let here = cookie(headers, state.config.session_cookie()).map(|c| hash_secret(&c));
         if here.as_ref() != Some(expected) {
             return Err(bad(
                 "This connection was started in another browser session. Start connecting again from this browser.",

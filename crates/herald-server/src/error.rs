@@ -11,6 +11,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Option<(&'static str, Value)>,
+    /// Seconds to send as `Retry-After` (throttled or busy).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -22,7 +24,14 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
+    }
+
+    /// Tells the client when to try again (`Retry-After`, in seconds).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     pub fn with(mut self, key: &'static str, value: Value) -> Self {
@@ -88,6 +97,11 @@ impl IntoResponse for ApiError {
         if let Some((k, v)) = self.details {
             error[k] = v;
         }
-        (self.status, axum::Json(json!({ "error": error }))).into_response()
+        let mut res = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        if let Some(s) = self.retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        res
     }
 }

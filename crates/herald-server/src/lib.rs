@@ -6,16 +6,21 @@ mod accounts;
 mod assets;
 mod auth;
 mod choose;
+mod client;
 mod connections;
 mod docs;
 mod engagement;
 mod error;
+mod janitor;
 mod json;
 mod media;
+mod password;
 mod posts;
 mod profiles;
 mod security;
 mod serve;
+mod sessions;
+mod throttle;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,7 +36,10 @@ use herald_vault::UrlSigner;
 use tokio::sync::Notify;
 use url::Url;
 
+pub use client::TrustedProxies;
 pub use error::ApiError;
+pub use janitor::janitor;
+pub use password::Hashing;
 pub use serve::{Limits, serve};
 
 /// What the server is configured with.
@@ -45,6 +53,14 @@ pub struct ServerConfig {
     pub max_upload_bytes: u64,
     /// The longest an upload may take from its first byte to its last.
     pub upload_timeout: std::time::Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Sign-ups allowed per client address per hour.
+    pub signups_per_hour: u32,
+    /// A session unused this long ends.
+    pub session_idle: std::time::Duration,
+    /// A session ends this long after it began, used or not.
+    pub session_lifetime: std::time::Duration,
     /// Each login's backend (the real platform, the built-in sandbox, or none): profiles made
     /// through the sandbox are marked `sandbox: true`, and no token goes to another backend.
     pub backends: Backends,
@@ -61,6 +77,19 @@ impl ServerConfig {
     pub(crate) fn sandboxed(&self, platform: Platform) -> bool {
         self.backend(platform) == Backend::Sandbox
     }
+
+    pub(crate) fn https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// The session cookie's name: `__Host-` prefixed over https.
+    pub(crate) fn session_cookie(&self) -> &'static str {
+        if self.https() {
+            auth::SECURE_SESSION_COOKIE
+        } else {
+            auth::SESSION_COOKIE
+        }
+    }
 }
 
 /// Shared state of every handler.
@@ -73,6 +102,8 @@ pub struct AppState {
     pub signer: UrlSigner,
     /// Wakes the dispatcher when a post is scheduled or edited.
     pub wake: Arc<Notify>,
+    /// Password hashing, a few at a time.
+    pub hashing: Hashing,
 }
 
 /// One documented operation of the API.
@@ -86,7 +117,9 @@ pub(crate) struct Op {
 /// Example bodies for the OpenAPI document (checked to be valid JSON by a unit test).
 mod examples {
     pub const CREDENTIALS: &str = r#"{"email":"you@example.com","password":"a long passphrase"}"#;
-    pub const TOKEN: &str = r#"{"name":"cli"}"#;
+    pub const PASSWORD: &str =
+        r#"{"current_password":"a long passphrase","new_password":"an even longer passphrase"}"#;
+    pub const TOKEN: &str = r#"{"name":"cli","expires_in_days":90}"#;
     pub const CONNECT: &str = r#"{"platform":"instagram"}"#;
     pub const POST: &str = r#"{"text":"Hello #launch","media_ids":["01a21050-6d18-758b-8f5c-c4714eed58a4"],"targets":[{"profile_id":"01a21050-6c3d-7568-95db-59e3a159e345","options":{"alt_text":"A red square"}}],"scheduled_at":"2026-12-01T09:00:00","time_zone":"Europe/Paris"}"#;
     pub const CHOOSE: &str = r#"{"accounts":["facebook:100000000000001","instagram:17841400000000002"]}"#;
@@ -147,9 +180,36 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![op("post", "End the session")],
         ),
         (
+            "/api/v1/auth/password",
+            accounts::password(),
+            vec![with(
+                "post",
+                "Change your password (the current one is required); signs out every other session",
+                examples::PASSWORD,
+            )],
+        ),
+        (
             "/api/v1/me",
             accounts::me(),
             vec![op("get", "The caller and their workspaces")],
+        ),
+        (
+            "/api/v1/sessions",
+            sessions::list(),
+            vec![op(
+                "get",
+                "Your browser sessions: when each began and was last used, its browser and address",
+            )],
+        ),
+        (
+            "/api/v1/sessions/revoke-others",
+            sessions::revoke_others(),
+            vec![op("post", "Sign out every session but this one")],
+        ),
+        (
+            "/api/v1/sessions/{id}",
+            sessions::one(),
+            vec![op("delete", "Sign out one session")],
         ),
         (
             "/api/v1/tokens",
@@ -158,7 +218,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
                 op("get", "List personal API tokens"),
                 with(
                     "post",
-                    "Create a personal API token (shown once)",
+                    "Create a personal API token (shown once; from a signed-in session only)",
                     examples::TOKEN,
                 ),
             ],

@@ -1,6 +1,6 @@
 //! Users, workspaces, memberships, browser sessions and personal API tokens.
 
-use herald_domain::{ApiTokenId, UserId, WorkspaceId};
+use herald_domain::{ApiTokenId, SessionId, UserId, WorkspaceId};
 
 use crate::{Result, Store, StoreError, on_db, parse_id};
 
@@ -17,7 +17,38 @@ pub struct ApiTokenRow {
     pub name: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
 }
+
+/// A browser session as its owner sees it (never its secret).
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: SessionId,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub user_agent: Option<String>,
+    pub address: Option<String>,
+}
+
+pub struct NewSession<'a> {
+    /// The SHA-256 of the cookie's secret.
+    pub token_hash: &'a str,
+    pub user: UserId,
+    pub expires_at: i64,
+    pub user_agent: Option<&'a str>,
+    pub address: Option<&'a str>,
+}
+
+/// Who a session cookie belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionUser {
+    pub user: UserId,
+    pub session: SessionId,
+}
+
+/// A session's last use is written at most this often (microseconds): enough for the idle timeout.
+const LAST_SEEN_EVERY: i64 = 60_000_000;
 
 impl Store {
     /// Creates a user with their own workspace, in one transaction.
@@ -39,6 +70,20 @@ impl Store {
             tx.commit().await?;
         });
         Ok((user, ws))
+    }
+
+    /// The user's password hash.
+    pub async fn password_hash(&self, user: UserId) -> Result<String> {
+        let row: Option<(String,)> = on_db!(self.db(), pool =>
+            sqlx::query_as("SELECT password_hash FROM users WHERE id = $1").bind(user.to_string()).fetch_optional(pool).await?);
+        row.map(|r| r.0).ok_or(StoreError::NotFound)
+    }
+
+    /// Replaces the user's password hash.
+    pub async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<()> {
+        let n = on_db!(self.db(), pool => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash).bind(user.to_string()).execute(pool).await?.rows_affected());
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     /// The user's id and password hash, by email.
@@ -74,17 +119,34 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 
-    pub async fn create_session(&self, token_hash: &str, user: UserId, expires_at: i64) -> Result<()> {
-        on_db!(self.db(), pool => sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash).bind(user.to_string()).bind(self.now()).bind(expires_at).execute(pool).await?.rows_affected());
-        Ok(())
+    pub async fn create_session(&self, s: NewSession<'_>) -> Result<SessionId> {
+        let (id, now) = (SessionId::new(), self.now());
+        on_db!(self.db(), pool => sqlx::query(
+            "INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at, user_agent, address)
+             VALUES ($1, $2, $3, $4, $4, $5, $6, $7)")
+            .bind(s.token_hash).bind(id.to_string()).bind(s.user.to_string()).bind(now).bind(s.expires_at)
+            .bind(s.user_agent).bind(s.address).execute(pool).await?.rows_affected());
+        Ok(id)
     }
 
-    pub async fn session_user(&self, token_hash: &str) -> Result<Option<UserId>> {
-        let row: Option<(String,)> = on_db!(self.db(), pool =>
-            sqlx::query_as("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-                .bind(token_hash).bind(self.now()).fetch_optional(pool).await?);
-        row.map(|r| parse_id(&r.0)).transpose()
+    /// The session's user, if it has not expired and was used within `idle` microseconds; using
+    /// it counts as activity.
+    pub async fn session_user(&self, token_hash: &str, idle: i64) -> Result<Option<SessionUser>> {
+        let now = self.now();
+        let row: Option<(String, String, i64)> = on_db!(self.db(), pool =>
+            sqlx::query_as("SELECT user_id, id, last_seen_at FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3")
+                .bind(token_hash).bind(now).bind(now.saturating_sub(idle)).fetch_optional(pool).await?);
+        let Some((user, id, last_seen)) = row else {
+            return Ok(None);
+        };
+        if now - last_seen > LAST_SEEN_EVERY {
+            on_db!(self.db(), pool => sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+                .bind(now).bind(token_hash).execute(pool).await?.rows_affected());
+        }
+        Ok(Some(SessionUser {
+            user: parse_id(&user)?,
+            session: parse_id(&id)?,
+        }))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -92,29 +154,78 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_api_token(&self, user: UserId, name: &str, token_hash: &str) -> Result<ApiTokenRow> {
+    /// The user's sessions that are still valid, the most recently used first.
+    pub async fn list_sessions(&self, user: UserId, idle: i64) -> Result<Vec<SessionRow>> {
+        let now = self.now();
+        type Row = (String, i64, i64, i64, Option<String>, Option<String>);
+        let rows: Vec<Row> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT id, created_at, last_seen_at, expires_at, user_agent, address FROM sessions
+             WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $3 ORDER BY last_seen_at DESC")
+            .bind(user.to_string()).bind(now).bind(now.saturating_sub(idle)).fetch_all(pool).await?);
+        rows.into_iter()
+            .map(
+                |(id, created_at, last_seen_at, expires_at, user_agent, address)| {
+                    Ok(SessionRow {
+                        id: parse_id(&id)?,
+                        created_at,
+                        last_seen_at,
+                        expires_at,
+                        user_agent,
+                        address,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Ends one of the user's sessions; `NotFound` when it is not theirs.
+    pub async fn revoke_session(&self, user: UserId, id: SessionId) -> Result<()> {
+        let n = on_db!(self.db(), pool => sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(id.to_string()).bind(user.to_string()).execute(pool).await?.rows_affected());
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Ends every session of the user but `keep` (the caller's own); returns how many ended.
+    pub async fn revoke_other_sessions(&self, user: UserId, keep: Option<SessionId>) -> Result<u64> {
+        let keep = keep.map(|k| k.to_string()).unwrap_or_default();
+        Ok(
+            on_db!(self.db(), pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+            .bind(user.to_string()).bind(keep).execute(pool).await?.rows_affected()),
+        )
+    }
+
+    pub async fn create_api_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        expires_at: Option<i64>,
+    ) -> Result<ApiTokenRow> {
         let (id, now) = (ApiTokenId::new(), self.now());
-        on_db!(self.db(), pool => sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id.to_string()).bind(user.to_string()).bind(name).bind(token_hash).bind(now).execute(pool).await?.rows_affected());
+        on_db!(self.db(), pool => sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id.to_string()).bind(user.to_string()).bind(name).bind(token_hash).bind(now).bind(expires_at).execute(pool).await?.rows_affected());
         Ok(ApiTokenRow {
             id,
             name: name.to_owned(),
             created_at: now,
             last_used_at: None,
+            expires_at,
         })
     }
 
     pub async fn list_api_tokens(&self, user: UserId) -> Result<Vec<ApiTokenRow>> {
-        let rows: Vec<(String, String, i64, Option<i64>)> = on_db!(self.db(), pool =>
-            sqlx::query_as("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at")
+        type Row = (String, String, i64, Option<i64>, Option<i64>);
+        let rows: Vec<Row> = on_db!(self.db(), pool =>
+            sqlx::query_as("SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at")
                 .bind(user.to_string()).fetch_all(pool).await?);
         rows.into_iter()
-            .map(|(id, name, created_at, last_used_at)| {
+            .map(|(id, name, created_at, last_used_at, expires_at)| {
                 Ok(ApiTokenRow {
                     id: parse_id(&id)?,
                     name,
                     created_at,
                     last_used_at,
+                    expires_at,
                 })
             })
             .collect()
@@ -127,10 +238,12 @@ impl Store {
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
+    /// The user of an unexpired token; using it records its last use.
     pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserId>> {
+        let now = self.now();
         let row: Option<(String,)> = on_db!(self.db(), pool =>
-            sqlx::query_as("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 RETURNING user_id")
-                .bind(self.now()).bind(token_hash).fetch_optional(pool).await?);
+            sqlx::query_as("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND (expires_at IS NULL OR expires_at > $1) RETURNING user_id")
+                .bind(now).bind(token_hash).fetch_optional(pool).await?);
         row.map(|r| parse_id(&r.0)).transpose()
     }
 }

@@ -7,20 +7,24 @@ mod grants;
 mod keys;
 mod media;
 mod oauth;
+mod pending;
 mod posts;
 mod profiles;
 #[doc(hidden)]
 pub mod testing;
+mod throttle;
 
-pub use accounts::{ApiTokenRow, UserRow};
+pub use accounts::{ApiTokenRow, NewSession, SessionRow, SessionUser, UserRow};
 pub use db::{Backend, Db};
 pub use deliveries::{Claimed, DeliveryEventRow, Transition};
 pub use grants::{GrantRow, NewGrant};
 pub use keys::KeyStatus;
 pub use media::{MediaRow, NewMedia, VideoFacts};
 pub use oauth::{NewOAuthState, OAuthStateRow};
+pub use pending::{NewPending, PendingRow};
 pub use posts::{CancelOutcome, DeliveryRow, NewPost, NewTarget, PostFilter, PostRow};
 pub use profiles::{NewProfile, ProfileRow};
+pub use throttle::{FailureScope, Failures};
 
 use std::sync::Arc;
 

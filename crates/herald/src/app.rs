@@ -11,7 +11,7 @@ use herald_domain::profile::{Backend, Backends};
 use herald_platforms::facebook::{Facebook, FacebookConfig};
 use herald_platforms::instagram::{Instagram, InstagramConfig};
 use herald_sandbox::{Emulator, Sandbox, SandboxConfig};
-use herald_server::{AppState, ServerConfig};
+use herald_server::{AppState, Hashing, ServerConfig};
 use herald_store::{Db, Store};
 use herald_vault::UrlSigner;
 use secrecy::SecretString;
@@ -261,6 +261,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             signup_open: settings.signup_open,
             max_upload_bytes: settings.max_upload_bytes,
             upload_timeout: settings.upload_timeout,
+            trusted_proxies: settings.trusted_proxies.clone(),
+            signups_per_hour: settings.signups_per_hour,
+            session_idle: settings.session_idle,
+            session_lifetime: std::time::Duration::from_secs(30 * 24 * 3600),
             backends,
         };
         let state = AppState {
@@ -270,7 +274,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             facebook,
             signer,
             wake,
+            hashing: settings
+                .password_hashes_at_once
+                .map_or_else(Hashing::per_core, Hashing::new),
         };
+        tasks.push(tokio::spawn(herald_server::janitor(
+            state.clone(),
+            RunningApp::signal(&rx),
+        )));
         let router = herald_server::router(state, sandbox.as_ref().map(|sb| sb.router_for(&emulated)));
         let stop = RunningApp::signal(&rx);
         tasks.push(tokio::spawn(herald_server::serve(

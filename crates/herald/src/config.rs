@@ -102,6 +102,14 @@ pub struct Settings {
     pub upload_timeout: Duration,
     /// Timeouts and the connection limit of the HTTP listener.
     pub http: herald_server::Limits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: herald_server::TrustedProxies,
+    /// Sign-ups allowed per client address per hour.
+    pub signups_per_hour: u32,
+    /// A session unused this long ends.
+    pub session_idle: Duration,
+    /// Password hashes computed at once (`None`: one per core).
+    pub password_hashes_at_once: Option<usize>,
     /// `None`: the built-in sandbox stands in for Instagram (Instagram Login).
     pub instagram: Option<Credentials>,
     /// `None`: the built-in sandbox stands in for Facebook (Facebook Login, Pages, Instagram via Pages).
@@ -141,6 +149,10 @@ impl Settings {
             max_upload_bytes: 256 * 1024 * 1024,
             upload_timeout: Duration::from_secs(15 * 60),
             http: herald_server::Limits::default(),
+            trusted_proxies: herald_server::TrustedProxies::default(),
+            signups_per_hour: 10,
+            session_idle: Duration::from_secs(24 * 3600),
+            password_hashes_at_once: None,
             instagram: None,
             facebook: None,
             graph_version: "v24.0".into(),

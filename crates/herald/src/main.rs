@@ -109,6 +109,18 @@ struct Opts {
     /// How many connections are served at once (more wait).
     #[arg(long, global = true, env = "HERALD_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client.
+    #[arg(long, global = true, env = "HERALD_TRUSTED_PROXIES")]
+    trusted_proxies: Option<String>,
+    /// Sign-ups allowed per client address per hour.
+    #[arg(long, global = true, env = "HERALD_SIGNUPS_PER_HOUR")]
+    signups_per_hour: Option<u32>,
+    /// A session unused for this many hours ends.
+    #[arg(long, global = true, env = "HERALD_SESSION_IDLE_HOURS")]
+    session_idle_hours: Option<u64>,
+    /// Password hashes computed at once (each takes 19 MiB); default: one per core.
+    #[arg(long, global = true, env = "HERALD_PASSWORD_HASHES_AT_ONCE")]
+    password_hashes_at_once: Option<usize>,
     /// Instagram app id; with the secret (HERALD_INSTAGRAM_CLIENT_SECRET or its _FILE), switches
     /// Instagram from the sandbox to the real API.
     #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_ID")]
@@ -160,6 +172,10 @@ struct FileConfig {
     body_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    trusted_proxies: Option<String>,
+    signups_per_hour: Option<u32>,
+    session_idle_hours: Option<u64>,
+    password_hashes_at_once: Option<usize>,
     sandbox_processing_delay_ms: Option<u64>,
     master_keys_file: Option<PathBuf>,
     #[serde(default)]
@@ -304,6 +320,22 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
         Some(0) => bail!("--max-connections must be at least 1"),
         Some(n) => s.http.max_connections = n,
         None => {}
+    }
+    if let Some(list) = o.trusted_proxies.or(file.trusted_proxies) {
+        s.trusted_proxies = herald_server::TrustedProxies::parse(&list)
+            .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
+    }
+    if let Some(n) = o.signups_per_hour.or(file.signups_per_hour) {
+        s.signups_per_hour = n;
+    }
+    match o.session_idle_hours.or(file.session_idle_hours) {
+        Some(0) => bail!("--session-idle-hours must be at least 1"),
+        Some(h) => s.session_idle = Duration::from_secs(h * 3600),
+        None => {}
+    }
+    match o.password_hashes_at_once.or(file.password_hashes_at_once) {
+        Some(0) => bail!("--password-hashes-at-once must be at least 1"),
+        n => s.password_hashes_at_once = n.or(s.password_hashes_at_once),
     }
     if let Some(ms) = o.sandbox_processing_delay_ms.or(file.sandbox_processing_delay_ms) {
         s.sandbox_processing_delay = Duration::from_millis(ms);

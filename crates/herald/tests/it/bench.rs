@@ -57,3 +57,71 @@ async fn bench_a_burst_of_due_posts() {
         app.stop().await;
     }
 }
+
+/// A field of `/proc/self/status`, in KiB.
+fn proc_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// A benchmark, not a test: 200 sign-ins at once, with password hashing capped (Herald's default,
+/// one hash per core) and uncapped (200 at once), measuring this process's peak memory and the
+/// sign-ins' latency. Run with
+/// `cargo test -p herald --test it bench_two_hundred -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: run explicitly"]
+async fn bench_two_hundred_concurrent_signins() {
+    const SIGNINS: usize = 200;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    for at_once in [cores, SIGNINS] {
+        let mut app = TestApp::spawn_with(herald_store::Backend::Sqlite, Mode::Builtin, |s| {
+            s.password_hashes_at_once = Some(at_once);
+        })
+        .await;
+        app.signup("bench-signin@example.com").await;
+        // One client for all (clones share it): building 200 clients would cost more than Herald.
+        let http = reqwest::Client::new();
+        // Peak memory from here: writing 5 to clear_refs resets the high-water mark.
+        std::fs::write("/proc/self/clear_refs", "5").unwrap();
+        let base = proc_kib("VmRSS:");
+        let started = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..SIGNINS {
+            let url = app.url("api/v1/auth/login");
+            let http = http.clone();
+            tasks.push(tokio::spawn(async move {
+                let t = std::time::Instant::now();
+                let r = http
+                    .post(url)
+                    .json(&json!({"email": "bench-signin@example.com", "password": "correct horse battery"}))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), t.elapsed().as_secs_f64())
+            }));
+        }
+        let mut latency = Vec::new();
+        for t in tasks {
+            let (status, secs) = t.await.unwrap();
+            assert_eq!(status, 200);
+            latency.push(secs);
+        }
+        let total = started.elapsed().as_secs_f64();
+        latency.sort_by(f64::total_cmp);
+        let peak = proc_kib("VmHWM:");
+        println!(
+            "{}",
+            json!({
+                "bench": "two_hundred_concurrent_signins", "hashes_at_once": at_once, "signins": SIGNINS,
+                "peak_rss_above_start_mib": (peak.saturating_sub(base)) as f64 / 1024.0,
+                "latency_s": {"p50": percentile(&latency, 0.5), "max": latency[latency.len() - 1]},
+                "signins_per_s": SIGNINS as f64 / total,
+            })
+        );
+        app.stop().await;
+    }
+}

@@ -1,4 +1,5 @@
-//! Least privilege: another workspace's profiles, media, posts and tokens are 404, never 403, never shown.
+//! Least privilege: another workspace's profiles, media, posts, and another user's tokens and
+//! sessions are 404, never 403, never shown.
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
@@ -101,6 +102,25 @@ async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        // Sessions too: the owner's is neither listed to the intruder nor theirs to end.
+        let (_, sessions) = app.get(app.url("api/v1/sessions")).await;
+        let owner_session = sessions["data"][0]["id"].as_str().unwrap().to_owned();
+        let listed = intruder
+            .get(app.url("api/v1/sessions"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!listed.contains(&owner_session), "{listed}");
+        let r = intruder
+            .delete(app.url(&format!("api/v1/sessions/{owner_session}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(app.get(app.url("api/v1/me")).await.0, StatusCode::OK);
         let (_, p) = app.get(app.ws_url(&format!("posts/{post}"))).await;
         assert_eq!(
             (p["text"].as_str(), p["deliveries"][0]["status"].as_str()),

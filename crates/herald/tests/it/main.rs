@@ -15,5 +15,7 @@ mod isolation;
 mod lifecycle;
 mod sandbox_mode;
 mod secrets;
+mod sessions;
+mod signin;
 mod specs;
 mod tokens;

@@ -1,0 +1,113 @@
+//! Counters behind sign-in and sign-up throttling, shared by every Herald process on the database.
+//! Keys are hashes chosen by the caller; the policy (how many, how long) is the server's.
+
+use crate::{Result, Store, on_db};
+
+/// What is counted against a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureScope {
+    /// One account from one client address.
+    Pair,
+    /// One account from every address.
+    Account,
+}
+
+impl FailureScope {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pair => "pair",
+            Self::Account => "account",
+        }
+    }
+}
+
+/// Failed sign-ins counted against a key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    pub failures: i64,
+    pub last_at: i64,
+    pub blocked_until: i64,
+}
+
+impl Store {
+    /// The failures counted against `key`, those before `since` forgotten.
+    pub async fn signin_failures(&self, scope: FailureScope, key: &str, since: i64) -> Result<Failures> {
+        let row: Option<(i64, i64, i64)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT failures, last_at, blocked_until FROM signin_failures WHERE scope = $1 AND key_hash = $2")
+            .bind(scope.as_str()).bind(key).fetch_optional(pool).await?);
+        Ok(match row {
+            Some((failures, last_at, blocked_until)) if last_at >= since => Failures {
+                failures,
+                last_at,
+                blocked_until,
+            },
+            Some((_, _, blocked_until)) => Failures {
+                blocked_until,
+                ..Failures::default()
+            },
+            None => Failures::default(),
+        })
+    }
+
+    /// Counts one more failure against `key` (starting over when the last was before `since`) and
+    /// blocks it until `blocked_until(failures)`; returns the count.
+    pub async fn record_signin_failure(
+        &self,
+        scope: FailureScope,
+        key: &str,
+        since: i64,
+        blocked_until: impl Fn(i64) -> i64,
+    ) -> Result<i64> {
+        let now = self.now();
+        let (failures,): (i64,) = on_db!(self.db(), pool => sqlx::query_as(
+            "INSERT INTO signin_failures (scope, key_hash, failures, last_at, blocked_until) VALUES ($1, $2, 1, $3, 0)
+             ON CONFLICT (scope, key_hash) DO UPDATE SET
+               failures = CASE WHEN signin_failures.last_at < $4 THEN 1 ELSE signin_failures.failures + 1 END,
+               last_at = $3
+             RETURNING failures")
+            .bind(scope.as_str()).bind(key).bind(now).bind(since).fetch_one(pool).await?);
+        let until = blocked_until(failures);
+        on_db!(self.db(), pool => sqlx::query(
+            "UPDATE signin_failures SET blocked_until = $1 WHERE scope = $2 AND key_hash = $3 AND blocked_until < $1")
+            .bind(until).bind(scope.as_str()).bind(key).execute(pool).await?.rows_affected());
+        Ok(failures)
+    }
+
+    /// Forgets the failures against `key` (after a successful sign-in).
+    pub async fn clear_signin_failures(&self, scope: FailureScope, key: &str) -> Result<()> {
+        on_db!(self.db(), pool => sqlx::query("DELETE FROM signin_failures WHERE scope = $1 AND key_hash = $2")
+            .bind(scope.as_str()).bind(key).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Counts one more sign-up from `key` in the window that started at `window_start` (an older
+    /// window starts over); returns the count in the window.
+    pub async fn count_signup(&self, key: &str, window_start: i64) -> Result<i64> {
+        let now = self.now();
+        let (n,): (i64,) = on_db!(self.db(), pool => sqlx::query_as(
+            "INSERT INTO signup_attempts (key_hash, attempts, window_start) VALUES ($1, 1, $2)
+             ON CONFLICT (key_hash) DO UPDATE SET
+               attempts = CASE WHEN signup_attempts.window_start < $3 THEN 1 ELSE signup_attempts.attempts + 1 END,
+               window_start = CASE WHEN signup_attempts.window_start < $3 THEN $2 ELSE signup_attempts.window_start END
+             RETURNING attempts")
+            .bind(key).bind(now).bind(window_start).fetch_one(pool).await?);
+        Ok(n)
+    }
+
+    /// Deletes what has run out: sessions past their end or idle longer than `session_idle`,
+    /// OAuth states, failure counts older than `failures_since` and no longer blocking, sign-up
+    /// windows that closed. Returns how many rows went.
+    pub async fn purge_expired(&self, session_idle: i64, failures_since: i64) -> Result<u64> {
+        let now = self.now();
+        let mut n = 0;
+        n += on_db!(self.db(), pool => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+            .bind(now).bind(now.saturating_sub(session_idle)).execute(pool).await?.rows_affected());
+        n += on_db!(self.db(), pool => sqlx::query("DELETE FROM oauth_states WHERE expires_at <= $1")
+            .bind(now).execute(pool).await?.rows_affected());
+        n += on_db!(self.db(), pool => sqlx::query("DELETE FROM signin_failures WHERE last_at < $1 AND blocked_until <= $2")
+            .bind(failures_since).bind(now).execute(pool).await?.rows_affected());
+        n += on_db!(self.db(), pool => sqlx::query("DELETE FROM signup_attempts WHERE window_start < $1")
+            .bind(failures_since).execute(pool).await?.rows_affected());
+        Ok(n)
+    }
+}
