@@ -125,28 +125,41 @@ pub(crate) fn signup() -> MethodRouter<AppState> {
     )
 }
 
+/// Signs in: throttled per (email, address); an unknown email costs and answers what a wrong
+/// password does. Returns the user, the email as stored, and the new session's `Set-Cookie`.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: SecretString,
+    headers: &HeaderMap,
+    addr: ClientAddr,
+) -> ApiResult<(UserId, String, HeaderValue)> {
+    let email = email.trim().to_lowercase();
+    let attempt = throttle::check(state, &email, addr.0).await?;
+    let found = state.store.find_login(&email).await?;
+    // An unknown email is checked against a dummy hash: the same work, the same answer.
+    let (user, hash) = match found {
+        Some((u, h)) => (Some(u), h),
+        None => (None, state.hashing.dummy().await?),
+    };
+    let ok = state.hashing.verify(password, hash).await?;
+    let Some(user) = user.filter(|_| ok) else {
+        throttle::failed(state, &attempt).await?;
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "email or password is wrong",
+        ));
+    };
+    throttle::succeeded(state, &attempt).await?;
+    let cookie = start_session(state, user, headers, addr).await?;
+    Ok((user, email, cookie))
+}
+
 pub(crate) fn login() -> MethodRouter<AppState> {
     post(
         |State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap, Body(c): Body<Credentials>| async move {
-            let email = c.email.trim().to_lowercase();
-            let attempt = throttle::check(&state, &email, addr.0).await?;
-            let found = state.store.find_login(&email).await?;
-            // An unknown email is checked against a dummy hash: the same work, the same answer.
-            let (user, hash) = match found {
-                Some((u, h)) => (Some(u), h),
-                None => (None, state.hashing.dummy().await?),
-            };
-            let ok = state.hashing.verify(c.password, hash).await?;
-            let Some(user) = user.filter(|_| ok) else {
-                throttle::failed(&state, &attempt).await?;
-                return Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_credentials",
-                    "email or password is wrong",
-                ));
-            };
-            throttle::succeeded(&state, &attempt).await?;
-            let cookie = start_session(&state, user, &headers, addr).await?;
+            let (user, email, cookie) = sign_in(&state, &c.email, c.password, &headers, addr).await?;
             Ok::<Response, ApiError>(
                 (
                     [(header::SET_COOKIE, cookie)],

@@ -11,9 +11,9 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 use herald_domain::platform::{Feature, Login, Platform};
 use herald_domain::profile::{ConnectionState, ReconnectReason};
-use herald_domain::{GrantId, WorkspaceId};
+use herald_domain::{GrantId, UserId, WorkspaceId};
 use herald_platforms::PlatformError;
-use herald_platforms::facebook::PageAccount;
+use herald_platforms::facebook::{PageAccount, UserGrant};
 use herald_store::{GrantRow, NewGrant, NewProfile, OAuthStateRow, ProfileRow};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -100,13 +100,12 @@ fn chosen(profiles: &[ProfileRow], c: &Candidate) -> Option<herald_domain::Profi
         .map(|p| p.id)
 }
 
-/// The Facebook callback after the state checks: code → grant, then reconnect what was chosen before.
-pub(crate) async fn finish_facebook(
+/// Facebook's code exchange: code (with its PKCE verifier) → long-lived user grant.
+pub(crate) async fn exchange_facebook(
     state: &AppState,
     row: &OAuthStateRow,
     code: &str,
-) -> Result<Response, Response> {
-    let fb = Platform::Facebook;
+) -> Result<UserGrant, Response> {
     let verifier = row.pkce_verifier.as_ref().ok_or_else(|| {
         page(
             StatusCode::BAD_REQUEST,
@@ -115,16 +114,27 @@ pub(crate) async fn finish_facebook(
         )
     })?;
     let now = state.store.clock().now();
-    let g = state
+    state
         .facebook
         .exchange_code(code, &row.redirect_uri, verifier, now)
         .await
-        .map_err(|e| exchange_failed(fb, &e))?;
+        .map_err(|e| exchange_failed(Platform::Facebook, &e))
+}
+
+/// A Facebook login for `ws`, by `user`: the grant recorded, then what was chosen before reconnected.
+pub(crate) async fn complete_facebook(
+    state: &AppState,
+    ws: WorkspaceId,
+    user: UserId,
+    g: UserGrant,
+) -> Result<Response, Response> {
+    let fb = Platform::Facebook;
+    let now = state.store.clock().now();
     let grant_id = state
         .store
         .upsert_grant(NewGrant {
-            workspace: row.workspace,
-            user: row.user,
+            workspace: ws,
+            user,
             login: Login::Facebook,
             external_user_id: &g.user_id,
             name: &g.name,
@@ -136,11 +146,7 @@ pub(crate) async fn finish_facebook(
         })
         .await
         .map_err(store_failed)?;
-    let grant = state
-        .store
-        .get_grant(row.workspace, grant_id)
-        .await
-        .map_err(store_failed)?;
+    let grant = state.store.get_grant(ws, grant_id).await.map_err(store_failed)?;
     let accounts = candidates(
         state
             .facebook
@@ -150,7 +156,7 @@ pub(crate) async fn finish_facebook(
     );
     let before = state
         .store
-        .profiles_of_grant(row.workspace, grant_id)
+        .profiles_of_grant(ws, grant_id)
         .await
         .map_err(store_failed)?;
     let mut reconnected = Vec::new();
@@ -176,7 +182,7 @@ pub(crate) async fn finish_facebook(
         state
             .store
             .set_profile_state(
-                row.workspace,
+                ws,
                 p.id,
                 ConnectionState::NeedsReconnect,
                 Some(ReconnectReason::RevokedOnPlatform),
@@ -199,7 +205,7 @@ pub(crate) async fn finish_facebook(
     if open > 0 {
         message.push_str(&format!(
             " {open} more account(s) can be added: choose them in Herald (connection {grant_id}: GET, then POST, /api/v1/workspaces/{}/connections/{grant_id}/accounts).",
-            row.workspace
+            ws
         ));
     }
     if accounts.is_empty() {

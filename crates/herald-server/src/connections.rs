@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use herald_domain::ProfileId;
 use herald_domain::platform::{Feature, Login, PkceSupport, Platform};
 use herald_domain::profile::{Backend, SecretKind};
+use herald_domain::{ProfileId, UserId, WorkspaceId};
 use herald_store::{NewOAuthState, NewProfile, OAuthStateRow};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -266,10 +266,70 @@ async fn finish(
         .get("code")
         .filter(|c| !c.is_empty())
         .ok_or_else(|| bad("The platform sent no authorization code. Start connecting again from Herald."))?;
-    if platform.login() == Some(Login::Facebook) {
-        return crate::choose::finish_facebook(state, &row, code).await;
+    // The code lives for seconds on some platforms: exchanged now, whatever happens next.
+    let exchanged = exchange(state, platform, &row, code).await?;
+    if row.session_hash.is_none() {
+        // Started with an API token, so bound to no browser: nothing is connected until the same
+        // user, signed in in this browser, confirms it.
+        return crate::pending::hold(state, platform, &row, exchanged, headers).await;
     }
-    finish_instagram(state, platform, &row, code).await
+    complete(state, row.workspace, row.user, platform, exchanged).await
+}
+
+/// What a platform's code exchange gave.
+pub(crate) enum Exchanged {
+    /// One account (Instagram Login).
+    Account(herald_platforms::Grant),
+    /// A person's grant covering several accounts (Facebook Login).
+    Person(herald_platforms::facebook::UserGrant),
+}
+
+impl Exchanged {
+    /// The account, as a person reads it.
+    pub(crate) fn describe(&self, platform: Platform) -> String {
+        match self {
+            Self::Account(g) => format!("@{} on {}", g.handle, platform.display_name()),
+            Self::Person(g) => format!(
+                "{} on Facebook (their Pages and linked Instagram accounts)",
+                g.name
+            ),
+        }
+    }
+}
+
+async fn exchange(
+    state: &AppState,
+    platform: Platform,
+    row: &OAuthStateRow,
+    code: &str,
+) -> Result<Exchanged, Response> {
+    if platform.login() == Some(Login::Facebook) {
+        return crate::choose::exchange_facebook(state, row, code)
+            .await
+            .map(Exchanged::Person);
+    }
+    let requested: Vec<&str> = row.scopes.split(',').collect();
+    let now = state.store.clock().now();
+    state
+        .instagram
+        .exchange_code(code, &row.redirect_uri, &requested, now)
+        .await
+        .map(Exchanged::Account)
+        .map_err(|e| exchange_failed(platform, &e))
+}
+
+/// Turns what the platform gave into profiles (or a grant to choose from) of `ws`.
+pub(crate) async fn complete(
+    state: &AppState,
+    ws: WorkspaceId,
+    user: UserId,
+    platform: Platform,
+    exchanged: Exchanged,
+) -> Result<Response, Response> {
+    match exchanged {
+        Exchanged::Person(g) => crate::choose::complete_facebook(state, ws, user, g).await,
+        Exchanged::Account(g) => complete_instagram(state, ws, platform, g).await,
+    }
 }
 
 /// Renders a failed code exchange for the person in the browser.
@@ -317,23 +377,16 @@ pub(crate) async fn save_profile(
     Ok((id, requeued))
 }
 
-async fn finish_instagram(
+async fn complete_instagram(
     state: &AppState,
+    ws: WorkspaceId,
     platform: Platform,
-    row: &OAuthStateRow,
-    code: &str,
+    grant: herald_platforms::Grant,
 ) -> Result<Response, Response> {
-    let requested: Vec<&str> = row.scopes.split(',').collect();
-    let now = state.store.clock().now();
-    let grant = state
-        .instagram
-        .exchange_code(code, &row.redirect_uri, &requested, now)
-        .await
-        .map_err(|e| exchange_failed(platform, &e))?;
     let (_, requeued) = save_profile(
         state,
         NewProfile {
-            workspace: row.workspace,
+            workspace: ws,
             platform: platform.as_str(),
             external_id: &grant.account_id,
             handle: &grant.handle,

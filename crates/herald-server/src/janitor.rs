@@ -1,5 +1,6 @@
-//! Sweeping what has run out: expired and idle sessions, OAuth states, old throttling counts. It
-//! runs every ten minutes, and whenever the clock is moved (tests move it instead of waiting).
+//! Sweeping what has run out: expired and idle sessions, OAuth states, old throttling counts, and
+//! connections never confirmed (their tokens revoked where the platform allows). It runs every
+//! minute, and whenever the clock is moved (tests move it instead of waiting).
 
 use std::future::Future;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use crate::AppState;
 use crate::auth::micros;
 
-const EVERY: Duration = Duration::from_secs(600);
+const EVERY: Duration = Duration::from_secs(60);
 /// Throttling counts are kept this long after their last failure (their window is an hour).
 const COUNTS_KEPT: i64 = 3_600_000_000;
 
@@ -35,4 +36,5 @@ async fn sweep(state: &AppState) {
         Ok(n) => tracing::debug!(rows = n, "swept expired sessions, states and counts"),
         Err(e) => tracing::warn!(error = %e, "sweeping expired rows failed"),
     }
+    crate::pending::expire(state).await;
 }

@@ -14,7 +14,9 @@ mod error;
 mod janitor;
 mod json;
 mod media;
+mod pages;
 mod password;
+mod pending;
 mod posts;
 mod profiles;
 mod security;
@@ -272,8 +274,27 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             connections::callback(),
             vec![op(
                 "get",
-                "OAuth redirect target: finishes the connection and shows what happened",
+                "OAuth redirect target: finishes the connection and shows what happened (a connection started with an API token waits for confirmation)",
             )],
+        ),
+        (
+            "/connections/pending/{id}",
+            pending::confirm(),
+            vec![
+                op(
+                    "get",
+                    "Page: confirm a connection started with an API token (its starter, signed in, in the browser that came back)",
+                ),
+                op("post", "Page form: `decision=confirm` or `decision=cancel`"),
+            ],
+        ),
+        (
+            "/login",
+            pages::login(),
+            vec![
+                op("get", "Page: sign in (`?next=/path` to return there)"),
+                op("post", "Page form: `email`, `password`, `next`"),
+            ],
         ),
         (
             "/api/v1/workspaces/{ws}/profiles",

@@ -10,6 +10,7 @@ mod oauth;
 mod pending;
 mod posts;
 mod profiles;
+mod sweep;
 #[doc(hidden)]
 pub mod testing;
 mod throttle;

@@ -219,6 +219,21 @@ impl TestApp {
         body
     }
 
+    /// Signs up another user in `browser` (its own cookie jar); returns their workspace id.
+    pub async fn signup_in(&self, browser: &reqwest::Client, email: &str) -> String {
+        let r = browser
+            .post(self.url("api/v1/auth/signup"))
+            .json(&json!({"email": email, "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json::<Value>().await.unwrap()["workspace_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Connects Instagram through the sandbox's consent form, unticking `untick`; returns the callback page.
     pub async fn connect(&self, untick: &[&str]) -> (StatusCode, String) {
         let location = self.consent(untick, "allow").await;

@@ -23,16 +23,7 @@ async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects
         let owner_ws = app.ws.clone();
 
         let intruder = client();
-        let r = intruder
-            .post(app.url("api/v1/auth/signup"))
-            .json(&json!({"email": "intruder@example.com", "password": "correct horse battery"}))
-            .send()
-            .await
-            .unwrap();
-        let own_ws = r.json::<serde_json::Value>().await.unwrap()["workspace_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let own_ws = app.signup_in(&intruder, "intruder@example.com").await;
         for ws in [&owner_ws, &own_ws] {
             let base = format!("api/v1/workspaces/{ws}");
             for path in [
@@ -140,16 +131,7 @@ async fn another_workspace_cannot_list_or_choose_the_accounts_of_a_facebook_conn
         let connection = list["data"][0]["id"].as_str().unwrap().to_owned();
         let owner_ws = app.ws.clone();
         let intruder = client();
-        let r = intruder
-            .post(app.url("api/v1/auth/signup"))
-            .json(&json!({"email": "pages-intruder@example.com", "password": "correct horse battery"}))
-            .send()
-            .await
-            .unwrap();
-        let own_ws = r.json::<serde_json::Value>().await.unwrap()["workspace_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let own_ws = app.signup_in(&intruder, "pages-intruder@example.com").await;
         for ws in [&owner_ws, &own_ws] {
             let path = format!("api/v1/workspaces/{ws}/connections/{connection}/accounts");
             let r = intruder.get(app.url(&path)).send().await.unwrap();

@@ -3,6 +3,7 @@
 mod api_docs;
 mod bad_input;
 mod bench;
+mod binding;
 mod cli;
 mod crash;
 mod e2e;

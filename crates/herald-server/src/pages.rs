@@ -1,0 +1,92 @@
+//! The sign-in page: a form for people in a browser (the confirmation of a connection sends them
+//! here), signing in through the same code as `POST /api/v1/auth/login`.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use secrecy::SecretString;
+
+use crate::AppState;
+use crate::accounts::sign_in;
+use crate::client::ClientAddr;
+use crate::connections::{escape, oauth_page};
+
+/// Where to go after signing in: a path on this Herald only (never another site).
+fn next_path(next: Option<&String>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.clone(),
+        _ => "/api/docs".into(),
+    }
+}
+
+fn form(status: StatusCode, next: &str, email: &str, error: Option<&str>) -> Response {
+    let error = error.map_or(String::new(), |e| {
+        format!("<p class=\"error\" id=\"error\" role=\"alert\">{}</p>", escape(e))
+    });
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Herald: sign in</title>\
+         <link rel=\"stylesheet\" href=\"{{{{herald.css}}}}\"></head><body><h1>Sign in to Herald</h1>\
+         <form method=\"post\" action=\"/login\" class=\"stack\">\
+         <input type=\"hidden\" name=\"next\" value=\"{next}\">\
+         <label>Email <input type=\"email\" name=\"email\" value=\"{email}\" autocomplete=\"username\" required></label>\
+         <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
+         {error}<button type=\"submit\">Sign in</button></form></body></html>",
+        next = escape(next),
+        email = escape(email),
+    );
+    oauth_page(status, &html)
+}
+
+pub(crate) fn login() -> MethodRouter<AppState> {
+    get(|Query(q): Query<HashMap<String, String>>| async move {
+        form(StatusCode::OK, &next_path(q.get("next")), "", None)
+    })
+    .post(
+        |State(state): State<AppState>,
+         addr: ClientAddr,
+         headers: HeaderMap,
+         Form(f): Form<HashMap<String, String>>| async move {
+            let next = next_path(f.get("next"));
+            let email = f.get("email").cloned().unwrap_or_default();
+            let password = SecretString::from(f.get("password").cloned().unwrap_or_default());
+            match sign_in(&state, &email, password, &headers, addr).await {
+                Ok((_, _, cookie)) => (
+                    StatusCode::SEE_OTHER,
+                    [
+                        (header::LOCATION, next),
+                        (header::SET_COOKIE, cookie.to_str().unwrap_or_default().to_owned()),
+                    ],
+                )
+                    .into_response(),
+                Err(e) => {
+                    let mut res = form(e.status, &next, &email, Some(&e.message));
+                    if let Some(s) = e.retry_after {
+                        res.headers_mut().insert(header::RETRY_AFTER, s.into());
+                    }
+                    res
+                }
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn after_signing_in_only_a_path_on_this_herald_is_followed() {
+        let next = |s: &str| super::next_path(Some(&s.to_owned()));
+        assert_eq!(next("/connections/pending/x"), "/connections/pending/x");
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "evil",
+        ] {
+            assert_eq!(next(bad), "/api/docs", "{bad}");
+        }
+    }
+}
