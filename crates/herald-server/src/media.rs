@@ -241,10 +241,13 @@ pub(crate) fn signed() -> MethodRouter<AppState> {
             };
             let exp: i64 = q.get("exp").and_then(|e| e.parse().ok()).ok_or_else(denied)?;
             let sig = q.get("sig").ok_or_else(denied)?;
-            if !state
-                .signer
-                .verify(&file, exp, sig, state.store.clock().now().as_second())
-            {
+            if !state.signer.verify(
+                &file,
+                exp,
+                q.get("kv").and_then(|v| v.parse().ok()),
+                sig,
+                state.store.clock().now().as_second(),
+            ) {
                 return Err(denied());
             }
             let id: MediaId = file

@@ -80,6 +80,11 @@ impl Store {
         &self.vault
     }
 
+    /// The vault, shared (the media URL signer follows its keyring).
+    pub fn vault_handle(&self) -> Arc<Vault> {
+        self.vault.clone()
+    }
+
     pub fn clock(&self) -> &Clock {
         &self.clock
     }

@@ -86,8 +86,14 @@ impl Keyring {
         self.keys.keys().next_back().copied()
     }
 
-    pub(crate) fn raw_keys_newest_first(&self) -> impl Iterator<Item = &[u8; 32]> {
-        self.keys.values().rev().map(|k| &**k)
+    /// The key of `version`, if the ring has it.
+    pub(crate) fn raw_key(&self, version: MasterVersion) -> Option<&[u8; 32]> {
+        self.keys.get(&version).map(|k| &**k)
+    }
+
+    /// The newest version and its key.
+    pub(crate) fn newest(&self) -> Option<(MasterVersion, &[u8; 32])> {
+        self.keys.iter().next_back().map(|(v, k)| (*v, &**k))
     }
 
     pub fn versions(&self) -> Vec<MasterVersion> {
@@ -178,10 +184,20 @@ impl KeySource {
     }
 }
 
-/// The keyring a process uses, reloaded from its source when it meets an unknown version.
+/// The keyring a process uses, reloaded from its source when it meets an unknown version or its
+/// file changed (another process rotated it).
 pub struct Vault {
     ring: RwLock<Arc<Keyring>>,
     source: KeySource,
+    /// The keyring file's modification time when it was last read.
+    read_at: RwLock<Option<std::time::SystemTime>>,
+}
+
+fn modified(source: &KeySource) -> Option<std::time::SystemTime> {
+    match source {
+        KeySource::File(path) => std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+        KeySource::Inline => None,
+    }
 }
 
 impl std::fmt::Debug for Vault {
@@ -192,24 +208,54 @@ impl std::fmt::Debug for Vault {
 
 impl Vault {
     pub fn new(ring: Keyring, source: KeySource) -> Self {
+        let read_at = RwLock::new(modified(&source));
         Self {
             ring: RwLock::new(Arc::new(ring)),
             source,
+            read_at,
         }
     }
 
     pub fn ring(&self) -> Arc<Keyring> {
-        self.ring.read().expect("keyring lock").clone()
+        self.ring
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Re-reads a file keyring (a no-op for an inline one).
     pub fn reload(&self) -> Result<(), VaultError> {
         if let KeySource::File(_) = self.source {
+            let at = modified(&self.source);
             let ring = self.source.load(None)?;
-            *self.ring.write().expect("keyring lock") = Arc::new(ring);
+            *self
+                .ring
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(ring);
+            *self
+                .read_at
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = at;
             tracing::info!("master keyring reloaded");
         }
         Ok(())
+    }
+
+    /// The ring, re-read first when its file changed since it was read (one `stat`), so a key
+    /// another process added is used at once.
+    pub fn current_ring(&self) -> Arc<Keyring> {
+        let known = *self
+            .read_at
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = modified(&self.source);
+        if now.is_some()
+            && now != known
+            && let Err(e) = self.reload()
+        {
+            tracing::warn!(error = %e, "re-reading the master keyring failed; keeping the one in memory");
+        }
+        self.ring()
     }
 
     pub fn wrap(&self, workspace_id: &str, dk: &DataKey) -> Result<(MasterVersion, Vec<u8>), VaultError> {

@@ -80,6 +80,7 @@ fn dispatch_lock(settings: &Settings) -> anyhow::Result<std::fs::File> {
 
 /// Starts the configured parts and returns once they listen.
 pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
+    let (sandbox_on, sandbox_status) = settings.sandbox_allowed()?;
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
     #[cfg(unix)]
@@ -87,7 +88,6 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700));
     }
-    let (sandbox_on, sandbox_status) = settings.sandbox_allowed()?;
     let db = Db::connect(settings.database_url.expose())
         .await
         .with_context(|| {
@@ -106,7 +106,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             path.display()
         );
     }
-    let vault = crate::keys::load_or_create(&settings.keys)?;
+    let vault = crate::keys::load_or_create(&settings.keys).context("refusing to start")?;
     let ring = vault.ring();
     let store = Store::new(db, Arc::new(vault), Clock::system());
     if let Err(why) = store.verify_data_keys(&ring).await {
@@ -230,7 +230,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     };
     let facebook = Facebook::new(facebook_config, herald_platforms::http_client());
     let instagram = Instagram::new(instagram_config, herald_platforms::http_client());
-    let signer = UrlSigner::from_keyring(&ring);
+    let signer = UrlSigner::new(store.vault_handle());
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let wake = Arc::new(Notify::new());

@@ -220,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn the_sandbox_runs_by_itself_only_where_nobody_else_can_reach_it() {
+    fn the_sandbox_runs_by_itself_only_where_nobody_else_can_reach_it_and_debug_shows_no_secret() {
         let at = |listen: &str, public: Option<&str>, mode, allow| {
             let mut s = Settings::local(PathBuf::from("d"), listen.parse().unwrap());
             if let Some(p) = public {
@@ -250,9 +250,19 @@ mod tests {
             at("0.0.0.0:8080", Some("https://herald.example"), On, true),
             Ok(true)
         );
-        let s = Settings::local(PathBuf::from("d"), "127.0.0.1:1".parse().unwrap());
-        let mut with_password = s.clone();
-        with_password.database_url = DatabaseUrl::new("postgres://u:hunter2hunter2@db/herald");
-        assert!(!format!("{with_password:?}").contains("hunter2hunter2"));
+        let mut s = Settings::local(PathBuf::from("d"), "127.0.0.1:1".parse().unwrap());
+        s.database_url = DatabaseUrl::new("postgres://u:hunter2hunter2@db/herald");
+        s.instagram = Some(Credentials {
+            client_id: "1".into(),
+            client_secret: SecretString::from("app-secret-xyzzy"),
+            www_base: Url::parse("https://w").unwrap(),
+            api_base: Url::parse("https://a").unwrap(),
+            graph_base: Url::parse("https://g").unwrap(),
+        });
+        s.keys = KeySetting::Inline(SecretString::from("1:inline-master-key-plugh"));
+        let shown = format!("{s:?}");
+        for secret in ["hunter2hunter2", "app-secret-xyzzy", "inline-master-key-plugh"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 }

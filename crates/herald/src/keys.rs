@@ -17,6 +17,39 @@ fn source(setting: &KeySetting) -> KeySource {
     }
 }
 
+/// Refuses a keyring file that anyone but its owner may read.
+fn check_private(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("reading the master keyring {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "the master keyring {p} can be read by group or others (mode {:o}); run `chmod 600 {p}`",
+                mode & 0o777,
+                p = path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Loads an existing keyring (`herald keys`): a missing file is an error, never a new keyring.
+pub fn load(setting: &KeySetting) -> anyhow::Result<Vault> {
+    if let KeySetting::File(path) = setting
+        && !path.exists()
+    {
+        bail!(
+            "no master keyring at {}: `herald serve` creates one on its first start; if yours is lost, restore it from your backup (HERALD_MASTER_KEYS_FILE names another place)",
+            path.display()
+        );
+    }
+    load_or_create(setting)
+}
+
 /// Loads the keyring; a missing keyring file is created with a new key and a loud warning.
 pub fn load_or_create(setting: &KeySetting) -> anyhow::Result<Vault> {
     let src = source(setting);
@@ -37,9 +70,11 @@ pub fn load_or_create(setting: &KeySetting) -> anyhow::Result<Vault> {
             );
             ring
         }
-        KeySetting::File(path) => src
-            .load(None)
-            .with_context(|| format!("reading the master keyring {}", path.display()))?,
+        KeySetting::File(path) => {
+            check_private(path)?;
+            src.load(None)
+                .with_context(|| format!("reading the master keyring {}", path.display()))?
+        }
     };
     Ok(Vault::new(ring, src))
 }
@@ -54,7 +89,7 @@ async fn open_store(settings: &Settings, vault: Vault) -> anyhow::Result<Store> 
 
 /// Adds a master key version, saves the ring, and re-wraps every data key under it.
 pub async fn rotate(settings: &Settings) -> anyhow::Result<String> {
-    let vault = load_or_create(&settings.keys)?;
+    let vault = load(&settings.keys)?;
     let mut ring = (*vault.ring()).clone();
     let version = ring.add_new_version()?;
     match &settings.keys {
@@ -71,7 +106,7 @@ pub async fn rotate(settings: &Settings) -> anyhow::Result<String> {
 }
 
 pub async fn status(settings: &Settings) -> anyhow::Result<String> {
-    let vault = load_or_create(&settings.keys)?;
+    let vault = load(&settings.keys)?;
     let ring = vault.ring();
     let store = open_store(settings, vault).await?;
     let counts = store.key_status().await?;
@@ -100,7 +135,7 @@ pub async fn status(settings: &Settings) -> anyhow::Result<String> {
 
 /// Removes a version that wraps no data key and is not the current one.
 pub async fn retire(settings: &Settings, version: u32) -> anyhow::Result<String> {
-    let vault = load_or_create(&settings.keys)?;
+    let vault = load(&settings.keys)?;
     let mut ring = (*vault.ring()).clone();
     if ring.current() == Some(version) {
         bail!("version {version} is the current master key; run `herald keys rotate` first");

@@ -517,6 +517,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Secrets that have no flag (`ps` would show them), and where they go instead.
+const SECRET_FLAGS: &[(&str, &str)] = &[
+    (
+        "--database-url",
+        "HERALD_DATABASE_URL (or HERALD_DATABASE_URL_FILE, or database_url in the config file)",
+    ),
+    (
+        "--instagram-client-secret",
+        "HERALD_INSTAGRAM_CLIENT_SECRET (or its _FILE, or [instagram] client_secret in the config file)",
+    ),
+    (
+        "--facebook-client-secret",
+        "HERALD_FACEBOOK_CLIENT_SECRET (or its _FILE, or [facebook] client_secret in the config file)",
+    ),
+];
+
+/// A command line clap refuses: one line saying what to fix (help and version print as usual).
+fn usage_error(e: &clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let first = e.to_string();
+    let first = first
+        .lines()
+        .next()
+        .unwrap_or("error: invalid command line")
+        .to_owned();
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(a)) => a.split('=').next().unwrap_or_default().to_owned(),
+        _ => String::new(),
+    };
+    match SECRET_FLAGS.iter().find(|(flag, _)| *flag == arg) {
+        Some((_, instead)) => {
+            eprintln!("{first}: secrets take no flags, as `ps` would show them; set {instead}")
+        }
+        None => eprintln!("{first} (see `herald --help`)"),
+    }
+    std::process::exit(2);
+}
+
 #[tokio::main]
 async fn main() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -525,7 +571,7 @@ async fn main() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(&e));
     if let Err(e) = run(cli).await {
         // One line, whatever the cause's formatting (TOML errors come with a multi-line snippet).
         let message = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");

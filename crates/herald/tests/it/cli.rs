@@ -100,3 +100,70 @@ fn serve_prints_where_everything_is_and_stops_cleanly_on_sigterm() {
     assert!(status.success(), "{status:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Runs `herald` in `dir` with `args` and returns (exit code, stderr).
+fn run(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = herald(dir).args(args).output().unwrap();
+    (out.status.code(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn keys_commands_never_create_a_keyring_and_a_readable_keyring_stops_herald() {
+    let dir = temp_dir();
+    for cmd in ["status", "rotate"] {
+        let (code, err) = run(&dir, &["keys", cmd]);
+        assert_eq!(code, Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("no master keyring at") && err.contains("backup"),
+            "{err}"
+        );
+    }
+    assert!(
+        !dir.join("herald-data/master.keys").exists(),
+        "nothing was created"
+    );
+    std::fs::write(dir.join("herald.toml"), "listen = \"127.0.0.1:0\"\n").unwrap();
+    std::fs::create_dir_all(dir.join("herald-data")).unwrap();
+    let keys = dir.join("herald-data/master.keys");
+    std::fs::write(&keys, "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (code, err) = run(&dir, &["--config", "herald.toml", "serve"]);
+        assert_eq!(code, Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("error: refusing to start") && err.contains("chmod 600"),
+            "{err}"
+        );
+        let (_, err) = run(&dir, &["keys", "status"]);
+        assert!(err.contains("chmod 600"), "{err}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn secrets_are_refused_as_flags_with_where_to_put_them() {
+    let dir = temp_dir();
+    for (flag, instead) in [
+        ("--database-url", "HERALD_DATABASE_URL"),
+        ("--instagram-client-secret", "HERALD_INSTAGRAM_CLIENT_SECRET"),
+    ] {
+        let (code, err) = run(&dir, &[flag, "hunter2hunter2", "serve"]);
+        assert_eq!(code, Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(instead) && err.contains("`ps`"), "{err}");
+    }
+    let (code, err) = run(&dir, &["serve", "--sandbox", "sometimes"]);
+    assert_eq!((code, err.lines().count()), (Some(1), 1), "{err}");
+    assert!(err.contains("`auto`, `on` or `off`"), "{err}");
+    let (code, err) = run(&dir, &["serve", "--listen", "0.0.0.0:0", "--sandbox", "on"]);
+    assert_eq!((code, err.lines().count()), (Some(1), 1), "{err}");
+    assert!(err.contains("--allow-public-sandbox"), "{err}");
+    let (code, err) = run(&dir, &["sandbox", "--listen", "0.0.0.0:0"]);
+    assert_eq!((code, err.lines().count()), (Some(1), 1), "{err}");
+    assert!(err.contains("--allow-public-sandbox"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -140,7 +140,9 @@ async fn a_profile_the_sandbox_connected_sends_nothing_to_the_real_platform_and_
         // With the sandbox back (as on the machine it was connected on), the profile is connected
         // again. (The post is cancelled first: requeued, it would meet a sandbox that, started
         // afresh, no longer knows the old token.)
-        let (s, _) = app.post(app.ws_url(&format!("posts/{post}/cancel")), json!({})).await;
+        let (s, _) = app
+            .post(app.ws_url(&format!("posts/{post}/cancel")), json!({}))
+            .await;
         assert_eq!(s, StatusCode::OK);
         app.restart_with(|s| s.instagram = None).await;
         let p = &app.profiles().await[0];
