@@ -90,3 +90,48 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_media_file_is_served_as_a_private_attachment_only_with_a_valid_signature() {
+    let mut app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    app.signup("media@example.com").await;
+    let (_, media) = app.upload("square-1080.jpg").await;
+    let file = format!("{}.jpeg", media["id"].as_str().unwrap());
+    let store = &app.app.as_ref().unwrap().store;
+    let signer = herald_vault::UrlSigner::new(store.vault_handle());
+    let exp = store.clock().now().as_second() + 60;
+    let url = signer.url(&app.base, &file, exp);
+    let r = reqwest::get(url.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("private")
+    );
+    let mut forged = url.clone();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "sig" {
+                "00".repeat(32)
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    assert_eq!(
+        reqwest::get(forged).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    app.stop().await;
+}
