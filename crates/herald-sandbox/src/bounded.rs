@@ -9,8 +9,8 @@ pub(crate) const MAX_CODES: usize = 10_000;
 /// The most tokens one platform keeps.
 pub(crate) const MAX_TOKENS: usize = 100_000;
 
-/// Inserts into a map of things that expire (codes, tokens): first forgets the entries `keep`
-/// refuses, then, beyond `limit`, those `rank` puts first (the soonest to expire).
+/// Inserts into a map of things that expire (codes, tokens): now and then forgets the entries
+/// `keep` refuses, then, at `limit`, those `rank` puts first (the soonest to expire).
 pub(crate) fn insert_expiring<K: Clone + Eq + Hash, V, O: Ord>(
     map: &mut HashMap<K, V>,
     (key, value): (K, V),
@@ -18,7 +18,10 @@ pub(crate) fn insert_expiring<K: Clone + Eq + Hash, V, O: Ord>(
     keep: impl Fn(&V) -> bool,
     rank: impl Fn(&V) -> O,
 ) {
-    map.retain(|_, v| keep(v));
+    // Sweeping is a scan: done once every 256 entries, or when the map is full.
+    if map.len() % 256 == 255 || map.len() >= limit {
+        map.retain(|_, v| keep(v));
+    }
     while map.len() >= limit {
         let Some(k) = map.iter().min_by_key(|(_, v)| rank(v)).map(|(k, _)| k.clone()) else {
             break;

@@ -22,12 +22,13 @@ pub(crate) fn client() -> reqwest::Client {
             attempt.follow()
         }
     });
+    // Failing here (no TLS backend) must not fall back to a client that follows any redirect.
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .connect_timeout(Duration::from_secs(5))
         .redirect(policy)
         .build()
-        .unwrap_or_default()
+        .expect("the sandbox's download client builds")
 }
 
 /// What a download was, as far as the platforms look at it.
@@ -193,6 +194,11 @@ impl Jpeg {
                 Self::Marker { ff: false } => *self = Self::Done(None),
                 // Fill bytes: any number of FF before the marker.
                 Self::Marker { ff: true } if b == 0xFF => {}
+                // Markers without a length: TEM and the restart markers; the image's end.
+                Self::Marker { ff: true } if b == 0x01 || (0xD0..=0xD7).contains(&b) => {
+                    *self = Self::Marker { ff: false }
+                }
+                Self::Marker { ff: true } if b == 0xD9 => *self = Self::Done(None),
                 Self::Marker { ff: true } => {
                     *self = Self::Length {
                         marker: b,
@@ -356,6 +362,17 @@ mod tests {
         let png = probe(&fixture("square-1080.png"));
         assert!(png.image && png.jpeg.is_none());
         assert!(!probe(b"<html>not an image</html>").image);
+    }
+
+    #[test]
+    fn markers_without_a_length_before_the_frame_header_are_stepped_over() {
+        // SOI, a restart marker, an APP0 of 4 bytes, then SOF0: 8 bits, 20 high, 30 wide.
+        let bytes = [
+            0xFF, 0xD8, 0xFF, 0xD0, 0xFF, 0xE0, 0x00, 0x04, 0xAA, 0xBB, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x00,
+            0x14, 0x00, 0x1E,
+        ];
+        let (a, b) = both_ways(&bytes);
+        assert_eq!((a.jpeg, b.jpeg), (Some((30, 20)), Some((30, 20))));
     }
 
     #[test]

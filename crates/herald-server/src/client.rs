@@ -61,14 +61,35 @@ impl TrustedProxies {
             .collect();
         let mut client = peer;
         for hop in hops.iter().rev() {
-            match hop.parse::<IpAddr>() {
-                Ok(ip) if self.contains(ip) => client = ip,
-                Ok(ip) => return ip.to_canonical(),
-                Err(_) => return client,
+            match parse_hop(hop) {
+                Some(ip) if self.contains(ip) => client = ip,
+                Some(ip) => return ip.to_canonical(),
+                None => {
+                    // `unknown`, an obfuscated name: nothing to tell this client from others by.
+                    tracing::warn!(
+                        hop = *hop,
+                        "a trusted proxy forwarded a client address Herald cannot read; counting it as the proxy's"
+                    );
+                    return client;
+                }
             }
         }
         client
     }
+}
+
+/// A forwarded address: `203.0.113.9`, `2001:db8::1`, or with a port (`203.0.113.9:51234`,
+/// `[2001:db8::1]:443`), as some proxies write it.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse() {
+        return Some(ip);
+    }
+    if let Ok(sa) = hop.parse::<std::net::SocketAddr>() {
+        return Some(sa.ip());
+    }
+    hop.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse().ok())
 }
 
 fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
@@ -131,6 +152,15 @@ mod tests {
             "the nearest untrusted hop, not what the client claims before it"
         );
         assert_eq!(t.client(ip("10.0.0.2"), &[]), ip("10.0.0.2"));
+        assert_eq!(
+            t.client(ip("10.0.0.2"), &["203.0.113.9:51234"]),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            t.client(ip("10.0.0.2"), &["[2001:db8::1]:443"]),
+            ip("2001:db8::1")
+        );
+        assert_eq!(t.client(ip("10.0.0.2"), &["[2001:db8::1]"]), ip("2001:db8::1"));
         let none = TrustedProxies::default();
         assert_eq!(
             none.client(ip("127.0.0.1"), &xff),

@@ -271,7 +271,7 @@ async fn finish(
     if row.session_hash.is_none() {
         // Started with an API token, so bound to no browser: nothing is connected until the same
         // user, signed in in this browser, confirms it.
-        return crate::pending::hold(state, platform, &row, exchanged, headers).await;
+        return crate::pending::hold(state, platform, &row, exchanged).await;
     }
     complete(state, row.workspace, row.user, platform, exchanged).await
 }

@@ -35,6 +35,15 @@ pub(crate) fn to_json(m: &MediaRow) -> Value {
     v
 }
 
+/// A file deleted when this is dropped, if it still exists.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Reads an uploaded file at offsets, for the MP4 prober.
 struct FileSource {
     file: std::fs::File,
@@ -97,6 +106,8 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let partial = dir.join(format!("{id}.part"));
+    // Removed however the upload ends short of being kept: an error, or the request abandoned.
+    let _partial = RemoveOnDrop(partial.clone());
     let cap = state.config.max_upload_bytes;
     let limit = state.config.upload_timeout;
     let deadline = tokio::time::Instant::now() + limit;
@@ -139,15 +150,8 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
         Ok((size, hex::encode(hasher.finalize()), head))
     }
     .await;
-    let (size, sha256, head) = match result {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&partial).await;
-            return Err(e);
-        }
-    };
+    let (size, sha256, head) = result?;
     let Some(found) = probe(&head) else {
-        let _ = tokio::fs::remove_file(&partial).await;
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media",
@@ -168,7 +172,6 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
         .await
         .map_err(|e| ApiError::internal(&e))?;
         let Some(v) = probed else {
-            let _ = tokio::fs::remove_file(&partial).await;
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media",

@@ -15,10 +15,19 @@ use crate::accounts::sign_in;
 use crate::client::ClientAddr;
 use crate::connections::{escape, oauth_page};
 
-/// Where to go after signing in: a path on this Herald only (never another site).
+/// Where to go after signing in: a path on this Herald only, never another site. Browsers drop
+/// tabs and new lines from URLs and read `\\` as `/`, so any of those (or a second leading slash)
+/// could turn a path into another host: such a `next` is ignored.
 fn next_path(next: Option<&String>) -> String {
+    let safe = |n: &str| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.clone(),
+        Some(n) if safe(n) => n.clone(),
         _ => "/api/docs".into(),
     }
 }
@@ -84,6 +93,9 @@ mod tests {
             "https://evil.example/",
             "//evil.example/",
             "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
             "evil",
         ] {
             assert_eq!(next(bad), "/api/docs", "{bad}");

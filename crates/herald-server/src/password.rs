@@ -211,16 +211,17 @@ impl Hashing {
                 .retry_after(2)
             })?;
         let (done, result) = tokio::sync::oneshot::channel();
+        // The permit travels with the job and is released when the hash is done, not when the
+        // request goes away: a client that disconnects cannot queue more work than there are slots.
         self.jobs
             .send(Box::new(move |memory: &mut Vec<Block>| {
                 let _ = done.send(work(memory));
+                drop(permit);
             }))
             .map_err(|_| ApiError::internal(&"the password hashing threads are gone"))?;
-        let out = result
+        result
             .await
-            .map_err(|_| ApiError::internal(&"a password hash was not computed"))?;
-        drop(permit);
-        Ok(out)
+            .map_err(|_| ApiError::internal(&"a password hash was not computed"))
     }
 
     pub(crate) async fn hash(&self, password: SecretString) -> ApiResult<String> {
@@ -232,6 +233,11 @@ impl Hashing {
     pub(crate) async fn verify(&self, password: SecretString, hash: String) -> ApiResult<bool> {
         self.run(move |memory| verify_in(memory, password.expose_secret().as_bytes(), &hash))
             .await
+    }
+
+    /// Computes the dummy hash now, so that even the first unknown email costs one hash.
+    pub async fn warm(&self) -> Result<(), String> {
+        self.dummy().await.map(drop).map_err(|e| e.message)
     }
 
     /// A real hash of nothing in particular, so an unknown email costs what a known one does.

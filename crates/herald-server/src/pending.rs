@@ -108,11 +108,11 @@ pub(crate) async fn hold(
     platform: Platform,
     row: &OAuthStateRow,
     exchanged: Exchanged,
-    headers: &HeaderMap,
 ) -> Result<Response, Response> {
-    // One secret per browser, kept across several pending connections.
+    // A fresh secret, never one the browser offers (a planted cookie would be known to whoever
+    // planted it); a second connection waiting in the same browser replaces the first.
     let name = cookie_name(state);
-    let secret = cookie(headers, name).unwrap_or_else(random_secret);
+    let secret = random_secret();
     let expires = state.store.clock().now() + jiff::SignedDuration::from_mins(TTL_MINUTES);
     let id = state
         .store
@@ -120,6 +120,7 @@ pub(crate) async fn hold(
             workspace: row.workspace,
             user: row.user,
             platform: platform.as_str(),
+            sandbox: state.config.sandboxed(platform),
             browser_hash: &hash_secret(&secret),
             account: &exchanged.describe(platform),
             payload: &seal(&exchanged),
@@ -157,10 +158,20 @@ fn store_failed_display(e: &dyn std::fmt::Display) -> Response {
     )
 }
 
+/// Whether the tokens of `row` may go to the backend its platform has now (the one that issued
+/// them): after a restart with other credentials or sandbox mode, they go nowhere.
+fn same_backend(state: &AppState, row: &PendingRow, platform: Platform) -> bool {
+    platform
+        .login()
+        .is_some_and(|l| state.config.backends.mismatch(l, row.sandbox).is_none())
+}
+
 /// Revokes what the platform gave, where it offers a way (Facebook); Instagram Login has none, so
 /// its token is simply forgotten.
-async fn revoke(state: &AppState, exchanged: &Exchanged) {
-    if let Exchanged::Person(g) = exchanged
+async fn revoke(state: &AppState, row: &PendingRow, exchanged: &Exchanged) {
+    let platform = Platform::parse(&row.platform);
+    if let (Exchanged::Person(g), Some(p)) = (exchanged, platform)
+        && same_backend(state, row, p)
         && let Err(e) = state.facebook.revoke(&g.access_token).await
     {
         tracing::warn!(error = %e, "revoking an unconfirmed connection at Facebook failed");
@@ -169,22 +180,23 @@ async fn revoke(state: &AppState, exchanged: &Exchanged) {
 
 /// Ends a pending connection unconfirmed: deleted, its tokens revoked where possible.
 async fn end(state: &AppState, id: PendingConnectionId) -> Result<(), Response> {
-    if let Some((_, payload)) = state.store.take_pending(id).await.map_err(store_failed)?
+    if let Some((row, payload)) = state.store.take_pending(id).await.map_err(store_failed)?
         && let Some(exchanged) = unseal(&payload)
     {
-        revoke(state, &exchanged).await;
+        revoke(state, &row, &exchanged).await;
     }
     Ok(())
 }
 
 /// Who may act on the pending connection here: its starter, signed in, in the browser that came
 /// back from the platform. Anything else is answered with a page, and a stranger's visit ends it.
+/// The pending connection, its platform, and the workspace's name and signed-in user's email.
 async fn check(
     state: &AppState,
     id: &str,
     headers: &HeaderMap,
     caller: Result<Caller, ApiError>,
-) -> Result<(PendingRow, Platform, String), Response> {
+) -> Result<(PendingRow, Platform, (String, String)), Response> {
     let gone = || {
         page(
             StatusCode::NOT_FOUND,
@@ -224,15 +236,12 @@ async fn check(
         return Err(oauth_page(StatusCode::UNAUTHORIZED, &html));
     };
     let workspace = if caller.user == row.user {
-        state
-            .store
-            .get_user(caller.user)
-            .await
-            .map_err(store_failed)?
-            .workspaces
+        let user = state.store.get_user(caller.user).await.map_err(store_failed)?;
+        let email = user.email;
+        user.workspaces
             .into_iter()
             .find(|(ws, _, _)| *ws == row.workspace)
-            .map(|(_, name, _)| name)
+            .map(|(_, name, _)| (name, email))
     } else {
         None
     };
@@ -259,7 +268,7 @@ pub(crate) fn confirm() -> MethodRouter<AppState> {
          Path(id): Path<String>,
          headers: HeaderMap,
          caller: Result<Caller, ApiError>| async move {
-            let (row, _, workspace) = match check(&state, &id, &headers, caller).await {
+            let (row, _, (workspace, email)) = match check(&state, &id, &headers, caller).await {
                 Ok(found) => found,
                 Err(page) => return page,
             };
@@ -267,12 +276,13 @@ pub(crate) fn confirm() -> MethodRouter<AppState> {
                 "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Herald: confirm the connection</title>\
                  <link rel=\"stylesheet\" href=\"{{{{herald.css}}}}\"></head><body><h1>Confirm the connection</h1>\
                  <p id=\"message\">Connect <strong id=\"account\">{account}</strong> to the workspace <strong id=\"workspace\">{workspace}</strong>?</p>\
-                 <p>You started this connection with an API token. Confirm only if you just gave this consent yourself.</p>\
+                 <p>You, <span id=\"user\">{email}</span>, started this connection with an API token. Confirm only if you just gave this consent yourself.</p>\
                  <form method=\"post\" action=\"/connections/pending/{id}\" class=\"actions\">\
                  <button type=\"submit\" name=\"decision\" value=\"confirm\">Connect</button>\
                  <button type=\"submit\" name=\"decision\" value=\"cancel\">Cancel</button></form></body></html>",
                 account = escape(&row.account),
                 workspace = escape(&workspace),
+                email = escape(&email),
                 id = row.id,
             );
             oauth_page(StatusCode::OK, &html)
@@ -297,8 +307,15 @@ pub(crate) fn confirm() -> MethodRouter<AppState> {
                 return page(StatusCode::NOT_FOUND, "Connection not found", "This connection request was already answered.");
             };
             if form.get("decision").map(String::as_str) != Some("confirm") {
-                revoke(&state, &exchanged).await;
+                revoke(&state, &row, &exchanged).await;
                 return page(StatusCode::OK, "Not connected", "You cancelled: nothing was connected.");
+            }
+            if !same_backend(&state, &row, platform) {
+                return page(
+                    StatusCode::CONFLICT,
+                    "Not connected",
+                    "Herald's configuration for this platform changed since you gave your consent (the sandbox, or the platform's app). Start connecting again.",
+                );
             }
             complete(&state, row.workspace, row.user, platform, exchanged)
                 .await
@@ -311,10 +328,15 @@ pub(crate) fn confirm() -> MethodRouter<AppState> {
 pub(crate) async fn expire(state: &AppState) {
     match state.store.take_expired_pending().await {
         Ok(expired) => {
-            for (row, payload) in expired {
-                tracing::info!(pending = %row.id, platform = row.platform, "an unconfirmed connection expired");
-                if let Some(exchanged) = unseal(&payload) {
-                    revoke(state, &exchanged).await;
+            for taken in expired {
+                match taken {
+                    Ok((row, payload)) => {
+                        tracing::info!(pending = %row.id, platform = row.platform, "an unconfirmed connection expired");
+                        if let Some(exchanged) = unseal(&payload) {
+                            revoke(state, &row, &exchanged).await;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "an expired pending connection could not be opened"),
                 }
             }
         }

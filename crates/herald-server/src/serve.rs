@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -30,10 +30,12 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// The longest pause between two pieces of a request body.
     pub body_timeout: Duration,
-    /// A connection on which nothing moves for this long is closed, mid-request or not.
+    /// A connection with no request in flight on which nothing moves for this long is closed.
     pub idle_timeout: Duration,
     /// Connections served at once; more wait in the listen queue.
     pub max_connections: usize,
+    /// On shutdown, how long requests in flight may take to finish.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Limits {
@@ -43,6 +45,7 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: 512,
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -86,9 +89,15 @@ pub async fn serve(
         });
     }
     let _ = stop.send(true);
-    // Every connection holds a permit until it is done: taking them all waits for the last one.
+    // Every connection holds a permit until it is done: taking them all waits for the last one,
+    // for as long as the grace allows.
     let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
-    let _ = slots.acquire_many(all).await;
+    if tokio::time::timeout(limits.shutdown_grace, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!("stopping with requests still in flight: the shutdown grace ran out");
+    }
 }
 
 async fn connection(
@@ -103,10 +112,18 @@ async fn connection(
         inner: stream,
         activity: activity.clone(),
     });
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let counted = in_flight.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let mut req = req.map(|b| Body::new(TimeoutBody::new(limits.body_timeout, b)));
         req.extensions_mut().insert(ConnectInfo(peer));
-        app.clone().oneshot(req)
+        let guard = InFlight::enter(&counted);
+        let answer = app.clone().oneshot(req);
+        async move {
+            let res = answer.await;
+            drop(guard);
+            res
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -134,12 +151,57 @@ async fn connection(
                 }
             }
             () = tokio::time::sleep_until(idle_until) => {
-                if activity.last() + limits.idle_timeout <= Instant::now() {
+                // A request being answered is the handler's business (its own deadlines).
+                let idle = in_flight.load(Ordering::SeqCst) == 0;
+                if idle && activity.last() + limits.idle_timeout <= Instant::now() {
                     tracing::debug!(%peer, "idle connection closed");
                     return;
                 }
+                if !idle {
+                    activity.touch();
+                }
             }
         }
+    }
+}
+
+/// Gives every request but an upload (which has its own, longer deadline) `limit` to be read and
+/// answered: a client that trickles a body cannot hold a connection for long.
+pub(crate) async fn deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let upload = req.method() == axum::http::Method::POST && req.uri().path().ends_with("/media");
+    if upload {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => axum::response::IntoResponse::into_response(crate::ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request took longer than this Herald allows ({} s)",
+                limit.as_secs()
+            ),
+        )),
+    }
+}
+
+/// Counts a request in flight on its connection until dropped (answered or abandoned).
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

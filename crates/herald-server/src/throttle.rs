@@ -60,51 +60,67 @@ fn too_many(now: i64, until: i64) -> ApiError {
     .retry_after(secs)
 }
 
-/// Refuses the attempt (429 with `Retry-After`) while its pair is blocked, or while its account is
-/// under protection and this address failed for it within [`PROTECTED`].
+/// The throttling key of a client address: the address itself for IPv4, its /64 network for IPv6
+/// (a single client is commonly given a whole /64, so one address of it identifies nothing).
+fn address_key(addr: IpAddr) -> String {
+    match addr.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+/// Claims an attempt, or refuses it (429 with `Retry-After`) while its pair waits. The claim is
+/// one atomic statement, so attempts sent at once are counted at once: past the free ones, only
+/// one gets through per wait. Under protection (the account failed often from everywhere), every
+/// attempt makes its address wait at least [`PROTECTED`] before the next.
 pub(crate) async fn check(state: &AppState, email: &str, addr: IpAddr) -> ApiResult<Attempt> {
     let attempt = Attempt {
-        pair: key(&[email, &addr.to_string()]),
+        pair: key(&[email, &address_key(addr)]),
         account: key(&[email]),
     };
     let now = state.store.clock().now().as_microsecond();
     let since = now - WINDOW.as_micros() as i64;
-    let pair = state
-        .store
-        .signin_failures(FailureScope::Pair, &attempt.pair, since)
-        .await?;
-    if pair.blocked_until > now {
-        return Err(too_many(now, pair.blocked_until));
-    }
     let account = state
         .store
         .signin_failures(FailureScope::Account, &attempt.account, since)
         .await?;
-    let protected_until = pair.last_at + PROTECTED.as_micros() as i64;
-    if account.failures >= CEILING && pair.failures > 0 && protected_until > now {
-        return Err(too_many(now, protected_until));
+    let protected = account.failures >= CEILING;
+    if protected {
+        // An address that already failed for a protected account waits, however few its failures.
+        let pair = state
+            .store
+            .signin_failures(FailureScope::Pair, &attempt.pair, since)
+            .await?;
+        let until = pair.last_at + PROTECTED.as_micros() as i64;
+        if pair.failures > 0 && until > now {
+            return Err(too_many(now, until));
+        }
     }
-    Ok(attempt)
+    let floor = if protected {
+        now + PROTECTED.as_micros() as i64
+    } else {
+        0
+    };
+    let waits: Vec<i64> = (FREE..=FREE + 10).map(delay).collect();
+    match state
+        .store
+        .claim_signin_attempt(&attempt.pair, since, floor, (FREE, &waits))
+        .await?
+    {
+        Ok(_) => Ok(attempt),
+        Err(until) => Err(too_many(now, until)),
+    }
 }
 
-/// Counts a failed attempt against its pair and its account.
+/// Counts a failed attempt against its account (its pair counted it when it was claimed).
 pub(crate) async fn failed(state: &AppState, a: &Attempt) -> ApiResult<()> {
-    let now = state.store.clock().now().as_microsecond();
-    let since = now - WINDOW.as_micros() as i64;
-    let on_account = state
-        .store
-        .record_signin_failure(FailureScope::Account, &a.account, since, |_| 0)
-        .await?;
-    let protected = on_account >= CEILING;
+    let since = state.store.clock().now().as_microsecond() - WINDOW.as_micros() as i64;
     state
         .store
-        .record_signin_failure(FailureScope::Pair, &a.pair, since, |n| {
-            let mut wait = delay(n);
-            if protected {
-                wait = wait.max(PROTECTED.as_micros() as i64);
-            }
-            if wait > 0 { now + wait } else { 0 }
-        })
+        .count_signin_failure(FailureScope::Account, &a.account, since)
         .await?;
     Ok(())
 }
@@ -123,7 +139,7 @@ pub(crate) async fn signup(state: &AppState, addr: IpAddr) -> ApiResult<()> {
     let window = WINDOW.as_micros() as i64;
     let n = state
         .store
-        .count_signup(&key(&["signup", &addr.to_string()]), now - window)
+        .count_signup(&key(&["signup", &address_key(addr)]), now - window)
         .await?;
     if n > i64::from(state.config.signups_per_hour) {
         return Err(ApiError::new(
@@ -139,6 +155,15 @@ pub(crate) async fn signup(state: &AppState, addr: IpAddr) -> ApiResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_known_by_its_64_network() {
+        let k = |s: &str| address_key(s.parse().unwrap());
+        assert_eq!(k("2001:db8:1:2:aaaa::1"), k("2001:db8:1:2:bbbb::9"));
+        assert_ne!(k("2001:db8:1:2::1"), k("2001:db8:1:3::1"));
+        assert_eq!(k("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_ne!(k("203.0.113.7"), k("203.0.113.8"));
+    }
 
     #[test]
     fn the_wait_grows_from_one_second_after_the_free_failures_to_fifteen_minutes() {

@@ -14,6 +14,8 @@ pub struct NewPending<'a> {
     pub workspace: WorkspaceId,
     pub user: UserId,
     pub platform: &'a str,
+    /// Whether the built-in sandbox issued the tokens (they go to no other backend).
+    pub sandbox: bool,
     /// The hash of the secret in the cookie of the browser that came back from the platform.
     pub browser_hash: &'a str,
     /// The account, as the confirmation page names it.
@@ -29,14 +31,16 @@ pub struct PendingRow {
     pub workspace: WorkspaceId,
     pub user: UserId,
     pub platform: String,
+    pub sandbox: bool,
     pub browser_hash: String,
     pub account: String,
     pub expires_at: i64,
 }
 
-type Row = (String, String, String, String, String, String, Vec<u8>, i64);
+type Row = (String, String, String, String, bool, String, String, Vec<u8>, i64);
 
-const COLUMNS: &str = "id, workspace_id, user_id, platform, browser_hash, account, ciphertext, expires_at";
+const COLUMNS: &str =
+    "id, workspace_id, user_id, platform, sandbox, browser_hash, account, ciphertext, expires_at";
 
 fn aad(ws: WorkspaceId, id: PendingConnectionId) -> String {
     secret_aad(&ws.to_string(), &id.to_string(), PAYLOAD)
@@ -50,16 +54,16 @@ impl Store {
             .await?
             .seal(&aad(p.workspace, id), p.payload.expose_secret().as_bytes())?;
         on_db!(self.db(), pool => sqlx::query(
-            "INSERT INTO pending_connections (id, workspace_id, user_id, platform, browser_hash, account, ciphertext, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            "INSERT INTO pending_connections (id, workspace_id, user_id, platform, sandbox, browser_hash, account, ciphertext, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(id.to_string()).bind(p.workspace.to_string()).bind(p.user.to_string()).bind(p.platform)
-            .bind(p.browser_hash).bind(p.account).bind(sealed).bind(self.now()).bind(p.expires_at)
+            .bind(p.sandbox).bind(p.browser_hash).bind(p.account).bind(sealed).bind(self.now()).bind(p.expires_at)
             .execute(pool).await?.rows_affected());
         Ok(id)
     }
 
     async fn open_pending(&self, row: Row) -> Result<(PendingRow, SecretString)> {
-        let (id, ws, user, platform, browser_hash, account, sealed, expires_at) = row;
+        let (id, ws, user, platform, sandbox, browser_hash, account, sealed, expires_at) = row;
         let (id, workspace) = (parse_id(&id)?, parse_id(&ws)?);
         let plain = self
             .data_key(workspace)
@@ -72,6 +76,7 @@ impl Store {
             workspace,
             user: parse_id(&user)?,
             platform,
+            sandbox,
             browser_hash,
             account,
             expires_at,
@@ -84,17 +89,20 @@ impl Store {
         let sql = format!("SELECT {COLUMNS} FROM pending_connections WHERE id = $1 AND expires_at > $2");
         let row: Option<Row> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(id.to_string()).bind(self.now()).fetch_optional(pool).await?);
-        row.map(|(id, ws, user, platform, browser_hash, account, _, expires_at)| {
-            Ok(PendingRow {
-                id: parse_id(&id)?,
-                workspace: parse_id(&ws)?,
-                user: parse_id(&user)?,
-                platform,
-                browser_hash,
-                account,
-                expires_at,
-            })
-        })
+        row.map(
+            |(id, ws, user, platform, sandbox, browser_hash, account, _, expires_at)| {
+                Ok(PendingRow {
+                    id: parse_id(&id)?,
+                    workspace: parse_id(&ws)?,
+                    user: parse_id(&user)?,
+                    platform,
+                    sandbox,
+                    browser_hash,
+                    account,
+                    expires_at,
+                })
+            },
+        )
         .transpose()
     }
 
@@ -109,15 +117,16 @@ impl Store {
         }
     }
 
-    /// Deletes the pending connections that expired unconfirmed and returns them with their
-    /// payloads, so their tokens can be revoked where the platform allows.
-    pub async fn take_expired_pending(&self) -> Result<Vec<(PendingRow, SecretString)>> {
+    /// Deletes the pending connections that expired unconfirmed and returns each with its
+    /// payload, so their tokens can be revoked where the platform allows (a payload that does not
+    /// open is an error for that row alone).
+    pub async fn take_expired_pending(&self) -> Result<Vec<Result<(PendingRow, SecretString)>>> {
         let sql = format!("DELETE FROM pending_connections WHERE expires_at <= $1 RETURNING {COLUMNS}");
         let rows: Vec<Row> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(self.now()).fetch_all(pool).await?);
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            out.push(self.open_pending(r).await?);
+            out.push(self.open_pending(r).await);
         }
         Ok(out)
     }

@@ -49,15 +49,9 @@ impl Store {
         })
     }
 
-    /// Counts one more failure against `key` (starting over when the last was before `since`) and
-    /// blocks it until `blocked_until(failures)`; returns the count.
-    pub async fn record_signin_failure(
-        &self,
-        scope: FailureScope,
-        key: &str,
-        since: i64,
-        blocked_until: impl Fn(i64) -> i64,
-    ) -> Result<i64> {
+    /// Counts one more failure against `key` (starting over when the last was before `since`);
+    /// returns the count.
+    pub async fn count_signin_failure(&self, scope: FailureScope, key: &str, since: i64) -> Result<i64> {
         let now = self.now();
         let (failures,): (i64,) = on_db!(self.db(), pool => sqlx::query_as(
             "INSERT INTO signin_failures (scope, key_hash, failures, last_at, blocked_until) VALUES ($1, $2, 1, $3, 0)
@@ -66,11 +60,51 @@ impl Store {
                last_at = $3
              RETURNING failures")
             .bind(scope.as_str()).bind(key).bind(now).bind(since).fetch_one(pool).await?);
-        let until = blocked_until(failures);
-        on_db!(self.db(), pool => sqlx::query(
-            "UPDATE signin_failures SET blocked_until = $1 WHERE scope = $2 AND key_hash = $3 AND blocked_until < $1")
-            .bind(until).bind(scope.as_str()).bind(key).execute(pool).await?.rows_affected());
         Ok(failures)
+    }
+
+    /// Claims one attempt for a pair, atomically, so attempts sent at once are counted at once: the
+    /// attempt is counted (starting over when the last was before `since`) and the pair made to
+    /// wait before its next one — `waits[i]` microseconds once the count reaches `free + i` (the
+    /// last for every count beyond), and in any case until `floor` — but only if it is not waiting
+    /// already. `Err(until)`: it is waiting until then, and nothing was counted.
+    pub async fn claim_signin_attempt(
+        &self,
+        key: &str,
+        since: i64,
+        floor: i64,
+        (free, waits): (i64, &[i64]),
+    ) -> Result<std::result::Result<i64, i64>> {
+        let now = self.now();
+        let scope = FailureScope::Pair.as_str();
+        // The new count, as every SET expression sees the row before the update.
+        let count = "(CASE WHEN signin_failures.last_at < $3 THEN 1 ELSE signin_failures.failures + 1 END)";
+        let mut wait = String::from("CASE");
+        for (i, w) in waits.iter().enumerate().rev() {
+            wait.push_str(&format!(" WHEN {count} >= {} THEN $2 + {w}", free + i as i64));
+        }
+        wait.push_str(" ELSE 0 END");
+        let first = match waits.first() {
+            Some(w) if free <= 1 => (now + w).max(floor),
+            _ => floor,
+        };
+        // One statement: a row swept away meanwhile cannot make the claim miss.
+        let sql = format!(
+            "INSERT INTO signin_failures (scope, key_hash, failures, last_at, blocked_until) VALUES ($5, $1, 1, $2, $6)
+             ON CONFLICT (scope, key_hash) DO UPDATE SET failures = {count}, last_at = $2,
+               blocked_until = CASE WHEN ({wait}) > $4 THEN ({wait}) ELSE $4 END
+             WHERE signin_failures.blocked_until <= $2
+             RETURNING failures"
+        );
+        let claimed: Option<(i64,)> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(key).bind(now).bind(since).bind(floor).bind(scope).bind(first).fetch_optional(pool).await?);
+        if let Some((n,)) = claimed {
+            return Ok(Ok(n));
+        }
+        let until: Option<(i64,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT blocked_until FROM signin_failures WHERE scope = $1 AND key_hash = $2")
+            .bind(scope).bind(key).fetch_optional(pool).await?);
+        Ok(Err(until.map_or(now, |(u,)| u)))
     }
 
     /// Forgets the failures against `key` (after a successful sign-in).

@@ -144,10 +144,28 @@ pub enum KeySource {
 }
 
 impl KeySource {
+    /// Reads the ring; a file that anyone but its owner may read is refused, every time it is read.
     pub fn load(&self, inline: Option<&str>) -> Result<Keyring, VaultError> {
         match self {
             Self::Inline => Keyring::parse(inline.unwrap_or_default()),
             Self::File(path) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = std::fs::metadata(path)
+                        .map_err(|source| VaultError::Io {
+                            path: path.display().to_string(),
+                            source,
+                        })?
+                        .permissions()
+                        .mode();
+                    if mode & 0o077 != 0 {
+                        return Err(VaultError::Exposed {
+                            path: path.display().to_string(),
+                            mode: mode & 0o777,
+                        });
+                    }
+                }
                 let text =
                     Zeroizing::new(std::fs::read_to_string(path).map_err(|source| VaultError::Io {
                         path: path.display().to_string(),

@@ -22,6 +22,10 @@ pub enum VaultError {
     BadKeyring(String),
     #[error("keyring file {path}: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error(
+        "the master keyring {path} can be read by group or others (mode {mode:o}); run `chmod 600 {path}`"
+    )]
+    Exposed { path: String, mode: u32 },
     #[error("randomness unavailable: {0}")]
     Random(String),
 }

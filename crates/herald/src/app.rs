@@ -160,16 +160,20 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         sb.trust_origin(&public_url);
         sb
     });
-    let (held, restored) = store.reconcile_backends(&backends).await?;
-    if held > 0 {
-        tracing::warn!(
-            profiles = held,
-            "profiles whose tokens came from another backend (the sandbox, or a platform app no longer configured) need reconnecting; nothing is sent for them"
-        );
-    }
-    let not_before = (store.clock().now() - jiff::SignedDuration::from_hours(24)).as_microsecond();
-    for (ws, profile) in restored {
-        store.requeue_after_reconnect(ws, profile, not_before).await?;
+    // The process that serves the API owns the profiles' state; a worker only refuses, through
+    // its own backends, to send a token elsewhere.
+    if settings.run_api {
+        let (held, restored) = store.reconcile_backends(&backends).await?;
+        if held > 0 {
+            tracing::warn!(
+                profiles = held,
+                "profiles whose tokens came from another backend (the sandbox, or a platform app no longer configured) need reconnecting; nothing is sent for them"
+            );
+        }
+        let not_before = (store.clock().now() - jiff::SignedDuration::from_hours(24)).as_microsecond();
+        for (ws, profile) in restored {
+            store.requeue_after_reconnect(ws, profile, not_before).await?;
+        }
     }
     let version = settings.graph_version.clone();
     let instagram_config = match (&settings.instagram, &sandbox) {
@@ -255,12 +259,20 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         tasks.push(tokio::spawn(d.run(RunningApp::signal(&rx))));
     }
     if settings.run_api {
+        let hashing = settings
+            .password_hashes_at_once
+            .map_or_else(Hashing::per_core, Hashing::new);
+        hashing
+            .warm()
+            .await
+            .map_err(|e| anyhow::anyhow!("preparing password checks: {e}"))?;
         let config = ServerConfig {
             public_url: public_url.clone(),
             media_dir: settings.data_dir.join("media"),
             signup_open: settings.signup_open,
             max_upload_bytes: settings.max_upload_bytes,
             upload_timeout: settings.upload_timeout,
+            request_timeout: settings.request_timeout,
             trusted_proxies: settings.trusted_proxies.clone(),
             signups_per_hour: settings.signups_per_hour,
             session_idle: settings.session_idle,
@@ -274,9 +286,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             facebook,
             signer,
             wake,
-            hashing: settings
-                .password_hashes_at_once
-                .map_or_else(Hashing::per_core, Hashing::new),
+            hashing,
         };
         tasks.push(tokio::spawn(herald_server::janitor(
             state.clone(),

@@ -192,11 +192,16 @@ impl World {
     }
 
     /// Records a container, forgetting unpublished ones older than two days (Instagram expires
-    /// them after one); published media are never forgotten.
+    /// them after one) unless a published carousel holds them; published media are never forgotten.
     pub fn add_container(&mut self, c: Container, now: Timestamp) {
         let two_days_ago = now - jiff::SignedDuration::from_hours(48);
-        self.containers.retain(|_, c| {
-            c.status == ContainerStatus::Published || c.carousel_item || c.created_at > two_days_ago
+        let in_media: std::collections::HashSet<u64> = self
+            .media
+            .iter()
+            .flat_map(|m| m.children.iter().copied())
+            .collect();
+        self.containers.retain(|id, c| {
+            c.status == ContainerStatus::Published || c.created_at > two_days_ago || in_media.contains(id)
         });
         self.containers.insert(c.id, c);
     }

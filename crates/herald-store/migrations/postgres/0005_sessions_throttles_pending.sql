@@ -6,12 +6,15 @@ ALTER TABLE sessions ADD COLUMN id TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN last_seen_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN user_agent TEXT;
 ALTER TABLE sessions ADD COLUMN address TEXT;
-CREATE UNIQUE INDEX sessions_id ON sessions (id);
+-- Partial, so a process still on the previous version (inserting no id) cannot collide on ''.
+CREATE UNIQUE INDEX sessions_id ON sessions (id) WHERE id <> '';
 CREATE INDEX sessions_user ON sessions (user_id);
--- API tokens may expire.
+-- API tokens expire: those made before get 90 days from this upgrade.
 ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT;
--- Failed sign-ins, counted per (email, client address) and per email; keys are SHA-256 hex, so
--- guessed emails and addresses are not stored as given.
+UPDATE api_tokens SET expires_at = CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) * 1000000 + CAST(90 AS BIGINT) * 86400 * 1000000;
+-- Failed sign-ins, counted per (email, client address) and per email; keys are SHA-256 hex (a
+-- fixed size for any input; not a secret: a guess of the email and address can be checked), and
+-- rows go an hour after their last failure.
 CREATE TABLE signin_failures (
     scope TEXT NOT NULL,
     key_hash TEXT NOT NULL,
@@ -34,6 +37,7 @@ CREATE TABLE pending_connections (
     workspace_id TEXT NOT NULL REFERENCES workspaces(id),
     user_id TEXT NOT NULL REFERENCES users(id),
     platform TEXT NOT NULL,
+    sandbox BOOLEAN NOT NULL,
     browser_hash TEXT NOT NULL,
     account TEXT NOT NULL,
     ciphertext BYTEA NOT NULL,

@@ -135,3 +135,31 @@ async fn a_media_file_is_served_as_a_private_attachment_only_with_a_valid_signat
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_trickled_in_is_cut_off_at_the_request_deadline() {
+    let app = TestApp::spawn_with(Backend::Sqlite, Mode::Builtin, |s| {
+        s.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let mut slow = connect(&app).await;
+    let head = "POST /api/v1/auth/login HTTP/1.1\r\nHost: herald\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n";
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let mut sent = 0;
+    let answer = loop {
+        tokio::select! {
+            n = slow.read(&mut buf) => break String::from_utf8_lossy(&buf[..n.unwrap_or(0)]).into_owned(),
+            () = tokio::time::sleep(Duration::from_millis(200)) => {
+                assert!(sent < 200, "the whole body went through, a byte every 200 ms");
+                if slow.write_all(b" ").await.is_err() {
+                    break String::new();
+                }
+                sent += 1;
+            }
+        }
+    };
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    app.stop().await;
+}

@@ -174,3 +174,38 @@ async fn passwords_say_why_they_are_refused_and_sign_ups_are_throttled_per_addre
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn guesses_sent_all_at_once_are_counted_at_once() {
+    for backend in backends().await {
+        let mut app = TestApp::spawn(backend, Mode::Builtin).await;
+        app.signup(OWNER).await;
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let url = app.url("api/v1/auth/login");
+            tasks.push(tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .json(&json!({"email": OWNER, "password": format!("parallel guess {i}")}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }));
+        }
+        let mut checked = 0;
+        for t in tasks {
+            let status = t.await.unwrap();
+            assert!(
+                status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
+                "{status}"
+            );
+            checked += usize::from(status == StatusCode::UNAUTHORIZED);
+        }
+        assert!(
+            checked <= 5,
+            "{checked} passwords were checked; 5 are free, the rest wait"
+        );
+        app.stop().await;
+    }
+}
