@@ -42,6 +42,22 @@ type Row = (String, String, String, String, bool, String, String, Vec<u8>, i64);
 const COLUMNS: &str =
     "id, workspace_id, user_id, platform, sandbox, browser_hash, account, ciphertext, expires_at";
 
+/// A row's fields, and its sealed payload apart.
+fn split(r: Row) -> Result<(PendingRow, Vec<u8>)> {
+    let (id, ws, user, platform, sandbox, browser_hash, account, sealed, expires_at) = r;
+    let row = PendingRow {
+        id: parse_id(&id)?,
+        workspace: parse_id(&ws)?,
+        user: parse_id(&user)?,
+        platform,
+        sandbox,
+        browser_hash,
+        account,
+        expires_at,
+    };
+    Ok((row, sealed))
+}
+
 fn aad(ws: WorkspaceId, id: PendingConnectionId) -> String {
     secret_aad(&ws.to_string(), &id.to_string(), PAYLOAD)
 }
@@ -63,24 +79,13 @@ impl Store {
     }
 
     async fn open_pending(&self, row: Row) -> Result<(PendingRow, SecretString)> {
-        let (id, ws, user, platform, sandbox, browser_hash, account, sealed, expires_at) = row;
-        let (id, workspace) = (parse_id(&id)?, parse_id(&ws)?);
+        let (row, sealed) = split(row)?;
         let plain = self
-            .data_key(workspace)
+            .data_key(row.workspace)
             .await?
-            .open(&aad(workspace, id), &sealed)?;
+            .open(&aad(row.workspace, row.id), &sealed)?;
         let text = String::from_utf8(plain.to_vec())
             .map_err(|_| StoreError::Corrupt("pending connection is not UTF-8".into()))?;
-        let row = PendingRow {
-            id,
-            workspace,
-            user: parse_id(&user)?,
-            platform,
-            sandbox,
-            browser_hash,
-            account,
-            expires_at,
-        };
         Ok((row, SecretString::from(text)))
     }
 
@@ -89,21 +94,7 @@ impl Store {
         let sql = format!("SELECT {COLUMNS} FROM pending_connections WHERE id = $1 AND expires_at > $2");
         let row: Option<Row> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(id.to_string()).bind(self.now()).fetch_optional(pool).await?);
-        row.map(
-            |(id, ws, user, platform, sandbox, browser_hash, account, _, expires_at)| {
-                Ok(PendingRow {
-                    id: parse_id(&id)?,
-                    workspace: parse_id(&ws)?,
-                    user: parse_id(&user)?,
-                    platform,
-                    sandbox,
-                    browser_hash,
-                    account,
-                    expires_at,
-                })
-            },
-        )
-        .transpose()
+        row.map(|r| split(r).map(|(row, _)| row)).transpose()
     }
 
     /// Deletes a pending connection and returns it with its payload: a second call finds nothing.
