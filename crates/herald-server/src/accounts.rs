@@ -135,14 +135,16 @@ pub(crate) async fn sign_in(
     addr: ClientAddr,
 ) -> ApiResult<(UserId, String, HeaderValue)> {
     let email = email.trim().to_lowercase();
-    let attempt = throttle::check(state, &email, addr.0).await?;
     let found = state.store.find_login(&email).await?;
     // An unknown email is checked against a dummy hash: the same work, the same answer.
     let (user, hash) = match found {
         Some((u, h)) => (Some(u), h),
         None => (None, state.hashing.dummy().await?),
     };
-    let ok = state.hashing.verify(password, hash).await?;
+    // A hashing slot first: an attempt is counted only when its password will be checked.
+    let slot = state.hashing.reserve().await?;
+    let attempt = throttle::check(state, &email, addr.0).await?;
+    let ok = state.hashing.verify(slot, password, hash).await?;
     let Some(user) = user.filter(|_| ok) else {
         throttle::failed(state, &attempt).await?;
         return Err(ApiError::new(
@@ -194,10 +196,11 @@ pub(crate) fn password() -> MethodRouter<AppState> {
     post(
         |State(state): State<AppState>, caller: Caller, addr: ClientAddr, Body(p): Body<PasswordChange>| async move {
             let email = state.store.get_user(caller.user).await?.email;
-            // Guessing the current password here is throttled like signing in.
-            let attempt = throttle::check(&state, &email, addr.0).await?;
             let hash = state.store.password_hash(caller.user).await?;
-            if !state.hashing.verify(p.current_password, hash).await? {
+            // Guessing the current password here is throttled like signing in.
+            let slot = state.hashing.reserve().await?;
+            let attempt = throttle::check(&state, &email, addr.0).await?;
+            if !state.hashing.verify(slot, p.current_password, hash).await? {
                 throttle::failed(&state, &attempt).await?;
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
@@ -206,6 +209,7 @@ pub(crate) fn password() -> MethodRouter<AppState> {
                 )
                 .with("field", "current_password".into()));
             }
+            throttle::succeeded(&state, &attempt).await?;
             password::check(&p.new_password, &email).map_err(|e| e.with("field", "new_password".into()))?;
             let hash = state.hashing.hash(p.new_password).await?;
             state.store.set_password_hash(caller.user, &hash).await?;

@@ -55,8 +55,6 @@ pub struct ServerConfig {
     pub max_upload_bytes: u64,
     /// The longest an upload may take from its first byte to its last.
     pub upload_timeout: std::time::Duration,
-    /// The longest any other request may take to be read and answered.
-    pub request_timeout: std::time::Duration,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
     /// Sign-ups allowed per client address per hour.
@@ -417,12 +415,10 @@ pub fn router(state: AppState, beside: Option<Router>) -> Router {
     for (path, method_router, _) in routes() {
         r = r.route(path, method_router);
     }
-    let deadline = state.config.request_timeout;
     let mut r = r
         .fallback(|| async { ApiError::not_found("route") })
         // Request bodies are small JSON or forms; the upload route lifts this for itself.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::from_fn_with_state(deadline, serve::deadline))
         .with_state(state);
     if let Some(other) = beside {
         r = r.merge(other);

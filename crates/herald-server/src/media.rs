@@ -35,12 +35,24 @@ pub(crate) fn to_json(m: &MediaRow) -> Value {
     v
 }
 
-/// A file deleted when this is dropped, if it still exists.
-struct RemoveOnDrop(std::path::PathBuf);
+/// A file deleted when this is dropped (if it still exists), unless kept.
+struct RemoveOnDrop(Option<std::path::PathBuf>);
+
+impl RemoveOnDrop {
+    fn new(path: std::path::PathBuf) -> Self {
+        Self(Some(path))
+    }
+
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -107,7 +119,7 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
         .map_err(|e| ApiError::internal(&e))?;
     let partial = dir.join(format!("{id}.part"));
     // Removed however the upload ends short of being kept: an error, or the request abandoned.
-    let _partial = RemoveOnDrop(partial.clone());
+    let _partial = RemoveOnDrop::new(partial.clone());
     let cap = state.config.max_upload_bytes;
     let limit = state.config.upload_timeout;
     let deadline = tokio::time::Instant::now() + limit;
@@ -192,6 +204,8 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
     tokio::fs::rename(&partial, &path)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    // From here the file is kept only once its row exists.
+    let stored = RemoveOnDrop::new(path.clone());
     let path_str = path.to_string_lossy().into_owned();
     let row = state
         .store
@@ -207,11 +221,9 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
             path: &path_str,
             video,
         })
-        .await;
-    if row.is_err() {
-        let _ = tokio::fs::remove_file(&path).await;
-    }
-    Ok(row?)
+        .await?;
+    stored.keep();
+    Ok(row)
 }
 
 pub(crate) fn one() -> MethodRouter<AppState> {

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +13,7 @@ use crate::AppState;
 use crate::accounts::sign_in;
 use crate::client::ClientAddr;
 use crate::connections::{escape, oauth_page};
+use crate::json::FormFields;
 
 /// Where to go after signing in: a path on this Herald only, never another site. Browsers drop
 /// tabs and new lines from URLs and read `\\` as `/`, so any of those (or a second leading slash)
@@ -58,7 +58,7 @@ pub(crate) fn login() -> MethodRouter<AppState> {
         |State(state): State<AppState>,
          addr: ClientAddr,
          headers: HeaderMap,
-         Form(f): Form<HashMap<String, String>>| async move {
+         FormFields(f): FormFields| async move {
             let next = next_path(f.get("next"));
             let email = f.get("email").cloned().unwrap_or_default();
             let password = SecretString::from(f.get("password").cloned().unwrap_or_default());

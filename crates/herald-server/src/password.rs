@@ -78,6 +78,9 @@ pub struct Hashing {
 
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
+/// A reserved hashing slot; it is given back when its hash is done (or when dropped unused).
+pub(crate) struct Slot(tokio::sync::OwnedSemaphorePermit);
+
 /// Runs argon2 in `memory` (resized to what `params` need, and wiped afterwards: it held
 /// password-derived data).
 fn compute(
@@ -194,14 +197,14 @@ impl Hashing {
         self.at_once
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
-    ) -> ApiResult<T> {
-        let permit = tokio::time::timeout(WAIT, self.permits.clone().acquire_owned())
+    /// A hashing slot, waited for (up to ten seconds, then `503 busy`): a sign-in takes one before
+    /// its attempt is counted, so an attempt that never gets its password checked is not counted.
+    pub(crate) async fn reserve(&self) -> ApiResult<Slot> {
+        tokio::time::timeout(WAIT, self.permits.clone().acquire_owned())
             .await
             .ok()
             .and_then(Result::ok)
+            .map(Slot)
             .ok_or_else(|| {
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -209,7 +212,22 @@ impl Hashing {
                     "Herald is checking many passwords right now; try again in a few seconds",
                 )
                 .retry_after(2)
-            })?;
+            })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> ApiResult<T> {
+        let slot = self.reserve().await?;
+        self.run_in(slot, work).await
+    }
+
+    async fn run_in<T: Send + 'static>(
+        &self,
+        Slot(permit): Slot,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> ApiResult<T> {
         let (done, result) = tokio::sync::oneshot::channel();
         // The permit travels with the job and is released when the hash is done, not when the
         // request goes away: a client that disconnects cannot queue more work than there are slots.
@@ -230,9 +248,12 @@ impl Hashing {
             .map_err(|e| ApiError::internal(&e))
     }
 
-    pub(crate) async fn verify(&self, password: SecretString, hash: String) -> ApiResult<bool> {
-        self.run(move |memory| verify_in(memory, password.expose_secret().as_bytes(), &hash))
-            .await
+    /// Checks `password` against `hash` in a slot taken with [`Hashing::reserve`].
+    pub(crate) async fn verify(&self, slot: Slot, password: SecretString, hash: String) -> ApiResult<bool> {
+        self.run_in(slot, move |memory| {
+            verify_in(memory, password.expose_secret().as_bytes(), &hash)
+        })
+        .await
     }
 
     /// Computes the dummy hash now, so that even the first unknown email costs one hash.

@@ -5,9 +5,6 @@
 //! Only the user who started the connection, signed in in that same browser, can confirm it; anyone
 //! else's visit ends it. Unconfirmed, it expires and its tokens are revoked where the platform allows.
 
-use std::collections::HashMap;
-
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +23,7 @@ use crate::AppState;
 use crate::auth::{Caller, cookie, hash_secret, random_secret};
 use crate::connections::{Exchanged, complete, escape, oauth_page, page, store_failed};
 use crate::error::ApiError;
+use crate::json::FormFields;
 
 /// How long a connection waits for its confirmation.
 const TTL_MINUTES: i64 = 10;
@@ -293,7 +291,7 @@ pub(crate) fn confirm() -> MethodRouter<AppState> {
          Path(id): Path<String>,
          headers: HeaderMap,
          caller: Result<Caller, ApiError>,
-         Form(form): Form<HashMap<String, String>>| async move {
+         FormFields(form): FormFields| async move {
             let (row, platform, _) = match check(&state, &id, &headers, caller).await {
                 Ok(found) => found,
                 Err(page) => return page,

@@ -34,6 +34,8 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Connections served at once; more wait in the listen queue.
     pub max_connections: usize,
+    /// The longest a request's body may take to arrive, whole (uploads have their own limit).
+    pub body_deadline: Duration,
     /// On shutdown, how long requests in flight may take to finish.
     pub shutdown_grace: Duration,
 }
@@ -45,6 +47,7 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: 512,
+            body_deadline: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
         }
     }
@@ -117,6 +120,8 @@ async fn connection(
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let mut req = req.map(|b| Body::new(TimeoutBody::new(limits.body_timeout, b)));
         req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut()
+            .insert(BodyDeadline(Instant::now() + limits.body_deadline));
         let guard = InFlight::enter(&counted);
         let answer = app.clone().oneshot(req);
         async move {
@@ -165,29 +170,12 @@ async fn connection(
     }
 }
 
-/// Gives every request but an upload (which has its own, longer deadline) `limit` to be read and
-/// answered: a client that trickles a body cannot hold a connection for long.
-pub(crate) async fn deadline(
-    axum::extract::State(limit): axum::extract::State<Duration>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let upload = req.method() == axum::http::Method::POST && req.uri().path().ends_with("/media");
-    if upload {
-        return next.run(req).await;
-    }
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(res) => res,
-        Err(_) => axum::response::IntoResponse::into_response(crate::ApiError::new(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            format!(
-                "the request took longer than this Herald allows ({} s)",
-                limit.as_secs()
-            ),
-        )),
-    }
-}
+/// When a request's body must have arrived (an upload has its own, longer deadline): set by the
+/// listener on every request, honoured where bodies are read (`json::Body`, `json::FormFields`), so
+/// that a client trickling a body cannot hold a connection for long, while a handler that calls a
+/// platform after reading its request is never cut short.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyDeadline(pub Instant);
 
 /// Counts a request in flight on its connection until dropped (answered or abandoned).
 struct InFlight(Arc<AtomicUsize>);

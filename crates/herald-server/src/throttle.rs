@@ -51,7 +51,9 @@ fn delay(failures: i64) -> i64 {
 }
 
 fn too_many(now: i64, until: i64) -> ApiError {
-    let secs = u64::try_from((until - now + 999_999) / 1_000_000).unwrap_or(1);
+    let secs = u64::try_from((until - now + 999_999) / 1_000_000)
+        .unwrap_or(1)
+        .max(1);
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_attempts",
@@ -94,7 +96,7 @@ pub(crate) async fn check(state: &AppState, email: &str, addr: IpAddr) -> ApiRes
             .store
             .signin_failures(FailureScope::Pair, &attempt.pair, since)
             .await?;
-        let until = pair.last_at + PROTECTED.as_micros() as i64;
+        let until = (pair.last_at + PROTECTED.as_micros() as i64).max(pair.blocked_until);
         if pair.failures > 0 && until > now {
             return Err(too_many(now, until));
         }

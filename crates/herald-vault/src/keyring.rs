@@ -190,11 +190,19 @@ impl KeySource {
         let tmp = path.with_extension("keys.tmp");
         {
             use std::io::Write;
+            // A leftover temporary file would keep its mode: start from none.
+            let _ = std::fs::remove_file(&tmp);
             let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
+            opts.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
             let mut f = opts.open(&tmp).map_err(io)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
             f.write_all(ring.to_file_text().as_bytes()).map_err(io)?;
             f.sync_all().map_err(io)?;
         }

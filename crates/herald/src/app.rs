@@ -272,7 +272,6 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             signup_open: settings.signup_open,
             max_upload_bytes: settings.max_upload_bytes,
             upload_timeout: settings.upload_timeout,
-            request_timeout: settings.request_timeout,
             trusted_proxies: settings.trusted_proxies.clone(),
             signups_per_hour: settings.signups_per_hour,
             session_idle: settings.session_idle,

@@ -100,8 +100,6 @@ pub struct Settings {
     pub max_upload_bytes: u64,
     /// The longest one upload may take.
     pub upload_timeout: Duration,
-    /// The longest any other request may take.
-    pub request_timeout: Duration,
     /// Timeouts and the connection limit of the HTTP listener.
     pub http: herald_server::Limits,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
@@ -150,7 +148,6 @@ impl Settings {
             signup_open: true,
             max_upload_bytes: 256 * 1024 * 1024,
             upload_timeout: Duration::from_secs(15 * 60),
-            request_timeout: Duration::from_secs(60),
             http: herald_server::Limits::default(),
             trusted_proxies: herald_server::TrustedProxies::default(),
             signups_per_hour: 10,

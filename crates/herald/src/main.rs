@@ -97,9 +97,9 @@ struct Opts {
     /// The longest one upload may take, in seconds.
     #[arg(long, global = true, env = "HERALD_UPLOAD_TIMEOUT_SECS")]
     upload_timeout_secs: Option<u64>,
-    /// The longest any other request may take to be read and answered, in seconds.
-    #[arg(long, global = true, env = "HERALD_REQUEST_TIMEOUT_SECS")]
-    request_timeout_secs: Option<u64>,
+    /// The longest a request's body may take to arrive, whole, in seconds (uploads aside).
+    #[arg(long, global = true, env = "HERALD_BODY_DEADLINE_SECS")]
+    body_deadline_secs: Option<u64>,
     /// How long a client has to send a request's headers, in seconds.
     #[arg(long, global = true, env = "HERALD_HEADER_TIMEOUT_SECS")]
     header_timeout_secs: Option<u64>,
@@ -171,7 +171,7 @@ struct FileConfig {
     allow_public_sandbox: Option<bool>,
     max_upload_bytes: Option<u64>,
     upload_timeout_secs: Option<u64>,
-    request_timeout_secs: Option<u64>,
+    body_deadline_secs: Option<u64>,
     header_timeout_secs: Option<u64>,
     body_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
@@ -303,10 +303,10 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
         s.upload_timeout = d;
     }
     if let Some(d) = secs(
-        "request-timeout-secs",
-        o.request_timeout_secs.or(file.request_timeout_secs),
+        "body-deadline-secs",
+        o.body_deadline_secs.or(file.body_deadline_secs),
     )? {
-        s.request_timeout = d;
+        s.http.body_deadline = d;
     }
     if let Some(d) = secs(
         "header-timeout-secs",

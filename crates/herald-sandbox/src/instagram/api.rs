@@ -349,6 +349,7 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
             thumb_offset,
             cover_bytes,
             children: children.unwrap_or_default(),
+            kept: false,
             created_at: now,
             ready_at: now + delay,
             status: ContainerStatus::InProgress,
@@ -477,6 +478,11 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
     if let Some(c) = world.containers.get_mut(&cid) {
         c.status = ContainerStatus::Published;
         c.media_id = Some(media_id);
+    }
+    for child in &c.children {
+        if let Some(item) = world.containers.get_mut(child) {
+            item.kept = true;
+        }
     }
     Ok(axum::Json(json!({"id": media_id.to_string()})).into_response())
 }

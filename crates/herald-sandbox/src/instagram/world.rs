@@ -86,6 +86,8 @@ pub(crate) struct Container {
     pub cover_bytes: Option<usize>,
     /// A carousel's item containers.
     pub children: Vec<u64>,
+    /// An item of a published carousel: kept as long as the carousel.
+    pub kept: bool,
     pub created_at: Timestamp,
     pub ready_at: Timestamp,
     pub status: ContainerStatus,
@@ -195,14 +197,8 @@ impl World {
     /// them after one) unless a published carousel holds them; published media are never forgotten.
     pub fn add_container(&mut self, c: Container, now: Timestamp) {
         let two_days_ago = now - jiff::SignedDuration::from_hours(48);
-        let in_media: std::collections::HashSet<u64> = self
-            .media
-            .iter()
-            .flat_map(|m| m.children.iter().copied())
-            .collect();
-        self.containers.retain(|id, c| {
-            c.status == ContainerStatus::Published || c.created_at > two_days_ago || in_media.contains(id)
-        });
+        self.containers
+            .retain(|_, c| c.status == ContainerStatus::Published || c.kept || c.created_at > two_days_ago);
         self.containers.insert(c.id, c);
     }
 

@@ -137,9 +137,9 @@ async fn a_media_file_is_served_as_a_private_attachment_only_with_a_valid_signat
 }
 
 #[tokio::test]
-async fn a_body_trickled_in_is_cut_off_at_the_request_deadline() {
+async fn a_body_trickled_in_is_cut_off_at_the_body_deadline() {
     let app = TestApp::spawn_with(Backend::Sqlite, Mode::Builtin, |s| {
-        s.request_timeout = Duration::from_secs(1);
+        s.http.body_deadline = Duration::from_secs(1);
     })
     .await;
     let mut slow = connect(&app).await;
