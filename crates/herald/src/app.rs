@@ -148,8 +148,12 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     .filter(|(l, _)| backends.get(*l) == Backend::Sandbox)
     .map(|(_, e)| e)
     .collect();
-    if !sandbox_on {
+    let exposed = sandbox_on && settings.reachable_by_others();
+    if !sandbox_on || exposed {
         tracing::warn!("built-in sandbox {sandbox_status}");
+    }
+    if exposed {
+        eprintln!("WARNING: the built-in sandbox is {sandbox_status}.");
     }
     let sandbox = (!emulated.is_empty()).then(|| {
         let sb = Sandbox::new(SandboxConfig {

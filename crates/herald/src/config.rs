@@ -174,6 +174,14 @@ impl Settings {
     /// Whether the built-in sandbox may run here, and the start-up line that says why. The sandbox
     /// hands tokens to whoever asks, so it runs only where nobody else can reach it, unless the
     /// person insists twice (`--sandbox on --allow-public-sandbox`).
+    /// Whether a sandbox here could be reached by others: a listener that is not loopback, or a
+    /// public URL that is not loopback or is https (served through something else).
+    pub fn reachable_by_others(&self) -> bool {
+        !(self.listen.ip().is_loopback()
+            && is_loopback_url(&self.public_url)
+            && self.public_url.scheme() == "http")
+    }
+
     pub fn sandbox_allowed(&self) -> anyhow::Result<(bool, String)> {
         let private = self.listen.ip().is_loopback() && is_loopback_url(&self.public_url);
         let where_ = format!(
@@ -191,9 +199,7 @@ impl Settings {
                     "off: {where_}, which others may reach, and the sandbox would hand them its tokens. It runs by itself only on a loopback-only Herald; for a disposable test instance use --sandbox on --allow-public-sandbox"
                 ),
             )),
-            SandboxMode::On if private && self.public_url.scheme() == "http" => {
-                Ok((true, "on (--sandbox on)".into()))
-            }
+            SandboxMode::On if !self.reachable_by_others() => Ok((true, "on (--sandbox on)".into())),
             SandboxMode::On if self.allow_public_sandbox => Ok((
                 true,
                 format!(
