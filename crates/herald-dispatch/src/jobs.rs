@@ -3,8 +3,7 @@
 
 use herald_platforms::facebook::{Facebook, PageContent, PageHandle};
 use herald_platforms::instagram::{Content, Handle, Instagram};
-use herald_platforms::{PlatformError, Step};
-use jiff::Timestamp;
+use herald_platforms::{PlatformError, Step, StepContext};
 use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -16,7 +15,19 @@ pub(crate) trait Job {
     fn set_started_at(h: &mut Self::Handle, at: i64);
     /// The call that makes the post visible may have been made: a failure now leaves it unknown.
     fn publish_started(h: &Self::Handle) -> bool;
-    async fn step(&self, h: &Self::Handle, now: Timestamp) -> Result<Step<Self::Handle>, PlatformError>;
+    async fn step(
+        &self,
+        h: &Self::Handle,
+        ctx: &StepContext<'_>,
+    ) -> Result<Step<Self::Handle>, PlatformError>;
+}
+
+/// Whether a saved handle (of any adapter) says the call that makes the post visible may have been
+/// made: then the platform may hold the post, whatever happens to the delivery next.
+pub(crate) fn may_be_live(handle: Option<&str>) -> bool {
+    handle
+        .and_then(|h| serde_json::from_str::<serde_json::Value>(h).ok())
+        .is_some_and(|v| v["publish_started"] == true || v["post_started"] == true)
 }
 
 pub(crate) struct InstagramJob<'a> {
@@ -41,9 +52,9 @@ impl Job for InstagramJob<'_> {
         h.publish_started
     }
 
-    async fn step(&self, h: &Handle, now: Timestamp) -> Result<Step<Handle>, PlatformError> {
+    async fn step(&self, h: &Handle, ctx: &StepContext<'_>) -> Result<Step<Handle>, PlatformError> {
         self.instagram
-            .publish_step(self.token, self.account, &self.content, h, now)
+            .publish_step(self.token, self.account, &self.content, h, ctx)
             .await
     }
 }
@@ -70,9 +81,9 @@ impl Job for PageJob<'_> {
         h.post_started
     }
 
-    async fn step(&self, h: &PageHandle, now: Timestamp) -> Result<Step<PageHandle>, PlatformError> {
+    async fn step(&self, h: &PageHandle, ctx: &StepContext<'_>) -> Result<Step<PageHandle>, PlatformError> {
         self.facebook
-            .publish_step(self.token, self.page, &self.content, h, now)
+            .publish_step(self.token, self.page, &self.content, h, ctx)
             .await
     }
 }

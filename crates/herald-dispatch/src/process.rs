@@ -8,13 +8,13 @@ use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
 use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts};
 use herald_platforms::facebook::{PageContent, PageFormat};
 use herald_platforms::instagram::{Content, Item};
-use herald_platforms::{PlatformError, Step};
+use herald_platforms::{PlatformError, Published, Step, StepContext};
 use herald_store::{Claimed, StoreError, Transition};
 use jiff::SignedDuration;
 use secrecy::SecretString;
 
 use crate::Dispatcher;
-use crate::jobs::{InstagramJob, Job, PageJob};
+use crate::jobs::{InstagramJob, Job, PageJob, may_be_live};
 
 /// Give up retrying transient failures after this many attempts.
 const MAX_ATTEMPTS: i64 = 8;
@@ -25,12 +25,29 @@ const QUOTA_RECHECK: SignedDuration = SignedDuration::from_hours(1);
 /// The most steps one claim takes before handing the delivery back.
 const MAX_STEPS: usize = 6;
 
+/// How far a failed step had gone.
+#[derive(Debug, Clone, Copy)]
+struct Started {
+    /// The call that makes the post visible may have been made (by this claim or an earlier one).
+    visible_call: bool,
+    /// The failing step was the first after an earlier claim had started that call: its outcome
+    /// is still unknown.
+    by_earlier_claim: bool,
+}
+
 /// Why a delivery stops here.
 enum Stop {
-    Reconnect(ReconnectReason, String),
+    /// The profile needs the person; `may_be_live`: the post may already be on the platform, so
+    /// the delivery is `unconfirmed`, not waiting to be sent again.
+    Reconnect {
+        reason: ReconnectReason,
+        message: String,
+        may_be_live: bool,
+    },
     Fail(&'static str, String),
     Retry(jiff::Timestamp, &'static str, String),
-    Unconfirmed(String),
+    /// Herald cannot tell whether (or which) post is on the platform; the candidates, if any.
+    Unconfirmed(String, Vec<Published>),
 }
 
 impl Dispatcher {
@@ -59,8 +76,13 @@ impl Dispatcher {
     }
 
     async fn stop(&self, c: &Claimed, stop: Stop) -> Result<(), StoreError> {
+        let mut candidates = None;
         let (to, code, message, due) = match stop {
-            Stop::Reconnect(reason, message) => {
+            Stop::Reconnect {
+                reason,
+                message,
+                may_be_live,
+            } => {
                 self.store
                     .set_profile_state(
                         c.workspace,
@@ -69,7 +91,12 @@ impl Dispatcher {
                         Some(reason),
                     )
                     .await?;
-                (DeliveryStatus::NeedsReconnect, reason.as_str(), message, None)
+                let to = if may_be_live {
+                    DeliveryStatus::Unconfirmed
+                } else {
+                    DeliveryStatus::NeedsReconnect
+                };
+                (to, reason.as_str(), message, None)
             }
             Stop::Fail(code, message) => (DeliveryStatus::Failed, code, message, None),
             Stop::Retry(at, code, message) => (
@@ -78,7 +105,16 @@ impl Dispatcher {
                 message,
                 Some(at.as_microsecond()),
             ),
-            Stop::Unconfirmed(message) => (DeliveryStatus::Unconfirmed, "unconfirmed", message, None),
+            Stop::Unconfirmed(message, found) => {
+                if !found.is_empty() {
+                    let list: Vec<_> = found
+                        .iter()
+                        .map(|p| serde_json::json!({"id": p.id, "permalink": p.permalink}))
+                        .collect();
+                    candidates = Some(serde_json::Value::from(list).to_string());
+                }
+                (DeliveryStatus::Unconfirmed, "unconfirmed", message, None)
+            }
         };
         tracing::info!(delivery = %c.id, status = to.as_str(), code, "delivery stopped");
         self.store
@@ -89,6 +125,7 @@ impl Dispatcher {
                     due_at: due,
                     error_code: Some(code),
                     error_message: Some(&message),
+                    candidates: candidates.as_deref(),
                     outcome: code,
                     ..Default::default()
                 },
@@ -104,6 +141,16 @@ impl Dispatcher {
             .await
             .map_err(Err)?;
         let platform = profile.platform();
+        let live = may_be_live(c.handle.as_deref());
+        let maybe_posted = |why: &str| {
+            Stop::Unconfirmed(
+                format!(
+                    "{why} after Herald asked {} to publish this post, so it may be on the profile; check there before publishing it again.",
+                    platform.display_name()
+                ),
+                Vec::new(),
+            )
+        };
         match profile.state {
             ConnectionState::Connected => {}
             ConnectionState::NeedsReconnect => {
@@ -115,7 +162,14 @@ impl Dispatcher {
                         platform.display_name()
                     ),
                 };
-                return Err(Ok(Stop::Reconnect(reason, message)));
+                return Err(Ok(Stop::Reconnect {
+                    reason,
+                    message,
+                    may_be_live: live,
+                }));
+            }
+            ConnectionState::Disconnected if live => {
+                return Err(Ok(maybe_posted("The profile was disconnected")));
             }
             ConnectionState::Disconnected => {
                 return Err(Ok(Stop::Fail(
@@ -125,17 +179,22 @@ impl Dispatcher {
             }
         }
         if let Some(reason) = self.settings.backends.mismatch(profile.login, profile.sandbox) {
-            return Err(Ok(Stop::Reconnect(reason, reason.explain().to_owned())));
+            return Err(Ok(Stop::Reconnect {
+                reason,
+                message: reason.explain().to_owned(),
+                may_be_live: live,
+            }));
         }
         let missing = profile.missing_for(Feature::Publish);
         if !missing.is_empty() {
-            return Err(Ok(Stop::Reconnect(
-                ReconnectReason::PermissionMissing,
-                format!(
+            return Err(Ok(Stop::Reconnect {
+                reason: ReconnectReason::PermissionMissing,
+                message: format!(
                     "Publishing needs the permission {} that was not granted; reconnect and allow it.",
                     missing.join(", ")
                 ),
-            )));
+                may_be_live: live,
+            }));
         }
         let post = self.store.get_post(c.workspace, c.post).await.map_err(Err)?;
         let delivery = post
@@ -149,11 +208,24 @@ impl Dispatcher {
             media.push(self.store.get_media(c.workspace, *id).await.map_err(Err)?);
         }
         let facts: Vec<MediaFacts> = media.iter().map(herald_store::MediaRow::facts).collect();
-        let options: serde_json::Map<String, serde_json::Value> = delivery
-            .options
-            .as_deref()
-            .and_then(|o| serde_json::from_str(o).ok())
-            .unwrap_or_default();
+        let options: serde_json::Map<String, serde_json::Value> = match delivery.options.as_deref() {
+            None => serde_json::Map::new(),
+            Some(o) => match serde_json::from_str(o) {
+                Ok(o) => o,
+                // Never publish without them (a story would go out as a feed post).
+                Err(e) if live => {
+                    return Err(Ok(maybe_posted(&format!("Its options became unreadable ({e})"))));
+                }
+                Err(e) => {
+                    return Err(Ok(Stop::Fail(
+                        "options_unreadable",
+                        format!(
+                            "The post's options for this profile cannot be read ({e}); edit the post to set them again."
+                        ),
+                    )));
+                }
+            },
+        };
         let draft = Draft {
             text: &text,
             media: &facts,
@@ -276,11 +348,29 @@ impl Dispatcher {
         platform: Platform,
         job: &J,
     ) -> Result<(), Result<Stop, StoreError>> {
-        let mut handle: J::Handle = c
-            .handle
-            .as_deref()
-            .and_then(|h| serde_json::from_str(h).ok())
-            .unwrap_or_default();
+        let mut handle: J::Handle = match c.handle.as_deref() {
+            None => J::Handle::default(),
+            Some(h) => serde_json::from_str(h).map_err(|e| {
+                // Never a fresh start: the platform may hold what the lost record described.
+                Ok(Stop::Unconfirmed(
+                    format!(
+                        "Herald's record of this publication cannot be read ({e}); the post may be on {}. Check there before publishing it again.",
+                        platform.display_name()
+                    ),
+                    Vec::new(),
+                ))
+            })?,
+        };
+        // A claim that finds the visible call started may be resuming after a lost answer.
+        let mut recovering = J::publish_started(&handle);
+        let known = if recovering {
+            self.store
+                .platform_ids_of_profile(c.workspace, c.profile, c.id)
+                .await
+                .map_err(Err)?
+        } else {
+            Vec::new()
+        };
         // A new attempt starts only from nothing: a carousel whose items exist is resuming, not starting.
         if J::fresh(&handle) {
             J::set_started_at(&mut handle, self.clock.now().as_second());
@@ -291,7 +381,14 @@ impl Dispatcher {
                 .map_err(Err)?;
         }
         for _ in 0..MAX_STEPS {
-            match job.step(&handle, self.clock.now()).await {
+            let ctx = StepContext {
+                now: self.clock.now(),
+                recovering,
+                known: &known,
+            };
+            let was_recovering = recovering;
+            recovering = false;
+            match job.step(&handle, &ctx).await {
                 Ok(Step::Continue(next)) => {
                     handle = next;
                     self.store
@@ -336,7 +433,25 @@ impl Dispatcher {
                     }
                     return Ok(());
                 }
-                Err(e) => return Err(Ok(self.classify(c, platform, &e, J::publish_started(&handle)))),
+                Ok(Step::Ambiguous(found)) => {
+                    let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
+                    return Err(Ok(Stop::Unconfirmed(
+                        format!(
+                            "An earlier attempt's answer was lost, and {} posts on {} match this one ({}); Herald cannot tell which is this post. Choose it, or publish again.",
+                            found.len(),
+                            platform.display_name(),
+                            ids.join(", ")
+                        ),
+                        found,
+                    )));
+                }
+                Err(e) => {
+                    let state = Started {
+                        visible_call: J::publish_started(&handle),
+                        by_earlier_claim: was_recovering,
+                    };
+                    return Err(Ok(self.classify(c, platform, &e, state)));
+                }
             }
         }
         let due = self.clock.now() + SignedDuration::from_secs(1);
@@ -385,21 +500,24 @@ impl Dispatcher {
             .get_secret(c.workspace, c.profile, SecretKind::AccessToken)
             .await
             .map_err(Err)?;
+        let live = may_be_live(c.handle.as_deref());
         let Some(token) = token else {
-            return Err(Ok(Stop::Reconnect(
-                ReconnectReason::Expired,
-                "No access token is stored for this profile.".into(),
-            )));
+            return Err(Ok(Stop::Reconnect {
+                reason: ReconnectReason::Expired,
+                message: "No access token is stored for this profile.".into(),
+                may_be_live: live,
+            }));
         };
         let now = self.clock.now();
         let Some(expires_at) = profile.token_expires_at.map(herald_domain::clock::from_micros) else {
             return Ok(token);
         };
         if expires_at <= now {
-            return Err(Ok(Stop::Reconnect(
-                ReconnectReason::Expired,
-                "The access token expired; reconnect the profile.".into(),
-            )));
+            return Err(Ok(Stop::Reconnect {
+                reason: ReconnectReason::Expired,
+                message: "The access token expired; reconnect the profile.".into(),
+                may_be_live: live,
+            }));
         }
         let issued = profile
             .token_issued_at
@@ -444,24 +562,37 @@ impl Dispatcher {
         }
     }
 
-    fn classify(&self, c: &Claimed, platform: Platform, e: &PlatformError, publish_started: bool) -> Stop {
+    fn classify(&self, c: &Claimed, platform: Platform, e: &PlatformError, started: Started) -> Stop {
+        let publish_started = started.visible_call;
         let now = self.clock.now();
         let message = e.to_string();
         let name = platform.display_name();
+        // A refused token is an answer for a call of this claim; after an earlier claim's lost
+        // answer, it leaves the earlier call's result unknown.
+        let may_be_live = started.by_earlier_claim;
+        let reconnect = |reason, message: String| Stop::Reconnect {
+            reason,
+            message: if may_be_live {
+                format!(
+                    "{message} The post may already be on {name}: check there before publishing it again."
+                )
+            } else {
+                message
+            },
+            may_be_live,
+        };
         match e {
-            PlatformError::TokenExpired => Stop::Reconnect(
+            PlatformError::TokenExpired => reconnect(
                 ReconnectReason::Expired,
                 format!("The {name} session expired; reconnect the profile."),
             ),
-            PlatformError::TokenRevoked(why) => Stop::Reconnect(
+            PlatformError::TokenRevoked(why) => reconnect(
                 ReconnectReason::RevokedOnPlatform,
                 format!(
                     "{name} no longer accepts Herald's access (the app was removed, the password changed, the account needs attention, or the Page role was lost); reconnect the profile. {name} said: {why}"
                 ),
             ),
-            PlatformError::PermissionMissing(_) => {
-                Stop::Reconnect(ReconnectReason::PermissionMissing, message)
-            }
+            PlatformError::PermissionMissing(_) => reconnect(ReconnectReason::PermissionMissing, message),
             PlatformError::RateLimited { retry_after } => {
                 let wait = retry_after
                     .and_then(|d| SignedDuration::try_from(d).ok())
@@ -483,9 +614,21 @@ impl Dispatcher {
                     message,
                 )
             }
-            _ if publish_started => Stop::Unconfirmed(format!(
-                "Herald cannot tell whether {name} published this post ({message}); check the profile before publishing again."
-            )),
+            // A refusal of what was sent is an answer: nothing was published (a lookup never
+            // refuses content, so this came from the call that would have made the post).
+            PlatformError::ContentRejected { message: why } => {
+                Stop::Fail(e.code(), format!("{name} refused the post: {why}"))
+            }
+            PlatformError::MediaUnreachable { message: why } => Stop::Fail(
+                e.code(),
+                format!("{name} could not fetch the post's media: {why}"),
+            ),
+            _ if publish_started => Stop::Unconfirmed(
+                format!(
+                    "Herald cannot tell whether {name} published this post ({message}); check the profile before publishing again."
+                ),
+                Vec::new(),
+            ),
             PlatformError::Transient { .. } => Stop::Fail(
                 "transient",
                 format!("Gave up after {MAX_ATTEMPTS} attempts: {message}"),

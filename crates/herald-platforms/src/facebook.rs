@@ -3,19 +3,20 @@
 //! and publishing to a Page: text, a link, one photo, or several photos through `attached_media`.
 //!
 //! Exactly once: nothing Meta offers makes a Page post idempotent, so before the call that creates
-//! the post the handle is saved with `post_started`; a step that finds it set first looks for the post
-//! among the Page's recent posts, and creates it only when it is not there.
+//! the post the handle is saved with `post_started`. When a later claim finds it set (the call may
+//! have been made, its answer lost), it first looks among the Page's recent posts for one matching
+//! everything sent, within the attempt's window, and creates the post only when there is none.
 
 use jiff::{SignedDuration, Timestamp};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::meta::{CommentFields, Graph, Recent, comments, find_recent, id_of, malformed};
+use crate::meta::{CommentFields, Graph, candidates, comments, id_of, malformed};
 
 /// How long to wait before looking at a processing video again.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
-use crate::{Comment, Metrics, PlatformError, Published, Step};
+use crate::{Comment, Metrics, PlatformError, Published, Step, StepContext, settle};
 
 /// Where the adapter finds Facebook and who it is there.
 #[derive(Clone)]
@@ -276,19 +277,19 @@ impl Facebook {
         page_id: &str,
         content: &PageContent<'_>,
         handle: &PageHandle,
-        now: Timestamp,
+        ctx: &StepContext<'_>,
     ) -> Result<Step<PageHandle>, PlatformError> {
         let started_at = if handle.started_at > 0 {
             handle.started_at
         } else {
-            now.as_second()
+            ctx.now.as_second()
         };
         let handle = PageHandle {
             started_at,
             ..handle.clone()
         };
         match (content.format, content.video) {
-            (PageFormat::Feed, None) => self.feed_step(token, page_id, content, handle).await,
+            (PageFormat::Feed, None) => self.feed_step(token, page_id, content, handle, ctx).await,
             (PageFormat::Story, None) => self.photo_story_step(token, page_id, content, handle).await,
             (format, Some(video)) => {
                 self.video_step(token, page_id, content, format, video, handle)
@@ -328,6 +329,7 @@ impl Facebook {
         page_id: &str,
         content: &PageContent<'_>,
         handle: PageHandle,
+        ctx: &StepContext<'_>,
     ) -> Result<Step<PageHandle>, PlatformError> {
         let several = content.photos.len() > 1;
         if several && handle.photo_ids.len() != content.photos.len() {
@@ -343,11 +345,14 @@ impl Facebook {
         if let Some(step) = mark_started(&handle) {
             return Ok(step);
         }
-        if let Some(found) = self
-            .find_published(token, page_id, content.message, handle.started_at)
-            .await?
-        {
-            return Ok(Step::Published(found));
+        if ctx.recovering {
+            let window = (handle.started_at, ctx.now.as_second());
+            let found = self
+                .find_published(token, page_id, content, &handle, window)
+                .await?;
+            if let Some(step) = settle(found, ctx.known) {
+                return Ok(step);
+            }
         }
         let id = match content.photos {
             [photo] => {
@@ -650,25 +655,75 @@ impl Facebook {
         })
     }
 
-    /// Looks among the Page's recent posts for this message, created no earlier than the attempt.
+    /// The Page's posts created within the attempt's window that match everything sent: the
+    /// message, the link, and the photos (the very photos uploaded for several; one, or none).
     async fn find_published(
         &self,
         token: &SecretString,
         page_id: &str,
-        message: &str,
-        since: i64,
-    ) -> Result<Option<Published>, PlatformError> {
+        content: &PageContent<'_>,
+        handle: &PageHandle,
+        window: (i64, i64),
+    ) -> Result<Vec<Published>, PlatformError> {
         let mut url = self.graph.url(&format!("{page_id}/feed"));
         url.query_pairs_mut()
-            .append_pair("fields", "id,message,created_time,permalink_url")
-            .append_pair("limit", "25");
+            .append_pair(
+                "fields",
+                "id,message,created_time,permalink_url,attachments{type,unshimmed_url,target{id},subattachments{type,target{id}}}",
+            )
+            .append_pair("limit", "50");
         let body = self.graph.get_json(url, token).await?;
-        let fields = Recent {
-            time: "created_time",
-            text: Some(("message", message)),
-            permalink: "permalink_url",
+        Ok(candidates(
+            &body,
+            ("created_time", "permalink_url"),
+            window,
+            |post| {
+                let shown = Attachments::of(post);
+                let photos_match = match content.photos.len() {
+                    0 => shown.photos.is_empty(),
+                    1 => shown.photos.len() == 1,
+                    // The photos uploaded for this post, and no others.
+                    _ => {
+                        let mut want = handle.photo_ids.clone();
+                        let mut got = shown.photos.clone();
+                        want.sort();
+                        got.sort();
+                        want == got
+                    }
+                };
+                post["message"].as_str().unwrap_or_default() == content.message
+                    && shown.link.as_deref() == content.link
+                    && photos_match
+            },
+        ))
+    }
+}
+
+/// What a Page post shows beside its message: the link it shares and the photos it holds (a
+/// single photo, or an album's photos).
+struct Attachments {
+    link: Option<String>,
+    photos: Vec<String>,
+}
+
+impl Attachments {
+    fn of(post: &serde_json::Value) -> Self {
+        let mut out = Self {
+            link: None,
+            photos: Vec::new(),
         };
-        Ok(find_recent(&body, &fields, since))
+        let list = |v: &serde_json::Value| v["data"].as_array().cloned().unwrap_or_default();
+        for a in list(&post["attachments"]) {
+            match a["type"].as_str() {
+                Some("share") => out.link = a["unshimmed_url"].as_str().map(str::to_owned),
+                Some("photo") => out.photos.extend(a["target"]["id"].as_str().map(str::to_owned)),
+                _ => {}
+            }
+            for sub in list(&a["subattachments"]) {
+                out.photos.extend(sub["target"]["id"].as_str().map(str::to_owned));
+            }
+        }
+        out
     }
 }
 

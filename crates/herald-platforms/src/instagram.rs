@@ -15,8 +15,8 @@ use url::Url;
 use herald_domain::platform::Login;
 use herald_domain::rules::LiveFacts;
 
-use crate::meta::{CommentFields, Graph, Recent, comments, find_recent, id_of, malformed};
-use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step};
+use crate::meta::{CommentFields, Graph, candidates, comments, id_of, malformed};
+use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
 
 /// Where the adapter finds Instagram and who it is there.
 #[derive(Clone)]
@@ -241,33 +241,52 @@ impl Instagram {
         account_id: &str,
         content: &Content<'_>,
         handle: &Handle,
-        now: Timestamp,
+        ctx: &StepContext<'_>,
     ) -> Result<Step<Handle>, PlatformError> {
         let Some(container) = handle.container_id.as_deref() else {
             return self
-                .create_containers(token, account_id, content, handle, now)
+                .create_containers(token, account_id, content, handle, ctx.now)
                 .await;
         };
         let mut url = self.graph.url(container);
         url.query_pairs_mut().append_pair("fields", "status_code,status");
         let status = self.graph.get_json(url, token).await?;
-        match (status["status_code"].as_str().unwrap_or_default(), handle.publish_started) {
+        match (
+            status["status_code"].as_str().unwrap_or_default(),
+            handle.publish_started,
+        ) {
             ("IN_PROGRESS", _) => Ok(Step::Park(handle.clone(), RECHECK)),
-            ("FINISHED", false) => Ok(Step::Continue(Handle { publish_started: true, ..handle.clone() })),
+            ("FINISHED", false) => Ok(Step::Continue(Handle {
+                publish_started: true,
+                ..handle.clone()
+            })),
             ("FINISHED", true) => {
                 let media_id = self.media_publish(token, account_id, container).await?;
-                Ok(Step::Published(Published { permalink: self.permalink(token, &media_id).await.ok(), id: media_id }))
+                Ok(Step::Published(Published {
+                    permalink: self.permalink(token, &media_id).await.ok(),
+                    id: media_id,
+                }))
             }
-            ("PUBLISHED", _) => match self.find_published(token, account_id, content, handle.started_at).await? {
-                Some(p) => Ok(Step::Published(p)),
-                None => Err(PlatformError::Platform {
+            // Published by an earlier call whose answer was lost: which post is it?
+            ("PUBLISHED", _) => {
+                let window = (handle.started_at, ctx.now.as_second());
+                let found = self.find_published(token, account_id, content, window).await?;
+                settle(found, ctx.known).ok_or_else(|| PlatformError::Platform {
                     message: "Instagram reports the container published, but the post was not found among the account's recent media".into(),
-                }),
-            },
+                })
+            }
             // Not published, and no longer publishable: a new container is safe.
-            ("EXPIRED", _) => Ok(Step::Continue(Handle { container_id: None, children: Vec::new(), publish_started: false, ..handle.clone() })),
+            ("EXPIRED", _) => Ok(Step::Continue(Handle {
+                container_id: None,
+                children: Vec::new(),
+                publish_started: false,
+                ..handle.clone()
+            })),
             (other, _) => Err(PlatformError::ContentRejected {
-                message: format!("Instagram could not process the media ({}).", status["status"].as_str().unwrap_or(other)),
+                message: format!(
+                    "Instagram could not process the media ({}).",
+                    status["status"].as_str().unwrap_or(other)
+                ),
             }),
         }
     }
@@ -477,27 +496,36 @@ impl Instagram {
         })
     }
 
-    /// Looks among the account's recent media for this caption, published no earlier than the attempt.
+    /// The account's media published within the attempt's window that match everything sent:
+    /// the caption, the kind of media and where it shows (feed, reels, stories).
     async fn find_published(
         &self,
         token: &SecretString,
         account_id: &str,
         content: &Content<'_>,
-        since: i64,
-    ) -> Result<Option<Published>, PlatformError> {
+        window: (i64, i64),
+    ) -> Result<Vec<Published>, PlatformError> {
         // Stories are not on the `media` edge, and carry no caption to match on.
         let edge = if content.story { "stories" } else { "media" };
         let mut url = self.graph.url(&format!("{account_id}/{edge}"));
         url.query_pairs_mut()
-            .append_pair("fields", "id,caption,timestamp,permalink")
+            .append_pair(
+                "fields",
+                "id,caption,timestamp,permalink,media_type,media_product_type",
+            )
             .append_pair("limit", "50");
         let body = self.graph.get_json(url, token).await?;
-        let fields = Recent {
-            time: "timestamp",
-            text: (!content.story).then_some(("caption", content.caption)),
-            permalink: "permalink",
+        let (media_type, product) = match content.items {
+            _ if content.story => (None, "STORY"),
+            [one] if one.video => (Some("VIDEO"), "REELS"),
+            [_] => (Some("IMAGE"), "FEED"),
+            _ => (Some("CAROUSEL_ALBUM"), "FEED"),
         };
-        Ok(find_recent(&body, &fields, since))
+        Ok(candidates(&body, ("timestamp", "permalink"), window, |m| {
+            let caption = content.story || m["caption"].as_str().unwrap_or_default() == content.caption;
+            let kind = media_type.is_none_or(|t| m["media_type"] == t);
+            caption && kind && m["media_product_type"] == product
+        }))
     }
 }
 

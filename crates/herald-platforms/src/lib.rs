@@ -70,6 +70,31 @@ pub enum Step<H> {
     /// Save the handle and take the next step after a while (the platform is processing).
     Park(H, Duration),
     Published(Published),
+    /// After an interruption, several posts on the platform match what was sent and none can be
+    /// told apart: Herald does not guess; the person chooses.
+    Ambiguous(Vec<Published>),
+}
+
+/// What a publishing step knows besides its handle.
+#[derive(Debug, Clone, Copy)]
+pub struct StepContext<'a> {
+    pub now: Timestamp,
+    /// The handle was saved by an earlier claim after the call that makes the post visible may
+    /// have been made: the platform may hold the post, so it is looked for before anything is made.
+    pub recovering: bool,
+    /// Platform ids recorded for the profile's other deliveries: never this delivery's post.
+    pub known: &'a [String],
+}
+
+/// What a search for an interrupted attempt's post settled: nothing (make it), the one post, or
+/// several that cannot be told apart. Posts already recorded for other deliveries are not counted.
+pub(crate) fn settle<H>(found: Vec<Published>, known: &[String]) -> Option<Step<H>> {
+    let mut found: Vec<Published> = found.into_iter().filter(|p| !known.contains(&p.id)).collect();
+    match found.len() {
+        0 => None,
+        1 => Some(Step::Published(found.remove(0))),
+        _ => Some(Step::Ambiguous(found)),
+    }
 }
 
 /// The HTTP client every adapter uses: bounded timeouts, no automatic redirects.

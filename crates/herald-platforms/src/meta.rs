@@ -74,33 +74,45 @@ impl Graph {
     }
 }
 
-/// Fields of a listing entry that [`find_recent`] reads.
-pub(crate) struct Recent<'a> {
-    pub time: &'a str,
-    /// The text field and the text it must equal; `None` when the entry carries no text (stories).
-    pub text: Option<(&'a str, &'a str)>,
-    pub permalink: &'a str,
+/// How far the platform's clock may be from Herald's when matching a post's time (seconds).
+const SKEW: i64 = 5;
+
+/// A Graph time (`2026-11-25T09:00:00+0000`) in Unix seconds.
+fn graph_seconds(v: &Value) -> Option<i64> {
+    let t = v.as_str()?;
+    Some(
+        jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", t)
+            .ok()?
+            .to_timestamp()
+            .ok()?
+            .as_second(),
+    )
 }
 
-/// In a listing (`{"data": [...]}`), the first entry with this text created no earlier than a
-/// minute before `since` (Unix seconds): the post an interrupted attempt already made.
-pub(crate) fn find_recent(listing: &Value, fields: &Recent, since: i64) -> Option<crate::Published> {
-    let found = listing["data"].as_array().into_iter().flatten().find(|entry| {
-        let at = entry[fields.time].as_str().and_then(|t| {
-            jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", t)
-                .ok()?
-                .to_timestamp()
-                .ok()
-        });
-        let same = fields
-            .text
-            .is_none_or(|(field, text)| entry[field].as_str().unwrap_or_default() == text);
-        same && at.is_some_and(|at| at.as_second() >= since - 60)
-    })?;
-    Some(crate::Published {
-        id: found["id"].as_str()?.to_owned(),
-        permalink: found[fields.permalink].as_str().map(str::to_owned),
-    })
+/// In a listing (`{"data": [...]}`), every entry that `matches` and was created (its `time` field)
+/// within the attempt's window, from `since` to `until` (Unix seconds): the posts an interrupted
+/// attempt may have made.
+pub(crate) fn candidates(
+    listing: &Value,
+    (time, permalink): (&str, &str),
+    (since, until): (i64, i64),
+    matches: impl Fn(&Value) -> bool,
+) -> Vec<crate::Published> {
+    listing["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|entry| {
+            graph_seconds(&entry[time]).is_some_and(|at| at >= since - SKEW && at <= until + SKEW)
+                && matches(entry)
+        })
+        .filter_map(|entry| {
+            Some(crate::Published {
+                id: entry["id"].as_str()?.to_owned(),
+                permalink: entry[permalink].as_str().map(str::to_owned),
+            })
+        })
+        .collect()
 }
 
 /// Where a comment's parts are in one Graph product's JSON (Instagram and Pages name them apart).

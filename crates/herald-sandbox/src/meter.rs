@@ -36,13 +36,62 @@ pub(crate) struct Call {
     pub object: Option<String>,
 }
 
-/// An injected fault: the next matching call is answered with a rate-limit error, and its object is
-/// throttled for `minutes`, as Meta does when a business use case runs out of calls.
+/// An injected fault on the next matching call.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub(crate) struct Fault {
     /// `media`, `media_publish`, `feed`, `photos`, `node`, … or `any`.
     pub operation: String,
+    /// Only calls with this method (`POST`, `GET`), when given.
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub kind: FaultKind,
+    /// For a rate limit: how long the object stays throttled.
+    #[serde(default)]
     pub minutes: u64,
+}
+
+/// What an injected fault does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum FaultKind {
+    /// A rate-limit error, and the call's object throttled for `minutes`, as Meta does when a
+    /// business use case runs out of calls.
+    #[default]
+    RateLimit,
+    /// The platform performs the call, then its answer is lost (a 502 from the edge).
+    LostResponse,
+    /// A 500 without performing the call.
+    ServerError,
+}
+
+/// What a caller sees when the edge lost the platform's answer.
+pub(crate) fn lost_response() -> Response {
+    axum::response::IntoResponse::into_response((
+        axum::http::StatusCode::BAD_GATEWAY,
+        "<html><body>502 Bad Gateway</body></html>",
+    ))
+}
+
+/// What a caller sees when the platform failed before doing anything.
+pub(crate) fn server_error() -> Response {
+    axum::response::IntoResponse::into_response((
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(
+            json!({"error": {"message": "An unexpected error has occurred. Please retry your request later.", "type": "OAuthException", "is_transient": true, "code": 2}}),
+        ),
+    ))
+}
+
+impl Fault {
+    fn matches(&self, use_case: UseCase, u: UseCase, method: &str, operation: &str) -> bool {
+        u == use_case
+            && (self.operation == operation || self.operation == "any")
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    }
 }
 
 pub(crate) struct Meter {
@@ -70,6 +119,21 @@ impl Meter {
         Some(self.faults.len())
     }
 
+    /// Takes the first waiting fault of `kind` that matches the call, if any.
+    pub fn take(&mut self, kind: FaultKind, use_case: UseCase, method: &str, operation: &str) -> bool {
+        match self
+            .faults
+            .iter()
+            .position(|(u, f)| f.kind == kind && f.matches(use_case, *u, method, operation))
+        {
+            Some(i) => {
+                self.faults.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// (calls logged, faults waiting, objects throttled)
     pub fn sizes(&self) -> (usize, usize, usize) {
         (self.calls.len(), self.faults.len(), self.throttled_until.len())
@@ -79,7 +143,7 @@ impl Meter {
     pub fn admit(&mut self, call: Call) -> Option<i64> {
         let now = call.at;
         let object = call.object.clone();
-        let (use_case, operation) = (call.use_case, call.operation.clone());
+        let (use_case, operation, method) = (call.use_case, call.operation.clone(), call.method.clone());
         self.calls.push(call);
         self.throttled_until.retain(|_, until| *until > now);
         let object = object?;
@@ -87,7 +151,7 @@ impl Meter {
             Some(until) => *until,
             None => {
                 let i = self.faults.iter().position(|(u, f)| {
-                    *u == use_case && (f.operation == operation || f.operation == "any")
+                    f.kind == FaultKind::RateLimit && f.matches(use_case, *u, &method, &operation)
                 })?;
                 let (_, fault) = self.faults.remove(i);
                 let minutes = i64::try_from(fault.minutes.min(MAX_THROTTLE_MINUTES)).unwrap_or(0);

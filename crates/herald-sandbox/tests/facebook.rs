@@ -346,8 +346,15 @@ async fn a_page_publishes_text_links_and_several_photos_and_refuses_what_graph_r
     assert_eq!(s, 200);
     let listed = listed["data"].as_array().unwrap();
     assert_eq!(listed.len(), 3);
-    assert_eq!(listed[0]["attachments"]["data"].as_array().unwrap().len(), 2);
+    let album = &listed[0]["attachments"]["data"][0];
+    assert_eq!(album["type"], "album");
+    assert_eq!(album["subattachments"]["data"].as_array().unwrap().len(), 2);
     assert_eq!(listed[1]["link"], "https://example.com/menu");
+    let share = &listed[1]["attachments"]["data"][0];
+    assert_eq!(
+        (share["type"].as_str(), share["unshimmed_url"].as_str()),
+        (Some("share"), Some("https://example.com/menu"))
+    );
 }
 
 #[tokio::test]

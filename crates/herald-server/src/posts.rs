@@ -252,6 +252,7 @@ fn post_json(p: &PostRow, events: &[DeliveryEventRow]) -> Value {
                 "id": d.id, "profile_id": d.profile, "status": d.status, "due_at": rfc3339(d.due_at), "attempts": d.attempts,
                 "platform_post_id": d.platform_post_id, "permalink": d.permalink,
                 "error": d.error_code.as_ref().map(|c| json!({"code": c, "message": d.error_message})),
+                "candidates": d.candidates.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
                 "text": d.text_override, "media_ids": d.media_override, "history": history,
                 "options": d.options.as_deref().and_then(|o| serde_json::from_str::<Value>(o).ok()),
                 "updated_at": rfc3339(d.updated_at),

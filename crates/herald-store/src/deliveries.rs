@@ -50,6 +50,8 @@ pub struct Transition<'a> {
     pub permalink: Option<&'a str>,
     pub error_code: Option<&'a str>,
     pub error_message: Option<&'a str>,
+    /// The posts that may be this delivery's (JSON), when it cannot tell which.
+    pub candidates: Option<&'a str>,
     /// What happened, for the delivery's history.
     pub outcome: &'a str,
 }
@@ -109,6 +111,20 @@ impl Store {
         Ok(row.0)
     }
 
+    /// The platform ids recorded for the profile's deliveries other than `except`: posts that are
+    /// never another delivery's.
+    pub async fn platform_ids_of_profile(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        except: DeliveryId,
+    ) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT platform_post_id FROM deliveries WHERE workspace_id = $1 AND profile_id = $2 AND id <> $3 AND platform_post_id IS NOT NULL")
+            .bind(ws.to_string()).bind(profile.to_string()).bind(except.to_string()).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Records, before the platform is called, that an attempt starts, and saves the handle it will use.
     pub async fn begin_attempt(&self, c: &Claimed, handle: &str, detail: &str) -> Result<()> {
         let now = self.now();
@@ -146,10 +162,10 @@ impl Store {
             let n = sqlx::query(
                 "UPDATE deliveries SET status = $1, due_at = COALESCE($2, due_at), handle = COALESCE($3, handle),
                    platform_post_id = COALESCE($4, platform_post_id), permalink = COALESCE($5, permalink),
-                   error_code = $6, error_message = $7, lease_owner = NULL, lease_until = NULL, updated_at = $8
+                   error_code = $6, error_message = $7, candidates = $11, lease_owner = NULL, lease_until = NULL, updated_at = $8
                  WHERE id = $9 AND fence = $10 AND status = 'publishing'")
                 .bind(to.as_str()).bind(t.due_at).bind(t.handle).bind(t.platform_post_id).bind(t.permalink)
-                .bind(t.error_code).bind(t.error_message).bind(now).bind(c.id.to_string()).bind(c.fence)
+                .bind(t.error_code).bind(t.error_message).bind(now).bind(c.id.to_string()).bind(c.fence).bind(t.candidates)
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 return Err(StoreError::LeaseLost);

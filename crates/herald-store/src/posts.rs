@@ -42,6 +42,8 @@ pub struct DeliveryRow {
     pub permalink: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    /// For an `unconfirmed` delivery, the posts that may be it (JSON `[{id, permalink}]`).
+    pub candidates: Option<String>,
     pub updated_at: i64,
 }
 
@@ -104,6 +106,7 @@ type DeliveryTuple = (
     String,
     i64,
     i64,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -183,7 +186,7 @@ impl Store {
 
     async fn deliveries_of(&self, ws: WorkspaceId, post: PostId) -> Result<Vec<DeliveryRow>> {
         let rows: Vec<DeliveryTuple> = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT id, profile_id, text_override, media_override, options, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, updated_at
+            "SELECT id, profile_id, text_override, media_override, options, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, candidates, updated_at
              FROM deliveries WHERE workspace_id = $1 AND post_id = $2 ORDER BY id")
             .bind(ws.to_string()).bind(post.to_string()).fetch_all(pool).await?);
         rows.into_iter().map(delivery_from).collect()
@@ -303,6 +306,7 @@ fn delivery_from(r: DeliveryTuple) -> Result<DeliveryRow> {
         permalink,
         error_code,
         error_message,
+        candidates,
         updated_at,
     ) = r;
     Ok(DeliveryRow {
@@ -319,6 +323,7 @@ fn delivery_from(r: DeliveryTuple) -> Result<DeliveryRow> {
         permalink,
         error_code,
         error_message,
+        candidates,
         updated_at,
     })
 }

@@ -14,7 +14,7 @@ use crate::Sandbox;
 use crate::fetch::download;
 use crate::graph::{GraphError, Params, pick};
 use crate::instagram::api::with_usage;
-use crate::meter::{Call, UseCase};
+use crate::meter::{Call, FaultKind, UseCase};
 
 const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 
@@ -67,6 +67,11 @@ pub(crate) async fn graph(
         .user("Too many calls", "Wait a bit and try again.")
         .into_response();
         return with_usage(&sb, res, UseCase::Pages, page.as_deref(), now, left);
+    }
+    let op = operation(&path);
+    let fault = |kind| sb.meter().take(kind, UseCase::Pages, method.as_str(), &op);
+    if fault(FaultKind::ServerError) {
+        return crate::meter::server_error();
     }
     let result = async {
         let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -130,6 +135,10 @@ pub(crate) async fn graph(
         }
     }
     .await;
+    if fault(FaultKind::LostResponse) {
+        // Done, and the answer lost on its way back.
+        return crate::meter::lost_response();
+    }
     with_usage(
         &sb,
         result.unwrap_or_else(IntoResponse::into_response),
@@ -450,11 +459,18 @@ fn feed_post(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphErro
 
 fn post_json(world: &World, post: &Post, now: Timestamp) -> Map<String, Value> {
     let comments = world.comments.iter().filter(|c| c.post_id == post.id).count();
-    let attachments: Vec<Value> = post
-        .photos
-        .iter()
-        .map(|id| json!({"type": "photo", "target": {"id": id.to_string()}}))
-        .collect();
+    // As Graph shows them: a shared link, one photo, or an album of several.
+    let photo = |id: &u64| json!({"type": "photo", "target": {"id": id.to_string()}});
+    let mut attachments: Vec<Value> = match post.photos.as_slice() {
+        [] => Vec::new(),
+        [one] => vec![photo(one)],
+        several => vec![
+            json!({"type": "album", "subattachments": {"data": several.iter().map(photo).collect::<Vec<_>>()}}),
+        ],
+    };
+    if let Some(link) = &post.link {
+        attachments.push(json!({"type": "share", "unshimmed_url": link, "url": format!("https://l.facebook.com/l.php?u={link}")}));
+    }
     json!({
         "id": post.id, "message": post.message, "link": post.link,
         "created_time": crate::graph::graph_time(post.created_time),

@@ -11,7 +11,7 @@ use super::oauth::{exchange, refresh, validate};
 use super::world::{Container, ContainerStatus, Media, Product, Token};
 use crate::fetch::download;
 use crate::graph::{GraphError, Params, graph_time, is_version, pick};
-use crate::meter::{Call, UseCase};
+use crate::meter::{Call, FaultKind, UseCase};
 use crate::{Sandbox, random_token};
 
 const PUBLISH: &str = "instagram_business_content_publish";
@@ -58,6 +58,10 @@ pub(crate) async fn serve(sb: &Sandbox, method: &Method, path: &str, p: &Params)
         use_case: UseCase::Instagram,
         object: object.clone(),
     });
+    let fault = |kind| {
+        sb.meter()
+            .take(kind, UseCase::Instagram, method.as_str(), operation)
+    };
     let res = match throttled {
         Some(_) => GraphError::new(
             80002,
@@ -65,10 +69,19 @@ pub(crate) async fn serve(sb: &Sandbox, method: &Method, path: &str, p: &Params)
         )
         .user("Too many calls", "Wait a bit and try again.")
         .into_response(),
-        None => match route(sb, method, path, p).await {
-            Ok(r) => r,
-            Err(e) => e.into_response(),
-        },
+        None if fault(FaultKind::ServerError) => crate::meter::server_error(),
+        None => {
+            let res = match route(sb, method, path, p).await {
+                Ok(r) => r,
+                Err(e) => e.into_response(),
+            };
+            // Done, and the answer lost on its way back.
+            if fault(FaultKind::LostResponse) {
+                crate::meter::lost_response()
+            } else {
+                res
+            }
+        }
     };
     with_usage(
         sb,

@@ -247,6 +247,23 @@ impl TestApp {
         self.callback(&location).await
     }
 
+    /// Logs in with Facebook (every Page ticked) and makes `account` (`facebook:{page}` or
+    /// `instagram:{id}`) a profile; returns the profile's id.
+    pub async fn choose_account(&self, account: &str) -> String {
+        let (s, page) = self.connect_facebook(&[]).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let (_, list) = self.get(self.ws_url("connections")).await;
+        let connection = list["data"][0]["id"].as_str().unwrap().to_owned();
+        let (s, chosen) = self
+            .post(
+                self.ws_url(&format!("connections/{connection}/accounts")),
+                json!({ "accounts": [account] }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{chosen}");
+        chosen["data"][0]["id"].as_str().unwrap().to_owned()
+    }
+
     /// Starts a connection and answers the sandbox's consent form; returns where it redirects.
     pub async fn consent(&self, untick: &[&str], button: &str) -> String {
         self.consent_on("instagram", untick, button).await

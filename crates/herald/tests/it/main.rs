@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod e2e;
 mod engagement;
+mod exactly_once;
 mod facebook;
 mod form;
 mod harness;

@@ -334,6 +334,32 @@ async fn every_graph_request_herald_makes_validates_against_metas_node_specs() {
     publish(&app, &page, "a video", json!([landscape["id"]]), json!({})).await;
     publish(&app, &page, "", json!([reel["id"]]), json!({"format": "story"})).await;
 
+    // A lost answer on each Graph product: the searches for what the lost call made.
+    for (platform, operation, profile, text) in [
+        ("facebook", "feed", &page, "answer lost on the Page"),
+        ("instagram", "media_publish", &ig, "answer lost on Instagram"),
+    ] {
+        let r = reqwest::Client::new()
+            .post(
+                app.sandbox_base
+                    .join(&format!("_sandbox/{platform}/faults"))
+                    .unwrap(),
+            )
+            .json(&json!({"operation": operation, "method": "POST", "kind": "lost_response"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        let (_, post) = app
+            .schedule(json!({"text": text, "media_ids": if platform == "instagram" { json!([jpeg["id"]]) } else { json!([]) },
+                "targets": [{"profile_id": profile}], "scheduled_at": (crate::harness::herald_now(&app) + jiff::SignedDuration::from_secs(1)).to_string()}))
+            .await;
+        let id = post["id"].as_str().unwrap();
+        app.wait_for(id, |d| d["status"] == "retry_wait").await;
+        crate::harness::advance_both(&app, jiff::SignedDuration::from_secs(20), "specs@example.com").await;
+        app.wait_for(id, |d| d["status"] == "published").await;
+    }
+
     let journal: Value = reqwest::get(app.sandbox_base.join("_sandbox/requests").unwrap())
         .await
         .unwrap()
@@ -359,6 +385,7 @@ async fn every_graph_request_herald_makes_validates_against_metas_node_specs() {
     for op in [
         "graph.instagram.com POST IGUser/media",
         "graph.instagram.com POST IGUser/media_publish",
+        "graph.instagram.com GET IGUser/media",
         "graph.instagram.com GET ShadowIGMediaBuilder/",
         "graph.instagram.com GET IGMedia/comments",
         "graph.instagram.com POST IGComment/replies",

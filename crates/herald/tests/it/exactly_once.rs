@@ -1,0 +1,256 @@
+//! Exactly once: what Herald publishes, it publishes once, and a status says only what is true.
+
+use jiff::{SignedDuration, Timestamp};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::{Mode, TestApp, advance_both, herald_now};
+use crate::on_both_backends;
+
+/// Schedules `text` (with `media`, if any) to `profile`, due in `secs` seconds.
+async fn schedule(app: &TestApp, profile: &str, text: &str, media: &[&str], secs: i64) -> String {
+    let at = (Timestamp::now() + SignedDuration::from_secs(secs)).to_string();
+    let (s, p) = app
+        .schedule(json!({"text": text, "media_ids": media, "targets": [{"profile_id": profile}], "scheduled_at": at}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    p["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn two_posts_with_the_same_text_to_one_page_due_seconds_apart_are_two_posts_with_two_ids() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("twice@example.com").await;
+        let page = app.choose_account("facebook:100000000000001").await;
+        let (_, a) = app.upload("square-1080.jpg").await;
+        let (_, b) = app.upload("portrait-4x5-1080x1350.jpg").await;
+        let posts = [
+            schedule(
+                &app,
+                &page,
+                "Fresh bread at nine",
+                &[a["id"].as_str().unwrap()],
+                1,
+            )
+            .await,
+            schedule(
+                &app,
+                &page,
+                "Fresh bread at nine",
+                &[b["id"].as_str().unwrap()],
+                3,
+            )
+            .await,
+        ];
+        let mut ids = Vec::new();
+        for post in &posts {
+            let p = app.wait_for(post, |d| d["status"] == "published").await;
+            ids.push(
+                p["deliveries"][0]["platform_post_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        assert_ne!(ids[0], ids[1], "two posts, two ids");
+        let page_posts = app.sandbox_facebook().await["posts"].as_array().unwrap().clone();
+        assert_eq!(page_posts.len(), 2, "{page_posts:#?}");
+    });
+}
+
+#[tokio::test]
+async fn the_same_text_twice_in_a_row_is_refused_by_facebook_and_said_so_never_claimed() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("again@example.com").await;
+        let page = app.choose_account("facebook:100000000000001").await;
+        let first = schedule(&app, &page, "Closed on Monday", &[], 1).await;
+        let p = app.wait_for(&first, |d| d["status"] == "published").await;
+        let id = p["deliveries"][0]["platform_post_id"].clone();
+        let second = schedule(&app, &page, "Closed on Monday", &[], 1).await;
+        let p = app
+            .wait_for(&second, |d| {
+                d["status"] != "scheduled" && d["status"] != "publishing"
+            })
+            .await;
+        let d = &p["deliveries"][0];
+        assert_eq!(d["status"], "failed", "{p:#}");
+        assert_eq!(d["error"]["code"], "content_rejected");
+        assert!(
+            d["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("duplicate of the previous post"),
+            "{p:#}"
+        );
+        assert!(
+            d["platform_post_id"].is_null(),
+            "never the first post's id ({id})"
+        );
+        assert_eq!(app.sandbox_facebook().await["posts"].as_array().unwrap().len(), 1);
+    });
+}
+
+/// Makes the platform perform the next `method` call of `operation`, then lose its answer.
+async fn lose_answer(app: &TestApp, platform: &str, operation: &str, method: &str) {
+    let r = reqwest::Client::new()
+        .post(
+            app.sandbox_base
+                .join(&format!("_sandbox/{platform}/faults"))
+                .unwrap(),
+        )
+        .json(&json!({"operation": operation, "method": method, "kind": "lost_response"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// One publish whose visible call loses its answer: Herald retries, finds the post, says
+/// `published` with its id. Returns that id.
+async fn published_after_a_lost_answer(app: &TestApp, email: &str, post: &str) -> String {
+    let waiting = app
+        .wait_for(post, |d| {
+            d["status"] == "retry_wait" || d["status"] == "published"
+        })
+        .await;
+    assert_eq!(
+        waiting["deliveries"][0]["status"], "retry_wait",
+        "the answer was lost: {waiting:#}"
+    );
+    advance_both(app, SignedDuration::from_secs(20), email).await;
+    let done = app
+        .wait_for(post, |d| {
+            !matches!(
+                d["status"].as_str(),
+                Some("retry_wait" | "publishing" | "processing" | "scheduled")
+            )
+        })
+        .await;
+    let d = &done["deliveries"][0];
+    assert_eq!(d["status"], "published", "{done:#}");
+    d["platform_post_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_lost_answer_on_each_instagram_publish_leaves_one_copy_published_with_its_id() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let email = "lost-ig@example.com";
+        app.signup(email).await;
+        app.connect(&[]).await;
+        let via_instagram = app.profiles().await[0]["id"].as_str().unwrap().to_owned();
+        let via_page = app.choose_account("instagram:17841400000000002").await;
+        let (_, image) = app.upload("square-1080.jpg").await;
+        let (_, other) = app.upload("portrait-4x5-1080x1350.jpg").await;
+        let (_, reel) = app.upload("reel-720x1280-4s.mp4").await;
+        let (img, oth, rl) = (image["id"].clone(), other["id"].clone(), reel["id"].clone());
+        for (profile, text, media, options) in [
+            (&via_instagram, "lost image", json!([img]), json!({})),
+            (&via_instagram, "lost carousel", json!([img, oth]), json!({})),
+            (&via_instagram, "lost reel", json!([rl]), json!({})),
+            (&via_instagram, "", json!([img]), json!({"format": "story"})),
+            (&via_page, "lost through the Page", json!([img]), json!({})),
+        ] {
+            let before = app.sandbox_media().await.len();
+            lose_answer(&app, "instagram", "media_publish", "POST").await;
+            let at = (herald_now(&app) + SignedDuration::from_secs(1)).to_string();
+            let (s, p) = app
+                .schedule(json!({"text": text, "media_ids": media, "targets": [{"profile_id": profile, "options": options}], "scheduled_at": at}))
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{p}");
+            let id = published_after_a_lost_answer(&app, email, p["id"].as_str().unwrap()).await;
+            let media = app.sandbox_media().await;
+            assert_eq!(media.len(), before + 1, "exactly one copy of {text:?}");
+            assert_eq!(media.last().unwrap()["id"].to_string().trim_matches('"'), id);
+        }
+    });
+}
+
+#[tokio::test]
+async fn a_lost_answer_on_each_page_publish_leaves_one_copy_published_with_its_id() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let email = "lost-fb@example.com";
+        app.signup(email).await;
+        let page = app.choose_account("facebook:100000000000001").await;
+        let (_, photo) = app.upload("square-1080.jpg").await;
+        let (_, other) = app.upload("portrait-4x5-1080x1350.jpg").await;
+        let (_, reel) = app.upload("reel-720x1280-4s.mp4").await;
+        let (_, landscape) = app.upload("landscape-1280x720-6s.mp4").await;
+        let (ph, ot, rl, ls) = (
+            photo["id"].clone(),
+            other["id"].clone(),
+            reel["id"].clone(),
+            landscape["id"].clone(),
+        );
+        for (text, media, format, operation) in [
+            ("lost text", json!([]), "feed", "feed"),
+            ("lost photo", json!([ph]), "feed", "photos"),
+            ("lost photos", json!([ph, ot]), "feed", "feed"),
+            ("lost feed video", json!([ls]), "feed", "node"),
+            ("lost reel", json!([rl]), "reel", "video_reels"),
+            ("", json!([rl]), "story", "video_stories"),
+            ("", json!([ph]), "story", "photo_stories"),
+        ] {
+            let before = app.sandbox_facebook().await["posts"].as_array().unwrap().len();
+            lose_answer(&app, "facebook", operation, "POST").await;
+            let at = (herald_now(&app) + SignedDuration::from_secs(1)).to_string();
+            let (s, p) = app
+                .schedule(json!({"text": text, "media_ids": media, "targets": [{"profile_id": page, "options": {"format": format}}], "scheduled_at": at}))
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{p}");
+            let id = published_after_a_lost_answer(&app, email, p["id"].as_str().unwrap()).await;
+            let posts = app.sandbox_facebook().await["posts"].as_array().unwrap().clone();
+            assert_eq!(
+                posts.len(),
+                before + 1,
+                "exactly one copy of {operation} {text:?}: {posts:#?}"
+            );
+            assert_eq!(posts.last().unwrap()["id"], id.as_str(), "{operation}");
+        }
+    });
+}
+
+#[tokio::test]
+async fn two_lost_answers_that_cannot_be_told_apart_are_unconfirmed_with_both_candidates() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let email = "twins@example.com";
+        app.signup(email).await;
+        let page = app.choose_account("facebook:100000000000001").await;
+        let (_, photo) = app.upload("square-1080.jpg").await;
+        lose_answer(&app, "facebook", "photos", "POST").await;
+        lose_answer(&app, "facebook", "photos", "POST").await;
+        let at = (herald_now(&app) + SignedDuration::from_secs(1)).to_string();
+        let mut posts = Vec::new();
+        for _ in 0..2 {
+            let (_, p) = app
+                .schedule(json!({"text": "Same photo, same words", "media_ids": [photo["id"]], "targets": [{"profile_id": page}], "scheduled_at": at}))
+                .await;
+            posts.push(p["id"].as_str().unwrap().to_owned());
+        }
+        for post in &posts {
+            app.wait_for(post, |d| d["status"] == "retry_wait").await;
+        }
+        advance_both(&app, SignedDuration::from_secs(20), email).await;
+        let on_page: Vec<String> = app.sandbox_facebook().await["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(on_page.len(), 2, "both calls were made");
+        for post in &posts {
+            let done = app.wait_for(post, |d| d["status"] == "unconfirmed").await;
+            let d = &done["deliveries"][0];
+            let mut candidates: Vec<String> = d["candidates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect();
+            candidates.sort();
+            let mut expected = on_page.clone();
+            expected.sort();
+            assert_eq!(candidates, expected, "{done:#}");
+            assert!(d["platform_post_id"].is_null(), "never a guess");
+        }
+    });
+}
