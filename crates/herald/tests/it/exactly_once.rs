@@ -254,3 +254,99 @@ async fn two_lost_answers_that_cannot_be_told_apart_are_unconfirmed_with_both_ca
         }
     });
 }
+
+#[tokio::test]
+async fn a_corrupt_handle_or_options_never_start_a_fresh_publish() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("corrupt@example.com").await;
+        app.connect(&[]).await;
+        let profile = app.profiles().await[0]["id"].as_str().unwrap().to_owned();
+        let (_, image) = app.upload("square-1080.jpg").await;
+        let later = (herald_now(&app) + SignedDuration::from_hours(1)).to_string();
+        let mut posts = Vec::new();
+        for text in ["a handle gone bad", "options gone bad", "both gone bad"] {
+            let (_, p) = app
+                .schedule(json!({"text": text, "media_ids": [image["id"]], "targets": [{"profile_id": profile, "options": {"alt_text": "x"}}], "scheduled_at": later}))
+                .await;
+            posts.push(p["id"].as_str().unwrap().to_owned());
+        }
+        let now = herald_now(&app).as_microsecond();
+        let set = |post: &str, what: &str| {
+            format!("UPDATE deliveries SET {what}, due_at = {now} WHERE post_id = '{post}'")
+        };
+        app.tamper(&set(&posts[0], "handle = '{\"container_id\": 17'"))
+            .await;
+        app.tamper(&set(&posts[1], "options = 'not json'")).await;
+        app.tamper(&set(
+            &posts[2],
+            "options = 'not json', handle = '{\"publish_started\": true, \"container_id\": \"1\"}'",
+        ))
+        .await;
+        app.wait_for(&posts[2], |_| true).await;
+        let expect = [
+            ("unconfirmed", "cannot be read"),
+            ("failed", "cannot be read"),
+            ("unconfirmed", "options became unreadable"),
+        ];
+        for (post, (status, words)) in posts.iter().zip(expect) {
+            let done = app
+                .wait_for(post, |d| {
+                    d["status"] != "scheduled" && d["status"] != "publishing"
+                })
+                .await;
+            let d = &done["deliveries"][0];
+            assert_eq!(d["status"], status, "{done:#}");
+            assert!(
+                d["error"]["message"].as_str().unwrap().contains(words),
+                "{done:#}"
+            );
+        }
+        assert!(
+            app.sandbox_media().await.is_empty(),
+            "nothing was published afresh"
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_profile_disconnected_while_its_post_may_be_live_leaves_the_delivery_unconfirmed() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("gone@example.com").await;
+        app.connect(&[]).await;
+        let profile = app.profiles().await[0]["id"].as_str().unwrap().to_owned();
+        let (_, image) = app.upload("square-1080.jpg").await;
+        let later = (herald_now(&app) + SignedDuration::from_hours(1)).to_string();
+        let (_, p) = app
+            .schedule(json!({"text": "in flight", "media_ids": [image["id"]], "targets": [{"profile_id": profile}], "scheduled_at": later}))
+            .await;
+        let post = p["id"].as_str().unwrap().to_owned();
+        // As if an earlier claim had started `media_publish` and was waiting to look again.
+        app.tamper(&format!("UPDATE deliveries SET status = 'processing', handle = '{{\"container_id\": \"1\", \"publish_started\": true}}' WHERE post_id = '{post}'")).await;
+        let r = app
+            .client
+            .delete(app.ws_url(&format!("profiles/{profile}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let now = herald_now(&app).as_microsecond();
+        app.tamper(&format!(
+            "UPDATE deliveries SET due_at = {now} WHERE post_id = '{post}'"
+        ))
+        .await;
+        let done = app
+            .wait_for(&post, |d| {
+                d["status"] != "processing" && d["status"] != "publishing"
+            })
+            .await;
+        let d = &done["deliveries"][0];
+        assert_eq!(d["status"], "unconfirmed", "{done:#}");
+        assert!(
+            d["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("may be on the profile"),
+            "{done:#}"
+        );
+    });
+}

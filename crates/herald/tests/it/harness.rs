@@ -178,6 +178,28 @@ impl TestApp {
         self.app = Some(app);
     }
 
+    /// Runs one statement on Herald's database directly, as damage from outside would (a test's
+    /// way to corrupt a row); returns the rows it changed.
+    pub async fn tamper(&self, statement: &str) -> u64 {
+        let db = herald_store::Db::connect(self.settings.database_url.expose())
+            .await
+            .unwrap();
+        let n = match &db {
+            herald_store::Db::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(p)
+                .await
+                .unwrap()
+                .rows_affected(),
+            herald_store::Db::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(p)
+                .await
+                .unwrap()
+                .rows_affected(),
+        };
+        db.close().await;
+        n
+    }
+
     pub fn url(&self, path: &str) -> Url {
         self.base.join(path.trim_start_matches('/')).unwrap()
     }
