@@ -5,6 +5,7 @@
 //! for posts scheduled by other processes.
 
 mod jobs;
+mod lease;
 mod process;
 
 use std::sync::Arc;
@@ -41,7 +42,8 @@ pub struct Dispatcher {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// How long a claim holds a delivery.
+    /// How long a claim holds a delivery without a heartbeat (kept alive while the worker works it;
+    /// a dead worker's deliveries are taken over this long after its last heartbeat).
     pub lease: Duration,
     /// How many deliveries one claim takes.
     pub batch: i64,
@@ -58,7 +60,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(15),
             batch: 16,
             backstop: Duration::from_secs(5),
             media_url_ttl: Duration::from_secs(3600),
@@ -96,8 +98,7 @@ impl Dispatcher {
     pub async fn run_due(&self) -> usize {
         let mut total = 0;
         loop {
-            let lease_until = self.clock.now().as_microsecond()
-                + i64::try_from(self.settings.lease.as_micros()).unwrap_or(i64::MAX);
+            let lease_until = self.lease_until(self.settings.lease);
             let claimed = match self
                 .store
                 .claim_due(&self.owner, lease_until, self.settings.batch)

@@ -24,6 +24,8 @@ const FACTS_TTL: Duration = Duration::from_secs(600);
 const QUOTA_RECHECK: SignedDuration = SignedDuration::from_hours(1);
 /// The most steps one claim takes before handing the delivery back.
 const MAX_STEPS: usize = 6;
+/// Lease kept beyond a call's timeout, so the call always ends before the claim could.
+const CALL_MARGIN: Duration = Duration::from_secs(10);
 
 /// How far a failed step had gone.
 #[derive(Debug, Clone, Copy)]
@@ -388,7 +390,19 @@ impl Dispatcher {
             };
             let was_recovering = recovering;
             recovering = false;
-            match job.step(&handle, &ctx).await {
+            // The call that makes the post visible gets a lease that outlasts its timeout.
+            let budget = if J::publish_started(&handle) {
+                self.settings
+                    .lease
+                    .max(herald_platforms::CALL_TIMEOUT + CALL_MARGIN)
+            } else {
+                self.settings.lease
+            };
+            let step = self
+                .guarded(c, budget, job.step(&handle, &ctx))
+                .await
+                .map_err(Err)?;
+            match step {
                 Ok(Step::Continue(next)) => {
                     handle = next;
                     self.store
@@ -477,7 +491,8 @@ impl Dispatcher {
         {
             return Ok(Some(facts));
         }
-        match instagram.publishing_quota(token, &profile.external_id).await {
+        let quota = instagram.publishing_quota(token, &profile.external_id);
+        match self.guarded(c, self.settings.lease, quota).await? {
             Ok(facts) => {
                 self.store.put_live_facts(c.workspace, c.profile, &facts).await?;
                 Ok(Some(facts))
@@ -532,7 +547,8 @@ impl Dispatcher {
         {
             return Ok(token);
         }
-        match self.platforms.instagram.refresh(&token, now).await {
+        let refresh = self.platforms.instagram.refresh(&token, now);
+        match self.guarded(c, self.settings.lease, refresh).await.map_err(Err)? {
             Ok(r) => {
                 self.store
                     .put_secret(

@@ -97,11 +97,14 @@ pub(crate) fn settle<H>(found: Vec<Published>, known: &[String]) -> Option<Step<
     }
 }
 
+/// The longest one call to a platform may take, answer included.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The HTTP client every adapter uses: bounded timeouts, no automatic redirects.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
+        .timeout(CALL_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -4,6 +4,8 @@
 //! until its `estimated_time_to_regain_access` has passed.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
 
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
@@ -49,6 +51,10 @@ pub(crate) struct Fault {
     /// For a rate limit: how long the object stays throttled.
     #[serde(default)]
     pub minutes: u64,
+    /// For `slow`: how long the answer is held back; for `hang`: how long before the connection
+    /// is dropped unanswered (two minutes when not given: longer than any client waits).
+    #[serde(default)]
+    pub millis: u64,
 }
 
 /// What an injected fault does.
@@ -63,6 +69,72 @@ pub(crate) enum FaultKind {
     LostResponse,
     /// A 500 without performing the call.
     ServerError,
+    /// The call is performed after `millis`: a slow platform.
+    Slow,
+    /// No answer, until the client gives up (or `millis` pass); nothing is performed.
+    Hang,
+    /// The connection is reset before anything is performed.
+    Reset,
+    /// The call is performed, then the connection is reset before the answer arrives.
+    LostConnection,
+}
+
+/// The longest a fault may hold a call (ten minutes).
+const MAX_HOLD: Duration = Duration::from_secs(600);
+/// How long a hang lasts when the fault does not say: longer than any client waits.
+const HANG: Duration = Duration::from_secs(120);
+
+/// Runs a call under the fault queued for it, if any: slowed, hung, refused with a 500, its
+/// connection reset before or after it is performed, or its answer lost.
+pub(crate) async fn faulted(
+    meter: impl Fn(FaultKind) -> Option<Fault>,
+    perform: impl Future<Output = Response>,
+) -> Response {
+    let hold = |f: &Fault| Duration::from_millis(f.millis).min(MAX_HOLD);
+    if let Some(f) = meter(FaultKind::Slow) {
+        tokio::time::sleep(hold(&f)).await;
+    }
+    if let Some(f) = meter(FaultKind::Hang) {
+        tokio::time::sleep(if f.millis == 0 { HANG } else { hold(&f) }).await;
+        return reset();
+    }
+    if meter(FaultKind::ServerError).is_some() {
+        return server_error();
+    }
+    if meter(FaultKind::Reset).is_some() {
+        return reset();
+    }
+    let res = perform.await;
+    if meter(FaultKind::LostResponse).is_some() {
+        // Done, and the answer lost on its way back.
+        return lost_response();
+    }
+    if meter(FaultKind::LostConnection).is_some() {
+        return reset();
+    }
+    res
+}
+
+/// A response whose connection breaks before its body: the client sees the connection reset.
+fn reset() -> Response {
+    Response::new(axum::body::Body::new(Broken))
+}
+
+/// A body that fails as soon as it is read, which makes the server abort the connection.
+struct Broken;
+
+impl http_body::Body for Broken {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        ))))
+    }
 }
 
 /// What a caller sees when the edge lost the platform's answer.
@@ -120,18 +192,18 @@ impl Meter {
     }
 
     /// Takes the first waiting fault of `kind` that matches the call, if any.
-    pub fn take(&mut self, kind: FaultKind, use_case: UseCase, method: &str, operation: &str) -> bool {
-        match self
+    pub fn take(
+        &mut self,
+        kind: FaultKind,
+        use_case: UseCase,
+        method: &str,
+        operation: &str,
+    ) -> Option<Fault> {
+        let i = self
             .faults
             .iter()
-            .position(|(u, f)| f.kind == kind && f.matches(use_case, *u, method, operation))
-        {
-            Some(i) => {
-                self.faults.remove(i);
-                true
-            }
-            None => false,
-        }
+            .position(|(u, f)| f.kind == kind && f.matches(use_case, *u, method, operation))?;
+        Some(self.faults.remove(i).1)
     }
 
     /// (calls logged, faults waiting, objects throttled)

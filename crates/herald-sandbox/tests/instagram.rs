@@ -575,3 +575,70 @@ async fn the_control_api_shows_token_fingerprints_and_never_a_token() {
     assert!(!seen.contains(&token), "a token value in the control API");
     assert!(seen.contains(&fingerprint), "the token's fingerprint is listed");
 }
+
+impl Ig {
+    /// Queues a fault of `kind` on the next container creation.
+    async fn fault_on_media(&self, kind: &str) {
+        let r = self
+            .http
+            .post(format!("{}/_sandbox/instagram/faults", self.base))
+            .json(&serde_json::json!({"operation": "media", "method": "POST", "kind": kind, "millis": 200}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    /// Creates an image container; the answer's body, or the transport error the caller saw.
+    async fn create_container(&self, token: &str) -> Result<Value, reqwest::Error> {
+        self.http
+            .post(format!("{}/graph.instagram.com/v24.0/{ACCOUNT}/media", self.base))
+            .form(&[("image_url", self.image_url.as_str()), ("access_token", token)])
+            .send()
+            .await?
+            .json()
+            .await
+    }
+
+    /// How many containers Instagram holds.
+    async fn containers(&self) -> u64 {
+        let o: Value = self
+            .http
+            .get(format!("{}/_sandbox", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        o["instagram"]["containers"].as_u64().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn faults_break_the_connection_before_or_after_performing_and_a_slow_call_still_answers() {
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    let before = ig.containers().await;
+    // Reset before anything is performed: the caller sees a broken connection, nothing is made.
+    ig.fault_on_media("reset").await;
+    let err = ig.create_container(&token).await.unwrap_err();
+    assert!(
+        !err.is_status() && !err.is_decode(),
+        "the connection broke: {err:?}"
+    );
+    assert_eq!(ig.containers().await, before);
+    // A hang ends with the connection dropped unanswered, and nothing made.
+    ig.fault_on_media("hang").await;
+    assert!(ig.create_container(&token).await.is_err());
+    assert_eq!(ig.containers().await, before);
+    // Performed, then the connection lost: the container exists, the caller never heard of it.
+    ig.fault_on_media("lost_connection").await;
+    assert!(ig.create_container(&token).await.is_err());
+    assert_eq!(ig.containers().await, before + 1);
+    // Slow: answered, late.
+    ig.fault_on_media("slow").await;
+    let body = ig.create_container(&token).await.unwrap();
+    assert!(body["id"].is_string(), "{body}");
+    assert_eq!(ig.containers().await, before + 2);
+}

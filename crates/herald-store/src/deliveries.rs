@@ -39,6 +39,8 @@ pub struct Claimed {
     pub fence: i64,
     pub attempts: i64,
     pub handle: Option<String>,
+    /// The worker holding the lease: every write names it, with the fence.
+    pub owner: String,
 }
 
 /// The state a fenced write moves a delivery to.
@@ -70,6 +72,12 @@ pub struct DeliveryEventRow {
 type ClaimTuple = (String, String, String, String, i64, i64, Option<String>);
 type EventTuple = (String, i64, Option<String>, String, i64, String, Option<String>);
 
+/// The condition of every write under a claim: the fence and the owner unchanged and the lease not
+/// lapsed (the numbers are the statement's parameters holding the fence, the owner and now).
+fn held(fence: u8, owner: u8, now: u8) -> String {
+    format!("fence = ${fence} AND lease_owner = ${owner} AND lease_until > ${now} AND status = 'publishing'")
+}
+
 const CLAIM_FILTER: &str = "((status IN ('scheduled', 'retry_wait', 'processing') AND due_at <= $3) OR (status = 'publishing' AND lease_until < $3))";
 
 impl Store {
@@ -97,6 +105,7 @@ impl Store {
                     fence,
                     attempts,
                     handle,
+                    owner: owner.to_owned(),
                 })
             })
             .collect()
@@ -128,10 +137,14 @@ impl Store {
     /// Records, before the platform is called, that an attempt starts, and saves the handle it will use.
     pub async fn begin_attempt(&self, c: &Claimed, handle: &str, detail: &str) -> Result<()> {
         let now = self.now();
+        let sql = format!(
+            "UPDATE deliveries SET attempts = attempts + 1, handle = $1, updated_at = $2 WHERE id = $3 AND {}",
+            held(4, 5, 2)
+        );
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            let n = sqlx::query("UPDATE deliveries SET attempts = attempts + 1, handle = $1, updated_at = $2 WHERE id = $3 AND fence = $4 AND status = 'publishing'")
-                .bind(handle).bind(now).bind(c.id.to_string()).bind(c.fence).execute(&mut *tx).await?.rows_affected();
+            let n = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(handle).bind(now).bind(c.id.to_string()).bind(c.fence).bind(&c.owner).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 return Err(StoreError::LeaseLost);
             }
@@ -145,8 +158,12 @@ impl Store {
 
     /// Saves the handle while keeping the claim (a container id as soon as it exists).
     pub async fn save_handle(&self, c: &Claimed, handle: &str) -> Result<()> {
-        let n = on_db!(self.db(), pool => sqlx::query("UPDATE deliveries SET handle = $1, updated_at = $2 WHERE id = $3 AND fence = $4 AND status = 'publishing'")
-            .bind(handle).bind(self.now()).bind(c.id.to_string()).bind(c.fence).execute(pool).await?.rows_affected());
+        let sql = format!(
+            "UPDATE deliveries SET handle = $1, updated_at = $2 WHERE id = $3 AND {}",
+            held(4, 5, 2)
+        );
+        let n = on_db!(self.db(), pool => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(handle).bind(self.now()).bind(c.id.to_string()).bind(c.fence).bind(&c.owner).execute(pool).await?.rows_affected());
         if n == 0 {
             Err(StoreError::LeaseLost)
         } else {
@@ -154,18 +171,49 @@ impl Store {
         }
     }
 
+    /// Keeps the claim until at least `until` (a lease never shortens); [`StoreError::LeaseLost`]
+    /// when the claim is no longer held, so the worker stops before calling the platform again.
+    pub async fn extend_lease(&self, c: &Claimed, until: i64) -> Result<()> {
+        let sql = format!(
+            "UPDATE deliveries SET lease_until = CASE WHEN lease_until > $1 THEN lease_until ELSE $1 END
+             WHERE id = $2 AND {}",
+            held(3, 4, 5)
+        );
+        let n = on_db!(self.db(), pool => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(until).bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(self.now()).execute(pool).await?.rows_affected());
+        if n == 0 {
+            Err(StoreError::LeaseLost)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Makes every in-flight delivery claimable now. Only for the one process that dispatches from
+    /// a database (SQLite): the claims it finds are its own previous life's.
+    pub async fn resume_in_flight(&self) -> Result<u64> {
+        let now = self.now();
+        let n = on_db!(self.db(), pool => sqlx::query(
+            "UPDATE deliveries SET lease_until = $1 WHERE status = 'publishing' AND lease_until > $1")
+            .bind(now - 1).execute(pool).await?.rows_affected());
+        Ok(n)
+    }
+
     /// Moves a claimed delivery to `to`, releasing the lease; changes nothing if the fence moved on.
     pub async fn transition(&self, c: &Claimed, to: DeliveryStatus, t: Transition<'_>) -> Result<()> {
         let now = self.now();
+        let sql = format!(
+            "UPDATE deliveries SET status = $1, due_at = COALESCE($2, due_at), handle = COALESCE($3, handle),
+               platform_post_id = COALESCE($4, platform_post_id), permalink = COALESCE($5, permalink),
+               error_code = $6, error_message = $7, candidates = $11, lease_owner = NULL, lease_until = NULL, updated_at = $8
+             WHERE id = $9 AND {}",
+            held(10, 12, 8)
+        );
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            let n = sqlx::query(
-                "UPDATE deliveries SET status = $1, due_at = COALESCE($2, due_at), handle = COALESCE($3, handle),
-                   platform_post_id = COALESCE($4, platform_post_id), permalink = COALESCE($5, permalink),
-                   error_code = $6, error_message = $7, candidates = $11, lease_owner = NULL, lease_until = NULL, updated_at = $8
-                 WHERE id = $9 AND fence = $10 AND status = 'publishing'")
+            let n = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(to.as_str()).bind(t.due_at).bind(t.handle).bind(t.platform_post_id).bind(t.permalink)
                 .bind(t.error_code).bind(t.error_message).bind(now).bind(c.id.to_string()).bind(c.fence).bind(t.candidates)
+                .bind(&c.owner)
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 return Err(StoreError::LeaseLost);

@@ -244,7 +244,19 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     let wake = Arc::new(Notify::new());
 
     if settings.run_dispatcher {
+        if dispatch_lock.is_some() {
+            // The only dispatcher on this database: the deliveries in flight were this process's
+            // before it stopped, so they resume now instead of when their leases would lapse.
+            let n = store.resume_in_flight().await?;
+            if n > 0 {
+                tracing::info!(
+                    deliveries = n,
+                    "resuming deliveries that were in flight when Herald stopped"
+                );
+            }
+        }
         let settings_d = herald_dispatch::Settings {
+            lease: settings.lease,
             backstop: settings.poll,
             backends: backends.clone(),
             ..Default::default()

@@ -125,6 +125,9 @@ pub struct Settings {
     pub run_dispatcher: bool,
     /// The dispatcher's backstop poll.
     pub poll: Duration,
+    /// How long a dispatcher's claim lasts between heartbeats: a stopped worker's deliveries are
+    /// taken over this long after its last one.
+    pub lease: Duration,
 }
 
 /// `http://LISTEN`, with a wildcard address replaced by loopback (browsers cannot be sent to 0.0.0.0).
@@ -164,6 +167,7 @@ impl Settings {
             run_api: true,
             run_dispatcher: true,
             poll: Duration::from_secs(5),
+            lease: Duration::from_secs(15),
         }
     }
 

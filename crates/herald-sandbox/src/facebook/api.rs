@@ -14,7 +14,7 @@ use crate::Sandbox;
 use crate::fetch::download;
 use crate::graph::{GraphError, Params, pick};
 use crate::instagram::api::with_usage;
-use crate::meter::{Call, FaultKind, UseCase};
+use crate::meter::{Call, UseCase};
 
 const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 
@@ -70,9 +70,6 @@ pub(crate) async fn graph(
     }
     let op = operation(&path);
     let fault = |kind| sb.meter().take(kind, UseCase::Pages, method.as_str(), &op);
-    if fault(FaultKind::ServerError) {
-        return crate::meter::server_error();
-    }
     let result = async {
         let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         if segs.first().is_some_and(|s| crate::graph::is_version(s)) {
@@ -133,20 +130,12 @@ pub(crate) async fn graph(
                 format!("Unknown path components: /{}", segs.join("/")),
             )),
         }
-    }
-    .await;
-    if fault(FaultKind::LostResponse) {
-        // Done, and the answer lost on its way back.
-        return crate::meter::lost_response();
-    }
-    with_usage(
-        &sb,
-        result.unwrap_or_else(IntoResponse::into_response),
-        UseCase::Pages,
-        page.as_deref(),
-        now,
-        0,
-    )
+    };
+    let perform = async {
+        let res = result.await.unwrap_or_else(IntoResponse::into_response);
+        with_usage(&sb, res, UseCase::Pages, page.as_deref(), now, 0)
+    };
+    crate::meter::faulted(fault, perform).await
 }
 
 /// The name faults and the call log use for a request: the edge, `node`, `me` or `access_token`.

@@ -11,7 +11,7 @@ use super::oauth::{exchange, refresh, validate};
 use super::world::{Container, ContainerStatus, Media, Product, Token};
 use crate::fetch::download;
 use crate::graph::{GraphError, Params, graph_time, is_version, pick};
-use crate::meter::{Call, FaultKind, UseCase};
+use crate::meter::{Call, UseCase};
 use crate::{Sandbox, random_token};
 
 const PUBLISH: &str = "instagram_business_content_publish";
@@ -58,10 +58,7 @@ pub(crate) async fn serve(sb: &Sandbox, method: &Method, path: &str, p: &Params)
         use_case: UseCase::Instagram,
         object: object.clone(),
     });
-    let fault = |kind| {
-        sb.meter()
-            .take(kind, UseCase::Instagram, method.as_str(), operation)
-    };
+    let regain = throttled.unwrap_or(0);
     let res = match throttled {
         Some(_) => GraphError::new(
             80002,
@@ -69,28 +66,21 @@ pub(crate) async fn serve(sb: &Sandbox, method: &Method, path: &str, p: &Params)
         )
         .user("Too many calls", "Wait a bit and try again.")
         .into_response(),
-        None if fault(FaultKind::ServerError) => crate::meter::server_error(),
         None => {
-            let res = match route(sb, method, path, p).await {
-                Ok(r) => r,
-                Err(e) => e.into_response(),
+            let fault = |kind| {
+                sb.meter()
+                    .take(kind, UseCase::Instagram, method.as_str(), operation)
             };
-            // Done, and the answer lost on its way back.
-            if fault(FaultKind::LostResponse) {
-                crate::meter::lost_response()
-            } else {
-                res
-            }
+            let perform = async {
+                let res = route(sb, method, path, p)
+                    .await
+                    .unwrap_or_else(|e| e.into_response());
+                with_usage(sb, res, UseCase::Instagram, object.as_deref(), now, regain)
+            };
+            return crate::meter::faulted(fault, perform).await;
         }
     };
-    with_usage(
-        sb,
-        res,
-        UseCase::Instagram,
-        object.as_deref(),
-        now,
-        throttled.unwrap_or(0),
-    )
+    with_usage(sb, res, UseCase::Instagram, object.as_deref(), now, regain)
 }
 
 /// Adds the usage headers for `object`, when the call had one.

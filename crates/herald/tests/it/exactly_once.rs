@@ -92,17 +92,11 @@ async fn the_same_text_twice_in_a_row_is_refused_by_facebook_and_said_so_never_c
 
 /// Makes the platform perform the next `method` call of `operation`, then lose its answer.
 async fn lose_answer(app: &TestApp, platform: &str, operation: &str, method: &str) {
-    let r = reqwest::Client::new()
-        .post(
-            app.sandbox_base
-                .join(&format!("_sandbox/{platform}/faults"))
-                .unwrap(),
-        )
-        .json(&json!({"operation": operation, "method": method, "kind": "lost_response"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    app.fault(
+        platform,
+        json!({"operation": operation, "method": method, "kind": "lost_response"}),
+    )
+    .await;
 }
 
 /// One publish whose visible call loses its answer: Herald retries, finds the post, says

@@ -174,8 +174,56 @@ impl TestApp {
             self.sandbox = sb.clone();
             self.sandbox_base = self.base.clone();
         }
+        // A sandbox that outlived the restart fetches media from Herald's new address.
+        self.sandbox.trust_origin(&self.base);
         self.settings = settings;
         self.app = Some(app);
+    }
+
+    /// Starts another Herald process on the same database that only dispatches (`herald worker`),
+    /// handing platforms media links to this one.
+    pub async fn start_worker(&self) -> RunningApp {
+        let mut settings = self.settings.clone();
+        settings.run_api = false;
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.public_url = self.base.clone();
+        herald::start(settings).await.expect("the worker starts")
+    }
+
+    /// The sandbox's journal of Graph requests: (method, path) of each, oldest first.
+    pub async fn sandbox_requests(&self) -> Vec<(String, String)> {
+        let body: Value = reqwest::get(self.sandbox_base.join("_sandbox/requests").unwrap())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["method"].as_str().unwrap().to_owned(),
+                    r["path"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Queues a sandbox fault on `platform` (`instagram` or `facebook`).
+    pub async fn fault(&self, platform: &str, fault: Value) {
+        let r = reqwest::Client::new()
+            .post(
+                self.sandbox_base
+                    .join(&format!("_sandbox/{platform}/faults"))
+                    .unwrap(),
+            )
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "fault queued");
     }
 
     /// Runs one statement on Herald's database directly, as damage from outside would (a test's

@@ -14,6 +14,7 @@ mod form;
 mod harness;
 mod http;
 mod isolation;
+mod leases;
 mod lifecycle;
 mod sandbox_mode;
 mod secrets;
