@@ -602,16 +602,9 @@ impl Ig {
 
     /// How many containers Instagram holds.
     async fn containers(&self) -> u64 {
-        let o: Value = self
-            .http
-            .get(format!("{}/_sandbox", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        o["instagram"]["containers"].as_u64().unwrap()
+        let (status, overview) = self.graph_get("../_sandbox", None).await;
+        assert_eq!(status, 200);
+        overview["instagram"]["containers"].as_u64().unwrap()
     }
 }
 

@@ -68,12 +68,7 @@ async fn a_comment_added_on_instagram_is_listed_and_the_reply_appears_as_the_pro
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{reply}");
-        let all: Value = reqwest::get(app.sandbox_base.join("_sandbox/instagram/comments").unwrap())
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let all: Value = app.sandbox_json("_sandbox/instagram/comments").await;
         let written = all["data"]
             .as_array()
             .unwrap()

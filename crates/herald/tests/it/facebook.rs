@@ -219,12 +219,7 @@ async fn an_instagram_account_linked_to_a_page_publishes_through_facebook_login(
             (media[0]["owner"].as_u64(), media[0]["caption"].as_str()),
             (Some(17841400000000002), Some("via the Page"))
         );
-        let calls: Value = reqwest::get(app.sandbox_base.join("_sandbox/instagram/calls").unwrap())
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let calls: Value = app.sandbox_json("_sandbox/instagram/calls").await;
         assert!(
             calls["data"]
                 .as_array()
@@ -413,14 +408,8 @@ async fn a_rate_limited_page_post_waits_for_the_advertised_time_and_calls_nothin
         let connection = login(&app).await;
         let (_, chosen) = choose(&app, &connection, &[BAKERY]).await;
         let profile = chosen["data"][0]["id"].as_str().unwrap().to_owned();
-        let http = reqwest::Client::new();
-        let r = http
-            .post(app.sandbox_base.join("_sandbox/facebook/faults").unwrap())
-            .json(&json!({"operation": "feed", "minutes": 7}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        app.fault("facebook", json!({"operation": "feed", "minutes": 7}))
+            .await;
         let at = (crate::harness::herald_now(&app) + jiff::SignedDuration::from_secs(1)).to_string();
         let (_, post) = app
             .schedule(json!({"text": "Patience", "targets": [{"profile_id": profile}], "scheduled_at": at}))
@@ -442,12 +431,7 @@ async fn a_rate_limited_page_post_waits_for_the_advertised_time_and_calls_nothin
         )
         .await;
         app.wait_for(id, |d| d["status"] == "published").await;
-        let calls: Value = reqwest::get(app.sandbox_base.join("_sandbox/facebook/calls").unwrap())
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let calls: Value = app.sandbox_json("_sandbox/facebook/calls").await;
         let calls = calls["data"].as_array().unwrap();
         let throttled = calls
             .iter()

@@ -190,15 +190,19 @@ impl TestApp {
         herald::start(settings).await.expect("the worker starts")
     }
 
-    /// The sandbox's journal of Graph requests: (method, path) of each, oldest first.
-    pub async fn sandbox_requests(&self) -> Vec<(String, String)> {
-        let body: Value = reqwest::get(self.sandbox_base.join("_sandbox/requests").unwrap())
+    /// What the sandbox's control API answers at `path` (`_sandbox/…`).
+    pub async fn sandbox_json(&self, path: &str) -> Value {
+        reqwest::get(self.sandbox_base.join(path).unwrap())
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
-        body["data"]
+            .unwrap()
+    }
+
+    /// The sandbox's journal of Graph requests: (method, path) of each, oldest first.
+    pub async fn sandbox_requests(&self) -> Vec<(String, String)> {
+        self.sandbox_json("_sandbox/requests").await["data"]
             .as_array()
             .unwrap()
             .iter()
@@ -420,23 +424,15 @@ impl TestApp {
 
     /// Media the sandbox's Instagram holds, as its inspection API reports them.
     pub async fn sandbox_media(&self) -> Vec<Value> {
-        let body: Value = reqwest::get(self.sandbox_base.join("_sandbox/instagram/media").unwrap())
-            .await
+        self.sandbox_json("_sandbox/instagram/media").await["data"]
+            .as_array()
             .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["data"].as_array().unwrap().clone()
+            .clone()
     }
 
     /// Facebook's Pages, posts and photos, as the sandbox's inspection API reports them.
     pub async fn sandbox_facebook(&self) -> Value {
-        reqwest::get(self.sandbox_base.join("_sandbox/facebook").unwrap())
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.sandbox_json("_sandbox/facebook").await
     }
 
     /// A Page token from the sandbox's Facebook, got as a Facebook client of its own would get

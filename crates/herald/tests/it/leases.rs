@@ -28,6 +28,17 @@ async fn one_photo_due(app: &mut TestApp, email: &str) -> String {
     post["id"].as_str().unwrap().to_owned()
 }
 
+/// The post once its delivery is no longer on its way.
+async fn settled(app: &TestApp, post: &str) -> serde_json::Value {
+    app.wait_for(post, |d| {
+        !matches!(
+            d["status"].as_str(),
+            Some("scheduled" | "publishing" | "processing")
+        )
+    })
+    .await
+}
+
 /// How many requests the sandbox saw with `method` on a path ending in `/{edge}`.
 async fn calls(app: &TestApp, method: &str, edge: &str) -> usize {
     let suffix = format!("/{edge}");
@@ -64,14 +75,7 @@ async fn a_step_slower_than_the_lease_keeps_its_claim_and_no_second_worker_touch
         )
         .await;
         let post = one_photo_due(&mut app, "slow@example.com").await;
-        let done = app
-            .wait_for(&post, |d| {
-                !matches!(
-                    d["status"].as_str(),
-                    Some("scheduled" | "publishing" | "processing")
-                )
-            })
-            .await;
+        let done = settled(&app, &post).await;
         let d = &done["deliveries"][0];
         assert_eq!(d["status"], "published", "{done:#}");
         let delivery = d["id"].as_str().unwrap();
@@ -129,14 +133,7 @@ async fn a_worker_that_lost_its_lease_abandons_its_call_and_makes_no_further_one
         // The other worker gives the delivery back; it is claimed again and published once.
         app.tamper("UPDATE deliveries SET lease_until = 0 WHERE lease_owner = 'another-worker'")
             .await;
-        let done = app
-            .wait_for(&post, |d| {
-                !matches!(
-                    d["status"].as_str(),
-                    Some("scheduled" | "publishing" | "processing")
-                )
-            })
-            .await;
+        let done = settled(&app, &post).await;
         assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
         assert_eq!(calls(&app, "POST", "media_publish").await, 1, "one publish");
         assert_eq!(app.sandbox_media().await.len(), 1);

@@ -339,17 +339,11 @@ async fn every_graph_request_herald_makes_validates_against_metas_node_specs() {
         ("facebook", "feed", &page, "answer lost on the Page"),
         ("instagram", "media_publish", &ig, "answer lost on Instagram"),
     ] {
-        let r = reqwest::Client::new()
-            .post(
-                app.sandbox_base
-                    .join(&format!("_sandbox/{platform}/faults"))
-                    .unwrap(),
-            )
-            .json(&json!({"operation": operation, "method": "POST", "kind": "lost_response"}))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
+        app.fault(
+            platform,
+            json!({"operation": operation, "method": "POST", "kind": "lost_response"}),
+        )
+        .await;
         let (_, post) = app
             .schedule(json!({"text": text, "media_ids": if platform == "instagram" { json!([jpeg["id"]]) } else { json!([]) },
                 "targets": [{"profile_id": profile}], "scheduled_at": (crate::harness::herald_now(&app) + jiff::SignedDuration::from_secs(1)).to_string()}))
@@ -360,12 +354,7 @@ async fn every_graph_request_herald_makes_validates_against_metas_node_specs() {
         app.wait_for(id, |d| d["status"] == "published").await;
     }
 
-    let journal: Value = reqwest::get(app.sandbox_base.join("_sandbox/requests").unwrap())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let journal: Value = app.sandbox_json("_sandbox/requests").await;
     let mut checked = std::collections::BTreeSet::new();
     let mut failures = Vec::new();
     for r in journal["data"].as_array().unwrap() {

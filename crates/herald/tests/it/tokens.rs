@@ -11,12 +11,7 @@ use crate::on_both_backends;
 
 /// The fingerprints of the tokens the sandbox's Instagram knows.
 async fn tokens_issued(app: &TestApp) -> HashSet<String> {
-    let body: Value = reqwest::get(app.sandbox_base.join("_sandbox/instagram/tokens").unwrap())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.sandbox_json("_sandbox/instagram/tokens").await;
     body["data"]
         .as_array()
         .unwrap()
@@ -91,14 +86,8 @@ async fn a_rate_limited_publish_waits_until_the_advertised_time_and_calls_nothin
         app.connect(&[]).await;
         let profile = app.profiles().await[0]["id"].clone();
         let (_, media) = app.upload("square-1080.jpg").await;
-        let http = reqwest::Client::new();
-        let fault = http
-            .post(app.sandbox_base.join("_sandbox/instagram/faults").unwrap())
-            .json(&json!({"operation": "media_publish", "minutes": 5}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(fault.status(), StatusCode::OK);
+        app.fault("instagram", json!({"operation": "media_publish", "minutes": 5}))
+            .await;
         let at = (herald_now(&app) + SignedDuration::from_secs(1)).to_string();
         let (_, post) = app.schedule(json!({"text": "patience", "media_ids": [media["id"]], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
         let id = post["id"].as_str().unwrap();
@@ -118,12 +107,7 @@ async fn a_rate_limited_publish_waits_until_the_advertised_time_and_calls_nothin
         )
         .await;
         app.wait_for(id, |d| d["status"] == "published").await;
-        let calls: Value = reqwest::get(app.sandbox_base.join("_sandbox/instagram/calls").unwrap())
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let calls: Value = app.sandbox_json("_sandbox/instagram/calls").await;
         let calls = calls["data"].as_array().unwrap();
         let throttled = calls
             .iter()
