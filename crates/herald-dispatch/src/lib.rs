@@ -7,6 +7,9 @@
 mod jobs;
 mod lease;
 mod process;
+mod retry;
+
+pub use retry::RetryPolicy;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +58,8 @@ pub struct Settings {
     pub refresh_within: Duration,
     /// Each login's backend: a profile's token goes only to the backend that issued it.
     pub backends: Backends,
+    /// When transient failures stop being retried.
+    pub retry: RetryPolicy,
 }
 
 impl Default for Settings {
@@ -66,6 +71,7 @@ impl Default for Settings {
             media_url_ttl: Duration::from_secs(3600),
             refresh_within: Duration::from_secs(7 * 24 * 3600),
             backends: Backends::default(),
+            retry: RetryPolicy::default(),
         }
     }
 }

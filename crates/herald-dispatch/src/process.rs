@@ -16,8 +16,6 @@ use secrecy::SecretString;
 use crate::Dispatcher;
 use crate::jobs::{InstagramJob, Job, PageJob, may_be_live};
 
-/// Give up retrying transient failures after this many attempts.
-const MAX_ATTEMPTS: i64 = 8;
 /// How long Instagram's publishing quota, once read, is trusted.
 const FACTS_TTL: Duration = Duration::from_secs(600);
 /// How long a delivery waits when the quota is used up before it looks again.
@@ -35,6 +33,9 @@ struct Started {
     /// The failing step was the first after an earlier claim had started that call: its outcome
     /// is still unknown.
     by_earlier_claim: bool,
+    /// When the delivery's time came (or the person said "publish now"): retries end a policy's
+    /// maximum time after it.
+    since: jiff::Timestamp,
 }
 
 /// Why a delivery stops here.
@@ -50,6 +51,8 @@ enum Stop {
     Retry(jiff::Timestamp, &'static str, String),
     /// Herald cannot tell whether (or which) post is on the platform; the candidates, if any.
     Unconfirmed(String, Vec<Published>),
+    /// Too late to go out by itself: it waits for the person.
+    Missed(String),
 }
 
 impl Dispatcher {
@@ -107,6 +110,7 @@ impl Dispatcher {
                 message,
                 Some(at.as_microsecond()),
             ),
+            Stop::Missed(message) => (DeliveryStatus::Missed, "missed", message, None),
             Stop::Unconfirmed(message, found) => {
                 if !found.is_empty() {
                     let list: Vec<_> = found
@@ -128,6 +132,7 @@ impl Dispatcher {
                     error_code: Some(code),
                     error_message: Some(&message),
                     candidates: candidates.as_deref(),
+                    failure: to == DeliveryStatus::RetryWait && code == "transient",
                     outcome: code,
                     ..Default::default()
                 },
@@ -144,6 +149,12 @@ impl Dispatcher {
             .map_err(Err)?;
         let platform = profile.platform();
         let live = may_be_live(c.handle.as_deref());
+        let post = self.store.get_post(c.workspace, c.post).await.map_err(Err)?;
+        // The window counts from the post's time, or from when the person said "publish now".
+        let since = herald_domain::clock::from_micros(c.window_from.unwrap_or(post.scheduled_at));
+        if !live {
+            self.catch_up(c, since, &post.time_zone).await?;
+        }
         let maybe_posted = |why: &str| {
             Stop::Unconfirmed(
                 format!(
@@ -198,7 +209,6 @@ impl Dispatcher {
                 may_be_live: live,
             }));
         }
-        let post = self.store.get_post(c.workspace, c.post).await.map_err(Err)?;
         let delivery = post
             .deliveries
             .iter()
@@ -234,7 +244,12 @@ impl Dispatcher {
             options: &options,
             live: None,
         };
-        let violations = rules::check(platform, &draft);
+        // Checked when the attempt starts; a re-check of what the platform is processing does not
+        // repeat them (nothing can be edited once publishing started).
+        let violations = match c.handle {
+            None => rules::check(platform, &draft),
+            Some(_) => Vec::new(),
+        };
         if !violations.is_empty() {
             let msg = violations
                 .iter()
@@ -323,7 +338,7 @@ impl Dispatcher {
                     alt_text: text_option("alt_text"),
                 },
             };
-            return self.drive(c, platform, &job).await;
+            return self.drive(c, platform, since, &job).await;
         }
         let job = InstagramJob {
             instagram: &instagram,
@@ -339,7 +354,28 @@ impl Dispatcher {
                 cover_url: cover.as_deref(),
             },
         };
-        self.drive(c, platform, &job).await
+        self.drive(c, platform, since, &job).await
+    }
+
+    /// Stops a delivery whose first visible call would start later than its catch-up window
+    /// allows (after downtime, a reconnect, a rate-limit or quota wait): it becomes `missed`.
+    async fn catch_up(
+        &self,
+        c: &Claimed,
+        since: jiff::Timestamp,
+        zone: &str,
+    ) -> Result<(), Result<Stop, StoreError>> {
+        let minutes = self.store.catch_up_minutes(c.workspace).await.map_err(Err)?;
+        if self.clock.now() <= since + SignedDuration::from_mins(minutes) {
+            return Ok(());
+        }
+        let due = since
+            .in_tz(zone)
+            .map(|z| z.strftime("%Y-%m-%d %H:%M %Z").to_string())
+            .unwrap_or_else(|_| since.to_string());
+        Err(Ok(Stop::Missed(format!(
+            "Due at {due}, it could not start within the workspace's catch-up window of {minutes} minutes, so Herald did not publish it late by itself. Publish it now, or cancel it."
+        ))))
     }
 
     /// Takes the adapter's steps from the saved handle, saving it after each, until the post is
@@ -348,6 +384,7 @@ impl Dispatcher {
         &self,
         c: &Claimed,
         platform: Platform,
+        since: jiff::Timestamp,
         job: &J,
     ) -> Result<(), Result<Stop, StoreError>> {
         let mut handle: J::Handle = match c.handle.as_deref() {
@@ -405,18 +442,22 @@ impl Dispatcher {
             match step {
                 Ok(Step::Continue(next)) => {
                     handle = next;
+                    let saved = serde_json::to_string(&handle).unwrap_or_default();
                     self.store
-                        .save_handle(c, &serde_json::to_string(&handle).unwrap_or_default())
+                        .save_handle(c, &saved, J::publish_started(&handle))
                         .await
                         .map_err(Err)?;
                 }
                 Ok(Step::Park(next, after)) => {
                     let h = serde_json::to_string(&next).unwrap_or_default();
-                    let due = (self.clock.now() + SignedDuration::try_from(after).unwrap_or_default())
+                    let wait = crate::retry::recheck(c.checks, after);
+                    let due = (self.clock.now() + SignedDuration::try_from(wait).unwrap_or_default())
                         .as_microsecond();
                     let t = Transition {
                         due_at: Some(due),
                         handle: Some(&h),
+                        may_be_live: J::publish_started(&next),
+                        check: true,
                         outcome: "processing",
                         ..Default::default()
                     };
@@ -463,6 +504,7 @@ impl Dispatcher {
                     let state = Started {
                         visible_call: J::publish_started(&handle),
                         by_earlier_claim: was_recovering,
+                        since,
                     };
                     return Err(Ok(self.classify(c, platform, &e, state)));
                 }
@@ -581,6 +623,12 @@ impl Dispatcher {
     fn classify(&self, c: &Claimed, platform: Platform, e: &PlatformError, started: Started) -> Stop {
         let publish_started = started.visible_call;
         let now = self.clock.now();
+        // The next try after a transient failure, unless the policy's attempts or time ran out.
+        let policy = self.settings.retry;
+        let next_try = now + SignedDuration::try_from(crate::retry::backoff(c.failures)).unwrap_or_default();
+        let retry_until = (c.failures + 1 < policy.max_failures
+            && next_try <= started.since + SignedDuration::try_from(policy.max_time).unwrap_or_default())
+        .then_some(next_try);
         let message = e.to_string();
         let name = platform.display_name();
         // A refused token is an answer for a call of this claim; after an earlier claim's lost
@@ -620,16 +668,11 @@ impl Dispatcher {
                     format!("{name} asked Herald to wait; it will retry at {reset_at}."),
                 )
             }
-            PlatformError::Transient { .. } if c.attempts < MAX_ATTEMPTS => {
-                let backoff =
-                    Duration::from_secs(5 * 2u64.pow(u32::try_from(c.attempts.clamp(0, 8)).unwrap_or(8)))
-                        .min(Duration::from_secs(900));
-                Stop::Retry(
-                    now + SignedDuration::try_from(backoff).unwrap_or_default(),
-                    "transient",
-                    message,
-                )
-            }
+            PlatformError::Transient { .. } if retry_until.is_some() => Stop::Retry(
+                retry_until.unwrap_or(now),
+                "transient",
+                format!("{message}; Herald will retry at {}.", retry_until.unwrap_or(now)),
+            ),
             // A refusal of what was sent is an answer: nothing was published (a lookup never
             // refuses content, so this came from the call that would have made the post).
             PlatformError::ContentRejected { message: why } => {
@@ -647,7 +690,10 @@ impl Dispatcher {
             ),
             PlatformError::Transient { .. } => Stop::Fail(
                 "transient",
-                format!("Gave up after {MAX_ATTEMPTS} attempts: {message}"),
+                format!(
+                    "{name} kept failing ({message}); Herald gave up after {} attempts. Nothing was published; publish it again when {name} is back.",
+                    c.failures + 1
+                ),
             ),
             other => Stop::Fail(other.code(), message),
         }

@@ -13,12 +13,15 @@ pub enum DeliveryStatus {
     Published,
     Unconfirmed,
     NeedsReconnect,
+    /// Its first visible call would have started later than its catch-up window allows: it waits
+    /// for the person (publish now, or cancel) instead of going out late by surprise.
+    Missed,
     Failed,
     Cancelled,
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 9] = [
+    pub const ALL: [DeliveryStatus; 10] = [
         Self::Scheduled,
         Self::Publishing,
         Self::Processing,
@@ -26,6 +29,7 @@ impl DeliveryStatus {
         Self::Published,
         Self::Unconfirmed,
         Self::NeedsReconnect,
+        Self::Missed,
         Self::Failed,
         Self::Cancelled,
     ];
@@ -39,6 +43,7 @@ impl DeliveryStatus {
             Self::Published => "published",
             Self::Unconfirmed => "unconfirmed",
             Self::NeedsReconnect => "needs_reconnect",
+            Self::Missed => "missed",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
         }
@@ -52,7 +57,7 @@ impl DeliveryStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Published | Self::Failed | Self::Cancelled | Self::Unconfirmed
+            Self::Published | Self::Failed | Self::Cancelled | Self::Unconfirmed | Self::Missed
         )
     }
 

@@ -362,18 +362,30 @@ impl Instagram {
                 ..Handle::default()
             }));
         }
-        for child in &handle.children {
+        for (n, child) in handle.children.iter().enumerate() {
             let mut status_url = self.graph.url(child);
-            status_url.query_pairs_mut().append_pair("fields", "status_code");
-            match self.graph.get_json(status_url, token).await?["status_code"].as_str() {
-                Some("FINISHED") => {}
-                Some("IN_PROGRESS") => return Ok(Step::Park(handle.clone(), RECHECK)),
-                // An item expired or failed: start the carousel's items again (items never publish alone).
-                _ => {
+            status_url
+                .query_pairs_mut()
+                .append_pair("fields", "status_code,status");
+            let status = self.graph.get_json(status_url, token).await?;
+            match status["status_code"].as_str().unwrap_or_default() {
+                "FINISHED" => {}
+                "IN_PROGRESS" => return Ok(Step::Park(handle.clone(), RECHECK)),
+                // Expired before the carousel was made: new items (items never publish alone).
+                "EXPIRED" => {
                     return Ok(Step::Continue(Handle {
                         children: Vec::new(),
                         ..handle.clone()
                     }));
+                }
+                other => {
+                    return Err(PlatformError::ContentRejected {
+                        message: format!(
+                            "Instagram could not process item {} of the carousel ({}).",
+                            n + 1,
+                            status["status"].as_str().unwrap_or(other)
+                        ),
+                    });
                 }
             }
         }

@@ -354,8 +354,9 @@ pub(crate) fn store_failed(e: herald_store::StoreError) -> Response {
     )
 }
 
-/// Saves a connected profile and its token; posts that waited for it go out now, unless they are
-/// more than a day overdue. Returns the profile and how many posts were requeued.
+/// Saves a connected profile and its token; posts that waited for it go out now if they are still
+/// inside their catch-up window (the others become `missed`). Returns the profile and how many
+/// posts were requeued.
 pub(crate) async fn save_profile(
     state: &AppState,
     profile: NewProfile<'_>,
@@ -369,8 +370,7 @@ pub(crate) async fn save_profile(
         .put_secret(ws, id, SecretKind::AccessToken, token.expose_secret())
         .await?;
     tracing::info!(profile = %id, platform, "profile connected");
-    let not_before = (state.store.clock().now() - jiff::SignedDuration::from_hours(24)).as_microsecond();
-    let requeued = state.store.requeue_after_reconnect(ws, id, not_before).await?;
+    let requeued = state.store.requeue_after_reconnect(ws, id).await?;
     if requeued > 0 {
         state.wake.notify_one();
     }

@@ -8,6 +8,7 @@ mod auth;
 mod choose;
 mod client;
 mod connections;
+mod deliveries;
 mod docs;
 mod engagement;
 mod error;
@@ -126,6 +127,8 @@ mod examples {
     pub const POST: &str = r#"{"text":"Hello #launch","media_ids":["01a21050-6d18-758b-8f5c-c4714eed58a4"],"targets":[{"profile_id":"01a21050-6c3d-7568-95db-59e3a159e345","options":{"alt_text":"A red square"}}],"scheduled_at":"2026-12-01T09:00:00","time_zone":"Europe/Paris"}"#;
     pub const CHOOSE: &str = r#"{"accounts":["facebook:100000000000001","instagram:17841400000000002"]}"#;
     pub const REPLY: &str = r#"{"text":"Thank you!"}"#;
+    pub const CANDIDATE: &str = r#"{"platform_post_id":"17895695668004550"}"#;
+    pub const SETTINGS: &str = r#"{"catch_up_minutes":30}"#;
     pub const PATCH: &str = r#"{"text":"Edited caption","scheduled_at":"2026-12-01T10:00:00+01:00"}"#;
 }
 
@@ -385,6 +388,40 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/api/v1/workspaces/{ws}/posts/{id}/cancel",
             posts::cancel(),
             vec![op("post", "Cancel what has not been published")],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/publish-now",
+            deliveries::publish_now(),
+            vec![op(
+                "post",
+                "Publish a missed, failed or unconfirmed delivery again, now",
+            )],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/choose",
+            deliveries::choose(),
+            vec![with(
+                "post",
+                "Say which candidate is an unconfirmed delivery's post",
+                examples::CANDIDATE,
+            )],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/dismiss",
+            deliveries::dismiss(),
+            vec![op("post", "Stop asking about an unconfirmed delivery")],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/settings",
+            deliveries::settings(),
+            vec![
+                op("get", "The workspace's catch-up window"),
+                with(
+                    "patch",
+                    "How late (in minutes) a delivery may still go out by itself",
+                    examples::SETTINGS,
+                ),
+            ],
         ),
         (
             "/api/docs",

@@ -265,7 +265,7 @@ fn post_json(p: &PostRow, events: &[DeliveryEventRow]) -> Value {
     })
 }
 
-async fn load(state: &AppState, ws: WorkspaceId, id: PostId) -> ApiResult<Value> {
+pub(crate) async fn load(state: &AppState, ws: WorkspaceId, id: PostId) -> ApiResult<Value> {
     let p = state
         .store
         .get_post(ws, id)

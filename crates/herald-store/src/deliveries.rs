@@ -8,9 +8,9 @@ use herald_domain::{DeliveryId, PostId, ProfileId, WorkspaceId};
 
 use crate::{Result, Store, StoreError, on_db, parse_id};
 
-/// Deliveries that may be cancelled: not yet in flight, and with no call that might have landed.
-pub(crate) const CANCELLABLE: &str =
-    "(status IN ('scheduled', 'needs_reconnect') OR (status = 'retry_wait' AND handle IS NULL))";
+/// Deliveries that may be cancelled: not in a worker's hands, and with nothing that can be on the
+/// platform yet (a container waiting to be published is invisible).
+pub(crate) const CANCELLABLE: &str = "(status IN ('scheduled', 'needs_reconnect', 'missed') OR (status IN ('retry_wait', 'processing') AND may_be_live = 0))";
 
 /// Cancels the workspace's cancellable deliveries where `column = value`, with an event each.
 macro_rules! cancel_pending {
@@ -22,7 +22,7 @@ macro_rules! cancel_pending {
         )))
         .bind($ws.to_string()).bind($value).bind($now).bind($detail).execute(&mut *$tx).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE deliveries SET status = 'cancelled', lease_owner = NULL, lease_until = NULL, updated_at = $3 WHERE {filter}"
+            "UPDATE deliveries SET status = 'cancelled', fence = fence + 1, lease_owner = NULL, lease_until = NULL, updated_at = $3 WHERE {filter}"
         )))
         .bind($ws.to_string()).bind($value).bind($now).execute(&mut *$tx).await?.rows_affected()
     }};
@@ -39,6 +39,12 @@ pub struct Claimed {
     pub fence: i64,
     pub attempts: i64,
     pub handle: Option<String>,
+    /// Transient failures so far (retries back off with them, and end at the policy's maximum).
+    pub failures: i64,
+    /// Processing re-checks so far (each waits longer, up to a minute).
+    pub checks: i64,
+    /// When the person asked to publish now, the instant the catch-up window counts from.
+    pub window_from: Option<i64>,
     /// The worker holding the lease: every write names it, with the fence.
     pub owner: String,
 }
@@ -54,6 +60,12 @@ pub struct Transition<'a> {
     pub error_message: Option<&'a str>,
     /// The posts that may be this delivery's (JSON), when it cannot tell which.
     pub candidates: Option<&'a str>,
+    /// With `handle`: whether the call that makes the post visible may have been made.
+    pub may_be_live: bool,
+    /// Counts a transient failure.
+    pub failure: bool,
+    /// Counts a processing re-check.
+    pub check: bool,
     /// What happened, for the delivery's history.
     pub outcome: &'a str,
 }
@@ -69,7 +81,18 @@ pub struct DeliveryEventRow {
     pub detail: Option<String>,
 }
 
-type ClaimTuple = (String, String, String, String, i64, i64, Option<String>);
+type ClaimTuple = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+);
 type EventTuple = (String, i64, Option<String>, String, i64, String, Option<String>);
 
 /// The condition of every write under a claim: the fence and the owner unchanged and the lease not
@@ -91,23 +114,28 @@ impl Store {
         let sql = format!(
             "UPDATE deliveries SET status = 'publishing', lease_owner = $1, lease_until = $2, fence = fence + 1, updated_at = $3
              WHERE id IN (SELECT id FROM deliveries WHERE {CLAIM_FILTER} ORDER BY due_at LIMIT $4{lock})
-             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle"
+             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from"
         );
         let rows: Vec<ClaimTuple> = on_db!(self.db(), pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await?);
         rows.into_iter()
-            .map(|(id, ws, post, profile, fence, attempts, handle)| {
-                Ok(Claimed {
-                    id: parse_id(&id)?,
-                    workspace: parse_id(&ws)?,
-                    post: parse_id(&post)?,
-                    profile: parse_id(&profile)?,
-                    fence,
-                    attempts,
-                    handle,
-                    owner: owner.to_owned(),
-                })
-            })
+            .map(
+                |(id, ws, post, profile, fence, attempts, handle, failures, checks, window_from)| {
+                    Ok(Claimed {
+                        id: parse_id(&id)?,
+                        workspace: parse_id(&ws)?,
+                        post: parse_id(&post)?,
+                        profile: parse_id(&profile)?,
+                        fence,
+                        attempts,
+                        handle,
+                        failures,
+                        checks,
+                        window_from,
+                        owner: owner.to_owned(),
+                    })
+                },
+            )
             .collect()
     }
 
@@ -138,7 +166,7 @@ impl Store {
     pub async fn begin_attempt(&self, c: &Claimed, handle: &str, detail: &str) -> Result<()> {
         let now = self.now();
         let sql = format!(
-            "UPDATE deliveries SET attempts = attempts + 1, handle = $1, updated_at = $2 WHERE id = $3 AND {}",
+            "UPDATE deliveries SET attempts = attempts + 1, handle = $1, may_be_live = 0, checks = 0, updated_at = $2 WHERE id = $3 AND {}",
             held(4, 5, 2)
         );
         on_db!(self.db(), pool => {
@@ -156,14 +184,16 @@ impl Store {
         Ok(())
     }
 
-    /// Saves the handle while keeping the claim (a container id as soon as it exists).
-    pub async fn save_handle(&self, c: &Claimed, handle: &str) -> Result<()> {
+    /// Saves the handle while keeping the claim (a container id as soon as it exists); `may_be_live`:
+    /// the call that makes the post visible may be made from here on.
+    pub async fn save_handle(&self, c: &Claimed, handle: &str, may_be_live: bool) -> Result<()> {
         let sql = format!(
-            "UPDATE deliveries SET handle = $1, updated_at = $2 WHERE id = $3 AND {}",
+            "UPDATE deliveries SET handle = $1, may_be_live = $6, updated_at = $2 WHERE id = $3 AND {}",
             held(4, 5, 2)
         );
         let n = on_db!(self.db(), pool => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(handle).bind(self.now()).bind(c.id.to_string()).bind(c.fence).bind(&c.owner).execute(pool).await?.rows_affected());
+            .bind(handle).bind(self.now()).bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(i64::from(may_be_live))
+            .execute(pool).await?.rows_affected());
         if n == 0 {
             Err(StoreError::LeaseLost)
         } else {
@@ -204,7 +234,9 @@ impl Store {
         let sql = format!(
             "UPDATE deliveries SET status = $1, due_at = COALESCE($2, due_at), handle = COALESCE($3, handle),
                platform_post_id = COALESCE($4, platform_post_id), permalink = COALESCE($5, permalink),
-               error_code = $6, error_message = $7, candidates = $11, lease_owner = NULL, lease_until = NULL, updated_at = $8
+               error_code = $6, error_message = $7, candidates = $11, lease_owner = NULL, lease_until = NULL, updated_at = $8,
+               may_be_live = CASE WHEN $3 IS NULL THEN may_be_live ELSE $13 END,
+               failures = failures + $14, checks = checks + $15
              WHERE id = $9 AND {}",
             held(10, 12, 8)
         );
@@ -213,7 +245,7 @@ impl Store {
             let n = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(to.as_str()).bind(t.due_at).bind(t.handle).bind(t.platform_post_id).bind(t.permalink)
                 .bind(t.error_code).bind(t.error_message).bind(now).bind(c.id.to_string()).bind(c.fence).bind(t.candidates)
-                .bind(&c.owner)
+                .bind(&c.owner).bind(i64::from(t.may_be_live)).bind(i64::from(t.failure)).bind(i64::from(t.check))
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 return Err(StoreError::LeaseLost);
@@ -227,27 +259,23 @@ impl Store {
         Ok(())
     }
 
-    /// After a reconnect: deliveries of the profile that stopped at `needs_reconnect` and were due no
-    /// earlier than `not_before` go back to `scheduled` (older ones stay for the user to reschedule).
-    pub async fn requeue_after_reconnect(
-        &self,
-        ws: WorkspaceId,
-        profile: ProfileId,
-        not_before: i64,
-    ) -> Result<u64> {
+    /// After a reconnect: deliveries of the profile that stopped at `needs_reconnect` go back to
+    /// `scheduled`; the dispatcher publishes those still inside their catch-up window and makes
+    /// the others `missed`, for the person to decide.
+    pub async fn requeue_after_reconnect(&self, ws: WorkspaceId, profile: ProfileId) -> Result<u64> {
         let now = self.now();
-        let filter = "workspace_id = $1 AND profile_id = $2 AND status = 'needs_reconnect' AND due_at >= $3";
+        let filter = "workspace_id = $1 AND profile_id = $2 AND status = 'needs_reconnect'";
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail)
-                 SELECT workspace_id, id, $4, status, 'scheduled', attempts, fence, 'reconnected', 'the profile was reconnected' FROM deliveries WHERE {filter}"
+                 SELECT workspace_id, id, $3, status, 'scheduled', attempts, fence, 'reconnected', 'the profile was reconnected' FROM deliveries WHERE {filter}"
             )))
-            .bind(ws.to_string()).bind(profile.to_string()).bind(not_before).bind(now).execute(&mut *tx).await?;
+            .bind(ws.to_string()).bind(profile.to_string()).bind(now).execute(&mut *tx).await?;
             let n = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE deliveries SET status = 'scheduled', error_code = NULL, error_message = NULL, updated_at = $4 WHERE {filter}"
+                "UPDATE deliveries SET status = 'scheduled', error_code = NULL, error_message = NULL, updated_at = $3 WHERE {filter}"
             )))
-            .bind(ws.to_string()).bind(profile.to_string()).bind(not_before).bind(now).execute(&mut *tx).await?.rows_affected();
+            .bind(ws.to_string()).bind(profile.to_string()).bind(now).execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;
             Ok(n)
         })

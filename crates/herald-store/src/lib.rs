@@ -1,6 +1,7 @@
 //! Herald's storage: one schema on SQLite and PostgreSQL through sqlx, every query scoped to a workspace.
 
 mod accounts;
+mod actions;
 mod db;
 mod deliveries;
 mod grants;
@@ -16,6 +17,7 @@ pub mod testing;
 mod throttle;
 
 pub use accounts::{ApiTokenRow, NewSession, SessionRow, SessionUser, UserRow};
+pub use actions::DeliveryAction;
 pub use db::{Backend, Db};
 pub use deliveries::{Claimed, DeliveryEventRow, Transition};
 pub use grants::{GrantRow, NewGrant};

@@ -103,7 +103,7 @@ on_both_backends! {
         assert_eq!(second[0].fence, first[0].fence + 1);
         let a = &first[0];
         assert!(matches!(s.begin_attempt(a, "{}", "late").await, Err(StoreError::LeaseLost)));
-        assert!(matches!(s.save_handle(a, "{\"container\":\"1\"}").await, Err(StoreError::LeaseLost)));
+        assert!(matches!(s.save_handle(a, "{\"container\":\"1\"}", false).await, Err(StoreError::LeaseLost)));
         for to in [DeliveryStatus::Published, DeliveryStatus::Failed, DeliveryStatus::Processing] {
             let r = s.transition(a, to, Transition { outcome: "late", ..Default::default() }).await;
             assert!(matches!(r, Err(StoreError::LeaseLost)), "{to:?}");
@@ -112,6 +112,60 @@ on_both_backends! {
         let post = s.get_post(ws, second[0].post).await.unwrap();
         assert_eq!(post.deliveries[0].status, DeliveryStatus::Published);
         assert_eq!(post.deliveries[0].platform_post_id.as_deref(), Some("1790"));
+    };
+
+    a_lapsed_lease_refuses_writes_even_before_another_worker_claims_it => |s: Store| async move {
+        let (user, ws, profile) = fixture(&s).await;
+        schedule_now(&s, user, ws, profile, None).await;
+        let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
+        let a = s.claim_due("worker-a", lease, 10).await.unwrap().remove(0);
+        s.save_handle(&a, "{}", false).await.unwrap();
+        s.clock().advance(SignedDuration::from_secs(31));
+        assert!(matches!(s.extend_lease(&a, lease * 2).await, Err(StoreError::LeaseLost)));
+        assert!(matches!(s.save_handle(&a, "{}", true).await, Err(StoreError::LeaseLost)));
+    };
+
+    a_lease_is_extended_only_by_its_holder_and_never_shortened => |s: Store| async move {
+        let (user, ws, profile) = fixture(&s).await;
+        schedule_now(&s, user, ws, profile, None).await;
+        let now = s.clock().now();
+        let lease = (now + SignedDuration::from_secs(30)).as_microsecond();
+        let a = s.claim_due("worker-a", lease, 10).await.unwrap().remove(0);
+        let impostor = herald_store::Claimed { owner: "worker-b".into(), ..a.clone() };
+        assert!(matches!(s.extend_lease(&impostor, lease * 2).await, Err(StoreError::LeaseLost)));
+        s.extend_lease(&a, (now + SignedDuration::from_secs(90)).as_microsecond()).await.unwrap();
+        s.extend_lease(&a, (now + SignedDuration::from_secs(10)).as_microsecond()).await.unwrap();
+        s.clock().advance(SignedDuration::from_secs(60));
+        let later = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
+        assert!(s.claim_due("worker-b", later, 10).await.unwrap().is_empty(), "still held for 90 s");
+        s.save_handle(&a, "{}", false).await.unwrap();
+    };
+
+    a_person_acts_on_a_delivery_only_from_a_state_that_allows_it => |s: Store| async move {
+        use herald_store::DeliveryAction;
+        let (user, ws, profile) = fixture(&s).await;
+        let post = schedule_now(&s, user, ws, profile, None).await;
+        let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
+        let c = s.claim_due("w", lease, 10).await.unwrap().remove(0);
+        let candidates = r#"[{"id":"1790","permalink":null},{"id":"1791","permalink":"https://example.com/p/1791"}]"#;
+        s.transition(&c, DeliveryStatus::Unconfirmed, Transition { candidates: Some(candidates), outcome: "unconfirmed", ..Default::default() }).await.unwrap();
+        let r = s.act_on_delivery(ws, post, c.id, DeliveryAction::Choose("1792")).await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "only a listed candidate: {r:?}");
+        let (_, other_ws) = s.create_user("other@example.com", "hash").await.unwrap();
+        let r = s.act_on_delivery(other_ws, post, c.id, DeliveryAction::Dismiss).await;
+        assert!(matches!(r, Err(StoreError::NotFound)), "another workspace's delivery: {r:?}");
+        let to = s.act_on_delivery(ws, post, c.id, DeliveryAction::Choose("1791")).await.unwrap();
+        assert_eq!(to, DeliveryStatus::Published);
+        let d = &s.get_post(ws, post).await.unwrap().deliveries[0];
+        assert_eq!((d.platform_post_id.as_deref(), d.permalink.as_deref()), (Some("1791"), Some("https://example.com/p/1791")));
+        assert!(d.candidates.is_none());
+        for action in [DeliveryAction::PublishNow, DeliveryAction::Dismiss, DeliveryAction::Choose("1790")] {
+            let r = s.act_on_delivery(ws, post, c.id, action).await;
+            assert!(matches!(r, Err(StoreError::Conflict(_))), "a published delivery stays published: {r:?}");
+        }
+        // A stale claim cannot overwrite what the person decided.
+        let r = s.transition(&c, DeliveryStatus::Failed, Transition { outcome: "late", ..Default::default() }).await;
+        assert!(matches!(r, Err(StoreError::LeaseLost)));
     };
 
     an_edit_after_a_claim_is_refused_and_changes_nothing => |s: Store| async move {

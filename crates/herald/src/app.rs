@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use herald_dispatch::{Dispatcher, Platforms};
-use herald_domain::Clock;
 use herald_domain::platform::Login;
 use herald_domain::profile::{Backend, Backends};
 use herald_platforms::facebook::{Facebook, FacebookConfig};
@@ -108,7 +107,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     }
     let vault = crate::keys::load_or_create(&settings.keys).context("refusing to start")?;
     let ring = vault.ring();
-    let store = Store::new(db, Arc::new(vault), Clock::system());
+    let store = Store::new(db, Arc::new(vault), settings.clock.clone());
     if let Err(why) = store.verify_data_keys(&ring).await {
         bail!(
             "refusing to start: {why}. Restore the keyring that wrapped them (HERALD_MASTER_KEYS or the master.keys file)."
@@ -174,9 +173,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
                 "profiles whose tokens came from another backend (the sandbox, or a platform app no longer configured) need reconnecting; nothing is sent for them"
             );
         }
-        let not_before = (store.clock().now() - jiff::SignedDuration::from_hours(24)).as_microsecond();
         for (ws, profile) in restored {
-            store.requeue_after_reconnect(ws, profile, not_before).await?;
+            store.requeue_after_reconnect(ws, profile).await?;
         }
     }
     let version = settings.graph_version.clone();
@@ -257,6 +255,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         }
         let settings_d = herald_dispatch::Settings {
             lease: settings.lease,
+            retry: settings.retry,
             backstop: settings.poll,
             backends: backends.clone(),
             ..Default::default()

@@ -125,6 +125,10 @@ pub struct Settings {
     pub run_dispatcher: bool,
     /// The dispatcher's backstop poll.
     pub poll: Duration,
+    /// When transient failures stop being retried.
+    pub retry: herald_dispatch::RetryPolicy,
+    /// The clock Herald reads (the system's; tests move it, and keep it across a restart).
+    pub clock: herald_domain::Clock,
     /// How long a dispatcher's claim lasts between heartbeats: a stopped worker's deliveries are
     /// taken over this long after its last one.
     pub lease: Duration,
@@ -168,6 +172,8 @@ impl Settings {
             run_dispatcher: true,
             poll: Duration::from_secs(5),
             lease: Duration::from_secs(15),
+            clock: herald_domain::Clock::system(),
+            retry: herald_dispatch::RetryPolicy::default(),
         }
     }
 

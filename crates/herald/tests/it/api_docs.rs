@@ -36,6 +36,20 @@ const PROMISED: &[(&str, &str)] = &[
         "/api/v1/workspaces/{ws}/posts/{id}/comments/{comment_id}/replies",
     ),
     ("get", "/api/v1/workspaces/{ws}/posts/{id}/metrics"),
+    (
+        "post",
+        "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/publish-now",
+    ),
+    (
+        "post",
+        "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/choose",
+    ),
+    (
+        "post",
+        "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/dismiss",
+    ),
+    ("get", "/api/v1/workspaces/{ws}/settings"),
+    ("patch", "/api/v1/workspaces/{ws}/settings"),
 ];
 
 #[tokio::test]

@@ -11,22 +11,10 @@ fn in_secs(s: i64) -> String {
     (Timestamp::now() + SignedDuration::from_secs(s)).to_string()
 }
 
-/// Signs up, connects, uploads the square JPEG; returns (profile id, media id).
-async fn ready(app: &mut crate::harness::TestApp, email: &str) -> (String, String) {
-    app.signup(email).await;
-    let (s, page) = app.connect(&[]).await;
-    assert_eq!(s, StatusCode::OK, "{page}");
-    assert!(page.contains("is connected"), "{page}");
-    let profile = app.profiles().await[0]["id"].as_str().unwrap().to_owned();
-    let (s, media) = app.upload("square-1080.jpg").await;
-    assert_eq!(s, StatusCode::CREATED, "{media}");
-    (profile, media["id"].as_str().unwrap().to_owned())
-}
-
 #[tokio::test]
 async fn a_scheduled_post_is_published_exactly_once_and_not_before_its_time() {
     on_both_backends!(Mode::Standalone, |app| {
-        let (profile, media) = ready(&mut app, "e2e@example.com").await;
+        let (profile, media) = app.ready_on_instagram("e2e@example.com").await;
         let at = in_secs(2);
         let caption = format!("Launch day #herald {}", uuid::Uuid::new_v4().simple());
         let (s, post) = app.schedule(json!({"text": caption, "media_ids": [media], "targets": [{"profile_id": profile, "options": {"alt_text": "A red square"}}], "scheduled_at": at})).await;
@@ -70,7 +58,7 @@ async fn a_scheduled_post_is_published_exactly_once_and_not_before_its_time() {
 #[tokio::test]
 async fn the_builtin_sandbox_backs_profiles_marked_as_sandbox_and_publishes() {
     on_both_backends!(Mode::Builtin, |app| {
-        let (profile, media) = ready(&mut app, "builtin@example.com").await;
+        let (profile, media) = app.ready_on_instagram("builtin@example.com").await;
         let p = &app.profiles().await[0];
         assert_eq!(p["sandbox"], true);
         assert_eq!(p["status"], "connected");
@@ -109,7 +97,7 @@ async fn unticking_the_publish_permission_reports_it_missing_and_scheduling_is_r
 #[tokio::test]
 async fn a_grant_revoked_on_instagram_ends_needs_reconnect_and_reconnecting_publishes_it() {
     on_both_backends!(Mode::Standalone, |app| {
-        let (profile, media) = ready(&mut app, "revoked@example.com").await;
+        let (profile, media) = app.ready_on_instagram("revoked@example.com").await;
         let (s, post) = app.schedule(json!({"text": "never", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(2)})).await;
         assert_eq!(s, StatusCode::CREATED);
         let revoke = reqwest::Client::new()
@@ -140,13 +128,8 @@ async fn a_grant_revoked_on_instagram_ends_needs_reconnect_and_reconnecting_publ
         let done = app
             .wait_for(post["id"].as_str().unwrap(), |d| d["status"] == "published")
             .await;
-        let outcomes: Vec<&str> = done["deliveries"][0]["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["outcome"].as_str().unwrap())
-            .collect();
-        assert!(outcomes.contains(&"reconnected"), "{outcomes:?}");
+        let outcomes = crate::harness::outcomes(&done);
+        assert!(outcomes.iter().any(|o| o == "reconnected"), "{outcomes:?}");
         assert_eq!(app.sandbox_media().await.len(), 1);
     });
 }
@@ -168,7 +151,7 @@ async fn reconnecting_the_same_account_updates_its_profile_instead_of_adding_a_t
 #[tokio::test]
 async fn disconnecting_deletes_the_tokens_and_cancels_pending_deliveries() {
     on_both_backends!(Mode::Standalone, |app| {
-        let (profile, media) = ready(&mut app, "disconnect@example.com").await;
+        let (profile, media) = app.ready_on_instagram("disconnect@example.com").await;
         let (_, post) = app.schedule(json!({"text": "later", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(3600)})).await;
         let r = app
             .client
@@ -191,7 +174,7 @@ async fn disconnecting_deletes_the_tokens_and_cancels_pending_deliveries() {
 #[tokio::test]
 async fn cancelling_stops_unpublished_deliveries_and_says_published_posts_stay() {
     on_both_backends!(Mode::Standalone, |app| {
-        let (profile, media) = ready(&mut app, "cancel@example.com").await;
+        let (profile, media) = app.ready_on_instagram("cancel@example.com").await;
         let (_, post) = app.schedule(json!({"text": "later", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(3600)})).await;
         let id = post["id"].as_str().unwrap();
         let (s, c) = app
@@ -233,7 +216,7 @@ async fn two_dispatchers_on_postgresql_publish_each_post_exactly_once() {
     let worker = herald::start(worker_settings)
         .await
         .expect("a second worker starts on PostgreSQL");
-    let (profile, media) = ready(&mut app, "race@example.com").await;
+    let (profile, media) = app.ready_on_instagram("race@example.com").await;
     let at = in_secs(2);
     let mut ids = Vec::new();
     for i in 0..20 {
@@ -259,7 +242,7 @@ async fn two_dispatchers_on_postgresql_publish_each_post_exactly_once() {
 #[tokio::test]
 async fn a_carousel_of_two_images_and_a_video_is_published_as_one_album() {
     on_both_backends!(Mode::Standalone, |app| {
-        let (profile, first) = ready(&mut app, "carousel@example.com").await;
+        let (profile, first) = app.ready_on_instagram("carousel@example.com").await;
         let (_, second) = app.upload("portrait-4x5-1080x1350.jpg").await;
         let (_, third) = app.upload("reel-720x1280-4s.mp4").await;
         let media = json!([first, second["id"], third["id"]]);
@@ -293,7 +276,7 @@ async fn a_carousel_of_two_images_and_a_video_is_published_as_one_album() {
 #[tokio::test]
 async fn an_image_and_a_video_are_published_as_stories_without_captions() {
     on_both_backends!(Mode::Standalone, |app| {
-        let (profile, image) = ready(&mut app, "story@example.com").await;
+        let (profile, image) = app.ready_on_instagram("story@example.com").await;
         let (_, video) = app.upload("reel-720x1280-4s.mp4").await;
         let story = |media: &serde_json::Value| json!({"text": "not shown on a story", "media_ids": [media], "targets": [{"profile_id": profile, "options": {"format": "story"}}], "scheduled_at": in_secs(1)});
         for media in [json!(image), video["id"].clone()] {
@@ -320,7 +303,7 @@ async fn an_image_and_a_video_are_published_as_stories_without_captions() {
 #[tokio::test]
 async fn a_video_is_published_as_a_reel_and_one_without_fast_start_is_refused() {
     on_both_backends!(Mode::Standalone, |app| {
-        let (profile, _) = ready(&mut app, "reel@example.com").await;
+        let (profile, _) = app.ready_on_instagram("reel@example.com").await;
         let (s, reel) = app.upload("reel-720x1280-4s.mp4").await;
         assert_eq!(s, StatusCode::CREATED, "{reel}");
         let (_, cover) = app.upload("portrait-4x5-1080x1350.jpg").await;

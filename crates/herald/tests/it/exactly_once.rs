@@ -204,7 +204,8 @@ async fn a_lost_answer_on_each_page_publish_leaves_one_copy_published_with_its_i
 }
 
 #[tokio::test]
-async fn two_lost_answers_that_cannot_be_told_apart_are_unconfirmed_with_both_candidates() {
+async fn two_lost_answers_that_cannot_be_told_apart_are_unconfirmed_with_both_candidates_and_the_person_settles_them()
+ {
     on_both_backends!(Mode::Builtin, |app| {
         let email = "twins@example.com";
         app.signup(email).await;
@@ -246,6 +247,34 @@ async fn two_lost_answers_that_cannot_be_told_apart_are_unconfirmed_with_both_ca
             assert_eq!(candidates, expected, "{done:#}");
             assert!(d["platform_post_id"].is_null(), "never a guess");
         }
+        // The person looks at the Page: the first post is the first candidate; the second they
+        // dismiss. A post id that is not a candidate is refused.
+        let act =
+            |post: &str, d: &str, action: &str| app.ws_url(&format!("posts/{post}/deliveries/{d}/{action}"));
+        let (_, first) = app.get(app.ws_url(&format!("posts/{}", posts[0]))).await;
+        let d = first["deliveries"][0]["id"].as_str().unwrap().to_owned();
+        let (s, e) = app
+            .post(act(&posts[0], &d, "choose"), json!({"platform_post_id": "1_2"}))
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{e}");
+        assert_eq!(e["error"]["code"], "conflict");
+        let (s, chosen) = app
+            .post(
+                act(&posts[0], &d, "choose"),
+                json!({"platform_post_id": on_page[0]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{chosen}");
+        assert_eq!(chosen["deliveries"][0]["status"], "published");
+        assert_eq!(chosen["deliveries"][0]["platform_post_id"], on_page[0].as_str());
+        let (_, second) = app.get(app.ws_url(&format!("posts/{}", posts[1]))).await;
+        let d = second["deliveries"][0]["id"].as_str().unwrap().to_owned();
+        let (s, dismissed) = app.post(act(&posts[1], &d, "dismiss"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{dismissed}");
+        assert_eq!(dismissed["deliveries"][0]["status"], "cancelled");
+        assert_eq!(dismissed["deliveries"][0]["error"]["code"], "dismissed");
+        let (s, _) = app.post(act(&posts[1], &d, "dismiss"), json!({})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "dismissed once");
     });
 }
 
@@ -315,7 +344,7 @@ async fn a_profile_disconnected_while_its_post_may_be_live_leaves_the_delivery_u
             .await;
         let post = p["id"].as_str().unwrap().to_owned();
         // As if an earlier claim had started `media_publish` and was waiting to look again.
-        app.tamper(&format!("UPDATE deliveries SET status = 'processing', handle = '{{\"container_id\": \"1\", \"publish_started\": true}}' WHERE post_id = '{post}'")).await;
+        app.tamper(&format!("UPDATE deliveries SET status = 'processing', may_be_live = 1, handle = '{{\"container_id\": \"1\", \"publish_started\": true}}' WHERE post_id = '{post}'")).await;
         let r = app
             .client
             .delete(app.ws_url(&format!("profiles/{profile}")))

@@ -293,6 +293,29 @@ impl TestApp {
         body
     }
 
+    /// Signs up `email`, connects Instagram and uploads a photo; returns (profile, media).
+    pub async fn ready_on_instagram(&mut self, email: &str) -> (String, String) {
+        self.signup(email).await;
+        let (s, page) = self.connect(&[]).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert!(page.contains("is connected"), "{page}");
+        let profile = self.profiles().await[0]["id"].as_str().unwrap().to_owned();
+        let (s, media) = self.upload("square-1080.jpg").await;
+        assert_eq!(s, StatusCode::CREATED, "{media}");
+        (profile, media["id"].as_str().unwrap().to_owned())
+    }
+
+    /// Signs in again (this client keeps the new session).
+    pub async fn sign_in(&self, email: &str) {
+        let (s, _) = self
+            .post(
+                self.url("api/v1/auth/login"),
+                json!({"email": email, "password": "correct horse battery"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+
     /// Signs up another user in `browser` (its own cookie jar); returns their workspace id.
     pub async fn signup_in(&self, browser: &reqwest::Client, email: &str) -> String {
         let r = browser
@@ -519,6 +542,22 @@ impl TestApp {
 /// too). The platform moves first: Herald wakes as soon as its clock moves and must find the platform
 /// already there.
 pub async fn advance_both(app: &TestApp, by: jiff::SignedDuration, email: &str) {
+    move_clocks(app, by).await;
+    app.sign_in(email).await;
+}
+
+/// The outcomes in a post's first delivery's history, oldest first.
+pub fn outcomes(post: &Value) -> Vec<String> {
+    post["deliveries"][0]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Moves the sandbox's clock, then Herald's (running or not: a restart keeps it).
+async fn move_clocks(app: &TestApp, by: jiff::SignedDuration) {
     let r = reqwest::Client::new()
         .post(app.sandbox_base.join("_sandbox/clock/advance").unwrap())
         .json(&json!({"seconds": by.as_secs()}))
@@ -526,14 +565,18 @@ pub async fn advance_both(app: &TestApp, by: jiff::SignedDuration, email: &str) 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    app.app.as_ref().unwrap().store.clock().advance(by);
-    let (s, _) = app
-        .post(
-            app.url("api/v1/auth/login"),
-            json!({"email": email, "password": "correct horse battery"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    app.settings.clock.advance(by);
+}
+
+/// Stops Herald, lets `by` pass on both clocks, and starts Herald again (signed in as `email`):
+/// Herald was down for that long while the platform lived on.
+pub async fn down_for(app: &mut TestApp, by: jiff::SignedDuration, email: &str) {
+    if let Some(running) = app.app.take() {
+        running.stop().await;
+    }
+    move_clocks(app, by).await;
+    app.restart_with(|_| {}).await;
+    app.sign_in(email).await;
 }
 
 pub fn herald_now(app: &TestApp) -> jiff::Timestamp {

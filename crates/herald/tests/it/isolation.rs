@@ -18,6 +18,7 @@ async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects
         let media = media["id"].as_str().unwrap().to_owned();
         let at = (Timestamp::now() + SignedDuration::from_hours(1)).to_string();
         let (_, post) = app.schedule(json!({"text": "mine", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
+        let delivery = post["deliveries"][0]["id"].as_str().unwrap().to_owned();
         let post = post["id"].as_str().unwrap().to_owned();
         let (_, token) = app.post(app.url("api/v1/tokens"), json!({"name": "owner"})).await;
         let owner_ws = app.ws.clone();
@@ -46,9 +47,22 @@ async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects
                 .await
                 .unwrap();
             assert_eq!(r.status(), StatusCode::NOT_FOUND);
+            for action in [
+                "cancel",
+                &format!("deliveries/{delivery}/publish-now"),
+                &format!("deliveries/{delivery}/dismiss"),
+            ] {
+                let r = intruder
+                    .post(app.url(&format!("{base}/posts/{post}/{action}")))
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::NOT_FOUND, "{action}");
+            }
             let r = intruder
-                .post(app.url(&format!("{base}/posts/{post}/cancel")))
-                .json(&json!({}))
+                .post(app.url(&format!("{base}/posts/{post}/deliveries/{delivery}/choose")))
+                .json(&json!({"platform_post_id": "1"}))
                 .send()
                 .await
                 .unwrap();
@@ -67,6 +81,13 @@ async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects
                 .unwrap();
             assert_eq!(r.status(), StatusCode::NOT_FOUND);
         }
+        let r = intruder
+            .patch(app.url(&format!("api/v1/workspaces/{owner_ws}/settings")))
+            .json(&json!({"catch_up_minutes": 0}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "another workspace's settings");
         let r = intruder
             .post(app.url(&format!("api/v1/workspaces/{owner_ws}/connections")))
             .json(&json!({"platform": "instagram"}))

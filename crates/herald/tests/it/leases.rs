@@ -14,14 +14,10 @@ const LEASE: Duration = Duration::from_secs(1);
 
 /// Connects Instagram and schedules one photo to it, due in a second; returns the post's id.
 async fn one_photo_due(app: &mut TestApp, email: &str) -> String {
-    app.signup(email).await;
-    let (s, page) = app.connect(&[]).await;
-    assert_eq!(s, StatusCode::OK, "{page}");
-    let profile = app.profiles().await[0]["id"].as_str().unwrap().to_owned();
-    let (_, media) = app.upload("square-1080.jpg").await;
+    let (profile, media) = app.ready_on_instagram(email).await;
     let at = (herald_now(app) + SignedDuration::from_secs(1)).to_string();
     let (s, post) = app
-        .schedule(json!({"text": "Slow but sure", "media_ids": [media["id"]],
+        .schedule(json!({"text": "Slow but sure", "media_ids": [media],
             "targets": [{"profile_id": profile}], "scheduled_at": at}))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{post}");

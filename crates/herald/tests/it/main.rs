@@ -4,6 +4,7 @@ mod api_docs;
 mod bad_input;
 mod bench;
 mod binding;
+mod catch_up;
 mod cli;
 mod crash;
 mod e2e;
