@@ -4,8 +4,10 @@
 //! A timer wakes it at the next due time; scheduling a post wakes it at once; a slow poll is the backstop
 //! for posts scheduled by other processes.
 
+mod care;
 mod jobs;
 mod lease;
+mod notify;
 mod process;
 mod retry;
 
@@ -54,8 +56,10 @@ pub struct Settings {
     pub backstop: Duration,
     /// How long media URLs handed to platforms stay valid.
     pub media_url_ttl: Duration,
-    /// Tokens closer than this to expiry are refreshed before use.
+    /// Tokens closer than this to expiry are renewed (by the token care, for every profile).
     pub refresh_within: Duration,
+    /// A profile whose consent ends sooner than this is `expiring_soon`, with a notification.
+    pub expiring_soon: Duration,
     /// Each login's backend: a profile's token goes only to the backend that issued it.
     pub backends: Backends,
     /// When transient failures stop being retried.
@@ -70,6 +74,7 @@ impl Default for Settings {
             backstop: Duration::from_secs(5),
             media_url_ttl: Duration::from_secs(3600),
             refresh_within: Duration::from_secs(7 * 24 * 3600),
+            expiring_soon: Duration::from_secs(7 * 24 * 3600),
             backends: Backends::default(),
             retry: RetryPolicy::default(),
         }
@@ -134,6 +139,7 @@ impl Dispatcher {
         tokio::pin!(shutdown);
         tracing::info!(owner = %self.owner, "dispatcher started");
         loop {
+            let seen = self.clock.moves();
             self.run_due().await;
             let wait = match self.store.next_due_at().await {
                 Ok(Some(at)) => {
@@ -151,7 +157,7 @@ impl Dispatcher {
                 () = &mut shutdown => break,
                 () = tokio::time::sleep(wait) => {}
                 () = self.wake.notified() => {}
-                () = self.clock.moved() => {}
+                () = self.clock.moved_since(seen) => {}
             }
         }
         tracing::info!("dispatcher stopped");

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use herald_domain::delivery::DeliveryStatus;
-use herald_domain::platform::{Feature, Login, Platform};
+use herald_domain::platform::{Feature, Platform};
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
 use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts};
 use herald_platforms::facebook::{PageContent, PageFormat};
@@ -96,6 +96,8 @@ impl Dispatcher {
                         Some(reason),
                     )
                     .await?;
+                self.notify_reconnect(c.workspace, c.profile, reason, &message)
+                    .await?;
                 let to = if may_be_live {
                     DeliveryStatus::Unconfirmed
                 } else {
@@ -137,7 +139,8 @@ impl Dispatcher {
                     ..Default::default()
                 },
             )
-            .await
+            .await?;
+        self.notify_delivery(c, to, &message).await
     }
 
     /// Checks, then steps. `Err(Ok(stop))` is an outcome to record; `Err(Err(_))` a store failure.
@@ -546,7 +549,7 @@ impl Dispatcher {
         }
     }
 
-    /// The token to use, refreshed first when it is about to expire.
+    /// The token to use, unless it expired.
     async fn token(
         &self,
         c: &Claimed,
@@ -576,48 +579,8 @@ impl Dispatcher {
                 may_be_live: live,
             }));
         }
-        let issued = profile
-            .token_issued_at
-            .map(herald_domain::clock::from_micros)
-            .unwrap_or(now);
-        let soon = expires_at.duration_since(now)
-            < SignedDuration::try_from(self.settings.refresh_within).unwrap_or_default();
-        // Only Instagram Login tokens refresh, and Instagram refreshes only tokens at least a day old.
-        if !soon
-            || profile.login != Login::Instagram
-            || now.duration_since(issued) < SignedDuration::from_hours(24)
-        {
-            return Ok(token);
-        }
-        let refresh = self.platforms.instagram.refresh(&token, now);
-        match self.guarded(c, self.settings.lease, refresh).await.map_err(Err)? {
-            Ok(r) => {
-                self.store
-                    .put_secret(
-                        c.workspace,
-                        c.profile,
-                        SecretKind::AccessToken,
-                        secrecy::ExposeSecret::expose_secret(&r.access_token),
-                    )
-                    .await
-                    .map_err(Err)?;
-                self.store
-                    .set_token_times(
-                        c.workspace,
-                        c.profile,
-                        now.as_microsecond(),
-                        r.expires_at.map(|t| t.as_microsecond()),
-                    )
-                    .await
-                    .map_err(Err)?;
-                tracing::info!(profile = %c.profile, "access token refreshed");
-                Ok(r.access_token)
-            }
-            Err(e) => {
-                tracing::warn!(profile = %c.profile, error = %e, "token refresh failed; using the current token");
-                Ok(token)
-            }
-        }
+        // Renewing it ahead of expiry is the token care's work (`care.rs`), for every profile.
+        Ok(token)
     }
 
     fn classify(&self, c: &Claimed, platform: Platform, e: &PlatformError, started: Started) -> Stop {

@@ -1,7 +1,7 @@
 //! A clock that tests can move: Herald and the sandbox never read the system time directly.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Notify;
@@ -15,6 +15,8 @@ pub struct Clock {
 #[derive(Default)]
 struct Inner {
     offset_micros: AtomicI64,
+    /// How many times the clock was moved.
+    moves: AtomicU64,
     moved: Notify,
 }
 
@@ -34,12 +36,31 @@ impl Clock {
     pub fn advance(&self, by: SignedDuration) {
         let micros = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
         self.inner.offset_micros.fetch_add(micros, Ordering::SeqCst);
+        self.inner.moves.fetch_add(1, Ordering::SeqCst);
         self.inner.moved.notify_waiters();
+    }
+
+    /// How many times the clock has been moved: pass it to [`Clock::moved_since`] to miss no move
+    /// that happens in between.
+    pub fn moves(&self) -> u64 {
+        self.inner.moves.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the clock has been moved more than `seen` times (at once if it already was).
+    pub async fn moved_since(&self, seen: u64) {
+        loop {
+            let mut notified = std::pin::pin!(self.inner.moved.notified());
+            notified.as_mut().enable();
+            if self.moves() != seen {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Resolves the next time the clock is moved.
     pub async fn moved(&self) {
-        self.inner.moved.notified().await;
+        self.moved_since(self.moves()).await;
     }
 }
 
@@ -65,6 +86,14 @@ pub fn from_micros(us: i64) -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_move_made_before_waiting_is_not_missed() {
+        let clock = Clock::system();
+        let seen = clock.moves();
+        clock.advance(SignedDuration::from_secs(1));
+        clock.moved_since(seen).await;
+    }
 
     #[test]
     fn advancing_a_clone_moves_the_original() {

@@ -57,5 +57,6 @@ typed_id!(
     AttemptId,
     GrantId,
     SessionId,
-    PendingConnectionId
+    PendingConnectionId,
+    NotificationId
 );

@@ -58,6 +58,15 @@ impl Login {
         Self::ALL.into_iter().find(|l| l.as_str() == s)
     }
 
+    /// Whether this login's tokens can be renewed without the person (Instagram Login's long-lived
+    /// tokens refresh for another 60 days once a day old; Facebook Login's grant ends when it ends).
+    pub fn refreshes_tokens(self) -> bool {
+        match self {
+            Self::Instagram => true,
+            Self::Facebook => false,
+        }
+    }
+
     /// Everything Herald asks for at this login.
     pub fn permissions(self) -> &'static [Permission] {
         match self {

@@ -330,7 +330,7 @@ pub(crate) fn accounts() -> MethodRouter<AppState> {
             for c in accounts.iter().filter(|c| wanted.contains(c.key().as_str())) {
                 connect(&state, &grant, c).await?;
             }
-            let now = state.store.clock().now().as_microsecond();
+            let now = crate::profiles::Moment::of(&state);
             let profiles = state.store.profiles_of_grant(ws, grant.id).await?;
             let data: Vec<Value> = profiles
                 .iter()

@@ -15,6 +15,7 @@ mod error;
 mod janitor;
 mod json;
 mod media;
+mod notifications;
 mod pages;
 mod password;
 mod pending;
@@ -62,6 +63,8 @@ pub struct ServerConfig {
     pub signups_per_hour: u32,
     /// A session unused this long ends.
     pub session_idle: std::time::Duration,
+    /// A profile whose access ends sooner than this is `expiring_soon`.
+    pub expiring_soon: std::time::Duration,
     /// A session ends this long after it began, used or not.
     pub session_lifetime: std::time::Duration,
     /// Each login's backend (the real platform, the built-in sandbox, or none): profiles made
@@ -410,6 +413,24 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/dismiss",
             deliveries::dismiss(),
             vec![op("post", "Stop asking about an unconfirmed delivery")],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/notifications",
+            notifications::list(),
+            vec![op(
+                "get",
+                "What needs you: failed, unconfirmed, missed or reconnect-waiting deliveries, and profiles that need you; newest first",
+            )],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/notifications/read",
+            notifications::read_all(),
+            vec![op("post", "Mark every notification read for you")],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/notifications/{id}/read",
+            notifications::read_one(),
+            vec![op("post", "Mark one notification read for you")],
         ),
         (
             "/api/v1/workspaces/{ws}/settings",

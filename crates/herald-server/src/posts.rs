@@ -151,7 +151,7 @@ fn facts(media: &[MediaRow]) -> Vec<MediaFacts> {
 /// `live`, the platforms' cached live facts count too (the composer's check: a post that waits
 /// for a publishing slot is still accepted when scheduled).
 fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved, live: bool) -> Vec<Value> {
-    let now = state.store.clock().now().as_microsecond();
+    let now = crate::profiles::Moment::of(state);
     let mut out = Vec::new();
     for Target {
         profile,

@@ -14,11 +14,30 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::rfc3339;
 
-/// A token this close to expiry makes the profile `expiring_soon`.
-const EXPIRING_SOON: SignedDuration = SignedDuration::from_hours(7 * 24);
+/// A token the token care renews this close to expiry has evidently failed to renew.
+const RENEWAL_FAILING: SignedDuration = SignedDuration::from_hours(24);
 
-/// The status a person sees, with the reason when the profile needs them.
-pub(crate) fn status(p: &ProfileRow, now: i64) -> (&'static str, Option<&'static str>) {
+/// The instant a profile's status is judged at, and how soon an end counts as soon.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Moment {
+    now: i64,
+    soon: i64,
+}
+
+impl Moment {
+    pub(crate) fn of(state: &AppState) -> Self {
+        Self {
+            now: state.store.clock().now().as_microsecond(),
+            soon: i64::try_from(state.config.expiring_soon.as_micros()).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// The status a person sees, with the reason when the profile needs them. A profile whose access
+/// ends soon (its grant's end, or its token's expiry where the login cannot renew it) is
+/// `expiring_soon`; a renewable token is renewed by the token care ahead of time.
+pub(crate) fn status(p: &ProfileRow, at: Moment) -> (&'static str, Option<&'static str>) {
+    let now = at.now;
     match p.state {
         ConnectionState::Disconnected => ("disconnected", None),
         ConnectionState::NeedsReconnect => (
@@ -29,18 +48,22 @@ pub(crate) fn status(p: &ProfileRow, now: i64) -> (&'static str, Option<&'static
             "needs_reconnect",
             Some(ReconnectReason::PermissionMissing.as_str()),
         ),
-        ConnectionState::Connected => match (p.token_expires_at, p.reconnect_by) {
-            (Some(exp), _) if exp <= now => ("needs_reconnect", Some(ReconnectReason::Expired.as_str())),
-            (Some(by), _) | (None, Some(by)) if by - now < EXPIRING_SOON.as_micros() as i64 => {
-                ("expiring_soon", None)
+        ConnectionState::Connected => {
+            let renews = p.login.refreshes_tokens();
+            let ends = p.reconnect_by.or(p.token_expires_at.filter(|_| !renews));
+            let failing = RENEWAL_FAILING.as_micros() as i64;
+            match (p.token_expires_at, ends) {
+                (Some(exp), _) if exp <= now => ("needs_reconnect", Some(ReconnectReason::Expired.as_str())),
+                (_, Some(by)) if by - now < at.soon => ("expiring_soon", None),
+                (Some(exp), _) if renews && exp - now < failing.min(at.soon) => ("expiring_soon", None),
+                _ => ("connected", None),
             }
-            _ => ("connected", None),
-        },
+        }
     }
 }
 
-pub(crate) fn to_json(p: &ProfileRow, now: i64) -> Value {
-    let (status, reason) = status(p, now);
+pub(crate) fn to_json(p: &ProfileRow, at: Moment) -> Value {
+    let (status, reason) = status(p, at);
     let requested: Vec<&str> = p.platform().permissions_via(p.login).map(|x| x.scope).collect();
     let missing: Vec<&str> = requested
         .iter()
@@ -72,7 +95,7 @@ pub(crate) fn list() -> MethodRouter<AppState> {
     get(
         |State(state): State<AppState>, caller: Caller, Path(ws): Path<String>| async move {
             let ws = caller.workspace(&state, &ws).await?;
-            let now = state.store.clock().now().as_microsecond();
+            let now = Moment::of(&state);
             let data: Vec<Value> = state
                 .store
                 .list_profiles(ws)
@@ -100,7 +123,7 @@ pub(crate) fn one() -> MethodRouter<AppState> {
     get(|State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
         let (ws, id) = find(&state, &caller, &ws, &id).await?;
         let p = state.store.get_profile(ws, id).await.map_err(ApiError::missing("profile"))?;
-        Ok::<_, ApiError>(axum::Json(to_json(&p, state.store.clock().now().as_microsecond())))
+        Ok::<_, ApiError>(axum::Json(to_json(&p, Moment::of(&state))))
     })
     .delete(|State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
         let (ws, id) = find(&state, &caller, &ws, &id).await?;

@@ -7,10 +7,12 @@ mod deliveries;
 mod grants;
 mod keys;
 mod media;
+mod notifications;
 mod oauth;
 mod pending;
 mod posts;
 mod profiles;
+mod refresh;
 mod sweep;
 #[doc(hidden)]
 pub mod testing;
@@ -23,10 +25,12 @@ pub use deliveries::{Claimed, DeliveryEventRow, Transition};
 pub use grants::{GrantRow, NewGrant};
 pub use keys::KeyStatus;
 pub use media::{MediaRow, NewMedia, VideoFacts};
+pub use notifications::{NewNotification, NotificationRow};
 pub use oauth::{NewOAuthState, OAuthStateRow};
 pub use pending::{NewPending, PendingRow};
 pub use posts::{CancelOutcome, DeliveryRow, NewPost, NewTarget, PostFilter, PostRow};
 pub use profiles::{NewProfile, ProfileRow};
+pub use refresh::ProfileDue;
 pub use throttle::{FailureScope, Failures};
 
 use std::sync::Arc;

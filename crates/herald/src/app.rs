@@ -256,6 +256,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         let settings_d = herald_dispatch::Settings {
             lease: settings.lease,
             retry: settings.retry,
+            expiring_soon: settings.expiring_soon,
             backstop: settings.poll,
             backends: backends.clone(),
             ..Default::default()
@@ -271,6 +272,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             wake.clone(),
             settings_d,
         );
+        tasks.push(tokio::spawn(d.clone().care_for_tokens(RunningApp::signal(&rx))));
         tasks.push(tokio::spawn(d.run(RunningApp::signal(&rx))));
     }
     if settings.run_api {
@@ -290,6 +292,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             trusted_proxies: settings.trusted_proxies.clone(),
             signups_per_hour: settings.signups_per_hour,
             session_idle: settings.session_idle,
+            expiring_soon: settings.expiring_soon,
             session_lifetime: std::time::Duration::from_secs(30 * 24 * 3600),
             backends,
         };

@@ -127,6 +127,8 @@ pub struct Settings {
     pub poll: Duration,
     /// When transient failures stop being retried.
     pub retry: herald_dispatch::RetryPolicy,
+    /// A profile whose access ends sooner than this is `expiring_soon`, with a notification.
+    pub expiring_soon: Duration,
     /// The clock Herald reads (the system's; tests move it, and keep it across a restart).
     pub clock: herald_domain::Clock,
     /// How long a dispatcher's claim lasts between heartbeats: a stopped worker's deliveries are
@@ -174,6 +176,7 @@ impl Settings {
             lease: Duration::from_secs(15),
             clock: herald_domain::Clock::system(),
             retry: herald_dispatch::RetryPolicy::default(),
+            expiring_soon: Duration::from_secs(7 * 24 * 3600),
         }
     }
 

@@ -124,6 +124,9 @@ struct Opts {
     /// Password hashes computed at once (each takes 19 MiB); default: one per core.
     #[arg(long, global = true, env = "HERALD_PASSWORD_HASHES_AT_ONCE")]
     password_hashes_at_once: Option<usize>,
+    /// A profile whose access ends within this many days is `expiring_soon`, with a notification.
+    #[arg(long, global = true, env = "HERALD_EXPIRING_SOON_DAYS")]
+    expiring_soon_days: Option<u64>,
     /// Instagram app id; with the secret (HERALD_INSTAGRAM_CLIENT_SECRET or its _FILE), switches
     /// Instagram from the sandbox to the real API.
     #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_ID")]
@@ -180,6 +183,7 @@ struct FileConfig {
     signups_per_hour: Option<u32>,
     session_idle_hours: Option<u64>,
     password_hashes_at_once: Option<usize>,
+    expiring_soon_days: Option<u64>,
     sandbox_processing_delay_ms: Option<u64>,
     master_keys_file: Option<PathBuf>,
     #[serde(default)]
@@ -341,6 +345,11 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
     match o.session_idle_hours.or(file.session_idle_hours) {
         Some(0) => bail!("--session-idle-hours must be at least 1"),
         Some(h) => s.session_idle = Duration::from_secs(h * 3600),
+        None => {}
+    }
+    match o.expiring_soon_days.or(file.expiring_soon_days) {
+        Some(d @ 1..=90) => s.expiring_soon = Duration::from_secs(d * 24 * 3600),
+        Some(_) => bail!("--expiring-soon-days must be between 1 and 90"),
         None => {}
     }
     match o.password_hashes_at_once.or(file.password_hashes_at_once) {

@@ -48,6 +48,9 @@ const PROMISED: &[(&str, &str)] = &[
         "post",
         "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/dismiss",
     ),
+    ("get", "/api/v1/workspaces/{ws}/notifications"),
+    ("post", "/api/v1/workspaces/{ws}/notifications/read"),
+    ("post", "/api/v1/workspaces/{ws}/notifications/{id}/read"),
     ("get", "/api/v1/workspaces/{ws}/settings"),
     ("patch", "/api/v1/workspaces/{ws}/settings"),
 ];

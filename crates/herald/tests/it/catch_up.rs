@@ -157,6 +157,9 @@ async fn transient_failures_end_after_the_policys_attempts_with_nothing_publishe
                 .contains("gave up after 3 attempts"),
             "{done:#}"
         );
+        let (_, notes) = app.get(app.ws_url("notifications?unread=true")).await;
+        assert_eq!(notes["data"][0]["kind"], "delivery_failed", "{notes:#}");
+        assert_eq!(notes["data"][0]["subject"]["id"], post.as_str());
         let containers = app
             .sandbox_requests()
             .await

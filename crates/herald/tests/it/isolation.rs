@@ -88,6 +88,46 @@ async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "another workspace's settings");
+        for path in [
+            format!("api/v1/workspaces/{owner_ws}/notifications"),
+            format!("api/v1/workspaces/{owner_ws}/settings"),
+        ] {
+            let r = intruder.get(app.url(&path)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        // Another workspace's notification, through the intruder's own workspace.
+        app.app
+            .as_ref()
+            .unwrap()
+            .store
+            .notify(herald_store::NewNotification {
+                workspace: owner_ws.parse().unwrap(),
+                kind: "delivery_failed",
+                subject: ("post", post.clone()),
+                link: format!("/api/v1/workspaces/{owner_ws}/posts/{post}"),
+                message: "mine",
+                dedupe_key: "isolation".into(),
+            })
+            .await
+            .unwrap();
+        let (_, mine) = app.get(app.ws_url("notifications")).await;
+        assert_eq!(mine["data"].as_array().unwrap().len(), 1);
+        let note = uuid::Uuid::now_v7();
+        for id in mine["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_owned())
+            .chain([note.to_string()])
+        {
+            let r = intruder
+                .post(app.url(&format!("api/v1/workspaces/{own_ws}/notifications/{id}/read")))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "notification {id}");
+        }
         let r = intruder
             .post(app.url(&format!("api/v1/workspaces/{owner_ws}/connections")))
             .json(&json!({"platform": "instagram"}))

@@ -1,4 +1,5 @@
-//! Token lifetimes: refreshed before use when close to expiry; an expired grant asks for a reconnect.
+//! Token lifetimes: renewed ahead of expiry for every profile, once across all workers; a refused
+//! renewal or an expired grant asks for a reconnect.
 
 use std::collections::HashSet;
 
@@ -20,31 +21,150 @@ async fn tokens_issued(app: &TestApp) -> HashSet<String> {
         .collect()
 }
 
+/// How many refreshes reached the sandbox's Instagram.
+async fn refresh_calls(app: &TestApp) -> usize {
+    app.sandbox_requests()
+        .await
+        .iter()
+        .filter(|(_, path)| path.ends_with("/refresh_access_token"))
+        .count()
+}
+
+/// Waits until the profile's token expires later than `before` says it did.
+async fn renewed(app: &TestApp, before: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let p = app.profiles().await[0].clone();
+        if p["token_expires_at"].as_str().is_some_and(|t| t > before) {
+            return p;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the token was never renewed: {p:#}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
-async fn a_token_close_to_expiry_is_refreshed_before_publishing() {
+async fn an_idle_profiles_token_is_renewed_ahead_of_expiry_without_any_post_due() {
     on_both_backends!(Mode::Standalone, |app| {
-        app.signup("refresh@example.com").await;
-        app.connect(&[]).await;
+        let email = "refresh@example.com";
+        let (profile, media) = app.ready_on_instagram(email).await;
         let before = app.profiles().await[0]["token_expires_at"]
             .as_str()
             .unwrap()
             .to_owned();
-        let (_, media) = app.upload("square-1080.jpg").await;
-        advance_both(&app, SignedDuration::from_hours(24 * 54), "refresh@example.com").await;
-        assert_eq!(app.profiles().await[0]["status"], "expiring_soon");
         let issued = tokens_issued(&app).await;
-        assert_eq!(issued.len(), 2);
+        // Six days before the 60-day token ends, with nothing scheduled.
+        advance_both(&app, SignedDuration::from_hours(24 * 54), email).await;
+        let p = renewed(&app, &before).await;
+        assert_eq!(p["status"], "connected");
+        assert_eq!(
+            tokens_issued(&app).await.difference(&issued).count(),
+            1,
+            "one new token"
+        );
+        assert_eq!(refresh_calls(&app).await, 1);
+        // The renewed token publishes.
         let at = (herald_now(&app) + SignedDuration::from_secs(1)).to_string();
-        let profile = app.profiles().await[0]["id"].clone();
-        let (s, post) = app.schedule(json!({"text": "refreshed", "media_ids": [media["id"]], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
+        let (s, post) = app.schedule(json!({"text": "renewed", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
         assert_eq!(s, StatusCode::CREATED, "{post}");
         app.wait_for(post["id"].as_str().unwrap(), |d| d["status"] == "published")
             .await;
-        let after = tokens_issued(&app).await;
-        assert_eq!(after.difference(&issued).count(), 1, "one refresh");
+        assert_eq!(refresh_calls(&app).await, 1, "nothing refreshed twice");
+    });
+}
+
+#[tokio::test]
+async fn four_workers_racing_on_a_token_close_to_expiry_refresh_it_once() {
+    let Some(backend) = crate::harness::backends()
+        .await
+        .into_iter()
+        .find(|b| *b == herald_store::Backend::Postgres)
+    else {
+        eprintln!("SKIPPED: several workers need PostgreSQL, which is not reachable here");
+        return;
+    };
+    let mut app = TestApp::spawn(backend, Mode::Standalone).await;
+    let email = "race@example.com";
+    app.ready_on_instagram(email).await;
+    let before = app.profiles().await[0]["token_expires_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        workers.push(app.start_worker().await);
+    }
+    // Every process shares the test's clock: moving it wakes all five at once.
+    advance_both(&app, SignedDuration::from_hours(24 * 54), email).await;
+    renewed(&app, &before).await;
+    assert_eq!(refresh_calls(&app).await, 1, "one refresh at the platform");
+    for w in workers {
+        w.stop().await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_refresh_refused_holds_the_profile_parks_its_posts_and_notifies() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let email = "refused@example.com";
+        let (profile, media) = app.ready_on_instagram(email).await;
+        let at = (herald_now(&app) + SignedDuration::from_hours(24 * 58)).to_string();
+        let (_, post) = app.schedule(json!({"text": "later", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
+        let post = post["id"].as_str().unwrap().to_owned();
+        let r = reqwest::Client::new()
+            .post(
+                app.sandbox_base
+                    .join("_sandbox/instagram/accounts/17841400000000001/revoke")
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        advance_both(&app, SignedDuration::from_hours(24 * 54), email).await;
+        let parked = app.wait_for(&post, |d| d["status"] == "needs_reconnect").await;
+        assert_eq!(parked["deliveries"][0]["error"]["code"], "revoked_on_platform");
         let p = &app.profiles().await[0];
-        assert_eq!(p["status"], "connected");
-        assert!(p["token_expires_at"].as_str().unwrap() > before.as_str());
+        assert_eq!(
+            (p["status"].as_str(), p["reason"].as_str()),
+            (Some("needs_reconnect"), Some("revoked_on_platform"))
+        );
+        let (s, list) = app.get(app.ws_url("notifications?unread=true")).await;
+        assert_eq!(s, StatusCode::OK);
+        let data = list["data"].as_array().unwrap();
+        assert_eq!(data.len(), 1, "{list:#}");
+        let n = &data[0];
+        assert_eq!(n["kind"], "profile_needs_reconnect");
+        assert_eq!(n["subject"]["id"], profile.as_str());
+        assert_eq!(n["read"], false);
+        assert!(
+            n["message"]
+                .as_str()
+                .unwrap()
+                .contains("1 scheduled post(s) wait"),
+            "{n}"
+        );
+        let (s, linked) = app
+            .get(app.url(n["link"].as_str().unwrap().trim_start_matches('/')))
+            .await;
+        assert_eq!(s, StatusCode::OK, "the link leads to the profile: {linked}");
+        let (s, _) = app
+            .post(
+                app.ws_url(&format!("notifications/{}/read", n["id"].as_str().unwrap())),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, list) = app.get(app.ws_url("notifications?unread=true")).await;
+        assert!(list["data"].as_array().unwrap().is_empty());
+        let (_, all) = app.get(app.ws_url("notifications")).await;
+        assert_eq!(all["data"][0]["read"], true);
+        // Nothing was refreshed, and nothing published.
+        assert!(app.sandbox_media().await.is_empty());
     });
 }
 
