@@ -23,14 +23,35 @@ impl Dispatcher {
             DeliveryStatus::NeedsReconnect => "delivery_needs_reconnect",
             _ => return Ok(()),
         };
+        let occurrence = format!("delivery:{}:{}:{}", c.id, to.as_str(), c.fence);
+        self.record(
+            c.workspace,
+            kind,
+            ("post", c.post.to_string()),
+            message,
+            occurrence,
+        )
+        .await
+    }
+
+    /// Records a notification about `subject` (`post` or `profile`), linking to its API path.
+    async fn record(
+        &self,
+        ws: WorkspaceId,
+        kind: &str,
+        subject: (&str, String),
+        message: &str,
+        dedupe_key: String,
+    ) -> Result<(), StoreError> {
+        let link = format!("/api/v1/workspaces/{ws}/{}s/{}", subject.0, subject.1);
         self.store
             .notify(NewNotification {
-                workspace: c.workspace,
+                workspace: ws,
                 kind,
-                subject: ("post", c.post.to_string()),
-                link: format!("/api/v1/workspaces/{}/posts/{}", c.workspace, c.post),
+                subject,
+                link,
                 message,
-                dedupe_key: format!("delivery:{}:{}:{}", c.id, to.as_str(), c.fence),
+                dedupe_key,
             })
             .await
     }
@@ -43,16 +64,15 @@ impl Dispatcher {
         message: &str,
         occurrence: &str,
     ) -> Result<(), StoreError> {
-        self.store
-            .notify(NewNotification {
-                workspace: p.workspace,
-                kind,
-                subject: ("profile", p.profile.to_string()),
-                link: format!("/api/v1/workspaces/{}/profiles/{}", p.workspace, p.profile),
-                message,
-                dedupe_key: format!("profile:{}:{kind}:{occurrence}", p.profile),
-            })
-            .await
+        let key = format!("profile:{}:{kind}:{occurrence}", p.profile);
+        self.record(
+            p.workspace,
+            kind,
+            ("profile", p.profile.to_string()),
+            message,
+            key,
+        )
+        .await
     }
 
     /// The profile needs its person for `reason`: one notification per connection (a reconnect

@@ -100,16 +100,7 @@ async fn a_grant_revoked_on_instagram_ends_needs_reconnect_and_reconnecting_publ
         let (profile, media) = app.ready_on_instagram("revoked@example.com").await;
         let (s, post) = app.schedule(json!({"text": "never", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(2)})).await;
         assert_eq!(s, StatusCode::CREATED);
-        let revoke = reqwest::Client::new()
-            .post(
-                app.sandbox_base
-                    .join("_sandbox/instagram/accounts/17841400000000001/revoke")
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(revoke.status(), StatusCode::OK);
+        app.revoke_on_instagram("17841400000000001").await;
         let done = app
             .wait_for(post["id"].as_str().unwrap(), |d| {
                 d["status"] != "scheduled" && d["status"] != "publishing"

@@ -215,6 +215,20 @@ impl TestApp {
             .collect()
     }
 
+    /// Revokes Herald's grant for an Instagram account, as its owner would in Instagram's settings.
+    pub async fn revoke_on_instagram(&self, account: &str) {
+        let r = reqwest::Client::new()
+            .post(
+                self.sandbox_base
+                    .join(&format!("_sandbox/instagram/accounts/{account}/revoke"))
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "grant revoked");
+    }
+
     /// Queues a sandbox fault on `platform` (`instagram` or `facebook`).
     pub async fn fault(&self, platform: &str, fault: Value) {
         let r = reqwest::Client::new()

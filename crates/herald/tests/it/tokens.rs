@@ -115,16 +115,7 @@ async fn a_refresh_refused_holds_the_profile_parks_its_posts_and_notifies() {
         let at = (herald_now(&app) + SignedDuration::from_hours(24 * 58)).to_string();
         let (_, post) = app.schedule(json!({"text": "later", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
         let post = post["id"].as_str().unwrap().to_owned();
-        let r = reqwest::Client::new()
-            .post(
-                app.sandbox_base
-                    .join("_sandbox/instagram/accounts/17841400000000001/revoke")
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        app.revoke_on_instagram("17841400000000001").await;
         advance_both(&app, SignedDuration::from_hours(24 * 54), email).await;
         let parked = app.wait_for(&post, |d| d["status"] == "needs_reconnect").await;
         assert_eq!(parked["deliveries"][0]["error"]["code"], "revoked_on_platform");
