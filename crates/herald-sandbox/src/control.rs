@@ -10,7 +10,8 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 use crate::Sandbox;
-use crate::meter::{Fault, UseCase};
+use crate::faults::{ChaosConfig, Fault};
+use crate::meter::UseCase;
 
 /// What every emulated platform shares: the overview, the journal, the clock, the pages' style.
 pub(crate) fn routes() -> Router<Sandbox> {
@@ -18,6 +19,9 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/_sandbox", get(overview))
         .route("/_sandbox/", get(overview))
         .route("/_sandbox/requests", get(requests))
+        .route("/_sandbox/publications", get(crate::inspect::publications))
+        .route("/_sandbox/faults", get(faults))
+        .route("/_sandbox/faults/chaos", post(chaos))
         .route("/_sandbox/clock/advance", post(advance))
         .route("/_sandbox/sandbox.css", get(crate::html::stylesheet))
 }
@@ -43,6 +47,7 @@ pub(crate) fn facebook_routes() -> Router<Sandbox> {
             post(add_page_comment),
         )
         .route("/_sandbox/facebook/faults", post(facebook_fault))
+        .route("/_sandbox/facebook/pages", post(crate::inspect::seed_pages))
         .route("/_sandbox/facebook/calls", get(facebook_calls))
 }
 
@@ -242,6 +247,24 @@ fn queue_fault(sb: &Sandbox, use_case: UseCase, f: Fault) -> Response {
             StatusCode::UNPROCESSABLE_ENTITY,
             Json(json!({"error": {"code": "too_many_faults",
                 "message": format!("at most {} faults wait at once; let some fire first", crate::meter::MAX_FAULTS)}})),
+        )
+            .into_response(),
+    }
+}
+
+/// Faults injected so far by kind, the chaos setting, and the calls in flight by operation.
+async fn faults(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    Json(sb.faults().report())
+}
+
+/// Sets chaos: a fault on a share of every call (a rate of 0 ends it).
+async fn chaos(State(sb): State<Sandbox>, Json(c): Json<ChaosConfig>) -> Response {
+    let set = sb.faults().set_chaos(c);
+    match set {
+        Ok(()) => Json(sb.faults().report()).into_response(),
+        Err(message) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": {"code": "invalid_chaos", "message": message}})),
         )
             .into_response(),
     }

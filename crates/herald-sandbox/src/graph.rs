@@ -173,6 +173,56 @@ impl Params {
             .ok_or_else(|| GraphError::param(format!("(#100) The parameter {k} is required")))
     }
 
+    /// A list parameter as Graph takes it: comma-separated (`children=1,2`) or a JSON array
+    /// (`children=["1","2"]`, or an array in a JSON body).
+    pub fn list(&self, k: &str) -> Result<Vec<String>, GraphError> {
+        let raw = self.require(k)?.trim();
+        if raw.starts_with('[') {
+            let items: Vec<serde_json::Value> = serde_json::from_str(raw).map_err(|_| {
+                GraphError::param(format!("(#100) The parameter {k} is not a valid JSON array"))
+            })?;
+            return items
+                .into_iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => Ok(s),
+                    serde_json::Value::Number(n) => Ok(n.to_string()),
+                    _ => Err(GraphError::param(format!(
+                        "(#100) Each item of {k} must be a string or a number"
+                    ))),
+                })
+                .collect();
+        }
+        Ok(raw.split(',').map(|s| s.trim().to_owned()).collect())
+    }
+
+    /// Checks `appsecret_proof` when the request carries one: the hex HMAC-SHA256 of the access
+    /// token keyed with the app's secret, refused as Graph refuses a wrong one.
+    pub fn check_proof(&self, app_secret: &str) -> Result<(), GraphError> {
+        use hmac::{KeyInit, Mac};
+        let Some(proof) = self.get("appsecret_proof") else {
+            return Ok(());
+        };
+        let token = self.token()?;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(app_secret.as_bytes())
+            .map_err(|_| GraphError::param("(#100) Invalid appsecret_proof provided in the API argument"))?;
+        mac.update(token.as_bytes());
+        let expected = hex::encode(mac.finalize().into_bytes());
+        if expected.len() == proof.len()
+            && expected
+                .bytes()
+                .zip(proof.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+        {
+            Ok(())
+        } else {
+            Err(
+                GraphError::new(100, "Invalid appsecret_proof provided in the API argument")
+                    .kind("GraphMethodException"),
+            )
+        }
+    }
+
     /// The access token from the header, the query string or the body.
     pub fn token(&self) -> Result<&str, GraphError> {
         self.header_token

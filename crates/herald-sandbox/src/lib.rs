@@ -8,9 +8,11 @@ mod bounded;
 mod clock;
 mod control;
 mod facebook;
+mod faults;
 mod fetch;
 mod graph;
 mod html;
+mod inspect;
 mod instagram;
 mod meter;
 
@@ -124,6 +126,8 @@ struct Inner {
     facebook: Mutex<facebook::World>,
     /// Rate limiting across both Graph hosts: the call log, faults and throttles.
     meter: Mutex<meter::Meter>,
+    /// Chaos, the injected counts and the calls in flight.
+    faults: Mutex<faults::Faults>,
     /// Every Graph request, as [`graph::Recorded`], the newest `journal_limit` of them.
     journal: Mutex<bounded::Bounded<graph::Recorded>>,
     http: reqwest::Client,
@@ -146,6 +150,7 @@ impl Sandbox {
                 instagram: Mutex::new(instagram::World::seeded(comments)),
                 facebook: Mutex::new(facebook::World::seeded(instagram::LINKED_ACCOUNT, comments)),
                 meter: Mutex::new(meter::Meter::new(limit)),
+                faults: Mutex::new(faults::Faults::default()),
                 journal: Mutex::new(bounded::Bounded::new(limit)),
                 http: fetch::client(),
             }),
@@ -170,6 +175,10 @@ impl Sandbox {
 
     pub(crate) fn meter(&self) -> MutexGuard<'_, meter::Meter> {
         lock(&self.inner.meter)
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, faults::Faults> {
+        lock(&self.inner.faults)
     }
 
     pub(crate) fn journal(&self) -> MutexGuard<'_, bounded::Bounded<graph::Recorded>> {

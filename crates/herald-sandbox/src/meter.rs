@@ -1,17 +1,17 @@
 //! Meta's rate limiting as the sandbox emulates it, for both Graph hosts: every call is logged
 //! against its business object (an Instagram account, a Page), answered with
 //! `X-Business-Use-Case-Usage` (and `X-App-Usage`), and an injected fault throttles the object
-//! until its `estimated_time_to_regain_access` has passed.
+//! until its `estimated_time_to_regain_access` has passed. Other queued faults wait here too, for
+//! [`crate::faults`] to apply.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::time::Duration;
 
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use crate::bounded::Bounded;
+use crate::faults::{Fault, FaultKind};
 
 /// The longest throttle a fault may ask for (a week).
 const MAX_THROTTLE_MINUTES: u64 = 7 * 24 * 60;
@@ -36,123 +36,6 @@ pub(crate) struct Call {
     pub use_case: UseCase,
     /// The business object the call counts against.
     pub object: Option<String>,
-}
-
-/// An injected fault on the next matching call.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub(crate) struct Fault {
-    /// `media`, `media_publish`, `feed`, `photos`, `node`, … or `any`.
-    pub operation: String,
-    /// Only calls with this method (`POST`, `GET`), when given.
-    #[serde(default)]
-    pub method: Option<String>,
-    #[serde(default)]
-    pub kind: FaultKind,
-    /// For a rate limit: how long the object stays throttled.
-    #[serde(default)]
-    pub minutes: u64,
-    /// For `slow`: how long the answer is held back; for `hang`: how long before the connection
-    /// is dropped unanswered (two minutes when not given: longer than any client waits).
-    #[serde(default)]
-    pub millis: u64,
-}
-
-/// What an injected fault does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum FaultKind {
-    /// A rate-limit error, and the call's object throttled for `minutes`, as Meta does when a
-    /// business use case runs out of calls.
-    #[default]
-    RateLimit,
-    /// The platform performs the call, then its answer is lost (a 502 from the edge).
-    LostResponse,
-    /// A 500 without performing the call.
-    ServerError,
-    /// The call is performed after `millis`: a slow platform.
-    Slow,
-    /// No answer, until the client gives up (or `millis` pass); nothing is performed.
-    Hang,
-    /// The connection is reset before anything is performed.
-    Reset,
-    /// The call is performed, then the connection is reset before the answer arrives.
-    LostConnection,
-}
-
-/// The longest a fault may hold a call (ten minutes).
-const MAX_HOLD: Duration = Duration::from_secs(600);
-/// How long a hang lasts when the fault does not say: longer than any client waits.
-const HANG: Duration = Duration::from_secs(120);
-
-/// Runs a call under the fault queued for it, if any: slowed, hung, refused with a 500, its
-/// connection reset before or after it is performed, or its answer lost.
-pub(crate) async fn faulted(
-    meter: impl Fn(FaultKind) -> Option<Fault>,
-    perform: impl Future<Output = Response>,
-) -> Response {
-    let hold = |f: &Fault| Duration::from_millis(f.millis).min(MAX_HOLD);
-    if let Some(f) = meter(FaultKind::Slow) {
-        tokio::time::sleep(hold(&f)).await;
-    }
-    if let Some(f) = meter(FaultKind::Hang) {
-        tokio::time::sleep(if f.millis == 0 { HANG } else { hold(&f) }).await;
-        return reset();
-    }
-    if meter(FaultKind::ServerError).is_some() {
-        return server_error();
-    }
-    if meter(FaultKind::Reset).is_some() {
-        return reset();
-    }
-    let res = perform.await;
-    if meter(FaultKind::LostResponse).is_some() {
-        // Done, and the answer lost on its way back.
-        return lost_response();
-    }
-    if meter(FaultKind::LostConnection).is_some() {
-        return reset();
-    }
-    res
-}
-
-/// A response whose connection breaks before its body: the client sees the connection reset.
-fn reset() -> Response {
-    Response::new(axum::body::Body::new(Broken))
-}
-
-/// A body that fails as soon as it is read, which makes the server abort the connection.
-struct Broken;
-
-impl http_body::Body for Broken {
-    type Data = axum::body::Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        std::task::Poll::Ready(Some(Err(std::io::Error::from(
-            std::io::ErrorKind::ConnectionReset,
-        ))))
-    }
-}
-
-/// What a caller sees when the edge lost the platform's answer.
-pub(crate) fn lost_response() -> Response {
-    axum::response::IntoResponse::into_response((
-        axum::http::StatusCode::BAD_GATEWAY,
-        "<html><body>502 Bad Gateway</body></html>",
-    ))
-}
-
-/// What a caller sees when the platform failed before doing anything.
-pub(crate) fn server_error() -> Response {
-    axum::response::IntoResponse::into_response((
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(
-            json!({"error": {"message": "An unexpected error has occurred. Please retry your request later.", "type": "OAuthException", "is_transient": true, "code": 2}}),
-        ),
-    ))
 }
 
 impl Fault {
@@ -191,18 +74,11 @@ impl Meter {
         Some(self.faults.len())
     }
 
-    /// Takes the first waiting fault of `kind` that matches the call, if any.
-    pub fn take(
-        &mut self,
-        kind: FaultKind,
-        use_case: UseCase,
-        method: &str,
-        operation: &str,
-    ) -> Option<Fault> {
-        let i = self
-            .faults
-            .iter()
-            .position(|(u, f)| f.kind == kind && f.matches(use_case, *u, method, operation))?;
+    /// Takes the first waiting fault (other than a rate limit) that matches the call, if any.
+    pub fn take_any(&mut self, use_case: UseCase, method: &str, operation: &str) -> Option<Fault> {
+        let i = self.faults.iter().position(|(u, f)| {
+            f.kind != FaultKind::RateLimit && f.matches(use_case, *u, method, operation)
+        })?;
         Some(self.faults.remove(i).1)
     }
 

@@ -635,3 +635,137 @@ async fn faults_break_the_connection_before_or_after_performing_and_a_slow_call_
     assert!(body["id"].is_string(), "{body}");
     assert_eq!(ig.containers().await, before + 2);
 }
+
+#[tokio::test]
+async fn list_parameters_may_be_json_arrays_and_a_wrong_appsecret_proof_is_refused() {
+    use hmac::{KeyInit, Mac};
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    let form = [("image_url", ig.image_url.as_str()), ("is_carousel_item", "true")];
+    let mut items = Vec::new();
+    for _ in 0..2 {
+        let (_, c) = ig.graph_post(&format!("{ACCOUNT}/media"), &token, &form).await;
+        items.push(c["id"].as_str().unwrap().to_owned());
+    }
+    ig.sb.clock().advance(SignedDuration::from_secs(61)).unwrap();
+    // As official SDKs send lists: a JSON array, in a JSON body.
+    let r = ig
+        .http
+        .post(format!("{}/graph.instagram.com/v24.0/{ACCOUNT}/media", ig.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"media_type": "CAROUSEL", "children": items, "caption": "array"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let (s, e) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media"),
+            &token,
+            &[("media_type", "CAROUSEL"), ("children", "[1, {}]")],
+        )
+        .await;
+    assert_eq!((s, graph_error(&e).0), (400, 100));
+    // appsecret_proof: the right one passes, a wrong one is refused as Graph refuses it.
+    let secret = ig.sb.config().instagram_app.client_secret;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(token.as_bytes());
+    let proof = hex::encode(mac.finalize().into_bytes());
+    let (s, me) = ig
+        .graph_get(
+            &format!("v24.0/me?fields=id&appsecret_proof={proof}"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(s, 200, "{me}");
+    let (s, e) = ig
+        .graph_get("v24.0/me?fields=id&appsecret_proof=00ff", Some(&token))
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(graph_error(&e).0, 100);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("appsecret_proof"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn chaos_faults_a_share_of_calls_counts_them_and_publications_are_counted_by_content() {
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    let chaos = |body: Value| {
+        let http = ig.http.clone();
+        let url = format!("{}/_sandbox/faults/chaos", ig.base);
+        async move { http.post(url).json(&body).send().await.unwrap() }
+    };
+    assert_eq!(chaos(serde_json::json!({"rate": 1.5})).await.status(), 422);
+    assert_eq!(
+        chaos(serde_json::json!({"rate": 0.5, "kinds": ["rate_limit"]}))
+            .await
+            .status(),
+        422
+    );
+    let r =
+        chaos(serde_json::json!({"rate": 1.0, "kinds": ["server_error"], "method": "POST", "seed": 7})).await;
+    assert_eq!(r.status(), 200);
+    let (s, _) = ig
+        .graph_post(
+            &format!("{ACCOUNT}/media"),
+            &token,
+            &[("image_url", ig.image_url.as_str())],
+        )
+        .await;
+    assert_eq!(s, 500, "every POST fails");
+    let (s, _) = ig.graph_get("v24.0/me?fields=id", Some(&token)).await;
+    assert_eq!(s, 200, "a GET is untouched");
+    let report: Value = ig
+        .http
+        .get(format!("{}/_sandbox/faults", ig.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["injected"]["server_error"], 1, "{report}");
+    assert_eq!(chaos(serde_json::json!({"rate": 0.0})).await.status(), 200);
+    // The same content published twice is one fingerprint counted twice.
+    for _ in 0..2 {
+        let (_, c) = ig
+            .graph_post(
+                &format!("{ACCOUNT}/media"),
+                &token,
+                &[("image_url", ig.image_url.as_str()), ("caption", "twice")],
+            )
+            .await;
+        ig.sb.clock().advance(SignedDuration::from_secs(61)).unwrap();
+        let (s, m) = ig
+            .graph_post(
+                &format!("{ACCOUNT}/media_publish"),
+                &token,
+                &[("creation_id", c["id"].as_str().unwrap())],
+            )
+            .await;
+        assert_eq!(s, 200, "{m}");
+    }
+    let p: Value = ig
+        .http
+        .get(format!("{}/_sandbox/publications", ig.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let twice: Vec<&Value> = p["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["message"] == "twice")
+        .collect();
+    assert_eq!(twice.len(), 1, "{p}");
+    assert_eq!(twice[0]["count"], 2);
+}

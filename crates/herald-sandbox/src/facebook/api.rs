@@ -32,6 +32,10 @@ pub(crate) async fn graph(
         Err(e) => return e.into_response(),
     };
     crate::graph::record(&sb, "graph.facebook.com", &method, &path, &p);
+    let secret = sb.config().facebook_app.client_secret;
+    if let Err(e) = p.check_proof(&secret) {
+        return e.into_response();
+    }
     if let Some(res) = instagram_via_page(&sb, &path, &p) {
         return match res {
             Ok(()) => crate::instagram::api::serve(&sb, &method, &path, &p).await,
@@ -69,7 +73,6 @@ pub(crate) async fn graph(
         return with_usage(&sb, res, UseCase::Pages, page.as_deref(), now, left);
     }
     let op = operation(&path);
-    let fault = |kind| sb.meter().take(kind, UseCase::Pages, method.as_str(), &op);
     let result = async {
         let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         if segs.first().is_some_and(|s| crate::graph::is_version(s)) {
@@ -135,7 +138,7 @@ pub(crate) async fn graph(
         let res = result.await.unwrap_or_else(IntoResponse::into_response);
         with_usage(&sb, res, UseCase::Pages, page.as_deref(), now, 0)
     };
-    crate::meter::faulted(fault, perform).await
+    crate::faults::faulted(&sb, UseCase::Pages, method.as_str(), &op, perform).await
 }
 
 /// The name faults and the call log use for a request: the edge, `node`, `me` or `access_token`.

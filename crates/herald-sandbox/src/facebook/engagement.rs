@@ -94,7 +94,8 @@ pub(crate) fn insights(
     now: Timestamp,
 ) -> Result<Response, GraphError> {
     let post = post(w, t, scopes, "read_insights", id)?;
-    let asked: Vec<&str> = p.require("metric")?.split(',').map(str::trim).collect();
+    let listed = p.list("metric")?;
+    let asked: Vec<&str> = listed.iter().map(String::as_str).collect();
     if let Some(bad) = asked
         .iter()
         .find(|m| REMOVED.contains(m) || !METRICS.iter().any(|(n, _)| n == *m))

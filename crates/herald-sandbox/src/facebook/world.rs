@@ -214,6 +214,27 @@ impl World {
     }
 
     /// Creates a post on `page`; returns its id (`{page}_{n}`).
+    /// Adds `count` Pages administered by the seeded person; returns their ids.
+    pub fn seed_pages(&mut self, count: usize) -> Vec<u64> {
+        let first = self
+            .pages
+            .iter()
+            .map(|p| p.id)
+            .max()
+            .unwrap_or(100_000_000_000_000)
+            + 1;
+        let admin = self.users[0].id;
+        let ids: Vec<u64> = (first..first + count as u64).collect();
+        self.pages.extend(ids.iter().map(|&id| Page {
+            id,
+            name: format!("Sandbox Page {}", id - 100_000_000_000_000),
+            category: "Local business".into(),
+            admin,
+            instagram: None,
+        }));
+        ids
+    }
+
     pub fn new_post(
         &mut self,
         page: u64,

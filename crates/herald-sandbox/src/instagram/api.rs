@@ -34,6 +34,10 @@ pub(crate) async fn graph(
         Err(e) => return e.into_response(),
     };
     crate::graph::record(&sb, "graph.instagram.com", &method, &path, &p);
+    let secret = sb.config().instagram_app.client_secret;
+    if let Err(e) = p.check_proof(&secret) {
+        return e.into_response();
+    }
     serve(&sb, &method, &path, &p).await
 }
 
@@ -67,17 +71,13 @@ pub(crate) async fn serve(sb: &Sandbox, method: &Method, path: &str, p: &Params)
         .user("Too many calls", "Wait a bit and try again.")
         .into_response(),
         None => {
-            let fault = |kind| {
-                sb.meter()
-                    .take(kind, UseCase::Instagram, method.as_str(), operation)
-            };
             let perform = async {
                 let res = route(sb, method, path, p)
                     .await
                     .unwrap_or_else(|e| e.into_response());
                 with_usage(sb, res, UseCase::Instagram, object.as_deref(), now, regain)
             };
-            return crate::meter::faulted(fault, perform).await;
+            return crate::faults::faulted(sb, UseCase::Instagram, method.as_str(), operation, perform).await;
         }
     };
     with_usage(sb, res, UseCase::Instagram, object.as_deref(), now, regain)
@@ -365,7 +365,7 @@ async fn create_container(sb: &Sandbox, p: &Params, id: &str) -> Result<Response
 
 /// A carousel's `children`: 2 to 10 of the account's item containers, each processed.
 fn carousel_children(sb: &Sandbox, p: &Params, user: u64) -> Result<Vec<u64>, GraphError> {
-    let ids: Vec<&str> = p.require("children")?.split(',').map(str::trim).collect();
+    let ids = p.list("children")?;
     if !(2..=10).contains(&ids.len()) {
         return Err(GraphError::param(format!(
             "(#100) A carousel takes 2 to 10 children; got {}",

@@ -62,7 +62,8 @@ pub(crate) fn insights_now(m: &Media, comments: u64, now: Timestamp) -> Value {
 
 pub(crate) fn insights(sb: &Sandbox, p: &Params, media_id: &str) -> Result<Response, GraphError> {
     let t = super::api::authorize(sb, p, INSIGHTS)?;
-    let wanted: Vec<&str> = p.require("metric")?.split(',').map(str::trim).collect();
+    let listed = p.list("metric")?;
+    let wanted: Vec<&str> = listed.iter().map(String::as_str).collect();
     if let Some(bad) = wanted.iter().find(|w| !METRICS.iter().any(|(n, _)| n == *w)) {
         let valid: Vec<&str> = METRICS.iter().map(|(n, _)| *n).collect();
         let why = if REMOVED.contains(bad) {
