@@ -252,9 +252,12 @@ fn queue_fault(sb: &Sandbox, use_case: UseCase, f: Fault) -> Response {
     }
 }
 
-/// Faults injected so far by kind, the chaos setting, and the calls in flight by operation.
+/// Faults injected so far by kind, the chaos setting, the calls seen and in flight, and how many
+/// queued faults wait to fire.
 async fn faults(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
-    Json(sb.faults().report())
+    let mut report = sb.faults().report();
+    report["queued"] = sb.meter().queued().into();
+    Json(report)
 }
 
 /// Sets chaos: a fault on a share of every call (a rate of 0 ends it).

@@ -144,6 +144,8 @@ pub(crate) struct Faults {
     chaos: Option<(ChaosConfig, u64)>,
     injected: BTreeMap<FaultKind, u64>,
     in_flight: HashMap<String, usize>,
+    /// Every call that reached an operation (faulted or not), by method and operation.
+    calls: BTreeMap<String, u64>,
 }
 
 impl Faults {
@@ -183,12 +185,13 @@ impl Faults {
         })
     }
 
-    /// Faults injected so far, by kind, and the chaos setting.
+    /// Faults injected so far, by kind, the chaos setting, and the calls in flight and seen by operation.
     pub fn report(&self) -> serde_json::Value {
         json!({
             "injected": self.injected.iter().map(|(k, n)| (json!(k).as_str().unwrap_or_default().to_owned(), *n)).collect::<BTreeMap<_, _>>(),
             "chaos": self.chaos.as_ref().map(|(c, _)| c),
             "in_flight": self.in_flight,
+            "calls": self.calls,
         })
     }
 }
@@ -205,26 +208,27 @@ fn splitmix(state: &mut u64) -> u64 {
 /// Counts a call as in flight until dropped (answered, or abandoned by its client).
 struct InFlight<'a> {
     sb: &'a Sandbox,
-    operation: String,
+    call: String,
 }
 
 impl<'a> InFlight<'a> {
-    fn start(sb: &'a Sandbox, operation: &str) -> Self {
-        *sb.faults().in_flight.entry(operation.to_owned()).or_default() += 1;
-        Self {
-            sb,
-            operation: operation.to_owned(),
-        }
+    /// `call` is the method and the operation: `POST feed`.
+    fn start(sb: &'a Sandbox, call: String) -> Self {
+        let mut f = sb.faults();
+        *f.in_flight.entry(call.clone()).or_default() += 1;
+        *f.calls.entry(call.clone()).or_default() += 1;
+        drop(f);
+        Self { sb, call }
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         let mut f = self.sb.faults();
-        if let Some(n) = f.in_flight.get_mut(&self.operation) {
+        if let Some(n) = f.in_flight.get_mut(&self.call) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                f.in_flight.remove(&self.operation);
+                f.in_flight.remove(&self.call);
             }
         }
     }
@@ -240,7 +244,7 @@ pub(crate) async fn faulted(
     operation: &str,
     perform: impl Future<Output = Response>,
 ) -> Response {
-    let _flying = InFlight::start(sb, operation);
+    let _flying = InFlight::start(sb, format!("{method} {operation}"));
     let queued = sb.meter().take_any(use_case, method, operation);
     let fault = queued.or_else(|| sb.faults().draw(method, operation));
     let Some(f) = fault else {

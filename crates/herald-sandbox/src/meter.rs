@@ -74,6 +74,11 @@ impl Meter {
         Some(self.faults.len())
     }
 
+    /// How many faults wait to fire.
+    pub fn queued(&self) -> usize {
+        self.faults.len()
+    }
+
     /// Takes the first waiting fault (other than a rate limit) that matches the call, if any.
     pub fn take_any(&mut self, use_case: UseCase, method: &str, operation: &str) -> Option<Fault> {
         let i = self.faults.iter().position(|(u, f)| {

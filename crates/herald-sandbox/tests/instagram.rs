@@ -731,6 +731,10 @@ async fn chaos_faults_a_share_of_calls_counts_them_and_publications_are_counted_
         .await
         .unwrap();
     assert_eq!(report["injected"]["server_error"], 1, "{report}");
+    assert_eq!(
+        report["calls"]["POST media"], 1,
+        "each call counted once: {report}"
+    );
     assert_eq!(chaos(serde_json::json!({"rate": 0.0})).await.status(), 200);
     // The same content published twice is one fingerprint counted twice.
     for _ in 0..2 {

@@ -218,12 +218,14 @@ impl Store {
         }
     }
 
-    /// Makes every in-flight delivery claimable now. Only for the one process that dispatches from
-    /// a database (SQLite): the claims it finds are its own previous life's.
+    /// Makes in-flight deliveries claimable now. Only for the one process that dispatches from a
+    /// database (SQLite): the claims it finds are its own previous life's. One whose visible call
+    /// may still be running at the platform keeps its lease (that call's budget), so the search for
+    /// an earlier attempt's post starts only once the cut-off call can no longer be performed.
     pub async fn resume_in_flight(&self) -> Result<u64> {
         let now = self.now();
         let n = on_db!(self.db(), pool => sqlx::query(
-            "UPDATE deliveries SET lease_until = $1 WHERE status = 'publishing' AND lease_until > $1")
+            "UPDATE deliveries SET lease_until = $1 WHERE status = 'publishing' AND lease_until > $1 AND may_be_live = 0")
             .bind(now - 1).execute(pool).await?.rows_affected());
         Ok(n)
     }

@@ -141,6 +141,26 @@ on_both_backends! {
         s.save_handle(&a, "{}", false).await.unwrap();
     };
 
+    after_a_restart_only_deliveries_whose_visible_call_never_started_resume_at_once => |s: Store| async move {
+        let (user, ws, profile) = fixture(&s).await;
+        schedule_now(&s, user, ws, profile, None).await;
+        schedule_now(&s, user, ws, profile, None).await;
+        let lease = (s.clock().now() + SignedDuration::from_secs(40)).as_microsecond();
+        let claimed = s.claim_due("the-process-that-died", lease, 10).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        s.save_handle(&claimed[0], "{}", false).await.unwrap();
+        s.save_handle(&claimed[1], "{\"visible\":true}", true).await.unwrap();
+        assert_eq!(s.resume_in_flight().await.unwrap(), 1);
+        // Claimed for longer than the dead process's call budget, so only the other lapses below.
+        let next = (s.clock().now() + SignedDuration::from_secs(120)).as_microsecond();
+        let resumed = s.claim_due("restarted", next, 10).await.unwrap();
+        assert_eq!(resumed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![claimed[0].id], "the call may still be running at the platform");
+        s.clock().advance(SignedDuration::from_secs(41));
+        let later = (s.clock().now() + SignedDuration::from_secs(15)).as_microsecond();
+        let taken = s.claim_due("restarted", later, 10).await.unwrap();
+        assert_eq!(taken.iter().map(|c| c.id).collect::<Vec<_>>(), vec![claimed[1].id], "once its budget has run out");
+    };
+
     a_person_acts_on_a_delivery_only_from_a_state_that_allows_it => |s: Store| async move {
         use herald_store::DeliveryAction;
         let (user, ws, profile) = fixture(&s).await;

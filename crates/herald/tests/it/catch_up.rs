@@ -22,18 +22,6 @@ async fn schedule_in(
     post
 }
 
-/// Sets the workspace's catch-up window.
-async fn set_window(app: &TestApp, minutes: i64) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .patch(app.ws_url("settings"))
-        .json(&json!({ "catch_up_minutes": minutes }))
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.json().await.unwrap())
-}
-
 fn ids(post: &Value) -> (String, String) {
     (
         post["id"].as_str().unwrap().to_owned(),
@@ -104,13 +92,13 @@ async fn the_workspace_sets_its_window_and_a_missed_delivery_can_be_cancelled() 
             (s, settings["catch_up_minutes"].as_i64()),
             (StatusCode::OK, Some(15))
         );
-        let (s, body) = set_window(&app, -1).await;
+        let (s, body) = app.set_catch_up(-1).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(body["error"]["code"], "invalid_catch_up_minutes");
-        assert_eq!(set_window(&app, 60).await.0, StatusCode::OK);
+        assert_eq!(app.set_catch_up(60).await.0, StatusCode::OK);
         let (a, _) = ids(&schedule_in(&app, &target, "Within the hour", SignedDuration::from_mins(1)).await);
         let (b, _) = ids(&schedule_in(&app, &target, "Too late now", SignedDuration::from_mins(2)).await);
-        assert_eq!(set_window(&app, 30).await.0, StatusCode::OK);
+        assert_eq!(app.set_catch_up(30).await.0, StatusCode::OK);
         // Down for 35 minutes: both are 33 to 34 minutes late, past the 30-minute window now set.
         down_for(&mut app, SignedDuration::from_mins(35), email).await;
         for post in [&a, &b] {

@@ -266,6 +266,35 @@ impl TestApp {
         n
     }
 
+    /// Counts what `query` (`SELECT COUNT(*) …`) counts in Herald's database, behind Herald's
+    /// back: how a harness watches thousands of deliveries without listing them.
+    pub async fn count(&self, query: &str) -> i64 {
+        let db = herald_store::Db::connect(self.settings.database_url.expose())
+            .await
+            .unwrap();
+        let n: i64 = match &db {
+            herald_store::Db::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(query)).fetch_one(p).await,
+            herald_store::Db::Postgres(p) => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(query)).fetch_one(p).await
+            }
+        }
+        .unwrap();
+        db.close().await;
+        n
+    }
+
+    /// Sets the workspace's catch-up window (`PATCH …/settings`).
+    pub async fn set_catch_up(&self, minutes: i64) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .patch(self.ws_url("settings"))
+            .json(&json!({ "catch_up_minutes": minutes }))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap())
+    }
+
     pub fn url(&self, path: &str) -> Url {
         self.base.join(path.trim_start_matches('/')).unwrap()
     }

@@ -11,6 +11,8 @@ mod e2e;
 mod engagement;
 mod exactly_once;
 mod facebook;
+mod fault_harness;
+mod fleet;
 mod form;
 mod harness;
 mod http;
