@@ -150,7 +150,14 @@ impl Dispatcher {
             .get_profile(c.workspace, c.profile)
             .await
             .map_err(Err)?;
-        let platform = profile.platform();
+        let platform = profile.platform;
+        // Only the platforms with a publish job below; any other is said, never guessed at.
+        if !matches!(platform, Platform::Instagram | Platform::Facebook) {
+            return Err(Ok(Stop::Fail(
+                "unsupported_platform",
+                format!("Herald cannot publish to {} yet.", platform.display_name()),
+            )));
+        }
         let live = may_be_live(c.handle.as_deref());
         let post = self.store.get_post(c.workspace, c.post).await.map_err(Err)?;
         // The window counts from the post's time, or from when the person said "publish now".

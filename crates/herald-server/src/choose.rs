@@ -96,7 +96,7 @@ async fn connect(
 fn chosen(profiles: &[ProfileRow], c: &Candidate) -> Option<herald_domain::ProfileId> {
     profiles
         .iter()
-        .find(|p| p.platform == c.platform.as_str() && p.external_id == c.external_id)
+        .find(|p| p.platform == c.platform && p.external_id == c.external_id)
         .map(|p| p.id)
 }
 
@@ -177,7 +177,7 @@ pub(crate) async fn complete_facebook(
         p.state == ConnectionState::Connected
             && !accounts
                 .iter()
-                .any(|c| c.platform.as_str() == p.platform && c.external_id == p.external_id)
+                .any(|c| c.platform == p.platform && c.external_id == p.external_id)
     }) {
         state
             .store

@@ -31,10 +31,12 @@ pub(crate) enum Engage {
 }
 
 impl Engage {
-    fn for_profile(state: &AppState, p: &ProfileRow) -> Self {
-        match p.platform() {
-            Platform::Facebook => Self::Facebook(state.facebook.clone()),
-            _ => Self::Instagram(state.instagram.via(p.login, &state.facebook)),
+    /// `None` for a platform Herald reads no engagement from.
+    fn for_profile(state: &AppState, p: &ProfileRow) -> Option<Self> {
+        match p.platform {
+            Platform::Facebook => Some(Self::Facebook(state.facebook.clone())),
+            Platform::Instagram => Some(Self::Instagram(state.instagram.via(p.login, &state.facebook))),
+            _ => None,
         }
     }
 
@@ -69,6 +71,15 @@ async fn token_for(
 ) -> Result<(Engage, String, SecretString), Unavailable> {
     let internal = |e: herald_store::StoreError| ("internal", ApiError::internal(&e).message);
     let p = state.store.get_profile(ws, profile).await.map_err(internal)?;
+    let engage = Engage::for_profile(state, &p).ok_or_else(|| {
+        (
+            "unsupported_platform",
+            format!(
+                "Herald does not read comments or metrics from {} yet.",
+                p.platform.display_name()
+            ),
+        )
+    })?;
     if let Some(reason) = state.config.backends.mismatch(p.login, p.sandbox) {
         return Err((reason.as_str(), reason.explain().to_owned()));
     }
@@ -93,11 +104,7 @@ async fn token_for(
                 "The profile is disconnected; connect it again.".to_owned(),
             )
         })?;
-    Ok((
-        Engage::for_profile(state, &p),
-        p.platform().display_name().to_owned(),
-        token,
-    ))
+    Ok((engage, p.platform.display_name().to_owned(), token))
 }
 
 /// Runs `read` for every published delivery of the post; others get `not_published`.

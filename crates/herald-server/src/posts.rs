@@ -185,7 +185,7 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved, li
             out.push(json!({"profile_id": profile.id, "rule": rule, "message": message}));
             continue;
         }
-        let platform = profile.platform();
+        let platform = profile.platform;
         let text = own_text.as_deref().unwrap_or(text);
         let media = own_media.as_deref().unwrap_or(media);
         let options = options.clone().unwrap_or_default();

@@ -64,7 +64,7 @@ pub(crate) fn status(p: &ProfileRow, at: Moment) -> (&'static str, Option<&'stat
 
 pub(crate) fn to_json(p: &ProfileRow, at: Moment) -> Value {
     let (status, reason) = status(p, at);
-    let requested: Vec<&str> = p.platform().permissions_via(p.login).map(|x| x.scope).collect();
+    let requested: Vec<&str> = p.platform.permissions_via(p.login).map(|x| x.scope).collect();
     let missing: Vec<&str> = requested
         .iter()
         .copied()

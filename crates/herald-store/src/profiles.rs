@@ -11,7 +11,7 @@ use crate::{Result, Store, StoreError, on_db, parse_id};
 pub struct ProfileRow {
     pub id: ProfileId,
     pub workspace: WorkspaceId,
-    pub platform: String,
+    pub platform: Platform,
     pub external_id: String,
     pub handle: String,
     pub state: ConnectionState,
@@ -29,13 +29,9 @@ pub struct ProfileRow {
 }
 
 impl ProfileRow {
-    pub fn platform(&self) -> Platform {
-        Platform::parse(&self.platform).unwrap_or(Platform::Instagram)
-    }
-
     /// Permissions `feature` needs on this profile that were not granted.
     pub fn missing_for(&self, feature: Feature) -> Vec<&'static str> {
-        self.platform()
+        self.platform
             .missing_for(self.login, feature, &self.granted_scopes)
     }
 }
@@ -95,7 +91,9 @@ fn from_row(r: Row) -> Result<ProfileRow> {
     Ok(ProfileRow {
         id: parse_id(&id)?,
         workspace: parse_id(&ws)?,
-        platform,
+        // A platform Herald does not know is damage, never a guess.
+        platform: Platform::parse(&platform)
+            .ok_or_else(|| StoreError::Corrupt(format!("profile platform {platform}")))?,
         external_id,
         handle,
         state: ConnectionState::parse(&state)

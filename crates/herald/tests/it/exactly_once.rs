@@ -332,6 +332,26 @@ async fn a_corrupt_handle_or_options_never_start_a_fresh_publish() {
 }
 
 #[tokio::test]
+async fn a_profile_whose_platform_herald_does_not_know_is_an_error_never_taken_for_instagram() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("unknown@example.com").await;
+        app.connect(&[]).await;
+        let profile = app.profiles().await[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            app.tamper(&format!(
+                "UPDATE profiles SET platform = 'myspace' WHERE id = '{profile}'"
+            ))
+            .await,
+            1
+        );
+        let (s, body) = app.get(app.ws_url(&format!("profiles/{profile}"))).await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(body["error"]["request_id"].is_string(), "{body}");
+    });
+}
+
+#[tokio::test]
 async fn a_profile_disconnected_while_its_post_may_be_live_leaves_the_delivery_unconfirmed() {
     on_both_backends!(Mode::Builtin, |app| {
         app.signup("gone@example.com").await;
