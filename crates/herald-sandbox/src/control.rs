@@ -10,7 +10,7 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 use crate::Sandbox;
-use crate::faults::{ChaosConfig, Fault};
+use crate::faults::{ChaosRules, Fault};
 use crate::meter::UseCase;
 
 /// What every emulated platform shares: the overview, the journal, the clock, the pages' style.
@@ -260,8 +260,8 @@ async fn faults(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     Json(report)
 }
 
-/// Sets chaos: a fault on a share of every call (a rate of 0 ends it).
-async fn chaos(State(sb): State<Sandbox>, Json(c): Json<ChaosConfig>) -> Response {
+/// Sets chaos: a fault on a share of every call, by one rule or several (a rate of 0 ends it).
+async fn chaos(State(sb): State<Sandbox>, Json(c): Json<ChaosRules>) -> Response {
     let set = sb.faults().set_chaos(c);
     match set {
         Ok(()) => Json(sb.faults().report()).into_response(),

@@ -103,7 +103,8 @@ pub(crate) fn server_error() -> Response {
     ))
 }
 
-/// A fault on a share of every call: set with `POST /_sandbox/faults/chaos`.
+/// A fault on a share of every call (of one method, when given): a rule of
+/// `POST /_sandbox/faults/chaos`.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChaosConfig {
@@ -138,60 +139,89 @@ fn slow_millis() -> u64 {
     500
 }
 
+/// One chaos rule, or several (each call is drawn against each rule its method matches, in order,
+/// until one faults it): how `POST /_sandbox/faults/chaos` reads its body.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ChaosRules {
+    One(ChaosConfig),
+    Many(Vec<ChaosConfig>),
+}
+
 /// Chaos, the injected counts and the calls in flight.
 #[derive(Default)]
 pub(crate) struct Faults {
-    chaos: Option<(ChaosConfig, u64)>,
+    chaos: Vec<(ChaosConfig, u64)>,
     injected: BTreeMap<FaultKind, u64>,
     in_flight: HashMap<String, usize>,
     /// Every call that reached an operation (faulted or not), by method and operation.
     calls: BTreeMap<String, u64>,
+    /// Every call answered (or abandoned by its client), by method and operation.
+    answered: BTreeMap<String, u64>,
 }
 
 impl Faults {
-    /// Sets (or, with a rate of 0, ends) chaos.
-    pub fn set_chaos(&mut self, c: ChaosConfig) -> Result<(), String> {
-        if !(0.0..=1.0).contains(&c.rate) {
-            return Err("`rate` must be between 0 and 1".into());
+    /// Sets chaos (rules with a rate of 0 are dropped, so `{"rate": 0}` ends it).
+    pub fn set_chaos(&mut self, rules: ChaosRules) -> Result<(), String> {
+        let rules = match rules {
+            ChaosRules::One(c) => vec![c],
+            ChaosRules::Many(v) => v,
+        };
+        for c in &rules {
+            if !(0.0..=1.0).contains(&c.rate) {
+                return Err("`rate` must be between 0 and 1".into());
+            }
+            if c.kinds.contains(&FaultKind::RateLimit) {
+                return Err(
+                    "`rate_limit` throttles an object for minutes; queue it as a fault instead".into(),
+                );
+            }
         }
-        if c.kinds.contains(&FaultKind::RateLimit) {
-            return Err("`rate_limit` throttles an object for minutes; queue it as a fault instead".into());
-        }
-        let seed = c.seed ^ 0x9E37_79B9_7F4A_7C15;
-        self.chaos = (c.rate > 0.0 && !c.kinds.is_empty()).then_some((c, seed));
+        self.chaos = rules
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| c.rate > 0.0 && !c.kinds.is_empty())
+            .map(|(i, c)| {
+                let seed = c.seed ^ 0x9E37_79B9_7F4A_7C15 ^ (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+                (c, seed)
+            })
+            .collect();
         Ok(())
     }
 
-    /// A chaos fault for this call, drawn from the generator.
+    /// A chaos fault for this call, drawn from the generator of each rule its method matches.
     fn draw(&mut self, method: &str, operation: &str) -> Option<Fault> {
-        let (c, state) = self.chaos.as_mut()?;
-        if c.method
-            .as_deref()
-            .is_some_and(|m| !m.eq_ignore_ascii_case(method))
-        {
-            return None;
-        }
-        let roll = splitmix(state);
-        if (roll >> 11) as f64 / (1u64 << 53) as f64 >= c.rate {
-            return None;
-        }
-        let kind = c.kinds[(splitmix(state) % c.kinds.len() as u64) as usize];
-        Some(Fault {
-            operation: operation.to_owned(),
-            method: None,
-            kind,
-            minutes: 0,
-            millis: c.millis,
+        self.chaos.iter_mut().find_map(|(c, state)| {
+            if c.method
+                .as_deref()
+                .is_some_and(|m| !m.eq_ignore_ascii_case(method))
+            {
+                return None;
+            }
+            let roll = splitmix(state);
+            if (roll >> 11) as f64 / (1u64 << 53) as f64 >= c.rate {
+                return None;
+            }
+            let kind = c.kinds[(splitmix(state) % c.kinds.len() as u64) as usize];
+            Some(Fault {
+                operation: operation.to_owned(),
+                method: None,
+                kind,
+                minutes: 0,
+                millis: c.millis,
+            })
         })
     }
 
-    /// Faults injected so far, by kind, the chaos setting, and the calls in flight and seen by operation.
+    /// Faults injected so far by kind, the chaos rules, and the calls seen, in flight and answered
+    /// by method and operation.
     pub fn report(&self) -> serde_json::Value {
         json!({
             "injected": self.injected.iter().map(|(k, n)| (json!(k).as_str().unwrap_or_default().to_owned(), *n)).collect::<BTreeMap<_, _>>(),
-            "chaos": self.chaos.as_ref().map(|(c, _)| c),
+            "chaos": self.chaos.iter().map(|(c, _)| c).collect::<Vec<_>>(),
             "in_flight": self.in_flight,
             "calls": self.calls,
+            "answered": self.answered,
         })
     }
 }
@@ -225,6 +255,7 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         let mut f = self.sb.faults();
+        *f.answered.entry(self.call.clone()).or_default() += 1;
         if let Some(n) = f.in_flight.get_mut(&self.call) {
             *n = n.saturating_sub(1);
             if *n == 0 {

@@ -735,6 +735,15 @@ async fn chaos_faults_a_share_of_calls_counts_them_and_publications_are_counted_
         report["calls"]["POST media"], 1,
         "each call counted once: {report}"
     );
+    // Rules per method: reads can be faulted apart from writes.
+    let r = chaos(serde_json::json!([
+        {"rate": 0.0, "method": "POST", "kinds": ["refuse"]},
+        {"rate": 1.0, "method": "GET", "kinds": ["server_error"]}
+    ]))
+    .await;
+    assert_eq!(r.status(), 200);
+    let (s, _) = ig.graph_get("v24.0/me?fields=id", Some(&token)).await;
+    assert_eq!(s, 500, "a GET is faulted by its rule");
     assert_eq!(chaos(serde_json::json!({"rate": 0.0})).await.status(), 200);
     // The same content published twice is one fingerprint counted twice.
     for _ in 0..2 {

@@ -1,9 +1,9 @@
-//! The fault harness: many posts due at once on many Facebook Pages, chaos on every call that
-//! changes something (server errors, lost answers, connections broken before and after the call,
-//! slow answers, refused content), and Herald's processes killed with SIGKILL while a publish call
-//! is in flight; then each delivery is checked against what the sandbox holds, not against
-//! Herald's word: published exactly once under its platform id and not before its time, or failed
-//! with nothing published.
+//! The fault harness: many posts due at once on many Facebook Pages, chaos on every call (server
+//! errors, lost answers, connections broken before and after the call, slow answers, and for the
+//! calls that change something refused content), and Herald's processes killed with SIGKILL while
+//! a publish call is in flight or just after one was answered; then each delivery is checked
+//! against what the sandbox holds, not against Herald's word: published exactly once under its
+//! platform id and not before its time, or failed with nothing published.
 //!
 //! The run CI makes is small; `HERALD_FAULT_DELIVERIES`, `HERALD_FAULT_KILLS`, `HERALD_FAULT_PAGES`
 //! and `HERALD_FAULT_SEED` size another (docs/PERFORMANCE.md has the large one and its command).
@@ -76,13 +76,17 @@ async fn run(backend: Backend, roles: &[Role], plan: &Plan) {
     // wait for its lease.
     assert_eq!(app.set_catch_up(10_080).await.0, StatusCode::OK);
     let pages = page_profiles(app, plan.pages).await;
+    // Writes: every passing fault and refusals; reads (the searches after a lost answer, the
+    // permalinks): every passing fault.
     control(
         app,
         "_sandbox/faults/chaos",
-        json!({
+        json!([{
             "rate": 0.25, "method": "POST", "seed": plan.seed, "millis": 300,
             "kinds": ["server_error", "lost_response", "reset", "lost_connection", "slow", "refuse"],
-        }),
+        }, {
+            "rate": 0.1, "method": "GET", "seed": plan.seed, "millis": 300,
+        }]),
     )
     .await;
     let run_id = uuid::Uuid::new_v4().simple().to_string();
@@ -205,34 +209,44 @@ async fn schedule(
     due
 }
 
-/// SIGKILLs Herald `plan.kills` times, spread over the run, each time while a publish call is in
-/// flight: once enough publish calls have reached the sandbox, the next one is held (a slow answer,
-/// performed after two seconds) and, as soon as it has started, every process is killed (odd
-/// kills: one process, each in turn, while the others go on), then started again. Returns how
+/// SIGKILLs Herald `plan.kills` times, spread over the run (each once enough publish calls have
+/// reached the sandbox), then starts what it killed again. Kills go in turn: every process while a
+/// publish call is in flight (the next call is held two seconds, and the kill comes as soon as it
+/// has started); one process, each in turn, at such a moment while the others go on; every process
+/// just after a publish call was answered, before Herald can have recorded the answer. Returns how
 /// many kills were made before everything settled.
 async fn kill_while_in_flight(fleet: &mut Fleet, plan: &Plan) -> usize {
+    let feed = |f: &Value, what: &str| f[what]["POST feed"].as_u64().unwrap_or(0);
     for k in 0..plan.kills {
         let target = ((k + 1) * plan.deliveries / (plan.kills + 1)) as u64;
-        if !wait_until(&fleet.app, |f| {
-            f["calls"]["POST feed"].as_u64().unwrap_or(0) >= target
-        })
-        .await
-        {
+        if !wait_until(&fleet.app, |f| feed(f, "calls") >= target).await {
             return k;
         }
-        control(
-            &fleet.app,
-            "_sandbox/facebook/faults",
-            json!({"operation": "feed", "method": "POST", "kind": "slow", "millis": 2000}),
-        )
-        .await;
-        if !wait_until(&fleet.app, |f| f["queued"] == 0).await {
-            return k;
-        }
-        let victims: Vec<usize> = if k % 2 == 0 {
-            (0..fleet.len()).collect()
-        } else {
-            vec![(k / 2) % fleet.len()]
+        let all: Vec<usize> = (0..fleet.len()).collect();
+        let victims = match k % 3 {
+            0 | 1 => {
+                control(
+                    &fleet.app,
+                    "_sandbox/facebook/faults",
+                    json!({"operation": "feed", "method": "POST", "kind": "slow", "millis": 2000}),
+                )
+                .await;
+                if !wait_until(&fleet.app, |f| f["queued"] == 0).await {
+                    return k;
+                }
+                if k % 3 == 0 {
+                    all
+                } else {
+                    vec![(k / 3) % fleet.len()]
+                }
+            }
+            _ => {
+                let answered = feed(&fleet.app.sandbox_json("_sandbox/faults").await, "answered");
+                if !wait_until(&fleet.app, |f| feed(f, "answered") > answered).await {
+                    return k;
+                }
+                all
+            }
         };
         for &i in &victims {
             fleet.kill(i);
