@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::meta::{CommentFields, Graph, candidates, comments, id_of, malformed};
+use crate::meta::{CommentFields, Graph, comments, id_of, malformed};
 
 /// How long to wait before looking at a processing video again.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
@@ -672,12 +672,8 @@ impl Facebook {
                 "id,message,created_time,permalink_url,attachments{type,unshimmed_url,target{id},subattachments{type,target{id}}}",
             )
             .append_pair("limit", "50");
-        let body = self.graph.get_json(url, token).await?;
-        Ok(candidates(
-            &body,
-            ("created_time", "permalink_url"),
-            window,
-            |post| {
+        self.graph
+            .search(url, token, ("created_time", "permalink_url"), window, |post| {
                 let shown = Attachments::of(post);
                 let photos_match = match content.photos.len() {
                     0 => shown.photos.is_empty(),
@@ -694,8 +690,8 @@ impl Facebook {
                 post["message"].as_str().unwrap_or_default() == content.message
                     && shown.link.as_deref() == content.link
                     && photos_match
-            },
-        ))
+            })
+            .await
     }
 }
 

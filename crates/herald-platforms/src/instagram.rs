@@ -15,7 +15,7 @@ use url::Url;
 use herald_domain::platform::Login;
 use herald_domain::rules::LiveFacts;
 
-use crate::meta::{CommentFields, Graph, candidates, comments, id_of, malformed};
+use crate::meta::{CommentFields, Graph, comments, id_of, malformed};
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
 
 /// Where the adapter finds Instagram and who it is there.
@@ -526,18 +526,19 @@ impl Instagram {
                 "id,caption,timestamp,permalink,media_type,media_product_type",
             )
             .append_pair("limit", "50");
-        let body = self.graph.get_json(url, token).await?;
         let (media_type, product) = match content.items {
             _ if content.story => (None, "STORY"),
             [one] if one.video => (Some("VIDEO"), "REELS"),
             [_] => (Some("IMAGE"), "FEED"),
             _ => (Some("CAROUSEL_ALBUM"), "FEED"),
         };
-        Ok(candidates(&body, ("timestamp", "permalink"), window, |m| {
-            let caption = content.story || m["caption"].as_str().unwrap_or_default() == content.caption;
-            let kind = media_type.is_none_or(|t| m["media_type"] == t);
-            caption && kind && m["media_product_type"] == product
-        }))
+        self.graph
+            .search(url, token, ("timestamp", "permalink"), window, |m| {
+                let caption = content.story || m["caption"].as_str().unwrap_or_default() == content.caption;
+                let kind = media_type.is_none_or(|t| m["media_type"] == t);
+                caption && kind && m["media_product_type"] == product
+            })
+            .await
     }
 }
 

@@ -92,7 +92,7 @@ fn graph_seconds(v: &Value) -> Option<i64> {
 /// In a listing (`{"data": [...]}`), every entry that `matches` and was created (its `time` field)
 /// within the attempt's window, from `since` to `until` (Unix seconds): the posts an interrupted
 /// attempt may have made.
-pub(crate) fn candidates(
+fn candidates(
     listing: &Value,
     (time, permalink): (&str, &str),
     (since, until): (i64, i64),
@@ -113,6 +113,52 @@ pub(crate) fn candidates(
             })
         })
         .collect()
+}
+
+/// The most pages of a listing one search reads: past them Herald cannot tell what the account holds.
+const SEARCH_PAGES: usize = 20;
+
+impl Graph {
+    /// Every entry of the newest-first listing at `url` that `matches` and was created within the
+    /// window (see [`candidates`]), read page after page with Graph's `after` cursor until the
+    /// entries are older than the window or the listing ends. A window holding more than
+    /// [`SEARCH_PAGES`] pages is an error: Herald does not claim to have searched what it has not.
+    pub async fn search(
+        &self,
+        url: Url,
+        token: &SecretString,
+        fields: (&str, &str),
+        window: (i64, i64),
+        matches: impl Fn(&Value) -> bool,
+    ) -> Result<Vec<crate::Published>, PlatformError> {
+        let mut found = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..SEARCH_PAGES {
+            let mut page = url.clone();
+            if let Some(cursor) = &after {
+                page.query_pairs_mut().append_pair("after", cursor);
+            }
+            let body = self.get_json(page, token).await?;
+            found.extend(candidates(&body, fields, window, &matches));
+            let oldest = body["data"]
+                .as_array()
+                .and_then(|d| d.last())
+                .and_then(|e| graph_seconds(&e[fields.0]));
+            match (
+                body["paging"]["next"].as_str(),
+                body["paging"]["cursors"]["after"].as_str(),
+                oldest,
+            ) {
+                (Some(_), Some(cursor), Some(at)) if at >= window.0 - SKEW => after = Some(cursor.to_owned()),
+                _ => return Ok(found),
+            }
+        }
+        Err(PlatformError::Platform {
+            message: format!(
+                "more posts were made since the attempt started than Herald searches ({SEARCH_PAGES} pages)"
+            ),
+        })
+    }
 }
 
 /// Where a comment's parts are in one Graph product's JSON (Instagram and Pages name them apart).

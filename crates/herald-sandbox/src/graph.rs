@@ -350,3 +350,50 @@ pub(crate) fn select(all: &serde_json::Map<String, serde_json::Value>, fields: &
 pub(crate) fn pick(all: &serde_json::Map<String, serde_json::Value>, fields: &[&str]) -> Response {
     axum::Json(select(all, fields)).into_response()
 }
+
+/// The most entries one page of a Graph listing holds.
+const MAX_LIMIT: usize = 100;
+
+/// One page of a newest-first listing as Graph pages it: `limit` entries (`default` when not
+/// given, at most 100) after the `after` cursor, with `paging.cursors` and, while more remain,
+/// `paging.next` (the address of the next page on `graph.facebook.com`, as Graph gives it).
+pub(crate) fn paged(
+    entries: impl Iterator<Item = serde_json::Value>,
+    p: &Params,
+    default: usize,
+    path: &str,
+) -> Result<serde_json::Value, GraphError> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let limit = match p.get("limit") {
+        None => default,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| *l > 0)
+            .ok_or_else(|| GraphError::param("(#100) The parameter limit must be a positive integer"))?
+            .min(MAX_LIMIT),
+    };
+    let skip = match p.get("after") {
+        None => 0,
+        Some(cursor) => b64
+            .decode(cursor)
+            .ok()
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .and_then(|s| s.strip_prefix("offset:")?.parse::<usize>().ok())
+            .ok_or_else(|| GraphError::param("(#100) The after cursor is not valid"))?,
+    };
+    let mut rest = entries.skip(skip);
+    let data: Vec<serde_json::Value> = rest.by_ref().take(limit).collect();
+    let cursor = |at: usize| b64.encode(format!("offset:{at}"));
+    let mut paging =
+        serde_json::json!({"cursors": {"before": cursor(skip), "after": cursor(skip + data.len())}});
+    if rest.next().is_some() {
+        paging["next"] = format!(
+            "https://graph.facebook.com/{path}?limit={limit}&after={}",
+            cursor(skip + data.len())
+        )
+        .into();
+    }
+    Ok(serde_json::json!({ "data": data, "paging": paging }))
+}

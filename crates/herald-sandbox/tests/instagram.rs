@@ -782,3 +782,58 @@ async fn chaos_faults_a_share_of_calls_counts_them_and_publications_are_counted_
     assert_eq!(twice.len(), 1, "{p}");
     assert_eq!(twice[0]["count"], 2);
 }
+
+#[tokio::test]
+async fn listings_are_paged_with_an_after_cursor_and_a_next_link_while_more_remain() {
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    let mut published = Vec::new();
+    for i in 0..3 {
+        let caption = format!("paged {i}");
+        let (_, c) = ig
+            .graph_post(
+                &format!("{ACCOUNT}/media"),
+                &token,
+                &[("image_url", ig.image_url.as_str()), ("caption", &caption)],
+            )
+            .await;
+        ig.sb.clock().advance(SignedDuration::from_secs(61)).unwrap();
+        let (s, m) = ig
+            .graph_post(
+                &format!("{ACCOUNT}/media_publish"),
+                &token,
+                &[("creation_id", c["id"].as_str().unwrap())],
+            )
+            .await;
+        assert_eq!(s, 200, "{m}");
+        published.push(m["id"].clone());
+    }
+    let list = |after: Option<String>| {
+        let mut path = format!("v24.0/{ACCOUNT}/media?fields=id&limit=2");
+        if let Some(a) = after {
+            path.push_str(&format!("&after={a}"));
+        }
+        let (ig, token) = (&ig, &token);
+        async move { ig.graph_get(&path, Some(token)).await }
+    };
+    let (s, first) = list(None).await;
+    assert_eq!(s, 200, "{first}");
+    let ids: Vec<&Value> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["id"])
+        .collect();
+    assert_eq!(ids, [&published[2], &published[1]], "newest first, two to a page");
+    assert!(first["paging"]["next"].is_string(), "{first}");
+    let after = first["paging"]["cursors"]["after"].as_str().unwrap().to_owned();
+    let (_, second) = list(Some(after)).await;
+    assert_eq!(second["data"].as_array().unwrap().len(), 1, "{second}");
+    assert_eq!(second["data"][0]["id"], published[0]);
+    assert!(
+        second["paging"]["next"].is_null(),
+        "the last page has no next: {second}"
+    );
+    let (s, e) = list(Some("not-a-cursor".into())).await;
+    assert_eq!((s, graph_error(&e).0), (400, 100), "{e}");
+}

@@ -22,6 +22,7 @@ use crate::config::{KeySetting, Settings};
 
 /// A started Herald: where it listens, its store, its sandbox (if any), and how to stop it.
 pub struct RunningApp {
+    /// Where the API listens (a worker, which listens on nothing, reports its configured address).
     pub addr: SocketAddr,
     pub public_url: Url,
     pub store: Store,
@@ -119,10 +120,19 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         None
     };
 
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
-    let addr = listener.local_addr()?;
+    // Only a process that serves the API listens: workers on one host never compete for a port.
+    let listener = match settings.run_api {
+        true => Some(
+            tokio::net::TcpListener::bind(settings.listen)
+                .await
+                .with_context(|| format!("listening on {}", settings.listen))?,
+        ),
+        false => None,
+    };
+    let addr = match &listener {
+        Some(l) => l.local_addr()?,
+        None => settings.listen,
+    };
     let mut public_url = settings.public_url.clone();
     if public_url.port() == Some(0) {
         let _ = public_url.set_port(Some(addr.port()));
@@ -275,7 +285,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         tasks.push(tokio::spawn(d.clone().care_for_tokens(RunningApp::signal(&rx))));
         tasks.push(tokio::spawn(d.run(RunningApp::signal(&rx))));
     }
-    if settings.run_api {
+    if let Some(listener) = listener {
         let hashing = settings
             .password_hashes_at_once
             .map_or_else(Hashing::per_core, Hashing::new);

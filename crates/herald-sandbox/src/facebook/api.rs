@@ -484,18 +484,15 @@ fn list_posts(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphErr
         return Err(GraphError::no_object(page, "get"));
     }
     let fields = p.fields(&["id", "message", "created_time"]);
-    let data: Vec<Value> = world
+    let now = sb.clock().now();
+    let entries = world
         .posts
         .iter()
         .rev()
         .filter(|post| post.page_id == id)
-        .take(100)
-        .map(|post| {
-            let all = post_json(&world, post, sb.clock().now());
-            crate::graph::select(&all, &fields)
-        })
-        .collect();
-    Ok(axum::Json(json!({ "data": data })).into_response())
+        .map(|post| crate::graph::select(&post_json(&world, post, now), &fields));
+    let page = crate::graph::paged(entries, p, 25, &format!("{id}/feed"))?;
+    Ok(axum::Json(page).into_response())
 }
 
 /// `GET /{id}`: a Page, a Page post or a photo the token may see.

@@ -504,28 +504,20 @@ fn media_json(m: &Media, username: &str) -> Map<String, Value> {
 fn list_media(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
     let t = authorize(sb, p, BASIC)?;
     let user = owner(&t, id, "get")?;
-    let limit: usize = p.get("limit").and_then(|l| l.parse().ok()).unwrap_or(25).min(100);
     let fields = p.fields(&["id"]);
     let world = sb.instagram();
     let username = world
         .account(user)
         .map(|a| a.username.clone())
         .unwrap_or_default();
-    let data: Vec<Value> = world
+    let entries = world
         .media
         .iter()
         .rev()
         .filter(|m| m.owner == user && m.product != Product::Story)
-        .take(limit)
-        .map(|m| {
-            let all = media_json(m, &username);
-            crate::graph::select(&all, &fields)
-        })
-        .collect();
-    Ok(
-        axum::Json(json!({"data": data, "paging": {"cursors": {"before": "QVFIUk", "after": "QVFIUm"}}}))
-            .into_response(),
-    )
+        .map(|m| crate::graph::select(&media_json(m, &username), &fields));
+    let page = crate::graph::paged(entries, p, 25, &format!("{user}/media"))?;
+    Ok(axum::Json(page).into_response())
 }
 
 /// `GET /{ig-user-id}/stories`: the account's stories of the last 24 hours.

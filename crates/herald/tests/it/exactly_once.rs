@@ -2,9 +2,9 @@
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::harness::{Mode, TestApp, advance_both, herald_now};
+use crate::harness::{Mode, TestApp, advance_both, down_for, herald_now};
 use crate::on_both_backends;
 
 /// Schedules `text` (with `media`, if any) to `profile`, due in `secs` seconds.
@@ -200,6 +200,58 @@ async fn a_lost_answer_on_each_page_publish_leaves_one_copy_published_with_its_i
             );
             assert_eq!(posts.last().unwrap()["id"], id.as_str(), "{operation}");
         }
+    });
+}
+
+#[tokio::test]
+async fn the_search_after_a_lost_answer_pages_back_past_newer_posts_to_find_the_one_copy() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let email = "paged@example.com";
+        app.signup(email).await;
+        let page = app.choose_account("facebook:100000000000001").await;
+        lose_answer(&app, "facebook", "feed", "POST").await;
+        let at = (herald_now(&app) + SignedDuration::from_secs(1)).to_string();
+        let (_, p) = app
+            .schedule(json!({"text": "Buried under sixty newer posts", "targets": [{"profile_id": page}], "scheduled_at": at}))
+            .await;
+        let post = p["id"].as_str().unwrap().to_owned();
+        app.wait_for(&post, |d| d["status"] == "retry_wait").await;
+        // While Herald is down, the Page's owner posts more than one page of Graph's listing.
+        if let Some(running) = app.app.take() {
+            running.stop().await;
+        }
+        let token = app.sandbox_page_token("100000000000001").await;
+        let feed = app
+            .sandbox_base
+            .join("graph.facebook.com/v24.0/100000000000001/feed")
+            .unwrap();
+        for i in 0..60 {
+            let r = reqwest::Client::new()
+                .post(feed.clone())
+                .bearer_auth(&token)
+                .form(&[("message", format!("The owner's own post {i}"))])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+        down_for(&mut app, SignedDuration::from_secs(20), email).await;
+        let done = app
+            .wait_for(&post, |d| {
+                d["status"] != "retry_wait" && d["status"] != "publishing"
+            })
+            .await;
+        let d = &done["deliveries"][0];
+        assert_eq!(d["status"], "published", "{done:#}");
+        let copies: Vec<Value> = app.sandbox_facebook().await["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["message"] == "Buried under sixty newer posts")
+            .cloned()
+            .collect();
+        assert_eq!(copies.len(), 1, "exactly one copy: {copies:#?}");
+        assert_eq!(copies[0]["id"], d["platform_post_id"]);
     });
 }
 

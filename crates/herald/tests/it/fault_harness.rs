@@ -128,6 +128,9 @@ async fn run(backend: Backend, roles: &[Role], plan: &Plan) {
     );
     assert_eq!(report.published + report.failed, plan.deliveries);
     assert_eq!(kills, plan.kills, "every kill was made before the run settled");
+    for i in 0..fleet.len() {
+        fleet.assert_running(i);
+    }
     fleet.stop().await;
 }
 

@@ -120,15 +120,48 @@ impl Fleet {
         }
     }
 
-    /// Starts process `i` (again), and for a `serve` waits until it answers.
+    /// Starts process `i` (again), and waits until its dispatcher has started (and a `serve`
+    /// answers): a process that exits instead fails the test with the end of its log.
     pub async fn restart(&mut self, i: usize) {
         self.kill(i);
+        let started = self.dispatchers_started(i);
         let child = self.spawn(i);
         self.processes[i].child = Some(child);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while self.dispatchers_started(i) == started {
+            self.assert_running(i);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "process {i} never started dispatching"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         if self.processes[i].role == Role::Serve {
             wait_healthy(&Url::parse(&format!("http://127.0.0.1:{}/", self.processes[i].port)).unwrap())
                 .await;
         }
+    }
+
+    /// Fails the test, with the end of its log, if process `i` has exited.
+    pub fn assert_running(&mut self, i: usize) {
+        let exited = self.processes[i]
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().unwrap());
+        if let Some(status) = exited {
+            let log = self.log(i);
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
+            panic!("process {i} exited ({status}): {tail:#?}");
+        }
+    }
+
+    fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.app.dir.join(format!("herald-{i}.log"))).unwrap_or_default()
+    }
+
+    /// How many times process `i` has logged that its dispatcher started.
+    fn dispatchers_started(&self, i: usize) -> usize {
+        self.log(i).matches("dispatcher started").count()
     }
 
     fn spawn(&self, i: usize) -> Child {
