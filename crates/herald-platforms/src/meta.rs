@@ -138,8 +138,21 @@ impl Graph {
             if let Some(cursor) = &after {
                 page.query_pairs_mut().append_pair("after", cursor);
             }
-            let body = self.get_json(page, token).await?;
-            found.extend(candidates(&body, fields, window, &matches));
+            // A search refuses no content: whatever its error says, the post may be there.
+            let body = self.get_json(page, token).await.map_err(|e| match e {
+                PlatformError::ContentRejected { message } | PlatformError::MediaUnreachable { message } => {
+                    PlatformError::Platform {
+                        message: format!("the search for the earlier attempt's post was refused: {message}"),
+                    }
+                }
+                other => other,
+            })?;
+            // A post listed on two pages (the listing moved while it was read) is one candidate.
+            for c in candidates(&body, fields, window, &matches) {
+                if !found.iter().any(|f: &crate::Published| f.id == c.id) {
+                    found.push(c);
+                }
+            }
             let oldest = body["data"]
                 .as_array()
                 .and_then(|d| d.last())

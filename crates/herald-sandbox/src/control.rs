@@ -23,6 +23,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/_sandbox/faults", get(faults))
         .route("/_sandbox/faults/chaos", post(chaos))
         .route("/_sandbox/clock/advance", post(advance))
+        .route("/_sandbox/limits", get(limits).post(set_limits))
         .route("/_sandbox/sandbox.css", get(crate::html::stylesheet))
 }
 
@@ -125,6 +126,24 @@ struct Quota {
 async fn instagram_quota(State(sb): State<Sandbox>, Json(q): Json<Quota>) -> Json<serde_json::Value> {
     crate::lock(&sb.inner.config).publish_quota = q.total;
     Json(json!({ "publish_quota": q.total }))
+}
+
+/// The platforms' quotas: as documented, scaled, or off.
+async fn limits(State(sb): State<Sandbox>) -> Json<crate::Limits> {
+    Json(sb.config().limits)
+}
+
+/// Scales the platforms' quotas (`{"scale": 100}`) or switches them off (`{"off": true}`) for a run.
+async fn set_limits(State(sb): State<Sandbox>, Json(l): Json<crate::Limits>) -> Response {
+    if !(1..=1_000_000).contains(&l.scale) {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": {"code": "invalid_scale", "message": "`scale` must be between 1 and 1000000"}})),
+        )
+            .into_response();
+    }
+    crate::lock(&sb.inner.config).limits = l;
+    Json(json!(l)).into_response()
 }
 
 /// Every Graph request the sandbox answered, without credentials, oldest first.

@@ -357,8 +357,9 @@ const MAX_LIMIT: usize = 100;
 /// One page of a newest-first listing as Graph pages it: `limit` entries (`default` when not
 /// given, at most 100) after the `after` cursor, with `paging.cursors` and, while more remain,
 /// `paging.next` (the address of the next page on `graph.facebook.com`, as Graph gives it).
+/// Cursors name an entry, not a position, so entries added meanwhile never repeat one.
 pub(crate) fn paged(
-    entries: impl Iterator<Item = serde_json::Value>,
+    entries: impl Iterator<Item = (String, serde_json::Value)>,
     p: &Params,
     default: usize,
     path: &str,
@@ -374,26 +375,34 @@ pub(crate) fn paged(
             .ok_or_else(|| GraphError::param("(#100) The parameter limit must be a positive integer"))?
             .min(MAX_LIMIT),
     };
-    let skip = match p.get("after") {
-        None => 0,
-        Some(cursor) => b64
-            .decode(cursor)
-            .ok()
-            .and_then(|raw| String::from_utf8(raw).ok())
-            .and_then(|s| s.strip_prefix("offset:")?.parse::<usize>().ok())
-            .ok_or_else(|| GraphError::param("(#100) The after cursor is not valid"))?,
+    let after = match p.get("after") {
+        None => None,
+        Some(cursor) => Some(
+            b64.decode(cursor)
+                .ok()
+                .and_then(|raw| String::from_utf8(raw).ok())
+                .and_then(|s| s.strip_prefix("id:").map(str::to_owned))
+                .ok_or_else(|| GraphError::param("(#100) The after cursor is not valid"))?,
+        ),
     };
-    let mut rest = entries.skip(skip);
-    let data: Vec<serde_json::Value> = rest.by_ref().take(limit).collect();
-    let cursor = |at: usize| b64.encode(format!("offset:{at}"));
-    let mut paging =
-        serde_json::json!({"cursors": {"before": cursor(skip), "after": cursor(skip + data.len())}});
-    if rest.next().is_some() {
-        paging["next"] = format!(
-            "https://graph.facebook.com/{path}?limit={limit}&after={}",
-            cursor(skip + data.len())
-        )
-        .into();
+    let mut rest = entries.peekable();
+    if let Some(id) = &after {
+        while rest.next_if(|(e, _)| e != id).is_some() {}
+        rest.next();
     }
+    let page: Vec<(String, serde_json::Value)> = rest.by_ref().take(limit).collect();
+    let cursor = |id: &str| b64.encode(format!("id:{id}"));
+    let mut paging = serde_json::json!({});
+    if let (Some((first, _)), Some((last, _))) = (page.first(), page.last()) {
+        paging["cursors"] = serde_json::json!({"before": cursor(first), "after": cursor(last)});
+        if rest.peek().is_some() {
+            paging["next"] = format!(
+                "https://graph.facebook.com/{path}?limit={limit}&after={}",
+                cursor(last)
+            )
+            .into();
+        }
+    }
+    let data: Vec<serde_json::Value> = page.into_iter().map(|(_, v)| v).collect();
     Ok(serde_json::json!({ "data": data, "paging": paging }))
 }

@@ -38,6 +38,8 @@ pub struct SandboxConfig {
     pub facebook_app: App,
     /// API-published posts per account per rolling 24 hours (Instagram documents 50).
     pub publish_quota: u32,
+    /// The platforms' quotas, as they are or scaled up or switched off for a run.
+    pub limits: Limits,
     /// How many entries the request journal and the call log keep (the oldest are dropped).
     pub journal_limit: usize,
     /// How many comments each platform keeps (the oldest are dropped; published posts never are).
@@ -45,6 +47,39 @@ pub struct SandboxConfig {
     /// The origins (`scheme://host:port`) media may be downloaded from, as Meta's fetcher would
     /// download `image_url` and the like. Anything else is refused before any connection is made.
     pub trusted_origins: Vec<String>,
+}
+
+/// How the emulated quotas (Instagram's posts per day, a Page's reels per day) apply: as the
+/// platforms document them, multiplied by `scale`, or not at all (`off`), so a harness or a
+/// benchmark can publish thousands of posts. Herald is never told: it reads the quotas the
+/// sandbox reports, as it would read the platform's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default = "one")]
+    pub scale: u32,
+    #[serde(default)]
+    pub off: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { scale: 1, off: false }
+    }
+}
+
+impl Limits {
+    /// A documented quota as it applies now.
+    pub fn applied(self, documented: u32) -> u32 {
+        match self.off {
+            true => u32::MAX,
+            false => documented.saturating_mul(self.scale),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +114,7 @@ impl Default for SandboxConfig {
                 redirect_uris: Vec::new(),
             },
             publish_quota: 50,
+            limits: Limits::default(),
             journal_limit: 10_000,
             comments_limit: 10_000,
             trusted_origins: Vec::new(),

@@ -123,6 +123,28 @@ impl Ig {
         long["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// Publishes the square image with `caption` (a container, its processing, `media_publish`);
+    /// returns the media id.
+    async fn publish_image(&self, token: &str, caption: &str) -> Value {
+        let (_, c) = self
+            .graph_post(
+                &format!("{ACCOUNT}/media"),
+                token,
+                &[("image_url", self.image_url.as_str()), ("caption", caption)],
+            )
+            .await;
+        self.sb.clock().advance(SignedDuration::from_secs(61)).unwrap();
+        let (s, m) = self
+            .graph_post(
+                &format!("{ACCOUNT}/media_publish"),
+                token,
+                &[("creation_id", c["id"].as_str().unwrap())],
+            )
+            .await;
+        assert_eq!(s, 200, "{m}");
+        m["id"].clone()
+    }
+
     async fn graph_get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut r = self.http.get(format!("{}/graph.instagram.com/{path}", self.base));
         if let Some(t) = token {
@@ -747,22 +769,7 @@ async fn chaos_faults_a_share_of_calls_counts_them_and_publications_are_counted_
     assert_eq!(chaos(serde_json::json!({"rate": 0.0})).await.status(), 200);
     // The same content published twice is one fingerprint counted twice.
     for _ in 0..2 {
-        let (_, c) = ig
-            .graph_post(
-                &format!("{ACCOUNT}/media"),
-                &token,
-                &[("image_url", ig.image_url.as_str()), ("caption", "twice")],
-            )
-            .await;
-        ig.sb.clock().advance(SignedDuration::from_secs(61)).unwrap();
-        let (s, m) = ig
-            .graph_post(
-                &format!("{ACCOUNT}/media_publish"),
-                &token,
-                &[("creation_id", c["id"].as_str().unwrap())],
-            )
-            .await;
-        assert_eq!(s, 200, "{m}");
+        ig.publish_image(&token, "twice").await;
     }
     let p: Value = ig
         .http
@@ -789,24 +796,7 @@ async fn listings_are_paged_with_an_after_cursor_and_a_next_link_while_more_rema
     let token = ig.token(ALL).await;
     let mut published = Vec::new();
     for i in 0..3 {
-        let caption = format!("paged {i}");
-        let (_, c) = ig
-            .graph_post(
-                &format!("{ACCOUNT}/media"),
-                &token,
-                &[("image_url", ig.image_url.as_str()), ("caption", &caption)],
-            )
-            .await;
-        ig.sb.clock().advance(SignedDuration::from_secs(61)).unwrap();
-        let (s, m) = ig
-            .graph_post(
-                &format!("{ACCOUNT}/media_publish"),
-                &token,
-                &[("creation_id", c["id"].as_str().unwrap())],
-            )
-            .await;
-        assert_eq!(s, 200, "{m}");
-        published.push(m["id"].clone());
+        published.push(ig.publish_image(&token, &format!("paged {i}")).await);
     }
     let list = |after: Option<String>| {
         let mut path = format!("v24.0/{ACCOUNT}/media?fields=id&limit=2");
@@ -827,6 +817,8 @@ async fn listings_are_paged_with_an_after_cursor_and_a_next_link_while_more_rema
     assert_eq!(ids, [&published[2], &published[1]], "newest first, two to a page");
     assert!(first["paging"]["next"].is_string(), "{first}");
     let after = first["paging"]["cursors"]["after"].as_str().unwrap().to_owned();
+    // A post made between two pages does not shift the next page: cursors name an entry.
+    ig.publish_image(&token, "newer than the listing").await;
     let (_, second) = list(Some(after)).await;
     assert_eq!(second["data"].as_array().unwrap().len(), 1, "{second}");
     assert_eq!(second["data"][0]["id"], published[0]);
@@ -836,4 +828,50 @@ async fn listings_are_paged_with_an_after_cursor_and_a_next_link_while_more_rema
     );
     let (s, e) = list(Some("not-a-cursor".into())).await;
     assert_eq!((s, graph_error(&e).0), (400, 100), "{e}");
+}
+
+#[tokio::test]
+async fn quotas_can_be_scaled_or_switched_off_for_a_run_and_the_reported_limit_follows() {
+    let ig = start().await;
+    let token = ig.token(ALL).await;
+    let control = |path: &str, body: Value| {
+        let (http, url) = (ig.http.clone(), format!("{}/_sandbox/{path}", ig.base));
+        async move { http.post(url).json(&body).send().await.unwrap().status() }
+    };
+    assert_eq!(
+        control("instagram/quota", serde_json::json!({"total": 1})).await,
+        200
+    );
+    ig.publish_image(&token, "the only one allowed").await;
+    let try_publish = || async {
+        let (_, c) = ig
+            .graph_post(
+                &format!("{ACCOUNT}/media"),
+                &token,
+                &[("image_url", ig.image_url.as_str())],
+            )
+            .await;
+        ig.sb.clock().advance(SignedDuration::from_secs(61)).unwrap();
+        ig.graph_post(
+            &format!("{ACCOUNT}/media_publish"),
+            &token,
+            &[("creation_id", c["id"].as_str().unwrap())],
+        )
+        .await
+    };
+    let (s, e) = try_publish().await;
+    assert_eq!((s, graph_error(&e).0), (400, 9), "the documented quota: {e}");
+    assert_eq!(control("limits", serde_json::json!({"scale": 0})).await, 422);
+    assert_eq!(control("limits", serde_json::json!({"scale": 2})).await, 200);
+    let (_, limit) = ig
+        .graph_get(
+            &format!("v24.0/{ACCOUNT}/content_publishing_limit?fields=quota_usage,config"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(limit["data"][0]["config"]["quota_total"], 2, "{limit}");
+    assert_eq!(try_publish().await.0, 200, "twice the quota");
+    assert_eq!(try_publish().await.0, 400);
+    assert_eq!(control("limits", serde_json::json!({"off": true})).await, 200);
+    assert_eq!(try_publish().await.0, 200, "no quota at all");
 }

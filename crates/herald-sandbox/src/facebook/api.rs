@@ -490,7 +490,12 @@ fn list_posts(sb: &Sandbox, p: &Params, page: &str) -> Result<Response, GraphErr
         .iter()
         .rev()
         .filter(|post| post.page_id == id)
-        .map(|post| crate::graph::select(&post_json(&world, post, now), &fields));
+        .map(|post| {
+            (
+                post.id.clone(),
+                crate::graph::select(&post_json(&world, post, now), &fields),
+            )
+        });
     let page = crate::graph::paged(entries, p, 25, &format!("{id}/feed"))?;
     Ok(axum::Json(page).into_response())
 }

@@ -15,7 +15,7 @@ use crate::Sandbox;
 use crate::graph::{GraphError, Params};
 
 /// API-published reels a Page may make in a moving 24 hours (Reels Publishing API).
-const REELS_PER_DAY: usize = 30;
+const REELS_PER_DAY: u32 = 30;
 
 /// The largest video the sandbox accepts (Meta documents no smaller limit for reels).
 const MAX_VIDEO_BYTES: usize = 1024 * 1024 * 1024;
@@ -57,11 +57,12 @@ pub(crate) fn phase(
                     v.page_id == page && v.kind == "reel" && v.finished_at.is_some_and(|at| at > day_ago)
                 })
                 .count();
-            if kind == "reel" && published_reels >= REELS_PER_DAY {
+            let reels_per_day = sb.config().limits.applied(REELS_PER_DAY);
+            if kind == "reel" && published_reels >= reels_per_day as usize {
                 // Meta documents the limit and where it is enforced, not the code; the sandbox uses 9.
                 return Err(GraphError::new(
                     9,
-                    format!("(#9) This Page has published {REELS_PER_DAY} reels through the API in the last 24 hours; try again later"),
+                    format!("(#9) This Page has published {reels_per_day} reels through the API in the last 24 hours; try again later"),
                 )
                 .user("Reels limit reached", "Pages can publish 30 reels through the API per 24 hours."));
             }

@@ -400,7 +400,8 @@ fn publish(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
     let user = owner(&t, id, "post")?;
     let creation_id = p.require("creation_id")?;
     let now = sb.clock().now();
-    let quota = sb.config().publish_quota as usize;
+    let config = sb.config();
+    let quota = config.limits.applied(config.publish_quota) as usize;
     let mut world = sb.instagram();
     let cid: u64 = creation_id
         .parse()
@@ -515,7 +516,12 @@ fn list_media(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError
         .iter()
         .rev()
         .filter(|m| m.owner == user && m.product != Product::Story)
-        .map(|m| crate::graph::select(&media_json(m, &username), &fields));
+        .map(|m| {
+            (
+                m.id.to_string(),
+                crate::graph::select(&media_json(m, &username), &fields),
+            )
+        });
     let page = crate::graph::paged(entries, p, 25, &format!("{user}/media"))?;
     Ok(axum::Json(page).into_response())
 }
@@ -554,7 +560,8 @@ fn quota(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         .iter()
         .filter(|m| m.owner == user && m.timestamp > day_ago)
         .count();
-    let total = sb.config().publish_quota;
+    let config = sb.config();
+    let total = config.limits.applied(config.publish_quota);
     Ok(axum::Json(
         json!({"data": [{"quota_usage": used, "config": {"quota_total": total, "quota_duration": 86400}}]}),
     )

@@ -256,6 +256,44 @@ async fn the_search_after_a_lost_answer_pages_back_past_newer_posts_to_find_the_
 }
 
 #[tokio::test]
+async fn a_search_refused_after_a_lost_answer_leaves_the_delivery_unconfirmed_never_failed() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let email = "refused-search@example.com";
+        app.signup(email).await;
+        let page = app.choose_account("facebook:100000000000001").await;
+        lose_answer(&app, "facebook", "feed", "POST").await;
+        app.fault(
+            "facebook",
+            json!({"operation": "feed", "method": "GET", "kind": "refuse"}),
+        )
+        .await;
+        let at = (herald_now(&app) + SignedDuration::from_secs(1)).to_string();
+        let (_, p) = app
+            .schedule(json!({"text": "Searched for, refused", "targets": [{"profile_id": page}], "scheduled_at": at}))
+            .await;
+        let post = p["id"].as_str().unwrap().to_owned();
+        app.wait_for(&post, |d| d["status"] == "retry_wait").await;
+        advance_both(&app, SignedDuration::from_secs(20), email).await;
+        let done = app
+            .wait_for(&post, |d| {
+                d["status"] != "retry_wait" && d["status"] != "publishing"
+            })
+            .await;
+        assert_eq!(
+            done["deliveries"][0]["status"], "unconfirmed",
+            "the post may be live: {done:#}"
+        );
+        let copies = app.sandbox_facebook().await["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["message"] == "Searched for, refused")
+            .count();
+        assert_eq!(copies, 1, "nothing published again");
+    });
+}
+
+#[tokio::test]
 async fn two_lost_answers_that_cannot_be_told_apart_are_unconfirmed_with_both_candidates_and_the_person_settles_them()
  {
     on_both_backends!(Mode::Builtin, |app| {
