@@ -50,6 +50,13 @@ enum Command {
             default_value = "http://127.0.0.1:8080/oauth/facebook/callback"
         )]
         facebook_redirect_uris: Vec<String>,
+        /// Multiplies the platforms' documented quotas (Instagram's 50 posts a day, a Page's 30
+        /// reels a day), for a harness or a benchmark.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        limits_scale: u32,
+        /// Switches the platforms' quotas off altogether.
+        #[arg(long, conflicts_with = "limits_scale")]
+        no_limits: bool,
     },
     /// Apply the database migrations and exit.
     Migrate,
@@ -471,6 +478,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             trust_origins,
             redirect_uris,
             facebook_redirect_uris,
+            limits_scale,
+            no_limits,
         } => {
             if !listen.ip().is_loopback() {
                 if !cli.opts.allow_public_sandbox {
@@ -482,7 +491,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "WARNING: the sandbox listens on {listen}, where others may reach it: they can read its tokens and act as its platforms. Never use it with real accounts."
                 );
             }
-            let sb = herald_sandbox::Sandbox::new(herald_sandbox::SandboxConfig::default());
+            let sb = herald_sandbox::Sandbox::new(herald_sandbox::SandboxConfig {
+                limits: herald_sandbox::Limits {
+                    scale: limits_scale,
+                    off: no_limits,
+                },
+                ..herald_sandbox::SandboxConfig::default()
+            });
             for origin in &trust_origins {
                 sb.trust_origin(origin);
             }
@@ -497,6 +512,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
+            // The address it got (with `--listen 127.0.0.1:0`, the port the system chose).
+            let listen = listener.local_addr()?;
             println!("Herald sandbox on http://{listen}/_sandbox/");
             println!(
                 "  Instagram app: client id {} (secret: {})",
@@ -513,6 +530,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "  Downloads media only from: {} (add origins with --trust-origin)",
                 sb.config().trusted_origins.join(", ")
             );
+            let limits = sb.config().limits;
+            match limits.off {
+                true => println!("  Quotas: off (--no-limits)"),
+                false if limits.scale > 1 => {
+                    println!("  Quotas: {}× the platforms' (--limits-scale)", limits.scale)
+                }
+                false => println!("  Quotas: as the platforms document them"),
+            }
             herald_sandbox::serve(sb, listener, shutdown_signal()).await?;
         }
         Command::Migrate => {

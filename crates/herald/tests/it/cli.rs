@@ -167,3 +167,36 @@ fn secrets_are_refused_as_flags_with_where_to_put_them() {
     assert!(err.contains("--allow-public-sandbox"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn the_standalone_sandbox_says_how_its_quotas_apply_scaled_or_off() {
+    let dir = temp_dir();
+    for (flags, says) in [
+        (&["--limits-scale", "100"][..], "Quotas: 100× the platforms'"),
+        (&["--no-limits"][..], "Quotas: off"),
+        (&[][..], "Quotas: as the platforms document them"),
+    ] {
+        let mut child = herald(&dir)
+            .args(["sandbox", "--listen", "127.0.0.1:0"])
+            .args(flags)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut seen = String::new();
+        let mut buf = [0u8; 256];
+        while !seen.contains("Quotas:") || !seen.ends_with('\n') {
+            let n = stdout.read(&mut buf).unwrap();
+            assert!(n > 0, "the sandbox exited early: {seen}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert!(seen.contains(says), "{flags:?}: {seen}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let (code, err) = run(&dir, &["sandbox", "--limits-scale", "5", "--no-limits"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--no-limits"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
