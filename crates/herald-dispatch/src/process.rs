@@ -145,11 +145,27 @@ impl Dispatcher {
 
     /// Checks, then steps. `Err(Ok(stop))` is an outcome to record; `Err(Err(_))` a store failure.
     async fn attempt(&self, c: &Claimed) -> Result<(), Result<Stop, StoreError>> {
-        let profile = self
-            .store
-            .get_profile(c.workspace, c.profile)
-            .await
-            .map_err(Err)?;
+        let profile = match self.store.get_profile(c.workspace, c.profile).await {
+            Ok(p) => p,
+            // A profile Herald cannot read is damage: said once, never retried forever or guessed at.
+            Err(StoreError::Corrupt(why)) => {
+                return Err(Ok(match may_be_live(c.handle.as_deref()) {
+                    true => Stop::Unconfirmed(
+                        format!(
+                            "The profile's record cannot be read ({why}); the post may already be on the platform. Check there, and reconnect the profile."
+                        ),
+                        Vec::new(),
+                    ),
+                    false => Stop::Fail(
+                        "corrupt_profile",
+                        format!(
+                            "The profile's record cannot be read ({why}); nothing was published. Reconnect the profile, then publish the post again."
+                        ),
+                    ),
+                }));
+            }
+            Err(e) => return Err(Err(e)),
+        };
         let platform = profile.platform;
         // Only the platforms with a publish job below; any other is said, never guessed at.
         if !matches!(platform, Platform::Instagram | Platform::Facebook) {

@@ -117,11 +117,13 @@ fn candidates(
 
 /// The most pages of a listing one search reads: past them Herald cannot tell what the account holds.
 const SEARCH_PAGES: usize = 20;
+/// How much older than the window an entry must be before a search stops reading (seconds).
+const SEARCH_MARGIN: i64 = 600;
 
 impl Graph {
     /// Every entry of the newest-first listing at `url` that `matches` and was created within the
     /// window (see [`candidates`]), read page after page with Graph's `after` cursor until the
-    /// entries are older than the window or the listing ends. A window holding more than
+    /// entries are well older than the window or the listing ends. A window holding more than
     /// [`SEARCH_PAGES`] pages is an error: Herald does not claim to have searched what it has not.
     pub async fn search(
         &self,
@@ -153,17 +155,26 @@ impl Graph {
                     found.push(c);
                 }
             }
+            // Only a listing without `next` has ended (a page may come back short, or empty);
+            // past that, reading stops once an entry is well older than the window (listings are
+            // newest first, but a video's time is when it finished, so allow a margin).
+            if body["paging"]["next"].as_str().is_none() {
+                return Ok(found);
+            }
             let oldest = body["data"]
                 .as_array()
                 .and_then(|d| d.last())
                 .and_then(|e| graph_seconds(&e[fields.0]));
-            match (
-                body["paging"]["next"].as_str(),
-                body["paging"]["cursors"]["after"].as_str(),
-                oldest,
-            ) {
-                (Some(_), Some(cursor), Some(at)) if at >= window.0 - SKEW => after = Some(cursor.to_owned()),
-                _ => return Ok(found),
+            if oldest.is_some_and(|at| at < window.0 - SKEW - SEARCH_MARGIN) {
+                return Ok(found);
+            }
+            match body["paging"]["cursors"]["after"].as_str() {
+                Some(cursor) => after = Some(cursor.to_owned()),
+                None => {
+                    return Err(PlatformError::Platform {
+                        message: "the listing has more pages but no cursor to read them with".into(),
+                    });
+                }
             }
         }
         Err(PlatformError::Platform {

@@ -356,8 +356,9 @@ const MAX_LIMIT: usize = 100;
 
 /// One page of a newest-first listing as Graph pages it: `limit` entries (`default` when not
 /// given, at most 100) after the `after` cursor, with `paging.cursors` and, while more remain,
-/// `paging.next` (the address of the next page on `graph.facebook.com`, as Graph gives it).
-/// Cursors name an entry, not a position, so entries added meanwhile never repeat one.
+/// `paging.next`. Cursors name an entry, not a position, so entries added meanwhile never repeat
+/// one. Clients page with the cursor (as Meta's SDKs do); `next` says that more remain and is a
+/// plain link to the next page of `path` (default fields), not Graph's own signed address.
 pub(crate) fn paged(
     entries: impl Iterator<Item = (String, serde_json::Value)>,
     p: &Params,

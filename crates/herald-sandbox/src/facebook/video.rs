@@ -64,7 +64,7 @@ pub(crate) fn phase(
                     9,
                     format!("(#9) This Page has published {reels_per_day} reels through the API in the last 24 hours; try again later"),
                 )
-                .user("Reels limit reached", "Pages can publish 30 reels through the API per 24 hours."));
+                .user("Reels limit reached", format!("Pages can publish {reels_per_day} reels through the API per 24 hours.")));
             }
             let video = raw
                 .parse::<u64>()

@@ -427,6 +427,12 @@ async fn a_profile_whose_platform_herald_does_not_know_is_an_error_never_taken_f
         app.signup("unknown@example.com").await;
         app.connect(&[]).await;
         let profile = app.profiles().await[0]["id"].as_str().unwrap().to_owned();
+        let (_, image) = app.upload("square-1080.jpg").await;
+        let later = (herald_now(&app) + SignedDuration::from_hours(1)).to_string();
+        let (_, p) = app
+            .schedule(json!({"text": "to a platform nobody knows", "media_ids": [image["id"]], "targets": [{"profile_id": profile}], "scheduled_at": later}))
+            .await;
+        let post = p["id"].as_str().unwrap().to_owned();
         assert_eq!(
             app.tamper(&format!(
                 "UPDATE profiles SET platform = 'myspace' WHERE id = '{profile}'"
@@ -438,6 +444,17 @@ async fn a_profile_whose_platform_herald_does_not_know_is_an_error_never_taken_f
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
         assert_eq!(body["error"]["code"], "internal");
         assert!(body["error"]["request_id"].is_string(), "{body}");
+        let now = herald_now(&app).as_microsecond();
+        app.tamper(&format!(
+            "UPDATE deliveries SET due_at = {now} WHERE post_id = '{post}'"
+        ))
+        .await;
+        let done = app.wait_for(&post, |d| d["status"] == "failed").await;
+        assert_eq!(
+            done["deliveries"][0]["error"]["code"], "corrupt_profile",
+            "{done:#}"
+        );
+        assert!(app.sandbox_media().await.is_empty(), "nothing went to Instagram");
     });
 }
 
