@@ -123,6 +123,17 @@ impl Ig {
         long["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// What the sandbox's control API answers at `path` (`_sandbox/…`).
+    async fn control_json(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}/{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
+    }
+
     /// Publishes the square image with `caption` (a container, its processing, `media_publish`);
     /// returns the media id.
     async fn publish_image(&self, token: &str, caption: &str) -> Value {
@@ -743,15 +754,7 @@ async fn chaos_faults_a_share_of_calls_counts_them_and_publications_are_counted_
     assert_eq!(s, 500, "every POST fails");
     let (s, _) = ig.graph_get("v24.0/me?fields=id", Some(&token)).await;
     assert_eq!(s, 200, "a GET is untouched");
-    let report: Value = ig
-        .http
-        .get(format!("{}/_sandbox/faults", ig.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = ig.control_json("_sandbox/faults").await;
     assert_eq!(report["injected"]["server_error"], 1, "{report}");
     assert_eq!(
         report["calls"]["POST media"], 1,
@@ -771,15 +774,7 @@ async fn chaos_faults_a_share_of_calls_counts_them_and_publications_are_counted_
     for _ in 0..2 {
         ig.publish_image(&token, "twice").await;
     }
-    let p: Value = ig
-        .http
-        .get(format!("{}/_sandbox/publications", ig.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let p = ig.control_json("_sandbox/publications").await;
     let twice: Vec<&Value> = p["data"]
         .as_array()
         .unwrap()

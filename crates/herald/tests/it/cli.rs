@@ -75,14 +75,7 @@ fn serve_prints_where_everything_is_and_stops_cleanly_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    let mut buf = [0u8; 256];
-    while !seen.contains("Press Ctrl-C") {
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "serve exited early: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
+    let seen = read_until(&mut child, |seen| seen.contains("Press Ctrl-C"));
     assert!(seen.contains("Sandbox:") && seen.contains("state"), "{seen}");
     assert!(dir.join("state/master.keys").exists() && dir.join("state/herald.db").exists());
     Command::new("kill")
@@ -99,6 +92,19 @@ fn serve_prints_where_everything_is_and_stops_cleanly_on_sigterm() {
     };
     assert!(status.success(), "{status:?}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Reads the child's standard output until `done` holds for what it printed so far.
+fn read_until(child: &mut std::process::Child, done: impl Fn(&str) -> bool) -> String {
+    let stdout = child.stdout.as_mut().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !done(&seen) {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "herald exited early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    seen
 }
 
 /// Runs `herald` in `dir` with `args` and returns (exit code, stderr).
@@ -183,14 +189,9 @@ fn the_standalone_sandbox_says_how_its_quotas_apply_scaled_or_off() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let mut seen = String::new();
-        let mut buf = [0u8; 256];
-        while !seen.contains("Quotas:") || !seen.ends_with('\n') {
-            let n = stdout.read(&mut buf).unwrap();
-            assert!(n > 0, "the sandbox exited early: {seen}");
-            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
+        let seen = read_until(&mut child, |seen| {
+            seen.contains("Quotas:") && seen.ends_with('\n')
+        });
         assert!(seen.contains(says), "{flags:?}: {seen}");
         child.kill().unwrap();
         child.wait().unwrap();
