@@ -107,10 +107,7 @@ impl Dispatcher {
             }
         };
         let now = self.clock.now();
-        let refreshed = match login {
-            Login::Instagram => self.platforms.instagram.refresh(&token, now).await,
-            Login::Facebook => return,
-        };
+        let refreshed = self.platforms.connector(login).refresh(&token, now).await;
         let outcome = match refreshed {
             Ok(r) => {
                 let saved = self

@@ -5,7 +5,6 @@
 //! for posts scheduled by other processes.
 
 mod care;
-mod jobs;
 mod lease;
 mod notify;
 mod process;
@@ -18,25 +17,17 @@ use std::time::Duration;
 
 use herald_domain::Clock;
 use herald_domain::profile::Backends;
-use herald_platforms::facebook::Facebook;
-use herald_platforms::instagram::Instagram;
+use herald_platforms::Registry;
 use herald_store::Store;
 use herald_vault::UrlSigner;
 use tokio::sync::Notify;
 use url::Url;
 
-/// The platform adapters the dispatcher publishes through.
-#[derive(Clone)]
-pub struct Platforms {
-    pub instagram: Instagram,
-    pub facebook: Facebook,
-}
-
 /// What the dispatcher needs from the outside.
 #[derive(Clone)]
 pub struct Dispatcher {
     store: Store,
-    platforms: Platforms,
+    platforms: Registry,
     signer: UrlSigner,
     public_url: Url,
     clock: Clock,
@@ -85,7 +76,7 @@ impl Dispatcher {
     /// `wake` is notified whenever a post is scheduled or edited, so the dispatcher looks at once.
     pub fn new(
         store: Store,
-        platforms: Platforms,
+        platforms: Registry,
         signer: UrlSigner,
         public_url: Url,
         wake: Arc<Notify>,

@@ -5,18 +5,15 @@ use std::time::Duration;
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::{Feature, Platform};
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
-use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts};
-use herald_platforms::facebook::{PageContent, PageFormat};
-use herald_platforms::instagram::{Content, Item};
-use herald_platforms::{PlatformError, Published, Step, StepContext};
+use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts, OptionType};
+use herald_platforms::{Item, PlatformError, PublishJob, Published, Publisher, Step, StepContext};
 use herald_store::{Claimed, StoreError, Transition};
 use jiff::SignedDuration;
 use secrecy::SecretString;
 
 use crate::Dispatcher;
-use crate::jobs::{InstagramJob, Job, PageJob, may_be_live};
 
-/// How long Instagram's publishing quota, once read, is trusted.
+/// How long a platform's live facts (Instagram's publishing quota), once read, are trusted.
 const FACTS_TTL: Duration = Duration::from_secs(600);
 /// How long a delivery waits when the quota is used up before it looks again.
 const QUOTA_RECHECK: SignedDuration = SignedDuration::from_hours(1);
@@ -149,7 +146,7 @@ impl Dispatcher {
             Ok(p) => p,
             // A profile Herald cannot read is damage: said once, never retried forever or guessed at.
             Err(StoreError::Corrupt(why)) => {
-                return Err(Ok(match may_be_live(c.handle.as_deref()) {
+                return Err(Ok(match c.may_be_live {
                     true => Stop::Unconfirmed(
                         format!(
                             "The profile's record cannot be read ({why}); the post may already be on the platform. Check there, and reconnect the profile."
@@ -167,14 +164,17 @@ impl Dispatcher {
             Err(e) => return Err(Err(e)),
         };
         let platform = profile.platform;
-        // Only the platforms with a publish job below; any other is said, never guessed at.
-        if !matches!(platform, Platform::Instagram | Platform::Facebook) {
-            return Err(Ok(Stop::Fail(
-                "unsupported_platform",
-                format!("Herald cannot publish to {} yet.", platform.display_name()),
-            )));
-        }
-        let live = may_be_live(c.handle.as_deref());
+        // Only the platforms the registry has a publisher for; any other is said, never guessed at.
+        let publisher = match self.platforms.publisher(platform) {
+            Ok(p) => p,
+            Err(e) => return Err(Ok(Stop::Fail("unsupported_platform", e.to_string()))),
+        };
+        // The saved record, or the handle itself (a handle that cannot be read may describe a
+        // live post), says the call that makes the post visible may have been made.
+        let live = c.may_be_live
+            || c.handle
+                .as_deref()
+                .is_some_and(|h| publisher.progress(h).map_or(true, |p| p.visible_call));
         let post = self.store.get_post(c.workspace, c.post).await.map_err(Err)?;
         // The window counts from the post's time, or from when the person said "publish now".
         let since = herald_domain::clock::from_micros(c.window_from.unwrap_or(post.scheduled_at));
@@ -284,14 +284,10 @@ impl Dispatcher {
                 .join(" ");
             return Err(Ok(Stop::Fail("content_rejected", msg)));
         }
-        let token = self.token(c, &profile).await?;
-        let instagram = self
-            .platforms
-            .instagram
-            .via(profile.login, &self.platforms.facebook);
-        if platform == Platform::Instagram && c.handle.is_none() {
+        let token = self.token(c, &profile, live).await?;
+        if c.handle.is_none() {
             let live = self
-                .live_facts(c, &profile, &instagram, &token)
+                .live_facts(c, &profile, publisher.as_ref(), &token)
                 .await
                 .map_err(Err)?;
             let draft = Draft {
@@ -309,12 +305,6 @@ impl Dispatcher {
                 )));
             }
         }
-        if media.is_empty() && platform == Platform::Instagram {
-            return Err(Ok(Stop::Fail(
-                "content_rejected",
-                "Instagram needs an image.".into(),
-            )));
-        }
         let exp = self.clock.now().as_second()
             + i64::try_from(self.settings.media_url_ttl.as_secs()).unwrap_or(3600);
         let sign = |m: &herald_store::MediaRow| {
@@ -330,57 +320,41 @@ impl Dispatcher {
                 video: !m.media_type.is_image(),
             })
             .collect();
-        let text_option = |k: &str| options.get(k).and_then(|v| v.as_str());
-        let cover = match text_option("cover_media_id").and_then(|id| id.parse().ok()) {
-            Some(id) => match self.store.get_media(c.workspace, id).await {
-                Ok(m) => Some(sign(&m)),
+        // Media-typed options (a reel's cover) become URLs the platform downloads them from.
+        let mut media_options = Vec::new();
+        for spec in rules::limits(platform).options {
+            let OptionType::Media { .. } = spec.ty else {
+                continue;
+            };
+            let Some(id) = options
+                .get(spec.name)
+                .and_then(|v| v.as_str())
+                .and_then(|id| id.parse().ok())
+            else {
+                continue;
+            };
+            match self.store.get_media(c.workspace, id).await {
+                Ok(m) => media_options.push((spec.name, sign(&m))),
                 Err(StoreError::NotFound) => {
                     return Err(Ok(Stop::Fail(
                         "content_rejected",
-                        "The reel's cover image was deleted; choose another cover.".into(),
+                        format!("The file chosen as `{}` was deleted; choose another.", spec.name),
                     )));
                 }
                 Err(e) => return Err(Err(e)),
-            },
-            None => None,
-        };
-        if platform == Platform::Facebook {
-            let photos: Vec<String> = items.iter().filter(|i| !i.video).map(|i| i.url.clone()).collect();
-            let format = match rules::kind_of(platform, &draft) {
-                Some("reel") => PageFormat::Reel,
-                Some("story") => PageFormat::Story,
-                _ => PageFormat::Feed,
-            };
-            let job = PageJob {
-                facebook: &self.platforms.facebook,
-                token: &token,
-                page: &profile.external_id,
-                content: PageContent {
-                    message: &text,
-                    link: text_option("link"),
-                    photos: &photos,
-                    video: items.iter().find(|i| i.video).map(|i| i.url.as_str()),
-                    format,
-                    alt_text: text_option("alt_text"),
-                },
-            };
-            return self.drive(c, platform, since, &job).await;
+            }
         }
-        let job = InstagramJob {
-            instagram: &instagram,
+        let job = PublishJob {
+            login: profile.login,
             token: &token,
             account: &profile.external_id,
-            content: Content {
-                caption: &text,
-                items: &items,
-                alt_text: text_option("alt_text"),
-                story: rules::kind_of(platform, &draft) == Some("story"),
-                share_to_feed: options.get("share_to_feed").and_then(|v| v.as_bool()),
-                thumb_offset_ms: options.get("thumb_offset_ms").and_then(|v| v.as_i64()),
-                cover_url: cover.as_deref(),
-            },
+            text: &text,
+            items: &items,
+            kind: rules::kind_of(platform, &draft),
+            options: &options,
+            media_options: &media_options,
         };
-        self.drive(c, platform, since, &job).await
+        self.drive(c, publisher.as_ref(), since, &job).await
     }
 
     /// Stops a delivery whose first visible call would start later than its catch-up window
@@ -406,28 +380,34 @@ impl Dispatcher {
 
     /// Takes the adapter's steps from the saved handle, saving it after each, until the post is
     /// published, parks while the platform processes, or stops.
-    async fn drive<J: Job>(
+    async fn drive(
         &self,
         c: &Claimed,
-        platform: Platform,
+        publisher: &dyn Publisher,
         since: jiff::Timestamp,
-        job: &J,
+        job: &PublishJob<'_>,
     ) -> Result<(), Result<Stop, StoreError>> {
-        let mut handle: J::Handle = match c.handle.as_deref() {
-            None => J::Handle::default(),
-            Some(h) => serde_json::from_str(h).map_err(|e| {
-                // Never a fresh start: the platform may hold what the lost record described.
-                Ok(Stop::Unconfirmed(
-                    format!(
-                        "Herald's record of this publication cannot be read ({e}); the post may be on {}. Check there before publishing it again.",
-                        platform.display_name()
-                    ),
-                    Vec::new(),
-                ))
-            })?,
+        let platform = publisher.platform();
+        // Never a fresh start from a record that cannot be read: the platform may hold what it described.
+        let unreadable = |e: String| {
+            Ok(Stop::Unconfirmed(
+                format!(
+                    "Herald's record of this publication cannot be read ({e}); the post may be on {}. Check there before publishing it again.",
+                    platform.display_name()
+                ),
+                Vec::new(),
+            ))
+        };
+        let progress = |h: &str| publisher.progress(h).map_err(unreadable);
+        let mut handle = match c.handle.as_deref() {
+            Some(h) => {
+                progress(h)?;
+                h.to_owned()
+            }
+            None => publisher.start(self.clock.now()),
         };
         // A claim that finds the visible call started may be resuming after a lost answer.
-        let mut recovering = J::publish_started(&handle);
+        let mut recovering = progress(&handle)?.visible_call;
         let known = if recovering {
             self.store
                 .platform_ids_of_profile(c.workspace, c.profile, c.id)
@@ -437,11 +417,10 @@ impl Dispatcher {
             Vec::new()
         };
         // A new attempt starts only from nothing: a carousel whose items exist is resuming, not starting.
-        if J::fresh(&handle) {
-            J::set_started_at(&mut handle, self.clock.now().as_second());
-            let saved = serde_json::to_string(&handle).unwrap_or_default();
+        if progress(&handle)?.fresh {
+            handle = publisher.start(self.clock.now());
             self.store
-                .begin_attempt(c, &saved, &format!("publishing to {}", platform.display_name()))
+                .begin_attempt(c, &handle, &format!("publishing to {}", platform.display_name()))
                 .await
                 .map_err(Err)?;
         }
@@ -454,7 +433,8 @@ impl Dispatcher {
             let was_recovering = recovering;
             recovering = false;
             // The call that makes the post visible gets a lease that outlasts its timeout.
-            let budget = if J::publish_started(&handle) {
+            let visible_call = progress(&handle)?.visible_call;
+            let budget = if visible_call {
                 self.settings
                     .lease
                     .max(herald_platforms::CALL_TIMEOUT + CALL_MARGIN)
@@ -462,27 +442,24 @@ impl Dispatcher {
                 self.settings.lease
             };
             let step = self
-                .guarded(c, budget, job.step(&handle, &ctx))
+                .guarded(c, budget, publisher.step(job, &handle, ctx))
                 .await
                 .map_err(Err)?;
             match step {
                 Ok(Step::Continue(next)) => {
+                    let live = progress(&next)?.visible_call;
                     handle = next;
-                    let saved = serde_json::to_string(&handle).unwrap_or_default();
-                    self.store
-                        .save_handle(c, &saved, J::publish_started(&handle))
-                        .await
-                        .map_err(Err)?;
+                    self.store.save_handle(c, &handle, live).await.map_err(Err)?;
                 }
                 Ok(Step::Park(next, after)) => {
-                    let h = serde_json::to_string(&next).unwrap_or_default();
+                    let live = progress(&next)?.visible_call;
                     let wait = crate::retry::recheck(c.checks, after);
                     let due = (self.clock.now() + SignedDuration::try_from(wait).unwrap_or_default())
                         .as_microsecond();
                     let t = Transition {
                         due_at: Some(due),
-                        handle: Some(&h),
-                        may_be_live: J::publish_started(&next),
+                        handle: Some(&next),
+                        may_be_live: live,
                         check: true,
                         outcome: "processing",
                         ..Default::default()
@@ -505,13 +482,12 @@ impl Dispatcher {
                         .transition(c, DeliveryStatus::Published, t)
                         .await
                         .map_err(Err)?;
-                    if platform == Platform::Instagram {
-                        // The cached quota counts this post until Instagram's figure is read again.
-                        self.store
-                            .count_published(c.workspace, c.profile)
-                            .await
-                            .map_err(Err)?;
-                    }
+                    // A cached quota (where the platform has one) counts this post until the
+                    // platform's figure is read again.
+                    self.store
+                        .count_published(c.workspace, c.profile)
+                        .await
+                        .map_err(Err)?;
                     return Ok(());
                 }
                 Ok(Step::Ambiguous(found)) => {
@@ -528,7 +504,7 @@ impl Dispatcher {
                 }
                 Err(e) => {
                     let state = Started {
-                        visible_call: J::publish_started(&handle),
+                        visible_call,
                         by_earlier_claim: was_recovering,
                         since,
                     };
@@ -544,13 +520,14 @@ impl Dispatcher {
         )))
     }
 
-    /// Instagram's publishing quota for the profile: cached for [`FACTS_TTL`], read again after.
-    /// When it cannot be read, publishing goes ahead (Instagram refuses past the quota anyway).
+    /// The platform's live facts about the profile (Instagram's publishing quota): cached for
+    /// [`FACTS_TTL`], read again after. When they cannot be read, publishing goes ahead (the
+    /// platform refuses past its quota anyway).
     async fn live_facts(
         &self,
         c: &Claimed,
         profile: &herald_store::ProfileRow,
-        instagram: &herald_platforms::instagram::Instagram,
+        publisher: &dyn Publisher,
         token: &SecretString,
     ) -> Result<Option<LiveFacts>, StoreError> {
         let now = self.clock.now().as_microsecond();
@@ -559,9 +536,10 @@ impl Dispatcher {
         {
             return Ok(Some(facts));
         }
-        let quota = instagram.publishing_quota(token, &profile.external_id);
-        match self.guarded(c, self.settings.lease, quota).await? {
-            Ok(facts) => {
+        let read = publisher.live_facts(profile.login, token, &profile.external_id);
+        match self.guarded(c, self.settings.lease, read).await? {
+            Ok(None) => Ok(None),
+            Ok(Some(facts)) => {
                 self.store.put_live_facts(c.workspace, c.profile, &facts).await?;
                 Ok(Some(facts))
             }
@@ -577,13 +555,13 @@ impl Dispatcher {
         &self,
         c: &Claimed,
         profile: &herald_store::ProfileRow,
+        live: bool,
     ) -> Result<SecretString, Result<Stop, StoreError>> {
         let token = self
             .store
             .get_secret(c.workspace, c.profile, SecretKind::AccessToken)
             .await
             .map_err(Err)?;
-        let live = may_be_live(c.handle.as_deref());
         let Some(token) = token else {
             return Err(Ok(Stop::Reconnect {
                 reason: ReconnectReason::Expired,

@@ -58,6 +58,14 @@ impl Login {
         Self::ALL.into_iter().find(|l| l.as_str() == s)
     }
 
+    /// The login's name as people read it ("log in with …").
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::Instagram => "Instagram",
+            Self::Facebook => "Facebook",
+        }
+    }
+
     /// Whether this login's tokens can be renewed without the person (Instagram Login's long-lived
     /// tokens refresh for another 60 days once a day old; Facebook Login's grant ends when it ends).
     pub fn refreshes_tokens(self) -> bool {

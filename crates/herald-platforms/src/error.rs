@@ -21,6 +21,9 @@ pub enum PlatformError {
     Transient { message: String },
     #[error("the platform failed: {message}")]
     Platform { message: String },
+    /// The platform (or Herald's adapter for it) offers no way to do this; the reason is for people.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl PlatformError {
@@ -35,6 +38,7 @@ impl PlatformError {
             Self::MediaUnreachable { .. } => "media_unreachable",
             Self::Transient { .. } => "transient",
             Self::Platform { .. } => "platform_error",
+            Self::Unsupported(_) => "unsupported",
         }
     }
 

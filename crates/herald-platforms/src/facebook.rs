@@ -16,7 +16,13 @@ use crate::meta::{CommentFields, Graph, comments, id_of, malformed};
 
 /// How long to wait before looking at a processing video again.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
-use crate::{Comment, Metrics, PlatformError, Published, Step, StepContext, settle};
+use crate::adapter::{
+    Account, Authorize, Call, CodeExchange, Connector, Exchanged, PersonGrant, Progress, PublishJob,
+    Publisher, Unavailable, read_handle, saved, unreadable,
+};
+use crate::{Comment, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
+use herald_domain::platform::{Login, Platform};
+use herald_domain::rules::LiveFacts;
 
 /// Where the adapter finds Facebook and who it is there.
 #[derive(Clone)]
@@ -39,32 +45,6 @@ impl std::fmt::Debug for FacebookConfig {
             .field("graph_base", &self.graph_base.as_str())
             .finish_non_exhaustive()
     }
-}
-
-/// A person's grant: their long-lived user token and who they are.
-#[derive(Debug)]
-pub struct UserGrant {
-    pub access_token: SecretString,
-    pub issued_at: Timestamp,
-    pub expires_at: Option<Timestamp>,
-    pub scopes: Vec<String>,
-    pub user_id: String,
-    pub name: String,
-}
-
-/// A Page the grant covers, with its token and the Instagram account linked to it.
-#[derive(Debug)]
-pub struct PageAccount {
-    pub id: String,
-    pub name: String,
-    pub token: SecretString,
-    pub instagram: Option<LinkedInstagram>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkedInstagram {
-    pub id: String,
-    pub username: String,
 }
 
 /// Where on the Page a post goes.
@@ -140,7 +120,13 @@ impl Facebook {
     }
 
     /// The login dialog: comma-separated scopes and a PKCE S256 challenge.
-    pub fn authorize_url(&self, state: &str, redirect_uri: &str, scopes: &[&str], challenge: &str) -> Url {
+    pub fn authorize_url(
+        &self,
+        state: &str,
+        redirect_uri: &str,
+        scopes: &[&str],
+        challenge: Option<&str>,
+    ) -> Url {
         let mut u = self.config.www_base.clone();
         let base = u.path().trim_end_matches('/').to_owned();
         u.set_path(&format!("{base}/{}/dialog/oauth", self.config.graph_version));
@@ -149,9 +135,12 @@ impl Facebook {
             .append_pair("redirect_uri", redirect_uri)
             .append_pair("state", state)
             .append_pair("response_type", "code")
-            .append_pair("scope", &scopes.join(","))
-            .append_pair("code_challenge", challenge)
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("scope", &scopes.join(","));
+        if let Some(challenge) = challenge {
+            u.query_pairs_mut()
+                .append_pair("code_challenge", challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
         u
     }
 
@@ -189,7 +178,7 @@ impl Facebook {
         redirect_uri: &str,
         verifier: &SecretString,
         now: Timestamp,
-    ) -> Result<UserGrant, PlatformError> {
+    ) -> Result<PersonGrant, PlatformError> {
         let (short, _) = self
             .token_call(&[
                 ("redirect_uri", redirect_uri),
@@ -217,7 +206,7 @@ impl Facebook {
             .filter(|p| p["status"] == "granted")
             .filter_map(|p| p["permission"].as_str().map(str::to_owned))
             .collect();
-        Ok(UserGrant {
+        Ok(PersonGrant {
             access_token,
             issued_at: now,
             expires_at: expires_in.map(|s| now + SignedDuration::from_secs(s)),
@@ -236,8 +225,9 @@ impl Facebook {
             .map(drop)
     }
 
-    /// The Pages the grant covers, each with its Page token and linked Instagram account.
-    pub async fn accounts(&self, user_token: &SecretString) -> Result<Vec<PageAccount>, PlatformError> {
+    /// The accounts the grant covers: each Page, after the Instagram account linked to it (which is
+    /// reached with the Page's token).
+    pub async fn accounts(&self, user_token: &SecretString) -> Result<Vec<Account>, PlatformError> {
         let mut url = self.graph.url("me/accounts");
         url.query_pairs_mut()
             .append_pair(
@@ -246,28 +236,34 @@ impl Facebook {
             )
             .append_pair("limit", "100");
         let body = self.graph.get_json(url, user_token).await?;
-        body["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                let ig = &p["instagram_business_account"];
-                Ok(PageAccount {
-                    id: id_of(p)?,
-                    name: p["name"].as_str().unwrap_or_default().to_owned(),
-                    token: SecretString::from(
-                        p["access_token"]
-                            .as_str()
-                            .ok_or_else(|| malformed("access_token"))?
-                            .to_owned(),
-                    ),
-                    instagram: ig["id"].as_str().map(|id| LinkedInstagram {
-                        id: id.to_owned(),
-                        username: ig["username"].as_str().unwrap_or_default().to_owned(),
-                    }),
-                })
-            })
-            .collect()
+        let mut out = Vec::new();
+        for p in body["data"].as_array().into_iter().flatten() {
+            let name = p["name"].as_str().unwrap_or_default().to_owned();
+            let token = SecretString::from(
+                p["access_token"]
+                    .as_str()
+                    .ok_or_else(|| malformed("access_token"))?
+                    .to_owned(),
+            );
+            let ig = &p["instagram_business_account"];
+            if let Some(id) = ig["id"].as_str() {
+                out.push(Account {
+                    platform: Platform::Instagram,
+                    external_id: id.to_owned(),
+                    handle: ig["username"].as_str().unwrap_or_default().to_owned(),
+                    group: name.clone(),
+                    token: token.clone(),
+                });
+            }
+            out.push(Account {
+                platform: Platform::Facebook,
+                external_id: id_of(p)?,
+                handle: name.clone(),
+                group: name,
+                token,
+            });
+        }
+        Ok(out)
     }
 
     /// One step of publishing on a Page: a feed post, a photo story, or a reel or video story.
@@ -723,6 +719,133 @@ impl Attachments {
     }
 }
 
+impl Connector for Facebook {
+    fn login(&self) -> Login {
+        Login::Facebook
+    }
+
+    fn authorize_url(&self, r: &Authorize<'_>) -> Url {
+        self.authorize_url(r.state, r.redirect_uri, r.scopes, r.pkce_challenge)
+    }
+
+    fn exchange<'a>(&'a self, r: CodeExchange<'a>) -> Call<'a, Exchanged> {
+        Box::pin(async move {
+            let verifier = r.pkce_verifier.ok_or_else(|| PlatformError::Platform {
+                message: "this connection attempt has no PKCE verifier".into(),
+            })?;
+            self.exchange_code(r.code, r.redirect_uri, verifier, r.now)
+                .await
+                .map(Exchanged::Person)
+        })
+    }
+
+    fn covers(&self) -> &'static str {
+        "their Pages and the Instagram accounts linked to them"
+    }
+
+    fn accounts<'a>(&'a self, token: &'a SecretString) -> Call<'a, Vec<Account>> {
+        Box::pin(self.accounts(token))
+    }
+
+    fn refresh<'a>(&'a self, _: &'a SecretString, _: Timestamp) -> Call<'a, Refreshed> {
+        Box::pin(async {
+            Err(PlatformError::Unsupported(
+                "a Facebook Login grant is not renewed by the app: log in with Facebook again before it ends"
+                    .into(),
+            ))
+        })
+    }
+
+    fn revoke<'a>(&'a self, token: &'a SecretString) -> Call<'a, ()> {
+        Box::pin(self.revoke(token))
+    }
+}
+
+impl Publisher for Facebook {
+    fn platform(&self) -> Platform {
+        Platform::Facebook
+    }
+
+    fn start(&self, at: Timestamp) -> String {
+        let h = PageHandle {
+            started_at: at.as_second(),
+            ..PageHandle::default()
+        };
+        serde_json::to_string(&h).expect("handles serialise")
+    }
+
+    fn progress(&self, handle: &str) -> Result<Progress, String> {
+        let h: PageHandle = read_handle(handle)?;
+        Ok(Progress {
+            fresh: h.photo_ids.is_empty() && h.video_id.is_none() && !h.post_started,
+            visible_call: h.post_started,
+        })
+    }
+
+    fn step<'a>(
+        &'a self,
+        job: &'a PublishJob<'a>,
+        handle: &'a str,
+        ctx: StepContext<'a>,
+    ) -> Call<'a, Step<String>> {
+        Box::pin(async move {
+            let h: PageHandle = read_handle(handle).map_err(unreadable)?;
+            let photos: Vec<String> = job
+                .items
+                .iter()
+                .filter(|i| !i.video)
+                .map(|i| i.url.clone())
+                .collect();
+            let content = PageContent {
+                message: job.text,
+                link: job.text_option("link"),
+                photos: &photos,
+                video: job.items.iter().find(|i| i.video).map(|i| i.url.as_str()),
+                format: match job.kind {
+                    Some("reel") => PageFormat::Reel,
+                    Some("story") => PageFormat::Story,
+                    _ => PageFormat::Feed,
+                },
+                alt_text: job.text_option("alt_text"),
+            };
+            self.publish_step(job.token, job.account, &content, &h, &ctx)
+                .await
+                .map(saved)
+        })
+    }
+
+    fn live_facts<'a>(&'a self, _: Login, _: &'a SecretString, _: &'a str) -> Call<'a, Option<LiveFacts>> {
+        // Pages have no publishing quota the API reports; their rate limits come with each answer.
+        Box::pin(async { Ok(None) })
+    }
+
+    fn comments_available(&self) -> Result<(), Unavailable> {
+        Ok(())
+    }
+
+    fn comments<'a>(&'a self, _: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Vec<Comment>> {
+        Box::pin(self.comments(token, post))
+    }
+
+    fn reply<'a>(
+        &'a self,
+        _: Login,
+        token: &'a SecretString,
+        comment: &'a str,
+        text: &'a str,
+    ) -> Call<'a, String> {
+        Box::pin(self.reply(token, comment, text))
+    }
+
+    fn metrics_available(&self) -> Result<(), Unavailable> {
+        Ok(())
+    }
+
+    fn metrics<'a>(&'a self, _: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Metrics> {
+        Box::pin(self.metrics(token, post))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -744,7 +867,7 @@ mod tests {
             "st",
             "http://h/cb",
             &["pages_show_list", "pages_manage_posts"],
-            "ch",
+            Some("ch"),
         );
         assert_eq!(u.path(), "/www.facebook.com/v24.0/dialog/oauth");
         let q: std::collections::HashMap<_, _> = u.query_pairs().into_owned().collect();

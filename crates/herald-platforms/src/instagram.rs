@@ -15,8 +15,13 @@ use url::Url;
 use herald_domain::platform::Login;
 use herald_domain::rules::LiveFacts;
 
+use crate::adapter::{
+    Account, Authorize, Call, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob, Publisher,
+    Unavailable, read_handle, saved, unreadable,
+};
 use crate::meta::{CommentFields, Graph, comments, id_of, malformed};
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
+use herald_domain::platform::Platform;
 
 /// Where the adapter finds Instagram and who it is there.
 #[derive(Clone)]
@@ -57,13 +62,6 @@ pub struct Handle {
     pub started_at: i64,
 }
 
-/// One media file to publish, at a URL Instagram downloads it from.
-#[derive(Debug, Clone)]
-pub struct Item {
-    pub url: String,
-    pub video: bool,
-}
-
 /// What to publish.
 #[derive(Debug, Clone)]
 pub struct Content<'a> {
@@ -86,26 +84,32 @@ pub struct Content<'a> {
 pub struct Instagram {
     config: InstagramConfig,
     graph: Graph,
+    /// Facebook's Graph host, which serves the accounts connected through a Page.
+    pages_graph: Url,
 }
 
 const RECHECK: Duration = Duration::from_secs(1);
 
 impl Instagram {
-    pub fn new(config: InstagramConfig, http: reqwest::Client) -> Self {
+    pub fn new(config: InstagramConfig, pages_graph: Url, http: reqwest::Client) -> Self {
         let graph = Graph {
             http,
             base: config.graph_base.clone(),
             version: config.graph_version.clone(),
         };
-        Self { config, graph }
+        Self {
+            config,
+            graph,
+            pages_graph,
+        }
     }
 
     /// The adapter for an account connected through `login`: Instagram accounts reached through
     /// Facebook Login use Facebook's Graph host (with their Page's token).
-    pub fn via(&self, login: Login, facebook: &crate::facebook::Facebook) -> Self {
+    fn on(&self, login: Login) -> Self {
         let mut other = self.clone();
         if login == Login::Facebook {
-            other.graph.base = facebook.graph_base().clone();
+            other.graph.base = self.pages_graph.clone();
         }
         other
     }
@@ -542,6 +546,140 @@ impl Instagram {
     }
 }
 
+impl Connector for Instagram {
+    fn login(&self) -> Login {
+        Login::Instagram
+    }
+
+    fn authorize_url(&self, r: &Authorize<'_>) -> Url {
+        // Instagram Login documents no PKCE: a challenge, if any, is not sent.
+        self.authorize_url(r.state, r.redirect_uri, r.scopes)
+    }
+
+    fn exchange<'a>(&'a self, r: CodeExchange<'a>) -> Call<'a, Exchanged> {
+        Box::pin(async move {
+            self.exchange_code(r.code, r.redirect_uri, r.requested, r.now)
+                .await
+                .map(Exchanged::Account)
+        })
+    }
+
+    fn covers(&self) -> &'static str {
+        "one Instagram professional account"
+    }
+
+    fn accounts<'a>(&'a self, _: &'a SecretString) -> Call<'a, Vec<Account>> {
+        Box::pin(async {
+            Err(PlatformError::Unsupported(
+                "Instagram Login connects one account; there is nothing to choose".into(),
+            ))
+        })
+    }
+
+    fn refresh<'a>(&'a self, token: &'a SecretString, now: Timestamp) -> Call<'a, Refreshed> {
+        Box::pin(self.refresh(token, now))
+    }
+
+    fn revoke<'a>(&'a self, _: &'a SecretString) -> Call<'a, ()> {
+        Box::pin(async {
+            Err(PlatformError::Unsupported(
+                "Instagram offers no revocation endpoint for Instagram Login; remove Herald under Settings → Apps and websites on Instagram to revoke it there too.".into(),
+            ))
+        })
+    }
+}
+
+impl Publisher for Instagram {
+    fn platform(&self) -> Platform {
+        Platform::Instagram
+    }
+
+    fn start(&self, at: Timestamp) -> String {
+        let h = Handle {
+            started_at: at.as_second(),
+            ..Handle::default()
+        };
+        serde_json::to_string(&h).expect("handles serialise")
+    }
+
+    fn progress(&self, handle: &str) -> Result<Progress, String> {
+        let h: Handle = read_handle(handle)?;
+        Ok(Progress {
+            fresh: h.container_id.is_none() && h.children.is_empty(),
+            visible_call: h.publish_started,
+        })
+    }
+
+    fn step<'a>(
+        &'a self,
+        job: &'a PublishJob<'a>,
+        handle: &'a str,
+        ctx: StepContext<'a>,
+    ) -> Call<'a, Step<String>> {
+        Box::pin(async move {
+            let h: Handle = read_handle(handle).map_err(unreadable)?;
+            if job.items.is_empty() {
+                return Err(PlatformError::ContentRejected {
+                    message: "Instagram needs an image or a video.".into(),
+                });
+            }
+            let content = Content {
+                caption: job.text,
+                items: job.items,
+                alt_text: job.text_option("alt_text"),
+                story: job.kind == Some("story"),
+                share_to_feed: job.options.get("share_to_feed").and_then(Value::as_bool),
+                thumb_offset_ms: job.options.get("thumb_offset_ms").and_then(Value::as_i64),
+                cover_url: job.media_option("cover_media_id"),
+            };
+            self.on(job.login)
+                .publish_step(job.token, job.account, &content, &h, &ctx)
+                .await
+                .map(saved)
+        })
+    }
+
+    fn live_facts<'a>(
+        &'a self,
+        login: Login,
+        token: &'a SecretString,
+        account: &'a str,
+    ) -> Call<'a, Option<LiveFacts>> {
+        Box::pin(async move { self.on(login).publishing_quota(token, account).await.map(Some) })
+    }
+
+    fn comments_available(&self) -> Result<(), Unavailable> {
+        Ok(())
+    }
+
+    fn comments<'a>(
+        &'a self,
+        login: Login,
+        token: &'a SecretString,
+        post: &'a str,
+    ) -> Call<'a, Vec<Comment>> {
+        Box::pin(async move { self.on(login).comments(token, post).await })
+    }
+
+    fn reply<'a>(
+        &'a self,
+        login: Login,
+        token: &'a SecretString,
+        comment: &'a str,
+        text: &'a str,
+    ) -> Call<'a, String> {
+        Box::pin(async move { self.on(login).reply(token, comment, text).await })
+    }
+
+    fn metrics_available(&self) -> Result<(), Unavailable> {
+        Ok(())
+    }
+
+    fn metrics<'a>(&'a self, login: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Metrics> {
+        Box::pin(async move { self.on(login).metrics(token, post).await })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -557,6 +695,7 @@ mod tests {
                 graph_base: Url::parse("http://127.0.0.1:1/graph.instagram.com").unwrap(),
                 graph_version: "v24.0".into(),
             },
+            Url::parse("http://127.0.0.1:1/graph.facebook.com").unwrap(),
             crate::http_client(),
         );
         let u = ig.authorize_url("st", "http://h/cb", &["a", "b"]);

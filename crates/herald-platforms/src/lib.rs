@@ -2,15 +2,22 @@
 //! platforms' documentation. Base URLs are configuration, so the same adapter talks to the real API or
 //! to the sandbox. Every failure is mapped into one taxonomy, [`PlatformError`].
 
+mod adapter;
 mod error;
-pub mod facebook;
-pub mod instagram;
+mod facebook;
+mod instagram;
 mod meta;
+mod registry;
 
 use std::time::Duration;
 
+pub use adapter::{
+    Account, Authorize, Call, CodeExchange, Connector, Exchanged, Item, PersonGrant, Progress, PublishJob,
+    Publisher, Unavailable,
+};
 pub use error::PlatformError;
 use jiff::Timestamp;
+pub use registry::{App, Hosts, Registry, RegistryConfig};
 use secrecy::SecretString;
 
 /// What a completed OAuth exchange gives Herald.

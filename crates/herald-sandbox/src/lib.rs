@@ -132,6 +132,27 @@ pub enum Emulator {
     Facebook,
 }
 
+impl Emulator {
+    /// The emulator of the OAuth login Herald names `login` (`instagram`, `facebook`).
+    pub fn for_login(login: &str) -> Option<Self> {
+        match login {
+            "instagram" => Some(Self::Instagram),
+            "facebook" => Some(Self::Facebook),
+            _ => None,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// The app an emulator's login is used through.
+    pub fn app(&self, emulator: Emulator) -> App {
+        match emulator {
+            Emulator::Instagram => self.instagram_app.clone(),
+            Emulator::Facebook => self.facebook_app.clone(),
+        }
+    }
+}
+
 /// How many entries each of the sandbox's growing collections holds: what a test reads to prove
 /// that junk requests leave its memory bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -219,6 +240,20 @@ impl Sandbox {
 
     pub(crate) fn journal(&self) -> MutexGuard<'_, bounded::Bounded<graph::Recorded>> {
         lock(&self.inner.journal)
+    }
+
+    /// The app an emulator's login is used through, with the redirect URIs it accepts now.
+    pub fn app(&self, emulator: Emulator) -> App {
+        lock(&self.inner.config).app(emulator)
+    }
+
+    /// Adds an exact redirect URI to an emulator's app (as a developer would in the app dashboard).
+    pub fn allow_redirect(&self, emulator: Emulator, uri: &str) {
+        let mut config = lock(&self.inner.config);
+        match emulator {
+            Emulator::Instagram => config.instagram_app.allow(uri),
+            Emulator::Facebook => config.facebook_app.allow(uri),
+        }
     }
 
     /// Adds an exact redirect URI to the Instagram app (as a developer would in the app dashboard).

@@ -9,13 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get};
-use herald_domain::platform::{Feature, Login, Platform};
-use herald_domain::profile::{ConnectionState, ReconnectReason};
+use herald_domain::platform::{Feature, Login};
+use herald_domain::profile::{Backend, ConnectionState, ReconnectReason};
 use herald_domain::{GrantId, UserId, WorkspaceId};
-use herald_platforms::PlatformError;
-use herald_platforms::facebook::{PageAccount, UserGrant};
-use herald_store::{GrantRow, NewGrant, NewProfile, OAuthStateRow, ProfileRow};
-use secrecy::SecretString;
+use herald_platforms::{Account, PersonGrant, PlatformError};
+use herald_store::{GrantRow, NewGrant, NewProfile, ProfileRow};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -25,51 +23,16 @@ use crate::connections::{exchange_failed, page, save_profile, store_failed};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Body, rfc3339};
 
-/// One account a grant covers: a Page, or the Instagram account linked to a Page (which is reached
-/// with that Page's token).
-struct Candidate {
-    platform: Platform,
-    external_id: String,
-    handle: String,
-    page: String,
-    token: SecretString,
-}
-
-impl Candidate {
-    /// The id the API uses for the account: `facebook:{page id}` or `instagram:{account id}`.
-    fn key(&self) -> String {
-        format!("{}:{}", self.platform.as_str(), self.external_id)
-    }
-}
-
-fn candidates(pages: Vec<PageAccount>) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    for p in pages {
-        if let Some(ig) = &p.instagram {
-            out.push(Candidate {
-                platform: Platform::Instagram,
-                external_id: ig.id.clone(),
-                handle: ig.username.clone(),
-                page: p.name.clone(),
-                token: p.token.clone(),
-            });
-        }
-        out.push(Candidate {
-            platform: Platform::Facebook,
-            external_id: p.id,
-            handle: p.name.clone(),
-            page: p.name,
-            token: p.token,
-        });
-    }
-    out
+/// The id the API uses for an account a grant covers: `{platform}:{external id}`.
+fn key(c: &Account) -> String {
+    format!("{}:{}", c.platform.as_str(), c.external_id)
 }
 
 /// Makes (or updates) the profile of a chosen account.
 async fn connect(
     state: &AppState,
     grant: &GrantRow,
-    c: &Candidate,
+    c: &Account,
 ) -> Result<(herald_domain::ProfileId, u64), herald_store::StoreError> {
     let now = state.store.clock().now().as_microsecond();
     save_profile(
@@ -81,10 +44,10 @@ async fn connect(
             handle: &c.handle,
             granted_scopes: &grant.granted_scopes,
             token_issued_at: now,
-            // A Page token from a long-lived user token does not expire.
+            // An account's token from a person's long-lived grant lasts as long as the grant.
             token_expires_at: None,
             sandbox: grant.sandbox,
-            login: Login::Facebook,
+            login: grant.login,
             grant: Some(grant.id),
             reconnect_by: grant.token_expires_at,
         },
@@ -93,67 +56,45 @@ async fn connect(
     .await
 }
 
-fn chosen(profiles: &[ProfileRow], c: &Candidate) -> Option<herald_domain::ProfileId> {
+fn chosen(profiles: &[ProfileRow], c: &Account) -> Option<herald_domain::ProfileId> {
     profiles
         .iter()
         .find(|p| p.platform == c.platform && p.external_id == c.external_id)
         .map(|p| p.id)
 }
 
-/// Facebook's code exchange: code (with its PKCE verifier) → long-lived user grant.
-pub(crate) async fn exchange_facebook(
-    state: &AppState,
-    row: &OAuthStateRow,
-    code: &str,
-) -> Result<UserGrant, Response> {
-    let verifier = row.pkce_verifier.as_ref().ok_or_else(|| {
-        page(
-            StatusCode::BAD_REQUEST,
-            "Connection not completed",
-            "This connection attempt has no PKCE verifier. Start connecting again from Herald.",
-        )
-    })?;
-    let now = state.store.clock().now();
-    state
-        .facebook
-        .exchange_code(code, &row.redirect_uri, verifier, now)
-        .await
-        .map_err(|e| exchange_failed(Platform::Facebook, &e))
-}
-
-/// A Facebook login for `ws`, by `user`: the grant recorded, then what was chosen before reconnected.
-pub(crate) async fn complete_facebook(
+/// A person's login for `ws`, by `user`: the grant recorded, then what was chosen before reconnected.
+pub(crate) async fn complete_person(
     state: &AppState,
     ws: WorkspaceId,
     user: UserId,
-    g: UserGrant,
+    login: Login,
+    g: PersonGrant,
 ) -> Result<Response, Response> {
-    let fb = Platform::Facebook;
     let now = state.store.clock().now();
     let grant_id = state
         .store
         .upsert_grant(NewGrant {
             workspace: ws,
             user,
-            login: Login::Facebook,
+            login,
             external_user_id: &g.user_id,
             name: &g.name,
             granted_scopes: &g.scopes,
             token: &g.access_token,
             token_issued_at: now.as_microsecond(),
             token_expires_at: g.expires_at.map(|t| t.as_microsecond()),
-            sandbox: state.config.sandboxed(fb),
+            sandbox: state.config.backends.get(login) == Backend::Sandbox,
         })
         .await
         .map_err(store_failed)?;
     let grant = state.store.get_grant(ws, grant_id).await.map_err(store_failed)?;
-    let accounts = candidates(
-        state
-            .facebook
-            .accounts(&g.access_token)
-            .await
-            .map_err(|e| exchange_failed(fb, &e))?,
-    );
+    let accounts = state
+        .platforms
+        .connector(login)
+        .accounts(&g.access_token)
+        .await
+        .map_err(|e| exchange_failed(login.display_name(), &e))?;
     let before = state
         .store
         .profiles_of_grant(ws, grant_id)
@@ -192,14 +133,15 @@ pub(crate) async fn complete_facebook(
         dropped.push(p.handle.clone());
     }
     let open = accounts.len() - reconnected.len();
-    let mut message = format!("Facebook is connected for {}.", g.name);
+    let mut message = format!("{} is connected for {}.", login.display_name(), g.name);
     if !reconnected.is_empty() {
         message.push_str(&format!(" Connected: {}.", reconnected.join(", ")));
     }
     if !dropped.is_empty() {
         message.push_str(&format!(
-            " This login did not include {}: choose its Page in Facebook's dialog again to keep publishing there.",
-            dropped.join(", ")
+            " This login did not include {}: choose it in {}'s dialog again to keep publishing there.",
+            dropped.join(", "),
+            login.display_name()
         ));
     }
     if open > 0 {
@@ -209,17 +151,18 @@ pub(crate) async fn complete_facebook(
         ));
     }
     if accounts.is_empty() {
-        message.push_str(" The grant covers no Page: log in again and choose at least one Page.");
+        message.push_str(" The grant covers no account: log in again and choose at least one.");
     }
     Ok(page(StatusCode::OK, "Connected", &message))
 }
 
-fn platform_error(e: &PlatformError) -> ApiError {
+fn platform_error(login: Login, e: &PlatformError) -> ApiError {
+    let name = login.display_name();
     match e {
         PlatformError::TokenExpired | PlatformError::TokenRevoked(_) => ApiError::new(
             StatusCode::CONFLICT,
             "needs_reconnect",
-            "Facebook no longer accepts this connection's token; log in with Facebook again.",
+            format!("{name} no longer accepts this connection's token; log in with {name} again."),
         ),
         PlatformError::PermissionMissing(m) => {
             ApiError::new(StatusCode::CONFLICT, "permission_missing", m.clone())
@@ -227,7 +170,7 @@ fn platform_error(e: &PlatformError) -> ApiError {
         other => ApiError::new(
             StatusCode::BAD_GATEWAY,
             "platform_error",
-            format!("Facebook did not list the accounts: {other}"),
+            format!("{name} did not list the accounts: {other}"),
         ),
     }
 }
@@ -237,7 +180,7 @@ async fn load(
     caller: &Caller,
     ws: &str,
     id: &str,
-) -> ApiResult<(WorkspaceId, GrantRow, Vec<Candidate>)> {
+) -> ApiResult<(WorkspaceId, GrantRow, Vec<Account>)> {
     let ws = caller.workspace(state, ws).await?;
     let id: GrantId = id.parse().map_err(|_| ApiError::not_found("connection"))?;
     let grant = state
@@ -254,20 +197,21 @@ async fn load(
     }
     let token = state.store.grant_token(ws, id).await?;
     let accounts = state
-        .facebook
+        .platforms
+        .connector(grant.login)
         .accounts(&token)
         .await
-        .map_err(|e| platform_error(&e))?;
-    Ok((ws, grant, candidates(accounts)))
+        .map_err(|e| platform_error(grant.login, &e))?;
+    Ok((ws, grant, accounts))
 }
 
-fn account_json(c: &Candidate, grant: &GrantRow, profiles: &[ProfileRow]) -> Value {
+fn account_json(c: &Account, grant: &GrantRow, profiles: &[ProfileRow]) -> Value {
     let missing = c
         .platform
-        .missing_for(Login::Facebook, Feature::Publish, &grant.granted_scopes);
+        .missing_for(grant.login, Feature::Publish, &grant.granted_scopes);
     json!({
-        "id": c.key(), "platform": c.platform.as_str(), "external_id": c.external_id, "handle": c.handle,
-        "page": c.page, "profile_id": chosen(profiles, c),
+        "id": key(c), "platform": c.platform.as_str(), "external_id": c.external_id, "handle": c.handle,
+        "page": c.group, "profile_id": chosen(profiles, c),
         "can_publish": missing.is_empty(), "missing_permissions": missing,
     })
 }
@@ -316,7 +260,7 @@ pub(crate) fn accounts() -> MethodRouter<AppState> {
             let unknown: Vec<&str> = wanted
                 .iter()
                 .copied()
-                .filter(|k| !accounts.iter().any(|c| c.key() == *k))
+                .filter(|k| !accounts.iter().any(|c| key(c) == *k))
                 .collect();
             if !unknown.is_empty() {
                 return Err(ApiError::unprocessable(
@@ -327,7 +271,7 @@ pub(crate) fn accounts() -> MethodRouter<AppState> {
                     ),
                 ));
             }
-            for c in accounts.iter().filter(|c| wanted.contains(c.key().as_str())) {
+            for c in accounts.iter().filter(|c| wanted.contains(key(c).as_str())) {
                 connect(&state, &grant, c).await?;
             }
             let now = crate::profiles::Moment::of(&state);
@@ -336,7 +280,7 @@ pub(crate) fn accounts() -> MethodRouter<AppState> {
                 .iter()
                 .filter(|p| {
                     accounts.iter().any(|c| {
-                        wanted.contains(c.key().as_str()) && chosen(std::slice::from_ref(p), c).is_some()
+                        wanted.contains(key(c).as_str()) && chosen(std::slice::from_ref(p), c).is_some()
                     })
                 })
                 .map(|p| crate::profiles::to_json(p, now))
@@ -346,8 +290,8 @@ pub(crate) fn accounts() -> MethodRouter<AppState> {
     )
 }
 
-/// `DELETE /connections/{id}`: removes Herald from the person's Facebook account (every token of
-/// the grant stops working), disconnects the profiles chosen from it and forgets the grant.
+/// `DELETE /connections/{id}`: removes Herald from the person's account at the platform (every
+/// token of the grant stops working), disconnects the profiles chosen from it and forgets the grant.
 pub(crate) fn one() -> MethodRouter<AppState> {
     axum::routing::delete(
         |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
@@ -359,18 +303,18 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                 .await
                 .map_err(ApiError::missing("connection"))?;
             let token = state.store.grant_token(ws, id).await?;
-            // A token Facebook no longer accepts means the app is already gone there; a token of
-            // another backend (the sandbox, now off) is never sent to this one.
+            // A token the platform no longer accepts means the app is already gone there; a token
+            // of another backend (the sandbox, now off) is never sent to this one.
             let revoked = match state.config.backends.mismatch(grant.login, grant.sandbox) {
                 Some(_) => Err(PlatformError::Platform {
                     message: "issued by another backend".into(),
                 }),
-                None => state.facebook.revoke(&token).await,
+                None => state.platforms.connector(grant.login).revoke(&token).await,
             };
             let revoked = match revoked {
                 Ok(()) | Err(PlatformError::TokenExpired | PlatformError::TokenRevoked(_)) => json!(true),
                 Err(e) => {
-                    tracing::warn!(connection = %id, error = %e, "revoking at Facebook failed");
+                    tracing::warn!(connection = %id, error = %e, "revoking at the platform failed");
                     json!(false)
                 }
             };

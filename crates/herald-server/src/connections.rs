@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use herald_domain::platform::{Feature, Login, PkceSupport, Platform};
 use herald_domain::profile::{Backend, SecretKind};
 use herald_domain::{ProfileId, UserId, WorkspaceId};
+use herald_platforms::{Authorize, CodeExchange, Exchanged};
 use herald_store::{NewOAuthState, NewProfile, OAuthStateRow};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -94,7 +95,7 @@ pub(crate) fn start() -> MethodRouter<AppState> {
                     format!("unknown platform `{}`; known: {}", c.platform, known.join(", ")),
                 )
             })?;
-            if !platform.is_available() {
+            let Some(login) = platform.login() else {
                 return Err(ApiError::unprocessable(
                     "platform_unavailable",
                     format!(
@@ -102,9 +103,9 @@ pub(crate) fn start() -> MethodRouter<AppState> {
                         platform.display_name()
                     ),
                 ));
-            }
+            };
             if state.config.backend(platform) == Backend::Unconfigured {
-                let login = platform.login().map_or("", |l| l.as_str()).to_uppercase();
+                let login = login.as_str().to_uppercase();
                 return Err(ApiError::unprocessable(
                     "platform_not_configured",
                     format!(
@@ -116,7 +117,7 @@ pub(crate) fn start() -> MethodRouter<AppState> {
             let secret = random_secret();
             let redirect = redirect_uri(&state, platform);
             let scopes: Vec<&str> = platform.permissions().iter().map(|p| p.scope).collect();
-            // PKCE S256 wherever the platform takes it (Facebook Login does; Instagram Login does not).
+            // PKCE S256 wherever the platform takes it.
             let verifier = (platform.pkce() == PkceSupport::S256).then(|| SecretString::from(random_secret()));
             let expires = state.store.clock().now() + jiff::SignedDuration::from_mins(STATE_TTL_MINUTES);
             state
@@ -133,13 +134,15 @@ pub(crate) fn start() -> MethodRouter<AppState> {
                     expires_at: expires.as_microsecond(),
                 })
                 .await?;
-            let url = match (platform.login(), &verifier) {
-                (Some(Login::Facebook), Some(v)) => {
-                    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(v.expose_secret().as_bytes()));
-                    state.facebook.authorize_url(&secret, &redirect, &scopes, &challenge)
-                }
-                _ => state.instagram.authorize_url(&secret, &redirect, &scopes),
-            };
+            let challenge = verifier
+                .as_ref()
+                .map(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.expose_secret().as_bytes())));
+            let url = state.platforms.connector(login).authorize_url(&Authorize {
+                state: &secret,
+                redirect_uri: &redirect,
+                scopes: &scopes,
+                pkce_challenge: challenge.as_deref(),
+            });
             let body = json!({
                 "platform": platform.as_str(),
                 "authorize_url": url.as_str(),
@@ -276,24 +279,17 @@ async fn finish(
     complete(state, row.workspace, row.user, platform, exchanged).await
 }
 
-/// What a platform's code exchange gave.
-pub(crate) enum Exchanged {
-    /// One account (Instagram Login).
-    Account(herald_platforms::Grant),
-    /// A person's grant covering several accounts (Facebook Login).
-    Person(herald_platforms::facebook::UserGrant),
-}
-
-impl Exchanged {
-    /// The account, as a person reads it.
-    pub(crate) fn describe(&self, platform: Platform) -> String {
-        match self {
-            Self::Account(g) => format!("@{} on {}", g.handle, platform.display_name()),
-            Self::Person(g) => format!(
-                "{} on Facebook (their Pages and linked Instagram accounts)",
-                g.name
-            ),
-        }
+/// The account (or the person and what their grant covers) a code exchange gave, as a person reads it.
+pub(crate) fn describe(state: &AppState, platform: Platform, exchanged: &Exchanged) -> String {
+    match (exchanged, platform.login()) {
+        (Exchanged::Person(g), Some(login)) => format!(
+            "{} on {} ({})",
+            g.name,
+            login.display_name(),
+            state.platforms.connector(login).covers()
+        ),
+        (Exchanged::Person(g), None) => g.name.clone(),
+        (Exchanged::Account(g), _) => format!("@{} on {}", g.handle, platform.display_name()),
     }
 }
 
@@ -303,19 +299,29 @@ async fn exchange(
     row: &OAuthStateRow,
     code: &str,
 ) -> Result<Exchanged, Response> {
-    if platform.login() == Some(Login::Facebook) {
-        return crate::choose::exchange_facebook(state, row, code)
-            .await
-            .map(Exchanged::Person);
-    }
+    let login = platform
+        .login()
+        .ok_or_else(|| exchange_failed(platform.display_name(), &unavailable(platform)))?;
     let requested: Vec<&str> = row.scopes.split(',').collect();
-    let now = state.store.clock().now();
     state
-        .instagram
-        .exchange_code(code, &row.redirect_uri, &requested, now)
+        .platforms
+        .connector(login)
+        .exchange(CodeExchange {
+            code,
+            redirect_uri: &row.redirect_uri,
+            requested: &requested,
+            pkce_verifier: row.pkce_verifier.as_ref(),
+            now: state.store.clock().now(),
+        })
         .await
-        .map(Exchanged::Account)
-        .map_err(|e| exchange_failed(platform, &e))
+        .map_err(|e| exchange_failed(platform.display_name(), &e))
+}
+
+fn unavailable(platform: Platform) -> herald_platforms::PlatformError {
+    herald_platforms::PlatformError::Unsupported(format!(
+        "connecting {} is not available in this version of Herald",
+        platform.display_name()
+    ))
 }
 
 /// Turns what the platform gave into profiles (or a grant to choose from) of `ws`.
@@ -326,22 +332,22 @@ pub(crate) async fn complete(
     platform: Platform,
     exchanged: Exchanged,
 ) -> Result<Response, Response> {
+    let login = platform
+        .login()
+        .ok_or_else(|| exchange_failed(platform.display_name(), &unavailable(platform)))?;
     match exchanged {
-        Exchanged::Person(g) => crate::choose::complete_facebook(state, ws, user, g).await,
-        Exchanged::Account(g) => complete_instagram(state, ws, platform, g).await,
+        Exchanged::Person(g) => crate::choose::complete_person(state, ws, user, login, g).await,
+        Exchanged::Account(g) => complete_account(state, ws, platform, login, g).await,
     }
 }
 
 /// Renders a failed code exchange for the person in the browser.
-pub(crate) fn exchange_failed(platform: Platform, e: &herald_platforms::PlatformError) -> Response {
-    tracing::warn!(platform = platform.as_str(), error = %e, "code exchange failed");
+pub(crate) fn exchange_failed(name: &str, e: &herald_platforms::PlatformError) -> Response {
+    tracing::warn!(platform = name, error = %e, "code exchange failed");
     page(
         StatusCode::BAD_GATEWAY,
         "Connection not completed",
-        &format!(
-            "{} refused to finish the connection: {e}",
-            platform.display_name()
-        ),
+        &format!("{name} refused to finish the connection: {e}"),
     )
 }
 
@@ -377,10 +383,12 @@ pub(crate) async fn save_profile(
     Ok((id, requeued))
 }
 
-async fn complete_instagram(
+/// A login that gives one account: it becomes (or updates) a profile at once.
+async fn complete_account(
     state: &AppState,
     ws: WorkspaceId,
     platform: Platform,
+    login: Login,
     grant: herald_platforms::Grant,
 ) -> Result<Response, Response> {
     let (_, requeued) = save_profile(
@@ -394,7 +402,7 @@ async fn complete_instagram(
             token_issued_at: grant.issued_at.as_microsecond(),
             token_expires_at: grant.expires_at.map(|t| t.as_microsecond()),
             sandbox: state.config.sandboxed(platform),
-            login: Login::Instagram,
+            login,
             grant: None,
             reconnect_by: None,
         },
@@ -402,7 +410,7 @@ async fn complete_instagram(
     )
     .await
     .map_err(store_failed)?;
-    let missing = platform.missing_for(Login::Instagram, Feature::Publish, &grant.scopes);
+    let missing = platform.missing_for(login, Feature::Publish, &grant.scopes);
     let message = if missing.is_empty() {
         format!(
             "@{} on {} is connected. Herald can publish to it.",

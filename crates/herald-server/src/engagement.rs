@@ -5,13 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, get, post};
 use herald_domain::delivery::DeliveryStatus;
-use herald_domain::platform::{Feature, Platform};
+use std::sync::Arc;
+
+use herald_domain::platform::{Feature, Login};
 use herald_domain::profile::SecretKind;
 use herald_domain::{PostId, ProfileId, WorkspaceId};
-use herald_platforms::facebook::Facebook;
-use herald_platforms::instagram::Instagram;
-use herald_platforms::{Comment, Metrics, PlatformError};
-use herald_store::{PostRow, ProfileRow};
+use herald_platforms::{Comment, Metrics, PlatformError, Publisher};
+use herald_store::PostRow;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -23,42 +23,23 @@ use crate::json::Body;
 /// Why a delivery's metrics could not be read: a stable code and words for a person.
 type Unavailable = (&'static str, String);
 
-/// The adapter that reads and writes a profile's engagement: Instagram (on Facebook's Graph host
-/// when the account came through a Page), or a Facebook Page.
-pub(crate) enum Engage {
-    Instagram(Instagram),
-    Facebook(Facebook),
+/// The adapter that reads and writes a profile's engagement, and the login that reaches it.
+pub(crate) struct Engage {
+    publisher: Arc<dyn Publisher>,
+    login: Login,
 }
 
 impl Engage {
-    /// `None` for a platform Herald reads no engagement from.
-    fn for_profile(state: &AppState, p: &ProfileRow) -> Option<Self> {
-        match p.platform {
-            Platform::Facebook => Some(Self::Facebook(state.facebook.clone())),
-            Platform::Instagram => Some(Self::Instagram(state.instagram.via(p.login, &state.facebook))),
-            _ => None,
-        }
-    }
-
     async fn comments(&self, token: &SecretString, id: &str) -> Result<Vec<Comment>, PlatformError> {
-        match self {
-            Self::Instagram(ig) => ig.comments(token, id).await,
-            Self::Facebook(fb) => fb.comments(token, id).await,
-        }
+        self.publisher.comments(self.login, token, id).await
     }
 
     async fn metrics(&self, token: &SecretString, id: &str) -> Result<Metrics, PlatformError> {
-        match self {
-            Self::Instagram(ig) => ig.metrics(token, id).await,
-            Self::Facebook(fb) => fb.metrics(token, id).await,
-        }
+        self.publisher.metrics(self.login, token, id).await
     }
 
     async fn reply(&self, token: &SecretString, comment: &str, text: &str) -> Result<String, PlatformError> {
-        match self {
-            Self::Instagram(ig) => ig.reply(token, comment, text).await,
-            Self::Facebook(fb) => fb.reply(token, comment, text).await,
-        }
+        self.publisher.reply(self.login, token, comment, text).await
     }
 }
 
@@ -71,15 +52,22 @@ async fn token_for(
 ) -> Result<(Engage, String, SecretString), Unavailable> {
     let internal = |e: herald_store::StoreError| ("internal", ApiError::internal(&e).message);
     let p = state.store.get_profile(ws, profile).await.map_err(internal)?;
-    let engage = Engage::for_profile(state, &p).ok_or_else(|| {
-        (
-            "unsupported_platform",
-            format!(
-                "Herald does not read comments or metrics from {} yet.",
-                p.platform.display_name()
-            ),
-        )
-    })?;
+    let publisher = state
+        .platforms
+        .publisher(p.platform)
+        .map_err(|e| ("unsupported_platform", e.to_string()))?;
+    let available = match feature {
+        Feature::Comments => publisher.comments_available(),
+        Feature::Metrics => publisher.metrics_available(),
+        Feature::Publish => Ok(()),
+    };
+    if let Err(why) = available {
+        return Err(("unsupported", format!("{}: {why}", p.platform.display_name())));
+    }
+    let engage = Engage {
+        publisher,
+        login: p.login,
+    };
     if let Some(reason) = state.config.backends.mismatch(p.login, p.sandbox) {
         return Err((reason.as_str(), reason.explain().to_owned()));
     }

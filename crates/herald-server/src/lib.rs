@@ -33,8 +33,7 @@ use axum::Router;
 use axum::routing::MethodRouter;
 use herald_domain::platform::Platform;
 use herald_domain::profile::{Backend, Backends};
-use herald_platforms::facebook::Facebook;
-use herald_platforms::instagram::Instagram;
+use herald_platforms::Registry;
 use herald_store::Store;
 use herald_vault::UrlSigner;
 use tokio::sync::Notify;
@@ -103,8 +102,8 @@ impl ServerConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
-    pub instagram: Instagram,
-    pub facebook: Facebook,
+    /// Every login's and platform's adapter.
+    pub platforms: Registry,
     pub signer: UrlSigner,
     /// Wakes the dispatcher when a post is scheduled or edited.
     pub wake: Arc<Notify>,
@@ -126,9 +125,29 @@ mod examples {
     pub const PASSWORD: &str =
         r#"{"current_password":"a long passphrase","new_password":"an even longer passphrase"}"#;
     pub const TOKEN: &str = r#"{"name":"cli","expires_in_days":90}"#;
-    pub const CONNECT: &str = r#"{"platform":"instagram"}"#;
+    use std::sync::LazyLock;
+
+    use herald_domain::platform::Platform;
+
+    /// The first platform Herald can connect, whichever it is.
+    fn connectable(nth: usize) -> &'static str {
+        Platform::ALL
+            .into_iter()
+            .filter(|p| p.is_available())
+            .nth(nth)
+            .map_or("", Platform::as_str)
+    }
+
+    pub static CONNECT: LazyLock<String> =
+        LazyLock::new(|| format!(r#"{{"platform":"{}"}}"#, connectable(0)));
     pub const POST: &str = r#"{"text":"Hello #launch","media_ids":["01a21050-6d18-758b-8f5c-c4714eed58a4"],"targets":[{"profile_id":"01a21050-6c3d-7568-95db-59e3a159e345","options":{"alt_text":"A red square"}}],"scheduled_at":"2026-12-01T09:00:00","time_zone":"Europe/Paris"}"#;
-    pub const CHOOSE: &str = r#"{"accounts":["facebook:100000000000001","instagram:17841400000000002"]}"#;
+    pub static CHOOSE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            r#"{{"accounts":["{}:100000000000001","{}:17841400000000002"]}}"#,
+            connectable(1),
+            connectable(0)
+        )
+    });
     pub const REPLY: &str = r#"{"text":"Thank you!"}"#;
     pub const CANDIDATE: &str = r#"{"platform_post_id":"17895695668004550"}"#;
     pub const SETTINGS: &str = r#"{"catch_up_minutes":30}"#;
@@ -248,11 +267,14 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/api/v1/workspaces/{ws}/connections",
             connections::start(),
             vec![
-                op("get", "Multi-account connections (Facebook Login grants)"),
+                op(
+                    "get",
+                    "Multi-account connections (grants of a login that covers several accounts)",
+                ),
                 with(
                     "post",
                     "Start connecting a profile: returns the platform's consent URL",
-                    examples::CONNECT,
+                    &examples::CONNECT,
                 ),
             ],
         ),
@@ -261,7 +283,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             choose::one(),
             vec![op(
                 "delete",
-                "Remove Herald from the Facebook account, disconnect its profiles, forget the connection",
+                "Remove Herald from the person's account at the platform, disconnect its profiles, forget the connection",
             )],
         ),
         (
@@ -270,9 +292,9 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![
                 op(
                     "get",
-                    "The accounts a connection covers (Pages, linked Instagram accounts)",
+                    "The accounts a connection covers (pages, and the accounts linked to them)",
                 ),
-                with("post", "Make the chosen accounts profiles", examples::CHOOSE),
+                with("post", "Make the chosen accounts profiles", &examples::CHOOSE),
             ],
         ),
         (

@@ -11,8 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use herald_domain::PendingConnectionId;
 use herald_domain::platform::Platform;
-use herald_platforms::Grant;
-use herald_platforms::facebook::UserGrant;
+use herald_platforms::{Exchanged, Grant, PersonGrant, PlatformError};
 use herald_store::{NewPending, OAuthStateRow, PendingRow};
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
@@ -21,7 +20,7 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::auth::{Caller, cookie, hash_secret, random_secret};
-use crate::connections::{Exchanged, complete, escape, oauth_page, page, store_failed};
+use crate::connections::{complete, describe, escape, oauth_page, page, store_failed};
 use crate::error::ApiError;
 use crate::json::FormFields;
 
@@ -89,7 +88,7 @@ fn unseal(payload: &SecretString) -> Option<Exchanged> {
             account_id: h.id,
             handle: h.name,
         }),
-        _ => Exchanged::Person(UserGrant {
+        _ => Exchanged::Person(PersonGrant {
             access_token: h.access_token,
             issued_at,
             expires_at,
@@ -120,7 +119,7 @@ pub(crate) async fn hold(
             platform: platform.as_str(),
             sandbox: state.config.sandboxed(platform),
             browser_hash: &hash_secret(&secret),
-            account: &exchanged.describe(platform),
+            account: &describe(state, platform, &exchanged),
             payload: &seal(&exchanged),
             expires_at: expires.as_microsecond(),
         })
@@ -158,21 +157,29 @@ fn store_failed_display(e: &dyn std::fmt::Display) -> Response {
 
 /// Whether the tokens of `row` may go to the backend its platform has now (the one that issued
 /// them): after a restart with other credentials or sandbox mode, they go nowhere.
-fn same_backend(state: &AppState, row: &PendingRow, platform: Platform) -> bool {
-    platform
-        .login()
-        .is_some_and(|l| state.config.backends.mismatch(l, row.sandbox).is_none())
+fn same_backend(state: &AppState, row: &PendingRow, login: herald_domain::platform::Login) -> bool {
+    state.config.backends.mismatch(login, row.sandbox).is_none()
 }
 
-/// Revokes what the platform gave, where it offers a way (Facebook); Instagram Login has none, so
-/// its token is simply forgotten.
+/// Revokes what the platform gave, where its login offers a way; otherwise the token is simply
+/// forgotten.
 async fn revoke(state: &AppState, row: &PendingRow, exchanged: &Exchanged) {
-    let platform = Platform::parse(&row.platform);
-    if let (Exchanged::Person(g), Some(p)) = (exchanged, platform)
-        && same_backend(state, row, p)
-        && let Err(e) = state.facebook.revoke(&g.access_token).await
-    {
-        tracing::warn!(error = %e, "revoking an unconfirmed connection at Facebook failed");
+    let Some(login) = Platform::parse(&row.platform).and_then(Platform::login) else {
+        return;
+    };
+    if !same_backend(state, row, login) {
+        return;
+    }
+    let token = match exchanged {
+        Exchanged::Account(g) => &g.access_token,
+        Exchanged::Person(g) => &g.access_token,
+    };
+    match state.platforms.connector(login).revoke(token).await {
+        Ok(()) => {}
+        Err(PlatformError::Unsupported(why)) => {
+            tracing::debug!(%why, "an unconfirmed connection's token is forgotten")
+        }
+        Err(e) => tracing::warn!(error = %e, "revoking an unconfirmed connection at the platform failed"),
     }
 }
 
@@ -308,7 +315,7 @@ pub(crate) fn confirm() -> MethodRouter<AppState> {
                 revoke(&state, &row, &exchanged).await;
                 return page(StatusCode::OK, "Not connected", "You cancelled: nothing was connected.");
             }
-            if !same_backend(&state, &row, platform) {
+            if !platform.login().is_some_and(|l| same_backend(&state, &row, l)) {
                 return page(
                     StatusCode::CONFLICT,
                     "Not connected",

@@ -113,21 +113,31 @@ async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiRes
             Some(ids) => Some(resolve_media(state, ws, ids).await?),
             None => None,
         };
-        // A reel's cover is an uploaded JPEG of this workspace.
-        if let Some(cover) = t
-            .options
-            .as_ref()
-            .and_then(|o| o.get("cover_media_id"))
-            .and_then(Value::as_str)
-        {
-            let found = resolve_media(state, ws, &[cover.to_owned()]).await?;
-            if found
-                .iter()
-                .any(|m| m.media_type != herald_domain::media::MediaType::Jpeg)
-            {
+        // A media-typed option (a reel's cover) names an uploaded file of this workspace, of a
+        // type the platform takes there.
+        for spec in rules::limits(profile.platform).options {
+            let rules::OptionType::Media { types } = spec.ty else {
+                continue;
+            };
+            let Some(chosen) = t
+                .options
+                .as_ref()
+                .and_then(|o| o.get(spec.name))
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
+            let found = resolve_media(state, ws, &[chosen.to_owned()]).await?;
+            if found.iter().any(|m| !types.contains(&m.media_type)) {
+                let allowed: Vec<&str> = types.iter().map(|t| t.mime()).collect();
                 return Err(ApiError::unprocessable(
-                    "cover_not_jpeg",
-                    format!("the cover {cover} must be a JPEG image; Instagram takes no other cover"),
+                    "option_media_type",
+                    format!(
+                        "`{}` must be a file of type {}; {} takes no other there",
+                        spec.name,
+                        allowed.join(" or "),
+                        profile.platform.display_name()
+                    ),
                 ));
             }
         }

@@ -4,7 +4,8 @@ use axum::extract::{Path, State};
 use axum::routing::{MethodRouter, get};
 use herald_domain::ProfileId;
 use herald_domain::platform::Feature;
-use herald_domain::profile::{ConnectionState, ReconnectReason};
+use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
+use herald_platforms::PlatformError;
 use herald_store::ProfileRow;
 use jiff::SignedDuration;
 use serde_json::{Value, json};
@@ -127,12 +128,30 @@ pub(crate) fn one() -> MethodRouter<AppState> {
     })
     .delete(|State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
         let (ws, id) = find(&state, &caller, &ws, &id).await?;
+        let p = state.store.get_profile(ws, id).await.map_err(ApiError::missing("profile"))?;
+        // A profile of its own login is revoked at the platform where the login offers a way; one
+        // chosen from a grant shares the grant's access, which deleting the connection revokes.
+        let token = match (p.grant, state.config.backends.mismatch(p.login, p.sandbox)) {
+            (None, None) => state.store.get_secret(ws, id, SecretKind::AccessToken).await?,
+            _ => None,
+        };
         let cancelled = state.store.disconnect_profile(ws, id).await.map_err(ApiError::missing("profile"))?;
-        // Instagram Login documents no endpoint to revoke a token; the tokens are deleted here.
+        let name = p.platform.display_name();
+        let (revoked, note) = match token {
+            None if p.grant.is_some() => (false, "Herald deleted its tokens. The profile came through a connection that covers several accounts: delete that connection to remove Herald's access at the platform.".to_owned()),
+            None => (false, "Herald deleted its tokens.".to_owned()),
+            Some(t) => match state.platforms.connector(p.login).revoke(&t).await {
+                Ok(()) => (true, format!("Herald deleted its tokens and removed its access at {name}.")),
+                Err(PlatformError::Unsupported(why)) => (false, format!("Herald deleted its tokens. {why}")),
+                Err(e) => {
+                    tracing::warn!(profile = %id, error = %e, "revoking at the platform failed");
+                    (false, format!("Herald deleted its tokens, but {name} did not confirm the revocation ({e}); remove Herald in {name}'s settings too."))
+                }
+            },
+        };
         Ok::<_, ApiError>(axum::Json(json!({
             "status": "disconnected", "cancelled_deliveries": cancelled,
-            "revoked_at_platform": false,
-            "note": "Herald deleted its tokens. Instagram offers no revocation endpoint for Instagram Login; remove Herald under Settings → Apps and websites on Instagram to revoke it there too."
+            "revoked_at_platform": revoked, "note": note,
         })))
     })
 }

@@ -45,6 +45,8 @@ pub struct Claimed {
     pub checks: i64,
     /// When the person asked to publish now, the instant the catch-up window counts from.
     pub window_from: Option<i64>,
+    /// The saved handle says the call that makes the post visible may have been made.
+    pub may_be_live: bool,
     /// The worker holding the lease: every write names it, with the fence.
     pub owner: String,
 }
@@ -92,6 +94,7 @@ type ClaimTuple = (
     i64,
     i64,
     Option<i64>,
+    i64,
 );
 type EventTuple = (String, i64, Option<String>, String, i64, String, Option<String>);
 
@@ -114,13 +117,13 @@ impl Store {
         let sql = format!(
             "UPDATE deliveries SET status = 'publishing', lease_owner = $1, lease_until = $2, fence = fence + 1, updated_at = $3
              WHERE id IN (SELECT id FROM deliveries WHERE {CLAIM_FILTER} ORDER BY due_at LIMIT $4{lock})
-             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from"
+             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from, may_be_live"
         );
         let rows: Vec<ClaimTuple> = on_db!(self.db(), pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await?);
         rows.into_iter()
             .map(
-                |(id, ws, post, profile, fence, attempts, handle, failures, checks, window_from)| {
+                |(id, ws, post, profile, fence, attempts, handle, failures, checks, window_from, live)| {
                     Ok(Claimed {
                         id: parse_id(&id)?,
                         workspace: parse_id(&ws)?,
@@ -132,6 +135,7 @@ impl Store {
                         failures,
                         checks,
                         window_from,
+                        may_be_live: live != 0,
                         owner: owner.to_owned(),
                     })
                 },

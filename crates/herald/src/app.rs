@@ -1,14 +1,15 @@
-//! Wiring: the store, the vault, the Instagram adapter (real or sandboxed), the API and the dispatcher.
+//! Wiring: the store, the vault, the platform registry (real or sandboxed apps), the API and the dispatcher.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use herald_dispatch::{Dispatcher, Platforms};
+use std::collections::HashMap;
+
+use herald_dispatch::Dispatcher;
 use herald_domain::platform::Login;
 use herald_domain::profile::{Backend, Backends};
-use herald_platforms::facebook::{Facebook, FacebookConfig};
-use herald_platforms::instagram::{Instagram, InstagramConfig};
+use herald_platforms::{App, Registry, RegistryConfig};
 use herald_sandbox::{Emulator, Sandbox, SandboxConfig};
 use herald_server::{AppState, Hashing, ServerConfig};
 use herald_store::{Db, Store};
@@ -145,18 +146,12 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         (false, true) => Backend::Sandbox,
         (false, false) => Backend::Unconfigured,
     };
-    let backends = Backends::new([
-        (Login::Instagram, backend(settings.instagram.is_some())),
-        (Login::Facebook, backend(settings.facebook.is_some())),
-    ]);
-    let emulated: Vec<Emulator> = [
-        (Login::Instagram, Emulator::Instagram),
-        (Login::Facebook, Emulator::Facebook),
-    ]
-    .into_iter()
-    .filter(|(l, _)| backends.get(*l) == Backend::Sandbox)
-    .map(|(_, e)| e)
-    .collect();
+    let backends = Backends::new(Login::ALL.map(|l| (l, backend(settings.apps.contains_key(&l)))));
+    let emulated: Vec<Emulator> = Login::ALL
+        .into_iter()
+        .filter(|l| backends.get(*l) == Backend::Sandbox)
+        .filter_map(|l| Emulator::for_login(l.as_str()))
+        .collect();
     let exposed = sandbox_on && settings.reachable_by_others();
     if !sandbox_on || exposed {
         tracing::warn!("built-in sandbox {sandbox_status}");
@@ -187,65 +182,37 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             store.requeue_after_reconnect(ws, profile).await?;
         }
     }
-    let version = settings.graph_version.clone();
-    let instagram_config = match (&settings.instagram, &sandbox) {
-        (Some(c), _) => InstagramConfig {
-            client_id: c.client_id.clone(),
-            client_secret: c.client_secret.clone(),
-            www_base: c.www_base.clone(),
-            api_base: c.api_base.clone(),
-            graph_base: c.graph_base.clone(),
-            graph_version: version.clone(),
-        },
-        (None, sb) => {
-            // The sandbox's app (or, with no sandbox, an app nothing calls: the platform is
-            // unconfigured, and connecting it is refused).
-            let app = match sb {
-                Some(sb) => {
-                    sb.allow_instagram_redirect(url_under(&public_url, "oauth/instagram/callback").as_str());
-                    sb.config().instagram_app
-                }
-                None => SandboxConfig::default().instagram_app,
-            };
-            InstagramConfig {
-                client_id: app.client_id,
-                client_secret: SecretString::from(app.client_secret),
-                www_base: url_under(&public_url, "www.instagram.com"),
-                api_base: url_under(&public_url, "api.instagram.com"),
-                graph_base: url_under(&public_url, "graph.instagram.com"),
-                graph_version: version.clone(),
+    // Each login's app: the real one where credentials are configured, else the sandbox's (or,
+    // with no sandbox, an app nothing calls: the login is unconfigured, and connecting is refused).
+    let mut apps = HashMap::new();
+    for login in Login::ALL {
+        let app = match (settings.apps.get(&login), &sandbox) {
+            (Some(real), _) => real.clone(),
+            (None, sb) => {
+                let emulator = Emulator::for_login(login.as_str()).expect("the sandbox emulates every login");
+                let app = match sb {
+                    Some(sb) => {
+                        let callback = url_under(&public_url, &format!("oauth/{}/callback", login.as_str()));
+                        sb.allow_redirect(emulator, callback.as_str());
+                        sb.app(emulator)
+                    }
+                    None => SandboxConfig::default().app(emulator),
+                };
+                App::under(
+                    login,
+                    app.client_id,
+                    SecretString::from(app.client_secret),
+                    Some(&public_url),
+                )
             }
-        }
-    };
-    let facebook_config = match (&settings.facebook, &sandbox) {
-        (Some(c), _) => FacebookConfig {
-            client_id: c.client_id.clone(),
-            client_secret: c.client_secret.clone(),
-            www_base: c.www_base.clone(),
-            graph_base: c.graph_base.clone(),
-            rupload_base: c.api_base.clone(),
-            graph_version: version.clone(),
-        },
-        (None, sb) => {
-            let app = match sb {
-                Some(sb) => {
-                    sb.allow_facebook_redirect(url_under(&public_url, "oauth/facebook/callback").as_str());
-                    sb.config().facebook_app
-                }
-                None => SandboxConfig::default().facebook_app,
-            };
-            FacebookConfig {
-                client_id: app.client_id,
-                client_secret: SecretString::from(app.client_secret),
-                www_base: url_under(&public_url, "www.facebook.com"),
-                graph_base: url_under(&public_url, "graph.facebook.com"),
-                rupload_base: url_under(&public_url, "rupload.facebook.com"),
-                graph_version: version,
-            }
-        }
-    };
-    let facebook = Facebook::new(facebook_config, herald_platforms::http_client());
-    let instagram = Instagram::new(instagram_config, herald_platforms::http_client());
+        };
+        apps.insert(login, app);
+    }
+    let platforms = Registry::new(&RegistryConfig {
+        apps,
+        graph_version: settings.graph_version.clone(),
+    })
+    .map_err(|e| anyhow::anyhow!("refusing to start: {e}"))?;
     let signer = UrlSigner::new(store.vault_handle());
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -273,10 +240,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         };
         let d = Dispatcher::new(
             store.clone(),
-            Platforms {
-                instagram: instagram.clone(),
-                facebook: facebook.clone(),
-            },
+            platforms.clone(),
             signer.clone(),
             public_url.clone(),
             wake.clone(),
@@ -309,8 +273,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         let state = AppState {
             store: store.clone(),
             config: Arc::new(config),
-            instagram,
-            facebook,
+            platforms,
             signer,
             wake,
             hashing,

@@ -1,10 +1,13 @@
 //! Settings: defaults, then a TOML file, then `HERALD_*` environment, then flags (the CLI resolves them).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::bail;
+use herald_domain::platform::Login;
+use herald_platforms::App;
 use secrecy::SecretString;
 use url::Url;
 
@@ -69,17 +72,6 @@ fn is_loopback_url(url: &Url) -> bool {
     }
 }
 
-/// Real platform app credentials and where the platform lives (for Facebook, `api_base` is the
-/// resumable-upload host, `rupload.facebook.com`).
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    pub client_id: String,
-    pub client_secret: SecretString,
-    pub www_base: Url,
-    pub api_base: Url,
-    pub graph_base: Url,
-}
-
 /// Where the master keyring comes from.
 #[derive(Debug, Clone)]
 pub enum KeySetting {
@@ -110,10 +102,8 @@ pub struct Settings {
     pub session_idle: Duration,
     /// Password hashes computed at once (`None`: one per core).
     pub password_hashes_at_once: Option<usize>,
-    /// `None`: the built-in sandbox stands in for Instagram (Instagram Login).
-    pub instagram: Option<Credentials>,
-    /// `None`: the built-in sandbox stands in for Facebook (Facebook Login, Pages, Instagram via Pages).
-    pub facebook: Option<Credentials>,
+    /// Each login's real app; the built-in sandbox stands in for a login without one.
+    pub apps: HashMap<Login, App>,
     pub graph_version: String,
     /// Whether the built-in sandbox stands in for platforms without credentials.
     pub sandbox: SandboxMode,
@@ -162,8 +152,7 @@ impl Settings {
             signups_per_hour: 10,
             session_idle: Duration::from_secs(24 * 3600),
             password_hashes_at_once: None,
-            instagram: None,
-            facebook: None,
+            apps: HashMap::new(),
             graph_version: "v24.0".into(),
             sandbox: SandboxMode::Auto,
             allow_public_sandbox: false,
@@ -235,7 +224,7 @@ mod tests {
         let s = Settings::local(PathBuf::from("d"), "0.0.0.0:9000".parse().unwrap());
         assert_eq!(s.public_url.as_str(), "http://127.0.0.1:9000/");
         assert_eq!(s.database_url.expose(), "sqlite://d/herald.db");
-        assert!(s.is_sqlite() && s.instagram.is_none());
+        assert!(s.is_sqlite() && s.apps.is_empty());
     }
 
     #[test]
@@ -271,13 +260,12 @@ mod tests {
         );
         let mut s = Settings::local(PathBuf::from("d"), "127.0.0.1:1".parse().unwrap());
         s.database_url = DatabaseUrl::new("postgres://u:hunter2hunter2@db/herald");
-        s.instagram = Some(Credentials {
-            client_id: "1".into(),
-            client_secret: SecretString::from("app-secret-xyzzy"),
-            www_base: Url::parse("https://w").unwrap(),
-            api_base: Url::parse("https://a").unwrap(),
-            graph_base: Url::parse("https://g").unwrap(),
-        });
+        for login in Login::ALL {
+            s.apps.insert(
+                login,
+                App::real(login, "1".into(), SecretString::from("app-secret-xyzzy")),
+            );
+        }
         s.keys = KeySetting::Inline(SecretString::from("1:inline-master-key-plugh"));
         let shown = format!("{s:?}");
         for secret in ["hunter2hunter2", "app-secret-xyzzy", "inline-master-key-plugh"] {

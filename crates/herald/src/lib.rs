@@ -2,8 +2,9 @@
 //! built-in sandbox in one process (what `herald serve` does and what the integration tests drive).
 
 pub mod app;
+pub mod apps;
 pub mod config;
 pub mod keys;
 
 pub use app::{RunningApp, start};
-pub use config::{Credentials, KeySetting, Settings};
+pub use config::{KeySetting, Settings};

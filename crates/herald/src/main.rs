@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
-use herald::config::{Credentials, DatabaseUrl, KeySetting, SandboxMode, Settings};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use herald::config::{DatabaseUrl, KeySetting, SandboxMode, Settings};
+use herald_domain::platform::Login;
+use herald_platforms::Registry;
 use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
@@ -38,20 +40,12 @@ enum Command {
         /// An origin the sandbox downloads media from, as Meta's fetcher would (repeatable).
         #[arg(long = "trust-origin", default_value = "http://127.0.0.1:8080")]
         trust_origins: Vec<Url>,
-        /// An exact OAuth redirect URI the sandbox's Instagram app accepts (repeatable).
-        #[arg(
-            long = "redirect-uri",
-            default_value = "http://127.0.0.1:8080/oauth/instagram/callback"
-        )]
-        redirect_uris: Vec<String>,
-        /// An exact OAuth redirect URI the sandbox's Facebook app accepts (repeatable).
-        #[arg(
-            long = "facebook-redirect-uri",
-            default_value = "http://127.0.0.1:8080/oauth/facebook/callback"
-        )]
-        facebook_redirect_uris: Vec<String>,
-        /// Multiplies the platforms' documented quotas (Instagram's 50 posts a day, a Page's 30
-        /// reels a day), for a harness or a benchmark.
+        /// An exact OAuth redirect URI the sandbox's apps accept (repeatable): `…/oauth/{login}/callback`
+        /// goes to that login's app. Default: each login's callback on http://127.0.0.1:8080.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<Url>,
+        /// Multiplies the platforms' documented quotas (50 posts a day on one, 30 reels a day on
+        /// another), for a harness or a benchmark.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
         limits_scale: u32,
         /// Switches the platforms' quotas off altogether.
@@ -134,33 +128,7 @@ struct Opts {
     /// A profile whose access ends within this many days is `expiring_soon`, with a notification.
     #[arg(long, global = true, env = "HERALD_EXPIRING_SOON_DAYS")]
     expiring_soon_days: Option<u64>,
-    /// Instagram app id; with the secret (HERALD_INSTAGRAM_CLIENT_SECRET or its _FILE), switches
-    /// Instagram from the sandbox to the real API.
-    #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_ID")]
-    instagram_client_id: Option<String>,
-    /// A file holding the Instagram app secret.
-    #[arg(long, global = true, env = "HERALD_INSTAGRAM_CLIENT_SECRET_FILE")]
-    instagram_client_secret_file: Option<PathBuf>,
-    #[arg(long, global = true, env = "HERALD_INSTAGRAM_WWW_BASE")]
-    instagram_www_base: Option<Url>,
-    #[arg(long, global = true, env = "HERALD_INSTAGRAM_API_BASE")]
-    instagram_api_base: Option<Url>,
-    #[arg(long, global = true, env = "HERALD_INSTAGRAM_GRAPH_BASE")]
-    instagram_graph_base: Option<Url>,
-    /// Facebook app id; with the secret (HERALD_FACEBOOK_CLIENT_SECRET or its _FILE), switches
-    /// Facebook Login and Pages to the real API.
-    #[arg(long, global = true, env = "HERALD_FACEBOOK_CLIENT_ID")]
-    facebook_client_id: Option<String>,
-    /// A file holding the Facebook app secret.
-    #[arg(long, global = true, env = "HERALD_FACEBOOK_CLIENT_SECRET_FILE")]
-    facebook_client_secret_file: Option<PathBuf>,
-    #[arg(long, global = true, env = "HERALD_FACEBOOK_WWW_BASE")]
-    facebook_www_base: Option<Url>,
-    #[arg(long, global = true, env = "HERALD_FACEBOOK_GRAPH_BASE")]
-    facebook_graph_base: Option<Url>,
-    #[arg(long, global = true, env = "HERALD_FACEBOOK_RUPLOAD_BASE")]
-    facebook_rupload_base: Option<Url>,
-    /// How long the built-in sandbox keeps an Instagram container processing, in milliseconds.
+    /// How long the built-in sandbox keeps a media container processing, in milliseconds.
     #[arg(long, global = true, env = "HERALD_SANDBOX_PROCESSING_DELAY_MS")]
     sandbox_processing_delay_ms: Option<u64>,
     #[arg(long, global = true, env = "HERALD_MASTER_KEYS_FILE")]
@@ -193,23 +161,6 @@ struct FileConfig {
     expiring_soon_days: Option<u64>,
     sandbox_processing_delay_ms: Option<u64>,
     master_keys_file: Option<PathBuf>,
-    #[serde(default)]
-    instagram: FilePlatform,
-    #[serde(default)]
-    facebook: FilePlatform,
-}
-
-/// A platform app's credentials and hosts, from flags, `HERALD_*` or the file's `[instagram]` /
-/// `[facebook]` table.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FilePlatform {
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_secret_file: Option<PathBuf>,
-    www_base: Option<Url>,
-    api_base: Option<Url>,
-    graph_base: Option<Url>,
 }
 
 /// A secret from the environment: `NAME`, or the file `NAME_FILE` names (never both).
@@ -230,46 +181,20 @@ fn read_secret_file(path: &Path) -> anyhow::Result<String> {
         .to_owned())
 }
 
-/// A platform's real credentials, `None` for the sandbox; `hosts` are the default www, api and graph hosts.
-fn credentials(env: &str, p: FilePlatform, hosts: [&str; 3]) -> anyhow::Result<Option<Credentials>> {
-    let secret = match (p.client_secret, p.client_secret_file) {
-        (Some(_), Some(_)) => {
-            bail!("set HERALD_{env}_CLIENT_SECRET or HERALD_{env}_CLIENT_SECRET_FILE, not both")
+fn resolve(o: Opts, matches: &ArgMatches) -> anyhow::Result<Settings> {
+    let (file, file_apps) = match &o.config {
+        Some(p) => {
+            let invalid = || format!("the config file {} is invalid", p.display());
+            let mut table: toml::Table = toml::from_str(
+                &std::fs::read_to_string(p)
+                    .with_context(|| format!("reading the config file {}", p.display()))?,
+            )
+            .with_context(invalid)?;
+            let apps = herald::apps::from_file(&mut table).with_context(invalid)?;
+            let file: FileConfig = table.try_into().with_context(invalid)?;
+            (file, apps)
         }
-        (Some(s), None) => Some(s),
-        (None, Some(path)) => Some(read_secret_file(&path)?),
-        (None, None) => None,
-    };
-    let host = |u: Option<Url>, h: &str| {
-        u.unwrap_or_else(|| Url::parse(&format!("https://{h}")).expect("static URL"))
-    };
-    let any_base = p.www_base.is_some() || p.api_base.is_some() || p.graph_base.is_some();
-    match (p.client_id, secret) {
-        (Some(client_id), Some(secret)) => Ok(Some(Credentials {
-            client_id,
-            client_secret: SecretString::from(secret),
-            www_base: host(p.www_base, hosts[0]),
-            api_base: host(p.api_base, hosts[1]),
-            graph_base: host(p.graph_base, hosts[2]),
-        })),
-        (None, None) if !any_base => Ok(None),
-        (None, None) => bail!(
-            "{env} base URLs are set but no client id and secret: set HERALD_{env}_CLIENT_ID and HERALD_{env}_CLIENT_SECRET"
-        ),
-        _ => bail!(
-            "set both HERALD_{env}_CLIENT_ID and HERALD_{env}_CLIENT_SECRET (or neither, to use the sandbox)"
-        ),
-    }
-}
-
-fn resolve(o: Opts) -> anyhow::Result<Settings> {
-    let file: FileConfig = match &o.config {
-        Some(p) => toml::from_str(
-            &std::fs::read_to_string(p)
-                .with_context(|| format!("reading the config file {}", p.display()))?,
-        )
-        .with_context(|| format!("the config file {} is invalid", p.display()))?,
-        None => FileConfig::default(),
+        None => (FileConfig::default(), Default::default()),
     };
     let data_dir = o
         .data_dir
@@ -375,38 +300,7 @@ fn resolve(o: Opts) -> anyhow::Result<Settings> {
         (None, Some(path)) => KeySetting::File(path),
         (None, None) => KeySetting::File(data_dir.join("master.keys")),
     };
-    let instagram = FilePlatform {
-        client_id: o.instagram_client_id.or(file.instagram.client_id),
-        client_secret: std::env::var("HERALD_INSTAGRAM_CLIENT_SECRET")
-            .ok()
-            .or(file.instagram.client_secret),
-        client_secret_file: o
-            .instagram_client_secret_file
-            .or(file.instagram.client_secret_file),
-        www_base: o.instagram_www_base.or(file.instagram.www_base),
-        api_base: o.instagram_api_base.or(file.instagram.api_base),
-        graph_base: o.instagram_graph_base.or(file.instagram.graph_base),
-    };
-    s.instagram = credentials(
-        "INSTAGRAM",
-        instagram,
-        ["www.instagram.com", "api.instagram.com", "graph.instagram.com"],
-    )?;
-    let facebook = FilePlatform {
-        client_id: o.facebook_client_id.or(file.facebook.client_id),
-        client_secret: std::env::var("HERALD_FACEBOOK_CLIENT_SECRET")
-            .ok()
-            .or(file.facebook.client_secret),
-        client_secret_file: o.facebook_client_secret_file.or(file.facebook.client_secret_file),
-        www_base: o.facebook_www_base.or(file.facebook.www_base),
-        api_base: o.facebook_rupload_base.or(file.facebook.api_base),
-        graph_base: o.facebook_graph_base.or(file.facebook.graph_base),
-    };
-    s.facebook = credentials(
-        "FACEBOOK",
-        facebook,
-        ["www.facebook.com", "rupload.facebook.com", "graph.facebook.com"],
-    )?;
+    s.apps = herald::apps::resolve(matches, file_apps)?;
     Ok(s)
 }
 
@@ -441,19 +335,16 @@ fn banner(app: &herald::RunningApp, s: &Settings) {
     } else {
         println!("  Sandbox:    {}", app.sandbox_status);
     }
-    if s.instagram.is_some() {
-        println!("  Instagram:  real API");
-    }
-    if s.facebook.is_some() {
-        println!("  Facebook:   real API");
+    for login in Login::ALL.into_iter().filter(|l| s.apps.contains_key(l)) {
+        println!("  {:<11} real API", format!("{}:", login.display_name()));
     }
     println!("Press Ctrl-C to stop.");
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
-            let s = resolve(cli.opts)?;
+            let s = resolve(cli.opts, matches)?;
             let app = herald::start(s.clone()).await?;
             banner(&app, &s);
             shutdown_signal().await;
@@ -461,7 +352,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.stop().await;
         }
         Command::Worker => {
-            let mut s = resolve(cli.opts)?;
+            let mut s = resolve(cli.opts, matches)?;
             if s.is_sqlite() {
                 bail!(
                     "`herald worker` needs PostgreSQL (HERALD_DATABASE_URL=postgres://…): on SQLite, `herald serve` is the one process that dispatches"
@@ -477,7 +368,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             trust_origins,
             redirect_uris,
-            facebook_redirect_uris,
             limits_scale,
             no_limits,
         } => {
@@ -501,31 +391,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for origin in &trust_origins {
                 sb.trust_origin(origin);
             }
+            let redirect_uris = match redirect_uris.is_empty() {
+                false => redirect_uris,
+                true => Login::ALL
+                    .iter()
+                    .map(|l| Url::parse(&format!("http://127.0.0.1:8080/oauth/{}/callback", l.as_str())))
+                    .collect::<Result<_, _>>()?,
+            };
             for uri in &redirect_uris {
-                sb.allow_instagram_redirect(uri);
+                let login = Login::ALL
+                    .into_iter()
+                    .find(|l| uri.path().ends_with(&format!("/oauth/{}/callback", l.as_str())))
+                    .with_context(|| {
+                        format!("--redirect-uri {uri}: Herald's callbacks end in /oauth/LOGIN/callback, LOGIN one of {}", logins())
+                    })?;
+                sb.allow_redirect(emulator(login)?, uri.as_str());
             }
-            for uri in &facebook_redirect_uris {
-                sb.allow_facebook_redirect(uri);
-            }
-            let app = sb.config().instagram_app;
-            let fb = sb.config().facebook_app;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
             // The address it got (with `--listen 127.0.0.1:0`, the port the system chose).
             let listen = listener.local_addr()?;
             println!("Herald sandbox on http://{listen}/_sandbox/");
-            println!(
-                "  Instagram app: client id {} (secret: {})",
-                app.client_id, app.client_secret
-            );
-            println!(
-                "  Point Herald at it with --instagram-{{www,api,graph}}-base http://{listen}/{{www,api,graph}}.instagram.com"
-            );
-            println!(
-                "  Facebook app: client id {} (secret: {}); --facebook-{{www,graph}}-base http://{listen}/{{www,graph}}.facebook.com",
-                fb.client_id, fb.client_secret
-            );
+            for login in Login::ALL {
+                let app = sb.app(emulator(login)?);
+                let h = Registry::hosts(login);
+                let flags: Vec<String> = [h.www, h.api, h.graph]
+                    .iter()
+                    .map(|host| {
+                        let word = host.split('.').next().unwrap_or(host);
+                        format!("--{}-{word}-base http://{listen}/{host}", login.as_str())
+                    })
+                    .collect();
+                println!(
+                    "  {} app: client id {} (secret: {}); point Herald at it with {}",
+                    login.display_name(),
+                    app.client_id,
+                    app.client_secret,
+                    flags.join(" ")
+                );
+            }
             println!(
                 "  Downloads media only from: {} (add origins with --trust-origin)",
                 sb.config().trusted_origins.join(", ")
@@ -541,7 +446,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             herald_sandbox::serve(sb, listener, shutdown_signal()).await?;
         }
         Command::Migrate => {
-            let s = resolve(cli.opts)?;
+            let s = resolve(cli.opts, matches)?;
             let db = herald_store::Db::connect(s.database_url.expose())
                 .await
                 .context("connecting to the database")?;
@@ -549,7 +454,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Migrations applied to {}", s.database_url.redacted());
         }
         Command::Keys(k) => {
-            let s = resolve(cli.opts)?;
+            let s = resolve(cli.opts, matches)?;
             let out = match k {
                 KeysCommand::Rotate => herald::keys::rotate(&s).await?,
                 KeysCommand::Status => herald::keys::status(&s).await?,
@@ -562,20 +467,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Secrets that have no flag (`ps` would show them), and where they go instead.
-const SECRET_FLAGS: &[(&str, &str)] = &[
-    (
-        "--database-url",
-        "HERALD_DATABASE_URL (or HERALD_DATABASE_URL_FILE, or database_url in the config file)",
-    ),
-    (
-        "--instagram-client-secret",
-        "HERALD_INSTAGRAM_CLIENT_SECRET (or its _FILE, or [instagram] client_secret in the config file)",
-    ),
-    (
-        "--facebook-client-secret",
-        "HERALD_FACEBOOK_CLIENT_SECRET (or its _FILE, or [facebook] client_secret in the config file)",
-    ),
-];
+fn secret_flags() -> Vec<(String, String)> {
+    let mut flags = vec![(
+        "--database-url".to_owned(),
+        "HERALD_DATABASE_URL (or HERALD_DATABASE_URL_FILE, or database_url in the config file)".to_owned(),
+    )];
+    flags.extend(herald::apps::secret_flags());
+    flags
+}
+
+/// The logins, for messages.
+fn logins() -> String {
+    Login::ALL.map(Login::as_str).join(", ")
+}
+
+/// The sandbox's emulator of a login.
+fn emulator(login: Login) -> anyhow::Result<herald_sandbox::Emulator> {
+    herald_sandbox::Emulator::for_login(login.as_str())
+        .with_context(|| format!("the sandbox does not emulate {} Login", login.display_name()))
+}
 
 /// A command line clap refuses: one line saying what to fix (help and version print as usual).
 fn usage_error(e: &clap::Error) -> ! {
@@ -598,7 +508,7 @@ fn usage_error(e: &clap::Error) -> ! {
         Some(ContextValue::String(a)) => a.split('=').next().unwrap_or_default().to_owned(),
         _ => String::new(),
     };
-    match SECRET_FLAGS.iter().find(|(flag, _)| *flag == arg) {
+    match secret_flags().into_iter().find(|(flag, _)| *flag == arg) {
         Some((_, instead)) => {
             eprintln!("{first}: secrets take no flags, as `ps` would show them; set {instead}")
         }
@@ -615,8 +525,12 @@ async fn main() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(&e));
-    if let Err(e) = run(cli).await {
+    let command = herald::apps::args()
+        .into_iter()
+        .fold(Cli::command(), clap::Command::arg);
+    let matches = command.try_get_matches().unwrap_or_else(|e| usage_error(&e));
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_error(&e));
+    if let Err(e) = run(cli, &matches).await {
         // One line, whatever the cause's formatting (TOML errors come with a multi-line snippet).
         let message = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
         eprintln!("error: {message}");

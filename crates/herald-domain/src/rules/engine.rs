@@ -357,6 +357,10 @@ fn type_problem(ty: &OptionType, value: &Value) -> Option<String> {
             Some(_) => Some(format!("at most {max_chars} characters")),
             None => Some("a string".into()),
         },
+        OptionType::Media { .. } => match value.as_str() {
+            Some(s) if s.parse::<crate::MediaId>().is_ok() => None,
+            _ => Some("the id of an uploaded media file".into()),
+        },
         OptionType::Url => match value.as_str().map(url_ok) {
             Some(true) => None,
             _ => Some("an http(s) URL".into()),

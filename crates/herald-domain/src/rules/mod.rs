@@ -134,11 +134,23 @@ pub struct OptionSpec {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "is", rename_all = "snake_case")]
 pub enum OptionType {
-    Text { max_chars: usize },
+    Text {
+        max_chars: usize,
+    },
     Url,
     Bool,
-    Integer { min: i64, max: i64 },
-    OneOf { values: &'static [&'static str] },
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    OneOf {
+        values: &'static [&'static str],
+    },
+    /// The id of an uploaded media file of one of these types (a reel's cover image): Herald hands
+    /// the platform a URL to it.
+    Media {
+        types: &'static [crate::media::MediaType],
+    },
 }
 
 /// Something a platform's API does not allow. When `options` names keys, a draft that sets one is

@@ -144,7 +144,7 @@ static INSTAGRAM: Limits = Limits {
         ),
         option(
             "cover_media_id",
-            OptionType::Text { max_chars: 64 },
+            OptionType::Media { types: &[Jpeg] },
             &["reel"],
             "An uploaded JPEG shown as the reel's cover instead of a frame.",
         ),

@@ -302,7 +302,7 @@ async fn a_video_is_published_as_a_reel_and_one_without_fast_start_is_refused() 
         let (s, e) = app.schedule(json!({"text": "x", "media_ids": [reel["id"]], "targets": [{"profile_id": profile, "options": {"cover_media_id": png["id"]}}], "scheduled_at": in_secs(60)})).await;
         assert_eq!(
             (s, e["error"]["code"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("cover_not_jpeg"))
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("option_media_type"))
         );
         let options = json!({"share_to_feed": false, "thumb_offset_ms": 1500, "cover_media_id": cover["id"]});
         let (s, post) = app.schedule(json!({"text": "moving pictures", "media_ids": [reel["id"]], "targets": [{"profile_id": profile, "options": options}], "scheduled_at": in_secs(1)})).await;

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use herald::{Credentials, KeySetting, RunningApp, Settings};
-use herald_sandbox::{Sandbox, SandboxConfig};
+use herald::{KeySetting, RunningApp, Settings};
+use herald_domain::platform::Login;
+use herald_platforms::App;
+use herald_sandbox::{Emulator, Sandbox, SandboxConfig};
 use herald_store::Backend;
 use herald_store::testing::TestDatabase;
 use reqwest::StatusCode;
@@ -109,22 +111,12 @@ impl TestApp {
                 });
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-                let app = sb.config().instagram_app;
-                settings.instagram = Some(Credentials {
-                    client_id: app.client_id,
-                    client_secret: SecretString::from(app.client_secret),
-                    www_base: base.join("www.instagram.com").unwrap(),
-                    api_base: base.join("api.instagram.com").unwrap(),
-                    graph_base: base.join("graph.instagram.com").unwrap(),
-                });
-                let fb = sb.config().facebook_app;
-                settings.facebook = Some(Credentials {
-                    client_id: fb.client_id,
-                    client_secret: SecretString::from(fb.client_secret),
-                    www_base: base.join("www.facebook.com").unwrap(),
-                    api_base: base.join("rupload.facebook.com").unwrap(),
-                    graph_base: base.join("graph.facebook.com").unwrap(),
-                });
+                for login in Login::ALL {
+                    let app = sb.app(Emulator::for_login(login.as_str()).unwrap());
+                    let secret = SecretString::from(app.client_secret);
+                    let real = App::under(login, app.client_id, secret, Some(&base));
+                    settings.apps.insert(login, real);
+                }
                 let served = herald_sandbox::serve(sb.clone(), listener, std::future::pending());
                 let task = tokio::spawn(async move {
                     let _ = served.await;

@@ -19,6 +19,7 @@ mod http;
 mod isolation;
 mod leases;
 mod lifecycle;
+mod platform_names;
 mod sandbox_mode;
 mod secrets;
 mod sessions;

@@ -2,7 +2,8 @@
 //! credentials for one platform leave only the other's emulator, and profiles the sandbox backed
 //! are held back (nothing sent anywhere) once it is off.
 
-use herald::Credentials;
+use herald_domain::platform::Login;
+use herald_platforms::App;
 use herald_sandbox::{Sandbox, SandboxConfig};
 use reqwest::StatusCode;
 use secrecy::SecretString;
@@ -17,7 +18,7 @@ async fn status(url: Url) -> StatusCode {
 }
 
 /// A sandbox on its own port acting as the real Instagram, and credentials for it.
-async fn real_instagram() -> (Sandbox, Credentials) {
+async fn real_instagram() -> (Sandbox, App) {
     let sb = Sandbox::new(SandboxConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
@@ -27,13 +28,8 @@ async fn real_instagram() -> (Sandbox, Credentials) {
         std::future::pending(),
     ));
     let app = sb.config().instagram_app;
-    let creds = Credentials {
-        client_id: app.client_id,
-        client_secret: SecretString::from(app.client_secret),
-        www_base: base.join("www.instagram.com").unwrap(),
-        api_base: base.join("api.instagram.com").unwrap(),
-        graph_base: base.join("graph.instagram.com").unwrap(),
-    };
+    let secret = SecretString::from(app.client_secret);
+    let creds = App::under(Login::Instagram, app.client_id, secret, Some(&base));
     (sb, creds)
 }
 
@@ -115,7 +111,10 @@ async fn a_profile_the_sandbox_connected_sends_nothing_to_the_real_platform_and_
         assert_eq!(s, StatusCode::CREATED, "{post}");
         let post = post["id"].as_str().unwrap().to_owned();
         let (real, creds) = real_instagram().await;
-        app.restart_with(|s| s.instagram = Some(creds.clone())).await;
+        app.restart_with(|s| {
+            s.apps.insert(Login::Instagram, creds.clone());
+        })
+        .await;
         let (s, refused) = app
             .schedule(json!({"text": "another", "media_ids": [media["id"]],
                 "targets": [{"profile_id": profile}], "scheduled_at": at}))
@@ -144,7 +143,10 @@ async fn a_profile_the_sandbox_connected_sends_nothing_to_the_real_platform_and_
             .post(app.ws_url(&format!("posts/{post}/cancel")), json!({}))
             .await;
         assert_eq!(s, StatusCode::OK);
-        app.restart_with(|s| s.instagram = None).await;
+        app.restart_with(|s| {
+            s.apps.remove(&Login::Instagram);
+        })
+        .await;
         let p = &app.profiles().await[0];
         assert_eq!(p["status"], "connected", "{p}");
         app.stop().await;
@@ -155,7 +157,10 @@ async fn a_profile_the_sandbox_connected_sends_nothing_to_the_real_platform_and_
 async fn real_credentials_for_one_platform_mount_only_the_other_platforms_emulator() {
     for backend in backends().await {
         let (_real, creds) = real_instagram().await;
-        let app = TestApp::spawn_with(backend, Mode::Builtin, |s| s.instagram = Some(creds)).await;
+        let app = TestApp::spawn_with(backend, Mode::Builtin, |s| {
+            s.apps.insert(Login::Instagram, creds);
+        })
+        .await;
         for path in [
             "graph.instagram.com/v24.0/me",
             "www.instagram.com/oauth/authorize",

@@ -1,0 +1,206 @@
+//! The platform interface: what each platform module implements, with no default methods, so a
+//! platform that lacks a piece does not compile and a piece a platform cannot offer says why.
+//!
+//! Two traits, because logins and platforms are not one-to-one: a [`Connector`] is an OAuth login
+//! (one login can cover several platforms' accounts), a [`Publisher`] publishes to, and reads back
+//! from, one platform's accounts whichever login connected them.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use herald_domain::platform::{Login, Platform};
+use herald_domain::rules::LiveFacts;
+use jiff::Timestamp;
+use secrecy::SecretString;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::{Comment, Grant, Metrics, PlatformError, Refreshed, Step, StepContext};
+
+/// One call to a platform, boxed so the traits can be used through the registry.
+pub type Call<'a, T> = Pin<Box<dyn Future<Output = Result<T, PlatformError>> + Send + 'a>>;
+
+/// What the consent page needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Authorize<'a> {
+    pub state: &'a str,
+    pub redirect_uri: &'a str,
+    pub scopes: &'a [&'a str],
+    /// The PKCE S256 challenge, for logins that take one.
+    pub pkce_challenge: Option<&'a str>,
+}
+
+/// What the callback brought back, to exchange.
+#[derive(Clone, Copy)]
+pub struct CodeExchange<'a> {
+    pub code: &'a str,
+    pub redirect_uri: &'a str,
+    /// The scopes asked for (a login that does not say what was granted grants these).
+    pub requested: &'a [&'a str],
+    pub pkce_verifier: Option<&'a SecretString>,
+    pub now: Timestamp,
+}
+
+/// A person's grant: their token and who they are; the accounts it covers are chosen after.
+#[derive(Debug)]
+pub struct PersonGrant {
+    pub access_token: SecretString,
+    pub issued_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub scopes: Vec<String>,
+    pub user_id: String,
+    pub name: String,
+}
+
+/// What a code exchange gave.
+#[derive(Debug)]
+pub enum Exchanged {
+    /// One account, which becomes a profile at once.
+    Account(Grant),
+    /// A person's grant covering several accounts: the person chooses which become profiles.
+    Person(PersonGrant),
+}
+
+/// One account a person's grant covers, with the token that reaches it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub platform: Platform,
+    pub external_id: String,
+    pub handle: String,
+    /// What the account belongs to on the platform, as people read it (the Page's name).
+    pub group: String,
+    pub token: SecretString,
+}
+
+/// An OAuth login.
+pub trait Connector: Send + Sync {
+    fn login(&self) -> Login;
+    /// The platform's consent page.
+    fn authorize_url(&self, request: &Authorize<'_>) -> Url;
+    /// Code → token(s) → who granted what.
+    fn exchange<'a>(&'a self, request: CodeExchange<'a>) -> Call<'a, Exchanged>;
+    /// What a person's grant covers, as people read it ("their Pages and linked … accounts").
+    fn covers(&self) -> &'static str;
+    /// The accounts a person's grant covers (for the choose-accounts step).
+    fn accounts<'a>(&'a self, token: &'a SecretString) -> Call<'a, Vec<Account>>;
+    /// A new token for one about to expire; [`PlatformError::Unsupported`] where the login's
+    /// tokens cannot be renewed without the person.
+    fn refresh<'a>(&'a self, token: &'a SecretString, now: Timestamp) -> Call<'a, Refreshed>;
+    /// Removes Herald's access at the platform; [`PlatformError::Unsupported`], with what the
+    /// person can do instead, where the login offers no way.
+    fn revoke<'a>(&'a self, token: &'a SecretString) -> Call<'a, ()>;
+}
+
+/// One media file to publish, at a URL the platform downloads it from.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub url: String,
+    pub video: bool,
+}
+
+/// Everything one publish sends, as the dispatcher prepared it.
+#[derive(Debug, Clone, Copy)]
+pub struct PublishJob<'a> {
+    /// The login the profile came through (it can change which host serves the account).
+    pub login: Login,
+    pub token: &'a SecretString,
+    /// The platform's id for the account.
+    pub account: &'a str,
+    pub text: &'a str,
+    pub items: &'a [Item],
+    /// The kind the rules engine recognised (`story`, `reel`, …).
+    pub kind: Option<&'static str>,
+    pub options: &'a serde_json::Map<String, serde_json::Value>,
+    /// Media-typed options (a reel's cover), as URLs the platform downloads them from.
+    pub media_options: &'a [(&'static str, String)],
+}
+
+impl PublishJob<'_> {
+    /// A text option, when set.
+    pub fn text_option(&self, name: &str) -> Option<&str> {
+        self.options.get(name).and_then(|v| v.as_str())
+    }
+
+    /// A media-typed option's URL, when set.
+    pub fn media_option(&self, name: &str) -> Option<&str> {
+        self.media_options
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, url)| url.as_str())
+    }
+}
+
+/// What a saved handle says about the publication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Nothing was created on the platform: this is a new attempt.
+    pub fresh: bool,
+    /// The call that makes the post visible may have been made.
+    pub visible_call: bool,
+}
+
+/// Why a piece of a platform is missing, shown to people (Pinterest's API has no comments).
+pub type Unavailable = &'static str;
+
+/// Publishing to one platform, and reading its published posts back.
+pub trait Publisher: Send + Sync {
+    fn platform(&self) -> Platform;
+    /// A new handle for an attempt starting at `at`.
+    fn start(&self, at: Timestamp) -> String;
+    /// What a saved handle records; an error when it cannot be read.
+    fn progress(&self, handle: &str) -> Result<Progress, String>;
+    /// One resumable step from the saved handle: the dispatcher saves what it returns.
+    fn step<'a>(
+        &'a self,
+        job: &'a PublishJob<'a>,
+        handle: &'a str,
+        ctx: StepContext<'a>,
+    ) -> Call<'a, Step<String>>;
+    /// Facts only the platform knows about the account that the rules check before publishing
+    /// (Instagram's publishing quota); `None` for a platform that has none.
+    fn live_facts<'a>(
+        &'a self,
+        login: Login,
+        token: &'a SecretString,
+        account: &'a str,
+    ) -> Call<'a, Option<LiveFacts>>;
+    /// Whether people can read and answer comments here, and if not, why.
+    fn comments_available(&self) -> Result<(), Unavailable>;
+    fn comments<'a>(&'a self, login: Login, token: &'a SecretString, post: &'a str)
+    -> Call<'a, Vec<Comment>>;
+    /// Replies to a top-level comment as the account; returns the reply's id.
+    fn reply<'a>(
+        &'a self,
+        login: Login,
+        token: &'a SecretString,
+        comment: &'a str,
+        text: &'a str,
+    ) -> Call<'a, String>;
+    /// Whether the platform reports metrics of a published post, and if not, why.
+    fn metrics_available(&self) -> Result<(), Unavailable>;
+    fn metrics<'a>(&'a self, login: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Metrics>;
+}
+
+/// Reads a saved handle of a platform's own type.
+pub(crate) fn read_handle<H: DeserializeOwned>(saved: &str) -> Result<H, String> {
+    serde_json::from_str(saved).map_err(|e| e.to_string())
+}
+
+/// A step's handle, as the dispatcher saves it.
+pub(crate) fn saved<H: Serialize>(step: Step<H>) -> Step<String> {
+    let json = |h: &H| serde_json::to_string(h).expect("handles serialise");
+    match step {
+        Step::Continue(h) => Step::Continue(json(&h)),
+        Step::Park(h, after) => Step::Park(json(&h), after),
+        Step::Published(p) => Step::Published(p),
+        Step::Ambiguous(found) => Step::Ambiguous(found),
+    }
+}
+
+/// A handle that cannot be read, as a platform answer: it never becomes a fresh start.
+pub(crate) fn unreadable(why: String) -> PlatformError {
+    PlatformError::Platform {
+        message: format!("the saved publication record cannot be read ({why})"),
+    }
+}
