@@ -10,7 +10,7 @@ mod notify;
 mod process;
 mod retry;
 
-pub use retry::RetryPolicy;
+pub use retry::{RetryOverride, RetryPolicy};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,7 +54,8 @@ pub struct Settings {
     /// Each login's backend: a profile's token goes only to the backend that issued it.
     pub backends: Backends,
     /// When transient failures stop being retried.
-    pub retry: RetryPolicy,
+    /// Limits on retries after transient failures, over each platform's defaults.
+    pub retry: RetryOverride,
 }
 
 impl Default for Settings {
@@ -67,7 +68,7 @@ impl Default for Settings {
             refresh_within: Duration::from_secs(7 * 24 * 3600),
             expiring_soon: Duration::from_secs(7 * 24 * 3600),
             backends: Backends::default(),
-            retry: RetryPolicy::default(),
+            retry: RetryOverride::default(),
         }
     }
 }

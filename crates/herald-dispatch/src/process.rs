@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use herald_domain::delivery::DeliveryStatus;
-use herald_domain::platform::{Feature, Platform};
+use herald_domain::platform::Feature;
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
 use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts, OptionType};
 use herald_platforms::{Item, PlatformError, PublishJob, Published, Publisher, Step, StepContext};
@@ -508,7 +508,7 @@ impl Dispatcher {
                         by_earlier_claim: was_recovering,
                         since,
                     };
-                    return Err(Ok(self.classify(c, platform, &e, state)));
+                    return Err(Ok(self.classify(c, publisher, &e, state)));
                 }
             }
         }
@@ -584,11 +584,12 @@ impl Dispatcher {
         Ok(token)
     }
 
-    fn classify(&self, c: &Claimed, platform: Platform, e: &PlatformError, started: Started) -> Stop {
+    fn classify(&self, c: &Claimed, publisher: &dyn Publisher, e: &PlatformError, started: Started) -> Stop {
+        let platform = publisher.platform();
         let publish_started = started.visible_call;
         let now = self.clock.now();
         // The next try after a transient failure, unless the policy's attempts or time ran out.
-        let policy = self.settings.retry;
+        let policy = self.settings.retry.over(publisher.retries());
         let next_try = now + SignedDuration::try_from(crate::retry::backoff(c.failures)).unwrap_or_default();
         let retry_until = (c.failures + 1 < policy.max_failures
             && next_try <= started.since + SignedDuration::try_from(policy.max_time).unwrap_or_default())

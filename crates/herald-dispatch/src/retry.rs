@@ -3,21 +3,21 @@
 
 use std::time::Duration;
 
-/// How long and how often a delivery is retried after transient failures.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Transient failures after which the delivery stops (`failed`, or `unconfirmed` when the post
-    /// may be live).
-    pub max_failures: i64,
-    /// How long after its scheduled time (or "publish now") a delivery may still be retried.
-    pub max_time: Duration,
+pub use herald_platforms::RetryPolicy;
+
+/// An operator's retry limits for every platform, over each platform's own defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RetryOverride {
+    pub max_failures: Option<i64>,
+    pub max_time: Option<Duration>,
 }
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_failures: 8,
-            max_time: Duration::from_secs(6 * 3600),
+impl RetryOverride {
+    /// The limits for a platform whose defaults are `platform`.
+    pub fn over(self, platform: RetryPolicy) -> RetryPolicy {
+        RetryPolicy {
+            max_failures: self.max_failures.unwrap_or(platform.max_failures),
+            max_time: self.max_time.unwrap_or(platform.max_time),
         }
     }
 }
@@ -65,6 +65,20 @@ mod tests {
         assert!(backoff(40) <= BACKOFF_CAP && backoff(40) >= BACKOFF_CAP / 2);
         let spread: std::collections::HashSet<_> = (0..20).map(|_| backoff(3)).collect();
         assert!(spread.len() > 1, "jittered");
+    }
+
+    #[test]
+    fn an_operators_limit_wins_over_the_platforms_and_the_rest_stay_the_platforms() {
+        let platform = RetryPolicy {
+            max_failures: 8,
+            max_time: Duration::from_secs(3600),
+        };
+        let mine = RetryOverride {
+            max_failures: Some(3),
+            max_time: None,
+        }
+        .over(platform);
+        assert_eq!((mine.max_failures, mine.max_time), (3, Duration::from_secs(3600)));
     }
 
     #[test]

@@ -143,9 +143,31 @@ pub struct Progress {
 /// Why a piece of a platform is missing, shown to people (Pinterest's API has no comments).
 pub type Unavailable = &'static str;
 
+/// One choice a platform lists for an option (a board, one of its sections, an organization).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Choice {
+    pub id: String,
+    pub name: String,
+    /// The choice this one sits under (a section's board).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+/// How long and how often a delivery is retried after transient failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Transient failures after which the delivery stops (`failed`, or `unconfirmed` when the post
+    /// may be live).
+    pub max_failures: i64,
+    /// How long after its scheduled time (or "publish now") a delivery may still be retried.
+    pub max_time: std::time::Duration,
+}
+
 /// Publishing to one platform, and reading its published posts back.
 pub trait Publisher: Send + Sync {
     fn platform(&self) -> Platform;
+    /// The platform's retry limits, unless the operator set others.
+    fn retries(&self) -> RetryPolicy;
     /// A new handle for an attempt starting at `at`.
     fn start(&self, at: Timestamp) -> String;
     /// What a saved handle records; an error when it cannot be read.
@@ -157,6 +179,15 @@ pub trait Publisher: Send + Sync {
         handle: &'a str,
         ctx: StepContext<'a>,
     ) -> Call<'a, Step<String>>;
+    /// The choices the platform lists for the account under `list` (an option of type `Choice`
+    /// names its list); [`PlatformError::Unsupported`] for a list the platform does not have.
+    fn choices<'a>(
+        &'a self,
+        login: Login,
+        token: &'a SecretString,
+        account: &'a str,
+        list: &'a str,
+    ) -> Call<'a, Vec<Choice>>;
     /// Facts only the platform knows about the account that the rules check before publishing
     /// (Instagram's publishing quota); `None` for a platform that has none.
     fn live_facts<'a>(
@@ -203,4 +234,10 @@ pub(crate) fn unreadable(why: String) -> PlatformError {
     PlatformError::Platform {
         message: format!("the saved publication record cannot be read ({why})"),
     }
+}
+
+/// The answer of a platform that reads no option's choices live.
+pub(crate) fn no_choices(platform: Platform, list: &str) -> Call<'_, Vec<Choice>> {
+    let message = format!("{} lists no `{list}` for an account", platform.display_name());
+    Box::pin(async move { Err(PlatformError::Unsupported(message)) })
 }

@@ -17,8 +17,8 @@ use crate::meta::{CommentFields, Graph, comments, id_of, malformed};
 /// How long to wait before looking at a processing video again.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 use crate::adapter::{
-    Account, Authorize, Call, CodeExchange, Connector, Exchanged, PersonGrant, Progress, PublishJob,
-    Publisher, Unavailable, read_handle, saved, unreadable,
+    Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, PersonGrant, Progress, PublishJob,
+    Publisher, RetryPolicy, Unavailable, no_choices, read_handle, saved, unreadable,
 };
 use crate::{Comment, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
 use herald_domain::platform::{Login, Platform};
@@ -155,14 +155,13 @@ impl Facebook {
             ("client_secret", self.config.client_secret.expose_secret()),
         ];
         form.extend_from_slice(params);
-        let res = self
-            .graph
-            .http
-            .post(self.graph.url("oauth/access_token"))
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| PlatformError::from_http(&e))?;
+        let res = crate::send(
+            self.graph
+                .http
+                .post(self.graph.url("oauth/access_token"))
+                .form(&form),
+        )
+        .await?;
         let body = crate::meta::graph_result(res).await?;
         let token = body["access_token"]
             .as_str()
@@ -555,15 +554,14 @@ impl Facebook {
             "{base}/video-upload/{}/{video_id}",
             self.config.graph_version
         ));
-        let res = self
-            .graph
-            .http
-            .post(url)
-            .header("authorization", format!("OAuth {}", token.expose_secret()))
-            .header("file_url", file_url)
-            .send()
-            .await
-            .map_err(|e| PlatformError::from_http(&e))?;
+        let res = crate::send(
+            self.graph
+                .http
+                .post(url)
+                .header("authorization", format!("OAuth {}", token.expose_secret()))
+                .header("file_url", file_url),
+        )
+        .await?;
         let status = res.status();
         let body: serde_json::Value = res.json().await.unwrap_or_default();
         if status.is_success() && body["success"] == true {
@@ -766,6 +764,15 @@ impl Publisher for Facebook {
         Platform::Facebook
     }
 
+    fn retries(&self) -> RetryPolicy {
+        // Nothing on a Page expires like a container; six hours rides out a Graph outage without
+        // publishing a day late.
+        RetryPolicy {
+            max_failures: 8,
+            max_time: std::time::Duration::from_secs(6 * 3600),
+        }
+    }
+
     fn start(&self, at: Timestamp) -> String {
         let h = PageHandle {
             started_at: at.as_second(),
@@ -812,6 +819,17 @@ impl Publisher for Facebook {
                 .await
                 .map(saved)
         })
+    }
+
+    fn choices<'a>(
+        &'a self,
+        _: Login,
+        _: &'a SecretString,
+        _: &'a str,
+        list: &'a str,
+    ) -> Call<'a, Vec<Choice>> {
+        // No option of this platform is read live from it.
+        no_choices(self.platform(), list)
     }
 
     fn live_facts<'a>(&'a self, _: Login, _: &'a SecretString, _: &'a str) -> Call<'a, Option<LiveFacts>> {

@@ -16,8 +16,8 @@ use herald_domain::platform::Login;
 use herald_domain::rules::LiveFacts;
 
 use crate::adapter::{
-    Account, Authorize, Call, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob, Publisher,
-    Unavailable, read_handle, saved, unreadable,
+    Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob,
+    Publisher, RetryPolicy, Unavailable, no_choices, read_handle, saved, unreadable,
 };
 use crate::meta::{CommentFields, Graph, comments, id_of, malformed};
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
@@ -139,20 +139,14 @@ impl Instagram {
         let mut url = self.config.api_base.clone();
         let base = url.path().trim_end_matches('/').to_owned();
         url.set_path(&format!("{base}/oauth/access_token"));
-        let res = self
-            .graph
-            .http
-            .post(url)
-            .form(&[
-                ("client_id", self.config.client_id.as_str()),
-                ("client_secret", self.config.client_secret.expose_secret()),
-                ("grant_type", "authorization_code"),
-                ("redirect_uri", redirect_uri),
-                ("code", code),
-            ])
-            .send()
-            .await
-            .map_err(|e| PlatformError::from_http(&e))?;
+        let res = crate::send(self.graph.http.post(url).form(&[
+            ("client_id", self.config.client_id.as_str()),
+            ("client_secret", self.config.client_secret.expose_secret()),
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", redirect_uri),
+            ("code", code),
+        ]))
+        .await?;
         let status = res.status();
         let body: Value = res.json().await.map_err(|e| PlatformError::from_http(&e))?;
         if !status.is_success() {
@@ -594,6 +588,15 @@ impl Publisher for Instagram {
         Platform::Instagram
     }
 
+    fn retries(&self) -> RetryPolicy {
+        // A container can be published for 24 hours: an interrupted publish may still finish
+        // within half of that, and a new attempt makes a new container anyway.
+        RetryPolicy {
+            max_failures: 8,
+            max_time: Duration::from_secs(12 * 3600),
+        }
+    }
+
     fn start(&self, at: Timestamp) -> String {
         let h = Handle {
             started_at: at.as_second(),
@@ -637,6 +640,17 @@ impl Publisher for Instagram {
                 .await
                 .map(saved)
         })
+    }
+
+    fn choices<'a>(
+        &'a self,
+        _: Login,
+        _: &'a SecretString,
+        _: &'a str,
+        list: &'a str,
+    ) -> Call<'a, Vec<Choice>> {
+        // No option of this platform is read live from it.
+        no_choices(self.platform(), list)
     }
 
     fn live_facts<'a>(

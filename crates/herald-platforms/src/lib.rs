@@ -12,8 +12,8 @@ mod registry;
 use std::time::Duration;
 
 pub use adapter::{
-    Account, Authorize, Call, CodeExchange, Connector, Exchanged, Item, PersonGrant, Progress, PublishJob,
-    Publisher, Unavailable,
+    Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, PersonGrant, Progress,
+    PublishJob, Publisher, RetryPolicy, Unavailable,
 };
 pub use error::PlatformError;
 use jiff::Timestamp;
@@ -104,16 +104,36 @@ pub(crate) fn settle<H>(found: Vec<Published>, known: &[String]) -> Option<Step<
     }
 }
 
-/// The longest one call to a platform may take, answer included.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting to a platform may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a platform may take to start answering a request (counted from the request's start,
+/// after connecting).
+pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest pause while bytes flow either way (a stalled answer or upload ends here, however
+/// large the body: there is no total timeout, so a long upload that keeps moving is never cut).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest a call with a small answer can take: connecting, the first byte, one stall.
+pub const CALL_TIMEOUT: Duration =
+    Duration::from_secs(CONNECT_TIMEOUT.as_secs() + FIRST_BYTE_TIMEOUT.as_secs() + IDLE_TIMEOUT.as_secs());
 
-/// The HTTP client every adapter uses: bounded timeouts, no automatic redirects.
+/// The HTTP client every adapter uses: a timeout per phase (connect, idle), no automatic redirects.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(CALL_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(IDLE_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("HTTP client")
+}
+
+/// Sends a request whose answer must start within [`FIRST_BYTE_TIMEOUT`] once connected; every
+/// adapter call goes through here.
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, PlatformError> {
+    match tokio::time::timeout(CONNECT_TIMEOUT + FIRST_BYTE_TIMEOUT, request.send()).await {
+        Ok(answer) => answer.map_err(|e| PlatformError::from_http(&e)),
+        Err(_) => Err(PlatformError::Transient {
+            message: "the platform did not start answering in time".into(),
+        }),
+    }
 }

@@ -35,24 +35,12 @@ impl Graph {
     }
 
     pub async fn get_json(&self, url: Url, token: &SecretString) -> Result<Value, PlatformError> {
-        let res = self
-            .http
-            .get(url)
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await
-            .map_err(|e| PlatformError::from_http(&e))?;
+        let res = crate::send(self.http.get(url).bearer_auth(token.expose_secret())).await?;
         graph_result(res).await
     }
 
     pub async fn delete(&self, url: Url, token: &SecretString) -> Result<Value, PlatformError> {
-        let res = self
-            .http
-            .delete(url)
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await
-            .map_err(|e| PlatformError::from_http(&e))?;
+        let res = crate::send(self.http.delete(url).bearer_auth(token.expose_secret())).await?;
         graph_result(res).await
     }
 
@@ -62,14 +50,7 @@ impl Graph {
         token: &SecretString,
         form: &[(&str, &str)],
     ) -> Result<Value, PlatformError> {
-        let res = self
-            .http
-            .post(url)
-            .bearer_auth(token.expose_secret())
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| PlatformError::from_http(&e))?;
+        let res = crate::send(self.http.post(url).bearer_auth(token.expose_secret()).form(form)).await?;
         graph_result(res).await
     }
 }

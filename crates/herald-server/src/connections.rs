@@ -65,6 +65,7 @@ pub(crate) fn platforms() -> MethodRouter<AppState> {
                     },
                     "kinds": l.kinds,
                     "options": l.options,
+                    "threads": l.threads,
                     "unsupported": l.unsupported,
                 })
             })

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use herald_domain::platform::{Feature, Login};
 use herald_domain::profile::SecretKind;
 use herald_domain::{PostId, ProfileId, WorkspaceId};
-use herald_platforms::{Comment, Metrics, PlatformError, Publisher};
+use herald_platforms::{Choice, Comment, Metrics, PlatformError, Publisher};
 use herald_store::PostRow;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -21,15 +21,28 @@ use crate::error::ApiError;
 use crate::json::Body;
 
 /// Why a delivery's metrics could not be read: a stable code and words for a person.
-type Unavailable = (&'static str, String);
+pub(crate) type Unavailable = (&'static str, String);
 
 /// The adapter that reads and writes a profile's engagement, and the login that reaches it.
 pub(crate) struct Engage {
     publisher: Arc<dyn Publisher>,
     login: Login,
+    /// The platform's id for the profile's account.
+    account: String,
 }
 
 impl Engage {
+    /// The choices the platform lists for the account under `list`.
+    pub(crate) async fn choices(
+        &self,
+        token: &SecretString,
+        list: &str,
+    ) -> Result<Vec<Choice>, PlatformError> {
+        self.publisher
+            .choices(self.login, token, &self.account, list)
+            .await
+    }
+
     async fn comments(&self, token: &SecretString, id: &str) -> Result<Vec<Comment>, PlatformError> {
         self.publisher.comments(self.login, token, id).await
     }
@@ -44,7 +57,7 @@ impl Engage {
 }
 
 /// The adapter and access token for a feature on a profile, or why they cannot be used.
-async fn token_for(
+pub(crate) async fn token_for(
     state: &AppState,
     ws: WorkspaceId,
     profile: ProfileId,
@@ -67,6 +80,7 @@ async fn token_for(
     let engage = Engage {
         publisher,
         login: p.login,
+        account: p.external_id.clone(),
     };
     if let Some(reason) = state.config.backends.mismatch(p.login, p.sandbox) {
         return Err((reason.as_str(), reason.explain().to_owned()));

@@ -5,6 +5,7 @@
 mod accounts;
 mod assets;
 mod auth;
+mod choices;
 mod choose;
 mod client;
 mod connections;
@@ -336,6 +337,14 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
                 op("get", "One profile"),
                 op("delete", "Disconnect: delete tokens, cancel pending deliveries"),
             ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/profiles/{id}/choices/{list}",
+            choices::list(),
+            vec![op(
+                "get",
+                "The choices the platform lists now for an option of the profile (its boards, organizations, privacy levels)",
+            )],
         ),
         (
             "/api/v1/workspaces/{ws}/media",

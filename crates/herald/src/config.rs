@@ -116,7 +116,7 @@ pub struct Settings {
     /// The dispatcher's backstop poll.
     pub poll: Duration,
     /// When transient failures stop being retried.
-    pub retry: herald_dispatch::RetryPolicy,
+    pub retry: herald_dispatch::RetryOverride,
     /// A profile whose access ends sooner than this is `expiring_soon`, with a notification.
     pub expiring_soon: Duration,
     /// The clock Herald reads (the system's; tests move it, and keep it across a restart).
@@ -164,7 +164,7 @@ impl Settings {
             poll: Duration::from_secs(5),
             lease: Duration::from_secs(15),
             clock: herald_domain::Clock::system(),
-            retry: herald_dispatch::RetryPolicy::default(),
+            retry: herald_dispatch::RetryOverride::default(),
             expiring_soon: Duration::from_secs(7 * 24 * 3600),
         }
     }

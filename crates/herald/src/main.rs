@@ -128,6 +128,12 @@ struct Opts {
     /// A profile whose access ends within this many days is `expiring_soon`, with a notification.
     #[arg(long, global = true, env = "HERALD_EXPIRING_SOON_DAYS")]
     expiring_soon_days: Option<u64>,
+    /// Transient failures after which a delivery stops retrying (default: each platform's own).
+    #[arg(long, global = true, env = "HERALD_RETRY_MAX_FAILURES")]
+    retry_max_failures: Option<i64>,
+    /// Hours after its time during which a delivery may still be retried (default: each platform's own).
+    #[arg(long, global = true, env = "HERALD_RETRY_MAX_HOURS")]
+    retry_max_hours: Option<u64>,
     /// How long the built-in sandbox keeps a media container processing, in milliseconds.
     #[arg(long, global = true, env = "HERALD_SANDBOX_PROCESSING_DELAY_MS")]
     sandbox_processing_delay_ms: Option<u64>,
@@ -159,6 +165,8 @@ struct FileConfig {
     session_idle_hours: Option<u64>,
     password_hashes_at_once: Option<usize>,
     expiring_soon_days: Option<u64>,
+    retry_max_failures: Option<i64>,
+    retry_max_hours: Option<u64>,
     sandbox_processing_delay_ms: Option<u64>,
     master_keys_file: Option<PathBuf>,
 }
@@ -282,6 +290,16 @@ fn resolve(o: Opts, matches: &ArgMatches) -> anyhow::Result<Settings> {
     match o.expiring_soon_days.or(file.expiring_soon_days) {
         Some(d @ 1..=90) => s.expiring_soon = Duration::from_secs(d * 24 * 3600),
         Some(_) => bail!("--expiring-soon-days must be between 1 and 90"),
+        None => {}
+    }
+    match o.retry_max_failures.or(file.retry_max_failures) {
+        Some(n @ 1..=100) => s.retry.max_failures = Some(n),
+        Some(_) => bail!("--retry-max-failures must be between 1 and 100"),
+        None => {}
+    }
+    match o.retry_max_hours.or(file.retry_max_hours) {
+        Some(h @ 1..=72) => s.retry.max_time = Some(Duration::from_secs(h * 3600)),
+        Some(_) => bail!("--retry-max-hours must be between 1 and 72"),
         None => {}
     }
     match o.password_hashes_at_once.or(file.password_hashes_at_once) {

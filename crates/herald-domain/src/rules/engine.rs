@@ -116,7 +116,18 @@ impl Checker {
                 );
                 continue;
             };
-            if let Some(problem) = type_problem(&spec.ty, value) {
+            let problem = match (spec.per_item, value.as_array()) {
+                (false, _) => type_problem(&spec.ty, value),
+                (true, Some(items)) if items.len() == draft.media.len() => items
+                    .iter()
+                    .find_map(|v| type_problem(&spec.ty, v))
+                    .map(|p| format!("a list of {p}, one per media item")),
+                (true, _) => Some(format!(
+                    "a list with one entry per media item ({})",
+                    draft.media.len()
+                )),
+            };
+            if let Some(problem) = problem {
                 self.push(
                     "options.invalid",
                     format!("{name}'s option `{key}` must be {problem}."),
@@ -356,6 +367,10 @@ fn type_problem(ty: &OptionType, value: &Value) -> Option<String> {
             Some(s) if s.chars().count() <= *max_chars => None,
             Some(_) => Some(format!("at most {max_chars} characters")),
             None => Some("a string".into()),
+        },
+        OptionType::Choice { list } => match value.as_str() {
+            Some(s) if !s.is_empty() && s.len() <= 256 => None,
+            _ => Some(format!("the id of one of the profile's {list}")),
         },
         OptionType::Media { .. } => match value.as_str() {
             Some(s) if s.parse::<crate::MediaId>().is_ok() => None,

@@ -74,6 +74,8 @@ pub struct Limits {
     pub video: Option<VideoLimits>,
     /// Per-target options the platform's API takes.
     pub options: &'static [OptionSpec],
+    /// Whether the platform publishes threads (a post followed by replies of its own).
+    pub threads: bool,
     /// What the platform's API cannot do, whatever Herald does.
     pub unsupported: &'static [Unsupported],
 }
@@ -128,6 +130,9 @@ pub struct OptionSpec {
     /// Kinds that take this option; empty means every kind.
     pub kinds: &'static [&'static str],
     pub required: bool,
+    /// Set once per media item, in the media's order (a multi-image pin's titles): the value is a
+    /// list with one entry per item.
+    pub per_item: bool,
     pub about: &'static str,
 }
 
@@ -150,6 +155,11 @@ pub enum OptionType {
     /// the platform a URL to it.
     Media {
         types: &'static [crate::media::MediaType],
+    },
+    /// One of the choices the platform lists for the profile (its boards, organizations, privacy
+    /// levels), read live from the platform when the composer asks: `list` names the list.
+    Choice {
+        list: &'static str,
     },
 }
 

@@ -38,6 +38,7 @@ const fn option(
         ty,
         kinds,
         required: false,
+        per_item: false,
         about,
     }
 }
@@ -149,6 +150,7 @@ static INSTAGRAM: Limits = Limits {
             "An uploaded JPEG shown as the reel's cover instead of a frame.",
         ),
     ],
+    threads: false,
     unsupported: &[
         Unsupported {
             why: "Instagram's API publishes only images and videos",
@@ -273,6 +275,7 @@ static FACEBOOK: Limits = Limits {
             "The video's title.",
         ),
     ],
+    threads: false,
     unsupported: &[
         Unsupported {
             id: "unsupported.poll",
@@ -344,6 +347,7 @@ static TIKTOK: Limits = Limits {
             "Turns stitches off.",
         ),
     ],
+    threads: false,
     unsupported: &[
         Unsupported {
             why: "TikTok publishes only videos and photos",
@@ -400,7 +404,7 @@ static PINTEREST: Limits = Limits {
             required: true,
             ..option(
                 "board_id",
-                OptionType::Text { max_chars: 64 },
+                OptionType::Choice { list: "boards" },
                 &[],
                 "The board the pin goes to.",
             )
@@ -423,7 +427,26 @@ static PINTEREST: Limits = Limits {
             &["image", "carousel"],
             "Describes the image for people using screen readers.",
         ),
+        OptionSpec {
+            per_item: true,
+            ..option(
+                "item_titles",
+                OptionType::Text { max_chars: 100 },
+                &["carousel"],
+                "Each image's own title, in the images' order.",
+            )
+        },
+        OptionSpec {
+            per_item: true,
+            ..option(
+                "item_links",
+                OptionType::Url,
+                &["carousel"],
+                "Where each image leads, in the images' order.",
+            )
+        },
     ],
+    threads: false,
     unsupported: &[
         Unsupported {
             why: "every pin needs an image or a video",
@@ -488,6 +511,7 @@ static LINKEDIN: Limits = Limits {
             "Describes the images for people using screen readers.",
         ),
     ],
+    threads: false,
     unsupported: &[
         Unsupported {
             id: "unsupported.carousel",
@@ -546,6 +570,7 @@ static X: Limits = Limits {
             "Describes the images for people using screen readers.",
         ),
     ],
+    threads: true,
     unsupported: &[
         Unsupported {
             id: "unsupported.poll_with_media",
@@ -616,6 +641,7 @@ static YOUTUBE: Limits = Limits {
             "YouTube's category id (default 22, People & Blogs).",
         ),
     ],
+    threads: false,
     unsupported: &[
         Unsupported {
             id: "unsupported.community_posts",
@@ -679,6 +705,7 @@ static SNAPCHAT: Limits = Limits {
         &[],
         "`spotlight` publishes to Spotlight; `story` (the default) to the Public Profile's Story.",
     )],
+    threads: false,
     unsupported: &[
         Unsupported {
             why: "Snapchat posts are images or videos",

@@ -337,3 +337,46 @@ fn an_exhausted_publishing_quota_is_a_violation_only_when_the_live_facts_say_so(
     assert!(rules(&draft(Some(&some))).is_empty());
     assert!(rules(&draft(None)).is_empty());
 }
+
+#[test]
+fn a_per_item_option_takes_one_valid_entry_per_media_item() {
+    let pin = |options: Value| {
+        rules_with(
+            Platform::Pinterest,
+            "",
+            &[jpeg(1000, 1500), jpeg(1000, 1500)],
+            options,
+        )
+    };
+    assert!(pin(json!({"board_id": "1", "item_titles": ["one", "two"]})).is_empty());
+    assert_eq!(
+        pin(json!({"board_id": "1", "item_titles": ["only one"]})),
+        ["options.invalid"]
+    );
+    assert_eq!(
+        pin(json!({"board_id": "1", "item_links": ["https://a.example", "not a url"]})),
+        ["options.invalid"]
+    );
+    assert_eq!(
+        pin(json!({"board_id": "1", "item_titles": "not a list"})),
+        ["options.invalid"]
+    );
+}
+
+#[test]
+fn a_live_choice_is_an_id_the_platform_lists_and_threads_are_said_per_platform() {
+    assert_eq!(
+        rules_with(
+            Platform::Pinterest,
+            "",
+            &[jpeg(1000, 1500)],
+            json!({"board_id": ""})
+        ),
+        ["options.invalid"]
+    );
+    let threads: Vec<Platform> = Platform::ALL
+        .into_iter()
+        .filter(|p| super::limits(*p).threads)
+        .collect();
+    assert_eq!(threads, [Platform::X]);
+}

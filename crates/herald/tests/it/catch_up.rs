@@ -118,7 +118,8 @@ async fn the_workspace_sets_its_window_and_a_missed_delivery_can_be_cancelled() 
 #[tokio::test]
 async fn transient_failures_end_after_the_policys_attempts_with_nothing_published() {
     for backend in backends().await {
-        let mut app = TestApp::spawn_with(backend, Mode::Standalone, |s| s.retry.max_failures = 3).await;
+        let mut app =
+            TestApp::spawn_with(backend, Mode::Standalone, |s| s.retry.max_failures = Some(3)).await;
         let email = "flaky@example.com";
         let target = app.ready_on_instagram(email).await;
         for _ in 0..3 {

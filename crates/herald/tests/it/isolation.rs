@@ -23,12 +23,25 @@ async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects
         let (_, token) = app.post(app.url("api/v1/tokens"), json!({"name": "owner"})).await;
         let owner_ws = app.ws.clone();
 
+        // The owner's own profile lists live choices only for a list one of its options names.
+        let (s, none) = app
+            .get(app.ws_url(&format!("profiles/{profile}/choices/boards")))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{none}");
+        assert!(
+            none["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("no option whose choices are `boards`"),
+            "{none}"
+        );
         let intruder = client();
         let own_ws = app.signup_in(&intruder, "intruder@example.com").await;
         for ws in [&owner_ws, &own_ws] {
             let base = format!("api/v1/workspaces/{ws}");
             for path in [
                 format!("{base}/profiles/{profile}"),
+                format!("{base}/profiles/{profile}/choices/boards"),
                 format!("{base}/media/{media}"),
                 format!("{base}/posts/{post}"),
             ] {
