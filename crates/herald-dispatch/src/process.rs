@@ -146,7 +146,13 @@ impl Dispatcher {
             Ok(p) => p,
             // A profile Herald cannot read is damage: said once, never retried forever or guessed at.
             Err(StoreError::Corrupt(why)) => {
-                return Err(Ok(match c.may_be_live {
+                // Without the profile there is no adapter to read the handle: the saved record
+                // says, and a handle that is not even JSON may describe a live post.
+                let live = c.may_be_live
+                    || c.handle
+                        .as_deref()
+                        .is_some_and(|h| serde_json::from_str::<serde_json::Value>(h).is_err());
+                return Err(Ok(match live {
                     true => Stop::Unconfirmed(
                         format!(
                             "The profile's record cannot be read ({why}); the post may already be on the platform. Check there, and reconnect the profile."

@@ -106,21 +106,26 @@ pub(crate) fn settle<H>(found: Vec<Published>, known: &[String]) -> Option<Step<
 
 /// How long connecting to a platform may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a platform may take to start answering a request (counted from the request's start,
-/// after connecting).
+/// How long a platform may take to start answering a request, once connected (the request's own
+/// bytes included: every call Herald makes today sends a small body).
 pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(30);
-/// The longest pause while bytes flow either way (a stalled answer or upload ends here, however
-/// large the body: there is no total timeout, so a long upload that keeps moving is never cut).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// The longest a call with a small answer can take: connecting, the first byte, one stall.
+/// The longest pause while an answer's bytes flow (the answers Herald reads are small: one that
+/// stalls this long is dead).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest one call may take, whatever happens: connecting, then the answer. The dispatcher
+/// sizes the lease of the call that makes a post visible from it, so that call always ends before
+/// the claim could. (An adapter that uploads large bodies will need a client of its own without
+/// this bound, with the first-byte timer started once its body is sent.)
 pub const CALL_TIMEOUT: Duration =
-    Duration::from_secs(CONNECT_TIMEOUT.as_secs() + FIRST_BYTE_TIMEOUT.as_secs() + IDLE_TIMEOUT.as_secs());
+    Duration::from_secs(CONNECT_TIMEOUT.as_secs() + FIRST_BYTE_TIMEOUT.as_secs());
 
-/// The HTTP client every adapter uses: a timeout per phase (connect, idle), no automatic redirects.
+/// The HTTP client every adapter uses: a timeout per phase (connect, idle) and [`CALL_TIMEOUT`]
+/// in all, no automatic redirects.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .read_timeout(IDLE_TIMEOUT)
+        .timeout(CALL_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -303,6 +303,13 @@ async fn exchange(
     let login = platform
         .login()
         .ok_or_else(|| exchange_failed(platform.display_name(), &unavailable(platform)))?;
+    if platform.pkce() == PkceSupport::S256 && row.pkce_verifier.is_none() {
+        return Err(page(
+            StatusCode::BAD_REQUEST,
+            "Connection not completed",
+            "This connection attempt has no PKCE verifier. Start connecting again from Herald.",
+        ));
+    }
     let requested: Vec<&str> = row.scopes.split(',').collect();
     state
         .platforms

@@ -65,10 +65,15 @@ pub(crate) async fn token_for(
 ) -> Result<(Engage, String, SecretString), Unavailable> {
     let internal = |e: herald_store::StoreError| ("internal", ApiError::internal(&e).message);
     let p = state.store.get_profile(ws, profile).await.map_err(internal)?;
-    let publisher = state
-        .platforms
-        .publisher(p.platform)
-        .map_err(|e| ("unsupported_platform", e.to_string()))?;
+    let publisher = state.platforms.publisher(p.platform).map_err(|_| {
+        (
+            "unsupported_platform",
+            format!(
+                "Herald does not read comments or metrics from {} yet.",
+                p.platform.display_name()
+            ),
+        )
+    })?;
     let available = match feature {
         Feature::Comments => publisher.comments_available(),
         Feature::Metrics => publisher.metrics_available(),

@@ -41,7 +41,7 @@ enum Command {
         #[arg(long = "trust-origin", default_value = "http://127.0.0.1:8080")]
         trust_origins: Vec<Url>,
         /// An exact OAuth redirect URI the sandbox's apps accept (repeatable): `…/oauth/{login}/callback`
-        /// goes to that login's app. Default: each login's callback on http://127.0.0.1:8080.
+        /// goes to that login's app. A login given none accepts its callback on http://127.0.0.1:8080.
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<Url>,
         /// Multiplies the platforms' documented quotas (50 posts a day on one, 30 reels a day on
@@ -409,13 +409,9 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
             for origin in &trust_origins {
                 sb.trust_origin(origin);
             }
-            let redirect_uris = match redirect_uris.is_empty() {
-                false => redirect_uris,
-                true => Login::ALL
-                    .iter()
-                    .map(|l| Url::parse(&format!("http://127.0.0.1:8080/oauth/{}/callback", l.as_str())))
-                    .collect::<Result<_, _>>()?,
-            };
+            // Each URI goes to the app of the login its path names; a login given none keeps the
+            // callback of a Herald at its default address.
+            let mut given = Vec::new();
             for uri in &redirect_uris {
                 let login = Login::ALL
                     .into_iter()
@@ -424,6 +420,11 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
                         format!("--redirect-uri {uri}: Herald's callbacks end in /oauth/LOGIN/callback, LOGIN one of {}", logins())
                     })?;
                 sb.allow_redirect(emulator(login)?, uri.as_str());
+                given.push(login);
+            }
+            for login in Login::ALL.into_iter().filter(|l| !given.contains(l)) {
+                let uri = format!("http://127.0.0.1:8080/oauth/{}/callback", login.as_str());
+                sb.allow_redirect(emulator(login)?, &uri);
             }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
