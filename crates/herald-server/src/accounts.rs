@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
-use herald_domain::{ApiTokenId, UserId};
+use herald_domain::{ApiTokenId, UserId, WorkspaceId};
 use herald_store::NewSession;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -78,40 +78,53 @@ async fn start_session(
     .map_err(|e| ApiError::internal(&e))
 }
 
+/// Creates an account with its first workspace and signs it in: the API's sign-up and the page's
+/// share it. Returns the user, the email as stored, the workspace and the session's `Set-Cookie`.
+pub(crate) async fn sign_up(
+    state: &AppState,
+    email: &str,
+    password: SecretString,
+    headers: &HeaderMap,
+    addr: ClientAddr,
+) -> ApiResult<(UserId, String, WorkspaceId, HeaderValue)> {
+    if !state.config.signup_open {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "signup_closed",
+            "sign-up is closed on this Herald; ask an administrator for an invitation",
+        ));
+    }
+    let email = email.trim().to_lowercase();
+    if !valid_email(&email) {
+        return Err(ApiError::unprocessable(
+            "invalid_email",
+            "`email` must be an address like name@example.com",
+        )
+        .with("field", "email".into()));
+    }
+    password::check(&password, &email)?;
+    throttle::signup(state, addr.0).await?;
+    let hash = state.hashing.hash(password).await?;
+    let (user, ws) = state
+        .store
+        .create_user(&email, &hash)
+        .await
+        .map_err(|e| match e {
+            herald_store::StoreError::Conflict(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "email_taken",
+                "an account with this email exists; sign in instead",
+            ),
+            other => other.into(),
+        })?;
+    let cookie = start_session(state, user, headers, addr).await?;
+    Ok((user, email, ws, cookie))
+}
+
 pub(crate) fn signup() -> MethodRouter<AppState> {
     post(
         |State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap, Body(c): Body<Credentials>| async move {
-            if !state.config.signup_open {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "signup_closed",
-                    "sign-up is closed on this Herald; ask an administrator for an invitation",
-                ));
-            }
-            let email = c.email.trim().to_lowercase();
-            if !valid_email(&email) {
-                return Err(ApiError::unprocessable(
-                    "invalid_email",
-                    "`email` must be an address like name@example.com",
-                )
-                .with("field", "email".into()));
-            }
-            password::check(&c.password, &email)?;
-            throttle::signup(&state, addr.0).await?;
-            let hash = state.hashing.hash(c.password).await?;
-            let (user, ws) = state
-                .store
-                .create_user(&email, &hash)
-                .await
-                .map_err(|e| match e {
-                    herald_store::StoreError::Conflict(_) => ApiError::new(
-                        StatusCode::CONFLICT,
-                        "email_taken",
-                        "an account with this email exists; sign in instead",
-                    ),
-                    other => other.into(),
-                })?;
-            let cookie = start_session(&state, user, &headers, addr).await?;
+            let (user, email, ws, cookie) = sign_up(&state, &c.email, c.password, &headers, addr).await?;
             let body = json!({"user": {"id": user, "email": email}, "workspace_id": ws});
             Ok::<Response, ApiError>(
                 (
@@ -173,13 +186,18 @@ pub(crate) fn login() -> MethodRouter<AppState> {
     )
 }
 
+/// Ends the browser's session; returns the `Set-Cookie` that clears it.
+pub(crate) async fn sign_out(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
+    let name = state.config.session_cookie();
+    if let Some(s) = cookie(headers, name) {
+        state.store.delete_session(&hash_secret(&s)).await?;
+    }
+    Ok(format!("{name}=; {}; Max-Age=0", cookie_attributes(state)))
+}
+
 pub(crate) fn logout() -> MethodRouter<AppState> {
     post(|State(state): State<AppState>, headers: HeaderMap| async move {
-        let name = state.config.session_cookie();
-        if let Some(s) = cookie(&headers, name) {
-            state.store.delete_session(&hash_secret(&s)).await?;
-        }
-        let clear = format!("{name}=; {}; Max-Age=0", cookie_attributes(&state));
+        let clear = sign_out(&state, &headers).await?;
         Ok::<Response, ApiError>((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
     })
 }

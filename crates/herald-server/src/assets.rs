@@ -26,6 +26,11 @@ const ASSETS: &[Asset] = &[
         bytes: include_bytes!("../assets/herald.css"),
     },
     Asset {
+        name: "favicon.svg",
+        content_type: "image/svg+xml",
+        bytes: include_bytes!("../assets/favicon.svg"),
+    },
+    Asset {
         name: "api-docs.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../assets/api-docs.js"),

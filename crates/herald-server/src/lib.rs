@@ -26,6 +26,7 @@ mod security;
 mod serve;
 mod sessions;
 mod throttle;
+mod web;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -316,6 +317,27 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
                 ),
                 op("post", "Page form: `decision=confirm` or `decision=cancel`"),
             ],
+        ),
+        (
+            "/",
+            web::home(),
+            vec![op(
+                "get",
+                "Page: the dashboard (profiles, posts due soon), or the sign-in page without a session",
+            )],
+        ),
+        (
+            "/signup",
+            web::signup(),
+            vec![
+                op("get", "Page: create an account"),
+                op("post", "Page form: `email`, `password`"),
+            ],
+        ),
+        (
+            "/logout",
+            web::logout(),
+            vec![op("post", "Page form: sign out of this browser")],
         ),
         (
             "/login",

@@ -1,5 +1,5 @@
-//! The sign-in page: a form for people in a browser (the confirmation of a connection sends them
-//! here), signing in through the same code as `POST /api/v1/auth/login`.
+//! The sign-in page: a form for people in a browser (`/` without a session, and the confirmation
+//! of a connection, send them here), signing in through the same code as `POST /api/v1/auth/login`.
 
 use std::collections::HashMap;
 
@@ -12,8 +12,8 @@ use secrecy::SecretString;
 use crate::AppState;
 use crate::accounts::sign_in;
 use crate::client::ClientAddr;
-use crate::connections::{escape, oauth_page};
 use crate::json::FormFields;
+use crate::web::{SignIn, render};
 
 /// Where to go after signing in: a path on this Herald only, never another site. Browsers drop
 /// tabs and new lines from URLs and read `\\` as `/`, so any of those (or a second leading slash)
@@ -28,32 +28,26 @@ fn next_path(next: Option<&String>) -> String {
     };
     match next {
         Some(n) if safe(n) => n.clone(),
-        _ => "/api/docs".into(),
+        _ => "/".into(),
     }
 }
 
-fn form(status: StatusCode, next: &str, email: &str, error: Option<&str>) -> Response {
-    let error = error.map_or(String::new(), |e| {
-        format!("<p class=\"error\" id=\"error\" role=\"alert\">{}</p>", escape(e))
-    });
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Herald: sign in</title>\
-         <link rel=\"stylesheet\" href=\"{{{{herald.css}}}}\"></head><body><h1>Sign in to Herald</h1>\
-         <form method=\"post\" action=\"/login\" class=\"stack\">\
-         <input type=\"hidden\" name=\"next\" value=\"{next}\">\
-         <label>Email <input type=\"email\" name=\"email\" value=\"{email}\" autocomplete=\"username\" required></label>\
-         <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
-         {error}<button type=\"submit\">Sign in</button></form></body></html>",
-        next = escape(next),
-        email = escape(email),
-    );
-    oauth_page(status, &html)
+fn form(state: &AppState, status: StatusCode, next: &str, email: &str, error: Option<&str>) -> Response {
+    let page = SignIn {
+        next,
+        email,
+        error: error.map(str::to_owned),
+        signup_open: state.config.signup_open,
+    };
+    render(status, &page)
 }
 
 pub(crate) fn login() -> MethodRouter<AppState> {
-    get(|Query(q): Query<HashMap<String, String>>| async move {
-        form(StatusCode::OK, &next_path(q.get("next")), "", None)
-    })
+    get(
+        |State(state): State<AppState>, Query(q): Query<HashMap<String, String>>| async move {
+            form(&state, StatusCode::OK, &next_path(q.get("next")), "", None)
+        },
+    )
     .post(
         |State(state): State<AppState>,
          addr: ClientAddr,
@@ -72,7 +66,7 @@ pub(crate) fn login() -> MethodRouter<AppState> {
                 )
                     .into_response(),
                 Err(e) => {
-                    let mut res = form(e.status, &next, &email, Some(&e.message));
+                    let mut res = form(&state, e.status, &next, &email, Some(&e.message));
                     if let Some(s) = e.retry_after {
                         res.headers_mut().insert(header::RETRY_AFTER, s.into());
                     }
@@ -98,7 +92,7 @@ mod tests {
             "/ /evil.example",
             "evil",
         ] {
-            assert_eq!(next(bad), "/api/docs", "{bad}");
+            assert_eq!(next(bad), "/", "{bad}");
         }
     }
 }

@@ -343,6 +343,7 @@ async fn shutdown_signal() {
 fn banner(app: &herald::RunningApp, s: &Settings) {
     let url = &app.public_url;
     println!("Herald is running.");
+    println!("  Web app:    {url}  (open it in a browser: create an account, then your dashboard)");
     println!("  API:        {url}api/v1  (reference: {url}api/docs)");
     println!("  Data:       {}", s.data_dir.display());
     println!("  Database:   {}", s.database_url.redacted());

@@ -1,0 +1,237 @@
+//! The web app's pages: `/` (the dashboard, or the sign-in page for a browser without a session),
+//! sign-up and sign-out. Templates are askama's, checked at compile time; each page calls the same
+//! application code as its API route (`accounts::sign_up`, `sign_out`, the store's scoped queries).
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use herald_domain::delivery::DeliveryStatus;
+use herald_store::PostFilter;
+use jiff::SignedDuration;
+use secrecy::SecretString;
+
+use crate::AppState;
+use crate::accounts::{sign_out, sign_up};
+use crate::auth::Caller;
+use crate::client::ClientAddr;
+use crate::error::ApiError;
+use crate::json::FormFields;
+
+/// How far ahead the dashboard lists scheduled posts.
+const UPCOMING_DAYS: i64 = 7;
+/// The most upcoming posts the dashboard lists.
+const UPCOMING_MAX: i64 = 20;
+
+/// A rendered page: never cached (it may hold personal data), and it sends no `Referer`.
+pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (
+            status,
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ],
+            Html(html),
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
+}
+
+/// An API error's message as a sentence on a page (no code formatting, a capital first letter).
+fn sentence(e: &ApiError) -> String {
+    let plain = e.message.replace('`', "");
+    let mut chars = plain.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => plain,
+    }
+}
+
+fn see_other(to: &str, cookie: Option<String>) -> Response {
+    let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response();
+    if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
+        res.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    res
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+pub(crate) struct SignIn<'a> {
+    pub next: &'a str,
+    pub email: &'a str,
+    pub error: Option<String>,
+    pub signup_open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignUp<'a> {
+    email: &'a str,
+    email_error: Option<String>,
+    password_error: Option<String>,
+    error: Option<String>,
+}
+
+/// A profile as the dashboard lists it.
+struct ProfileLine {
+    handle: String,
+    platform: &'static str,
+    status: &'static str,
+    sandbox: bool,
+}
+
+/// A post due soon, at its time in its own zone.
+struct Upcoming {
+    at_utc: String,
+    at_local: String,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct Dashboard {
+    email: String,
+    workspace: String,
+    profiles: Vec<ProfileLine>,
+    upcoming: Vec<Upcoming>,
+}
+
+/// The first 80 characters of a post's text, for a list.
+fn excerpt(text: &str) -> String {
+    let mut out: String = text.chars().take(80).collect();
+    if text.chars().count() > 80 {
+        out.push('…');
+    }
+    out
+}
+
+async fn dashboard(state: &AppState, caller: &Caller) -> Result<Response, ApiError> {
+    let user = state.store.get_user(caller.user).await?;
+    let Some((ws, name, _)) = user.workspaces.first().cloned() else {
+        return Err(ApiError::not_found("workspace"));
+    };
+    let profiles = state
+        .store
+        .list_profiles(ws)
+        .await?
+        .into_iter()
+        .map(|p| ProfileLine {
+            handle: p.handle,
+            platform: p.platform.display_name(),
+            status: p.state.as_str(),
+            sandbox: p.sandbox,
+        })
+        .collect();
+    let now = state.store.clock().now();
+    let filter = PostFilter {
+        status: Some(DeliveryStatus::Scheduled),
+        from: Some(now.as_microsecond()),
+        to: Some((now + SignedDuration::from_hours(24 * UPCOMING_DAYS)).as_microsecond()),
+        after: None,
+        limit: UPCOMING_MAX,
+    };
+    let upcoming = state
+        .store
+        .list_posts(ws, &filter)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let at = herald_domain::clock::from_micros(p.scheduled_at);
+            let local = at
+                .in_tz(&p.time_zone)
+                .map(|z| z.strftime("%a %-d %b %H:%M").to_string())
+                .unwrap_or_else(|_| at.to_string());
+            Upcoming {
+                at_utc: at.to_string(),
+                at_local: format!("{local} ({})", p.time_zone),
+                text: excerpt(&p.text),
+            }
+        })
+        .collect();
+    let page = Dashboard {
+        email: user.email,
+        workspace: name,
+        profiles,
+        upcoming,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /`: the dashboard for a signed-in browser, the sign-in page otherwise.
+pub(crate) fn home() -> MethodRouter<AppState> {
+    get(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>| async move {
+            match caller {
+                Ok(c) if c.session.is_some() => dashboard(&state, &c)
+                    .await
+                    .unwrap_or_else(IntoResponse::into_response),
+                _ => render(
+                    StatusCode::OK,
+                    &SignIn {
+                        next: "/",
+                        email: "",
+                        error: None,
+                        signup_open: state.config.signup_open,
+                    },
+                ),
+            }
+        },
+    )
+}
+
+/// `GET /signup` shows the form; `POST /signup` creates the account (as `POST /api/v1/auth/signup`
+/// does) and goes to the dashboard, or shows the form again with the email kept and each error
+/// beside its field.
+pub(crate) fn signup() -> MethodRouter<AppState> {
+    let blank = || SignUp {
+        email: "",
+        email_error: None,
+        password_error: None,
+        error: None,
+    };
+    get(move || async move { render(StatusCode::OK, &blank()) }).post(
+        |State(state): State<AppState>,
+         addr: ClientAddr,
+         headers: HeaderMap,
+         FormFields(f): FormFields| async move {
+            let email = f.get("email").cloned().unwrap_or_default();
+            let password = SecretString::from(f.get("password").cloned().unwrap_or_default());
+            match sign_up(&state, &email, password, &headers, addr).await {
+                Ok((.., cookie)) => see_other("/", cookie.to_str().ok().map(str::to_owned)),
+                Err(e) => {
+                    let mut page = SignUp {
+                        email: &email,
+                        email_error: None,
+                        password_error: None,
+                        error: None,
+                    };
+                    let said = Some(sentence(&e));
+                    match e.code {
+                        "invalid_email" | "email_taken" => page.email_error = said,
+                        code if code.starts_with("password_") => page.password_error = said,
+                        _ => page.error = said,
+                    }
+                    let mut res = render(e.status, &page);
+                    if let Some(s) = e.retry_after {
+                        res.headers_mut().insert(header::RETRY_AFTER, s.into());
+                    }
+                    res
+                }
+            }
+        },
+    )
+}
+
+/// `POST /logout`: ends the session (as `POST /api/v1/auth/logout` does) and goes to sign-in.
+pub(crate) fn logout() -> MethodRouter<AppState> {
+    post(|State(state): State<AppState>, headers: HeaderMap| async move {
+        match sign_out(&state, &headers).await {
+            Ok(clear) => see_other("/", Some(clear)),
+            Err(e) => e.into_response(),
+        }
+    })
+}

@@ -1,0 +1,229 @@
+//! A real Chromium, headless, driven through W3C WebDriver (Debian's `chromium` and
+//! `chromedriver`, which `scripts/install-browser` installs): a small client over reqwest, enough
+//! for the page tests. Without a browser a test says it skipped; under CI=true it fails instead.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// The key W3C WebDriver names an element by.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// How long a page may take to show what a test waits for.
+const WAIT: Duration = Duration::from_secs(10);
+
+pub struct Browser {
+    http: reqwest::Client,
+    session: String,
+    _driver: tokio::process::Child,
+    /// Chromium's profile directory, removed when the session ends.
+    profile: std::path::PathBuf,
+}
+
+fn installed(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+impl Browser {
+    /// A new headless Chromium, or `None` (said aloud) when none is installed outside CI.
+    pub async fn start(test: &str) -> Option<Self> {
+        if !(installed("chromedriver") && installed("chromium")) {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "chromium and chromedriver are missing under CI=true: run scripts/install-browser"
+            );
+            eprintln!("SKIPPED {test}: no chromium/chromedriver here (run scripts/install-browser)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = tokio::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(started.elapsed() < WAIT, "chromedriver did not answer");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = std::env::temp_dir().join(format!("herald-chromium-{}-{port}", std::process::id()));
+        // Without the background-networking flags Chromium keeps calling Google on a closed network.
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+        ];
+        let mut args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"},
+        }}});
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {r}"));
+        Some(Self {
+            http,
+            session: format!("{base}/session/{id}"),
+            _driver: driver,
+            profile,
+        })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Value> {
+        let mut req = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let ok = res.status().is_success();
+        let v: Value = res.json().await.unwrap();
+        match ok {
+            true => Ok(v["value"].clone()),
+            false => Err(v["value"].clone()),
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body))
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None)
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.post("/url", json!({"url": url})).await;
+    }
+
+    pub async fn url(&self) -> String {
+        self.get("/url").await.as_str().unwrap().to_owned()
+    }
+
+    /// The element `css` selects, waiting for it to appear.
+    async fn find(&self, css: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let found = self
+                .call(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            if let Ok(e) = found {
+                return e[ELEMENT].as_str().unwrap().to_owned();
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "no element `{css}` on {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether `css` selects something now.
+    pub async fn has(&self, css: &str) -> bool {
+        let body = json!({"using": "css selector", "value": css});
+        !self.post("/elements", body).await.as_array().unwrap().is_empty()
+    }
+
+    /// Replaces the text of the field `css` with `text`, as typed.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.post(&format!("/element/{e}/clear"), json!({})).await;
+        self.post(&format!("/element/{e}/value"), json!({"text": text}))
+            .await;
+    }
+
+    pub async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.post(&format!("/element/{e}/click"), json!({})).await;
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.get(&format!("/element/{e}/text"))
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A form field's current value.
+    pub async fn value(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.get(&format!("/element/{e}/property/value"))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// What the page logged as errors since the last look (CSP refusals included).
+    pub async fn console_errors(&self) -> Vec<String> {
+        let log = self.post("/se/log", json!({"type": "browser"})).await;
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// With `HERALD_SCREENSHOTS=DIR` (`docs/screenshots` for the README), a PNG of the page as it
+    /// shows now, as `DIR/{name}.png`; without it, nothing.
+    pub async fn shoot(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("HERALD_SCREENSHOTS") {
+            self.screenshot(&Path::new(&dir).join(format!("{name}.png")))
+                .await;
+        }
+    }
+
+    async fn screenshot(&self, to: &Path) {
+        use base64::Engine;
+        let png = self.get("/screenshot").await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        std::fs::write(to, bytes).unwrap();
+    }
+
+    /// Ends the session (the browser closes; chromedriver stops when dropped).
+    pub async fn quit(self) {
+        let _ = self.http.delete(&self.session).send().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
