@@ -89,66 +89,12 @@ pub(crate) fn start() -> MethodRouter<AppState> {
     .post(
         |State(state): State<AppState>, caller: Caller, Path(ws): Path<String>, Body(c): Body<Connect>| async move {
             let ws = caller.workspace(&state, &ws).await?;
-            let platform = Platform::parse(&c.platform).ok_or_else(|| {
-                let known: Vec<_> = Platform::ALL.iter().map(|p| p.as_str()).collect();
-                ApiError::unprocessable(
-                    "unknown_platform",
-                    format!("unknown platform `{}`; known: {}", c.platform, known.join(", ")),
-                )
-            })?;
-            let Some(login) = platform.login() else {
-                return Err(ApiError::unprocessable(
-                    "platform_unavailable",
-                    format!(
-                        "connecting {} is not available in this version of Herald",
-                        platform.display_name()
-                    ),
-                ));
-            };
-            if state.config.backend(platform) == Backend::Unconfigured {
-                let login = login.as_str().to_uppercase();
-                return Err(ApiError::unprocessable(
-                    "platform_not_configured",
-                    format!(
-                        "{} has no app credentials on this Herald and the sandbox is off: set HERALD_{login}_CLIENT_ID and HERALD_{login}_CLIENT_SECRET (docs/PLATFORMS.md)",
-                        platform.display_name()
-                    ),
-                ));
-            }
-            let secret = random_secret();
-            let redirect = redirect_uri(&state, platform);
-            let scopes: Vec<&str> = platform.permissions().iter().map(|p| p.scope).collect();
-            // PKCE S256 wherever the platform takes it.
-            let verifier = (platform.pkce() == PkceSupport::S256).then(|| SecretString::from(random_secret()));
-            let expires = state.store.clock().now() + jiff::SignedDuration::from_mins(STATE_TTL_MINUTES);
-            state
-                .store
-                .insert_oauth_state(NewOAuthState {
-                    state_hash: &hash_secret(&secret),
-                    workspace: ws,
-                    user: caller.user,
-                    session_hash: caller.session_hash.as_deref(),
-                    platform: platform.as_str(),
-                    redirect_uri: &redirect,
-                    pkce_verifier: verifier.as_ref(),
-                    scopes: &scopes.join(","),
-                    expires_at: expires.as_microsecond(),
-                })
-                .await?;
-            let challenge = verifier
-                .as_ref()
-                .map(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.expose_secret().as_bytes())));
-            let url = state.platforms.connector(login).authorize_url(&Authorize {
-                state: &secret,
-                redirect_uri: &redirect,
-                scopes: &scopes,
-                pkce_challenge: challenge.as_deref(),
-            });
+            let Begun { platform, url, redirect, expires } = begin(&state, &caller, ws, &c.platform).await?;
             let body = json!({
                 "platform": platform.as_str(),
                 "authorize_url": url.as_str(),
                 "redirect_uri": redirect,
-                "expires_at": rfc3339(expires.as_microsecond()),
+                "expires_at": rfc3339(expires),
                 "pkce": pkce_json(platform),
                 "permissions": platform.permissions(),
             });
@@ -157,13 +103,93 @@ pub(crate) fn start() -> MethodRouter<AppState> {
     )
 }
 
+/// A connection started: where to send the person, and until when the attempt is valid.
+pub(crate) struct Begun {
+    pub platform: Platform,
+    pub url: url::Url,
+    pub redirect: String,
+    /// Microseconds.
+    pub expires: i64,
+}
+
+/// Starts connecting `platform` for `caller` in `ws` (the API's `POST /connections` and the
+/// connect page share it): a single-use state, PKCE where taken, and the consent URL.
+pub(crate) async fn begin(
+    state: &AppState,
+    caller: &Caller,
+    ws: WorkspaceId,
+    platform: &str,
+) -> Result<Begun, ApiError> {
+    let platform = Platform::parse(platform).ok_or_else(|| {
+        let known: Vec<_> = Platform::ALL.iter().map(|p| p.as_str()).collect();
+        ApiError::unprocessable(
+            "unknown_platform",
+            format!("unknown platform `{}`; known: {}", platform, known.join(", ")),
+        )
+    })?;
+    let Some(login) = platform.login() else {
+        return Err(ApiError::unprocessable(
+            "platform_unavailable",
+            format!(
+                "connecting {} is not available in this version of Herald",
+                platform.display_name()
+            ),
+        ));
+    };
+    if state.config.backend(platform) == Backend::Unconfigured {
+        let login = login.as_str().to_uppercase();
+        return Err(ApiError::unprocessable(
+            "platform_not_configured",
+            format!(
+                "{} has no app credentials on this Herald and the sandbox is off: set HERALD_{login}_CLIENT_ID and HERALD_{login}_CLIENT_SECRET (docs/PLATFORMS.md)",
+                platform.display_name()
+            ),
+        ));
+    }
+    let secret = random_secret();
+    let redirect = redirect_uri(state, platform);
+    let scopes: Vec<&str> = platform.permissions().iter().map(|p| p.scope).collect();
+    // PKCE S256 wherever the platform takes it.
+    let verifier = (platform.pkce() == PkceSupport::S256).then(|| SecretString::from(random_secret()));
+    let expires = state.store.clock().now() + jiff::SignedDuration::from_mins(STATE_TTL_MINUTES);
+    state
+        .store
+        .insert_oauth_state(NewOAuthState {
+            state_hash: &hash_secret(&secret),
+            workspace: ws,
+            user: caller.user,
+            session_hash: caller.session_hash.as_deref(),
+            platform: platform.as_str(),
+            redirect_uri: &redirect,
+            pkce_verifier: verifier.as_ref(),
+            scopes: &scopes.join(","),
+            expires_at: expires.as_microsecond(),
+        })
+        .await?;
+    let challenge = verifier
+        .as_ref()
+        .map(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.expose_secret().as_bytes())));
+    let url = state.platforms.connector(login).authorize_url(&Authorize {
+        state: &secret,
+        redirect_uri: &redirect,
+        scopes: &scopes,
+        pkce_challenge: challenge.as_deref(),
+    });
+    Ok(Begun {
+        platform,
+        url,
+        redirect,
+        expires: expires.as_microsecond(),
+    })
+}
+
 /// A page about a connection, for the person in the browser: never cached, and it sends no
 /// `Referer` (its address may carry an authorization code).
 pub(crate) fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Herald: {t}</title>\
          <link rel=\"stylesheet\" href=\"{{{{herald.css}}}}\"></head>\
-         <body><h1>{t}</h1><p id=\"message\">{m}</p><p>You can close this tab and return to Herald.</p></body></html>",
+         <body><h1>{t}</h1><p id=\"message\">{m}</p><p><a id=\"back\" href=\"/profiles\">Back to your profiles</a></p></body></html>",
         t = escape(title),
         m = escape(message)
     );

@@ -335,6 +335,28 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             ],
         ),
         (
+            "/profiles",
+            web::profiles(),
+            vec![op(
+                "get",
+                "Page: the workspace's profiles (status, missing permissions and what they turn off) and the platforms to connect",
+            )],
+        ),
+        (
+            "/connect/{platform}",
+            web::connect(),
+            vec![
+                op(
+                    "get",
+                    "Page: the permissions Herald will ask the platform for, and why",
+                ),
+                op(
+                    "post",
+                    "Page form: start connecting; redirects to the platform's consent page",
+                ),
+            ],
+        ),
+        (
             "/logout",
             web::logout(),
             vec![op("post", "Page form: sign out of this browser")],

@@ -1,13 +1,16 @@
 //! The web app's pages: `/` (the dashboard, or the sign-in page for a browser without a session),
-//! sign-up and sign-out. Templates are askama's, checked at compile time; each page calls the same
+//! sign-up, sign-out, the profiles page and connecting a profile. Templates are askama's, checked at compile time; each page calls the same
 //! application code as its API route (`accounts::sign_up`, `sign_out`, the store's scoped queries).
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use herald_domain::WorkspaceId;
 use herald_domain::delivery::DeliveryStatus;
+use herald_domain::platform::{Feature, Platform};
+use herald_domain::profile::{Backend, ReconnectReason};
 use herald_store::PostFilter;
 use jiff::SignedDuration;
 use secrecy::SecretString;
@@ -16,6 +19,7 @@ use crate::AppState;
 use crate::accounts::{sign_out, sign_up};
 use crate::auth::Caller;
 use crate::client::ClientAddr;
+use crate::connections::begin;
 use crate::error::ApiError;
 use crate::json::FormFields;
 
@@ -234,4 +238,192 @@ pub(crate) fn logout() -> MethodRouter<AppState> {
             Err(e) => e.into_response(),
         }
     })
+}
+
+/// The signed-in person and their workspace, or the sign-in page (which returns here after).
+async fn signed_in(
+    state: &AppState,
+    caller: Result<Caller, ApiError>,
+    here: &str,
+) -> Result<(Caller, String, WorkspaceId), Response> {
+    let Some(c) = caller.ok().filter(|c| c.session.is_some()) else {
+        return Err(see_other(&format!("/login?next={here}"), None));
+    };
+    let user = state
+        .store
+        .get_user(c.user)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let Some((ws, ..)) = user.workspaces.first().cloned() else {
+        return Err(ApiError::not_found("workspace").into_response());
+    };
+    Ok((c, user.email, ws))
+}
+
+/// A profile as the profiles page shows it: the API's status and missing permissions, in words.
+struct ProfileCard {
+    handle: String,
+    platform: &'static str,
+    status: &'static str,
+    reason: Option<&'static str>,
+    reconnect_by: Option<String>,
+    unavailable: Vec<String>,
+    sandbox: bool,
+}
+
+/// A platform in the connect list: why it cannot be connected here, if it cannot.
+struct Connectable {
+    id: &'static str,
+    name: &'static str,
+    sandbox: bool,
+    unavailable: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "profiles.html")]
+struct Profiles {
+    email: String,
+    profiles: Vec<ProfileCard>,
+    connectable: Vec<Connectable>,
+}
+
+/// `GET /profiles`: each profile with its status, what it needs, and the platforms to connect.
+pub(crate) fn profiles() -> MethodRouter<AppState> {
+    get(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>| async move {
+            let (_, email, ws) = match signed_in(&state, caller, "/profiles").await {
+                Ok(found) => found,
+                Err(page) => return page,
+            };
+            let rows = match state.store.list_profiles(ws).await {
+                Ok(rows) => rows,
+                Err(e) => return ApiError::from(e).into_response(),
+            };
+            let at = crate::profiles::Moment::of(&state);
+            let profiles = rows
+                .iter()
+                .map(|p| {
+                    let (status, reason) = crate::profiles::status(p, at);
+                    let unavailable = [Feature::Publish, Feature::Comments, Feature::Metrics]
+                        .into_iter()
+                        .filter_map(|f| {
+                            let m = p.missing_for(f);
+                            (!m.is_empty()).then(|| {
+                                format!(
+                                    "{} is off: it needs {}, which was not granted. Reconnect and allow it.",
+                                    feature_name(f),
+                                    m.join(", ")
+                                )
+                            })
+                        })
+                        .collect();
+                    ProfileCard {
+                        handle: p.handle.clone(),
+                        platform: p.platform.display_name(),
+                        status,
+                        reason: reason
+                            .and_then(ReconnectReason::parse)
+                            .map(ReconnectReason::explain),
+                        reconnect_by: p.token_expires_at.or(p.reconnect_by).map(|t| {
+                            herald_domain::clock::from_micros(t)
+                                .strftime("%Y-%m-%d")
+                                .to_string()
+                        }),
+                        unavailable,
+                        sandbox: p.sandbox,
+                    }
+                })
+                .collect();
+            let connectable = Platform::ALL
+                .into_iter()
+                .map(|p| Connectable {
+                    id: p.as_str(),
+                    name: p.display_name(),
+                    sandbox: state.config.sandboxed(p),
+                    unavailable: match (p.is_available(), state.config.backend(p)) {
+                        (false, _) => Some("not connectable in this version of Herald yet"),
+                        (true, Backend::Unconfigured) => {
+                            Some("no app is configured on this Herald and the sandbox is off")
+                        }
+                        _ => None,
+                    },
+                })
+                .collect();
+            render(
+                StatusCode::OK,
+                &Profiles {
+                    email,
+                    profiles,
+                    connectable,
+                },
+            )
+        },
+    )
+}
+
+fn feature_name(f: Feature) -> &'static str {
+    match f {
+        Feature::Publish => "Publishing",
+        Feature::Comments => "Comments",
+        Feature::Metrics => "Metrics",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "connect.html")]
+struct Connect {
+    email: String,
+    id: &'static str,
+    name: &'static str,
+    sandbox: bool,
+    permissions: &'static [herald_domain::platform::Permission],
+    error: Option<String>,
+}
+
+/// `GET /connect/{platform}` reviews the permissions Herald will ask for and why; `POST` starts
+/// the connection (as `POST /api/v1/workspaces/{ws}/connections` does) and sends the browser to
+/// the platform's consent page.
+pub(crate) fn connect() -> MethodRouter<AppState> {
+    async fn review(state: &AppState, email: String, platform: &str, error: Option<String>) -> Response {
+        let Some(p) = Platform::parse(platform) else {
+            return ApiError::not_found("platform").into_response();
+        };
+        let status = match error {
+            Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            None => StatusCode::OK,
+        };
+        let page = Connect {
+            email,
+            id: p.as_str(),
+            name: p.display_name(),
+            sandbox: state.config.sandboxed(p),
+            permissions: p.permissions(),
+            error,
+        };
+        render(status, &page)
+    }
+    get(
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         Path(platform): Path<String>| async move {
+            match signed_in(&state, caller, &format!("/connect/{platform}")).await {
+                Ok((_, email, _)) => review(&state, email, &platform, None).await,
+                Err(page) => page,
+            }
+        },
+    )
+    .post(
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         Path(platform): Path<String>| async move {
+            let (caller, email, ws) = match signed_in(&state, caller, "/profiles").await {
+                Ok(found) => found,
+                Err(page) => return page,
+            };
+            match begin(&state, &caller, ws, &platform).await {
+                Ok(started) => see_other(started.url.as_str(), None),
+                Err(e) => review(&state, email, &platform, Some(sentence(&e))).await,
+            }
+        },
+    )
 }

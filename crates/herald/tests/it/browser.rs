@@ -173,13 +173,29 @@ impl Browser {
         self.post(&format!("/element/{e}/click"), json!({})).await;
     }
 
-    pub async fn text(&self, css: &str) -> String {
-        let e = self.find(css).await;
-        self.get(&format!("/element/{e}/text"))
-            .await
-            .as_str()
-            .unwrap()
-            .to_owned()
+    /// The text of `css` once it contains `needle` (after a click that loads another page, the
+    /// old page may still be showing for a moment).
+    pub async fn text_with(&self, css: &str, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            if self.has(css).await {
+                let e = self.find(css).await;
+                // The element may belong to the page being replaced: read again if it went stale.
+                if let Ok(t) = self
+                    .call(reqwest::Method::GET, &format!("/element/{e}/text"), None)
+                    .await
+                    && t.as_str().is_some_and(|t| t.contains(needle))
+                {
+                    return t.as_str().unwrap_or_default().to_owned();
+                }
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "`{css}` never said {needle:?} on {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// A form field's current value.

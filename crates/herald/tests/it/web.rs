@@ -15,13 +15,13 @@ async fn a_newcomer_signs_up_in_the_browser_sees_the_empty_dashboard_and_signs_o
     };
     let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
     b.goto(app.url("").as_str()).await;
-    assert_eq!(b.text("h1").await, "Sign in to Herald");
+    b.text_with("h1", "Sign in to Herald").await;
     b.shoot("signin").await;
     b.click("#to-signup").await;
     b.fill("#email", "newcomer@example.com").await;
     b.fill("#password", "short").await;
     b.click("button[type=submit]").await;
-    let said = b.text("#password-error").await;
+    let said = b.text_with("#password-error", "at least 12").await;
     // The refused form answers 422, which Chromium logs; the pages after it must log nothing.
     b.console_errors().await;
     assert!(said.contains("at least 12 characters"), "{said}");
@@ -32,14 +32,70 @@ async fn a_newcomer_signs_up_in_the_browser_sees_the_empty_dashboard_and_signs_o
     );
     b.fill("#password", "a long and quiet harbour").await;
     b.click("button[type=submit]").await;
-    assert!(b.text("#no-profiles").await.contains("No profiles yet"));
+    b.text_with("#no-profiles", "No profiles yet").await;
     assert!(b.has("#no-upcoming").await);
     b.shoot("dashboard-empty").await;
     assert_eq!(b.url().await, app.url("").as_str());
     let errors = b.console_errors().await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
     b.click("form[action='/logout'] button").await;
-    assert_eq!(b.text("h1").await, "Sign in to Herald");
+    b.text_with("h1", "Sign in to Herald").await;
+    b.quit().await;
+    app.stop().await;
+}
+
+/// Creates an account through the sign-up page; the browser ends on the dashboard.
+async fn sign_up(b: &Browser, app: &TestApp, email: &str) {
+    b.goto(app.url("signup").as_str()).await;
+    b.fill("#email", email).await;
+    b.fill("#password", "a long and quiet harbour").await;
+    b.click("button[type=submit]").await;
+    b.text_with("#no-profiles", "No profiles yet").await;
+}
+
+#[tokio::test]
+async fn a_newcomer_connects_instagram_through_the_sandbox_with_a_permission_unticked_and_sees_what_it_turns_off()
+ {
+    let Some(b) = Browser::start("a_newcomer_connects_instagram").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    sign_up(&b, &app, "connector@example.com").await;
+    b.click("nav a[href='/profiles']").await;
+    b.text_with("#no-profiles", "No profiles yet").await;
+    b.click("#connect-instagram").await;
+    let review = b
+        .text_with("#permissions", "instagram_business_content_publish")
+        .await;
+    assert!(
+        review.contains("instagram_business_content_publish")
+            && review.contains("To publish the posts you schedule"),
+        "{review}"
+    );
+    b.shoot("connect-review").await;
+    b.click("#continue").await;
+    b.text_with("h1", "Allow this app to access your Instagram account?")
+        .await;
+    b.click("input[value='instagram_business_manage_comments']").await;
+    b.click("button[value='allow']").await;
+    b.text_with("h1", "Connected").await;
+    b.click("#back").await;
+    let card = b.text_with(".profile", "Comments is off").await;
+    assert!(
+        card.contains("Comments is off") && card.contains("instagram_business_manage_comments"),
+        "{card}"
+    );
+    assert!(
+        card.contains("sandbox"),
+        "a sandbox-backed profile says so: {card}"
+    );
+    b.shoot("profiles").await;
+    // The sandbox's consent page is not Herald's; Herald's own pages log nothing.
+    b.console_errors().await;
+    b.goto(app.url("profiles").as_str()).await;
+    assert!(b.has(".profile").await);
+    let errors = b.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
     b.quit().await;
     app.stop().await;
 }
