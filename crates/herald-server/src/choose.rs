@@ -24,12 +24,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::{Body, rfc3339};
 
 /// The id the API uses for an account a grant covers: `{platform}:{external id}`.
-fn key(c: &Account) -> String {
+pub(crate) fn key(c: &Account) -> String {
     format!("{}:{}", c.platform.as_str(), c.external_id)
 }
 
 /// Makes (or updates) the profile of a chosen account.
-async fn connect(
+pub(crate) async fn connect(
     state: &AppState,
     grant: &GrantRow,
     c: &Account,
@@ -56,7 +56,7 @@ async fn connect(
     .await
 }
 
-fn chosen(profiles: &[ProfileRow], c: &Account) -> Option<herald_domain::ProfileId> {
+pub(crate) fn chosen(profiles: &[ProfileRow], c: &Account) -> Option<herald_domain::ProfileId> {
     profiles
         .iter()
         .find(|p| p.platform == c.platform && p.external_id == c.external_id)
@@ -146,7 +146,7 @@ pub(crate) async fn complete_person(
     }
     if open > 0 {
         message.push_str(&format!(
-            " {open} more account(s) can be added: choose them in Herald (connection {grant_id}: GET, then POST, /api/v1/workspaces/{}/connections/{grant_id}/accounts).",
+            " {open} more account(s) can be added: choose them under Profiles in Herald (or with GET, then POST, /api/v1/workspaces/{}/connections/{grant_id}/accounts).",
             ws
         ));
     }
@@ -175,7 +175,7 @@ fn platform_error(login: Login, e: &PlatformError) -> ApiError {
     }
 }
 
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     caller: &Caller,
     ws: &str,

@@ -357,6 +357,17 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             ],
         ),
         (
+            "/connections/{id}/choose",
+            web::choose(),
+            vec![
+                op("get", "Page: the accounts a login covers, to make profiles of"),
+                op(
+                    "post",
+                    "Page form: `account:{platform}:{id}=yes` for each account to make a profile",
+                ),
+            ],
+        ),
+        (
             "/logout",
             web::logout(),
             vec![op("post", "Page form: sign out of this browser")],

@@ -279,11 +279,19 @@ struct Connectable {
     unavailable: Option<&'static str>,
 }
 
+/// A login that covers several accounts, to choose from again.
+struct ConnectionLine {
+    id: String,
+    name: String,
+    login: &'static str,
+}
+
 #[derive(Template)]
 #[template(path = "profiles.html")]
 struct Profiles {
     email: String,
     profiles: Vec<ProfileCard>,
+    connections: Vec<ConnectionLine>,
     connectable: Vec<Connectable>,
 }
 
@@ -297,6 +305,17 @@ pub(crate) fn profiles() -> MethodRouter<AppState> {
             };
             let rows = match state.store.list_profiles(ws).await {
                 Ok(rows) => rows,
+                Err(e) => return ApiError::from(e).into_response(),
+            };
+            let connections = match state.store.list_grants(ws).await {
+                Ok(grants) => grants
+                    .into_iter()
+                    .map(|g| ConnectionLine {
+                        id: g.id.to_string(),
+                        name: g.name,
+                        login: g.login.display_name(),
+                    })
+                    .collect(),
                 Err(e) => return ApiError::from(e).into_response(),
             };
             let at = crate::profiles::Moment::of(&state);
@@ -354,6 +373,7 @@ pub(crate) fn profiles() -> MethodRouter<AppState> {
                 &Profiles {
                     email,
                     profiles,
+                    connections,
                     connectable,
                 },
             )
@@ -425,5 +445,109 @@ pub(crate) fn connect() -> MethodRouter<AppState> {
                 Err(e) => review(&state, email, &platform, Some(sentence(&e))).await,
             }
         },
+    )
+}
+
+/// An account a login covers, as the choose page offers it.
+struct AccountChoice {
+    key: String,
+    handle: String,
+    platform: &'static str,
+    group: String,
+    chosen: bool,
+    /// The permissions publishing to it needs that the login did not grant.
+    missing: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "choose.html")]
+struct Choose {
+    email: String,
+    id: String,
+    login: &'static str,
+    name: String,
+    accounts: Vec<AccountChoice>,
+    error: Option<String>,
+}
+
+/// `GET /connections/{id}/choose` lists the accounts a login covers; `POST` makes the ticked ones
+/// profiles, as `POST /api/v1/workspaces/{ws}/connections/{id}/accounts` does.
+pub(crate) fn choose() -> MethodRouter<AppState> {
+    async fn show(
+        state: &AppState,
+        caller: Result<Caller, ApiError>,
+        id: &str,
+        picked: Option<FormFields>,
+    ) -> Response {
+        let here = format!("/connections/{id}/choose");
+        let (caller, email, ws) = match signed_in(state, caller, &here).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
+        let (ws, grant, accounts) = match crate::choose::load(state, &caller, &ws.to_string(), id).await {
+            Ok(loaded) => loaded,
+            Err(e) => return e.into_response(),
+        };
+        let mut error = None;
+        if let Some(FormFields(f)) = picked {
+            let wanted: Vec<_> = accounts
+                .iter()
+                .filter(|a| f.contains_key(&format!("account:{}", crate::choose::key(a))))
+                .collect();
+            if wanted.is_empty() {
+                error = Some("Tick at least one account to make it a profile.".to_owned());
+            } else {
+                for a in wanted {
+                    if let Err(e) = crate::choose::connect(state, &grant, a).await {
+                        return ApiError::from(e).into_response();
+                    }
+                }
+                return see_other("/profiles", None);
+            }
+        }
+        let profiles = match state.store.list_profiles(ws).await {
+            Ok(p) => p,
+            Err(e) => return ApiError::from(e).into_response(),
+        };
+        let accounts = accounts
+            .iter()
+            .map(|a| {
+                let missing = a
+                    .platform
+                    .missing_for(grant.login, Feature::Publish, &grant.granted_scopes);
+                AccountChoice {
+                    key: crate::choose::key(a),
+                    handle: a.handle.clone(),
+                    platform: a.platform.display_name(),
+                    group: a.group.clone(),
+                    chosen: crate::choose::chosen(&profiles, a).is_some(),
+                    missing: (!missing.is_empty()).then(|| missing.join(", ")),
+                }
+            })
+            .collect();
+        let status = match error {
+            Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            None => StatusCode::OK,
+        };
+        let page = Choose {
+            email,
+            id: grant.id.to_string(),
+            login: grant.login.display_name(),
+            name: grant.name.clone(),
+            accounts,
+            error,
+        };
+        render(status, &page)
+    }
+    get(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, Path(id): Path<String>| async move {
+            show(&state, caller, &id, None).await
+        },
+    )
+    .post(
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         Path(id): Path<String>,
+         form: FormFields| async move { show(&state, caller, &id, Some(form)).await },
     )
 }

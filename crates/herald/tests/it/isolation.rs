@@ -221,6 +221,17 @@ async fn another_workspace_cannot_list_or_choose_the_accounts_of_a_facebook_conn
             let r = intruder.delete(app.url(&path)).send().await.unwrap();
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "DELETE {path}");
         }
+        // The page that chooses a connection's accounts answers the intruder as the API does.
+        let page = format!("connections/{connection}/choose");
+        let r = intruder.get(app.url(&page)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "GET {page}");
+        let r = intruder
+            .post(app.url(&page))
+            .form(&[("account:facebook:100000000000001", "yes")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "POST {page}");
         let r = intruder
             .get(app.url(&format!("api/v1/workspaces/{own_ws}/connections")))
             .send()

@@ -101,6 +101,36 @@ async fn a_newcomer_connects_instagram_through_the_sandbox_with_a_permission_unt
 }
 
 #[tokio::test]
+async fn a_facebook_login_covering_several_accounts_makes_only_the_ticked_page_a_profile() {
+    let Some(b) = Browser::start("a_facebook_login_covering_several_accounts").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    sign_up(&b, &app, "pages@example.com").await;
+    b.goto(app.url("connect/facebook").as_str()).await;
+    b.click("#continue").await;
+    b.text_with("button[value='allow']", "Continue").await;
+    b.click("button[value='allow']").await;
+    b.text_with("#message", "3 more account(s) can be added").await;
+    b.click("#back").await;
+    b.click("a.choose").await;
+    b.text_with("h1", "Choose the accounts").await;
+    b.click("button#make-profiles").await;
+    b.text_with("#error", "Tick at least one account").await;
+    b.click("input[name^='account:facebook:']").await;
+    b.shoot("choose-accounts").await;
+    b.click("button#make-profiles").await;
+    let card = b.text_with(".profile", "on Facebook Pages").await;
+    assert!(card.contains("connected"), "{card}");
+    assert!(
+        !b.has("li.profile ~ li.profile").await,
+        "only the ticked Page became a profile"
+    );
+    b.quit().await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn pages_carry_the_csp_and_a_second_account_for_one_email_is_refused_beside_the_field() {
     let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
     let c = client();
