@@ -405,15 +405,13 @@ impl Dispatcher {
             ))
         };
         let progress = |h: &str| publisher.progress(h).map_err(unreadable);
-        let mut handle = match c.handle.as_deref() {
-            Some(h) => {
-                progress(h)?;
-                h.to_owned()
-            }
-            None => publisher.start(self.clock.now()),
-        };
+        let mut handle = c
+            .handle
+            .clone()
+            .unwrap_or_else(|| publisher.start(self.clock.now()));
+        let saved = progress(&handle)?;
         // A claim that finds the visible call started may be resuming after a lost answer.
-        let mut recovering = progress(&handle)?.visible_call;
+        let mut recovering = saved.visible_call;
         let known = if recovering {
             self.store
                 .platform_ids_of_profile(c.workspace, c.profile, c.id)
@@ -423,7 +421,7 @@ impl Dispatcher {
             Vec::new()
         };
         // A new attempt starts only from nothing: a carousel whose items exist is resuming, not starting.
-        if progress(&handle)?.fresh {
+        if saved.fresh {
             handle = publisher.start(self.clock.now());
             self.store
                 .begin_attempt(c, &handle, &format!("publishing to {}", platform.display_name()))

@@ -43,9 +43,19 @@ pub(crate) fn list() -> MethodRouter<AppState> {
                     ),
                 ));
             }
-            let (engage, name, token) = token_for(&state, ws, id, Feature::Publish)
-                .await
-                .map_err(|(code, m)| ApiError::new(StatusCode::CONFLICT, code, m))?;
+            let (engage, name, token) =
+                token_for(&state, ws, id, Feature::Publish)
+                    .await
+                    .map_err(|(code, m)| {
+                        // The profile needs the person (reconnect, a permission, a backend) unless the
+                        // store failed (its message carries the request id) or the platform has no adapter.
+                        let status = match code {
+                            "internal" => StatusCode::INTERNAL_SERVER_ERROR,
+                            "unsupported_platform" | "unsupported" => StatusCode::UNPROCESSABLE_ENTITY,
+                            _ => StatusCode::CONFLICT,
+                        };
+                        ApiError::new(status, code, m)
+                    })?;
             let choices = engage.choices(&token, &list).await.map_err(|e| match e {
                 PlatformError::Unsupported(why) => ApiError::unprocessable("unsupported", why),
                 e => ApiError::new(

@@ -32,7 +32,13 @@ fn next_path(next: Option<&String>) -> String {
     }
 }
 
-fn form(state: &AppState, status: StatusCode, next: &str, email: &str, error: Option<&str>) -> Response {
+pub(crate) fn form(
+    state: &AppState,
+    status: StatusCode,
+    next: &str,
+    email: &str,
+    error: Option<&str>,
+) -> Response {
     let page = SignIn {
         next,
         email,

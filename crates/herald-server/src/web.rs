@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use herald_domain::WorkspaceId;
 use herald_domain::delivery::DeliveryStatus;
@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::accounts::{sign_out, sign_up};
 use crate::auth::Caller;
 use crate::client::ClientAddr;
-use crate::connections::begin;
+use crate::connections::{begin, oauth_page};
 use crate::error::ApiError;
 use crate::json::FormFields;
 
@@ -31,15 +31,7 @@ const UPCOMING_MAX: i64 = 20;
 /// A rendered page: never cached (it may hold personal data), and it sends no `Referer`.
 pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
-        Ok(html) => (
-            status,
-            [
-                (header::CACHE_CONTROL, "no-store"),
-                (header::REFERRER_POLICY, "no-referrer"),
-            ],
-            Html(html),
-        )
-            .into_response(),
+        Ok(html) => oauth_page(status, &html),
         Err(e) => ApiError::internal(&e).into_response(),
     }
 }
@@ -113,11 +105,10 @@ fn excerpt(text: &str) -> String {
     out
 }
 
-async fn dashboard(state: &AppState, caller: &Caller) -> Result<Response, ApiError> {
-    let user = state.store.get_user(caller.user).await?;
-    let Some((ws, name, _)) = user.workspaces.first().cloned() else {
-        return Err(ApiError::not_found("workspace"));
-    };
+async fn dashboard(state: &AppState, me: Me) -> Result<Response, ApiError> {
+    let Me {
+        email, ws, workspace, ..
+    } = me;
     let profiles = state
         .store
         .list_profiles(ws)
@@ -157,8 +148,8 @@ async fn dashboard(state: &AppState, caller: &Caller) -> Result<Response, ApiErr
         })
         .collect();
     let page = Dashboard {
-        email: user.email,
-        workspace: name,
+        email,
+        workspace,
         profiles,
         upcoming,
     };
@@ -169,19 +160,15 @@ async fn dashboard(state: &AppState, caller: &Caller) -> Result<Response, ApiErr
 pub(crate) fn home() -> MethodRouter<AppState> {
     get(
         |State(state): State<AppState>, caller: Result<Caller, ApiError>| async move {
-            match caller {
-                Ok(c) if c.session.is_some() => dashboard(&state, &c)
+            match signed_in(&state, caller, "/").await {
+                Ok(me) => dashboard(&state, me)
                     .await
                     .unwrap_or_else(IntoResponse::into_response),
-                _ => render(
-                    StatusCode::OK,
-                    &SignIn {
-                        next: "/",
-                        email: "",
-                        error: None,
-                        signup_open: state.config.signup_open,
-                    },
-                ),
+                // Without a session, the sign-in form itself rather than a redirect to it.
+                Err(r) if r.status() == StatusCode::SEE_OTHER => {
+                    crate::pages::form(&state, StatusCode::OK, "/", "", None)
+                }
+                Err(r) => r,
             }
         },
     )
@@ -240,24 +227,33 @@ pub(crate) fn logout() -> MethodRouter<AppState> {
     })
 }
 
-/// The signed-in person and their workspace, or the sign-in page (which returns here after).
-async fn signed_in(
-    state: &AppState,
-    caller: Result<Caller, ApiError>,
-    here: &str,
-) -> Result<(Caller, String, WorkspaceId), Response> {
-    let Some(c) = caller.ok().filter(|c| c.session.is_some()) else {
+/// The signed-in person (with a browser session) and their workspace.
+struct Me {
+    caller: Caller,
+    email: String,
+    ws: WorkspaceId,
+    workspace: String,
+}
+
+/// The signed-in person, or the way to the sign-in page (which returns to `here` after).
+async fn signed_in(state: &AppState, caller: Result<Caller, ApiError>, here: &str) -> Result<Me, Response> {
+    let Some(caller) = caller.ok().filter(|c| c.session.is_some()) else {
         return Err(see_other(&format!("/login?next={here}"), None));
     };
     let user = state
         .store
-        .get_user(c.user)
+        .get_user(caller.user)
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
-    let Some((ws, ..)) = user.workspaces.first().cloned() else {
+    let Some((ws, workspace, _)) = user.workspaces.into_iter().next() else {
         return Err(ApiError::not_found("workspace").into_response());
     };
-    Ok((c, user.email, ws))
+    Ok(Me {
+        caller,
+        email: user.email,
+        ws,
+        workspace,
+    })
 }
 
 /// A profile as the profiles page shows it: the API's status and missing permissions, in words.
@@ -299,8 +295,8 @@ struct Profiles {
 pub(crate) fn profiles() -> MethodRouter<AppState> {
     get(
         |State(state): State<AppState>, caller: Result<Caller, ApiError>| async move {
-            let (_, email, ws) = match signed_in(&state, caller, "/profiles").await {
-                Ok(found) => found,
+            let Me { email, ws, .. } = match signed_in(&state, caller, "/profiles").await {
+                Ok(me) => me,
                 Err(page) => return page,
             };
             let rows = match state.store.list_profiles(ws).await {
@@ -427,7 +423,7 @@ pub(crate) fn connect() -> MethodRouter<AppState> {
          caller: Result<Caller, ApiError>,
          Path(platform): Path<String>| async move {
             match signed_in(&state, caller, &format!("/connect/{platform}")).await {
-                Ok((_, email, _)) => review(&state, email, &platform, None).await,
+                Ok(me) => review(&state, me.email, &platform, None).await,
                 Err(page) => page,
             }
         },
@@ -436,13 +432,13 @@ pub(crate) fn connect() -> MethodRouter<AppState> {
         |State(state): State<AppState>,
          caller: Result<Caller, ApiError>,
          Path(platform): Path<String>| async move {
-            let (caller, email, ws) = match signed_in(&state, caller, "/profiles").await {
-                Ok(found) => found,
+            let me = match signed_in(&state, caller, "/profiles").await {
+                Ok(me) => me,
                 Err(page) => return page,
             };
-            match begin(&state, &caller, ws, &platform).await {
+            match begin(&state, &me.caller, me.ws, &platform).await {
                 Ok(started) => see_other(started.url.as_str(), None),
-                Err(e) => review(&state, email, &platform, Some(sentence(&e))).await,
+                Err(e) => review(&state, me.email, &platform, Some(sentence(&e))).await,
             }
         },
     )
@@ -480,8 +476,10 @@ pub(crate) fn choose() -> MethodRouter<AppState> {
         picked: Option<FormFields>,
     ) -> Response {
         let here = format!("/connections/{id}/choose");
-        let (caller, email, ws) = match signed_in(state, caller, &here).await {
-            Ok(found) => found,
+        let Me {
+            caller, email, ws, ..
+        } = match signed_in(state, caller, &here).await {
+            Ok(me) => me,
             Err(page) => return page,
         };
         let (ws, grant, accounts) = match crate::choose::load(state, &caller, &ws.to_string(), id).await {

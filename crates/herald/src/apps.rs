@@ -26,7 +26,7 @@ pub struct AppSource {
 }
 
 /// A host's flag word: the first label of its real name (`graph` for `graph.facebook.com`).
-fn label(host: &str) -> &str {
+pub fn label(host: &str) -> &str {
     host.split('.').next().unwrap_or(host)
 }
 
@@ -142,7 +142,8 @@ pub fn resolve(
     Ok(apps)
 }
 
-fn read_secret_file(path: &Path) -> anyhow::Result<String> {
+/// A secret kept in a file, without the surrounding white space.
+pub fn read_secret_file(path: &Path) -> anyhow::Result<String> {
     Ok(std::fs::read_to_string(path)
         .with_context(|| format!("reading {}", path.display()))?
         .trim()

@@ -177,16 +177,9 @@ fn secret_from_env(name: &str) -> anyhow::Result<Option<String>> {
     match (std::env::var(name).ok(), std::env::var_os(&file)) {
         (Some(_), Some(_)) => bail!("set {name} or {file}, not both"),
         (Some(v), None) => Ok(Some(v)),
-        (None, Some(path)) => read_secret_file(Path::new(&path)).map(Some),
+        (None, Some(path)) => herald::apps::read_secret_file(Path::new(&path)).map(Some),
         (None, None) => Ok(None),
     }
-}
-
-fn read_secret_file(path: &Path) -> anyhow::Result<String> {
-    Ok(std::fs::read_to_string(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .trim()
-        .to_owned())
 }
 
 fn resolve(o: Opts, matches: &ArgMatches) -> anyhow::Result<Settings> {
@@ -439,7 +432,7 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
                 let flags: Vec<String> = [h.www, h.api, h.graph]
                     .iter()
                     .map(|host| {
-                        let word = host.split('.').next().unwrap_or(host);
+                        let word = herald::apps::label(host);
                         format!("--{}-{word}-base http://{listen}/{host}", login.as_str())
                     })
                     .collect();
