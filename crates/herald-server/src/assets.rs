@@ -35,6 +35,16 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../assets/api-docs.js"),
     },
+    Asset {
+        name: "compose.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/compose.js"),
+    },
+    Asset {
+        name: "calendar.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/calendar.js"),
+    },
 ];
 
 /// Each asset's served file name: its stem, the first 8 hex digits of its SHA-256, its extension.
@@ -81,6 +91,24 @@ pub(crate) fn route() -> MethodRouter<AppState> {
             (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ];
         (headers, a.bytes).into_response()
+    })
+}
+
+/// `GET /favicon.ico`, which browsers ask for on pages that name no icon (the OAuth pages, the
+/// built-in sandbox's): Herald's icon, under the name they ask for.
+pub(crate) fn favicon() -> MethodRouter<AppState> {
+    get(|| async {
+        let Some(a) = ASSETS.iter().find(|a| a.name == "favicon.svg") else {
+            return ApiError::not_found("icon").into_response();
+        };
+        (
+            [
+                (header::CONTENT_TYPE, a.content_type),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            a.bytes,
+        )
+            .into_response()
     })
 }
 

@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::routing::{MethodRouter, get, post};
-use herald_domain::DeliveryId;
+use herald_domain::{DeliveryId, PostId, WorkspaceId};
 use herald_store::DeliveryAction;
 use serde::Deserialize;
 use serde_json::json;
@@ -27,6 +27,19 @@ async fn act(
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     let ws = caller.workspace(state, &ws).await?;
     let post = post.parse().map_err(|_| ApiError::not_found("post"))?;
+    act_on(state, ws, post, &delivery, action).await?;
+    Ok(axum::Json(crate::posts::load(state, ws, post).await?))
+}
+
+/// Does what the person asked with one delivery of one post of the workspace (the API's routes
+/// and the post page's buttons).
+pub(crate) async fn act_on(
+    state: &AppState,
+    ws: WorkspaceId,
+    post: PostId,
+    delivery: &str,
+    action: DeliveryAction<'_>,
+) -> ApiResult<()> {
     let delivery: DeliveryId = delivery.parse().map_err(|_| ApiError::not_found("delivery"))?;
     state
         .store
@@ -36,7 +49,7 @@ async fn act(
     if matches!(action, DeliveryAction::PublishNow) {
         state.wake.notify_one();
     }
-    Ok(axum::Json(crate::posts::load(state, ws, post).await?))
+    Ok(())
 }
 
 /// `POST …/deliveries/{d}/publish-now`: a missed, failed or unconfirmed delivery starts again now.

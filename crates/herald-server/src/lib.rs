@@ -5,9 +5,11 @@
 mod accounts;
 mod assets;
 mod auth;
+mod calendar;
 mod choices;
 mod choose;
 mod client;
+mod compose;
 mod connections;
 mod deliveries;
 mod docs;
@@ -20,6 +22,7 @@ mod notifications;
 mod pages;
 mod password;
 mod pending;
+mod post_page;
 mod posts;
 mod profiles;
 mod security;
@@ -368,6 +371,86 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             ],
         ),
         (
+            "/compose",
+            compose::route(),
+            vec![
+                op("get", "Page: the composer"),
+                op(
+                    "post",
+                    "Page form: schedule the post (`form_token`, `text`, `target:{profile}`, `media:{id}`, `order:{id}`, `text:{profile}`, `own_media:{profile}`, `tmedia:{profile}:{id}`, `opt:{profile}:{option}`, `date`, `time`, `zone`)",
+                ),
+            ],
+        ),
+        (
+            "/compose/check",
+            compose::check(),
+            vec![op(
+                "post",
+                "Page form: the composer for the form as it stands, every problem beside its cause (the page's live check)",
+            )],
+        ),
+        (
+            "/compose/upload",
+            compose::upload(),
+            vec![op(
+                "post",
+                "Page form (multipart): add `file` to the library and show the composer again, everything typed kept",
+            )],
+        ),
+        (
+            "/library/{id}",
+            compose::library_file(),
+            vec![op(
+                "get",
+                "Page: a library file, for the signed-in person's previews",
+            )],
+        ),
+        (
+            "/calendar",
+            calendar::page(),
+            vec![op(
+                "get",
+                "Page: a month or a week of posts (`view`, `date`, `zone`)",
+            )],
+        ),
+        (
+            "/posts",
+            calendar::list_page(),
+            vec![op(
+                "get",
+                "Page: posts in time order, filtered by `status`, `profile`, `from`, `to`; paged by `cursor`",
+            )],
+        ),
+        (
+            "/posts/{id}",
+            post_page::page(),
+            vec![op(
+                "get",
+                "Page: a post, each delivery's status, permalink and timeline, and what it offers",
+            )],
+        ),
+        (
+            "/posts/{id}/cancel",
+            post_page::cancel_form(),
+            vec![op("post", "Page form: cancel what has not been published")],
+        ),
+        (
+            "/posts/{id}/reschedule",
+            calendar::reschedule(),
+            vec![op(
+                "post",
+                "Page form: `date`, `time`, `zone` (and `back`): move every target, refused once publishing started",
+            )],
+        ),
+        (
+            "/posts/{id}/deliveries/{delivery}/{action}",
+            post_page::act(),
+            vec![op(
+                "post",
+                "Page form: `publish-now`, `dismiss`, or `choose` with `candidate`",
+            )],
+        ),
+        (
             "/logout",
             web::logout(),
             vec![op("post", "Page form: sign out of this browser")],
@@ -423,7 +506,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/api/v1/workspaces/{ws}/posts",
             posts::collection(),
             vec![
-                op("get", "List posts by delivery status and time, paged"),
+                op("get", "List posts by delivery status, profile and time, paged"),
                 with("post", "Schedule a post to one or more profiles", examples::POST),
             ],
         ),
@@ -536,6 +619,11 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![op("get", "Browsable API reference")],
         ),
         (
+            "/favicon.ico",
+            assets::favicon(),
+            vec![op("get", "Herald's icon, for pages that name none")],
+        ),
+        (
             "/assets/{file}",
             assets::route(),
             vec![op(
@@ -560,7 +648,7 @@ pub fn router(state: AppState, beside: Option<Router>) -> Router {
         r = r.route(path, method_router);
     }
     let mut r = r
-        .fallback(|| async { ApiError::not_found("route") })
+        .fallback(web::not_found)
         // Request bodies are small JSON or forms; the upload route lifts this for itself.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);

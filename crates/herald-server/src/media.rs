@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use axum::body::Body as HttpBody;
+use axum::extract::multipart::Field;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -101,7 +102,7 @@ pub(crate) fn collection() -> MethodRouter<AppState> {
 
 async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> ApiResult<MediaRow> {
     let bad_form = |_| ApiError::bad_request("send the file as multipart/form-data in a field named `file`");
-    let mut field = loop {
+    let field = loop {
         let f = multipart
             .next_field()
             .await
@@ -111,6 +112,17 @@ async fn upload(state: &AppState, ws: WorkspaceId, mut multipart: Multipart) -> 
             break f;
         }
     };
+    store_field(state, ws, field).await
+}
+
+/// Streams one form field's file into the workspace's library (under the size cap and the upload
+/// deadline), and records it once its type is known from its bytes.
+pub(crate) async fn store_field(
+    state: &AppState,
+    ws: WorkspaceId,
+    mut field: Field<'_>,
+) -> ApiResult<MediaRow> {
+    let bad_form = |_| ApiError::bad_request("send the file as multipart/form-data in a field named `file`");
     let original_name = field.file_name().map(|n| n.chars().take(255).collect::<String>());
     let id = MediaId::new();
     let dir = state.config.media_dir.join(ws.to_string());
@@ -275,26 +287,31 @@ pub(crate) fn signed() -> MethodRouter<AppState> {
                 .get_media_for_signed_url(id)
                 .await
                 .map_err(ApiError::missing("media"))?;
-            let f = tokio::fs::File::open(&m.path)
-                .await
-                .map_err(|e| ApiError::internal(&e))?;
-            let body = HttpBody::from_stream(tokio_util::io::ReaderStream::new(f));
-            Ok::<Response, ApiError>(
-                (
-                    [
-                        (header::CONTENT_TYPE, m.media_type.mime().to_owned()),
-                        (header::CONTENT_LENGTH, m.bytes.to_string()),
-                        // A download, never a page; and only the one who holds the link keeps it.
-                        (
-                            header::CONTENT_DISPOSITION,
-                            format!("attachment; filename=\"{file}\""),
-                        ),
-                        (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
-                    ],
-                    body,
-                )
-                    .into_response(),
-            )
+            Ok::<Response, ApiError>(serve(&m, "attachment").await)
         },
     )
+}
+
+/// A library file's bytes: `inline` for Herald's own pages, `attachment` for what platforms fetch.
+pub(crate) async fn serve(m: &MediaRow, disposition: &str) -> Response {
+    let f = match tokio::fs::File::open(&m.path).await {
+        Ok(f) => f,
+        Err(e) => return ApiError::internal(&e).into_response(),
+    };
+    let ext = m.media_type.mime().rsplit('/').next().unwrap_or("bin");
+    let body = HttpBody::from_stream(tokio_util::io::ReaderStream::new(f));
+    (
+        [
+            (header::CONTENT_TYPE, m.media_type.mime().to_owned()),
+            (header::CONTENT_LENGTH, m.bytes.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("{disposition}; filename=\"{}.{ext}\"", m.id),
+            ),
+            // Only the one who holds the link (or the session) keeps it.
+            (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
 }

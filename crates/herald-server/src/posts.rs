@@ -9,7 +9,7 @@ use axum::routing::{MethodRouter, get, post};
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts};
 use herald_domain::schedule::{self, ScheduleError};
-use herald_domain::{MediaId, PostId, ProfileId, WorkspaceId};
+use herald_domain::{MediaId, PostId, ProfileId, UserId, WorkspaceId};
 use herald_store::{DeliveryEventRow, MediaRow, NewPost, NewTarget, PostFilter, PostRow, ProfileRow};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,35 +19,37 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Body, rfc3339};
 
-#[derive(Deserialize, serde::Serialize)]
+#[derive(Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields)]
-struct TargetInput {
-    profile_id: String,
-    text: Option<String>,
-    media_ids: Option<Vec<String>>,
-    options: Option<serde_json::Map<String, Value>>,
+pub(crate) struct TargetInput {
+    pub profile_id: String,
+    pub text: Option<String>,
+    pub media_ids: Option<Vec<String>>,
+    pub options: Option<serde_json::Map<String, Value>>,
 }
 
-#[derive(Deserialize, serde::Serialize)]
+/// A post as the API and the composer send it.
+#[derive(Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields)]
-struct PostInput {
+pub(crate) struct PostInput {
     #[serde(default)]
-    text: String,
+    pub text: String,
     #[serde(default)]
-    media_ids: Vec<String>,
+    pub media_ids: Vec<String>,
     #[serde(default)]
-    targets: Vec<TargetInput>,
-    scheduled_at: Option<String>,
-    time_zone: Option<String>,
+    pub targets: Vec<TargetInput>,
+    pub scheduled_at: Option<String>,
+    pub time_zone: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// An edit of a post before publishing starts: what is absent stays.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct PostPatch {
-    text: Option<String>,
-    media_ids: Option<Vec<String>>,
-    scheduled_at: Option<String>,
-    time_zone: Option<String>,
+pub(crate) struct PostPatch {
+    pub text: Option<String>,
+    pub media_ids: Option<Vec<String>>,
+    pub scheduled_at: Option<String>,
+    pub time_zone: Option<String>,
 }
 
 /// One target whose ids all resolved inside the workspace.
@@ -297,6 +299,7 @@ struct ListQuery {
     to: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
+    profile: Option<String>,
 }
 
 fn parse_instant(name: &str, v: Option<&str>) -> ApiResult<Option<i64>> {
@@ -338,6 +341,11 @@ pub(crate) fn collection() -> MethodRouter<AppState> {
                 from: parse_instant("from", q.from.as_deref())?,
                 to: parse_instant("to", q.to.as_deref())?,
                 after,
+                profile: q
+                    .profile
+                    .as_deref()
+                    .map(|p| p.parse().map_err(|_| ApiError::not_found("profile")))
+                    .transpose()?,
                 limit,
             };
             let posts = state.store.list_posts(ws, &filter).await?;
@@ -364,48 +372,7 @@ pub(crate) fn collection() -> MethodRouter<AppState> {
                     "`Idempotency-Key` must be 1 to 255 characters",
                 ));
             }
-            let at = input
-                .scheduled_at
-                .as_deref()
-                .ok_or_else(|| ApiError::unprocessable("missing_time", "`scheduled_at` is required"))?;
-            let resolved = resolve(&state, ws, &input).await?;
-            let when = when(&state, at, input.time_zone.as_deref())?;
-            let hash = key.as_ref().map(|_| request_hash(&input));
-            let v = violations(&state, &input.text, &resolved.media, &resolved, false);
-            if !v.is_empty() {
-                return Err(reject(v));
-            }
-            let targets = resolved
-                .targets
-                .iter()
-                .map(|t| NewTarget {
-                    profile: t.profile.id,
-                    text: t.text.clone(),
-                    media_ids: t.media.as_deref().map(ids),
-                    options: t.options.as_ref().map(|o| Value::Object(o.clone()).to_string()),
-                })
-                .collect();
-            let (id, created) = state
-                .store
-                .create_post(NewPost {
-                    workspace: ws,
-                    user: caller.user,
-                    text: &input.text,
-                    media_ids: &ids(&resolved.media),
-                    scheduled_at: when.at.as_microsecond(),
-                    time_zone: &when.time_zone,
-                    idempotency_key: key.as_deref(),
-                    request_hash: hash.as_deref(),
-                    targets,
-                })
-                .await
-                .map_err(|e| match e {
-                    herald_store::StoreError::Conflict(m) => {
-                        ApiError::unprocessable("idempotency_key_reused", m)
-                    }
-                    other => other.into(),
-                })?;
-            state.wake.notify_one();
+            let (id, created) = create(&state, caller.user, ws, &input, key.as_deref()).await?;
             let status = if created {
                 StatusCode::CREATED
             } else {
@@ -416,6 +383,71 @@ pub(crate) fn collection() -> MethodRouter<AppState> {
     )
 }
 
+/// Schedules a post (the API's `POST …/posts` and the composer's form): every target's rules are
+/// checked first; the same `key` with the same content answers the post it made, with `false`.
+pub(crate) async fn create(
+    state: &AppState,
+    user: UserId,
+    ws: WorkspaceId,
+    input: &PostInput,
+    key: Option<&str>,
+) -> ApiResult<(PostId, bool)> {
+    let at = input
+        .scheduled_at
+        .as_deref()
+        .ok_or_else(|| ApiError::unprocessable("missing_time", "`scheduled_at` is required"))?;
+    let resolved = resolve(state, ws, input).await?;
+    let when = when(state, at, input.time_zone.as_deref())?;
+    let hash = key.map(|_| request_hash(input));
+    let v = violations(state, &input.text, &resolved.media, &resolved, false);
+    if !v.is_empty() {
+        return Err(reject(v));
+    }
+    let targets = resolved
+        .targets
+        .iter()
+        .map(|t| NewTarget {
+            profile: t.profile.id,
+            text: t.text.clone(),
+            media_ids: t.media.as_deref().map(ids),
+            options: t.options.as_ref().map(|o| Value::Object(o.clone()).to_string()),
+        })
+        .collect();
+    let (id, created) = state
+        .store
+        .create_post(NewPost {
+            workspace: ws,
+            user,
+            text: &input.text,
+            media_ids: &ids(&resolved.media),
+            scheduled_at: when.at.as_microsecond(),
+            time_zone: &when.time_zone,
+            idempotency_key: key,
+            request_hash: hash.as_deref(),
+            targets,
+        })
+        .await
+        .map_err(|e| match e {
+            herald_store::StoreError::Conflict(m) => ApiError::unprocessable("idempotency_key_reused", m),
+            other => other.into(),
+        })?;
+    state.wake.notify_one();
+    Ok((id, created))
+}
+
+/// Every rule the draft breaks now (the platforms' cached live facts count too), and a time that
+/// cannot be scheduled: what the composer shows as the person types.
+pub(crate) async fn check(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiResult<Vec<Value>> {
+    let resolved = resolve(state, ws, input).await?;
+    let mut v = violations(state, &input.text, &resolved.media, &resolved, true);
+    if let Some(at) = input.scheduled_at.as_deref()
+        && let Err(e) = when(state, at, input.time_zone.as_deref())
+    {
+        v.push(json!({"profile_id": null, "rule": e.code, "message": e.message}));
+    }
+    Ok(v)
+}
+
 pub(crate) fn validate() -> MethodRouter<AppState> {
     post(
         |State(state): State<AppState>,
@@ -423,13 +455,7 @@ pub(crate) fn validate() -> MethodRouter<AppState> {
          Path(ws): Path<String>,
          Body(input): Body<PostInput>| async move {
             let ws = caller.workspace(&state, &ws).await?;
-            let resolved = resolve(&state, ws, &input).await?;
-            let mut v = violations(&state, &input.text, &resolved.media, &resolved, true);
-            if let Some(at) = input.scheduled_at.as_deref()
-                && let Err(e) = when(&state, at, input.time_zone.as_deref())
-            {
-                v.push(json!({"profile_id": null, "rule": e.code, "message": e.message}));
-            }
+            let v = check(&state, ws, &input).await?;
             Ok::<_, ApiError>(axum::Json(json!({"valid": v.is_empty(), "violations": v})))
         },
     )
@@ -453,71 +479,78 @@ pub(crate) fn one() -> MethodRouter<AppState> {
          Path((ws, id)): Path<(String, String)>,
          Body(patch): Body<PostPatch>| async move {
             let (ws, id) = post_id(&state, &caller, &ws, &id).await?;
-            let current = state
-                .store
-                .get_post(ws, id)
-                .await
-                .map_err(ApiError::missing("post"))?;
-            let text = patch.text.clone().unwrap_or_else(|| current.text.clone());
-            let media_ids: Vec<String> = match &patch.media_ids {
-                Some(m) => m.clone(),
-                None => current.media_ids.iter().map(ToString::to_string).collect(),
-            };
-            let targets = current
-                .deliveries
-                .iter()
-                .map(|d| TargetInput {
-                    profile_id: d.profile.to_string(),
-                    text: d.text_override.clone(),
-                    media_ids: d
-                        .media_override
-                        .as_ref()
-                        .map(|m| m.iter().map(ToString::to_string).collect()),
-                    options: d.options.as_deref().and_then(|o| serde_json::from_str(o).ok()),
-                })
-                .collect();
-            let input = PostInput {
-                text,
-                media_ids,
-                targets,
-                scheduled_at: None,
-                time_zone: None,
-            };
-            let resolved = resolve(&state, ws, &input).await?;
-            let v = violations(&state, &input.text, &resolved.media, &resolved, false);
-            if !v.is_empty() {
-                return Err(reject(v));
-            }
-            let at = match (&patch.scheduled_at, &patch.time_zone) {
-                (Some(at), tz) => Some(when(
-                    &state,
-                    at,
-                    tz.as_deref().or(Some(current.time_zone.as_str())),
-                )?),
-                (None, Some(_)) => {
-                    return Err(ApiError::unprocessable(
-                        "missing_time",
-                        "send `scheduled_at` with `time_zone`",
-                    ));
-                }
-                (None, None) => None,
-            };
-            let media = patch.media_ids.as_ref().map(|_| ids(&resolved.media));
-            state
-                .store
-                .update_post(
-                    ws,
-                    id,
-                    patch.text.as_deref(),
-                    media.as_deref(),
-                    at.as_ref().map(|a| (a.at.as_microsecond(), a.time_zone.as_str())),
-                )
-                .await
-                .map_err(ApiError::missing("post"))?;
-            state.wake.notify_one();
-            Ok(axum::Json(load(&state, ws, id).await?))
+            edit(&state, ws, id, &patch).await?;
+            Ok::<_, ApiError>(axum::Json(load(&state, ws, id).await?))
         },
     )
+}
+
+/// Edits a post's text, media or time (the API's `PATCH` and the edit page), fenced: refused once
+/// publishing has started for any of its targets.
+pub(crate) async fn edit(state: &AppState, ws: WorkspaceId, id: PostId, patch: &PostPatch) -> ApiResult<()> {
+    let current = state
+        .store
+        .get_post(ws, id)
+        .await
+        .map_err(ApiError::missing("post"))?;
+    let text = patch.text.clone().unwrap_or_else(|| current.text.clone());
+    let media_ids: Vec<String> = match &patch.media_ids {
+        Some(m) => m.clone(),
+        None => current.media_ids.iter().map(ToString::to_string).collect(),
+    };
+    let targets = current
+        .deliveries
+        .iter()
+        .map(|d| TargetInput {
+            profile_id: d.profile.to_string(),
+            text: d.text_override.clone(),
+            media_ids: d
+                .media_override
+                .as_ref()
+                .map(|m| m.iter().map(ToString::to_string).collect()),
+            options: d.options.as_deref().and_then(|o| serde_json::from_str(o).ok()),
+        })
+        .collect();
+    let input = PostInput {
+        text,
+        media_ids,
+        targets,
+        scheduled_at: None,
+        time_zone: None,
+    };
+    let resolved = resolve(state, ws, &input).await?;
+    let v = violations(state, &input.text, &resolved.media, &resolved, false);
+    if !v.is_empty() {
+        return Err(reject(v));
+    }
+    let at = match (&patch.scheduled_at, &patch.time_zone) {
+        (Some(at), tz) => Some(when(
+            state,
+            at,
+            tz.as_deref().or(Some(current.time_zone.as_str())),
+        )?),
+        (None, Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "missing_time",
+                "send `scheduled_at` with `time_zone`",
+            ));
+        }
+        (None, None) => None,
+    };
+    let media = patch.media_ids.as_ref().map(|_| ids(&resolved.media));
+    state
+        .store
+        .update_post(
+            ws,
+            id,
+            patch.text.as_deref(),
+            media.as_deref(),
+            at.as_ref().map(|a| (a.at.as_microsecond(), a.time_zone.as_str())),
+        )
+        .await
+        .map_err(ApiError::missing("post"))?;
+    state.wake.notify_one();
+    Ok(())
 }
 
 pub(crate) fn cancel() -> MethodRouter<AppState> {

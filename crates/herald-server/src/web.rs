@@ -37,7 +37,7 @@ pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
 }
 
 /// An API error's message as a sentence on a page (no code formatting, a capital first letter).
-fn sentence(e: &ApiError) -> String {
+pub(crate) fn sentence(e: &ApiError) -> String {
     let plain = e.message.replace('`', "");
     let mut chars = plain.chars();
     match chars.next() {
@@ -46,12 +46,68 @@ fn sentence(e: &ApiError) -> String {
     }
 }
 
-fn see_other(to: &str, cookie: Option<String>) -> Response {
+pub(crate) fn see_other(to: &str, cookie: Option<String>) -> Response {
     let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response();
     if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
         res.headers_mut().insert(header::SET_COOKIE, c);
     }
     res
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    title: &'static str,
+    message: String,
+    request_id: Option<String>,
+}
+
+/// An error as a page: a sentence saying what happened and what to do, and for a failure on
+/// Herald's side the request id to quote (its cause is in the log, never on the page).
+pub(crate) fn error_page(e: &ApiError) -> Response {
+    let request_id = match &e.details {
+        Some(("request_id", v)) => v.as_str().map(str::to_owned),
+        _ => None,
+    };
+    let (title, message) = match e.status {
+        StatusCode::NOT_FOUND => (
+            "Not found",
+            "There is nothing here, or it belongs to another workspace. Check the address, or go back to the dashboard.".to_owned(),
+        ),
+        s if s.is_server_error() => (
+            "Something went wrong",
+            "Herald could not finish this on its side. Nothing you typed was saved by this request; try again, and if it happens again, give your administrator the request id below.".to_owned(),
+        ),
+        _ => ("That did not work", sentence(e)),
+    };
+    let page = ErrorPage {
+        status: e.status.as_u16(),
+        title,
+        message,
+        request_id,
+    };
+    let mut res = render(e.status, &page);
+    if let Some(s) = e.retry_after {
+        res.headers_mut().insert(header::RETRY_AFTER, s.into());
+    }
+    res
+}
+
+/// What Herald answers for an address it does not serve: a page for a browser's page address, the
+/// API's JSON error for everything under `/api/` (and for clients that do not ask for HTML).
+pub(crate) async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let wants_page = !uri.path().starts_with("/api/")
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    let e = ApiError::not_found("route");
+    if wants_page {
+        error_page(&e)
+    } else {
+        e.into_response()
+    }
 }
 
 #[derive(Template)]
@@ -127,6 +183,7 @@ async fn dashboard(state: &AppState, me: Me) -> Result<Response, ApiError> {
         from: Some(now.as_microsecond()),
         to: Some((now + SignedDuration::from_hours(24 * UPCOMING_DAYS)).as_microsecond()),
         after: None,
+        profile: None,
         limit: UPCOMING_MAX,
     };
     let upcoming = state
@@ -161,9 +218,7 @@ pub(crate) fn home() -> MethodRouter<AppState> {
     get(
         |State(state): State<AppState>, caller: Result<Caller, ApiError>| async move {
             match signed_in(&state, caller, "/").await {
-                Ok(me) => dashboard(&state, me)
-                    .await
-                    .unwrap_or_else(IntoResponse::into_response),
+                Ok(me) => dashboard(&state, me).await.unwrap_or_else(|e| error_page(&e)),
                 // Without a session, the sign-in form itself rather than a redirect to it.
                 Err(r) if r.status() == StatusCode::SEE_OTHER => {
                     crate::pages::form(&state, StatusCode::OK, "/", "", None)
@@ -228,15 +283,19 @@ pub(crate) fn logout() -> MethodRouter<AppState> {
 }
 
 /// The signed-in person (with a browser session) and their workspace.
-struct Me {
-    caller: Caller,
-    email: String,
-    ws: WorkspaceId,
-    workspace: String,
+pub(crate) struct Me {
+    pub caller: Caller,
+    pub email: String,
+    pub ws: WorkspaceId,
+    pub workspace: String,
 }
 
 /// The signed-in person, or the way to the sign-in page (which returns to `here` after).
-async fn signed_in(state: &AppState, caller: Result<Caller, ApiError>, here: &str) -> Result<Me, Response> {
+pub(crate) async fn signed_in(
+    state: &AppState,
+    caller: Result<Caller, ApiError>,
+    here: &str,
+) -> Result<Me, Response> {
     let Some(caller) = caller.ok().filter(|c| c.session.is_some()) else {
         return Err(see_other(&format!("/login?next={here}"), None));
     };
@@ -244,9 +303,9 @@ async fn signed_in(state: &AppState, caller: Result<Caller, ApiError>, here: &st
         .store
         .get_user(caller.user)
         .await
-        .map_err(|e| ApiError::from(e).into_response())?;
+        .map_err(|e| error_page(&e.into()))?;
     let Some((ws, workspace, _)) = user.workspaces.into_iter().next() else {
-        return Err(ApiError::not_found("workspace").into_response());
+        return Err(error_page(&ApiError::not_found("workspace")));
     };
     Ok(Me {
         caller,
@@ -301,7 +360,7 @@ pub(crate) fn profiles() -> MethodRouter<AppState> {
             };
             let rows = match state.store.list_profiles(ws).await {
                 Ok(rows) => rows,
-                Err(e) => return ApiError::from(e).into_response(),
+                Err(e) => return error_page(&e.into()),
             };
             let connections = match state.store.list_grants(ws).await {
                 Ok(grants) => grants
@@ -312,7 +371,7 @@ pub(crate) fn profiles() -> MethodRouter<AppState> {
                         login: g.login.display_name(),
                     })
                     .collect(),
-                Err(e) => return ApiError::from(e).into_response(),
+                Err(e) => return error_page(&e.into()),
             };
             let at = crate::profiles::Moment::of(&state);
             let profiles = rows
@@ -402,7 +461,7 @@ struct Connect {
 pub(crate) fn connect() -> MethodRouter<AppState> {
     async fn review(state: &AppState, email: String, platform: &str, error: Option<String>) -> Response {
         let Some(p) = Platform::parse(platform) else {
-            return ApiError::not_found("platform").into_response();
+            return error_page(&ApiError::not_found("platform"));
         };
         let status = match error {
             Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -484,7 +543,7 @@ pub(crate) fn choose() -> MethodRouter<AppState> {
         };
         let (ws, grant, accounts) = match crate::choose::load(state, &caller, &ws.to_string(), id).await {
             Ok(loaded) => loaded,
-            Err(e) => return e.into_response(),
+            Err(e) => return error_page(&e),
         };
         let mut error = None;
         if let Some(FormFields(f)) = picked {
@@ -497,7 +556,7 @@ pub(crate) fn choose() -> MethodRouter<AppState> {
             } else {
                 for a in wanted {
                     if let Err(e) = crate::choose::connect(state, &grant, a).await {
-                        return ApiError::from(e).into_response();
+                        return error_page(&e.into());
                     }
                 }
                 return see_other("/profiles", None);
@@ -505,7 +564,7 @@ pub(crate) fn choose() -> MethodRouter<AppState> {
         }
         let profiles = match state.store.list_profiles(ws).await {
             Ok(p) => p,
-            Err(e) => return ApiError::from(e).into_response(),
+            Err(e) => return error_page(&e.into()),
         };
         let accounts = accounts
             .iter()

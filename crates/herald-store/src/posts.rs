@@ -77,6 +77,8 @@ pub struct PostFilter {
     pub from: Option<i64>,
     pub to: Option<i64>,
     pub after: Option<(i64, PostId)>,
+    /// Only posts with a delivery to this profile.
+    pub profile: Option<ProfileId>,
     pub limit: i64,
 }
 
@@ -113,6 +115,16 @@ type DeliveryTuple = (
     Option<String>,
     i64,
 );
+
+/// A delivery's row followed by its post's id (read by name; the tuple reads the first columns).
+#[derive(sqlx::FromRow)]
+struct DeliveryOfPost {
+    #[sqlx(flatten)]
+    delivery: DeliveryTuple,
+    post_id: String,
+}
+
+const DELIVERY_COLUMNS: &str = "id, profile_id, text_override, media_override, options, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, candidates, updated_at";
 
 const POST_COLUMNS: &str =
     "id, workspace_id, created_by, text, media_ids, scheduled_at, time_zone, created_at";
@@ -185,33 +197,50 @@ impl Store {
     }
 
     async fn deliveries_of(&self, ws: WorkspaceId, post: PostId) -> Result<Vec<DeliveryRow>> {
-        let rows: Vec<DeliveryTuple> = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT id, profile_id, text_override, media_override, options, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, candidates, updated_at
-             FROM deliveries WHERE workspace_id = $1 AND post_id = $2 ORDER BY id")
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE workspace_id = $1 AND post_id = $2 ORDER BY id"
+        );
+        let rows: Vec<DeliveryTuple> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(ws.to_string()).bind(post.to_string()).fetch_all(pool).await?);
         rows.into_iter().map(delivery_from).collect()
     }
 
+    /// The posts `f` selects, in time order, each with its deliveries (two queries in all).
     pub async fn list_posts(&self, ws: WorkspaceId, f: &PostFilter) -> Result<Vec<PostRow>> {
-        let sql = format!(
-            "SELECT {POST_COLUMNS} FROM posts p WHERE workspace_id = $1
+        let selected = "FROM posts p WHERE workspace_id = $1
                AND ($2 IS NULL OR EXISTS (SELECT 1 FROM deliveries d WHERE d.post_id = p.id AND d.status = $2))
                AND ($3 IS NULL OR scheduled_at >= $3) AND ($4 IS NULL OR scheduled_at < $4)
                AND ($5 IS NULL OR scheduled_at > $5 OR (scheduled_at = $5 AND id > $6))
-             ORDER BY scheduled_at, id LIMIT $7"
+               AND ($8 IS NULL OR EXISTS (SELECT 1 FROM deliveries d WHERE d.post_id = p.id AND d.profile_id = $8))
+             ORDER BY scheduled_at, id LIMIT $7";
+        let posts_sql = format!("SELECT {POST_COLUMNS} {selected}");
+        let deliveries_sql = format!(
+            "SELECT {DELIVERY_COLUMNS}, post_id FROM deliveries WHERE workspace_id = $1 AND post_id IN (SELECT id {selected}) ORDER BY id"
         );
         let status = f.status.map(DeliveryStatus::as_str);
         let (after_at, after_id) = f
             .after
             .map(|(at, id)| (Some(at), id.to_string()))
             .unwrap_or((None, String::new()));
-        let rows: Vec<PostTuple> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(ws.to_string()).bind(status).bind(f.from).bind(f.to).bind(after_at).bind(after_id).bind(f.limit)
-            .fetch_all(pool).await?);
+        let profile = f.profile.map(|p| p.to_string());
+        let (rows, deliveries): (Vec<PostTuple>, Vec<(String, DeliveryTuple)>) = on_db!(self.db(), pool => {
+            let posts = sqlx::query_as(sqlx::AssertSqlSafe(posts_sql.as_str()))
+                .bind(ws.to_string()).bind(status).bind(f.from).bind(f.to).bind(after_at).bind(after_id.clone()).bind(f.limit).bind(profile.clone())
+                .fetch_all(pool).await?;
+            let rows: Vec<DeliveryOfPost> = sqlx::query_as(sqlx::AssertSqlSafe(deliveries_sql.as_str()))
+                .bind(ws.to_string()).bind(status).bind(f.from).bind(f.to).bind(after_at).bind(after_id).bind(f.limit).bind(profile)
+                .fetch_all(pool).await?;
+            (posts, rows.into_iter().map(|r| (r.post_id, r.delivery)).collect())
+        });
+        let mut by_post: std::collections::HashMap<String, Vec<DeliveryRow>> =
+            std::collections::HashMap::new();
+        for (post, d) in deliveries {
+            by_post.entry(post).or_default().push(delivery_from(d)?);
+        }
         let mut posts = Vec::with_capacity(rows.len());
         for r in rows {
             let mut post = post_from(r)?;
-            post.deliveries = self.deliveries_of(ws, post.id).await?;
+            post.deliveries = by_post.remove(&post.id.to_string()).unwrap_or_default();
             posts.push(post);
         }
         Ok(posts)

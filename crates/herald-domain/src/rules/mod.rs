@@ -76,6 +76,9 @@ pub struct Limits {
     pub options: &'static [OptionSpec],
     /// Whether the platform publishes threads (a post followed by replies of its own).
     pub threads: bool,
+    /// Where the platform's feed cuts a long text behind "more", for the composer's preview (third
+    /// parties' measurements; the apps vary by screen); `None` shows it whole.
+    pub preview_fold: Option<usize>,
     /// What the platform's API cannot do, whatever Herald does.
     pub unsupported: &'static [Unsupported],
 }

@@ -151,6 +151,7 @@ static INSTAGRAM: Limits = Limits {
         ),
     ],
     threads: false,
+    preview_fold: Some(125),
     unsupported: &[
         Unsupported {
             why: "Instagram's API publishes only images and videos",
@@ -276,6 +277,7 @@ static FACEBOOK: Limits = Limits {
         ),
     ],
     threads: false,
+    preview_fold: Some(477),
     unsupported: &[
         Unsupported {
             id: "unsupported.poll",
@@ -348,6 +350,7 @@ static TIKTOK: Limits = Limits {
         ),
     ],
     threads: false,
+    preview_fold: None,
     unsupported: &[
         Unsupported {
             why: "TikTok publishes only videos and photos",
@@ -447,6 +450,7 @@ static PINTEREST: Limits = Limits {
         },
     ],
     threads: false,
+    preview_fold: None,
     unsupported: &[
         Unsupported {
             why: "every pin needs an image or a video",
@@ -512,6 +516,7 @@ static LINKEDIN: Limits = Limits {
         ),
     ],
     threads: false,
+    preview_fold: Some(210),
     unsupported: &[
         Unsupported {
             id: "unsupported.carousel",
@@ -571,6 +576,7 @@ static X: Limits = Limits {
         ),
     ],
     threads: true,
+    preview_fold: None,
     unsupported: &[
         Unsupported {
             id: "unsupported.poll_with_media",
@@ -642,6 +648,7 @@ static YOUTUBE: Limits = Limits {
         ),
     ],
     threads: false,
+    preview_fold: None,
     unsupported: &[
         Unsupported {
             id: "unsupported.community_posts",
@@ -706,6 +713,7 @@ static SNAPCHAT: Limits = Limits {
         "`spotlight` publishes to Spotlight; `story` (the default) to the Public Profile's Story.",
     )],
     threads: false,
+    preview_fold: None,
     unsupported: &[
         Unsupported {
             why: "Snapchat posts are images or videos",

@@ -168,6 +168,20 @@ impl Browser {
             .await;
     }
 
+    /// Types `keys` into the element `css` without clearing it first: a file's path into a file
+    /// input, or keys such as Enter (`\u{E007}`) into a button, which presses it.
+    pub async fn keys(&self, css: &str, keys: &str) {
+        let e = self.find(css).await;
+        self.post(&format!("/element/{e}/value"), json!({"text": keys}))
+            .await;
+    }
+
+    /// Runs `script` in the page with `args` (`arguments[0]`, …), returning what it returns.
+    pub async fn run(&self, script: &str, args: Value) -> Value {
+        self.post("/execute/sync", json!({"script": script, "args": args}))
+            .await
+    }
+
     pub async fn click(&self, css: &str) {
         let e = self.find(css).await;
         self.post(&format!("/element/{e}/click"), json!({})).await;

@@ -592,7 +592,7 @@ pub fn outcomes(post: &Value) -> Vec<String> {
 }
 
 /// Moves the sandbox's clock, then Herald's (running or not: a restart keeps it).
-async fn move_clocks(app: &TestApp, by: jiff::SignedDuration) {
+pub async fn move_clocks(app: &TestApp, by: jiff::SignedDuration) {
     let r = reqwest::Client::new()
         .post(app.sandbox_base.join("_sandbox/clock/advance").unwrap())
         .json(&json!({"seconds": by.as_secs()}))

@@ -20,6 +20,7 @@ mod http;
 mod isolation;
 mod leases;
 mod lifecycle;
+mod pages;
 mod platform_names;
 mod sandbox_mode;
 mod secrets;

@@ -164,3 +164,167 @@ async fn pages_carry_the_csp_and_a_second_account_for_one_email_is_refused_besid
     assert!(html.contains("value=\"twice@example.com\""), "{html}");
     app.stop().await;
 }
+
+/// A fixture's path on disk, for a file input.
+fn fixture_path(name: &str) -> String {
+    let path = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::canonicalize(path)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Goes to `url` again until `css` shows (a page that changes as the dispatcher works).
+async fn reload_until(b: &Browser, url: &str, css: &str) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        b.goto(url).await;
+        if b.has(css).await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{css} never showed on {url}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Connects Instagram from the profiles page through the sandbox's consent page, unticking `untick`.
+async fn connect_instagram(b: &Browser, app: &TestApp, untick: &[&str]) {
+    b.goto(app.url("connect/instagram").as_str()).await;
+    b.click("#continue").await;
+    b.text_with("h1", "Allow this app to access your Instagram account?")
+        .await;
+    for u in untick {
+        b.click(&format!("input[value='{u}']")).await;
+    }
+    b.click("button[value='allow']").await;
+    b.text_with("h1", "Connected").await;
+    b.click("#back").await;
+}
+
+#[tokio::test]
+async fn a_newcomer_connects_reconnects_uploads_fixes_a_caption_schedules_and_sees_it_published() {
+    let Some(b) = Browser::start("a_newcomer_schedules_a_post").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    sign_up(&b, &app, "flow@example.com").await;
+    connect_instagram(&b, &app, &["instagram_business_manage_comments"]).await;
+    b.text_with(".profile", "Comments is off").await;
+    connect_instagram(&b, &app, &[]).await;
+    b.text_with(".profile", "connected").await;
+    assert!(
+        !b.has(".profile .missing").await,
+        "reconnected with every permission, nothing is missing"
+    );
+    b.click("nav a[href='/compose']").await;
+    b.text_with("#no-media", "library is empty").await;
+    b.keys("#file", &fixture_path("square-1080.jpg")).await;
+    b.click("#upload").await;
+    b.text_with("#media", "square-1080.jpg").await;
+    // Typed too long: the live check says so beside the text, as the platform counts.
+    b.fill("#text", &"a".repeat(2210)).await;
+    let said = b.text_with("#text-error", "Shorten it by 10").await;
+    assert!(said.contains("Instagram takes at most 2200 characters"), "{said}");
+    b.text_with("#counters", "2210 / 2200 characters").await;
+    b.shoot("compose-violation").await;
+    b.fill("#text", "Hello from Herald").await;
+    b.text_with("#problems", "can take this post").await;
+    b.text_with("#previews", "Hello from Herald").await;
+    assert!(b.has("#previews img").await, "the preview shows the image");
+    b.shoot("compose").await;
+    let date = b.value("#date").await;
+    b.click("#schedule").await;
+    b.text_with("h1", "Post for").await;
+    b.text_with(".delivery .status", "Scheduled").await;
+    // Herald's clock (and the platform's) moves to the post's time; nothing sleeps.
+    let due = app.count("SELECT MAX(scheduled_at) FROM posts").await;
+    let now = crate::harness::herald_now(&app).as_microsecond();
+    crate::harness::move_clocks(&app, jiff::SignedDuration::from_micros(due - now)).await;
+    b.goto(app.url(&format!("calendar?date={date}")).as_str()).await;
+    b.text_with(".chip", "Hello from Herald").await;
+    b.shoot("calendar").await;
+    b.click(".chip").await;
+    let post_url = b.url().await;
+    reload_until(&b, &post_url, ".permalink").await;
+    let link = b.text_with(".permalink", "http").await;
+    assert!(link.contains("instagram"), "{link}");
+    b.text_with(".delivery .status", "Published").await;
+    b.shoot("post-published").await;
+    let errors = b.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    b.quit().await;
+    app.stop().await;
+}
+
+/// Fires the HTML drag-and-drop events a person's drag makes, from the chip to the day's cell.
+const DRAG: &str =
+    "const [chip, cell] = [document.querySelector(arguments[0]), document.querySelector(arguments[1])];
+const data = new DataTransfer();
+chip.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: data}));
+cell.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: data}));
+cell.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: data}));";
+
+#[tokio::test]
+async fn a_post_scheduled_with_the_keyboard_is_dragged_to_another_day_and_a_publishing_one_stays() {
+    let Some(b) = Browser::start("a_post_is_dragged_on_the_calendar").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    sign_up(&b, &app, "drag@example.com").await;
+    connect_instagram(&b, &app, &[]).await;
+    b.goto(app.url("compose").as_str()).await;
+    b.keys("#file", &fixture_path("square-1080.jpg")).await;
+    // The keyboard only: keys into the fields, Enter on the buttons.
+    b.keys("#upload", "\u{E007}").await;
+    b.text_with("#media", "square-1080.jpg").await;
+    b.keys("#text", "Moved by dragging").await;
+    let date = b.value("#date").await;
+    b.keys("#schedule", "\u{E007}").await;
+    b.text_with("h1", "Post for").await;
+    let id = b.url().await.rsplit('/').next().unwrap().to_owned();
+    let day: jiff::civil::Date = date.parse().unwrap();
+    // The week view shows seven days, so the next day is always in it.
+    let next = if day.weekday() == jiff::civil::Weekday::Sunday {
+        day - jiff::ToSpan::days(1)
+    } else {
+        day + jiff::ToSpan::days(1)
+    };
+    b.goto(app.url(&format!("calendar?view=week&date={date}")).as_str())
+        .await;
+    b.text_with(&format!("#chip-{id}"), "Moved by dragging").await;
+    b.run(
+        DRAG,
+        serde_json::json!([format!("#chip-{id}"), format!("td[data-date='{next}']")]),
+    )
+    .await;
+    b.goto(app.url(&format!("calendar?view=week&date={date}")).as_str())
+        .await;
+    b.text_with(&format!("td[data-date='{next}'] #chip-{id}"), "Moved")
+        .await;
+    // A post that started publishing is not movable: its drag is refused and the chip goes home.
+    app.tamper("UPDATE deliveries SET status = 'publishing'").await;
+    b.goto(app.url(&format!("calendar?view=week&date={date}")).as_str())
+        .await;
+    b.text_with(&format!("#chip-{id}"), "Moved").await;
+    b.run(
+        "document.querySelector(arguments[0]).setAttribute('draggable', 'true');",
+        serde_json::json!([format!("#chip-{id}")]),
+    )
+    .await;
+    b.run(
+        DRAG,
+        serde_json::json!([format!("#chip-{id}"), format!("td[data-date='{date}']")]),
+    )
+    .await;
+    let said = b.text_with("#move-error", "already started").await;
+    assert!(said.contains("can no longer be edited"), "{said}");
+    assert!(
+        b.has(&format!("td[data-date='{next}'] #chip-{id}")).await,
+        "the chip returned to its day"
+    );
+    b.quit().await;
+    app.stop().await;
+}

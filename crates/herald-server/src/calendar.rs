@@ -1,0 +1,411 @@
+//! The calendar (`/calendar`: a month or a week in a named zone, reading only the range it shows),
+//! the list of posts (`/posts`: filters by status, profile and dates, paged), and rescheduling a post
+//! from either (a chip dragged to another day, or the post page's form: the fenced `posts::edit`).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{MethodRouter, get, post};
+use herald_domain::clock::from_micros;
+use herald_domain::delivery::DeliveryStatus;
+use herald_domain::{ProfileId, WorkspaceId};
+use herald_store::{PostFilter, PostRow, ProfileRow};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan, ZonedDateTime};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::json::FormFields;
+use crate::web::{Me, error_page, render, see_other, signed_in};
+
+/// The most posts one calendar page reads; a busier range says how many it leaves out.
+const CALENDAR_MAX: i64 = 2000;
+/// Posts per page of the list.
+const PAGE: i64 = 50;
+
+/// A post as a calendar chip: its time of day, platforms and their statuses, the start of its text.
+struct Chip {
+    id: String,
+    time: String,
+    targets: String,
+    text: String,
+    movable: bool,
+}
+
+struct Day {
+    date: String,
+    label: String,
+    in_range: bool,
+    today: bool,
+    chips: Vec<Chip>,
+}
+
+#[derive(Template)]
+#[template(path = "calendar.html")]
+struct Calendar {
+    email: String,
+    title: String,
+    view: &'static str,
+    zone: String,
+    zones: Vec<String>,
+    weeks: Vec<Vec<Day>>,
+    prev: String,
+    next: String,
+    other_view: String,
+    count: usize,
+    capped: bool,
+}
+
+/// The zone of the workspace's latest post: where its people plan, until they say otherwise.
+pub(crate) async fn latest_zone(state: &AppState, ws: WorkspaceId) -> ApiResult<Option<String>> {
+    let filter = PostFilter {
+        status: None,
+        from: None,
+        to: None,
+        after: None,
+        profile: None,
+        limit: 1,
+    };
+    let latest = state.store.list_posts(ws, &filter).await?;
+    Ok(latest.into_iter().next().map(|p| p.time_zone))
+}
+
+/// The zone the person plans in: the one asked for, else their latest post's, else UTC.
+async fn zone_of(state: &AppState, me: &Me, asked: Option<&String>) -> ApiResult<(String, TimeZone)> {
+    if let Some(z) = asked
+        && let Ok(tz) = TimeZone::get(z)
+    {
+        return Ok((z.clone(), tz));
+    }
+    let name = latest_zone(state, me.ws)
+        .await?
+        .unwrap_or_else(|| "UTC".to_owned());
+    let tz = TimeZone::get(&name).unwrap_or(TimeZone::UTC);
+    Ok((name, tz))
+}
+
+fn targets(p: &PostRow, profiles: &HashMap<ProfileId, &ProfileRow>) -> String {
+    p.deliveries
+        .iter()
+        .map(|d| {
+            let platform = profiles
+                .get(&d.profile)
+                .map_or("?", |x| x.platform.display_name());
+            format!("{platform}: {}", d.status.as_str().replace('_', " "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn excerpt(text: &str, n: usize) -> String {
+    let mut out: String = text.chars().take(n).collect();
+    if text.chars().count() > n {
+        out.push('…');
+    }
+    out
+}
+
+fn start_of(d: Date, tz: &TimeZone) -> Timestamp {
+    d.to_zoned_datetime(tz.clone())
+        .map_or(Timestamp::MIN, |z| z.timestamp())
+}
+
+async fn calendar(state: &AppState, me: &Me, q: &HashMap<String, String>) -> ApiResult<Calendar> {
+    let (zone, tz) = zone_of(state, me, q.get("zone")).await?;
+    let today = state.store.clock().now().to_zoned_datetime(tz.clone()).date();
+    let week_view = q.get("view").is_some_and(|v| v == "week");
+    let anchor = q
+        .get("date")
+        .and_then(|d| d.parse::<Date>().ok())
+        .unwrap_or(today);
+    let monday = |d: Date| d - (d.weekday().to_monday_zero_offset() as i64).days();
+    let (first, last, title, prev, next) = if week_view {
+        let first = monday(anchor);
+        let last = first + 7.days();
+        (
+            first,
+            last,
+            format!("Week of {}", first.strftime("%-d %B %Y")),
+            first - 7.days(),
+            last,
+        )
+    } else {
+        let month = anchor.first_of_month();
+        let first = monday(month);
+        let end = month.last_of_month() + 1.days();
+        let mut last = first;
+        while last < end {
+            last += 7.days();
+        }
+        (
+            first,
+            last,
+            month.strftime("%B %Y").to_string(),
+            month - 1.month(),
+            month + 1.month(),
+        )
+    };
+    let (from, to) = (start_of(first, &tz), start_of(last, &tz));
+    let posts = state
+        .store
+        .list_posts(
+            me.ws,
+            &PostFilter {
+                status: None,
+                from: Some(from.as_microsecond()),
+                to: Some(to.as_microsecond()),
+                after: None,
+                profile: None,
+                limit: CALENDAR_MAX,
+            },
+        )
+        .await?;
+    let rows = state.store.list_profiles(me.ws).await?;
+    let profiles: HashMap<ProfileId, &ProfileRow> = rows.iter().map(|p| (p.id, p)).collect();
+    let mut by_day: HashMap<Date, Vec<Chip>> = HashMap::new();
+    for p in &posts {
+        let at: ZonedDateTime = from_micros(p.scheduled_at).to_zoned_datetime(tz.clone());
+        by_day.entry(at.date()).or_default().push(Chip {
+            id: p.id.to_string(),
+            time: at.strftime("%H:%M").to_string(),
+            targets: targets(p, &profiles),
+            text: excerpt(&p.text, 40),
+            movable: p.deliveries.iter().all(|d| d.status.is_untouched()),
+        });
+    }
+    let month = anchor.month();
+    let mut weeks = Vec::new();
+    let mut day = first;
+    while day < last {
+        let mut week = Vec::new();
+        for _ in 0..7 {
+            week.push(Day {
+                date: day.to_string(),
+                label: if week_view {
+                    day.strftime("%a %-d %b").to_string()
+                } else {
+                    day.strftime("%-d").to_string()
+                },
+                in_range: week_view || day.month() == month,
+                today: day == today,
+                chips: by_day.remove(&day).unwrap_or_default(),
+            });
+            day += 1.days();
+        }
+        weeks.push(week);
+    }
+    let view = if week_view { "week" } else { "month" };
+    let link = |d: Date, v: &str| format!("/calendar?view={v}&date={d}&zone={zone}");
+    Ok(Calendar {
+        email: me.email.clone(),
+        title,
+        view,
+        prev: link(prev, view),
+        next: link(next, view),
+        other_view: link(anchor, if week_view { "month" } else { "week" }),
+        zones: crate::compose::zone_names(),
+        count: posts.len(),
+        capped: posts.len() as i64 == CALENDAR_MAX,
+        weeks,
+        zone,
+    })
+}
+
+/// `GET /calendar?view=month|week&date=YYYY-MM-DD&zone=Area/City`.
+pub(crate) fn page() -> MethodRouter<AppState> {
+    get(
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         Query(q): Query<HashMap<String, String>>| async move {
+            let me = match signed_in(&state, caller, "/calendar").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            match calendar(&state, &me, &q).await {
+                Ok(c) => render(StatusCode::OK, &c),
+                Err(e) => error_page(&e),
+            }
+        },
+    )
+}
+
+struct Line {
+    id: String,
+    when: String,
+    text: String,
+    targets: String,
+}
+
+struct Named {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "posts.html")]
+struct List {
+    email: String,
+    zone: String,
+    lines: Vec<Line>,
+    statuses: Vec<Named>,
+    profiles: Vec<Named>,
+    from: String,
+    to: String,
+    next: Option<String>,
+    filtered: bool,
+    error: Option<String>,
+}
+
+fn day_start(raw: Option<&String>, tz: &TimeZone, what: &str) -> ApiResult<Option<i64>> {
+    match raw.map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<Date>()
+            .map(|d| Some(start_of(d, tz).as_microsecond()))
+            .map_err(|_| ApiError::bad_request(format!("the {what} date must look like 2026-12-01"))),
+    }
+}
+
+async fn list(state: &AppState, me: &Me, q: &HashMap<String, String>) -> ApiResult<List> {
+    let (zone, tz) = zone_of(state, me, q.get("zone")).await?;
+    let rows = state.store.list_profiles(me.ws).await?;
+    let status = q.get("status").filter(|s| !s.is_empty());
+    let profile = q.get("profile").filter(|s| !s.is_empty());
+    let mut error = None;
+    let from = day_start(q.get("from"), &tz, "from").unwrap_or_else(|e| {
+        error = Some(crate::web::sentence(&e));
+        None
+    });
+    let to = day_start(q.get("to"), &tz, "to")
+        .unwrap_or_else(|e| {
+            error = Some(crate::web::sentence(&e));
+            None
+        })
+        // The "to" day is included.
+        .map(|t| t + 24 * 3_600_000_000);
+    let after = q
+        .get("cursor")
+        .and_then(|c| c.split_once('_'))
+        .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)));
+    let filter = PostFilter {
+        status: status.and_then(|s| DeliveryStatus::parse(s)),
+        from,
+        to,
+        after,
+        profile: profile.and_then(|p| p.parse().ok()),
+        limit: PAGE,
+    };
+    let posts = state.store.list_posts(me.ws, &filter).await?;
+    let profiles: HashMap<ProfileId, &ProfileRow> = rows.iter().map(|p| (p.id, p)).collect();
+    let keep: Vec<(&str, &String)> = ["status", "profile", "from", "to", "zone"]
+        .into_iter()
+        .filter_map(|k| q.get(k).map(|v| (k, v)))
+        .collect();
+    let next = (posts.len() as i64 == PAGE)
+        .then(|| posts.last())
+        .flatten()
+        .map(|p| {
+            let mut url = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &keep {
+                url.append_pair(k, v);
+            }
+            url.append_pair("cursor", &format!("{}_{}", p.scheduled_at, p.id));
+            format!("/posts?{}", url.finish())
+        });
+    Ok(List {
+        email: me.email.clone(),
+        lines: posts
+            .iter()
+            .map(|p| Line {
+                id: p.id.to_string(),
+                when: crate::post_page::local(p.scheduled_at, &zone),
+                text: excerpt(&p.text, 80),
+                targets: targets(p, &profiles),
+            })
+            .collect(),
+        statuses: DeliveryStatus::ALL
+            .into_iter()
+            .map(|s| Named {
+                value: s.as_str().to_owned(),
+                label: s.as_str().replace('_', " "),
+                selected: status.is_some_and(|x| x == s.as_str()),
+            })
+            .collect(),
+        profiles: rows
+            .iter()
+            .map(|p| Named {
+                value: p.id.to_string(),
+                label: format!("@{} ({})", p.handle, p.platform.display_name()),
+                selected: profile.is_some_and(|x| *x == p.id.to_string()),
+            })
+            .collect(),
+        from: q.get("from").cloned().unwrap_or_default(),
+        to: q.get("to").cloned().unwrap_or_default(),
+        filtered: !keep.is_empty(),
+        next,
+        error,
+        zone,
+    })
+}
+
+/// `GET /posts?status=&profile=&from=&to=&cursor=`: the workspace's posts in time order.
+pub(crate) fn list_page() -> MethodRouter<AppState> {
+    get(
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         Query(q): Query<HashMap<String, String>>| async move {
+            let me = match signed_in(&state, caller, "/posts").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            match list(&state, &me, &q).await {
+                Ok(l) => render(StatusCode::OK, &l),
+                Err(e) => error_page(&e),
+            }
+        },
+    )
+}
+
+/// Where to go after rescheduling: back to a page of this Herald, else the post.
+fn back_to(f: &HashMap<String, String>, id: &str) -> String {
+    f.get("back")
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .cloned()
+        .unwrap_or_else(|| format!("/posts/{id}"))
+}
+
+/// `POST /posts/{id}/reschedule` (`date`, `time`, `zone`, `back`): every target moves to the new
+/// time, through `posts::edit` (refused once any target started publishing, as `PATCH` is).
+pub(crate) fn reschedule() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         Path(id): Path<String>,
+         FormFields(f): FormFields| async move {
+            let me = match signed_in(&state, caller, &format!("/posts/{id}")).await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let field = |k: &str| f.get(k).map_or("", |v| v.trim()).to_owned();
+            let patch = crate::posts::PostPatch {
+                scheduled_at: Some(format!("{}T{}", field("date"), field("time"))),
+                time_zone: Some(field("zone")).filter(|z| !z.is_empty()),
+                ..Default::default()
+            };
+            let done = match id.parse() {
+                Ok(post) => crate::posts::edit(&state, me.ws, post, &patch).await,
+                Err(_) => Err(ApiError::not_found("post")),
+            };
+            match done {
+                Ok(()) => see_other(&back_to(&f, &id), None),
+                Err(e) if e.status == StatusCode::NOT_FOUND => error_page(&e),
+                Err(e) => crate::post_page::with_error(&state, &me, &id, e).await,
+            }
+        },
+    )
+}

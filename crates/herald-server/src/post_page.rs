@@ -1,0 +1,301 @@
+//! The post page (`/posts/{id}`): each delivery's status and timeline in plain words, its permalink
+//! once published, and what a waiting delivery offers (publish now, choose the right candidate,
+//! dismiss), with cancelling the post; the same store queries and actions as the API's routes, so
+//! another workspace's post is a 404 here as there.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{MethodRouter, get, post};
+use herald_domain::clock::from_micros;
+use herald_domain::delivery::DeliveryStatus;
+use herald_domain::{PostId, WorkspaceId};
+use herald_store::{DeliveryAction, DeliveryEventRow, PostRow};
+use jiff::tz::TimeZone;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::json::FormFields;
+use crate::web::{Me, error_page, render, see_other, sentence, signed_in};
+
+/// An instant as the person reads it: in the post's zone, which is named.
+pub(crate) fn local(micros: i64, zone: &str) -> String {
+    let at = from_micros(micros);
+    match TimeZone::get(zone) {
+        Ok(tz) => format!(
+            "{} ({zone})",
+            at.to_zoned_datetime(tz).strftime("%a %-d %b %Y, %H:%M")
+        ),
+        Err(_) => at.to_string(),
+    }
+}
+
+fn in_zone(micros: i64, zone: &str, format: &str) -> String {
+    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
+    from_micros(micros)
+        .to_zoned_datetime(tz)
+        .strftime(format)
+        .to_string()
+}
+
+/// What a status means, for a person.
+pub(crate) fn status_words(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Scheduled => "Scheduled",
+        DeliveryStatus::Publishing => "Publishing now",
+        DeliveryStatus::Processing => "The platform is processing it",
+        DeliveryStatus::RetryWait => "Waiting to try again",
+        DeliveryStatus::Published => "Published",
+        DeliveryStatus::Unconfirmed => "Unconfirmed: the platform did not say whether it was published",
+        DeliveryStatus::NeedsReconnect => "Waiting for the profile to be reconnected",
+        DeliveryStatus::Missed => "Missed: it was not published at its time and waits for you",
+        DeliveryStatus::Failed => "Failed",
+        DeliveryStatus::Cancelled => "Cancelled",
+    }
+}
+
+/// One event of a delivery's timeline.
+struct Event {
+    at: String,
+    what: String,
+}
+
+/// A post the platform shows that may be this delivery's.
+struct Candidate {
+    id: String,
+    permalink: Option<String>,
+}
+
+struct DeliveryView {
+    id: String,
+    handle: String,
+    platform: &'static str,
+    sandbox: bool,
+    status: &'static str,
+    words: &'static str,
+    permalink: Option<String>,
+    error: Option<String>,
+    events: Vec<Event>,
+    can_publish_now: bool,
+    can_dismiss: bool,
+    candidates: Vec<Candidate>,
+}
+
+#[derive(Template)]
+#[template(path = "post.html")]
+struct PostPage {
+    email: String,
+    id: String,
+    text: String,
+    when: String,
+    deliveries: Vec<DeliveryView>,
+    cancellable: bool,
+    date: String,
+    time: String,
+    zone: String,
+    zones: Vec<String>,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+fn event_words(e: &DeliveryEventRow) -> String {
+    let mut out = match (&e.from_status, e.outcome.as_str()) {
+        (None, _) => "Scheduled".to_owned(),
+        (_, "attempt_started") => format!("Attempt {} started", e.attempt),
+        (Some(from), outcome) => format!(
+            "{} → {}: {}",
+            from.replace('_', " "),
+            e.to_status.replace('_', " "),
+            outcome.replace('_', " ")
+        ),
+    };
+    if let Some(d) = e.detail.as_deref().filter(|d| !d.is_empty()) {
+        out.push_str(" (");
+        out.push_str(d);
+        out.push(')');
+    }
+    out
+}
+
+async fn view(state: &AppState, me: &Me, id: PostId) -> ApiResult<PostPage> {
+    let p: PostRow = state
+        .store
+        .get_post(me.ws, id)
+        .await
+        .map_err(ApiError::missing("post"))?;
+    let events = state.store.delivery_events(me.ws, id).await?;
+    let profiles = state.store.list_profiles(me.ws).await?;
+    let deliveries = p
+        .deliveries
+        .iter()
+        .map(|d| {
+            let profile = profiles.iter().find(|x| x.id == d.profile);
+            let candidates: Vec<serde_json::Value> = d
+                .candidates
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok())
+                .unwrap_or_default();
+            DeliveryView {
+                id: d.id.to_string(),
+                handle: profile.map_or_else(
+                    || "a disconnected profile".to_owned(),
+                    |x| format!("@{}", x.handle),
+                ),
+                platform: profile.map_or("", |x| x.platform.display_name()),
+                sandbox: profile.is_some_and(|x| x.sandbox),
+                status: d.status.as_str(),
+                words: status_words(d.status),
+                permalink: d.permalink.clone(),
+                error: d.error_message.clone(),
+                events: events
+                    .iter()
+                    .filter(|e| e.delivery == d.id)
+                    .map(|e| Event {
+                        at: local(e.at, &p.time_zone),
+                        what: event_words(e),
+                    })
+                    .collect(),
+                can_publish_now: matches!(
+                    d.status,
+                    DeliveryStatus::Missed | DeliveryStatus::Failed | DeliveryStatus::Unconfirmed
+                ),
+                can_dismiss: d.status == DeliveryStatus::Unconfirmed,
+                candidates: candidates
+                    .iter()
+                    .filter_map(|c| {
+                        Some(Candidate {
+                            id: c["id"].as_str()?.to_owned(),
+                            permalink: c["permalink"].as_str().map(str::to_owned),
+                        })
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(PostPage {
+        email: me.email.clone(),
+        id: p.id.to_string(),
+        text: p.text.clone(),
+        when: local(p.scheduled_at, &p.time_zone),
+        cancellable: p.deliveries.iter().any(|d| d.status.is_untouched()),
+        date: in_zone(p.scheduled_at, &p.time_zone, "%Y-%m-%d"),
+        time: in_zone(p.scheduled_at, &p.time_zone, "%H:%M"),
+        zone: p.time_zone.clone(),
+        zones: crate::compose::zone_names(),
+        deliveries,
+        error: None,
+        notice: None,
+    })
+}
+
+async fn show(
+    state: &AppState,
+    me: &Me,
+    id: &str,
+    error: Option<ApiError>,
+    notice: Option<String>,
+) -> Response {
+    let Ok(id) = id.parse::<PostId>() else {
+        return error_page(&ApiError::not_found("post"));
+    };
+    match view(state, me, id).await {
+        Ok(mut page) => {
+            let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+            page.error = error.as_ref().map(sentence);
+            page.notice = notice;
+            render(status, &page)
+        }
+        Err(e) => error_page(&e),
+    }
+}
+
+/// The post page with `e` said at its top (a refused reschedule).
+pub(crate) async fn with_error(state: &AppState, me: &Me, id: &str, e: ApiError) -> Response {
+    show(state, me, id, Some(e), None).await
+}
+
+/// `GET /posts/{id}`: the post and each delivery's story.
+pub(crate) fn page() -> MethodRouter<AppState> {
+    get(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, Path(id): Path<String>| async move {
+            match signed_in(&state, caller, &format!("/posts/{id}")).await {
+                Ok(me) => show(&state, &me, &id, None, None).await,
+                Err(page) => page,
+            }
+        },
+    )
+}
+
+fn post_of(id: &str) -> ApiResult<PostId> {
+    id.parse().map_err(|_| ApiError::not_found("post"))
+}
+
+async fn cancel(state: &AppState, ws: WorkspaceId, id: &str) -> ApiResult<String> {
+    let o = state
+        .store
+        .cancel_post(ws, post_of(id)?)
+        .await
+        .map_err(ApiError::missing("post"))?;
+    let mut said = format!(
+        "Cancelled {} delivery(ies). Published posts stay on the platform.",
+        o.cancelled
+    );
+    if o.in_flight > 0 {
+        said.push_str(&format!(
+            " {} were already being published and could not be cancelled.",
+            o.in_flight
+        ));
+    }
+    Ok(said)
+}
+
+/// `POST /posts/{id}/cancel`: cancels what has not started (as the API's cancel does).
+pub(crate) fn cancel_form() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, Path(id): Path<String>| async move {
+            let me = match signed_in(&state, caller, &format!("/posts/{id}")).await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            match cancel(&state, me.ws, &id).await {
+                Ok(said) => show(&state, &me, &id, None, Some(said)).await,
+                Err(e) if e.status == StatusCode::NOT_FOUND => error_page(&e),
+                Err(e) => show(&state, &me, &id, Some(e), None).await,
+            }
+        },
+    )
+}
+
+/// `POST /posts/{id}/deliveries/{d}/{action}`: `publish-now`, `dismiss`, or `choose` with the
+/// form's `candidate`, through the same code as the API's routes; back to the post page.
+pub(crate) fn act() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         Path((id, delivery, action)): Path<(String, String, String)>,
+         FormFields(f): FormFields| async move {
+            let me = match signed_in(&state, caller, &format!("/posts/{id}")).await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let candidate = f.get("candidate").cloned().unwrap_or_default();
+            let action = match action.as_str() {
+                "publish-now" => DeliveryAction::PublishNow,
+                "dismiss" => DeliveryAction::Dismiss,
+                "choose" => DeliveryAction::Choose(&candidate),
+                _ => return error_page(&ApiError::not_found("action")),
+            };
+            let done = match post_of(&id) {
+                Ok(post) => crate::deliveries::act_on(&state, me.ws, post, &delivery, action).await,
+                Err(e) => Err(e),
+            };
+            match done {
+                Ok(()) => see_other(&format!("/posts/{id}"), None),
+                Err(e) if e.status == StatusCode::NOT_FOUND => error_page(&e),
+                Err(e) => show(&state, &me, &id, Some(e), None).await,
+            }
+        },
+    )
+}

@@ -1,0 +1,306 @@
+//! The composer, the post page, the calendar and the list as a browser without JavaScript uses
+//! them: plain form posts. A double submit schedules one post; a refused post says why beside its
+//! cause with the input kept; another workspace's pages are 404 pages; a reschedule is fenced.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::harness::{Mode, TestApp, client};
+use crate::on_both_backends;
+
+/// The value of the hidden form token on a composer page.
+fn form_token(html: &str) -> String {
+    let at = html
+        .find("name=\"form_token\" value=\"")
+        .expect("the composer has a form token")
+        + "name=\"form_token\" value=\"".len();
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+/// The composer's fields for one Instagram profile and one image, due tomorrow at noon UTC.
+fn fields(token: &str, profile: &str, media: &str, text: &str, date: &str) -> Vec<(String, String)> {
+    vec![
+        ("form_token".into(), token.into()),
+        ("text".into(), text.into()),
+        (format!("target:{profile}"), "on".into()),
+        (format!("media:{media}"), "on".into()),
+        ("date".into(), date.into()),
+        ("time".into(), "12:00".into()),
+        ("zone".into(), "Europe/Paris".into()),
+    ]
+}
+
+fn tomorrow(app: &TestApp) -> String {
+    (crate::harness::herald_now(app) + jiff::SignedDuration::from_hours(24))
+        .strftime("%Y-%m-%d")
+        .to_string()
+}
+
+async fn composer(app: &TestApp) -> String {
+    let r = app.client.get(app.url("compose")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.text().await.unwrap()
+}
+
+/// Posts a page's form as a browser without JavaScript does (no redirect followed).
+async fn submit<T: serde::Serialize + ?Sized>(app: &TestApp, path: &str, form: &T) -> reqwest::Response {
+    app.client.post(app.url(path)).form(form).send().await.unwrap()
+}
+
+/// A page's HTML as `c` sees it.
+async fn html(c: &reqwest::Client, url: reqwest::Url) -> String {
+    c.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Signs `email` up with Instagram and an image, and schedules `text` from the composer for
+/// tomorrow at noon in Paris; returns the profile, the image and the day.
+async fn scheduled(app: &mut TestApp, email: &str, text: &str) -> (String, String, String) {
+    let (profile, media) = app.ready_on_instagram(email).await;
+    let token = form_token(&composer(app).await);
+    let day = tomorrow(app);
+    let r = submit(app, "compose", &fields(&token, &profile, &media, text, &day)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    (profile, media, day)
+}
+
+async fn posts(app: &TestApp) -> Vec<Value> {
+    let (_, list) = app.get(app.ws_url("posts")).await;
+    list["data"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn posting_the_schedule_form_twice_creates_one_post() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let (profile, media) = app.ready_on_instagram("twice@example.com").await;
+        let token = form_token(&composer(&app).await);
+        let form = fields(&token, &profile, &media, "Launch day", &tomorrow(&app));
+        let mut went = Vec::new();
+        for _ in 0..2 {
+            let r = submit(&app, "compose", &form).await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+            went.push(r.headers()["location"].to_str().unwrap().to_owned());
+        }
+        assert_eq!(went[0], went[1], "the second submit answers the first post");
+        let all = posts(&app).await;
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(went[0], format!("/posts/{}", all[0]["id"].as_str().unwrap()));
+        assert_eq!(all[0]["time_zone"], "Europe/Paris");
+        let noon_paris = format!("{}T11:00:00Z", tomorrow(&app));
+        assert_eq!(all[0]["scheduled_at"].as_str().unwrap(), noon_paris);
+        // The same token with other content is refused, not a second post.
+        let other = fields(&token, &profile, &media, "Something else", &tomorrow(&app));
+        let r = submit(&app, "compose", &other).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("This form already scheduled a post")
+        );
+        assert_eq!(posts(&app).await.len(), 1);
+    });
+}
+
+#[tokio::test]
+async fn a_refused_post_is_said_beside_its_cause_with_everything_typed_kept() {
+    let mut app = TestApp::spawn(herald_store::Backend::Sqlite, Mode::Builtin).await;
+    let (profile, media) = app.ready_on_instagram("refused@example.com").await;
+    let token = form_token(&composer(&app).await);
+    let long = "a".repeat(2300);
+    let form = fields(&token, &profile, &media, &long, &tomorrow(&app));
+    let r = submit(&app, "compose", &form).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    let beside = &html[html.find("id=\"text-error\"").expect("an error beside the text")..];
+    assert!(
+        beside[..400].contains("Instagram takes at most 2200 characters of text; this has 2300"),
+        "{beside}"
+    );
+    assert!(html.contains(&long), "the text is kept");
+    assert!(
+        html.contains("2300 / 2200 characters"),
+        "the counter counts as Instagram does"
+    );
+    assert!(html.contains(&format!("name=\"form_token\" value=\"{token}\"")));
+    // A time already past is said beside the time.
+    let mut past = fields(&token, &profile, &media, "Fine", "2001-01-01");
+    past.retain(|(k, _)| k != "form_token");
+    let r = submit(&app, "compose", &past).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    let beside = &html[html.find("id=\"time-error\"").unwrap()..];
+    assert!(beside[..300].contains("is in the past"), "{beside}");
+    // No profile ticked: said beside the profiles.
+    let none: Vec<_> = fields(&token, &profile, &media, "Fine", &tomorrow(&app))
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("target:"))
+        .collect();
+    let r = submit(&app, "compose", &none).await;
+    let html = r.text().await.unwrap();
+    let beside = &html[html.find("id=\"targets-error\"").unwrap()..];
+    assert!(
+        beside[..300].contains("must name at least one profile"),
+        "{beside}"
+    );
+    assert!(posts(&app).await.is_empty());
+    // The live check answers the composer with the problem in place, and saves nothing.
+    let r = submit(
+        &app,
+        "compose/check",
+        &fields(&token, &profile, &media, &long, &tomorrow(&app)),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Shorten it by 100"));
+    assert!(posts(&app).await.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn another_workspaces_pages_are_404_pages_as_its_api_routes_are() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let (_, media, _) = scheduled(&mut app, "owner@example.com", "Mine alone").await;
+        let post = posts(&app).await[0].clone();
+        let id = post["id"].as_str().unwrap();
+        let delivery = post["deliveries"][0]["id"].as_str().unwrap();
+        let intruder = client();
+        app.signup_in(&intruder, "intruder@example.com").await;
+        for path in [format!("posts/{id}"), format!("library/{media}")] {
+            let r = intruder
+                .get(app.url(&path))
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+            let html = r.text().await.unwrap();
+            assert!(
+                html.contains("<h1>Not found</h1>") && !html.contains("Mine alone"),
+                "{html}"
+            );
+        }
+        for path in [
+            format!("posts/{id}/cancel"),
+            format!("posts/{id}/reschedule"),
+            format!("posts/{id}/deliveries/{delivery}/publish-now"),
+        ] {
+            let r = intruder
+                .post(app.url(&path))
+                .form(&[("date", "2030-01-01"), ("time", "10:00"), ("zone", "UTC")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        // Nothing the intruder did changed the post.
+        let (_, after) = app.get(app.ws_url(&format!("posts/{id}"))).await;
+        assert_eq!(after["scheduled_at"], post["scheduled_at"]);
+        assert_eq!(after["deliveries"][0]["status"], "scheduled");
+        let calendar = html(&intruder, app.url("calendar")).await;
+        assert!(!calendar.contains("Mine alone"), "{calendar}");
+        let list = html(&intruder, app.url("posts")).await;
+        assert!(
+            !list.contains("Mine alone") && list.contains("No posts yet"),
+            "{list}"
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_page_address_that_does_not_exist_is_a_page_and_an_api_one_is_json() {
+    let app = TestApp::spawn(herald_store::Backend::Sqlite, Mode::Builtin).await;
+    let c = client();
+    let r = c
+        .get(app.url("no/such/page"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(r.text().await.unwrap().contains("Back to the dashboard"));
+    let r = c
+        .get(app.url("api/v1/nothing"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_calendar_and_the_list_show_the_post_and_a_reschedule_is_refused_once_publishing_started() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let (profile, _, day) = scheduled(&mut app, "planner@example.com", "On the calendar").await;
+        let id = posts(&app).await[0]["id"].as_str().unwrap().to_owned();
+        let page = |path: String| html(&app.client, app.url(&path));
+        let month = page(format!("calendar?date={day}&zone=Europe/Paris")).await;
+        let cell = &month[month.find(&format!("data-date=\"{day}\"")).unwrap()..];
+        let cell = &cell[..cell.find("</td>").unwrap()];
+        assert!(
+            cell.contains(&format!("id=\"chip-{id}\"")) && cell.contains("12:00"),
+            "{cell}"
+        );
+        assert!(
+            cell.contains("Instagram: scheduled") && cell.contains("draggable=\"true\""),
+            "{cell}"
+        );
+        let week = page(format!("calendar?view=week&date={day}&zone=Europe/Paris")).await;
+        assert!(week.contains(&format!("chip-{id}")));
+        // The list filters by status and profile.
+        let list = page(format!("posts?status=scheduled&profile={profile}")).await;
+        assert!(list.contains("On the calendar"), "{list}");
+        let list = page("posts?status=published".to_owned()).await;
+        assert!(list.contains("No post matches these filters"), "{list}");
+        // Rescheduled from the form (the keyboard's way, and the drag's request).
+        let later = (crate::harness::herald_now(&app) + jiff::SignedDuration::from_hours(72))
+            .strftime("%Y-%m-%d")
+            .to_string();
+        let r = submit(
+            &app,
+            &format!("posts/{id}/reschedule"),
+            &[
+                ("date", later.as_str()),
+                ("time", "12:00"),
+                ("zone", "Europe/Paris"),
+                ("back", "/calendar"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/calendar");
+        let (_, moved) = app.get(app.ws_url(&format!("posts/{id}"))).await;
+        assert_eq!(
+            moved["scheduled_at"].as_str().unwrap(),
+            format!("{later}T11:00:00Z")
+        );
+        // Once a target has started publishing, the move is refused with a sentence and nothing changes.
+        app.tamper("UPDATE deliveries SET status = 'publishing'").await;
+        let r = submit(
+            &app,
+            &format!("posts/{id}/reschedule"),
+            &[
+                ("date", day.as_str()),
+                ("time", "12:00"),
+                ("zone", "Europe/Paris"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("Publishing has already started for this post"),
+            "{html}"
+        );
+        let (_, same) = app.get(app.ws_url(&format!("posts/{id}"))).await;
+        assert_eq!(same["scheduled_at"], moved["scheduled_at"]);
+    });
+}
