@@ -209,33 +209,47 @@ struct PasswordChange {
     new_password: SecretString,
 }
 
+/// Changes the caller's password (the API's and the settings page's): the current one first (its
+/// guesses throttled like signing in), the new one checked; every other session ends. Returns how
+/// many ended.
+pub(crate) async fn change_password(
+    state: &AppState,
+    caller: &Caller,
+    addr: ClientAddr,
+    current: SecretString,
+    new: SecretString,
+) -> ApiResult<u64> {
+    let email = state.store.get_user(caller.user).await?.email;
+    let hash = state.store.password_hash(caller.user).await?;
+    // Guessing the current password here is throttled like signing in.
+    let slot = state.hashing.reserve().await?;
+    let attempt = throttle::check(state, &email, addr.0).await?;
+    if !state.hashing.verify(slot, current, hash).await? {
+        throttle::failed(state, &attempt).await?;
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+            "`current_password` is not your current password",
+        )
+        .with("field", "current_password".into()));
+    }
+    throttle::succeeded(state, &attempt).await?;
+    password::check(&new, &email).map_err(|e| e.with("field", "new_password".into()))?;
+    let hash = state.hashing.hash(new).await?;
+    state.store.set_password_hash(caller.user, &hash).await?;
+    let ended = state
+        .store
+        .revoke_other_sessions(caller.user, caller.session)
+        .await?;
+    tracing::info!(user = %caller.user, sessions_ended = ended, "password changed");
+    Ok(ended)
+}
+
 /// `POST /auth/password`: the current password, then the new one; every other session ends.
 pub(crate) fn password() -> MethodRouter<AppState> {
     post(
         |State(state): State<AppState>, caller: Caller, addr: ClientAddr, Body(p): Body<PasswordChange>| async move {
-            let email = state.store.get_user(caller.user).await?.email;
-            let hash = state.store.password_hash(caller.user).await?;
-            // Guessing the current password here is throttled like signing in.
-            let slot = state.hashing.reserve().await?;
-            let attempt = throttle::check(&state, &email, addr.0).await?;
-            if !state.hashing.verify(slot, p.current_password, hash).await? {
-                throttle::failed(&state, &attempt).await?;
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "wrong_password",
-                    "`current_password` is not your current password",
-                )
-                .with("field", "current_password".into()));
-            }
-            throttle::succeeded(&state, &attempt).await?;
-            password::check(&p.new_password, &email).map_err(|e| e.with("field", "new_password".into()))?;
-            let hash = state.hashing.hash(p.new_password).await?;
-            state.store.set_password_hash(caller.user, &hash).await?;
-            let ended = state
-                .store
-                .revoke_other_sessions(caller.user, caller.session)
-                .await?;
-            tracing::info!(user = %caller.user, sessions_ended = ended, "password changed");
+            let ended = change_password(&state, &caller, addr, p.current_password, p.new_password).await?;
             Ok::<_, ApiError>(axum::Json(json!({
                 "status": "changed", "other_sessions_ended": ended,
                 "note": "Personal API tokens keep working; revoke them under /api/v1/tokens if they may be exposed."
@@ -274,6 +288,47 @@ struct NewToken {
 /// The longest a token may be made to last, in days.
 const MAX_TOKEN_DAYS: u32 = 5 * 366;
 
+/// Makes a personal API token for the caller (the API's and the settings page's): from a browser
+/// session only, named, lasting `days` (never expiring for `None`). Returns it with its secret,
+/// which is shown this once.
+pub(crate) async fn create_token(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    days: Option<u32>,
+) -> ApiResult<(herald_store::ApiTokenRow, String)> {
+    // A token cannot make tokens: whoever holds one could otherwise keep access for ever.
+    caller.require_session("creating an API token")?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(
+            ApiError::unprocessable("invalid_name", "`name` must be 1 to 100 characters")
+                .with("field", "name".into()),
+        );
+    }
+    let expires_at = match days {
+        None => None,
+        Some(d) if (1..=MAX_TOKEN_DAYS).contains(&d) => {
+            Some(state.store.clock().now().as_microsecond() + i64::from(d) * 86_400_000_000)
+        }
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "invalid_expiry",
+                format!(
+                    "`expires_in_days` must be 1 to {MAX_TOKEN_DAYS}, or null for a token that never expires"
+                ),
+            )
+            .with("field", "expires_in_days".into()));
+        }
+    };
+    let secret = format!("hrld_{}", random_secret());
+    let row = state
+        .store
+        .create_api_token(caller.user, name, &hash_secret(&secret), expires_at)
+        .await?;
+    Ok((row, secret))
+}
+
 pub(crate) fn tokens() -> MethodRouter<AppState> {
     get(|State(state): State<AppState>, caller: Caller| async move {
         let rows = state.store.list_api_tokens(caller.user).await?;
@@ -287,35 +342,11 @@ pub(crate) fn tokens() -> MethodRouter<AppState> {
         Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
     })
     .post(|State(state): State<AppState>, caller: Caller, Body(t): Body<NewToken>| async move {
-        // A token cannot make tokens: whoever holds one could otherwise keep access for ever.
-        caller.require_session("creating an API token")?;
-        let name = t.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(ApiError::unprocessable("invalid_name", "`name` must be 1 to 100 characters")
-                .with("field", "name".into()));
-        }
-        let expires_at = match t.expires_in_days {
-            None => None,
-            Some(d) if (1..=MAX_TOKEN_DAYS).contains(&d) => Some(
-                state.store.clock().now().as_microsecond() + i64::from(d) * 86_400_000_000,
-            ),
-            Some(_) => {
-                return Err(ApiError::unprocessable(
-                    "invalid_expiry",
-                    format!("`expires_in_days` must be 1 to {MAX_TOKEN_DAYS}, or null for a token that never expires"),
-                )
-                .with("field", "expires_in_days".into()));
-            }
-        };
-        let secret = format!("hrld_{}", random_secret());
-        let row = state
-            .store
-            .create_api_token(caller.user, name, &hash_secret(&secret), expires_at)
-            .await?;
+        let (row, secret) = create_token(&state, &caller, &t.name, t.expires_in_days).await?;
         let body = json!({"id": row.id, "name": row.name, "token": secret, "created_at": rfc3339(row.created_at),
             "expires_at": row.expires_at.map(rfc3339),
             "note": "This is the only time the token is shown; store it now."});
-        Ok((StatusCode::CREATED, axum::Json(body)))
+        Ok::<_, ApiError>((StatusCode::CREATED, axum::Json(body)))
     })
 }
 

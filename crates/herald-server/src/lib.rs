@@ -28,6 +28,7 @@ mod profiles;
 mod security;
 mod serve;
 mod sessions;
+mod settings;
 mod throttle;
 mod web;
 
@@ -330,6 +331,43 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             )],
         ),
         (
+            "/notifications/read",
+            web::read_all(),
+            vec![op(
+                "post",
+                "Page form: mark every notification read for you; back to the dashboard",
+            )],
+        ),
+        (
+            "/settings",
+            settings::show(),
+            vec![op(
+                "get",
+                "Page: personal API tokens, the password, the API reference",
+            )],
+        ),
+        (
+            "/settings/tokens",
+            settings::new_token(),
+            vec![op(
+                "post",
+                "Page form: `name`, `days` (or `never`): a new token, shown once",
+            )],
+        ),
+        (
+            "/settings/tokens/{id}/revoke",
+            settings::revoke_token(),
+            vec![op("post", "Page form: revoke a personal API token")],
+        ),
+        (
+            "/settings/password",
+            settings::password(),
+            vec![op(
+                "post",
+                "Page form: `current_password`, `new_password`; every other session ends",
+            )],
+        ),
+        (
             "/signup",
             web::signup(),
             vec![
@@ -344,6 +382,17 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
                 "get",
                 "Page: the workspace's profiles (status, missing permissions and what they turn off) and the platforms to connect",
             )],
+        ),
+        (
+            "/profiles/{id}/disconnect",
+            web::disconnect(),
+            vec![
+                op(
+                    "get",
+                    "Page: what disconnecting the profile does (tokens deleted, pending posts cancelled) and does not do (published posts stay)",
+                ),
+                op("post", "Page form: disconnect the profile"),
+            ],
         ),
         (
             "/connect/{platform}",

@@ -121,55 +121,95 @@ async fn find(
 }
 
 pub(crate) fn one() -> MethodRouter<AppState> {
-    get(|State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
-        let (ws, id) = find(&state, &caller, &ws, &id).await?;
-        let p = state.store.get_profile(ws, id).await.map_err(ApiError::missing("profile"))?;
-        Ok::<_, ApiError>(axum::Json(to_json(&p, Moment::of(&state))))
-    })
-    .delete(|State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
-        let (ws, id) = find(&state, &caller, &ws, &id).await?;
-        // A profile of its own login is revoked at the platform where the login offers a way; one
-        // chosen from a grant shares the grant's access, which deleting the connection revokes.
-        // Revoking is best effort: a profile whose record or token cannot be read is still
-        // disconnected.
-        let profile = match state.store.get_profile(ws, id).await {
-            Ok(p) => Some(p),
-            Err(herald_store::StoreError::NotFound) => return Err(ApiError::not_found("profile")),
-            Err(e) => {
-                tracing::warn!(profile = %id, error = %e, "disconnecting a profile whose record cannot be read");
-                None
-            }
-        };
-        // What to revoke: the token of a profile of its own login, at that login's platform.
-        let target = match &profile {
-            Some(p) if p.grant.is_none() && state.config.backends.mismatch(p.login, p.sandbox).is_none() => {
-                match state.store.get_secret(ws, id, SecretKind::AccessToken).await {
-                    Ok(token) => token.map(|t| (t, p.login, p.platform.display_name())),
-                    Err(e) => {
-                        tracing::warn!(profile = %id, error = %e, "the token to revoke cannot be read");
-                        None
-                    }
-                }
-            }
-            _ => None,
-        };
-        let from_grant = profile.as_ref().is_some_and(|p| p.grant.is_some());
-        let cancelled = state.store.disconnect_profile(ws, id).await.map_err(ApiError::missing("profile"))?;
-        let (revoked, note) = match target {
-            None if from_grant => (false, "Herald deleted its tokens. The profile came through a connection that covers several accounts: delete that connection to remove Herald's access at the platform.".to_owned()),
-            None => (false, "Herald deleted its tokens.".to_owned()),
-            Some((token, login, name)) => match state.platforms.connector(login).revoke(&token).await {
-                Ok(()) => (true, format!("Herald deleted its tokens and removed its access at {name}.")),
-                Err(PlatformError::Unsupported(why)) => (false, format!("Herald deleted its tokens. {why}")),
+    get(
+        |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
+            let (ws, id) = find(&state, &caller, &ws, &id).await?;
+            let p = state
+                .store
+                .get_profile(ws, id)
+                .await
+                .map_err(ApiError::missing("profile"))?;
+            Ok::<_, ApiError>(axum::Json(to_json(&p, Moment::of(&state))))
+        },
+    )
+    .delete(
+        |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
+            let (ws, id) = find(&state, &caller, &ws, &id).await?;
+            let Disconnected {
+                cancelled,
+                revoked,
+                note,
+            } = disconnect(&state, ws, id).await?;
+            Ok::<_, ApiError>(axum::Json(json!({
+                "status": "disconnected", "cancelled_deliveries": cancelled,
+                "revoked_at_platform": revoked, "note": note,
+            })))
+        },
+    )
+}
+
+/// What disconnecting did.
+pub(crate) struct Disconnected {
+    pub cancelled: u64,
+    pub revoked: bool,
+    /// What happened to Herald's access, in a sentence.
+    pub note: String,
+}
+
+/// Disconnects a profile (the API's `DELETE` and the profiles page's confirmation): its tokens are
+/// deleted, its pending deliveries cancelled, and its access revoked at the platform where its
+/// login offers a way. Published posts stay.
+pub(crate) async fn disconnect(
+    state: &AppState,
+    ws: herald_domain::WorkspaceId,
+    id: ProfileId,
+) -> Result<Disconnected, ApiError> {
+    // A profile of its own login is revoked at the platform where the login offers a way; one
+    // chosen from a grant shares the grant's access, which deleting the connection revokes.
+    // Revoking is best effort: a profile whose record or token cannot be read is still
+    // disconnected.
+    let profile = match state.store.get_profile(ws, id).await {
+        Ok(p) => Some(p),
+        Err(herald_store::StoreError::NotFound) => return Err(ApiError::not_found("profile")),
+        Err(e) => {
+            tracing::warn!(profile = %id, error = %e, "disconnecting a profile whose record cannot be read");
+            None
+        }
+    };
+    // What to revoke: the token of a profile of its own login, at that login's platform.
+    let target = match &profile {
+        Some(p) if p.grant.is_none() && state.config.backends.mismatch(p.login, p.sandbox).is_none() => {
+            match state.store.get_secret(ws, id, SecretKind::AccessToken).await {
+                Ok(token) => token.map(|t| (t, p.login, p.platform.display_name())),
                 Err(e) => {
-                    tracing::warn!(profile = %id, error = %e, "revoking at the platform failed");
-                    (false, format!("Herald deleted its tokens, but {name} did not confirm the revocation ({e}); remove Herald in {name}'s settings too."))
+                    tracing::warn!(profile = %id, error = %e, "the token to revoke cannot be read");
+                    None
                 }
-            },
-        };
-        Ok::<_, ApiError>(axum::Json(json!({
-            "status": "disconnected", "cancelled_deliveries": cancelled,
-            "revoked_at_platform": revoked, "note": note,
-        })))
+            }
+        }
+        _ => None,
+    };
+    let from_grant = profile.as_ref().is_some_and(|p| p.grant.is_some());
+    let cancelled = state
+        .store
+        .disconnect_profile(ws, id)
+        .await
+        .map_err(ApiError::missing("profile"))?;
+    let (revoked, note) = match target {
+        None if from_grant => (false, "Herald deleted its tokens. The profile came through a connection that covers several accounts: delete that connection to remove Herald's access at the platform.".to_owned()),
+        None => (false, "Herald deleted its tokens.".to_owned()),
+        Some((token, login, name)) => match state.platforms.connector(login).revoke(&token).await {
+            Ok(()) => (true, format!("Herald deleted its tokens and removed its access at {name}.")),
+            Err(PlatformError::Unsupported(why)) => (false, format!("Herald deleted its tokens. {why}")),
+            Err(e) => {
+                tracing::warn!(profile = %id, error = %e, "revoking at the platform failed");
+                (false, format!("Herald deleted its tokens, but {name} did not confirm the revocation ({e}); remove Herald in {name}'s settings too."))
+            }
+        },
+    };
+    Ok(Disconnected {
+        cancelled,
+        revoked,
+        note,
     })
 }

@@ -138,9 +138,25 @@ struct ProfileLine {
 
 /// A post due soon, at its time in its own zone.
 struct Upcoming {
+    id: String,
     at_utc: String,
     at_local: String,
     text: String,
+}
+
+/// Something that needs the person, with where to act on it.
+struct Need {
+    message: String,
+    when: String,
+    link: String,
+    action: &'static str,
+}
+
+/// How many posts wait for the person in one status.
+struct Waiting {
+    status: &'static str,
+    words: &'static str,
+    count: String,
 }
 
 #[derive(Template)]
@@ -150,6 +166,21 @@ struct Dashboard {
     workspace: String,
     profiles: Vec<ProfileLine>,
     upcoming: Vec<Upcoming>,
+    needs: Vec<Need>,
+    waiting: Vec<Waiting>,
+}
+
+/// The most unread notifications the dashboard lists.
+const NEEDS_MAX: i64 = 20;
+/// The most posts the dashboard counts per waiting status ("50+" beyond).
+const WAITING_COUNT_MAX: i64 = 50;
+
+/// Where a notification's page is, and what to do there.
+fn act_on(subject_type: &str, subject_id: &str) -> (String, &'static str) {
+    match subject_type {
+        "post" => (format!("/posts/{subject_id}"), "Open the post"),
+        _ => ("/profiles".to_owned(), "Reconnect on the profiles page"),
+    }
 }
 
 /// The first 80 characters of a post's text, for a list.
@@ -163,8 +194,12 @@ fn excerpt(text: &str) -> String {
 
 async fn dashboard(state: &AppState, me: Me) -> Result<Response, ApiError> {
     let Me {
-        email, ws, workspace, ..
+        email,
+        ws,
+        workspace,
+        caller,
     } = me;
+    let me_user = caller.user;
     let profiles = state
         .store
         .list_profiles(ws)
@@ -198,17 +233,65 @@ async fn dashboard(state: &AppState, me: Me) -> Result<Response, ApiError> {
                 .map(|z| z.strftime("%a %-d %b %H:%M").to_string())
                 .unwrap_or_else(|_| at.to_string());
             Upcoming {
+                id: p.id.to_string(),
                 at_utc: at.to_string(),
                 at_local: format!("{local} ({})", p.time_zone),
                 text: excerpt(&p.text),
             }
         })
         .collect();
+    let needs = state
+        .store
+        .notifications(ws, me_user, true, NEEDS_MAX)
+        .await?
+        .into_iter()
+        .map(|n| {
+            let (link, action) = act_on(&n.subject_type, &n.subject_id);
+            Need {
+                message: n.message,
+                when: herald_domain::clock::from_micros(n.created_at)
+                    .strftime("%Y-%m-%d %H:%M UTC")
+                    .to_string(),
+                link,
+                action,
+            }
+        })
+        .collect();
+    let mut waiting = Vec::new();
+    for status in [
+        DeliveryStatus::Failed,
+        DeliveryStatus::Unconfirmed,
+        DeliveryStatus::Missed,
+        DeliveryStatus::NeedsReconnect,
+    ] {
+        let filter = PostFilter {
+            status: Some(status),
+            from: None,
+            to: None,
+            after: None,
+            profile: None,
+            limit: WAITING_COUNT_MAX,
+        };
+        let n = state.store.list_posts(ws, &filter).await?.len();
+        if n > 0 {
+            waiting.push(Waiting {
+                status: status.as_str(),
+                words: crate::post_page::status_words(status),
+                count: if n as i64 == WAITING_COUNT_MAX {
+                    format!("{n}+")
+                } else {
+                    n.to_string()
+                },
+            });
+        }
+    }
     let page = Dashboard {
         email,
         workspace,
         profiles,
         upcoming,
+        needs,
+        waiting,
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -317,6 +400,8 @@ pub(crate) async fn signed_in(
 
 /// A profile as the profiles page shows it: the API's status and missing permissions, in words.
 struct ProfileCard {
+    id: String,
+    login: &'static str,
     handle: String,
     platform: &'static str,
     status: &'static str,
@@ -392,6 +477,8 @@ pub(crate) fn profiles() -> MethodRouter<AppState> {
                         })
                         .collect();
                     ProfileCard {
+                        id: p.id.to_string(),
+                        login: p.login.as_str(),
                         handle: p.handle.clone(),
                         platform: p.platform.display_name(),
                         status,
@@ -606,5 +693,96 @@ pub(crate) fn choose() -> MethodRouter<AppState> {
          caller: Result<Caller, ApiError>,
          Path(id): Path<String>,
          form: FormFields| async move { show(&state, caller, &id, Some(form)).await },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "disconnect.html")]
+struct Disconnect {
+    email: String,
+    id: String,
+    handle: String,
+    platform: &'static str,
+    sandbox: bool,
+    pending: usize,
+    cancelled: u64,
+    done: Option<String>,
+}
+
+/// `GET /profiles/{id}/disconnect` says what disconnecting does and does not do; `POST` does it
+/// (as `DELETE /api/v1/workspaces/{ws}/profiles/{id}` does) and says what happened.
+pub(crate) fn disconnect() -> MethodRouter<AppState> {
+    async fn page(
+        state: &AppState,
+        caller: Result<Caller, ApiError>,
+        id: &str,
+        confirmed: bool,
+    ) -> Result<Response, ApiError> {
+        let me = match signed_in(state, caller, &format!("/profiles/{id}/disconnect")).await {
+            Ok(me) => me,
+            Err(page) => return Ok(page),
+        };
+        let id: herald_domain::ProfileId = id.parse().map_err(|_| ApiError::not_found("profile"))?;
+        let p = state
+            .store
+            .get_profile(me.ws, id)
+            .await
+            .map_err(ApiError::missing("profile"))?;
+        let scheduled = PostFilter {
+            status: Some(DeliveryStatus::Scheduled),
+            from: None,
+            to: None,
+            after: None,
+            profile: Some(id),
+            limit: 10_000,
+        };
+        let pending = state.store.list_posts(me.ws, &scheduled).await?.len();
+        let mut page = Disconnect {
+            email: me.email,
+            id: id.to_string(),
+            handle: p.handle,
+            platform: p.platform.display_name(),
+            sandbox: p.sandbox,
+            pending,
+            cancelled: 0,
+            done: None,
+        };
+        if confirmed {
+            let d = crate::profiles::disconnect(state, me.ws, id).await?;
+            page.cancelled = d.cancelled;
+            page.done = Some(d.note);
+        }
+        Ok(render(StatusCode::OK, &page))
+    }
+    get(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, Path(id): Path<String>| async move {
+            page(&state, caller, &id, false)
+                .await
+                .unwrap_or_else(|e| error_page(&e))
+        },
+    )
+    .post(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, Path(id): Path<String>| async move {
+            page(&state, caller, &id, true)
+                .await
+                .unwrap_or_else(|e| error_page(&e))
+        },
+    )
+}
+
+/// `POST /notifications/read`: the person has seen what the dashboard lists (as the API's
+/// `…/notifications/read` does); back to the dashboard.
+pub(crate) fn read_all() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>| async move {
+            let me = match signed_in(&state, caller, "/").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            match state.store.mark_read(me.ws, me.caller.user, None).await {
+                Ok(_) => see_other("/", None),
+                Err(e) => error_page(&e.into()),
+            }
+        },
     )
 }

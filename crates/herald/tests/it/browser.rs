@@ -13,6 +13,41 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long a page may take to show what a test waits for.
 const WAIT: Duration = Duration::from_secs(10);
 
+/// Runs axe-core on the document and answers its serious and critical violations.
+const AXE_RUN: &str = "const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ['violations']})
+  .then(r => done(r.violations
+    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(v => v.id + ': ' + v.help + ' (' + v.nodes.map(n => n.target.join(' ')).join(', ') + ')')))
+  .catch(e => done(['axe failed: ' + e]));";
+
+/// axe-core's source, as `scripts/install-browser` installs it (or from `HERALD_AXE`); `None`,
+/// said aloud, when it is missing outside CI.
+pub fn axe_source(test: &str) -> Option<String> {
+    let path = std::env::var_os("HERALD_AXE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            let tools =
+                std::env::var_os("HERALD_TOOLS_DIR").unwrap_or_else(|| "/var/tmp/herald-tools".into());
+            std::fs::read_dir(tools)
+                .ok()?
+                .flatten()
+                .map(|e| e.path().join("axe.min.js"))
+                .find(|p| p.is_file())
+        });
+    match path.and_then(|p| std::fs::read_to_string(p).ok()) {
+        Some(source) => Some(source),
+        None => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "axe-core is missing under CI=true: run scripts/install-browser"
+            );
+            eprintln!("SKIPPED {test}: no axe-core here (run scripts/install-browser)");
+            None
+        }
+    }
+}
+
 pub struct Browser {
     http: reqwest::Client,
     session: String,
@@ -180,6 +215,26 @@ impl Browser {
     pub async fn run(&self, script: &str, args: Value) -> Value {
         self.post("/execute/sync", json!({"script": script, "args": args}))
             .await
+    }
+
+    /// The serious and critical accessibility violations axe-core finds on the page now, each as
+    /// `rule: help (where)`. `axe` is axe-core's source, which this injects first.
+    pub async fn axe(&self, axe: &str) -> Vec<String> {
+        // Run as WebDriver's script (not a `<script>` element), so the page's CSP does not apply.
+        self.post(
+            "/execute/sync",
+            json!({"script": format!("{axe}\n;return typeof axe;"), "args": []}),
+        )
+        .await;
+        let found = self
+            .post("/execute/async", json!({"script": AXE_RUN, "args": []}))
+            .await;
+        found
+            .as_array()
+            .unwrap_or_else(|| panic!("axe did not run: {found}"))
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     pub async fn click(&self, css: &str) {

@@ -304,3 +304,95 @@ async fn the_calendar_and_the_list_show_the_post_and_a_reschedule_is_refused_onc
         assert_eq!(same["scheduled_at"], moved["scheduled_at"]);
     });
 }
+
+#[tokio::test]
+async fn the_dashboard_says_what_needs_the_person_and_a_disconnect_says_what_it_does_first() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let (profile, ..) = scheduled(&mut app, "needs@example.com", "Going out").await;
+        let dashboard = html(&app.client, app.url("")).await;
+        assert!(dashboard.contains("Nothing needs you"), "{dashboard}");
+        assert!(dashboard.contains("Going out"), "due soon: {dashboard}");
+        // The confirmation says what disconnecting does and does not do, and changes nothing.
+        let confirm = html(&app.client, app.url(&format!("profiles/{profile}/disconnect"))).await;
+        assert!(
+            confirm.contains("The 1 post(s) scheduled to it and not yet published are cancelled")
+                && confirm.contains("Posts already published stay on Instagram"),
+            "{confirm}"
+        );
+        assert_eq!(posts(&app).await[0]["deliveries"][0]["status"], "scheduled");
+        let r = submit(&app, &format!("profiles/{profile}/disconnect"), &[("", "")]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let done = r.text().await.unwrap();
+        assert!(
+            done.contains("is disconnected") && done.contains("1 scheduled post(s) to it were cancelled"),
+            "{done}"
+        );
+        assert_eq!(posts(&app).await[0]["deliveries"][0]["status"], "cancelled");
+        // A delivery that failed is on the dashboard with the way to it.
+        app.tamper("UPDATE deliveries SET status = 'failed'").await;
+        let dashboard = html(&app.client, app.url("")).await;
+        assert!(
+            dashboard.contains("1 post(s): Failed") && dashboard.contains("/posts?status=failed"),
+            "{dashboard}"
+        );
+    });
+}
+
+/// `GET /api/v1/me` with `token` alone.
+async fn as_token(app: &TestApp, token: &str) -> reqwest::Response {
+    let url = app.url("api/v1/me");
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_settings_page_shows_a_new_token_once_revokes_it_and_says_a_wrong_password_beside_its_field() {
+    let mut app = TestApp::spawn(herald_store::Backend::Sqlite, Mode::Builtin).await;
+    app.signup("settings@example.com").await;
+    let r = submit(
+        &app,
+        "settings/tokens",
+        &[("name", "deploy script"), ("days", "30")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    let at = page.find("id=\"new-token\">").unwrap() + "id=\"new-token\">".len();
+    let secret = &page[at..at + page[at..].find('<').unwrap()];
+    assert!(secret.starts_with("hrld_"), "{secret}");
+    // The token works, and the page never shows it again.
+    let me = as_token(&app, secret).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let again = html(&app.client, app.url("settings")).await;
+    assert!(again.contains("deploy script") && !again.contains(secret));
+    let id = {
+        let (_, list) = app.get(app.url("api/v1/tokens")).await;
+        list["data"][0]["id"].as_str().unwrap().to_owned()
+    };
+    let r = submit(&app, &format!("settings/tokens/{id}/revoke"), &[("", "")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let me = as_token(&app, secret).await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    // An empty name is said beside the field.
+    let r = submit(&app, "settings/tokens", &[("name", " "), ("days", "30")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("id=\"token-error\""));
+    let r = submit(
+        &app,
+        "settings/password",
+        &[
+            ("current_password", "not it at all"),
+            ("new_password", "a brand new passphrase"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    let beside = &page[page.find("id=\"current-error\"").unwrap()..];
+    assert!(beside[..200].contains("is not your current password"), "{beside}");
+    app.stop().await;
+}

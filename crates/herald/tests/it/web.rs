@@ -328,3 +328,76 @@ async fn a_post_scheduled_with_the_keyboard_is_dragged_to_another_day_and_a_publ
     b.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_page_passes_an_axe_scan_with_no_serious_or_critical_violation() {
+    let Some(axe) = crate::browser::axe_source("every_page_passes_an_axe_scan") else {
+        return;
+    };
+    let Some(b) = Browser::start("every_page_passes_an_axe_scan").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    let mut found = Vec::new();
+    let scan = async |b: &Browser, what: &str, found: &mut Vec<String>| {
+        found.extend(b.axe(&axe).await.into_iter().map(|v| format!("{what}: {v}")));
+    };
+    b.goto(app.url("").as_str()).await;
+    scan(&b, "sign-in", &mut found).await;
+    b.goto(app.url("signup").as_str()).await;
+    scan(&b, "sign-up", &mut found).await;
+    sign_up(&b, &app, "a11y@example.com").await;
+    scan(&b, "empty dashboard", &mut found).await;
+    b.goto(app.url("compose").as_str()).await;
+    scan(&b, "composer without profiles", &mut found).await;
+    b.goto(app.url("connect/instagram").as_str()).await;
+    scan(&b, "connect review", &mut found).await;
+    connect_instagram(&b, &app, &["instagram_business_manage_comments"]).await;
+    scan(&b, "profiles", &mut found).await;
+    b.goto(app.url("connect/facebook").as_str()).await;
+    b.click("#continue").await;
+    b.click("button[value='allow']").await;
+    b.click("#back").await;
+    b.click("a.choose").await;
+    b.text_with("h1", "Choose the accounts").await;
+    scan(&b, "choose accounts", &mut found).await;
+    b.goto(app.url("compose").as_str()).await;
+    b.keys("#file", &fixture_path("square-1080.jpg")).await;
+    b.click("#upload").await;
+    b.text_with("#media", "square-1080.jpg").await;
+    b.fill("#text", &"a".repeat(2210)).await;
+    b.text_with("#text-error", "Shorten it").await;
+    scan(&b, "composer with a problem", &mut found).await;
+    b.fill("#text", "Accessible").await;
+    b.text_with("#problems", "can take this post").await;
+    b.click("#schedule").await;
+    b.text_with("h1", "Post for").await;
+    scan(&b, "post page", &mut found).await;
+    let date = b.value("#date").await;
+    b.goto(app.url(&format!("calendar?date={date}")).as_str()).await;
+    scan(&b, "calendar month", &mut found).await;
+    b.goto(app.url(&format!("calendar?view=week&date={date}")).as_str())
+        .await;
+    scan(&b, "calendar week", &mut found).await;
+    b.goto(app.url("posts").as_str()).await;
+    scan(&b, "posts list", &mut found).await;
+    b.goto(app.url("").as_str()).await;
+    scan(&b, "dashboard", &mut found).await;
+    b.goto(app.url("no/such/page").as_str()).await;
+    scan(&b, "404 page", &mut found).await;
+    b.goto(app.url("settings").as_str()).await;
+    b.fill("#token-name", "a11y").await;
+    b.click("#make-token").await;
+    b.text_with("#new-token", "hrld_").await;
+    scan(&b, "settings with a new token", &mut found).await;
+    b.goto(app.url("profiles").as_str()).await;
+    b.click("a.disconnect").await;
+    b.text_with("#does-not", "stay").await;
+    scan(&b, "disconnect confirmation", &mut found).await;
+    b.click("#confirm-disconnect").await;
+    b.text_with("h1", "is disconnected").await;
+    scan(&b, "disconnected", &mut found).await;
+    assert!(found.is_empty(), "axe found: {found:#?}");
+    b.quit().await;
+    app.stop().await;
+}

@@ -1,0 +1,173 @@
+//! The settings page (`/settings`): personal API tokens (a new one shown once; revoke), changing
+//! the password, and the way to the API reference; through the same code as `/api/v1/tokens` and
+//! `/api/v1/auth/password`.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{MethodRouter, get, post};
+use herald_domain::ApiTokenId;
+use herald_domain::clock::from_micros;
+use secrecy::SecretString;
+
+use crate::AppState;
+use crate::accounts::{change_password, create_token};
+use crate::auth::Caller;
+use crate::client::ClientAddr;
+use crate::error::ApiError;
+use crate::json::FormFields;
+use crate::web::{Me, error_page, render, see_other, sentence, signed_in};
+
+struct TokenLine {
+    id: String,
+    name: String,
+    created: String,
+    last_used: String,
+    expires: String,
+    expired: bool,
+}
+
+#[derive(Template, Default)]
+#[template(path = "settings.html")]
+struct Settings {
+    email: String,
+    tokens: Vec<TokenLine>,
+    /// A token just made: its name and secret, shown this once.
+    new_token: Option<(String, String)>,
+    token_name: String,
+    token_error: Option<String>,
+    current_error: Option<String>,
+    new_error: Option<String>,
+    notice: Option<String>,
+}
+
+fn day(micros: i64) -> String {
+    from_micros(micros).strftime("%Y-%m-%d").to_string()
+}
+
+async fn page(state: &AppState, me: &Me, mut s: Settings) -> Response {
+    let rows = match state.store.list_api_tokens(me.caller.user).await {
+        Ok(rows) => rows,
+        Err(e) => return error_page(&e.into()),
+    };
+    let now = state.store.clock().now().as_microsecond();
+    s.email = me.email.clone();
+    s.tokens = rows
+        .iter()
+        .map(|t| TokenLine {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            created: day(t.created_at),
+            last_used: t.last_used_at.map_or_else(|| "never".to_owned(), day),
+            expires: t.expires_at.map_or_else(|| "never".to_owned(), day),
+            expired: t.expires_at.is_some_and(|e| e <= now),
+        })
+        .collect();
+    let failed = s.token_error.is_some() || s.current_error.is_some() || s.new_error.is_some();
+    let status = if failed {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(status, &s)
+}
+
+/// `GET /settings`.
+pub(crate) fn show() -> MethodRouter<AppState> {
+    get(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>| async move {
+            match signed_in(&state, caller, "/settings").await {
+                Ok(me) => page(&state, &me, Settings::default()).await,
+                Err(page) => page,
+            }
+        },
+    )
+}
+
+/// `POST /settings/tokens` (`name`, `days`: a number, or `never`): a new token, shown once.
+pub(crate) fn new_token() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, FormFields(f): FormFields| async move {
+            let me = match signed_in(&state, caller, "/settings").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let name = f.get("name").cloned().unwrap_or_default();
+            let days = match f.get("days").map(String::as_str) {
+                Some("never") => None,
+                Some(d) => d.parse().ok().or(Some(0)),
+                None => Some(90),
+            };
+            let mut s = Settings::default();
+            match create_token(&state, &me.caller, &name, days).await {
+                Ok((row, secret)) => s.new_token = Some((row.name, secret)),
+                Err(e) => {
+                    s.token_error = Some(sentence(&e));
+                    s.token_name = name;
+                }
+            }
+            page(&state, &me, s).await
+        },
+    )
+}
+
+/// `POST /settings/tokens/{id}/revoke`.
+pub(crate) fn revoke_token() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, Path(id): Path<String>| async move {
+            let me = match signed_in(&state, caller, "/settings").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let revoked = match id.parse::<ApiTokenId>() {
+                Ok(id) => state
+                    .store
+                    .revoke_api_token(me.caller.user, id)
+                    .await
+                    .map_err(ApiError::missing("token")),
+                Err(_) => Err(ApiError::not_found("token")),
+            };
+            match revoked {
+                Ok(()) => see_other("/settings", None),
+                Err(e) => error_page(&e),
+            }
+        },
+    )
+}
+
+/// `POST /settings/password` (`current_password`, `new_password`): every other session ends.
+pub(crate) fn password() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         addr: ClientAddr,
+         FormFields(f): FormFields| async move {
+            let me = match signed_in(&state, caller, "/settings").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let secret = |k: &str| SecretString::from(f.get(k).cloned().unwrap_or_default());
+            let mut s = Settings::default();
+            match change_password(
+                &state,
+                &me.caller,
+                addr,
+                secret("current_password"),
+                secret("new_password"),
+            )
+            .await
+            {
+                Ok(ended) => {
+                    s.notice = Some(format!(
+                        "Your password is changed; {ended} other session(s) were signed out. API tokens keep working: revoke any that may be exposed."
+                    ));
+                }
+                Err(e) if e.code == "wrong_password" => s.current_error = Some(sentence(&e)),
+                Err(e) if e.code.starts_with("password_") => s.new_error = Some(sentence(&e)),
+                Err(e) => return error_page(&e),
+            }
+            page(&state, &me, s).await
+        },
+    )
+}
