@@ -61,7 +61,7 @@ struct Calendar {
 }
 
 /// The zone of the workspace's latest post: where its people plan, until they say otherwise.
-pub(crate) async fn latest_zone(state: &AppState, ws: WorkspaceId) -> ApiResult<Option<String>> {
+async fn latest_zone(state: &AppState, ws: WorkspaceId) -> ApiResult<Option<String>> {
     let filter = PostFilter {
         status: None,
         from: None,
@@ -74,14 +74,22 @@ pub(crate) async fn latest_zone(state: &AppState, ws: WorkspaceId) -> ApiResult<
     Ok(latest.into_iter().next().map(|p| p.time_zone))
 }
 
-/// The zone the person plans in: the one asked for, else their latest post's, else UTC.
+/// The zone the person plans in, when known: theirs, else their workspace's latest post's.
+pub(crate) async fn planning_zone(state: &AppState, me: &Me) -> ApiResult<Option<String>> {
+    match &me.time_zone {
+        Some(z) => Ok(Some(z.clone())),
+        None => latest_zone(state, me.ws).await,
+    }
+}
+
+/// The zone a page shows times in: the one asked for, else the one the person plans in, else UTC.
 async fn zone_of(state: &AppState, me: &Me, asked: Option<&String>) -> ApiResult<(String, TimeZone)> {
     if let Some(z) = asked
         && let Ok(tz) = TimeZone::get(z)
     {
         return Ok((z.clone(), tz));
     }
-    let name = latest_zone(state, me.ws)
+    let name = planning_zone(state, me)
         .await?
         .unwrap_or_else(|| "UTC".to_owned());
     let tz = TimeZone::get(&name).unwrap_or(TimeZone::UTC);
@@ -397,11 +405,7 @@ pub(crate) fn reschedule() -> MethodRouter<AppState> {
                 time_zone: Some(field("zone")).filter(|z| !z.is_empty()),
                 ..Default::default()
             };
-            let done = match id.parse() {
-                Ok(post) => crate::posts::edit(&state, me.ws, post, &patch).await,
-                Err(_) => Err(ApiError::not_found("post")),
-            };
-            match done {
+            match crate::post_page::edit_from_page(&state, me.ws, &id, f.get("seen"), &patch).await {
                 Ok(()) => see_other(&back_to(&f, &id), None),
                 Err(e) if e.status == StatusCode::NOT_FOUND => error_page(&e),
                 Err(e) => crate::post_page::with_error(&state, &me, &id, e).await,

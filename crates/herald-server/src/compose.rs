@@ -353,7 +353,7 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
         problems.push(said.clone());
         time_error = Some(said);
     }
-    let last_zone = crate::calendar::latest_zone(state, me.ws).await?;
+    let last_zone = crate::calendar::planning_zone(state, me).await?;
     let zone = match field(f, "zone") {
         "" => last_zone.clone().unwrap_or_else(|| "UTC".to_owned()),
         z => z.to_owned(),
@@ -502,7 +502,15 @@ async fn schedule(state: &AppState, me: &Me, f: &Fields) -> Response {
     let token = field(f, "form_token");
     let key = (!token.is_empty()).then(|| format!("form:{token}"));
     match crate::posts::create(state, me.caller.user, me.ws, &input, key.as_deref()).await {
-        Ok((id, _)) => see_other(&format!("/posts/{id}"), None),
+        Ok((id, _)) => {
+            // The zone of a person's first post (their browser's, unless they chose) becomes theirs.
+            if let Some(zone) = &input.time_zone
+                && let Err(e) = state.store.set_time_zone(me.caller.user, zone, true).await
+            {
+                tracing::warn!(error = %e, "the planning zone could not be kept");
+            }
+            see_other(&format!("/posts/{id}"), None)
+        }
         Err(e) => {
             let violations = match &e.details {
                 Some(("violations", Value::Array(v))) => v.clone(),

@@ -11,13 +11,13 @@ use herald_domain::platform::{Feature, Login};
 use herald_domain::profile::SecretKind;
 use herald_domain::{PostId, ProfileId, WorkspaceId};
 use herald_platforms::{Choice, Comment, Metrics, PlatformError, Publisher};
-use herald_store::PostRow;
+use herald_store::{DeliveryRow, PostRow};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
 
 /// Why a delivery's metrics could not be read: a stable code and words for a person.
@@ -115,23 +115,20 @@ pub(crate) async fn token_for(
 }
 
 /// Runs `read` for every published delivery of the post; others get `not_published`.
-async fn per_delivery<T: serde::Serialize, F, Fut>(
+pub(crate) async fn per_delivery<'p, T, F, Fut>(
     state: &AppState,
     ws: WorkspaceId,
-    post: &PostRow,
-    key: &str,
+    post: &'p PostRow,
     feature: Feature,
     read: F,
-) -> Vec<Value>
+) -> Vec<(&'p DeliveryRow, Result<T, Unavailable>)>
 where
     F: Fn(Engage, SecretString, String) -> Fut,
     Fut: std::future::Future<Output = Result<T, PlatformError>>,
 {
-    let mut data = Vec::new();
+    let mut out = Vec::new();
     for d in &post.deliveries {
-        let mut entry =
-            json!({"delivery_id": d.id, "profile_id": d.profile, "platform_post_id": d.platform_post_id});
-        let result: Result<T, Unavailable> = match (d.status, &d.platform_post_id) {
+        let result = match (d.status, &d.platform_post_id) {
             (DeliveryStatus::Published, Some(media)) => {
                 match token_for(state, ws, d.profile, feature).await {
                     Ok((engage, _, token)) => read(engage, token, media.clone())
@@ -145,19 +142,59 @@ where
                 "This delivery has not been published yet.".to_owned(),
             )),
         };
-        match result {
-            Ok(v) => {
-                entry[key] = json!(v);
-                entry["fetched_at"] = json!(state.store.clock().now().to_string());
-            }
-            Err((code, message)) => {
-                entry[key] = Value::Null;
-                entry["error"] = json!({"code": code, "message": message});
-            }
-        }
-        data.push(entry);
+        out.push((d, result));
     }
-    data
+    out
+}
+
+/// The API's answer for `per_delivery`'s results: each under `key`, or its error.
+fn entries<T: serde::Serialize>(
+    state: &AppState,
+    key: &str,
+    results: Vec<(&DeliveryRow, Result<T, Unavailable>)>,
+) -> Vec<Value> {
+    results
+        .into_iter()
+        .map(|(d, result)| {
+            let mut entry =
+                json!({"delivery_id": d.id, "profile_id": d.profile, "platform_post_id": d.platform_post_id});
+            match result {
+                Ok(v) => {
+                    entry[key] = json!(v);
+                    entry["fetched_at"] = json!(state.store.clock().now().to_string());
+                }
+                Err((code, message)) => {
+                    entry[key] = Value::Null;
+                    entry["error"] = json!({"code": code, "message": message});
+                }
+            }
+            entry
+        })
+        .collect()
+}
+
+/// Reads the metrics of each delivery of the post.
+pub(crate) async fn metrics_of<'p>(
+    state: &AppState,
+    ws: WorkspaceId,
+    post: &'p PostRow,
+) -> Vec<(&'p DeliveryRow, Result<Metrics, Unavailable>)> {
+    per_delivery(state, ws, post, Feature::Metrics, |e, t, m| async move {
+        e.metrics(&t, &m).await
+    })
+    .await
+}
+
+/// Reads the comments of each delivery of the post.
+pub(crate) async fn comments_of<'p>(
+    state: &AppState,
+    ws: WorkspaceId,
+    post: &'p PostRow,
+) -> Vec<(&'p DeliveryRow, Result<Vec<Comment>, Unavailable>)> {
+    per_delivery(state, ws, post, Feature::Comments, |e, t, m| async move {
+        e.comments(&t, &m).await
+    })
+    .await
 }
 
 async fn load_post(
@@ -182,15 +219,7 @@ pub(crate) fn metrics() -> MethodRouter<AppState> {
     get(
         |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
             let (ws, post) = load_post(&state, &caller, &ws, &id).await?;
-            let data = per_delivery(
-                &state,
-                ws,
-                &post,
-                "metrics",
-                Feature::Metrics,
-                |e, t, m| async move { e.metrics(&t, &m).await },
-            )
-            .await;
+            let data = entries(&state, "metrics", metrics_of(&state, ws, &post).await);
             Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
         },
     )
@@ -200,15 +229,7 @@ pub(crate) fn comments() -> MethodRouter<AppState> {
     get(
         |State(state): State<AppState>, caller: Caller, Path((ws, id)): Path<(String, String)>| async move {
             let (ws, post) = load_post(&state, &caller, &ws, &id).await?;
-            let data = per_delivery(
-                &state,
-                ws,
-                &post,
-                "comments",
-                Feature::Comments,
-                |e, t, m| async move { e.comments(&t, &m).await },
-            )
-            .await;
+            let data = entries(&state, "comments", comments_of(&state, ws, &post).await);
             Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
         },
     )
@@ -228,50 +249,63 @@ pub(crate) fn reply() -> MethodRouter<AppState> {
          Path((ws, id, comment)): Path<(String, String, String)>,
          Body(r): Body<Reply>| async move {
             let (ws, post) = load_post(&state, &caller, &ws, &id).await?;
-            let text = r.text.trim();
-            if text.is_empty() || text.chars().count() > 2200 {
-                return Err(ApiError::unprocessable(
-                    "invalid_text",
-                    "`text` must be 1 to 2,200 characters",
-                ));
-            }
-            for d in post
-                .deliveries
-                .iter()
-                .filter(|d| d.status == DeliveryStatus::Published)
-            {
-                let Some(media) = &d.platform_post_id else {
-                    continue;
-                };
-                let (engage, name, token) = token_for(&state, ws, d.profile, Feature::Comments)
-                    .await
-                    .map_err(|(code, m)| ApiError::unprocessable(code, m))?;
-                let refused = |e| platform_error(&name, e);
-                let comments = engage.comments(&token, media).await.map_err(refused)?;
-                if comments.iter().flat_map(|c| &c.replies).any(|c| c.id == comment) {
-                    return Err(ApiError::unprocessable(
-                        "not_top_level",
-                        format!(
-                            "{name} takes replies only to top-level comments; reply to the comment this one answers."
-                        ),
-                    ));
-                }
-                let Some(target) = comments.iter().find(|c| c.id == comment) else {
-                    continue;
-                };
-                if target.hidden {
-                    return Err(ApiError::unprocessable(
-                        "comment_hidden",
-                        format!("{name} does not allow replies to hidden comments; unhide it first."),
-                    ));
-                }
-                let reply_id = engage.reply(&token, &comment, text).await.map_err(refused)?;
-                let body = json!({"id": reply_id, "text": text, "in_reply_to": comment, "profile_id": d.profile, "delivery_id": d.id});
-                return Ok((StatusCode::CREATED, axum::Json(body)));
-            }
-            Err(ApiError::not_found("comment"))
+            let body = reply_to(&state, ws, &post, &comment, &r.text).await?;
+            Ok::<_, ApiError>((StatusCode::CREATED, axum::Json(body)))
         },
     )
+}
+
+/// Replies to a top-level, visible comment on one of the post's published deliveries, as its
+/// profile (the API's route and the post's comments page).
+pub(crate) async fn reply_to(
+    state: &AppState,
+    ws: WorkspaceId,
+    post: &PostRow,
+    comment: &str,
+    text: &str,
+) -> ApiResult<Value> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 2200 {
+        return Err(ApiError::unprocessable(
+            "invalid_text",
+            "`text` must be 1 to 2,200 characters",
+        ));
+    }
+    for d in post
+        .deliveries
+        .iter()
+        .filter(|d| d.status == DeliveryStatus::Published)
+    {
+        let Some(media) = &d.platform_post_id else {
+            continue;
+        };
+        let (engage, name, token) = token_for(state, ws, d.profile, Feature::Comments)
+            .await
+            .map_err(|(code, m)| ApiError::unprocessable(code, m))?;
+        let refused = |e| platform_error(&name, e);
+        let comments = engage.comments(&token, media).await.map_err(refused)?;
+        if comments.iter().flat_map(|c| &c.replies).any(|c| c.id == *comment) {
+            return Err(ApiError::unprocessable(
+                "not_top_level",
+                format!(
+                    "{name} takes replies only to top-level comments; reply to the comment this one answers."
+                ),
+            ));
+        }
+        let Some(target) = comments.iter().find(|c| c.id == *comment) else {
+            continue;
+        };
+        if target.hidden {
+            return Err(ApiError::unprocessable(
+                "comment_hidden",
+                format!("{name} does not allow replies to hidden comments; unhide it first."),
+            ));
+        }
+        let reply_id = engage.reply(&token, comment, text).await.map_err(refused)?;
+        let body = json!({"id": reply_id, "text": text, "in_reply_to": comment, "profile_id": d.profile, "delivery_id": d.id});
+        return Ok(body);
+    }
+    Err(ApiError::not_found("comment"))
 }
 
 /// A platform refusal, as the API reports it.

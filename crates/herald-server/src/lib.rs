@@ -14,6 +14,7 @@ mod connections;
 mod deliveries;
 mod docs;
 mod engagement;
+mod engagement_page;
 mod error;
 mod janitor;
 mod json;
@@ -360,6 +361,14 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![op("post", "Page form: revoke a personal API token")],
         ),
         (
+            "/settings/zone",
+            settings::zone(),
+            vec![op(
+                "post",
+                "Page form: `zone`, the IANA zone the calendar shows and the composer starts in",
+            )],
+        ),
+        (
             "/settings/password",
             settings::password(),
             vec![op(
@@ -476,6 +485,27 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![op(
                 "get",
                 "Page: a post, each delivery's status, permalink and timeline, and what it offers",
+            )],
+        ),
+        (
+            "/posts/{id}/engagement",
+            engagement_page::page(),
+            vec![op(
+                "get",
+                "Page: each published delivery's metrics and comments, read from the platform now",
+            )],
+        ),
+        (
+            "/posts/{id}/comments/{comment}/reply",
+            engagement_page::reply(),
+            vec![op("post", "Page form: `text`, the reply, posted as the profile")],
+        ),
+        (
+            "/posts/{id}/edit",
+            post_page::edit(),
+            vec![op(
+                "post",
+                "Page form: `text`, `seen` (the page's version): change the text, refused if the page was stale or publishing started",
             )],
         ),
         (

@@ -40,6 +40,61 @@ fn in_zone(micros: i64, zone: &str, format: &str) -> String {
         .to_string()
 }
 
+/// A digest of what a person saw of the post when a page showed it: text, media, time, and each
+/// delivery's state. A form sends it back, so an edit made on a stale page is refused.
+pub(crate) fn version(p: &PostRow) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(p.text.as_bytes());
+    for m in &p.media_ids {
+        h.update(m.to_string().as_bytes());
+    }
+    h.update(format!("|{}|{}", p.scheduled_at, p.time_zone).as_bytes());
+    for d in &p.deliveries {
+        h.update(format!("|{}:{}:{}", d.id, d.status.as_str(), d.updated_at).as_bytes());
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+/// Refuses an edit sent from a page that showed the post as it no longer is (`seen` is the
+/// page's [`version`]; a form without one, the calendar's drag, is fenced by the edit alone).
+async fn unchanged_since(
+    state: &AppState,
+    ws: WorkspaceId,
+    id: PostId,
+    seen: Option<&String>,
+) -> ApiResult<()> {
+    let Some(seen) = seen.filter(|s| !s.is_empty()) else {
+        return Ok(());
+    };
+    let now = state
+        .store
+        .get_post(ws, id)
+        .await
+        .map_err(ApiError::missing("post"))?;
+    if version(&now) == *seen {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "stale_edit",
+        "this post changed after this page showed it (an edit elsewhere, or publishing started); it is shown as it is now, so look again and make your change again",
+    ))
+}
+
+/// Edits the post `id` from a page's form (the API's fenced edit), unless the page was stale.
+pub(crate) async fn edit_from_page(
+    state: &AppState,
+    ws: WorkspaceId,
+    id: &str,
+    seen: Option<&String>,
+    patch: &crate::posts::PostPatch,
+) -> ApiResult<()> {
+    let post = post_of(id)?;
+    unchanged_since(state, ws, post, seen).await?;
+    crate::posts::edit(state, ws, post, patch).await
+}
+
 /// What a status means, for a person.
 pub(crate) fn status_words(s: DeliveryStatus) -> &'static str {
     match s {
@@ -92,6 +147,7 @@ struct PostPage {
     when: String,
     deliveries: Vec<DeliveryView>,
     cancellable: bool,
+    version: String,
     date: String,
     time: String,
     zone: String,
@@ -180,6 +236,7 @@ async fn view(state: &AppState, me: &Me, id: PostId) -> ApiResult<PostPage> {
         text: p.text.clone(),
         when: local(p.scheduled_at, &p.time_zone),
         cancellable: p.deliveries.iter().any(|d| d.status.is_untouched()),
+        version: version(&p),
         date: in_zone(p.scheduled_at, &p.time_zone, "%Y-%m-%d"),
         time: in_zone(p.scheduled_at, &p.time_zone, "%H:%M"),
         zone: p.time_zone.clone(),
@@ -293,6 +350,31 @@ pub(crate) fn act() -> MethodRouter<AppState> {
             };
             match done {
                 Ok(()) => see_other(&format!("/posts/{id}"), None),
+                Err(e) if e.status == StatusCode::NOT_FOUND => error_page(&e),
+                Err(e) => show(&state, &me, &id, Some(e), None).await,
+            }
+        },
+    )
+}
+
+/// `POST /posts/{id}/edit` (`text`, `seen`): the post's shared text changes (through the API's
+/// fenced edit), unless the page that sent it was stale.
+pub(crate) fn edit() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         Path(id): Path<String>,
+         FormFields(f): FormFields| async move {
+            let me = match signed_in(&state, caller, &format!("/posts/{id}")).await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let patch = crate::posts::PostPatch {
+                text: f.get("text").cloned(),
+                ..Default::default()
+            };
+            match edit_from_page(&state, me.ws, &id, f.get("seen"), &patch).await {
+                Ok(()) => show(&state, &me, &id, None, Some("Saved.".to_owned())).await,
                 Err(e) if e.status == StatusCode::NOT_FOUND => error_page(&e),
                 Err(e) => show(&state, &me, &id, Some(e), None).await,
             }

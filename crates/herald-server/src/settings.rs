@@ -36,6 +36,9 @@ struct Settings {
     /// A token just made: its name and secret, shown this once.
     new_token: Option<(String, String)>,
     token_name: String,
+    zone: String,
+    zones: Vec<String>,
+    zone_error: Option<String>,
     token_error: Option<String>,
     current_error: Option<String>,
     new_error: Option<String>,
@@ -53,6 +56,10 @@ async fn page(state: &AppState, me: &Me, mut s: Settings) -> Response {
     };
     let now = state.store.clock().now().as_microsecond();
     s.email = me.email.clone();
+    s.zones = crate::compose::zone_names();
+    if s.zone.is_empty() {
+        s.zone = me.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
+    }
     s.tokens = rows
         .iter()
         .map(|t| TokenLine {
@@ -64,7 +71,10 @@ async fn page(state: &AppState, me: &Me, mut s: Settings) -> Response {
             expired: t.expires_at.is_some_and(|e| e <= now),
         })
         .collect();
-    let failed = s.token_error.is_some() || s.current_error.is_some() || s.new_error.is_some();
+    let failed = s.token_error.is_some()
+        || s.current_error.is_some()
+        || s.new_error.is_some()
+        || s.zone_error.is_some();
     let status = if failed {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -168,6 +178,30 @@ pub(crate) fn password() -> MethodRouter<AppState> {
                 Err(e) => return error_page(&e),
             }
             page(&state, &me, s).await
+        },
+    )
+}
+
+/// `POST /settings/zone` (`zone`): the IANA zone the calendar shows and the composer starts in.
+pub(crate) fn zone() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, FormFields(f): FormFields| async move {
+            let me = match signed_in(&state, caller, "/settings").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let zone = f.get("zone").map_or("", |z| z.trim()).to_owned();
+            let mut s = Settings::default();
+            if jiff::tz::TimeZone::get(&zone).is_err() {
+                s.zone_error = Some(format!(
+                    "“{zone}” is not a time zone Herald knows; pick one from the list."
+                ));
+                return page(&state, &me, s).await;
+            }
+            match state.store.set_time_zone(me.caller.user, &zone, false).await {
+                Ok(()) => see_other("/settings", None),
+                Err(e) => error_page(&e.into()),
+            }
         },
     )
 }

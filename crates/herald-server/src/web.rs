@@ -198,6 +198,7 @@ async fn dashboard(state: &AppState, me: Me) -> Result<Response, ApiError> {
         ws,
         workspace,
         caller,
+        ..
     } = me;
     let me_user = caller.user;
     let profiles = state
@@ -369,6 +370,8 @@ pub(crate) fn logout() -> MethodRouter<AppState> {
 pub(crate) struct Me {
     pub caller: Caller,
     pub email: String,
+    /// The zone the person plans in, once known.
+    pub time_zone: Option<String>,
     pub ws: WorkspaceId,
     pub workspace: String,
 }
@@ -393,6 +396,7 @@ pub(crate) async fn signed_in(
     Ok(Me {
         caller,
         email: user.email,
+        time_zone: user.time_zone,
         ws,
         workspace,
     })

@@ -8,6 +8,8 @@ use crate::{Result, Store, StoreError, on_db, parse_id};
 pub struct UserRow {
     pub id: UserId,
     pub email: String,
+    /// The IANA zone the person plans in, once known.
+    pub time_zone: Option<String>,
     pub workspaces: Vec<(WorkspaceId, String, String)>,
 }
 
@@ -94,9 +96,9 @@ impl Store {
     }
 
     pub async fn get_user(&self, id: UserId) -> Result<UserRow> {
-        let email: Option<(String,)> = on_db!(self.db(), pool =>
-            sqlx::query_as("SELECT email FROM users WHERE id = $1").bind(id.to_string()).fetch_optional(pool).await?);
-        let (email,) = email.ok_or(StoreError::NotFound)?;
+        let email: Option<(String, Option<String>)> = on_db!(self.db(), pool =>
+            sqlx::query_as("SELECT email, time_zone FROM users WHERE id = $1").bind(id.to_string()).fetch_optional(pool).await?);
+        let (email, time_zone) = email.ok_or(StoreError::NotFound)?;
         let rows: Vec<(String, String, String)> = on_db!(self.db(), pool =>
             sqlx::query_as("SELECT w.id, w.name, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.created_at")
                 .bind(id.to_string()).fetch_all(pool).await?);
@@ -107,8 +109,20 @@ impl Store {
         Ok(UserRow {
             id,
             email,
+            time_zone,
             workspaces,
         })
+    }
+
+    /// Sets the zone the person plans in; with `only_if_unset`, only when they have none yet.
+    pub async fn set_time_zone(&self, id: UserId, zone: &str, only_if_unset: bool) -> Result<()> {
+        let sql = if only_if_unset {
+            "UPDATE users SET time_zone = $1 WHERE id = $2 AND time_zone IS NULL"
+        } else {
+            "UPDATE users SET time_zone = $1 WHERE id = $2"
+        };
+        on_db!(self.db(), pool => sqlx::query(sql).bind(zone).bind(id.to_string()).execute(pool).await?.rows_affected());
+        Ok(())
     }
 
     /// The caller's role in a workspace, or `None` when they are not a member.

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::harness::{Mode, TestApp};
 use crate::on_both_backends;
 
-async fn published(app: &mut TestApp) -> (String, String) {
+pub async fn published(app: &mut TestApp) -> (String, String) {
     app.signup("comments@example.com").await;
     app.connect(&[]).await;
     let profile = app.profiles().await[0]["id"].clone();
@@ -25,7 +25,7 @@ async fn published(app: &mut TestApp) -> (String, String) {
     )
 }
 
-async fn fan_comments(app: &TestApp, media: &str, text: &str, hidden: bool) -> String {
+pub async fn fan_comments(app: &TestApp, media: &str, text: &str, hidden: bool) -> String {
     let r = reqwest::Client::new()
         .post(
             app.sandbox_base

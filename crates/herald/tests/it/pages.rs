@@ -396,3 +396,136 @@ async fn the_settings_page_shows_a_new_token_once_revokes_it_and_says_a_wrong_pa
     assert!(beside[..200].contains("is not your current password"), "{beside}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_published_posts_comments_are_answered_from_its_page_and_another_workspace_gets_a_404() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let (post, media) = crate::engagement::published(&mut app).await;
+        let comment = crate::engagement::fan_comments(&app, &media, "Where can I buy this?", false).await;
+        let page = html(&app.client, app.url(&format!("posts/{post}"))).await;
+        assert!(
+            page.contains(&format!("href=\"/posts/{post}/engagement\"")),
+            "{page}"
+        );
+        let page = html(&app.client, app.url(&format!("posts/{post}/engagement"))).await;
+        assert!(
+            page.contains("Where can I buy this?") && page.contains("@a_fan"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<dt>Likes</dt>") || page.contains("<dt>Views</dt>"),
+            "{page}"
+        );
+        let path = format!("posts/{post}/comments/{comment}/reply");
+        let r = submit(&app, &path, &[("text", "In our shop, link in bio")]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("Your reply is posted.") && page.contains("In our shop, link in bio"),
+            "{page}"
+        );
+        // An empty reply is said on the page, and nothing is posted.
+        let r = submit(&app, &path, &[("text", " ")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("must be 1 to 2,200 characters"));
+        let intruder = client();
+        app.signup_in(&intruder, "intruder@example.com").await;
+        let r = intruder
+            .get(app.url(&format!("posts/{post}/engagement")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let r = intruder
+            .post(app.url(&path))
+            .form(&[("text", "hijack")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    });
+}
+
+/// The hidden version a post page's forms send back.
+fn seen(page: &str) -> String {
+    let at = page.find("name=\"seen\" value=\"").unwrap() + "name=\"seen\" value=\"".len();
+    page[at..at + page[at..].find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn an_edit_from_a_stale_page_is_refused_with_a_sentence_and_a_fresh_one_saves() {
+    on_both_backends!(Mode::Builtin, |app| {
+        scheduled(&mut app, "stale@example.com", "First words").await;
+        let id = posts(&app).await[0]["id"].as_str().unwrap().to_owned();
+        let opened = html(&app.client, app.url(&format!("posts/{id}"))).await;
+        let old = seen(&opened);
+        // Meanwhile, another tab (here the API) changes the text.
+        let r = app
+            .client
+            .patch(app.ws_url(&format!("posts/{id}")))
+            .json(&serde_json::json!({"text": "Changed elsewhere"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let path = format!("posts/{id}/edit");
+        let r = submit(&app, &path, &[("text", "My edit"), ("seen", old.as_str())]).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("this post changed after this page showed it")
+                || page.contains("This post changed after this page showed it"),
+            "{page}"
+        );
+        assert!(
+            page.contains("Changed elsewhere"),
+            "the page shows the post as it is now"
+        );
+        let (_, now) = app.get(app.ws_url(&format!("posts/{id}"))).await;
+        assert_eq!(now["text"], "Changed elsewhere");
+        // The same stale version refuses a reschedule too.
+        let r = submit(
+            &app,
+            &format!("posts/{id}/reschedule"),
+            &[
+                ("date", "2030-01-01"),
+                ("time", "10:00"),
+                ("zone", "UTC"),
+                ("seen", old.as_str()),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        let fresh = seen(&page);
+        let r = submit(&app, &path, &[("text", "My edit"), ("seen", fresh.as_str())]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let (_, now) = app.get(app.ws_url(&format!("posts/{id}"))).await;
+        assert_eq!(now["text"], "My edit");
+    });
+}
+
+#[tokio::test]
+async fn the_first_posts_zone_becomes_the_persons_and_the_settings_change_it() {
+    let mut app = TestApp::spawn(herald_store::Backend::Sqlite, Mode::Builtin).await;
+    scheduled(&mut app, "zones@example.com", "In Paris").await;
+    let settings = html(&app.client, app.url("settings")).await;
+    assert!(
+        settings.contains("<option selected>Europe/Paris</option>"),
+        "the first post's zone is kept"
+    );
+    let r = submit(&app, "settings/zone", &[("zone", "Mars/Olympus")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("is not a time zone Herald knows")
+    );
+    let r = submit(&app, "settings/zone", &[("zone", "Asia/Tokyo")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let calendar = html(&app.client, app.url("calendar")).await;
+    assert!(calendar.contains("Times are in Asia/Tokyo"), "{calendar}");
+    let composer = composer(&app).await;
+    assert!(composer.contains("<option selected>Asia/Tokyo</option>"));
+    app.stop().await;
+}
