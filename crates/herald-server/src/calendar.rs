@@ -11,7 +11,7 @@ use axum::routing::{MethodRouter, get, post};
 use herald_domain::clock::from_micros;
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::{ProfileId, WorkspaceId};
-use herald_store::{PostFilter, PostRow, ProfileRow};
+use herald_store::{PostFilter, ProfileRow};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, ZonedDateTime};
@@ -26,6 +26,8 @@ use crate::web::{Me, error_page, render, see_other, signed_in};
 const CALENDAR_MAX: i64 = 2000;
 /// Posts per page of the list.
 const PAGE: i64 = 50;
+/// Chips a day shows; the rest are a link to that day in the list.
+const CHIPS_PER_DAY: usize = 6;
 
 /// A post as a calendar chip: its time of day, platforms and their statuses, the start of its text.
 struct Chip {
@@ -42,6 +44,8 @@ struct Day {
     in_range: bool,
     today: bool,
     chips: Vec<Chip>,
+    /// Posts of the day beyond the chips shown.
+    more: usize,
 }
 
 #[derive(Template)]
@@ -96,14 +100,15 @@ async fn zone_of(state: &AppState, me: &Me, asked: Option<&String>) -> ApiResult
     Ok((name, tz))
 }
 
-fn targets(p: &PostRow, profiles: &HashMap<ProfileId, &ProfileRow>) -> String {
-    p.deliveries
-        .iter()
-        .map(|d| {
-            let platform = profiles
-                .get(&d.profile)
-                .map_or("?", |x| x.platform.display_name());
-            format!("{platform}: {}", d.status.as_str().replace('_', " "))
+/// Where a post goes, in words: each target's platform and status.
+fn targets(
+    targets: impl Iterator<Item = (ProfileId, DeliveryStatus)>,
+    profiles: &HashMap<ProfileId, &ProfileRow>,
+) -> String {
+    targets
+        .map(|(profile, status)| {
+            let platform = profiles.get(&profile).map_or("?", |x| x.platform.display_name());
+            format!("{platform}: {}", status.as_str().replace('_', " "))
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -160,29 +165,24 @@ async fn calendar(state: &AppState, me: &Me, q: &HashMap<String, String>) -> Api
     let (from, to) = (start_of(first, &tz), start_of(last, &tz));
     let posts = state
         .store
-        .list_posts(
-            me.ws,
-            &PostFilter {
-                status: None,
-                from: Some(from.as_microsecond()),
-                to: Some(to.as_microsecond()),
-                after: None,
-                profile: None,
-                limit: CALENDAR_MAX,
-            },
-        )
+        .calendar_posts(me.ws, from.as_microsecond(), to.as_microsecond(), CALENDAR_MAX)
         .await?;
     let rows = state.store.list_profiles(me.ws).await?;
     let profiles: HashMap<ProfileId, &ProfileRow> = rows.iter().map(|p| (p.id, p)).collect();
-    let mut by_day: HashMap<Date, Vec<Chip>> = HashMap::new();
+    let mut by_day: HashMap<Date, (Vec<Chip>, usize)> = HashMap::new();
     for p in &posts {
         let at: ZonedDateTime = from_micros(p.scheduled_at).to_zoned_datetime(tz.clone());
-        by_day.entry(at.date()).or_default().push(Chip {
+        let (chips, more) = by_day.entry(at.date()).or_default();
+        if chips.len() == CHIPS_PER_DAY {
+            *more += 1;
+            continue;
+        }
+        chips.push(Chip {
             id: p.id.to_string(),
             time: at.strftime("%H:%M").to_string(),
-            targets: targets(p, &profiles),
+            targets: targets(p.targets.iter().copied(), &profiles),
             text: excerpt(&p.text, 40),
-            movable: p.deliveries.iter().all(|d| d.status.is_untouched()),
+            movable: p.targets.iter().all(|(_, s)| s.is_untouched()),
         });
     }
     let month = anchor.month();
@@ -191,6 +191,7 @@ async fn calendar(state: &AppState, me: &Me, q: &HashMap<String, String>) -> Api
     while day < last {
         let mut week = Vec::new();
         for _ in 0..7 {
+            let (chips, more) = by_day.remove(&day).unwrap_or_default();
             week.push(Day {
                 date: day.to_string(),
                 label: if week_view {
@@ -200,7 +201,8 @@ async fn calendar(state: &AppState, me: &Me, q: &HashMap<String, String>) -> Api
                 },
                 in_range: week_view || day.month() == month,
                 today: day == today,
-                chips: by_day.remove(&day).unwrap_or_default(),
+                chips,
+                more,
             });
             day += 1.days();
         }
@@ -333,7 +335,7 @@ async fn list(state: &AppState, me: &Me, q: &HashMap<String, String>) -> ApiResu
                 id: p.id.to_string(),
                 when: crate::post_page::local(p.scheduled_at, &zone),
                 text: excerpt(&p.text, 80),
-                targets: targets(p, &profiles),
+                targets: targets(p.deliveries.iter().map(|d| (d.profile, d.status)), &profiles),
             })
             .collect(),
         statuses: DeliveryStatus::ALL

@@ -369,6 +369,14 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             )],
         ),
         (
+            "/settings/sessions/{id}/revoke",
+            settings::revoke_session(),
+            vec![op(
+                "post",
+                "Page form: sign one session out (`others`: every one but this browser's)",
+            )],
+        ),
+        (
             "/settings/password",
             settings::password(),
             vec![op(

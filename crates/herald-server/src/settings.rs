@@ -28,11 +28,21 @@ struct TokenLine {
     expired: bool,
 }
 
+struct SessionLine {
+    id: String,
+    current: bool,
+    browser: String,
+    address: String,
+    started: String,
+    last_seen: String,
+}
+
 #[derive(Template, Default)]
 #[template(path = "settings.html")]
 struct Settings {
     email: String,
     tokens: Vec<TokenLine>,
+    sessions: Vec<SessionLine>,
     /// A token just made: its name and secret, shown this once.
     new_token: Option<(String, String)>,
     token_name: String,
@@ -54,6 +64,27 @@ async fn page(state: &AppState, me: &Me, mut s: Settings) -> Response {
         Ok(rows) => rows,
         Err(e) => return error_page(&e.into()),
     };
+    let idle = crate::auth::micros(state.config.session_idle);
+    let sessions = match state.store.list_sessions(me.caller.user, idle).await {
+        Ok(rows) => rows,
+        Err(e) => return error_page(&e.into()),
+    };
+    s.sessions = sessions
+        .iter()
+        .map(|x| SessionLine {
+            id: x.id.to_string(),
+            current: me.caller.session == Some(x.id),
+            browser: x
+                .user_agent
+                .clone()
+                .unwrap_or_else(|| "an unknown browser".to_owned()),
+            address: x.address.clone().unwrap_or_default(),
+            started: day(x.created_at),
+            last_seen: from_micros(x.last_seen_at)
+                .strftime("%Y-%m-%d %H:%M UTC")
+                .to_string(),
+        })
+        .collect();
     let now = state.store.clock().now().as_microsecond();
     s.email = me.email.clone();
     s.zones = crate::compose::zone_names();
@@ -201,6 +232,40 @@ pub(crate) fn zone() -> MethodRouter<AppState> {
             match state.store.set_time_zone(me.caller.user, &zone, false).await {
                 Ok(()) => see_other("/settings", None),
                 Err(e) => error_page(&e.into()),
+            }
+        },
+    )
+}
+
+/// `POST /settings/sessions/{id}/revoke` signs one session out; `…/others/revoke` every one but
+/// this browser's (as `/api/v1/sessions…` do).
+pub(crate) fn revoke_session() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, Path(id): Path<String>| async move {
+            let me = match signed_in(&state, caller, "/settings").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let done = if id == "others" {
+                state
+                    .store
+                    .revoke_other_sessions(me.caller.user, me.caller.session)
+                    .await
+                    .map(drop)
+                    .map_err(ApiError::from)
+            } else {
+                match id.parse::<herald_domain::SessionId>() {
+                    Ok(sid) => state
+                        .store
+                        .revoke_session(me.caller.user, sid)
+                        .await
+                        .map_err(ApiError::missing("session")),
+                    Err(_) => Err(ApiError::not_found("session")),
+                }
+            };
+            match done {
+                Ok(()) => see_other("/settings", None),
+                Err(e) => error_page(&e),
             }
         },
     )

@@ -258,34 +258,31 @@ async fn dashboard(state: &AppState, me: Me) -> Result<Response, ApiError> {
             }
         })
         .collect();
-    let mut waiting = Vec::new();
-    for status in [
-        DeliveryStatus::Failed,
-        DeliveryStatus::Unconfirmed,
-        DeliveryStatus::Missed,
-        DeliveryStatus::NeedsReconnect,
-    ] {
-        let filter = PostFilter {
-            status: Some(status),
-            from: None,
-            to: None,
-            after: None,
-            profile: None,
-            limit: WAITING_COUNT_MAX,
-        };
-        let n = state.store.list_posts(ws, &filter).await?.len();
-        if n > 0 {
-            waiting.push(Waiting {
-                status: status.as_str(),
-                words: crate::post_page::status_words(status),
-                count: if n as i64 == WAITING_COUNT_MAX {
-                    format!("{n}+")
-                } else {
-                    n.to_string()
-                },
-            });
-        }
-    }
+    let waiting = state
+        .store
+        .count_posts_by_status(
+            ws,
+            &[
+                DeliveryStatus::Failed,
+                DeliveryStatus::Unconfirmed,
+                DeliveryStatus::Missed,
+                DeliveryStatus::NeedsReconnect,
+            ],
+            WAITING_COUNT_MAX,
+        )
+        .await?
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(status, n)| Waiting {
+            status: status.as_str(),
+            words: crate::post_page::status_words(status),
+            count: if n == WAITING_COUNT_MAX {
+                format!("{n}+")
+            } else {
+                n.to_string()
+            },
+        })
+        .collect();
     let page = Dashboard {
         email,
         workspace,

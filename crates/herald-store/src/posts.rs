@@ -82,6 +82,20 @@ pub struct PostFilter {
     pub limit: i64,
 }
 
+/// A delivery as a calendar reads it: its post, profile and status.
+type TargetRow = (String, String, String);
+
+/// A post as a calendar shows it: its time, the start of its text, and where it goes.
+#[derive(Debug, Clone)]
+pub struct CalendarPost {
+    pub id: PostId,
+    pub scheduled_at: i64,
+    /// The first 60 characters of the text.
+    pub text: String,
+    /// Each delivery's profile and status.
+    pub targets: Vec<(ProfileId, DeliveryStatus)>,
+}
+
 /// What cancelling a post did.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CancelOutcome {
@@ -205,13 +219,79 @@ impl Store {
         rows.into_iter().map(delivery_from).collect()
     }
 
+    /// How many posts have a delivery in each of `statuses` (the dashboard's "needs you"), counting
+    /// at most `cap` per status.
+    pub async fn count_posts_by_status(
+        &self,
+        ws: WorkspaceId,
+        statuses: &[DeliveryStatus],
+        cap: i64,
+    ) -> Result<Vec<(DeliveryStatus, i64)>> {
+        let mut out = Vec::new();
+        for status in statuses {
+            let (n,): (i64,) = on_db!(self.db(), pool => sqlx::query_as(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT post_id FROM deliveries WHERE workspace_id = $1 AND status = $2 LIMIT $3) s")
+                .bind(ws.to_string()).bind(status.as_str()).bind(cap).fetch_one(pool).await?);
+            out.push((*status, n));
+        }
+        Ok(out)
+    }
+
+    /// The posts due in `[from, to)` as a calendar shows them, in time order, at most `limit`: only
+    /// the columns a chip needs, so a busy month reads little.
+    pub async fn calendar_posts(
+        &self,
+        ws: WorkspaceId,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<CalendarPost>> {
+        let selected = "FROM posts WHERE workspace_id = $1 AND scheduled_at >= $2 AND scheduled_at < $3 ORDER BY scheduled_at, id LIMIT $4";
+        let posts_sql = format!("SELECT id, scheduled_at, substr(text, 1, 60) {selected}");
+        let targets_sql = format!(
+            "SELECT post_id, profile_id, status FROM deliveries WHERE workspace_id = $1 AND post_id IN (SELECT id {selected})"
+        );
+        let (posts, targets): (Vec<(String, i64, String)>, Vec<TargetRow>) = on_db!(self.db(), pool => {
+            let posts = sqlx::query_as(sqlx::AssertSqlSafe(posts_sql.as_str()))
+                .bind(ws.to_string()).bind(from).bind(to).bind(limit).fetch_all(pool).await?;
+            let targets = sqlx::query_as(sqlx::AssertSqlSafe(targets_sql.as_str()))
+                .bind(ws.to_string()).bind(from).bind(to).bind(limit).fetch_all(pool).await?;
+            (posts, targets)
+        });
+        let mut by_post: std::collections::HashMap<String, Vec<(ProfileId, DeliveryStatus)>> =
+            std::collections::HashMap::new();
+        for (post, profile, status) in targets {
+            let status = DeliveryStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("delivery status {status}")))?;
+            by_post
+                .entry(post)
+                .or_default()
+                .push((parse_id(&profile)?, status));
+        }
+        posts
+            .into_iter()
+            .map(|(id, scheduled_at, text)| {
+                let targets = by_post.remove(&id).unwrap_or_default();
+                Ok(CalendarPost {
+                    id: parse_id(&id)?,
+                    scheduled_at,
+                    text,
+                    targets,
+                })
+            })
+            .collect()
+    }
+
     /// The posts `f` selects, in time order, each with its deliveries (two queries in all).
     pub async fn list_posts(&self, ws: WorkspaceId, f: &PostFilter) -> Result<Vec<PostRow>> {
+        // The status and profile filters are uncorrelated `IN` lists (read once, through their
+        // indexes), not an `EXISTS` per post: SQLite would otherwise scan every delivery of that
+        // status for each post of the workspace.
         let selected = "FROM posts p WHERE workspace_id = $1
-               AND ($2 IS NULL OR EXISTS (SELECT 1 FROM deliveries d WHERE d.post_id = p.id AND d.status = $2))
+               AND ($2 IS NULL OR p.id IN (SELECT post_id FROM deliveries WHERE workspace_id = $1 AND status = $2))
                AND ($3 IS NULL OR scheduled_at >= $3) AND ($4 IS NULL OR scheduled_at < $4)
                AND ($5 IS NULL OR scheduled_at > $5 OR (scheduled_at = $5 AND id > $6))
-               AND ($8 IS NULL OR EXISTS (SELECT 1 FROM deliveries d WHERE d.post_id = p.id AND d.profile_id = $8))
+               AND ($8 IS NULL OR p.id IN (SELECT post_id FROM deliveries WHERE profile_id = $8))
              ORDER BY scheduled_at, id LIMIT $7";
         let posts_sql = format!("SELECT {POST_COLUMNS} {selected}");
         let deliveries_sql = format!(

@@ -125,3 +125,141 @@ async fn bench_two_hundred_concurrent_signins() {
         app.stop().await;
     }
 }
+
+/// Posts in the seeded workspace, and how many of them fall in its busiest month.
+const PAGE_POSTS: usize = 10_000;
+const BUSIEST_MONTH_POSTS: usize = 1_500;
+const PAGE_PROFILES: usize = 50;
+/// Requests per page.
+const PAGE_REQUESTS: usize = 200;
+
+/// Fills the signed-in user's workspace with `PAGE_PROFILES` profiles and `PAGE_POSTS` posts of one
+/// to three targets each, straight through the store (the API would take minutes): the busiest month
+/// is the next one; the rest spread over the eleven after it. Returns (a post id, the busiest month's
+/// first day, a profile id).
+async fn seed_workspace(app: &TestApp) -> (String, String, String) {
+    use herald_domain::platform::Login;
+    use herald_store::{NewPost, NewProfile, NewTarget};
+    let store = &app.app.as_ref().unwrap().store;
+    let ws: herald_domain::WorkspaceId = app.ws.parse().unwrap();
+    let (_, me) = app.get(app.url("api/v1/me")).await;
+    let user: herald_domain::UserId = me["user"]["id"].as_str().unwrap().parse().unwrap();
+    let scopes = vec![
+        "instagram_business_basic".to_owned(),
+        "instagram_business_content_publish".to_owned(),
+    ];
+    let mut profiles = Vec::new();
+    for i in 0..PAGE_PROFILES {
+        let external = format!("1789{i:010}");
+        let id = store
+            .upsert_profile(NewProfile {
+                workspace: ws,
+                platform: "instagram",
+                external_id: &external,
+                handle: &format!("brand_{i}"),
+                granted_scopes: &scopes,
+                token_issued_at: 0,
+                token_expires_at: None,
+                sandbox: true,
+                login: Login::Instagram,
+                grant: None,
+                reconnect_by: None,
+            })
+            .await
+            .unwrap();
+        profiles.push(id);
+    }
+    let now = store.clock().now();
+    let zone = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+    let first = now.to_zoned_datetime(zone.clone()).date().first_of_month() + jiff::ToSpan::months(1);
+    let start = first.to_zoned_datetime(zone).unwrap().timestamp();
+    let mut some_post = String::new();
+    for i in 0..PAGE_POSTS {
+        // The busiest month gets BUSIEST_MONTH_POSTS, each later month its share of the rest.
+        let offset_hours = if i < BUSIEST_MONTH_POSTS {
+            (i * 28 * 24 / BUSIEST_MONTH_POSTS) as i64
+        } else {
+            31 * 24 + ((i - BUSIEST_MONTH_POSTS) * 330 * 24 / (PAGE_POSTS - BUSIEST_MONTH_POSTS)) as i64
+        };
+        let at = start + SignedDuration::from_hours(offset_hours) + SignedDuration::from_mins(7);
+        let targets = (0..1 + i % 3)
+            .map(|k| NewTarget {
+                profile: profiles[(i + k * 17) % PAGE_PROFILES],
+                text: None,
+                media_ids: None,
+                options: None,
+            })
+            .collect();
+        let (id, _) = store
+            .create_post(NewPost {
+                workspace: ws,
+                user,
+                text: &format!("Seeded post {i}: spring collection, now in stores #brand"),
+                media_ids: &[],
+                scheduled_at: at.as_microsecond(),
+                time_zone: "Europe/Paris",
+                idempotency_key: None,
+                request_hash: None,
+                targets,
+            })
+            .await
+            .unwrap();
+        if i == BUSIEST_MONTH_POSTS / 2 {
+            some_post = id.to_string();
+        }
+    }
+    (some_post, first.to_string(), profiles[0].to_string())
+}
+
+#[tokio::test]
+#[ignore = "benchmark: run explicitly"]
+async fn bench_pages_of_a_busy_workspace() {
+    for backend in backends().await {
+        let mut app = TestApp::spawn(backend, Mode::Builtin).await;
+        app.signup("pages-bench@example.com").await;
+        let seeding = std::time::Instant::now();
+        let (post, month, profile) = seed_workspace(&app).await;
+        let seeded_s = seeding.elapsed().as_secs_f64();
+        // A workspace grows over months, while the databases keep their statistics; a seed of
+        // seconds would otherwise be planned as if its tables were empty.
+        app.tamper("ANALYZE").await;
+        eprintln!("seeded {PAGE_POSTS} posts in {seeded_s:.1} s");
+        let pages = [
+            ("dashboard", String::new()),
+            ("profiles", "profiles".to_owned()),
+            ("composer", "compose".to_owned()),
+            ("calendar month (busiest)", format!("calendar?date={month}")),
+            ("calendar week", format!("calendar?view=week&date={month}")),
+            ("posts list", "posts".to_owned()),
+            (
+                "posts list, filtered",
+                format!("posts?status=scheduled&profile={profile}"),
+            ),
+            ("post page", format!("posts/{post}")),
+            ("settings", "settings".to_owned()),
+        ];
+        let mut results = Vec::new();
+        for (name, path) in pages {
+            let url = app.url(&path);
+            let mut ms = Vec::with_capacity(PAGE_REQUESTS);
+            let mut bytes = 0;
+            for _ in 0..PAGE_REQUESTS {
+                let started = std::time::Instant::now();
+                let r = app.client.get(url.clone()).send().await.unwrap();
+                assert_eq!(r.status(), reqwest::StatusCode::OK, "{name}");
+                bytes = r.bytes().await.unwrap().len();
+                ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            ms.sort_by(f64::total_cmp);
+            eprintln!("{name}: p50 {:.1} ms", percentile(&ms, 0.5));
+            results.push(json!({"page": name, "p50_ms": percentile(&ms, 0.5), "p99_ms": percentile(&ms, 0.99), "max_ms": ms[ms.len() - 1], "bytes": bytes}));
+        }
+        println!(
+            "{}",
+            json!({"bench": "pages_of_a_busy_workspace", "backend": format!("{backend:?}"), "posts": PAGE_POSTS,
+                "busiest_month_posts": BUSIEST_MONTH_POSTS, "profiles": PAGE_PROFILES, "requests_per_page": PAGE_REQUESTS,
+                "seeding_s": seeded_s, "pages": results})
+        );
+        app.stop().await;
+    }
+}

@@ -309,6 +309,17 @@ impl Browser {
     /// Ends the session (the browser closes; chromedriver stops when dropped).
     pub async fn quit(self) {
         let _ = self.http.delete(&self.session).send().await;
+    }
+}
+
+impl Drop for Browser {
+    /// A test that fails before `quit` still leaves no Chromium behind: ChromeDriver is killed
+    /// with the test, and the browser it started would outlive it.
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("pkill")
+            .arg("-f")
+            .arg(format!("--user-data-dir={}", self.profile.display()))
+            .status();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }

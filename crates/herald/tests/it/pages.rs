@@ -394,6 +394,26 @@ async fn the_settings_page_shows_a_new_token_once_revokes_it_and_says_a_wrong_pa
     let page = r.text().await.unwrap();
     let beside = &page[page.find("id=\"current-error\"").unwrap()..];
     assert!(beside[..200].contains("is not your current password"), "{beside}");
+    // Another browser signed in is listed, and signed out from here.
+    let other = client();
+    let r = other
+        .post(app.url("api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "settings@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = html(&app.client, app.url("settings")).await;
+    assert_eq!(page.matches("Sign this session out").count(), 1, "{page}");
+    let r = submit(&app, "settings/sessions/others/revoke", &[("", "")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = other.get(app.url("api/v1/me")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        html(&app.client, app.url("settings"))
+            .await
+            .contains("this browser")
+    );
     app.stop().await;
 }
 
