@@ -58,5 +58,6 @@ typed_id!(
     GrantId,
     SessionId,
     PendingConnectionId,
-    NotificationId
+    NotificationId,
+    DraftId
 );

@@ -256,10 +256,21 @@ struct Named {
     selected: bool,
 }
 
+/// A draft as the list shows it.
+struct DraftLine {
+    id: String,
+    text: String,
+    updated: String,
+}
+
+/// The most drafts the list shows.
+const DRAFTS_SHOWN: i64 = 20;
+
 #[derive(Template)]
 #[template(path = "posts.html")]
 struct List {
     email: String,
+    drafts: Vec<DraftLine>,
     zone: String,
     lines: Vec<Line>,
     statuses: Vec<Named>,
@@ -327,8 +338,27 @@ async fn list(state: &AppState, me: &Me, q: &HashMap<String, String>) -> ApiResu
             url.append_pair("cursor", &format!("{}_{}", p.scheduled_at, p.id));
             format!("/posts?{}", url.finish())
         });
+    let drafts = state
+        .store
+        .list_drafts(me.ws, DRAFTS_SHOWN)
+        .await?
+        .iter()
+        .map(|d| {
+            let text = crate::drafts::content(d).text;
+            DraftLine {
+                id: d.id.to_string(),
+                text: if text.trim().is_empty() {
+                    "(no text yet)".to_owned()
+                } else {
+                    excerpt(&text, 80)
+                },
+                updated: crate::post_page::local(d.updated_at, &zone),
+            }
+        })
+        .collect();
     Ok(List {
         email: me.email.clone(),
+        drafts,
         lines: posts
             .iter()
             .map(|p| Line {

@@ -23,7 +23,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::FormFields;
 use crate::posts::{PostInput, TargetInput};
-use crate::web::{Me, render, see_other, sentence, signed_in};
+use crate::web::{Me, error_page, render, see_other, sentence, signed_in};
 
 /// An option's form control, made from the platform's description of it.
 pub(crate) struct OptionField {
@@ -101,6 +101,9 @@ pub(crate) struct Composer {
     pub error: Option<String>,
     pub problems: Vec<String>,
     pub checked: bool,
+    /// The draft this composer edits, if it came from one.
+    pub draft: String,
+    pub notice: Option<String>,
 }
 
 /// The form's fields, however they came (urlencoded, or multipart with an upload).
@@ -347,11 +350,16 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
         }
         sections.push(s);
     }
+    let mut targets_error = None;
     for v in violations.iter().filter(|v| v["profile_id"].is_null()) {
         let message = v["message"].as_str().unwrap_or_default();
         let said = sentence(&ApiError::unprocessable("invalid_time", message));
         problems.push(said.clone());
-        time_error = Some(said);
+        if v["rule"] == "no_targets" {
+            targets_error = Some(said);
+        } else {
+            time_error = Some(said);
+        }
     }
     let last_zone = crate::calendar::planning_zone(state, me).await?;
     let zone = match field(f, "zone") {
@@ -378,7 +386,7 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
         zone_known: !fresh || last_zone.is_some(),
         zone,
         zones: zone_names(),
-        targets_error: None,
+        targets_error,
         text_error,
         media_error,
         time_error,
@@ -386,6 +394,8 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
         error: None,
         problems,
         checked: !fresh,
+        draft: field(f, "draft").to_owned(),
+        notice: None,
     })
 }
 
@@ -463,7 +473,7 @@ fn place_error(c: &mut Composer, e: &ApiError) {
 async fn show(state: &AppState, me: &Me, f: &Fields, violations: &[Value], status: StatusCode) -> Response {
     match page(state, me, f, violations).await {
         Ok(c) => render(status, &c),
-        Err(e) => crate::web::error_page(&e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -472,10 +482,16 @@ async fn show(state: &AppState, me: &Me, f: &Fields, violations: &[Value], statu
 /// its page, or shows the form again with each problem beside its cause.
 pub(crate) fn route() -> MethodRouter<AppState> {
     get(
-        |State(state): State<AppState>, caller: Result<Caller, ApiError>| async move {
-            match signed_in(&state, caller, "/compose").await {
-                Ok(me) => show(&state, &me, &Fields::new(), &[], StatusCode::OK).await,
-                Err(page) => page,
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         axum::extract::Query(q): axum::extract::Query<Fields>| async move {
+            let me = match signed_in(&state, caller, "/compose").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            match q.get("draft") {
+                Some(id) => open_draft(&state, &me, id).await,
+                None => show(&state, &me, &Fields::new(), &[], StatusCode::OK).await,
             }
         },
     )
@@ -490,13 +506,122 @@ pub(crate) fn route() -> MethodRouter<AppState> {
     )
 }
 
+/// The form's fields for a saved post input: the inverse of [`input_of`].
+fn fields_of(input: &PostInput) -> Fields {
+    let mut f = Fields::new();
+    f.insert("text".into(), input.text.clone());
+    for (i, m) in input.media_ids.iter().enumerate() {
+        f.insert(format!("media:{m}"), "on".into());
+        f.insert(format!("order:{m}"), (i + 1).to_string());
+    }
+    for t in &input.targets {
+        let id = &t.profile_id;
+        f.insert(format!("target:{id}"), "on".into());
+        if let Some(text) = &t.text {
+            f.insert(format!("text:{id}"), text.clone());
+        }
+        if let Some(media) = &t.media_ids {
+            f.insert(format!("own_media:{id}"), "on".into());
+            for m in media {
+                f.insert(format!("tmedia:{id}:{m}"), "on".into());
+            }
+        }
+        for (name, v) in t.options.iter().flatten() {
+            let raw = match v {
+                Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            f.insert(format!("opt:{id}:{name}"), raw);
+        }
+    }
+    if let Some((date, time)) = input.scheduled_at.as_deref().and_then(|a| a.split_once('T')) {
+        f.insert("date".into(), date.to_owned());
+        f.insert("time".into(), time.to_owned());
+    }
+    if let Some(z) = &input.time_zone {
+        f.insert("zone".into(), z.clone());
+    }
+    f
+}
+
+/// The composer for a saved draft, with the rules it breaks now beside their causes.
+async fn open_draft(state: &AppState, me: &Me, id: &str) -> Response {
+    let found = match id.parse::<herald_domain::DraftId>() {
+        Ok(id) => state
+            .store
+            .get_draft(me.ws, id)
+            .await
+            .map_err(ApiError::missing("draft")),
+        Err(_) => Err(ApiError::not_found("draft")),
+    };
+    let d = match found {
+        Ok(d) => d,
+        Err(e) => return error_page(&e),
+    };
+    let input = crate::drafts::content(&d);
+    let mut f = fields_of(&input);
+    f.insert("draft".into(), d.id.to_string());
+    f.insert("form_token".into(), uuid::Uuid::new_v4().simple().to_string());
+    let violations = crate::drafts::problems(state, me.ws, &input).await;
+    match page(state, me, &f, &violations).await {
+        Ok(mut c) => {
+            c.notice = Some(format!(
+                "Draft saved {}. It is kept as it is, problems and all, until you schedule it.",
+                herald_domain::clock::from_micros(d.updated_at).strftime("%Y-%m-%d %H:%M UTC")
+            ));
+            render(StatusCode::OK, &c)
+        }
+        Err(e) => error_page(&e),
+    }
+}
+
+/// `POST /compose/draft`: the composer's form saved as a draft (new, or the one it edits), whatever
+/// rules it breaks; then the composer for it.
+pub(crate) fn save_draft() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, FormFields(f): FormFields| async move {
+            let me = match signed_in(&state, caller, "/compose").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let (profiles, library) = match (
+                state.store.list_profiles(me.ws).await,
+                state.store.list_media(me.ws).await,
+            ) {
+                (Ok(p), Ok(l)) => (p, l),
+                (Err(e), _) | (_, Err(e)) => return error_page(&e.into()),
+            };
+            let input = input_of(&f, &profiles, &library);
+            let existing = f.get("draft").and_then(|d| d.parse().ok());
+            let saved = match serde_json::to_string(&input) {
+                Ok(body) => state
+                    .store
+                    .save_draft(me.ws, me.caller.user, existing, &body)
+                    .await
+                    .map_err(ApiError::missing("draft")),
+                Err(e) => Err(ApiError::internal(&e)),
+            };
+            match saved {
+                Ok(id) => see_other(&format!("/compose?draft={id}"), None),
+                Err(e) => error_page(&e),
+            }
+        },
+    )
+}
+
 async fn schedule(state: &AppState, me: &Me, f: &Fields) -> Response {
     let (profiles, library) = match (
         state.store.list_profiles(me.ws).await,
         state.store.list_media(me.ws).await,
     ) {
         (Ok(p), Ok(l)) => (p, l),
-        (Err(e), _) | (_, Err(e)) => return crate::web::error_page(&e.into()),
+        (Err(e), _) | (_, Err(e)) => return error_page(&e.into()),
     };
     let input = input_of(f, &profiles, &library);
     let token = field(f, "form_token");
@@ -508,6 +633,12 @@ async fn schedule(state: &AppState, me: &Me, f: &Fields) -> Response {
                 && let Err(e) = state.store.set_time_zone(me.caller.user, zone, true).await
             {
                 tracing::warn!(error = %e, "the planning zone could not be kept");
+            }
+            // A draft that became a post is done with.
+            if let Some(draft) = f.get("draft").and_then(|d| d.parse().ok())
+                && let Err(e) = state.store.delete_draft(me.ws, draft).await
+            {
+                tracing::warn!(error = %e, "the scheduled draft could not be deleted");
             }
             see_other(&format!("/posts/{id}"), None)
         }
@@ -523,7 +654,7 @@ async fn schedule(state: &AppState, me: &Me, f: &Fields) -> Response {
                     }
                     render(e.status, &c)
                 }
-                Err(e) => crate::web::error_page(&e),
+                Err(e) => error_page(&e),
             }
         }
     }
@@ -543,7 +674,7 @@ pub(crate) fn check() -> MethodRouter<AppState> {
                 state.store.list_media(me.ws).await,
             ) {
                 (Ok(p), Ok(l)) => (p, l),
-                (Err(e), _) | (_, Err(e)) => return crate::web::error_page(&e.into()),
+                (Err(e), _) | (_, Err(e)) => return error_page(&e.into()),
             };
             let input = input_of(&f, &profiles, &library);
             let violations = if input.targets.is_empty() {
@@ -551,7 +682,7 @@ pub(crate) fn check() -> MethodRouter<AppState> {
             } else {
                 match crate::posts::check(&state, me.ws, &input).await {
                     Ok(v) => v,
-                    Err(e) => return crate::web::error_page(&e),
+                    Err(e) => return error_page(&e),
                 }
             };
             show(&state, &me, &f, &violations, StatusCode::OK).await
@@ -607,7 +738,7 @@ pub(crate) fn upload() -> MethodRouter<AppState> {
                     c.checked = false;
                     render(status, &c)
                 }
-                Err(e) => crate::web::error_page(&e),
+                Err(e) => error_page(&e),
             }
         },
     )
@@ -634,7 +765,7 @@ pub(crate) fn library_file() -> MethodRouter<AppState> {
             };
             match found {
                 Ok(m) => crate::media::serve(&m, "inline").await.into_response(),
-                Err(e) => crate::web::error_page(&e),
+                Err(e) => error_page(&e),
             }
         },
     )

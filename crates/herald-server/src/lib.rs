@@ -13,6 +13,7 @@ mod compose;
 mod connections;
 mod deliveries;
 mod docs;
+mod drafts;
 mod engagement;
 mod engagement_page;
 mod error;
@@ -440,12 +441,20 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/compose",
             compose::route(),
             vec![
-                op("get", "Page: the composer"),
+                op("get", "Page: the composer (`?draft={id}` opens a draft)"),
                 op(
                     "post",
                     "Page form: schedule the post (`form_token`, `text`, `target:{profile}`, `media:{id}`, `order:{id}`, `text:{profile}`, `own_media:{profile}`, `tmedia:{profile}:{id}`, `opt:{profile}:{option}`, `date`, `time`, `zone`)",
                 ),
             ],
+        ),
+        (
+            "/compose/draft",
+            compose::save_draft(),
+            vec![op(
+                "post",
+                "Page form: the composer's fields saved as a draft (`draft` to replace one); then `/compose?draft={id}`",
+            )],
         ),
         (
             "/compose/check",
@@ -595,6 +604,27 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![
                 op("get", "List posts by delivery status, profile and time, paged"),
                 with("post", "Schedule a post to one or more profiles", examples::POST),
+            ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/drafts",
+            drafts::collection(),
+            vec![
+                op("get", "Drafts, the latest edited first"),
+                with(
+                    "post",
+                    "Save a draft (the body of `POST …/posts`, any part missing or breaking rules); answers the rules it breaks",
+                    examples::POST,
+                ),
+            ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/drafts/{id}",
+            drafts::one(),
+            vec![
+                op("get", "A draft and the rules it breaks now"),
+                with("put", "Replace a draft's content", examples::POST),
+                op("delete", "Delete a draft"),
             ],
         ),
         (

@@ -88,6 +88,23 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends! {
+    a_draft_is_kept_replaced_listed_and_deleted_inside_its_workspace_only => |s: Store| async move {
+        let (user, ws, _) = fixture(&s).await;
+        let (_, other, _) = fixture(&s).await;
+        let id = s.save_draft(ws, user, None, r#"{"text":"first"}"#).await.unwrap();
+        s.clock().advance(SignedDuration::from_secs(1));
+        assert_eq!(s.save_draft(ws, user, Some(id), r#"{"text":"second"}"#).await.unwrap(), id);
+        let d = s.get_draft(ws, id).await.unwrap();
+        assert_eq!(d.body, r#"{"text":"second"}"#);
+        assert!(d.updated_at > d.created_at);
+        assert_eq!(s.list_drafts(ws, 10).await.unwrap().len(), 1);
+        assert!(matches!(s.get_draft(other, id).await, Err(StoreError::NotFound)));
+        assert!(matches!(s.save_draft(other, user, Some(id), "{}").await, Err(StoreError::NotFound)));
+        assert!(matches!(s.delete_draft(other, id).await, Err(StoreError::NotFound)));
+        assert!(s.list_drafts(other, 10).await.unwrap().is_empty());
+        s.delete_draft(ws, id).await.unwrap();
+        assert!(s.list_drafts(ws, 10).await.unwrap().is_empty());
+    };
     a_worker_whose_lease_lapsed_changes_nothing => |s: Store| async move {
         let (user, ws, profile) = fixture(&s).await;
         schedule_now(&s, user, ws, profile, None).await;

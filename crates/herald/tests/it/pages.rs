@@ -549,3 +549,48 @@ async fn the_first_posts_zone_becomes_the_persons_and_the_settings_change_it() {
     assert!(composer.contains("<option selected>Asia/Tokyo</option>"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_draft_is_saved_with_its_problems_reopened_checked_and_scheduled_once_fixed() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let (profile, media) = app.ready_on_instagram("drafts@example.com").await;
+        let token = form_token(&composer(&app).await);
+        let long = "b".repeat(2250);
+        let mut form = fields(&token, &profile, &media, &long, "");
+        form.retain(|(k, _)| k != "time");
+        let r = submit(&app, "compose/draft", &form).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        let id = to.rsplit('=').next().unwrap().to_owned();
+        assert!(posts(&app).await.is_empty(), "a draft is not a post");
+        let page = html(&app.client, app.url(to.trim_start_matches('/'))).await;
+        assert!(page.contains("Draft saved") && page.contains(&long), "{page}");
+        assert!(page.contains("Shorten it by 50"), "checked as it is: {page}");
+        assert!(page.contains(&format!("name=\"draft\" value=\"{id}\"")));
+        let list = html(&app.client, app.url("posts")).await;
+        assert!(list.contains(&format!("/compose?draft={id}")), "{list}");
+        let (s, api) = app.get(app.ws_url(&format!("drafts/{id}"))).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(api["draft"]["text"], long.as_str());
+        assert_eq!(api["violations"][0]["rule"], "caption.too_long");
+        // Another workspace sees nothing of it.
+        let intruder = client();
+        app.signup_in(&intruder, "intruder@example.com").await;
+        let r = intruder
+            .get(app.url(&format!("compose?draft={id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert!(!r.text().await.unwrap().contains(&long));
+        // Fixed and scheduled: one post, and the draft is gone.
+        let token = form_token(&page);
+        let mut form = fields(&token, &profile, &media, "Fixed caption", &tomorrow(&app));
+        form.push(("draft".into(), id.clone()));
+        let r = submit(&app, "compose", &form).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(posts(&app).await.len(), 1);
+        let (s, _) = app.get(app.ws_url(&format!("drafts/{id}"))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    });
+}
