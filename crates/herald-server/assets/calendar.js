@@ -29,7 +29,7 @@
     const home = chip.parentElement;
     cell.append(chip);
     const body = new URLSearchParams({
-      date: cell.dataset.date, time: chip.dataset.time, zone: table.dataset.zone, back: '/calendar',
+      date: cell.dataset.date, time: chip.dataset.time, zone: table.dataset.zone, keep_zone: '1', back: '/calendar',
     });
     const res = await fetch('/posts/' + chip.dataset.post + '/reschedule', { method: 'POST', body });
     if (res.ok) { said.textContent = ''; return; }

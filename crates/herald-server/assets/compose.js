@@ -7,7 +7,14 @@
   const zone = document.getElementById('zone');
   if (form.dataset.zoneKnown === 'false' && zone) {
     const guess = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if ([...zone.options].some(o => o.value === guess)) zone.value = guess;
+    if (guess !== zone.value && [...zone.options].some(o => o.value === guess)) {
+      zone.value = guess;
+      // The default time was the next hour but one in UTC; make it that in the browser's zone.
+      const at = new Date(Date.now() + 2 * 3600e3);
+      const two = n => String(n).padStart(2, '0');
+      document.getElementById('date').value = `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`;
+      document.getElementById('time').value = `${two(at.getHours())}:00`;
+    }
   }
   let timer = null;
   let asked = 0;

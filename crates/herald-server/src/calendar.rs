@@ -8,9 +8,9 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, get, post};
+use herald_domain::ProfileId;
 use herald_domain::clock::from_micros;
 use herald_domain::delivery::DeliveryStatus;
-use herald_domain::{ProfileId, WorkspaceId};
 use herald_store::{PostFilter, ProfileRow};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -20,9 +20,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json::FormFields;
-use crate::web::{Me, error_page, render, see_other, signed_in};
+use crate::web::{Me, error_page, excerpt, render, see_other, signed_in};
 
-/// The most posts one calendar page reads; a busier range says how many it leaves out.
+/// The most posts one calendar page reads; a busier range says that some are left out.
 const CALENDAR_MAX: i64 = 2000;
 /// Posts per page of the list.
 const PAGE: i64 = 50;
@@ -60,29 +60,18 @@ struct Calendar {
     prev: String,
     next: String,
     other_view: String,
+    /// The zone, encoded for a query string.
+    zone_q: String,
     count: usize,
     capped: bool,
 }
 
-/// The zone of the workspace's latest post: where its people plan, until they say otherwise.
-async fn latest_zone(state: &AppState, ws: WorkspaceId) -> ApiResult<Option<String>> {
-    let filter = PostFilter {
-        status: None,
-        from: None,
-        to: None,
-        after: None,
-        profile: None,
-        limit: 1,
-    };
-    let latest = state.store.list_posts(ws, &filter).await?;
-    Ok(latest.into_iter().next().map(|p| p.time_zone))
-}
-
-/// The zone the person plans in, when known: theirs, else their workspace's latest post's.
+/// The zone the person plans in, when known: theirs, else that of the post last created in their
+/// workspace.
 pub(crate) async fn planning_zone(state: &AppState, me: &Me) -> ApiResult<Option<String>> {
     match &me.time_zone {
         Some(z) => Ok(Some(z.clone())),
-        None => latest_zone(state, me.ws).await,
+        None => Ok(state.store.latest_post_zone(me.ws).await?),
     }
 }
 
@@ -112,14 +101,6 @@ fn targets(
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn excerpt(text: &str, n: usize) -> String {
-    let mut out: String = text.chars().take(n).collect();
-    if text.chars().count() > n {
-        out.push('…');
-    }
-    out
 }
 
 fn start_of(d: Date, tz: &TimeZone) -> Timestamp {
@@ -209,7 +190,8 @@ async fn calendar(state: &AppState, me: &Me, q: &HashMap<String, String>) -> Api
         weeks.push(week);
     }
     let view = if week_view { "week" } else { "month" };
-    let link = |d: Date, v: &str| format!("/calendar?view={v}&date={d}&zone={zone}");
+    let zone_q: String = url::form_urlencoded::byte_serialize(zone.as_bytes()).collect();
+    let link = |d: Date, v: &str| format!("/calendar?view={v}&date={d}&zone={zone_q}");
     Ok(Calendar {
         email: me.email.clone(),
         title,
@@ -219,6 +201,7 @@ async fn calendar(state: &AppState, me: &Me, q: &HashMap<String, String>) -> Api
         other_view: link(anchor, if week_view { "month" } else { "week" }),
         zones: crate::compose::zone_names(),
         count: posts.len(),
+        zone_q: zone_q.clone(),
         capped: posts.len() as i64 == CALENDAR_MAX,
         weeks,
         zone,
@@ -282,12 +265,13 @@ struct List {
     error: Option<String>,
 }
 
-fn day_start(raw: Option<&String>, tz: &TimeZone, what: &str) -> ApiResult<Option<i64>> {
+/// Where the day `raw` (plus `days_after`) starts in `tz`, for a filter.
+fn day_start(raw: Option<&String>, tz: &TimeZone, what: &str, days_after: i64) -> ApiResult<Option<i64>> {
     match raw.map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => s
             .parse::<Date>()
-            .map(|d| Some(start_of(d, tz).as_microsecond()))
+            .map(|d| Some(start_of(d + days_after.days(), tz).as_microsecond()))
             .map_err(|_| ApiError::bad_request(format!("the {what} date must look like 2026-12-01"))),
     }
 }
@@ -298,21 +282,26 @@ async fn list(state: &AppState, me: &Me, q: &HashMap<String, String>) -> ApiResu
     let status = q.get("status").filter(|s| !s.is_empty());
     let profile = q.get("profile").filter(|s| !s.is_empty());
     let mut error = None;
-    let from = day_start(q.get("from"), &tz, "from").unwrap_or_else(|e| {
+    let from = day_start(q.get("from"), &tz, "from", 0).unwrap_or_else(|e| {
         error = Some(crate::web::sentence(&e));
         None
     });
-    let to = day_start(q.get("to"), &tz, "to")
-        .unwrap_or_else(|e| {
-            error = Some(crate::web::sentence(&e));
-            None
-        })
-        // The "to" day is included.
-        .map(|t| t + 24 * 3_600_000_000);
+    // The "to" day is included: the range ends where the next day starts (23 or 25 hours later
+    // on a day the clocks change).
+    let to = day_start(q.get("to"), &tz, "to", 1).unwrap_or_else(|e| {
+        error = Some(crate::web::sentence(&e));
+        None
+    });
     let after = q
         .get("cursor")
         .and_then(|c| c.split_once('_'))
         .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)));
+    if status.is_some_and(|s| DeliveryStatus::parse(s).is_none()) {
+        error = Some("That status is not one Herald knows; showing every status.".to_owned());
+    }
+    if profile.is_some_and(|p| p.parse::<ProfileId>().is_err()) {
+        error = Some("That profile is not one of this workspace's; showing every profile.".to_owned());
+    }
     let filter = PostFilter {
         status: status.and_then(|s| DeliveryStatus::parse(s)),
         from,
@@ -413,14 +402,15 @@ pub(crate) fn list_page() -> MethodRouter<AppState> {
 
 /// Where to go after rescheduling: back to a page of this Herald, else the post.
 fn back_to(f: &HashMap<String, String>, id: &str) -> String {
-    f.get("back")
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
-        .cloned()
-        .unwrap_or_else(|| format!("/posts/{id}"))
+    match f.get("back") {
+        Some(_) => crate::pages::next_path(f.get("back")),
+        None => format!("/posts/{id}"),
+    }
 }
 
-/// `POST /posts/{id}/reschedule` (`date`, `time`, `zone`, `back`): every target moves to the new
-/// time, through `posts::edit` (refused once any target started publishing, as `PATCH` is).
+/// `POST /posts/{id}/reschedule` (`date`, `time`, `zone`, `back`, `seen`; `keep_zone` from a drag):
+/// every target moves to the new time, through `posts::edit` (refused once any target started
+/// publishing, as `PATCH` is, or when the page that sent it was stale).
 pub(crate) fn reschedule() -> MethodRouter<AppState> {
     post(
         |State(state): State<AppState>,
@@ -432,10 +422,27 @@ pub(crate) fn reschedule() -> MethodRouter<AppState> {
                 Err(page) => return page,
             };
             let field = |k: &str| f.get(k).map_or("", |v| v.trim()).to_owned();
-            let patch = crate::posts::PostPatch {
-                scheduled_at: Some(format!("{}T{}", field("date"), field("time"))),
-                time_zone: Some(field("zone")).filter(|z| !z.is_empty()),
-                ..Default::default()
+            let local = format!("{}T{}", field("date"), field("time"));
+            let zone = Some(field("zone")).filter(|z| !z.is_empty());
+            let patch = if f.contains_key("keep_zone") {
+                // A drag on the calendar: the day and time are read in the calendar's zone, and
+                // the post keeps the zone it was planned in.
+                match herald_domain::schedule::resolve(&local, zone.as_deref()) {
+                    Ok(at) => crate::posts::PostPatch {
+                        scheduled_at: Some(at.at.to_string()),
+                        ..Default::default()
+                    },
+                    Err(e) => {
+                        let e = ApiError::unprocessable("invalid_time", e.to_string());
+                        return crate::post_page::with_error(&state, &me, &id, e).await;
+                    }
+                }
+            } else {
+                crate::posts::PostPatch {
+                    scheduled_at: Some(local),
+                    time_zone: zone,
+                    ..Default::default()
+                }
             };
             match crate::post_page::edit_from_page(&state, me.ws, &id, f.get("seen"), &patch).await {
                 Ok(()) => see_other(&back_to(&f, &id), None),

@@ -83,7 +83,6 @@ pub(crate) struct Preview {
 #[template(path = "compose.html")]
 pub(crate) struct Composer {
     pub email: String,
-    pub ws: String,
     pub token: String,
     pub text: String,
     pub sections: Vec<Section>,
@@ -373,7 +372,6 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
     };
     Ok(Composer {
         email: me.email.clone(),
-        ws: me.ws.to_string(),
         token: match field(f, "form_token") {
             "" => uuid::Uuid::new_v4().simple().to_string(),
             t => t.to_owned(),
@@ -726,8 +724,15 @@ pub(crate) fn upload() -> MethodRouter<AppState> {
                         Err(e) => failed = Some(e),
                     }
                 } else if let Some(name) = next.name().map(str::to_owned) {
-                    let value = next.text().await.unwrap_or_default();
-                    f.insert(name, value);
+                    match field_text(next).await {
+                        Ok(value) => {
+                            f.insert(name, value);
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
                 }
             }
             f.entry("form_token".to_owned()).or_default();
@@ -743,6 +748,30 @@ pub(crate) fn upload() -> MethodRouter<AppState> {
         },
     )
     .layer(axum::extract::DefaultBodyLimit::disable())
+}
+
+/// The most one text field of the composer may hold when it comes with an upload (the body limit
+/// is lifted for the file alone).
+const MAX_FIELD: usize = 1024 * 1024;
+
+/// A text field of a multipart form, refused past [`MAX_FIELD`] instead of read whole.
+async fn field_text(mut field: axum::extract::multipart::Field<'_>) -> Result<String, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|_| ApiError::bad_request("the form did not arrive whole; try again"))?
+    {
+        if bytes.len() + chunk.len() > MAX_FIELD {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "a field of the form is larger than 1 MiB",
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `GET /library/{id}`: a library file for the signed-in person's own pages (previews, thumbnails).

@@ -345,7 +345,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             settings::show(),
             vec![op(
                 "get",
-                "Page: personal API tokens, the password, the API reference",
+                "Page: the planning time zone, personal API tokens, sessions, the password, the API reference",
             )],
         ),
         (

@@ -18,7 +18,7 @@ use crate::web::{SignIn, render};
 /// Where to go after signing in: a path on this Herald only, never another site. Browsers drop
 /// tabs and new lines from URLs and read `\\` as `/`, so any of those (or a second leading slash)
 /// could turn a path into another host: such a `next` is ignored.
-fn next_path(next: Option<&String>) -> String {
+pub(crate) fn next_path(next: Option<&String>) -> String {
     let safe = |n: &str| {
         n.starts_with('/')
             && !n.starts_with("//")

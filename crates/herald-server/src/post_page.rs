@@ -147,6 +147,8 @@ struct PostPage {
     when: String,
     deliveries: Vec<DeliveryView>,
     cancellable: bool,
+    /// Every target is still waiting: the text and time may change.
+    editable: bool,
     version: String,
     date: String,
     time: String,
@@ -236,6 +238,7 @@ async fn view(state: &AppState, me: &Me, id: PostId) -> ApiResult<PostPage> {
         text: p.text.clone(),
         when: local(p.scheduled_at, &p.time_zone),
         cancellable: p.deliveries.iter().any(|d| d.status.is_untouched()),
+        editable: p.deliveries.iter().all(|d| d.status.is_untouched()),
         version: version(&p),
         date: in_zone(p.scheduled_at, &p.time_zone, "%Y-%m-%d"),
         time: in_zone(p.scheduled_at, &p.time_zone, "%H:%M"),

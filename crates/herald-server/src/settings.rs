@@ -1,5 +1,6 @@
-//! The settings page (`/settings`): personal API tokens (a new one shown once; revoke), changing
-//! the password, and the way to the API reference; through the same code as `/api/v1/tokens` and
+//! The settings page (`/settings`): the person's planning time zone, personal API tokens (a new one
+//! shown once; revoke), where they are signed in (sign a session out), changing the password, and
+//! the way to the API reference; through the same code as `/api/v1/tokens`, `/api/v1/sessions` and
 //! `/api/v1/auth/password`.
 
 use askama::Template;

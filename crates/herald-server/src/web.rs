@@ -1,6 +1,8 @@
-//! The web app's pages: `/` (the dashboard, or the sign-in page for a browser without a session),
-//! sign-up, sign-out, the profiles page and connecting a profile. Templates are askama's, checked at compile time; each page calls the same
-//! application code as its API route (`accounts::sign_up`, `sign_out`, the store's scoped queries).
+//! The web app's pages: `/` (the dashboard with what needs the person, or the sign-in page for a
+//! browser without a session), sign-up, sign-out, the profiles page, connecting, choosing accounts
+//! and disconnecting a profile, marking notifications read, and the error pages. Templates are
+//! askama's, checked at compile time; each page calls the same application code as its API route
+//! (`accounts::sign_up`, `sign_out`, `profiles::disconnect`, the store's scoped queries).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -77,7 +79,7 @@ pub(crate) fn error_page(e: &ApiError) -> Response {
         ),
         s if s.is_server_error() => (
             "Something went wrong",
-            "Herald could not finish this on its side. Nothing you typed was saved by this request; try again, and if it happens again, give your administrator the request id below.".to_owned(),
+            "Herald could not finish this on its side. Check whether what you did took effect before trying again; if it happens again, give your administrator the request id below.".to_owned(),
         ),
         _ => ("That did not work", sentence(e)),
     };
@@ -176,17 +178,17 @@ const NEEDS_MAX: i64 = 20;
 const WAITING_COUNT_MAX: i64 = 50;
 
 /// Where a notification's page is, and what to do there.
-fn act_on(subject_type: &str, subject_id: &str) -> (String, &'static str) {
+fn where_to_act(subject_type: &str, subject_id: &str) -> (String, &'static str) {
     match subject_type {
         "post" => (format!("/posts/{subject_id}"), "Open the post"),
         _ => ("/profiles".to_owned(), "Reconnect on the profiles page"),
     }
 }
 
-/// The first 80 characters of a post's text, for a list.
-fn excerpt(text: &str) -> String {
-    let mut out: String = text.chars().take(80).collect();
-    if text.chars().count() > 80 {
+/// The first `n` characters of a post's text, for a list.
+pub(crate) fn excerpt(text: &str, n: usize) -> String {
+    let mut out: String = text.chars().take(n).collect();
+    if text.chars().count() > n {
         out.push('…');
     }
     out
@@ -237,7 +239,7 @@ async fn dashboard(state: &AppState, me: Me) -> Result<Response, ApiError> {
                 id: p.id.to_string(),
                 at_utc: at.to_string(),
                 at_local: format!("{local} ({})", p.time_zone),
-                text: excerpt(&p.text),
+                text: excerpt(&p.text, 80),
             }
         })
         .collect();
@@ -247,7 +249,7 @@ async fn dashboard(state: &AppState, me: Me) -> Result<Response, ApiError> {
         .await?
         .into_iter()
         .map(|n| {
-            let (link, action) = act_on(&n.subject_type, &n.subject_id);
+            let (link, action) = where_to_act(&n.subject_type, &n.subject_id);
             Need {
                 message: n.message,
                 when: herald_domain::clock::from_micros(n.created_at)
@@ -705,7 +707,7 @@ struct Disconnect {
     handle: String,
     platform: &'static str,
     sandbox: bool,
-    pending: usize,
+    pending: i64,
     cancelled: u64,
     done: Option<String>,
 }
@@ -729,15 +731,7 @@ pub(crate) fn disconnect() -> MethodRouter<AppState> {
             .get_profile(me.ws, id)
             .await
             .map_err(ApiError::missing("profile"))?;
-        let scheduled = PostFilter {
-            status: Some(DeliveryStatus::Scheduled),
-            from: None,
-            to: None,
-            after: None,
-            profile: Some(id),
-            limit: 10_000,
-        };
-        let pending = state.store.list_posts(me.ws, &scheduled).await?.len();
+        let pending = state.store.count_scheduled_for_profile(me.ws, id).await?;
         let mut page = Disconnect {
             email: me.email,
             id: id.to_string(),

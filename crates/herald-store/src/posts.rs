@@ -219,6 +219,22 @@ impl Store {
         rows.into_iter().map(delivery_from).collect()
     }
 
+    /// The zone of the post last created in the workspace, if any.
+    pub async fn latest_post_zone(&self, ws: WorkspaceId) -> Result<Option<String>> {
+        let row: Option<(String,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT time_zone FROM posts WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1")
+            .bind(ws.to_string()).fetch_optional(pool).await?);
+        Ok(row.map(|(z,)| z))
+    }
+
+    /// How many posts the profile has a delivery waiting (`scheduled`) in.
+    pub async fn count_scheduled_for_profile(&self, ws: WorkspaceId, profile: ProfileId) -> Result<i64> {
+        let (n,): (i64,) = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT COUNT(DISTINCT post_id) FROM deliveries WHERE workspace_id = $1 AND profile_id = $2 AND status = 'scheduled'")
+            .bind(ws.to_string()).bind(profile.to_string()).fetch_one(pool).await?);
+        Ok(n)
+    }
+
     /// How many posts have a delivery in each of `statuses` (the dashboard's "needs you"), counting
     /// at most `cap` per status.
     pub async fn count_posts_by_status(

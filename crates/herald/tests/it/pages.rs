@@ -282,6 +282,20 @@ async fn the_calendar_and_the_list_show_the_post_and_a_reschedule_is_refused_onc
             moved["scheduled_at"].as_str().unwrap(),
             format!("{later}T11:00:00Z")
         );
+        // A `back` that a browser would read as another site is not followed.
+        let r = submit(
+            &app,
+            &format!("posts/{id}/reschedule"),
+            &[
+                ("date", later.as_str()),
+                ("time", "12:00"),
+                ("zone", "Europe/Paris"),
+                ("back", "/\t/evil.example"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/");
         // Once a target has started publishing, the move is refused with a sentence and nothing changes.
         app.tamper("UPDATE deliveries SET status = 'publishing'").await;
         let r = submit(
