@@ -264,38 +264,25 @@ async fn the_calendar_and_the_list_show_the_post_and_a_reschedule_is_refused_onc
         let later = (crate::harness::herald_now(&app) + jiff::SignedDuration::from_hours(72))
             .strftime("%Y-%m-%d")
             .to_string();
-        let r = submit(
-            &app,
-            &format!("posts/{id}/reschedule"),
-            &[
+        let move_later = async |back: &str| {
+            let form = [
                 ("date", later.as_str()),
                 ("time", "12:00"),
                 ("zone", "Europe/Paris"),
-                ("back", "/calendar"),
-            ],
-        )
-        .await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert_eq!(r.headers()["location"], "/calendar");
+                ("back", back),
+            ];
+            let r = submit(&app, &format!("posts/{id}/reschedule"), &form).await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+            r.headers()["location"].to_str().unwrap().to_owned()
+        };
+        assert_eq!(move_later("/calendar").await, "/calendar");
         let (_, moved) = app.get(app.ws_url(&format!("posts/{id}"))).await;
         assert_eq!(
             moved["scheduled_at"].as_str().unwrap(),
             format!("{later}T11:00:00Z")
         );
         // A `back` that a browser would read as another site is not followed.
-        let r = submit(
-            &app,
-            &format!("posts/{id}/reschedule"),
-            &[
-                ("date", later.as_str()),
-                ("time", "12:00"),
-                ("zone", "Europe/Paris"),
-                ("back", "/\t/evil.example"),
-            ],
-        )
-        .await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert_eq!(r.headers()["location"], "/");
+        assert_eq!(move_later("/\t/evil.example").await, "/");
         // Once a target has started publishing, the move is refused with a sentence and nothing changes.
         app.tamper("UPDATE deliveries SET status = 'publishing'").await;
         let r = submit(
