@@ -1,5 +1,6 @@
 // The calendar, enhanced: a scheduled post's chip dragged to another day moves the post there at
-// the same time of day (the server refuses it if publishing has started; the chip then stays).
+// the same time of day, or in the week view to that day and hour at the same minute (the server
+// refuses it if publishing has started; the chip then goes back).
 (() => {
   const table = document.getElementById('calendar');
   if (!table) return;
@@ -29,7 +30,8 @@
     const home = chip.parentElement;
     cell.append(chip);
     const body = new URLSearchParams({
-      date: cell.dataset.date, time: chip.dataset.time, zone: table.dataset.zone, keep_zone: '1', back: '/calendar',
+      date: cell.dataset.date,
+      time: cell.dataset.hour ? cell.dataset.hour + chip.dataset.time.slice(2) : chip.dataset.time, zone: table.dataset.zone, keep_zone: '1', back: '/calendar',
     });
     const res = await fetch('/posts/' + chip.dataset.post + '/reschedule', { method: 'POST', body });
     if (res.ok) { said.textContent = ''; return; }

@@ -40,6 +40,8 @@ struct Chip {
 
 struct Day {
     date: String,
+    /// In the week view, the hour this cell is (`09`); empty in the month view.
+    hour: String,
     label: String,
     in_range: bool,
     today: bool,
@@ -56,6 +58,7 @@ struct Calendar {
     view: &'static str,
     zone: String,
     zones: Vec<String>,
+    /// The grid's rows: a month's weeks, or a week's 24 hours.
     weeks: Vec<Vec<Day>>,
     prev: String,
     next: String,
@@ -150,10 +153,12 @@ async fn calendar(state: &AppState, me: &Me, q: &HashMap<String, String>) -> Api
         .await?;
     let rows = state.store.list_profiles(me.ws).await?;
     let profiles: HashMap<ProfileId, &ProfileRow> = rows.iter().map(|p| (p.id, p)).collect();
-    let mut by_day: HashMap<Date, (Vec<Chip>, usize)> = HashMap::new();
+    // A month groups posts by day; a week by day and hour.
+    let mut by_cell: HashMap<(Date, Option<i8>), (Vec<Chip>, usize)> = HashMap::new();
     for p in &posts {
         let at: ZonedDateTime = from_micros(p.scheduled_at).to_zoned_datetime(tz.clone());
-        let (chips, more) = by_day.entry(at.date()).or_default();
+        let hour = week_view.then(|| at.hour());
+        let (chips, more) = by_cell.entry((at.date(), hour)).or_default();
         if chips.len() == CHIPS_PER_DAY {
             *more += 1;
             continue;
@@ -167,27 +172,34 @@ async fn calendar(state: &AppState, me: &Me, q: &HashMap<String, String>) -> Api
         });
     }
     let month = anchor.month();
-    let mut weeks = Vec::new();
-    let mut day = first;
-    while day < last {
-        let mut week = Vec::new();
-        for _ in 0..7 {
-            let (chips, more) = by_day.remove(&day).unwrap_or_default();
-            week.push(Day {
-                date: day.to_string(),
-                label: if week_view {
-                    day.strftime("%a %-d %b").to_string()
-                } else {
-                    day.strftime("%-d").to_string()
-                },
-                in_range: week_view || day.month() == month,
-                today: day == today,
-                chips,
-                more,
-            });
-            day += 1.days();
+    let mut cell = |day: Date, hour: Option<i8>| {
+        let (chips, more) = by_cell.remove(&(day, hour)).unwrap_or_default();
+        Day {
+            date: day.to_string(),
+            hour: hour.map(|h| format!("{h:02}")).unwrap_or_default(),
+            label: if week_view {
+                day.strftime("%a %-d %b").to_string()
+            } else {
+                day.strftime("%-d").to_string()
+            },
+            in_range: week_view || day.month() == month,
+            today: day == today,
+            chips,
+            more,
         }
-        weeks.push(week);
+    };
+    // Rows: a month's weeks, or a week's hours.
+    let mut weeks = Vec::new();
+    if week_view {
+        for hour in 0..24 {
+            weeks.push((0..7).map(|i| cell(first + i.days(), Some(hour))).collect());
+        }
+    } else {
+        let mut day = first;
+        while day < last {
+            weeks.push((0..7).map(|i| cell(day + i.days(), None)).collect());
+            day += 7.days();
+        }
     }
     let view = if week_view { "week" } else { "month" };
     let zone_q: String = url::form_urlencoded::byte_serialize(zone.as_bytes()).collect();

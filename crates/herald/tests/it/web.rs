@@ -268,11 +268,22 @@ cell.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, d
 cell.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: data}));";
 
 #[tokio::test]
-async fn a_post_scheduled_with_the_keyboard_is_dragged_to_another_day_and_a_publishing_one_stays() {
+async fn a_post_scheduled_with_the_keyboard_is_dragged_to_another_day_and_hour_and_a_publishing_one_stays() {
     let Some(b) = Browser::start("a_post_is_dragged_on_the_calendar").await else {
         return;
     };
     let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    // Herald's clock moves to a Wednesday at 10:00 UTC, so the composer's default time (two hours
+    // on) and the next day are in one week's view.
+    let now = crate::harness::herald_now(&app);
+    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let ahead = (3 - i64::from(today.weekday().to_monday_zero_offset()) + 7) % 7 + 7;
+    let wednesday = (today + jiff::ToSpan::days(ahead))
+        .at(10, 0, 0, 0)
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp();
+    crate::harness::move_clocks(&app, wednesday.duration_since(now)).await;
     sign_up(&b, &app, "drag@example.com").await;
     connect_instagram(&b, &app, &[]).await;
     b.goto(app.url("compose").as_str()).await;
@@ -282,27 +293,27 @@ async fn a_post_scheduled_with_the_keyboard_is_dragged_to_another_day_and_a_publ
     b.text_with("#media", "square-1080.jpg").await;
     b.keys("#text", "Moved by dragging").await;
     let date = b.value("#date").await;
+    let hour = b.value("#time").await[..2].to_owned();
+    assert_eq!(hour, "12", "the default is two hours on");
     b.keys("#schedule", "\u{E007}").await;
     b.text_with("h1", "Post for").await;
     let id = b.url().await.rsplit('/').next().unwrap().to_owned();
     let day: jiff::civil::Date = date.parse().unwrap();
-    // The week view shows seven days, so the next day is always in it.
-    let next = if day.weekday() == jiff::civil::Weekday::Sunday {
-        day - jiff::ToSpan::days(1)
-    } else {
-        day + jiff::ToSpan::days(1)
-    };
+    let next = day + jiff::ToSpan::days(1);
     b.goto(app.url(&format!("calendar?view=week&date={date}")).as_str())
         .await;
     b.text_with(&format!("#chip-{id}"), "Moved by dragging").await;
-    b.run(
-        DRAG,
-        serde_json::json!([format!("#chip-{id}"), format!("td[data-date='{next}']")]),
-    )
-    .await;
-    b.goto(app.url(&format!("calendar?view=week&date={date}")).as_str())
-        .await;
-    b.text_with(&format!("td[data-date='{next}'] #chip-{id}"), "Moved")
+    // To the next day, same hour; then to 15:00 that day.
+    for (to_day, to_hour) in [(next, "12"), (next, "15")] {
+        let cell = format!("td[data-date='{to_day}'][data-hour='{to_hour}']");
+        b.run(DRAG, serde_json::json!([format!("#chip-{id}"), cell]))
+            .await;
+        b.goto(app.url(&format!("calendar?view=week&date={date}")).as_str())
+            .await;
+        b.text_with(&format!("{cell} #chip-{id}"), "Moved").await;
+    }
+    b.goto(app.url(&format!("posts/{id}")).as_str()).await;
+    b.text_with("h1", &format!("{}, 15:00 (UTC)", next.strftime("%-d %b %Y")))
         .await;
     // A post that started publishing is not movable: its drag is refused and the chip goes home.
     app.tamper("UPDATE deliveries SET status = 'publishing'").await;
@@ -316,14 +327,18 @@ async fn a_post_scheduled_with_the_keyboard_is_dragged_to_another_day_and_a_publ
     .await;
     b.run(
         DRAG,
-        serde_json::json!([format!("#chip-{id}"), format!("td[data-date='{date}']")]),
+        serde_json::json!([
+            format!("#chip-{id}"),
+            format!("td[data-date='{date}'][data-hour='12']")
+        ]),
     )
     .await;
     let said = b.text_with("#move-error", "already started").await;
     assert!(said.contains("can no longer be edited"), "{said}");
     assert!(
-        b.has(&format!("td[data-date='{next}'] #chip-{id}")).await,
-        "the chip returned to its day"
+        b.has(&format!("td[data-date='{next}'][data-hour='15'] #chip-{id}"))
+            .await,
+        "the chip returned to its day and hour"
     );
     b.quit().await;
     app.stop().await;
