@@ -45,6 +45,8 @@ pub(crate) struct Pick {
     pub name: String,
     pub what: &'static str,
     pub picked: bool,
+    /// The name of the field giving its place among the picked files.
+    pub order_name: String,
     pub order: String,
 }
 
@@ -116,6 +118,12 @@ fn ticked(f: &Fields, name: &str) -> bool {
     !field(f, name).is_empty()
 }
 
+/// The name of the field giving a picked file's place: `order:media:{id}` for the post's media,
+/// `order:tmedia:{profile}:{id}` for one profile's own.
+fn order_name(prefix: &str, media: &str) -> String {
+    format!("order:{prefix}{media}")
+}
+
 /// The media ids ticked under `prefix`, in the order the person gave (then the library's).
 fn picked_media(f: &Fields, prefix: &str, library: &[MediaRow]) -> Vec<String> {
     let mut chosen: Vec<(i64, usize, String)> = library
@@ -123,7 +131,7 @@ fn picked_media(f: &Fields, prefix: &str, library: &[MediaRow]) -> Vec<String> {
         .enumerate()
         .filter(|(_, m)| ticked(f, &format!("{prefix}{}", m.id)))
         .map(|(i, m)| {
-            let order = field(f, &format!("order:{}", m.id))
+            let order = field(f, &order_name(prefix, &m.id.to_string()))
                 .trim()
                 .parse()
                 .unwrap_or(i64::MAX);
@@ -203,7 +211,8 @@ fn picks(f: &Fields, prefix: &str, library: &[MediaRow]) -> Vec<Pick> {
             name: m.original_name.clone().unwrap_or_else(|| m.id.to_string()),
             what: what(m),
             picked: ticked(f, &format!("{prefix}{}", m.id)),
-            order: field(f, &format!("order:{}", m.id)).to_owned(),
+            order_name: order_name(prefix, &m.id.to_string()),
+            order: field(f, &order_name(prefix, &m.id.to_string())).to_owned(),
         })
         .collect()
 }
@@ -510,7 +519,7 @@ fn fields_of(input: &PostInput) -> Fields {
     f.insert("text".into(), input.text.clone());
     for (i, m) in input.media_ids.iter().enumerate() {
         f.insert(format!("media:{m}"), "on".into());
-        f.insert(format!("order:{m}"), (i + 1).to_string());
+        f.insert(order_name("media:", m), (i + 1).to_string());
     }
     for t in &input.targets {
         let id = &t.profile_id;
@@ -520,8 +529,10 @@ fn fields_of(input: &PostInput) -> Fields {
         }
         if let Some(media) = &t.media_ids {
             f.insert(format!("own_media:{id}"), "on".into());
-            for m in media {
-                f.insert(format!("tmedia:{id}:{m}"), "on".into());
+            for (i, m) in media.iter().enumerate() {
+                let prefix = format!("tmedia:{id}:");
+                f.insert(format!("{prefix}{m}"), "on".into());
+                f.insert(order_name(&prefix, m), (i + 1).to_string());
             }
         }
         for (name, v) in t.options.iter().flatten() {

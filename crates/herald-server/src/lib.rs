@@ -444,7 +444,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
                 op("get", "Page: the composer (`?draft={id}` opens a draft)"),
                 op(
                     "post",
-                    "Page form: schedule the post (`form_token`, `text`, `target:{profile}`, `media:{id}`, `order:{id}`, `text:{profile}`, `own_media:{profile}`, `tmedia:{profile}:{id}`, `opt:{profile}:{option}`, `date`, `time`, `zone`)",
+                    "Page form: schedule the post (`form_token`, `text`, `target:{profile}`, `media:{id}`, `order:media:{id}`, `text:{profile}`, `own_media:{profile}`, `tmedia:{profile}:{id}`, `order:tmedia:{profile}:{id}`, `opt:{profile}:{option}`, `date`, `time`, `zone`)",
                 ),
             ],
         ),

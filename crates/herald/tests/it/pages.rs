@@ -595,3 +595,29 @@ async fn a_draft_is_saved_with_its_problems_reopened_checked_and_scheduled_once_
         assert_eq!(s, StatusCode::NOT_FOUND);
     });
 }
+
+#[tokio::test]
+async fn a_profile_gets_its_own_media_in_its_own_order() {
+    let mut app = TestApp::spawn(herald_store::Backend::Sqlite, Mode::Builtin).await;
+    let (profile, first) = app.ready_on_instagram("order@example.com").await;
+    let (_, second) = app.upload("square-1080.jpg").await;
+    let second = second["id"].as_str().unwrap().to_owned();
+    let token = form_token(&composer(&app).await);
+    let mut form = fields(&token, &profile, &first, "Two of them", &tomorrow(&app));
+    form.extend([
+        (format!("own_media:{profile}"), "on".to_owned()),
+        (format!("tmedia:{profile}:{first}"), "on".to_owned()),
+        (format!("tmedia:{profile}:{second}"), "on".to_owned()),
+        (format!("order:tmedia:{profile}:{first}"), "2".to_owned()),
+        (format!("order:tmedia:{profile}:{second}"), "1".to_owned()),
+    ]);
+    let r = submit(&app, "compose", &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let post = &posts(&app).await[0];
+    assert_eq!(post["media_ids"], serde_json::json!([first]));
+    assert_eq!(
+        post["deliveries"][0]["media_ids"],
+        serde_json::json!([second, first])
+    );
+    app.stop().await;
+}
