@@ -599,14 +599,10 @@ pub(crate) fn save_draft() -> MethodRouter<AppState> {
                 Ok(me) => me,
                 Err(page) => return page,
             };
-            let (profiles, library) = match (
-                state.store.list_profiles(me.ws).await,
-                state.store.list_media(me.ws).await,
-            ) {
-                (Ok(p), Ok(l)) => (p, l),
-                (Err(e), _) | (_, Err(e)) => return error_page(&e.into()),
+            let input = match form_input(&state, &me, &f).await {
+                Ok(input) => input,
+                Err(e) => return error_page(&e),
             };
-            let input = input_of(&f, &profiles, &library);
             let existing = f.get("draft").and_then(|d| d.parse().ok());
             let saved = match serde_json::to_string(&input) {
                 Ok(body) => state
@@ -624,15 +620,18 @@ pub(crate) fn save_draft() -> MethodRouter<AppState> {
     )
 }
 
+/// The post the composer's form describes, its ids read against the workspace's profiles and library.
+async fn form_input(state: &AppState, me: &Me, f: &Fields) -> Result<PostInput, ApiError> {
+    let profiles = state.store.list_profiles(me.ws).await?;
+    let library = state.store.list_media(me.ws).await?;
+    Ok(input_of(f, &profiles, &library))
+}
+
 async fn schedule(state: &AppState, me: &Me, f: &Fields) -> Response {
-    let (profiles, library) = match (
-        state.store.list_profiles(me.ws).await,
-        state.store.list_media(me.ws).await,
-    ) {
-        (Ok(p), Ok(l)) => (p, l),
-        (Err(e), _) | (_, Err(e)) => return error_page(&e.into()),
+    let input = match form_input(state, me, f).await {
+        Ok(input) => input,
+        Err(e) => return error_page(&e),
     };
-    let input = input_of(f, &profiles, &library);
     let token = field(f, "form_token");
     let key = (!token.is_empty()).then(|| format!("form:{token}"));
     match crate::posts::create(state, me.caller.user, me.ws, &input, key.as_deref()).await {
@@ -678,14 +677,10 @@ pub(crate) fn check() -> MethodRouter<AppState> {
                 Ok(me) => me,
                 Err(page) => return page,
             };
-            let (profiles, library) = match (
-                state.store.list_profiles(me.ws).await,
-                state.store.list_media(me.ws).await,
-            ) {
-                (Ok(p), Ok(l)) => (p, l),
-                (Err(e), _) | (_, Err(e)) => return error_page(&e.into()),
+            let input = match form_input(&state, &me, &f).await {
+                Ok(input) => input,
+                Err(e) => return error_page(&e),
             };
-            let input = input_of(&f, &profiles, &library);
             let violations = if input.targets.is_empty() {
                 Vec::new()
             } else {

@@ -318,7 +318,7 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = std::process::Command::new("pkill")
             .arg("-f")
-            .arg(format!("--user-data-dir={}", self.profile.display()))
+            .arg(format!("user-data-dir={}", self.profile.display()))
             .status();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
