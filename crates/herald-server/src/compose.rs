@@ -706,6 +706,7 @@ pub(crate) fn upload() -> MethodRouter<AppState> {
             };
             let mut f = Fields::new();
             let mut failed = None;
+            let mut budget = MAX_TEXT;
             loop {
                 let next = match form.next_field().await {
                     Ok(Some(field)) => field,
@@ -730,7 +731,7 @@ pub(crate) fn upload() -> MethodRouter<AppState> {
                         Err(e) => failed = Some(e),
                     }
                 } else if let Some(name) = next.name().map(str::to_owned) {
-                    match field_text(next).await {
+                    match field_text(next, &mut budget).await {
                         Ok(value) => {
                             f.insert(name, value);
                         }
@@ -756,25 +757,30 @@ pub(crate) fn upload() -> MethodRouter<AppState> {
     .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
-/// The most one text field of the composer may hold when it comes with an upload (the body limit
-/// is lifted for the file alone).
-const MAX_FIELD: usize = 1024 * 1024;
+/// The most the composer's text fields may hold together when they come with an upload, as any
+/// other form (the body limit is lifted for the file alone).
+const MAX_TEXT: usize = 1024 * 1024;
 
-/// A text field of a multipart form, refused past [`MAX_FIELD`] instead of read whole.
-async fn field_text(mut field: axum::extract::multipart::Field<'_>) -> Result<String, ApiError> {
+/// A text field of a multipart form, taken from what is left of `budget` and refused beyond it
+/// instead of read whole.
+async fn field_text(
+    mut field: axum::extract::multipart::Field<'_>,
+    budget: &mut usize,
+) -> Result<String, ApiError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field
         .chunk()
         .await
         .map_err(|_| ApiError::bad_request("the form did not arrive whole; try again"))?
     {
-        if bytes.len() + chunk.len() > MAX_FIELD {
+        if chunk.len() > *budget {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                "a field of the form is larger than 1 MiB",
+                "the form's text is larger than 1 MiB",
             ));
         }
+        *budget -= chunk.len();
         bytes.extend_from_slice(&chunk);
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())

@@ -621,3 +621,30 @@ async fn a_profile_gets_its_own_media_in_its_own_order() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_upload_whose_form_text_is_too_large_is_refused_and_keeps_nothing() {
+    let mut app = TestApp::spawn(herald_store::Backend::Sqlite, Mode::Builtin).await;
+    app.ready_on_instagram("big@example.com").await;
+    let file = reqwest::multipart::Part::bytes(crate::harness::fixture("square-1080.jpg"))
+        .file_name("square-1080.jpg");
+    let form = reqwest::multipart::Form::new()
+        .text("text", "x".repeat(2 * 1024 * 1024))
+        .part("file", file);
+    let r = app
+        .client
+        .post(app.url("compose/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.text().await.unwrap().contains("larger than 1 MiB"));
+    let (_, media) = app.get(app.ws_url("media")).await;
+    assert_eq!(
+        media["data"].as_array().unwrap().len(),
+        1,
+        "only the file uploaded before"
+    );
+    app.stop().await;
+}
