@@ -26,7 +26,7 @@ use crate::web::{Me, error_page, excerpt, render, see_other, signed_in};
 const CALENDAR_MAX: i64 = 2000;
 /// Posts per page of the list.
 const PAGE: i64 = 50;
-/// Chips a day shows; the rest are a link to that day in the list.
+/// Chips a cell shows (a month's day, a week's hour); the rest are a link to that day in the list.
 const CHIPS_PER_DAY: usize = 6;
 
 /// A post as a calendar chip: its time of day, platforms and their statuses, the start of its text.
