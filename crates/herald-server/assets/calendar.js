@@ -5,6 +5,7 @@
   const table = document.getElementById('calendar');
   if (!table) return;
   const said = document.getElementById('move-error');
+  const done = document.getElementById('move-status');
   let dragged = null;
   table.addEventListener('dragstart', e => {
     const chip = e.target.closest('.chip[draggable=true]');
@@ -34,7 +35,12 @@
       time: cell.dataset.hour ? cell.dataset.hour + chip.dataset.time.slice(2) : chip.dataset.time, zone: table.dataset.zone, keep_zone: '1', back: '/calendar',
     });
     const res = await fetch('/posts/' + chip.dataset.post + '/reschedule', { method: 'POST', body });
-    if (res.ok) { said.textContent = ''; return; }
+    if (res.ok) {
+      said.textContent = '';
+      done.textContent = `Moved to ${body.get('date')} at ${body.get('time')}.`;
+      return;
+    }
+    done.textContent = '';
     home.append(chip);
     const page = new DOMParser().parseFromString(await res.text(), 'text/html');
     const why = page.getElementById('error') || page.getElementById('error-message');

@@ -308,6 +308,9 @@ async fn a_post_scheduled_with_the_keyboard_is_dragged_to_another_day_and_hour_a
         let cell = format!("td[data-date='{to_day}'][data-hour='{to_hour}']");
         b.run(DRAG, serde_json::json!([format!("#chip-{id}"), cell]))
             .await;
+        // The move is done once the page says so (the drop's request runs after the events).
+        b.text_with("#move-status", &format!("Moved to {to_day} at {to_hour}"))
+            .await;
         b.goto(app.url(&format!("calendar?view=week&date={date}")).as_str())
             .await;
         b.text_with(&format!("{cell} #chip-{id}"), "Moved").await;
