@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use herald_domain::platform::Login;
-use herald_domain::profile::ReconnectReason;
+use herald_domain::profile::{ReconnectReason, SecretKind};
 use herald_platforms::PlatformError;
 use herald_store::ProfileDue;
 use jiff::SignedDuration;
@@ -20,8 +20,6 @@ const TEND_EVERY: Duration = Duration::from_secs(60);
 const REFRESH_LEASE: Duration = Duration::from_secs(60);
 /// After a refresh failed for a passing reason, when it is tried again.
 const REFRESH_RETRY: Duration = Duration::from_secs(10 * 60);
-/// Platforms renew only tokens at least this old.
-const MIN_AGE: SignedDuration = SignedDuration::from_hours(24);
 /// Profiles refreshed per look.
 const BATCH: i64 = 32;
 
@@ -53,7 +51,7 @@ impl Dispatcher {
                         self.lease_until(REFRESH_LEASE),
                         login,
                         before.as_microsecond(),
-                        (now - MIN_AGE).as_microsecond(),
+                        (now - login.refresh_min_age()).as_microsecond(),
                         BATCH,
                     )
                     .await;
@@ -87,18 +85,13 @@ impl Dispatcher {
                 // Its tokens go nowhere from this process.
                 return Ok(None);
             }
-            let token = self
-                .store
-                .get_secret(
-                    p.workspace,
-                    p.profile,
-                    herald_domain::profile::SecretKind::AccessToken,
-                )
-                .await?;
-            Ok::<_, herald_store::StoreError>(token)
+            let secret = |kind| self.store.get_secret(p.workspace, p.profile, kind);
+            let token = secret(SecretKind::AccessToken).await?;
+            let renew = secret(SecretKind::RefreshToken).await?;
+            Ok::<_, herald_store::StoreError>(token.map(|t| (t, renew)))
         }
         .await;
-        let token = match result {
+        let (token, renew) = match result {
             Ok(Some(t)) => t,
             Ok(None) => return,
             Err(e) => {
@@ -107,7 +100,11 @@ impl Dispatcher {
             }
         };
         let now = self.clock.now();
-        let refreshed = self.platforms.connector(login).refresh(&token, now).await;
+        let refreshed = self
+            .platforms
+            .connector(login)
+            .refresh(&token, renew.as_ref(), now)
+            .await;
         let outcome = match refreshed {
             Ok(r) => {
                 let saved = self
@@ -116,6 +113,7 @@ impl Dispatcher {
                         p,
                         &self.owner,
                         r.access_token.expose_secret(),
+                        r.renew.as_ref().map(|r| r.token.expose_secret()),
                         r.expires_at.map(|t| t.as_microsecond()),
                     )
                     .await;

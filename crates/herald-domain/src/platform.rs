@@ -42,15 +42,17 @@ pub struct Permission {
 pub enum Login {
     Instagram,
     Facebook,
+    Pinterest,
 }
 
 impl Login {
-    pub const ALL: [Login; 2] = [Self::Instagram, Self::Facebook];
+    pub const ALL: [Login; 3] = [Self::Instagram, Self::Facebook, Self::Pinterest];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Instagram => "instagram",
             Self::Facebook => "facebook",
+            Self::Pinterest => "pinterest",
         }
     }
 
@@ -63,15 +65,26 @@ impl Login {
         match self {
             Self::Instagram => "Instagram",
             Self::Facebook => "Facebook",
+            Self::Pinterest => "Pinterest",
         }
     }
 
     /// Whether this login's tokens can be renewed without the person (Instagram Login's long-lived
-    /// tokens refresh for another 60 days once a day old; Facebook Login's grant ends when it ends).
+    /// tokens refresh for another 60 days once a day old; Pinterest's 30-day access tokens renew
+    /// with a refresh token that rotates; Facebook Login's grant ends when it ends).
     pub fn refreshes_tokens(self) -> bool {
         match self {
-            Self::Instagram => true,
+            Self::Instagram | Self::Pinterest => true,
             Self::Facebook => false,
+        }
+    }
+
+    /// How old a token must be before the platform renews it (Instagram: a day; Pinterest: any
+    /// age).
+    pub fn refresh_min_age(self) -> jiff::SignedDuration {
+        match self {
+            Self::Instagram => jiff::SignedDuration::from_hours(24),
+            Self::Facebook | Self::Pinterest => jiff::SignedDuration::ZERO,
         }
     }
 
@@ -80,6 +93,7 @@ impl Login {
         match self {
             Self::Instagram => INSTAGRAM_PERMISSIONS,
             Self::Facebook => FACEBOOK_PERMISSIONS,
+            Self::Pinterest => PINTEREST_PERMISSIONS,
         }
     }
 }
@@ -136,6 +150,7 @@ impl Platform {
         match self {
             Self::Instagram => Some(Login::Instagram),
             Self::Facebook => Some(Login::Facebook),
+            Self::Pinterest => Some(Login::Pinterest),
             _ => None,
         }
     }
@@ -273,6 +288,41 @@ const FACEBOOK_PERMISSIONS: &[Permission] = &[
         reason: "To show how those Instagram accounts' posts perform.",
         needed_for: &[Feature::Metrics],
         applies_to: &[Platform::Instagram],
+    },
+];
+
+/// Pinterest API v5 scopes (the OAuth scopes reference); Herald asks for no `*_secret` scope, so
+/// secret boards are neither listed nor published to.
+const PINTEREST_PERMISSIONS: &[Permission] = &[
+    Permission {
+        scope: "user_accounts:read",
+        reason: "To read your Pinterest account's id and username so Herald can show which account is connected.",
+        needed_for: &[Feature::Publish, Feature::Metrics],
+        applies_to: &[Platform::Pinterest],
+    },
+    Permission {
+        scope: "boards:read",
+        reason: "To list your boards and their sections, so you choose where each pin goes, and to find a pin after an interrupted publish so it is never made twice.",
+        needed_for: &[Feature::Publish, Feature::Metrics],
+        applies_to: &[Platform::Pinterest],
+    },
+    Permission {
+        scope: "boards:write",
+        reason: "Pinterest requires it to add a pin to one of your boards.",
+        needed_for: &[Feature::Publish],
+        applies_to: &[Platform::Pinterest],
+    },
+    Permission {
+        scope: "pins:read",
+        reason: "To read your published pins and how they perform (impressions, saves, clicks, reactions, comments).",
+        needed_for: &[Feature::Publish, Feature::Metrics],
+        applies_to: &[Platform::Pinterest],
+    },
+    Permission {
+        scope: "pins:write",
+        reason: "To publish the pins you schedule, at the time you choose. Herald never pins anything you did not schedule.",
+        needed_for: &[Feature::Publish],
+        applies_to: &[Platform::Pinterest],
     },
 ];
 

@@ -84,9 +84,15 @@ pub trait Connector: Send + Sync {
     fn covers(&self) -> &'static str;
     /// The accounts a person's grant covers (for the choose-accounts step).
     fn accounts<'a>(&'a self, token: &'a SecretString) -> Call<'a, Vec<Account>>;
-    /// A new token for one about to expire; [`PlatformError::Unsupported`] where the login's
-    /// tokens cannot be renewed without the person.
-    fn refresh<'a>(&'a self, token: &'a SecretString, now: Timestamp) -> Call<'a, Refreshed>;
+    /// A new token for one about to expire, from the access token itself or the refresh token
+    /// (`renew`) the login gave; [`PlatformError::Unsupported`] where the login's tokens cannot be
+    /// renewed without the person.
+    fn refresh<'a>(
+        &'a self,
+        token: &'a SecretString,
+        renew: Option<&'a SecretString>,
+        now: Timestamp,
+    ) -> Call<'a, Refreshed>;
     /// Removes Herald's access at the platform; [`PlatformError::Unsupported`], with what the
     /// person can do instead, where the login offers no way.
     fn revoke<'a>(&'a self, token: &'a SecretString) -> Call<'a, ()>;
@@ -210,7 +216,14 @@ pub trait Publisher: Send + Sync {
     ) -> Call<'a, String>;
     /// Whether the platform reports metrics of a published post, and if not, why.
     fn metrics_available(&self) -> Result<(), Unavailable>;
-    fn metrics<'a>(&'a self, login: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Metrics>;
+    /// A published post's metrics as of `now` (platforms that report by date need the day).
+    fn metrics<'a>(
+        &'a self,
+        login: Login,
+        token: &'a SecretString,
+        post: &'a str,
+        now: Timestamp,
+    ) -> Call<'a, Metrics>;
 }
 
 /// Reads a saved handle of a platform's own type.

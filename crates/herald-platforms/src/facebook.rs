@@ -745,7 +745,12 @@ impl Connector for Facebook {
         Box::pin(self.accounts(token))
     }
 
-    fn refresh<'a>(&'a self, _: &'a SecretString, _: Timestamp) -> Call<'a, Refreshed> {
+    fn refresh<'a>(
+        &'a self,
+        _: &'a SecretString,
+        _: Option<&'a SecretString>,
+        _: Timestamp,
+    ) -> Call<'a, Refreshed> {
         Box::pin(async {
             Err(PlatformError::Unsupported(
                 "a Facebook Login grant is not renewed by the app: log in with Facebook again before it ends"
@@ -859,7 +864,13 @@ impl Publisher for Facebook {
         Ok(())
     }
 
-    fn metrics<'a>(&'a self, _: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Metrics> {
+    fn metrics<'a>(
+        &'a self,
+        _: Login,
+        token: &'a SecretString,
+        post: &'a str,
+        _: Timestamp,
+    ) -> Call<'a, Metrics> {
         Box::pin(self.metrics(token, post))
     }
 }

@@ -209,6 +209,7 @@ impl Instagram {
             scopes,
             account_id,
             handle,
+            renew: None,
         })
     }
 
@@ -226,6 +227,7 @@ impl Instagram {
         );
         Ok(Refreshed {
             access_token,
+            renew: None,
             expires_at: body["expires_in"]
                 .as_i64()
                 .map(|s| now + SignedDuration::from_secs(s)),
@@ -570,7 +572,13 @@ impl Connector for Instagram {
         })
     }
 
-    fn refresh<'a>(&'a self, token: &'a SecretString, now: Timestamp) -> Call<'a, Refreshed> {
+    fn refresh<'a>(
+        &'a self,
+        token: &'a SecretString,
+        _: Option<&'a SecretString>,
+        now: Timestamp,
+    ) -> Call<'a, Refreshed> {
+        // Instagram renews the long-lived access token itself.
         Box::pin(self.refresh(token, now))
     }
 
@@ -689,7 +697,13 @@ impl Publisher for Instagram {
         Ok(())
     }
 
-    fn metrics<'a>(&'a self, login: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Metrics> {
+    fn metrics<'a>(
+        &'a self,
+        login: Login,
+        token: &'a SecretString,
+        post: &'a str,
+        _: Timestamp,
+    ) -> Call<'a, Metrics> {
         Box::pin(async move { self.on(login).metrics(token, post).await })
     }
 }

@@ -7,6 +7,7 @@ mod error;
 mod facebook;
 mod instagram;
 mod meta;
+mod pinterest;
 mod registry;
 
 use std::time::Duration;
@@ -30,13 +31,25 @@ pub struct Grant {
     /// The platform's id for the account, stable across reconnects.
     pub account_id: String,
     pub handle: String,
+    /// The refresh token, for logins that renew access with one.
+    pub renew: Option<RenewBy>,
 }
 
-/// A refreshed access token.
+/// A refresh token and when it stops working unless used (Pinterest's continuous refresh tokens
+/// last 60 days and are replaced by each refresh).
+#[derive(Debug)]
+pub struct RenewBy {
+    pub token: SecretString,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A refreshed access token, and the refresh token that replaces the one used, where the login
+/// rotates them (the old one stops working: it is stored before anything else).
 #[derive(Debug)]
 pub struct Refreshed {
     pub access_token: SecretString,
     pub expires_at: Option<Timestamp>,
+    pub renew: Option<RenewBy>,
 }
 
 /// Where a published post lives on the platform.

@@ -13,6 +13,7 @@ use crate::PlatformError;
 use crate::adapter::{Connector, Publisher};
 use crate::facebook::{Facebook, FacebookConfig};
 use crate::instagram::{Instagram, InstagramConfig};
+use crate::pinterest::{Pinterest, PinterestConfig};
 
 /// The hosts a login's API lives on, by their real names: the consent page, the API host that
 /// takes uploads or code exchanges, and the Graph host. The sandbox serves each under
@@ -22,6 +23,18 @@ pub struct Hosts {
     pub www: &'static str,
     pub api: &'static str,
     pub graph: &'static str,
+}
+
+impl Hosts {
+    /// Each distinct host with the part it plays (`www`, `api`, `graph`): a login whose API has
+    /// one host (Pinterest) names it once.
+    pub fn each(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = vec![("www", self.www), ("api", self.api)];
+        if self.graph != self.api {
+            out.push(("graph", self.graph));
+        }
+        out
+    }
 }
 
 /// A login's app at its platform, and where its hosts are reached.
@@ -99,6 +112,12 @@ impl Registry {
                 api: "rupload.facebook.com",
                 graph: "graph.facebook.com",
             },
+            // Pinterest has one API host (the upload host is named by each registration).
+            Login::Pinterest => Hosts {
+                www: "www.pinterest.com",
+                api: "api.pinterest.com",
+                graph: "api.pinterest.com",
+            },
         }
     }
 
@@ -111,7 +130,11 @@ impl Registry {
                 .cloned()
                 .ok_or_else(|| format!("no app is configured for {} Login", l.display_name()))
         };
-        let (ig, fb) = (app(Login::Instagram)?, app(Login::Facebook)?);
+        let (ig, fb, pin) = (
+            app(Login::Instagram)?,
+            app(Login::Facebook)?,
+            app(Login::Pinterest)?,
+        );
         let version = config.graph_version.clone();
         let facebook = Arc::new(Facebook::new(
             FacebookConfig {
@@ -136,13 +159,24 @@ impl Registry {
             facebook.graph_base().clone(),
             crate::http_client(),
         ));
+        let pinterest = Arc::new(Pinterest::new(
+            PinterestConfig {
+                client_id: pin.client_id,
+                client_secret: pin.client_secret,
+                www_base: pin.www_base,
+                api_base: pin.api_base,
+            },
+            crate::http_client(),
+        ));
         let connectors: HashMap<Login, Arc<dyn Connector>> = HashMap::from([
             (Login::Instagram, instagram.clone() as Arc<dyn Connector>),
             (Login::Facebook, facebook.clone() as Arc<dyn Connector>),
+            (Login::Pinterest, pinterest.clone() as Arc<dyn Connector>),
         ]);
         let publishers: HashMap<Platform, Arc<dyn Publisher>> = HashMap::from([
             (Platform::Instagram, instagram as Arc<dyn Publisher>),
             (Platform::Facebook, facebook as Arc<dyn Publisher>),
+            (Platform::Pinterest, pinterest as Arc<dyn Publisher>),
         ]);
         Ok(Self {
             connectors,

@@ -253,6 +253,51 @@ async fn instagram_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Res
     queue_fault(&sb, UseCase::Instagram, f)
 }
 
+pub(crate) fn pinterest_routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/_sandbox/pinterest", get(pinterest))
+        .route("/_sandbox/pinterest/faults", post(pinterest_fault))
+}
+
+/// Pinterest's accounts and boards, grants, tokens (fingerprints), media and pins.
+async fn pinterest(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let now = sb.clock().now();
+    let mut w = sb.pinterest();
+    w.settle(now);
+    let accounts: Vec<_> = w
+        .accounts
+        .iter()
+        .map(|a| {
+            let boards: Vec<_> = a
+                .boards
+                .iter()
+                .map(|b| json!({"id": b.id, "name": b.name, "sections": b.sections.iter().map(|(id, name)| json!({"id": id, "name": name})).collect::<Vec<_>>()}))
+                .collect();
+            json!({"id": a.id, "username": a.username, "boards": boards})
+        })
+        .collect();
+    let grants: Vec<_> = w
+        .grants
+        .iter()
+        .map(|((app, account), scopes)| json!({"client_id": app, "account": account, "scopes": scopes}))
+        .collect();
+    let tokens: Vec<_> = w
+        .tokens
+        .iter()
+        .map(|(t, v)| {
+            json!({"fingerprint": fingerprint(t), "account": v.account, "kind": v.kind, "scopes": v.scopes,
+                "issued_at": v.issued_at, "expires_at": v.expires_at, "expired": v.expires_at <= now})
+        })
+        .collect();
+    let media: Vec<_> = w.media.values().collect();
+    Json(json!({"accounts": accounts, "grants": grants, "tokens": tokens, "media": media, "pins": w.pins}))
+}
+
+/// Queues a fault on Pinterest (a rate limit answers 429 and throttles the account).
+async fn pinterest_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Response {
+    queue_fault(&sb, UseCase::Pinterest, f)
+}
+
 /// Queues a fault on Facebook: the next call of that operation is rate limited (code 80001) and
 /// throttles its Page.
 async fn facebook_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Response {

@@ -292,8 +292,20 @@ pub(crate) async fn faulted(
             tokio::time::sleep(if f.millis == 0 { HANG } else { hold }).await;
             reset()
         }
+        FaultKind::ServerError if use_case == UseCase::Pinterest => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({"code": 500, "message": "Internal server error. Please try again later."})),
+        )
+            .into_response(),
         FaultKind::ServerError => server_error(),
         FaultKind::Reset => reset(),
+        FaultKind::Refuse if use_case == UseCase::Pinterest => (
+            axum::http::StatusCode::BAD_REQUEST,
+            axum::Json(
+                json!({"code": 1, "message": "The content was refused (a permanent fault injected by the sandbox)"}),
+            ),
+        )
+            .into_response(),
         FaultKind::Refuse => {
             GraphError::param("(#100) The content was refused (a permanent fault injected by the sandbox)")
                 .into_response()

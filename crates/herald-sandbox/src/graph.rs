@@ -307,6 +307,14 @@ pub(crate) struct Recorded {
     pub node: Option<&'static str>,
     pub edge: Option<String>,
     pub params: std::collections::BTreeMap<String, String>,
+    /// A JSON or form body, without credentials (platforms other than Meta's Graph).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The `Authorization` scheme (`bearer`, `basic`), lowercased.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
 }
 
 /// Records a Graph request in the sandbox's journal.
@@ -332,6 +340,9 @@ pub(crate) fn record(
         node,
         edge: segs.get(1).map(|e| (*e).to_owned()),
         params: p.public(),
+        body: None,
+        content_type: None,
+        auth: None,
     };
     sb.journal().push(entry);
 }

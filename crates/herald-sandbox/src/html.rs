@@ -19,6 +19,34 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
+/// The hidden fields that carry an authorization request's `keys` from `q` through the consent form.
+pub(crate) fn hidden(q: &std::collections::HashMap<String, String>, keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| {
+            format!(
+                "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
+                escape(q.get(*k).map(String::as_str).unwrap_or_default())
+            )
+        })
+        .collect()
+}
+
+/// The accounts a person can log in as, one radio button each (the first chosen):
+/// `(value, label)` pairs, labels unescaped.
+pub(crate) fn account_radios(accounts: impl Iterator<Item = (String, String)>) -> String {
+    accounts
+        .enumerate()
+        .map(|(i, (value, label))| {
+            format!(
+                "<label class=\"perm\"><input type=\"radio\" name=\"account\" value=\"{}\"{}> {}</label>",
+                escape(&value),
+                if i == 0 { " checked" } else { "" },
+                escape(&label)
+            )
+        })
+        .collect()
+}
+
 /// The consent pages' style, served at `/_sandbox/sandbox.css` so the pages need no inline style
 /// (Herald's Content-Security-Policy allows none).
 const STYLESHEET: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}\n\

@@ -81,6 +81,23 @@ pub(crate) async fn publications(State(sb): State<Sandbox>) -> Json<serde_json::
             m.timestamp,
         );
     }
+    for p in &sb.pinterest().pins {
+        let extra = format!(
+            "{}|{}|{}",
+            p.title.as_deref().unwrap_or_default(),
+            p.link.as_deref().unwrap_or_default(),
+            p.images.len()
+        );
+        add(
+            "pinterest",
+            p.board_id.clone(),
+            p.description.as_deref().unwrap_or_default(),
+            &extra,
+            p.media_type,
+            p.id.clone(),
+            p.created_at,
+        );
+    }
     let data: Vec<_> = by
         .into_iter()
         .map(|(fp, p)| {

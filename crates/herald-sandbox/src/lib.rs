@@ -15,6 +15,7 @@ mod html;
 mod inspect;
 mod instagram;
 mod meter;
+mod pinterest;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -36,6 +37,8 @@ pub struct SandboxConfig {
     pub instagram_app: App,
     /// The Facebook app Herald uses for Facebook Login (Pages, and Instagram through Pages).
     pub facebook_app: App,
+    /// The Pinterest app Herald uses.
+    pub pinterest_app: App,
     /// API-published posts per account per rolling 24 hours (Instagram documents 50).
     pub publish_quota: u32,
     /// The platforms' quotas, as they are or scaled up or switched off for a run.
@@ -113,6 +116,11 @@ impl Default for SandboxConfig {
                 client_secret: "sandbox-facebook-app-secret".into(),
                 redirect_uris: Vec::new(),
             },
+            pinterest_app: App {
+                client_id: "1500001".into(),
+                client_secret: "sandbox-pinterest-app-secret".into(),
+                redirect_uris: Vec::new(),
+            },
             publish_quota: 50,
             limits: Limits::default(),
             journal_limit: 10_000,
@@ -130,6 +138,8 @@ pub enum Emulator {
     /// Facebook Login and Pages (and Instagram through Pages): `www.facebook.com`,
     /// `graph.facebook.com`, `rupload.facebook.com`.
     Facebook,
+    /// Pinterest: `www.pinterest.com`, `api.pinterest.com` and the S3 upload host.
+    Pinterest,
 }
 
 impl Emulator {
@@ -138,6 +148,7 @@ impl Emulator {
         match login {
             "instagram" => Some(Self::Instagram),
             "facebook" => Some(Self::Facebook),
+            "pinterest" => Some(Self::Pinterest),
             _ => None,
         }
     }
@@ -149,6 +160,7 @@ impl SandboxConfig {
         match emulator {
             Emulator::Instagram => self.instagram_app.clone(),
             Emulator::Facebook => self.facebook_app.clone(),
+            Emulator::Pinterest => self.pinterest_app.clone(),
         }
     }
 }
@@ -168,6 +180,9 @@ pub struct Footprint {
     pub facebook_codes: usize,
     pub facebook_tokens: usize,
     pub facebook_comments: usize,
+    pub pinterest_codes: usize,
+    pub pinterest_tokens: usize,
+    pub pinterest_media: usize,
 }
 
 /// The sandbox: its configuration, clock and every platform's state.
@@ -181,6 +196,7 @@ struct Inner {
     clock: SandboxClock,
     instagram: Mutex<instagram::World>,
     facebook: Mutex<facebook::World>,
+    pinterest: Mutex<pinterest::World>,
     /// Rate limiting across both Graph hosts: the call log, faults and throttles.
     meter: Mutex<meter::Meter>,
     /// Chaos, the injected counts and the calls in flight.
@@ -206,6 +222,7 @@ impl Sandbox {
                 clock: SandboxClock::default(),
                 instagram: Mutex::new(instagram::World::seeded(comments)),
                 facebook: Mutex::new(facebook::World::seeded(instagram::LINKED_ACCOUNT, comments)),
+                pinterest: Mutex::new(pinterest::World::seeded()),
                 meter: Mutex::new(meter::Meter::new(limit)),
                 faults: Mutex::new(faults::Faults::default()),
                 journal: Mutex::new(bounded::Bounded::new(limit)),
@@ -228,6 +245,10 @@ impl Sandbox {
 
     pub(crate) fn facebook(&self) -> MutexGuard<'_, facebook::World> {
         lock(&self.inner.facebook)
+    }
+
+    pub(crate) fn pinterest(&self) -> MutexGuard<'_, pinterest::World> {
+        lock(&self.inner.pinterest)
     }
 
     pub(crate) fn meter(&self) -> MutexGuard<'_, meter::Meter> {
@@ -253,6 +274,7 @@ impl Sandbox {
         match emulator {
             Emulator::Instagram => config.instagram_app.allow(uri),
             Emulator::Facebook => config.facebook_app.allow(uri),
+            Emulator::Pinterest => config.pinterest_app.allow(uri),
         }
     }
 
@@ -281,6 +303,7 @@ impl Sandbox {
     pub fn issued_tokens(&self) -> Vec<String> {
         let mut all: Vec<String> = self.instagram().tokens.keys().cloned().collect();
         all.extend(self.facebook().tokens.keys().cloned());
+        all.extend(self.pinterest().tokens.keys().cloned());
         all
     }
 
@@ -292,6 +315,7 @@ impl Sandbox {
         let (instagram_containers, instagram_comments) = (ig.containers.len(), ig.comments.len());
         drop(ig);
         let fb = self.facebook();
+        let pin = self.pinterest();
         Footprint {
             journal,
             calls,
@@ -304,12 +328,15 @@ impl Sandbox {
             facebook_codes: fb.codes.len(),
             facebook_tokens: fb.tokens.len(),
             facebook_comments: fb.comments.len(),
+            pinterest_codes: pin.codes.len(),
+            pinterest_tokens: pin.tokens.len(),
+            pinterest_media: pin.media.len(),
         }
     }
 
     /// Every route of every emulated platform, plus `/_sandbox/`.
     pub fn router(&self) -> Router {
-        self.router_for(&[Emulator::Instagram, Emulator::Facebook])
+        self.router_for(&[Emulator::Instagram, Emulator::Facebook, Emulator::Pinterest])
     }
 
     /// The routes of the `emulated` platforms only, plus `/_sandbox/` for them.
@@ -319,6 +346,7 @@ impl Sandbox {
             r = match e {
                 Emulator::Instagram => r.merge(instagram::routes()).merge(control::instagram_routes()),
                 Emulator::Facebook => r.merge(facebook::routes()).merge(control::facebook_routes()),
+                Emulator::Pinterest => r.merge(pinterest::routes()).merge(control::pinterest_routes()),
             };
         }
         r.with_state(self.clone())

@@ -24,6 +24,8 @@ pub(crate) const MAX_FAULTS: usize = 100;
 pub(crate) enum UseCase {
     Instagram,
     Pages,
+    /// Not Meta's: Pinterest's calls, counted per user account.
+    Pinterest,
 }
 
 /// One Graph request, as the sandbox saw it (the path only: query strings carry tokens).

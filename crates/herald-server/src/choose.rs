@@ -52,6 +52,7 @@ pub(crate) async fn connect(
             reconnect_by: grant.token_expires_at,
         },
         &c.token,
+        None,
     )
     .await
 }

@@ -394,13 +394,14 @@ pub(crate) fn store_failed(e: herald_store::StoreError) -> Response {
     )
 }
 
-/// Saves a connected profile and its token; posts that waited for it go out now if they are still
-/// inside their catch-up window (the others become `missed`). Returns the profile and how many
-/// posts were requeued.
+/// Saves a connected profile and its tokens (the refresh token too, where the login gave one);
+/// posts that waited for it go out now if they are still inside their catch-up window (the
+/// others become `missed`). Returns the profile and how many posts were requeued.
 pub(crate) async fn save_profile(
     state: &AppState,
     profile: NewProfile<'_>,
     token: &SecretString,
+    renew: Option<&SecretString>,
 ) -> Result<(ProfileId, u64), herald_store::StoreError> {
     let ws = profile.workspace;
     let platform = profile.platform.to_owned();
@@ -409,6 +410,12 @@ pub(crate) async fn save_profile(
         .store
         .put_secret(ws, id, SecretKind::AccessToken, token.expose_secret())
         .await?;
+    if let Some(renew) = renew {
+        state
+            .store
+            .put_secret(ws, id, SecretKind::RefreshToken, renew.expose_secret())
+            .await?;
+    }
     tracing::info!(profile = %id, platform, "profile connected");
     let requeued = state.store.requeue_after_reconnect(ws, id).await?;
     if requeued > 0 {
@@ -441,6 +448,7 @@ async fn complete_account(
             reconnect_by: None,
         },
         &grant.access_token,
+        grant.renew.as_ref().map(|r| &r.token),
     )
     .await
     .map_err(store_failed)?;

@@ -47,8 +47,13 @@ impl Engage {
         self.publisher.comments(self.login, token, id).await
     }
 
-    async fn metrics(&self, token: &SecretString, id: &str) -> Result<Metrics, PlatformError> {
-        self.publisher.metrics(self.login, token, id).await
+    async fn metrics(
+        &self,
+        token: &SecretString,
+        id: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Metrics, PlatformError> {
+        self.publisher.metrics(self.login, token, id, now).await
     }
 
     async fn reply(&self, token: &SecretString, comment: &str, text: &str) -> Result<String, PlatformError> {
@@ -179,8 +184,9 @@ pub(crate) async fn metrics_of<'p>(
     ws: WorkspaceId,
     post: &'p PostRow,
 ) -> Vec<(&'p DeliveryRow, Result<Metrics, Unavailable>)> {
+    let now = state.store.clock().now();
     per_delivery(state, ws, post, Feature::Metrics, |e, t, m| async move {
-        e.metrics(&t, &m).await
+        e.metrics(&t, &m, now).await
     })
     .await
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use herald_domain::PendingConnectionId;
 use herald_domain::platform::Platform;
-use herald_platforms::{Exchanged, Grant, PersonGrant, PlatformError};
+use herald_platforms::{Exchanged, Grant, PersonGrant, PlatformError, RenewBy};
 use herald_store::{NewPending, OAuthStateRow, PendingRow};
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
@@ -45,6 +45,10 @@ struct Held {
     scopes: Vec<String>,
     id: String,
     name: String,
+    #[serde(default)]
+    refresh_token: Option<SecretString>,
+    #[serde(default)]
+    refresh_expires_at: Option<i64>,
 }
 
 fn seal(e: &Exchanged) -> SecretString {
@@ -68,9 +72,15 @@ fn seal(e: &Exchanged) -> SecretString {
             &g.name,
         ),
     };
+    let renew = match e {
+        Exchanged::Account(g) => g.renew.as_ref(),
+        Exchanged::Person(_) => None,
+    };
     let v = json!({
         "kind": kind, "access_token": token.expose_secret(), "issued_at": issued.as_microsecond(),
         "expires_at": expires.map(|t| t.as_microsecond()), "scopes": scopes, "id": id, "name": name,
+        "refresh_token": renew.map(|r| r.token.expose_secret()),
+        "refresh_expires_at": renew.and_then(|r| r.expires_at).map(|t| t.as_microsecond()),
     });
     SecretString::from(v.to_string())
 }
@@ -87,6 +97,10 @@ fn unseal(payload: &SecretString) -> Option<Exchanged> {
             scopes: h.scopes,
             account_id: h.id,
             handle: h.name,
+            renew: h.refresh_token.map(|token| RenewBy {
+                token,
+                expires_at: h.refresh_expires_at.and_then(at),
+            }),
         }),
         _ => Exchanged::Person(PersonGrant {
             access_token: h.access_token,

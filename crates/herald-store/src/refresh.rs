@@ -62,14 +62,21 @@ impl Store {
         due(rows)
     }
 
-    /// Stores a refreshed access token at once, then its lifetime, and lets `owner`'s lease go.
+    /// Stores a refreshed access token at once (after the refresh token that replaced the one
+    /// used, where the login rotates them: the old one no longer works), then its lifetime, and
+    /// lets `owner`'s lease go.
     pub async fn finish_refresh(
         &self,
         p: ProfileDue,
         owner: &str,
         token: &str,
+        renew: Option<&str>,
         expires_at: Option<i64>,
     ) -> Result<()> {
+        if let Some(renew) = renew {
+            self.put_secret(p.workspace, p.profile, SecretKind::RefreshToken, renew)
+                .await?;
+        }
         self.put_secret(p.workspace, p.profile, SecretKind::AccessToken, token)
             .await?;
         let now = self.now();

@@ -64,7 +64,7 @@ pub fn args() -> Vec<Arg> {
                 .help(leak(format!("A file holding the {name} app secret"))),
         );
         let h = Registry::hosts(login);
-        for (what, host) in [("www", h.www), ("api", h.api), ("graph", h.graph)] {
+        for (what, host) in h.each() {
             let word = label(host);
             out.push(
                 Arg::new(leak(id(login, what)))
@@ -118,7 +118,14 @@ pub fn resolve(
     let mut apps = HashMap::new();
     for login in Login::ALL {
         let f = file.remove(&login).unwrap_or_default();
-        let url = |what: &str| matches.get_one::<Url>(&id(login, what)).cloned();
+        // A login with one API host has no `graph` flag.
+        let url = |what: &str| {
+            matches
+                .try_get_one::<Url>(&id(login, what))
+                .ok()
+                .flatten()
+                .cloned()
+        };
         let source = AppSource {
             client_id: matches
                 .get_one::<String>(&id(login, "client_id"))
@@ -168,6 +175,10 @@ fn app(login: Login, p: AppSource) -> anyhow::Result<Option<App>> {
             app.www_base = p.www_base.unwrap_or(app.www_base);
             app.api_base = p.api_base.unwrap_or(app.api_base);
             app.graph_base = p.graph_base.unwrap_or(app.graph_base);
+            let h = Registry::hosts(login);
+            if h.graph == h.api {
+                app.graph_base = app.api_base.clone();
+            }
             Ok(Some(app))
         }
         (None, None) if !any_base => Ok(None),

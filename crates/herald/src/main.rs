@@ -429,9 +429,10 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
             for login in Login::ALL {
                 let app = sb.app(emulator(login)?);
                 let h = Registry::hosts(login);
-                let flags: Vec<String> = [h.www, h.api, h.graph]
-                    .iter()
-                    .map(|host| {
+                let flags: Vec<String> = h
+                    .each()
+                    .into_iter()
+                    .map(|(_, host)| {
                         let word = herald::apps::label(host);
                         format!("--{}-{word}-base http://{listen}/{host}", login.as_str())
                     })

@@ -448,6 +448,33 @@ static PINTEREST: Limits = Limits {
                 "Where each image leads, in the images' order.",
             )
         },
+        OptionSpec {
+            per_item: true,
+            ..option(
+                "item_descriptions",
+                OptionType::Text { max_chars: 800 },
+                &["carousel"],
+                "Each image's own description, in the images' order.",
+            )
+        },
+        option(
+            "board_section_id",
+            OptionType::Choice { list: "sections" },
+            &[],
+            "A section of the board to put the pin in.",
+        ),
+        option(
+            "cover_media_id",
+            OptionType::Media { types: &[Jpeg, Png] },
+            &["video"],
+            "An uploaded image shown as the video pin's cover instead of a frame.",
+        ),
+        option(
+            "cover_frame_s",
+            OptionType::Integer { min: 0, max: 900 },
+            &["video"],
+            "The second of the video used as its cover (the first frame when neither cover is set).",
+        ),
     ],
     threads: false,
     preview_fold: None,

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::SCOPES;
 use super::world::{Code, Token, TokenKind, World};
 use crate::graph::{GraphError, Params};
-use crate::html::{escape, page};
+use crate::html::page;
 use crate::{Sandbox, random_token};
 
 const BASIC: &str = "instagram_business_basic";
@@ -67,30 +67,14 @@ pub(crate) async fn authorize_page(
         Ok(s) => s,
         Err(m) => return error_page(StatusCode::BAD_REQUEST, &m),
     };
-    let hidden = ["client_id", "redirect_uri", "response_type", "state"]
-        .iter()
-        .map(|k| {
-            format!(
-                "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
-                escape(q.get(*k).map(String::as_str).unwrap_or_default())
-            )
-        })
-        .collect::<String>();
+    let hidden = crate::html::hidden(&q, &["client_id", "redirect_uri", "response_type", "state"]);
     let world = sb.instagram();
-    let accounts = world
-        .accounts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            format!(
-                "<label class=\"perm\"><input type=\"radio\" name=\"account\" value=\"{}\"{}> @{} ({})</label>",
-                a.user_id,
-                if i == 0 { " checked" } else { "" },
-                escape(&a.username),
-                escape(&a.name)
-            )
-        })
-        .collect::<String>();
+    let accounts = crate::html::account_radios(
+        world
+            .accounts
+            .iter()
+            .map(|a| (a.user_id.to_string(), format!("@{} ({})", a.username, a.name))),
+    );
     drop(world);
     let perms = scopes
         .iter()

@@ -129,8 +129,11 @@ impl TestApp {
         let app = herald::start(settings.clone()).await.expect("Herald starts");
         let base = app.public_url.clone();
         let sandbox = sandbox.unwrap_or_else(|| app.sandbox.clone().expect("built-in sandbox"));
-        sandbox.allow_instagram_redirect(base.join("oauth/instagram/callback").unwrap().as_str());
-        sandbox.allow_facebook_redirect(base.join("oauth/facebook/callback").unwrap().as_str());
+        for login in Login::ALL {
+            let callback = base.join(&format!("oauth/{}/callback", login.as_str())).unwrap();
+            let emulator = Emulator::for_login(login.as_str()).unwrap();
+            sandbox.allow_redirect(emulator, callback.as_str());
+        }
         sandbox.trust_origin(&base);
         let sandbox_base = sandbox_base.unwrap_or_else(|| base.clone());
         Self {

@@ -15,6 +15,7 @@ const ALLOWED: &[&str] = &[
     "crates/herald-platforms/src/instagram.rs",
     "crates/herald-platforms/src/facebook.rs",
     "crates/herald-platforms/src/meta.rs",
+    "crates/herald-platforms/src/pinterest.rs",
     "crates/herald-sandbox/",
 ];
 
