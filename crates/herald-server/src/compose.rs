@@ -15,6 +15,7 @@ use axum::routing::{MethodRouter, get, post};
 use herald_domain::MediaId;
 use herald_domain::media::MediaType;
 use herald_domain::rules::{self, OptionSpec, OptionType};
+use herald_platforms::Choice;
 use herald_store::{MediaRow, ProfileRow};
 use serde_json::Value;
 
@@ -32,10 +33,13 @@ pub(crate) struct OptionField {
     pub id: String,
     pub label: &'static str,
     pub about: &'static str,
-    /// `text`, `url`, `number`, `yesno`, `select` or `lines` (one value per media item).
+    /// `text`, `url`, `number`, `select` or `lines` (one value per media item).
     pub control: &'static str,
     pub value: String,
-    pub choices: Vec<String>,
+    /// A select's options: (value, what people read).
+    pub choices: Vec<(String, String)>,
+    /// The platform needs it (a pin's board): the select has no "platform default".
+    pub required: bool,
     pub error: Option<String>,
 }
 
@@ -326,15 +330,36 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
             text_error: Vec::new(),
             media_error: Vec::new(),
             error: Vec::new(),
-            options: limits
-                .options
-                .iter()
-                .map(|spec| option_field(&id, spec, f, &library))
-                .collect(),
+            options: Vec::new(),
             own_media,
             media: picks(f, &format!("tmedia:{id}:"), &library),
             preview: preview(p.platform, text, &media),
         };
+        // Every list first: a choice under another (a board's section) is named with its parent.
+        let mut lists: Vec<(&str, Result<Vec<Choice>, String>)> = Vec::new();
+        for spec in limits.options {
+            if let OptionType::Choice { list } = spec.ty {
+                let read = crate::choices::live(state, me.ws, p, list, true).await;
+                lists.push((list, read.map_err(|e| e.message)));
+            }
+        }
+        let every: Vec<Choice> = lists
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .flatten()
+            .cloned()
+            .collect();
+        for spec in limits.options {
+            let listed = match spec.ty {
+                OptionType::Choice { list } => lists
+                    .iter()
+                    .find(|(l, _)| *l == list)
+                    .map(|(_, r)| r.as_deref().map_err(String::as_str)),
+                _ => None,
+            };
+            let listed = listed.map(|r| r.map(|c| (c, every.as_slice())));
+            s.options.push(option_field(&id, spec, f, &library, listed));
+        }
         for v in violations
             .iter()
             .filter(|v| v["profile_id"].as_str() == Some(&id))
@@ -421,21 +446,44 @@ fn default_time(state: &AppState, zone: &str) -> (String, String) {
     )
 }
 
-fn option_field(profile: &str, spec: &OptionSpec, f: &Fields, library: &[MediaRow]) -> OptionField {
+/// A `Choice` option's list as read (with every list read for the profile), or why it was not.
+type Listed<'a> = Result<(&'a [Choice], &'a [Choice]), &'a str>;
+
+/// An option's control: its platform's list (`Choice`) comes read in `listed`, with every list read
+/// for the profile (to name a choice's parent), or the reason it could not be read, and then the
+/// option takes a typed id.
+fn option_field(
+    profile: &str,
+    spec: &OptionSpec,
+    f: &Fields,
+    library: &[MediaRow],
+    listed: Option<Listed<'_>>,
+) -> OptionField {
     let name = format!("opt:{profile}:{}", spec.name);
-    let (control, choices) = match spec.ty {
+    let same = |v: &str| (v.to_owned(), v.to_owned());
+    let mut error = None;
+    let (control, choices) = match (&spec.ty, listed) {
         _ if spec.per_item => ("lines", Vec::new()),
-        OptionType::Text { .. } | OptionType::Choice { .. } => ("text", Vec::new()),
-        OptionType::Url => ("url", Vec::new()),
-        OptionType::Integer { .. } => ("number", Vec::new()),
-        OptionType::Bool => ("select", vec!["yes".to_owned(), "no".to_owned()]),
-        OptionType::OneOf { values } => ("select", values.iter().map(|v| (*v).to_owned()).collect()),
-        OptionType::Media { types } => (
+        (OptionType::Choice { .. }, Some(Ok((listed, every)))) => ("select", choice_labels(listed, every)),
+        (OptionType::Choice { .. }, Some(Err(why))) => {
+            error = Some(why.to_owned());
+            ("text", Vec::new())
+        }
+        (OptionType::Text { .. } | OptionType::Choice { .. }, _) => ("text", Vec::new()),
+        (OptionType::Url, _) => ("url", Vec::new()),
+        (OptionType::Integer { .. }, _) => ("number", Vec::new()),
+        (OptionType::Bool, _) => ("select", vec![same("yes"), same("no")]),
+        (OptionType::OneOf { values }, _) => ("select", values.iter().map(|v| same(v)).collect()),
+        (OptionType::Media { types }, _) => (
             "select",
             library
                 .iter()
                 .filter(|m| types.contains(&m.media_type))
-                .map(|m| m.id.to_string())
+                .map(|m| {
+                    let id = m.id.to_string();
+                    let label = m.original_name.clone().unwrap_or_else(|| id.clone());
+                    (id, label)
+                })
                 .collect(),
         ),
     };
@@ -447,8 +495,25 @@ fn option_field(profile: &str, spec: &OptionSpec, f: &Fields, library: &[MediaRo
         about: spec.about,
         control,
         choices,
-        error: None,
+        required: spec.required,
+        error,
     }
+}
+
+/// A platform's list as a select offers it: a choice under another (a board's section) is named
+/// with it ("Product launches › Spring"), found among `every` choice read.
+fn choice_labels(listed: &[Choice], every: &[Choice]) -> Vec<(String, String)> {
+    listed
+        .iter()
+        .map(|c| {
+            let parent = c
+                .parent
+                .as_ref()
+                .and_then(|p| every.iter().find(|o| &o.id == p && o.parent.is_none()))
+                .map(|p| format!("{} › ", p.name));
+            (c.id.clone(), format!("{}{}", parent.unwrap_or_default(), c.name))
+        })
+        .collect()
 }
 
 fn said_again(c: &Composer) -> String {

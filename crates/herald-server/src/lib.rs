@@ -47,6 +47,7 @@ use herald_vault::UrlSigner;
 use tokio::sync::Notify;
 use url::Url;
 
+pub use choices::ChoiceCache;
 pub use client::TrustedProxies;
 pub use error::ApiError;
 pub use janitor::janitor;
@@ -117,6 +118,8 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// Password hashing, a few at a time.
     pub hashing: Hashing,
+    /// The platforms' lists (boards, sections) the composer read lately.
+    pub choices: ChoiceCache,
 }
 
 /// One documented operation of the API.

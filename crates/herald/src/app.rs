@@ -277,6 +277,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             signer,
             wake,
             hashing,
+            choices: herald_server::ChoiceCache::default(),
         };
         tasks.push(tokio::spawn(herald_server::janitor(
             state.clone(),

@@ -259,6 +259,56 @@ async fn a_newcomer_connects_reconnects_uploads_fixes_a_caption_schedules_and_se
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_pin_is_scheduled_in_the_browser_on_a_board_chosen_from_the_accounts_live_list_and_published() {
+    let Some(b) = Browser::start("a_pin_is_scheduled_in_the_browser").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    sign_up(&b, &app, "pins@example.com").await;
+    b.goto(app.url("connect/pinterest").as_str()).await;
+    b.click("#continue").await;
+    b.text_with("h1", "Give this app access to your Pinterest account?")
+        .await;
+    b.click("button[value='allow']").await;
+    b.text_with("h1", "Connected").await;
+    b.click("#back").await;
+    b.text_with(".profile", "on Pinterest").await;
+    b.click("nav a[href='/compose']").await;
+    b.keys("#file", &fixture_path("square-1080.jpg")).await;
+    b.click("#upload").await;
+    b.text_with("#media", "square-1080.jpg").await;
+    b.fill("#text", "A lamp for spring").await;
+    // The board is required: the live check says so beside the post until one is chosen.
+    b.text_with("#problems", "board_id").await;
+    b.click("details.profile-tab summary").await;
+    let boards = b.text_with("select[id$='-board_id']", "Product launches").await;
+    assert!(
+        boards.contains("Recipes") && boards.contains("(choose)"),
+        "{boards}"
+    );
+    let sections = b.text_with("select[id$='-board_section_id']", "Spring").await;
+    assert!(sections.contains("Product launches › Spring"), "{sections}");
+    b.click("select[id$='-board_id'] option[value='549755885175']")
+        .await;
+    b.text_with("#problems", "can take this post").await;
+    b.click("#schedule").await;
+    b.text_with("h1", "Post for").await;
+    let due = app.count("SELECT MAX(scheduled_at) FROM posts").await;
+    let now = crate::harness::herald_now(&app).as_microsecond();
+    crate::harness::move_clocks(&app, jiff::SignedDuration::from_micros(due - now)).await;
+    let post_url = b.url().await;
+    reload_until(&b, &post_url, ".permalink").await;
+    let link = b.text_with(".permalink", "http").await;
+    assert!(link.starts_with("https://www.pinterest.com/pin/"), "{link}");
+    let pins = app.sandbox_json("_sandbox/pinterest").await;
+    assert_eq!(pins["pins"][0]["board_id"], "549755885175", "{pins:#}");
+    let errors = b.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    b.quit().await;
+    app.stop().await;
+}
+
 /// Fires the HTML drag-and-drop events a person's drag makes, from the chip to the day's cell.
 const DRAG: &str =
     "const [chip, cell] = [document.querySelector(arguments[0]), document.querySelector(arguments[1])];
