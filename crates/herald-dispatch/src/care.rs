@@ -122,6 +122,14 @@ impl Dispatcher {
                 }
                 saved
             }
+            // A rotated refresh token is refused once used: if another process renewed this
+            // profile meanwhile (its lease lapsed under us), the stored one changed and all is well.
+            Err(PlatformError::TokenExpired | PlatformError::TokenRevoked(_))
+                if self.renewed_meanwhile(p, renew.as_ref()).await =>
+            {
+                tracing::info!(profile = %p.profile, "another process renewed the token meanwhile");
+                Ok(())
+            }
             Err(e @ (PlatformError::TokenExpired | PlatformError::TokenRevoked(_))) => {
                 let reason = match e {
                     PlatformError::TokenExpired => ReconnectReason::Expired,
@@ -139,6 +147,21 @@ impl Dispatcher {
         };
         if let Err(e) = outcome {
             tracing::error!(profile = %p.profile, error = %e, "recording a token refresh failed");
+        }
+    }
+
+    /// Whether the refresh token stored now differs from `used` (a refresh elsewhere replaced it).
+    async fn renewed_meanwhile(&self, p: ProfileDue, used: Option<&secrecy::SecretString>) -> bool {
+        let Some(used) = used else {
+            return false;
+        };
+        match self
+            .store
+            .get_secret(p.workspace, p.profile, SecretKind::RefreshToken)
+            .await
+        {
+            Ok(Some(now)) => now.expose_secret() != used.expose_secret(),
+            _ => false,
         }
     }
 

@@ -79,12 +79,14 @@ impl Login {
         }
     }
 
-    /// How old a token must be before the platform renews it (Instagram: a day; Pinterest: any
-    /// age).
+    /// How old a token must be before Herald renews it: Instagram renews only tokens a day old;
+    /// Pinterest any, but an hour keeps a platform that hands out short tokens from being asked
+    /// again and again (each refresh rotates its refresh token).
     pub fn refresh_min_age(self) -> jiff::SignedDuration {
         match self {
             Self::Instagram => jiff::SignedDuration::from_hours(24),
-            Self::Facebook | Self::Pinterest => jiff::SignedDuration::ZERO,
+            Self::Pinterest => jiff::SignedDuration::from_hours(1),
+            Self::Facebook => jiff::SignedDuration::ZERO,
         }
     }
 

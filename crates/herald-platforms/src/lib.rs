@@ -35,12 +35,11 @@ pub struct Grant {
     pub renew: Option<RenewBy>,
 }
 
-/// A refresh token and when it stops working unless used (Pinterest's continuous refresh tokens
-/// last 60 days and are replaced by each refresh).
+/// A refresh token. Where it lapses unless used (Pinterest: 60 days), each renewal replaces it
+/// with a new one, so its own lifetime is not kept: a lapsed one shows as a refused renewal.
 #[derive(Debug)]
 pub struct RenewBy {
     pub token: SecretString,
-    pub expires_at: Option<Timestamp>,
 }
 
 /// A refreshed access token, and the refresh token that replaces the one used, where the login

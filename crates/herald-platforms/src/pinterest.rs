@@ -65,8 +65,12 @@ struct Handle {
 
 /// How soon a processing video is looked at again.
 const RECHECK: Duration = Duration::from_secs(2);
-/// Pins looked through on the board after an interruption (the newest first).
-const RECENT: &str = "100";
+/// Pins per page when the board is read after an interruption (the newest first).
+const PAGE: usize = 100;
+/// Pages read before Herald gives up telling whether the pin was made.
+const MAX_PAGES: usize = 10;
+/// How long a video may stay `registered` or `processing` before Herald gives up on it (seconds).
+const PROCESSING_LIMIT: i64 = 3600;
 /// How far Pinterest's clock may be from Herald's when matching a pin's time (seconds).
 const SKEW: i64 = 5;
 
@@ -86,6 +90,8 @@ struct PinContent<'a> {
     description: &'a str,
     link: Option<&'a str>,
     alt_text: Option<&'a str>,
+    /// `image`, `multiple_images` or `video`, as Pinterest names a pin's `media.media_type`.
+    media_type: &'static str,
 }
 
 impl Pinterest {
@@ -130,16 +136,34 @@ impl Pinterest {
                 Some(self.config.client_secret.expose_secret()),
             )
             .form(form);
-        match result(crate::send(request).await?).await {
-            // 283: "The authorization grant is invalid" (a used, rotated or revoked refresh token).
-            Err(PlatformError::TokenRevoked(m) | PlatformError::PermissionMissing(m)) => {
-                Err(PlatformError::TokenRevoked(m))
-            }
-            other => other,
+        let res = crate::send(request).await?;
+        let status = res.status();
+        let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(body);
         }
+        let message = body["message"].as_str().map_or_else(
+            || format!("Pinterest's token endpoint answered {status}"),
+            str::to_owned,
+        );
+        // Decided by Pinterest's code, not the status: 283 is a grant that no longer works (a
+        // used, rotated or revoked refresh token, an old code); a refused client (code 2 on the
+        // token endpoint) is Herald's configuration, which no reconnect mends.
+        Err(match (body["code"].as_i64(), body["error"].as_str()) {
+            (Some(283), _) | (_, Some("invalid_grant")) => PlatformError::TokenRevoked(message),
+            _ if status.is_server_error() => PlatformError::Transient { message },
+            _ if status.as_u16() == 429 => PlatformError::RateLimited { retry_after: None },
+            _ if status.as_u16() == 401 || body["code"] == 2 => PlatformError::Platform {
+                message: format!(
+                    "Pinterest refused Herald's app credentials ({message}): check the Pinterest client id and secret"
+                ),
+            },
+            _ => PlatformError::Platform { message },
+        })
     }
 
-    fn authorize_url(&self, r: &Authorize<'_>) -> Url {
+    fn consent_url(&self, r: &Authorize<'_>) -> Url {
         let mut u = self.config.www_base.clone();
         let base = u.path().trim_end_matches('/').to_owned();
         u.set_path(&format!("{base}/oauth/"));
@@ -182,7 +206,7 @@ impl Pinterest {
         })
     }
 
-    async fn refresh(&self, refresh: &SecretString, now: Timestamp) -> Result<Refreshed, PlatformError> {
+    async fn renew(&self, refresh: &SecretString, now: Timestamp) -> Result<Refreshed, PlatformError> {
         // `continuous_refresh=true` asks apps made before 2025-09-25 for the rotating 60-day token
         // too; newer apps get it anyway.
         let body = self
@@ -200,7 +224,7 @@ impl Pinterest {
         })
     }
 
-    async fn revoke(&self, token: &SecretString) -> Result<(), PlatformError> {
+    async fn revoke_token(&self, token: &SecretString) -> Result<(), PlatformError> {
         let request = self
             .http
             .post(self.api("oauth/token/revoke"))
@@ -215,6 +239,12 @@ impl Pinterest {
         let res = crate::send(request).await?;
         if res.status().is_success() {
             return Ok(());
+        }
+        // The endpoint revokes only system users' tokens (the spec): a person's is refused (403).
+        if res.status() == reqwest::StatusCode::FORBIDDEN {
+            return Err(PlatformError::Unsupported(
+                "Pinterest's API revokes only the tokens of system users; to end Herald's access on Pinterest too, remove it under Settings → Security and logins → Apps on Pinterest.".into(),
+            ));
         }
         result(res).await.map(|_| ())
     }
@@ -279,6 +309,13 @@ impl Pinterest {
         handle: Handle,
         ctx: &StepContext<'_>,
     ) -> Result<Step<Handle>, PlatformError> {
+        let handle = Handle {
+            started_at: match handle.started_at {
+                0 => ctx.now.as_second(),
+                t => t,
+            },
+            ..handle
+        };
         let video = job.items.iter().find(|i| i.video);
         if let Some(video) = video {
             let Some(media_id) = handle.media_id.clone() else {
@@ -297,6 +334,13 @@ impl Pinterest {
                         media_ready: true,
                         ..handle
                     })),
+                    "registered" | "processing"
+                        if ctx.now.as_second() - handle.started_at > PROCESSING_LIMIT =>
+                    {
+                        Err(PlatformError::ContentRejected {
+                            message: "Pinterest did not finish processing the video within an hour.".into(),
+                        })
+                    }
                     "registered" | "processing" => Ok(Step::Park(handle, RECHECK)),
                     other => Err(PlatformError::ContentRejected {
                         message: format!("Pinterest could not process the video ({other})."),
@@ -385,46 +429,65 @@ impl Pinterest {
             .send()
             .await
             .map_err(|e| PlatformError::from_http(&e))?;
-        match res.status() {
-            s if s.is_success() => Ok(media_id),
-            s if s.is_server_error() => Err(PlatformError::Transient {
-                message: format!("Pinterest's upload host answered {s}"),
-            }),
-            s => Err(PlatformError::ContentRejected {
-                message: format!("Pinterest's upload host refused the video ({s})"),
-            }),
+        // Nothing is saved before the upload took, so a retry registers the video again: only a
+        // file the host will never take (too large) is a refusal.
+        let status = res.status();
+        if status.is_success() {
+            return Ok(media_id);
         }
+        let said = res.text().await.unwrap_or_default();
+        if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE || said.contains("EntityTooLarge") {
+            return Err(PlatformError::ContentRejected {
+                message: "Pinterest's upload host refused the video as too large.".into(),
+            });
+        }
+        Err(PlatformError::Transient {
+            message: format!("Pinterest's upload host answered {status}"),
+        })
     }
 
-    /// Pins on the board made inside the window with everything sent.
+    /// Pins on the board made inside the window with everything sent. The board is read newest
+    /// first, page by page, until a pin older than the window shows; a board that does not get
+    /// there within [`MAX_PAGES`] is an error, never "not made".
     async fn find_published(
         &self,
         token: &SecretString,
         pin: &PinContent<'_>,
         (from, to): (i64, i64),
     ) -> Result<Vec<Published>, PlatformError> {
-        let mut url = self.api(&format!("boards/{}/pins", pin.board_id));
-        url.query_pairs_mut().append_pair("page_size", RECENT);
-        let page = self.get(url, token).await?;
-        let same = |v: &Value, want: Option<&str>| v.as_str().filter(|s| !s.is_empty()) == want;
-        Ok(page["items"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter(|p| {
+        let path = format!("boards/{}/pins", pin.board_id);
+        let mut found = Vec::new();
+        let mut bookmark: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url = self.api(&path);
+            url.query_pairs_mut().append_pair("page_size", &PAGE.to_string());
+            if let Some(b) = &bookmark {
+                url.query_pairs_mut().append_pair("bookmark", b);
+            }
+            let page = self.get(url, token).await?;
+            let items = page["items"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let mut older = false;
+            for p in items {
                 let at = p["created_at"].as_str().and_then(pin_time);
-                at.is_some_and(|t| t >= from - SKEW && t <= to + SKEW)
-                    && same(&p["description"], Some(pin.description).filter(|d| !d.is_empty()))
-                    && same(&p["title"], pin.title)
-                    && same(&p["link"], pin.link)
-                    && same(&p["board_section_id"], pin.section_id)
-            })
-            .filter_map(|p| p["id"].as_str().map(published))
-            .collect())
+                older |= at.is_some_and(|t| t < from - SKEW);
+                if at.is_some_and(|t| t >= from - SKEW && t <= to + SKEW) && same_pin(p, pin) {
+                    found.extend(p["id"].as_str().map(published));
+                }
+            }
+            bookmark = page["bookmark"].as_str().map(str::to_owned);
+            if older || bookmark.is_none() {
+                return Ok(found);
+            }
+        }
+        Err(PlatformError::Platform {
+            message: format!(
+                "Herald looked through the board's newest {} pins without reaching the time of this attempt, so it cannot tell whether the pin was made.",
+                MAX_PAGES * PAGE
+            ),
+        })
     }
 
-    async fn metrics(
+    async fn analytics(
         &self,
         token: &SecretString,
         pin: &str,
@@ -508,6 +571,20 @@ fn media_source(job: &PublishJob<'_>, media_id: Option<&str>) -> Result<Value, P
     }
 }
 
+/// Whether a pin on the board carries everything sent: the text (line ends and surrounding white
+/// space aside), title, link, alt text, section and kind of media. An empty field is no field.
+fn same_pin(p: &Value, pin: &PinContent<'_>) -> bool {
+    let norm = |s: &str| s.replace("\r\n", "\n").trim().to_owned();
+    let field = |k: &str| p[k].as_str().map(norm).filter(|s| !s.is_empty());
+    let want = |v: Option<&str>| v.map(norm).filter(|s| !s.is_empty());
+    field("description") == want(Some(pin.description))
+        && field("title") == want(pin.title)
+        && field("link") == want(pin.link)
+        && field("alt_text") == want(pin.alt_text)
+        && field("board_section_id") == want(pin.section_id)
+        && p["media"]["media_type"] == pin.media_type
+}
+
 fn published(id: &str) -> Published {
     Published {
         id: id.to_owned(),
@@ -535,17 +612,7 @@ impl Tokens {
         let expires_at = body["expires_in"]
             .as_i64()
             .map(|s| now + SignedDuration::from_secs(s));
-        let renew = secret("refresh_token").map(|token| RenewBy {
-            token,
-            expires_at: body["refresh_token_expires_at"]
-                .as_i64()
-                .and_then(|s| Timestamp::from_second(s).ok())
-                .or_else(|| {
-                    body["refresh_token_expires_in"]
-                        .as_i64()
-                        .map(|s| now + SignedDuration::from_secs(s))
-                }),
-        });
+        let renew = secret("refresh_token").map(|token| RenewBy { token });
         Ok(Self {
             access,
             expires_at,
@@ -563,7 +630,7 @@ fn malformed(field: &str) -> PlatformError {
 /// A Pinterest answer: the JSON body, or its `{"code","message"}` mapped into the taxonomy.
 async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
     let status = res.status();
-    let wait = wait_of(res.headers());
+    let wait = wait_of(res.headers(), Timestamp::now());
     let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if status.is_success() {
@@ -582,12 +649,17 @@ async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
     })
 }
 
-/// How long a 429 asks to wait: `Retry-After`, else the rate-limit window's reset (seconds).
-fn wait_of(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    ["retry-after", "x-ratelimit-reset"]
+/// How long a 429 asks to wait: `Retry-After`, else the rate-limit window's reset, in seconds
+/// (a value that can only be a Unix time is read as one), never more than a day.
+fn wait_of(headers: &reqwest::header::HeaderMap, now: Timestamp) -> Option<Duration> {
+    let secs = ["retry-after", "x-ratelimit-reset"]
         .iter()
-        .find_map(|h| headers.get(*h)?.to_str().ok()?.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
+        .find_map(|h| headers.get(*h)?.to_str().ok()?.trim().parse::<i64>().ok())?;
+    let secs = match secs {
+        s if s > 1_000_000_000 => s - now.as_second(),
+        s => s,
+    };
+    Some(Duration::from_secs(secs.clamp(0, 86_400) as u64))
 }
 
 impl Connector for Pinterest {
@@ -597,7 +669,7 @@ impl Connector for Pinterest {
 
     fn authorize_url(&self, r: &Authorize<'_>) -> Url {
         // Pinterest documents no PKCE for web apps: a challenge, if any, is not sent.
-        self.authorize_url(r)
+        self.consent_url(r)
     }
 
     fn exchange<'a>(&'a self, r: CodeExchange<'a>) -> Call<'a, Exchanged> {
@@ -626,12 +698,12 @@ impl Connector for Pinterest {
             let renew = renew.ok_or_else(|| {
                 PlatformError::TokenRevoked("Herald holds no refresh token for this Pinterest account".into())
             })?;
-            self.refresh(renew, now).await
+            self.renew(renew, now).await
         })
     }
 
     fn revoke<'a>(&'a self, token: &'a SecretString) -> Call<'a, ()> {
-        Box::pin(self.revoke(token))
+        Box::pin(self.revoke_token(token))
     }
 }
 
@@ -676,13 +748,20 @@ impl Publisher for Pinterest {
                 .ok_or_else(|| PlatformError::ContentRejected {
                     message: "A pin needs a board.".into(),
                 })?;
+            // An empty option is no option: it is not sent, and a pin found later has none.
+            let set = |name: &str| job.text_option(name).filter(|v| !v.trim().is_empty());
             let pin = PinContent {
                 board_id,
-                section_id: job.text_option("board_section_id"),
-                title: job.text_option("title"),
+                section_id: set("board_section_id"),
+                title: set("title"),
                 description: job.text,
-                link: job.text_option("link"),
-                alt_text: job.text_option("alt_text"),
+                link: set("link"),
+                alt_text: set("alt_text"),
+                media_type: match job.items {
+                    _ if job.items.iter().any(|i| i.video) => "video",
+                    [_] => "image",
+                    _ => "multiple_images",
+                },
             };
             self.publish_step(job, &pin, h, &ctx).await.map(saved)
         })
@@ -711,17 +790,15 @@ impl Publisher for Pinterest {
     }
 
     fn comments_available(&self) -> Result<(), Unavailable> {
-        Err(
-            "Pinterest's API has no way to read or answer comments; Herald shows their count with the pin's metrics.",
-        )
+        Err(NO_COMMENTS)
     }
 
     fn comments<'a>(&'a self, _: Login, _: &'a SecretString, _: &'a str) -> Call<'a, Vec<Comment>> {
-        Box::pin(async { Err(PlatformError::Unsupported(no_comments().into())) })
+        Box::pin(async { Err(PlatformError::Unsupported(NO_COMMENTS.into())) })
     }
 
     fn reply<'a>(&'a self, _: Login, _: &'a SecretString, _: &'a str, _: &'a str) -> Call<'a, String> {
-        Box::pin(async { Err(PlatformError::Unsupported(no_comments().into())) })
+        Box::pin(async { Err(PlatformError::Unsupported(NO_COMMENTS.into())) })
     }
 
     fn metrics_available(&self) -> Result<(), Unavailable> {
@@ -735,17 +812,42 @@ impl Publisher for Pinterest {
         post: &'a str,
         now: Timestamp,
     ) -> Call<'a, Metrics> {
-        Box::pin(self.metrics(token, post, now))
+        Box::pin(self.analytics(token, post, now))
     }
 }
 
-fn no_comments() -> &'static str {
-    "Pinterest's API has no way to read or answer comments."
-}
+/// What people are told about comments on Pinterest.
+const NO_COMMENTS: &str =
+    "Pinterest's API has no way to read or answer comments; Herald shows their count with the pin's metrics.";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pin_on_the_board_matches_only_with_everything_sent_empty_fields_being_none() {
+        let sent = PinContent {
+            board_id: "1",
+            section_id: None,
+            title: None,
+            description: "Line one\r\nline two ",
+            link: Some("https://example.com/a"),
+            alt_text: None,
+            media_type: "image",
+        };
+        let found = json!({"description": "Line one\nline two", "title": "", "link": "https://example.com/a",
+            "alt_text": null, "board_section_id": null, "media": {"media_type": "image"}});
+        assert!(same_pin(&found, &sent));
+        let mut video = found.clone();
+        video["media"]["media_type"] = json!("video");
+        assert!(!same_pin(&video, &sent), "another kind of media is another pin");
+        let mut titled = found.clone();
+        titled["title"] = json!("A title");
+        assert!(!same_pin(&titled, &sent));
+        let mut sectioned = found;
+        sectioned["board_section_id"] = json!("9");
+        assert!(!same_pin(&sectioned, &sent));
+    }
 
     #[test]
     fn pin_times_are_read_as_utc() {
@@ -764,7 +866,7 @@ mod tests {
             },
             crate::http_client(),
         );
-        let u = p.authorize_url(&Authorize {
+        let u = p.consent_url(&Authorize {
             state: "st",
             redirect_uri: "http://h/cb",
             scopes: &["boards:read", "pins:write"],
@@ -780,8 +882,11 @@ mod tests {
     fn a_rate_limit_waits_for_retry_after_or_the_reset() {
         let mut h = reqwest::header::HeaderMap::new();
         h.insert("x-ratelimit-reset", "42".parse().unwrap());
-        assert_eq!(wait_of(&h), Some(Duration::from_secs(42)));
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        assert_eq!(wait_of(&h, now), Some(Duration::from_secs(42)));
+        h.insert("x-ratelimit-reset", "1800000060".parse().unwrap());
+        assert_eq!(wait_of(&h, now), Some(Duration::from_secs(60)), "a Unix time");
         h.insert("retry-after", "7".parse().unwrap());
-        assert_eq!(wait_of(&h), Some(Duration::from_secs(7)));
+        assert_eq!(wait_of(&h, now), Some(Duration::from_secs(7)));
     }
 }

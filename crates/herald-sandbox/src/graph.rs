@@ -264,7 +264,7 @@ impl Params {
 }
 
 /// `value` with the `sig` of a URL's query replaced by `REDACTED`; anything else unchanged.
-fn mask_signature(value: &str) -> String {
+pub(crate) fn mask_signature(value: &str) -> String {
     match url::Url::parse(value) {
         Ok(mut u) if u.query_pairs().any(|(k, _)| k == "sig") => {
             let pairs: Vec<(String, String)> = u

@@ -47,8 +47,6 @@ struct Held {
     name: String,
     #[serde(default)]
     refresh_token: Option<SecretString>,
-    #[serde(default)]
-    refresh_expires_at: Option<i64>,
 }
 
 fn seal(e: &Exchanged) -> SecretString {
@@ -80,7 +78,6 @@ fn seal(e: &Exchanged) -> SecretString {
         "kind": kind, "access_token": token.expose_secret(), "issued_at": issued.as_microsecond(),
         "expires_at": expires.map(|t| t.as_microsecond()), "scopes": scopes, "id": id, "name": name,
         "refresh_token": renew.map(|r| r.token.expose_secret()),
-        "refresh_expires_at": renew.and_then(|r| r.expires_at).map(|t| t.as_microsecond()),
     });
     SecretString::from(v.to_string())
 }
@@ -97,10 +94,7 @@ fn unseal(payload: &SecretString) -> Option<Exchanged> {
             scopes: h.scopes,
             account_id: h.id,
             handle: h.name,
-            renew: h.refresh_token.map(|token| RenewBy {
-                token,
-                expires_at: h.refresh_expires_at.and_then(at),
-            }),
+            renew: h.refresh_token.map(|token| RenewBy { token }),
         }),
         _ => Exchanged::Person(PersonGrant {
             access_token: h.access_token,

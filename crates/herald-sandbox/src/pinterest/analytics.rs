@@ -12,8 +12,8 @@ use super::api::{PinError, age, need};
 use super::world::Token;
 use crate::Sandbox;
 
-/// The metric types the sandbox reports (a subset of the spec's list; others are refused as
-/// Pinterest refuses unknown ones).
+/// The spec's metric types, each with how many impressions make one (0: a rate, or a figure the
+/// sandbox reports as none); any other is refused as Pinterest refuses unknown ones.
 const METRICS: &[(&str, u64)] = &[
     ("IMPRESSION", 1),
     ("SAVE", 20),
@@ -22,6 +22,14 @@ const METRICS: &[(&str, u64)] = &[
     ("TOTAL_REACTIONS", 15),
     ("TOTAL_COMMENTS", 40),
     ("SAVE_RATE", 0),
+    ("USER_FOLLOW", 200),
+    ("PROFILE_VISIT", 100),
+    ("VIDEO_MRC_VIEW", 2),
+    ("VIDEO_10S_VIEW", 4),
+    ("QUARTILE_95_PERCENT_VIEW", 8),
+    ("VIDEO_V50_WATCH_TIME", 1),
+    ("VIDEO_START", 2),
+    ("VIDEO_AVG_WATCH_TIME", 0),
 ];
 
 fn bad() -> PinError {

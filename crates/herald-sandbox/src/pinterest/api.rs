@@ -131,19 +131,34 @@ impl Body {
         }
     }
 
-    /// What the journal keeps: the body without credentials.
+    /// What the journal keeps: the body without credentials, and signed links' signatures masked.
     fn public(&self) -> Option<Value> {
-        const SECRET: &[&str] = &["code", "refresh_token", "token"];
+        const SECRET: &[&str] = &[
+            "code",
+            "refresh_token",
+            "token",
+            "client_secret",
+            "access_token",
+            "code_verifier",
+        ];
+        fn masked(v: &Value) -> Value {
+            match v {
+                Value::String(s) => json!(crate::graph::mask_signature(s)),
+                Value::Array(items) => items.iter().map(masked).collect(),
+                Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), masked(v))).collect(),
+                other => other.clone(),
+            }
+        }
         match self {
             Self::None => None,
-            Self::Json(v) => Some(v.clone()),
+            Self::Json(v) => Some(masked(v)),
             Self::Form(f) => Some(Value::Object(
                 f.iter()
                     .map(|(k, v)| {
                         let v = if SECRET.contains(&k.as_str()) {
-                            "REDACTED"
+                            "REDACTED".into()
                         } else {
-                            v
+                            crate::graph::mask_signature(v)
                         };
                         (k.clone(), json!(v))
                     })

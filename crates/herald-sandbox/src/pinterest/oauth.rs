@@ -250,28 +250,23 @@ pub(crate) fn token(
     .into_response())
 }
 
-/// `POST /api.pinterest.com/v5/oauth/token/revoke`: the token (and, for an access token, the
-/// person's grant to the app) stops working; 200 with no body.
+/// `POST /api.pinterest.com/v5/oauth/token/revoke`: "Only tokens issued for system users are
+/// currently supported" (the spec), so a person's token is refused with the spec's 403, code 29;
+/// an unknown token or a missing one is a bad request. Nothing is revoked.
 pub(crate) fn revoke(
     sb: &Sandbox,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> Result<Response, PinError> {
-    let client_id = client_auth(sb, headers)?;
-    let token = form
-        .get("token")
+    client_auth(sb, headers)?;
+    form.get("token")
         .filter(|t| !t.is_empty())
         .ok_or_else(|| PinError::invalid("token is required"))?;
-    let mut world = sb.pinterest();
-    if let Some(t) = world.tokens.remove(token)
-        && t.client_id == client_id
-    {
-        world.grants.remove(&(client_id.clone(), t.account.clone()));
-        world
-            .tokens
-            .retain(|_, other| !(other.client_id == client_id && other.account == t.account));
-    }
-    Ok(StatusCode::OK.into_response())
+    Err(PinError::new(
+        StatusCode::FORBIDDEN,
+        29,
+        "You are not permitted to access that resource.",
+    ))
 }
 
 /// The account and scopes behind a bearer token, or Pinterest's 401.

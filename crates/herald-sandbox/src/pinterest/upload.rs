@@ -37,6 +37,8 @@ fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
 /// `POST /pinterest-media-upload.s3-accelerate.amazonaws.com/`.
 pub(crate) async fn upload(State(sb): State<Sandbox>, mut form: Multipart) -> Response {
     let (mut key, mut sig, mut bytes, mut head) = (None, None, 0usize, Vec::new());
+    // S3 reads no field after the file.
+    let mut file_seen = false;
     loop {
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
@@ -50,7 +52,9 @@ pub(crate) async fn upload(State(sb): State<Sandbox>, mut form: Multipart) -> Re
             }
         };
         match field.name().unwrap_or_default().to_owned().as_str() {
+            _ if file_seen => {}
             "file" => {
+                file_seen = true;
                 let mut field = field;
                 loop {
                     match field.chunk().await {
