@@ -577,6 +577,14 @@ impl Dispatcher {
         let Some(expires_at) = profile.token_expires_at.map(herald_domain::clock::from_micros) else {
             return Ok(token);
         };
+        if expires_at <= now && profile.login.renews_with_refresh_token() {
+            // The token care renews it (an expired access token too, for such logins).
+            return Err(Ok(Stop::Retry(
+                now + SignedDuration::from_secs(30),
+                "token_expired",
+                "The access token is being renewed; publishing shortly.".into(),
+            )));
+        }
         if expires_at <= now {
             return Err(Ok(Stop::Reconnect {
                 reason: ReconnectReason::Expired,
@@ -626,11 +634,11 @@ impl Dispatcher {
                 ),
             ),
             PlatformError::PermissionMissing(_) => reconnect(ReconnectReason::PermissionMissing, message),
-            PlatformError::RateLimited { retry_after } => {
+            PlatformError::RateLimited { retry_after, until } => {
                 let wait = retry_after
                     .and_then(|d| SignedDuration::try_from(d).ok())
                     .unwrap_or(SignedDuration::from_mins(15));
-                let reset_at = now + wait;
+                let reset_at = until.filter(|u| *u > now).unwrap_or(now + wait);
                 Stop::Retry(
                     reset_at,
                     "rate_limited",

@@ -43,16 +43,18 @@ pub enum Login {
     Instagram,
     Facebook,
     Pinterest,
+    X,
 }
 
 impl Login {
-    pub const ALL: [Login; 3] = [Self::Instagram, Self::Facebook, Self::Pinterest];
+    pub const ALL: [Login; 4] = [Self::Instagram, Self::Facebook, Self::Pinterest, Self::X];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Instagram => "instagram",
             Self::Facebook => "facebook",
             Self::Pinterest => "pinterest",
+            Self::X => "x",
         }
     }
 
@@ -66,17 +68,24 @@ impl Login {
             Self::Instagram => "Instagram",
             Self::Facebook => "Facebook",
             Self::Pinterest => "Pinterest",
+            Self::X => "X",
         }
     }
 
     /// Whether this login's tokens can be renewed without the person (Instagram Login's long-lived
-    /// tokens refresh for another 60 days once a day old; Pinterest's 30-day access tokens renew
-    /// with a refresh token that rotates; Facebook Login's grant ends when it ends).
+    /// tokens refresh for another 60 days once a day old; Pinterest's 30-day and X's 2-hour access
+    /// tokens renew with a refresh token that rotates; Facebook Login's grant ends when it ends).
     pub fn refreshes_tokens(self) -> bool {
         match self {
-            Self::Instagram | Self::Pinterest => true,
+            Self::Instagram | Self::Pinterest | Self::X => true,
             Self::Facebook => false,
         }
+    }
+
+    /// Whether renewing takes a refresh token rather than the access token itself: then an
+    /// expired access token is renewed like any other, and only a refused renewal needs the person.
+    pub fn renews_with_refresh_token(self) -> bool {
+        matches!(self, Self::Pinterest | Self::X)
     }
 
     /// How old a token must be before Herald renews it: Instagram renews only tokens a day old;
@@ -86,6 +95,8 @@ impl Login {
         match self {
             Self::Instagram => jiff::SignedDuration::from_hours(24),
             Self::Pinterest => jiff::SignedDuration::from_hours(1),
+            // Two-hour tokens: renewed once half-way through.
+            Self::X => jiff::SignedDuration::from_hours(1),
             Self::Facebook => jiff::SignedDuration::ZERO,
         }
     }
@@ -96,6 +107,7 @@ impl Login {
             Self::Instagram => INSTAGRAM_PERMISSIONS,
             Self::Facebook => FACEBOOK_PERMISSIONS,
             Self::Pinterest => PINTEREST_PERMISSIONS,
+            Self::X => X_PERMISSIONS,
         }
     }
 }
@@ -153,6 +165,7 @@ impl Platform {
             Self::Instagram => Some(Login::Instagram),
             Self::Facebook => Some(Login::Facebook),
             Self::Pinterest => Some(Login::Pinterest),
+            Self::X => Some(Login::X),
             _ => None,
         }
     }
@@ -325,6 +338,41 @@ const PINTEREST_PERMISSIONS: &[Permission] = &[
         reason: "To publish the pins you schedule, at the time you choose. Herald never pins anything you did not schedule.",
         needed_for: &[Feature::Publish],
         applies_to: &[Platform::Pinterest],
+    },
+];
+
+/// X API v2 OAuth 2.0 scopes (the authorization-code guide); `offline.access` is what gives a
+/// refresh token.
+const X_PERMISSIONS: &[Permission] = &[
+    Permission {
+        scope: "users.read",
+        reason: "To read your X account's id and username so Herald can show which account is connected.",
+        needed_for: &[Feature::Publish, Feature::Comments, Feature::Metrics],
+        applies_to: &[Platform::X],
+    },
+    Permission {
+        scope: "tweet.read",
+        reason: "To read your posts, so Herald can confirm what it published and never posts twice, and show their replies and metrics.",
+        needed_for: &[Feature::Publish, Feature::Comments, Feature::Metrics],
+        applies_to: &[Platform::X],
+    },
+    Permission {
+        scope: "tweet.write",
+        reason: "To publish the posts you schedule, and the replies you write, at the time you choose.",
+        needed_for: &[Feature::Publish, Feature::Comments],
+        applies_to: &[Platform::X],
+    },
+    Permission {
+        scope: "media.write",
+        reason: "To upload the images and videos of your posts.",
+        needed_for: &[Feature::Publish],
+        applies_to: &[Platform::X],
+    },
+    Permission {
+        scope: "offline.access",
+        reason: "To keep access after X's two-hour tokens end, without asking you to log in again.",
+        needed_for: &[Feature::Publish, Feature::Comments, Feature::Metrics],
+        applies_to: &[Platform::X],
     },
 ];
 

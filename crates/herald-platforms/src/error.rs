@@ -10,9 +10,13 @@ pub enum PlatformError {
     TokenRevoked(String),
     #[error("the grant lacks a permission: {0}")]
     PermissionMissing(String),
-    /// The platform asked for a pause; `retry_after` is how long it advertised, when it did.
+    /// The platform asked for a pause: `until` the instant it named (X's `x-rate-limit-reset`),
+    /// else for `retry_after`, when it advertised either.
     #[error("rate limited by the platform")]
-    RateLimited { retry_after: Option<Duration> },
+    RateLimited {
+        retry_after: Option<Duration>,
+        until: Option<jiff::Timestamp>,
+    },
     #[error("the platform refused the content: {message}")]
     ContentRejected { message: String },
     #[error("the platform could not fetch the media: {message}")]

@@ -9,6 +9,7 @@ mod instagram;
 mod meta;
 mod pinterest;
 mod registry;
+mod x;
 
 use std::time::Duration;
 

@@ -232,7 +232,8 @@ pub(crate) async fn graph_result(res: reqwest::Response) -> Result<Value, Platfo
         });
     }
     match map_graph_error(&body["error"]) {
-        PlatformError::RateLimited { retry_after } => Err(PlatformError::RateLimited {
+        PlatformError::RateLimited { retry_after, until } => Err(PlatformError::RateLimited {
+            until,
             retry_after: regain.or(retry_after),
         }),
         other => Err(other),
@@ -289,11 +290,15 @@ pub fn map_graph_error(e: &Value) -> PlatformError {
         (190, _) => PlatformError::TokenRevoked(e["message"].as_str().unwrap_or_default().to_owned()),
         (10 | 200..=299, _) => PlatformError::PermissionMissing(message),
         // 9: a publishing allowance is used up (Instagram's 50 posts, Facebook's 30 reels a day).
-        (9, _) => PlatformError::RateLimited { retry_after: None },
+        (9, _) => PlatformError::RateLimited {
+            retry_after: None,
+            until: None,
+        },
         // Rate limits (app, user, Page, custom, business use case) and 368, a temporary block: wait.
-        (4 | 17 | 32 | 341 | 368 | 613 | 80001 | 80002, _) => {
-            PlatformError::RateLimited { retry_after: None }
-        }
+        (4 | 17 | 32 | 341 | 368 | 613 | 80001 | 80002, _) => PlatformError::RateLimited {
+            retry_after: None,
+            until: None,
+        },
         (506, _) => PlatformError::ContentRejected {
             message: "the platform refused a duplicate of the previous post".into(),
         },

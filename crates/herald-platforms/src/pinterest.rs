@@ -153,7 +153,10 @@ impl Pinterest {
         Err(match (body["code"].as_i64(), body["error"].as_str()) {
             (Some(283), _) | (_, Some("invalid_grant")) => PlatformError::TokenRevoked(message),
             _ if status.is_server_error() => PlatformError::Transient { message },
-            _ if status.as_u16() == 429 => PlatformError::RateLimited { retry_after: None },
+            _ if status.as_u16() == 429 => PlatformError::RateLimited {
+                retry_after: None,
+                until: None,
+            },
             _ if status.as_u16() == 401 || body["code"] == 2 => PlatformError::Platform {
                 message: format!(
                     "Pinterest refused Herald's app credentials ({message}): check the Pinterest client id and secret"
@@ -640,7 +643,10 @@ async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
         .as_str()
         .map_or_else(|| format!("Pinterest answered {status}"), str::to_owned);
     Err(match status.as_u16() {
-        429 => PlatformError::RateLimited { retry_after: wait },
+        429 => PlatformError::RateLimited {
+            retry_after: wait,
+            until: None,
+        },
         401 => PlatformError::TokenRevoked(message),
         403 => PlatformError::PermissionMissing(message),
         400 | 404 | 409 | 413 | 422 => PlatformError::ContentRejected { message },

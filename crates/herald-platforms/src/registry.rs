@@ -14,6 +14,7 @@ use crate::adapter::{Connector, Publisher};
 use crate::facebook::{Facebook, FacebookConfig};
 use crate::instagram::{Instagram, InstagramConfig};
 use crate::pinterest::{Pinterest, PinterestConfig};
+use crate::x::{X, XConfig};
 
 /// The hosts a login's API lives on, by their real names: the consent page, the API host that
 /// takes uploads or code exchanges, and the Graph host. The sandbox serves each under
@@ -118,6 +119,11 @@ impl Registry {
                 api: "api.pinterest.com",
                 graph: "api.pinterest.com",
             },
+            Login::X => Hosts {
+                www: "x.com",
+                api: "api.x.com",
+                graph: "api.x.com",
+            },
         }
     }
 
@@ -130,6 +136,7 @@ impl Registry {
                 .cloned()
                 .ok_or_else(|| format!("no app is configured for {} Login", l.display_name()))
         };
+        let x_app = app(Login::X)?;
         let (ig, fb, pin) = (
             app(Login::Instagram)?,
             app(Login::Facebook)?,
@@ -168,12 +175,23 @@ impl Registry {
             },
             crate::http_client(),
         ));
+        let x = Arc::new(X::new(
+            XConfig {
+                client_id: x_app.client_id,
+                client_secret: x_app.client_secret,
+                www_base: x_app.www_base,
+                api_base: x_app.api_base,
+            },
+            crate::http_client(),
+        ));
         let connectors: HashMap<Login, Arc<dyn Connector>> = HashMap::from([
+            (Login::X, x.clone() as Arc<dyn Connector>),
             (Login::Instagram, instagram.clone() as Arc<dyn Connector>),
             (Login::Facebook, facebook.clone() as Arc<dyn Connector>),
             (Login::Pinterest, pinterest.clone() as Arc<dyn Connector>),
         ]);
         let publishers: HashMap<Platform, Arc<dyn Publisher>> = HashMap::from([
+            (Platform::X, x as Arc<dyn Publisher>),
             (Platform::Instagram, instagram as Arc<dyn Publisher>),
             (Platform::Facebook, facebook as Arc<dyn Publisher>),
             (Platform::Pinterest, pinterest as Arc<dyn Publisher>),

@@ -293,6 +293,75 @@ async fn pinterest(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     Json(json!({"accounts": accounts, "grants": grants, "tokens": tokens, "media": media, "pins": w.pins}))
 }
 
+pub(crate) fn x_routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/_sandbox/x", get(x_state))
+        .route("/_sandbox/x/faults", post(x_fault))
+        .route("/_sandbox/x/posts/{post_id}/replies", post(x_reply))
+}
+
+/// X's users, grants, tokens (fingerprints), uploads and posts.
+async fn x_state(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let now = sb.clock().now();
+    let mut w = sb.x();
+    w.settle(now);
+    let tokens: Vec<_> = w
+        .tokens
+        .iter()
+        .map(|(t, v)| {
+            json!({"fingerprint": fingerprint(t), "user": v.user, "kind": v.kind, "scopes": v.scopes,
+            "expires_at": v.expires_at, "expired": v.expires_at <= now})
+        })
+        .collect();
+    let grants: Vec<_> = w
+        .grants
+        .iter()
+        .map(|((app, user), scopes)| json!({"client_id": app, "user": user, "scopes": scopes}))
+        .collect();
+    let uploads: Vec<_> = w.uploads.values().collect();
+    Json(
+        json!({"users": w.users.iter().map(|u| json!({"id": u.id, "username": u.username})).collect::<Vec<_>>(),
+        "grants": grants, "tokens": tokens, "uploads": uploads, "posts": w.posts}),
+    )
+}
+
+/// Queues a fault on X (a rate limit answers 429 until the reset it names).
+async fn x_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Response {
+    queue_fault(&sb, UseCase::X, f)
+}
+
+#[derive(serde::Deserialize)]
+struct XReply {
+    text: String,
+}
+
+/// Another user replies to a post (as a person would in the app).
+async fn x_reply(State(sb): State<Sandbox>, Path(post_id): Path<String>, Json(r): Json<XReply>) -> Response {
+    let now = sb.clock().now();
+    let mut w = sb.x();
+    let Some(conversation) = w
+        .posts
+        .iter()
+        .find(|p| p.id == post_id)
+        .map(|p| p.conversation_id.clone())
+    else {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such post"}))).into_response();
+    };
+    let id = w.next_id();
+    let author = w.users[1].id.clone();
+    w.posts.push(crate::x::Post {
+        id: id.clone(),
+        author,
+        text: r.text,
+        media_ids: Vec::new(),
+        reply_settings: None,
+        in_reply_to: Some(post_id),
+        conversation_id: conversation,
+        created_at: now,
+    });
+    Json(json!({ "id": id })).into_response()
+}
+
 /// Queues a fault on Pinterest (a rate limit answers 429 and throttles the account).
 async fn pinterest_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Response {
     queue_fault(&sb, UseCase::Pinterest, f)

@@ -292,6 +292,18 @@ pub(crate) async fn faulted(
             tokio::time::sleep(if f.millis == 0 { HANG } else { hold }).await;
             reset()
         }
+        FaultKind::ServerError if use_case == UseCase::X => crate::x::api::problem(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            "about:blank",
+            "Service Unavailable",
+        ),
+        FaultKind::Refuse if use_case == UseCase::X => crate::x::api::problem(
+            axum::http::StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "https://api.twitter.com/2/problems/invalid-request",
+            "The content was refused (a permanent fault injected by the sandbox)",
+        ),
         FaultKind::ServerError if use_case == UseCase::Pinterest => (
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
             axum::Json(json!({"code": 500, "message": "Internal server error. Please try again later."})),

@@ -16,6 +16,7 @@ mod inspect;
 mod instagram;
 mod meter;
 mod pinterest;
+mod x;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -39,6 +40,8 @@ pub struct SandboxConfig {
     pub facebook_app: App,
     /// The Pinterest app Herald uses.
     pub pinterest_app: App,
+    /// The X app Herald uses (a confidential client).
+    pub x_app: App,
     /// API-published posts per account per rolling 24 hours (Instagram documents 50).
     pub publish_quota: u32,
     /// The platforms' quotas, as they are or scaled up or switched off for a run.
@@ -121,6 +124,11 @@ impl Default for SandboxConfig {
                 client_secret: "sandbox-pinterest-app-secret".into(),
                 redirect_uris: Vec::new(),
             },
+            x_app: App {
+                client_id: "c2FuZGJveC14LWNsaWVudA".into(),
+                client_secret: "sandbox-x-client-secret".into(),
+                redirect_uris: Vec::new(),
+            },
             publish_quota: 50,
             limits: Limits::default(),
             journal_limit: 10_000,
@@ -140,6 +148,8 @@ pub enum Emulator {
     Facebook,
     /// Pinterest: `www.pinterest.com`, `api.pinterest.com` and the S3 upload host.
     Pinterest,
+    /// X: `x.com` and `twitter.com` (consent), `api.x.com`.
+    X,
 }
 
 impl Emulator {
@@ -149,6 +159,7 @@ impl Emulator {
             "instagram" => Some(Self::Instagram),
             "facebook" => Some(Self::Facebook),
             "pinterest" => Some(Self::Pinterest),
+            "x" => Some(Self::X),
             _ => None,
         }
     }
@@ -161,6 +172,7 @@ impl SandboxConfig {
             Emulator::Instagram => self.instagram_app.clone(),
             Emulator::Facebook => self.facebook_app.clone(),
             Emulator::Pinterest => self.pinterest_app.clone(),
+            Emulator::X => self.x_app.clone(),
         }
     }
 }
@@ -183,6 +195,8 @@ pub struct Footprint {
     pub pinterest_codes: usize,
     pub pinterest_tokens: usize,
     pub pinterest_media: usize,
+    pub x_codes: usize,
+    pub x_tokens: usize,
 }
 
 /// The sandbox: its configuration, clock and every platform's state.
@@ -197,6 +211,7 @@ struct Inner {
     instagram: Mutex<instagram::World>,
     facebook: Mutex<facebook::World>,
     pinterest: Mutex<pinterest::World>,
+    x: Mutex<x::World>,
     /// Rate limiting across both Graph hosts: the call log, faults and throttles.
     meter: Mutex<meter::Meter>,
     /// Chaos, the injected counts and the calls in flight.
@@ -223,6 +238,7 @@ impl Sandbox {
                 instagram: Mutex::new(instagram::World::seeded(comments)),
                 facebook: Mutex::new(facebook::World::seeded(instagram::LINKED_ACCOUNT, comments)),
                 pinterest: Mutex::new(pinterest::World::seeded()),
+                x: Mutex::new(x::World::seeded()),
                 meter: Mutex::new(meter::Meter::new(limit)),
                 faults: Mutex::new(faults::Faults::default()),
                 journal: Mutex::new(bounded::Bounded::new(limit)),
@@ -251,6 +267,10 @@ impl Sandbox {
         lock(&self.inner.pinterest)
     }
 
+    pub(crate) fn x(&self) -> MutexGuard<'_, x::World> {
+        lock(&self.inner.x)
+    }
+
     pub(crate) fn meter(&self) -> MutexGuard<'_, meter::Meter> {
         lock(&self.inner.meter)
     }
@@ -275,6 +295,7 @@ impl Sandbox {
             Emulator::Instagram => config.instagram_app.allow(uri),
             Emulator::Facebook => config.facebook_app.allow(uri),
             Emulator::Pinterest => config.pinterest_app.allow(uri),
+            Emulator::X => config.x_app.allow(uri),
         }
     }
 
@@ -304,6 +325,7 @@ impl Sandbox {
         let mut all: Vec<String> = self.instagram().tokens.keys().cloned().collect();
         all.extend(self.facebook().tokens.keys().cloned());
         all.extend(self.pinterest().tokens.keys().cloned());
+        all.extend(self.x().tokens.keys().cloned());
         all
     }
 
@@ -316,6 +338,7 @@ impl Sandbox {
         drop(ig);
         let fb = self.facebook();
         let pin = self.pinterest();
+        let x = self.x();
         Footprint {
             journal,
             calls,
@@ -331,12 +354,19 @@ impl Sandbox {
             pinterest_codes: pin.codes.len(),
             pinterest_tokens: pin.tokens.len(),
             pinterest_media: pin.media.len(),
+            x_codes: x.codes.len(),
+            x_tokens: x.tokens.len(),
         }
     }
 
     /// Every route of every emulated platform, plus `/_sandbox/`.
     pub fn router(&self) -> Router {
-        self.router_for(&[Emulator::Instagram, Emulator::Facebook, Emulator::Pinterest])
+        self.router_for(&[
+            Emulator::Instagram,
+            Emulator::Facebook,
+            Emulator::Pinterest,
+            Emulator::X,
+        ])
     }
 
     /// The routes of the `emulated` platforms only, plus `/_sandbox/` for them.
@@ -347,6 +377,7 @@ impl Sandbox {
                 Emulator::Instagram => r.merge(instagram::routes()).merge(control::instagram_routes()),
                 Emulator::Facebook => r.merge(facebook::routes()).merge(control::facebook_routes()),
                 Emulator::Pinterest => r.merge(pinterest::routes()).merge(control::pinterest_routes()),
+                Emulator::X => r.merge(x::routes()).merge(control::x_routes()),
             };
         }
         r.with_state(self.clone())

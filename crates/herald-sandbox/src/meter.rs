@@ -26,6 +26,8 @@ pub(crate) enum UseCase {
     Pages,
     /// Not Meta's: Pinterest's calls, counted per user account.
     Pinterest,
+    /// Not Meta's: X's calls, counted per user.
+    X,
 }
 
 /// One Graph request, as the sandbox saw it (the path only: query strings carry tokens).
@@ -87,6 +89,11 @@ impl Meter {
             f.kind != FaultKind::RateLimit && f.matches(use_case, *u, method, operation)
         })?;
         Some(self.faults.remove(i).1)
+    }
+
+    /// Until when `object` is throttled, if it is.
+    pub fn throttled_until(&self, object: &str) -> Option<Timestamp> {
+        self.throttled_until.get(object).copied()
     }
 
     /// (calls logged, faults waiting, objects throttled)

@@ -32,8 +32,8 @@ fn due(rows: Vec<DueRow>) -> Result<Vec<ProfileDue>> {
 
 impl Store {
     /// Claims, for `owner` until `until`, up to `limit` connected profiles of `login` whose token
-    /// expires before `before` (but has not expired) and was issued no later than `issued_by`,
-    /// and whose refresh nobody holds.
+    /// expires before `before` (and has not expired, unless the login renews with a refresh token)
+    /// and was issued no later than `issued_by`, and whose refresh nobody holds.
     pub async fn claim_refreshes(
         &self,
         owner: &str,
@@ -51,13 +51,14 @@ impl Store {
         let sql = format!(
             "UPDATE profiles SET refresh_owner = $1, refresh_until = $2
              WHERE id IN (SELECT id FROM profiles WHERE state = 'connected' AND login = $3
-                 AND token_expires_at > $4 AND token_expires_at < $5 AND token_issued_at <= $6
+                 AND (token_expires_at > $4 OR $8) AND token_expires_at < $5 AND token_issued_at <= $6
                  AND (refresh_until IS NULL OR refresh_until < $4)
                ORDER BY token_expires_at LIMIT $7{lock})
              RETURNING workspace_id, id, token_expires_at"
         );
         let rows: Vec<DueRow> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(owner).bind(until).bind(login.as_str()).bind(now).bind(before).bind(issued_by).bind(limit)
+            .bind(login.renews_with_refresh_token())
             .fetch_all(pool).await?);
         due(rows)
     }
@@ -100,11 +101,26 @@ impl Store {
         Ok(())
     }
 
-    /// Connected profiles whose token has expired.
+    /// Connected profiles whose token has expired and cannot be renewed without the person (a
+    /// login that renews with a refresh token renews an expired access token too).
     pub async fn expired_tokens(&self) -> Result<Vec<ProfileDue>> {
-        let rows: Vec<DueRow> = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT workspace_id, id, token_expires_at FROM profiles WHERE state = 'connected' AND token_expires_at <= $1")
-            .bind(self.now()).fetch_all(pool).await?);
+        let renewing: Vec<&str> = Login::ALL
+            .into_iter()
+            .filter(|l| l.renews_with_refresh_token())
+            .map(Login::as_str)
+            .collect();
+        let sql = format!(
+            "SELECT workspace_id, id, token_expires_at FROM profiles WHERE state = 'connected' AND token_expires_at <= $1
+               AND login NOT IN ({})",
+            (2..2 + renewing.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        );
+        let rows: Vec<DueRow> = on_db!(self.db(), pool => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(self.now());
+            for l in &renewing {
+                q = q.bind(*l);
+            }
+            q.fetch_all(pool).await?
+        });
         due(rows)
     }
 

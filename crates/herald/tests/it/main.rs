@@ -31,3 +31,4 @@ mod signin;
 mod specs;
 mod tokens;
 mod web;
+mod x;

@@ -213,7 +213,7 @@ async fn pinterest_connects_through_its_consent_page_and_publishes_image_multi_i
         );
         let (_, gone) = app.get(app.ws_url(&format!("profiles/{profile}"))).await;
         assert_eq!(gone["status"], "disconnected", "{gone:#}");
-        let seen = assert_requests_valid(&app, HOST, &OpenApi::load(SPEC)).await;
+        let seen = assert_requests_valid(&app, HOST, &OpenApi::load(SPEC), &[]).await;
         assert_eq!(
             seen,
             [
@@ -271,7 +271,7 @@ async fn a_lost_answer_to_the_pins_creation_leaves_exactly_one_pin() {
         let all = pins(&app).await;
         assert_eq!(all.len(), 1, "exactly one pin: {all:#?}");
         assert_eq!(done["deliveries"][0]["platform_post_id"], all[0]["id"]);
-        let seen = assert_requests_valid(&app, HOST, &OpenApi::load(SPEC)).await;
+        let seen = assert_requests_valid(&app, HOST, &OpenApi::load(SPEC), &[]).await;
         assert!(
             seen.contains(&"GET /boards/{board_id}/pins".to_owned()),
             "{seen:?}"

@@ -120,6 +120,25 @@ async fn no_token_or_code_reaches_the_database_files_or_the_trace_logs() {
         assert!(fb.len() >= 3, "user tokens and Page tokens: {}", fb.len());
         secrets.extend(fb);
         secrets.push(fb_code);
+        // X too: a PKCE code, an access token and a refresh token (sealed like the access token).
+        let location = app.consent_on("x", &[], "allow").await;
+        let x_code = url::Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        assert_eq!(app.callback(&location).await.0, StatusCode::OK);
+        let x: Vec<String> = app
+            .sandbox
+            .issued_tokens()
+            .into_iter()
+            .filter(|t| !secrets.contains(t))
+            .collect();
+        assert_eq!(x.len(), 2, "an access and a refresh token");
+        secrets.extend(x);
+        secrets.push(x_code);
         let (_, listed) = app.get(app.ws_url("profiles")).await;
         assert_absent(
             listed.to_string().as_bytes(),

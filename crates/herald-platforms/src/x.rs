@@ -1,0 +1,767 @@
+//! X API v2: OAuth 2.0 with PKCE S256 (a confidential client: HTTP Basic at the token endpoint),
+//! two-hour access tokens renewed with `offline.access` refresh tokens that rotate on every use,
+//! revoke; posts with text, up to four images or one video (the v2 chunked media upload:
+//! initialize → append → finalize → status), reply settings and alt text; metrics from
+//! `public_metrics`; replies through recent search by `conversation_id` where the app's access
+//! level allows it. Errors are RFC 7807 problems; `x-rate-limit-reset` is honoured to the second.
+//!
+//! Exactly once: X takes no idempotency key, so `post_started` is saved before `POST /2/tweets`;
+//! after an interruption the user's recent posts are read for one with the same text (links
+//! aside: X rewrites them) and media, inside the attempt's window. A duplicate-content 403 is a
+//! reason to look, never a failure by itself.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use url::Url;
+
+use herald_domain::platform::{Login, Platform};
+use herald_domain::rules::LiveFacts;
+
+use crate::adapter::{
+    Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob,
+    Publisher, RetryPolicy, Unavailable, no_choices, read_handle, saved, unreadable,
+};
+use crate::{
+    Comment, Grant, Metrics, PlatformError, Published, Refreshed, RenewBy, Step, StepContext, settle,
+};
+
+/// Where the adapter finds X and who it is there.
+#[derive(Clone)]
+pub struct XConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// `https://x.com` (the consent page).
+    pub www_base: Url,
+    /// `https://api.x.com` (the API, the token endpoint and media uploads).
+    pub api_base: Url,
+}
+
+impl std::fmt::Debug for XConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XConfig")
+            .field("client_id", &self.client_id)
+            .field("api_base", &self.api_base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Progress of one delivery's post, saved by the dispatcher between steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Handle {
+    #[serde(default)]
+    started_at: i64,
+    /// The uploaded (finalized) media, in the post's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    media_ids: Vec<String>,
+    /// Every media finished processing.
+    #[serde(default)]
+    media_ready: bool,
+    /// Set (and saved) before `POST /2/tweets`.
+    #[serde(default)]
+    post_started: bool,
+}
+
+/// The largest chunk appended at once (X takes up to 5 MB per append [3p]).
+const CHUNK: usize = 4 * 1024 * 1024;
+/// How far X's clock may be from Herald's when matching a post's time (seconds).
+const SKEW: i64 = 5;
+/// How long a video may process before Herald gives up on it (seconds).
+const PROCESSING_LIMIT: i64 = 3600;
+
+#[derive(Debug, Clone)]
+pub struct X {
+    config: XConfig,
+    http: reqwest::Client,
+    /// Media bytes go through a client without the total-call bound.
+    upload: reqwest::Client,
+}
+
+impl X {
+    pub fn new(config: XConfig, http: reqwest::Client) -> Self {
+        let upload = reqwest::Client::builder()
+            .connect_timeout(crate::CONNECT_TIMEOUT)
+            .read_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("HTTP client");
+        Self { config, http, upload }
+    }
+
+    fn api(&self, path: &str) -> Url {
+        let mut u = self.config.api_base.clone();
+        let base = u.path().trim_end_matches('/').to_owned();
+        u.set_path(&format!("{base}/2/{path}"));
+        u
+    }
+
+    async fn get(&self, url: Url, token: &SecretString) -> Result<Value, PlatformError> {
+        result(crate::send(self.http.get(url).bearer_auth(token.expose_secret())).await?).await
+    }
+
+    async fn post(&self, path: &str, token: &SecretString, body: &Value) -> Result<Value, PlatformError> {
+        let request = self
+            .http
+            .post(self.api(path))
+            .bearer_auth(token.expose_secret())
+            .json(body);
+        result(crate::send(request).await?).await
+    }
+
+    /// The token endpoints, with the app's credentials as HTTP Basic authentication.
+    async fn token_call(&self, path: &str, form: &[(&str, &str)]) -> Result<Value, PlatformError> {
+        let request = self
+            .http
+            .post(self.api(path))
+            .basic_auth(
+                &self.config.client_id,
+                Some(self.config.client_secret.expose_secret()),
+            )
+            .form(form);
+        let res = crate::send(request).await?;
+        let status = res.status();
+        let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(body);
+        }
+        let message = body["error_description"]
+            .as_str()
+            .map_or_else(|| format!("X's token endpoint answered {status}"), str::to_owned);
+        Err(match body["error"].as_str() {
+            // A code or refresh token that no longer works (used, rotated, revoked, expired).
+            Some("invalid_request" | "invalid_grant") if status.as_u16() == 400 => {
+                PlatformError::TokenRevoked(message)
+            }
+            Some("unauthorized_client" | "invalid_client") => PlatformError::Platform {
+                message: format!(
+                    "X refused Herald's app credentials ({message}): check the X client id and secret"
+                ),
+            },
+            _ if status.is_server_error() => PlatformError::Transient { message },
+            _ => PlatformError::Platform { message },
+        })
+    }
+
+    fn consent_url(&self, r: &Authorize<'_>) -> Url {
+        let mut u = self.config.www_base.clone();
+        let base = u.path().trim_end_matches('/').to_owned();
+        u.set_path(&format!("{base}/i/oauth2/authorize"));
+        {
+            let mut q = u.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &self.config.client_id)
+                .append_pair("redirect_uri", r.redirect_uri)
+                .append_pair("scope", &r.scopes.join(" "))
+                .append_pair("state", r.state);
+            if let Some(c) = r.pkce_challenge {
+                q.append_pair("code_challenge", c)
+                    .append_pair("code_challenge_method", "S256");
+            }
+        }
+        u
+    }
+
+    async fn exchange_code(&self, r: CodeExchange<'_>) -> Result<Grant, PlatformError> {
+        let verifier = r.pkce_verifier.ok_or_else(|| PlatformError::Platform {
+            message: "X requires PKCE, and this connection has no verifier".into(),
+        })?;
+        let body = self
+            .token_call(
+                "oauth2/token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", r.code),
+                    ("redirect_uri", r.redirect_uri),
+                    ("code_verifier", verifier.expose_secret()),
+                    ("client_id", &self.config.client_id),
+                ],
+            )
+            .await?;
+        let tokens = Tokens::read(&body, r.now)?;
+        let mut me = self.api("users/me");
+        me.query_pairs_mut().append_pair("user.fields", "username");
+        let me = self.get(me, &tokens.access).await?;
+        let scopes = match body["scope"].as_str() {
+            Some(s) => s
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None => r.requested.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        Ok(Grant {
+            access_token: tokens.access,
+            issued_at: r.now,
+            expires_at: tokens.expires_at,
+            scopes,
+            account_id: me["data"]["id"]
+                .as_str()
+                .ok_or_else(|| malformed("data.id"))?
+                .to_owned(),
+            handle: me["data"]["username"].as_str().unwrap_or_default().to_owned(),
+            renew: tokens.renew,
+        })
+    }
+
+    async fn renew(&self, refresh: &SecretString, now: Timestamp) -> Result<Refreshed, PlatformError> {
+        let body = self
+            .token_call(
+                "oauth2/token",
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.expose_secret()),
+                    ("client_id", &self.config.client_id),
+                ],
+            )
+            .await?;
+        let tokens = Tokens::read(&body, now)?;
+        Ok(Refreshed {
+            access_token: tokens.access,
+            expires_at: tokens.expires_at,
+            renew: tokens.renew,
+        })
+    }
+
+    async fn revoke_token(&self, token: &SecretString) -> Result<(), PlatformError> {
+        self.token_call(
+            "oauth2/revoke",
+            &[
+                ("token", token.expose_secret()),
+                ("token_type_hint", "access_token"),
+                ("client_id", &self.config.client_id),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// One step of publishing; see the module docs.
+    async fn publish_step(
+        &self,
+        job: &PublishJob<'_>,
+        handle: Handle,
+        ctx: &StepContext<'_>,
+    ) -> Result<Step<Handle>, PlatformError> {
+        let handle = Handle {
+            started_at: match handle.started_at {
+                0 => ctx.now.as_second(),
+                t => t,
+            },
+            ..handle
+        };
+        if handle.media_ids.len() != job.items.len() {
+            let mut media_ids = Vec::with_capacity(job.items.len());
+            for item in job.items {
+                media_ids.push(self.upload(job.token, item, job.text_option("alt_text")).await?);
+            }
+            return Ok(Step::Continue(Handle { media_ids, ..handle }));
+        }
+        if !handle.media_ready {
+            for id in &handle.media_ids {
+                let mut url = self.api("media/upload");
+                url.query_pairs_mut()
+                    .append_pair("media_id", id)
+                    .append_pair("command", "STATUS");
+                let status = self.get(url, job.token).await?;
+                let info = &status["data"]["processing_info"];
+                match info["state"].as_str() {
+                    None | Some("succeeded") => {}
+                    Some("pending" | "in_progress")
+                        if ctx.now.as_second() - handle.started_at > PROCESSING_LIMIT =>
+                    {
+                        return Err(PlatformError::ContentRejected {
+                            message: "X did not finish processing the media within an hour.".into(),
+                        });
+                    }
+                    Some("pending" | "in_progress") => {
+                        let after = info["check_after_secs"].as_u64().unwrap_or(1).clamp(1, 60);
+                        return Ok(Step::Park(handle, Duration::from_secs(after)));
+                    }
+                    Some(other) => {
+                        return Err(PlatformError::ContentRejected {
+                            message: format!(
+                                "X could not process the media ({other}: {}).",
+                                info["error"]["message"].as_str().unwrap_or("no reason given")
+                            ),
+                        });
+                    }
+                }
+            }
+            return Ok(Step::Continue(Handle {
+                media_ready: true,
+                ..handle
+            }));
+        }
+        if !handle.post_started {
+            return Ok(Step::Continue(Handle {
+                post_started: true,
+                ..handle
+            }));
+        }
+        let window = (handle.started_at, ctx.now.as_second());
+        if ctx.recovering {
+            let found = self.find_published(job, &handle, window).await?;
+            if let Some(step) = settle(found, ctx.known) {
+                return Ok(step);
+            }
+        }
+        let mut body = json!({ "text": job.text });
+        if !handle.media_ids.is_empty() {
+            body["media"] = json!({ "media_ids": handle.media_ids });
+        }
+        if let Some(who) = job.text_option("reply_settings") {
+            body["reply_settings"] = json!(who);
+        }
+        match self.post("tweets", job.token, &body).await {
+            Ok(created) => {
+                let id = created["data"]["id"]
+                    .as_str()
+                    .ok_or_else(|| malformed("data.id"))?;
+                Ok(Step::Published(published(id)))
+            }
+            // The same text as a recent post: perhaps this very post, made by a call whose
+            // answer was lost. Look before saying anything.
+            Err(PlatformError::ContentRejected { message }) if message.contains("duplicate") => {
+                let found = self.find_published(job, &handle, window).await?;
+                settle(found, ctx.known).ok_or(PlatformError::ContentRejected { message })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Uploads one media file through the chunked upload (images too: one path for every
+    /// kind), attaching alt text to images; returns its media id.
+    async fn upload(
+        &self,
+        token: &SecretString,
+        item: &Item,
+        alt: Option<&str>,
+    ) -> Result<String, PlatformError> {
+        let source = self
+            .upload
+            .get(&item.url)
+            .send()
+            .await
+            .map_err(|e| PlatformError::from_http(&e))?;
+        if !source.status().is_success() {
+            return Err(PlatformError::MediaUnreachable {
+                message: format!("Herald's own media link answered {}", source.status()),
+            });
+        }
+        let media_type = source
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(if item.video { "video/mp4" } else { "image/jpeg" })
+            .to_owned();
+        let bytes = source.bytes().await.map_err(|e| PlatformError::from_http(&e))?;
+        let category = match media_type.as_str() {
+            _ if item.video => "tweet_video",
+            "image/gif" => "tweet_gif",
+            _ => "tweet_image",
+        };
+        let init = self
+            .post(
+                "media/upload/initialize",
+                token,
+                &json!({"media_type": media_type, "total_bytes": bytes.len(), "media_category": category}),
+            )
+            .await?;
+        let id = init["data"]["id"]
+            .as_str()
+            .ok_or_else(|| malformed("data.id"))?
+            .to_owned();
+        for (index, chunk) in bytes.chunks(CHUNK).enumerate() {
+            let form = reqwest::multipart::Form::new()
+                .text("segment_index", index.to_string())
+                .part(
+                    "media",
+                    reqwest::multipart::Part::bytes(chunk.to_vec()).file_name("media"),
+                );
+            let request = self
+                .upload
+                .post(self.api(&format!("media/upload/{id}/append")))
+                .bearer_auth(token.expose_secret())
+                .multipart(form);
+            result(request.send().await.map_err(|e| PlatformError::from_http(&e))?).await?;
+        }
+        let request = self
+            .http
+            .post(self.api(&format!("media/upload/{id}/finalize")))
+            .bearer_auth(token.expose_secret());
+        result(crate::send(request).await?).await?;
+        if let Some(alt) = alt.filter(|_| !item.video) {
+            self.post(
+                "media/metadata",
+                token,
+                &json!({"id": id, "metadata": {"alt_text": {"text": alt}}}),
+            )
+            .await?;
+        }
+        Ok(id)
+    }
+
+    /// The account's posts inside the window with this text (links aside) and as many media.
+    async fn find_published(
+        &self,
+        job: &PublishJob<'_>,
+        handle: &Handle,
+        (from, to): (i64, i64),
+    ) -> Result<Vec<Published>, PlatformError> {
+        let time = |s: i64| {
+            Timestamp::from_second(s)
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        };
+        let mut url = self.api(&format!("users/{}/tweets", job.account));
+        url.query_pairs_mut()
+            .append_pair("max_results", "100")
+            .append_pair("start_time", &time(from - SKEW))
+            .append_pair("end_time", &time(to + SKEW))
+            .append_pair("post.fields", "created_at,attachments");
+        let body = self.get(url, job.token).await?;
+        let want = without_links(job.text);
+        Ok(body["data"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|p| {
+                let media = p["attachments"]["media_keys"].as_array().map_or(0, Vec::len);
+                without_links(p["text"].as_str().unwrap_or_default()) == want
+                    && media == handle.media_ids.len()
+            })
+            .filter_map(|p| p["id"].as_str().map(published))
+            .collect())
+    }
+
+    async fn metrics(&self, token: &SecretString, post: &str) -> Result<Metrics, PlatformError> {
+        let mut url = self.api(&format!("tweets/{post}"));
+        url.query_pairs_mut().append_pair("post.fields", "public_metrics");
+        let body = self.get(url, token).await?;
+        let m = &body["data"]["public_metrics"];
+        let n = |k: &str| m[k].as_u64();
+        Ok(Metrics {
+            views: n("impression_count"),
+            reach: None,
+            likes: n("like_count"),
+            comments: n("reply_count"),
+            shares: match (n("retweet_count"), n("quote_count")) {
+                (None, None) => None,
+                (r, q) => Some(r.unwrap_or(0) + q.unwrap_or(0)),
+            },
+            saves: n("bookmark_count"),
+        })
+    }
+
+    /// Replies in the post's conversation, through recent search (the last seven days).
+    async fn replies(&self, token: &SecretString, post: &str) -> Result<Vec<Comment>, PlatformError> {
+        let mut url = self.api("tweets/search/recent");
+        url.query_pairs_mut()
+            .append_pair("query", &format!("conversation_id:{post}"))
+            .append_pair("max_results", "100")
+            // The author comes with the `author_id` expansion (the document lists no such field).
+            .append_pair("post.fields", "created_at")
+            .append_pair("expansions", "author_id")
+            .append_pair("user.fields", "username");
+        let body = match self.get(url, token).await {
+            Err(PlatformError::PermissionMissing(why)) => {
+                return Err(PlatformError::Unsupported(format!(
+                    "Replies are not available with this X access level ({why})."
+                )));
+            }
+            other => other?,
+        };
+        let users = body["includes"]["users"].as_array().cloned().unwrap_or_default();
+        let name = |id: &Value| {
+            users
+                .iter()
+                .find(|u| &u["id"] == id)
+                .and_then(|u| u["username"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok(body["data"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|p| Comment {
+                id: p["id"].as_str().unwrap_or_default().to_owned(),
+                text: p["text"].as_str().unwrap_or_default().to_owned(),
+                username: name(&p["author_id"]),
+                timestamp: p["created_at"].as_str().map(str::to_owned),
+                hidden: false,
+                replies: Vec::new(),
+            })
+            .collect())
+    }
+
+    async fn reply_to(&self, token: &SecretString, post: &str, text: &str) -> Result<String, PlatformError> {
+        let body = json!({"text": text, "reply": {"in_reply_to_tweet_id": post}});
+        let created = self.post("tweets", token, &body).await?;
+        created["data"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| malformed("data.id"))
+    }
+}
+
+/// Text with every link replaced (X shortens links to `t.co`, so they never read back as sent),
+/// line ends and surrounding spaces aside.
+fn without_links(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .split(' ')
+        .map(|w| match w.starts_with("http://") || w.starts_with("https://") {
+            true => "<link>",
+            false => w,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim()
+        .to_owned()
+}
+
+fn published(id: &str) -> Published {
+    Published {
+        id: id.to_owned(),
+        permalink: Some(format!("https://x.com/i/web/status/{id}")),
+    }
+}
+
+/// What the token endpoint answered.
+struct Tokens {
+    access: SecretString,
+    expires_at: Option<Timestamp>,
+    renew: Option<RenewBy>,
+}
+
+impl Tokens {
+    fn read(body: &Value, now: Timestamp) -> Result<Self, PlatformError> {
+        let secret = |k: &str| body[k].as_str().map(|s| SecretString::from(s.to_owned()));
+        Ok(Self {
+            access: secret("access_token").ok_or_else(|| malformed("access_token"))?,
+            expires_at: body["expires_in"]
+                .as_i64()
+                .map(|s| now + SignedDuration::from_secs(s)),
+            renew: secret("refresh_token").map(|token| RenewBy { token }),
+        })
+    }
+}
+
+fn malformed(field: &str) -> PlatformError {
+    PlatformError::Platform {
+        message: format!("X's answer lacked `{field}`"),
+    }
+}
+
+/// An X answer: the JSON body, or its RFC 7807 problem mapped into the taxonomy. A 429 waits
+/// until `x-rate-limit-reset` (Unix seconds), to the second.
+async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
+    let status = res.status();
+    let reset = res
+        .headers()
+        .get("x-rate-limit-reset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(body);
+    }
+    let message = body["detail"]
+        .as_str()
+        .or(body["title"].as_str())
+        .map_or_else(|| format!("X answered {status}"), str::to_owned);
+    Err(match status.as_u16() {
+        // The instant X names, on X's clock: the retry is due exactly then, not a guess after.
+        429 => PlatformError::RateLimited {
+            retry_after: None,
+            until: reset.and_then(|r| Timestamp::from_second(r).ok()),
+        },
+        401 => PlatformError::TokenRevoked(message),
+        403 if message.contains("duplicate") => PlatformError::ContentRejected { message },
+        403 => PlatformError::PermissionMissing(message),
+        400 | 404 | 409 | 413 | 422 => PlatformError::ContentRejected { message },
+        _ if status.is_server_error() => PlatformError::Transient { message },
+        _ => PlatformError::Platform { message },
+    })
+}
+
+impl Connector for X {
+    fn login(&self) -> Login {
+        Login::X
+    }
+
+    fn authorize_url(&self, r: &Authorize<'_>) -> Url {
+        self.consent_url(r)
+    }
+
+    fn exchange<'a>(&'a self, r: CodeExchange<'a>) -> Call<'a, Exchanged> {
+        Box::pin(async move { self.exchange_code(r).await.map(Exchanged::Account) })
+    }
+
+    fn covers(&self) -> &'static str {
+        "one X account"
+    }
+
+    fn accounts<'a>(&'a self, _: &'a SecretString) -> Call<'a, Vec<Account>> {
+        Box::pin(async {
+            Err(PlatformError::Unsupported(
+                "X connects one account; there is nothing to choose".into(),
+            ))
+        })
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        _: &'a SecretString,
+        renew: Option<&'a SecretString>,
+        now: Timestamp,
+    ) -> Call<'a, Refreshed> {
+        Box::pin(async move {
+            let renew = renew.ok_or_else(|| {
+                PlatformError::TokenRevoked(
+                    "Herald holds no refresh token for this X account (was offline.access granted?)".into(),
+                )
+            })?;
+            self.renew(renew, now).await
+        })
+    }
+
+    fn revoke<'a>(&'a self, token: &'a SecretString) -> Call<'a, ()> {
+        Box::pin(self.revoke_token(token))
+    }
+}
+
+impl Publisher for X {
+    fn platform(&self) -> Platform {
+        Platform::X
+    }
+
+    fn retries(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_failures: 8,
+            max_time: Duration::from_secs(6 * 3600),
+        }
+    }
+
+    fn start(&self, at: Timestamp) -> String {
+        let h = Handle {
+            started_at: at.as_second(),
+            ..Handle::default()
+        };
+        serde_json::to_string(&h).expect("handles serialise")
+    }
+
+    fn progress(&self, handle: &str) -> Result<Progress, String> {
+        let h: Handle = read_handle(handle)?;
+        Ok(Progress {
+            fresh: h.media_ids.is_empty() && !h.post_started,
+            visible_call: h.post_started,
+        })
+    }
+
+    fn step<'a>(
+        &'a self,
+        job: &'a PublishJob<'a>,
+        handle: &'a str,
+        ctx: StepContext<'a>,
+    ) -> Call<'a, Step<String>> {
+        Box::pin(async move {
+            let h: Handle = read_handle(handle).map_err(unreadable)?;
+            self.publish_step(job, h, &ctx).await.map(saved)
+        })
+    }
+
+    fn choices<'a>(
+        &'a self,
+        _: Login,
+        _: &'a SecretString,
+        _: &'a str,
+        list: &'a str,
+    ) -> Call<'a, Vec<Choice>> {
+        no_choices(self.platform(), list)
+    }
+
+    fn live_facts<'a>(&'a self, _: Login, _: &'a SecretString, _: &'a str) -> Call<'a, Option<LiveFacts>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn comments_available(&self) -> Result<(), Unavailable> {
+        Ok(())
+    }
+
+    fn comments<'a>(&'a self, _: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Vec<Comment>> {
+        Box::pin(self.replies(token, post))
+    }
+
+    fn reply<'a>(
+        &'a self,
+        _: Login,
+        token: &'a SecretString,
+        comment: &'a str,
+        text: &'a str,
+    ) -> Call<'a, String> {
+        Box::pin(self.reply_to(token, comment, text))
+    }
+
+    fn metrics_available(&self) -> Result<(), Unavailable> {
+        Ok(())
+    }
+
+    fn metrics<'a>(
+        &'a self,
+        _: Login,
+        token: &'a SecretString,
+        post: &'a str,
+        _: Timestamp,
+    ) -> Call<'a, Metrics> {
+        Box::pin(self.metrics(token, post))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_consent_url_asks_for_pkce_s256_with_space_separated_scopes() {
+        let x = X::new(
+            XConfig {
+                client_id: "c".into(),
+                client_secret: SecretString::from("s"),
+                www_base: Url::parse("http://127.0.0.1:1/x.com").unwrap(),
+                api_base: Url::parse("http://127.0.0.1:1/api.x.com").unwrap(),
+            },
+            crate::http_client(),
+        );
+        let u = x.consent_url(&Authorize {
+            state: "st",
+            redirect_uri: "http://h/cb",
+            scopes: &["tweet.read", "offline.access"],
+            pkce_challenge: Some("abc"),
+        });
+        assert_eq!(u.path(), "/x.com/i/oauth2/authorize");
+        let q = u.query().unwrap();
+        assert!(
+            q.contains("scope=tweet.read+offline.access") && q.contains("code_challenge_method=S256"),
+            "{q}"
+        );
+        assert!(!format!("{:?}", x.config).contains("\"s\""));
+    }
+
+    #[test]
+    fn links_are_set_aside_when_matching_text_as_x_shortens_them() {
+        assert_eq!(
+            without_links("Read https://example.com/a now\r\n"),
+            without_links("Read https://t.co/xyz now")
+        );
+        assert_ne!(without_links("Read this"), without_links("Read that"));
+    }
+}

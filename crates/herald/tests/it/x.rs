@@ -1,0 +1,291 @@
+//! X end to end through the sandbox: PKCE consent, text, images with alt text and a video through
+//! the chunked upload, reply settings, metrics, replies and answering them, X's weighted length,
+//! a rate limit waited out to the second, a lost answer, and every request checked against X's
+//! OpenAPI document.
+
+use jiff::SignedDuration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{Mode, TestApp, advance_both, herald_now, move_clocks};
+use crate::on_both_backends;
+use crate::openapi::{OpenApi, assert_requests_valid};
+
+const HOST: &str = "api.x.com";
+const SPEC: &str = "x/openapi.json";
+/// What X's document does not describe: its OAuth 2.0 endpoints.
+const OAUTH: &[&str] = &["/2/oauth2/token", "/2/oauth2/revoke"];
+
+fn at(app: &TestApp, s: i64) -> String {
+    (herald_now(app) + SignedDuration::from_secs(s)).to_string()
+}
+
+/// Connects the sandbox's first X user through its consent page; returns the profile.
+async fn connect_x(app: &TestApp) -> String {
+    let location = app.consent_on("x", &[], "allow").await;
+    let (s, page) = app.callback(&location).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("sandbox_news") && page.contains("Herald can publish"),
+        "{page}"
+    );
+    let profiles = app.profiles().await;
+    profiles.iter().find(|p| p["platform"] == "x").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn posts(app: &TestApp) -> Vec<Value> {
+    app.sandbox_json("_sandbox/x").await["posts"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn settled(app: &TestApp, post: &str) -> Value {
+    app.wait_for(post, |d| {
+        !matches!(
+            d["status"].as_str(),
+            Some("scheduled" | "publishing" | "processing")
+        )
+    })
+    .await
+}
+
+async fn publish(app: &TestApp, body: Value) -> Value {
+    let (s, post) = app.schedule(body).await;
+    assert_eq!(s, StatusCode::CREATED, "{post}");
+    let done = settled(app, post["id"].as_str().unwrap()).await;
+    assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
+    done
+}
+
+#[tokio::test]
+async fn x_connects_with_pkce_and_publishes_text_images_and_a_video_and_answers_replies() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("news@example.com").await;
+        let profile = connect_x(&app).await;
+        let target = |options: Value| json!([{"profile_id": profile, "options": options}]);
+
+        let done = publish(&app, json!({"text": "Polls open at 8.", "targets": target(json!({"reply_settings": "following"})), "scheduled_at": at(&app, 1)})).await;
+        let id = done["deliveries"][0]["platform_post_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            done["deliveries"][0]["permalink"],
+            format!("https://x.com/i/web/status/{id}")
+        );
+
+        let (_, jpg) = app.upload("square-1080.jpg").await;
+        let (_, png) = app.upload("square-1080.png").await;
+        publish(
+            &app,
+            json!({"text": "Two views of the square.", "media_ids": [jpg["id"], png["id"]],
+            "targets": target(json!({"alt_text": "A red square"})), "scheduled_at": at(&app, 1)}),
+        )
+        .await;
+        let (_, video) = app.upload("landscape-1280x720-6s.mp4").await;
+        publish(&app, json!({"text": "The square, moving.", "media_ids": [video["id"]], "targets": target(json!({})), "scheduled_at": at(&app, 1)})).await;
+
+        let state = app.sandbox_json("_sandbox/x").await;
+        let all = state["posts"].as_array().unwrap();
+        let find = |text: &str| all.iter().find(|p| p["text"] == text).unwrap().clone();
+        assert_eq!(find("Polls open at 8.")["reply_settings"], "following");
+        let images = find("Two views of the square.");
+        assert_eq!(images["media_ids"].as_array().unwrap().len(), 2, "{images:#}");
+        let uploads = state["uploads"].as_array().unwrap();
+        let upload = |id: &Value| uploads.iter().find(|u| &u["id"] == id).unwrap().clone();
+        assert_eq!(upload(&images["media_ids"][0])["alt_text"], "A red square");
+        let clip = upload(&find("The square, moving.")["media_ids"][0]);
+        assert_eq!(
+            (
+                clip["category"].as_str(),
+                clip["state"].as_str(),
+                clip["total_bytes"].as_u64()
+            ),
+            (
+                Some("tweet_video"),
+                Some("succeeded"),
+                Some(crate::harness::fixture("landscape-1280x720-6s.mp4").len() as u64)
+            ),
+            "{clip:#}"
+        );
+
+        // Someone replies; Herald lists it and answers as the account.
+        let r = reqwest::Client::new()
+            .post(
+                app.sandbox_base
+                    .join(&format!("_sandbox/x/posts/{id}/replies"))
+                    .unwrap(),
+            )
+            .json(&json!({"text": "What time do they close?"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let post = done["id"].as_str().unwrap();
+        let (s, comments) = app.get(app.ws_url(&format!("posts/{post}/comments"))).await;
+        assert_eq!(s, StatusCode::OK, "{comments}");
+        let c = &comments["data"][0]["comments"][0];
+        assert_eq!(
+            (c["text"].as_str(), c["username"].as_str()),
+            (Some("What time do they close?"), Some("sandbox_reader")),
+            "{comments:#}"
+        );
+        let (s, replied) = app
+            .post(
+                app.ws_url(&format!(
+                    "posts/{post}/comments/{}/replies",
+                    c["id"].as_str().unwrap()
+                )),
+                json!({"text": "At 8 pm."}),
+            )
+            .await;
+        assert!(s.is_success(), "{replied}");
+        let answer = posts(&app)
+            .await
+            .into_iter()
+            .find(|p| p["text"] == "At 8 pm.")
+            .unwrap();
+        assert_eq!(answer["in_reply_to"], c["id"], "{answer:#}");
+
+        // Within the two-hour token's life.
+        move_clocks(&app, SignedDuration::from_mins(90)).await;
+        let (s, metrics) = app.get(app.ws_url(&format!("posts/{post}/metrics"))).await;
+        assert_eq!(s, StatusCode::OK, "{metrics}");
+        let m = &metrics["data"][0]["metrics"];
+        assert!(
+            m["views"].as_u64() == Some(9) && m["comments"].as_u64() == Some(1),
+            "{metrics:#}"
+        );
+
+        let seen = assert_requests_valid(&app, HOST, &OpenApi::load(SPEC), OAUTH).await;
+        for op in [
+            "GET /2/users/me",
+            "POST /2/tweets",
+            "POST /2/media/upload/initialize",
+            "POST /2/media/upload/{id}/append",
+            "POST /2/media/upload/{id}/finalize",
+            "GET /2/media/upload",
+            "POST /2/media/metadata",
+            "GET /2/tweets/search/recent",
+            "GET /2/tweets/{id}",
+        ] {
+            assert!(seen.contains(&op.to_owned()), "{op} was not made: {seen:?}");
+        }
+    });
+}
+
+#[tokio::test]
+async fn x_counts_as_x_does_281_weighted_is_refused_and_280_with_a_long_link_goes() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("count@example.com").await;
+        let profile = connect_x(&app).await;
+        let target = json!([{"profile_id": profile}]);
+        let (s, e) = app
+            .schedule(
+                json!({"text": "日".repeat(140) + "a", "targets": target, "scheduled_at": at(&app, 60)}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert_eq!(e["error"]["violations"][0]["rule"], "caption.too_long", "{e}");
+        // A link counts 23 however long it is: 256 + 1 + 23 = 280.
+        let text = format!(
+            "{} https://example.com/{}",
+            "a".repeat(256),
+            "long-path/".repeat(30)
+        );
+        let done = publish(
+            &app,
+            json!({"text": text, "targets": target, "scheduled_at": at(&app, 1)}),
+        )
+        .await;
+        assert_eq!(done["deliveries"][0]["status"], "published");
+        assert_eq!(posts(&app).await[0]["text"], text);
+    });
+}
+
+#[tokio::test]
+async fn a_rate_limited_x_post_waits_exactly_until_the_reset_x_names_and_x_sees_no_call_before() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let email = "limited@example.com";
+        app.signup(email).await;
+        let profile = connect_x(&app).await;
+        app.fault(
+            "x",
+            json!({"operation": "tweets", "method": "POST", "kind": "rate_limit", "minutes": 7}),
+        )
+        .await;
+        let (_, post) = app.schedule(json!({"text": "After the limit.", "targets": [{"profile_id": profile}], "scheduled_at": at(&app, 1)})).await;
+        let post = post["id"].as_str().unwrap().to_owned();
+        let waiting = app.wait_for(&post, |d| d["status"] == "retry_wait").await;
+        let due: jiff::Timestamp = waiting["deliveries"][0]["due_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let calls = |journal: &Value| {
+            journal["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["host"] == HOST && r["method"] == "POST" && r["path"] == "/2/tweets")
+                .count()
+        };
+        assert_eq!(
+            calls(&app.sandbox_json("_sandbox/requests").await),
+            1,
+            "one call, refused"
+        );
+        // Herald waits for the instant X named (on X's clock, which moves with Herald's here).
+        let now = herald_now(&app);
+        let wait = due.duration_since(now);
+        assert!(
+            wait > SignedDuration::from_mins(6) && wait <= SignedDuration::from_mins(7),
+            "due {due}, now {now}"
+        );
+        advance_both(&app, wait - SignedDuration::from_secs(2), email).await;
+        let still = app.wait_for(&post, |d| d["status"] == "retry_wait").await;
+        assert_eq!(still["deliveries"][0]["status"], "retry_wait");
+        assert_eq!(
+            calls(&app.sandbox_json("_sandbox/requests").await),
+            1,
+            "no call before the reset"
+        );
+        advance_both(&app, SignedDuration::from_secs(3), email).await;
+        let done = settled(&app, &post).await;
+        assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
+        assert_eq!(calls(&app.sandbox_json("_sandbox/requests").await), 2);
+    });
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_an_x_post_leaves_exactly_one_post() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let email = "lost-x@example.com";
+        app.signup(email).await;
+        let profile = connect_x(&app).await;
+        app.fault(
+            "x",
+            json!({"operation": "tweets", "method": "POST", "kind": "lost_response"}),
+        )
+        .await;
+        let (_, post) = app.schedule(json!({"text": "Said once.", "targets": [{"profile_id": profile}], "scheduled_at": at(&app, 1)})).await;
+        let post = post["id"].as_str().unwrap().to_owned();
+        let waiting = app
+            .wait_for(&post, |d| {
+                d["status"] == "retry_wait" || d["status"] == "published"
+            })
+            .await;
+        assert_eq!(waiting["deliveries"][0]["status"], "retry_wait", "{waiting:#}");
+        advance_both(&app, SignedDuration::from_secs(20), email).await;
+        let done = settled(&app, &post).await;
+        assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
+        let all = posts(&app).await;
+        assert_eq!(all.len(), 1, "{all:#?}");
+        assert_eq!(done["deliveries"][0]["platform_post_id"], all[0]["id"]);
+        assert_requests_valid(&app, HOST, &OpenApi::load(SPEC), OAUTH).await;
+    });
+}
