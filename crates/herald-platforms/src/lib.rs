@@ -7,6 +7,7 @@ mod error;
 mod facebook;
 mod instagram;
 mod meta;
+mod oauth2;
 mod pinterest;
 mod registry;
 mod x;

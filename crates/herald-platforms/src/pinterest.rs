@@ -22,9 +22,8 @@ use crate::adapter::{
     Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob,
     Publisher, RetryPolicy, Unavailable, read_handle, saved, unreadable,
 };
-use crate::{
-    Comment, Grant, Metrics, PlatformError, Published, Refreshed, RenewBy, Step, StepContext, settle,
-};
+use crate::oauth2::Tokens;
+use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
 
 /// Where the adapter finds Pinterest and who it is there.
 #[derive(Clone)]
@@ -96,14 +95,11 @@ struct PinContent<'a> {
 
 impl Pinterest {
     pub fn new(config: PinterestConfig, http: reqwest::Client) -> Self {
-        let upload = reqwest::Client::builder()
-            .connect_timeout(crate::CONNECT_TIMEOUT)
-            .read_timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("HTTP client");
-        Self { config, http, upload }
+        Self {
+            config,
+            http,
+            upload: crate::oauth2::upload_client(),
+        }
     }
 
     fn api(&self, path: &str) -> Url {
@@ -187,7 +183,7 @@ impl Pinterest {
                 ("redirect_uri", r.redirect_uri),
             ])
             .await?;
-        let tokens = Tokens::read(&body, r.now)?;
+        let tokens = Tokens::read(&body, r.now, "Pinterest")?;
         let me = self.get(self.api("user_account"), &tokens.access).await?;
         let account_id = me["id"].as_str().ok_or_else(|| malformed("id"))?.to_owned();
         let scopes = match body["scope"].as_str() {
@@ -219,7 +215,7 @@ impl Pinterest {
                 ("continuous_refresh", "true"),
             ])
             .await?;
-        let tokens = Tokens::read(&body, now)?;
+        let tokens = Tokens::read(&body, now, "Pinterest")?;
         Ok(Refreshed {
             access_token: tokens.access,
             expires_at: tokens.expires_at,
@@ -601,29 +597,6 @@ fn pin_time(s: &str) -> Option<i64> {
     Some(jiff::tz::Offset::UTC.to_timestamp(civil).ok()?.as_second())
 }
 
-/// What the token endpoint answered.
-struct Tokens {
-    access: SecretString,
-    expires_at: Option<Timestamp>,
-    renew: Option<RenewBy>,
-}
-
-impl Tokens {
-    fn read(body: &Value, now: Timestamp) -> Result<Self, PlatformError> {
-        let secret = |k: &str| body[k].as_str().map(|s| SecretString::from(s.to_owned()));
-        let access = secret("access_token").ok_or_else(|| malformed("access_token"))?;
-        let expires_at = body["expires_in"]
-            .as_i64()
-            .map(|s| now + SignedDuration::from_secs(s));
-        let renew = secret("refresh_token").map(|token| RenewBy { token });
-        Ok(Self {
-            access,
-            expires_at,
-            renew,
-        })
-    }
-}
-
 fn malformed(field: &str) -> PlatformError {
     PlatformError::Platform {
         message: format!("Pinterest's answer lacked `{field}`"),
@@ -687,11 +660,7 @@ impl Connector for Pinterest {
     }
 
     fn accounts<'a>(&'a self, _: &'a SecretString) -> Call<'a, Vec<Account>> {
-        Box::pin(async {
-            Err(PlatformError::Unsupported(
-                "Pinterest connects one account; there is nothing to choose".into(),
-            ))
-        })
+        crate::oauth2::one_account("Pinterest")
     }
 
     fn refresh<'a>(
@@ -701,10 +670,8 @@ impl Connector for Pinterest {
         now: Timestamp,
     ) -> Call<'a, Refreshed> {
         Box::pin(async move {
-            let renew = renew.ok_or_else(|| {
-                PlatformError::TokenRevoked("Herald holds no refresh token for this Pinterest account".into())
-            })?;
-            self.renew(renew, now).await
+            self.renew(crate::oauth2::renew_with(renew, "Pinterest")?, now)
+                .await
         })
     }
 

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -25,9 +25,8 @@ use crate::adapter::{
     Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob,
     Publisher, RetryPolicy, Unavailable, no_choices, read_handle, saved, unreadable,
 };
-use crate::{
-    Comment, Grant, Metrics, PlatformError, Published, Refreshed, RenewBy, Step, StepContext, settle,
-};
+use crate::oauth2::Tokens;
+use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
 
 /// Where the adapter finds X and who it is there.
 #[derive(Clone)]
@@ -82,14 +81,11 @@ pub struct X {
 
 impl X {
     pub fn new(config: XConfig, http: reqwest::Client) -> Self {
-        let upload = reqwest::Client::builder()
-            .connect_timeout(crate::CONNECT_TIMEOUT)
-            .read_timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("HTTP client");
-        Self { config, http, upload }
+        Self {
+            config,
+            http,
+            upload: crate::oauth2::upload_client(),
+        }
     }
 
     fn api(&self, path: &str) -> Url {
@@ -182,7 +178,7 @@ impl X {
                 ],
             )
             .await?;
-        let tokens = Tokens::read(&body, r.now)?;
+        let tokens = Tokens::read(&body, r.now, "X")?;
         let mut me = self.api("users/me");
         me.query_pairs_mut().append_pair("user.fields", "username");
         let me = self.get(me, &tokens.access).await?;
@@ -219,7 +215,7 @@ impl X {
                 ],
             )
             .await?;
-        let tokens = Tokens::read(&body, now)?;
+        let tokens = Tokens::read(&body, now, "X")?;
         Ok(Refreshed {
             access_token: tokens.access,
             expires_at: tokens.expires_at,
@@ -534,26 +530,6 @@ fn published(id: &str) -> Published {
     }
 }
 
-/// What the token endpoint answered.
-struct Tokens {
-    access: SecretString,
-    expires_at: Option<Timestamp>,
-    renew: Option<RenewBy>,
-}
-
-impl Tokens {
-    fn read(body: &Value, now: Timestamp) -> Result<Self, PlatformError> {
-        let secret = |k: &str| body[k].as_str().map(|s| SecretString::from(s.to_owned()));
-        Ok(Self {
-            access: secret("access_token").ok_or_else(|| malformed("access_token"))?,
-            expires_at: body["expires_in"]
-                .as_i64()
-                .map(|s| now + SignedDuration::from_secs(s)),
-            renew: secret("refresh_token").map(|token| RenewBy { token }),
-        })
-    }
-}
-
 fn malformed(field: &str) -> PlatformError {
     PlatformError::Platform {
         message: format!("X's answer lacked `{field}`"),
@@ -611,11 +587,7 @@ impl Connector for X {
     }
 
     fn accounts<'a>(&'a self, _: &'a SecretString) -> Call<'a, Vec<Account>> {
-        Box::pin(async {
-            Err(PlatformError::Unsupported(
-                "X connects one account; there is nothing to choose".into(),
-            ))
-        })
+        crate::oauth2::one_account("X")
     }
 
     fn refresh<'a>(
@@ -624,14 +596,7 @@ impl Connector for X {
         renew: Option<&'a SecretString>,
         now: Timestamp,
     ) -> Call<'a, Refreshed> {
-        Box::pin(async move {
-            let renew = renew.ok_or_else(|| {
-                PlatformError::TokenRevoked(
-                    "Herald holds no refresh token for this X account (was offline.access granted?)".into(),
-                )
-            })?;
-            self.renew(renew, now).await
-        })
+        Box::pin(async move { self.renew(crate::oauth2::renew_with(renew, "X")?, now).await })
     }
 
     fn revoke<'a>(&'a self, token: &'a SecretString) -> Call<'a, ()> {

@@ -31,6 +31,28 @@ pub(crate) fn insert_expiring<K: Clone + Eq + Hash, V, O: Ord>(
     map.insert(key, value);
 }
 
+/// Records a code, forgetting expired codes (and the soonest to expire beyond [`MAX_CODES`]).
+pub(crate) fn add_code<K: Clone + Eq + Hash, V>(
+    map: &mut HashMap<K, V>,
+    entry: (K, V),
+    now: jiff::Timestamp,
+    expires: impl Fn(&V) -> jiff::Timestamp,
+) {
+    insert_expiring(map, entry, MAX_CODES, |v| expires(v) > now, &expires);
+}
+
+/// Records a token, forgetting tokens that expired more than a week ago (a token that expired
+/// recently still answers "expired" rather than "unknown", as the platforms' do).
+pub(crate) fn add_token<K: Clone + Eq + Hash, V>(
+    map: &mut HashMap<K, V>,
+    entry: (K, V),
+    now: jiff::Timestamp,
+    expires: impl Fn(&V) -> jiff::Timestamp,
+) {
+    let week_ago = now - jiff::SignedDuration::from_hours(24 * 7);
+    insert_expiring(map, entry, MAX_TOKENS, |v| expires(v) > week_ago, &expires);
+}
+
 #[derive(Debug)]
 pub(crate) struct Bounded<T> {
     items: VecDeque<T>,

@@ -347,6 +347,36 @@ pub(crate) fn record(
     sb.journal().push(entry);
 }
 
+/// Records a request to a platform other than Meta's Graph: its query, its body as given (without
+/// credentials), its content type and its `Authorization` scheme, for the spec checks.
+pub(crate) fn record_rest(
+    sb: &crate::Sandbox,
+    host: &'static str,
+    method: &axum::http::Method,
+    path: String,
+    query: &std::collections::BTreeMap<String, String>,
+    body: Option<serde_json::Value>,
+    headers: &axum::http::HeaderMap,
+) {
+    let header = |h: axum::http::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
+    let auth = header(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.split_once(' '))
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    let content_type = header(axum::http::header::CONTENT_TYPE)
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned());
+    sb.journal().push(Recorded {
+        host,
+        method: method.to_string(),
+        path,
+        node: None,
+        edge: None,
+        params: query.clone(),
+        body,
+        content_type,
+        auth,
+    });
+}
+
 /// The asked-for `fields` of an object, as Graph answers a `fields=` request.
 pub(crate) fn select(all: &serde_json::Map<String, serde_json::Value>, fields: &[&str]) -> serde_json::Value {
     serde_json::Value::Object(

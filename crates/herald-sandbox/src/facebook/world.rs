@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
-use crate::bounded::{Bounded, MAX_CODES, MAX_TOKENS, insert_expiring};
+use crate::bounded::{Bounded, MAX_TOKENS, insert_expiring};
 
 #[derive(Debug, Clone)]
 pub(crate) struct User {
@@ -170,8 +170,7 @@ impl World {
 
     /// Records a code, forgetting expired codes (and the soonest to expire beyond [`MAX_CODES`]).
     pub fn add_code(&mut self, code: String, c: Code, now: Timestamp) {
-        let keep = |c: &Code| c.expires_at > now;
-        insert_expiring(&mut self.codes, (code, c), MAX_CODES, keep, |c| c.expires_at);
+        crate::bounded::add_code(&mut self.codes, (code, c), now, |c| c.expires_at);
     }
 
     /// Records a token, forgetting tokens that expired more than a week ago.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
-use crate::bounded::{Bounded, MAX_CODES, MAX_TOKENS, insert_expiring};
+use crate::bounded::Bounded;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Account {
@@ -181,16 +181,13 @@ impl World {
 
     /// Records a code, forgetting expired codes (and the soonest to expire beyond [`MAX_CODES`]).
     pub fn add_code(&mut self, code: String, c: Code, now: Timestamp) {
-        let keep = |c: &Code| c.expires_at > now;
-        insert_expiring(&mut self.codes, (code, c), MAX_CODES, keep, |c| c.expires_at);
+        crate::bounded::add_code(&mut self.codes, (code, c), now, |c| c.expires_at);
     }
 
     /// Records a token, forgetting tokens that expired more than a week ago (a token that expired
     /// recently still answers "expired" rather than "unknown", as Instagram's do).
     pub fn add_token(&mut self, token: String, t: Token, now: Timestamp) {
-        let week_ago = now - jiff::SignedDuration::from_hours(24 * 7);
-        let keep = |t: &Token| t.expires_at > week_ago;
-        insert_expiring(&mut self.tokens, (token, t), MAX_TOKENS, keep, |t| t.expires_at);
+        crate::bounded::add_token(&mut self.tokens, (token, t), now, |t| t.expires_at);
     }
 
     /// Records a container, forgetting unpublished ones older than two days (Instagram expires

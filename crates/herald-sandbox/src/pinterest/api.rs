@@ -16,7 +16,7 @@ use super::oauth::{revoke, token, validate};
 use super::world::{Image, Media, MediaStatus, Pin, Token};
 use crate::Sandbox;
 use crate::fetch::download;
-use crate::graph::{GraphError, Recorded};
+use crate::graph::GraphError;
 use crate::meter::{Call, UseCase};
 
 const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
@@ -198,26 +198,15 @@ pub(crate) async fn api(
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .map(|(scheme, _)| scheme.to_ascii_lowercase());
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned());
-    sb.journal().push(Recorded {
-        host: "api.pinterest.com",
-        method: method.to_string(),
-        path: format!("/v5/{path}"),
-        node: None,
-        edge: None,
-        params: query.clone(),
-        body: body.public(),
-        content_type,
-        auth,
-    });
+    crate::graph::record_rest(
+        &sb,
+        "api.pinterest.com",
+        &method,
+        format!("/v5/{path}"),
+        &query,
+        body.public(),
+        &headers,
+    );
     let now = sb.clock().now();
     let operation = operation(&method, &path);
     let object = {

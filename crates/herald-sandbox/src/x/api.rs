@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 use super::oauth::{revoke, token, validate};
 use super::world::{Post, Token, Upload};
 use crate::Sandbox;
-use crate::graph::Recorded;
 use crate::meter::{Call, UseCase};
 
 /// Posts per user per 15 minutes, and per app per 24 hours [official rate-limit table].
@@ -185,26 +184,15 @@ pub(crate) async fn api(
         },
         _ => (None, Vec::new()),
     };
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .map(|(scheme, _)| scheme.to_ascii_lowercase());
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned());
-    sb.journal().push(Recorded {
-        host: "api.x.com",
-        method: method.to_string(),
-        path: format!("/2/{path}"),
-        node: None,
-        edge: None,
-        params: query.clone(),
-        body: body.public(multipart.as_ref()),
-        content_type,
-        auth,
-    });
+    crate::graph::record_rest(
+        &sb,
+        "api.x.com",
+        &method,
+        format!("/2/{path}"),
+        &query,
+        body.public(multipart.as_ref()),
+        &headers,
+    );
     let now = sb.clock().now();
     let operation = operation(&method, &path);
     let user = validate(&sb.x(), &headers, now).map(|t| t.user);

@@ -5,8 +5,6 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
-use crate::bounded::{MAX_CODES, MAX_TOKENS, insert_expiring};
-
 #[derive(Debug, Clone)]
 pub(crate) struct User {
     /// X's user id: a string of digits.
@@ -121,14 +119,11 @@ impl World {
     }
 
     pub fn add_code(&mut self, code: String, c: Code, now: Timestamp) {
-        let keep = |c: &Code| c.expires_at > now;
-        insert_expiring(&mut self.codes, (code, c), MAX_CODES, keep, |c| c.expires_at);
+        crate::bounded::add_code(&mut self.codes, (code, c), now, |c| c.expires_at);
     }
 
     pub fn add_token(&mut self, token: String, t: Token, now: Timestamp) {
-        let week_ago = now - jiff::SignedDuration::from_hours(24 * 7);
-        let keep = |t: &Token| t.expires_at > week_ago;
-        insert_expiring(&mut self.tokens, (token, t), MAX_TOKENS, keep, |t| t.expires_at);
+        crate::bounded::add_token(&mut self.tokens, (token, t), now, |t| t.expires_at);
     }
 
     /// Videos that finished processing succeed.

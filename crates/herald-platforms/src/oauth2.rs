@@ -1,0 +1,68 @@
+//! What the logins that renew with a refresh token share (Pinterest, X): the token endpoint's
+//! answer read into tokens, the client that carries media bytes, and the answers of a login that
+//! connects one account.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::adapter::{Account, Call};
+use crate::{PlatformError, RenewBy};
+
+/// What a token endpoint answered: the access token, its end, and the refresh token (which, where
+/// the login rotates them, replaces the one used).
+pub(crate) struct Tokens {
+    pub access: SecretString,
+    pub expires_at: Option<Timestamp>,
+    pub renew: Option<RenewBy>,
+}
+
+impl Tokens {
+    /// Reads `access_token`, `expires_in` (seconds from `now`) and `refresh_token`; `who` names
+    /// the platform in the error when the answer has no access token.
+    pub fn read(body: &Value, now: Timestamp, who: &str) -> Result<Self, PlatformError> {
+        let secret = |k: &str| body[k].as_str().map(|s| SecretString::from(s.to_owned()));
+        Ok(Self {
+            access: secret("access_token").ok_or_else(|| PlatformError::Platform {
+                message: format!("{who}'s token endpoint answered without an access token"),
+            })?,
+            expires_at: body["expires_in"]
+                .as_i64()
+                .map(|s| now + SignedDuration::from_secs(s)),
+            renew: secret("refresh_token").map(|token| RenewBy { token }),
+        })
+    }
+}
+
+/// The refresh token a renewal needs, or why there is none (the person must connect again).
+pub(crate) fn renew_with<'a>(
+    renew: Option<&'a SecretString>,
+    who: &str,
+) -> Result<&'a SecretString, PlatformError> {
+    renew.ok_or_else(|| {
+        PlatformError::TokenRevoked(format!("Herald holds no refresh token for this {who} account"))
+    })
+}
+
+/// The client that carries media bytes: no bound on the whole call (an upload is long), a
+/// minute's silence at most.
+pub(crate) fn upload_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(crate::CONNECT_TIMEOUT)
+        .read_timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("HTTP client")
+}
+
+/// The answer of a login that connects one account, asked for the accounts to choose from.
+pub(crate) fn one_account(who: &'static str) -> Call<'static, Vec<Account>> {
+    Box::pin(async move {
+        Err(PlatformError::Unsupported(format!(
+            "{who} connects one account; there is nothing to choose"
+        )))
+    })
+}
