@@ -56,6 +56,9 @@ struct Handle {
     /// The uploaded (finalized) media, in the post's order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     media_ids: Vec<String>,
+    /// Those X is still processing (their finalize answered with `processing_info`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    processing: Vec<String>,
     /// Every media finished processing.
     #[serde(default)]
     media_ready: bool,
@@ -95,8 +98,13 @@ impl X {
         u
     }
 
+    /// A lookup: what it refuses is never the post's content.
     async fn get(&self, url: Url, token: &SecretString) -> Result<Value, PlatformError> {
-        result(crate::send(self.http.get(url).bearer_auth(token.expose_secret())).await?).await
+        let answer = result(crate::send(self.http.get(url).bearer_auth(token.expose_secret())).await?).await;
+        answer.map_err(|e| match e {
+            PlatformError::ContentRejected { message } => PlatformError::Platform { message },
+            e => e,
+        })
     }
 
     async fn post(&self, path: &str, token: &SecretString, body: &Value) -> Result<Value, PlatformError> {
@@ -251,14 +259,22 @@ impl X {
             ..handle
         };
         if handle.media_ids.len() != job.items.len() {
-            let mut media_ids = Vec::with_capacity(job.items.len());
+            let (mut media_ids, mut processing) = (Vec::with_capacity(job.items.len()), Vec::new());
             for item in job.items {
-                media_ids.push(self.upload(job.token, item, job.text_option("alt_text")).await?);
+                let (id, processes) = self.upload(job.token, item, job.text_option("alt_text")).await?;
+                if processes {
+                    processing.push(id.clone());
+                }
+                media_ids.push(id);
             }
-            return Ok(Step::Continue(Handle { media_ids, ..handle }));
+            return Ok(Step::Continue(Handle {
+                media_ids,
+                processing,
+                ..handle
+            }));
         }
         if !handle.media_ready {
-            for id in &handle.media_ids {
+            for id in &handle.processing {
                 let mut url = self.api("media/upload");
                 url.query_pairs_mut()
                     .append_pair("media_id", id)
@@ -324,20 +340,25 @@ impl X {
             // answer was lost. Look before saying anything.
             Err(PlatformError::ContentRejected { message }) if message.contains("duplicate") => {
                 let found = self.find_published(job, &handle, window).await?;
-                settle(found, ctx.known).ok_or(PlatformError::ContentRejected { message })
+                // Nothing found: an earlier call may still have made it (the person decides).
+                settle(found, ctx.known).ok_or(PlatformError::Platform {
+                    message: format!(
+                        "X refused the post as a duplicate ({message}), and no matching post was found in this attempt's window"
+                    ),
+                })
             }
             Err(e) => Err(e),
         }
     }
 
     /// Uploads one media file through the chunked upload (images too: one path for every
-    /// kind), attaching alt text to images; returns its media id.
+    /// kind), attaching alt text to images; returns its media id, and whether X still processes it.
     async fn upload(
         &self,
         token: &SecretString,
         item: &Item,
         alt: Option<&str>,
-    ) -> Result<String, PlatformError> {
+    ) -> Result<(String, bool), PlatformError> {
         let source = self
             .upload
             .get(&item.url)
@@ -390,7 +411,8 @@ impl X {
             .http
             .post(self.api(&format!("media/upload/{id}/finalize")))
             .bearer_auth(token.expose_secret());
-        result(crate::send(request).await?).await?;
+        let finalized = result(crate::send(request).await?).await?;
+        let processes = !finalized["data"]["processing_info"].is_null();
         if let Some(alt) = alt.filter(|_| !item.video) {
             self.post(
                 "media/metadata",
@@ -399,7 +421,7 @@ impl X {
             )
             .await?;
         }
-        Ok(id)
+        Ok((id, processes))
     }
 
     /// The account's posts inside the window with this text (links aside) and as many media.
@@ -508,19 +530,18 @@ impl X {
     }
 }
 
-/// Text with every link replaced (X shortens links to `t.co`, so they never read back as sent),
-/// line ends and surrounding spaces aside.
+/// Text as X reads it back, for matching: HTML entities X escapes undone, every link left out
+/// (X rewrites links to `t.co`, and adds one to the end of a post with media), white space
+/// collapsed. (A bare domain X turns into a link still differs: such a post is not found, and
+/// its delivery says so rather than guessing.)
 fn without_links(text: &str) -> String {
-    text.replace("\r\n", "\n")
-        .split(' ')
-        .map(|w| match w.starts_with("http://") || w.starts_with("https://") {
-            true => "<link>",
-            false => w,
-        })
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .split_whitespace()
+        .filter(|w| !w.contains("http://") && !w.contains("https://"))
         .collect::<Vec<_>>()
         .join(" ")
-        .trim()
-        .to_owned()
 }
 
 fn published(id: &str) -> Published {
@@ -540,11 +561,7 @@ fn malformed(field: &str) -> PlatformError {
 /// until `x-rate-limit-reset` (Unix seconds), to the second.
 async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
     let status = res.status();
-    let reset = res
-        .headers()
-        .get("x-rate-limit-reset")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok());
+    let reset = reset_of(res.headers());
     let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if status.is_success() {
@@ -561,12 +578,47 @@ async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
             until: reset.and_then(|r| Timestamp::from_second(r).ok()),
         },
         401 => PlatformError::TokenRevoked(message),
-        403 if message.contains("duplicate") => PlatformError::ContentRejected { message },
-        403 => PlatformError::PermissionMissing(message),
+        // A 403 says many things: a missing scope, an app X does not allow here, or the content.
+        403 if message.contains("Missing scope")
+            || body["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("/unsupported-authentication")) =>
+        {
+            PlatformError::PermissionMissing(message)
+        }
+        403 if body["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("/client-forbidden")) =>
+        {
+            PlatformError::Platform {
+                message: format!(
+                    "X does not allow this app here ({message}): check its access level and project"
+                ),
+            }
+        }
+        403 => PlatformError::ContentRejected { message },
         400 | 404 | 409 | 413 | 422 => PlatformError::ContentRejected { message },
         _ if status.is_server_error() => PlatformError::Transient { message },
         _ => PlatformError::Platform { message },
     })
+}
+
+/// When a 429 ends: the latest reset among X's limits that are used up (the 15-minute window,
+/// and the app's and the user's 24-hour caps), else the 15-minute window's.
+fn reset_of(headers: &reqwest::header::HeaderMap) -> Option<i64> {
+    let read = |name: String| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    let families = ["x-rate-limit", "x-app-limit-24hour", "x-user-limit-24hour"];
+    let spent = families
+        .iter()
+        .filter(|f| read(format!("{f}-remaining")) == Some(0))
+        .filter_map(|f| read(format!("{f}-reset")))
+        .max();
+    spent.or_else(|| read("x-rate-limit-reset".into()))
 }
 
 impl Connector for X {
@@ -728,5 +780,10 @@ mod tests {
             without_links("Read https://t.co/xyz now")
         );
         assert_ne!(without_links("Read this"), without_links("Read that"));
+        assert_eq!(
+            without_links("Fish & chips <3 https://t.co/media"),
+            without_links("Fish &amp; chips &lt;3"),
+            "entities undone, the media link X adds left out"
+        );
     }
 }

@@ -109,10 +109,16 @@ impl Store {
             .filter(|l| l.renews_with_refresh_token())
             .map(Login::as_str)
             .collect();
+        // `NOT IN ()` is no SQL PostgreSQL takes: no such login, no clause.
+        let except = match renewing.len() {
+            0 => String::new(),
+            n => format!(
+                " AND login NOT IN ({})",
+                (2..2 + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            ),
+        };
         let sql = format!(
-            "SELECT workspace_id, id, token_expires_at FROM profiles WHERE state = 'connected' AND token_expires_at <= $1
-               AND login NOT IN ({})",
-            (2..2 + renewing.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            "SELECT workspace_id, id, token_expires_at FROM profiles WHERE state = 'connected' AND token_expires_at <= $1{except}"
         );
         let rows: Vec<DueRow> = on_db!(self.db(), pool => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(self.now());

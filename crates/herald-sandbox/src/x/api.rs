@@ -504,9 +504,30 @@ fn asked(q: &BTreeMap<String, String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A post's text as X gives it back: `&`, `<` and `>` escaped, links rewritten to `t.co`, and a
+/// link to the media added at the end of a post with media.
+fn shown_text(p: &Post) -> String {
+    let escaped = p
+        .text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let mut words: Vec<String> = escaped
+        .split(' ')
+        .map(|w| match w.starts_with("http://") || w.starts_with("https://") {
+            true => format!("https://t.co/{}", crate::random_token("", 10)),
+            false => w.to_owned(),
+        })
+        .collect();
+    if !p.media_ids.is_empty() {
+        words.push(format!("https://t.co/{}", &p.id[p.id.len().saturating_sub(10)..]));
+    }
+    words.join(" ")
+}
+
 /// A post as X shows it: `id`, `text` and `edit_history_tweet_ids`, plus the fields asked for.
 fn post_json(p: &Post, fields: &[String], now: Timestamp, replies: usize) -> Value {
-    let mut v = json!({"id": p.id, "text": p.text, "edit_history_tweet_ids": [p.id]});
+    let mut v = json!({"id": p.id, "text": shown_text(p), "edit_history_tweet_ids": [p.id]});
     for f in fields {
         match f.as_str() {
             "created_at" => {
