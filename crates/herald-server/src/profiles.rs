@@ -53,7 +53,10 @@ pub(crate) fn status(p: &ProfileRow, at: Moment) -> (&'static str, Option<&'stat
             let renews = p.login.refreshes_tokens();
             let ends = p.reconnect_by.or(p.token_expires_at.filter(|_| !renews));
             let failing = RENEWAL_FAILING.as_micros() as i64;
-            match (p.token_expires_at, ends) {
+            // An access token renewed with a refresh token (X's last two hours) ending, or even
+            // ended, is the token care's work, not the person's: a refused renewal says so.
+            let short = p.login.renews_with_refresh_token();
+            match (p.token_expires_at.filter(|_| !short), ends) {
                 (Some(exp), _) if exp <= now => ("needs_reconnect", Some(ReconnectReason::Expired.as_str())),
                 (_, Some(by)) if by - now < at.soon => ("expiring_soon", None),
                 (Some(exp), _) if renews && exp - now < failing.min(at.soon) => ("expiring_soon", None),
@@ -87,7 +90,7 @@ pub(crate) fn to_json(p: &ProfileRow, at: Moment) -> Value {
         "token_expires_at": p.token_expires_at.map(rfc3339),
         // A Page token does not expire; the grant behind it does, and that is the date to act by.
         "token_never_expires": p.token_expires_at.is_none() && p.state != ConnectionState::Disconnected,
-        "reconnect_by": p.token_expires_at.or(p.reconnect_by).map(rfc3339),
+        "reconnect_by": p.reconnect_by().map(rfc3339),
         "connected_at": rfc3339(p.created_at),
     })
 }

@@ -488,7 +488,7 @@ pub(crate) fn profiles() -> MethodRouter<AppState> {
                         reason: reason
                             .and_then(ReconnectReason::parse)
                             .map(ReconnectReason::explain),
-                        reconnect_by: p.token_expires_at.or(p.reconnect_by).map(|t| {
+                        reconnect_by: p.reconnect_by().map(|t| {
                             herald_domain::clock::from_micros(t)
                                 .strftime("%Y-%m-%d")
                                 .to_string()

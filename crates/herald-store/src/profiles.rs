@@ -29,6 +29,13 @@ pub struct ProfileRow {
 }
 
 impl ProfileRow {
+    /// The date to reconnect by: the grant's end, else the token's, except where a refresh token
+    /// renews the token (an access token's end then is no date for the person).
+    pub fn reconnect_by(&self) -> Option<i64> {
+        let renewed = self.login.renews_with_refresh_token();
+        self.reconnect_by.or(self.token_expires_at.filter(|_| !renewed))
+    }
+
     /// Permissions `feature` needs on this profile that were not granted.
     pub fn missing_for(&self, feature: Feature) -> Vec<&'static str> {
         self.platform
