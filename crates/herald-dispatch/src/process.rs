@@ -638,7 +638,12 @@ impl Dispatcher {
                 let wait = retry_after
                     .and_then(|d| SignedDuration::try_from(d).ok())
                     .unwrap_or(SignedDuration::from_mins(15));
-                let reset_at = until.filter(|u| *u > now).unwrap_or(now + wait);
+                // An instant the platform named that Herald's clock has passed (the clocks differ
+                // by a second) is retried a second later, not after the default wait.
+                let reset_at = match until {
+                    Some(u) => (*u).max(now + SignedDuration::from_secs(1)),
+                    None => now + wait,
+                };
                 Stop::Retry(
                     reset_at,
                     "rate_limited",

@@ -323,7 +323,11 @@ fn limit_headers(res: &mut Response, prefix: &str, limit: u32, remaining: u32, r
     for (k, v) in [
         ("limit", limit.to_string()),
         ("remaining", remaining.to_string()),
-        ("reset", reset.as_second().to_string()),
+        // The second the window resets, rounded up: a client that waits for it is let through.
+        (
+            "reset",
+            (reset + SignedDuration::from_millis(999)).as_second().to_string(),
+        ),
     ] {
         if let Ok(v) = HeaderValue::from_str(&v) {
             res.headers_mut().insert(

@@ -242,11 +242,14 @@ async fn a_rate_limited_x_post_waits_exactly_until_the_reset_x_names_and_x_sees_
         // Herald waits for the instant X named (on X's clock, which moves with Herald's here).
         let now = herald_now(&app);
         let wait = due.duration_since(now);
+        // X names whole seconds, rounded up.
         assert!(
-            wait > SignedDuration::from_mins(6) && wait <= SignedDuration::from_mins(7),
+            wait > SignedDuration::from_mins(6) && wait <= SignedDuration::from_secs(7 * 60 + 1),
             "due {due}, now {now}"
         );
-        advance_both(&app, wait - SignedDuration::from_secs(2), email).await;
+        // Whole seconds: the sandbox's clock moves by whole seconds, and both must stay together.
+        let secs = wait.as_secs();
+        advance_both(&app, SignedDuration::from_secs(secs - 2), email).await;
         let still = app.wait_for(&post, |d| d["status"] == "retry_wait").await;
         assert_eq!(still["deliveries"][0]["status"], "retry_wait");
         assert_eq!(
@@ -254,7 +257,7 @@ async fn a_rate_limited_x_post_waits_exactly_until_the_reset_x_names_and_x_sees_
             1,
             "no call before the reset"
         );
-        advance_both(&app, SignedDuration::from_secs(3), email).await;
+        advance_both(&app, SignedDuration::from_secs(4), email).await;
         // Still `retry_wait` until the dispatcher wakes to the moved clock: wait for the outcome.
         let done = app
             .wait_for(&post, |d| d["status"] == "published" || d["status"] == "failed")
