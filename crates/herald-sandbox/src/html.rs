@@ -47,6 +47,37 @@ pub(crate) fn account_radios(accounts: impl Iterator<Item = (String, String)>) -
         .collect()
 }
 
+/// One ticked checkbox per requested scope, labelled as the platform's `known` scopes say.
+pub(crate) fn scope_boxes(requested: &[String], known: &[(&str, &str)]) -> String {
+    requested
+        .iter()
+        .map(|s| {
+            let label = known.iter().find(|(n, _)| n == s).map_or("", |(_, l)| l);
+            format!(
+                "<label class=\"perm\"><input type=\"checkbox\" name=\"scope\" value=\"{}\" checked> {} <code>{}</code></label>",
+                escape(s),
+                escape(label),
+                escape(s)
+            )
+        })
+        .collect()
+}
+
+/// A consent form as posted: its fields but `scope`, the scopes left ticked, and whether the
+/// person refused.
+pub(crate) fn decision(body: &[u8]) -> (std::collections::HashMap<String, String>, Vec<String>, bool) {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let q: std::collections::HashMap<String, String> =
+        pairs.iter().filter(|(k, _)| k != "scope").cloned().collect();
+    let granted = pairs
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let deny = q.get("decision").map(String::as_str) != Some("allow");
+    (q, granted, deny)
+}
+
 /// The consent pages' style, served at `/_sandbox/sandbox.css` so the pages need no inline style
 /// (Herald's Content-Security-Policy allows none).
 const STYLESHEET: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}\n\

@@ -85,15 +85,7 @@ pub(crate) async fn authorize_page(
             .iter()
             .map(|u| (u.id.clone(), format!("@{} ({})", u.username, u.name))),
     );
-    let perms = scopes
-        .iter()
-        .map(|s| {
-            let label = SCOPES.iter().find(|(n, _)| n == s).map_or("", |(_, l)| l);
-            format!(
-                "<label class=\"perm\"><input type=\"checkbox\" name=\"scope\" value=\"{s}\" checked> {label} <code>{s}</code></label>"
-            )
-        })
-        .collect::<String>();
+    let perms = crate::html::scope_boxes(&scopes, SCOPES);
     let body = format!(
         "<h1>Authorize this app to access your X account?</h1>\
          <form method=\"post\" action=\"/x.com/i/oauth2/authorize\">{hidden}\
@@ -107,14 +99,7 @@ pub(crate) async fn authorize_page(
 
 /// `POST /x.com/i/oauth2/authorize`: the person's decision.
 pub(crate) async fn authorize_decision(State(sb): State<Sandbox>, body: axum::body::Bytes) -> Response {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let mut q: HashMap<String, String> = pairs.iter().filter(|(k, _)| k != "scope").cloned().collect();
-    let granted: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k == "scope")
-        .map(|(_, v)| v.clone())
-        .collect();
-    let deny = q.get("decision").map(String::as_str) != Some("allow");
+    let (mut q, granted, deny) = crate::html::decision(&body);
     let scope = if deny {
         "users.read".into()
     } else {
