@@ -206,21 +206,25 @@ pub trait Publisher: Send + Sync {
     fn comments_available(&self) -> Result<(), Unavailable>;
     fn comments<'a>(&'a self, login: Login, token: &'a SecretString, post: &'a str)
     -> Call<'a, Vec<Comment>>;
-    /// Replies to a top-level comment as the account; returns the reply's id.
+    /// Replies to a top-level comment as the account (the platform's id for it); returns the
+    /// reply's id.
     fn reply<'a>(
         &'a self,
         login: Login,
         token: &'a SecretString,
+        account: &'a str,
         comment: &'a str,
         text: &'a str,
     ) -> Call<'a, String>;
     /// Whether the platform reports metrics of a published post, and if not, why.
     fn metrics_available(&self) -> Result<(), Unavailable>;
-    /// A published post's metrics as of `now` (platforms that report by date need the day).
+    /// A published post's metrics as of `now` (platforms that report by date need the day), for
+    /// the account that published it.
     fn metrics<'a>(
         &'a self,
         login: Login,
         token: &'a SecretString,
+        account: &'a str,
         post: &'a str,
         now: Timestamp,
     ) -> Call<'a, Metrics>;

@@ -854,6 +854,7 @@ impl Publisher for Facebook {
         &'a self,
         _: Login,
         token: &'a SecretString,
+        _: &'a str,
         comment: &'a str,
         text: &'a str,
     ) -> Call<'a, String> {
@@ -868,6 +869,7 @@ impl Publisher for Facebook {
         &'a self,
         _: Login,
         token: &'a SecretString,
+        _: &'a str,
         post: &'a str,
         _: Timestamp,
     ) -> Call<'a, Metrics> {

@@ -687,6 +687,7 @@ impl Publisher for Instagram {
         &'a self,
         login: Login,
         token: &'a SecretString,
+        _: &'a str,
         comment: &'a str,
         text: &'a str,
     ) -> Call<'a, String> {
@@ -701,6 +702,7 @@ impl Publisher for Instagram {
         &'a self,
         login: Login,
         token: &'a SecretString,
+        _: &'a str,
         post: &'a str,
         _: Timestamp,
     ) -> Call<'a, Metrics> {

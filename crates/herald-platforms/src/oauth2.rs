@@ -1,6 +1,6 @@
-//! What the logins that renew with a refresh token share (Pinterest, X): the token endpoint's
-//! answer read into tokens, the client that carries media bytes, and the answers of a login that
-//! connects one account.
+//! What the OAuth 2.0 logins outside Meta share (Pinterest, LinkedIn, X): the token endpoint's
+//! answer read into tokens, the client that carries media bytes and the reading of a media file
+//! from Herald's own link, and the answers of a login that connects one account.
 
 use std::time::Duration;
 
@@ -56,6 +56,32 @@ pub(crate) fn upload_client() -> reqwest::Client {
         .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("HTTP client")
+}
+
+/// One media file read from Herald's own link: its content type (or the usual one for its kind)
+/// and its bytes.
+pub(crate) async fn fetch_media(
+    client: &reqwest::Client,
+    item: &crate::Item,
+) -> Result<(String, Vec<u8>), PlatformError> {
+    let source = client
+        .get(&item.url)
+        .send()
+        .await
+        .map_err(|e| PlatformError::from_http(&e))?;
+    if !source.status().is_success() {
+        return Err(PlatformError::MediaUnreachable {
+            message: format!("Herald's own media link answered {}", source.status()),
+        });
+    }
+    let media_type = source
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(if item.video { "video/mp4" } else { "image/jpeg" })
+        .to_owned();
+    let bytes = source.bytes().await.map_err(|e| PlatformError::from_http(&e))?;
+    Ok((media_type, bytes.into()))
 }
 
 /// The answer of a login that connects one account, asked for the accounts to choose from.

@@ -770,7 +770,14 @@ impl Publisher for Pinterest {
         Box::pin(async { Err(PlatformError::Unsupported(NO_COMMENTS.into())) })
     }
 
-    fn reply<'a>(&'a self, _: Login, _: &'a SecretString, _: &'a str, _: &'a str) -> Call<'a, String> {
+    fn reply<'a>(
+        &'a self,
+        _: Login,
+        _: &'a SecretString,
+        _: &'a str,
+        _: &'a str,
+        _: &'a str,
+    ) -> Call<'a, String> {
         Box::pin(async { Err(PlatformError::Unsupported(NO_COMMENTS.into())) })
     }
 
@@ -782,6 +789,7 @@ impl Publisher for Pinterest {
         &'a self,
         _: Login,
         token: &'a SecretString,
+        _: &'a str,
         post: &'a str,
         now: Timestamp,
     ) -> Call<'a, Metrics> {

@@ -359,24 +359,7 @@ impl X {
         item: &Item,
         alt: Option<&str>,
     ) -> Result<(String, bool), PlatformError> {
-        let source = self
-            .upload
-            .get(&item.url)
-            .send()
-            .await
-            .map_err(|e| PlatformError::from_http(&e))?;
-        if !source.status().is_success() {
-            return Err(PlatformError::MediaUnreachable {
-                message: format!("Herald's own media link answered {}", source.status()),
-            });
-        }
-        let media_type = source
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(if item.video { "video/mp4" } else { "image/jpeg" })
-            .to_owned();
-        let bytes = source.bytes().await.map_err(|e| PlatformError::from_http(&e))?;
+        let (media_type, bytes) = crate::oauth2::fetch_media(&self.upload, item).await?;
         let category = match media_type.as_str() {
             _ if item.video => "tweet_video",
             "image/gif" => "tweet_gif",
@@ -722,6 +705,7 @@ impl Publisher for X {
         &'a self,
         _: Login,
         token: &'a SecretString,
+        _: &'a str,
         comment: &'a str,
         text: &'a str,
     ) -> Call<'a, String> {
@@ -736,6 +720,7 @@ impl Publisher for X {
         &'a self,
         _: Login,
         token: &'a SecretString,
+        _: &'a str,
         post: &'a str,
         _: Timestamp,
     ) -> Call<'a, Metrics> {

@@ -53,11 +53,15 @@ impl Engage {
         id: &str,
         now: jiff::Timestamp,
     ) -> Result<Metrics, PlatformError> {
-        self.publisher.metrics(self.login, token, id, now).await
+        self.publisher
+            .metrics(self.login, token, &self.account, id, now)
+            .await
     }
 
     async fn reply(&self, token: &SecretString, comment: &str, text: &str) -> Result<String, PlatformError> {
-        self.publisher.reply(self.login, token, comment, text).await
+        self.publisher
+            .reply(self.login, token, &self.account, comment, text)
+            .await
     }
 }
 
