@@ -43,17 +43,25 @@ pub enum Login {
     Instagram,
     Facebook,
     Pinterest,
+    Linkedin,
     X,
 }
 
 impl Login {
-    pub const ALL: [Login; 4] = [Self::Instagram, Self::Facebook, Self::Pinterest, Self::X];
+    pub const ALL: [Login; 5] = [
+        Self::Instagram,
+        Self::Facebook,
+        Self::Pinterest,
+        Self::Linkedin,
+        Self::X,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Instagram => "instagram",
             Self::Facebook => "facebook",
             Self::Pinterest => "pinterest",
+            Self::Linkedin => "linkedin",
             Self::X => "x",
         }
     }
@@ -68,17 +76,19 @@ impl Login {
             Self::Instagram => "Instagram",
             Self::Facebook => "Facebook",
             Self::Pinterest => "Pinterest",
+            Self::Linkedin => "LinkedIn",
             Self::X => "X",
         }
     }
 
     /// Whether this login's tokens can be renewed without the person (Instagram Login's long-lived
     /// tokens refresh for another 60 days once a day old; Pinterest's 30-day and X's 2-hour access
-    /// tokens renew with a refresh token that rotates; Facebook Login's grant ends when it ends).
+    /// tokens renew with a refresh token that rotates; Facebook Login's grant ends when it ends, and
+    /// so does LinkedIn's 60-day token for an app LinkedIn has not approved for refresh tokens).
     pub fn refreshes_tokens(self) -> bool {
         match self {
             Self::Instagram | Self::Pinterest | Self::X => true,
-            Self::Facebook => false,
+            Self::Facebook | Self::Linkedin => false,
         }
     }
 
@@ -97,7 +107,7 @@ impl Login {
             Self::Pinterest => jiff::SignedDuration::from_hours(1),
             // Two-hour tokens: renewed once half-way through.
             Self::X => jiff::SignedDuration::from_hours(1),
-            Self::Facebook => jiff::SignedDuration::ZERO,
+            Self::Facebook | Self::Linkedin => jiff::SignedDuration::ZERO,
         }
     }
 
@@ -107,6 +117,7 @@ impl Login {
             Self::Instagram => INSTAGRAM_PERMISSIONS,
             Self::Facebook => FACEBOOK_PERMISSIONS,
             Self::Pinterest => PINTEREST_PERMISSIONS,
+            Self::Linkedin => LINKEDIN_PERMISSIONS,
             Self::X => X_PERMISSIONS,
         }
     }
@@ -165,6 +176,7 @@ impl Platform {
             Self::Instagram => Some(Login::Instagram),
             Self::Facebook => Some(Login::Facebook),
             Self::Pinterest => Some(Login::Pinterest),
+            Self::Linkedin => Some(Login::Linkedin),
             Self::X => Some(Login::X),
             _ => None,
         }
@@ -176,7 +188,10 @@ impl Platform {
             Self::Instagram => PkceSupport::Unsupported(
                 "Instagram Login does not document PKCE; Herald relies on a single-use state and the app secret",
             ),
-            Self::Facebook | Self::Tiktok | Self::X | Self::Youtube | Self::Linkedin => PkceSupport::S256,
+            Self::Facebook | Self::Tiktok | Self::X | Self::Youtube => PkceSupport::S256,
+            Self::Linkedin => PkceSupport::Unsupported(
+                "LinkedIn takes PKCE only in its native-app flow (a loopback redirect), which it enables per app; a web app relies on a single-use state and the app secret",
+            ),
             Self::Pinterest | Self::Snapchat => {
                 PkceSupport::Unsupported("the platform does not document PKCE for web apps")
             }
@@ -338,6 +353,47 @@ const PINTEREST_PERMISSIONS: &[Permission] = &[
         reason: "To publish the pins you schedule, at the time you choose. Herald never pins anything you did not schedule.",
         needed_for: &[Feature::Publish],
         applies_to: &[Platform::Pinterest],
+    },
+];
+
+/// LinkedIn's OAuth scopes (Sign In with LinkedIn using OpenID Connect, Share on LinkedIn, and the
+/// Community Management API's organization permissions).
+const LINKEDIN_PERMISSIONS: &[Permission] = &[
+    Permission {
+        scope: "openid",
+        reason: "LinkedIn requires it to say who you are when you sign in.",
+        needed_for: &[Feature::Publish],
+        applies_to: &[Platform::Linkedin],
+    },
+    Permission {
+        scope: "profile",
+        reason: "To read your name and LinkedIn member id, so Herald can show which member is connected and publish as you.",
+        needed_for: &[Feature::Publish],
+        applies_to: &[Platform::Linkedin],
+    },
+    Permission {
+        scope: "w_member_social",
+        reason: "To publish the posts you schedule as yourself, at the time you choose. Herald never posts anything you did not schedule.",
+        needed_for: &[Feature::Publish],
+        applies_to: &[Platform::Linkedin],
+    },
+    Permission {
+        scope: "rw_organization_admin",
+        reason: "To list the LinkedIn Pages you administer, so you choose which of them Herald may use, and to read their posts' statistics.",
+        needed_for: &[Feature::Metrics],
+        applies_to: &[Platform::Linkedin],
+    },
+    Permission {
+        scope: "w_organization_social",
+        reason: "To publish the posts you schedule as your Pages, and the replies you write to their comments.",
+        needed_for: &[Feature::Publish, Feature::Comments],
+        applies_to: &[Platform::Linkedin],
+    },
+    Permission {
+        scope: "r_organization_social",
+        reason: "To read your Pages' posts and their comments, so Herald can confirm what it published and never posts twice, and show the comments.",
+        needed_for: &[Feature::Comments],
+        applies_to: &[Platform::Linkedin],
     },
 ];
 

@@ -6,6 +6,7 @@ mod adapter;
 mod error;
 mod facebook;
 mod instagram;
+mod linkedin;
 mod meta;
 mod oauth2;
 mod pinterest;

@@ -13,6 +13,7 @@ use crate::PlatformError;
 use crate::adapter::{Connector, Publisher};
 use crate::facebook::{Facebook, FacebookConfig};
 use crate::instagram::{Instagram, InstagramConfig};
+use crate::linkedin::{Linkedin, LinkedinConfig};
 use crate::pinterest::{Pinterest, PinterestConfig};
 use crate::x::{X, XConfig};
 
@@ -119,6 +120,12 @@ impl Registry {
                 api: "api.pinterest.com",
                 graph: "api.pinterest.com",
             },
+            // LinkedIn's consent page and token endpoints are on www, the API on api.
+            Login::Linkedin => Hosts {
+                www: "www.linkedin.com",
+                api: "api.linkedin.com",
+                graph: "api.linkedin.com",
+            },
             Login::X => Hosts {
                 www: "x.com",
                 api: "api.x.com",
@@ -136,7 +143,7 @@ impl Registry {
                 .cloned()
                 .ok_or_else(|| format!("no app is configured for {} Login", l.display_name()))
         };
-        let x_app = app(Login::X)?;
+        let (x_app, li) = (app(Login::X)?, app(Login::Linkedin)?);
         let (ig, fb, pin) = (
             app(Login::Instagram)?,
             app(Login::Facebook)?,
@@ -184,13 +191,24 @@ impl Registry {
             },
             crate::http_client(),
         ));
+        let linkedin = Arc::new(Linkedin::new(
+            LinkedinConfig {
+                client_id: li.client_id,
+                client_secret: li.client_secret,
+                www_base: li.www_base,
+                api_base: li.api_base,
+            },
+            crate::http_client(),
+        ));
         let connectors: HashMap<Login, Arc<dyn Connector>> = HashMap::from([
+            (Login::Linkedin, linkedin.clone() as Arc<dyn Connector>),
             (Login::X, x.clone() as Arc<dyn Connector>),
             (Login::Instagram, instagram.clone() as Arc<dyn Connector>),
             (Login::Facebook, facebook.clone() as Arc<dyn Connector>),
             (Login::Pinterest, pinterest.clone() as Arc<dyn Connector>),
         ]);
         let publishers: HashMap<Platform, Arc<dyn Publisher>> = HashMap::from([
+            (Platform::Linkedin, linkedin as Arc<dyn Publisher>),
             (Platform::X, x as Arc<dyn Publisher>),
             (Platform::Instagram, instagram as Arc<dyn Publisher>),
             (Platform::Facebook, facebook as Arc<dyn Publisher>),

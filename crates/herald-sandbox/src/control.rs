@@ -362,6 +362,86 @@ async fn x_reply(State(sb): State<Sandbox>, Path(post_id): Path<String>, Json(r)
     Json(json!({ "id": id })).into_response()
 }
 
+pub(crate) fn linkedin_routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/_sandbox/linkedin", get(linkedin_state))
+        .route("/_sandbox/linkedin/faults", post(linkedin_fault))
+        .route("/_sandbox/linkedin/posts/{urn}/comments", post(linkedin_comment))
+}
+
+/// LinkedIn's members, organizations and roles, grants, tokens (fingerprints), uploads, posts
+/// (with the text LinkedIn shows) and comments.
+async fn linkedin_state(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let now = sb.clock().now();
+    let mut w = sb.linkedin();
+    w.settle(now);
+    let tokens: Vec<_> = w
+        .tokens
+        .iter()
+        .map(|(t, v)| {
+            json!({"fingerprint": fingerprint(t), "member": v.member, "scopes": v.scopes,
+            "expires_at": v.expires_at, "expired": v.expires_at <= now})
+        })
+        .collect();
+    let grants: Vec<_> = w
+        .grants
+        .iter()
+        .map(|((app, member), scopes)| json!({"client_id": app, "member": member, "scopes": scopes}))
+        .collect();
+    let organizations: Vec<_> = w
+        .organizations
+        .iter()
+        .map(|o| json!({"urn": format!("urn:li:organization:{}", o.id), "name": o.name, "roles": o.roles}))
+        .collect();
+    let members: Vec<_> = w
+        .members
+        .iter()
+        .map(|m| json!({"id": m.id, "name": m.name}))
+        .collect();
+    let assets: Vec<_> = w.assets.values().collect();
+    let comments: Vec<_> = w.comments.iter().collect();
+    Json(
+        json!({"members": members, "organizations": organizations, "grants": grants, "tokens": tokens,
+        "assets": assets, "posts": w.posts, "comments": comments}),
+    )
+}
+
+/// Queues a fault on LinkedIn (a rate limit answers 429, with no header saying until when).
+async fn linkedin_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Response {
+    queue_fault(&sb, UseCase::Linkedin, f)
+}
+
+#[derive(serde::Deserialize)]
+struct LinkedinComment {
+    text: String,
+}
+
+/// Another member comments on a post (as a person would on LinkedIn).
+async fn linkedin_comment(
+    State(sb): State<Sandbox>,
+    Path(urn): Path<String>,
+    Json(c): Json<LinkedinComment>,
+) -> Response {
+    let now = sb.clock().now();
+    let mut w = sb.linkedin();
+    let Some(activity) = w.post(&urn).map(|p| p.activity.clone()) else {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such post"}))).into_response();
+    };
+    let id = w.next_id().to_string();
+    let urn = format!("urn:li:comment:({activity},{id})");
+    let actor = format!("urn:li:person:{}", w.members[1].id);
+    w.comments.push(crate::linkedin::Comment {
+        urn: urn.clone(),
+        id,
+        object: activity,
+        parent: None,
+        actor,
+        text: c.text,
+        created_at: now,
+    });
+    Json(json!({ "urn": urn })).into_response()
+}
+
 /// Queues a fault on Pinterest (a rate limit answers 429 and throttles the account).
 async fn pinterest_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Response {
     queue_fault(&sb, UseCase::Pinterest, f)

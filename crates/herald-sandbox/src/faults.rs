@@ -309,6 +309,18 @@ pub(crate) async fn faulted(
             axum::Json(json!({"code": 500, "message": "Internal server error. Please try again later."})),
         )
             .into_response(),
+        FaultKind::ServerError if use_case == UseCase::Linkedin => crate::linkedin::api::error(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            0,
+            "INTERNAL_SERVER_ERROR",
+            "Internal Server Error",
+        ),
+        FaultKind::Refuse if use_case == UseCase::Linkedin => crate::linkedin::api::error(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            0,
+            "UNPROCESSABLE_ENTITY",
+            "The content was refused (a permanent fault injected by the sandbox)",
+        ),
         FaultKind::ServerError => server_error(),
         FaultKind::Reset => reset(),
         FaultKind::Refuse if use_case == UseCase::Pinterest => (

@@ -14,6 +14,7 @@ mod graph;
 mod html;
 mod inspect;
 mod instagram;
+mod linkedin;
 mod meter;
 mod pinterest;
 mod x;
@@ -42,6 +43,8 @@ pub struct SandboxConfig {
     pub pinterest_app: App,
     /// The X app Herald uses (a confidential client).
     pub x_app: App,
+    /// The LinkedIn app Herald uses.
+    pub linkedin_app: App,
     /// API-published posts per account per rolling 24 hours (Instagram documents 50).
     pub publish_quota: u32,
     /// The platforms' quotas, as they are or scaled up or switched off for a run.
@@ -129,6 +132,11 @@ impl Default for SandboxConfig {
                 client_secret: "sandbox-x-client-secret".into(),
                 redirect_uris: Vec::new(),
             },
+            linkedin_app: App {
+                client_id: "86sandboxlinkedin".into(),
+                client_secret: "sandbox-linkedin-client-secret".into(),
+                redirect_uris: Vec::new(),
+            },
             publish_quota: 50,
             limits: Limits::default(),
             journal_limit: 10_000,
@@ -150,6 +158,8 @@ pub enum Emulator {
     Pinterest,
     /// X: `x.com` and `twitter.com` (consent), `api.x.com`.
     X,
+    /// LinkedIn: `www.linkedin.com` (consent, tokens, uploads), `api.linkedin.com`.
+    Linkedin,
 }
 
 impl Emulator {
@@ -160,6 +170,7 @@ impl Emulator {
             "facebook" => Some(Self::Facebook),
             "pinterest" => Some(Self::Pinterest),
             "x" => Some(Self::X),
+            "linkedin" => Some(Self::Linkedin),
             _ => None,
         }
     }
@@ -173,6 +184,7 @@ impl SandboxConfig {
             Emulator::Facebook => self.facebook_app.clone(),
             Emulator::Pinterest => self.pinterest_app.clone(),
             Emulator::X => self.x_app.clone(),
+            Emulator::Linkedin => self.linkedin_app.clone(),
         }
     }
 }
@@ -197,6 +209,11 @@ pub struct Footprint {
     pub pinterest_media: usize,
     pub x_codes: usize,
     pub x_tokens: usize,
+    pub linkedin_codes: usize,
+    pub linkedin_tokens: usize,
+    pub linkedin_comments: usize,
+    pub linkedin_assets: usize,
+    pub linkedin_uploads: usize,
 }
 
 /// The sandbox: its configuration, clock and every platform's state.
@@ -212,6 +229,7 @@ struct Inner {
     facebook: Mutex<facebook::World>,
     pinterest: Mutex<pinterest::World>,
     x: Mutex<x::World>,
+    linkedin: Mutex<linkedin::World>,
     /// Rate limiting across both Graph hosts: the call log, faults and throttles.
     meter: Mutex<meter::Meter>,
     /// Chaos, the injected counts and the calls in flight.
@@ -239,6 +257,7 @@ impl Sandbox {
                 facebook: Mutex::new(facebook::World::seeded(instagram::LINKED_ACCOUNT, comments)),
                 pinterest: Mutex::new(pinterest::World::seeded()),
                 x: Mutex::new(x::World::seeded()),
+                linkedin: Mutex::new(linkedin::World::seeded(comments)),
                 meter: Mutex::new(meter::Meter::new(limit)),
                 faults: Mutex::new(faults::Faults::default()),
                 journal: Mutex::new(bounded::Bounded::new(limit)),
@@ -271,6 +290,10 @@ impl Sandbox {
         lock(&self.inner.x)
     }
 
+    pub(crate) fn linkedin(&self) -> MutexGuard<'_, linkedin::World> {
+        lock(&self.inner.linkedin)
+    }
+
     pub(crate) fn meter(&self) -> MutexGuard<'_, meter::Meter> {
         lock(&self.inner.meter)
     }
@@ -296,6 +319,7 @@ impl Sandbox {
             Emulator::Facebook => config.facebook_app.allow(uri),
             Emulator::Pinterest => config.pinterest_app.allow(uri),
             Emulator::X => config.x_app.allow(uri),
+            Emulator::Linkedin => config.linkedin_app.allow(uri),
         }
     }
 
@@ -326,6 +350,7 @@ impl Sandbox {
         all.extend(self.facebook().tokens.keys().cloned());
         all.extend(self.pinterest().tokens.keys().cloned());
         all.extend(self.x().tokens.keys().cloned());
+        all.extend(self.linkedin().tokens.keys().cloned());
         all
     }
 
@@ -339,6 +364,7 @@ impl Sandbox {
         let fb = self.facebook();
         let pin = self.pinterest();
         let x = self.x();
+        let li = self.linkedin();
         Footprint {
             journal,
             calls,
@@ -356,6 +382,11 @@ impl Sandbox {
             pinterest_media: pin.media.len(),
             x_codes: x.codes.len(),
             x_tokens: x.tokens.len(),
+            linkedin_codes: li.codes.len(),
+            linkedin_tokens: li.tokens.len(),
+            linkedin_comments: li.comments.len(),
+            linkedin_assets: li.assets.len(),
+            linkedin_uploads: li.uploads.len(),
         }
     }
 
@@ -366,6 +397,7 @@ impl Sandbox {
             Emulator::Facebook,
             Emulator::Pinterest,
             Emulator::X,
+            Emulator::Linkedin,
         ])
     }
 
@@ -378,6 +410,7 @@ impl Sandbox {
                 Emulator::Facebook => r.merge(facebook::routes()).merge(control::facebook_routes()),
                 Emulator::Pinterest => r.merge(pinterest::routes()).merge(control::pinterest_routes()),
                 Emulator::X => r.merge(x::routes()).merge(control::x_routes()),
+                Emulator::Linkedin => r.merge(linkedin::routes()).merge(control::linkedin_routes()),
             };
         }
         r.with_state(self.clone())
@@ -393,6 +426,20 @@ pub async fn serve(
     axum::serve(listener, sandbox.router())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// An OAuth 2.0 token endpoint's error (RFC 6749 §5.2): `error` and `error_description`.
+pub(crate) fn oauth_error(
+    status: axum::http::StatusCode,
+    error: &str,
+    description: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        status,
+        axum::Json(serde_json::json!({"error": error, "error_description": description})),
+    )
+        .into_response()
 }
 
 /// A random opaque string of `n` URL-safe characters.

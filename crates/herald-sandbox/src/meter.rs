@@ -28,6 +28,8 @@ pub(crate) enum UseCase {
     Pinterest,
     /// Not Meta's: X's calls, counted per user.
     X,
+    /// Not Meta's: LinkedIn's calls, counted per member.
+    Linkedin,
 }
 
 /// One Graph request, as the sandbox saw it (the path only: query strings carry tokens).

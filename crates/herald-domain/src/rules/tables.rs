@@ -528,6 +528,12 @@ static LINKEDIN: Limits = Limits {
     options: &[
         option("link", OptionType::Url, &["text"], "An article the post shares."),
         option(
+            "link_title",
+            OptionType::Text { max_chars: 400 },
+            &["text"],
+            "The shared article's title (LinkedIn requires one; the link itself when empty).",
+        ),
+        option(
             "visibility",
             OptionType::OneOf {
                 values: &["PUBLIC", "CONNECTIONS", "LOGGED_IN"],

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::SCOPES;
 use super::world::{Code, Token, TokenKind, World};
 use crate::html::page;
-use crate::{Sandbox, random_token};
+use crate::{Sandbox, oauth_error, random_token};
 
 /// Access tokens: two hours [official].
 pub(crate) const ACCESS_TTL: SignedDuration = SignedDuration::from_hours(2);
@@ -145,15 +145,6 @@ pub(crate) async fn authorize_decision(State(sb): State<Sandbox>, body: axum::bo
     );
     drop(world);
     crate::html::redirect_to(&redirect_uri, &[("state", &state), ("code", &code)], "")
-}
-
-/// The token endpoint's OAuth error.
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"error": error, "error_description": description})),
-    )
-        .into_response()
 }
 
 fn invalid_token() -> Response {

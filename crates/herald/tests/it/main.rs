@@ -20,6 +20,7 @@ mod http;
 mod isolation;
 mod leases;
 mod lifecycle;
+mod linkedin;
 mod openapi;
 mod pages;
 mod pinterest;

@@ -121,24 +121,15 @@ async fn no_token_or_code_reaches_the_database_files_or_the_trace_logs() {
         secrets.extend(fb);
         secrets.push(fb_code);
         // X too: a PKCE code, an access token and a refresh token (sealed like the access token).
-        let location = app.consent_on("x", &[], "allow").await;
-        let x_code = url::Url::parse(&location)
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .unwrap()
-            .1
-            .into_owned();
-        assert_eq!(app.callback(&location).await.0, StatusCode::OK);
-        let x: Vec<String> = app
-            .sandbox
-            .issued_tokens()
-            .into_iter()
-            .filter(|t| !secrets.contains(t))
-            .collect();
+        let (x_code, x) = connect_and_issued(&app, "x", &secrets).await;
         assert_eq!(x.len(), 2, "an access and a refresh token");
         secrets.extend(x);
         secrets.push(x_code);
+        // LinkedIn too: the code and the member's access token (kept for the grant).
+        let (li_code, li) = connect_and_issued(&app, "linkedin", &secrets).await;
+        assert_eq!(li.len(), 1, "an access token (no refresh token for this app)");
+        secrets.extend(li);
+        secrets.push(li_code);
         let (_, listed) = app.get(app.ws_url("profiles")).await;
         assert_absent(
             listed.to_string().as_bytes(),
@@ -159,6 +150,27 @@ async fn no_token_or_code_reaches_the_database_files_or_the_trace_logs() {
             .is_empty(),
         "trace logging was captured"
     );
+}
+
+/// Connects `platform` through its consent page; returns the code and the tokens the sandbox
+/// issued that `known` does not hold.
+async fn connect_and_issued(app: &TestApp, platform: &str, known: &[String]) -> (String, Vec<String>) {
+    let location = app.consent_on(platform, &[], "allow").await;
+    let code = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(app.callback(&location).await.0, StatusCode::OK);
+    let issued = app
+        .sandbox
+        .issued_tokens()
+        .into_iter()
+        .filter(|t| !known.contains(t))
+        .collect();
+    (code, issued)
 }
 
 #[tokio::test]

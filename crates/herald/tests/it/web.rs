@@ -294,12 +294,7 @@ async fn a_pin_is_scheduled_in_the_browser_on_a_board_chosen_from_the_accounts_l
     b.text_with("#problems", "can take this post").await;
     b.click("#schedule").await;
     b.text_with("h1", "Post for").await;
-    let due = app.count("SELECT MAX(scheduled_at) FROM posts").await;
-    let now = crate::harness::herald_now(&app).as_microsecond();
-    crate::harness::move_clocks(&app, jiff::SignedDuration::from_micros(due - now)).await;
-    let post_url = b.url().await;
-    reload_until(&b, &post_url, ".permalink").await;
-    let link = b.text_with(".permalink", "http").await;
+    let link = published_permalink(&b, &app).await;
     assert!(link.starts_with("https://www.pinterest.com/pin/"), "{link}");
     let pins = app.sandbox_json("_sandbox/pinterest").await;
     assert_eq!(pins["pins"][0]["board_id"], "549755885175", "{pins:#}");
@@ -307,6 +302,68 @@ async fn a_pin_is_scheduled_in_the_browser_on_a_board_chosen_from_the_accounts_l
     assert!(errors.is_empty(), "console errors: {errors:?}");
     b.quit().await;
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_linkedin_page_chosen_in_the_browser_gets_a_post_with_reserved_characters_shown_as_written() {
+    let Some(b) = Browser::start("a_linkedin_page_chosen_in_the_browser").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    sign_up(&b, &app, "linkedin@example.com").await;
+    b.goto(app.url("connect/linkedin").as_str()).await;
+    b.click("#continue").await;
+    b.text_with("h1", "Herald would like to access your LinkedIn account")
+        .await;
+    b.click("button[value='allow']").await;
+    b.text_with("#message", "3 more account(s) can be added").await;
+    b.click("#back").await;
+    b.click("a.choose").await;
+    b.text_with("h1", "Choose the accounts").await;
+    let listed = b.text_with("main", "Sandbox Labs").await;
+    assert!(
+        listed.contains("Sandbox Coffee Co") && !listed.contains("Analytics Guild"),
+        "only the Pages the member administers: {listed}"
+    );
+    b.click("input[name='account:linkedin:urn:li:organization:90210001']")
+        .await;
+    b.click("button#make-profiles").await;
+    b.text_with(".profile", "on LinkedIn").await;
+    b.click("nav a[href='/compose']").await;
+    let text = "Fresh (single-origin) roast #Coffee *today*";
+    b.fill("#text", text).await;
+    b.text_with("#problems", "can take this post").await;
+    b.click("#schedule").await;
+    b.text_with("h1", "Post for").await;
+    let link = published_permalink(&b, &app).await;
+    assert!(
+        link.starts_with("https://www.linkedin.com/feed/update/urn:li:share:"),
+        "{link}"
+    );
+    let state = app.sandbox_json("_sandbox/linkedin").await;
+    assert_eq!(
+        (
+            state["posts"][0]["shown"].as_str(),
+            state["posts"][0]["author"].as_str()
+        ),
+        (Some(text), Some("urn:li:organization:90210001")),
+        "{state:#}"
+    );
+    let errors = b.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    b.quit().await;
+    app.stop().await;
+}
+
+/// Moves the clocks to the post just scheduled in the browser, and returns its permalink once the
+/// post's page shows it published.
+async fn published_permalink(b: &Browser, app: &TestApp) -> String {
+    let due = app.count("SELECT MAX(scheduled_at) FROM posts").await;
+    let now = crate::harness::herald_now(app).as_microsecond();
+    crate::harness::move_clocks(app, jiff::SignedDuration::from_micros(due - now)).await;
+    let post_url = b.url().await;
+    reload_until(b, &post_url, ".permalink").await;
+    b.text_with(".permalink", "http").await
 }
 
 /// Fires the HTML drag-and-drop events a person's drag makes, from the chip to the day's cell.
