@@ -5,6 +5,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use herald_domain::platform::{Login, Platform};
+use herald_platforms::Registry;
 use herald_sandbox::{Sandbox, SandboxConfig};
 use herald_store::Backend;
 use herald_store::testing::TestDatabase;
@@ -71,8 +73,15 @@ impl Fleet {
         let base = Url::parse(&format!("http://127.0.0.1:{}/", processes[0].port)).unwrap();
         for p in processes.iter().filter(|p| p.role == Role::Serve) {
             let url = Url::parse(&format!("http://127.0.0.1:{}/", p.port)).unwrap();
-            sandbox.allow_instagram_redirect(url.join("oauth/instagram/callback").unwrap().as_str());
-            sandbox.allow_facebook_redirect(url.join("oauth/facebook/callback").unwrap().as_str());
+            // Every platform's callback, as a developer registers it with each app.
+            for platform in Platform::ALL.into_iter().filter(|p| p.is_available()) {
+                let login = platform.login().unwrap();
+                let emulator = herald_sandbox::Emulator::for_login(login.as_str()).unwrap();
+                let callback = url
+                    .join(&format!("oauth/{}/callback", platform.as_str()))
+                    .unwrap();
+                sandbox.allow_redirect(emulator, callback.as_str());
+            }
             sandbox.trust_origin(&url);
         }
         let db = TestDatabase::create(backend).await;
@@ -167,7 +176,6 @@ impl Fleet {
     fn spawn(&self, i: usize) -> Child {
         let Process { role, port, .. } = self.processes[i];
         let sb = &self.app.sandbox;
-        let (ig, fb) = (sb.config().instagram_app, sb.config().facebook_app);
         let host = |h: &str| self.app.sandbox_base.join(h).unwrap().to_string();
         let dir = &self.app.dir;
         let log = std::fs::OpenOptions::new()
@@ -180,19 +188,25 @@ impl Fleet {
             Role::Serve => cmd.arg("serve").args(["--listen", &format!("127.0.0.1:{port}")]),
             Role::Worker => cmd.arg("worker").args(["--public-url", self.app.base.as_str()]),
         };
+        // Every login's app is "real" here, reached at the test's own sandbox, which outlives the
+        // processes (a process's built-in sandbox would forget what was published when it is killed).
+        for login in Login::ALL {
+            let app = sb
+                .config()
+                .app(herald_sandbox::Emulator::for_login(login.as_str()).unwrap());
+            let l = login.as_str();
+            cmd.arg(format!("--{l}-client-id")).arg(&app.client_id).env(
+                format!("HERALD_{}_CLIENT_SECRET", l.to_uppercase()),
+                &app.client_secret,
+            );
+            for (_, h) in Registry::hosts(login).each() {
+                let word = h.split('.').next().unwrap_or(h);
+                cmd.arg(format!("--{l}-{word}-base")).arg(host(h));
+            }
+        }
         cmd.arg("--data-dir")
             .arg(dir)
             .env("HERALD_DATABASE_URL", &self.db_url)
-            .args(["--instagram-client-id", &ig.client_id])
-            .env("HERALD_INSTAGRAM_CLIENT_SECRET", &ig.client_secret)
-            .args(["--instagram-www-base", &host("www.instagram.com")])
-            .args(["--instagram-api-base", &host("api.instagram.com")])
-            .args(["--instagram-graph-base", &host("graph.instagram.com")])
-            .args(["--facebook-client-id", &fb.client_id])
-            .env("HERALD_FACEBOOK_CLIENT_SECRET", &fb.client_secret)
-            .args(["--facebook-www-base", &host("www.facebook.com")])
-            .args(["--facebook-graph-base", &host("graph.facebook.com")])
-            .args(["--facebook-rupload-base", &host("rupload.facebook.com")])
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()
