@@ -6,7 +6,7 @@ use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::Feature;
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
 use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts, OptionType};
-use herald_platforms::{Item, PlatformError, PublishJob, Published, Publisher, Step, StepContext};
+use herald_platforms::{Item, Part, PlatformError, PublishJob, Published, Publisher, Step, StepContext};
 use herald_store::{Claimed, StoreError, Transition};
 use jiff::SignedDuration;
 use secrecy::SecretString;
@@ -17,7 +17,7 @@ use crate::Dispatcher;
 const FACTS_TTL: Duration = Duration::from_secs(600);
 /// How long a delivery waits when the quota is used up before it looks again.
 const QUOTA_RECHECK: SignedDuration = SignedDuration::from_hours(1);
-/// The most steps one claim takes before handing the delivery back.
+/// The most steps one claim takes before handing the delivery back (per part of a thread).
 const MAX_STEPS: usize = 6;
 /// Lease kept beyond a call's timeout, so the call always ends before the claim could.
 const CALL_MARGIN: Duration = Duration::from_secs(10);
@@ -30,6 +30,8 @@ struct Started {
     /// The failing step was the first after an earlier claim had started that call: its outcome
     /// is still unknown.
     by_earlier_claim: bool,
+    /// Part of the post is surely live already (a thread's first parts).
+    partly_live: bool,
     /// When the delivery's time came (or the person said "publish now"): retries end a policy's
     /// maximum time after it.
     since: jiff::Timestamp,
@@ -252,6 +254,25 @@ impl Dispatcher {
             media.push(self.store.get_media(c.workspace, *id).await.map_err(Err)?);
         }
         let facts: Vec<MediaFacts> = media.iter().map(herald_store::MediaRow::facts).collect();
+        // A thread's later parts: each with its own media.
+        let mut thread_media = Vec::with_capacity(post.thread.len());
+        for part in &post.thread {
+            let mut rows = Vec::with_capacity(part.media_ids.len());
+            for id in &part.media_ids {
+                rows.push(self.store.get_media(c.workspace, *id).await.map_err(Err)?);
+            }
+            thread_media.push(rows);
+        }
+        let thread_facts: Vec<Vec<MediaFacts>> = thread_media
+            .iter()
+            .map(|rows| rows.iter().map(herald_store::MediaRow::facts).collect())
+            .collect();
+        let parts: Vec<rules::Part> = post
+            .thread
+            .iter()
+            .zip(&thread_facts)
+            .map(|(p, media)| rules::Part { text: &p.text, media })
+            .collect();
         let options: serde_json::Map<String, serde_json::Value> = match delivery.options.as_deref() {
             None => serde_json::Map::new(),
             Some(o) => match serde_json::from_str(o) {
@@ -275,6 +296,7 @@ impl Dispatcher {
             media: &facts,
             options: &options,
             live: None,
+            thread: &parts,
         };
         // Checked when the attempt starts; a re-check of what the platform is processing does not
         // repeat them (nothing can be edited once publishing started).
@@ -319,11 +341,18 @@ impl Dispatcher {
                 .url(&self.public_url, &format!("{}.{ext}", m.id), exp)
                 .to_string()
         };
-        let items: Vec<Item> = media
+        let item = |m: &herald_store::MediaRow| Item {
+            url: sign(m),
+            video: !m.media_type.is_image(),
+        };
+        let items: Vec<Item> = media.iter().map(item).collect();
+        let thread: Vec<Part> = post
+            .thread
             .iter()
-            .map(|m| Item {
-                url: sign(m),
-                video: !m.media_type.is_image(),
+            .zip(&thread_media)
+            .map(|(p, rows)| Part {
+                text: p.text.clone(),
+                items: rows.iter().map(item).collect(),
             })
             .collect();
         // Media-typed options (a reel's cover) become URLs the platform downloads them from.
@@ -359,6 +388,7 @@ impl Dispatcher {
             kind: rules::kind_of(platform, &draft),
             options: &options,
             media_options: &media_options,
+            thread: &thread,
         };
         self.drive(c, publisher.as_ref(), since, &job).await
     }
@@ -428,7 +458,8 @@ impl Dispatcher {
                 .await
                 .map_err(Err)?;
         }
-        for _ in 0..MAX_STEPS {
+        // A thread takes each part's steps in turn.
+        for _ in 0..MAX_STEPS * (1 + job.thread.len()) {
             let ctx = StepContext {
                 now: self.clock.now(),
                 recovering,
@@ -510,6 +541,7 @@ impl Dispatcher {
                     let state = Started {
                         visible_call,
                         by_earlier_claim: was_recovering,
+                        partly_live: progress(&handle)?.partly_live,
                         since,
                     };
                     return Err(Ok(self.classify(c, publisher, &e, state)));
@@ -610,7 +642,7 @@ impl Dispatcher {
         let name = platform.display_name();
         // A refused token is an answer for a call of this claim; after an earlier claim's lost
         // answer, it leaves the earlier call's result unknown.
-        let may_be_live = started.by_earlier_claim;
+        let may_be_live = started.by_earlier_claim || started.partly_live;
         let reconnect = |reason, message: String| Stop::Reconnect {
             reason,
             message: if may_be_live {
@@ -655,6 +687,18 @@ impl Dispatcher {
                 "transient",
                 format!("{message}; Herald will retry at {}.", retry_until.unwrap_or(now)),
             ),
+            // Parts of a thread are out and the rest cannot follow: never "nothing published".
+            PlatformError::ContentRejected { message: why }
+            | PlatformError::MediaUnreachable { message: why }
+                if started.partly_live =>
+            {
+                Stop::Unconfirmed(
+                    format!(
+                        "Part of this thread is already on {name}, and the rest could not follow ({why}); check the profile before publishing it again."
+                    ),
+                    Vec::new(),
+                )
+            }
             // A refusal of what was sent is an answer: nothing was published (a lookup never
             // refuses content, so this came from the call that would have made the post).
             PlatformError::ContentRejected { message: why } => {

@@ -105,6 +105,13 @@ pub struct Item {
     pub video: bool,
 }
 
+/// A part of a thread after the first: its own text and media.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub text: String,
+    pub items: Vec<Item>,
+}
+
 /// Everything one publish sends, as the dispatcher prepared it.
 #[derive(Debug, Clone, Copy)]
 pub struct PublishJob<'a> {
@@ -120,6 +127,9 @@ pub struct PublishJob<'a> {
     pub options: &'a serde_json::Map<String, serde_json::Value>,
     /// Media-typed options (a reel's cover), as URLs the platform downloads them from.
     pub media_options: &'a [(&'static str, String)],
+    /// The parts that follow the first, for a thread (only platforms that publish threads get
+    /// any: the rules refuse the others).
+    pub thread: &'a [Part],
 }
 
 impl PublishJob<'_> {
@@ -144,6 +154,9 @@ pub struct Progress {
     pub fresh: bool,
     /// The call that makes the post visible may have been made.
     pub visible_call: bool,
+    /// Part of the post is surely on the platform already (a thread's first parts): whatever
+    /// happens next, the post is not "nothing published".
+    pub partly_live: bool,
 }
 
 /// Why a piece of a platform is missing, shown to people (Pinterest's API has no comments).

@@ -791,6 +791,7 @@ impl Publisher for Facebook {
         Ok(Progress {
             fresh: h.photo_ids.is_empty() && h.video_id.is_none() && !h.post_started,
             visible_call: h.post_started,
+            partly_live: false,
         })
     }
 

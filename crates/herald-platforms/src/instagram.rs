@@ -618,6 +618,7 @@ impl Publisher for Instagram {
         Ok(Progress {
             fresh: h.container_id.is_none() && h.children.is_empty(),
             visible_call: h.publish_started,
+            partly_live: false,
         })
     }
 

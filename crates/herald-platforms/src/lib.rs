@@ -16,7 +16,7 @@ mod x;
 use std::time::Duration;
 
 pub use adapter::{
-    Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, PersonGrant, Progress,
+    Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Part, PersonGrant, Progress,
     PublishJob, Publisher, RetryPolicy, Unavailable,
 };
 pub use error::PlatformError;

@@ -884,6 +884,7 @@ impl Publisher for Linkedin {
         Ok(Progress {
             fresh: h.media.is_empty() && !h.post_started,
             visible_call: h.post_started,
+            partly_live: false,
         })
     }
 

@@ -705,6 +705,7 @@ impl Publisher for Pinterest {
         Ok(Progress {
             fresh: h.media_id.is_none() && !h.pin_started,
             visible_call: h.pin_started,
+            partly_live: false,
         })
     }
 

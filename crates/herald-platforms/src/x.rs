@@ -5,10 +5,14 @@
 //! `public_metrics`; replies through recent search by `conversation_id` where the app's access
 //! level allows it. Errors are RFC 7807 problems; `x-rate-limit-reset` is honoured to the second.
 //!
-//! Exactly once: X takes no idempotency key, so `post_started` is saved before `POST /2/tweets`;
-//! after an interruption the user's recent posts are read for one with the same text (links
-//! aside: X rewrites them) and media, inside the attempt's window. A duplicate-content 403 is a
-//! reason to look, never a failure by itself.
+//! A thread is published part after part, each a reply to the one before; the handle records the
+//! parts published, so a crash resumes at the next part and never repeats one.
+//!
+//! Exactly once: X takes no idempotency key, so `post_started` is saved before each `POST
+//! /2/tweets`; after an interruption the user's recent posts are read for one with the same text
+//! (links aside: X rewrites them) and media (and, for a later part, replying to the part before),
+//! inside the attempt's window. A duplicate-content 403 is a reason to look, never a failure by
+//! itself.
 
 use std::time::Duration;
 
@@ -48,11 +52,18 @@ impl std::fmt::Debug for XConfig {
     }
 }
 
-/// Progress of one delivery's post, saved by the dispatcher between steps.
+/// Progress of one delivery's post, saved by the dispatcher between steps: the parts of a thread
+/// already published, and the current part's media and marker.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Handle {
     #[serde(default)]
     started_at: i64,
+    /// The ids of the parts published, in order; the current part is the next one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    posted: Vec<String>,
+    /// When the current part started (seconds): its media's processing is timed from it.
+    #[serde(default)]
+    part_started_at: i64,
     /// The uploaded (finalized) media, in the post's order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     media_ids: Vec<String>,
@@ -251,17 +262,25 @@ impl X {
         handle: Handle,
         ctx: &StepContext<'_>,
     ) -> Result<Step<Handle>, PlatformError> {
+        let now = ctx.now.as_second();
         let handle = Handle {
             started_at: match handle.started_at {
-                0 => ctx.now.as_second(),
+                0 => now,
+                t => t,
+            },
+            part_started_at: match handle.part_started_at {
+                0 => now,
                 t => t,
             },
             ..handle
         };
-        if handle.media_ids.len() != job.items.len() {
-            let (mut media_ids, mut processing) = (Vec::with_capacity(job.items.len()), Vec::new());
-            for item in job.items {
-                let (id, processes) = self.upload(job.token, item, job.text_option("alt_text")).await?;
+        let (text, items) = part(job, handle.posted.len())?;
+        if handle.media_ids.len() != items.len() {
+            let (mut media_ids, mut processing) = (Vec::with_capacity(items.len()), Vec::new());
+            for item in items {
+                // The option's alt text describes the first part's images.
+                let alt = job.text_option("alt_text").filter(|_| handle.posted.is_empty());
+                let (id, processes) = self.upload(job.token, item, alt).await?;
                 if processes {
                     processing.push(id.clone());
                 }
@@ -284,7 +303,7 @@ impl X {
                 match info["state"].as_str() {
                     None | Some("succeeded") => {}
                     Some("pending" | "in_progress")
-                        if ctx.now.as_second() - handle.started_at > PROCESSING_LIMIT =>
+                        if ctx.now.as_second() - handle.part_started_at > PROCESSING_LIMIT =>
                     {
                         return Err(PlatformError::ContentRejected {
                             message: "X did not finish processing the media within an hour.".into(),
@@ -316,36 +335,42 @@ impl X {
             }));
         }
         let window = (handle.started_at, ctx.now.as_second());
+        // Posts that are not this part: other deliveries' and this thread's earlier parts.
+        let known: Vec<String> = ctx.known.iter().chain(&handle.posted).cloned().collect();
         if ctx.recovering {
-            let found = self.find_published(job, &handle, window).await?;
-            if let Some(step) = settle(found, ctx.known) {
-                return Ok(step);
+            let found = self.find_published(job, &handle, text, window).await?;
+            if let Some(step) = settle(found, &known) {
+                return Ok(next_part(job, handle, step));
             }
         }
-        let mut body = json!({ "text": job.text });
+        let mut body = json!({ "text": text });
         if !handle.media_ids.is_empty() {
             body["media"] = json!({ "media_ids": handle.media_ids });
         }
         if let Some(who) = job.text_option("reply_settings") {
             body["reply_settings"] = json!(who);
         }
+        if let Some(previous) = handle.posted.last() {
+            body["reply"] = json!({ "in_reply_to_tweet_id": previous });
+        }
         match self.post("tweets", job.token, &body).await {
             Ok(created) => {
                 let id = created["data"]["id"]
                     .as_str()
                     .ok_or_else(|| malformed("data.id"))?;
-                Ok(Step::Published(published(id)))
+                Ok(next_part(job, handle, Step::Published(published(id))))
             }
             // The same text as a recent post: perhaps this very post, made by a call whose
             // answer was lost. Look before saying anything.
             Err(PlatformError::ContentRejected { message }) if message.contains("duplicate") => {
-                let found = self.find_published(job, &handle, window).await?;
+                let found = self.find_published(job, &handle, text, window).await?;
                 // Nothing found: an earlier call may still have made it (the person decides).
-                settle(found, ctx.known).ok_or(PlatformError::Platform {
+                let step = settle(found, &known).ok_or(PlatformError::Platform {
                     message: format!(
                         "X refused the post as a duplicate ({message}), and no matching post was found in this attempt's window"
                     ),
-                })
+                })?;
+                Ok(next_part(job, handle, step))
             }
             Err(e) => Err(e),
         }
@@ -407,11 +432,13 @@ impl X {
         Ok((id, processes))
     }
 
-    /// The account's posts inside the window with this text (links aside) and as many media.
+    /// The account's posts inside the window with this text (links aside) and as many media, and
+    /// for a later part of a thread, replying to the part before.
     async fn find_published(
         &self,
         job: &PublishJob<'_>,
         handle: &Handle,
+        text: &str,
         (from, to): (i64, i64),
     ) -> Result<Vec<Published>, PlatformError> {
         let time = |s: i64| {
@@ -424,9 +451,21 @@ impl X {
             .append_pair("max_results", "100")
             .append_pair("start_time", &time(from - SKEW))
             .append_pair("end_time", &time(to + SKEW))
-            .append_pair("post.fields", "created_at,attachments");
+            .append_pair("post.fields", "created_at,attachments")
+            // What a post replies to comes with this expansion (older clients: `referenced_tweets.id`).
+            .append_pair("expansions", "referenced_posts");
         let body = self.get(url, job.token).await?;
-        let want = without_links(job.text);
+        let want = without_links(text);
+        let replies_to = |p: &Value| {
+            p["referenced_posts"]
+                .as_array()
+                .or(p["referenced_tweets"].as_array())
+                .into_iter()
+                .flatten()
+                .find(|r| r["type"] == "replied_to")
+                .and_then(|r| r["id"].as_str())
+                .map(str::to_owned)
+        };
         Ok(body["data"]
             .as_array()
             .map(Vec::as_slice)
@@ -436,6 +475,7 @@ impl X {
                 let media = p["attachments"]["media_keys"].as_array().map_or(0, Vec::len);
                 without_links(p["text"].as_str().unwrap_or_default()) == want
                     && media == handle.media_ids.len()
+                    && replies_to(p).as_ref() == handle.posted.last()
             })
             .filter_map(|p| p["id"].as_str().map(published))
             .collect())
@@ -525,6 +565,41 @@ fn without_links(text: &str) -> String {
         .filter(|w| !w.contains("http://") && !w.contains("https://"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The text and media of the thread's part `n` (0: the post's own).
+fn part<'j>(job: &'j PublishJob<'_>, n: usize) -> Result<(&'j str, &'j [Item]), PlatformError> {
+    match n.checked_sub(1) {
+        None => Ok((job.text, job.items)),
+        Some(i) => job
+            .thread
+            .get(i)
+            .map(|p| (p.text.as_str(), p.items.as_slice()))
+            .ok_or_else(|| {
+                unreadable(format!(
+                    "it records {n} parts published of a post of {}",
+                    job.thread.len() + 1
+                ))
+            }),
+    }
+}
+
+/// After a part is published: the next part starts (its id kept), or, after the last, the
+/// thread is published as its first part.
+fn next_part(job: &PublishJob<'_>, handle: Handle, step: Step<Handle>) -> Step<Handle> {
+    let Step::Published(p) = step else {
+        return step;
+    };
+    let mut posted = handle.posted;
+    posted.push(p.id.clone());
+    if posted.len() > job.thread.len() {
+        return Step::Published(published(&posted[0]));
+    }
+    Step::Continue(Handle {
+        started_at: handle.started_at,
+        posted,
+        ..Handle::default()
+    })
 }
 
 fn published(id: &str) -> Published {
@@ -662,8 +737,10 @@ impl Publisher for X {
     fn progress(&self, handle: &str) -> Result<Progress, String> {
         let h: Handle = read_handle(handle)?;
         Ok(Progress {
-            fresh: h.media_ids.is_empty() && !h.post_started,
-            visible_call: h.post_started,
+            fresh: h.posted.is_empty() && h.media_ids.is_empty() && !h.post_started,
+            // A thread with a part published is live.
+            visible_call: h.post_started || !h.posted.is_empty(),
+            partly_live: !h.posted.is_empty(),
         })
     }
 

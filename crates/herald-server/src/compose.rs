@@ -23,7 +23,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::FormFields;
-use crate::posts::{PostInput, TargetInput};
+use crate::posts::{PartInput, PostInput, TargetInput};
 use crate::web::{Me, error_page, render, see_other, sentence, signed_in};
 
 /// An option's form control, made from the platform's description of it.
@@ -75,6 +75,47 @@ pub(crate) struct Section {
     pub preview: Preview,
 }
 
+/// One part of a thread after the first, as the form shows it.
+pub(crate) struct PartField {
+    /// Its place after the first part, from 0 (`part:{n}`, `pmedia:{n}:{id}`).
+    pub n: usize,
+    pub text: String,
+    pub media: Vec<Pick>,
+}
+
+/// The thread's parts in the form, in order: `part:0`, `part:1`, … while they are there.
+fn part_numbers(f: &Fields) -> std::ops::Range<usize> {
+    0..(0..).take_while(|n| f.contains_key(&format!("part:{n}"))).count()
+}
+
+/// The form with its blank parts dropped (but the last, which "Add a part" just made) and the
+/// others numbered again from 0, so the parts shown are numbered as the checks number them.
+fn compact_parts(f: &Fields) -> Fields {
+    let numbers = part_numbers(f);
+    let last = numbers.end.checked_sub(1);
+    let blank = |n: usize| {
+        let prefix = format!("pmedia:{n}:");
+        field(f, &format!("part:{n}")).trim().is_empty()
+            && !f.iter().any(|(k, v)| k.starts_with(&prefix) && v == "on")
+    };
+    let ours = |k: &str| k.starts_with("part:") || k.starts_with("pmedia:") || k.starts_with("order:pmedia:");
+    let mut out: Fields = f
+        .iter()
+        .filter(|(k, _)| !ours(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (i, n) in numbers.filter(|&n| !blank(n) || Some(n) == last).enumerate() {
+        out.insert(format!("part:{i}"), field(f, &format!("part:{n}")).to_owned());
+        for (from, to) in [("pmedia:", "pmedia:"), ("order:pmedia:", "order:pmedia:")] {
+            let (old, new) = (format!("{from}{n}:"), format!("{to}{i}:"));
+            for (k, v) in f.iter().filter(|(k, _)| k.starts_with(&old)) {
+                out.insert(format!("{new}{}", &k[old.len()..]), v.clone());
+            }
+        }
+    }
+    out
+}
+
 /// A post as it would look on the platform: the caption cut where the platform folds it, the first
 /// image cropped to the shape the platform shows.
 pub(crate) struct Preview {
@@ -105,6 +146,9 @@ pub(crate) struct Composer {
     pub upload_error: Option<String>,
     pub error: Option<String>,
     pub problems: Vec<String>,
+    /// The thread's parts after the first (and the blank one "Add a part" made).
+    pub parts: Vec<PartField>,
+    pub thread_error: Vec<String>,
     pub checked: bool,
     /// The draft this composer edits, if it came from one.
     pub draft: String,
@@ -191,9 +235,18 @@ fn input_of(f: &Fields, profiles: &[ProfileRow], library: &[MediaRow]) -> PostIn
         })
         .collect();
     let (date, time) = (field(f, "date").trim(), field(f, "time").trim());
+    // A part left empty (no text, no media) is no part.
+    let thread = part_numbers(f)
+        .map(|n| PartInput {
+            text: field(f, &format!("part:{n}")).to_owned(),
+            media_ids: picked_media(f, &format!("pmedia:{n}:"), library),
+        })
+        .filter(|p| !p.text.trim().is_empty() || !p.media_ids.is_empty())
+        .collect();
     PostInput {
         text: field(f, "text").to_owned(),
         media_ids: picked_media(f, "media:", library),
+        thread,
         targets,
         scheduled_at: (!date.is_empty() || !time.is_empty()).then(|| format!("{date}T{time}")),
         time_zone: Some(field(f, "zone").to_owned()).filter(|z| !z.is_empty()),
@@ -265,6 +318,8 @@ fn preview(platform: herald_domain::platform::Platform, text: &str, media: &[&Me
 
 /// Where a violation belongs on the page.
 enum Place {
+    /// A part of the thread after the first, or the thread itself.
+    Thread,
     Text,
     Media,
     Option(String),
@@ -272,7 +327,9 @@ enum Place {
 }
 
 fn place(rule: &str, message: &str, options: &[OptionSpec]) -> Place {
-    if rule.starts_with("caption.") {
+    if rule.starts_with("thread.") || message.starts_with("Part ") {
+        Place::Thread
+    } else if rule.starts_with("caption.") {
         Place::Text
     } else if rule.starts_with("media.") {
         Place::Media
@@ -288,11 +345,13 @@ fn place(rule: &str, message: &str, options: &[OptionSpec]) -> Place {
 
 /// The composer for `f` (empty for a fresh page), with `violations` placed beside what they concern.
 async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Result<Composer, ApiError> {
+    let f = &compact_parts(f);
     let profiles = state.store.list_profiles(me.ws).await?;
     let library = state.store.list_media(me.ws).await?;
     let fresh = f.is_empty();
     let mut problems = Vec::new();
     let (mut text_error, mut media_error, mut time_error) = (Vec::new(), Vec::new(), None);
+    let mut thread_error = Vec::new();
     let shared_text = field(f, "text");
     let by_id: HashMap<String, &MediaRow> = library.iter().map(|m| (m.id.to_string(), m)).collect();
     let shared_media = picked_media(f, "media:", &library);
@@ -379,6 +438,7 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
                     }
                 }
                 Place::Profile => s.error.push(message),
+                Place::Thread => thread_error.push(said),
             }
         }
         sections.push(s);
@@ -425,6 +485,14 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
         upload_error: None,
         error: None,
         problems,
+        parts: part_numbers(f)
+            .map(|n| PartField {
+                n,
+                text: field(f, &format!("part:{n}")).to_owned(),
+                media: picks(f, &format!("pmedia:{n}:"), &library),
+            })
+            .collect(),
+        thread_error,
         checked: !fresh,
         draft: field(f, "draft").to_owned(),
         notice: None,
@@ -585,6 +653,14 @@ fn fields_of(input: &PostInput) -> Fields {
     for (i, m) in input.media_ids.iter().enumerate() {
         f.insert(format!("media:{m}"), "on".into());
         f.insert(order_name("media:", m), (i + 1).to_string());
+    }
+    for (n, part) in input.thread.iter().enumerate() {
+        f.insert(format!("part:{n}"), part.text.clone());
+        let prefix = format!("pmedia:{n}:");
+        for (i, m) in part.media_ids.iter().enumerate() {
+            f.insert(format!("{prefix}{m}"), "on".into());
+            f.insert(order_name(&prefix, m), (i + 1).to_string());
+        }
     }
     for t in &input.targets {
         let id = &t.profile_id;
@@ -755,6 +831,22 @@ pub(crate) fn check() -> MethodRouter<AppState> {
                 }
             };
             show(&state, &me, &f, &violations, StatusCode::OK).await
+        },
+    )
+}
+
+/// `POST /compose/part`: the composer again with one more, empty, part of the thread, everything
+/// typed kept (the "Add a part" button's `formaction`).
+pub(crate) fn add_part() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, FormFields(mut f): FormFields| async move {
+            let me = match signed_in(&state, caller, "/compose").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let next = part_numbers(&f).end;
+            f.insert(format!("part:{next}"), String::new());
+            show(&state, &me, &f, &[], StatusCode::OK).await
         },
     )
 }

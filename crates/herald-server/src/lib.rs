@@ -447,7 +447,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
                 op("get", "Page: the composer (`?draft={id}` opens a draft)"),
                 op(
                     "post",
-                    "Page form: schedule the post (`form_token`, `text`, `target:{profile}`, `media:{id}`, `order:media:{id}`, `text:{profile}`, `own_media:{profile}`, `tmedia:{profile}:{id}`, `order:tmedia:{profile}:{id}`, `opt:{profile}:{option}`, `date`, `time`, `zone`)",
+                    "Page form: schedule the post (`form_token`, `text`, `target:{profile}`, `media:{id}`, `order:media:{id}`, `text:{profile}`, `own_media:{profile}`, `tmedia:{profile}:{id}`, `order:tmedia:{profile}:{id}`, `opt:{profile}:{option}`, `part:{n}`, `pmedia:{n}:{id}`, `order:pmedia:{n}:{id}`, `date`, `time`, `zone`)",
                 ),
             ],
         ),
@@ -465,6 +465,14 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![op(
                 "post",
                 "Page form: the composer for the form as it stands, every problem beside its cause (the page's live check)",
+            )],
+        ),
+        (
+            "/compose/part",
+            compose::add_part(),
+            vec![op(
+                "post",
+                "Page form: the composer again with one more, empty, part of the thread (`part:{n}`, `pmedia:{n}:{id}`, `order:pmedia:{n}:{id}`), everything typed kept",
             )],
         ),
         (
@@ -606,7 +614,11 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             posts::collection(),
             vec![
                 op("get", "List posts by delivery status, profile and time, paged"),
-                with("post", "Schedule a post to one or more profiles", examples::POST),
+                with(
+                    "post",
+                    "Schedule a post to one or more profiles (`thread`: the parts that follow the first, each `{text, media_ids}`, for platforms that publish threads)",
+                    examples::POST,
+                ),
             ],
         ),
         (

@@ -144,6 +144,8 @@ struct PostPage {
     email: String,
     id: String,
     text: String,
+    /// The texts of a thread's later parts, in order.
+    thread: Vec<String>,
     when: String,
     deliveries: Vec<DeliveryView>,
     cancellable: bool,
@@ -236,6 +238,7 @@ async fn view(state: &AppState, me: &Me, id: PostId) -> ApiResult<PostPage> {
         email: me.email.clone(),
         id: p.id.to_string(),
         text: p.text.clone(),
+        thread: p.thread.iter().map(|part| part.text.clone()).collect(),
         when: local(p.scheduled_at, &p.time_zone),
         cancellable: p.deliveries.iter().any(|d| d.status.is_untouched()),
         editable: p.deliveries.iter().all(|d| d.status.is_untouched()),

@@ -10,7 +10,9 @@ use herald_domain::delivery::DeliveryStatus;
 use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts};
 use herald_domain::schedule::{self, ScheduleError};
 use herald_domain::{MediaId, PostId, ProfileId, UserId, WorkspaceId};
-use herald_store::{DeliveryEventRow, MediaRow, NewPost, NewTarget, PostFilter, PostRow, ProfileRow};
+use herald_store::{
+    DeliveryEventRow, MediaRow, NewPost, NewTarget, PostFilter, PostRow, ProfileRow, ThreadPart,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -28,6 +30,16 @@ pub(crate) struct TargetInput {
     pub options: Option<serde_json::Map<String, Value>>,
 }
 
+/// A part of a thread after the first, as the API and the composer send it.
+#[derive(Deserialize, serde::Serialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PartInput {
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub media_ids: Vec<String>,
+}
+
 /// A post as the API and the composer send it.
 #[derive(Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +48,10 @@ pub(crate) struct PostInput {
     pub text: String,
     #[serde(default)]
     pub media_ids: Vec<String>,
+    /// The parts that follow the first, in order: the post is a thread (only platforms that
+    /// publish threads take one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread: Vec<PartInput>,
     #[serde(default)]
     pub targets: Vec<TargetInput>,
     pub scheduled_at: Option<String>,
@@ -48,6 +64,8 @@ pub(crate) struct PostInput {
 pub(crate) struct PostPatch {
     pub text: Option<String>,
     pub media_ids: Option<Vec<String>>,
+    /// Replaces the thread (`[]` removes it).
+    pub thread: Option<Vec<PartInput>>,
     pub scheduled_at: Option<String>,
     pub time_zone: Option<String>,
 }
@@ -66,6 +84,21 @@ struct Target {
 struct Resolved {
     targets: Vec<Target>,
     media: Vec<MediaRow>,
+    /// The thread's parts after the first: text and media.
+    thread: Vec<(String, Vec<MediaRow>)>,
+}
+
+impl Resolved {
+    /// The thread as stored.
+    fn thread_parts(&self) -> Vec<ThreadPart> {
+        self.thread
+            .iter()
+            .map(|(text, media)| ThreadPart {
+                text: text.clone(),
+                media_ids: ids(media),
+            })
+            .collect()
+    }
 }
 
 async fn resolve_media(state: &AppState, ws: WorkspaceId, ids: &[String]) -> ApiResult<Vec<MediaRow>> {
@@ -93,6 +126,19 @@ async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiRes
         ));
     }
     let media = resolve_media(state, ws, &input.media_ids).await?;
+    let mut thread = Vec::with_capacity(input.thread.len());
+    for (i, part) in input.thread.iter().enumerate() {
+        if part.text.trim().is_empty() && part.media_ids.is_empty() {
+            return Err(ApiError::unprocessable(
+                "empty_part",
+                format!("part {} of the thread has neither text nor media", i + 2),
+            ));
+        }
+        thread.push((
+            part.text.clone(),
+            resolve_media(state, ws, &part.media_ids).await?,
+        ));
+    }
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
     for t in &input.targets {
@@ -152,7 +198,11 @@ async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiRes
             live,
         });
     }
-    Ok(Resolved { targets, media })
+    Ok(Resolved {
+        targets,
+        media,
+        thread,
+    })
 }
 
 fn facts(media: &[MediaRow]) -> Vec<MediaFacts> {
@@ -202,11 +252,21 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved, li
         let media = own_media.as_deref().unwrap_or(media);
         let options = options.clone().unwrap_or_default();
         let facts = facts(media);
+        let part_facts: Vec<(&str, Vec<MediaFacts>)> = r
+            .thread
+            .iter()
+            .map(|(t, m)| (t.as_str(), self::facts(m)))
+            .collect();
+        let parts: Vec<rules::Part> = part_facts
+            .iter()
+            .map(|(text, media)| rules::Part { text, media })
+            .collect();
         let draft = Draft {
             text,
             media: &facts,
             options: &options,
             live: cached.as_ref().filter(|_| live),
+            thread: &parts,
         };
         for v in rules::check(platform, &draft) {
             out.push(json!({"profile_id": profile.id, "rule": v.rule, "message": v.message}));
@@ -272,7 +332,7 @@ fn post_json(p: &PostRow, events: &[DeliveryEventRow]) -> Value {
         })
         .collect();
     json!({
-        "id": p.id, "text": p.text, "media_ids": p.media_ids, "scheduled_at": rfc3339(p.scheduled_at), "time_zone": p.time_zone,
+        "id": p.id, "text": p.text, "media_ids": p.media_ids, "thread": p.thread, "scheduled_at": rfc3339(p.scheduled_at), "time_zone": p.time_zone,
         "created_at": rfc3339(p.created_at), "deliveries": deliveries,
     })
 }
@@ -420,6 +480,7 @@ pub(crate) async fn create(
             user,
             text: &input.text,
             media_ids: &ids(&resolved.media),
+            thread: &resolved.thread_parts(),
             scheduled_at: when.at.as_microsecond(),
             time_zone: &when.time_zone,
             idempotency_key: key,
@@ -511,9 +572,21 @@ pub(crate) async fn edit(state: &AppState, ws: WorkspaceId, id: PostId, patch: &
             options: d.options.as_deref().and_then(|o| serde_json::from_str(o).ok()),
         })
         .collect();
+    let thread = match &patch.thread {
+        Some(t) => t.clone(),
+        None => current
+            .thread
+            .iter()
+            .map(|p| PartInput {
+                text: p.text.clone(),
+                media_ids: p.media_ids.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
+    };
     let input = PostInput {
         text,
         media_ids,
+        thread,
         targets,
         scheduled_at: None,
         time_zone: None,
@@ -538,6 +611,7 @@ pub(crate) async fn edit(state: &AppState, ws: WorkspaceId, id: PostId, patch: &
         (None, None) => None,
     };
     let media = patch.media_ids.as_ref().map(|_| ids(&resolved.media));
+    let thread = patch.thread.as_ref().map(|_| resolved.thread_parts());
     state
         .store
         .update_post(
@@ -545,6 +619,7 @@ pub(crate) async fn edit(state: &AppState, ws: WorkspaceId, id: PostId, patch: &
             id,
             patch.text.as_deref(),
             media.as_deref(),
+            thread.as_deref(),
             at.as_ref().map(|a| (a.at.as_microsecond(), a.time_zone.as_str())),
         )
         .await

@@ -30,7 +30,9 @@ pub use media::{MediaRow, NewMedia, VideoFacts};
 pub use notifications::{NewNotification, NotificationRow};
 pub use oauth::{NewOAuthState, OAuthStateRow};
 pub use pending::{NewPending, PendingRow};
-pub use posts::{CalendarPost, CancelOutcome, DeliveryRow, NewPost, NewTarget, PostFilter, PostRow};
+pub use posts::{
+    CalendarPost, CancelOutcome, DeliveryRow, NewPost, NewTarget, PostFilter, PostRow, ThreadPart,
+};
 pub use profiles::{NewProfile, ProfileRow};
 pub use refresh::ProfileDue;
 pub use throttle::{FailureScope, Failures};

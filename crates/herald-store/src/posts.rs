@@ -14,11 +14,20 @@ pub struct NewTarget {
     pub options: Option<String>,
 }
 
+/// A part of a thread after the first: its own text and media.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ThreadPart {
+    pub text: String,
+    pub media_ids: Vec<MediaId>,
+}
+
 pub struct NewPost<'a> {
     pub workspace: WorkspaceId,
     pub user: UserId,
     pub text: &'a str,
     pub media_ids: &'a [MediaId],
+    /// The parts that follow, for a thread (empty for a post of one part).
+    pub thread: &'a [ThreadPart],
     pub scheduled_at: i64,
     pub time_zone: &'a str,
     pub idempotency_key: Option<&'a str>,
@@ -54,6 +63,8 @@ pub struct PostRow {
     pub created_by: UserId,
     pub text: String,
     pub media_ids: Vec<MediaId>,
+    /// The parts that follow, for a thread.
+    pub thread: Vec<ThreadPart>,
     pub scheduled_at: i64,
     pub time_zone: String,
     pub created_at: i64,
@@ -112,7 +123,22 @@ fn ids_from_json(s: &str) -> Result<Vec<MediaId>> {
     serde_json::from_str(s).map_err(|_| StoreError::Corrupt(format!("media ids {s}")))
 }
 
-type PostTuple = (String, String, String, String, String, i64, String, i64);
+type PostTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    String,
+    i64,
+);
+
+/// A thread as stored: NULL for none.
+fn thread_json(parts: &[ThreadPart]) -> Option<String> {
+    (!parts.is_empty()).then(|| serde_json::to_string(parts).unwrap_or_else(|_| "[]".into()))
+}
 type DeliveryTuple = (
     String,
     String,
@@ -141,7 +167,7 @@ struct DeliveryOfPost {
 const DELIVERY_COLUMNS: &str = "id, profile_id, text_override, media_override, options, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, candidates, updated_at";
 
 const POST_COLUMNS: &str =
-    "id, workspace_id, created_by, text, media_ids, scheduled_at, time_zone, created_at";
+    "id, workspace_id, created_by, text, media_ids, thread, scheduled_at, time_zone, created_at";
 
 impl Store {
     /// Creates a post with one delivery per target, or returns the post an earlier request with the same
@@ -153,9 +179,10 @@ impl Store {
         let (id, now) = (PostId::new(), self.now());
         let inserted: Result<()> = on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO posts (id, workspace_id, created_by, text, media_ids, scheduled_at, time_zone, idempotency_key, request_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9)")
+            sqlx::query("INSERT INTO posts (id, workspace_id, created_by, text, media_ids, scheduled_at, time_zone, idempotency_key, request_hash, created_at, updated_at, thread) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9, $11)")
                 .bind(id.to_string()).bind(p.workspace.to_string()).bind(p.user.to_string()).bind(p.text)
                 .bind(ids_json(p.media_ids)).bind(p.scheduled_at).bind(p.time_zone).bind(p.idempotency_key).bind(now).bind(p.request_hash)
+                .bind(thread_json(p.thread))
                 .execute(&mut *tx).await?;
             for t in &p.targets {
                 let did = DeliveryId::new().to_string();
@@ -342,14 +369,17 @@ impl Store {
         Ok(posts)
     }
 
-    /// Edits a post whose deliveries are all still `scheduled`. Fenced against a claim: if the
-    /// dispatcher claimed any delivery first, nothing changes and `Conflict` says so.
+    /// Edits a post whose deliveries are all still `scheduled` and never started (no handle: a
+    /// delivery requeued after a reconnect resumes what it began, so its content is fixed).
+    /// Fenced against a claim: if the dispatcher claimed any delivery first, nothing changes and
+    /// `Conflict` says so.
     pub async fn update_post(
         &self,
         ws: WorkspaceId,
         id: PostId,
         text: Option<&str>,
         media: Option<&[MediaId]>,
+        thread: Option<&[ThreadPart]>,
         at: Option<(i64, &str)>,
     ) -> Result<()> {
         let now = self.now();
@@ -357,14 +387,16 @@ impl Store {
             let mut tx = pool.begin().await?;
             let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deliveries WHERE workspace_id = $1 AND post_id = $2")
                 .bind(ws.to_string()).bind(id.to_string()).fetch_one(&mut *tx).await?;
-            let touched = sqlx::query("UPDATE deliveries SET due_at = COALESCE($1, due_at), fence = fence + 1, updated_at = $2 WHERE workspace_id = $3 AND post_id = $4 AND status = 'scheduled'")
+            let touched = sqlx::query("UPDATE deliveries SET due_at = COALESCE($1, due_at), fence = fence + 1, updated_at = $2 WHERE workspace_id = $3 AND post_id = $4 AND status = 'scheduled' AND handle IS NULL")
                 .bind(at.map(|a| a.0)).bind(now).bind(ws.to_string()).bind(id.to_string()).execute(&mut *tx).await?.rows_affected();
             if i64::try_from(touched).unwrap_or(-1) != total {
                 return Err(StoreError::Conflict("publishing has already started for this post; it can no longer be edited".into()));
             }
-            let n = sqlx::query("UPDATE posts SET text = COALESCE($1, text), media_ids = COALESCE($2, media_ids), scheduled_at = COALESCE($3, scheduled_at), time_zone = COALESCE($4, time_zone), updated_at = $5 WHERE workspace_id = $6 AND id = $7")
+            // A thread given replaces the one stored (an empty one removes it).
+            let n = sqlx::query("UPDATE posts SET text = COALESCE($1, text), media_ids = COALESCE($2, media_ids), scheduled_at = COALESCE($3, scheduled_at), time_zone = COALESCE($4, time_zone), updated_at = $5, thread = CASE WHEN $8 THEN $9 ELSE thread END WHERE workspace_id = $6 AND id = $7")
                 .bind(text).bind(media.map(ids_json)).bind(at.map(|a| a.0)).bind(at.map(|a| a.1)).bind(now)
-                .bind(ws.to_string()).bind(id.to_string()).execute(&mut *tx).await?.rows_affected();
+                .bind(ws.to_string()).bind(id.to_string()).bind(thread.is_some()).bind(thread.and_then(thread_json))
+                .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -403,13 +435,18 @@ impl Store {
 }
 
 fn post_from(r: PostTuple) -> Result<PostRow> {
-    let (id, ws, by, text, media, scheduled_at, time_zone, created_at) = r;
+    let (id, ws, by, text, media, thread, scheduled_at, time_zone, created_at) = r;
+    let thread = match thread {
+        None => Vec::new(),
+        Some(t) => serde_json::from_str(&t).map_err(|_| StoreError::Corrupt(format!("thread {t}")))?,
+    };
     Ok(PostRow {
         id: parse_id(&id)?,
         workspace: parse_id(&ws)?,
         created_by: parse_id(&by)?,
         text,
         media_ids: ids_from_json(&media)?,
+        thread,
         scheduled_at,
         time_zone,
         created_at,

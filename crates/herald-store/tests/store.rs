@@ -57,6 +57,7 @@ async fn schedule_now(
         user,
         text: "hello",
         media_ids: &[],
+        thread: &[],
         scheduled_at: s.clock().now().as_microsecond(),
         time_zone: "UTC",
         idempotency_key: key,
@@ -210,7 +211,7 @@ on_both_backends! {
         let post = schedule_now(&s, user, ws, profile, None).await;
         let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
         assert_eq!(s.claim_due("w", lease, 10).await.unwrap().len(), 1);
-        let r = s.update_post(ws, post, Some("edited"), None, None).await;
+        let r = s.update_post(ws, post, Some("edited"), None, None, None).await;
         assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
         assert_eq!(s.get_post(ws, post).await.unwrap().text, "hello");
         let cancel = s.cancel_post(ws, post).await.unwrap();
@@ -221,7 +222,7 @@ on_both_backends! {
         let (user, ws, profile) = fixture(&s).await;
         let post = schedule_now(&s, user, ws, profile, None).await;
         let later = (s.clock().now() + SignedDuration::from_hours(1)).as_microsecond();
-        s.update_post(ws, post, Some("edited"), None, Some((later, "Europe/Paris"))).await.unwrap();
+        s.update_post(ws, post, Some("edited"), None, None, Some((later, "Europe/Paris"))).await.unwrap();
         let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
         assert!(s.claim_due("w", lease, 10).await.unwrap().is_empty());
         let p = s.get_post(ws, post).await.unwrap();
@@ -236,7 +237,7 @@ on_both_backends! {
         assert_eq!(a, b);
         assert_ne!(a, c);
         let other = s.create_post(NewPost {
-            workspace: ws, user, text: "different", media_ids: &[], scheduled_at: 0, time_zone: "UTC",
+            workspace: ws, user, text: "different", media_ids: &[], thread: &[], scheduled_at: 0, time_zone: "UTC",
             idempotency_key: Some("key-1"), request_hash: Some("another request"), targets: vec![],
         }).await;
         assert!(matches!(other, Err(StoreError::Conflict(_))), "{other:?}");

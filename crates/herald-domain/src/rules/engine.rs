@@ -17,6 +17,7 @@ pub fn check(platform: Platform, draft: &Draft) -> Vec<Violation> {
     c.text(draft.text);
     let kind = c.kind(draft);
     c.media(draft.media, kind);
+    c.thread(draft);
     if let Some(LiveFacts {
         quota_used: Some(used),
         quota_total: Some(total),
@@ -85,6 +86,66 @@ struct Checker {
 impl Checker {
     fn push(&mut self, rule: &'static str, message: String) {
         self.out.push(Violation { rule, message });
+    }
+
+    /// A thread goes only where the platform publishes threads; each part after the first is
+    /// checked like a post of its own (its text, its media), its violations naming the part.
+    fn thread(&mut self, draft: &Draft) {
+        if draft.thread.is_empty() {
+            return;
+        }
+        if !self.limits.threads {
+            let message = format!(
+                "{} does not publish threads: a post of {} parts goes only to platforms that take threads; publish the parts as separate posts here.",
+                self.name,
+                draft.thread.len() + 1
+            );
+            self.push("thread.unsupported", message);
+            return;
+        }
+        // Where the platform refuses the same text twice in a row, two parts cannot share one.
+        let refuses_twins = self
+            .limits
+            .unsupported
+            .iter()
+            .find(|u| u.id == "unsupported.duplicate_text");
+        let texts: Vec<&str> = std::iter::once(draft.text)
+            .chain(draft.thread.iter().map(|p| p.text))
+            .collect();
+        if let Some(u) = refuses_twins
+            && let Some(i) = (1..texts.len()).find(|&i| {
+                !texts[i].trim().is_empty() && texts[..i].iter().any(|t| t.trim() == texts[i].trim())
+            })
+        {
+            self.push(
+                u.id,
+                format!(
+                    "Part {}: the same text as an earlier part; {} ({}).",
+                    i + 1,
+                    u.action,
+                    u.why
+                ),
+            );
+        }
+        for (i, part) in draft.thread.iter().enumerate() {
+            let mut one = Checker {
+                name: self.name,
+                limits: self.limits,
+                out: Vec::new(),
+            };
+            let alone = Draft {
+                text: part.text,
+                media: part.media,
+                thread: &[],
+                ..*draft
+            };
+            one.text(part.text);
+            let kind = one.kind(&alone);
+            one.media(part.media, kind);
+            for v in one.out {
+                self.push(v.rule, format!("Part {}: {}", i + 2, v.message));
+            }
+        }
     }
 
     fn options(&mut self, draft: &Draft) {

@@ -43,6 +43,15 @@ pub struct Draft<'a> {
     pub options: &'a serde_json::Map<String, serde_json::Value>,
     /// What the platform said about the profile lately, when the caller has it.
     pub live: Option<&'a LiveFacts>,
+    /// The parts that follow the first in a thread, in order (empty for a post of one part).
+    pub thread: &'a [Part<'a>],
+}
+
+/// One part of a thread after the first: its own text and media.
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'a> {
+    pub text: &'a str,
+    pub media: &'a [MediaFacts],
 }
 
 /// Facts only the platform knows, read from its API and cached per profile (Instagram's

@@ -41,6 +41,7 @@ fn rules_with(platform: Platform, text: &str, media: &[MediaFacts], options: Val
             media,
             options: &options,
             live: None,
+            thread: &[],
         },
     )
     .iter()
@@ -76,6 +77,7 @@ fn instagram_infers_image_carousel_and_reel_and_takes_videos_inside_carousels() 
                 media,
                 options: &none,
                 live: None,
+                thread: &[],
             },
         )
     };
@@ -134,6 +136,7 @@ fn an_instagram_story_takes_one_image_or_a_short_video_and_no_stickers() {
             media: &[jpeg(1080, 1920)],
             options: &with_sticker,
             live: None,
+            thread: &[],
         },
     );
     assert_eq!(v.len(), 1);
@@ -189,6 +192,7 @@ fn an_instagram_carousel_takes_up_to_ten_items() {
             media: &vec![jpeg(1080, 1080); 11],
             options: &options,
             live: None,
+            thread: &[],
         },
     );
     assert_eq!(v.iter().map(|v| v.rule).collect::<Vec<_>>(), ["media.too_many"]);
@@ -318,6 +322,7 @@ fn an_exhausted_publishing_quota_is_a_violation_only_when_the_live_facts_say_so(
         media: &img,
         options: &none,
         live,
+        thread: &[],
     };
     let full = LiveFacts {
         quota_used: Some(50),
@@ -379,4 +384,50 @@ fn a_live_choice_is_an_id_the_platform_lists_and_threads_are_said_per_platform()
         .filter(|p| super::limits(*p).threads)
         .collect();
     assert_eq!(threads, [Platform::X]);
+}
+
+#[test]
+fn a_thread_goes_only_where_threads_are_published_and_each_part_is_checked_as_its_own_post() {
+    let none = serde_json::Map::new();
+    let long = "a".repeat(281);
+    let parts = [
+        Part {
+            text: "second",
+            media: &[],
+        },
+        Part {
+            text: &long,
+            media: &[],
+        },
+    ];
+    let draft = Draft {
+        text: "first",
+        media: &[],
+        options: &none,
+        live: None,
+        thread: &parts,
+    };
+    let v = check(Platform::Linkedin, &draft);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].rule, "thread.unsupported");
+    assert!(v[0].message.contains("3 parts"), "{}", v[0].message);
+    let v = check(Platform::X, &draft);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].rule, "caption.too_long");
+    assert!(v[0].message.starts_with("Part 3: "), "{}", v[0].message);
+    // X refuses the same text twice in a row: two parts cannot share one.
+    let twins = [Part {
+        text: "first",
+        media: &[],
+    }];
+    let v = check(
+        Platform::X,
+        &Draft {
+            thread: &twins,
+            ..draft
+        },
+    );
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].rule, "unsupported.duplicate_text");
+    assert!(v[0].message.starts_with("Part 2: "), "{}", v[0].message);
 }

@@ -500,12 +500,15 @@ fn create(sb: &Sandbox, t: &Token, v: &Value) -> Result<Response, Refusal> {
     Ok(res)
 }
 
-/// The fields asked for (`post.fields`, or the older `tweet.fields`).
+/// The fields asked for (`post.fields`, or the older `tweet.fields`), and the expansions that
+/// add a field to the post itself (`referenced_posts`, or the older `referenced_tweets.id`).
 fn asked(q: &BTreeMap<String, String>) -> Vec<String> {
-    q.get("post.fields")
-        .or(q.get("tweet.fields"))
-        .map(|f| f.split(',').map(str::to_owned).collect())
-        .unwrap_or_default()
+    let list = |k: &str| q.get(k).into_iter().flat_map(|f| f.split(',').map(str::to_owned));
+    let fields = q.get("post.fields").or(q.get("tweet.fields")).into_iter();
+    fields
+        .flat_map(|f| f.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .chain(list("expansions").filter(|e| e.starts_with("referenced_")))
+        .collect()
 }
 
 /// A post's text as X gives it back: `&`, `<` and `>` escaped, links rewritten to `t.co`, and a
@@ -539,6 +542,14 @@ fn post_json(p: &Post, fields: &[String], now: Timestamp, replies: usize) -> Val
             }
             "author_id" => v["author_id"] = json!(p.author),
             "conversation_id" => v["conversation_id"] = json!(p.conversation_id),
+            // The expansion names the field: `referenced_posts` as the document has it, or
+            // `referenced_tweets` for the older `referenced_tweets.id`.
+            "referenced_posts" | "referenced_tweets.id" => {
+                if let Some(parent) = &p.in_reply_to {
+                    let name = f.trim_end_matches(".id");
+                    v[name] = json!([{"type": "replied_to", "id": parent}]);
+                }
+            }
             "attachments" if !p.media_ids.is_empty() => {
                 v["attachments"] =
                     json!({"media_keys": p.media_ids.iter().map(|m| format!("3_{m}")).collect::<Vec<_>>()});

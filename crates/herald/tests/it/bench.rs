@@ -196,6 +196,7 @@ async fn seed_workspace(app: &TestApp) -> (String, String, String) {
                 user,
                 text: &format!("Seeded post {i}: spring collection, now in stores #brand"),
                 media_ids: &[],
+                thread: &[],
                 scheduled_at: at.as_microsecond(),
                 time_zone: "Europe/Paris",
                 idempotency_key: None,

@@ -105,6 +105,67 @@ async fn crash_while_processing(backend: herald_store::Backend, fixture: &str, t
 }
 
 #[tokio::test]
+async fn sigkill_after_two_parts_of_an_x_thread_then_restart_publishes_the_other_two_once_chained_in_order() {
+    for backend in backends().await {
+        let sandbox = SandboxConfig {
+            // The third part's video processes long enough for the kill to land after two parts.
+            processing_delay: Duration::from_secs(6),
+            ..SandboxConfig::default()
+        };
+        let mut fleet = Fleet::start(backend, sandbox, &[Role::Serve]).await;
+        let app = &mut fleet.app;
+        app.signup("thread-crash@example.com").await;
+        let location = app.consent_on("x", &[], "allow").await;
+        app.callback(&location).await;
+        let profile = app.profiles().await[0]["id"].clone();
+        let (_, video) = app.upload("landscape-1280x720-6s.mp4").await;
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let texts: Vec<String> = (1..=4).map(|i| format!("{i}/4 survives a crash {tag}")).collect();
+        let thread = json!([
+            {"text": texts[1]},
+            {"text": texts[2], "media_ids": [video["id"]]},
+            {"text": texts[3]},
+        ]);
+        let at = (Timestamp::now() + SignedDuration::from_secs(1)).to_string();
+        let (_, post) = app.schedule(json!({"text": texts[0], "thread": thread, "targets": [{"profile_id": profile}], "scheduled_at": at})).await;
+        let id = post["id"].as_str().unwrap().to_owned();
+        app.wait_for(&id, |d| d["status"] == "processing").await;
+        let before = app.sandbox_json("_sandbox/x").await["posts"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(before, 2, "two parts out when Herald is killed");
+
+        fleet.kill(0);
+        fleet.restart(0).await;
+        let app = &fleet.app;
+        let done = app.wait_for(&id, |d| d["status"] == "published").await;
+        let posts = app.sandbox_json("_sandbox/x").await["posts"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let chain: Vec<&serde_json::Value> = texts
+            .iter()
+            .map(|t| {
+                let copies: Vec<&serde_json::Value> =
+                    posts.iter().filter(|p| p["text"] == t.as_str()).collect();
+                assert_eq!(copies.len(), 1, "exactly one copy of {t}: {posts:#?}");
+                copies[0]
+            })
+            .collect();
+        assert_eq!(posts.len(), 4, "{posts:#?}");
+        for pair in chain.windows(2) {
+            assert_eq!(
+                pair[1]["in_reply_to"], pair[0]["id"],
+                "chained in order: {posts:#?}"
+            );
+        }
+        assert_eq!(done["deliveries"][0]["platform_post_id"], chain[0]["id"]);
+        fleet.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_second_process_cannot_dispatch_from_the_same_sqlite_data_directory() {
     let dir = std::env::temp_dir().join(format!("herald-lock-{}", uuid::Uuid::new_v4().simple()));
     let settings = herald::Settings::local(dir.clone(), "127.0.0.1:0".parse().unwrap());

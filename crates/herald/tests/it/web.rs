@@ -355,6 +355,58 @@ async fn a_linkedin_page_chosen_in_the_browser_gets_a_post_with_reserved_charact
     app.stop().await;
 }
 
+#[tokio::test]
+async fn an_x_thread_is_written_part_by_part_in_the_browser_and_published_as_a_reply_chain() {
+    let Some(b) = Browser::start("an_x_thread_is_written_part_by_part").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    sign_up(&b, &app, "thread@example.com").await;
+    b.goto(app.url("connect/x").as_str()).await;
+    b.click("#continue").await;
+    b.text_with("h1", "Authorize this app to access your X account?")
+        .await;
+    b.click("button[value='allow']").await;
+    b.text_with("h1", "Connected").await;
+    b.click("#back").await;
+    b.text_with(".profile", "on X").await;
+    b.click("nav a[href='/compose']").await;
+    b.fill("#text", "1/ A thread about roasting.").await;
+    b.click("#add-part").await;
+    b.fill("#part-0", "2/ It starts at dawn.").await;
+    b.click("#add-part").await;
+    // Everything typed is kept, and the new part is empty.
+    let kept = b.text_with("label[for='part-1']", "part 3").await;
+    assert_eq!(kept, "Text of part 3");
+    b.fill("#part-1", "3/ And ends by noon.").await;
+    b.text_with("#problems", "can take this post").await;
+    b.click("#schedule").await;
+    b.text_with("h1", "Post for").await;
+    b.text_with("#post-thread", "And ends by noon.").await;
+    let link = published_permalink(&b, &app).await;
+    assert!(link.starts_with("https://x.com/i/web/status/"), "{link}");
+    let posts = app.sandbox_json("_sandbox/x").await["posts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let texts: Vec<&str> = posts.iter().map(|p| p["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        texts,
+        [
+            "1/ A thread about roasting.",
+            "2/ It starts at dawn.",
+            "3/ And ends by noon."
+        ],
+        "published in order"
+    );
+    assert_eq!(posts[1]["in_reply_to"], posts[0]["id"]);
+    assert_eq!(posts[2]["in_reply_to"], posts[1]["id"]);
+    let errors = b.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    b.quit().await;
+    app.stop().await;
+}
+
 /// Moves the clocks to the post just scheduled in the browser, and returns its permalink once the
 /// post's page shows it published.
 async fn published_permalink(b: &Browser, app: &TestApp) -> String {

@@ -371,3 +371,67 @@ async fn four_workers_racing_on_an_x_token_close_to_expiry_refresh_it_once_and_t
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_x_thread_of_four_parts_goes_out_as_a_reply_chain_and_a_lost_answer_to_its_first_part_is_found_not_repeated()
+ {
+    on_both_backends!(Mode::Standalone, |app| {
+        let email = "thread@example.com";
+        app.signup(email).await;
+        let profile = connect_x(&app).await;
+        let (_, jpg) = app.upload("square-1080.jpg").await;
+        let thread = json!([
+            {"text": "2/ The roasting starts at dawn."},
+            {"text": "3/ This is the drum.", "media_ids": [jpg["id"]]},
+            {"text": "4/ And that is all."},
+        ]);
+        // Each part is checked as a post of its own, its problem naming the part.
+        let too_long = json!([{"text": "a".repeat(281)}]);
+        let (s, e) = app
+            .schedule(json!({"text": "1/", "thread": too_long, "targets": [{"profile_id": profile}], "scheduled_at": at(&app, 60)}))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        let v = &e["error"]["violations"][0];
+        assert!(
+            v["rule"] == "caption.too_long" && v["message"].as_str().unwrap().starts_with("Part 2:"),
+            "{e}"
+        );
+        app.fault(
+            "x",
+            json!({"operation": "tweets", "method": "POST", "kind": "lost_response"}),
+        )
+        .await;
+        let (s, post) = app
+            .schedule(json!({"text": "1/ How our coffee is made.", "thread": thread, "targets": [{"profile_id": profile}], "scheduled_at": at(&app, 1)}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        assert_eq!(post["thread"].as_array().unwrap().len(), 3, "{post}");
+        let id = post["id"].as_str().unwrap().to_owned();
+        app.wait_for(&id, |d| d["status"] == "retry_wait").await;
+        advance_both(&app, SignedDuration::from_secs(20), email).await;
+        let done = settled(&app, &id).await;
+        assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
+        let all = posts(&app).await;
+        let texts: Vec<&str> = all.iter().map(|p| p["text"].as_str().unwrap()).collect();
+        assert_eq!(all.len(), 4, "one post per part, none twice: {texts:?}");
+        let chain: Vec<&Value> = [
+            "1/ How our coffee is made.",
+            "2/ The roasting starts at dawn.",
+            "3/ This is the drum.",
+            "4/ And that is all.",
+        ]
+        .iter()
+        .map(|t| all.iter().find(|p| p["text"] == *t).unwrap())
+        .collect();
+        assert!(chain[0]["in_reply_to"].is_null());
+        for pair in chain.windows(2) {
+            assert_eq!(pair[1]["in_reply_to"], pair[0]["id"], "{all:#?}");
+        }
+        assert_eq!(chain[2]["media_ids"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            done["deliveries"][0]["platform_post_id"], chain[0]["id"],
+            "the thread is found by its first part"
+        );
+        assert_requests_valid(&app, HOST, &OpenApi::load(SPEC), OAUTH).await;
+    });
+}
