@@ -343,7 +343,8 @@ impl Dispatcher {
         };
         let item = |m: &herald_store::MediaRow| Item {
             url: sign(m),
-            video: !m.media_type.is_image(),
+            video: m.media_type.is_video(),
+            document: m.media_type.is_document(),
         };
         let items: Vec<Item> = media.iter().map(item).collect();
         let thread: Vec<Part> = post

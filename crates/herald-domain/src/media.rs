@@ -12,6 +12,9 @@ pub enum MediaType {
     Gif,
     #[serde(rename = "video/mp4")]
     Mp4,
+    /// A document (LinkedIn's document posts).
+    #[serde(rename = "application/pdf")]
+    Pdf,
 }
 
 impl MediaType {
@@ -21,17 +24,26 @@ impl MediaType {
             Self::Png => "image/png",
             Self::Gif => "image/gif",
             Self::Mp4 => "video/mp4",
+            Self::Pdf => "application/pdf",
         }
     }
 
     pub fn parse_mime(s: &str) -> Option<Self> {
-        [Self::Jpeg, Self::Png, Self::Gif, Self::Mp4]
+        [Self::Jpeg, Self::Png, Self::Gif, Self::Mp4, Self::Pdf]
             .into_iter()
             .find(|m| m.mime() == s)
     }
 
     pub fn is_image(self) -> bool {
-        !matches!(self, Self::Mp4)
+        matches!(self, Self::Jpeg | Self::Png | Self::Gif)
+    }
+
+    pub fn is_video(self) -> bool {
+        matches!(self, Self::Mp4)
+    }
+
+    pub fn is_document(self) -> bool {
+        matches!(self, Self::Pdf)
     }
 }
 
@@ -46,7 +58,8 @@ pub struct Probe {
 /// How many leading bytes [`probe`] needs at most to find an image's dimensions in ordinary files.
 pub const PROBE_PREFIX: usize = 256 * 1024;
 
-/// Identifies the media type from magic bytes and reads image dimensions; `None` when it is not media.
+/// Identifies the media type from magic bytes and reads image dimensions; `None` when it is not
+/// media (or a PDF document).
 pub fn probe(head: &[u8]) -> Option<Probe> {
     if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
         let (width, height) = jpeg_dimensions(head).unzip();
@@ -68,6 +81,13 @@ pub fn probe(head: &[u8]) -> Option<Probe> {
             media_type: MediaType::Gif,
             width: Some(u32::from(u16::from_le_bytes([head[6], head[7]]))),
             height: Some(u32::from(u16::from_le_bytes([head[8], head[9]]))),
+        });
+    }
+    if head.starts_with(b"%PDF-") {
+        return Some(Probe {
+            media_type: MediaType::Pdf,
+            width: None,
+            height: None,
         });
     }
     if head.len() >= 12 && &head[4..8] == b"ftyp" {

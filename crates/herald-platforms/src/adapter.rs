@@ -103,6 +103,8 @@ pub trait Connector: Send + Sync {
 pub struct Item {
     pub url: String,
     pub video: bool,
+    /// A document (PDF), for the platforms that publish documents.
+    pub document: bool,
 }
 
 /// A part of a thread after the first: its own text and media.

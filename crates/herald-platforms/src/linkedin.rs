@@ -3,7 +3,8 @@
 //! and the Pages they administer as a choose-accounts step, and the Posts API on
 //! `api.linkedin.com/rest` with `LinkedIn-Version` and `X-Restli-Protocol-Version: 2.0.0` on every
 //! call: text in LinkedIn's "little" format, articles, one image or several (Images API), video
-//! (Videos API: initialize → parts, keeping each ETag → finalize → wait until available); comments
+//! (Videos API: initialize → parts, keeping each ETag → finalize → wait until available), a PDF
+//! document (Documents API); comments
 //! on Pages' posts answered as the Page; metrics from share statistics (Pages) and social metadata.
 //!
 //! Exactly once: LinkedIn takes no idempotency key, so `post_started` is saved before
@@ -296,10 +297,10 @@ impl Linkedin {
         }
         if !handle.media_ready {
             for urn in &handle.media {
-                let kind = if urn.starts_with("urn:li:video:") {
-                    "videos"
-                } else {
-                    "images"
+                let kind = match urn.split(':').nth(2) {
+                    Some("video") => "videos",
+                    Some("document") => "documents",
+                    _ => "images",
                 };
                 let status = self
                     .get(self.api(&format!("rest/{kind}/{}", encode(urn))), job.token)
@@ -363,21 +364,26 @@ impl Linkedin {
         }
     }
 
-    /// Uploads one image (Images API) or video (Videos API, in the parts LinkedIn names, each
-    /// part's ETag kept for the finalize call); returns its URN.
+    /// Uploads one image (Images API), document (Documents API) or video (Videos API, in the
+    /// parts LinkedIn names, each part's ETag kept for the finalize call); returns its URN.
     async fn upload(&self, token: &SecretString, owner: &str, item: &Item) -> Result<String, PlatformError> {
         let (media_type, bytes) = crate::oauth2::fetch_media(&self.upload, item).await?;
         if !item.video {
+            // Images API, or the Documents API for a PDF: the same three steps.
+            let (collection, field) = match item.document {
+                true => ("rest/documents", "document"),
+                false => ("rest/images", "image"),
+            };
             let (init, _) = self
                 .post(
-                    self.action("rest/images", "initializeUpload"),
+                    self.action(collection, "initializeUpload"),
                     token,
                     &json!({"initializeUploadRequest": {"owner": owner}}),
                 )
                 .await?;
-            let urn = init["value"]["image"]
+            let urn = init["value"][field]
                 .as_str()
-                .ok_or_else(|| malformed("value.image"))?;
+                .ok_or_else(|| malformed(&format!("value.{field}")))?;
             let target = init["value"]["uploadUrl"]
                 .as_str()
                 .ok_or_else(|| malformed("value.uploadUrl"))?;
@@ -683,6 +689,20 @@ fn post_body(job: &PublishJob<'_>, media: &[String], commentary: &str) -> Value 
                     "source": link, "title": job.text_option("link_title").unwrap_or(link),
                 }});
             }
+        }
+        // A document is shown under its title, which LinkedIn requires.
+        [one] if one.starts_with("urn:li:document:") => {
+            let first_line = job.text.lines().next().unwrap_or_default().trim();
+            let title = job
+                .text_option("document_title")
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or(if first_line.is_empty() {
+                    "Document"
+                } else {
+                    first_line
+                });
+            let title: String = title.chars().take(400).collect();
+            body["content"] = json!({"media": {"id": one, "title": title}});
         }
         [one] => body["content"] = json!({"media": image(one)}),
         many => {

@@ -78,7 +78,11 @@ pub(crate) async fn fetch_media(
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or(if item.video { "video/mp4" } else { "image/jpeg" })
+        .unwrap_or(match (item.video, item.document) {
+            (true, _) => "video/mp4",
+            (_, true) => "application/pdf",
+            _ => "image/jpeg",
+        })
         .to_owned();
     let bytes = source.bytes().await.map_err(|e| PlatformError::from_http(&e))?;
     Ok((media_type, bytes.into()))

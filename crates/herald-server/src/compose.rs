@@ -256,6 +256,7 @@ fn input_of(f: &Fields, profiles: &[ProfileRow], library: &[MediaRow]) -> PostIn
 fn what(m: &MediaRow) -> &'static str {
     match m.media_type {
         MediaType::Mp4 => "video",
+        MediaType::Pdf => "document",
         _ => "image",
     }
 }
@@ -309,7 +310,7 @@ fn preview(platform: herald_domain::platform::Platform, text: &str, media: &[&Me
         shown,
         folded,
         image: first
-            .filter(|m| m.media_type != MediaType::Mp4)
+            .filter(|m| m.media_type.is_image())
             .map(|m| format!("/library/{}", m.id)),
         shape: first.map_or("square", |m| shape(platform, m)),
         more: media.len().saturating_sub(1),

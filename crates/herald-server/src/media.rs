@@ -179,7 +179,7 @@ pub(crate) async fn store_field(
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media",
-            "the file is not an image or video any platform accepts (JPEG, PNG, GIF or MP4), whatever its name says",
+            "the file is not an image, video or document any platform accepts (JPEG, PNG, GIF, MP4 or PDF), whatever its name says",
         ));
     };
     let (mut width, mut height, mut video) = (

@@ -42,11 +42,17 @@ pub fn kind_of(platform: Platform, draft: &Draft) -> Option<&'static str> {
 
 fn resolve(l: &'static Limits, draft: &Draft) -> Option<&'static Kind> {
     let kinds = l.kinds;
-    let images = draft.media.iter().filter(|m| m.media_type.is_image()).count();
-    let videos = draft.media.len() - images;
+    let count =
+        |f: fn(crate::media::MediaType) -> bool| draft.media.iter().filter(|m| f(m.media_type)).count();
+    let (images, videos, documents) = (
+        count(crate::media::MediaType::is_image),
+        count(crate::media::MediaType::is_video),
+        count(crate::media::MediaType::is_document),
+    );
     let fits = |k: &&Kind| {
         (k.images.0..=k.images.1).contains(&images)
             && (k.videos.0..=k.videos.1).contains(&videos)
+            && (k.documents.0..=k.documents.1).contains(&documents)
             && (k.items.0..=k.items.1).contains(&draft.media.len())
     };
     let format = draft.options.get("format").and_then(Value::as_str);
@@ -251,7 +257,8 @@ impl Checker {
         let name = self.name;
         let n = draft.media.len();
         let images = draft.media.iter().filter(|m| m.media_type.is_image()).count();
-        let videos = n - images;
+        let documents = draft.media.iter().filter(|m| m.media_type.is_document()).count();
+        let videos = n - images - documents;
         let format = draft.options.get("format").and_then(Value::as_str);
         if let Some(k) = l.kinds.iter().find(|k| k.explicit && Some(k.id) == format) {
             self.push("media.kind", format!("{name} {} posts take: {}", k.id, k.about));
@@ -280,7 +287,10 @@ impl Checker {
                 "media.mixed",
                 format!("{name} cannot mix images and videos in one post; post them separately."),
             );
-        } else if (images > 0 && l.image.is_none()) || (videos > 0 && l.video.is_none()) {
+        } else if (images > 0 && l.image.is_none())
+            || (videos > 0 && l.video.is_none())
+            || (documents > 0 && l.document.is_none())
+        {
             // `media.type` says what the platform takes.
         } else {
             let kinds = list(inferred().map(|k| format!("{} ({})", k.id, k.about)));
@@ -295,8 +305,10 @@ impl Checker {
     fn media(&mut self, media: &[MediaFacts], kind: Option<&Kind>) {
         let name = self.name;
         let l = self.limits;
+        let (documents, media): (Vec<&MediaFacts>, Vec<&MediaFacts>) =
+            media.iter().partition(|m| m.media_type.is_document());
         let (images, videos): (Vec<&MediaFacts>, Vec<&MediaFacts>) =
-            media.iter().partition(|m| m.media_type.is_image());
+            media.into_iter().partition(|m| m.media_type.is_image());
         let image_ok = |m: &&MediaFacts| {
             l.image
                 .as_ref()
@@ -307,7 +319,13 @@ impl Checker {
                 .as_ref()
                 .is_some_and(|vl| vl.types.contains(&m.media_type))
         };
-        if !images.iter().all(image_ok) || !videos.iter().all(video_ok) {
+        let document_ok = |m: &&MediaFacts| {
+            l.document
+                .as_ref()
+                .is_some_and(|dl| dl.types.contains(&m.media_type))
+        };
+        if !images.iter().all(image_ok) || !videos.iter().all(video_ok) || !documents.iter().all(document_ok)
+        {
             let mut allowed = Vec::new();
             if let Some(il) = &l.image {
                 allowed.push(format!("{} images", mimes(il.types)));
@@ -315,11 +333,25 @@ impl Checker {
             if let Some(vl) = &l.video {
                 allowed.push(format!("{} videos", mimes(vl.types)));
             }
+            if let Some(dl) = &l.document {
+                allowed.push(format!("{} documents", mimes(dl.types)));
+            }
             self.push(
                 "media.type",
                 format!(
                     "{name} accepts only {} through its API; convert the file.",
                     allowed.join(" and ")
+                ),
+            );
+        }
+        if let Some(dl) = &l.document
+            && documents.iter().any(|m| m.bytes > dl.max_bytes)
+        {
+            self.push(
+                "media.too_large",
+                format!(
+                    "{name} accepts documents up to {} MiB; use a smaller file.",
+                    dl.max_bytes >> 20
                 ),
             );
         }

@@ -81,6 +81,8 @@ pub struct Limits {
     pub kinds: &'static [Kind],
     pub image: Option<ImageLimits>,
     pub video: Option<VideoLimits>,
+    /// Documents (PDF) the platform publishes, if any.
+    pub document: Option<DocumentLimits>,
     /// Per-target options the platform's API takes.
     pub options: &'static [OptionSpec],
     /// Whether the platform publishes threads (a post followed by replies of its own).
@@ -97,9 +99,10 @@ pub struct Limits {
 pub struct Kind {
     pub id: &'static str,
     pub about: &'static str,
-    /// Inclusive bounds on the number of images, of videos, and of both together.
+    /// Inclusive bounds on the number of images, of videos, of documents, and of all together.
     pub images: (usize, usize),
     pub videos: (usize, usize),
+    pub documents: (usize, usize),
     pub items: (usize, usize),
     /// Chosen only by the `format` option, never inferred from the media.
     pub explicit: bool,
@@ -109,6 +112,12 @@ pub struct Kind {
     /// Overrides the platform's image aspect ratio bounds for this kind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aspect_ratio: Option<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentLimits {
+    pub types: &'static [MediaType],
+    pub max_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

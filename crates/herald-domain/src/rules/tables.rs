@@ -1,8 +1,10 @@
 //! One table per platform. Facts from the platforms' own documentation are plain; facts that only
 //! third parties state are marked [3p] (docs/PLATFORMS.md lists the sources).
 
-use super::{Counting, ImageLimits, Kind, Limits, OptionSpec, OptionType, Unsupported, VideoLimits};
-use crate::media::MediaType::{Gif, Jpeg, Mp4, Png};
+use super::{
+    Counting, DocumentLimits, ImageLimits, Kind, Limits, OptionSpec, OptionType, Unsupported, VideoLimits,
+};
+use crate::media::MediaType::{Gif, Jpeg, Mp4, Pdf, Png};
 use crate::platform::Platform;
 
 const MIB: u64 = 1024 * 1024;
@@ -20,6 +22,7 @@ const fn kind(
         about,
         images,
         videos,
+        documents: (0, 0),
         items,
         explicit: false,
         video_duration_ms: None,
@@ -116,6 +119,7 @@ static INSTAGRAM: Limits = Limits {
         max_width: Some(1920),
         moov_first: true,
     }),
+    document: None,
     options: &[
         option(
             "format",
@@ -248,6 +252,7 @@ static FACEBOOK: Limits = Limits {
         max_width: None,
         moov_first: false,
     }),
+    document: None,
     options: &[
         option(
             "format",
@@ -320,6 +325,7 @@ static TIKTOK: Limits = Limits {
         max_width: Some(4096),
         moov_first: false,
     }),
+    document: None,
     options: &[
         option(
             "privacy_level",
@@ -402,6 +408,7 @@ static PINTEREST: Limits = Limits {
         max_width: None,
         moov_first: false,
     }),
+    document: None,
     options: &[
         OptionSpec {
             required: true,
@@ -511,6 +518,16 @@ static LINKEDIN: Limits = Limits {
         kind("image", "One image.", (1, 1), (0, 0), (1, 1)),
         kind("multi_image", "2 to 20 images.", (2, 20), (0, 0), (2, 20)),
         kind("video", "One video.", (0, 0), (1, 1), (1, 1)),
+        Kind {
+            documents: (1, 1),
+            ..kind(
+                "document",
+                "One PDF document, shown as pages to swipe through (its title: option `document_title`).",
+                (0, 0),
+                (0, 0),
+                (1, 1),
+            )
+        },
     ],
     image: Some(ImageLimits {
         types: &[Jpeg, Png, Gif],
@@ -524,6 +541,11 @@ static LINKEDIN: Limits = Limits {
         frame_rate: None,
         max_width: None,
         moov_first: false,
+    }),
+    // Documents API: PDF (and office formats Herald does not take) up to 100 MB [official].
+    document: Some(DocumentLimits {
+        types: &[Pdf],
+        max_bytes: 100 * MIB,
     }),
     options: &[
         option("link", OptionType::Url, &["text"], "An article the post shares."),
@@ -546,6 +568,12 @@ static LINKEDIN: Limits = Limits {
             OptionType::Text { max_chars: 4086 },
             &["image", "multi_image"],
             "Describes the images for people using screen readers.",
+        ),
+        option(
+            "document_title",
+            OptionType::Text { max_chars: 400 },
+            &["document"],
+            "The document's title, shown above its pages (LinkedIn requires one; the text's first line when empty).",
         ),
     ],
     threads: false,
@@ -592,6 +620,7 @@ static X: Limits = Limits {
         max_width: Some(1280),
         moov_first: false,
     }),
+    document: None,
     options: &[
         option(
             "reply_settings",
@@ -649,6 +678,7 @@ static YOUTUBE: Limits = Limits {
         max_width: None,
         moov_first: false,
     }),
+    document: None,
     options: &[
         OptionSpec {
             required: true,
@@ -737,6 +767,7 @@ static SNAPCHAT: Limits = Limits {
         max_width: None,
         moov_first: false,
     }),
+    document: None,
     options: &[option(
         "format",
         OptionType::OneOf {

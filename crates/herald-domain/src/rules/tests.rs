@@ -431,3 +431,26 @@ fn a_thread_goes_only_where_threads_are_published_and_each_part_is_checked_as_it
     assert_eq!(v[0].rule, "unsupported.duplicate_text");
     assert!(v[0].message.starts_with("Part 2: "), "{}", v[0].message);
 }
+
+#[test]
+fn a_pdf_is_a_linkedin_document_and_a_media_type_no_other_platform_takes() {
+    let none = serde_json::Map::new();
+    let pdf = [MediaFacts {
+        media_type: MediaType::Pdf,
+        bytes: 120_000,
+        width: None,
+        height: None,
+        video: None,
+    }];
+    let draft = Draft {
+        text: "Our deck",
+        media: &pdf,
+        options: &none,
+        live: None,
+        thread: &[],
+    };
+    assert_eq!(check(Platform::Linkedin, &draft), vec![]);
+    assert_eq!(kind_of(Platform::Linkedin, &draft), Some("document"));
+    let v = check(Platform::X, &draft);
+    assert!(v.iter().any(|v| v.rule == "media.type"), "{v:?}");
+}

@@ -320,6 +320,8 @@ fn operation(method: &Method, path: &str, q: &BTreeMap<String, String>) -> &'sta
         (_, ["rest", "organizations", _], _) => "organization",
         ("POST", ["rest", "images"], _) => "image_initialize",
         (_, ["rest", "images", _], _) => "image",
+        ("POST", ["rest", "documents"], _) => "document_initialize",
+        (_, ["rest", "documents", _], _) => "document",
         ("POST", ["rest", "videos"], Some("finalizeUpload")) => "video_finalize",
         ("POST", ["rest", "videos"], _) => "video_initialize",
         (_, ["rest", "videos", _], _) => "video",
@@ -341,8 +343,10 @@ fn route(sb: &Sandbox, r: &Request<'_>) -> Result<Response, Refusal> {
         ("GET", ["v2", "userinfo"], _) => userinfo(sb, r),
         ("GET", ["rest", "organizationAcls"], _) => acls(sb, r),
         ("GET", ["rest", "organizations", id], _) => organization(sb, id),
-        ("POST", ["rest", "images"], Some("initializeUpload")) => image_initialize(sb, r),
+        ("POST", ["rest", "images"], Some("initializeUpload")) => one_file_initialize(sb, r, "image"),
+        ("POST", ["rest", "documents"], Some("initializeUpload")) => one_file_initialize(sb, r, "document"),
         ("GET", ["rest", "images", urn], _) if urn.starts_with("urn:li:image:") => asset(sb, r, urn),
+        ("GET", ["rest", "documents", urn], _) if urn.starts_with("urn:li:document:") => asset(sb, r, urn),
         ("GET", ["rest", "videos", urn], _) if urn.starts_with("urn:li:video:") => asset(sb, r, urn),
         ("POST", ["rest", "videos"], Some("initializeUpload")) => video_initialize(sb, r),
         ("POST", ["rest", "videos"], Some("finalizeUpload")) => video_finalize(sb, r),
@@ -429,11 +433,13 @@ fn owner_of(r: &Request<'_>) -> Result<String, Refusal> {
         })
 }
 
-fn image_initialize(sb: &Sandbox, r: &Request<'_>) -> Result<Response, Refusal> {
+/// The Images and Documents APIs' `initializeUpload`: one upload URL for the whole file; `kind`
+/// names the URN's type and the answer's field (`image`, `document`).
+fn one_file_initialize(sb: &Sandbox, r: &Request<'_>, kind: &str) -> Result<Response, Refusal> {
     let owner = owner_of(r)?;
     let mut w = sb.linkedin();
     r.may_act(&w, &owner)?;
-    let urn = format!("urn:li:image:{}", crate::random_token("D4E10AQ", 22));
+    let urn = format!("urn:li:{kind}:{}", crate::random_token("D4E10AQ", 22));
     let key = crate::random_token("", 32);
     w.uploads.insert(key.clone(), (urn.clone(), 0));
     w.assets.insert(
@@ -451,7 +457,7 @@ fn image_initialize(sb: &Sandbox, r: &Request<'_>) -> Result<Response, Refusal> 
     );
     let expires = (r.now + SignedDuration::from_hours(24)).as_millisecond();
     Ok(axum::Json(json!({"value": {
-        "uploadUrlExpiresAt": expires, "uploadUrl": r.upload_url(&key), "image": urn,
+        "uploadUrlExpiresAt": expires, "uploadUrl": r.upload_url(&key), kind: urn,
     }}))
     .into_response())
 }
@@ -611,10 +617,16 @@ pub(crate) async fn upload(
             "This media was already uploaded",
         );
     }
-    if urn.starts_with("urn:li:image:") {
-        let image = bytes.starts_with(&[0xFF, 0xD8, 0xFF])
-            || bytes.starts_with(b"\x89PNG")
-            || bytes.starts_with(b"GIF8");
+    if !urn.starts_with("urn:li:video:") {
+        // What the file must be: an image for the Images API, a PDF for the Documents API.
+        let image = match urn.starts_with("urn:li:document:") {
+            true => bytes.starts_with(b"%PDF-"),
+            false => {
+                bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+                    || bytes.starts_with(b"\x89PNG")
+                    || bytes.starts_with(b"GIF8")
+            }
+        };
         asset.size = bytes.len() as u64;
         asset.parts[0] = (0, asset.size.saturating_sub(1), Some(String::new()));
         asset.status = if image { "PROCESSING" } else { "PROCESSING_FAILED" };
@@ -748,6 +760,16 @@ fn create_post(sb: &Sandbox, r: &Request<'_>) -> Result<Response, Refusal> {
             }
         }
     }
+    if content["media"]["id"]
+        .as_str()
+        .is_some_and(|id| id.starts_with("urn:li:document:"))
+        && content["media"]["title"].as_str().is_none_or(str::is_empty)
+    {
+        return Err(invalid(
+            "/content/media/title",
+            "field is required but not found and has no default value",
+        ));
+    }
     if let Some(images) = content["multiImage"]["images"].as_array()
         && !(2..=20).contains(&images.len())
     {
@@ -762,7 +784,9 @@ fn create_post(sb: &Sandbox, r: &Request<'_>) -> Result<Response, Refusal> {
     for (field, urn) in media_of(&content) {
         let fits = match field.starts_with("/content/multiImage") {
             true => urn.starts_with("urn:li:image:"),
-            false => urn.starts_with("urn:li:image:") || urn.starts_with("urn:li:video:"),
+            false => ["urn:li:image:", "urn:li:video:", "urn:li:document:"]
+                .iter()
+                .any(|p| urn.starts_with(p)),
         };
         if !fits {
             return Err(invalid(&field, &format!("{urn} is not media this field takes")));

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use crate::harness::{Mode, TestApp, advance_both, herald_now};
 use crate::on_both_backends;
 
+/// A one-page PDF, about as small as a valid one gets.
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
 const MEMBER: &str = "linkedin:urn:li:person:sbx4Lk9Qw2";
 const COFFEE: &str = "linkedin:urn:li:organization:90210001";
 const LABS: &str = "linkedin:urn:li:organization:90210002";
@@ -175,6 +178,18 @@ async fn a_linkedin_member_with_two_pages_chooses_profiles_publishes_every_kind_
                 Some(crate::harness::fixture("landscape-1280x720-6s.mp4").len() as u64)
             ),
             "{asset:#}"
+        );
+
+        // A PDF becomes a document post, under its title.
+        let (s, deck) = app.upload_bytes("deck.pdf", PDF.to_vec()).await;
+        assert_eq!(s, StatusCode::CREATED, "{deck}");
+        assert_eq!(deck["content_type"], "application/pdf");
+        let (_, doc) = publish(&app, json!({"text": "Our roasting guide.", "media_ids": [deck["id"]], "targets": to(&coffee, json!({"document_title": "Roasting guide"})), "scheduled_at": at(&app, 1)})).await;
+        let media = &doc["content"]["media"];
+        assert!(
+            media["id"].as_str().unwrap().starts_with("urn:li:document:")
+                && media["title"] == "Roasting guide",
+            "{doc:#}"
         );
 
         // Over LinkedIn's 3,000 characters: refused when scheduling, by rule.

@@ -11,6 +11,8 @@ use crate::harness::{Mode, TestApp, advance_both, herald_now, move_clocks};
 use crate::on_both_backends;
 use crate::openapi::{OpenApi, assert_requests_valid};
 
+/// A 1×1 GIF.
+const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
 const HOST: &str = "api.x.com";
 const SPEC: &str = "x/openapi.json";
 /// What X's document does not describe: its OAuth 2.0 endpoints.
@@ -88,6 +90,9 @@ async fn x_connects_with_pkce_and_publishes_text_images_and_a_video_and_answers_
         .await;
         let (_, video) = app.upload("landscape-1280x720-6s.mp4").await;
         publish(&app, json!({"text": "The square, moving.", "media_ids": [video["id"]], "targets": target(json!({})), "scheduled_at": at(&app, 1)})).await;
+        // A GIF goes alone, as X's GIF category.
+        let (_, gif) = app.upload_bytes("dot.gif", GIF.to_vec()).await;
+        publish(&app, json!({"text": "A dot.", "media_ids": [gif["id"]], "targets": target(json!({})), "scheduled_at": at(&app, 1)})).await;
 
         let state = app.sandbox_json("_sandbox/x").await;
         let all = state["posts"].as_array().unwrap();
@@ -98,6 +103,7 @@ async fn x_connects_with_pkce_and_publishes_text_images_and_a_video_and_answers_
         let uploads = state["uploads"].as_array().unwrap();
         let upload = |id: &Value| uploads.iter().find(|u| &u["id"] == id).unwrap().clone();
         assert_eq!(upload(&images["media_ids"][0])["alt_text"], "A red square");
+        assert_eq!(upload(&find("A dot.")["media_ids"][0])["category"], "tweet_gif");
         let clip = upload(&find("The square, moving.")["media_ids"][0]);
         assert_eq!(
             (
