@@ -340,7 +340,7 @@ impl X {
         if ctx.recovering {
             let found = self.find_published(job, &handle, text, window).await?;
             if let Some(step) = settle(found, &known) {
-                return Ok(next_part(job, handle, step));
+                return mid_thread(job, handle, step);
             }
         }
         let mut body = json!({ "text": text });
@@ -370,7 +370,7 @@ impl X {
                         "X refused the post as a duplicate ({message}), and no matching post was found in this attempt's window"
                     ),
                 })?;
-                Ok(next_part(job, handle, step))
+                mid_thread(job, handle, step)
             }
             Err(e) => Err(e),
         }
@@ -511,7 +511,7 @@ impl X {
             .append_pair("expansions", "author_id")
             .append_pair("user.fields", "username");
         let body = match self.get(url, token).await {
-            Err(PlatformError::PermissionMissing(why)) => {
+            Err(PlatformError::PermissionMissing(why) | PlatformError::Unsupported(why)) => {
                 return Err(PlatformError::Unsupported(format!(
                     "Replies are not available with this X access level ({why})."
                 )));
@@ -584,6 +584,27 @@ fn part<'j>(job: &'j PublishJob<'_>, n: usize) -> Result<(&'j str, &'j [Item]), 
     }
 }
 
+/// What a search for an interrupted part settled: the part found (the thread goes on), or, for a
+/// part after the first, several candidates: choosing one could not resume the thread, so the
+/// delivery says it cannot tell, naming them.
+fn mid_thread(
+    job: &PublishJob<'_>,
+    handle: Handle,
+    step: Step<Handle>,
+) -> Result<Step<Handle>, PlatformError> {
+    match step {
+        Step::Ambiguous(found) if !handle.posted.is_empty() => Err(PlatformError::Platform {
+            message: format!(
+                "part {} of the thread was sent and {} posts match it ({}); the thread stops here",
+                handle.posted.len() + 1,
+                found.len(),
+                found.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        }),
+        step => Ok(next_part(job, handle, step)),
+    }
+}
+
 /// After a part is published: the next part starts (its id kept), or, after the last, the
 /// thread is published as its first part.
 fn next_part(job: &PublishJob<'_>, handle: Handle, step: Step<Handle>) -> Step<Handle> {
@@ -644,15 +665,17 @@ async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
         {
             PlatformError::PermissionMissing(message)
         }
+        // The app's access level or project lacks this endpoint: nothing the person can fix.
         403 if body["type"]
             .as_str()
             .is_some_and(|t| t.ends_with("/client-forbidden")) =>
         {
-            PlatformError::Platform {
-                message: format!(
-                    "X does not allow this app here ({message}): check its access level and project"
-                ),
-            }
+            let needs = body["required_enrollment"]
+                .as_str()
+                .unwrap_or("another access level");
+            PlatformError::Unsupported(format!(
+                "X does not allow this app here (it needs {needs}): check the app's access level and project"
+            ))
         }
         403 => PlatformError::ContentRejected { message },
         400 | 404 | 409 | 413 | 422 => PlatformError::ContentRejected { message },

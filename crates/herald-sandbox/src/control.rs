@@ -298,6 +298,18 @@ pub(crate) fn x_routes() -> Router<Sandbox> {
         .route("/_sandbox/x", get(x_state))
         .route("/_sandbox/x/faults", post(x_fault))
         .route("/_sandbox/x/posts/{post_id}/replies", post(x_reply))
+        .route("/_sandbox/x/access", post(x_access))
+}
+
+#[derive(serde::Deserialize)]
+struct XAccess {
+    search: bool,
+}
+
+/// Sets the app's access level: whether it includes recent search (X's Free level does not).
+async fn x_access(State(sb): State<Sandbox>, Json(a): Json<XAccess>) -> Json<serde_json::Value> {
+    sb.x().search_allowed = a.search;
+    Json(json!({ "search": a.search }))
 }
 
 /// X's users, grants, tokens (fingerprints), uploads and posts.

@@ -637,6 +637,18 @@ fn timeline(sb: &Sandbox, t: &Token, id: &str, q: &BTreeMap<String, String>) -> 
 
 fn search(sb: &Sandbox, t: &Token, q: &BTreeMap<String, String>) -> Result<Response, Refusal> {
     need(t, &["tweet.read", "users.read"])?;
+    if !sb.x().search_allowed {
+        // What X answers an app whose access level lacks the endpoint.
+        let body = json!({
+            "title": "Client Forbidden", "type": "https://api.twitter.com/2/problems/client-forbidden",
+            "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project. You can create a project via the developer portal.",
+            "reason": "client-not-enrolled", "required_enrollment": "Appropriate Level of API Access",
+            "registration_url": "https://developer.x.com/en/portal/product", "client_id": t.client_id,
+        });
+        return Err(Box::new(
+            (StatusCode::FORBIDDEN, axum::Json(body)).into_response(),
+        ));
+    }
     let conversation = q
         .get("query")
         .and_then(|s| s.strip_prefix("conversation_id:"))

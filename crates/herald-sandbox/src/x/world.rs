@@ -84,6 +84,8 @@ pub(crate) struct World {
     pub tokens: HashMap<String, Token>,
     pub uploads: HashMap<String, Upload>,
     pub posts: Vec<Post>,
+    /// Whether the app's access level includes recent search (X's Free level does not).
+    pub search_allowed: bool,
     next_id: u64,
 }
 
@@ -104,6 +106,7 @@ impl World {
             tokens: HashMap::new(),
             uploads: HashMap::new(),
             posts: Vec::new(),
+            search_allowed: true,
             next_id: 1_860_000_000_000_000_001,
         }
     }

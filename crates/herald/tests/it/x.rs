@@ -157,6 +157,27 @@ async fn x_connects_with_pkce_and_publishes_text_images_and_a_video_and_answers_
             .unwrap();
         assert_eq!(answer["in_reply_to"], c["id"], "{answer:#}");
 
+        // An app whose access level lacks recent search: the person is told, plainly.
+        reqwest::Client::new()
+            .post(app.sandbox_base.join("_sandbox/x/access").unwrap())
+            .json(&json!({"search": false}))
+            .send()
+            .await
+            .unwrap();
+        let (_, refused) = app.get(app.ws_url(&format!("posts/{post}/comments"))).await;
+        assert!(
+            refused
+                .to_string()
+                .contains("not available with this X access level"),
+            "{refused:#}"
+        );
+        reqwest::Client::new()
+            .post(app.sandbox_base.join("_sandbox/x/access").unwrap())
+            .json(&json!({"search": true}))
+            .send()
+            .await
+            .unwrap();
+
         // Within the two-hour token's life.
         move_clocks(&app, SignedDuration::from_mins(90)).await;
         let (s, metrics) = app.get(app.ws_url(&format!("posts/{post}/metrics"))).await;
