@@ -58,8 +58,8 @@ pub struct Probe {
 /// How many leading bytes [`probe`] needs at most to find an image's dimensions in ordinary files.
 pub const PROBE_PREFIX: usize = 256 * 1024;
 
-/// Identifies the media type from magic bytes and reads image dimensions; `None` when it is not
-/// media (or a PDF document).
+/// Identifies the media type from magic bytes and reads image dimensions; `None` when it is
+/// neither media nor a PDF document.
 pub fn probe(head: &[u8]) -> Option<Probe> {
     if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
         let (width, height) = jpeg_dimensions(head).unzip();

@@ -335,11 +335,9 @@ impl X {
             }));
         }
         let window = (handle.started_at, ctx.now.as_second());
-        // Posts that are not this part: other deliveries' and this thread's earlier parts.
-        let known: Vec<String> = ctx.known.iter().chain(&handle.posted).cloned().collect();
         if ctx.recovering {
             let found = self.find_published(job, &handle, text, window).await?;
-            if let Some(step) = settle(found, &known) {
+            if let Some(step) = settle(found, ctx.known) {
                 return mid_thread(job, handle, step);
             }
         }
@@ -365,7 +363,7 @@ impl X {
             Err(PlatformError::ContentRejected { message }) if message.contains("duplicate") => {
                 let found = self.find_published(job, &handle, text, window).await?;
                 // Nothing found: an earlier call may still have made it (the person decides).
-                let step = settle(found, &known).ok_or(PlatformError::Platform {
+                let step = settle(found, ctx.known).ok_or(PlatformError::Platform {
                     message: format!(
                         "X refused the post as a duplicate ({message}), and no matching post was found in this attempt's window"
                     ),

@@ -106,8 +106,8 @@ fn compact_parts(f: &Fields) -> Fields {
         .collect();
     for (i, n) in numbers.filter(|&n| !blank(n) || Some(n) == last).enumerate() {
         out.insert(format!("part:{i}"), field(f, &format!("part:{n}")).to_owned());
-        for (from, to) in [("pmedia:", "pmedia:"), ("order:pmedia:", "order:pmedia:")] {
-            let (old, new) = (format!("{from}{n}:"), format!("{to}{i}:"));
+        for prefix in ["pmedia:", "order:pmedia:"] {
+            let (old, new) = (format!("{prefix}{n}:"), format!("{prefix}{i}:"));
             for (k, v) in f.iter().filter(|(k, _)| k.starts_with(&old)) {
                 out.insert(format!("{new}{}", &k[old.len()..]), v.clone());
             }
@@ -327,8 +327,8 @@ enum Place {
     Profile,
 }
 
-fn place(rule: &str, message: &str, options: &[OptionSpec]) -> Place {
-    if rule.starts_with("thread.") || message.starts_with("Part ") {
+fn place(rule: &str, message: &str, part: Option<u64>, options: &[OptionSpec]) -> Place {
+    if rule.starts_with("thread.") || part.is_some() {
         Place::Thread
     } else if rule.starts_with("caption.") {
         Place::Text
@@ -428,7 +428,7 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
             let message = v["message"].as_str().unwrap_or_default().to_owned();
             let said = format!("@{} ({}): {message}", p.handle, s.platform);
             problems.push(said.clone());
-            match place(rule, &message, limits.options) {
+            match place(rule, &message, v["part"].as_u64(), limits.options) {
                 Place::Text if own_text.trim().is_empty() => text_error.push(said),
                 Place::Text => s.text_error.push(message),
                 Place::Media if !own_media => media_error.push(said),

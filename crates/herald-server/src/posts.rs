@@ -214,6 +214,13 @@ fn facts(media: &[MediaRow]) -> Vec<MediaFacts> {
 /// for a publishing slot is still accepted when scheduled).
 fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved, live: bool) -> Vec<Value> {
     let now = crate::profiles::Moment::of(state);
+    // The thread's parts as the rules read them: the same for every target.
+    let part_facts: Vec<(&str, Vec<MediaFacts>)> =
+        r.thread.iter().map(|(t, m)| (t.as_str(), facts(m))).collect();
+    let parts: Vec<rules::Part> = part_facts
+        .iter()
+        .map(|(text, media)| rules::Part { text, media })
+        .collect();
     let mut out = Vec::new();
     for Target {
         profile,
@@ -252,15 +259,6 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved, li
         let media = own_media.as_deref().unwrap_or(media);
         let options = options.clone().unwrap_or_default();
         let facts = facts(media);
-        let part_facts: Vec<(&str, Vec<MediaFacts>)> = r
-            .thread
-            .iter()
-            .map(|(t, m)| (t.as_str(), self::facts(m)))
-            .collect();
-        let parts: Vec<rules::Part> = part_facts
-            .iter()
-            .map(|(text, media)| rules::Part { text, media })
-            .collect();
         let draft = Draft {
             text,
             media: &facts,
@@ -269,7 +267,11 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved, li
             thread: &parts,
         };
         for v in rules::check(platform, &draft) {
-            out.push(json!({"profile_id": profile.id, "rule": v.rule, "message": v.message}));
+            let mut j = json!({"profile_id": profile.id, "rule": v.rule, "message": v.message});
+            if let Some(part) = v.part {
+                j["part"] = json!(part);
+            }
+            out.push(j);
         }
     }
     out

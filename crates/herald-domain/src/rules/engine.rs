@@ -91,7 +91,11 @@ struct Checker {
 
 impl Checker {
     fn push(&mut self, rule: &'static str, message: String) {
-        self.out.push(Violation { rule, message });
+        self.out.push(Violation {
+            rule,
+            message,
+            part: None,
+        });
     }
 
     /// A thread goes only where the platform publishes threads; each part after the first is
@@ -123,7 +127,8 @@ impl Checker {
                 !texts[i].trim().is_empty() && texts[..i].iter().any(|t| t.trim() == texts[i].trim())
             })
         {
-            self.push(
+            self.push_part(
+                i + 1,
                 u.id,
                 format!(
                     "Part {}: the same text as an earlier part; {} ({}).",
@@ -149,9 +154,18 @@ impl Checker {
             let kind = one.kind(&alone);
             one.media(part.media, kind);
             for v in one.out {
-                self.push(v.rule, format!("Part {}: {}", i + 2, v.message));
+                self.push_part(i + 2, v.rule, format!("Part {}: {}", i + 2, v.message));
             }
         }
+    }
+
+    /// A violation of one part of a thread (numbered from 1, the post's own text and media).
+    fn push_part(&mut self, part: usize, rule: &'static str, message: String) {
+        self.out.push(Violation {
+            rule,
+            message,
+            part: Some(part),
+        });
     }
 
     fn options(&mut self, draft: &Draft) {

@@ -67,6 +67,9 @@ pub struct LiveFacts {
 pub struct Violation {
     pub rule: &'static str,
     pub message: String,
+    /// The part of a thread it concerns (2 for the part after the first), when it concerns one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<usize>,
 }
 
 /// The limits of one platform, as data.

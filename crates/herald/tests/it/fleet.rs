@@ -200,7 +200,7 @@ impl Fleet {
                 &app.client_secret,
             );
             for (_, h) in Registry::hosts(login).each() {
-                let word = h.split('.').next().unwrap_or(h);
+                let word = herald::apps::label(h);
                 cmd.arg(format!("--{l}-{word}-base")).arg(host(h));
             }
         }

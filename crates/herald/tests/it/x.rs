@@ -420,7 +420,9 @@ async fn an_x_thread_of_four_parts_goes_out_as_a_reply_chain_and_a_lost_answer_t
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
         let v = &e["error"]["violations"][0];
         assert!(
-            v["rule"] == "caption.too_long" && v["message"].as_str().unwrap().starts_with("Part 2:"),
+            v["rule"] == "caption.too_long"
+                && v["part"] == 2
+                && v["message"].as_str().unwrap().starts_with("Part 2:"),
             "{e}"
         );
         app.fault(
