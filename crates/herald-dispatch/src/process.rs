@@ -343,8 +343,7 @@ impl Dispatcher {
         };
         let item = |m: &herald_store::MediaRow| Item {
             url: sign(m),
-            video: m.media_type.is_video(),
-            document: m.media_type.is_document(),
+            media_type: m.media_type,
         };
         let items: Vec<Item> = media.iter().map(item).collect();
         let thread: Vec<Part> = post

@@ -102,9 +102,13 @@ pub trait Connector: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct Item {
     pub url: String,
-    pub video: bool,
-    /// A document (PDF), for the platforms that publish documents.
-    pub document: bool,
+    pub media_type: herald_domain::media::MediaType,
+}
+
+impl Item {
+    pub fn video(&self) -> bool {
+        self.media_type.is_video()
+    }
 }
 
 /// A part of a thread after the first: its own text and media.

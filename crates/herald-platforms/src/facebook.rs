@@ -806,14 +806,14 @@ impl Publisher for Facebook {
             let photos: Vec<String> = job
                 .items
                 .iter()
-                .filter(|i| !i.video)
+                .filter(|i| !i.video())
                 .map(|i| i.url.clone())
                 .collect();
             let content = PageContent {
                 message: job.text,
                 link: job.text_option("link"),
                 photos: &photos,
-                video: job.items.iter().find(|i| i.video).map(|i| i.url.as_str()),
+                video: job.items.iter().find(|i| i.video()).map(|i| i.url.as_str()),
                 format: match job.kind {
                     Some("reel") => PageFormat::Reel,
                     Some("story") => PageFormat::Story,

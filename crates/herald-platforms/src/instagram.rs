@@ -308,14 +308,14 @@ impl Instagram {
         };
         let url = self.graph.url(&format!("{account_id}/media"));
         if let [single] = content.items {
-            let media_key = if single.video { "video_url" } else { "image_url" };
+            let media_key = if single.video() { "video_url" } else { "image_url" };
             let share = content.share_to_feed.unwrap_or(true).to_string();
             let offset = content.thumb_offset_ms.map(|ms| ms.to_string());
             let mut form = vec![(media_key, single.url.as_str())];
             if content.story {
                 // Stories take no caption.
                 form.push(("media_type", "STORIES"));
-            } else if single.video {
+            } else if single.video() {
                 // Feed videos are reels since 2023; `share_to_feed` also shows it in the grid.
                 form.extend([
                     ("caption", content.caption),
@@ -345,7 +345,7 @@ impl Instagram {
         if handle.children.is_empty() {
             let mut children = Vec::with_capacity(content.items.len());
             for item in content.items {
-                let form: &[(&str, &str)] = if item.video {
+                let form: &[(&str, &str)] = if item.video() {
                     &[
                         ("media_type", "VIDEO"),
                         ("video_url", &item.url),
@@ -528,7 +528,7 @@ impl Instagram {
             .append_pair("limit", "50");
         let (media_type, product) = match content.items {
             _ if content.story => (None, "STORY"),
-            [one] if one.video => (Some("VIDEO"), "REELS"),
+            [one] if one.video() => (Some("VIDEO"), "REELS"),
             [_] => (Some("IMAGE"), "FEED"),
             _ => (Some("CAROUSEL_ALBUM"), "FEED"),
         };

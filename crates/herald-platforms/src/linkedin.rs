@@ -249,14 +249,24 @@ impl Linkedin {
                 Some("ADMINISTRATOR" | "CONTENT_ADMINISTRATOR")
             )
         };
-        for acl in acls["elements"].as_array().into_iter().flatten().filter(posts) {
-            let Some(org) = acl["organization"].as_str() else {
-                continue;
-            };
-            let id = org.rsplit(':').next().unwrap_or_default();
-            let page = self
-                .get(self.api(&format!("rest/organizations/{id}")), token)
-                .await?;
+        let pages: Vec<&str> = acls["elements"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(posts)
+            .filter_map(|acl| acl["organization"].as_str())
+            .collect();
+        if pages.is_empty() {
+            return Ok(out);
+        }
+        // Their names in one batch call (`ids=List(…)`, Rest.li 2.0).
+        let id = |org: &str| org.rsplit(':').next().unwrap_or_default().to_owned();
+        let ids: Vec<String> = pages.iter().map(|o| id(o)).collect();
+        let mut url = self.api("rest/organizations");
+        url.set_query(Some(&format!("ids=List({})", ids.join(","))));
+        let named = self.get(url, token).await?;
+        for org in pages {
+            let page = &named["results"][id(org)];
             out.push(Account {
                 platform: Platform::Linkedin,
                 external_id: org.to_owned(),
@@ -368,9 +378,9 @@ impl Linkedin {
     /// parts LinkedIn names, each part's ETag kept for the finalize call); returns its URN.
     async fn upload(&self, token: &SecretString, owner: &str, item: &Item) -> Result<String, PlatformError> {
         let (media_type, bytes) = crate::oauth2::fetch_media(&self.upload, item).await?;
-        if !item.video {
+        if !item.video() {
             // Images API, or the Documents API for a PDF: the same three steps.
-            let (collection, field) = match item.document {
+            let (collection, field) = match item.media_type.is_document() {
                 true => ("rest/documents", "document"),
                 false => ("rest/images", "image"),
             };

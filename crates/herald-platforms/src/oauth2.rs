@@ -58,12 +58,11 @@ pub(crate) fn upload_client() -> reqwest::Client {
         .expect("HTTP client")
 }
 
-/// One media file read from Herald's own link: its content type (or the usual one for its kind)
-/// and its bytes.
-pub(crate) async fn fetch_media(
+/// One media file's answer from Herald's own link, to stream; an error unless it is there.
+pub(crate) async fn open_media(
     client: &reqwest::Client,
     item: &crate::Item,
-) -> Result<(String, Vec<u8>), PlatformError> {
+) -> Result<reqwest::Response, PlatformError> {
     let source = client
         .get(&item.url)
         .send()
@@ -74,15 +73,20 @@ pub(crate) async fn fetch_media(
             message: format!("Herald's own media link answered {}", source.status()),
         });
     }
+    Ok(source)
+}
+
+/// One media file read from Herald's own link: its content type (or its kind's) and its bytes.
+pub(crate) async fn fetch_media(
+    client: &reqwest::Client,
+    item: &crate::Item,
+) -> Result<(String, Vec<u8>), PlatformError> {
+    let source = open_media(client, item).await?;
     let media_type = source
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or(match (item.video, item.document) {
-            (true, _) => "video/mp4",
-            (_, true) => "application/pdf",
-            _ => "image/jpeg",
-        })
+        .unwrap_or(item.media_type.mime())
         .to_owned();
     let bytes = source.bytes().await.map_err(|e| PlatformError::from_http(&e))?;
     Ok((media_type, bytes.into()))

@@ -315,7 +315,7 @@ impl Pinterest {
             },
             ..handle
         };
-        let video = job.items.iter().find(|i| i.video);
+        let video = job.items.iter().find(|i| i.video());
         if let Some(video) = video {
             let Some(media_id) = handle.media_id.clone() else {
                 let media_id = self.upload_video(job.token, video).await?;
@@ -392,17 +392,7 @@ impl Pinterest {
         let upload_url = registered["upload_url"]
             .as_str()
             .ok_or_else(|| malformed("upload_url"))?;
-        let source = self
-            .upload
-            .get(&video.url)
-            .send()
-            .await
-            .map_err(|e| PlatformError::from_http(&e))?;
-        if !source.status().is_success() {
-            return Err(PlatformError::MediaUnreachable {
-                message: format!("Herald's own media link answered {}", source.status()),
-            });
-        }
+        let source = crate::oauth2::open_media(&self.upload, video).await?;
         let length = source.content_length();
         let mut form = reqwest::multipart::Form::new();
         if let Some(params) = registered["upload_parameters"].as_object() {
@@ -732,7 +722,7 @@ impl Publisher for Pinterest {
                 link: set("link"),
                 alt_text: set("alt_text"),
                 media_type: match job.items {
-                    _ if job.items.iter().any(|i| i.video) => "video",
+                    _ if job.items.iter().any(|i| i.video()) => "video",
                     [_] => "image",
                     _ => "multiple_images",
                 },

@@ -384,7 +384,7 @@ impl X {
     ) -> Result<(String, bool), PlatformError> {
         let (media_type, bytes) = crate::oauth2::fetch_media(&self.upload, item).await?;
         let category = match media_type.as_str() {
-            _ if item.video => "tweet_video",
+            _ if item.video() => "tweet_video",
             "image/gif" => "tweet_gif",
             _ => "tweet_image",
         };
@@ -419,7 +419,7 @@ impl X {
             .bearer_auth(token.expose_secret());
         let finalized = result(crate::send(request).await?).await?;
         let processes = !finalized["data"]["processing_info"].is_null();
-        if let Some(alt) = alt.filter(|_| !item.video) {
+        if let Some(alt) = alt.filter(|_| !item.video()) {
             self.post(
                 "media/metadata",
                 token,

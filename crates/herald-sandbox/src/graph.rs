@@ -264,6 +264,31 @@ impl Params {
 }
 
 /// `value` with the `sig` of a URL's query replaced by `REDACTED`; anything else unchanged.
+/// A form body as the journal keeps it: credentials (codes, tokens, verifiers, secrets) replaced
+/// by `REDACTED`, every other value passed through `keep`.
+pub(crate) fn redacted_form<'a>(
+    form: impl IntoIterator<Item = (&'a String, &'a String)>,
+    keep: fn(&str) -> String,
+) -> serde_json::Value {
+    const SECRET: &[&str] = &[
+        "code",
+        "refresh_token",
+        "token",
+        "client_secret",
+        "access_token",
+        "code_verifier",
+    ];
+    form.into_iter()
+        .map(|(k, v)| {
+            let v = match SECRET.contains(&k.as_str()) {
+                true => "REDACTED".to_owned(),
+                false => keep(v),
+            };
+            (k.clone(), serde_json::Value::String(v))
+        })
+        .collect()
+}
+
 pub(crate) fn mask_signature(value: &str) -> String {
     match url::Url::parse(value) {
         Ok(mut u) if u.query_pairs().any(|(k, _)| k == "sig") => {

@@ -318,6 +318,7 @@ fn operation(method: &Method, path: &str, q: &BTreeMap<String, String>) -> &'sta
         (_, ["v2", "userinfo"], _) => "userinfo",
         (_, ["rest", "organizationAcls"], _) => "organization_acls",
         (_, ["rest", "organizations", _], _) => "organization",
+        (_, ["rest", "organizations"], _) => "organizations",
         ("POST", ["rest", "images"], _) => "image_initialize",
         (_, ["rest", "images", _], _) => "image",
         ("POST", ["rest", "documents"], _) => "document_initialize",
@@ -343,6 +344,7 @@ fn route(sb: &Sandbox, r: &Request<'_>) -> Result<Response, Refusal> {
         ("GET", ["v2", "userinfo"], _) => userinfo(sb, r),
         ("GET", ["rest", "organizationAcls"], _) => acls(sb, r),
         ("GET", ["rest", "organizations", id], _) => organization(sb, id),
+        ("GET", ["rest", "organizations"], _) => organizations(sb, r),
         ("POST", ["rest", "images"], Some("initializeUpload")) => one_file_initialize(sb, r, "image"),
         ("POST", ["rest", "documents"], Some("initializeUpload")) => one_file_initialize(sb, r, "document"),
         ("GET", ["rest", "images", urn], _) if urn.starts_with("urn:li:image:") => asset(sb, r, urn),
@@ -411,14 +413,47 @@ fn acls(sb: &Sandbox, r: &Request<'_>) -> Result<Response, Refusal> {
     .into_response())
 }
 
+/// `GET /rest/organizations?ids=List(…)`: a batch get, `results` by id (unknown ids in `errors`).
+fn organizations(sb: &Sandbox, r: &Request<'_>) -> Result<Response, Refusal> {
+    let ids: Vec<&str> = r
+        .query
+        .get("ids")
+        .and_then(|v| v.strip_prefix("List(")?.strip_suffix(')'))
+        .map(|inner| inner.split(',').collect())
+        .ok_or_else(|| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                0,
+                "ILLEGAL_ARGUMENT",
+                "ids=List(…) is required",
+            )
+        })?;
+    let w = sb.linkedin();
+    let (mut results, mut errors) = (serde_json::Map::new(), serde_json::Map::new());
+    for id in ids {
+        match w.organization(id) {
+            Some(o) => {
+                results.insert(id.to_owned(), organization_json(o));
+            }
+            None => {
+                errors.insert(id.to_owned(), json!({"status": 404, "message": "Not found"}));
+            }
+        }
+    }
+    Ok(axum::Json(json!({"results": results, "errors": errors, "statuses": {}})).into_response())
+}
+
+fn organization_json(o: &super::world::Organization) -> Value {
+    json!({
+        "id": o.id.parse::<u64>().unwrap_or_default(), "localizedName": o.name, "vanityName": o.vanity,
+        "name": {"localized": {"en_US": o.name}, "preferredLocale": {"country": "US", "language": "en"}},
+    })
+}
+
 fn organization(sb: &Sandbox, id: &str) -> Result<Response, Refusal> {
     let w = sb.linkedin();
     let o = w.organization(id).ok_or_else(|| not_found("The organization"))?;
-    Ok(axum::Json(json!({
-        "id": o.id.parse::<u64>().unwrap_or_default(), "localizedName": o.name, "vanityName": o.vanity,
-        "name": {"localized": {"en_US": o.name}, "preferredLocale": {"country": "US", "language": "en"}},
-    }))
-    .into_response())
+    Ok(axum::Json(organization_json(o)).into_response())
 }
 
 fn owner_of(r: &Request<'_>) -> Result<String, Refusal> {

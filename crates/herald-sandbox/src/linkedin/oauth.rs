@@ -279,25 +279,14 @@ pub(crate) async fn revoke(
 
 /// Journals a token-endpoint call with its secrets redacted.
 fn record(sb: &Sandbox, path: &str, form: &HashMap<String, String>, headers: &HeaderMap) {
-    const SECRET: &[&str] = &["code", "token", "client_secret", "refresh_token"];
-    let body = form
-        .iter()
-        .map(|(k, v)| {
-            let v = if SECRET.contains(&k.as_str()) {
-                "REDACTED"
-            } else {
-                v
-            };
-            (k.clone(), json!(v))
-        })
-        .collect();
+    let body = crate::graph::redacted_form(form, str::to_owned);
     crate::graph::record_rest(
         sb,
         "www.linkedin.com",
         &axum::http::Method::POST,
         path.to_owned(),
         &Default::default(),
-        Some(serde_json::Value::Object(body)),
+        Some(body),
         headers,
     );
 }

@@ -133,14 +133,6 @@ impl Body {
 
     /// What the journal keeps: the body without credentials, and signed links' signatures masked.
     fn public(&self) -> Option<Value> {
-        const SECRET: &[&str] = &[
-            "code",
-            "refresh_token",
-            "token",
-            "client_secret",
-            "access_token",
-            "code_verifier",
-        ];
         fn masked(v: &Value) -> Value {
             match v {
                 Value::String(s) => json!(crate::graph::mask_signature(s)),
@@ -152,18 +144,7 @@ impl Body {
         match self {
             Self::None => None,
             Self::Json(v) => Some(masked(v)),
-            Self::Form(f) => Some(Value::Object(
-                f.iter()
-                    .map(|(k, v)| {
-                        let v = if SECRET.contains(&k.as_str()) {
-                            "REDACTED".into()
-                        } else {
-                            crate::graph::mask_signature(v)
-                        };
-                        (k.clone(), json!(v))
-                    })
-                    .collect(),
-            )),
+            Self::Form(f) => Some(crate::graph::redacted_form(f, crate::graph::mask_signature)),
         }
     }
 

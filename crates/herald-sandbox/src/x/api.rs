@@ -109,22 +109,10 @@ impl Body {
 
     /// What the journal keeps: no credentials, no media bytes.
     fn public(&self, multipart: Option<&BTreeMap<String, Value>>) -> Option<Value> {
-        const SECRET: &[&str] = &["code", "refresh_token", "token", "code_verifier", "client_secret"];
         match self {
             Self::None => None,
             Self::Json(v) => Some(v.clone()),
-            Self::Form(f) => Some(
-                f.iter()
-                    .map(|(k, v)| {
-                        let v = if SECRET.contains(&k.as_str()) {
-                            "REDACTED"
-                        } else {
-                            v.as_str()
-                        };
-                        (k.clone(), json!(v))
-                    })
-                    .collect(),
-            ),
+            Self::Form(f) => Some(crate::graph::redacted_form(f, str::to_owned)),
             Self::Multipart(..) => multipart.map(|m| m.clone().into_iter().collect()),
         }
     }
