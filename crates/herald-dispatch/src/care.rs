@@ -117,10 +117,27 @@ impl Dispatcher {
                         r.expires_at.map(|t| t.as_microsecond()),
                     )
                     .await;
-                if saved.is_ok() {
-                    tracing::info!(profile = %p.profile, "access token refreshed");
+                match saved {
+                    Ok(()) => {
+                        tracing::info!(profile = %p.profile, "access token refreshed");
+                        Ok(())
+                    }
+                    // Disconnected meanwhile: the new tokens are not kept, nor left working.
+                    Err(herald_store::StoreError::Conflict(why)) => {
+                        tracing::info!(profile = %p.profile, %why, "revoking the tokens just renewed");
+                        let renewed = r.renew.as_ref().map(|r| &r.token);
+                        if let Err(e) = self
+                            .platforms
+                            .connector(login)
+                            .revoke(&r.access_token, renewed)
+                            .await
+                        {
+                            tracing::warn!(profile = %p.profile, error = %e, "revoking the tokens just renewed failed");
+                        }
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
                 }
-                saved
             }
             // A rotated refresh token is refused once used: if another process renewed this
             // profile meanwhile (its lease lapsed under us), the stored one changed and all is well.

@@ -93,9 +93,10 @@ pub trait Connector: Send + Sync {
         renew: Option<&'a SecretString>,
         now: Timestamp,
     ) -> Call<'a, Refreshed>;
-    /// Removes Herald's access at the platform; [`PlatformError::Unsupported`], with what the
-    /// person can do instead, where the login offers no way.
-    fn revoke<'a>(&'a self, token: &'a SecretString) -> Call<'a, ()>;
+    /// Removes Herald's access at the platform (the refresh token too, `renew`, where the login
+    /// revokes it on its own); [`PlatformError::Unsupported`], with what the person can do
+    /// instead, where the login offers no way.
+    fn revoke<'a>(&'a self, token: &'a SecretString, renew: Option<&'a SecretString>) -> Call<'a, ()>;
 }
 
 /// One media file to publish, at a URL the platform downloads it from.

@@ -759,7 +759,7 @@ impl Connector for Facebook {
         })
     }
 
-    fn revoke<'a>(&'a self, token: &'a SecretString) -> Call<'a, ()> {
+    fn revoke<'a>(&'a self, token: &'a SecretString, _: Option<&'a SecretString>) -> Call<'a, ()> {
         Box::pin(self.revoke(token))
     }
 }

@@ -582,7 +582,7 @@ impl Connector for Instagram {
         Box::pin(self.refresh(token, now))
     }
 
-    fn revoke<'a>(&'a self, _: &'a SecretString) -> Call<'a, ()> {
+    fn revoke<'a>(&'a self, _: &'a SecretString, _: Option<&'a SecretString>) -> Call<'a, ()> {
         Box::pin(async {
             Err(PlatformError::Unsupported(
                 "Instagram offers no revocation endpoint for Instagram Login; remove Herald under Settings → Apps and websites on Instagram to revoke it there too.".into(),

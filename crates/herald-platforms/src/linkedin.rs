@@ -884,7 +884,7 @@ impl Connector for Linkedin {
         })
     }
 
-    fn revoke<'a>(&'a self, token: &'a SecretString) -> Call<'a, ()> {
+    fn revoke<'a>(&'a self, token: &'a SecretString, _: Option<&'a SecretString>) -> Call<'a, ()> {
         Box::pin(self.revoke_token(token))
     }
 }

@@ -665,7 +665,7 @@ impl Connector for Pinterest {
         })
     }
 
-    fn revoke<'a>(&'a self, token: &'a SecretString) -> Call<'a, ()> {
+    fn revoke<'a>(&'a self, token: &'a SecretString, _: Option<&'a SecretString>) -> Call<'a, ()> {
         Box::pin(self.revoke_token(token))
     }
 }

@@ -242,12 +242,12 @@ impl X {
         })
     }
 
-    async fn revoke_token(&self, token: &SecretString) -> Result<(), PlatformError> {
+    async fn revoke_token(&self, token: &SecretString, kind: &str) -> Result<(), PlatformError> {
         self.token_call(
             "oauth2/revoke",
             &[
                 ("token", token.expose_secret()),
-                ("token_type_hint", "access_token"),
+                ("token_type_hint", kind),
                 ("client_id", &self.config.client_id),
             ],
         )
@@ -730,8 +730,14 @@ impl Connector for X {
         Box::pin(async move { self.renew(crate::oauth2::renew_with(renew, "X")?, now).await })
     }
 
-    fn revoke<'a>(&'a self, token: &'a SecretString) -> Call<'a, ()> {
-        Box::pin(self.revoke_token(token))
+    fn revoke<'a>(&'a self, token: &'a SecretString, renew: Option<&'a SecretString>) -> Call<'a, ()> {
+        Box::pin(async move {
+            // X revokes each token on its own: the refresh token too, or it would still renew.
+            if let Some(renew) = renew {
+                self.revoke_token(renew, "refresh_token").await?;
+            }
+            self.revoke_token(token, "access_token").await
+        })
     }
 }
 

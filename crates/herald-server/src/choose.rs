@@ -310,7 +310,7 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                 Some(_) => Err(PlatformError::Platform {
                     message: "issued by another backend".into(),
                 }),
-                None => state.platforms.connector(grant.login).revoke(&token).await,
+                None => state.platforms.connector(grant.login).revoke(&token, None).await,
             };
             let revoked = match revoked {
                 Ok(()) | Err(PlatformError::TokenExpired | PlatformError::TokenRevoked(_)) => json!(true),

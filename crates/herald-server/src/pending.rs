@@ -178,11 +178,11 @@ async fn revoke(state: &AppState, row: &PendingRow, exchanged: &Exchanged) {
     if !same_backend(state, row, login) {
         return;
     }
-    let token = match exchanged {
-        Exchanged::Account(g) => &g.access_token,
-        Exchanged::Person(g) => &g.access_token,
+    let (token, renew) = match exchanged {
+        Exchanged::Account(g) => (&g.access_token, g.renew.as_ref().map(|r| &r.token)),
+        Exchanged::Person(g) => (&g.access_token, None),
     };
-    match state.platforms.connector(login).revoke(token).await {
+    match state.platforms.connector(login).revoke(token, renew).await {
         Ok(()) => {}
         Err(PlatformError::Unsupported(why)) => {
             tracing::debug!(%why, "an unconfirmed connection's token is forgotten")

@@ -182,8 +182,13 @@ pub(crate) async fn disconnect(
     // What to revoke: the token of a profile of its own login, at that login's platform.
     let target = match &profile {
         Some(p) if p.grant.is_none() && state.config.backends.mismatch(p.login, p.sandbox).is_none() => {
-            match state.store.get_secret(ws, id, SecretKind::AccessToken).await {
-                Ok(token) => token.map(|t| (t, p.login, p.platform.display_name())),
+            let secret = |kind| state.store.get_secret(ws, id, kind);
+            let tokens = match secret(SecretKind::AccessToken).await {
+                Ok(token) => secret(SecretKind::RefreshToken).await.map(|renew| (token, renew)),
+                Err(e) => Err(e),
+            };
+            match tokens {
+                Ok((token, renew)) => token.map(|t| (t, renew, p.login, p.platform.display_name())),
                 Err(e) => {
                     tracing::warn!(profile = %id, error = %e, "the token to revoke cannot be read");
                     None
@@ -201,7 +206,12 @@ pub(crate) async fn disconnect(
     let (revoked, note) = match target {
         None if from_grant => (false, "Herald deleted its tokens. The profile came through a connection that covers several accounts: delete that connection to remove Herald's access at the platform.".to_owned()),
         None => (false, "Herald deleted its tokens.".to_owned()),
-        Some((token, login, name)) => match state.platforms.connector(login).revoke(&token).await {
+        Some((token, renew, login, name)) => match state
+            .platforms
+            .connector(login)
+            .revoke(&token, renew.as_ref())
+            .await
+        {
             Ok(()) => (true, format!("Herald deleted its tokens and removed its access at {name}.")),
             Err(PlatformError::Unsupported(why)) => (false, format!("Herald deleted its tokens. {why}")),
             Err(e) => {

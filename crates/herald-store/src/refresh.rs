@@ -6,7 +6,7 @@ use herald_domain::platform::Login;
 use herald_domain::profile::{ReconnectReason, SecretKind};
 use herald_domain::{ProfileId, WorkspaceId};
 
-use crate::{Result, Store, on_db, parse_id};
+use crate::{Result, Store, StoreError, on_db, parse_id};
 
 /// A profile, and when something about it happens (its token's expiry, or its consent's end).
 #[derive(Debug, Clone, Copy)]
@@ -81,14 +81,31 @@ impl Store {
         self.put_secret(p.workspace, p.profile, SecretKind::AccessToken, token)
             .await?;
         let now = self.now();
-        on_db!(self.db(), pool => sqlx::query(
-            "UPDATE profiles SET token_issued_at = $1, token_expires_at = $2, updated_at = $1,
-               refresh_until = CASE WHEN refresh_owner = $3 THEN NULL ELSE refresh_until END,
-               refresh_owner = CASE WHEN refresh_owner = $3 THEN NULL ELSE refresh_owner END
-             WHERE workspace_id = $4 AND id = $5")
-            .bind(now).bind(expires_at).bind(owner).bind(p.workspace.to_string()).bind(p.profile.to_string())
-            .execute(pool).await?.rows_affected());
-        Ok(())
+        // A profile disconnected while its token was renewed keeps no token: the secrets just
+        // written go again, in the same transaction that finds it disconnected (a disconnect
+        // after this deletes them itself).
+        let kept = on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(
+                "UPDATE profiles SET token_issued_at = $1, token_expires_at = $2, updated_at = $1,
+                   refresh_until = CASE WHEN refresh_owner = $3 THEN NULL ELSE refresh_until END,
+                   refresh_owner = CASE WHEN refresh_owner = $3 THEN NULL ELSE refresh_owner END
+                 WHERE workspace_id = $4 AND id = $5 AND state <> 'disconnected'")
+                .bind(now).bind(expires_at).bind(owner).bind(p.workspace.to_string()).bind(p.profile.to_string())
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                sqlx::query("DELETE FROM profile_secrets WHERE workspace_id = $1 AND profile_id = $2")
+                    .bind(p.workspace.to_string()).bind(p.profile.to_string()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n > 0
+        });
+        match kept {
+            true => Ok(()),
+            false => Err(StoreError::Conflict(
+                "the profile was disconnected while its token was renewed".into(),
+            )),
+        }
     }
 
     /// Keeps `owner`'s claim on a refresh that failed for a passing reason until `until`: its

@@ -243,6 +243,19 @@ on_both_backends! {
         assert!(matches!(other, Err(StoreError::Conflict(_))), "{other:?}");
     };
 
+    a_token_renewed_while_its_profile_is_disconnected_is_not_kept => |s: Store| async move {
+        let (_, ws, p1) = fixture(&s).await;
+        s.put_secret(ws, p1, SecretKind::AccessToken, "old-token").await.unwrap();
+        let due = herald_store::ProfileDue { workspace: ws, profile: p1, at: 0 };
+        // The renewal was asked for; the person disconnects before its answer is stored.
+        s.disconnect_profile(ws, p1).await.unwrap();
+        let r = s.finish_refresh(due, "worker-1", "new-token", Some("new-refresh"), Some(1)).await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+        for kind in [SecretKind::AccessToken, SecretKind::RefreshToken] {
+            assert!(s.get_secret(ws, p1, kind).await.unwrap().is_none(), "{kind:?} was kept");
+        }
+    };
+
     a_ciphertext_moved_to_another_profile_does_not_decrypt => |s: Store| async move {
         let (_, ws, p1) = fixture(&s).await;
         let p2 = s.upsert_profile(NewProfile { workspace: ws, platform: "instagram", external_id: "2", handle: "b", granted_scopes: &[], token_issued_at: 0, token_expires_at: None, sandbox: true, login: Login::Instagram, grant: None, reconnect_by: None }).await.unwrap();

@@ -178,7 +178,8 @@ async fn x_connects_with_pkce_and_publishes_text_images_and_a_video_and_answers_
             .await
             .unwrap();
 
-        // Within the two-hour token's life.
+        // Within the two-hour token's life (which the token care renews an hour in).
+        let issued = app.profiles().await[0]["token_expires_at"].clone();
         move_clocks(&app, SignedDuration::from_mins(90)).await;
         let (s, metrics) = app.get(app.ws_url(&format!("posts/{post}/metrics"))).await;
         assert_eq!(s, StatusCode::OK, "{metrics}");
@@ -187,6 +188,36 @@ async fn x_connects_with_pkce_and_publishes_text_images_and_a_video_and_answers_
             m["views"].as_u64() == Some(9) && m["comments"].as_u64() == Some(1),
             "{metrics:#}"
         );
+
+        // Once the renewal is done (a disconnect during one is the store's and the care's
+        // business, not this test's): disconnecting revokes both tokens at X, since the refresh
+        // token would otherwise still renew.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while app.profiles().await[0]["token_expires_at"] == issued {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the token was never renewed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let r = app
+            .client
+            .delete(app.ws_url(&format!("profiles/{profile}")))
+            .send()
+            .await
+            .unwrap();
+        let gone: Value = r.json().await.unwrap();
+        assert_eq!(gone["revoked_at_platform"], true, "{gone:#}");
+        // What is left is the access token from before the renewal 90 minutes in, which X lets
+        // run to its end; the refresh token that could make more is gone.
+        let left = app.sandbox_json("_sandbox/x").await["tokens"].clone();
+        let kinds: Vec<&str> = left
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["access"], "{left:#}");
 
         let seen = assert_requests_valid(&app, HOST, &OpenApi::load(SPEC), OAUTH).await;
         for op in [
