@@ -226,17 +226,21 @@ impl TestApp {
 
     /// Queues a sandbox fault on `platform` (`instagram` or `facebook`).
     pub async fn fault(&self, platform: &str, fault: Value) {
+        self.sandbox_post(&format!("_sandbox/{platform}/faults"), fault)
+            .await;
+    }
+
+    /// Posts `body` to one of the sandbox's control routes (someone comments, a fault, an
+    /// access level), which must accept it; returns its answer.
+    pub async fn sandbox_post(&self, path: &str, body: Value) -> Value {
         let r = reqwest::Client::new()
-            .post(
-                self.sandbox_base
-                    .join(&format!("_sandbox/{platform}/faults"))
-                    .unwrap(),
-            )
-            .json(&fault)
+            .post(self.sandbox_base.join(path).unwrap())
+            .json(&body)
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "fault queued");
+        assert_eq!(r.status(), StatusCode::OK, "{path} refused");
+        r.json().await.unwrap()
     }
 
     /// Runs one statement on Herald's database directly, as damage from outside would (a test's

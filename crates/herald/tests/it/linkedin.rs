@@ -200,17 +200,11 @@ async fn a_linkedin_member_with_two_pages_chooses_profiles_publishes_every_kind_
         assert_eq!(e["error"]["violations"][0]["rule"], "caption.too_long", "{e}");
 
         // Someone comments on the Page's post; Herald lists it and answers as the Page.
-        let r = reqwest::Client::new()
-            .post(
-                app.sandbox_base
-                    .join(&format!("_sandbox/linkedin/posts/{urn}/comments"))
-                    .unwrap(),
-            )
-            .json(&json!({"text": "Is it decaf too?"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        app.sandbox_post(
+            &format!("_sandbox/linkedin/posts/{urn}/comments"),
+            json!({"text": "Is it decaf too?"}),
+        )
+        .await;
         let post = done["id"].as_str().unwrap();
         let (s, comments) = app.get(app.ws_url(&format!("posts/{post}/comments"))).await;
         assert_eq!(s, StatusCode::OK, "{comments}");

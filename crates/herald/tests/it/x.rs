@@ -120,17 +120,11 @@ async fn x_connects_with_pkce_and_publishes_text_images_and_a_video_and_answers_
         );
 
         // Someone replies; Herald lists it and answers as the account.
-        let r = reqwest::Client::new()
-            .post(
-                app.sandbox_base
-                    .join(&format!("_sandbox/x/posts/{id}/replies"))
-                    .unwrap(),
-            )
-            .json(&json!({"text": "What time do they close?"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        app.sandbox_post(
+            &format!("_sandbox/x/posts/{id}/replies"),
+            json!({"text": "What time do they close?"}),
+        )
+        .await;
         let post = done["id"].as_str().unwrap();
         let (s, comments) = app.get(app.ws_url(&format!("posts/{post}/comments"))).await;
         assert_eq!(s, StatusCode::OK, "{comments}");
@@ -158,12 +152,8 @@ async fn x_connects_with_pkce_and_publishes_text_images_and_a_video_and_answers_
         assert_eq!(answer["in_reply_to"], c["id"], "{answer:#}");
 
         // An app whose access level lacks recent search: the person is told, plainly.
-        reqwest::Client::new()
-            .post(app.sandbox_base.join("_sandbox/x/access").unwrap())
-            .json(&json!({"search": false}))
-            .send()
-            .await
-            .unwrap();
+        app.sandbox_post("_sandbox/x/access", json!({"search": false}))
+            .await;
         let (_, refused) = app.get(app.ws_url(&format!("posts/{post}/comments"))).await;
         assert!(
             refused
@@ -171,12 +161,8 @@ async fn x_connects_with_pkce_and_publishes_text_images_and_a_video_and_answers_
                 .contains("not available with this X access level"),
             "{refused:#}"
         );
-        reqwest::Client::new()
-            .post(app.sandbox_base.join("_sandbox/x/access").unwrap())
-            .json(&json!({"search": true}))
-            .send()
-            .await
-            .unwrap();
+        app.sandbox_post("_sandbox/x/access", json!({"search": true}))
+            .await;
 
         // Within the two-hour token's life (which the token care renews an hour in).
         let issued = app.profiles().await[0]["token_expires_at"].clone();
