@@ -83,19 +83,24 @@ impl Login {
 
     /// Whether this login's tokens can be renewed without the person (Instagram Login's long-lived
     /// tokens refresh for another 60 days once a day old; Pinterest's 30-day and X's 2-hour access
-    /// tokens renew with a refresh token that rotates; Facebook Login's grant ends when it ends, and
-    /// so does LinkedIn's 60-day token for an app LinkedIn has not approved for refresh tokens).
+    /// tokens renew with a refresh token that rotates; LinkedIn's 60-day tokens with a refresh token
+    /// where LinkedIn gave one (apps it approved for them), up to that token's fixed end; Facebook
+    /// Login's grant ends when it ends).
+    ///
+    /// A profile whose login renews with a refresh token but which holds none (LinkedIn without
+    /// one) has no token end of its own: its grant's end is its reconnect-by date, so nothing here
+    /// ever tries to renew it.
     pub fn refreshes_tokens(self) -> bool {
         match self {
-            Self::Instagram | Self::Pinterest | Self::X => true,
-            Self::Facebook | Self::Linkedin => false,
+            Self::Instagram | Self::Pinterest | Self::Linkedin | Self::X => true,
+            Self::Facebook => false,
         }
     }
 
     /// Whether renewing takes a refresh token rather than the access token itself: then an
     /// expired access token is renewed like any other, and only a refused renewal needs the person.
     pub fn renews_with_refresh_token(self) -> bool {
-        matches!(self, Self::Pinterest | Self::X)
+        matches!(self, Self::Pinterest | Self::Linkedin | Self::X)
     }
 
     /// How old a token must be before Herald renews it: Instagram renews only tokens a day old;
@@ -106,8 +111,8 @@ impl Login {
             Self::Instagram => jiff::SignedDuration::from_hours(24),
             Self::Pinterest => jiff::SignedDuration::from_hours(1),
             // Two-hour tokens: renewed once half-way through.
-            Self::X => jiff::SignedDuration::from_hours(1),
-            Self::Facebook | Self::Linkedin => jiff::SignedDuration::ZERO,
+            Self::X | Self::Linkedin => jiff::SignedDuration::from_hours(1),
+            Self::Facebook => jiff::SignedDuration::ZERO,
         }
     }
 

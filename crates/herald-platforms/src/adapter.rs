@@ -51,6 +51,11 @@ pub struct PersonGrant {
     pub scopes: Vec<String>,
     pub user_id: String,
     pub name: String,
+    /// The refresh token, where the platform gives the app one (LinkedIn: apps it approved).
+    pub renew: Option<crate::RenewBy>,
+    /// When the refresh token ends, where that end is fixed (LinkedIn: a year from the consent,
+    /// however often it is used): the date the person must log in again by.
+    pub renew_until: Option<Timestamp>,
 }
 
 /// What a code exchange gave.

@@ -212,6 +212,8 @@ impl Facebook {
             scopes,
             user_id: me["id"].as_str().ok_or_else(|| malformed("id"))?.to_owned(),
             name: me["name"].as_str().unwrap_or_default().to_owned(),
+            renew: None,
+            renew_until: None,
         })
     }
 
@@ -645,7 +647,7 @@ impl Facebook {
             comments: post["comments"]["summary"]["total_count"].as_u64(),
             // A post nobody shared has no `shares` field.
             shares: Some(post["shares"]["count"].as_u64().unwrap_or(0)),
-            saves: None,
+            ..Metrics::default()
         })
     }
 

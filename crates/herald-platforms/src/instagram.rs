@@ -446,6 +446,7 @@ impl Instagram {
             comments: value("comments"),
             shares: value("shares"),
             saves: value("saved"),
+            ..Metrics::default()
         })
     }
 

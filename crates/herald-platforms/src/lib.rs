@@ -70,6 +70,12 @@ pub struct Metrics {
     pub comments: Option<u64>,
     pub shares: Option<u64>,
     pub saves: Option<u64>,
+    /// Clicks on the post itself (Pinterest's pin clicks, LinkedIn's clicks).
+    pub clicks: Option<u64>,
+    /// Clicks through to the post's link (Pinterest's outbound clicks, X's link clicks).
+    pub link_clicks: Option<u64>,
+    /// Visits to the account's profile from the post (X).
+    pub profile_clicks: Option<u64>,
 }
 
 /// A comment on a published post, with its replies (one level, as the platforms keep them).

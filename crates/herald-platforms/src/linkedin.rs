@@ -1,5 +1,6 @@
-//! LinkedIn: three-legged OAuth on `www.linkedin.com/oauth/v2` (60-day access tokens, no refresh
-//! for an app LinkedIn has not approved for it: the profile shows a reconnect-by date), the member
+//! LinkedIn: three-legged OAuth on `www.linkedin.com/oauth/v2` (60-day access tokens; an app
+//! LinkedIn approved for refresh tokens renews them until the refresh token's end, a year from the
+//! consent, and any other shows the 60 days' end as a reconnect-by date), the member
 //! and the Pages they administer as a choose-accounts step, and the Posts API on
 //! `api.linkedin.com/rest` with `LinkedIn-Version` and `X-Restli-Protocol-Version: 2.0.0` on every
 //! call: text in LinkedIn's "little" format, articles, one image or several (Images API), video
@@ -217,7 +218,25 @@ impl Linkedin {
             scopes,
             user_id: me["sub"].as_str().ok_or_else(|| malformed("sub"))?.to_owned(),
             name: me["name"].as_str().unwrap_or_default().to_owned(),
+            renew: tokens.renew,
+            renew_until: tokens.renew_until,
         })
+    }
+
+    /// A new 60-day access token from the refresh token LinkedIn gives the apps it approved for
+    /// them. The refresh token stays the same and keeps its end (a year from the consent): a new
+    /// access token never outlives it.
+    async fn renew(&self, renew: &SecretString, now: Timestamp) -> Result<Refreshed, PlatformError> {
+        let body = self
+            .token_call(
+                "oauth/v2/accessToken",
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", renew.expose_secret()),
+                ],
+            )
+            .await?;
+        Tokens::read(&body, now, "LinkedIn").map(Refreshed::from)
     }
 
     /// The member, and the Pages they may post as (an approved `ADMINISTRATOR` or
@@ -565,7 +584,8 @@ impl Linkedin {
                 likes: n("likeCount"),
                 comments: n("commentCount"),
                 shares: n("shareCount"),
-                saves: None,
+                clicks: n("clickCount"),
+                ..Metrics::default()
             });
         }
         let url = self.api(&format!("rest/socialMetadata/{}", encode(post)));
@@ -874,18 +894,27 @@ impl Connector for Linkedin {
     fn refresh<'a>(
         &'a self,
         _: &'a SecretString,
-        _: Option<&'a SecretString>,
-        _: Timestamp,
+        renew: Option<&'a SecretString>,
+        now: Timestamp,
     ) -> Call<'a, Refreshed> {
-        Box::pin(async {
-            Err(PlatformError::Unsupported(
-                "LinkedIn renews access only for apps it approves for refresh tokens: connect LinkedIn again before the 60 days end".into(),
-            ))
+        Box::pin(async move {
+            self.renew(crate::oauth2::renew_with(renew, "LinkedIn")?, now)
+                .await
         })
     }
 
-    fn revoke<'a>(&'a self, token: &'a SecretString, _: Option<&'a SecretString>) -> Call<'a, ()> {
-        Box::pin(self.revoke_token(token))
+    /// Revokes the refresh token first, where there is one (it would otherwise make new access
+    /// tokens; one LinkedIn no longer knows is gone already), then the access token.
+    fn revoke<'a>(&'a self, token: &'a SecretString, renew: Option<&'a SecretString>) -> Call<'a, ()> {
+        Box::pin(async move {
+            if let Some(renew) = renew {
+                match self.revoke_token(renew).await {
+                    Ok(()) | Err(PlatformError::TokenRevoked(_) | PlatformError::TokenExpired) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.revoke_token(token).await
+        })
     }
 }
 

@@ -9,19 +9,21 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::adapter::{Account, Call};
-use crate::{PlatformError, RenewBy};
+use crate::{PlatformError, Refreshed, RenewBy};
 
 /// What a token endpoint answered: the access token, its end, and the refresh token (which, where
-/// the login rotates them, replaces the one used).
+/// the login rotates them, replaces the one used) with its own end where the answer gives one.
 pub(crate) struct Tokens {
     pub access: SecretString,
     pub expires_at: Option<Timestamp>,
     pub renew: Option<RenewBy>,
+    pub renew_until: Option<Timestamp>,
 }
 
 impl Tokens {
-    /// Reads `access_token`, `expires_in` (seconds from `now`) and `refresh_token`; `who` names
-    /// the platform in the error when the answer has no access token.
+    /// Reads `access_token`, `expires_in` (seconds from `now`), `refresh_token` and
+    /// `refresh_token_expires_in`; `who` names the platform in the error when the answer has no
+    /// access token.
     pub fn read(body: &Value, now: Timestamp, who: &str) -> Result<Self, PlatformError> {
         let secret = |k: &str| body[k].as_str().map(|s| SecretString::from(s.to_owned()));
         Ok(Self {
@@ -32,7 +34,21 @@ impl Tokens {
                 .as_i64()
                 .map(|s| now + SignedDuration::from_secs(s)),
             renew: secret("refresh_token").map(|token| RenewBy { token }),
+            renew_until: body["refresh_token_expires_in"]
+                .as_i64()
+                .map(|s| now + SignedDuration::from_secs(s)),
         })
+    }
+}
+
+impl From<Tokens> for Refreshed {
+    /// A renewal's answer: the refresh token's own end is the grant's business, not the profile's.
+    fn from(t: Tokens) -> Self {
+        Self {
+            access_token: t.access,
+            expires_at: t.expires_at,
+            renew: t.renew,
+        }
     }
 }
 

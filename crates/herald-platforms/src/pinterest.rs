@@ -215,12 +215,7 @@ impl Pinterest {
                 ("continuous_refresh", "true"),
             ])
             .await?;
-        let tokens = Tokens::read(&body, now, "Pinterest")?;
-        Ok(Refreshed {
-            access_token: tokens.access,
-            expires_at: tokens.expires_at,
-            renew: tokens.renew,
-        })
+        Tokens::read(&body, now, "Pinterest").map(Refreshed::from)
     }
 
     async fn revoke_token(&self, token: &SecretString) -> Result<(), PlatformError> {
@@ -505,8 +500,10 @@ impl Pinterest {
             reach: None,
             likes: total("TOTAL_REACTIONS"),
             comments: total("TOTAL_COMMENTS"),
-            shares: None,
             saves: total("SAVE"),
+            clicks: total("PIN_CLICK"),
+            link_clicks: total("OUTBOUND_CLICK"),
+            ..Metrics::default()
         })
     }
 }

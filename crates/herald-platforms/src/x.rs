@@ -2,7 +2,7 @@
 //! two-hour access tokens renewed with `offline.access` refresh tokens that rotate on every use,
 //! revoke; posts with text, up to four images or one video (the v2 chunked media upload:
 //! initialize → append → finalize → status), reply settings and alt text; metrics from
-//! `public_metrics`; replies through recent search by `conversation_id` where the app's access
+//! `public_metrics` and, for a post of the last 30 days, `non_public_metrics`; replies through recent search by `conversation_id` where the app's access
 //! level allows it. Errors are RFC 7807 problems; `x-rate-limit-reset` is honoured to the second.
 //!
 //! A thread is published part after part, each a reply to the one before; the handle records the
@@ -234,12 +234,7 @@ impl X {
                 ],
             )
             .await?;
-        let tokens = Tokens::read(&body, now, "X")?;
-        Ok(Refreshed {
-            access_token: tokens.access,
-            expires_at: tokens.expires_at,
-            renew: tokens.renew,
-        })
+        Tokens::read(&body, now, "X").map(Refreshed::from)
     }
 
     async fn revoke_token(&self, token: &SecretString, kind: &str) -> Result<(), PlatformError> {
@@ -479,15 +474,34 @@ impl X {
             .collect())
     }
 
+    /// The post's public metrics and, where X allows (the author's own token, a post of the last
+    /// 30 days), its non-public ones: link clicks and profile visits. X answers a post too old for
+    /// them with a field-authorization error and no data; then the public ones are read alone.
     async fn metrics(&self, token: &SecretString, post: &str) -> Result<Metrics, PlatformError> {
-        let mut url = self.api(&format!("tweets/{post}"));
-        url.query_pairs_mut().append_pair("post.fields", "public_metrics");
-        let body = self.get(url, token).await?;
-        let m = &body["data"]["public_metrics"];
-        let n = |k: &str| m[k].as_u64();
+        let fields = |fields: &str| {
+            let mut url = self.api(&format!("tweets/{post}"));
+            url.query_pairs_mut().append_pair("post.fields", fields);
+            url
+        };
+        let mut body = self
+            .get(fields("public_metrics,non_public_metrics"), token)
+            .await?;
+        if body["data"].is_null() && not_authorized_for_field(&body) {
+            body = self.get(fields("public_metrics"), token).await?;
+        }
+        let data = &body["data"];
+        if data.is_null() {
+            return Err(PlatformError::Platform {
+                message: body["errors"][0]["detail"]
+                    .as_str()
+                    .unwrap_or("X answered without the post")
+                    .to_owned(),
+            });
+        }
+        let (public, private) = (&data["public_metrics"], &data["non_public_metrics"]);
+        let n = |k: &str| public[k].as_u64();
         Ok(Metrics {
             views: n("impression_count"),
-            reach: None,
             likes: n("like_count"),
             comments: n("reply_count"),
             shares: match (n("retweet_count"), n("quote_count")) {
@@ -495,6 +509,9 @@ impl X {
                 (r, q) => Some(r.unwrap_or(0) + q.unwrap_or(0)),
             },
             saves: n("bookmark_count"),
+            link_clicks: private["url_link_clicks"].as_u64(),
+            profile_clicks: private["user_profile_clicks"].as_u64(),
+            ..Metrics::default()
         })
     }
 
@@ -549,6 +566,18 @@ impl X {
             .map(str::to_owned)
             .ok_or_else(|| malformed("data.id"))
     }
+}
+
+/// Whether X refused a field the request asked for (`not-authorized-for-field`: a non-public
+/// metric of a post older than 30 days, or of someone else's post).
+fn not_authorized_for_field(body: &Value) -> bool {
+    body["errors"].as_array().is_some_and(|errors| {
+        errors.iter().any(|e| {
+            e["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("/problems/not-authorized-for-field"))
+        })
+    })
 }
 
 /// Text as X reads it back, for matching: HTML entities X escapes undone, every link left out

@@ -378,20 +378,33 @@ pub(crate) fn linkedin_routes() -> Router<Sandbox> {
     Router::new()
         .route("/_sandbox/linkedin", get(linkedin_state))
         .route("/_sandbox/linkedin/faults", post(linkedin_fault))
+        .route("/_sandbox/linkedin/app", post(linkedin_app))
         .route("/_sandbox/linkedin/posts/{urn}/comments", post(linkedin_comment))
 }
 
-/// LinkedIn's members, organizations and roles, grants, tokens (fingerprints), uploads, posts
-/// (with the text LinkedIn shows) and comments.
+#[derive(serde::Deserialize)]
+struct LinkedinApp {
+    refresh_tokens: bool,
+}
+
+/// Sets whether the app is one LinkedIn approved for programmatic refresh tokens (a partner's).
+async fn linkedin_app(State(sb): State<Sandbox>, Json(a): Json<LinkedinApp>) -> Json<serde_json::Value> {
+    sb.linkedin().refresh_enabled = a.refresh_tokens;
+    Json(json!({ "refresh_tokens": a.refresh_tokens }))
+}
+
+/// LinkedIn's members, organizations and roles, grants, tokens (fingerprints; access and refresh),
+/// uploads, posts (with the text LinkedIn shows) and comments.
 async fn linkedin_state(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     let now = sb.clock().now();
     let mut w = sb.linkedin();
     w.settle(now);
-    let tokens: Vec<_> = w
-        .tokens
+    let kinds = [("access", &w.tokens), ("refresh", &w.refresh_tokens)];
+    let tokens: Vec<_> = kinds
         .iter()
-        .map(|(t, v)| {
-            json!({"fingerprint": fingerprint(t), "member": v.member, "scopes": v.scopes,
+        .flat_map(|(kind, map)| map.iter().map(move |(t, v)| (kind, t, v)))
+        .map(|(kind, t, v)| {
+            json!({"fingerprint": fingerprint(t), "kind": kind, "member": v.member, "scopes": v.scopes,
             "expires_at": v.expires_at, "expired": v.expires_at <= now})
         })
         .collect();

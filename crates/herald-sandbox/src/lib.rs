@@ -350,7 +350,8 @@ impl Sandbox {
         all.extend(self.facebook().tokens.keys().cloned());
         all.extend(self.pinterest().tokens.keys().cloned());
         all.extend(self.x().tokens.keys().cloned());
-        all.extend(self.linkedin().tokens.keys().cloned());
+        let li = self.linkedin();
+        all.extend(li.tokens.keys().chain(li.refresh_tokens.keys()).cloned());
         all
     }
 
@@ -383,7 +384,7 @@ impl Sandbox {
             x_codes: x.codes.len(),
             x_tokens: x.tokens.len(),
             linkedin_codes: li.codes.len(),
-            linkedin_tokens: li.tokens.len(),
+            linkedin_tokens: li.tokens.len() + li.refresh_tokens.len(),
             linkedin_comments: li.comments.len(),
             linkedin_assets: li.assets.len(),
             linkedin_uploads: li.uploads.len(),

@@ -1,7 +1,8 @@
 //! The choose-accounts step of a login that covers several accounts (Facebook Login: Pages and the
-//! Instagram accounts linked to them). The callback records the grant and reconnects the accounts
-//! already chosen from it; the person then lists the grant's accounts and chooses which become
-//! profiles. Choosing an account again updates its profile, so reconnecting never makes twins.
+//! Instagram accounts linked to them; LinkedIn: the member and their Pages). The callback records
+//! the grant and reconnects the accounts already chosen from it; the person then lists the grant's
+//! accounts and chooses which become profiles. Choosing an account again updates its profile, so
+//! reconnecting never makes twins.
 
 use std::collections::HashSet;
 
@@ -29,12 +30,25 @@ pub(crate) fn key(c: &Account) -> String {
 }
 
 /// Makes (or updates) the profile of a chosen account.
+///
+/// Where the grant holds a refresh token (LinkedIn's approved apps), the profile gets its own copy
+/// and the access token's end, so the token care renews it; the person reconnects by the refresh
+/// token's end. Otherwise the profile's token lasts as long as the grant, whose end is the date to
+/// reconnect by.
 pub(crate) async fn connect(
     state: &AppState,
     grant: &GrantRow,
     c: &Account,
 ) -> Result<(herald_domain::ProfileId, u64), herald_store::StoreError> {
     let now = state.store.clock().now().as_microsecond();
+    let renew = match grant.renews {
+        true => state.store.grant_refresh_token(grant.workspace, grant.id).await?,
+        false => None,
+    };
+    let (token_expires_at, reconnect_by) = match renew {
+        Some(_) => (grant.token_expires_at, grant.refresh_expires_at),
+        None => (None, grant.token_expires_at),
+    };
     save_profile(
         state,
         NewProfile {
@@ -44,15 +58,14 @@ pub(crate) async fn connect(
             handle: &c.handle,
             granted_scopes: &grant.granted_scopes,
             token_issued_at: now,
-            // An account's token from a person's long-lived grant lasts as long as the grant.
-            token_expires_at: None,
+            token_expires_at,
             sandbox: grant.sandbox,
             login: grant.login,
             grant: Some(grant.id),
-            reconnect_by: grant.token_expires_at,
+            reconnect_by,
         },
         &c.token,
-        None,
+        renew.as_ref(),
     )
     .await
 }
@@ -85,6 +98,8 @@ pub(crate) async fn complete_person(
             token: &g.access_token,
             token_issued_at: now.as_microsecond(),
             token_expires_at: g.expires_at.map(|t| t.as_microsecond()),
+            refresh: g.renew.as_ref().map(|r| &r.token),
+            refresh_expires_at: g.renew_until.map(|t| t.as_microsecond()),
             sandbox: state.config.backends.get(login) == Backend::Sandbox,
         })
         .await
@@ -220,7 +235,7 @@ fn account_json(c: &Account, grant: &GrantRow, profiles: &[ProfileRow]) -> Value
 fn grant_json(g: &GrantRow) -> Value {
     json!({
         "id": g.id, "login": g.login, "name": g.name, "granted_permissions": g.granted_scopes,
-        "reconnect_by": g.token_expires_at.map(rfc3339), "created_at": rfc3339(g.created_at),
+        "reconnect_by": g.refresh_expires_at.or(g.token_expires_at).map(rfc3339), "created_at": rfc3339(g.created_at),
     })
 }
 
@@ -304,13 +319,20 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                 .await
                 .map_err(ApiError::missing("connection"))?;
             let token = state.store.grant_token(ws, id).await?;
+            let renew = state.store.grant_refresh_token(ws, id).await?;
             // A token the platform no longer accepts means the app is already gone there; a token
             // of another backend (the sandbox, now off) is never sent to this one.
             let revoked = match state.config.backends.mismatch(grant.login, grant.sandbox) {
                 Some(_) => Err(PlatformError::Platform {
                     message: "issued by another backend".into(),
                 }),
-                None => state.platforms.connector(grant.login).revoke(&token, None).await,
+                None => {
+                    state
+                        .platforms
+                        .connector(grant.login)
+                        .revoke(&token, renew.as_ref())
+                        .await
+                }
             };
             let revoked = match revoked {
                 Ok(()) | Err(PlatformError::TokenExpired | PlatformError::TokenRevoked(_)) => json!(true),

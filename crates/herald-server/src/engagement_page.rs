@@ -44,6 +44,9 @@ fn figures(m: &Metrics) -> Vec<(&'static str, u64)> {
         ("Comments", m.comments),
         ("Shares", m.shares),
         ("Saves", m.saves),
+        ("Clicks", m.clicks),
+        ("Link clicks", m.link_clicks),
+        ("Profile visits", m.profile_clicks),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.map(|v| (k, v)))

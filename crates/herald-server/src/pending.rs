@@ -47,6 +47,9 @@ struct Held {
     name: String,
     #[serde(default)]
     refresh_token: Option<SecretString>,
+    /// A person's refresh token's fixed end (LinkedIn).
+    #[serde(default)]
+    refresh_until: Option<i64>,
 }
 
 fn seal(e: &Exchanged) -> SecretString {
@@ -70,14 +73,15 @@ fn seal(e: &Exchanged) -> SecretString {
             &g.name,
         ),
     };
-    let renew = match e {
-        Exchanged::Account(g) => g.renew.as_ref(),
-        Exchanged::Person(_) => None,
+    let (renew, until) = match e {
+        Exchanged::Account(g) => (g.renew.as_ref(), None),
+        Exchanged::Person(g) => (g.renew.as_ref(), g.renew_until),
     };
     let v = json!({
         "kind": kind, "access_token": token.expose_secret(), "issued_at": issued.as_microsecond(),
         "expires_at": expires.map(|t| t.as_microsecond()), "scopes": scopes, "id": id, "name": name,
         "refresh_token": renew.map(|r| r.token.expose_secret()),
+        "refresh_until": until.map(|t| t.as_microsecond()),
     });
     SecretString::from(v.to_string())
 }
@@ -103,6 +107,8 @@ fn unseal(payload: &SecretString) -> Option<Exchanged> {
             scopes: h.scopes,
             user_id: h.id,
             name: h.name,
+            renew: h.refresh_token.map(|token| RenewBy { token }),
+            renew_until: h.refresh_until.and_then(at),
         }),
     })
 }
@@ -180,7 +186,7 @@ async fn revoke(state: &AppState, row: &PendingRow, exchanged: &Exchanged) {
     }
     let (token, renew) = match exchanged {
         Exchanged::Account(g) => (&g.access_token, g.renew.as_ref().map(|r| &r.token)),
-        Exchanged::Person(g) => (&g.access_token, None),
+        Exchanged::Person(g) => (&g.access_token, g.renew.as_ref().map(|r| &r.token)),
     };
     match state.platforms.connector(login).revoke(token, renew).await {
         Ok(()) => {}

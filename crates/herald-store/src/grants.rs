@@ -1,5 +1,6 @@
-//! Grants from a login that covers several accounts (Facebook Login): who granted what, and the
-//! sealed user token the choose-accounts step and reconnects read the accounts with.
+//! Grants from a login that covers several accounts (Facebook Login, LinkedIn): who granted what,
+//! the sealed user token the choose-accounts step and reconnects read the accounts with, and the
+//! sealed refresh token where the platform gave one (each profile chosen gets its own copy).
 
 use herald_domain::platform::Login;
 use herald_domain::{GrantId, UserId, WorkspaceId};
@@ -10,6 +11,8 @@ use crate::{Result, Store, StoreError, on_db, parse_id};
 
 /// The associated-data kind of a grant's user token (the grant id stands where a profile id would).
 const USER_TOKEN: &str = "user_token";
+/// The associated-data kind of a grant's refresh token.
+const REFRESH_TOKEN: &str = "grant_refresh_token";
 
 #[derive(Debug, Clone)]
 pub struct GrantRow {
@@ -20,6 +23,10 @@ pub struct GrantRow {
     pub name: String,
     pub granted_scopes: Vec<String>,
     pub token_expires_at: Option<i64>,
+    /// The refresh token's end, where the grant has one with a fixed end.
+    pub refresh_expires_at: Option<i64>,
+    /// Whether the grant holds a refresh token.
+    pub renews: bool,
     pub sandbox: bool,
     pub created_at: i64,
 }
@@ -34,6 +41,8 @@ pub struct NewGrant<'a> {
     pub token: &'a SecretString,
     pub token_issued_at: i64,
     pub token_expires_at: Option<i64>,
+    pub refresh: Option<&'a SecretString>,
+    pub refresh_expires_at: Option<i64>,
     pub sandbox: bool,
 }
 
@@ -45,15 +54,28 @@ type Row = (
     String,
     String,
     Option<i64>,
+    Option<i64>,
+    bool,
     bool,
     i64,
 );
 
-const COLUMNS: &str =
-    "id, workspace_id, login, external_user_id, name, granted_scopes, token_expires_at, sandbox, created_at";
+const COLUMNS: &str = "id, workspace_id, login, external_user_id, name, granted_scopes, token_expires_at, refresh_expires_at, refresh_ciphertext IS NOT NULL, sandbox, created_at";
 
 fn from_row(r: Row) -> Result<GrantRow> {
-    let (id, ws, login, external_user_id, name, scopes, token_expires_at, sandbox, created_at) = r;
+    let (
+        id,
+        ws,
+        login,
+        external_user_id,
+        name,
+        scopes,
+        token_expires_at,
+        refresh_expires_at,
+        renews,
+        sandbox,
+        created_at,
+    ) = r;
     Ok(GrantRow {
         id: parse_id(&id)?,
         workspace: parse_id(&ws)?,
@@ -66,18 +88,46 @@ fn from_row(r: Row) -> Result<GrantRow> {
             .map(str::to_owned)
             .collect(),
         token_expires_at,
+        refresh_expires_at,
+        renews,
         sandbox,
         created_at,
     })
 }
 
 impl Store {
-    async fn seal_grant_token(&self, ws: WorkspaceId, id: GrantId, token: &SecretString) -> Result<Vec<u8>> {
+    /// The grant's user token and refresh token (where there is one), sealed to the grant.
+    async fn seal_grant_tokens(
+        &self,
+        ws: WorkspaceId,
+        id: GrantId,
+        g: &NewGrant<'_>,
+    ) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
         let dk = self.data_key(ws).await?;
-        Ok(dk.seal(
-            &secret_aad(&ws.to_string(), &id.to_string(), USER_TOKEN),
-            token.expose_secret().as_bytes(),
-        )?)
+        let seal = |kind: &str, token: &SecretString| {
+            dk.seal(
+                &secret_aad(&ws.to_string(), &id.to_string(), kind),
+                token.expose_secret().as_bytes(),
+            )
+        };
+        Ok((
+            seal(USER_TOKEN, g.token)?,
+            g.refresh.map(|r| seal(REFRESH_TOKEN, r)).transpose()?,
+        ))
+    }
+
+    async fn open_grant_token(
+        &self,
+        ws: WorkspaceId,
+        id: GrantId,
+        kind: &str,
+        blob: &[u8],
+    ) -> Result<SecretString> {
+        let dk = self.data_key(ws).await?;
+        let plain = dk.open(&secret_aad(&ws.to_string(), &id.to_string(), kind), blob)?;
+        let text = std::str::from_utf8(&plain)
+            .map_err(|_| StoreError::Corrupt("grant token is not UTF-8".into()))?;
+        Ok(SecretString::from(text.to_owned()))
     }
 
     /// Records a grant, or updates the one the same person gave this workspace before (a reconnect).
@@ -90,23 +140,25 @@ impl Store {
             Some((id,)) => parse_id(&id)?,
             None => GrantId::new(),
         };
-        let blob = self.seal_grant_token(g.workspace, id, g.token).await?;
+        let (blob, refresh) = self.seal_grant_tokens(g.workspace, id, &g).await?;
         let row: (String,) = on_db!(self.db(), pool => sqlx::query_as(
-            "INSERT INTO grants (id, workspace_id, user_id, login, external_user_id, name, granted_scopes, ciphertext, token_issued_at, token_expires_at, sandbox, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+            "INSERT INTO grants (id, workspace_id, user_id, login, external_user_id, name, granted_scopes, ciphertext, token_issued_at, token_expires_at, sandbox, created_at, updated_at, refresh_ciphertext, refresh_expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
              ON CONFLICT (workspace_id, login, external_user_id) DO UPDATE SET user_id = excluded.user_id, name = excluded.name,
                granted_scopes = excluded.granted_scopes, ciphertext = excluded.ciphertext, token_issued_at = excluded.token_issued_at,
-               token_expires_at = excluded.token_expires_at, sandbox = excluded.sandbox, updated_at = excluded.updated_at
+               token_expires_at = excluded.token_expires_at, sandbox = excluded.sandbox, updated_at = excluded.updated_at,
+               refresh_ciphertext = excluded.refresh_ciphertext, refresh_expires_at = excluded.refresh_expires_at
              RETURNING id")
             .bind(id.to_string()).bind(g.workspace.to_string()).bind(g.user.to_string()).bind(g.login.as_str())
             .bind(g.external_user_id).bind(g.name).bind(g.granted_scopes.join(",")).bind(&blob)
-            .bind(g.token_issued_at).bind(g.token_expires_at).bind(g.sandbox).bind(now).fetch_one(pool).await?);
+            .bind(g.token_issued_at).bind(g.token_expires_at).bind(g.sandbox).bind(now)
+            .bind(&refresh).bind(g.refresh_expires_at).fetch_one(pool).await?);
         let stored: GrantId = parse_id(&row.0)?;
         if stored != id {
             // Another request created the row first: seal again, bound to the row that exists.
-            let blob = self.seal_grant_token(g.workspace, stored, g.token).await?;
-            on_db!(self.db(), pool => sqlx::query("UPDATE grants SET ciphertext = $1 WHERE workspace_id = $2 AND id = $3")
-                .bind(blob).bind(g.workspace.to_string()).bind(stored.to_string()).execute(pool).await?.rows_affected());
+            let (blob, refresh) = self.seal_grant_tokens(g.workspace, stored, &g).await?;
+            on_db!(self.db(), pool => sqlx::query("UPDATE grants SET ciphertext = $1, refresh_ciphertext = $2 WHERE workspace_id = $3 AND id = $4")
+                .bind(blob).bind(refresh).bind(g.workspace.to_string()).bind(stored.to_string()).execute(pool).await?.rows_affected());
         }
         Ok(stored)
     }
@@ -148,10 +200,17 @@ impl Store {
             "SELECT ciphertext FROM grants WHERE workspace_id = $1 AND id = $2")
             .bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
         let (blob,) = row.ok_or(StoreError::NotFound)?;
-        let dk = self.data_key(ws).await?;
-        let plain = dk.open(&secret_aad(&ws.to_string(), &id.to_string(), USER_TOKEN), &blob)?;
-        let text = std::str::from_utf8(&plain)
-            .map_err(|_| StoreError::Corrupt("grant token is not UTF-8".into()))?;
-        Ok(SecretString::from(text.to_owned()))
+        self.open_grant_token(ws, id, USER_TOKEN, &blob).await
+    }
+
+    /// Opens a grant's refresh token, if it has one.
+    pub async fn grant_refresh_token(&self, ws: WorkspaceId, id: GrantId) -> Result<Option<SecretString>> {
+        let row: Option<(Option<Vec<u8>>,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT refresh_ciphertext FROM grants WHERE workspace_id = $1 AND id = $2")
+            .bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
+        match row.ok_or(StoreError::NotFound)? {
+            (Some(blob),) => Ok(Some(self.open_grant_token(ws, id, REFRESH_TOKEN, &blob).await?)),
+            (None,) => Ok(None),
+        }
     }
 }

@@ -277,7 +277,7 @@ on_both_backends! {
         let (user, ws, _) = fixture(&s).await;
         let grant = |id: &'static str, token: &'static SecretString| NewGrant {
             workspace: ws, user, login: Login::Facebook, external_user_id: id, name: "Sam", granted_scopes: &[],
-            token, token_issued_at: 0, token_expires_at: Some(10), sandbox: true,
+            token, token_issued_at: 0, token_expires_at: Some(10), refresh: None, refresh_expires_at: None, sandbox: true,
         };
         static FIRST: std::sync::LazyLock<SecretString> = std::sync::LazyLock::new(|| SecretString::from("EAAfirst"));
         static SECOND: std::sync::LazyLock<SecretString> = std::sync::LazyLock::new(|| SecretString::from("EAAsecond"));
@@ -295,6 +295,34 @@ on_both_backends! {
         assert!(matches!(s.grant_token(ws, b).await, Err(StoreError::Vault(_))), "a token copied to another grant does not open");
         let (_, other_ws) = s.create_user(&format!("{}@example.com", uuid::Uuid::new_v4()), "hash").await.unwrap();
         assert!(matches!(s.get_grant(other_ws, a).await, Err(StoreError::NotFound)), "grants are scoped to their workspace");
+    };
+
+    a_grants_refresh_token_is_kept_sealed_with_its_end_and_a_login_without_one_forgets_it => |s: Store| async move {
+        use secrecy::{ExposeSecret, SecretString};
+        let (user, ws, _) = fixture(&s).await;
+        let (token, refresh) = (SecretString::from("AQVaccess"), SecretString::from("AQXrefresh"));
+        let grant = |refresh: Option<&'static SecretString>| NewGrant {
+            workspace: ws, user, login: Login::Linkedin, external_user_id: "sbx", name: "Sandra", granted_scopes: &[],
+            token: &token, token_issued_at: 0, token_expires_at: Some(10), refresh, refresh_expires_at: refresh.map(|_| 365), sandbox: true,
+        };
+        static REFRESH: std::sync::LazyLock<SecretString> = std::sync::LazyLock::new(|| SecretString::from("AQXrefresh"));
+        let id = s.upsert_grant(grant(Some(&REFRESH))).await.unwrap();
+        let row = s.get_grant(ws, id).await.unwrap();
+        assert!(row.renews && row.refresh_expires_at == Some(365), "{row:?}");
+        assert_eq!(s.grant_refresh_token(ws, id).await.unwrap().unwrap().expose_secret(), refresh.expose_secret());
+        assert_eq!(s.grant_token(ws, id).await.unwrap().expose_secret(), "AQVaccess", "each token opens as itself");
+        // The user token's sealed bytes in the refresh token's place do not open: each is bound to its kind.
+        let swap = "UPDATE grants SET refresh_ciphertext = ciphertext WHERE id = $1";
+        match s.db() {
+            Db::Sqlite(p) => { sqlx::query(swap).bind(id.to_string()).execute(p).await.unwrap(); }
+            Db::Postgres(p) => { sqlx::query(swap).bind(id.to_string()).execute(p).await.unwrap(); }
+        }
+        assert!(matches!(s.grant_refresh_token(ws, id).await, Err(StoreError::Vault(_))));
+        // Logging in again where the platform no longer gives one leaves none behind.
+        assert_eq!(s.upsert_grant(grant(None)).await.unwrap(), id);
+        let row = s.get_grant(ws, id).await.unwrap();
+        assert!(!row.renews && row.refresh_expires_at.is_none(), "{row:?}");
+        assert!(s.grant_refresh_token(ws, id).await.unwrap().is_none());
     };
 
     concurrent_publishes_each_count_against_the_cached_quota => |s: Store| async move {

@@ -1,7 +1,10 @@
 //! LinkedIn's three-legged OAuth on `www.linkedin.com/oauth/v2`: the consent page (all or
 //! nothing: LinkedIn lets a member allow or cancel, not untick scopes), 30-minute single-use codes,
-//! the token endpoint (the client's id and secret in the form) giving 60-day access tokens and no
-//! refresh token (an app LinkedIn has not approved for them), revocation, and the bearer check.
+//! the token endpoint (the client's id and secret in the form) giving 60-day access tokens, and
+//! refresh tokens only to an app LinkedIn approved for them (`/_sandbox/linkedin/app`): a year
+//! from the consent, the same token on every refresh, never extended, and no access token
+//! outlives it. Revocation (a refresh token's takes the access tokens of its consent with it), and
+//! the bearer check.
 
 use std::collections::HashMap;
 
@@ -20,6 +23,8 @@ use crate::{Sandbox, oauth_error, random_token};
 pub(crate) const ACCESS_TTL: SignedDuration = SignedDuration::from_hours(60 * 24);
 /// Authorization codes: 30 minutes [official].
 const CODE_TTL: SignedDuration = SignedDuration::from_mins(30);
+/// Refresh tokens: 365 days from the consent, not extended by use [official].
+const REFRESH_TTL: SignedDuration = SignedDuration::from_hours(365 * 24);
 
 fn error_page(message: &str) -> Response {
     crate::html::error_page(StatusCode::BAD_REQUEST, "Bummer, something went wrong.", message)
@@ -192,13 +197,7 @@ pub(crate) async fn access_token(
     let get = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
     match get("grant_type") {
         Some("authorization_code") => {}
-        Some("refresh_token") => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "Refresh tokens are not enabled for this application",
-            );
-        }
+        Some("refresh_token") => return refreshed(&sb, &client_id, get("refresh_token")),
         _ => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -229,21 +228,81 @@ pub(crate) async fn access_token(
     };
     c.used = true;
     let (member, scopes) = (c.member.clone(), c.scopes.clone());
+    let grant = Token {
+        member,
+        client_id,
+        scopes: scopes.clone(),
+        expires_at: now + REFRESH_TTL,
+        refresh: None,
+    };
+    let refresh = world.refresh_enabled.then(|| {
+        let refresh = random_token("AQX", 160);
+        world.add_refresh_token(refresh.clone(), grant.clone(), now);
+        refresh
+    });
     let token = random_token("AQV", 160);
     world.add_token(
         token.clone(),
         Token {
-            member,
-            client_id,
-            scopes: scopes.clone(),
             expires_at: now + ACCESS_TTL,
+            refresh: refresh.clone(),
+            ..grant
         },
         now,
     );
     // LinkedIn lists the granted scopes separated by commas.
-    axum::Json(json!({
+    let mut body = json!({
         "access_token": token, "expires_in": ACCESS_TTL.as_secs(), "scope": scopes.join(","),
         "token_type": "Bearer",
+    });
+    if let Some(refresh) = refresh {
+        body["refresh_token"] = json!(refresh);
+        body["refresh_token_expires_in"] = json!(REFRESH_TTL.as_secs());
+    }
+    axum::Json(body).into_response()
+}
+
+/// `grant_type=refresh_token`: a new access token from an approved app's refresh token, which
+/// stays the same and keeps its end; the access token ends with it at the latest.
+fn refreshed(sb: &Sandbox, client_id: &str, refresh: Option<&str>) -> Response {
+    let now = sb.clock().now();
+    let mut world = sb.linkedin();
+    if !world.refresh_enabled {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Refresh tokens are not enabled for this application",
+        );
+    }
+    let usable = refresh.and_then(|r| world.refresh_tokens.get(r)).filter(|t| {
+        t.client_id == client_id
+            && t.expires_at > now
+            && world
+                .grants
+                .contains_key(&(t.client_id.clone(), t.member.clone()))
+    });
+    let (Some(refresh), Some(grant)) = (refresh, usable.cloned()) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The provided refresh token is invalid, expired or revoked",
+        );
+    };
+    let token = random_token("AQV", 160);
+    let expires_at = (now + ACCESS_TTL).min(grant.expires_at);
+    world.add_token(
+        token.clone(),
+        Token {
+            expires_at,
+            refresh: Some(refresh.to_owned()),
+            ..grant.clone()
+        },
+        now,
+    );
+    axum::Json(json!({
+        "access_token": token, "expires_in": expires_at.duration_since(now).as_secs(),
+        "refresh_token": refresh, "refresh_token_expires_in": grant.expires_at.duration_since(now).as_secs(),
+        "scope": grant.scopes.join(","), "token_type": "Bearer",
     }))
     .into_response()
 }
@@ -273,6 +332,17 @@ pub(crate) async fn revoke(
     let mut world = sb.linkedin();
     if world.tokens.get(token).is_some_and(|t| t.client_id == client_id) {
         world.tokens.remove(token);
+    }
+    // A refresh token, and with it every access token of its consent (RFC 7009's advice).
+    if world
+        .refresh_tokens
+        .get(token)
+        .is_some_and(|t| t.client_id == client_id)
+    {
+        world.refresh_tokens.remove(token);
+        world
+            .tokens
+            .retain(|_, t| t.refresh.as_deref() != Some(token.as_str()));
     }
     StatusCode::OK.into_response()
 }

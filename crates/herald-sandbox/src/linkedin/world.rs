@@ -1,5 +1,5 @@
 //! The state of the emulated LinkedIn: members, organizations and their administrators, grants,
-//! codes, access tokens, image and video uploads, posts and comments.
+//! codes, access and refresh tokens, image and video uploads, posts and comments.
 
 use std::collections::HashMap;
 
@@ -37,6 +37,9 @@ pub(crate) struct Token {
     pub client_id: String,
     pub scopes: Vec<String>,
     pub expires_at: Timestamp,
+    /// The refresh token of the consent this access token came from, where the app has them:
+    /// revoking that refresh token ends this token too.
+    pub refresh: Option<String>,
 }
 
 /// An image or video upload (Images and Videos APIs).
@@ -94,6 +97,10 @@ pub(crate) struct World {
     pub grants: HashMap<(String, String), Vec<String>>,
     pub codes: HashMap<String, Code>,
     pub tokens: HashMap<String, Token>,
+    /// Refresh tokens, each ending a year after its consent however often it is used.
+    pub refresh_tokens: HashMap<String, Token>,
+    /// Whether the app is one LinkedIn approved for programmatic refresh tokens (a partner's).
+    pub refresh_enabled: bool,
     pub assets: HashMap<String, Asset>,
     /// Upload URL keys → (the media's URN, the part they take).
     pub uploads: HashMap<String, (String, usize)>,
@@ -127,6 +134,8 @@ impl World {
             grants: HashMap::new(),
             codes: HashMap::new(),
             tokens: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            refresh_enabled: false,
             assets: HashMap::new(),
             uploads: HashMap::new(),
             posts: Vec::new(),
@@ -169,6 +178,10 @@ impl World {
 
     pub fn add_token(&mut self, token: String, t: Token, now: Timestamp) {
         crate::bounded::add_token(&mut self.tokens, (token, t), now, |t| t.expires_at);
+    }
+
+    pub fn add_refresh_token(&mut self, token: String, t: Token, now: Timestamp) {
+        crate::bounded::add_token(&mut self.refresh_tokens, (token, t), now, |t| t.expires_at);
     }
 
     /// Uploads whose processing time has passed are available.

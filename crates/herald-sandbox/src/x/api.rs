@@ -549,6 +549,16 @@ fn post_json(p: &Post, fields: &[String], now: Timestamp, replies: usize) -> Val
                     "quote_count": hours / 40, "bookmark_count": hours / 20, "impression_count": hours * 9,
                 });
             }
+            // Only for the author's own post of the last 30 days (`one` refuses the rest); link
+            // clicks only where the post has a link.
+            "non_public_metrics" => {
+                let hours = now.duration_since(p.created_at).as_secs().max(0) as u64 / 3600;
+                v["non_public_metrics"] =
+                    json!({"impression_count": hours * 9, "user_profile_clicks": hours / 4});
+                if p.text.contains("http://") || p.text.contains("https://") {
+                    v["non_public_metrics"]["url_link_clicks"] = json!(hours / 3);
+                }
+            }
             _ => {}
         }
     }
@@ -562,12 +572,34 @@ fn replies_to(w: &super::World, id: &str) -> usize {
         .count()
 }
 
+/// How long a post's non-public metrics can be read [official].
+const NON_PUBLIC_FOR: SignedDuration = SignedDuration::from_hours(30 * 24);
+
 fn one(sb: &Sandbox, t: &Token, id: &str, q: &BTreeMap<String, String>) -> Result<Response, Refusal> {
     need(t, &["tweet.read", "users.read"])?;
     let w = sb.x();
     let now = sb.clock().now();
+    let fields = asked(q);
     Ok(match w.posts.iter().find(|p| p.id == id) {
-        Some(p) => axum::Json(json!({"data": post_json(p, &asked(q), now, replies_to(&w, id))})).into_response(),
+        // Someone else's post, or one older than 30 days: X answers 200 with a field
+        // authorization error for each non-public metric, and no data.
+        Some(p)
+            if fields.iter().any(|f| f == "non_public_metrics")
+                && (p.author != t.user || now.duration_since(p.created_at) >= NON_PUBLIC_FOR) =>
+        {
+            let errors: Vec<Value> = ["impression_count", "user_profile_clicks"]
+                .iter()
+                .map(|m| {
+                    let field = format!("non_public_metrics.{m}");
+                    json!({"resource_type": "tweet", "field": field, "parameter": "id", "resource_id": id,
+                        "title": "Field Authorization Error", "section": "data", "value": id,
+                        "detail": format!("Sorry, you are not authorized to access '{field}' on the Tweet with id : [{id}]."),
+                        "type": "https://api.twitter.com/2/problems/not-authorized-for-field"})
+                })
+                .collect();
+            axum::Json(json!({ "errors": errors })).into_response()
+        }
+        Some(p) => axum::Json(json!({"data": post_json(p, &fields, now, replies_to(&w, id))})).into_response(),
         None => axum::Json(json!({"errors": [{
             "value": id, "detail": format!("Could not find tweet with id: [{id}]."), "title": "Not Found Error",
             "resource_type": "tweet", "parameter": "id", "resource_id": id,

@@ -144,14 +144,8 @@ async fn disconnecting_deletes_the_tokens_and_cancels_pending_deliveries() {
     on_both_backends!(Mode::Standalone, |app| {
         let (profile, media) = app.ready_on_instagram("disconnect@example.com").await;
         let (_, post) = app.schedule(json!({"text": "later", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": in_secs(3600)})).await;
-        let r = app
-            .client
-            .delete(app.ws_url(&format!("profiles/{profile}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        let body: Value = r.json().await.unwrap();
+        let (s, body) = app.delete(app.ws_url(&format!("profiles/{profile}"))).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
         assert_eq!(body["cancelled_deliveries"], 1);
         let p = &app.profiles().await[0];
         assert_eq!(p["status"], "disconnected");

@@ -472,13 +472,8 @@ async fn a_profile_disconnected_while_its_post_may_be_live_leaves_the_delivery_u
         let post = p["id"].as_str().unwrap().to_owned();
         // As if an earlier claim had started `media_publish` and was waiting to look again.
         app.tamper(&format!("UPDATE deliveries SET status = 'processing', may_be_live = 1, handle = '{{\"container_id\": \"1\", \"publish_started\": true}}' WHERE post_id = '{post}'")).await;
-        let r = app
-            .client
-            .delete(app.ws_url(&format!("profiles/{profile}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        let (s, _) = app.delete(app.ws_url(&format!("profiles/{profile}"))).await;
+        assert_eq!(s, StatusCode::OK);
         let now = herald_now(&app).as_microsecond();
         app.tamper(&format!(
             "UPDATE deliveries SET due_at = {now} WHERE post_id = '{post}'"

@@ -472,14 +472,8 @@ async fn removing_a_facebook_connection_revokes_it_there_and_disconnects_its_pro
             .await;
         assert_eq!(s, StatusCode::CREATED, "{post}");
         let page_token = bakery_page_token(&app).await;
-        let r = app
-            .client
-            .delete(app.ws_url(&format!("connections/{connection}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        let body: Value = r.json().await.unwrap();
+        let (s, body) = app.delete(app.ws_url(&format!("connections/{connection}"))).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
         assert_eq!(
             (
                 body["disconnected_profiles"].as_u64(),
@@ -505,13 +499,8 @@ async fn removing_a_facebook_connection_revokes_it_there_and_disconnects_its_pro
             me["error"]["code"], 190,
             "Facebook no longer accepts the Page's token: {me}"
         );
-        let r = app
-            .client
-            .delete(app.ws_url(&format!("connections/{connection}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::NOT_FOUND, "gone is gone");
+        let (s, _) = app.delete(app.ws_url(&format!("connections/{connection}"))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "gone is gone");
     });
 }
 

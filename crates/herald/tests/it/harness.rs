@@ -322,6 +322,12 @@ impl TestApp {
         (s, r.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn delete(&self, url: Url) -> (StatusCode, Value) {
+        let r = self.client.delete(url).send().await.unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// Signs up a new user (this client keeps the session) and remembers their workspace.
     pub async fn signup(&mut self, email: &str) -> Value {
         let (s, body) = self

@@ -2,7 +2,8 @@
 //! analyst of a third) chooses which become profiles, reconnecting makes no twins; text in the
 //! little format (shown as written), an article, images, several images and a video; comments on
 //! a Page's post answered as the Page; share statistics; the length limit; a lost answer leaving
-//! one post; and a daily limit waited out until midnight UTC.
+//! one post; a daily limit waited out until midnight UTC; and a partner app's tokens renewed with
+//! its refresh token until the year from the consent ends.
 
 use jiff::SignedDuration;
 use reqwest::StatusCode;
@@ -311,5 +312,110 @@ async fn a_lost_answer_to_a_linkedin_page_post_leaves_one_post_a_members_is_unco
         let midnight =
             jiff::Timestamp::from_second((herald_now(&app).as_second() / 86_400 + 1) * 86_400).unwrap();
         assert_eq!(due, midnight, "{waiting:#}");
+    });
+}
+
+/// Days from Herald's now to the profile's `field`, rounded down.
+fn days_to(app: &TestApp, profile: &Value, field: &str) -> i64 {
+    let at: jiff::Timestamp = profile[field].as_str().unwrap().parse().unwrap();
+    at.duration_since(herald_now(app)).as_hours().div_euclid(24)
+}
+
+/// Waits until the token care has renewed every profile's token (each one's end moved on from
+/// what `before` holds); returns the profiles.
+async fn all_renewed(app: &TestApp, before: &[Value]) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = app.profiles().await;
+        let moved = now.iter().all(|p| {
+            before
+                .iter()
+                .find(|b| b["id"] == p["id"])
+                .is_some_and(|b| b["token_expires_at"] != p["token_expires_at"])
+        });
+        if moved {
+            return now;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never renewed: {now:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_linkedin_partner_apps_tokens_are_renewed_until_the_refresh_tokens_year_ends_and_deleting_the_connection_revokes_them()
+ {
+    on_both_backends!(Mode::Standalone, |app| {
+        let email = "li-partner@example.com";
+        app.signup(email).await;
+        // An app LinkedIn approved for programmatic refresh tokens (a partner's).
+        app.sandbox_post("_sandbox/linkedin/app", json!({"refresh_tokens": true}))
+            .await;
+        let connection = login(&app).await;
+        let chosen = choose(&app, &connection, &[MEMBER, COFFEE]).await;
+        let coffee = chosen[1].clone();
+        let profiles = app.profiles().await;
+        for p in &profiles {
+            assert_eq!(
+                (
+                    days_to(&app, p, "token_expires_at"),
+                    days_to(&app, p, "reconnect_by")
+                ),
+                (59, 364),
+                "a 60-day token the care renews; the person reconnects a year from the consent: {p:#}"
+            );
+        }
+
+        // 55 days on, inside the week before the access tokens end: the care renews each
+        // profile's token with its refresh token, and the year's end does not move.
+        advance_both(&app, SignedDuration::from_hours(55 * 24), email).await;
+        let profiles = all_renewed(&app, &profiles).await;
+        for p in &profiles {
+            assert_eq!(p["status"], "connected", "{p:#}");
+            assert_eq!(
+                (
+                    days_to(&app, p, "token_expires_at"),
+                    days_to(&app, p, "reconnect_by")
+                ),
+                (59, 309),
+                "{p:#}"
+            );
+        }
+        let journal = app.sandbox_json("_sandbox/requests").await.to_string();
+        assert!(
+            journal.contains(r#""grant_type":"refresh_token""#),
+            "the renewals were refresh-token grants"
+        );
+
+        // Day 61: the first access tokens are dead; the Page publishes with its renewed one.
+        advance_both(&app, SignedDuration::from_hours(6 * 24), email).await;
+        publish(
+            &app,
+            json!({"text": "After the renewal.", "targets": [{"profile_id": coffee}], "scheduled_at": at(&app, 1)}),
+        )
+        .await;
+
+        // Day 360: the renewal gives a token that ends with the refresh token, five days on, and
+        // each profile says the person must reconnect soon.
+        advance_both(&app, SignedDuration::from_hours(299 * 24), email).await;
+        let profiles = all_renewed(&app, &profiles).await;
+        for p in &profiles {
+            let at = |f: &str| p[f].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+            let apart = at("reconnect_by").duration_since(at("token_expires_at")).abs();
+            assert!(apart < SignedDuration::from_secs(60), "{p:#}");
+            assert_eq!(p["status"], "expiring_soon", "{p:#}");
+        }
+
+        // Deleting the connection revokes the refresh token, and with it every access token it
+        // made: nothing of Herald's still works at LinkedIn.
+        let (_, gone) = app.delete(app.ws_url(&format!("connections/{connection}"))).await;
+        assert_eq!(gone["revoked_at_platform"], true, "{gone:#}");
+        let live: Vec<Value> = state(&app).await["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["expired"] == false)
+            .cloned()
+            .collect();
+        assert!(live.is_empty(), "{live:#?}");
     });
 }

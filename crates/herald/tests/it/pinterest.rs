@@ -199,14 +199,8 @@ async fn pinterest_connects_through_its_consent_page_and_publishes_image_multi_i
 
         // Disconnecting asks Pinterest to revoke the token; its API revokes only system users'
         // tokens, so the person is told where to remove Herald on Pinterest.
-        let r = app
-            .client
-            .delete(app.ws_url(&format!("profiles/{profile}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        let said: Value = r.json().await.unwrap();
+        let (s, said) = app.delete(app.ws_url(&format!("profiles/{profile}"))).await;
+        assert_eq!(s, StatusCode::OK, "{said}");
         assert!(
             said.to_string().contains("Settings → Security and logins → Apps"),
             "{said:#}"

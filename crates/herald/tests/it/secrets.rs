@@ -125,9 +125,12 @@ async fn no_token_or_code_reaches_the_database_files_or_the_trace_logs() {
         assert_eq!(x.len(), 2, "an access and a refresh token");
         secrets.extend(x);
         secrets.push(x_code);
-        // LinkedIn too: the code and the member's access token (kept for the grant).
+        // LinkedIn too, as an app LinkedIn approved for refresh tokens: the code, the member's
+        // access token and the refresh token (both kept, sealed, for the grant).
+        app.sandbox_post("_sandbox/linkedin/app", json!({"refresh_tokens": true}))
+            .await;
         let (li_code, li) = connect_and_issued(&app, "linkedin", &secrets).await;
-        assert_eq!(li.len(), 1, "an access token (no refresh token for this app)");
+        assert_eq!(li.len(), 2, "an access and a refresh token");
         secrets.extend(li);
         secrets.push(li_code);
         let (_, listed) = app.get(app.ws_url("profiles")).await;

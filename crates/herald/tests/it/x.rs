@@ -55,6 +55,25 @@ async fn settled(app: &TestApp, post: &str) -> Value {
     .await
 }
 
+/// Waits until the token care has renewed the (only) profile's token issued to end at `issued`.
+async fn renewed(app: &TestApp, issued: &Value) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.profiles().await[0]["token_expires_at"] == *issued {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the token was never renewed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The metrics of the post's first delivery.
+async fn metrics(app: &TestApp, post: &str) -> Value {
+    let (s, metrics) = app.get(app.ws_url(&format!("posts/{post}/metrics"))).await;
+    assert_eq!(s, StatusCode::OK, "{metrics}");
+    metrics["data"][0]["metrics"].clone()
+}
+
 async fn publish(app: &TestApp, body: Value) -> Value {
     let (s, post) = app.schedule(body).await;
     assert_eq!(s, StatusCode::CREATED, "{post}");
@@ -167,32 +186,21 @@ async fn x_connects_with_pkce_and_publishes_text_images_and_a_video_and_answers_
         // Within the two-hour token's life (which the token care renews an hour in).
         let issued = app.profiles().await[0]["token_expires_at"].clone();
         move_clocks(&app, SignedDuration::from_mins(90)).await;
-        let (s, metrics) = app.get(app.ws_url(&format!("posts/{post}/metrics"))).await;
-        assert_eq!(s, StatusCode::OK, "{metrics}");
-        let m = &metrics["data"][0]["metrics"];
+        let m = metrics(&app, post).await;
         assert!(
             m["views"].as_u64() == Some(9) && m["comments"].as_u64() == Some(1),
-            "{metrics:#}"
+            "{m:#}"
+        );
+        assert!(
+            m["profile_clicks"].is_u64() && m["link_clicks"].is_null(),
+            "the author's own post of the last 30 days shows its profile visits (no link, no link clicks): {m:#}"
         );
 
         // Once the renewal is done (a disconnect during one is the store's and the care's
         // business, not this test's): disconnecting revokes both tokens at X, since the refresh
         // token would otherwise still renew.
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-        while app.profiles().await[0]["token_expires_at"] == issued {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the token was never renewed"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let r = app
-            .client
-            .delete(app.ws_url(&format!("profiles/{profile}")))
-            .send()
-            .await
-            .unwrap();
-        let gone: Value = r.json().await.unwrap();
+        renewed(&app, &issued).await;
+        let (_, gone) = app.delete(app.ws_url(&format!("profiles/{profile}"))).await;
         assert_eq!(gone["revoked_at_platform"], true, "{gone:#}");
         // What is left is the access token from before the renewal 90 minutes in, which X lets
         // run to its end; the refresh token that could make more is gone.
@@ -312,7 +320,8 @@ async fn a_rate_limited_x_post_waits_exactly_until_the_reset_x_names_and_x_sees_
 }
 
 #[tokio::test]
-async fn a_lost_answer_to_an_x_post_with_media_and_a_link_leaves_exactly_one_post() {
+async fn a_lost_answer_to_an_x_post_with_media_and_a_link_leaves_exactly_one_post_whose_link_clicks_show_for_30_days()
+ {
     on_both_backends!(Mode::Standalone, |app| {
         let email = "lost-x@example.com";
         app.signup(email).await;
@@ -340,6 +349,19 @@ async fn a_lost_answer_to_an_x_post_with_media_and_a_link_leaves_exactly_one_pos
         let all = posts(&app).await;
         assert_eq!(all.len(), 1, "{all:#?}");
         assert_eq!(done["deliveries"][0]["platform_post_id"], all[0]["id"]);
+
+        // Its link clicks, which X shows its author for 30 days; after that the public metrics
+        // alone, with no error (X refuses the non-public ones of an older post).
+        let fresh = metrics(&app, &post).await;
+        assert!(fresh["link_clicks"].is_u64(), "{fresh:#}");
+        let issued = app.profiles().await[0]["token_expires_at"].clone();
+        advance_both(&app, SignedDuration::from_hours(31 * 24), email).await;
+        renewed(&app, &issued).await;
+        let old = metrics(&app, &post).await;
+        assert!(
+            old["views"].as_u64() == Some(31 * 24 * 9) && old["link_clicks"].is_null(),
+            "{old:#}"
+        );
         assert_requests_valid(&app, HOST, &OpenApi::load(SPEC), OAUTH).await;
     });
 }
