@@ -88,10 +88,10 @@ impl Dispatcher {
             let secret = |kind| self.store.get_secret(p.workspace, p.profile, kind);
             let token = secret(SecretKind::AccessToken).await?;
             let renew = secret(SecretKind::RefreshToken).await?;
-            Ok::<_, herald_store::StoreError>(token.map(|t| (t, renew)))
+            Ok::<_, herald_store::StoreError>(token.map(|t| (t, renew, profile.reconnect_by)))
         }
         .await;
-        let (token, renew) = match result {
+        let (token, renew, reconnect_by) = match result {
             Ok(Some(t)) => t,
             Ok(None) => return,
             Err(e) => {
@@ -148,8 +148,12 @@ impl Dispatcher {
                 Ok(())
             }
             Err(e @ (PlatformError::TokenExpired | PlatformError::TokenRevoked(_))) => {
+                // A refresh token past its fixed end (LinkedIn's year) is refused like a revoked
+                // one; the person's consent simply ended.
+                let ended = reconnect_by.is_some_and(|by| by <= now.as_microsecond());
                 let reason = match e {
                     PlatformError::TokenExpired => ReconnectReason::Expired,
+                    _ if ended => ReconnectReason::Expired,
                     _ => ReconnectReason::RevokedOnPlatform,
                 };
                 tracing::warn!(profile = %p.profile, error = %e, "the platform refused to renew the token");

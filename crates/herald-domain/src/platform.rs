@@ -110,7 +110,8 @@ impl Login {
         match self {
             Self::Instagram => jiff::SignedDuration::from_hours(24),
             Self::Pinterest => jiff::SignedDuration::from_hours(1),
-            // Two-hour tokens: renewed once half-way through.
+            // X's two-hour tokens: renewed once half-way through; LinkedIn's 60-day ones within
+            // the week before their end (never again once they end with the refresh token).
             Self::X | Self::Linkedin => jiff::SignedDuration::from_hours(1),
             Self::Facebook => jiff::SignedDuration::ZERO,
         }

@@ -903,17 +903,19 @@ impl Connector for Linkedin {
         })
     }
 
-    /// Revokes the refresh token first, where there is one (it would otherwise make new access
-    /// tokens; one LinkedIn no longer knows is gone already), then the access token.
+    /// Revokes the refresh token, where there is one (it would otherwise make new access tokens;
+    /// one LinkedIn no longer knows is gone already), and the access token whatever became of it.
     fn revoke<'a>(&'a self, token: &'a SecretString, renew: Option<&'a SecretString>) -> Call<'a, ()> {
         Box::pin(async move {
-            if let Some(renew) = renew {
-                match self.revoke_token(renew).await {
-                    Ok(()) | Err(PlatformError::TokenRevoked(_) | PlatformError::TokenExpired) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            self.revoke_token(token).await
+            let renew = match renew {
+                Some(renew) => match self.revoke_token(renew).await {
+                    Err(PlatformError::TokenRevoked(_) | PlatformError::TokenExpired) => Ok(()),
+                    other => other,
+                },
+                None => Ok(()),
+            };
+            let access = self.revoke_token(token).await;
+            renew.and(access)
         })
     }
 }

@@ -11,10 +11,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 use herald_domain::platform::{Feature, Login};
-use herald_domain::profile::{Backend, ConnectionState, ReconnectReason};
+use herald_domain::profile::{Backend, ConnectionState, ReconnectReason, SecretKind};
 use herald_domain::{GrantId, UserId, WorkspaceId};
 use herald_platforms::{Account, PersonGrant, PlatformError};
 use herald_store::{GrantRow, NewGrant, NewProfile, ProfileRow};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -211,7 +212,7 @@ pub(crate) async fn load(
             reason.explain(),
         ));
     }
-    let token = state.store.grant_token(ws, id).await?;
+    let (grant, token) = renewed(state, grant).await?;
     let accounts = state
         .platforms
         .connector(grant.login)
@@ -219,6 +220,35 @@ pub(crate) async fn load(
         .await
         .map_err(|e| platform_error(grant.login, &e))?;
     Ok((ws, grant, accounts))
+}
+
+/// The grant and its user token, renewed first where the grant holds a refresh token (LinkedIn's
+/// approved apps) and its token has ended or ends within a day: its accounts can then be listed
+/// and chosen until the refresh token's end, the date the connection shows.
+async fn renewed(state: &AppState, grant: GrantRow) -> ApiResult<(GrantRow, SecretString)> {
+    let (ws, id) = (grant.workspace, grant.id);
+    let token = state.store.grant_token(ws, id).await?;
+    let now = state.store.clock().now();
+    let soon = (now + jiff::SignedDuration::from_hours(24)).as_microsecond();
+    if !grant.renews || grant.token_expires_at.is_none_or(|end| end > soon) {
+        return Ok((grant, token));
+    }
+    let Some(renew) = state.store.grant_refresh_token(ws, id).await? else {
+        return Ok((grant, token));
+    };
+    let r = state
+        .platforms
+        .connector(grant.login)
+        .refresh(&token, Some(&renew), now)
+        .await
+        .map_err(|e| platform_error(grant.login, &e))?;
+    let expires_at = r.expires_at.map(|t| t.as_microsecond());
+    let rotated = r.renew.as_ref().map(|r| &r.token);
+    state
+        .store
+        .renew_grant_token(ws, id, &r.access_token, rotated, expires_at)
+        .await?;
+    Ok((state.store.get_grant(ws, id).await?, r.access_token))
 }
 
 fn account_json(c: &Account, grant: &GrantRow, profiles: &[ProfileRow]) -> Value {
@@ -334,16 +364,31 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                         .await
                 }
             };
-            let revoked = match revoked {
-                Ok(()) | Err(PlatformError::TokenExpired | PlatformError::TokenRevoked(_)) => json!(true),
+            let mut revoked = match revoked {
+                Ok(()) | Err(PlatformError::TokenExpired | PlatformError::TokenRevoked(_)) => true,
                 Err(e) => {
                     tracing::warn!(connection = %id, error = %e, "revoking at the platform failed");
-                    json!(false)
+                    false
                 }
             };
             let mut profiles = 0;
             let mut cancelled = 0;
             for p in state.store.profiles_of_grant(ws, id).await? {
+                // A profile whose token the care renewed (a login that renews with a refresh
+                // token: LinkedIn's approved apps) holds one of its own: it goes too.
+                if revoked
+                    && grant.login.renews_with_refresh_token()
+                    && let Some(own) = state.store.get_secret(ws, p.id, SecretKind::AccessToken).await?
+                    && own.expose_secret() != token.expose_secret()
+                {
+                    match state.platforms.connector(grant.login).revoke(&own, None).await {
+                        Ok(()) | Err(PlatformError::TokenExpired | PlatformError::TokenRevoked(_)) => {}
+                        Err(e) => {
+                            tracing::warn!(profile = %p.id, error = %e, "revoking a profile's token failed");
+                            revoked = false;
+                        }
+                    }
+                }
                 cancelled += state.store.disconnect_profile(ws, p.id).await?;
                 profiles += 1;
             }

@@ -410,11 +410,20 @@ pub(crate) async fn save_profile(
         .store
         .put_secret(ws, id, SecretKind::AccessToken, token.expose_secret())
         .await?;
-    if let Some(renew) = renew {
-        state
-            .store
-            .put_secret(ws, id, SecretKind::RefreshToken, renew.expose_secret())
-            .await?;
+    match renew {
+        Some(renew) => {
+            state
+                .store
+                .put_secret(ws, id, SecretKind::RefreshToken, renew.expose_secret())
+                .await?
+        }
+        // A login that gave no refresh token this time leaves none of an earlier one behind.
+        None => {
+            state
+                .store
+                .delete_secret(ws, id, SecretKind::RefreshToken)
+                .await?
+        }
     }
     tracing::info!(profile = %id, platform, "profile connected");
     let requeued = state.store.requeue_after_reconnect(ws, id).await?;

@@ -203,6 +203,39 @@ impl Store {
         self.open_grant_token(ws, id, USER_TOKEN, &blob).await
     }
 
+    /// Keeps the user token a renewal gave (and the refresh token that replaces the one used, where
+    /// the platform rotates them), with its end.
+    pub async fn renew_grant_token(
+        &self,
+        ws: WorkspaceId,
+        id: GrantId,
+        token: &SecretString,
+        refresh: Option<&SecretString>,
+        expires_at: Option<i64>,
+    ) -> Result<()> {
+        let dk = self.data_key(ws).await?;
+        let seal = |kind: &str, token: &SecretString| {
+            dk.seal(
+                &secret_aad(&ws.to_string(), &id.to_string(), kind),
+                token.expose_secret().as_bytes(),
+            )
+        };
+        let (blob, refresh) = (
+            seal(USER_TOKEN, token)?,
+            refresh.map(|r| seal(REFRESH_TOKEN, r)).transpose()?,
+        );
+        let now = self.now();
+        let n = on_db!(self.db(), pool => sqlx::query(
+            "UPDATE grants SET ciphertext = $1, refresh_ciphertext = COALESCE($2, refresh_ciphertext), token_issued_at = $3,
+               token_expires_at = $4, updated_at = $3 WHERE workspace_id = $5 AND id = $6")
+            .bind(blob).bind(refresh).bind(now).bind(expires_at).bind(ws.to_string()).bind(id.to_string())
+            .execute(pool).await?.rows_affected());
+        match n {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
     /// Opens a grant's refresh token, if it has one.
     pub async fn grant_refresh_token(&self, ws: WorkspaceId, id: GrantId) -> Result<Option<SecretString>> {
         let row: Option<(Option<Vec<u8>>,)> = on_db!(self.db(), pool => sqlx::query_as(

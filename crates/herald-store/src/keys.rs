@@ -56,6 +56,14 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a profile's secret of `kind`, if it has one.
+    pub async fn delete_secret(&self, ws: WorkspaceId, profile: ProfileId, kind: SecretKind) -> Result<()> {
+        on_db!(self.db(), pool => sqlx::query(
+            "DELETE FROM profile_secrets WHERE workspace_id = $1 AND profile_id = $2 AND kind = $3")
+            .bind(ws.to_string()).bind(profile.to_string()).bind(kind.as_str()).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
     /// Opens a profile's secret; `None` when there is none.
     pub async fn get_secret(
         &self,

@@ -33,7 +33,10 @@ fn due(rows: Vec<DueRow>) -> Result<Vec<ProfileDue>> {
 impl Store {
     /// Claims, for `owner` until `until`, up to `limit` connected profiles of `login` whose token
     /// expires before `before` (and has not expired, unless the login renews with a refresh token)
-    /// and was issued no later than `issued_by`, and whose refresh nobody holds.
+    /// and was issued no later than `issued_by`, and whose refresh nobody holds. A token that already
+    /// ends within a day of the profile's reconnect-by date (a refresh token's fixed end) is not
+    /// renewed again until it has ended: a renewal would gain nothing, and its refusal then says
+    /// the consent is over.
     pub async fn claim_refreshes(
         &self,
         owner: &str,
@@ -53,6 +56,7 @@ impl Store {
              WHERE id IN (SELECT id FROM profiles WHERE state = 'connected' AND login = $3
                  AND (token_expires_at > $4 OR $8) AND token_expires_at < $5 AND token_issued_at <= $6
                  AND (refresh_until IS NULL OR refresh_until < $4)
+                 AND (reconnect_by IS NULL OR token_expires_at < reconnect_by - 86400000000 OR token_expires_at <= $4)
                ORDER BY token_expires_at LIMIT $7{lock})
              RETURNING workspace_id, id, token_expires_at"
         );

@@ -256,6 +256,28 @@ on_both_backends! {
         }
     };
 
+    a_token_that_already_ends_with_its_refresh_token_is_not_renewed_again_until_it_ends => |s: Store| async move {
+        let (_, ws, _) = fixture(&s).await;
+        let now = s.clock().now().as_microsecond();
+        let day = 86_400_000_000_i64;
+        let linkedin = |id: &'static str, expires: i64, by: i64| NewProfile {
+            workspace: ws, platform: "linkedin", external_id: id, handle: id, granted_scopes: &[], token_issued_at: 0,
+            token_expires_at: Some(expires), sandbox: true, login: Login::Linkedin, grant: None, reconnect_by: Some(by),
+        };
+        // Ends in five days, with the year: a renewal would gain nothing.
+        s.upsert_profile(linkedin("urn:li:person:capped", now + 5 * day, now + 5 * day)).await.unwrap();
+        // Ends in five days, the year much later: due.
+        let due = s.upsert_profile(linkedin("urn:li:person:due", now + 5 * day, now + 300 * day)).await.unwrap();
+        // Ended with the year: claimed once more, so its refusal holds the profile.
+        let ended = s.upsert_profile(linkedin("urn:li:person:ended", now - 1, now - 1)).await.unwrap();
+        let claimed = s.claim_refreshes("w", now + 60_000_000, Login::Linkedin, now + 7 * day, now, 10).await.unwrap();
+        let mut ids: Vec<_> = claimed.iter().map(|p| p.profile).collect();
+        ids.sort();
+        let mut want = vec![due, ended];
+        want.sort();
+        assert_eq!(ids, want);
+    };
+
     a_ciphertext_moved_to_another_profile_does_not_decrypt => |s: Store| async move {
         let (_, ws, p1) = fixture(&s).await;
         let p2 = s.upsert_profile(NewProfile { workspace: ws, platform: "instagram", external_id: "2", handle: "b", granted_scopes: &[], token_issued_at: 0, token_expires_at: None, sandbox: true, login: Login::Instagram, grant: None, reconnect_by: None }).await.unwrap();

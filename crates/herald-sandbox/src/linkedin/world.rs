@@ -37,9 +37,6 @@ pub(crate) struct Token {
     pub client_id: String,
     pub scopes: Vec<String>,
     pub expires_at: Timestamp,
-    /// The refresh token of the consent this access token came from, where the app has them:
-    /// revoking that refresh token ends this token too.
-    pub refresh: Option<String>,
 }
 
 /// An image or video upload (Images and Videos APIs).

@@ -341,50 +341,59 @@ async fn all_renewed(app: &TestApp, before: &[Value]) -> Vec<Value> {
     }
 }
 
+/// Signs up, plays an app LinkedIn approved for programmatic refresh tokens (a partner's), signs
+/// in with LinkedIn and chooses the member and a Page; returns the connection and the profiles.
+async fn partner(app: &mut TestApp, email: &str) -> (String, Vec<Value>) {
+    app.signup(email).await;
+    app.sandbox_post("_sandbox/linkedin/app", json!({"refresh_tokens": true}))
+        .await;
+    let connection = login(app).await;
+    choose(app, &connection, &[MEMBER, COFFEE]).await;
+    let profiles = app.profiles().await;
+    for p in &profiles {
+        assert_eq!(
+            (
+                days_to(app, p, "token_expires_at"),
+                days_to(app, p, "reconnect_by")
+            ),
+            (59, 364),
+            "a 60-day token the care renews; the person reconnects a year from the consent: {p:#}"
+        );
+    }
+    // 55 days on, inside the week before the access tokens end: the care renews each profile's
+    // token with its refresh token, and the year's end does not move.
+    advance_both(app, SignedDuration::from_hours(55 * 24), email).await;
+    let profiles = all_renewed(app, &profiles).await;
+    for p in &profiles {
+        assert_eq!(p["status"], "connected", "{p:#}");
+        assert_eq!(
+            (
+                days_to(app, p, "token_expires_at"),
+                days_to(app, p, "reconnect_by")
+            ),
+            (59, 309),
+            "{p:#}"
+        );
+    }
+    let journal = app.sandbox_json("_sandbox/requests").await.to_string();
+    assert!(
+        journal.contains(r#""grant_type":"refresh_token""#),
+        "the renewals were refresh-token grants"
+    );
+    (connection, profiles)
+}
+
 #[tokio::test]
-async fn a_linkedin_partner_apps_tokens_are_renewed_until_the_refresh_tokens_year_ends_and_deleting_the_connection_revokes_them()
+async fn a_linkedin_partner_apps_tokens_are_renewed_until_the_refresh_tokens_year_ends_then_the_person_reconnects()
  {
     on_both_backends!(Mode::Standalone, |app| {
         let email = "li-partner@example.com";
-        app.signup(email).await;
-        // An app LinkedIn approved for programmatic refresh tokens (a partner's).
-        app.sandbox_post("_sandbox/linkedin/app", json!({"refresh_tokens": true}))
-            .await;
-        let connection = login(&app).await;
-        let chosen = choose(&app, &connection, &[MEMBER, COFFEE]).await;
-        let coffee = chosen[1].clone();
-        let profiles = app.profiles().await;
-        for p in &profiles {
-            assert_eq!(
-                (
-                    days_to(&app, p, "token_expires_at"),
-                    days_to(&app, p, "reconnect_by")
-                ),
-                (59, 364),
-                "a 60-day token the care renews; the person reconnects a year from the consent: {p:#}"
-            );
-        }
-
-        // 55 days on, inside the week before the access tokens end: the care renews each
-        // profile's token with its refresh token, and the year's end does not move.
-        advance_both(&app, SignedDuration::from_hours(55 * 24), email).await;
-        let profiles = all_renewed(&app, &profiles).await;
-        for p in &profiles {
-            assert_eq!(p["status"], "connected", "{p:#}");
-            assert_eq!(
-                (
-                    days_to(&app, p, "token_expires_at"),
-                    days_to(&app, p, "reconnect_by")
-                ),
-                (59, 309),
-                "{p:#}"
-            );
-        }
-        let journal = app.sandbox_json("_sandbox/requests").await.to_string();
-        assert!(
-            journal.contains(r#""grant_type":"refresh_token""#),
-            "the renewals were refresh-token grants"
-        );
+        let (connection, profiles) = partner(&mut app, email).await;
+        let coffee = profiles
+            .iter()
+            .find(|p| p["external_id"] == COFFEE.trim_start_matches("linkedin:"))
+            .unwrap()["id"]
+            .clone();
 
         // Day 61: the first access tokens are dead; the Page publishes with its renewed one.
         advance_both(&app, SignedDuration::from_hours(6 * 24), email).await;
@@ -393,6 +402,18 @@ async fn a_linkedin_partner_apps_tokens_are_renewed_until_the_refresh_tokens_yea
             json!({"text": "After the renewal.", "targets": [{"profile_id": coffee}], "scheduled_at": at(&app, 1)}),
         )
         .await;
+        // The connection's own token (60 days, dead now) is renewed when its accounts are listed:
+        // Pages can be added until the year ends.
+        let renewals = || async {
+            let journal = app.sandbox_json("_sandbox/requests").await.to_string();
+            journal.matches(r#""grant_type":"refresh_token""#).count()
+        };
+        let before = renewals().await;
+        let (s, accounts) = app
+            .get(app.ws_url(&format!("connections/{connection}/accounts")))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{accounts}");
+        assert_eq!(renewals().await, before + 1, "the connection's token was renewed");
 
         // Day 360: the renewal gives a token that ends with the refresh token, five days on, and
         // each profile says the person must reconnect soon.
@@ -405,8 +426,34 @@ async fn a_linkedin_partner_apps_tokens_are_renewed_until_the_refresh_tokens_yea
             assert_eq!(p["status"], "expiring_soon", "{p:#}");
         }
 
-        // Deleting the connection revokes the refresh token, and with it every access token it
-        // made: nothing of Herald's still works at LinkedIn.
+        // Day 366: the refresh token has ended; the care's last try is refused and each profile
+        // needs the person, because their consent expired (not because it was revoked).
+        advance_both(&app, SignedDuration::from_hours(6 * 24), email).await;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let profiles = app.profiles().await;
+            if profiles.iter().all(|p| p["status"] == "needs_reconnect") {
+                for p in &profiles {
+                    assert_eq!(p["reason"], "expired", "{p:#}");
+                }
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never held: {profiles:#?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+}
+
+#[tokio::test]
+async fn deleting_a_linkedin_partner_connection_revokes_its_refresh_token_and_each_profiles_renewed_token() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let (connection, _) = partner(&mut app, "li-partner-gone@example.com").await;
+        // The connection's first token and each profile's renewed one are alive, with the
+        // refresh token; LinkedIn does not say that revoking a refresh token ends the tokens it
+        // made, so Herald revokes each.
         let (_, gone) = app.delete(app.ws_url(&format!("connections/{connection}"))).await;
         assert_eq!(gone["revoked_at_platform"], true, "{gone:#}");
         let live: Vec<Value> = state(&app).await["tokens"]
@@ -416,6 +463,9 @@ async fn a_linkedin_partner_apps_tokens_are_renewed_until_the_refresh_tokens_yea
             .filter(|t| t["expired"] == false)
             .cloned()
             .collect();
-        assert!(live.is_empty(), "{live:#?}");
+        assert!(
+            live.is_empty(),
+            "nothing of Herald's still works at LinkedIn: {live:#?}"
+        );
     });
 }
