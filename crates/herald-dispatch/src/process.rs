@@ -322,15 +322,23 @@ impl Dispatcher {
                 live: live.as_ref(),
                 ..draft
             };
-            if let Some(v) = rules::check(platform, &draft)
-                .into_iter()
-                .find(|v| v.rule == "quota.exhausted")
-            {
+            // What only the platform knows, read just now: a full quota waits; what the account
+            // no longer allows (a privacy level it stopped offering) is refused, by rule.
+            let found = rules::check(platform, &draft);
+            if let Some(v) = found.iter().find(|v| v.rule == "quota.exhausted") {
                 return Err(Ok(Stop::Retry(
                     self.clock.now() + QUOTA_RECHECK,
                     "rate_limited",
-                    v.message,
+                    v.message.clone(),
                 )));
+            }
+            if !found.is_empty() {
+                let msg = found
+                    .iter()
+                    .map(|v| v.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                return Err(Ok(Stop::Fail("content_rejected", msg)));
             }
         }
         let exp = self.clock.now().as_second()
@@ -556,7 +564,8 @@ impl Dispatcher {
         )))
     }
 
-    /// The platform's live facts about the profile (Instagram's publishing quota): cached for
+    /// The platform's live facts about the profile (Instagram's publishing quota, TikTok's
+    /// creator info): cached for
     /// [`FACTS_TTL`], read again after. When they cannot be read, publishing goes ahead (the
     /// platform refuses past its quota anyway).
     async fn live_facts(

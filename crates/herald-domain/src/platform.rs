@@ -42,15 +42,17 @@ pub struct Permission {
 pub enum Login {
     Instagram,
     Facebook,
+    Tiktok,
     Pinterest,
     Linkedin,
     X,
 }
 
 impl Login {
-    pub const ALL: [Login; 5] = [
+    pub const ALL: [Login; 6] = [
         Self::Instagram,
         Self::Facebook,
+        Self::Tiktok,
         Self::Pinterest,
         Self::Linkedin,
         Self::X,
@@ -60,6 +62,7 @@ impl Login {
         match self {
             Self::Instagram => "instagram",
             Self::Facebook => "facebook",
+            Self::Tiktok => "tiktok",
             Self::Pinterest => "pinterest",
             Self::Linkedin => "linkedin",
             Self::X => "x",
@@ -75,6 +78,7 @@ impl Login {
         match self {
             Self::Instagram => "Instagram",
             Self::Facebook => "Facebook",
+            Self::Tiktok => "TikTok",
             Self::Pinterest => "Pinterest",
             Self::Linkedin => "LinkedIn",
             Self::X => "X",
@@ -83,7 +87,8 @@ impl Login {
 
     /// Whether this login's tokens can be renewed without the person (Instagram Login's long-lived
     /// tokens refresh for another 60 days once a day old; Pinterest's 30-day and X's 2-hour access
-    /// tokens renew with a refresh token that rotates; LinkedIn's 60-day tokens with a refresh token
+    /// tokens, and TikTok's short ones, renew with a refresh token that rotates; LinkedIn's 60-day
+    /// tokens with a refresh token
     /// where LinkedIn gave one (apps it approved for them), up to that token's fixed end; Facebook
     /// Login's grant ends when it ends).
     ///
@@ -92,7 +97,7 @@ impl Login {
     /// ever tries to renew it.
     pub fn refreshes_tokens(self) -> bool {
         match self {
-            Self::Instagram | Self::Pinterest | Self::Linkedin | Self::X => true,
+            Self::Instagram | Self::Tiktok | Self::Pinterest | Self::Linkedin | Self::X => true,
             Self::Facebook => false,
         }
     }
@@ -100,7 +105,7 @@ impl Login {
     /// Whether renewing takes a refresh token rather than the access token itself: then an
     /// expired access token is renewed like any other, and only a refused renewal needs the person.
     pub fn renews_with_refresh_token(self) -> bool {
-        matches!(self, Self::Pinterest | Self::Linkedin | Self::X)
+        matches!(self, Self::Tiktok | Self::Pinterest | Self::Linkedin | Self::X)
     }
 
     /// How old a token must be before Herald renews it: Instagram renews only tokens a day old;
@@ -113,6 +118,9 @@ impl Login {
             // X's two-hour tokens: renewed once half-way through; LinkedIn's 60-day ones within
             // the week before their end (never again once they end with the refresh token).
             Self::X | Self::Linkedin => jiff::SignedDuration::from_hours(1),
+            // TikTok's access tokens last as long as its token endpoint says (two hours now, a
+            // day in older documents): renewed once an hour old at most.
+            Self::Tiktok => jiff::SignedDuration::from_hours(1),
             Self::Facebook => jiff::SignedDuration::ZERO,
         }
     }
@@ -122,6 +130,7 @@ impl Login {
         match self {
             Self::Instagram => INSTAGRAM_PERMISSIONS,
             Self::Facebook => FACEBOOK_PERMISSIONS,
+            Self::Tiktok => TIKTOK_PERMISSIONS,
             Self::Pinterest => PINTEREST_PERMISSIONS,
             Self::Linkedin => LINKEDIN_PERMISSIONS,
             Self::X => X_PERMISSIONS,
@@ -181,6 +190,7 @@ impl Platform {
         match self {
             Self::Instagram => Some(Login::Instagram),
             Self::Facebook => Some(Login::Facebook),
+            Self::Tiktok => Some(Login::Tiktok),
             Self::Pinterest => Some(Login::Pinterest),
             Self::Linkedin => Some(Login::Linkedin),
             Self::X => Some(Login::X),
@@ -400,6 +410,29 @@ const LINKEDIN_PERMISSIONS: &[Permission] = &[
         reason: "To read your Pages' posts and their comments, so Herald can confirm what it published and never posts twice, and show the comments.",
         needed_for: &[Feature::Comments],
         applies_to: &[Platform::Linkedin],
+    },
+];
+
+/// TikTok Login Kit scopes (the scopes reference). `video.upload` (drafts sent to the creator's
+/// inbox) is not asked for: Herald posts directly.
+const TIKTOK_PERMISSIONS: &[Permission] = &[
+    Permission {
+        scope: "user.info.basic",
+        reason: "To read your TikTok account's id and name so Herald can show which account is connected.",
+        needed_for: &[Feature::Publish, Feature::Metrics],
+        applies_to: &[Platform::Tiktok],
+    },
+    Permission {
+        scope: "video.publish",
+        reason: "To post the videos and photos you schedule directly to your account, at the time you choose, with the privacy you choose.",
+        needed_for: &[Feature::Publish],
+        applies_to: &[Platform::Tiktok],
+    },
+    Permission {
+        scope: "video.list",
+        reason: "To read your public videos, so Herald can confirm what it published and never posts twice, and show their views, likes, comments and shares.",
+        needed_for: &[Feature::Metrics],
+        applies_to: &[Platform::Tiktok],
     },
 ];
 

@@ -506,6 +506,7 @@ impl Instagram {
         Ok(LiveFacts {
             quota_used: n(&entry["quota_usage"]),
             quota_total: n(&entry["config"]["quota_total"]),
+            creator: None,
         })
     }
 

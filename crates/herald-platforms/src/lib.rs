@@ -11,6 +11,7 @@ mod meta;
 mod oauth2;
 mod pinterest;
 mod registry;
+mod tiktok;
 mod x;
 
 use std::time::Duration;

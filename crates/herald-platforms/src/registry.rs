@@ -15,6 +15,7 @@ use crate::facebook::{Facebook, FacebookConfig};
 use crate::instagram::{Instagram, InstagramConfig};
 use crate::linkedin::{Linkedin, LinkedinConfig};
 use crate::pinterest::{Pinterest, PinterestConfig};
+use crate::tiktok::{Tiktok, TiktokConfig};
 use crate::x::{X, XConfig};
 
 /// The hosts a login's API lives on, by their real names: the consent page, the API host that
@@ -126,6 +127,13 @@ impl Registry {
                 api: "api.linkedin.com",
                 graph: "api.linkedin.com",
             },
+            // TikTok's consent page is on www, the API and token endpoints on open.tiktokapis.com
+            // (the upload host is named by each upload).
+            Login::Tiktok => Hosts {
+                www: "www.tiktok.com",
+                api: "open.tiktokapis.com",
+                graph: "open.tiktokapis.com",
+            },
             Login::X => Hosts {
                 www: "x.com",
                 api: "api.x.com",
@@ -143,7 +151,7 @@ impl Registry {
                 .cloned()
                 .ok_or_else(|| format!("no app is configured for {} Login", l.display_name()))
         };
-        let (x_app, li) = (app(Login::X)?, app(Login::Linkedin)?);
+        let (x_app, li, tt) = (app(Login::X)?, app(Login::Linkedin)?, app(Login::Tiktok)?);
         let (ig, fb, pin) = (
             app(Login::Instagram)?,
             app(Login::Facebook)?,
@@ -200,7 +208,17 @@ impl Registry {
             },
             crate::http_client(),
         ));
+        let tiktok = Arc::new(Tiktok::new(
+            TiktokConfig {
+                client_key: tt.client_id,
+                client_secret: tt.client_secret,
+                www_base: tt.www_base,
+                api_base: tt.api_base,
+            },
+            crate::http_client(),
+        ));
         let connectors: HashMap<Login, Arc<dyn Connector>> = HashMap::from([
+            (Login::Tiktok, tiktok.clone() as Arc<dyn Connector>),
             (Login::Linkedin, linkedin.clone() as Arc<dyn Connector>),
             (Login::X, x.clone() as Arc<dyn Connector>),
             (Login::Instagram, instagram.clone() as Arc<dyn Connector>),
@@ -208,6 +226,7 @@ impl Registry {
             (Login::Pinterest, pinterest.clone() as Arc<dyn Connector>),
         ]);
         let publishers: HashMap<Platform, Arc<dyn Publisher>> = HashMap::from([
+            (Platform::Tiktok, tiktok as Arc<dyn Publisher>),
             (Platform::Linkedin, linkedin as Arc<dyn Publisher>),
             (Platform::X, x as Arc<dyn Publisher>),
             (Platform::Instagram, instagram as Arc<dyn Publisher>),

@@ -374,6 +374,93 @@ async fn x_reply(State(sb): State<Sandbox>, Path(post_id): Path<String>, Json(r)
     Json(json!({ "id": id })).into_response()
 }
 
+pub(crate) fn tiktok_routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/_sandbox/tiktok", get(tiktok_state))
+        .route("/_sandbox/tiktok/faults", post(tiktok_fault))
+        .route("/_sandbox/tiktok/app", post(tiktok_app))
+        .route("/_sandbox/tiktok/creators/{open_id}", post(tiktok_creator))
+}
+
+/// TikTok's creators and what each allows, grants, tokens (fingerprints), the app's audit and
+/// verified prefixes, and every publication (uploads, processing, posts).
+async fn tiktok_state(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let now = sb.clock().now();
+    let mut w = sb.tiktok();
+    w.settle(now);
+    let tokens: Vec<_> = w
+        .tokens
+        .iter()
+        .map(|(t, v)| {
+            json!({"fingerprint": fingerprint(t), "open_id": v.open_id, "kind": v.kind, "scopes": v.scopes,
+            "expires_at": v.expires_at, "expired": v.expires_at <= now})
+        })
+        .collect();
+    let grants: Vec<_> = w
+        .grants
+        .iter()
+        .map(|((app, user), scopes)| json!({"client_key": app, "open_id": user, "scopes": scopes}))
+        .collect();
+    Json(
+        json!({"creators": w.creators, "grants": grants, "tokens": tokens, "audited": w.audited,
+        "verified_prefixes": w.verified_prefixes, "publications": w.publications}),
+    )
+}
+
+/// Queues a fault on TikTok (a rate limit answers 429 until it lapses).
+async fn tiktok_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Response {
+    queue_fault(&sb, UseCase::Tiktok, f)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TiktokApp {
+    audited: Option<bool>,
+    verified_prefixes: Option<Vec<String>>,
+}
+
+/// Sets whether TikTok audited the app, and the URL prefixes it verified for pull mode (none: any).
+async fn tiktok_app(State(sb): State<Sandbox>, Json(a): Json<TiktokApp>) -> Json<serde_json::Value> {
+    let mut w = sb.tiktok();
+    if let Some(audited) = a.audited {
+        w.audited = audited;
+    }
+    if let Some(prefixes) = a.verified_prefixes {
+        w.verified_prefixes = prefixes;
+    }
+    Json(json!({"audited": w.audited, "verified_prefixes": w.verified_prefixes}))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TiktokCreator {
+    private: Option<bool>,
+    comment_disabled: Option<bool>,
+    max_video_post_duration_sec: Option<u32>,
+}
+
+/// Changes what an account allows, as its owner would in the app.
+async fn tiktok_creator(
+    State(sb): State<Sandbox>,
+    Path(open_id): Path<String>,
+    Json(c): Json<TiktokCreator>,
+) -> Response {
+    let mut w = sb.tiktok();
+    let Some(creator) = w.creators.iter_mut().find(|x| x.open_id == open_id) else {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such creator"}))).into_response();
+    };
+    if let Some(p) = c.private {
+        creator.private = p;
+    }
+    if let Some(d) = c.comment_disabled {
+        creator.comment_disabled = d;
+    }
+    if let Some(m) = c.max_video_post_duration_sec {
+        creator.max_video_post_duration_sec = m;
+    }
+    Json(json!(creator)).into_response()
+}
+
 pub(crate) fn linkedin_routes() -> Router<Sandbox> {
     Router::new()
         .route("/_sandbox/linkedin", get(linkedin_state))

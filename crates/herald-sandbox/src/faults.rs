@@ -321,6 +321,18 @@ pub(crate) async fn faulted(
             "UNPROCESSABLE_ENTITY",
             "The content was refused (a permanent fault injected by the sandbox)",
         ),
+        FaultKind::ServerError if use_case == UseCase::Tiktok => crate::tiktok::api::envelope(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            json!({}),
+            "internal_error",
+            "Something went wrong. Please try again later.",
+        ),
+        FaultKind::Refuse if use_case == UseCase::Tiktok => crate::tiktok::api::envelope(
+            axum::http::StatusCode::BAD_REQUEST,
+            json!({}),
+            "invalid_params",
+            "The content was refused (a permanent fault injected by the sandbox)",
+        ),
         FaultKind::ServerError => server_error(),
         FaultKind::Reset => reset(),
         FaultKind::Refuse if use_case == UseCase::Pinterest => (

@@ -17,6 +17,7 @@ mod instagram;
 mod linkedin;
 mod meter;
 mod pinterest;
+mod tiktok;
 mod x;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -45,6 +46,8 @@ pub struct SandboxConfig {
     pub x_app: App,
     /// The LinkedIn app Herald uses.
     pub linkedin_app: App,
+    /// The TikTok app Herald uses (its client key and secret).
+    pub tiktok_app: App,
     /// API-published posts per account per rolling 24 hours (Instagram documents 50).
     pub publish_quota: u32,
     /// The platforms' quotas, as they are or scaled up or switched off for a run.
@@ -137,6 +140,11 @@ impl Default for SandboxConfig {
                 client_secret: "sandbox-linkedin-client-secret".into(),
                 redirect_uris: Vec::new(),
             },
+            tiktok_app: App {
+                client_id: "awsandboxtiktokkey".into(),
+                client_secret: "sandbox-tiktok-client-secret".into(),
+                redirect_uris: Vec::new(),
+            },
             publish_quota: 50,
             limits: Limits::default(),
             journal_limit: 10_000,
@@ -160,6 +168,8 @@ pub enum Emulator {
     X,
     /// LinkedIn: `www.linkedin.com` (consent, tokens, uploads), `api.linkedin.com`.
     Linkedin,
+    /// TikTok: `www.tiktok.com` (consent), `open.tiktokapis.com` and its upload host.
+    Tiktok,
 }
 
 impl Emulator {
@@ -171,6 +181,7 @@ impl Emulator {
             "pinterest" => Some(Self::Pinterest),
             "x" => Some(Self::X),
             "linkedin" => Some(Self::Linkedin),
+            "tiktok" => Some(Self::Tiktok),
             _ => None,
         }
     }
@@ -185,6 +196,7 @@ impl SandboxConfig {
             Emulator::Pinterest => self.pinterest_app.clone(),
             Emulator::X => self.x_app.clone(),
             Emulator::Linkedin => self.linkedin_app.clone(),
+            Emulator::Tiktok => self.tiktok_app.clone(),
         }
     }
 }
@@ -214,6 +226,9 @@ pub struct Footprint {
     pub linkedin_comments: usize,
     pub linkedin_assets: usize,
     pub linkedin_uploads: usize,
+    pub tiktok_codes: usize,
+    pub tiktok_tokens: usize,
+    pub tiktok_publications: usize,
 }
 
 /// The sandbox: its configuration, clock and every platform's state.
@@ -230,6 +245,7 @@ struct Inner {
     pinterest: Mutex<pinterest::World>,
     x: Mutex<x::World>,
     linkedin: Mutex<linkedin::World>,
+    tiktok: Mutex<tiktok::World>,
     /// Rate limiting across both Graph hosts: the call log, faults and throttles.
     meter: Mutex<meter::Meter>,
     /// Chaos, the injected counts and the calls in flight.
@@ -258,6 +274,7 @@ impl Sandbox {
                 pinterest: Mutex::new(pinterest::World::seeded()),
                 x: Mutex::new(x::World::seeded()),
                 linkedin: Mutex::new(linkedin::World::seeded(comments)),
+                tiktok: Mutex::new(tiktok::World::seeded()),
                 meter: Mutex::new(meter::Meter::new(limit)),
                 faults: Mutex::new(faults::Faults::default()),
                 journal: Mutex::new(bounded::Bounded::new(limit)),
@@ -294,6 +311,10 @@ impl Sandbox {
         lock(&self.inner.linkedin)
     }
 
+    pub(crate) fn tiktok(&self) -> MutexGuard<'_, tiktok::World> {
+        lock(&self.inner.tiktok)
+    }
+
     pub(crate) fn meter(&self) -> MutexGuard<'_, meter::Meter> {
         lock(&self.inner.meter)
     }
@@ -320,6 +341,7 @@ impl Sandbox {
             Emulator::Pinterest => config.pinterest_app.allow(uri),
             Emulator::X => config.x_app.allow(uri),
             Emulator::Linkedin => config.linkedin_app.allow(uri),
+            Emulator::Tiktok => config.tiktok_app.allow(uri),
         }
     }
 
@@ -352,6 +374,8 @@ impl Sandbox {
         all.extend(self.x().tokens.keys().cloned());
         let li = self.linkedin();
         all.extend(li.tokens.keys().chain(li.refresh_tokens.keys()).cloned());
+        drop(li);
+        all.extend(self.tiktok().tokens.keys().cloned());
         all
     }
 
@@ -366,6 +390,7 @@ impl Sandbox {
         let pin = self.pinterest();
         let x = self.x();
         let li = self.linkedin();
+        let tt = self.tiktok();
         Footprint {
             journal,
             calls,
@@ -388,6 +413,9 @@ impl Sandbox {
             linkedin_comments: li.comments.len(),
             linkedin_assets: li.assets.len(),
             linkedin_uploads: li.uploads.len(),
+            tiktok_codes: tt.codes.len(),
+            tiktok_tokens: tt.tokens.len(),
+            tiktok_publications: tt.publications.len(),
         }
     }
 
@@ -399,6 +427,7 @@ impl Sandbox {
             Emulator::Pinterest,
             Emulator::X,
             Emulator::Linkedin,
+            Emulator::Tiktok,
         ])
     }
 
@@ -412,6 +441,7 @@ impl Sandbox {
                 Emulator::Pinterest => r.merge(pinterest::routes()).merge(control::pinterest_routes()),
                 Emulator::X => r.merge(x::routes()).merge(control::x_routes()),
                 Emulator::Linkedin => r.merge(linkedin::routes()).merge(control::linkedin_routes()),
+                Emulator::Tiktok => r.merge(tiktok::routes()).merge(control::tiktok_routes()),
             };
         }
         r.with_state(self.clone())
@@ -441,6 +471,20 @@ pub(crate) fn oauth_error(
         axum::Json(serde_json::json!({"error": error, "error_description": description})),
     )
         .into_response()
+}
+
+/// Whether a PKCE verifier answers the challenge a code was bound to (RFC 7636: `S256` is the
+/// base64url SHA-256 of the verifier; `plain` is the verifier itself).
+pub(crate) fn pkce_matches(challenge: &str, method: &str, verifier: &str) -> bool {
+    use base64::Engine;
+    use sha2::Digest;
+    match method {
+        "S256" => {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+                == challenge
+        }
+        _ => verifier == challenge,
+    }
 }
 
 /// A random opaque string of `n` URL-safe characters.

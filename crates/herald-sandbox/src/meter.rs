@@ -30,6 +30,8 @@ pub(crate) enum UseCase {
     X,
     /// Not Meta's: LinkedIn's calls, counted per member.
     Linkedin,
+    /// Not Meta's: TikTok's calls, counted per account.
+    Tiktok,
 }
 
 /// One Graph request, as the sandbox saw it (the path only: query strings carry tokens).

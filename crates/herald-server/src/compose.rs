@@ -963,7 +963,7 @@ pub(crate) fn library_file() -> MethodRouter<AppState> {
                 Err(_) => Err(ApiError::not_found("media")),
             };
             match found {
-                Ok(m) => crate::media::serve(&m, "inline").await.into_response(),
+                Ok(m) => crate::media::serve(&m, "inline", None).await.into_response(),
                 Err(e) => error_page(&e),
             }
         },

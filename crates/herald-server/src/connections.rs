@@ -426,6 +426,7 @@ pub(crate) async fn save_profile(
         }
     }
     tracing::info!(profile = %id, platform, "profile connected");
+    crate::engagement::remember_live_facts(state, ws, id).await;
     let requeued = state.store.requeue_after_reconnect(ws, id).await?;
     if requeued > 0 {
         state.wake.notify_one();

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use herald_domain::platform::{Feature, Login};
 use herald_domain::profile::SecretKind;
+use herald_domain::rules::LiveFacts;
 use herald_domain::{PostId, ProfileId, WorkspaceId};
 use herald_platforms::{Choice, Comment, Metrics, PlatformError, Publisher};
 use herald_store::{DeliveryRow, PostRow};
@@ -56,6 +57,10 @@ impl Engage {
         self.publisher
             .metrics(self.login, token, &self.account, id, now)
             .await
+    }
+
+    async fn live_facts(&self, token: &SecretString) -> Result<Option<LiveFacts>, PlatformError> {
+        self.publisher.live_facts(self.login, token, &self.account).await
     }
 
     async fn reply(&self, token: &SecretString, comment: &str, text: &str) -> Result<String, PlatformError> {
@@ -121,6 +126,24 @@ pub(crate) async fn token_for(
             )
         })?;
     Ok((engage, p.platform.display_name().to_owned(), token))
+}
+
+/// Reads and keeps what only the platform knows about a profile's account (what TikTok's account
+/// allows a post, Instagram's publishing quota), so the rules hold a post to it from scheduling
+/// on. A failure leaves what was known; publishing reads them again anyway.
+pub(crate) async fn remember_live_facts(state: &AppState, ws: WorkspaceId, profile: ProfileId) {
+    let Ok((engage, _, token)) = token_for(state, ws, profile, Feature::Publish).await else {
+        return;
+    };
+    match engage.live_facts(&token).await {
+        Ok(Some(facts)) => {
+            if let Err(e) = state.store.put_live_facts(ws, profile, &facts).await {
+                tracing::warn!(%profile, error = %e, "keeping the account's live facts failed");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(%profile, error = %e, "reading the account's live facts failed"),
+    }
 }
 
 /// Runs `read` for every published delivery of the post; others get `not_published`.

@@ -1,11 +1,12 @@
-//! Media: streamed uploads under a size cap, type detected from the bytes, and signed download URLs.
+//! Media: streamed uploads under a size cap, type detected from the bytes, and signed download URLs
+//! (which serve one byte range on request: a platform that takes a video in chunks reads each).
 
 use std::collections::HashMap;
 
 use axum::body::Body as HttpBody;
 use axum::extract::multipart::Field;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use herald_domain::media::{MediaType, PROBE_PREFIX, probe};
@@ -14,7 +15,7 @@ use herald_domain::{MediaId, WorkspaceId};
 use herald_store::{MediaRow, NewMedia, VideoFacts};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -258,7 +259,8 @@ pub(crate) fn signed() -> MethodRouter<AppState> {
     get(
         |State(state): State<AppState>,
          Path(file): Path<String>,
-         Query(q): Query<HashMap<String, String>>| async move {
+         Query(q): Query<HashMap<String, String>>,
+         headers: HeaderMap| async move {
             let denied = || {
                 ApiError::new(
                     StatusCode::FORBIDDEN,
@@ -287,31 +289,100 @@ pub(crate) fn signed() -> MethodRouter<AppState> {
                 .get_media_for_signed_url(id)
                 .await
                 .map_err(ApiError::missing("media"))?;
-            Ok::<Response, ApiError>(serve(&m, "attachment").await)
+            let range = range_of(&headers, u64::try_from(m.bytes).unwrap_or(0));
+            Ok::<Response, ApiError>(serve(&m, "attachment", range).await)
         },
     )
 }
 
-/// A library file's bytes: `inline` for Herald's own pages, `attachment` for what platforms fetch.
-pub(crate) async fn serve(m: &MediaRow, disposition: &str) -> Response {
-    let f = match tokio::fs::File::open(&m.path).await {
+/// One `Range: bytes=first-last` (or `first-`) inside a file of `size` bytes, as the inclusive
+/// bounds; any other (several ranges, a suffix, one past the end) is no range: the whole file.
+fn range_of(headers: &HeaderMap, size: u64) -> Option<(u64, u64)> {
+    let spec = headers
+        .get(header::RANGE)?
+        .to_str()
+        .ok()?
+        .trim()
+        .strip_prefix("bytes=")?;
+    let (first, last) = spec.split_once('-')?;
+    let end = size.checked_sub(1)?;
+    let first: u64 = first.trim().parse().ok()?;
+    let last = match last.trim() {
+        "" => end,
+        l => l.parse::<u64>().ok()?.min(end),
+    };
+    (first <= last).then_some((first, last))
+}
+
+/// A library file's bytes, or one `range` of them: `inline` for Herald's own pages, `attachment`
+/// for what platforms fetch.
+pub(crate) async fn serve(m: &MediaRow, disposition: &str, range: Option<(u64, u64)>) -> Response {
+    let mut f = match tokio::fs::File::open(&m.path).await {
         Ok(f) => f,
         Err(e) => return ApiError::internal(&e).into_response(),
     };
     let ext = m.media_type.mime().rsplit('/').next().unwrap_or("bin");
-    let body = HttpBody::from_stream(tokio_util::io::ReaderStream::new(f));
-    (
+    let (status, length, body) = match range {
+        Some((first, last)) => {
+            if let Err(e) = f.seek(std::io::SeekFrom::Start(first)).await {
+                return ApiError::internal(&e).into_response();
+            }
+            let len = last - first + 1;
+            let part = tokio_util::io::ReaderStream::new(f.take(len));
+            (StatusCode::PARTIAL_CONTENT, len, HttpBody::from_stream(part))
+        }
+        None => (
+            StatusCode::OK,
+            u64::try_from(m.bytes).unwrap_or(0),
+            HttpBody::from_stream(tokio_util::io::ReaderStream::new(f)),
+        ),
+    };
+    let mut res = (
+        status,
         [
             (header::CONTENT_TYPE, m.media_type.mime().to_owned()),
-            (header::CONTENT_LENGTH, m.bytes.to_string()),
+            (header::CONTENT_LENGTH, length.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("{disposition}; filename=\"{}.{ext}\"", m.id),
             ),
             // Only the one who holds the link (or the session) keeps it.
             (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+            (header::ACCEPT_RANGES, "bytes".to_owned()),
         ],
         body,
     )
-        .into_response()
+        .into_response();
+    if let Some((first, last)) = range
+        && let Ok(v) = format!("bytes {first}-{last}/{}", m.bytes).parse()
+    {
+        res.headers_mut().insert(header::CONTENT_RANGE, v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asking(range: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::RANGE, range.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn one_byte_range_inside_the_file_is_served_and_anything_else_is_the_whole_file() {
+        assert_eq!(range_of(&asking("bytes=0-9"), 100), Some((0, 9)));
+        assert_eq!(range_of(&asking("bytes=90-"), 100), Some((90, 99)));
+        assert_eq!(
+            range_of(&asking("bytes=90-200"), 100),
+            Some((90, 99)),
+            "clipped to the end"
+        );
+        assert_eq!(range_of(&asking("bytes=100-"), 100), None, "past the end");
+        assert_eq!(range_of(&asking("bytes=-10"), 100), None, "a suffix");
+        assert_eq!(range_of(&asking("bytes=0-1,5-6"), 100), None, "several");
+        assert_eq!(range_of(&HeaderMap::new(), 100), None);
+    }
 }

@@ -209,9 +209,10 @@ fn facts(media: &[MediaRow]) -> Vec<MediaFacts> {
     media.iter().map(MediaRow::facts).collect()
 }
 
-/// One violation per broken rule per target; empty when every target can take the post. With
-/// `live`, the platforms' cached live facts count too (the composer's check: a post that waits
-/// for a publishing slot is still accepted when scheduled).
+/// One violation per broken rule per target; empty when every target can take the post. What the
+/// account allows a post (the platforms' cached creator facts) always counts; with `live`, the
+/// publishing quota too (the composer's check: a post that waits for a publishing slot is still
+/// accepted when scheduled).
 fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved, live: bool) -> Vec<Value> {
     let now = crate::profiles::Moment::of(state);
     // The thread's parts as the rules read them: the same for every target.
@@ -259,11 +260,18 @@ fn violations(state: &AppState, text: &str, media: &[MediaRow], r: &Resolved, li
         let media = own_media.as_deref().unwrap_or(media);
         let options = options.clone().unwrap_or_default();
         let facts = facts(media);
+        let held = cached.as_ref().map(|c| match live {
+            true => c.clone(),
+            false => LiveFacts {
+                creator: c.creator.clone(),
+                ..LiveFacts::default()
+            },
+        });
         let draft = Draft {
             text,
             media: &facts,
             options: &options,
-            live: cached.as_ref().filter(|_| live),
+            live: held.as_ref(),
             thread: &parts,
         };
         for v in rules::check(platform, &draft) {

@@ -155,26 +155,36 @@ impl Store {
 
     /// The platform's live facts about a profile, and when they were read.
     pub async fn live_facts(&self, ws: WorkspaceId, id: ProfileId) -> Result<Option<(LiveFacts, i64)>> {
-        let row: Option<(Option<i64>, Option<i64>, i64)> = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT quota_used, quota_total, fetched_at FROM profile_facts WHERE workspace_id = $1 AND profile_id = $2")
+        // The quota used and allowed, what the account allows (JSON), and when they were read.
+        type FactsRow = (Option<i64>, Option<i64>, Option<String>, i64);
+        let row: Option<FactsRow> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT quota_used, quota_total, creator, fetched_at FROM profile_facts WHERE workspace_id = $1 AND profile_id = $2")
             .bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
         let count = |n: Option<i64>| n.and_then(|n| u32::try_from(n).ok());
-        Ok(row.map(|(used, total, at)| {
+        row.map(|(used, total, creator, at)| {
+            let creator = creator
+                .map(|c| serde_json::from_str(&c))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("a profile's creator facts: {e}")))?;
             let facts = LiveFacts {
                 quota_used: count(used),
                 quota_total: count(total),
+                creator,
             };
-            (facts, at)
-        }))
+            Ok((facts, at))
+        })
+        .transpose()
     }
 
     pub async fn put_live_facts(&self, ws: WorkspaceId, id: ProfileId, facts: &LiveFacts) -> Result<()> {
         on_db!(self.db(), pool => sqlx::query(
-            "INSERT INTO profile_facts (profile_id, workspace_id, quota_used, quota_total, fetched_at) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO profile_facts (profile_id, workspace_id, quota_used, quota_total, fetched_at, creator) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (profile_id) DO UPDATE SET quota_used = excluded.quota_used, quota_total = excluded.quota_total,
-               fetched_at = excluded.fetched_at")
+               fetched_at = excluded.fetched_at, creator = excluded.creator")
             .bind(id.to_string()).bind(ws.to_string()).bind(facts.quota_used.map(i64::from))
-            .bind(facts.quota_total.map(i64::from)).bind(self.now()).execute(pool).await?.rows_affected());
+            .bind(facts.quota_total.map(i64::from)).bind(self.now())
+            .bind(facts.creator.as_ref().map(|c| serde_json::to_string(c).expect("creator facts serialise")))
+            .execute(pool).await?.rows_affected());
         Ok(())
     }
 

@@ -350,7 +350,7 @@ on_both_backends! {
     concurrent_publishes_each_count_against_the_cached_quota => |s: Store| async move {
         use herald_domain::rules::LiveFacts;
         let (_, ws, p) = fixture(&s).await;
-        s.put_live_facts(ws, p, &LiveFacts { quota_used: Some(3), quota_total: Some(50) }).await.unwrap();
+        s.put_live_facts(ws, p, &LiveFacts { quota_used: Some(3), quota_total: Some(50), creator: None }).await.unwrap();
         let tasks: Vec<_> = (0..10)
             .map(|_| {
                 let s = s.clone();
@@ -362,6 +362,22 @@ on_both_backends! {
         }
         let (facts, _) = s.live_facts(ws, p).await.unwrap().unwrap();
         assert_eq!((facts.quota_used, facts.quota_total), (Some(13), Some(50)), "no count is lost");
+    };
+
+    what_an_account_allows_a_post_is_kept_with_its_live_facts => |s: Store| async move {
+        use herald_domain::rules::{Creator, LiveFacts};
+        let (_, ws, p) = fixture(&s).await;
+        let facts = LiveFacts {
+            creator: Some(Creator {
+                privacy_levels: vec!["FOLLOWER_OF_CREATOR".into(), "SELF_ONLY".into()],
+                comment_disabled: true,
+                max_video_duration_s: Some(180),
+                ..Creator::default()
+            }),
+            ..LiveFacts::default()
+        };
+        s.put_live_facts(ws, p, &facts).await.unwrap();
+        assert_eq!(s.live_facts(ws, p).await.unwrap().unwrap().0, facts);
     };
 
     rotation_rewraps_every_data_key_and_the_old_version_can_then_go => |s: Store| async move {

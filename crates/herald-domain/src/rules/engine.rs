@@ -18,9 +18,13 @@ pub fn check(platform: Platform, draft: &Draft) -> Vec<Violation> {
     let kind = c.kind(draft);
     c.media(draft.media, kind);
     c.thread(draft);
+    if let Some(creator) = draft.live.and_then(|l| l.creator.as_ref()) {
+        c.creator(draft, creator);
+    }
     if let Some(LiveFacts {
         quota_used: Some(used),
         quota_total: Some(total),
+        ..
     }) = draft.live
         && used >= total
     {
@@ -166,6 +170,40 @@ impl Checker {
             message,
             part: Some(part),
         });
+    }
+
+    /// What the account allows, as the platform said before the post: a privacy level it offers,
+    /// a video no longer than its maximum.
+    fn creator(&mut self, draft: &Draft, creator: &super::Creator) {
+        let name = self.name;
+        if let Some(level) = draft.options.get("privacy_level").and_then(Value::as_str)
+            && !creator.privacy_levels.iter().any(|l| l == level)
+        {
+            self.push(
+                "options.privacy_unavailable",
+                format!(
+                    "This {name} account does not offer the privacy level {level}; it offers {}.",
+                    list(creator.privacy_levels.iter().map(String::as_str))
+                ),
+            );
+        }
+        let longest = draft
+            .media
+            .iter()
+            .filter_map(|m| m.video.as_ref()?.duration_ms)
+            .max();
+        if let (Some(max), Some(d)) = (creator.max_video_duration_s, longest)
+            && d > u64::from(max) * 1000
+        {
+            self.push(
+                "media.too_long_for_account",
+                format!(
+                    "This {name} account may post videos of up to {}; this one is {}.",
+                    duration(u64::from(max) * 1000),
+                    duration(d)
+                ),
+            );
+        }
     }
 
     fn options(&mut self, draft: &Draft) {

@@ -55,11 +55,25 @@ pub struct Part<'a> {
 }
 
 /// Facts only the platform knows, read from its API and cached per profile (Instagram's
-/// `content_publishing_limit`: API-published posts in the last 24 hours, and the allowance).
+/// `content_publishing_limit`: API-published posts in the last 24 hours, and the allowance;
+/// TikTok's `creator_info`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LiveFacts {
     pub quota_used: Option<u32>,
     pub quota_total: Option<u32>,
+    pub creator: Option<Creator>,
+}
+
+/// What the account allows a post, as the platform says before each one (TikTok's
+/// `creator_info`): the privacy levels it offers, the interactions its owner turned off, and the
+/// longest video it may post.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Creator {
+    pub privacy_levels: Vec<String>,
+    pub comment_disabled: bool,
+    pub duet_disabled: bool,
+    pub stitch_disabled: bool,
+    pub max_video_duration_s: Option<u32>,
 }
 
 /// A broken rule, with a stable id and a message that names the platform and the fix.

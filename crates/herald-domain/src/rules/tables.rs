@@ -327,19 +327,23 @@ static TIKTOK: Limits = Limits {
     }),
     document: None,
     options: &[
-        option(
-            "privacy_level",
-            OptionType::OneOf {
-                values: &[
-                    "PUBLIC_TO_EVERYONE",
-                    "MUTUAL_FOLLOW_FRIENDS",
-                    "FOLLOWER_OF_CREATOR",
-                    "SELF_ONLY",
-                ],
-            },
-            &[],
-            "Who can see the post; must be one the creator's account offers.",
-        ),
+        // TikTok's guidelines: the person chooses the privacy of each post; there is no default.
+        OptionSpec {
+            required: true,
+            ..option(
+                "privacy_level",
+                OptionType::OneOf {
+                    values: &[
+                        "PUBLIC_TO_EVERYONE",
+                        "MUTUAL_FOLLOW_FRIENDS",
+                        "FOLLOWER_OF_CREATOR",
+                        "SELF_ONLY",
+                    ],
+                },
+                &[],
+                "Who can see the post; one of the levels the account offers.",
+            )
+        },
         option(
             "title",
             OptionType::Text { max_chars: 90 },

@@ -327,10 +327,12 @@ fn an_exhausted_publishing_quota_is_a_violation_only_when_the_live_facts_say_so(
     let full = LiveFacts {
         quota_used: Some(50),
         quota_total: Some(50),
+        creator: None,
     };
     let some = LiveFacts {
         quota_used: Some(12),
         quota_total: Some(50),
+        creator: None,
     };
     let rules = |d: &Draft| {
         check(Platform::Instagram, d)
@@ -453,4 +455,63 @@ fn a_pdf_is_a_linkedin_document_and_a_media_type_no_other_platform_takes() {
     assert_eq!(kind_of(Platform::Linkedin, &draft), Some("document"));
     let v = check(Platform::X, &draft);
     assert!(v.iter().any(|v| v.rule == "media.type"), "{v:?}");
+}
+
+#[test]
+fn a_tiktok_post_takes_only_a_privacy_level_the_account_offers_and_a_video_no_longer_than_its_maximum() {
+    let tt = Platform::Tiktok;
+    let private_account = LiveFacts {
+        creator: Some(crate::rules::Creator {
+            privacy_levels: vec![
+                "FOLLOWER_OF_CREATOR".into(),
+                "MUTUAL_FOLLOW_FRIENDS".into(),
+                "SELF_ONLY".into(),
+            ],
+            max_video_duration_s: Some(60),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let rules_live = |media: &[MediaFacts], options: Value, live: Option<&LiveFacts>| {
+        let options = opts(options);
+        check(
+            tt,
+            &Draft {
+                text: "caption",
+                media,
+                options: &options,
+                live,
+                thread: &[],
+            },
+        )
+        .iter()
+        .map(|v| v.rule)
+        .collect::<Vec<_>>()
+    };
+    let public = json!({"privacy_level": "PUBLIC_TO_EVERYONE"});
+    let minute = [mp4(60_000, 30.0, true)];
+    assert_eq!(
+        rules_live(&minute, json!({}), None),
+        ["options.required"],
+        "the person chooses the privacy; there is no default"
+    );
+    assert!(
+        rules_live(&minute, public.clone(), None).is_empty(),
+        "no live facts, nothing to hold against"
+    );
+    assert_eq!(
+        rules_live(&minute, public, Some(&private_account)),
+        ["options.privacy_unavailable"]
+    );
+    let followers = json!({"privacy_level": "FOLLOWER_OF_CREATOR"});
+    assert!(rules_live(&minute, followers.clone(), Some(&private_account)).is_empty());
+    assert_eq!(
+        rules_live(&[mp4(61_000, 30.0, true)], followers, Some(&private_account)),
+        ["media.too_long_for_account"]
+    );
+    let photos = vec![jpeg(1080, 1350); 36];
+    assert_eq!(
+        rules_live(&photos, json!({"privacy_level": "SELF_ONLY"}), None),
+        ["media.too_many"]
+    );
 }

@@ -174,18 +174,6 @@ fn client_auth(sb: &Sandbox, headers: &HeaderMap) -> Option<String> {
     (id == app.client_id && secret == app.client_secret).then_some(id)
 }
 
-fn pkce_ok(c: &Code, verifier: &str) -> bool {
-    use base64::Engine;
-    use sha2::Digest;
-    match c.method.as_str() {
-        "S256" => {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
-                == c.challenge
-        }
-        _ => verifier == c.challenge,
-    }
-}
-
 /// `POST /api.x.com/2/oauth2/token`.
 pub(crate) fn token(sb: &Sandbox, headers: &HeaderMap, form: &HashMap<String, String>) -> Response {
     let Some(client_id) = client_auth(sb, headers) else {
@@ -216,7 +204,7 @@ pub(crate) fn token(sb: &Sandbox, headers: &HeaderMap, form: &HashMap<String, St
                 || c.expires_at <= now
                 || c.client_id != client_id
                 || c.redirect_uri != redirect
-                || !pkce_ok(c, verifier)
+                || !crate::pkce_matches(&c.challenge, &c.method, verifier)
             {
                 return invalid_token();
             }

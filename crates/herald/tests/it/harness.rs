@@ -477,6 +477,18 @@ impl TestApp {
         self.post(self.ws_url("posts"), body).await
     }
 
+    /// Waits until the post's first delivery is settled: published, failed, unconfirmed or held,
+    /// not on its way (a retry is on its way).
+    pub async fn settled(&self, post: &str) -> Value {
+        self.wait_for(post, |d| {
+            !matches!(
+                d["status"].as_str(),
+                Some("scheduled" | "publishing" | "processing" | "retry_wait")
+            )
+        })
+        .await
+    }
+
     /// Polls the post until `done` holds for its first delivery, or fails after a generous bound.
     pub async fn wait_for(&self, post: &str, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

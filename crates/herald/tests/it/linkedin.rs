@@ -59,21 +59,11 @@ async fn state(app: &TestApp) -> Value {
     app.sandbox_json("_sandbox/linkedin").await
 }
 
-async fn settled(app: &TestApp, post: &str) -> Value {
-    app.wait_for(post, |d| {
-        !matches!(
-            d["status"].as_str(),
-            Some("scheduled" | "publishing" | "processing" | "retry_wait")
-        )
-    })
-    .await
-}
-
 /// Publishes now and returns the platform's post as the sandbox holds it.
 async fn publish(app: &TestApp, body: Value) -> (Value, Value) {
     let (s, post) = app.schedule(body).await;
     assert_eq!(s, StatusCode::CREATED, "{post}");
-    let done = settled(app, post["id"].as_str().unwrap()).await;
+    let done = app.settled(post["id"].as_str().unwrap()).await;
     assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
     let urn = done["deliveries"][0]["platform_post_id"]
         .as_str()
@@ -269,7 +259,7 @@ async fn a_lost_answer_to_a_linkedin_page_post_leaves_one_post_a_members_is_unco
             .await;
         assert_eq!(waiting["deliveries"][0]["status"], "retry_wait", "{waiting:#}");
         advance_both(&app, SignedDuration::from_secs(20), email).await;
-        let done = settled(&app, &post).await;
+        let done = app.settled(&post).await;
         assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
         let posts = state(&app).await["posts"].as_array().unwrap().clone();
         assert_eq!(posts.len(), 1, "{posts:#?}");
@@ -286,7 +276,7 @@ async fn a_lost_answer_to_a_linkedin_page_post_leaves_one_post_a_members_is_unco
         let mine = mine["id"].as_str().unwrap().to_owned();
         app.wait_for(&mine, |d| d["status"] == "retry_wait").await;
         advance_both(&app, SignedDuration::from_secs(20), email).await;
-        let unsure = settled(&app, &mine).await;
+        let unsure = app.settled(&mine).await;
         let d = &unsure["deliveries"][0];
         assert_eq!(d["status"], "unconfirmed", "{unsure:#}");
         assert!(

@@ -30,6 +30,7 @@ mod secrets;
 mod sessions;
 mod signin;
 mod specs;
+mod tiktok;
 mod tokens;
 mod web;
 mod x;

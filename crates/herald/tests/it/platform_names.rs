@@ -17,6 +17,7 @@ const ALLOWED: &[&str] = &[
     "crates/herald-platforms/src/meta.rs",
     "crates/herald-platforms/src/pinterest.rs",
     "crates/herald-platforms/src/linkedin.rs",
+    "crates/herald-platforms/src/tiktok.rs",
     "crates/herald-platforms/src/x.rs",
     "crates/herald-sandbox/",
 ];

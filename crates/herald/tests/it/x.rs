@@ -45,16 +45,6 @@ async fn posts(app: &TestApp) -> Vec<Value> {
         .clone()
 }
 
-async fn settled(app: &TestApp, post: &str) -> Value {
-    app.wait_for(post, |d| {
-        !matches!(
-            d["status"].as_str(),
-            Some("scheduled" | "publishing" | "processing" | "retry_wait")
-        )
-    })
-    .await
-}
-
 /// Waits until the token care has renewed the (only) profile's token issued to end at `issued`.
 async fn renewed(app: &TestApp, issued: &Value) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -77,7 +67,7 @@ async fn metrics(app: &TestApp, post: &str) -> Value {
 async fn publish(app: &TestApp, body: Value) -> Value {
     let (s, post) = app.schedule(body).await;
     assert_eq!(s, StatusCode::CREATED, "{post}");
-    let done = settled(app, post["id"].as_str().unwrap()).await;
+    let done = app.settled(post["id"].as_str().unwrap()).await;
     assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
     done
 }
@@ -344,7 +334,7 @@ async fn a_lost_answer_to_an_x_post_with_media_and_a_link_leaves_exactly_one_pos
             .await;
         assert_eq!(waiting["deliveries"][0]["status"], "retry_wait", "{waiting:#}");
         advance_both(&app, SignedDuration::from_secs(20), email).await;
-        let done = settled(&app, &post).await;
+        let done = app.settled(&post).await;
         assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
         let all = posts(&app).await;
         assert_eq!(all.len(), 1, "{all:#?}");
@@ -477,7 +467,7 @@ async fn an_x_thread_of_four_parts_goes_out_as_a_reply_chain_and_a_lost_answer_t
         let id = post["id"].as_str().unwrap().to_owned();
         app.wait_for(&id, |d| d["status"] == "retry_wait").await;
         advance_both(&app, SignedDuration::from_secs(20), email).await;
-        let done = settled(&app, &id).await;
+        let done = app.settled(&id).await;
         assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
         let all = posts(&app).await;
         let texts: Vec<&str> = all.iter().map(|p| p["text"].as_str().unwrap()).collect();

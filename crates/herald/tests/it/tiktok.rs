@@ -1,0 +1,289 @@
+//! TikTok end to end through the sandbox: connecting with PKCE through the consent page, a video
+//! sent in chunks (the bytes TikTok holds are the file's), photos pulled from Herald's media links,
+//! the account's privacy levels and longest video held against a post at scheduling and again at
+//! publishing, metrics, comments said to be unavailable, the rotating refresh token, and a lost
+//! answer to a chunk.
+
+use jiff::SignedDuration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use crate::harness::{Mode, TestApp, advance_both, fixture, herald_now};
+use crate::on_both_backends;
+
+const CREATOR: &str = "-000sbxTikTokCreatorPublic";
+
+fn at(app: &TestApp, s: i64) -> String {
+    (herald_now(app) + SignedDuration::from_secs(s)).to_string()
+}
+
+/// An MP4 fixture made `size` bytes long by a `free` box at its end (ignored by every reader): a
+/// video just large enough to need several chunks.
+fn padded_video(name: &str, size: usize) -> Vec<u8> {
+    let mut v = fixture(name);
+    let pad = size - v.len();
+    v.extend_from_slice(&u32::try_from(pad).unwrap().to_be_bytes());
+    v.extend_from_slice(b"free");
+    v.resize(size, 0);
+    v
+}
+
+/// Connects the public account through the consent page; returns the profile's id.
+async fn connect_tiktok(app: &TestApp) -> String {
+    let location = app.consent_on("tiktok", &[], "allow").await;
+    assert!(
+        location.contains("scopes="),
+        "TikTok names the scopes granted: {location}"
+    );
+    let (s, page) = app.callback(&location).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Sandbox Bakes") && page.contains("Herald can publish"),
+        "{page}"
+    );
+    let profiles = app.profiles().await;
+    profiles.iter().find(|p| p["platform"] == "tiktok").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn state(app: &TestApp) -> Value {
+    app.sandbox_json("_sandbox/tiktok").await
+}
+
+/// The publication TikTok holds for a delivery, found by its post id or publish id.
+async fn publication(app: &TestApp, id: &str) -> Value {
+    let s = state(app).await;
+    s["publications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["post_id"] == id || p["publish_id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no publication {id}: {s:#}"))
+}
+
+/// Rule ids of a refused scheduling.
+async fn refused(app: &TestApp, body: Value) -> Vec<String> {
+    let (s, r) = app.schedule(body).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    r["error"]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn tiktok_connects_with_pkce_and_posts_a_chunked_video_and_photos_with_their_options_and_metrics() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let email = "tt@example.com";
+        app.signup(email).await;
+        let profile = connect_tiktok(&app).await;
+        let kinds: Vec<String> = state(&app).await["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["kind"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(kinds.len(), 2, "an access and a refresh token: {kinds:?}");
+
+        // A video of 25 MB: two chunks, 10 MB and the rest, each PUT in order.
+        let video = padded_video("reel-720x1280-4s.mp4", 25_000_000);
+        let digest = hex::encode(sha2::Sha256::digest(&video));
+        let (s, mp4) = app.upload_bytes("long.mp4", video).await;
+        assert_eq!(s, StatusCode::CREATED, "{mp4}");
+        let (s, post) = app
+            .schedule(json!({"text": "Sourdough, start to finish #baking", "media_ids": [mp4["id"]],
+                "targets": [{"profile_id": profile, "options": {"privacy_level": "PUBLIC_TO_EVERYONE", "disable_duet": true}}],
+                "scheduled_at": at(&app, 1)}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        let done = app.settled(post["id"].as_str().unwrap()).await;
+        let d = &done["deliveries"][0];
+        assert_eq!(d["status"], "published", "{done:#}");
+        let id = d["platform_post_id"].as_str().unwrap().to_owned();
+        assert!(
+            id.chars().all(|c| c.is_ascii_digit()),
+            "a public post's id, after moderation: {id}"
+        );
+        let p = publication(&app, &id).await;
+        assert_eq!(
+            (
+                p["total_chunks"].as_u64(),
+                p["uploaded_bytes"].as_u64(),
+                p["sha256"].as_str()
+            ),
+            (Some(2), Some(25_000_000), Some(digest.as_str())),
+            "every byte arrived, in two chunks: {p:#}"
+        );
+        assert_eq!(p["title"], "Sourdough, start to finish #baking");
+        assert_eq!(p["options"]["disable_duet"], true, "{p:#}");
+
+        // Photos, pulled from Herald's links; "only me" never gets a public id on TikTok.
+        let (_, a) = app.upload("portrait-4x5-1080x1350.jpg").await;
+        let (_, b) = app.upload("square-1080.jpg").await;
+        let (s, photos) = app
+            .schedule(json!({"text": "Crumb shots.", "media_ids": [a["id"], b["id"]],
+                "targets": [{"profile_id": profile, "options": {"privacy_level": "SELF_ONLY", "title": "Crumb"}}],
+                "scheduled_at": at(&app, 1)}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{photos}");
+        let done = app.settled(photos["id"].as_str().unwrap()).await;
+        let d = &done["deliveries"][0];
+        assert_eq!(d["status"], "published", "{done:#}");
+        let p = publication(&app, d["platform_post_id"].as_str().unwrap()).await;
+        assert_eq!(
+            (
+                p["media_type"].as_str(),
+                p["photos"].as_array().unwrap().len(),
+                p["title"].as_str(),
+                p["description"].as_str()
+            ),
+            (Some("PHOTO"), 2, Some("Crumb"), Some("Crumb shots.")),
+            "{p:#}"
+        );
+        assert!(p["post_id"].is_null(), "{p:#}");
+
+        // Ten hours on, the two-hour token has been renewed (with the refresh token, which
+        // rotates: the one used is gone) without any post due.
+        let issued = app.profiles().await[0]["token_expires_at"].clone();
+        let refresh = |s: &Value| -> Vec<String> {
+            s["tokens"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["kind"] == "refresh")
+                .map(|t| t["fingerprint"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let first = refresh(&state(&app).await);
+        advance_both(&app, SignedDuration::from_hours(10), email).await;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while app.profiles().await[0]["token_expires_at"] == issued {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the token was never renewed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let now = refresh(&state(&app).await);
+        assert!(now.len() == 1 && now != first, "rotated: {first:?} → {now:?}");
+        // Metrics from video/query; comments are said to be unavailable, not empty.
+        let video_post = post["id"].as_str().unwrap();
+        let (s, metrics) = app.get(app.ws_url(&format!("posts/{video_post}/metrics"))).await;
+        assert_eq!(s, StatusCode::OK, "{metrics}");
+        let m = &metrics["data"][0]["metrics"];
+        assert_eq!(
+            (m["views"].as_u64(), m["likes"].as_u64()),
+            (Some(120), Some(30)),
+            "{metrics:#}"
+        );
+        let (_, comments) = app.get(app.ws_url(&format!("posts/{video_post}/comments"))).await;
+        assert!(comments.to_string().contains("API for Business"), "{comments:#}");
+    });
+}
+
+#[tokio::test]
+async fn what_the_tiktok_account_allows_is_held_against_a_post_at_scheduling_and_again_at_publishing() {
+    on_both_backends!(Mode::Standalone, |app| {
+        app.signup("tt-rules@example.com").await;
+        // The account allows videos of three seconds at most; the rules learn it when it is
+        // connected.
+        app.sandbox_post(
+            &format!("_sandbox/tiktok/creators/{CREATOR}"),
+            json!({"max_video_post_duration_sec": 3}),
+        )
+        .await;
+        let profile = connect_tiktok(&app).await;
+        let (_, reel) = app.upload("reel-720x1280-4s.mp4").await;
+        let (_, jpg) = app.upload("square-1080.jpg").await;
+        let target = |options: Value| json!([{"profile_id": profile, "options": options}]);
+        let in_a_minute = at(&app, 60);
+        assert_eq!(
+            refused(&app, json!({"text": "x", "media_ids": [jpg["id"]], "targets": target(json!({})), "scheduled_at": in_a_minute})).await,
+            ["options.required"],
+            "the person chooses the privacy; there is no default"
+        );
+        assert_eq!(
+            refused(&app, json!({"text": "x", "media_ids": [jpg["id"]], "targets": target(json!({"privacy_level": "FOLLOWER_OF_CREATOR"})), "scheduled_at": in_a_minute})).await,
+            ["options.privacy_unavailable"],
+            "a public account does not offer followers-only"
+        );
+        assert_eq!(
+            refused(&app, json!({"text": "x", "media_ids": [reel["id"]], "targets": target(json!({"privacy_level": "PUBLIC_TO_EVERYONE"})), "scheduled_at": in_a_minute})).await,
+            ["media.too_long_for_account"]
+        );
+        let photos = vec![jpg["id"].clone(); 36];
+        assert_eq!(
+            refused(&app, json!({"text": "x", "media_ids": photos, "targets": target(json!({"privacy_level": "SELF_ONLY"})), "scheduled_at": in_a_minute})).await,
+            ["media.too_many"]
+        );
+        let (s, post) = app
+            .schedule(json!({"text": "For everyone.", "media_ids": [jpg["id"]], "targets": target(json!({"privacy_level": "PUBLIC_TO_EVERYONE"})), "scheduled_at": at(&app, 1)}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        let first = app.settled(post["id"].as_str().unwrap()).await;
+        assert_eq!(first["deliveries"][0]["status"], "published", "{first:#}");
+        // What the account allows changes after scheduling (its owner made it private): what
+        // Herald knows is at most ten minutes old when it publishes, so it asks TikTok again, and
+        // the post is refused by the same rule rather than sent.
+        let (s, later) = app
+            .schedule(json!({"text": "For everyone, later.", "media_ids": [jpg["id"]], "targets": target(json!({"privacy_level": "PUBLIC_TO_EVERYONE"})), "scheduled_at": at(&app, 11 * 60)}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{later}");
+        app.sandbox_post(
+            &format!("_sandbox/tiktok/creators/{CREATOR}"),
+            json!({"private": true}),
+        )
+        .await;
+        advance_both(&app, SignedDuration::from_mins(11), "tt-rules@example.com").await;
+        let done = app.settled(later["id"].as_str().unwrap()).await;
+        let d = &done["deliveries"][0];
+        assert_eq!(d["status"], "failed", "{done:#}");
+        assert!(
+            d["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("does not offer the privacy level"),
+            "{done:#}"
+        );
+        let made: Vec<Value> = state(&app).await["publications"].as_array().unwrap().clone();
+        assert_eq!(made.len(), 1, "only the first post reached TikTok: {made:#?}");
+    });
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_a_tiktok_chunk_resumes_from_where_tiktok_says_the_upload_stands() {
+    on_both_backends!(Mode::Standalone, |app| {
+        let email = "tt-lost@example.com";
+        app.signup(email).await;
+        let profile = connect_tiktok(&app).await;
+        // The first chunk arrives but its answer is lost: TikTok holds 10 MB, Herald's handle
+        // says none; TikTok's status says where the upload stands and the next chunk goes.
+        app.sandbox_post(
+            "_sandbox/tiktok/faults",
+            json!({"operation": "upload", "method": "PUT", "kind": "lost_response"}),
+        )
+        .await;
+        let video = padded_video("reel-720x1280-4s.mp4", 25_000_000);
+        let digest = hex::encode(sha2::Sha256::digest(&video));
+        let (_, mp4) = app.upload_bytes("lost.mp4", video).await;
+        let (_, post) = app
+            .schedule(json!({"text": "Once.", "media_ids": [mp4["id"]],
+                "targets": [{"profile_id": profile, "options": {"privacy_level": "SELF_ONLY"}}],
+                "scheduled_at": at(&app, 1)}))
+            .await;
+        let post = post["id"].as_str().unwrap().to_owned();
+        app.wait_for(&post, |d| d["status"] == "retry_wait").await;
+        advance_both(&app, SignedDuration::from_secs(30), email).await;
+        let done = app.settled(&post).await;
+        assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
+        let all = state(&app).await["publications"].as_array().unwrap().clone();
+        assert_eq!(all.len(), 1, "one upload, resumed: {all:#?}");
+        assert_eq!(all[0]["sha256"], digest.as_str(), "{all:#?}");
+    });
+}
