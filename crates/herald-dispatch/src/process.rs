@@ -13,8 +13,6 @@ use secrecy::SecretString;
 
 use crate::Dispatcher;
 
-/// How long a platform's live facts (Instagram's publishing quota), once read, are trusted.
-const FACTS_TTL: Duration = Duration::from_secs(600);
 /// How long a delivery waits when the quota is used up before it looks again.
 const QUOTA_RECHECK: SignedDuration = SignedDuration::from_hours(1);
 /// The most steps one claim takes before handing the delivery back (per part of a thread).
@@ -566,7 +564,7 @@ impl Dispatcher {
 
     /// The platform's live facts about the profile (Instagram's publishing quota, TikTok's
     /// creator info): cached for
-    /// [`FACTS_TTL`], read again after. When they cannot be read, publishing goes ahead (the
+    /// [`rules::LIVE_FACTS_TTL`], read again after. When they cannot be read, publishing goes ahead (the
     /// platform refuses past its quota anyway).
     async fn live_facts(
         &self,
@@ -577,7 +575,7 @@ impl Dispatcher {
     ) -> Result<Option<LiveFacts>, StoreError> {
         let now = self.clock.now().as_microsecond();
         if let Some((facts, at)) = self.store.live_facts(c.workspace, c.profile).await?
-            && now - at < FACTS_TTL.as_micros() as i64
+            && now - at < rules::LIVE_FACTS_TTL.as_micros() as i64
         {
             return Ok(Some(facts));
         }

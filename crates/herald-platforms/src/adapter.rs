@@ -227,6 +227,12 @@ pub trait Publisher: Send + Sync {
         token: &'a SecretString,
         account: &'a str,
     ) -> Call<'a, Option<LiveFacts>>;
+    /// Whether those facts decide what a post may be (TikTok's creator info: the privacy levels
+    /// offered, the longest video), so Herald reads them when the profile connects and again at
+    /// scheduling once stale, not only before publishing.
+    fn live_facts_shape_posts(&self) -> bool {
+        false
+    }
     /// Whether people can read and answer comments here, and if not, why.
     fn comments_available(&self) -> Result<(), Unavailable>;
     fn comments<'a>(&'a self, login: Login, token: &'a SecretString, post: &'a str)

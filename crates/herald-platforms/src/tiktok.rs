@@ -10,8 +10,9 @@
 //! upload is saved before the first byte: after a crash, TikTok's `uploaded_bytes` says where the
 //! upload stands and it continues from there; a lost answer to the init leaves an upload nobody
 //! finishes, so a new one is started. Photos are pulled by TikTok at once: `init_started` is saved
-//! before that call, and after a lost answer the account's public posts are read for the post
-//! (a post that is not public cannot be looked for: the delivery says it cannot tell).
+//! before that call, and after a lost answer the account's public posts are read for the post;
+//! when it is not among them (it may be in moderation, or not public, which TikTok does not list)
+//! the delivery says it cannot tell, never sends it again.
 
 use std::time::Duration;
 
@@ -77,6 +78,10 @@ struct Handle {
     /// Set (and saved) before a photo post's init, the call that makes the post.
     #[serde(default)]
     init_started: bool,
+    /// When Herald first found TikTok processing the post (every byte sent, or the photos asked
+    /// for): what the processing limit counts from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    processing_since: Option<i64>,
     /// When TikTok first said the post was complete without its id (moderation goes on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     complete_at: Option<i64>,
@@ -90,10 +95,8 @@ const MIN_CHUNK: u64 = 5_000_000;
 const RECHECK: Duration = Duration::from_secs(2);
 const PROCESSING_LIMIT: i64 = 2 * 3600;
 /// How long Herald waits for a public post's id after TikTok said it was complete (moderation,
-/// usually under a minute, sometimes hours), looking again after as long as it has waited, at
-/// most a minute later.
+/// usually under a minute, sometimes hours); the dispatcher spaces the looks out.
 const MODERATION_LIMIT: i64 = 6 * 3600;
-const MODERATION_RECHECK_MAX: i64 = 60;
 /// Posts read after a lost answer (20 a page, TikTok's most).
 const PAGE: u64 = 20;
 const MAX_PAGES: usize = 10;
@@ -328,6 +331,11 @@ impl Tiktok {
                 message: "Herald's own media link did not say the video's size".into(),
             })?;
         drop(source);
+        if size == 0 {
+            return Err(PlatformError::ContentRejected {
+                message: "The video file is empty.".into(),
+            });
+        }
         let (chunk_size, chunks) = chunk_plan(size);
         let flag = |name: &str| job.options.get(name).and_then(Value::as_bool).unwrap_or(false);
         let body = json!({
@@ -344,12 +352,7 @@ impl Tiktok {
             .post(self.api("post/publish/video/init/"), job.token, &body)
             .await?;
         Ok(Step::Continue(Handle {
-            publish_id: Some(
-                d["publish_id"]
-                    .as_str()
-                    .ok_or_else(|| malformed("data.publish_id"))?
-                    .to_owned(),
-            ),
+            publish_id: Some(publish_id_of(&d)?),
             upload_url: Some(
                 d["upload_url"]
                     .as_str()
@@ -455,9 +458,10 @@ impl Tiktok {
             }
             let window = (handle.started_at, ctx.now.as_second());
             let found = self.find_published(job, window).await?;
-            if let Some(step) = settle(found, ctx.known) {
-                return Ok(step);
-            }
+            // A new post shows in the list only once moderated: not finding it says nothing.
+            return settle(found, ctx.known).ok_or_else(|| PlatformError::Platform {
+                message: "the photo post was sent and TikTok does not list it (yet), so Herald cannot tell whether it was made".into(),
+            });
         }
         let body = json!({
             "media_type": "PHOTO", "post_mode": "DIRECT_POST",
@@ -470,16 +474,25 @@ impl Tiktok {
             "source_info": {"source": "PULL_FROM_URL", "photo_cover_index": 0,
                 "photo_images": job.items.iter().map(|i| i.url.as_str()).collect::<Vec<_>>()},
         });
-        let d = self
+        let d = match self
             .post(self.api("post/publish/content/init/"), job.token, &body)
-            .await?;
+            .await
+        {
+            // A limit is an answer: no post was made, so the next try is a new init, not a
+            // search for one that might have been.
+            Err(PlatformError::RateLimited { retry_after, .. }) => {
+                return Ok(Step::Park(
+                    Handle {
+                        init_started: false,
+                        ..handle
+                    },
+                    retry_after.unwrap_or(Duration::from_secs(60)),
+                ));
+            }
+            other => other?,
+        };
         Ok(Step::Continue(Handle {
-            publish_id: Some(
-                d["publish_id"]
-                    .as_str()
-                    .ok_or_else(|| malformed("data.publish_id"))?
-                    .to_owned(),
-            ),
+            publish_id: Some(publish_id_of(&d)?),
             ..handle
         }))
     }
@@ -505,7 +518,11 @@ impl Tiktok {
         now: Timestamp,
     ) -> Result<Step<Handle>, PlatformError> {
         let d = self.status(job.token, publish_id).await?;
-        let age = now.as_second() - handle.started_at;
+        let processing_since = handle.processing_since.unwrap_or(now.as_second());
+        let handle = Handle {
+            processing_since: Some(processing_since),
+            ..handle
+        };
         match d["status"].as_str().unwrap_or_default() {
             "PUBLISH_COMPLETE" => {
                 let id = d["publicaly_available_post_id"]
@@ -526,21 +543,20 @@ impl Tiktok {
                         permalink: None,
                     }));
                 }
-                let waited =
-                    (now.as_second() - since).clamp(RECHECK.as_secs() as i64, MODERATION_RECHECK_MAX);
                 Ok(Step::Park(
                     Handle {
                         complete_at: Some(since),
                         ..handle
                     },
-                    Duration::from_secs(waited as u64),
+                    RECHECK,
                 ))
             }
             "FAILED" => Err(PlatformError::ContentRejected {
                 message: failure(d["fail_reason"].as_str().unwrap_or("unknown")),
             }),
-            _ if age > PROCESSING_LIMIT => Err(PlatformError::ContentRejected {
-                message: "TikTok did not finish processing the post within two hours.".into(),
+            // Still processing: TikTok may yet publish it, so this is no refusal.
+            _ if now.as_second() - processing_since > PROCESSING_LIMIT => Err(PlatformError::Platform {
+                message: "TikTok was still processing the post two hours after it had it all, so Herald cannot tell whether it will be published".into(),
             }),
             _ => Ok(Step::Park(handle, RECHECK)),
         }
@@ -694,6 +710,13 @@ fn failure(reason: &str) -> String {
         _ => "TikTok did not say why",
     };
     format!("TikTok could not publish the post ({reason}): {why}.")
+}
+
+fn publish_id_of(d: &Value) -> Result<String, PlatformError> {
+    d["publish_id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| malformed("data.publish_id"))
 }
 
 fn published(id: &str) -> Published {
@@ -855,6 +878,10 @@ impl Publisher for Tiktok {
         _: &'a str,
     ) -> Call<'a, Option<LiveFacts>> {
         Box::pin(async move { self.creator(token).await.map(Some) })
+    }
+
+    fn live_facts_shape_posts(&self) -> bool {
+        true
     }
 
     fn comments_available(&self) -> Result<(), Unavailable> {

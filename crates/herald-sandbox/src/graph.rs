@@ -289,6 +289,17 @@ pub(crate) fn redacted_form<'a>(
         .collect()
 }
 
+/// A JSON body with every signed link's signature masked, wherever it sits.
+pub(crate) fn mask_signatures(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(mask_signature(s)),
+        Value::Array(items) => items.iter().map(mask_signatures).collect(),
+        Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), mask_signatures(v))).collect(),
+        other => other.clone(),
+    }
+}
+
 pub(crate) fn mask_signature(value: &str) -> String {
     match url::Url::parse(value) {
         Ok(mut u) if u.query_pairs().any(|(k, _)| k == "sig") => {

@@ -128,13 +128,16 @@ pub(crate) async fn token_for(
     Ok((engage, p.platform.display_name().to_owned(), token))
 }
 
-/// Reads and keeps what only the platform knows about a profile's account (what TikTok's account
-/// allows a post, Instagram's publishing quota), so the rules hold a post to it from scheduling
+/// Reads and keeps what only the platform knows about a profile's account where it decides what
+/// a post may be (what TikTok's account allows), so the rules hold a post to it from scheduling
 /// on. A failure leaves what was known; publishing reads them again anyway.
 pub(crate) async fn remember_live_facts(state: &AppState, ws: WorkspaceId, profile: ProfileId) {
     let Ok((engage, _, token)) = token_for(state, ws, profile, Feature::Publish).await else {
         return;
     };
+    if !engage.publisher.live_facts_shape_posts() {
+        return;
+    }
     match engage.live_facts(&token).await {
         Ok(Some(facts)) => {
             if let Err(e) = state.store.put_live_facts(ws, profile, &facts).await {
@@ -144,6 +147,33 @@ pub(crate) async fn remember_live_facts(state: &AppState, ws: WorkspaceId, profi
         Ok(None) => {}
         Err(e) => tracing::warn!(%profile, error = %e, "reading the account's live facts failed"),
     }
+}
+
+/// The live facts the rules hold a post to at scheduling: the cached ones, read again first where
+/// they decide what a post may be and are older than [`rules::LIVE_FACTS_TTL`].
+pub(crate) async fn live_facts_for_rules(
+    state: &AppState,
+    ws: WorkspaceId,
+    profile: &herald_store::ProfileRow,
+) -> Result<Option<LiveFacts>, herald_store::StoreError> {
+    let cached = state.store.live_facts(ws, profile.id).await?;
+    let now = state.store.clock().now().as_microsecond();
+    let stale = cached
+        .as_ref()
+        .is_none_or(|(_, at)| now - at >= herald_domain::rules::LIVE_FACTS_TTL.as_micros() as i64);
+    let shaping = state
+        .platforms
+        .publisher(profile.platform)
+        .is_ok_and(|p| p.live_facts_shape_posts());
+    if !(stale && shaping) {
+        return Ok(cached.map(|(facts, _)| facts));
+    }
+    remember_live_facts(state, ws, profile.id).await;
+    Ok(state
+        .store
+        .live_facts(ws, profile.id)
+        .await?
+        .map(|(facts, _)| facts))
 }
 
 /// Runs `read` for every published delivery of the post; others get `not_published`.

@@ -189,7 +189,7 @@ async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiRes
                 ));
             }
         }
-        let live = state.store.live_facts(ws, id).await?.map(|(facts, _)| facts);
+        let live = crate::engagement::live_facts_for_rules(state, ws, &profile).await?;
         targets.push(Target {
             profile,
             text: t.text.clone(),

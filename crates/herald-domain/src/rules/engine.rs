@@ -176,7 +176,9 @@ impl Checker {
     /// a video no longer than its maximum.
     fn creator(&mut self, draft: &Draft, creator: &super::Creator) {
         let name = self.name;
+        // An empty list is the platform saying nothing, not offering nothing.
         if let Some(level) = draft.options.get("privacy_level").and_then(Value::as_str)
+            && !creator.privacy_levels.is_empty()
             && !creator.privacy_levels.iter().any(|l| l == level)
         {
             self.push(

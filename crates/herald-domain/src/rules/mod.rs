@@ -54,6 +54,9 @@ pub struct Part<'a> {
     pub media: &'a [MediaFacts],
 }
 
+/// How long the live facts read from a platform are trusted before they are read again.
+pub const LIVE_FACTS_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Facts only the platform knows, read from its API and cached per profile (Instagram's
 /// `content_publishing_limit`: API-published posts in the last 24 hours, and the allowance;
 /// TikTok's `creator_info`).
@@ -68,6 +71,7 @@ pub struct LiveFacts {
 /// `creator_info`): the privacy levels it offers, the interactions its owner turned off, and the
 /// longest video it may post.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Creator {
     pub privacy_levels: Vec<String>,
     pub comment_disabled: bool,

@@ -505,6 +505,14 @@ fn a_tiktok_post_takes_only_a_privacy_level_the_account_offers_and_a_video_no_lo
     );
     let followers = json!({"privacy_level": "FOLLOWER_OF_CREATOR"});
     assert!(rules_live(&minute, followers.clone(), Some(&private_account)).is_empty());
+    let silent = LiveFacts {
+        creator: Some(crate::rules::Creator::default()),
+        ..Default::default()
+    };
+    assert!(
+        rules_live(&minute, followers.clone(), Some(&silent)).is_empty(),
+        "no levels listed is the platform saying nothing, not offering nothing"
+    );
     assert_eq!(
         rules_live(&[mp4(61_000, 30.0, true)], followers, Some(&private_account)),
         ["media.too_long_for_account"]

@@ -133,17 +133,9 @@ impl Body {
 
     /// What the journal keeps: the body without credentials, and signed links' signatures masked.
     fn public(&self) -> Option<Value> {
-        fn masked(v: &Value) -> Value {
-            match v {
-                Value::String(s) => json!(crate::graph::mask_signature(s)),
-                Value::Array(items) => items.iter().map(masked).collect(),
-                Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), masked(v))).collect(),
-                other => other.clone(),
-            }
-        }
         match self {
             Self::None => None,
-            Self::Json(v) => Some(masked(v)),
+            Self::Json(v) => Some(crate::graph::mask_signatures(v)),
             Self::Form(f) => Some(crate::graph::redacted_form(f, crate::graph::mask_signature)),
         }
     }

@@ -88,9 +88,10 @@ pub(crate) async fn api(
         false => HashMap::new(),
     };
     let json_body: Option<Value> = serde_json::from_slice(&bytes).ok();
+    // No credentials, and no signed link's signature (photos are pulled from signed links).
     let recorded = match (form.is_empty(), &json_body) {
         (false, _) => Some(crate::graph::redacted_form(&form, str::to_owned)),
-        (true, Some(v)) => Some(v.clone()),
+        (true, Some(v)) => Some(crate::graph::mask_signatures(v)),
         (true, None) => None,
     };
     crate::graph::record_rest(
@@ -433,7 +434,7 @@ async fn content_init(sb: &Sandbox, t: &Token, body: &Value, now: Timestamp) -> 
         )
         .await;
         match fetched {
-            Ok(f) if f.jpeg.is_some() => photos.push((u.clone(), f.len as u64)),
+            Ok(f) if f.jpeg.is_some() => photos.push((crate::graph::mask_signature(u), f.len as u64)),
             Ok(_) => failed = Some("file_format_check_failed"),
             Err(_) => failed = Some("photo_pull_failed"),
         }

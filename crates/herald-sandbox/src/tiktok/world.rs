@@ -75,7 +75,7 @@ pub(crate) struct Publication {
     pub uploaded_bytes: u64,
     /// The SHA-256 of the video as it arrived, once complete.
     pub sha256: Option<String>,
-    /// Photos pulled, with their sizes.
+    /// Photos pulled (their links, signatures masked), with their sizes.
     pub photos: Vec<(String, u64)>,
     #[serde(skip)]
     pub upload_token: String,

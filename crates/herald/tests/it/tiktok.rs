@@ -257,7 +257,8 @@ async fn what_the_tiktok_account_allows_is_held_against_a_post_at_scheduling_and
 }
 
 #[tokio::test]
-async fn a_lost_answer_to_a_tiktok_chunk_resumes_from_where_tiktok_says_the_upload_stands() {
+async fn a_lost_answer_to_a_tiktok_chunk_resumes_the_upload_and_a_lost_photo_init_is_found_or_unconfirmed_never_resent()
+ {
     on_both_backends!(Mode::Standalone, |app| {
         let email = "tt-lost@example.com";
         app.signup(email).await;
@@ -285,5 +286,72 @@ async fn a_lost_answer_to_a_tiktok_chunk_resumes_from_where_tiktok_says_the_uplo
         let all = state(&app).await["publications"].as_array().unwrap().clone();
         assert_eq!(all.len(), 1, "one upload, resumed: {all:#?}");
         assert_eq!(all[0]["sha256"], digest.as_str(), "{all:#?}");
+
+        // A video of one chunk whose answer is lost: TikTok has every byte, its status says so,
+        // and nothing is sent again.
+        app.sandbox_post(
+            "_sandbox/tiktok/faults",
+            json!({"operation": "upload", "method": "PUT", "kind": "lost_response"}),
+        )
+        .await;
+        let (_, reel) = app.upload("reel-720x1280-4s.mp4").await;
+        let one = lost_then_settled(
+            &app,
+            email,
+            json!({"text": "One chunk.", "media_ids": [reel["id"]],
+            "targets": [{"profile_id": profile, "options": {"privacy_level": "SELF_ONLY"}}]}),
+        )
+        .await;
+        assert_eq!(one["deliveries"][0]["status"], "published", "{one:#}");
+        let all = state(&app).await["publications"].as_array().unwrap().clone();
+        assert_eq!(all.len(), 2, "{all:#?}");
+        let whole = hex::encode(sha2::Sha256::digest(fixture("reel-720x1280-4s.mp4")));
+        assert_eq!(all[1]["sha256"], whole.as_str(), "{all:#?}");
+
+        // Photos whose init answer is lost: TikTok pulled them. A public post is found among
+        // the account's posts once moderated and taken for this one; one that is not public
+        // cannot be looked for, so Herald says it cannot tell. Neither is sent again.
+        let (_, jpg) = app.upload("square-1080.jpg").await;
+        for (privacy, outcome) in [("PUBLIC_TO_EVERYONE", "published"), ("SELF_ONLY", "unconfirmed")] {
+            app.sandbox_post(
+                "_sandbox/tiktok/faults",
+                json!({"operation": "content_init", "method": "POST", "kind": "lost_response"}),
+            )
+            .await;
+            let done = lost_then_settled(
+                &app,
+                email,
+                json!({"text": format!("Photos, {privacy}."), "media_ids": [jpg["id"]],
+                "targets": [{"profile_id": profile, "options": {"privacy_level": privacy}}]}),
+            )
+            .await;
+            assert_eq!(done["deliveries"][0]["status"], outcome, "{done:#}");
+            let made = state(&app).await["publications"].as_array().unwrap().clone();
+            let last = made.last().unwrap();
+            assert_eq!(
+                last["privacy_level"], privacy,
+                "each photo post made once: {made:#?}"
+            );
+            if outcome == "published" {
+                assert_eq!(
+                    done["deliveries"][0]["platform_post_id"], last["post_id"],
+                    "{done:#}"
+                );
+            }
+        }
+        let all = state(&app).await["publications"].as_array().unwrap().clone();
+        assert_eq!(all.len(), 4, "each photo post made once: {all:#?}");
     });
+}
+
+/// Schedules `body` a second from now, waits for the retry its lost answer causes, lets the retry
+/// come, and returns the settled post.
+async fn lost_then_settled(app: &TestApp, email: &str, mut body: Value) -> Value {
+    body["scheduled_at"] = json!(at(app, 1));
+    let (s, post) = app.schedule(body).await;
+    assert_eq!(s, StatusCode::CREATED, "{post}");
+    let post = post["id"].as_str().unwrap().to_owned();
+    app.wait_for(&post, |d| d["status"] == "retry_wait").await;
+    advance_both(app, SignedDuration::from_secs(30), email).await;
+    app.settled(&post).await
 }

@@ -310,7 +310,9 @@ async fn metrics_without_the_insights_permission_say_which_permission_is_missing
 async fn a_used_up_publishing_quota_holds_the_next_post_and_the_composer_says_why() {
     on_both_backends!(Mode::Standalone, |app| {
         app.signup("quota@example.com").await;
-        // The account's allowance is one post a day; Herald learns it when the account connects.
+        app.connect(&[]).await;
+        let profile = app.profiles().await[0]["id"].clone();
+        let (_, media) = app.upload("square-1080.jpg").await;
         let http = reqwest::Client::new();
         let r = http
             .post(app.sandbox_base.join("_sandbox/instagram/quota").unwrap())
@@ -319,9 +321,6 @@ async fn a_used_up_publishing_quota_holds_the_next_post_and_the_composer_says_wh
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
-        app.connect(&[]).await;
-        let profile = app.profiles().await[0]["id"].clone();
-        let (_, media) = app.upload("square-1080.jpg").await;
         let post = |text: &str| json!({"text": text, "media_ids": [media["id"]], "targets": [{"profile_id": profile}], "scheduled_at": (herald_now(&app) + SignedDuration::from_secs(1)).to_string()});
         let (_, first) = app.schedule(post("the one slot")).await;
         app.wait_for(first["id"].as_str().unwrap(), |d| d["status"] == "published")
