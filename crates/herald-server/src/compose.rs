@@ -409,6 +409,11 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
             .flatten()
             .cloned()
             .collect();
+        // What the account offers (TikTok's privacy levels), as the rules hold the post to it.
+        let live = crate::engagement::live_facts_for_rules(state, me.ws, p)
+            .await
+            .ok()
+            .flatten();
         for spec in limits.options {
             let listed = match spec.ty {
                 OptionType::Choice { list } => lists
@@ -418,7 +423,11 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
                 _ => None,
             };
             let listed = listed.map(|r| r.map(|c| (c, every.as_slice())));
-            s.options.push(option_field(&id, spec, f, &library, listed));
+            let mut field = option_field(&id, spec, f, &library, listed);
+            if let Some(offered) = live.as_ref().and_then(|l| l.offered(spec.name)) {
+                field.choices.retain(|(v, _)| v.is_empty() || offered.contains(v));
+            }
+            s.options.push(field);
         }
         for v in violations
             .iter()

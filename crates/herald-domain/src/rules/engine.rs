@@ -18,8 +18,10 @@ pub fn check(platform: Platform, draft: &Draft) -> Vec<Violation> {
     let kind = c.kind(draft);
     c.media(draft.media, kind);
     c.thread(draft);
-    if let Some(creator) = draft.live.and_then(|l| l.creator.as_ref()) {
-        c.creator(draft, creator);
+    if let Some(live) = draft.live
+        && let Some(creator) = &live.creator
+    {
+        c.creator(draft, live, creator);
     }
     if let Some(LiveFacts {
         quota_used: Some(used),
@@ -174,18 +176,17 @@ impl Checker {
 
     /// What the account allows, as the platform said before the post: a privacy level it offers,
     /// a video no longer than its maximum.
-    fn creator(&mut self, draft: &Draft, creator: &super::Creator) {
+    fn creator(&mut self, draft: &Draft, live: &LiveFacts, creator: &super::Creator) {
         let name = self.name;
-        // An empty list is the platform saying nothing, not offering nothing.
         if let Some(level) = draft.options.get("privacy_level").and_then(Value::as_str)
-            && !creator.privacy_levels.is_empty()
-            && !creator.privacy_levels.iter().any(|l| l == level)
+            && let Some(offered) = live.offered("privacy_level")
+            && !offered.iter().any(|l| l == level)
         {
             self.push(
                 "options.privacy_unavailable",
                 format!(
                     "This {name} account does not offer the privacy level {level}; it offers {}.",
-                    list(creator.privacy_levels.iter().map(String::as_str))
+                    list(offered.iter().map(String::as_str))
                 ),
             );
         }

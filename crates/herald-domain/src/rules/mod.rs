@@ -67,6 +67,21 @@ pub struct LiveFacts {
     pub creator: Option<Creator>,
 }
 
+impl LiveFacts {
+    /// The values the account offers for an option, where the platform says (TikTok's privacy
+    /// levels); `None` when it says nothing (an empty list says nothing either).
+    pub fn offered(&self, option: &str) -> Option<&[String]> {
+        match option {
+            "privacy_level" => self
+                .creator
+                .as_ref()
+                .map(|c| c.privacy_levels.as_slice())
+                .filter(|l| !l.is_empty()),
+            _ => None,
+        }
+    }
+}
+
 /// What the account allows a post, as the platform says before each one (TikTok's
 /// `creator_info`): the privacy levels it offers, the interactions its owner turned off, and the
 /// longest video it may post.

@@ -1,5 +1,5 @@
-//! Crash safety with the real binary: SIGKILL while Instagram or Facebook is processing, restart,
-//! one copy.
+//! Crash safety with the real binary: SIGKILL while Instagram or Facebook is processing, in the
+//! middle of an X thread or of a TikTok upload; restart; one copy.
 
 use std::time::Duration;
 
@@ -102,6 +102,65 @@ async fn crash_while_processing(backend: herald_store::Backend, fixture: &str, t
     };
     assert_eq!(copies, 1, "exactly one copy after the crash: {done:#}");
     fleet.stop().await;
+}
+
+#[tokio::test]
+async fn sigkill_in_the_middle_of_a_tiktok_upload_then_restart_continues_it_into_exactly_one_video_of_the_same_bytes()
+ {
+    use sha2::Digest;
+    for backend in backends().await {
+        let mut fleet = Fleet::start(backend, SandboxConfig::default(), &[Role::Serve]).await;
+        let app = &mut fleet.app;
+        app.signup("tiktok-crash@example.com").await;
+        let location = app.consent_on("tiktok", &[], "allow").await;
+        app.callback(&location).await;
+        let profile = app.profiles().await[0]["id"].clone();
+        // Three chunks: the first arrives, the second hangs, and Herald is killed meanwhile.
+        let video = crate::harness::padded_video("reel-720x1280-4s.mp4", 30_500_000);
+        let digest = hex::encode(sha2::Sha256::digest(&video));
+        let (_, mp4) = app.upload_bytes("crash.mp4", video).await;
+        for kind in ["slow", "hang"] {
+            app.sandbox_post(
+                "_sandbox/tiktok/faults",
+                json!({"operation": "upload", "method": "PUT", "kind": kind, "millis": 0}),
+            )
+            .await;
+        }
+        let at = (Timestamp::now() + SignedDuration::from_secs(1)).to_string();
+        let (_, post) = app.schedule(json!({"text": "Survives a crash.", "media_ids": [mp4["id"]],
+            "targets": [{"profile_id": profile, "options": {"privacy_level": "SELF_ONLY"}}], "scheduled_at": at})).await;
+        let id = post["id"].as_str().unwrap().to_owned();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while app.sandbox_json("_sandbox/faults").await["injected"]["hang"] != 1 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the second chunk never went"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let held = app.sandbox_json("_sandbox/tiktok").await["publications"][0].clone();
+        assert_eq!(
+            held["uploaded_bytes"], 10_000_000,
+            "one chunk of three arrived: {held:#}"
+        );
+
+        fleet.kill(0);
+        fleet.restart(0).await;
+        let app = &fleet.app;
+        let done = app.wait_for(&id, |d| d["status"] == "published").await;
+        let all = app.sandbox_json("_sandbox/tiktok").await["publications"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(all.len(), 1, "the same upload, continued: {all:#?}");
+        assert_eq!(
+            (all[0]["uploaded_bytes"].as_u64(), all[0]["sha256"].as_str()),
+            (Some(30_500_000), Some(digest.as_str())),
+            "every byte, once, in order: {all:#?}"
+        );
+        assert_eq!(done["deliveries"][0]["platform_post_id"], all[0]["publish_id"]);
+        fleet.stop().await;
+    }
 }
 
 #[tokio::test]

@@ -80,6 +80,17 @@ pub fn fixture(name: &str) -> Vec<u8> {
     .expect("fixture")
 }
 
+/// An MP4 fixture made `size` bytes long by a `free` box at its end (ignored by every reader): a
+/// video just large enough to need several chunks.
+pub fn padded_video(name: &str, size: usize) -> Vec<u8> {
+    let mut v = fixture(name);
+    let pad = size - v.len();
+    v.extend_from_slice(&u32::try_from(pad).unwrap().to_be_bytes());
+    v.extend_from_slice(b"free");
+    v.resize(size, 0);
+    v
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
@@ -614,6 +625,58 @@ pub fn outcomes(post: &Value) -> Vec<String> {
         .iter()
         .map(|e| e["outcome"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// Four `herald worker`s beside the server race on the (only) profile's two-hour token, an hour
+/// old and half an hour from its end: one refresh reaches the platform's token endpoint
+/// (`token_path` in the sandbox's journal), the profile stays connected, and the refresh token it
+/// used is retired. Returns the platform's answer to `replay` of that used refresh token, for the
+/// caller to check it is refused as the platform refuses it.
+pub async fn four_workers_renew_once(
+    app: &TestApp,
+    email: &str,
+    token_path: &str,
+    replay: impl Fn(&str) -> reqwest::RequestBuilder,
+) -> reqwest::Response {
+    let first = app.sandbox.issued_tokens();
+    let before = app.profiles().await[0]["token_expires_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        workers.push(app.start_worker().await);
+    }
+    // Every process shares the test's clock, so moving it wakes all five at once.
+    advance_both(app, jiff::SignedDuration::from_mins(90), email).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let p = app.profiles().await[0].clone();
+        if p["token_expires_at"]
+            .as_str()
+            .is_some_and(|t| t > before.as_str())
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never renewed: {p:#}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let journal = app.sandbox_json("_sandbox/requests").await;
+    let renewals = journal["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"] == token_path && r["body"]["grant_type"] == "refresh_token")
+        .count();
+    assert_eq!(renewals, 1, "one refresh at the platform");
+    let now = app.sandbox.issued_tokens();
+    let used: Vec<&String> = first.iter().filter(|t| !now.contains(t)).collect();
+    assert_eq!(used.len(), 1, "exactly the used refresh token was retired");
+    assert_eq!(app.profiles().await[0]["status"], "connected");
+    for w in workers {
+        w.stop().await;
+    }
+    replay(used[0]).send().await.unwrap()
 }
 
 /// Moves the sandbox's clock, then Herald's (running or not: a restart keeps it).

@@ -9,24 +9,13 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use crate::harness::{Mode, TestApp, advance_both, fixture, herald_now};
+use crate::harness::{Mode, TestApp, advance_both, fixture, herald_now, padded_video};
 use crate::on_both_backends;
 
 const CREATOR: &str = "-000sbxTikTokCreatorPublic";
 
 fn at(app: &TestApp, s: i64) -> String {
     (herald_now(app) + SignedDuration::from_secs(s)).to_string()
-}
-
-/// An MP4 fixture made `size` bytes long by a `free` box at its end (ignored by every reader): a
-/// video just large enough to need several chunks.
-fn padded_video(name: &str, size: usize) -> Vec<u8> {
-    let mut v = fixture(name);
-    let pad = size - v.len();
-    v.extend_from_slice(&u32::try_from(pad).unwrap().to_be_bytes());
-    v.extend_from_slice(b"free");
-    v.resize(size, 0);
-    v
 }
 
 /// Connects the public account through the consent page; returns the profile's id.
@@ -354,4 +343,39 @@ async fn lost_then_settled(app: &TestApp, email: &str, mut body: Value) -> Value
     app.wait_for(&post, |d| d["status"] == "retry_wait").await;
     advance_both(app, SignedDuration::from_secs(30), email).await;
     app.settled(&post).await
+}
+
+#[tokio::test]
+async fn four_workers_racing_on_a_tiktok_token_close_to_expiry_refresh_it_once_and_the_rotated_out_refresh_token_is_refused()
+ {
+    let Some(backend) = crate::harness::backends()
+        .await
+        .into_iter()
+        .find(|b| *b == herald_store::Backend::Postgres)
+    else {
+        eprintln!("SKIPPED: several workers need PostgreSQL, which is not reachable here");
+        return;
+    };
+    let mut app = TestApp::spawn(backend, Mode::Standalone).await;
+    let email = "race-tiktok@example.com";
+    app.signup(email).await;
+    connect_tiktok(&app).await;
+    let tt = app.sandbox.config().tiktok_app;
+    let url = app
+        .sandbox_base
+        .join("open.tiktokapis.com/v2/oauth/token/")
+        .unwrap();
+    let r = crate::harness::four_workers_renew_once(&app, email, "/v2/oauth/token/", |used| {
+        reqwest::Client::new().post(url.clone()).form(&[
+            ("client_key", tt.client_id.as_str()),
+            ("client_secret", tt.client_secret.as_str()),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", used),
+        ])
+    })
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = r.json().await.unwrap();
+    assert_eq!(refused["error"], "invalid_grant", "{refused}");
+    app.stop().await;
 }

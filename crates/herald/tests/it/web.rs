@@ -407,6 +407,59 @@ async fn an_x_thread_is_written_part_by_part_in_the_browser_and_published_as_a_r
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_tiktok_photo_post_is_scheduled_in_the_browser_with_a_privacy_level_the_account_offers() {
+    let Some(b) = Browser::start("a_tiktok_photo_post_is_scheduled").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    sign_up(&b, &app, "tiktok@example.com").await;
+    b.goto(app.url("connect/tiktok").as_str()).await;
+    b.click("#continue").await;
+    b.text_with("h1", "Herald wants to access your TikTok account")
+        .await;
+    b.click("button[value='allow']").await;
+    b.text_with("h1", "Connected").await;
+    b.click("#back").await;
+    b.text_with(".profile", "on TikTok").await;
+    b.click("nav a[href='/compose']").await;
+    b.keys("#file", &fixture_path("square-1080.jpg")).await;
+    b.click("#upload").await;
+    b.text_with("#media", "square-1080.jpg").await;
+    b.fill("#text", "Crumb shot of the day").await;
+    // The privacy level has no default: the live check asks for it until one is chosen, and the
+    // list holds only what this (public) account offers.
+    b.text_with("#problems", "privacy_level").await;
+    b.click("details.profile-tab summary").await;
+    let levels = b
+        .text_with("select[id$='-privacy_level']", "PUBLIC_TO_EVERYONE")
+        .await;
+    assert!(
+        levels.contains("SELF_ONLY") && !levels.contains("FOLLOWER_OF_CREATOR"),
+        "{levels}"
+    );
+    b.click("select[id$='-privacy_level'] option[value='PUBLIC_TO_EVERYONE']")
+        .await;
+    b.text_with("#problems", "can take this post").await;
+    b.click("#schedule").await;
+    b.text_with("h1", "Post for").await;
+    let link = published_permalink(&b, &app).await;
+    assert!(link.starts_with("https://www.tiktok.com/video/"), "{link}");
+    let made = app.sandbox_json("_sandbox/tiktok").await;
+    assert_eq!(
+        (
+            made["publications"][0]["description"].as_str(),
+            made["publications"][0]["privacy_level"].as_str()
+        ),
+        (Some("Crumb shot of the day"), Some("PUBLIC_TO_EVERYONE")),
+        "{made:#}"
+    );
+    let errors = b.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    b.quit().await;
+    app.stop().await;
+}
+
 /// Moves the clocks to the post just scheduled in the browser, and returns its permalink once the
 /// post's page shows it published.
 async fn published_permalink(b: &Browser, app: &TestApp) -> String {

@@ -371,60 +371,19 @@ async fn four_workers_racing_on_an_x_token_close_to_expiry_refresh_it_once_and_t
     let email = "race-x@example.com";
     app.signup(email).await;
     connect_x(&app).await;
-    let first = app.sandbox.issued_tokens();
-    let before = app.profiles().await[0]["token_expires_at"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut workers = Vec::new();
-    for _ in 0..4 {
-        workers.push(app.start_worker().await);
-    }
-    // 90 minutes on: the two-hour token is an hour old and ends in half an hour. Every process
-    // shares the test's clock, so moving it wakes all five at once.
-    advance_both(&app, SignedDuration::from_mins(90), email).await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let p = app.profiles().await[0].clone();
-        if p["token_expires_at"]
-            .as_str()
-            .is_some_and(|t| t > before.as_str())
-        {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never renewed: {p:#}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let journal = app.sandbox_json("_sandbox/requests").await;
-    let renewals = journal["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["path"] == "/2/oauth2/token" && r["body"]["grant_type"] == "refresh_token")
-        .count();
-    assert_eq!(renewals, 1, "one refresh at the platform");
     // The refresh token used is gone: X's token endpoint refuses it from now on.
-    let now: Vec<String> = app.sandbox.issued_tokens();
-    let used: Vec<&String> = first.iter().filter(|t| !now.contains(t)).collect();
-    assert_eq!(used.len(), 1, "exactly the used refresh token was retired");
     let x_app = app.sandbox.config().x_app;
-    let r = reqwest::Client::new()
-        .post(app.sandbox_base.join("api.x.com/2/oauth2/token").unwrap())
-        .basic_auth(&x_app.client_id, Some(&x_app.client_secret))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", used[0].as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let url = app.sandbox_base.join("api.x.com/2/oauth2/token").unwrap();
+    let r = crate::harness::four_workers_renew_once(&app, email, "/2/oauth2/token", |used| {
+        reqwest::Client::new()
+            .post(url.clone())
+            .basic_auth(&x_app.client_id, Some(&x_app.client_secret))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", used)])
+    })
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let refused: Value = r.json().await.unwrap();
     assert_eq!(refused["error"], "invalid_request", "{refused}");
-    assert_eq!(app.profiles().await[0]["status"], "connected");
-    for w in workers {
-        w.stop().await;
-    }
     app.stop().await;
 }
 
