@@ -627,6 +627,20 @@ pub fn outcomes(post: &Value) -> Vec<String> {
         .collect()
 }
 
+/// A Herald on PostgreSQL, for a test of several processes; `None`, said aloud, where PostgreSQL is
+/// not reachable (a newcomer's machine: in CI that is a failure before any test runs).
+pub async fn on_postgres() -> Option<TestApp> {
+    let Some(backend) = backends()
+        .await
+        .into_iter()
+        .find(|b| *b == herald_store::Backend::Postgres)
+    else {
+        eprintln!("SKIPPED: several workers need PostgreSQL, which is not reachable here");
+        return None;
+    };
+    Some(TestApp::spawn(backend, Mode::Standalone).await)
+}
+
 /// Four `herald worker`s beside the server race on the (only) profile's two-hour token, an hour
 /// old and half an hour from its end: one refresh reaches the platform's token endpoint
 /// (`token_path` in the sandbox's journal), the profile stays connected, and the refresh token it

@@ -133,6 +133,11 @@ async fn no_token_or_code_reaches_the_database_files_or_the_trace_logs() {
         assert_eq!(li.len(), 2, "an access and a refresh token");
         secrets.extend(li);
         secrets.push(li_code);
+        // TikTok too: a PKCE code, an access token and a refresh token that rotates.
+        let (tt_code, tt) = connect_and_issued(&app, "tiktok", &secrets).await;
+        assert_eq!(tt.len(), 2, "an access and a refresh token");
+        secrets.extend(tt);
+        secrets.push(tt_code);
         let (_, listed) = app.get(app.ws_url("profiles")).await;
         assert_absent(
             listed.to_string().as_bytes(),

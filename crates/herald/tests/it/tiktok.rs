@@ -348,15 +348,9 @@ async fn lost_then_settled(app: &TestApp, email: &str, mut body: Value) -> Value
 #[tokio::test]
 async fn four_workers_racing_on_a_tiktok_token_close_to_expiry_refresh_it_once_and_the_rotated_out_refresh_token_is_refused()
  {
-    let Some(backend) = crate::harness::backends()
-        .await
-        .into_iter()
-        .find(|b| *b == herald_store::Backend::Postgres)
-    else {
-        eprintln!("SKIPPED: several workers need PostgreSQL, which is not reachable here");
+    let Some(mut app) = crate::harness::on_postgres().await else {
         return;
     };
-    let mut app = TestApp::spawn(backend, Mode::Standalone).await;
     let email = "race-tiktok@example.com";
     app.signup(email).await;
     connect_tiktok(&app).await;

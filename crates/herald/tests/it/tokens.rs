@@ -78,15 +78,9 @@ async fn an_idle_profiles_token_is_renewed_ahead_of_expiry_without_any_post_due(
 
 #[tokio::test]
 async fn four_workers_racing_on_a_token_close_to_expiry_refresh_it_once() {
-    let Some(backend) = crate::harness::backends()
-        .await
-        .into_iter()
-        .find(|b| *b == herald_store::Backend::Postgres)
-    else {
-        eprintln!("SKIPPED: several workers need PostgreSQL, which is not reachable here");
+    let Some(mut app) = crate::harness::on_postgres().await else {
         return;
     };
-    let mut app = TestApp::spawn(backend, Mode::Standalone).await;
     let email = "race@example.com";
     app.ready_on_instagram(email).await;
     let before = app.profiles().await[0]["token_expires_at"]

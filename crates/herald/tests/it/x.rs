@@ -359,15 +359,9 @@ async fn a_lost_answer_to_an_x_post_with_media_and_a_link_leaves_exactly_one_pos
 #[tokio::test]
 async fn four_workers_racing_on_an_x_token_close_to_expiry_refresh_it_once_and_the_old_refresh_token_is_refused()
  {
-    let Some(backend) = crate::harness::backends()
-        .await
-        .into_iter()
-        .find(|b| *b == herald_store::Backend::Postgres)
-    else {
-        eprintln!("SKIPPED: several workers need PostgreSQL, which is not reachable here");
+    let Some(mut app) = crate::harness::on_postgres().await else {
         return;
     };
-    let mut app = TestApp::spawn(backend, Mode::Standalone).await;
     let email = "race-x@example.com";
     app.signup(email).await;
     connect_x(&app).await;
