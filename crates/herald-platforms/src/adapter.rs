@@ -197,8 +197,15 @@ pub struct RetryPolicy {
 /// Publishing to one platform, and reading its published posts back.
 pub trait Publisher: Send + Sync {
     fn platform(&self) -> Platform;
-    /// The platform's retry limits, unless the operator set others.
-    fn retries(&self) -> RetryPolicy;
+    /// The platform's retry limits, unless the operator set others: eight transient failures
+    /// within six hours (which rides out an outage without publishing a day late), unless the
+    /// platform's own pace asks for more.
+    fn retries(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_failures: 8,
+            max_time: std::time::Duration::from_secs(6 * 3600),
+        }
+    }
     /// A new handle for an attempt starting at `at`.
     fn start(&self, at: Timestamp) -> String;
     /// What a saved handle records; an error when it cannot be read.

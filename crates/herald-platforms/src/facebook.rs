@@ -18,7 +18,7 @@ use crate::meta::{CommentFields, Graph, comments, id_of, malformed};
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 use crate::adapter::{
     Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, PersonGrant, Progress, PublishJob,
-    Publisher, RetryPolicy, Unavailable, no_choices, read_handle, saved, unreadable,
+    Publisher, Unavailable, no_choices, read_handle, saved, unreadable,
 };
 use crate::{Comment, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
 use herald_domain::platform::{Login, Platform};
@@ -769,15 +769,6 @@ impl Connector for Facebook {
 impl Publisher for Facebook {
     fn platform(&self) -> Platform {
         Platform::Facebook
-    }
-
-    fn retries(&self) -> RetryPolicy {
-        // Nothing on a Page expires like a container; six hours rides out a Graph outage without
-        // publishing a day late.
-        RetryPolicy {
-            max_failures: 8,
-            max_time: std::time::Duration::from_secs(6 * 3600),
-        }
     }
 
     fn start(&self, at: Timestamp) -> String {

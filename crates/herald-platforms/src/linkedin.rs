@@ -27,7 +27,7 @@ use herald_domain::rules::LiveFacts;
 
 use crate::adapter::{
     Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, PersonGrant, Progress,
-    PublishJob, Publisher, RetryPolicy, Unavailable, no_choices, read_handle, saved, unreadable,
+    PublishJob, Publisher, Unavailable, no_choices, read_handle, saved, unreadable,
 };
 use crate::oauth2::Tokens;
 use crate::{Comment, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
@@ -923,13 +923,6 @@ impl Connector for Linkedin {
 impl Publisher for Linkedin {
     fn platform(&self) -> Platform {
         Platform::Linkedin
-    }
-
-    fn retries(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_failures: 8,
-            max_time: Duration::from_secs(6 * 3600),
-        }
     }
 
     fn start(&self, at: Timestamp) -> String {

@@ -20,7 +20,7 @@ use herald_domain::rules::LiveFacts;
 
 use crate::adapter::{
     Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob,
-    Publisher, RetryPolicy, Unavailable, read_handle, saved, unreadable,
+    Publisher, Unavailable, read_handle, saved, unreadable,
 };
 use crate::oauth2::Tokens;
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
@@ -670,13 +670,6 @@ impl Connector for Pinterest {
 impl Publisher for Pinterest {
     fn platform(&self) -> Platform {
         Platform::Pinterest
-    }
-
-    fn retries(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_failures: 8,
-            max_time: Duration::from_secs(6 * 3600),
-        }
     }
 
     fn start(&self, at: Timestamp) -> String {

@@ -27,7 +27,7 @@ use herald_domain::rules::LiveFacts;
 
 use crate::adapter::{
     Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob,
-    Publisher, RetryPolicy, Unavailable, no_choices, read_handle, saved, unreadable,
+    Publisher, Unavailable, no_choices, read_handle, saved, unreadable,
 };
 use crate::oauth2::Tokens;
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
@@ -773,13 +773,6 @@ impl Connector for X {
 impl Publisher for X {
     fn platform(&self) -> Platform {
         Platform::X
-    }
-
-    fn retries(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_failures: 8,
-            max_time: Duration::from_secs(6 * 3600),
-        }
     }
 
     fn start(&self, at: Timestamp) -> String {
