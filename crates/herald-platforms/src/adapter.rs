@@ -218,22 +218,31 @@ pub trait Publisher: Send + Sync {
         ctx: StepContext<'a>,
     ) -> Call<'a, Step<String>>;
     /// The choices the platform lists for the account under `list` (an option of type `Choice`
-    /// names its list); [`PlatformError::Unsupported`] for a list the platform does not have.
+    /// names its list); [`PlatformError::Unsupported`] for a list the platform does not have
+    /// (every list, unless the platform has some).
     fn choices<'a>(
         &'a self,
-        login: Login,
-        token: &'a SecretString,
-        account: &'a str,
+        _login: Login,
+        _token: &'a SecretString,
+        _account: &'a str,
         list: &'a str,
-    ) -> Call<'a, Vec<Choice>>;
+    ) -> Call<'a, Vec<Choice>> {
+        let message = format!(
+            "{} lists no `{list}` for an account",
+            self.platform().display_name()
+        );
+        Box::pin(async move { Err(PlatformError::Unsupported(message)) })
+    }
     /// Facts only the platform knows about the account that the rules check before publishing
     /// (Instagram's publishing quota); `None` for a platform that has none.
     fn live_facts<'a>(
         &'a self,
-        login: Login,
-        token: &'a SecretString,
-        account: &'a str,
-    ) -> Call<'a, Option<LiveFacts>>;
+        _login: Login,
+        _token: &'a SecretString,
+        _account: &'a str,
+    ) -> Call<'a, Option<LiveFacts>> {
+        Box::pin(async { Ok(None) })
+    }
     /// Whether those facts decide what a post may be (TikTok's creator info: the privacy levels
     /// offered, the longest video), so Herald reads them when the profile connects and again at
     /// scheduling once stale, not only before publishing.
@@ -242,18 +251,28 @@ pub trait Publisher: Send + Sync {
     }
     /// Whether people can read and answer comments here, and if not, why.
     fn comments_available(&self) -> Result<(), Unavailable>;
-    fn comments<'a>(&'a self, login: Login, token: &'a SecretString, post: &'a str)
-    -> Call<'a, Vec<Comment>>;
+    /// A published post's comments, with their replies; where the platform has none, why
+    /// (what [`Publisher::comments_available`] says).
+    fn comments<'a>(
+        &'a self,
+        _login: Login,
+        _token: &'a SecretString,
+        _post: &'a str,
+    ) -> Call<'a, Vec<Comment>> {
+        no_comments(self.comments_available())
+    }
     /// Replies to a top-level comment as the account (the platform's id for it); returns the
-    /// reply's id.
+    /// reply's id. Where the platform has no comments, why.
     fn reply<'a>(
         &'a self,
-        login: Login,
-        token: &'a SecretString,
-        account: &'a str,
-        comment: &'a str,
-        text: &'a str,
-    ) -> Call<'a, String>;
+        _login: Login,
+        _token: &'a SecretString,
+        _account: &'a str,
+        _comment: &'a str,
+        _text: &'a str,
+    ) -> Call<'a, String> {
+        no_comments(self.comments_available())
+    }
     /// Whether the platform reports metrics of a published post, and if not, why.
     fn metrics_available(&self) -> Result<(), Unavailable>;
     /// A published post's metrics as of `now` (platforms that report by date need the day), for
@@ -291,8 +310,10 @@ pub(crate) fn unreadable(why: String) -> PlatformError {
     }
 }
 
-/// The answer of a platform that reads no option's choices live.
-pub(crate) fn no_choices(platform: Platform, list: &str) -> Call<'_, Vec<Choice>> {
-    let message = format!("{} lists no `{list}` for an account", platform.display_name());
-    Box::pin(async move { Err(PlatformError::Unsupported(message)) })
+/// The answer about comments of a platform that has none: why, as it says.
+fn no_comments<T: Send + 'static>(available: Result<(), Unavailable>) -> Call<'static, T> {
+    let why = available
+        .err()
+        .unwrap_or("this platform's adapter reads no comments");
+    Box::pin(async move { Err(PlatformError::Unsupported(why.into())) })
 }

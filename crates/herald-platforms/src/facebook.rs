@@ -17,12 +17,11 @@ use crate::meta::{CommentFields, Graph, comments, id_of, malformed};
 /// How long to wait before looking at a processing video again.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 use crate::adapter::{
-    Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, PersonGrant, Progress, PublishJob,
-    Publisher, Unavailable, no_choices, read_handle, saved, unreadable,
+    Account, Authorize, Call, CodeExchange, Connector, Exchanged, PersonGrant, Progress, PublishJob,
+    Publisher, Unavailable, read_handle, saved, unreadable,
 };
 use crate::{Comment, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
 use herald_domain::platform::{Login, Platform};
-use herald_domain::rules::LiveFacts;
 
 /// Where the adapter finds Facebook and who it is there.
 #[derive(Clone)]
@@ -818,22 +817,6 @@ impl Publisher for Facebook {
                 .await
                 .map(saved)
         })
-    }
-
-    fn choices<'a>(
-        &'a self,
-        _: Login,
-        _: &'a SecretString,
-        _: &'a str,
-        list: &'a str,
-    ) -> Call<'a, Vec<Choice>> {
-        // No option of this platform is read live from it.
-        no_choices(self.platform(), list)
-    }
-
-    fn live_facts<'a>(&'a self, _: Login, _: &'a SecretString, _: &'a str) -> Call<'a, Option<LiveFacts>> {
-        // Pages have no publishing quota the API reports; their rate limits come with each answer.
-        Box::pin(async { Ok(None) })
     }
 
     fn comments_available(&self) -> Result<(), Unavailable> {

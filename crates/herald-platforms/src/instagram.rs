@@ -16,8 +16,8 @@ use herald_domain::platform::Login;
 use herald_domain::rules::LiveFacts;
 
 use crate::adapter::{
-    Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob,
-    Publisher, RetryPolicy, Unavailable, no_choices, read_handle, saved, unreadable,
+    Account, Authorize, Call, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob, Publisher,
+    RetryPolicy, Unavailable, read_handle, saved, unreadable,
 };
 use crate::meta::{CommentFields, Graph, comments, id_of, malformed};
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
@@ -651,17 +651,6 @@ impl Publisher for Instagram {
                 .await
                 .map(saved)
         })
-    }
-
-    fn choices<'a>(
-        &'a self,
-        _: Login,
-        _: &'a SecretString,
-        _: &'a str,
-        list: &'a str,
-    ) -> Call<'a, Vec<Choice>> {
-        // No option of this platform is read live from it.
-        no_choices(self.platform(), list)
     }
 
     fn live_facts<'a>(

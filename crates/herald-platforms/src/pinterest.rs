@@ -16,14 +16,13 @@ use serde_json::{Value, json};
 use url::Url;
 
 use herald_domain::platform::{Login, Platform};
-use herald_domain::rules::LiveFacts;
 
 use crate::adapter::{
     Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob,
     Publisher, Unavailable, read_handle, saved, unreadable,
 };
 use crate::oauth2::Tokens;
-use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
+use crate::{Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
 
 /// Where the adapter finds Pinterest and who it is there.
 #[derive(Clone)]
@@ -739,27 +738,8 @@ impl Publisher for Pinterest {
         })
     }
 
-    fn live_facts<'a>(&'a self, _: Login, _: &'a SecretString, _: &'a str) -> Call<'a, Option<LiveFacts>> {
-        Box::pin(async { Ok(None) })
-    }
-
     fn comments_available(&self) -> Result<(), Unavailable> {
         Err(NO_COMMENTS)
-    }
-
-    fn comments<'a>(&'a self, _: Login, _: &'a SecretString, _: &'a str) -> Call<'a, Vec<Comment>> {
-        Box::pin(async { Err(PlatformError::Unsupported(NO_COMMENTS.into())) })
-    }
-
-    fn reply<'a>(
-        &'a self,
-        _: Login,
-        _: &'a SecretString,
-        _: &'a str,
-        _: &'a str,
-        _: &'a str,
-    ) -> Call<'a, String> {
-        Box::pin(async { Err(PlatformError::Unsupported(NO_COMMENTS.into())) })
     }
 
     fn metrics_available(&self) -> Result<(), Unavailable> {

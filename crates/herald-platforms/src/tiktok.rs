@@ -26,11 +26,11 @@ use herald_domain::platform::{Login, Platform};
 use herald_domain::rules::{Creator, LiveFacts};
 
 use crate::adapter::{
-    Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob,
-    Publisher, Unavailable, no_choices, read_handle, saved, unreadable,
+    Account, Authorize, Call, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob, Publisher,
+    Unavailable, read_handle, saved, unreadable,
 };
 use crate::oauth2::Tokens;
-use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
+use crate::{Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
 
 /// Where the adapter finds TikTok and who it is there.
 #[derive(Clone)]
@@ -854,16 +854,6 @@ impl Publisher for Tiktok {
         })
     }
 
-    fn choices<'a>(
-        &'a self,
-        _: Login,
-        _: &'a SecretString,
-        _: &'a str,
-        list: &'a str,
-    ) -> Call<'a, Vec<Choice>> {
-        no_choices(self.platform(), list)
-    }
-
     fn live_facts<'a>(
         &'a self,
         _: Login,
@@ -879,21 +869,6 @@ impl Publisher for Tiktok {
 
     fn comments_available(&self) -> Result<(), Unavailable> {
         Err(NO_COMMENTS)
-    }
-
-    fn comments<'a>(&'a self, _: Login, _: &'a SecretString, _: &'a str) -> Call<'a, Vec<Comment>> {
-        Box::pin(async { Err(PlatformError::Unsupported(NO_COMMENTS.into())) })
-    }
-
-    fn reply<'a>(
-        &'a self,
-        _: Login,
-        _: &'a SecretString,
-        _: &'a str,
-        _: &'a str,
-        _: &'a str,
-    ) -> Call<'a, String> {
-        Box::pin(async { Err(PlatformError::Unsupported(NO_COMMENTS.into())) })
     }
 
     fn metrics_available(&self) -> Result<(), Unavailable> {

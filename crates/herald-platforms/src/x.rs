@@ -23,11 +23,10 @@ use serde_json::{Value, json};
 use url::Url;
 
 use herald_domain::platform::{Login, Platform};
-use herald_domain::rules::LiveFacts;
 
 use crate::adapter::{
-    Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob,
-    Publisher, Unavailable, no_choices, read_handle, saved, unreadable,
+    Account, Authorize, Call, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob, Publisher,
+    Unavailable, read_handle, saved, unreadable,
 };
 use crate::oauth2::Tokens;
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
@@ -803,20 +802,6 @@ impl Publisher for X {
             let h: Handle = read_handle(handle).map_err(unreadable)?;
             self.publish_step(job, h, &ctx).await.map(saved)
         })
-    }
-
-    fn choices<'a>(
-        &'a self,
-        _: Login,
-        _: &'a SecretString,
-        _: &'a str,
-        list: &'a str,
-    ) -> Call<'a, Vec<Choice>> {
-        no_choices(self.platform(), list)
-    }
-
-    fn live_facts<'a>(&'a self, _: Login, _: &'a SecretString, _: &'a str) -> Call<'a, Option<LiveFacts>> {
-        Box::pin(async { Ok(None) })
     }
 
     fn comments_available(&self) -> Result<(), Unavailable> {
