@@ -694,14 +694,15 @@ impl Dispatcher {
                 "transient",
                 format!("{message}; Herald will retry at {}.", retry_until.unwrap_or(now)),
             ),
-            // Parts of a thread are out and the rest cannot follow: never "nothing published".
+            // Part of the post is out (a thread's first parts, an uploaded video) and the rest
+            // cannot follow: never "nothing published".
             PlatformError::ContentRejected { message: why }
             | PlatformError::MediaUnreachable { message: why }
                 if started.partly_live =>
             {
                 Stop::Unconfirmed(
                     format!(
-                        "Part of this thread is already on {name}, and the rest could not follow ({why}); check the profile before publishing it again."
+                        "Part of this post is already on {name}, and the rest could not follow ({why}); check the profile before publishing it again."
                     ),
                     Vec::new(),
                 )

@@ -46,16 +46,19 @@ pub enum Login {
     Pinterest,
     Linkedin,
     X,
+    /// Google's OAuth, for YouTube channels.
+    Youtube,
 }
 
 impl Login {
-    pub const ALL: [Login; 6] = [
+    pub const ALL: [Login; 7] = [
         Self::Instagram,
         Self::Facebook,
         Self::Tiktok,
         Self::Pinterest,
         Self::Linkedin,
         Self::X,
+        Self::Youtube,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +69,7 @@ impl Login {
             Self::Pinterest => "pinterest",
             Self::Linkedin => "linkedin",
             Self::X => "x",
+            Self::Youtube => "youtube",
         }
     }
 
@@ -82,6 +86,7 @@ impl Login {
             Self::Pinterest => "Pinterest",
             Self::Linkedin => "LinkedIn",
             Self::X => "X",
+            Self::Youtube => "YouTube",
         }
     }
 
@@ -90,14 +95,17 @@ impl Login {
     /// tokens, and TikTok's short ones, renew with a refresh token that rotates; LinkedIn's 60-day
     /// tokens with a refresh token
     /// where LinkedIn gave one (apps it approved for them), up to that token's fixed end; Facebook
-    /// Login's grant ends when it ends).
+    /// Login's grant ends when it ends; Google's one-hour tokens renew with a refresh token that
+    /// does not rotate and lasts until it is revoked or unused for six months).
     ///
     /// A profile whose login renews with a refresh token but which holds none (LinkedIn without
     /// one) has no token end of its own: its grant's end is its reconnect-by date, so nothing here
     /// ever tries to renew it.
     pub fn refreshes_tokens(self) -> bool {
         match self {
-            Self::Instagram | Self::Tiktok | Self::Pinterest | Self::Linkedin | Self::X => true,
+            Self::Instagram | Self::Tiktok | Self::Pinterest | Self::Linkedin | Self::X | Self::Youtube => {
+                true
+            }
             Self::Facebook => false,
         }
     }
@@ -105,7 +113,10 @@ impl Login {
     /// Whether renewing takes a refresh token rather than the access token itself: then an
     /// expired access token is renewed like any other, and only a refused renewal needs the person.
     pub fn renews_with_refresh_token(self) -> bool {
-        matches!(self, Self::Tiktok | Self::Pinterest | Self::Linkedin | Self::X)
+        matches!(
+            self,
+            Self::Tiktok | Self::Pinterest | Self::Linkedin | Self::X | Self::Youtube
+        )
     }
 
     /// How old a token must be before Herald renews it: Instagram renews only tokens a day old;
@@ -121,6 +132,8 @@ impl Login {
             // TikTok's access tokens last as long as its token endpoint says (two hours now, a
             // day in older documents): renewed once an hour old at most.
             Self::Tiktok => jiff::SignedDuration::from_hours(1),
+            // Google's one-hour tokens: renewed in their last twenty minutes.
+            Self::Youtube => jiff::SignedDuration::from_mins(40),
             Self::Facebook => jiff::SignedDuration::ZERO,
         }
     }
@@ -134,6 +147,7 @@ impl Login {
             Self::Pinterest => PINTEREST_PERMISSIONS,
             Self::Linkedin => LINKEDIN_PERMISSIONS,
             Self::X => X_PERMISSIONS,
+            Self::Youtube => YOUTUBE_PERMISSIONS,
         }
     }
 }
@@ -194,7 +208,8 @@ impl Platform {
             Self::Pinterest => Some(Login::Pinterest),
             Self::Linkedin => Some(Login::Linkedin),
             Self::X => Some(Login::X),
-            _ => None,
+            Self::Youtube => Some(Login::Youtube),
+            Self::Snapchat => None,
         }
     }
 
@@ -433,6 +448,30 @@ const TIKTOK_PERMISSIONS: &[Permission] = &[
         reason: "To read your public videos, so Herald can confirm what it published and never posts twice, and show their views, likes, comments and shares.",
         needed_for: &[Feature::Metrics],
         applies_to: &[Platform::Tiktok],
+    },
+];
+
+/// Google's OAuth scopes for the YouTube Data API v3 (its discovery document): the narrowest
+/// that publish (`youtube.upload`), read (`youtube.readonly`) and answer comments
+/// (`youtube.force-ssl`, the only scope `commentThreads` and `comments` take).
+const YOUTUBE_PERMISSIONS: &[Permission] = &[
+    Permission {
+        scope: "https://www.googleapis.com/auth/youtube.readonly",
+        reason: "To read your channel's id and name so Herald can show which channel is connected, to confirm what it published (your uploads) so it never posts twice, and to show your videos' views, likes and comments.",
+        needed_for: &[Feature::Publish, Feature::Metrics],
+        applies_to: &[Platform::Youtube],
+    },
+    Permission {
+        scope: "https://www.googleapis.com/auth/youtube.upload",
+        reason: "To upload the videos you schedule, at the time you choose, with their title, description, privacy and thumbnail. Herald never uploads anything you did not schedule.",
+        needed_for: &[Feature::Publish],
+        applies_to: &[Platform::Youtube],
+    },
+    Permission {
+        scope: "https://www.googleapis.com/auth/youtube.force-ssl",
+        reason: "To show the comments on your videos and post the replies you write, as your channel (YouTube has no narrower permission for comments).",
+        needed_for: &[Feature::Comments],
+        applies_to: &[Platform::Youtube],
     },
 ];
 

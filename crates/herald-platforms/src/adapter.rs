@@ -1,5 +1,7 @@
-//! The platform interface: what each platform module implements, with no default methods, so a
-//! platform that lacks a piece does not compile and a piece a platform cannot offer says why.
+//! The platform interface: what each platform module implements. A default method stands only
+//! where a platform without the piece has one honest answer (the standard retry policy, no live
+//! choices or facts, one account to connect, comments that say why there are none); every other
+//! piece must be written, and a piece a platform cannot offer says why.
 //!
 //! Two traits, because logins and platforms are not one-to-one: a [`Connector`] is an OAuth login
 //! (one login can cover several platforms' accounts), a [`Publisher`] publishes to, and reads back
@@ -87,8 +89,16 @@ pub trait Connector: Send + Sync {
     fn exchange<'a>(&'a self, request: CodeExchange<'a>) -> Call<'a, Exchanged>;
     /// What a person's grant covers, as people read it ("their Pages and linked … accounts").
     fn covers(&self) -> &'static str;
-    /// The accounts a person's grant covers (for the choose-accounts step).
-    fn accounts<'a>(&'a self, token: &'a SecretString) -> Call<'a, Vec<Account>>;
+    /// The accounts a person's grant covers (for the choose-accounts step); a login that connects
+    /// one account has nothing to choose.
+    fn accounts<'a>(&'a self, _token: &'a SecretString) -> Call<'a, Vec<Account>> {
+        let who = self.login().display_name();
+        Box::pin(async move {
+            Err(PlatformError::Unsupported(format!(
+                "{who} connects one account; there is nothing to choose"
+            )))
+        })
+    }
     /// A new token for one about to expire, from the access token itself or the refresh token
     /// (`renew`) the login gave; [`PlatformError::Unsupported`] where the login's tokens cannot be
     /// renewed without the person.
@@ -166,7 +176,8 @@ pub struct Progress {
     pub fresh: bool,
     /// The call that makes the post visible may have been made.
     pub visible_call: bool,
-    /// Part of the post is surely on the platform already (a thread's first parts): whatever
+    /// Part of the post is surely on the platform already (a thread's first parts, an uploaded
+    /// video still to be processed or given its thumbnail): whatever
     /// happens next, the post is not "nothing published".
     pub partly_live: bool,
 }

@@ -13,6 +13,7 @@ mod pinterest;
 mod registry;
 mod tiktok;
 mod x;
+mod youtube;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
-//! What the OAuth 2.0 logins outside Meta share (Pinterest, LinkedIn, X): the token endpoint's
-//! answer read into tokens, the client that carries media bytes and the reading of a media file
-//! from Herald's own link, and the answers of a login that connects one account.
+//! What the OAuth 2.0 logins outside Meta share (Pinterest, LinkedIn, X, TikTok, YouTube): the
+//! token endpoint's answer read into tokens, the client that carries media bytes, and the reading
+//! of a media file (or one byte range of it) from Herald's own link.
 
 use std::time::Duration;
 
@@ -8,7 +8,6 @@ use jiff::{SignedDuration, Timestamp};
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::adapter::{Account, Call};
 use crate::{PlatformError, Refreshed, RenewBy};
 
 /// What a token endpoint answered: the access token, its end, and the refresh token (which, where
@@ -92,6 +91,47 @@ pub(crate) async fn open_media(
     Ok(source)
 }
 
+/// `len` bytes of the media file from `first`, read from Herald's own link: that range alone
+/// where the link serves ranges, else the file read up to it.
+pub(crate) async fn read_range(
+    client: &reqwest::Client,
+    item: &crate::Item,
+    first: u64,
+    len: u64,
+) -> Result<Vec<u8>, PlatformError> {
+    let mut source = client
+        .get(&item.url)
+        .header(
+            reqwest::header::RANGE,
+            format!("bytes={first}-{}", first + len - 1),
+        )
+        .send()
+        .await
+        .map_err(|e| PlatformError::from_http(&e))?;
+    let mut skip = match source.status().as_u16() {
+        206 => 0,
+        200 => first,
+        s => {
+            return Err(PlatformError::MediaUnreachable {
+                message: format!("Herald's own media link answered {s}"),
+            });
+        }
+    };
+    let mut out = Vec::with_capacity(len as usize);
+    while (out.len() as u64) < len {
+        let Some(piece) = source.chunk().await.map_err(|e| PlatformError::from_http(&e))? else {
+            return Err(PlatformError::MediaUnreachable {
+                message: "Herald's own media link ended before the video did".into(),
+            });
+        };
+        let start = (skip as usize).min(piece.len());
+        skip -= start as u64;
+        let end = piece.len().min(start + (len as usize - out.len()));
+        out.extend_from_slice(&piece[start..end]);
+    }
+    Ok(out)
+}
+
 /// One media file read from Herald's own link: its content type (or its kind's) and its bytes.
 pub(crate) async fn fetch_media(
     client: &reqwest::Client,
@@ -106,13 +146,4 @@ pub(crate) async fn fetch_media(
         .to_owned();
     let bytes = source.bytes().await.map_err(|e| PlatformError::from_http(&e))?;
     Ok((media_type, bytes.into()))
-}
-
-/// The answer of a login that connects one account, asked for the accounts to choose from.
-pub(crate) fn one_account(who: &'static str) -> Call<'static, Vec<Account>> {
-    Box::pin(async move {
-        Err(PlatformError::Unsupported(format!(
-            "{who} connects one account; there is nothing to choose"
-        )))
-    })
 }

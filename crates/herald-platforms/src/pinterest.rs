@@ -18,8 +18,8 @@ use url::Url;
 use herald_domain::platform::{Login, Platform};
 
 use crate::adapter::{
-    Account, Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob,
-    Publisher, Unavailable, read_handle, saved, unreadable,
+    Authorize, Call, Choice, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob, Publisher,
+    Unavailable, read_handle, saved, unreadable,
 };
 use crate::oauth2::Tokens;
 use crate::{Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
@@ -643,10 +643,6 @@ impl Connector for Pinterest {
 
     fn covers(&self) -> &'static str {
         "one Pinterest account"
-    }
-
-    fn accounts<'a>(&'a self, _: &'a SecretString) -> Call<'a, Vec<Account>> {
-        crate::oauth2::one_account("Pinterest")
     }
 
     fn refresh<'a>(

@@ -17,6 +17,7 @@ use crate::linkedin::{Linkedin, LinkedinConfig};
 use crate::pinterest::{Pinterest, PinterestConfig};
 use crate::tiktok::{Tiktok, TiktokConfig};
 use crate::x::{X, XConfig};
+use crate::youtube::{Youtube, YoutubeConfig};
 
 /// The hosts a login's API lives on, by their real names: the consent page, the API host that
 /// takes uploads or code exchanges, and the Graph host. The sandbox serves each under
@@ -139,6 +140,12 @@ impl Registry {
                 api: "api.x.com",
                 graph: "api.x.com",
             },
+            // Google's consent page, its token endpoints, and the Data API (uploads included).
+            Login::Youtube => Hosts {
+                www: "accounts.google.com",
+                api: "oauth2.googleapis.com",
+                graph: "www.googleapis.com",
+            },
         }
     }
 
@@ -152,6 +159,7 @@ impl Registry {
                 .ok_or_else(|| format!("no app is configured for {} Login", l.display_name()))
         };
         let (x_app, li, tt) = (app(Login::X)?, app(Login::Linkedin)?, app(Login::Tiktok)?);
+        let yt = app(Login::Youtube)?;
         let (ig, fb, pin) = (
             app(Login::Instagram)?,
             app(Login::Facebook)?,
@@ -217,7 +225,18 @@ impl Registry {
             },
             crate::http_client(),
         ));
+        let youtube = Arc::new(Youtube::new(
+            YoutubeConfig {
+                client_id: yt.client_id,
+                client_secret: yt.client_secret,
+                www_base: yt.www_base,
+                oauth_base: yt.api_base,
+                api_base: yt.graph_base,
+            },
+            crate::http_client(),
+        ));
         let connectors: HashMap<Login, Arc<dyn Connector>> = HashMap::from([
+            (Login::Youtube, youtube.clone() as Arc<dyn Connector>),
             (Login::Tiktok, tiktok.clone() as Arc<dyn Connector>),
             (Login::Linkedin, linkedin.clone() as Arc<dyn Connector>),
             (Login::X, x.clone() as Arc<dyn Connector>),
@@ -226,6 +245,7 @@ impl Registry {
             (Login::Pinterest, pinterest.clone() as Arc<dyn Connector>),
         ]);
         let publishers: HashMap<Platform, Arc<dyn Publisher>> = HashMap::from([
+            (Platform::Youtube, youtube as Arc<dyn Publisher>),
             (Platform::Tiktok, tiktok as Arc<dyn Publisher>),
             (Platform::Linkedin, linkedin as Arc<dyn Publisher>),
             (Platform::X, x as Arc<dyn Publisher>),

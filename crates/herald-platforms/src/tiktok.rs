@@ -26,8 +26,8 @@ use herald_domain::platform::{Login, Platform};
 use herald_domain::rules::{Creator, LiveFacts};
 
 use crate::adapter::{
-    Account, Authorize, Call, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob, Publisher,
-    Unavailable, read_handle, saved, unreadable,
+    Authorize, Call, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob, Publisher, Unavailable,
+    read_handle, saved, unreadable,
 };
 use crate::oauth2::Tokens;
 use crate::{Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
@@ -392,7 +392,7 @@ impl Tiktok {
             true => handle.size - 1,
             false => first + handle.chunk_size - 1,
         };
-        let bytes = read_range(&self.upload, video, first, last - first + 1).await?;
+        let bytes = crate::oauth2::read_range(&self.upload, video, first, last - first + 1).await?;
         let url = handle.upload_url.clone().unwrap_or_default();
         let res = self
             .upload
@@ -653,47 +653,6 @@ fn uploaded_of(range: &str) -> Option<u64> {
     last.parse::<u64>().ok().map(|l| l + 1)
 }
 
-/// `len` bytes of the media file from `first`, read from Herald's own link: that range alone
-/// where the link serves ranges, else the file read up to it.
-async fn read_range(
-    client: &reqwest::Client,
-    item: &Item,
-    first: u64,
-    len: u64,
-) -> Result<Vec<u8>, PlatformError> {
-    let mut source = client
-        .get(&item.url)
-        .header(
-            reqwest::header::RANGE,
-            format!("bytes={first}-{}", first + len - 1),
-        )
-        .send()
-        .await
-        .map_err(|e| PlatformError::from_http(&e))?;
-    let mut skip = match source.status().as_u16() {
-        206 => 0,
-        200 => first,
-        s => {
-            return Err(PlatformError::MediaUnreachable {
-                message: format!("Herald's own media link answered {s}"),
-            });
-        }
-    };
-    let mut out = Vec::with_capacity(len as usize);
-    while (out.len() as u64) < len {
-        let Some(piece) = source.chunk().await.map_err(|e| PlatformError::from_http(&e))? else {
-            return Err(PlatformError::MediaUnreachable {
-                message: "Herald's own media link ended before the video did".into(),
-            });
-        };
-        let start = (skip as usize).min(piece.len());
-        skip -= start as u64;
-        let end = piece.len().min(start + (len as usize - out.len()));
-        out.extend_from_slice(&piece[start..end]);
-    }
-    Ok(out)
-}
-
 /// TikTok's `fail_reason`, said for people.
 fn failure(reason: &str) -> String {
     let why = match reason {
@@ -797,10 +756,6 @@ impl Connector for Tiktok {
 
     fn covers(&self) -> &'static str {
         "one TikTok account"
-    }
-
-    fn accounts<'a>(&'a self, _: &'a SecretString) -> Call<'a, Vec<Account>> {
-        crate::oauth2::one_account("TikTok")
     }
 
     fn refresh<'a>(

@@ -25,8 +25,8 @@ use url::Url;
 use herald_domain::platform::{Login, Platform};
 
 use crate::adapter::{
-    Account, Authorize, Call, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob, Publisher,
-    Unavailable, read_handle, saved, unreadable,
+    Authorize, Call, CodeExchange, Connector, Exchanged, Item, Progress, PublishJob, Publisher, Unavailable,
+    read_handle, saved, unreadable,
 };
 use crate::oauth2::Tokens;
 use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
@@ -743,10 +743,6 @@ impl Connector for X {
 
     fn covers(&self) -> &'static str {
         "one X account"
-    }
-
-    fn accounts<'a>(&'a self, _: &'a SecretString) -> Call<'a, Vec<Account>> {
-        crate::oauth2::one_account("X")
     }
 
     fn refresh<'a>(

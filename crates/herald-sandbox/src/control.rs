@@ -461,6 +461,118 @@ async fn tiktok_creator(
     Json(json!(creator)).into_response()
 }
 
+pub(crate) fn youtube_routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/_sandbox/youtube", get(youtube_state))
+        .route("/_sandbox/youtube/faults", post(youtube_fault))
+        .route("/_sandbox/youtube/app", post(youtube_app))
+        .route("/_sandbox/youtube/channels/{channel_id}", post(youtube_channel))
+        .route(
+            "/_sandbox/youtube/videos/{video_id}/comments",
+            post(youtube_comment),
+        )
+}
+
+/// YouTube's channels and what each may do, grants, tokens (fingerprints), the app's status and
+/// quota, upload sessions, and every video (processing settled first) with its comments.
+async fn youtube_state(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
+    let now = sb.clock().now();
+    let mut w = sb.youtube();
+    w.settle(now);
+    Json(crate::youtube::overview(&w, now))
+}
+
+/// Queues a fault on YouTube (`operation`: `insert`, `upload`, `thumbnails.set`, `videos.list`,
+/// `token`, …; a rate limit answers 429 until it lapses).
+async fn youtube_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> Response {
+    queue_fault(&sb, UseCase::Youtube, f)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YoutubeApp {
+    verified: Option<bool>,
+    testing: Option<bool>,
+    daily_units: Option<u32>,
+    insert_cost: Option<u32>,
+}
+
+/// Sets whether Google verified the app (an unverified one uploads only private videos), whether
+/// it is in Testing (refresh tokens issued then last seven days), and its quota: units a day, and
+/// what an upload costs.
+async fn youtube_app(State(sb): State<Sandbox>, Json(a): Json<YoutubeApp>) -> Json<serde_json::Value> {
+    let now = sb.clock().now();
+    let mut w = sb.youtube();
+    if let Some(verified) = a.verified {
+        w.verified = verified;
+    }
+    if let Some(testing) = a.testing {
+        w.testing = testing;
+    }
+    if let Some(units) = a.daily_units {
+        w.quota.daily_units = units;
+    }
+    if let Some(cost) = a.insert_cost {
+        w.quota.insert_cost = cost;
+    }
+    Json(crate::youtube::app(&w, now))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YoutubeChannel {
+    upload_limit: Option<u32>,
+    custom_thumbnails: Option<bool>,
+}
+
+/// Changes what a channel may do: its uploads per 24 hours, and whether it may set custom
+/// thumbnails (as verifying its phone number would).
+async fn youtube_channel(
+    State(sb): State<Sandbox>,
+    Path(channel_id): Path<String>,
+    Json(c): Json<YoutubeChannel>,
+) -> Response {
+    let mut w = sb.youtube();
+    let Some(channel) = w.channels.iter_mut().find(|x| x.id == channel_id) else {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such channel"}))).into_response();
+    };
+    if let Some(limit) = c.upload_limit {
+        channel.upload_limit = limit;
+    }
+    if let Some(custom) = c.custom_thumbnails {
+        channel.custom_thumbnails = custom;
+    }
+    Json(json!(channel)).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct YoutubeComment {
+    author: String,
+    text: String,
+}
+
+/// A viewer comments on a video (as a person would on YouTube); the same name is the same viewer.
+async fn youtube_comment(
+    State(sb): State<Sandbox>,
+    Path(video_id): Path<String>,
+    Json(c): Json<YoutubeComment>,
+) -> Response {
+    let now = sb.clock().now();
+    let mut w = sb.youtube();
+    if !w.videos.iter().any(|v| v.id == video_id) {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such video"}))).into_response();
+    }
+    let viewer = format!("UCsbxViewer{}", &fingerprint(&c.author)[..13]);
+    let comment = w.add_comment(
+        &video_id,
+        None,
+        (c.author.as_str(), viewer.as_str()),
+        &c.text,
+        now,
+    );
+    Json(json!({ "id": comment.id })).into_response()
+}
+
 pub(crate) fn linkedin_routes() -> Router<Sandbox> {
     Router::new()
         .route("/_sandbox/linkedin", get(linkedin_state))

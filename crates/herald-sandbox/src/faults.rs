@@ -333,6 +333,18 @@ pub(crate) async fn faulted(
             "invalid_params",
             "The content was refused (a permanent fault injected by the sandbox)",
         ),
+        FaultKind::ServerError if use_case == UseCase::Youtube => crate::youtube::error(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "global",
+            "backendError",
+            "Internal error encountered.",
+        ),
+        FaultKind::Refuse if use_case == UseCase::Youtube => crate::youtube::error(
+            axum::http::StatusCode::BAD_REQUEST,
+            "global",
+            "badRequest",
+            "The content was refused (a permanent fault injected by the sandbox)",
+        ),
         FaultKind::ServerError => server_error(),
         FaultKind::Reset => reset(),
         FaultKind::Refuse if use_case == UseCase::Pinterest => (

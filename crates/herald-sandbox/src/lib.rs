@@ -1,6 +1,7 @@
 //! The platform sandbox: a local emulator of each platform's OAuth server and API, on the platforms'
-//! real paths (each real host is a path prefix, `/graph.instagram.com/v24.0/...`), with their real
-//! JSON, errors, multi-step flows and token lifetimes, plus `/_sandbox/` to inspect and control it.
+//! real paths (each real host is a path prefix, `/graph.instagram.com/v24.0/...`,
+//! `/www.googleapis.com/youtube/v3/...`), with their real JSON, errors, multi-step flows, token
+//! lifetimes and quotas, plus `/_sandbox/` to inspect and control it.
 //!
 //! It is written from the platforms' documentation and shares no types with Herald's adapters.
 
@@ -19,6 +20,7 @@ mod meter;
 mod pinterest;
 mod tiktok;
 mod x;
+mod youtube;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -48,6 +50,8 @@ pub struct SandboxConfig {
     pub linkedin_app: App,
     /// The TikTok app Herald uses (its client key and secret).
     pub tiktok_app: App,
+    /// The Google Cloud OAuth client Herald uses for YouTube.
+    pub youtube_app: App,
     /// API-published posts per account per rolling 24 hours (Instagram documents 50).
     pub publish_quota: u32,
     /// The platforms' quotas, as they are or scaled up or switched off for a run.
@@ -145,6 +149,11 @@ impl Default for SandboxConfig {
                 client_secret: "sandbox-tiktok-client-secret".into(),
                 redirect_uris: Vec::new(),
             },
+            youtube_app: App {
+                client_id: "1000000000001-sandbox.apps.googleusercontent.com".into(),
+                client_secret: "GOCSPX-sandbox-youtube-secret".into(),
+                redirect_uris: Vec::new(),
+            },
             publish_quota: 50,
             limits: Limits::default(),
             journal_limit: 10_000,
@@ -170,6 +179,10 @@ pub enum Emulator {
     Linkedin,
     /// TikTok: `www.tiktok.com` (consent), `open.tiktokapis.com` and its upload host.
     Tiktok,
+    /// YouTube: `accounts.google.com` (consent), `oauth2.googleapis.com` (tokens, revocation), and
+    /// the Data API on both `www.googleapis.com` and `youtube.googleapis.com` (uploads under
+    /// `/upload/` and `/resumable/upload/`).
+    Youtube,
 }
 
 impl Emulator {
@@ -182,6 +195,7 @@ impl Emulator {
             "x" => Some(Self::X),
             "linkedin" => Some(Self::Linkedin),
             "tiktok" => Some(Self::Tiktok),
+            "youtube" => Some(Self::Youtube),
             _ => None,
         }
     }
@@ -197,6 +211,7 @@ impl SandboxConfig {
             Emulator::X => self.x_app.clone(),
             Emulator::Linkedin => self.linkedin_app.clone(),
             Emulator::Tiktok => self.tiktok_app.clone(),
+            Emulator::Youtube => self.youtube_app.clone(),
         }
     }
 }
@@ -229,6 +244,9 @@ pub struct Footprint {
     pub tiktok_codes: usize,
     pub tiktok_tokens: usize,
     pub tiktok_publications: usize,
+    pub youtube_codes: usize,
+    pub youtube_tokens: usize,
+    pub youtube_videos: usize,
 }
 
 /// The sandbox: its configuration, clock and every platform's state.
@@ -246,6 +264,7 @@ struct Inner {
     x: Mutex<x::World>,
     linkedin: Mutex<linkedin::World>,
     tiktok: Mutex<tiktok::World>,
+    youtube: Mutex<youtube::World>,
     /// Rate limiting across both Graph hosts: the call log, faults and throttles.
     meter: Mutex<meter::Meter>,
     /// Chaos, the injected counts and the calls in flight.
@@ -275,6 +294,7 @@ impl Sandbox {
                 x: Mutex::new(x::World::seeded()),
                 linkedin: Mutex::new(linkedin::World::seeded(comments)),
                 tiktok: Mutex::new(tiktok::World::seeded()),
+                youtube: Mutex::new(youtube::World::seeded(comments)),
                 meter: Mutex::new(meter::Meter::new(limit)),
                 faults: Mutex::new(faults::Faults::default()),
                 journal: Mutex::new(bounded::Bounded::new(limit)),
@@ -315,6 +335,10 @@ impl Sandbox {
         lock(&self.inner.tiktok)
     }
 
+    pub(crate) fn youtube(&self) -> MutexGuard<'_, youtube::World> {
+        lock(&self.inner.youtube)
+    }
+
     pub(crate) fn meter(&self) -> MutexGuard<'_, meter::Meter> {
         lock(&self.inner.meter)
     }
@@ -342,6 +366,7 @@ impl Sandbox {
             Emulator::X => config.x_app.allow(uri),
             Emulator::Linkedin => config.linkedin_app.allow(uri),
             Emulator::Tiktok => config.tiktok_app.allow(uri),
+            Emulator::Youtube => config.youtube_app.allow(uri),
         }
     }
 
@@ -376,6 +401,7 @@ impl Sandbox {
         all.extend(li.tokens.keys().chain(li.refresh_tokens.keys()).cloned());
         drop(li);
         all.extend(self.tiktok().tokens.keys().cloned());
+        all.extend(self.youtube().tokens.keys().cloned());
         all
     }
 
@@ -391,6 +417,7 @@ impl Sandbox {
         let x = self.x();
         let li = self.linkedin();
         let tt = self.tiktok();
+        let yt = self.youtube();
         Footprint {
             journal,
             calls,
@@ -416,6 +443,9 @@ impl Sandbox {
             tiktok_codes: tt.codes.len(),
             tiktok_tokens: tt.tokens.len(),
             tiktok_publications: tt.publications.len(),
+            youtube_codes: yt.codes.len(),
+            youtube_tokens: yt.tokens.len(),
+            youtube_videos: yt.videos.len(),
         }
     }
 
@@ -428,6 +458,7 @@ impl Sandbox {
             Emulator::X,
             Emulator::Linkedin,
             Emulator::Tiktok,
+            Emulator::Youtube,
         ])
     }
 
@@ -442,6 +473,7 @@ impl Sandbox {
                 Emulator::X => r.merge(x::routes()).merge(control::x_routes()),
                 Emulator::Linkedin => r.merge(linkedin::routes()).merge(control::linkedin_routes()),
                 Emulator::Tiktok => r.merge(tiktok::routes()).merge(control::tiktok_routes()),
+                Emulator::Youtube => r.merge(youtube::routes()).merge(control::youtube_routes()),
             };
         }
         r.with_state(self.clone())

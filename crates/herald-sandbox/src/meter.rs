@@ -32,6 +32,8 @@ pub(crate) enum UseCase {
     Linkedin,
     /// Not Meta's: TikTok's calls, counted per account.
     Tiktok,
+    /// Not Meta's: YouTube's calls, counted per channel.
+    Youtube,
 }
 
 /// One Graph request, as the sandbox saw it (the path only: query strings carry tokens).

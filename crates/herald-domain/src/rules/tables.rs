@@ -660,7 +660,9 @@ static X: Limits = Limits {
 };
 
 /// Data API v3 `videos.insert`: one video, title up to 100 characters (required), description up
-/// to 5,000; files up to 256 GB.
+/// to 5,000 bytes, tags up to 500 characters in all; files up to 256 GB; the made-for-kids
+/// self-declaration is required (COPPA); a custom thumbnail JPEG or PNG up to 2 MB. A vertical or
+/// square video up to three minutes shows as a Short (YouTube decides; the API has no flag).
 static YOUTUBE: Limits = Limits {
     text_max: Some(5000),
     text_counting: Counting::Characters,
@@ -668,7 +670,7 @@ static YOUTUBE: Limits = Limits {
     mentions_max: None,
     kinds: &[kind(
         "video",
-        "One video; the post's text is its description.",
+        "One video; the post's text is its description. A vertical or square video up to three minutes shows as a Short.",
         (0, 0),
         (1, 1),
         (1, 1),
@@ -690,7 +692,16 @@ static YOUTUBE: Limits = Limits {
                 "title",
                 OptionType::Text { max_chars: 100 },
                 &[],
-                "The video's title.",
+                "The video's title (YouTube refuses < and >).",
+            )
+        },
+        OptionSpec {
+            required: true,
+            ..option(
+                "made_for_kids",
+                OptionType::Bool,
+                &[],
+                "Whether the video is made for children: YouTube requires every uploader to say (COPPA).",
             )
         },
         option(
@@ -699,19 +710,35 @@ static YOUTUBE: Limits = Limits {
                 values: &["public", "unlisted", "private"],
             },
             &[],
-            "Who can watch (default public; unaudited API projects can only upload private videos).",
+            "Who can watch (default public; an API project Google has not audited can only upload private videos).",
         ),
         option(
-            "made_for_kids",
-            OptionType::Bool,
+            "tags",
+            OptionType::Text { max_chars: 500 },
             &[],
-            "Whether the video is made for children (required by law in some places).",
+            "Tags, separated by commas (500 characters in all).",
         ),
         option(
             "category_id",
-            OptionType::Text { max_chars: 8 },
+            OptionType::OneOf {
+                values: &[
+                    "1", "2", "10", "15", "17", "19", "20", "22", "23", "24", "25", "26", "27", "28", "29",
+                ],
+            },
             &[],
-            "YouTube's category id (default 22, People & Blogs).",
+            "YouTube's category: 1 Film & Animation, 2 Autos & Vehicles, 10 Music, 15 Pets & Animals, 17 Sports, 19 Travel & Events, 20 Gaming, 22 People & Blogs (the default), 23 Comedy, 24 Entertainment, 25 News & Politics, 26 Howto & Style, 27 Education, 28 Science & Technology, 29 Nonprofits & Activism.",
+        ),
+        option(
+            "thumbnail",
+            OptionType::Media { types: &[Jpeg, Png] },
+            &[],
+            "A custom thumbnail, JPEG or PNG up to 2 MB (the channel must be allowed custom thumbnails).",
+        ),
+        option(
+            "notify_subscribers",
+            OptionType::Bool,
+            &[],
+            "Whether YouTube tells the channel's subscribers about the video (default yes).",
         ),
     ],
     threads: false,

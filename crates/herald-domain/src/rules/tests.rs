@@ -283,11 +283,19 @@ fn required_options_are_named_pinterest_board_and_youtube_title() {
         )
         .is_empty()
     );
+    // A title and the made-for-kids declaration, each named.
     let yt = rules_with(Platform::Youtube, "", &[mp4(60_000, 30.0, true)], json!({}));
-    assert_eq!(yt, ["options.required"]);
+    assert_eq!(yt, ["options.required", "options.required"]);
+    let yt = rules_with(
+        Platform::Youtube,
+        "",
+        &[mp4(60_000, 30.0, true)],
+        json!({"title": "t", "made_for_kids": false, "category_id": "99"}),
+    );
+    assert_eq!(yt, ["options.invalid"], "a category YouTube does not have");
     assert_eq!(
         rules(Platform::Youtube, "", &[jpeg(10, 10)]),
-        ["options.required", "media.type"]
+        ["options.required", "options.required", "media.type"]
     );
 }
 

@@ -1,5 +1,5 @@
 //! Crash safety with the real binary: SIGKILL while Instagram or Facebook is processing, in the
-//! middle of an X thread or of a TikTok upload; restart; one copy.
+//! middle of an X thread or of a TikTok or YouTube upload; restart; one copy.
 
 use std::time::Duration;
 
@@ -107,60 +107,109 @@ async fn crash_while_processing(backend: herald_store::Backend, fixture: &str, t
 #[tokio::test]
 async fn sigkill_in_the_middle_of_a_tiktok_upload_then_restart_continues_it_into_exactly_one_video_of_the_same_bytes()
  {
-    use sha2::Digest;
     for backend in backends().await {
-        let mut fleet = Fleet::start(backend, SandboxConfig::default(), &[Role::Serve]).await;
-        let app = &mut fleet.app;
-        app.signup("tiktok-crash@example.com").await;
-        let location = app.consent_on("tiktok", &[], "allow").await;
-        app.callback(&location).await;
-        let profile = app.profiles().await[0]["id"].clone();
-        // Three chunks: the first arrives, the second hangs, and Herald is killed meanwhile.
-        let video = crate::harness::padded_video("reel-720x1280-4s.mp4", 30_500_000);
-        let digest = hex::encode(sha2::Sha256::digest(&video));
-        let (_, mp4) = app.upload_bytes("crash.mp4", video).await;
-        for kind in ["slow", "hang"] {
-            app.sandbox_post(
-                "_sandbox/tiktok/faults",
-                json!({"operation": "upload", "method": "PUT", "kind": kind, "millis": 0}),
-            )
-            .await;
-        }
-        let at = (Timestamp::now() + SignedDuration::from_secs(1)).to_string();
-        let (_, post) = app.schedule(json!({"text": "Survives a crash.", "media_ids": [mp4["id"]],
-            "targets": [{"profile_id": profile, "options": {"privacy_level": "SELF_ONLY"}}], "scheduled_at": at})).await;
-        let id = post["id"].as_str().unwrap().to_owned();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while app.sandbox_json("_sandbox/faults").await["injected"]["hang"] != 1 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the second chunk never went"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let held = app.sandbox_json("_sandbox/tiktok").await["publications"][0].clone();
-        assert_eq!(
-            held["uploaded_bytes"], 10_000_000,
-            "one chunk of three arrived: {held:#}"
-        );
-
-        fleet.kill(0);
-        fleet.restart(0).await;
-        let app = &fleet.app;
-        let done = app.wait_for(&id, |d| d["status"] == "published").await;
-        let all = app.sandbox_json("_sandbox/tiktok").await["publications"]
-            .as_array()
-            .unwrap()
-            .clone();
-        assert_eq!(all.len(), 1, "the same upload, continued: {all:#?}");
-        assert_eq!(
-            (all[0]["uploaded_bytes"].as_u64(), all[0]["sha256"].as_str()),
-            (Some(30_500_000), Some(digest.as_str())),
-            "every byte, once, in order: {all:#?}"
-        );
-        assert_eq!(done["deliveries"][0]["platform_post_id"], all[0]["publish_id"]);
-        fleet.stop().await;
+        crash_mid_upload(backend, &TIKTOK).await;
     }
+}
+
+#[tokio::test]
+async fn sigkill_in_the_middle_of_a_youtube_upload_then_restart_resumes_its_session_into_exactly_one_video_of_the_same_bytes()
+ {
+    for backend in backends().await {
+        crash_mid_upload(backend, &YOUTUBE).await;
+    }
+}
+
+/// Where a platform's sandbox shows an upload: its uploads in progress and the bytes each holds,
+/// its videos with their bytes and digest, and the field of a video Herald records.
+struct Upload {
+    platform: &'static str,
+    options: fn() -> serde_json::Value,
+    chunk: u64,
+    uploads: &'static str,
+    received: &'static str,
+    videos: &'static str,
+    bytes: &'static str,
+    recorded: &'static str,
+}
+
+const TIKTOK: Upload = Upload {
+    platform: "tiktok",
+    options: || json!({"privacy_level": "SELF_ONLY"}),
+    chunk: 10_000_000,
+    uploads: "publications",
+    received: "uploaded_bytes",
+    videos: "publications",
+    bytes: "uploaded_bytes",
+    recorded: "publish_id",
+};
+
+const YOUTUBE: Upload = Upload {
+    platform: "youtube",
+    options: || json!({"title": "Survives a crash", "made_for_kids": false}),
+    chunk: 8 * 1024 * 1024,
+    uploads: "sessions",
+    received: "received_bytes",
+    videos: "videos",
+    bytes: "bytes",
+    recorded: "id",
+};
+
+/// Sends a video of several chunks; the first arrives, the second hangs, and Herald is killed
+/// meanwhile; after the restart the upload goes on from the byte the sandbox holds, into one video
+/// of the file's bytes.
+async fn crash_mid_upload(backend: herald_store::Backend, up: &Upload) {
+    use sha2::Digest;
+    let mut fleet = Fleet::start(backend, SandboxConfig::default(), &[Role::Serve]).await;
+    let app = &mut fleet.app;
+    app.signup(&format!("{}-crash@example.com", up.platform)).await;
+    let location = app.consent_on(up.platform, &[], "allow").await;
+    app.callback(&location).await;
+    let profile = app.profiles().await[0]["id"].clone();
+    let state = format!("_sandbox/{}", up.platform);
+    let video = crate::harness::padded_video("reel-720x1280-4s.mp4", 30_500_000);
+    let digest = hex::encode(sha2::Sha256::digest(&video));
+    let (_, mp4) = app.upload_bytes("crash.mp4", video).await;
+    for kind in ["slow", "hang"] {
+        app.sandbox_post(
+            &format!("{state}/faults"),
+            json!({"operation": "upload", "method": "PUT", "kind": kind, "millis": 0}),
+        )
+        .await;
+    }
+    let at = (Timestamp::now() + SignedDuration::from_secs(1)).to_string();
+    let (_, post) = app
+        .schedule(json!({"text": "Survives a crash.", "media_ids": [mp4["id"]],
+        "targets": [{"profile_id": profile, "options": (up.options)()}], "scheduled_at": at}))
+        .await;
+    let id = post["id"].as_str().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while app.sandbox_json("_sandbox/faults").await["injected"]["hang"] != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second chunk never went"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let held = app.sandbox_json(&state).await[up.uploads][0].clone();
+    assert_eq!(held[up.received], up.chunk, "one chunk arrived: {held:#}");
+
+    fleet.kill(0);
+    fleet.restart(0).await;
+    let app = &fleet.app;
+    let done = app.wait_for(&id, |d| d["status"] == "published").await;
+    let all = app.sandbox_json(&state).await[up.videos]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(all.len(), 1, "the same upload, continued: {all:#?}");
+    assert_eq!(
+        (all[0][up.bytes].as_u64(), all[0]["sha256"].as_str()),
+        (Some(30_500_000), Some(digest.as_str())),
+        "every byte, once, in order: {all:#?}"
+    );
+    assert_eq!(done["deliveries"][0]["platform_post_id"], all[0][up.recorded]);
+    fleet.stop().await;
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use crate::harness::TestApp;
 type Match<'a> = (&'a str, Vec<(String, String)>, usize);
 
 /// A wrong change to a request, and what the checker must say about it.
-type Case<'a> = (&'a str, &'a dyn Fn(&mut Value));
+pub type Case<'a> = (&'a str, &'a dyn Fn(&mut Value));
 
 pub struct OpenApi {
     doc: Value,
@@ -383,12 +383,24 @@ fn pattern(p: &str, s: &str) -> Result<(), String> {
     }
 }
 
+/// A platform's own description of its API, which checks one journaled request and names the
+/// operation it is (an OpenAPI document; Google's discovery documents).
+pub trait Spec {
+    fn check(&self, r: &Value) -> Result<String, String>;
+}
+
+impl Spec for OpenApi {
+    fn check(&self, r: &Value) -> Result<String, String> {
+        OpenApi::check(self, r)
+    }
+}
+
 /// Every request the sandbox journaled for `host` is valid for `spec`, but those to the paths in
 /// `outside` (what the document does not describe); returns the operations seen.
 pub async fn assert_requests_valid(
     app: &TestApp,
     host: &str,
-    spec: &OpenApi,
+    spec: &dyn Spec,
     outside: &[&str],
 ) -> Vec<String> {
     let journal = app.sandbox_json("_sandbox/requests").await;

@@ -19,6 +19,7 @@ const ALLOWED: &[&str] = &[
     "crates/herald-platforms/src/linkedin.rs",
     "crates/herald-platforms/src/tiktok.rs",
     "crates/herald-platforms/src/x.rs",
+    "crates/herald-platforms/src/youtube.rs",
     "crates/herald-sandbox/",
 ];
 

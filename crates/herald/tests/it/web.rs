@@ -460,6 +460,56 @@ async fn a_tiktok_photo_post_is_scheduled_in_the_browser_with_a_privacy_level_th
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_youtube_video_is_scheduled_in_the_browser_with_its_title_and_made_for_kids_declaration() {
+    let Some(b) = Browser::start("a_youtube_video_is_scheduled").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    sign_up(&b, &app, "youtube@example.com").await;
+    b.goto(app.url("connect/youtube").as_str()).await;
+    b.click("#continue").await;
+    b.text_with("h1", "Sign in to Herald with Google").await;
+    b.click("button[value='allow']").await;
+    b.text_with("h1", "Connected").await;
+    b.click("#back").await;
+    b.text_with(".profile", "on YouTube").await;
+    b.click("nav a[href='/compose']").await;
+    b.keys("#file", &fixture_path("reel-720x1280-4s.mp4")).await;
+    b.click("#upload").await;
+    b.text_with("#media", "reel-720x1280-4s.mp4").await;
+    b.fill("#text", "Shaping a batard, in four seconds.").await;
+    // A title and the made-for-kids declaration are required: the live check asks for both.
+    b.text_with("#problems", "made_for_kids").await;
+    b.click("details.profile-tab summary").await;
+    b.fill("input[id$='-title']", "Shaping a batard").await;
+    b.click("select[id$='-made_for_kids'] option[value='no']").await;
+    b.text_with("#problems", "can take this post").await;
+    b.click("#schedule").await;
+    b.text_with("h1", "Post for").await;
+    let link = published_permalink(&b, &app).await;
+    assert!(link.starts_with("https://www.youtube.com/watch?v="), "{link}");
+    let made = app.sandbox_json("_sandbox/youtube").await;
+    let v = &made["videos"][0];
+    assert_eq!(
+        (
+            v["title"].as_str(),
+            v["description"].as_str(),
+            v["made_for_kids"].as_bool()
+        ),
+        (
+            Some("Shaping a batard"),
+            Some("Shaping a batard, in four seconds."),
+            Some(false)
+        ),
+        "{made:#}"
+    );
+    let errors = b.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    b.quit().await;
+    app.stop().await;
+}
+
 /// Moves the clocks to the post just scheduled in the browser, and returns its permalink once the
 /// post's page shows it published.
 async fn published_permalink(b: &Browser, app: &TestApp) -> String {
