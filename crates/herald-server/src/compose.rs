@@ -425,7 +425,9 @@ async fn page(state: &AppState, me: &Me, f: &Fields, violations: &[Value]) -> Re
             let listed = listed.map(|r| r.map(|c| (c, every.as_slice())));
             let mut field = option_field(&id, spec, f, &library, listed);
             if let Some(offered) = live.as_ref().and_then(|l| l.offered(spec.name)) {
-                field.choices.retain(|(v, _)| v.is_empty() || offered.contains(v));
+                field
+                    .choices
+                    .retain(|(v, _)| v.is_empty() || offered.contains(&v.as_str()));
             }
             s.options.push(field);
         }

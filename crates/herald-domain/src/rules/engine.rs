@@ -180,15 +180,30 @@ impl Checker {
         let name = self.name;
         if let Some(level) = draft.options.get("privacy_level").and_then(Value::as_str)
             && let Some(offered) = live.offered("privacy_level")
-            && !offered.iter().any(|l| l == level)
+            && !offered.contains(&level)
         {
             self.push(
                 "options.privacy_unavailable",
                 format!(
                     "This {name} account does not offer the privacy level {level}; it offers {}.",
-                    list(offered.iter().map(String::as_str))
+                    list(offered.into_iter())
                 ),
             );
+        }
+        // An interaction the account's owner turned off in the app cannot be turned on by a post.
+        for (option, what) in [
+            ("disable_comment", "comments"),
+            ("disable_duet", "duets"),
+            ("disable_stitch", "stitches"),
+        ] {
+            if draft.options.get(option) == Some(&Value::Bool(false)) && live.offered(option).is_some() {
+                self.push(
+                    "options.interaction_unavailable",
+                    format!(
+                        "This {name} account has {what} turned off in its settings, so a post cannot turn them on: leave `{option}` unset or yes."
+                    ),
+                );
+            }
         }
         let longest = draft
             .media
@@ -249,10 +264,19 @@ impl Checker {
                     draft.media.len()
                 )),
             };
+            let refused = match (&spec.ty, value.as_str()) {
+                (OptionType::Text { .. }, Some(s)) => self.refused_chars(s),
+                _ => None,
+            };
             if let Some(problem) = problem {
                 self.push(
                     "options.invalid",
                     format!("{name}'s option `{key}` must be {problem}."),
+                );
+            } else if let Some(chars) = refused {
+                self.push(
+                    "options.forbidden_characters",
+                    format!("{name} refuses {chars} in `{key}`; remove them."),
                 );
             } else if let Some(k) = kind.filter(|k| !spec.kinds.is_empty() && !spec.kinds.contains(k)) {
                 self.push(
@@ -274,9 +298,27 @@ impl Checker {
         }
     }
 
+    /// The characters of `s` the platform refuses, as people read them (`<` and `>`).
+    fn refused_chars(&self, s: &str) -> Option<String> {
+        let found: Vec<String> = self
+            .limits
+            .forbidden_chars
+            .chars()
+            .filter(|c| s.contains(*c))
+            .map(|c| format!("`{c}`"))
+            .collect();
+        (!found.is_empty()).then(|| found.join(" and "))
+    }
+
     fn text(&mut self, text: &str) {
         let name = self.name;
         let l = self.limits;
+        if let Some(chars) = self.refused_chars(text) {
+            self.push(
+                "caption.forbidden_characters",
+                format!("{name} refuses {chars} in a post's text; remove them."),
+            );
+        }
         let len = l.text_counting.length(text);
         if let Some(max) = l.text_max.filter(|max| len > *max) {
             self.push(

@@ -69,16 +69,21 @@ pub struct LiveFacts {
 
 impl LiveFacts {
     /// The values the account offers for an option, where the platform says (TikTok's privacy
-    /// levels); `None` when it says nothing (an empty list says nothing either).
-    pub fn offered(&self, option: &str) -> Option<&[String]> {
-        match option {
-            "privacy_level" => self
-                .creator
-                .as_ref()
-                .map(|c| c.privacy_levels.as_slice())
-                .filter(|l| !l.is_empty()),
-            _ => None,
-        }
+    /// levels; `yes` alone for turning off an interaction its owner turned off); `None` when it
+    /// says nothing (an empty list says nothing either).
+    pub fn offered(&self, option: &str) -> Option<Vec<&str>> {
+        let c = self.creator.as_ref()?;
+        let off = match option {
+            "privacy_level" => {
+                let levels: Vec<&str> = c.privacy_levels.iter().map(String::as_str).collect();
+                return Some(levels).filter(|l| !l.is_empty());
+            }
+            "disable_comment" => c.comment_disabled,
+            "disable_duet" => c.duet_disabled,
+            "disable_stitch" => c.stitch_disabled,
+            _ => false,
+        };
+        off.then(|| vec!["yes"])
     }
 }
 
@@ -128,6 +133,10 @@ pub struct Limits {
     pub preview_fold: Option<usize>,
     /// What the platform's API cannot do, whatever Herald does.
     pub unsupported: &'static [Unsupported],
+    /// Characters the platform refuses in the post's text and in its text options (YouTube's
+    /// `<` and `>`).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub forbidden_chars: &'static str,
 }
 
 /// One kind of post (Instagram: image, carousel, reel, story).

@@ -187,6 +187,7 @@ static INSTAGRAM: Limits = Limits {
         },
         EDIT,
     ],
+    forbidden_chars: "",
 };
 
 /// Pages API (posts, photos, videos): text-only posts allowed, several photos through
@@ -292,6 +293,7 @@ static FACEBOOK: Limits = Limits {
         },
         EDIT,
     ],
+    forbidden_chars: "",
 };
 
 /// Content Posting API: caption 2,200 UTF-16 units; video MP4/MOV/WebM up to 4 GB, 3 s to the
@@ -385,6 +387,7 @@ static TIKTOK: Limits = Limits {
             options: &[],
         },
     ],
+    forbidden_chars: "",
 };
 
 /// Pins API v5: title 100, description 800 (the spec; the app shows 500), link 2,048, alt text 500;
@@ -501,6 +504,7 @@ static PINTEREST: Limits = Limits {
             options: &["pages"],
         },
     ],
+    forbidden_chars: "",
 };
 
 /// Posts API: commentary 3,000 characters [3p] in "little text format"; one image, video or
@@ -591,6 +595,7 @@ static LINKEDIN: Limits = Limits {
         },
         EDIT,
     ],
+    forbidden_chars: "",
 };
 
 /// API v2 and media best practices: 280 weighted characters; up to 4 images, or 1 GIF, or 1 video;
@@ -657,6 +662,7 @@ static X: Limits = Limits {
             options: &[],
         },
     ],
+    forbidden_chars: "",
 };
 
 /// Data API v3 `videos.insert`: one video, title up to 100 characters (required), description up
@@ -665,7 +671,7 @@ static X: Limits = Limits {
 /// square video up to three minutes shows as a Short (YouTube decides; the API has no flag).
 static YOUTUBE: Limits = Limits {
     text_max: Some(5000),
-    text_counting: Counting::Characters,
+    text_counting: Counting::Utf8Bytes,
     hashtags_max: Some(60),
     mentions_max: None,
     kinds: &[kind(
@@ -757,6 +763,7 @@ static YOUTUBE: Limits = Limits {
             options: &[],
         },
     ],
+    forbidden_chars: "<>",
 };
 
 /// Public Profile API (allow-listed): one image or video per post, 9:16; JPEG/PNG up to 20 MB,
@@ -827,4 +834,5 @@ static SNAPCHAT: Limits = Limits {
             options: &[],
         },
     ],
+    forbidden_chars: "",
 };

@@ -293,6 +293,25 @@ fn required_options_are_named_pinterest_board_and_youtube_title() {
         json!({"title": "t", "made_for_kids": false, "category_id": "99"}),
     );
     assert_eq!(yt, ["options.invalid"], "a category YouTube does not have");
+    let yt = rules_with(
+        Platform::Youtube,
+        "Bread > cake",
+        &[mp4(60_000, 30.0, true)],
+        json!({"title": "<b>Loaf</b>", "made_for_kids": false}),
+    );
+    assert_eq!(
+        yt,
+        ["options.forbidden_characters", "caption.forbidden_characters"],
+        "YouTube refuses < and > (invalidTitle, invalidDescription)"
+    );
+    let title = json!({"title": "t", "made_for_kids": false});
+    let video = [mp4(60_000, 30.0, true)];
+    assert!(rules_with(Platform::Youtube, &"a".repeat(5000), &video, title.clone()).is_empty());
+    assert_eq!(
+        rules_with(Platform::Youtube, &"é".repeat(2501), &video, title),
+        ["caption.too_long"],
+        "a description of 5,000 bytes, not characters"
+    );
     assert_eq!(
         rules(Platform::Youtube, "", &[jpeg(10, 10)]),
         ["options.required", "options.required", "media.type"]
@@ -530,4 +549,21 @@ fn a_tiktok_post_takes_only_a_privacy_level_the_account_offers_and_a_video_no_lo
         rules_live(&photos, json!({"privacy_level": "SELF_ONLY"}), None),
         ["media.too_many"]
     );
+    // Comments turned off in the app: a post may keep them off, never turn them on.
+    let no_comments = LiveFacts {
+        creator: Some(crate::rules::Creator {
+            comment_disabled: true,
+            ..private_account.creator.clone().unwrap()
+        }),
+        ..Default::default()
+    };
+    let with = |on: Value| json!({"privacy_level": "SELF_ONLY", "disable_comment": on});
+    assert_eq!(
+        rules_live(&minute, with(json!(false)), Some(&no_comments)),
+        ["options.interaction_unavailable"]
+    );
+    assert!(rules_live(&minute, with(json!(true)), Some(&no_comments)).is_empty());
+    assert!(rules_live(&minute, with(json!(false)), Some(&private_account)).is_empty());
+    assert_eq!(no_comments.offered("disable_comment"), Some(vec!["yes"]));
+    assert_eq!(private_account.offered("disable_duet"), None);
 }

@@ -1,4 +1,4 @@
-//! Text as each platform counts it: characters, UTF-16 units, or X's weighted length.
+//! Text as each platform counts it: characters, UTF-16 units, UTF-8 bytes, or X's weighted length.
 
 use serde::Serialize;
 
@@ -10,6 +10,8 @@ pub enum Counting {
     Characters,
     /// UTF-16 code units (TikTok's "runes").
     Utf16,
+    /// UTF-8 bytes (YouTube's description: 5,000 bytes, so an accented letter counts two).
+    Utf8Bytes,
     /// X's weighted length: URLs count 23, most Latin text 1, other scripts and emoji 2.
     XWeighted,
 }
@@ -22,6 +24,7 @@ impl Counting {
         match self {
             Self::Characters => text.chars().count(),
             Self::Utf16 => text.encode_utf16().count(),
+            Self::Utf8Bytes => text.len(),
             Self::XWeighted => x_weighted(text),
         }
     }
@@ -30,6 +33,7 @@ impl Counting {
         match self {
             Self::Characters => "characters",
             Self::Utf16 => "UTF-16 units",
+            Self::Utf8Bytes => "bytes",
             Self::XWeighted => "weighted characters (links count 23, emoji and CJK 2)",
         }
     }
