@@ -6,7 +6,9 @@ use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::Feature;
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
 use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts, OptionType};
-use herald_platforms::{Item, Part, PlatformError, PublishJob, Published, Publisher, Step, StepContext};
+use herald_platforms::{
+    Item, Note, Part, PlatformError, PublishJob, Published, Publisher, Step, StepContext,
+};
 use herald_store::{Claimed, StoreError, Transition};
 use jiff::SignedDuration;
 use secrecy::SecretString;
@@ -28,7 +30,7 @@ struct Started {
     /// The failing step was the first after an earlier claim had started that call: its outcome
     /// is still unknown.
     by_earlier_claim: bool,
-    /// Part of the post is surely live already (a thread's first parts).
+    /// Part of the post is surely live already (a thread's first parts, an uploaded video).
     partly_live: bool,
     /// When the delivery's time came (or the person said "publish now"): retries end a policy's
     /// maximum time after it.
@@ -184,7 +186,8 @@ impl Dispatcher {
         let post = self.store.get_post(c.workspace, c.post).await.map_err(Err)?;
         // The window counts from the post's time, or from when the person said "publish now".
         let since = herald_domain::clock::from_micros(c.window_from.unwrap_or(post.scheduled_at));
-        if !live {
+        // The window bounds when an attempt starts, not how long one under way takes.
+        if !live && !c.continuing {
             self.catch_up(c, since, &post.time_zone).await?;
         }
         let maybe_posted = |why: &str| {
@@ -511,25 +514,9 @@ impl Dispatcher {
                         .map_err(Err)?;
                     return Ok(());
                 }
-                Ok(Step::Published(p)) => {
-                    tracing::info!(delivery = %c.id, platform_post_id = %p.id, "published");
-                    let t = Transition {
-                        platform_post_id: Some(&p.id),
-                        permalink: p.permalink.as_deref(),
-                        outcome: "published",
-                        ..Default::default()
-                    };
-                    self.store
-                        .transition(c, DeliveryStatus::Published, t)
-                        .await
-                        .map_err(Err)?;
-                    // A cached quota (where the platform has one) counts this post until the
-                    // platform's figure is read again.
-                    self.store
-                        .count_published(c.workspace, c.profile)
-                        .await
-                        .map_err(Err)?;
-                    return Ok(());
+                Ok(Step::Published(p)) => return self.published(c, &p, None).await.map_err(Err),
+                Ok(Step::PublishedWithNote(p, note)) => {
+                    return self.published(c, &p, Some(&note)).await.map_err(Err);
                 }
                 Ok(Step::Ambiguous(found)) => {
                     let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
@@ -557,9 +544,27 @@ impl Dispatcher {
         let due = self.clock.now() + SignedDuration::from_secs(1);
         Err(Ok(Stop::Retry(
             due,
-            "transient",
-            "Publishing took more steps than expected; continuing shortly.".into(),
+            herald_store::CONTINUING,
+            "Publishing goes on a piece at a time (a long upload); the next piece follows at once.".into(),
         )))
+    }
+
+    /// Records the post as published, with what the person should know about it (a note rides
+    /// with the delivery like an error does, so the API and the post's page show it).
+    async fn published(&self, c: &Claimed, p: &Published, note: Option<&Note>) -> Result<(), StoreError> {
+        tracing::info!(delivery = %c.id, platform_post_id = %p.id, "published");
+        let t = Transition {
+            platform_post_id: Some(&p.id),
+            permalink: p.permalink.as_deref(),
+            error_code: note.map(|n| n.code),
+            error_message: note.map(|n| n.message.as_str()),
+            outcome: "published",
+            ..Default::default()
+        };
+        self.store.transition(c, DeliveryStatus::Published, t).await?;
+        // A cached quota (where the platform has one) counts this post until the platform's
+        // figure is read again.
+        self.store.count_published(c.workspace, c.profile).await
     }
 
     /// The platform's live facts about the profile (Instagram's publishing quota, TikTok's

@@ -310,6 +310,7 @@ pub(crate) fn saved<H: Serialize>(step: Step<H>) -> Step<String> {
         Step::Continue(h) => Step::Continue(json(&h)),
         Step::Park(h, after) => Step::Park(json(&h), after),
         Step::Published(p) => Step::Published(p),
+        Step::PublishedWithNote(p, note) => Step::PublishedWithNote(p, note),
         Step::Ambiguous(found) => Step::Ambiguous(found),
     }
 }

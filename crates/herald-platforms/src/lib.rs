@@ -100,9 +100,19 @@ pub enum Step<H> {
     /// Save the handle and take the next step after a while (the platform is processing).
     Park(H, Duration),
     Published(Published),
+    /// Published, with something the person should know (a custom thumbnail the platform
+    /// refused): recorded on the delivery beside its link.
+    PublishedWithNote(Published, Note),
     /// After an interruption, several posts on the platform match what was sent and none can be
     /// told apart: Herald does not guess; the person chooses.
     Ambiguous(Vec<Published>),
+}
+
+/// What the person should know about a post that is out: a stable code and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub code: &'static str,
+    pub message: String,
 }
 
 /// What a publishing step knows besides its handle.

@@ -7,11 +7,13 @@
 //! read from `videos.list`, comments through `commentThreads` and `comments.insert`, and metrics
 //! from `videos.list?part=statistics`.
 //!
-//! Exactly once: a video exists only once its last byte arrived. After a crash or a lost answer,
-//! the session is asked where it stands (`Content-Range: bytes */{size}`): `308` with what it holds
-//! (the upload goes on from there) or `200` with the video (it is done). A session YouTube no longer
-//! knows (they last about a week) sends Herald to the channel's uploads playlist for a video of this
-//! title made inside the attempt's window; only when there is none does a new upload start.
+//! Exactly once: a video exists only once its last byte arrived. After a crash or a lost answer
+//! once the last chunk may have gone, and whenever YouTube refuses a chunk, the session is asked
+//! where it stands (`Content-Range: bytes */{size}`): `308` with what it holds (the upload goes on
+//! from there) or `200` with the video (it is done). A session YouTube no longer knows (they last
+//! about a week) when the last chunk may have gone sends Herald to the channel's uploads playlist
+//! for a video of this title made inside the attempt's window; only when there is none does a new
+//! upload start. A custom thumbnail YouTube refuses does not undo the video: it is said beside it.
 
 use std::time::Duration;
 
@@ -28,7 +30,7 @@ use crate::adapter::{
     unreadable,
 };
 use crate::oauth2::Tokens;
-use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
+use crate::{Comment, Grant, Metrics, Note, PlatformError, Published, Refreshed, Step, StepContext, settle};
 
 /// Where the adapter finds Google and who it is there.
 #[derive(Clone)]
@@ -69,9 +71,12 @@ struct Handle {
     /// The video, once its last byte arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     video_id: Option<String>,
-    /// The custom thumbnail is set (or none was asked for).
+    /// The custom thumbnail is set (or none was asked for, or YouTube refused it).
     #[serde(default)]
     thumbnail_done: bool,
+    /// Why YouTube refused the custom thumbnail: said beside the published video.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    thumbnail_refused: Option<String>,
     /// When Herald first found YouTube processing the video.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     processing_since: Option<i64>,
@@ -123,8 +128,13 @@ impl Youtube {
         Self::at(&self.config.api_base, &format!("/upload/youtube/v3/{path}"))
     }
 
-    /// A read of the API; `now` dates a quota's reset.
-    async fn get(&self, url: Url, token: &SecretString, now: Timestamp) -> Result<Value, PlatformError> {
+    /// A read of the API; `now`, where a step knows it, dates a quota's reset.
+    async fn get(
+        &self,
+        url: Url,
+        token: &SecretString,
+        now: Option<Timestamp>,
+    ) -> Result<Value, PlatformError> {
         read(
             crate::send(self.http.get(url).bearer_auth(token.expose_secret())).await?,
             now,
@@ -137,7 +147,7 @@ impl Youtube {
         url: Url,
         token: &SecretString,
         body: &Value,
-        now: Timestamp,
+        now: Option<Timestamp>,
     ) -> Result<Value, PlatformError> {
         let request = self
             .http
@@ -222,7 +232,7 @@ impl Youtube {
         url.query_pairs_mut()
             .append_pair("part", "snippet")
             .append_pair("mine", "true");
-        let channels = self.get(url, &tokens.access, r.now).await?;
+        let channels = self.get(url, &tokens.access, Some(r.now)).await?;
         let channel = channels["items"]
             .as_array()
             .and_then(|c| c.first())
@@ -339,7 +349,7 @@ impl Youtube {
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        read(res, now).await?;
+        read(res, Some(now)).await?;
         let session = location.ok_or_else(|| malformed("Location"))?;
         self.own(&session)?;
         Ok(Step::Continue(Handle {
@@ -382,6 +392,10 @@ impl Youtube {
             .await
             .map_err(|e| PlatformError::from_http(&e))?;
         match res.status().as_u16() {
+            308 if received(res.headers()) >= handle.size => Err(PlatformError::Platform {
+                message: "YouTube's upload session holds every byte yet says the upload is not complete"
+                    .into(),
+            }),
             308 => Ok(Step::Continue(Handle {
                 sent: received(res.headers()),
                 ..handle
@@ -389,7 +403,7 @@ impl Youtube {
             200 | 201 => self.uploaded(res, handle, ctx.now).await,
             // The session is gone (they last about a week): the video was made, or never.
             404 | 410 => self.find_or_restart(job, handle, ctx).await,
-            _ => read(res, ctx.now).await.and_then(|_| {
+            _ => read(res, Some(ctx.now)).await.and_then(|_| {
                 Err(PlatformError::Transient {
                     message: "YouTube's upload session did not say where it stands".into(),
                 })
@@ -412,6 +426,9 @@ impl Youtube {
             .iter()
             .find(|i| i.video())
             .ok_or_else(|| unreadable("it records a video upload for a post without a video".into()))?;
+        if handle.sent >= handle.size {
+            return self.resume(job, session, handle, ctx).await;
+        }
         let first = handle.sent;
         let last = (first + CHUNK).min(handle.size) - 1;
         let bytes = crate::oauth2::read_range(&self.upload, video, first, last - first + 1).await?;
@@ -436,7 +453,7 @@ impl Youtube {
             200 | 201 => self.uploaded(res, handle, ctx.now).await,
             404 | 410 => self.find_or_restart(job, handle, ctx).await,
             _ => {
-                let refused = read(res, ctx.now).await.err();
+                let refused = read(res, Some(ctx.now)).await.err();
                 // Where the session stands decides: a chunk that did arrive is not sent again.
                 match self.resume(job, session, handle.clone(), ctx).await? {
                     Step::Continue(h) if h.sent == handle.sent && h.video_id.is_none() => Err(refused
@@ -456,7 +473,7 @@ impl Youtube {
         handle: Handle,
         now: Timestamp,
     ) -> Result<Step<Handle>, PlatformError> {
-        let video = read(res, now).await?;
+        let video = read(res, Some(now)).await?;
         let id = video["id"].as_str().ok_or_else(|| malformed("id"))?;
         Ok(Step::Continue(Handle {
             video_id: Some(id.to_owned()),
@@ -465,21 +482,35 @@ impl Youtube {
         }))
     }
 
-    /// After a lost session: the video of this title made inside the attempt's window, from the
-    /// channel's uploads; none, and a new upload starts.
+    /// A session YouTube no longer knows. When its last chunk may have gone (Herald is recovering,
+    /// with the ids of the profile's other posts at hand), the video of this title made inside
+    /// the attempt's window is looked for among the channel's uploads, and taken on to its
+    /// thumbnail and processing; otherwise, or when there is none, a new upload starts.
     async fn find_or_restart(
         &self,
         job: &PublishJob<'_>,
         handle: Handle,
         ctx: &StepContext<'_>,
     ) -> Result<Step<Handle>, PlatformError> {
-        let found = self.find_uploaded(job, handle.started_at, ctx.now).await?;
-        Ok(settle(found, ctx.known).unwrap_or(Step::Continue(Handle {
+        let restart = Handle {
             session: None,
             sent: 0,
             size: 0,
-            ..handle
-        })))
+            ..handle.clone()
+        };
+        if !ctx.recovering {
+            return Ok(Step::Continue(restart));
+        }
+        let found = self.find_uploaded(job, handle.started_at, ctx.now).await?;
+        Ok(match settle(found, ctx.known) {
+            Some(Step::Published(p)) => Step::Continue(Handle {
+                video_id: Some(p.id),
+                sent: handle.size,
+                ..handle
+            }),
+            Some(step) => step,
+            None => Step::Continue(restart),
+        })
     }
 
     /// The channel's uploads made inside the window whose title is this post's.
@@ -494,7 +525,7 @@ impl Youtube {
         url.query_pairs_mut()
             .append_pair("part", "contentDetails")
             .append_pair("mine", "true");
-        let channels = self.get(url, job.token, now).await?;
+        let channels = self.get(url, job.token, Some(now)).await?;
         let uploads = channels["items"][0]["contentDetails"]["relatedPlaylists"]["uploads"]
             .as_str()
             .ok_or_else(|| malformed("items[0].contentDetails.relatedPlaylists.uploads"))?
@@ -511,7 +542,7 @@ impl Youtube {
             if let Some(p) = &page {
                 url.query_pairs_mut().append_pair("pageToken", p);
             }
-            let d = self.get(url, job.token, now).await?;
+            let d = self.get(url, job.token, Some(now)).await?;
             let mut older = false;
             for item in d["items"].as_array().into_iter().flatten() {
                 let s = &item["snippet"];
@@ -569,15 +600,22 @@ impl Youtube {
                 .body(bytes),
         )
         .await?;
-        match read(res, now).await {
-            Ok(_) => Ok(Step::Continue(done)),
-            Err(PlatformError::PermissionMissing(why)) => Err(PlatformError::ContentRejected {
-                message: format!(
-                    "YouTube refused the custom thumbnail ({why}); a channel may use custom thumbnails once its phone number is verified. The video is up with YouTube's own thumbnail"
-                ),
-            }),
-            Err(e) => Err(e),
-        }
+        // The video is up whatever happens to its thumbnail: a refusal is said beside it, and the
+        // person sets the thumbnail in YouTube Studio.
+        let why = match read(res, Some(now)).await {
+            Ok(_) => return Ok(Step::Continue(done)),
+            Err(PlatformError::PermissionMissing(why)) => {
+                format!("{why}; a channel may use custom thumbnails once its phone number is verified")
+            }
+            Err(PlatformError::ContentRejected { message }) => message,
+            Err(e) => return Err(e),
+        };
+        Ok(Step::Continue(Handle {
+            thumbnail_refused: Some(format!(
+                "YouTube refused the custom thumbnail ({why}). The video is published with YouTube's own thumbnail; set yours in YouTube Studio."
+            )),
+            ..done
+        }))
     }
 
     /// Where processing stands: published once processed (or after two hours of processing,
@@ -593,11 +631,31 @@ impl Youtube {
         url.query_pairs_mut()
             .append_pair("part", "status,processingDetails")
             .append_pair("id", video);
-        let d = self.get(url, job.token, now).await?;
-        let status = &d["items"][0]["status"];
+        let d = self.get(url, job.token, Some(now)).await?;
+        let Some(status) = d["items"]
+            .as_array()
+            .and_then(|v| v.first())
+            .map(|v| &v["status"])
+        else {
+            return Err(PlatformError::ContentRejected {
+                message:
+                    "YouTube no longer lists the video: it was deleted or removed while it was processed"
+                        .into(),
+            });
+        };
         let since = handle.processing_since.unwrap_or(now.as_second());
+        let done = |handle: Handle| match handle.thumbnail_refused {
+            Some(message) => Step::PublishedWithNote(
+                published(video),
+                Note {
+                    code: "thumbnail_refused",
+                    message,
+                },
+            ),
+            None => Step::Published(published(video)),
+        };
         match status["uploadStatus"].as_str().unwrap_or_default() {
-            "processed" => Ok(Step::Published(published(video))),
+            "processed" => Ok(done(handle)),
             "failed" => Err(PlatformError::ContentRejected {
                 message: format!(
                     "YouTube could not process the video ({})",
@@ -610,7 +668,7 @@ impl Youtube {
                     status["rejectionReason"].as_str().unwrap_or("deleted")
                 ),
             }),
-            _ if now.as_second() - since > PROCESSING_LIMIT => Ok(Step::Published(published(video))),
+            _ if now.as_second() - since > PROCESSING_LIMIT => Ok(done(handle)),
             _ => Ok(Step::Park(
                 Handle {
                     processing_since: Some(since),
@@ -631,7 +689,7 @@ impl Youtube {
         url.query_pairs_mut()
             .append_pair("part", "statistics")
             .append_pair("id", video);
-        let d = self.get(url, token, now).await?;
+        let d = self.get(url, token, Some(now)).await?;
         let s = d["items"]
             .as_array()
             .and_then(|v| v.first())
@@ -663,7 +721,7 @@ impl Youtube {
             if let Some(p) = &page {
                 url.query_pairs_mut().append_pair("pageToken", p);
             }
-            let d = self.get(url, token, Timestamp::now()).await?;
+            let d = self.get(url, token, None).await?;
             for thread in d["items"].as_array().into_iter().flatten() {
                 let top = &thread["snippet"]["topLevelComment"];
                 let mut c = comment(top);
@@ -673,8 +731,37 @@ impl Youtube {
                     .flatten()
                     .map(comment)
                     .collect();
+                // A thread carries some of its replies; `comments.list` has them all.
+                let total = thread["snippet"]["totalReplyCount"].as_u64().unwrap_or(0);
+                if total > c.replies.len() as u64 {
+                    c.replies = self.replies(token, &c.id).await?;
+                }
                 out.push(c);
             }
+            page = d["nextPageToken"].as_str().map(str::to_owned);
+            if page.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every reply to a top-level comment, oldest first.
+    async fn replies(&self, token: &SecretString, parent: &str) -> Result<Vec<Comment>, PlatformError> {
+        let mut out = Vec::new();
+        let mut page: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url = self.api("comments");
+            url.query_pairs_mut()
+                .append_pair("part", "snippet")
+                .append_pair("parentId", parent)
+                .append_pair("maxResults", "100")
+                .append_pair("textFormat", "plainText");
+            if let Some(p) = &page {
+                url.query_pairs_mut().append_pair("pageToken", p);
+            }
+            let d = self.get(url, token, None).await?;
+            out.extend(d["items"].as_array().into_iter().flatten().map(comment));
             page = d["nextPageToken"].as_str().map(str::to_owned);
             if page.is_none() {
                 break;
@@ -691,7 +778,7 @@ impl Youtube {
                 url,
                 token,
                 &json!({"snippet": {"parentId": parent, "textOriginal": text}}),
-                Timestamp::now(),
+                None,
             )
             .await?;
         d["id"].as_str().map(str::to_owned).ok_or_else(|| malformed("id"))
@@ -774,7 +861,7 @@ fn quota_reset(now: Timestamp) -> Option<Timestamp> {
 
 /// A Data API answer: its JSON, or Google's `{"error":{"code","message","errors":[{"reason"}]}}`
 /// mapped into the taxonomy by its first reason.
-async fn read(res: reqwest::Response, now: Timestamp) -> Result<Value, PlatformError> {
+async fn read(res: reqwest::Response, now: Option<Timestamp>) -> Result<Value, PlatformError> {
     let status = res.status();
     let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
     if status.is_success() {
@@ -790,7 +877,7 @@ async fn read(res: reqwest::Response, now: Timestamp) -> Result<Value, PlatformE
     Err(match reason {
         "quotaExceeded" => PlatformError::RateLimited {
             retry_after: Some(Duration::from_secs(3600)),
-            until: quota_reset(now),
+            until: now.and_then(quota_reset),
         },
         // The channel's own upload cap over a rolling day: tried again hourly.
         "uploadLimitExceeded" => PlatformError::RateLimited {
@@ -808,7 +895,8 @@ async fn read(res: reqwest::Response, now: Timestamp) -> Result<Value, PlatformE
         | "invalidCategoryId"
         | "invalidVideoMetadata"
         | "invalidPublishAt"
-        | "mediaBodyTooLarge"
+        | "imageTooLarge"
+        | "mediaBodyRequired"
         | "invalidImage"
         | "commentTextTooLong"
         | "commentTextRequired" => PlatformError::ContentRejected { message },
@@ -852,13 +940,19 @@ impl Connector for Youtube {
         })
     }
 
-    /// Revoking the refresh token ends the whole grant, its access tokens too.
+    /// Revoking the refresh token ends the whole grant, its access tokens too; a token Google
+    /// no longer knows (`invalid_token`: revoked already, by the person or an earlier try) has
+    /// nothing left to revoke.
     fn revoke<'a>(&'a self, token: &'a SecretString, renew: Option<&'a SecretString>) -> Call<'a, ()> {
         Box::pin(async move {
             let token = renew.unwrap_or(token);
-            self.token_call("/revoke", &[("token", token.expose_secret())])
+            match self
+                .token_call("/revoke", &[("token", token.expose_secret())])
                 .await
-                .map(|_| ())
+            {
+                Ok(_) | Err(PlatformError::TokenRevoked(_)) => Ok(()),
+                Err(e) => Err(e),
+            }
         })
     }
 }

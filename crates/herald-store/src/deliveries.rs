@@ -47,6 +47,9 @@ pub struct Claimed {
     pub window_from: Option<i64>,
     /// The saved handle says the call that makes the post visible may have been made.
     pub may_be_live: bool,
+    /// The last claim stopped only because it took its share of steps (a long upload goes a
+    /// piece at a time): this claim goes on with an attempt under way, not after downtime.
+    pub continuing: bool,
     /// The worker holding the lease: every write names it, with the fence.
     pub owner: String,
 }
@@ -83,6 +86,9 @@ pub struct DeliveryEventRow {
     pub detail: Option<String>,
 }
 
+/// The code of a claim's stop when it took its share of steps and the attempt goes on.
+pub const CONTINUING: &str = "continuing";
+
 type ClaimTuple = (
     String,
     String,
@@ -95,6 +101,7 @@ type ClaimTuple = (
     i64,
     Option<i64>,
     i64,
+    Option<String>,
 );
 type EventTuple = (String, i64, Option<String>, String, i64, String, Option<String>);
 
@@ -117,13 +124,26 @@ impl Store {
         let sql = format!(
             "UPDATE deliveries SET status = 'publishing', lease_owner = $1, lease_until = $2, fence = fence + 1, updated_at = $3
              WHERE id IN (SELECT id FROM deliveries WHERE {CLAIM_FILTER} ORDER BY due_at LIMIT $4{lock})
-             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from, may_be_live"
+             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from, may_be_live, error_code"
         );
         let rows: Vec<ClaimTuple> = on_db!(self.db(), pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await?);
         rows.into_iter()
             .map(
-                |(id, ws, post, profile, fence, attempts, handle, failures, checks, window_from, live)| {
+                |(
+                    id,
+                    ws,
+                    post,
+                    profile,
+                    fence,
+                    attempts,
+                    handle,
+                    failures,
+                    checks,
+                    window_from,
+                    live,
+                    code,
+                )| {
                     Ok(Claimed {
                         id: parse_id(&id)?,
                         workspace: parse_id(&ws)?,
@@ -136,6 +156,7 @@ impl Store {
                         checks,
                         window_from,
                         may_be_live: live != 0,
+                        continuing: code.as_deref() == Some(CONTINUING),
                         owner: owner.to_owned(),
                     })
                 },

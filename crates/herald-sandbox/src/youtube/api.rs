@@ -318,6 +318,7 @@ fn dispatch(
         Op::VideosList => lists::videos(sb, req, t, now),
         Op::PlaylistItemsList => lists::playlist_items(sb, req, t, now),
         Op::CommentThreadsList => comments::threads(sb, req, t, now),
+        Op::CommentsList => comments::replies(sb, req, now),
         Op::CommentsInsert => comments::insert(sb, t, body, now),
         Op::VideosInsert => upload::insert(sb, req, t, body, now),
         Op::ThumbnailsSet => thumbnails::set(sb, req, t, body),

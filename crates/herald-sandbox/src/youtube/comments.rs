@@ -1,6 +1,7 @@
 //! Comments: `commentThreads.list` (the threads on a video, or on every video of a channel, newest
-//! first, with their replies when `part` asks) and `comments.insert` (a reply, as the token's
-//! channel; replies are one level deep), in YouTube's comment and commentThread resources.
+//! first, with some of their replies when `part` asks), `comments.list` (every reply to a comment)
+//! and `comments.insert` (a reply, as the token's channel; replies are one level deep), in
+//! YouTube's comment and commentThread resources.
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
@@ -15,6 +16,9 @@ use crate::Sandbox;
 
 /// The longest comment YouTube takes, in characters [official].
 const MAX_TEXT: usize = 10_000;
+/// The replies a thread carries: a thread "may not contain all replies"; `comments.list` has
+/// them all [official: the commentThreads resource].
+const THREAD_REPLIES: usize = 5;
 
 /// A comment resource; `html` writes `textDisplay` as HTML (the default `textFormat`).
 fn comment_json(w: &World, c: &Comment, html: bool) -> Value {
@@ -59,7 +63,11 @@ fn thread_json(w: &World, top: &Comment, parts: &[&str], html: bool) -> Value {
             "totalReplyCount": replies.len(), "isPublic": true});
     }
     if parts.contains(&"replies") && !replies.is_empty() {
-        let comments: Vec<Value> = replies.iter().map(|r| comment_json(w, r, html)).collect();
+        let comments: Vec<Value> = replies
+            .iter()
+            .take(THREAD_REPLIES)
+            .map(|r| comment_json(w, r, html))
+            .collect();
         out["replies"] = json!({ "comments": comments });
     }
     tagged(out)
@@ -117,6 +125,35 @@ pub(super) fn threads(sb: &Sandbox, req: &Req, t: &Token, now: Timestamp) -> Res
     let kind = "youtube#commentThreadListResponse";
     let list = paged(kind, &tops, req, (1, 100, 20), |_, c| {
         thread_json(&world, c, &parts, html)
+    })?;
+    Ok(ok(list))
+}
+
+/// `GET /youtube/v3/comments?parentId=`: every reply to a top-level comment, oldest first, 20 a
+/// page (at most 100).
+pub(super) fn replies(sb: &Sandbox, req: &Req, now: Timestamp) -> Result<Response, Refusal> {
+    let html = match req.param("textFormat").unwrap_or("html") {
+        "html" => true,
+        "plainText" => false,
+        other => {
+            return Err(bad(
+                "invalidParameter",
+                &format!("Invalid value '{other}' for parameter textFormat"),
+            ));
+        }
+    };
+    let Some(parent) = req.param("parentId") else {
+        return Err(no_filter("id, parentId"));
+    };
+    let mut world = sb.youtube();
+    world.settle(now);
+    let all: Vec<&Comment> = world
+        .comments
+        .iter()
+        .filter(|c| c.parent_id.as_deref() == Some(parent))
+        .collect();
+    let list = paged("youtube#commentListResponse", &all, req, (1, 100, 20), |_, c| {
+        comment_json(&world, c, html)
     })?;
     Ok(ok(list))
 }

@@ -230,8 +230,8 @@ fn playlist_item(c: &Channel, v: &Video, position: usize, parts: &[&str]) -> Val
     tagged(out)
 }
 
-/// `GET /youtube/v3/playlistItems?playlistId=UU…`: a channel's processed uploads, newest first
-/// (another channel's only when public).
+/// `GET /youtube/v3/playlistItems?playlistId=UU…`: a channel's uploads, newest first (its owner
+/// sees them all; others the public ones YouTube has processed).
 pub(super) fn playlist_items(
     sb: &Sandbox,
     req: &Req,
@@ -258,8 +258,12 @@ pub(super) fn playlist_items(
         .videos
         .iter()
         .rev()
-        .filter(|v| v.channel_id == channel.id && v.upload_status == "processed")
-        .filter(|v| v.channel_id == t.channel_id || v.draft.privacy_status == "public")
+        // The owner sees every upload, still processing or failed too [3p].
+        .filter(|v| v.channel_id == channel.id)
+        .filter(|v| {
+            v.channel_id == t.channel_id
+                || (v.draft.privacy_status == "public" && v.upload_status == "processed")
+        })
         .collect();
     let parts = req.parts();
     let kind = "youtube#playlistItemListResponse";

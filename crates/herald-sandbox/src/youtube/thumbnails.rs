@@ -1,4 +1,5 @@
-//! `thumbnails.set`: the image (JPEG, PNG or GIF, at most 2 MB) as the request's body becomes a
+//! `thumbnails.set`: the image (sent as JPEG, PNG or octet-stream, as the discovery document
+//! accepts; JPEG, PNG or GIF inside, at most 2 MB) as the request's body becomes a
 //! video's custom thumbnail, if the video is the token's channel's and the channel may use custom
 //! thumbnails; its SHA-256 is kept on the video.
 
@@ -26,6 +27,15 @@ pub(super) fn set(sb: &Sandbox, req: &Req, t: &Token, body: &Bytes) -> Result<Re
     let thumb = |status: StatusCode, reason: &str, message: &str| {
         refusal(status, "youtube.thumbnail", reason, message)
     };
+    // The media types the discovery document's `mediaUpload.accept` lists [official].
+    let ctype = req.header("content-type").unwrap_or_default();
+    let ctype = ctype.split(';').next().unwrap_or_default().trim();
+    if !matches!(ctype, "image/jpeg" | "image/png" | "application/octet-stream") {
+        let message = format!(
+            "Media type '{ctype}' is not supported. Valid media types: [image/jpeg, image/png, application/octet-stream]"
+        );
+        return Err(bad("badContent", &message));
+    }
     if body.is_empty() {
         let message = "The request does not include the image content.";
         return Err(thumb(StatusCode::BAD_REQUEST, "mediaBodyRequired", message));
