@@ -34,6 +34,20 @@ impl Dispatcher {
         .await
     }
 
+    /// After a delivery was published with a note (a custom thumbnail the platform refused): the
+    /// person has something to do there.
+    pub(crate) async fn notify_note(&self, c: &Claimed, message: &str) -> Result<(), StoreError> {
+        let occurrence = format!("delivery:{}:note:{}", c.id, c.fence);
+        self.record(
+            c.workspace,
+            "delivery_note",
+            ("post", c.post.to_string()),
+            message,
+            occurrence,
+        )
+        .await
+    }
+
     /// Records a notification about `subject` (`post` or `profile`), linking to its API path.
     async fn record(
         &self,

@@ -19,6 +19,9 @@ use crate::Dispatcher;
 const QUOTA_RECHECK: SignedDuration = SignedDuration::from_hours(1);
 /// The most steps one claim takes before handing the delivery back (per part of a thread).
 const MAX_STEPS: usize = 6;
+/// The code of a claim's stop when it took its share of steps and the attempt goes on: not a
+/// failure.
+const CONTINUING: &str = "continuing";
 /// Lease kept beyond a call's timeout, so the call always ends before the claim could.
 const CALL_MARGIN: Duration = Duration::from_secs(10);
 
@@ -186,8 +189,16 @@ impl Dispatcher {
         let post = self.store.get_post(c.workspace, c.post).await.map_err(Err)?;
         // The window counts from the post's time, or from when the person said "publish now".
         let since = herald_domain::clock::from_micros(c.window_from.unwrap_or(post.scheduled_at));
-        // The window bounds when an attempt starts, not how long one under way takes.
-        if !live && !c.continuing {
+        // The window bounds when an attempt starts, not how long one under way takes (a long
+        // upload, a claim's share of steps at a time), which the retry policy's time bounds.
+        let under_way = c
+            .handle
+            .as_deref()
+            .is_some_and(|h| publisher.progress(h).is_ok_and(|p| !p.fresh));
+        let policy = self.settings.retry.over(publisher.retries());
+        let until = since + SignedDuration::try_from(policy.max_time).unwrap_or_default();
+        let goes_on = under_way && self.clock.now() <= until;
+        if !(live || goes_on) {
             self.catch_up(c, since, &post.time_zone).await?;
         }
         let maybe_posted = |why: &str| {
@@ -541,10 +552,25 @@ impl Dispatcher {
                 }
             }
         }
-        let due = self.clock.now() + SignedDuration::from_secs(1);
+        // An attempt that goes on and on ends where the retry policy's time does.
+        let now = self.clock.now();
+        let policy = self.settings.retry.over(publisher.retries());
+        if now > since + SignedDuration::try_from(policy.max_time).unwrap_or_default() {
+            let why = format!(
+                "Publishing to {} was still under way when the retry policy's time ran out",
+                platform.display_name()
+            );
+            return Err(Ok(match progress(&handle)? {
+                p if p.visible_call || p.partly_live => Stop::Unconfirmed(
+                    format!("{why}; the post may be on the profile: check there before publishing it again."),
+                    Vec::new(),
+                ),
+                _ => Stop::Fail("transient", format!("{why}; nothing was published.")),
+            }));
+        }
         Err(Ok(Stop::Retry(
-            due,
-            herald_store::CONTINUING,
+            now + SignedDuration::from_secs(1),
+            CONTINUING,
             "Publishing goes on a piece at a time (a long upload); the next piece follows at once.".into(),
         )))
     }
@@ -562,6 +588,9 @@ impl Dispatcher {
             ..Default::default()
         };
         self.store.transition(c, DeliveryStatus::Published, t).await?;
+        if let Some(n) = note {
+            self.notify_note(c, &n.message).await?;
+        }
         // A cached quota (where the platform has one) counts this post until the platform's
         // figure is read again.
         self.store.count_published(c.workspace, c.profile).await

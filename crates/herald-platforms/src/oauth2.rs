@@ -51,6 +51,42 @@ impl From<Tokens> for Refreshed {
     }
 }
 
+/// A token endpoint's answer: its JSON, or its refusal (RFC 6749 §5.2, `{"error",
+/// "error_description"}`, whatever the status: TikTok has sent one with 200) in the taxonomy.
+/// `ended` names the errors by which the login says the code or refresh token no longer works (the
+/// person must connect again); `credentials` what to check when the app's own are refused.
+pub(crate) async fn token_answer(
+    res: reqwest::Response,
+    who: &str,
+    ended: &[&str],
+    credentials: &str,
+) -> Result<Value, PlatformError> {
+    let status = res.status();
+    let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let error = body["error"].as_str().filter(|e| !e.is_empty());
+    if status.is_success() && error.is_none() {
+        return Ok(body);
+    }
+    let message = body["error_description"].as_str().map_or_else(
+        || format!("{who}'s token endpoint answered {status}"),
+        str::to_owned,
+    );
+    // A server in trouble, or a limit, is never taken for the grant's end.
+    Err(match error {
+        _ if status.is_server_error() => PlatformError::Transient { message },
+        _ if status.as_u16() == 429 => PlatformError::RateLimited {
+            retry_after: Some(Duration::from_secs(60)),
+            until: None,
+        },
+        Some(e) if ended.contains(&e) => PlatformError::TokenRevoked(message),
+        Some("invalid_client" | "unauthorized_client") => PlatformError::Platform {
+            message: format!("{who} refused Herald's app credentials ({message}): check the {credentials}"),
+        },
+        _ => PlatformError::Platform { message },
+    })
+}
+
 /// The refresh token a renewal needs, or why there is none (the person must connect again).
 pub(crate) fn renew_with<'a>(
     renew: Option<&'a SecretString>,

@@ -78,6 +78,9 @@ struct Handle {
     /// Set (and saved) before a photo post's init, the call that makes the post.
     #[serde(default)]
     init_started: bool,
+    /// Whether the photo post turns comments off (as it says, else as the account has them).
+    #[serde(default)]
+    comments_off: bool,
     /// When Herald first found TikTok processing the post (every byte sent, or the photos asked
     /// for): what the processing limit counts from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,31 +157,7 @@ impl Tiktok {
         form.push(("client_key", &self.config.client_key));
         form.push(("client_secret", self.config.client_secret.expose_secret()));
         let res = crate::send(self.http.post(self.api(path)).form(&form)).await?;
-        let status = res.status();
-        let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let error = body["error"].as_str().filter(|e| !e.is_empty());
-        if status.is_success() && error.is_none() {
-            return Ok(body);
-        }
-        let message = body["error_description"].as_str().map_or_else(
-            || format!("TikTok's token endpoint answered {status}"),
-            str::to_owned,
-        );
-        Err(match error {
-            Some("invalid_client" | "unauthorized_client") => PlatformError::Platform {
-                message: format!(
-                    "TikTok refused Herald's app credentials ({message}): check the TikTok client key and secret"
-                ),
-            },
-            Some("invalid_grant") => PlatformError::TokenRevoked(message),
-            _ if status.is_server_error() => PlatformError::Transient { message },
-            _ if status.as_u16() == 429 => PlatformError::RateLimited {
-                retry_after: Some(Duration::from_secs(60)),
-                until: None,
-            },
-            _ => PlatformError::Platform { message },
-        })
+        crate::oauth2::token_answer(res, "TikTok", &["invalid_grant"], "TikTok client key and secret").await
     }
 
     fn consent_url(&self, r: &Authorize<'_>) -> Url {
@@ -337,12 +316,14 @@ impl Tiktok {
             });
         }
         let (chunk_size, chunks) = chunk_plan(size);
-        let flag = |name: &str| job.options.get(name).and_then(Value::as_bool).unwrap_or(false);
+        // What the account has turned off, asked just before the post as TikTok's guidelines say.
+        let account = self.creator(job.token).await?.creator.unwrap_or_default();
         let body = json!({
             "post_info": {
                 "title": job.text, "privacy_level": privacy,
-                "disable_comment": flag("disable_comment"), "disable_duet": flag("disable_duet"),
-                "disable_stitch": flag("disable_stitch"),
+                "disable_comment": off(job, "disable_comment", account.comment_disabled),
+                "disable_duet": off(job, "disable_duet", account.duet_disabled),
+                "disable_stitch": off(job, "disable_stitch", account.stitch_disabled),
                 "brand_content_toggle": false, "brand_organic_toggle": false,
             },
             "source_info": {"source": "FILE_UPLOAD", "video_size": size, "chunk_size": chunk_size,
@@ -445,8 +426,11 @@ impl Tiktok {
         ctx: &StepContext<'_>,
     ) -> Result<Step<Handle>, PlatformError> {
         if !handle.init_started {
+            // What the account has turned off, asked just before the post (kept for the init).
+            let account = self.creator(job.token).await?.creator.unwrap_or_default();
             return Ok(Step::Continue(Handle {
                 init_started: true,
+                comments_off: off(job, "disable_comment", account.comment_disabled),
                 ..handle
             }));
         }
@@ -468,7 +452,7 @@ impl Tiktok {
             "post_info": {
                 "title": job.text_option("title").unwrap_or_default(), "description": job.text,
                 "privacy_level": privacy,
-                "disable_comment": job.options.get("disable_comment").and_then(Value::as_bool).unwrap_or(false),
+                "disable_comment": handle.comments_off,
                 "auto_add_music": true,
             },
             "source_info": {"source": "PULL_FROM_URL", "photo_cover_index": 0,
@@ -651,6 +635,15 @@ fn uploaded_of(range: &str) -> Option<u64> {
     let (_, rest) = range.trim().strip_prefix("bytes ")?.split_once('-')?;
     let (last, _) = rest.split_once('/')?;
     last.parse::<u64>().ok().map(|l| l + 1)
+}
+
+/// Whether a post turns an interaction off: as the post says, else as the account has it (one its
+/// owner turned off stays off; the rules refuse a post that turns it on).
+fn off(job: &PublishJob<'_>, option: &str, account_off: bool) -> bool {
+    job.options
+        .get(option)
+        .and_then(Value::as_bool)
+        .unwrap_or(account_off)
 }
 
 /// TikTok's `fail_reason`, said for people.

@@ -137,28 +137,9 @@ impl X {
             )
             .form(form);
         let res = crate::send(request).await?;
-        let status = res.status();
-        let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(body);
-        }
-        let message = body["error_description"]
-            .as_str()
-            .map_or_else(|| format!("X's token endpoint answered {status}"), str::to_owned);
-        Err(match body["error"].as_str() {
-            // A code or refresh token that no longer works (used, rotated, revoked, expired).
-            Some("invalid_request" | "invalid_grant") if status.as_u16() == 400 => {
-                PlatformError::TokenRevoked(message)
-            }
-            Some("unauthorized_client" | "invalid_client") => PlatformError::Platform {
-                message: format!(
-                    "X refused Herald's app credentials ({message}): check the X client id and secret"
-                ),
-            },
-            _ if status.is_server_error() => PlatformError::Transient { message },
-            _ => PlatformError::Platform { message },
-        })
+        // A code or refresh token that no longer works (used, rotated, revoked, expired).
+        let ended = ["invalid_request", "invalid_grant"];
+        crate::oauth2::token_answer(res, "X", &ended, "X client id and secret").await
     }
 
     fn consent_url(&self, r: &Authorize<'_>) -> Url {

@@ -88,7 +88,10 @@ const CHUNK: u64 = 32 * 256 * 1024;
 /// before it calls the video published (YouTube goes on processing it; it is uploaded).
 const RECHECK: Duration = Duration::from_secs(5);
 const PROCESSING_LIMIT: i64 = 2 * 3600;
-/// Uploads read after a session was lost (50 a page, YouTube's most).
+/// How long a video just uploaded may be missing from `videos.list` before it counts as deleted.
+const UNLISTED_GRACE: i64 = 5 * 60;
+/// Uploads read after a session was lost (50 a page, YouTube's most), and pages of any list read
+/// at most (the newest 200 uploads; 400 comment threads or replies, 100 a page).
 const PAGE: u64 = 50;
 const MAX_PAGES: usize = 4;
 /// How far YouTube's clock may be from Herald's when matching a video's time (seconds).
@@ -166,31 +169,9 @@ impl Youtube {
         form.push(("client_secret", self.config.client_secret.expose_secret()));
         let url = Self::at(&self.config.oauth_base, path);
         let res = crate::send(self.http.post(url).form(&form)).await?;
-        let status = res.status();
-        let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(body);
-        }
-        let message = body["error_description"].as_str().map_or_else(
-            || format!("Google's token endpoint answered {status}"),
-            str::to_owned,
-        );
-        Err(match body["error"].as_str() {
-            Some("invalid_client" | "unauthorized_client") => PlatformError::Platform {
-                message: format!(
-                    "Google refused Herald's OAuth client ({message}): check the YouTube client id and secret"
-                ),
-            },
-            // A refresh token revoked, unused for six months, or of an app in testing (seven days).
-            Some("invalid_grant" | "invalid_token") => PlatformError::TokenRevoked(message),
-            _ if status.is_server_error() => PlatformError::Transient { message },
-            _ if status.as_u16() == 429 => PlatformError::RateLimited {
-                retry_after: Some(Duration::from_secs(60)),
-                until: None,
-            },
-            _ => PlatformError::Platform { message },
-        })
+        // A refresh token revoked, unused for six months, or of an app in testing (seven days).
+        let ended = ["invalid_grant", "invalid_token"];
+        crate::oauth2::token_answer(res, "Google", &ended, "YouTube client id and secret").await
     }
 
     fn consent_url(&self, r: &Authorize<'_>) -> Url {
@@ -446,6 +427,10 @@ impl Youtube {
             .await
             .map_err(|e| PlatformError::from_http(&e))?;
         match res.status().as_u16() {
+            // YouTube took none of the chunk: tried again later, and not forever (a failure).
+            308 if received(res.headers()) <= handle.sent => Err(PlatformError::Transient {
+                message: "YouTube's upload session took none of the chunk".into(),
+            }),
             308 => Ok(Step::Continue(Handle {
                 sent: received(res.headers()),
                 ..handle
@@ -587,7 +572,38 @@ impl Youtube {
             url: image.to_owned(),
             media_type: herald_domain::media::MediaType::Jpeg,
         };
-        let (media_type, bytes) = crate::oauth2::fetch_media(&self.upload, &item).await?;
+        // The video is up whatever happens to its thumbnail: a failure that is not about access,
+        // limits or the network is said beside it, and the person sets it in YouTube Studio.
+        let why = match self.send_thumbnail(job, video, &item, now).await {
+            Ok(()) => return Ok(Step::Continue(done)),
+            Err(
+                e @ (PlatformError::TokenExpired
+                | PlatformError::TokenRevoked(_)
+                | PlatformError::RateLimited { .. }
+                | PlatformError::Transient { .. }),
+            ) => return Err(e),
+            Err(PlatformError::PermissionMissing(why)) => {
+                format!("{why}; a channel may use custom thumbnails once its phone number is verified")
+            }
+            Err(e) => e.to_string(),
+        };
+        Ok(Step::Continue(Handle {
+            thumbnail_refused: Some(format!(
+                "YouTube refused the custom thumbnail ({why}). The video is published with YouTube's own thumbnail; set yours in YouTube Studio."
+            )),
+            ..done
+        }))
+    }
+
+    /// `thumbnails.set` with the image read from Herald's own link.
+    async fn send_thumbnail(
+        &self,
+        job: &PublishJob<'_>,
+        video: &str,
+        item: &crate::Item,
+        now: Timestamp,
+    ) -> Result<(), PlatformError> {
+        let (media_type, bytes) = crate::oauth2::fetch_media(&self.upload, item).await?;
         let mut url = self.upload_path("thumbnails/set");
         url.query_pairs_mut()
             .append_pair("videoId", video)
@@ -600,22 +616,7 @@ impl Youtube {
                 .body(bytes),
         )
         .await?;
-        // The video is up whatever happens to its thumbnail: a refusal is said beside it, and the
-        // person sets the thumbnail in YouTube Studio.
-        let why = match read(res, Some(now)).await {
-            Ok(_) => return Ok(Step::Continue(done)),
-            Err(PlatformError::PermissionMissing(why)) => {
-                format!("{why}; a channel may use custom thumbnails once its phone number is verified")
-            }
-            Err(PlatformError::ContentRejected { message }) => message,
-            Err(e) => return Err(e),
-        };
-        Ok(Step::Continue(Handle {
-            thumbnail_refused: Some(format!(
-                "YouTube refused the custom thumbnail ({why}). The video is published with YouTube's own thumbnail; set yours in YouTube Studio."
-            )),
-            ..done
-        }))
+        read(res, Some(now)).await.map(|_| ())
     }
 
     /// Where processing stands: published once processed (or after two hours of processing,
@@ -632,18 +633,29 @@ impl Youtube {
             .append_pair("part", "status,processingDetails")
             .append_pair("id", video);
         let d = self.get(url, job.token, Some(now)).await?;
+        let since = handle.processing_since.unwrap_or(now.as_second());
         let Some(status) = d["items"]
             .as_array()
             .and_then(|v| v.first())
             .map(|v| &v["status"])
         else {
+            // A video just uploaded may be listed a moment late; one still missing after a few
+            // minutes was deleted or removed.
+            if now.as_second() - since < UNLISTED_GRACE {
+                return Ok(Step::Park(
+                    Handle {
+                        processing_since: Some(since),
+                        ..handle
+                    },
+                    RECHECK,
+                ));
+            }
             return Err(PlatformError::ContentRejected {
                 message:
                     "YouTube no longer lists the video: it was deleted or removed while it was processed"
                         .into(),
             });
         };
-        let since = handle.processing_since.unwrap_or(now.as_second());
         let done = |handle: Handle| match handle.thumbnail_refused {
             Some(message) => Step::PublishedWithNote(
                 published(video),
@@ -746,7 +758,7 @@ impl Youtube {
         Ok(out)
     }
 
-    /// Every reply to a top-level comment, oldest first.
+    /// The replies to a top-level comment, oldest first (up to 400).
     async fn replies(&self, token: &SecretString, parent: &str) -> Result<Vec<Comment>, PlatformError> {
         let mut out = Vec::new();
         let mut page: Option<String> = None;

@@ -554,7 +554,7 @@ fn option_field(
         (OptionType::Integer { .. }, _) => ("number", Vec::new()),
         (OptionType::Bool, _) => ("select", vec![same("yes"), same("no")]),
         (OptionType::OneOf { values }, _) => ("select", values.iter().map(|v| same(v)).collect()),
-        (OptionType::Media { types }, _) => (
+        (OptionType::Media { types, .. }, _) => (
             "select",
             library
                 .iter()

@@ -164,7 +164,7 @@ async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiRes
         // A media-typed option (a reel's cover) names an uploaded file of this workspace, of a
         // type the platform takes there.
         for spec in rules::limits(profile.platform).options {
-            let rules::OptionType::Media { types } = spec.ty else {
+            let rules::OptionType::Media { types, max_bytes } = spec.ty else {
                 continue;
             };
             let Some(chosen) = t
@@ -184,6 +184,21 @@ async fn resolve(state: &AppState, ws: WorkspaceId, input: &PostInput) -> ApiRes
                         "`{}` must be a file of type {}; {} takes no other there",
                         spec.name,
                         allowed.join(" or "),
+                        profile.platform.display_name()
+                    ),
+                ));
+            }
+            if let Some(big) = found
+                .iter()
+                .find(|m| u64::try_from(m.bytes).unwrap_or(0) > max_bytes)
+            {
+                return Err(ApiError::unprocessable(
+                    "option_media_too_large",
+                    format!(
+                        "`{}` must be at most {} MB; this file is {:.1} MB ({} takes no larger there)",
+                        spec.name,
+                        max_bytes / (1024 * 1024),
+                        big.bytes as f64 / (1024.0 * 1024.0),
                         profile.platform.display_name()
                     ),
                 ));

@@ -47,9 +47,6 @@ pub struct Claimed {
     pub window_from: Option<i64>,
     /// The saved handle says the call that makes the post visible may have been made.
     pub may_be_live: bool,
-    /// The last claim stopped only because it took its share of steps (a long upload goes a
-    /// piece at a time): this claim goes on with an attempt under way, not after downtime.
-    pub continuing: bool,
     /// The worker holding the lease: every write names it, with the fence.
     pub owner: String,
 }
@@ -86,9 +83,6 @@ pub struct DeliveryEventRow {
     pub detail: Option<String>,
 }
 
-/// The code of a claim's stop when it took its share of steps and the attempt goes on.
-pub const CONTINUING: &str = "continuing";
-
 type ClaimTuple = (
     String,
     String,
@@ -101,7 +95,6 @@ type ClaimTuple = (
     i64,
     Option<i64>,
     i64,
-    Option<String>,
 );
 type EventTuple = (String, i64, Option<String>, String, i64, String, Option<String>);
 
@@ -124,26 +117,13 @@ impl Store {
         let sql = format!(
             "UPDATE deliveries SET status = 'publishing', lease_owner = $1, lease_until = $2, fence = fence + 1, updated_at = $3
              WHERE id IN (SELECT id FROM deliveries WHERE {CLAIM_FILTER} ORDER BY due_at LIMIT $4{lock})
-             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from, may_be_live, error_code"
+             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from, may_be_live"
         );
         let rows: Vec<ClaimTuple> = on_db!(self.db(), pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await?);
         rows.into_iter()
             .map(
-                |(
-                    id,
-                    ws,
-                    post,
-                    profile,
-                    fence,
-                    attempts,
-                    handle,
-                    failures,
-                    checks,
-                    window_from,
-                    live,
-                    code,
-                )| {
+                |(id, ws, post, profile, fence, attempts, handle, failures, checks, window_from, live)| {
                     Ok(Claimed {
                         id: parse_id(&id)?,
                         workspace: parse_id(&ws)?,
@@ -156,7 +136,6 @@ impl Store {
                         checks,
                         window_from,
                         may_be_live: live != 0,
-                        continuing: code.as_deref() == Some(CONTINUING),
                         owner: owner.to_owned(),
                     })
                 },
@@ -279,7 +258,7 @@ impl Store {
             }
             sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) SELECT $1, $2, $3, 'publishing', $4, attempts, $5, $6, $7 FROM deliveries WHERE id = $2")
                 .bind(c.workspace.to_string()).bind(c.id.to_string()).bind(now).bind(to.as_str())
-                .bind(c.fence).bind(t.outcome).bind(t.error_message.or(t.platform_post_id))
+                .bind(c.fence).bind(t.outcome).bind(t.platform_post_id.or(t.error_message))
                 .execute(&mut *tx).await?;
             tx.commit().await?;
         });

@@ -22,7 +22,7 @@ mod throttle;
 pub use accounts::{ApiTokenRow, NewSession, SessionRow, SessionUser, UserRow};
 pub use actions::DeliveryAction;
 pub use db::{Backend, Db};
-pub use deliveries::{CONTINUING, Claimed, DeliveryEventRow, Transition};
+pub use deliveries::{Claimed, DeliveryEventRow, Transition};
 pub use drafts::DraftRow;
 pub use grants::{GrantRow, NewGrant};
 pub use keys::KeyStatus;

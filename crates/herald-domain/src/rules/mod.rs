@@ -221,6 +221,8 @@ pub enum OptionType {
     /// the platform a URL to it.
     Media {
         types: &'static [crate::media::MediaType],
+        /// The largest file the platform takes there.
+        max_bytes: u64,
     },
     /// One of the choices the platform lists for the profile (its boards, organizations, privacy
     /// levels), read live from the platform when the composer asks: `list` names the list.

@@ -149,7 +149,10 @@ static INSTAGRAM: Limits = Limits {
         ),
         option(
             "cover_media_id",
-            OptionType::Media { types: &[Jpeg] },
+            OptionType::Media {
+                types: &[Jpeg],
+                max_bytes: 8 * MIB,
+            },
             &["reel"],
             "An uploaded JPEG shown as the reel's cover instead of a frame.",
         ),
@@ -479,7 +482,10 @@ static PINTEREST: Limits = Limits {
         ),
         option(
             "cover_media_id",
-            OptionType::Media { types: &[Jpeg, Png] },
+            OptionType::Media {
+                types: &[Jpeg, Png],
+                max_bytes: 20 * MIB,
+            },
             &["video"],
             "An uploaded image shown as the video pin's cover instead of a frame.",
         ),
@@ -736,7 +742,10 @@ static YOUTUBE: Limits = Limits {
         ),
         option(
             "thumbnail",
-            OptionType::Media { types: &[Jpeg, Png] },
+            OptionType::Media {
+                types: &[Jpeg, Png],
+                max_bytes: 2 * MIB,
+            },
             &[],
             "A custom thumbnail, JPEG or PNG up to 2 MB (the channel must be allowed custom thumbnails).",
         ),

@@ -401,6 +401,22 @@ async fn a_refused_youtube_thumbnail_leaves_the_video_published_with_a_note_and_
         let profile = connect_youtube(&app).await;
         let (_, short) = app.upload("reel-720x1280-4s.mp4").await;
         let (_, thumb) = app.upload("square-1080.jpg").await;
+        // A thumbnail over YouTube's 2 MB is refused when the post is scheduled.
+        let mut big = fixture("square-1080.jpg");
+        big.resize(2_500_000, 0);
+        let (s, big) = app.upload_bytes("big.jpg", big).await;
+        assert_eq!(s, StatusCode::CREATED, "{big}");
+        let mut too_big = options("Too big");
+        too_big["thumbnail"] = big["id"].clone();
+        let (s, e) = app
+            .schedule(json!({"text": "x", "media_ids": [short["id"]],
+                "targets": [{"profile_id": profile, "options": too_big}], "scheduled_at": at(&app, 60)}))
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("option_media_too_large")),
+            "{e}"
+        );
         // The channel may not use custom thumbnails (its phone number is not verified).
         app.sandbox_post(
             &format!("_sandbox/youtube/channels/{CHANNEL}"),
@@ -510,6 +526,30 @@ async fn a_long_youtube_upload_that_outlasts_the_catch_up_window_goes_on_a_few_c
         "{all:#?}"
     );
     // More than one claim took it, the later ones after the window, and none was a failure.
-    assert!(done.to_string().contains("\"continuing\""), "{done:#}");
+    let d = &done["deliveries"][0];
+    let outcomes: Vec<&str> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert!(outcomes.contains(&"continuing"), "{outcomes:?}");
+    assert!(
+        !outcomes.iter().any(|o| matches!(*o, "transient" | "missed")),
+        "{outcomes:?}"
+    );
+    let scheduled: jiff::Timestamp = done["scheduled_at"].as_str().unwrap().parse().unwrap();
+    let resumed = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "published")
+        .filter_map(|e| e["at"].as_str()?.parse::<jiff::Timestamp>().ok())
+        .max()
+        .unwrap();
+    assert!(
+        resumed > scheduled + SignedDuration::from_mins(1),
+        "the upload went on past the window to the end: {done:#}"
+    );
     app.stop().await;
 }
