@@ -655,7 +655,10 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/api/v1/workspaces/{ws}/posts/{id}",
             posts::one(),
             vec![
-                op("get", "A post, its deliveries and their attempts"),
+                op(
+                    "get",
+                    "A post, its deliveries and their attempts (a published delivery's `error` is a note: something to do there, as a custom thumbnail the platform refused)",
+                ),
                 with(
                     "patch",
                     "Edit text, media or time before publishing starts",
