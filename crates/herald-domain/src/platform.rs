@@ -48,10 +48,13 @@ pub enum Login {
     X,
     /// Google's OAuth, for YouTube channels.
     Youtube,
+    /// TikTok's API for Business: no profiles of its own; a TikTok profile adds it to read and
+    /// answer its comments (see [`Platform::conversations`]).
+    TiktokBusiness,
 }
 
 impl Login {
-    pub const ALL: [Login; 7] = [
+    pub const ALL: [Login; 8] = [
         Self::Instagram,
         Self::Facebook,
         Self::Tiktok,
@@ -59,6 +62,7 @@ impl Login {
         Self::Linkedin,
         Self::X,
         Self::Youtube,
+        Self::TiktokBusiness,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +74,7 @@ impl Login {
             Self::Linkedin => "linkedin",
             Self::X => "x",
             Self::Youtube => "youtube",
+            Self::TiktokBusiness => "tiktok_business",
         }
     }
 
@@ -87,6 +92,7 @@ impl Login {
             Self::Linkedin => "LinkedIn",
             Self::X => "X",
             Self::Youtube => "YouTube",
+            Self::TiktokBusiness => "TikTok for Business",
         }
     }
 
@@ -101,12 +107,15 @@ impl Login {
     /// A profile whose login renews with a refresh token but which holds none (LinkedIn without
     /// one) has no token end of its own: its grant's end is its reconnect-by date, so nothing here
     /// ever tries to renew it.
+    ///
+    /// TikTok for Business connects no profiles: its day-long tokens are renewed when comments
+    /// are read or answered (its refresh token lasts a year).
     pub fn refreshes_tokens(self) -> bool {
         match self {
             Self::Instagram | Self::Tiktok | Self::Pinterest | Self::Linkedin | Self::X | Self::Youtube => {
                 true
             }
-            Self::Facebook => false,
+            Self::Facebook | Self::TiktokBusiness => false,
         }
     }
 
@@ -115,7 +124,7 @@ impl Login {
     pub fn renews_with_refresh_token(self) -> bool {
         matches!(
             self,
-            Self::Tiktok | Self::Pinterest | Self::Linkedin | Self::X | Self::Youtube
+            Self::Tiktok | Self::Pinterest | Self::Linkedin | Self::X | Self::Youtube | Self::TiktokBusiness
         )
     }
 
@@ -131,7 +140,7 @@ impl Login {
             Self::X | Self::Linkedin => jiff::SignedDuration::from_hours(1),
             // TikTok's access tokens last as long as its token endpoint says (two hours now, a
             // day in older documents): renewed once an hour old at most.
-            Self::Tiktok => jiff::SignedDuration::from_hours(1),
+            Self::Tiktok | Self::TiktokBusiness => jiff::SignedDuration::from_hours(1),
             // Google's one-hour tokens: renewed in their last twenty minutes.
             Self::Youtube => jiff::SignedDuration::from_mins(40),
             Self::Facebook => jiff::SignedDuration::ZERO,
@@ -148,7 +157,27 @@ impl Login {
             Self::Linkedin => LINKEDIN_PERMISSIONS,
             Self::X => X_PERMISSIONS,
             Self::Youtube => YOUTUBE_PERMISSIONS,
+            Self::TiktokBusiness => TIKTOK_BUSINESS_PERMISSIONS,
         }
+    }
+
+    /// Whether the login takes PKCE (S256), and if not, why: TikTok's API for Business exchanges
+    /// its codes without a verifier. A profile's own login answers as its platform does
+    /// ([`Platform::pkce`]).
+    pub fn pkce(self) -> PkceSupport {
+        match self {
+            Self::TiktokBusiness => PkceSupport::Unsupported(
+                "TikTok's API for Business exchanges authorization codes without a PKCE verifier; Herald relies on a single-use state and the app secret",
+            ),
+            _ => self.platform_pkce(),
+        }
+    }
+
+    fn platform_pkce(self) -> PkceSupport {
+        Platform::ALL
+            .into_iter()
+            .find(|p| p.login() == Some(self))
+            .map_or(PkceSupport::S256, Platform::pkce)
     }
 }
 
@@ -210,6 +239,16 @@ impl Platform {
             Self::X => Some(Login::X),
             Self::Youtube => Some(Login::Youtube),
             Self::Snapchat => None,
+        }
+    }
+
+    /// The login a profile of this platform adds to read and answer comments, where the login
+    /// that publishes has none: TikTok's Content Posting API has no comments, its API for Business
+    /// (a separate app and authorization, Business accounts only) does.
+    pub fn conversations(self) -> Option<Login> {
+        match self {
+            Self::Tiktok => Some(Login::TiktokBusiness),
+            _ => None,
         }
     }
 
@@ -425,6 +464,29 @@ const LINKEDIN_PERMISSIONS: &[Permission] = &[
         reason: "To read your Pages' posts and their comments, so Herald can confirm what it published and never posts twice, and show the comments.",
         needed_for: &[Feature::Comments],
         applies_to: &[Platform::Linkedin],
+    },
+];
+
+/// TikTok API for Business scopes a TikTok profile adds for its comments (the TikTok Accounts
+/// authorization guide): only what reading and answering comments takes.
+const TIKTOK_BUSINESS_PERMISSIONS: &[Permission] = &[
+    Permission {
+        scope: "user.info.basic",
+        reason: "To read your TikTok account's name and whether it is a Business account, so Herald answers comments only as the account you connected.",
+        needed_for: &[Feature::Comments],
+        applies_to: &[Platform::Tiktok],
+    },
+    Permission {
+        scope: "comment.list",
+        reason: "To show the comments people leave on the videos Herald published for you.",
+        needed_for: &[Feature::Comments],
+        applies_to: &[Platform::Tiktok],
+    },
+    Permission {
+        scope: "comment.list.manage",
+        reason: "To post the replies you write to those comments, as your account.",
+        needed_for: &[Feature::Comments],
+        applies_to: &[Platform::Tiktok],
     },
 ];
 

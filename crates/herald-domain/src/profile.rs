@@ -170,6 +170,9 @@ mod tests {
 pub enum SecretKind {
     AccessToken,
     RefreshToken,
+    /// The tokens of the profile's conversations login ([`crate::platform::Platform::conversations`]).
+    ConversationsToken,
+    ConversationsRefreshToken,
 }
 
 impl SecretKind {
@@ -177,6 +180,8 @@ impl SecretKind {
         match self {
             Self::AccessToken => "access_token",
             Self::RefreshToken => "refresh_token",
+            Self::ConversationsToken => "conversations_token",
+            Self::ConversationsRefreshToken => "conversations_refresh_token",
         }
     }
 }

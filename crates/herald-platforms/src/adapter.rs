@@ -262,23 +262,26 @@ pub trait Publisher: Send + Sync {
     }
     /// Whether people can read and answer comments here, and if not, why.
     fn comments_available(&self) -> Result<(), Unavailable>;
-    /// A published post's comments, with their replies; where the platform has none, why
-    /// (what [`Publisher::comments_available`] says).
+    /// A published post's comments, with their replies, read as the account (the platform's id
+    /// for it at `login`); where the platform has none, why (what
+    /// [`Publisher::comments_available`] says).
     fn comments<'a>(
         &'a self,
         _login: Login,
         _token: &'a SecretString,
+        _account: &'a str,
         _post: &'a str,
     ) -> Call<'a, Vec<Comment>> {
         no_comments(self.comments_available())
     }
-    /// Replies to a top-level comment as the account (the platform's id for it); returns the
-    /// reply's id. Where the platform has no comments, why.
+    /// Replies to a top-level comment on `post` as the account (the platform's id for it at
+    /// `login`); returns the reply's id. Where the platform has no comments, why.
     fn reply<'a>(
         &'a self,
         _login: Login,
         _token: &'a SecretString,
         _account: &'a str,
+        _post: &'a str,
         _comment: &'a str,
         _text: &'a str,
     ) -> Call<'a, String> {

@@ -823,7 +823,13 @@ impl Publisher for Facebook {
         Ok(())
     }
 
-    fn comments<'a>(&'a self, _: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Vec<Comment>> {
+    fn comments<'a>(
+        &'a self,
+        _: Login,
+        token: &'a SecretString,
+        _: &'a str,
+        post: &'a str,
+    ) -> Call<'a, Vec<Comment>> {
         Box::pin(self.comments(token, post))
     }
 
@@ -831,6 +837,7 @@ impl Publisher for Facebook {
         &'a self,
         _: Login,
         token: &'a SecretString,
+        _: &'a str,
         _: &'a str,
         comment: &'a str,
         text: &'a str,

@@ -670,6 +670,7 @@ impl Publisher for Instagram {
         &'a self,
         login: Login,
         token: &'a SecretString,
+        _: &'a str,
         post: &'a str,
     ) -> Call<'a, Vec<Comment>> {
         Box::pin(async move { self.on(login).comments(token, post).await })
@@ -679,6 +680,7 @@ impl Publisher for Instagram {
         &'a self,
         login: Login,
         token: &'a SecretString,
+        _: &'a str,
         _: &'a str,
         comment: &'a str,
         text: &'a str,

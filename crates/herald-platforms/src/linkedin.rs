@@ -963,7 +963,13 @@ impl Publisher for Linkedin {
         Ok(())
     }
 
-    fn comments<'a>(&'a self, _: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Vec<Comment>> {
+    fn comments<'a>(
+        &'a self,
+        _: Login,
+        token: &'a SecretString,
+        _: &'a str,
+        post: &'a str,
+    ) -> Call<'a, Vec<Comment>> {
         Box::pin(self.comments(token, post))
     }
 
@@ -972,6 +978,7 @@ impl Publisher for Linkedin {
         _: Login,
         token: &'a SecretString,
         account: &'a str,
+        _: &'a str,
         comment: &'a str,
         text: &'a str,
     ) -> Call<'a, String> {

@@ -15,7 +15,7 @@ use crate::facebook::{Facebook, FacebookConfig};
 use crate::instagram::{Instagram, InstagramConfig};
 use crate::linkedin::{Linkedin, LinkedinConfig};
 use crate::pinterest::{Pinterest, PinterestConfig};
-use crate::tiktok::{Tiktok, TiktokConfig};
+use crate::tiktok::{Tiktok, TiktokBusiness, TiktokBusinessConfig, TiktokConfig};
 use crate::x::{X, XConfig};
 use crate::youtube::{Youtube, YoutubeConfig};
 
@@ -146,6 +146,12 @@ impl Registry {
                 api: "oauth2.googleapis.com",
                 graph: "www.googleapis.com",
             },
+            // TikTok's consent page, and the API for Business (tokens and comments).
+            Login::TiktokBusiness => Hosts {
+                www: "www.tiktok.com",
+                api: "business-api.tiktok.com",
+                graph: "business-api.tiktok.com",
+            },
         }
     }
 
@@ -159,7 +165,7 @@ impl Registry {
                 .ok_or_else(|| format!("no app is configured for {} Login", l.display_name()))
         };
         let (x_app, li, tt) = (app(Login::X)?, app(Login::Linkedin)?, app(Login::Tiktok)?);
-        let yt = app(Login::Youtube)?;
+        let (yt, tb) = (app(Login::Youtube)?, app(Login::TiktokBusiness)?);
         let (ig, fb, pin) = (
             app(Login::Instagram)?,
             app(Login::Facebook)?,
@@ -216,6 +222,15 @@ impl Registry {
             },
             crate::http_client(),
         ));
+        let tiktok_business = Arc::new(TiktokBusiness::new(
+            TiktokBusinessConfig {
+                app_id: tb.client_id,
+                secret: tb.client_secret,
+                www_base: tb.www_base,
+                api_base: tb.api_base,
+            },
+            crate::http_client(),
+        ));
         let tiktok = Arc::new(Tiktok::new(
             TiktokConfig {
                 client_key: tt.client_id,
@@ -223,6 +238,7 @@ impl Registry {
                 www_base: tt.www_base,
                 api_base: tt.api_base,
             },
+            tiktok_business.clone(),
             crate::http_client(),
         ));
         let youtube = Arc::new(Youtube::new(
@@ -238,6 +254,7 @@ impl Registry {
         let connectors: HashMap<Login, Arc<dyn Connector>> = HashMap::from([
             (Login::Youtube, youtube.clone() as Arc<dyn Connector>),
             (Login::Tiktok, tiktok.clone() as Arc<dyn Connector>),
+            (Login::TiktokBusiness, tiktok_business as Arc<dyn Connector>),
             (Login::Linkedin, linkedin.clone() as Arc<dyn Connector>),
             (Login::X, x.clone() as Arc<dyn Connector>),
             (Login::Instagram, instagram.clone() as Arc<dyn Connector>),

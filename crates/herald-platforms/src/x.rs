@@ -785,7 +785,13 @@ impl Publisher for X {
         Ok(())
     }
 
-    fn comments<'a>(&'a self, _: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Vec<Comment>> {
+    fn comments<'a>(
+        &'a self,
+        _: Login,
+        token: &'a SecretString,
+        _: &'a str,
+        post: &'a str,
+    ) -> Call<'a, Vec<Comment>> {
         Box::pin(self.replies(token, post))
     }
 
@@ -793,6 +799,7 @@ impl Publisher for X {
         &'a self,
         _: Login,
         token: &'a SecretString,
+        _: &'a str,
         _: &'a str,
         comment: &'a str,
         text: &'a str,

@@ -1008,7 +1008,13 @@ impl Publisher for Youtube {
         Ok(())
     }
 
-    fn comments<'a>(&'a self, _: Login, token: &'a SecretString, post: &'a str) -> Call<'a, Vec<Comment>> {
+    fn comments<'a>(
+        &'a self,
+        _: Login,
+        token: &'a SecretString,
+        _: &'a str,
+        post: &'a str,
+    ) -> Call<'a, Vec<Comment>> {
         Box::pin(self.comments(token, post))
     }
 
@@ -1016,6 +1022,7 @@ impl Publisher for Youtube {
         &'a self,
         _: Login,
         token: &'a SecretString,
+        _: &'a str,
         _: &'a str,
         comment: &'a str,
         text: &'a str,

@@ -380,10 +380,15 @@ pub(crate) fn tiktok_routes() -> Router<Sandbox> {
         .route("/_sandbox/tiktok/faults", post(tiktok_fault))
         .route("/_sandbox/tiktok/app", post(tiktok_app))
         .route("/_sandbox/tiktok/creators/{open_id}", post(tiktok_creator))
+        .route(
+            "/_sandbox/tiktok/videos/{video_id}/comments",
+            post(tiktok_comment),
+        )
 }
 
-/// TikTok's creators and what each allows, grants, tokens (fingerprints), the app's audit and
-/// verified prefixes, and every publication (uploads, processing, posts).
+/// TikTok's creators and what each allows, grants (of both apps), tokens (fingerprints), the
+/// app's audit and verified prefixes, every publication (uploads, processing, posts), and the
+/// comments and replies on posts.
 async fn tiktok_state(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     let now = sb.clock().now();
     let mut w = sb.tiktok();
@@ -403,7 +408,7 @@ async fn tiktok_state(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
         .collect();
     Json(
         json!({"creators": w.creators, "grants": grants, "tokens": tokens, "audited": w.audited,
-        "verified_prefixes": w.verified_prefixes, "publications": w.publications}),
+        "verified_prefixes": w.verified_prefixes, "publications": w.publications, "comments": w.comments}),
     )
 }
 
@@ -459,6 +464,44 @@ async fn tiktok_creator(
         creator.max_video_post_duration_sec = m;
     }
     Json(json!(creator)).into_response()
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TiktokComment {
+    author: String,
+    text: String,
+}
+
+/// Someone comments on a post, as a viewer would in the app.
+async fn tiktok_comment(
+    State(sb): State<Sandbox>,
+    Path(video_id): Path<String>,
+    Json(c): Json<TiktokComment>,
+) -> Response {
+    let now = sb.clock().now();
+    let mut w = sb.tiktok();
+    w.settle(now);
+    if !w
+        .publications
+        .iter()
+        .any(|p| p.post_id.as_deref() == Some(video_id.as_str()))
+    {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such video"}))).into_response();
+    }
+    let id = w.next_id().to_string();
+    w.comments.push(crate::tiktok::VideoComment {
+        comment_id: id.clone(),
+        video_id,
+        parent_comment_id: None,
+        text: c.text,
+        username: c.author,
+        create_time: now.as_second(),
+        likes: 0,
+        owner: false,
+        status: "PUBLIC",
+    });
+    Json(json!({ "comment_id": id })).into_response()
 }
 
 pub(crate) fn youtube_routes() -> Router<Sandbox> {

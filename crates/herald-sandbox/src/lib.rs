@@ -50,6 +50,8 @@ pub struct SandboxConfig {
     pub linkedin_app: App,
     /// The TikTok app Herald uses (its client key and secret).
     pub tiktok_app: App,
+    /// The TikTok API for Business app Herald uses for comments (its app id and secret).
+    pub tiktok_business_app: App,
     /// The Google Cloud OAuth client Herald uses for YouTube.
     pub youtube_app: App,
     /// API-published posts per account per rolling 24 hours (Instagram documents 50).
@@ -149,6 +151,11 @@ impl Default for SandboxConfig {
                 client_secret: "sandbox-tiktok-client-secret".into(),
                 redirect_uris: Vec::new(),
             },
+            tiktok_business_app: App {
+                client_id: "7100000000000000001".into(),
+                client_secret: "sandbox-tiktok-business-secret".into(),
+                redirect_uris: Vec::new(),
+            },
             youtube_app: App {
                 client_id: "1000000000001-sandbox.apps.googleusercontent.com".into(),
                 client_secret: "GOCSPX-sandbox-youtube-secret".into(),
@@ -183,6 +190,9 @@ pub enum Emulator {
     /// the Data API on both `www.googleapis.com` and `youtube.googleapis.com` (uploads under
     /// `/upload/` and `/resumable/upload/`).
     Youtube,
+    /// TikTok's API for Business (comments): `www.tiktok.com` (consent, shared with TikTok) and
+    /// `business-api.tiktok.com`.
+    TiktokBusiness,
 }
 
 impl Emulator {
@@ -196,6 +206,7 @@ impl Emulator {
             "linkedin" => Some(Self::Linkedin),
             "tiktok" => Some(Self::Tiktok),
             "youtube" => Some(Self::Youtube),
+            "tiktok_business" => Some(Self::TiktokBusiness),
             _ => None,
         }
     }
@@ -212,6 +223,7 @@ impl SandboxConfig {
             Emulator::Linkedin => self.linkedin_app.clone(),
             Emulator::Tiktok => self.tiktok_app.clone(),
             Emulator::Youtube => self.youtube_app.clone(),
+            Emulator::TiktokBusiness => self.tiktok_business_app.clone(),
         }
     }
 }
@@ -293,7 +305,7 @@ impl Sandbox {
                 pinterest: Mutex::new(pinterest::World::seeded()),
                 x: Mutex::new(x::World::seeded()),
                 linkedin: Mutex::new(linkedin::World::seeded(comments)),
-                tiktok: Mutex::new(tiktok::World::seeded()),
+                tiktok: Mutex::new(tiktok::World::seeded(comments)),
                 youtube: Mutex::new(youtube::World::seeded(comments)),
                 meter: Mutex::new(meter::Meter::new(limit)),
                 faults: Mutex::new(faults::Faults::default()),
@@ -367,6 +379,7 @@ impl Sandbox {
             Emulator::Linkedin => config.linkedin_app.allow(uri),
             Emulator::Tiktok => config.tiktok_app.allow(uri),
             Emulator::Youtube => config.youtube_app.allow(uri),
+            Emulator::TiktokBusiness => config.tiktok_business_app.allow(uri),
         }
     }
 
@@ -459,12 +472,17 @@ impl Sandbox {
             Emulator::Linkedin,
             Emulator::Tiktok,
             Emulator::Youtube,
+            Emulator::TiktokBusiness,
         ])
     }
 
     /// The routes of the `emulated` platforms only, plus `/_sandbox/` for them.
     pub fn router_for(&self, emulated: &[Emulator]) -> Router {
         let mut r = control::routes();
+        // TikTok's consent page serves both of its apps: mounted once.
+        if emulated.contains(&Emulator::Tiktok) || emulated.contains(&Emulator::TiktokBusiness) {
+            r = r.merge(tiktok::consent_routes()).merge(control::tiktok_routes());
+        }
         for e in emulated {
             r = match e {
                 Emulator::Instagram => r.merge(instagram::routes()).merge(control::instagram_routes()),
@@ -472,7 +490,8 @@ impl Sandbox {
                 Emulator::Pinterest => r.merge(pinterest::routes()).merge(control::pinterest_routes()),
                 Emulator::X => r.merge(x::routes()).merge(control::x_routes()),
                 Emulator::Linkedin => r.merge(linkedin::routes()).merge(control::linkedin_routes()),
-                Emulator::Tiktok => r.merge(tiktok::routes()).merge(control::tiktok_routes()),
+                Emulator::Tiktok => r.merge(tiktok::routes()),
+                Emulator::TiktokBusiness => r.merge(tiktok::business_routes()),
                 Emulator::Youtube => r.merge(youtube::routes()).merge(control::youtube_routes()),
             };
         }

@@ -26,10 +26,11 @@ use crate::json::{Body, rfc3339};
 /// How long a person has to finish the platform's consent screen.
 const STATE_TTL_MINUTES: i64 = 10;
 
-pub(crate) fn redirect_uri(state: &AppState, platform: Platform) -> String {
+/// Where a platform's (or a conversations login's) consent page sends the person back.
+pub(crate) fn redirect_uri(state: &AppState, segment: &str) -> String {
     let mut u = state.config.public_url.clone();
     let base = u.path().trim_end_matches('/').to_owned();
-    u.set_path(&format!("{base}/oauth/{}/callback", platform.as_str()));
+    u.set_path(&format!("{base}/oauth/{segment}/callback"));
     u.to_string()
 }
 
@@ -146,11 +147,50 @@ pub(crate) async fn begin(
             ),
         ));
     }
+    let (url, redirect, expires) = authorize(
+        state,
+        caller,
+        ws,
+        Authorization {
+            login,
+            segment: platform.as_str(),
+            scopes: platform.permissions(),
+            pkce: platform.pkce(),
+            profile: None,
+        },
+    )
+    .await?;
+    Ok(Begun {
+        platform,
+        url,
+        redirect,
+        expires,
+    })
+}
+
+/// An authorization to ask a login for: what the callback is named by (`segment`), what to ask,
+/// and the profile it adds a conversations login to, if that is what it is for.
+pub(crate) struct Authorization {
+    pub login: Login,
+    pub segment: &'static str,
+    pub scopes: &'static [herald_domain::platform::Permission],
+    pub pkce: PkceSupport,
+    pub profile: Option<ProfileId>,
+}
+
+/// Stores a single-use state (and a PKCE verifier where the login takes one) and returns the
+/// consent page's URL, the redirect URI, and the attempt's end (microseconds).
+pub(crate) async fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    ws: WorkspaceId,
+    a: Authorization,
+) -> Result<(url::Url, String, i64), ApiError> {
     let secret = random_secret();
-    let redirect = redirect_uri(state, platform);
-    let scopes: Vec<&str> = platform.permissions().iter().map(|p| p.scope).collect();
-    // PKCE S256 wherever the platform takes it.
-    let verifier = (platform.pkce() == PkceSupport::S256).then(|| SecretString::from(random_secret()));
+    let redirect = redirect_uri(state, a.segment);
+    let scopes: Vec<&str> = a.scopes.iter().map(|p| p.scope).collect();
+    // PKCE S256 wherever the login takes it.
+    let verifier = (a.pkce == PkceSupport::S256).then(|| SecretString::from(random_secret()));
     let expires = state.store.clock().now() + jiff::SignedDuration::from_mins(STATE_TTL_MINUTES);
     state
         .store
@@ -159,28 +199,24 @@ pub(crate) async fn begin(
             workspace: ws,
             user: caller.user,
             session_hash: caller.session_hash.as_deref(),
-            platform: platform.as_str(),
+            platform: a.segment,
             redirect_uri: &redirect,
             pkce_verifier: verifier.as_ref(),
             scopes: &scopes.join(","),
             expires_at: expires.as_microsecond(),
+            profile: a.profile,
         })
         .await?;
     let challenge = verifier
         .as_ref()
         .map(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.expose_secret().as_bytes())));
-    let url = state.platforms.connector(login).authorize_url(&Authorize {
+    let url = state.platforms.connector(a.login).authorize_url(&Authorize {
         state: &secret,
         redirect_uri: &redirect,
         scopes: &scopes,
         pkce_challenge: challenge.as_deref(),
     });
-    Ok(Begun {
-        platform,
-        url,
-        redirect,
-        expires: expires.as_microsecond(),
-    })
+    Ok((url, redirect, expires.as_microsecond()))
 }
 
 /// A page about a connection, for the person in the browser: never cached, and it sends no
@@ -233,13 +269,45 @@ pub(crate) fn callback() -> MethodRouter<AppState> {
 
 async fn finish(
     state: &AppState,
-    platform: &str,
+    segment: &str,
     q: &HashMap<String, String>,
     headers: &HeaderMap,
 ) -> Result<Response, Response> {
     let bad = |m: &str| page(StatusCode::BAD_REQUEST, "Connection not completed", m);
+    // A login that connects no platform of its own adds conversations to a profile.
+    if let Some(login) = Login::parse(segment).filter(|_| Platform::parse(segment).is_none()) {
+        let (row, code) = authorized(state, segment, login.display_name(), q, headers).await?;
+        return crate::conversations::finish(state, login, &row, code).await;
+    }
     let platform =
-        Platform::parse(platform).ok_or_else(|| bad("Unknown platform in the callback address."))?;
+        Platform::parse(segment).ok_or_else(|| bad("Unknown platform in the callback address."))?;
+    let (row, code) = authorized(state, platform.as_str(), platform.display_name(), q, headers).await?;
+    if row.profile.is_some() {
+        return Err(bad(
+            "This callback does not match the platform the connection was started for.",
+        ));
+    }
+    // The code lives for seconds on some platforms: exchanged now, whatever happens next.
+    let exchanged = exchange(state, platform, &row, code).await?;
+    if row.session_hash.is_none() {
+        // Started with an API token, so bound to no browser: nothing is connected until the same
+        // user, signed in in this browser, confirms it.
+        return crate::pending::hold(state, platform, &row, exchanged).await;
+    }
+    complete(state, row.workspace, row.user, platform, exchanged).await
+}
+
+/// The checks every callback makes: the single-use state (taken now, whatever follows), its
+/// time, the callback it was started for, the browser it was started in, and the platform's own
+/// refusal; the state's record and the authorization code.
+async fn authorized<'q>(
+    state: &AppState,
+    segment: &str,
+    name: &str,
+    q: &'q HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(OAuthStateRow, &'q str), Response> {
+    let bad = |m: &str| page(StatusCode::BAD_REQUEST, "Connection not completed", m);
     let secret = q.get("state").filter(|s| !s.is_empty()).ok_or_else(|| {
         bad("The platform did not send back the `state` Herald gave it. Start connecting again from Herald.")
     })?;
@@ -262,7 +330,7 @@ async fn finish(
             "This connection attempt expired (they last 10 minutes). Start connecting again from Herald.",
         ));
     }
-    if row.platform != platform.as_str() {
+    if row.platform != segment {
         return Err(bad(
             "This callback does not match the platform the connection was started for.",
         ));
@@ -286,8 +354,7 @@ async fn finish(
             StatusCode::BAD_REQUEST,
             title,
             &format!(
-                "{} said: {}. Nothing was connected.",
-                platform.display_name(),
+                "{name} said: {}. Nothing was connected.",
                 why.trim_end_matches('.')
             ),
         ));
@@ -296,14 +363,7 @@ async fn finish(
         .get("code")
         .filter(|c| !c.is_empty())
         .ok_or_else(|| bad("The platform sent no authorization code. Start connecting again from Herald."))?;
-    // The code lives for seconds on some platforms: exchanged now, whatever happens next.
-    let exchanged = exchange(state, platform, &row, code).await?;
-    if row.session_hash.is_none() {
-        // Started with an API token, so bound to no browser: nothing is connected until the same
-        // user, signed in in this browser, confirms it.
-        return crate::pending::hold(state, platform, &row, exchanged).await;
-    }
-    complete(state, row.workspace, row.user, platform, exchanged).await
+    Ok((row, code.as_str()))
 }
 
 /// The account (or the person and what their grant covers) a code exchange gave, as a person reads it.

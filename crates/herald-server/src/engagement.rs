@@ -45,7 +45,9 @@ impl Engage {
     }
 
     async fn comments(&self, token: &SecretString, id: &str) -> Result<Vec<Comment>, PlatformError> {
-        self.publisher.comments(self.login, token, id).await
+        self.publisher
+            .comments(self.login, token, &self.account, id)
+            .await
     }
 
     async fn metrics(
@@ -63,9 +65,15 @@ impl Engage {
         self.publisher.live_facts(self.login, token, &self.account).await
     }
 
-    async fn reply(&self, token: &SecretString, comment: &str, text: &str) -> Result<String, PlatformError> {
+    async fn reply(
+        &self,
+        token: &SecretString,
+        post: &str,
+        comment: &str,
+        text: &str,
+    ) -> Result<String, PlatformError> {
         self.publisher
-            .reply(self.login, token, &self.account, comment, text)
+            .reply(self.login, token, &self.account, post, comment, text)
             .await
     }
 }
@@ -95,6 +103,23 @@ pub(crate) async fn token_for(
     };
     if let Err(why) = available {
         return Err(("unsupported", format!("{}: {why}", p.platform.display_name())));
+    }
+    // Comments through the login the profile added for them, where its own has none.
+    if let Some(login) = p
+        .platform
+        .conversations()
+        .filter(|_| feature == Feature::Comments)
+    {
+        if let Some(reason) = state.config.backends.mismatch(p.login, p.sandbox) {
+            return Err((reason.as_str(), reason.explain().to_owned()));
+        }
+        let (account, token) = crate::conversations::token(state, &p, login).await?;
+        let engage = Engage {
+            publisher,
+            login,
+            account,
+        };
+        return Ok((engage, p.platform.display_name().to_owned(), token));
     }
     let engage = Engage {
         publisher,
@@ -364,18 +389,22 @@ pub(crate) async fn reply_to(
                 format!("{name} does not allow replies to hidden comments; unhide it first."),
             ));
         }
-        let reply_id = engage.reply(&token, comment, text).await.map_err(refused)?;
+        let reply_id = engage
+            .reply(&token, media, comment, text)
+            .await
+            .map_err(refused)?;
         let body = json!({"id": reply_id, "text": text, "in_reply_to": comment, "profile_id": d.profile, "delivery_id": d.id});
         return Ok(body);
     }
     Err(ApiError::not_found("comment"))
 }
 
-/// A platform refusal, as the API reports it.
+/// A platform refusal, as the API reports it: content it refuses (a reply too long for it) is
+/// the request's to fix.
 fn platform_error(platform: &str, e: PlatformError) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        e.code(),
-        format!("{platform} refused: {e}"),
-    )
+    let status = match e {
+        PlatformError::ContentRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    ApiError::new(status, e.code(), format!("{platform} refused: {e}"))
 }

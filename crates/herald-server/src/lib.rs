@@ -11,6 +11,7 @@ mod choose;
 mod client;
 mod compose;
 mod connections;
+mod conversations;
 mod deliveries;
 mod docs;
 mod drafts;
@@ -416,6 +417,22 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             ],
         ),
         (
+            "/profiles/{id}/conversations",
+            web::add_conversations(),
+            vec![op(
+                "post",
+                "Page form: add the login the profile reads and answers comments through, where its own has none: to its consent page",
+            )],
+        ),
+        (
+            "/profiles/{id}/conversations/remove",
+            web::remove_conversations(),
+            vec![op(
+                "post",
+                "Page form: remove the profile's comments login (revoked there, tokens deleted)",
+            )],
+        ),
+        (
             "/connect/{platform}",
             web::connect(),
             vec![
@@ -581,6 +598,20 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![
                 op("get", "One profile"),
                 op("delete", "Disconnect: delete tokens, cancel pending deliveries"),
+            ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/profiles/{id}/conversations",
+            conversations::route(),
+            vec![
+                op(
+                    "post",
+                    "Start adding the login the profile reads and answers comments through, where its own has none (`conversations` in the profile says which): the consent page's URL (browser sessions only)",
+                ),
+                op(
+                    "delete",
+                    "Remove the profile's comments login: access revoked at the platform, tokens deleted",
+                ),
             ],
         ),
         (

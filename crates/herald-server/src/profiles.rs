@@ -95,18 +95,22 @@ pub(crate) fn to_json(p: &ProfileRow, at: Moment) -> Value {
     })
 }
 
+/// A profile as the API shows it, with the login it added for comments where its platform needs one.
+async fn with_conversations(state: &AppState, p: &ProfileRow, at: Moment) -> Result<Value, ApiError> {
+    let mut v = to_json(p, at);
+    v["conversations"] = crate::conversations::to_json(state, p).await?;
+    Ok(v)
+}
+
 pub(crate) fn list() -> MethodRouter<AppState> {
     get(
         |State(state): State<AppState>, caller: Caller, Path(ws): Path<String>| async move {
             let ws = caller.workspace(&state, &ws).await?;
             let now = Moment::of(&state);
-            let data: Vec<Value> = state
-                .store
-                .list_profiles(ws)
-                .await?
-                .iter()
-                .map(|p| to_json(p, now))
-                .collect();
+            let mut data = Vec::new();
+            for p in state.store.list_profiles(ws).await? {
+                data.push(with_conversations(&state, &p, now).await?);
+            }
             Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
         },
     )
@@ -132,7 +136,9 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                 .get_profile(ws, id)
                 .await
                 .map_err(ApiError::missing("profile"))?;
-            Ok::<_, ApiError>(axum::Json(to_json(&p, Moment::of(&state))))
+            Ok::<_, ApiError>(axum::Json(
+                with_conversations(&state, &p, Moment::of(&state)).await?,
+            ))
         },
     )
     .delete(
@@ -198,6 +204,15 @@ pub(crate) async fn disconnect(
         _ => None,
     };
     let from_grant = profile.as_ref().is_some_and(|p| p.grant.is_some());
+    // The login it added for comments goes with it (its access revoked there, best effort).
+    if profile
+        .as_ref()
+        .is_some_and(|p| p.platform.conversations().is_some())
+        && let Err(e) = crate::conversations::remove(state, ws, id).await
+        && e.status != axum::http::StatusCode::NOT_FOUND
+    {
+        tracing::warn!(profile = %id, error = %e.message, "removing the conversations login failed");
+    }
     let cancelled = state
         .store
         .disconnect_profile(ws, id)

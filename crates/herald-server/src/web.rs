@@ -412,6 +412,15 @@ struct ProfileCard {
     reconnect_by: Option<String>,
     unavailable: Vec<String>,
     sandbox: bool,
+    /// The login the profile adds for its comments, where its platform needs one.
+    conversations: Option<ConversationsLine>,
+}
+
+/// A profile's comments login on the profiles page.
+struct ConversationsLine {
+    name: &'static str,
+    status: String,
+    added: bool,
 }
 
 /// A platform in the connect list: why it cannot be connected here, if it cannot.
@@ -495,9 +504,17 @@ pub(crate) fn profiles() -> MethodRouter<AppState> {
                         }),
                         unavailable,
                         sandbox: p.sandbox,
+                        conversations: None,
                     }
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            let mut profiles = profiles;
+            for (card, p) in profiles.iter_mut().zip(&rows) {
+                card.conversations = match conversations_line(&state, p).await {
+                    Ok(line) => line,
+                    Err(e) => return error_page(&e),
+                };
+            }
             let connectable = Platform::ALL
                 .into_iter()
                 .map(|p| Connectable {
@@ -522,6 +539,79 @@ pub(crate) fn profiles() -> MethodRouter<AppState> {
                     connectable,
                 },
             )
+        },
+    )
+}
+
+/// What the profiles page says about a profile's comments login, where its platform needs one.
+async fn conversations_line(
+    state: &AppState,
+    p: &herald_store::ProfileRow,
+) -> Result<Option<ConversationsLine>, ApiError> {
+    let Some(login) = p.platform.conversations() else {
+        return Ok(None);
+    };
+    let c = state.store.get_conversations(p.workspace, p.id).await?;
+    let name = login.display_name();
+    let (status, added) = match c {
+        None => (
+            format!(
+                "Comments: off. {} has no comments in its publishing API; add {name} to read and answer them (Business accounts only).",
+                p.platform.display_name()
+            ),
+            false,
+        ),
+        Some(c) if c.needs_reconnect => (
+            format!(
+                "Comments: {name} no longer accepts Herald's authorization for @{}; add it again.",
+                c.handle
+            ),
+            true,
+        ),
+        Some(c) => (
+            format!("Comments: read and answered as @{} through {name}.", c.handle),
+            true,
+        ),
+    };
+    Ok(Some(ConversationsLine { name, status, added }))
+}
+
+/// `POST /profiles/{id}/conversations`: to the consent page of the login the profile adds for
+/// its comments (as `POST …/profiles/{id}/conversations` does).
+pub(crate) fn add_conversations() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, Path(id): Path<String>| async move {
+            let me = match signed_in(&state, caller, "/profiles").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let Ok(id) = id.parse() else {
+                return error_page(&ApiError::not_found("profile"));
+            };
+            match crate::conversations::begin(&state, &me.caller, me.ws, id).await {
+                Ok((_, url, _)) => see_other(url.as_str(), None),
+                Err(e) => error_page(&e),
+            }
+        },
+    )
+}
+
+/// `POST /profiles/{id}/conversations/remove`: removes the profile's comments login; back to the
+/// profiles page.
+pub(crate) fn remove_conversations() -> MethodRouter<AppState> {
+    post(
+        |State(state): State<AppState>, caller: Result<Caller, ApiError>, Path(id): Path<String>| async move {
+            let me = match signed_in(&state, caller, "/profiles").await {
+                Ok(me) => me,
+                Err(page) => return page,
+            };
+            let Ok(id) = id.parse() else {
+                return error_page(&ApiError::not_found("profile"));
+            };
+            match crate::conversations::remove(&state, me.ws, id).await {
+                Ok(_) => see_other("/profiles", None),
+                Err(e) => error_page(&e),
+            }
         },
     )
 }

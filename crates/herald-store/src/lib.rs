@@ -2,6 +2,7 @@
 
 mod accounts;
 mod actions;
+mod conversations;
 mod db;
 mod deliveries;
 mod drafts;
@@ -21,6 +22,7 @@ mod throttle;
 
 pub use accounts::{ApiTokenRow, NewSession, SessionRow, SessionUser, UserRow};
 pub use actions::DeliveryAction;
+pub use conversations::{ConversationsRow, NewConversations};
 pub use db::{Backend, Db};
 pub use deliveries::{Claimed, DeliveryEventRow, Transition};
 pub use drafts::DraftRow;

@@ -1,6 +1,6 @@
 //! Pending OAuth authorizations: `state` is stored hashed and can be taken exactly once.
 
-use herald_domain::{UserId, WorkspaceId};
+use herald_domain::{ProfileId, UserId, WorkspaceId};
 use herald_vault::secret_aad;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -22,6 +22,8 @@ pub struct NewOAuthState<'a> {
     pub pkce_verifier: Option<&'a SecretString>,
     pub scopes: &'a str,
     pub expires_at: i64,
+    /// The profile the authorization adds its conversations login to (none: it connects profiles).
+    pub profile: Option<ProfileId>,
 }
 
 #[derive(Debug)]
@@ -34,6 +36,7 @@ pub struct OAuthStateRow {
     pub pkce_verifier: Option<SecretString>,
     pub scopes: String,
     pub expires_at: i64,
+    pub profile: Option<ProfileId>,
 }
 
 type Row = (
@@ -45,6 +48,7 @@ type Row = (
     Option<Vec<u8>>,
     String,
     i64,
+    Option<String>,
 );
 
 impl Store {
@@ -57,10 +61,11 @@ impl Store {
             None => None,
         };
         on_db!(self.db(), pool => sqlx::query(
-            "INSERT INTO oauth_states (state_hash, workspace_id, user_id, session_hash, platform, redirect_uri, pkce_verifier, scopes, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            "INSERT INTO oauth_states (state_hash, workspace_id, user_id, session_hash, platform, redirect_uri, pkce_verifier, scopes, created_at, expires_at, profile_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
             .bind(s.state_hash).bind(s.workspace.to_string()).bind(s.user.to_string()).bind(s.session_hash)
             .bind(s.platform).bind(s.redirect_uri).bind(sealed).bind(s.scopes).bind(self.now()).bind(s.expires_at)
+            .bind(s.profile.map(|p| p.to_string()))
             .execute(pool).await?.rows_affected());
         Ok(())
     }
@@ -69,9 +74,10 @@ impl Store {
     pub async fn take_oauth_state(&self, state_hash: &str) -> Result<Option<OAuthStateRow>> {
         let row: Option<Row> = on_db!(self.db(), pool => sqlx::query_as(
             "DELETE FROM oauth_states WHERE state_hash = $1
-             RETURNING workspace_id, user_id, session_hash, platform, redirect_uri, pkce_verifier, scopes, expires_at")
+             RETURNING workspace_id, user_id, session_hash, platform, redirect_uri, pkce_verifier, scopes, expires_at, profile_id")
             .bind(state_hash).fetch_optional(pool).await?);
-        let Some((ws, user, session_hash, platform, redirect_uri, sealed, scopes, expires_at)) = row else {
+        let Some((ws, user, session_hash, platform, redirect_uri, sealed, scopes, expires_at, profile)) = row
+        else {
             return Ok(None);
         };
         let workspace: WorkspaceId = parse_id(&ws)?;
@@ -96,6 +102,7 @@ impl Store {
             pkce_verifier,
             scopes,
             expires_at,
+            profile: profile.as_deref().map(parse_id).transpose()?,
         }))
     }
 }

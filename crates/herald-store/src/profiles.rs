@@ -283,6 +283,8 @@ impl Store {
             }
             sqlx::query("DELETE FROM profile_secrets WHERE workspace_id = $1 AND profile_id = $2")
                 .bind(ws.to_string()).bind(id.to_string()).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM conversations WHERE workspace_id = $1 AND profile_id = $2")
+                .bind(ws.to_string()).bind(id.to_string()).execute(&mut *tx).await?;
             let cancelled = crate::deliveries::cancel_pending!(tx, ws, "profile_id", id.to_string(), now, "profile disconnected");
             tx.commit().await?;
             Ok(cancelled)

@@ -35,6 +35,11 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
+/// A login's name in flags (`tiktok-business`).
+pub fn flag_word(login: Login) -> String {
+    login.as_str().replace('_', "-")
+}
+
 fn id(login: Login, what: &str) -> String {
     format!("{}_{what}", login.as_str())
 }
@@ -44,7 +49,7 @@ fn id(login: Login, what: &str) -> String {
 pub fn args() -> Vec<Arg> {
     let mut out = Vec::new();
     for login in Login::ALL {
-        let (l, upper) = (login.as_str(), login.as_str().to_uppercase());
+        let (l, upper) = (flag_word(login), login.as_str().to_uppercase());
         let name = login.display_name();
         out.push(
             Arg::new(leak(id(login, "client_id")))
@@ -85,11 +90,12 @@ pub fn secret_flags() -> Vec<(String, String)> {
     Login::ALL
         .into_iter()
         .map(|login| {
-            let (l, upper) = (login.as_str(), login.as_str().to_uppercase());
+            let (l, upper) = (flag_word(login), login.as_str().to_uppercase());
             (
                 format!("--{l}-client-secret"),
                 format!(
-                    "HERALD_{upper}_CLIENT_SECRET (or its _FILE, or [{l}] client_secret in the config file)"
+                    "HERALD_{upper}_CLIENT_SECRET (or its _FILE, or [{}] client_secret in the config file)",
+                    login.as_str()
                 ),
             )
         })

@@ -1,5 +1,5 @@
 //! TikTok's Login Kit v2: the consent page on `www.tiktok.com/v2/auth/authorize/` (a checkbox per
-//! scope), single-use codes bound to a PKCE challenge when one was sent, the token endpoint on
+//! scope; it serves the Business app too, whose codes only its own token endpoint takes), single-use codes bound to a PKCE challenge when one was sent, the token endpoint on
 //! `open.tiktokapis.com/v2/oauth/token/` (the app's key and secret in the form; a flat answer, or
 //! `{"error","error_description","log_id"}`), two-hour access tokens and 180-day refresh tokens
 //! that rotate on every use (the one used stops working), revocation of the person's
@@ -13,8 +13,8 @@ use axum::response::{Html, IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
-use super::SCOPES;
 use super::world::{Code, Kind, Token, World};
+use super::{BUSINESS_SCOPES, SCOPES};
 use crate::html::page;
 use crate::{Sandbox, random_token};
 
@@ -45,13 +45,35 @@ fn error_page(message: &str) -> Response {
     crate::html::error_page(StatusCode::BAD_REQUEST, "Something went wrong", message)
 }
 
-/// The requested scopes, or what is wrong with the request.
-fn check_request(sb: &Sandbox, q: &HashMap<String, String>) -> Result<Vec<String>, String> {
-    let app = sb.config().tiktok_app;
+/// One of the two apps the consent page serves: Login Kit's, or the API for Business's.
+struct ConsentApp {
+    app: crate::App,
+    scopes: &'static [(&'static str, &'static str)],
+    business: bool,
+}
+
+fn consent_app(sb: &Sandbox, client_key: &str) -> Option<ConsentApp> {
+    let config = sb.config();
+    [
+        (config.tiktok_app, SCOPES, false),
+        (config.tiktok_business_app, BUSINESS_SCOPES, true),
+    ]
+    .into_iter()
+    .find(|(app, _, _)| app.client_id == client_key)
+    .map(|(app, scopes, business)| ConsentApp {
+        app,
+        scopes,
+        business,
+    })
+}
+
+/// The app asked for and the requested scopes, or what is wrong with the request.
+fn check_request(sb: &Sandbox, q: &HashMap<String, String>) -> Result<(ConsentApp, Vec<String>), String> {
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or_default();
-    if get("client_key") != app.client_id {
+    let Some(consent) = consent_app(sb, get("client_key")) else {
         return Err("client_key: the app is not registered".into());
-    }
+    };
+    let app = &consent.app;
     if !app.redirect_uris.iter().any(|u| u == get("redirect_uri")) {
         return Err("redirect_uri: it is not one the app registered".into());
     }
@@ -70,10 +92,13 @@ fn check_request(sb: &Sandbox, q: &HashMap<String, String>) -> Result<Vec<String
     if scopes.is_empty() {
         return Err("scope: at least one is needed".into());
     }
-    if let Some(bad) = scopes.iter().find(|s| !SCOPES.iter().any(|(n, _)| n == *s)) {
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| !consent.scopes.iter().any(|(n, _)| n == *s))
+    {
         return Err(format!("scope: {bad} is not one this app may ask for"));
     }
-    Ok(scopes)
+    Ok((consent, scopes))
 }
 
 const CARRIED: &[&str] = &[
@@ -90,7 +115,7 @@ pub(crate) async fn authorize_page(
     State(sb): State<Sandbox>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let scopes = match check_request(&sb, &q) {
+    let (consent, scopes) = match check_request(&sb, &q) {
         Ok(s) => s,
         Err(m) => return error_page(&m),
     };
@@ -102,9 +127,13 @@ pub(crate) async fn authorize_page(
             format!("@{} ({}, {kind} account)", c.username, c.display_name),
         )
     }));
-    let perms = crate::html::scope_boxes(&scopes, SCOPES);
+    let perms = crate::html::scope_boxes(&scopes, consent.scopes);
+    let what = match consent.business {
+        true => "your TikTok account's comments (TikTok for Business)",
+        false => "your TikTok account",
+    };
     let body = format!(
-        "<h1>Herald wants to access your TikTok account</h1>\
+        "<h1>Herald wants to access {what}</h1>\
          <form method=\"post\" action=\"/www.tiktok.com/v2/auth/authorize/\">{hidden}\
          <fieldset><legend>Continue as</legend>{accounts}</fieldset>\
          <fieldset><legend>Herald will be able to (untick any you do not want)</legend>{perms}</fieldset>\
@@ -124,9 +153,10 @@ pub(crate) async fn authorize_decision(State(sb): State<Sandbox>, body: axum::bo
         granted.join(",")
     };
     q.insert("scope".into(), scope);
-    if let Err(m) = check_request(&sb, &q) {
-        return error_page(&m);
-    }
+    let consent = match check_request(&sb, &q) {
+        Ok((consent, _)) => consent,
+        Err(m) => return error_page(&m),
+    };
     let redirect_uri = q["redirect_uri"].clone();
     let state = q.get("state").cloned().unwrap_or_default();
     if deny {
@@ -140,13 +170,17 @@ pub(crate) async fn authorize_decision(State(sb): State<Sandbox>, body: axum::bo
             "",
         );
     }
-    let open_id = q.get("account").cloned().unwrap_or_default();
+    let chosen = q.get("account").cloned().unwrap_or_default();
     let now = sb.clock().now();
-    let client_key = sb.config().tiktok_app.client_id;
+    let client_key = consent.app.client_id;
     let mut world = sb.tiktok();
-    if world.creator(&open_id).is_none() {
+    // Each app knows the account by its own open_id.
+    let Some(open_id) = world.creator(&chosen).map(|c| match consent.business {
+        true => c.business_id.clone(),
+        false => c.open_id.clone(),
+    }) else {
         return error_page("Choose an account to continue as");
-    }
+    };
     world
         .grants
         .insert((client_key.clone(), open_id.clone()), granted.clone());

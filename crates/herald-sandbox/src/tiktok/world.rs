@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+use crate::bounded::Bounded;
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct Creator {
     /// The `open_id` TikTok gives this app for the account.
@@ -17,6 +19,11 @@ pub(crate) struct Creator {
     pub duet_disabled: bool,
     pub stitch_disabled: bool,
     pub max_video_post_duration_sec: u32,
+    /// The `open_id` TikTok gives the Business app for the same account (each app gets its own).
+    pub business_id: String,
+    /// Whether the account is a Business account (only those have comments in the API for
+    /// Business).
+    pub business: bool,
 }
 
 impl Creator {
@@ -90,6 +97,23 @@ pub(crate) struct Publication {
     pub created_at: Timestamp,
 }
 
+/// A comment on a post, or a reply to one (`parent_comment_id`), as the API for Business lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct VideoComment {
+    pub comment_id: String,
+    pub video_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_comment_id: Option<String>,
+    pub text: String,
+    pub username: String,
+    pub create_time: i64,
+    pub likes: u64,
+    /// Whether the account that owns the video wrote it.
+    pub owner: bool,
+    /// `PUBLIC` or `HIDDEN`.
+    pub status: &'static str,
+}
+
 /// Everything the emulated TikTok knows.
 pub(crate) struct World {
     pub creators: Vec<Creator>,
@@ -107,6 +131,8 @@ pub(crate) struct World {
     pub inits: HashMap<String, Vec<Timestamp>>,
     /// Videos being uploaded: the hash of the bytes so far, and whether the first chunk was a video.
     pub uploads: HashMap<String, (sha2::Sha256, bool)>,
+    /// Comments and replies on posts, oldest first (the newest `comments_limit` kept).
+    pub comments: Bounded<VideoComment>,
     next_id: u64,
 }
 
@@ -115,8 +141,11 @@ pub(crate) const CREATOR: &str = "-000sbxTikTokCreatorPublic";
 pub(crate) const PRIVATE_CREATOR: &str = "-000sbxTikTokCreatorPrivate";
 
 impl World {
-    pub fn seeded() -> Self {
+    pub fn seeded(comments_limit: usize) -> Self {
         let creator = |open_id: &str, username: &str, display_name: &str, private: bool| Creator {
+            business_id: format!("{open_id}-biz"),
+            // The public account is a Business account, the private one a personal account.
+            business: !private,
             open_id: open_id.into(),
             username: username.into(),
             display_name: display_name.into(),
@@ -139,6 +168,7 @@ impl World {
             verified_prefixes: Vec::new(),
             inits: HashMap::new(),
             uploads: HashMap::new(),
+            comments: Bounded::new(comments_limit),
             next_id: 7_300_000_000_000_000_001,
         }
     }
@@ -151,6 +181,11 @@ impl World {
 
     pub fn creator(&self, open_id: &str) -> Option<&Creator> {
         self.creators.iter().find(|c| c.open_id == open_id)
+    }
+
+    /// The account the Business app knows as `business_id`.
+    pub fn business(&self, business_id: &str) -> Option<&Creator> {
+        self.creators.iter().find(|c| c.business_id == business_id)
     }
 
     pub fn add_code(&mut self, code: String, c: Code, now: Timestamp) {

@@ -194,9 +194,9 @@ impl Fleet {
             let app = sb
                 .config()
                 .app(herald_sandbox::Emulator::for_login(login.as_str()).unwrap());
-            let l = login.as_str();
+            let l = herald::apps::flag_word(login);
             cmd.arg(format!("--{l}-client-id")).arg(&app.client_id).env(
-                format!("HERALD_{}_CLIENT_SECRET", l.to_uppercase()),
+                format!("HERALD_{}_CLIENT_SECRET", login.as_str().to_uppercase()),
                 &app.client_secret,
             );
             for (_, h) in Registry::hosts(login).each() {

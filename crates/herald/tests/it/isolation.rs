@@ -86,6 +86,18 @@ async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects
                 .await
                 .unwrap();
             assert_eq!(r.status(), StatusCode::NOT_FOUND);
+            for method in [reqwest::Method::POST, reqwest::Method::DELETE] {
+                let r = intruder
+                    .request(
+                        method.clone(),
+                        app.url(&format!("{base}/profiles/{profile}/conversations")),
+                    )
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method} conversations");
+            }
             let r = intruder
                 .post(app.url(&format!("{base}/posts")))
                 .json(&json!({"text": "x", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": at}))

@@ -17,7 +17,7 @@ const ALLOWED: &[&str] = &[
     "crates/herald-platforms/src/meta.rs",
     "crates/herald-platforms/src/pinterest.rs",
     "crates/herald-platforms/src/linkedin.rs",
-    "crates/herald-platforms/src/tiktok.rs",
+    "crates/herald-platforms/src/tiktok/",
     "crates/herald-platforms/src/x.rs",
     "crates/herald-platforms/src/youtube.rs",
     "crates/herald-sandbox/",

@@ -1,8 +1,8 @@
 //! TikTok end to end through the sandbox: connecting with PKCE through the consent page, a video
 //! sent in chunks (the bytes TikTok holds are the file's), photos pulled from Herald's media links,
 //! the account's privacy levels and longest video held against a post at scheduling and again at
-//! publishing, metrics, comments said to be unavailable, the rotating refresh token, and a lost
-//! answer to a chunk.
+//! publishing, metrics, a Business account's comments read and answered through the API for
+//! Business (which a profile adds), the rotating refresh token, and a lost answer to a chunk.
 
 use jiff::SignedDuration;
 use reqwest::StatusCode;
@@ -172,7 +172,173 @@ async fn tiktok_connects_with_pkce_and_posts_a_chunked_video_and_photos_with_the
             "{metrics:#}"
         );
         let (_, comments) = app.get(app.ws_url(&format!("posts/{video_post}/comments"))).await;
-        assert!(comments.to_string().contains("API for Business"), "{comments:#}");
+        assert_eq!(
+            comments["data"][0]["error"]["code"], "conversations_missing",
+            "{comments:#}"
+        );
+    });
+}
+
+/// Adds TikTok for Business to the profile through its consent page, as `account` (the first,
+/// a Business account, unless named); returns the callback page.
+async fn add_comments(app: &TestApp, profile: &str, account: Option<&str>) -> (StatusCode, String) {
+    let (s, started) = app
+        .post(
+            app.ws_url(&format!("profiles/{profile}/conversations")),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{started}");
+    let url = started["authorize_url"].as_str().unwrap();
+    assert!(
+        url.contains("client_key=7100000000000000001") && !url.contains("code_challenge"),
+        "the Business app's key, no PKCE: {url}"
+    );
+    let page = reqwest::get(url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("comment.list.manage"), "{page}");
+    let mut form = crate::form::parse(&page, account.map(|_| CREATOR).as_slice());
+    if let Some(a) = account {
+        form.fields.push(("account".into(), a.into()));
+    }
+    let action = app
+        .sandbox_base
+        .join(form.action.trim_start_matches('/'))
+        .unwrap();
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(action)
+        .form(&form.submit("allow"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    app.callback(res.headers()["location"].to_str().unwrap()).await
+}
+
+#[tokio::test]
+async fn a_tiktok_business_accounts_comments_are_listed_and_answered_as_the_account_through_the_api_for_business()
+ {
+    on_both_backends!(Mode::Standalone, |app| {
+        let email = "ttc@example.com";
+        app.signup(email).await;
+        let profile = connect_tiktok(&app).await;
+        let (_, mp4) = app.upload("reel-720x1280-4s.mp4").await;
+        let (s, post) = app
+            .schedule(json!({"text": "Rye, start to finish.", "media_ids": [mp4["id"]],
+                "targets": [{"profile_id": profile, "options": {"privacy_level": "PUBLIC_TO_EVERYONE"}}],
+                "scheduled_at": at(&app, 1)}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        let post = post["id"].as_str().unwrap().to_owned();
+        let done = app.settled(&post).await;
+        let video = done["deliveries"][0]["platform_post_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let comment = app
+            .sandbox_post(
+                &format!("_sandbox/tiktok/videos/{video}/comments"),
+                json!({"author": "crumb.fan", "text": "What flour?"}),
+            )
+            .await["comment_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let comments_url = app.ws_url(&format!("posts/{post}/comments"));
+
+        // A personal account is told why it has no comments, and nothing is kept.
+        let (s, page) = add_comments(&app, &profile, Some("-000sbxTikTokCreatorPrivate")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
+        assert!(
+            page.contains("@sandbox.diary is a personal TikTok account")
+                && page.contains("Switch to Business Account"),
+            "{page}"
+        );
+        assert_eq!(app.profiles().await[0]["conversations"]["added"], false);
+        let (_, comments) = app.get(comments_url.clone()).await;
+        assert_eq!(
+            comments["data"][0]["error"]["code"], "conversations_missing",
+            "{comments:#}"
+        );
+
+        // The Business account: its comments listed, the reply written as the account.
+        let (s, page) = add_comments(&app, &profile, None).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert!(
+            page.contains("as @sandbox.bakes through TikTok for Business"),
+            "{page}"
+        );
+        let c = &app.profiles().await[0]["conversations"];
+        assert_eq!(
+            (c["handle"].as_str(), c["status"].as_str()),
+            (Some("sandbox.bakes"), Some("connected")),
+            "{c}"
+        );
+        let (s, comments) = app.get(comments_url.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{comments}");
+        let listed = &comments["data"][0]["comments"][0];
+        assert_eq!(
+            (
+                listed["id"].as_str(),
+                listed["text"].as_str(),
+                listed["username"].as_str()
+            ),
+            (Some(comment.as_str()), Some("What flour?"), Some("crumb.fan")),
+            "{comments:#}"
+        );
+        let replies = app.ws_url(&format!("posts/{post}/comments/{comment}/replies"));
+        let (s, too_long) = app.post(replies.clone(), json!({"text": "r".repeat(151)})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{too_long}");
+        assert!(
+            too_long["error"]["message"].as_str().unwrap().contains("150"),
+            "{too_long}"
+        );
+        let (s, reply) = app
+            .post(replies.clone(), json!({"text": "Stone-ground rye."}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{reply}");
+        let held: Vec<Value> = state(&app).await["comments"].as_array().unwrap().clone();
+        let written = held
+            .iter()
+            .find(|c| c["parent_comment_id"] == comment.as_str())
+            .unwrap();
+        assert_eq!(
+            (
+                written["text"].as_str(),
+                written["username"].as_str(),
+                written["owner"].as_bool()
+            ),
+            (Some("Stone-ground rye."), Some("sandbox.bakes"), Some(true)),
+            "the reply is the account's: {held:#?}"
+        );
+        assert_eq!(written["comment_id"], reply["id"]);
+
+        // A day on, the day-long token has ended: it is renewed when comments are read.
+        advance_both(&app, SignedDuration::from_hours(25), email).await;
+        let (s, comments) = app.get(comments_url.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{comments}");
+        assert_eq!(
+            comments["data"][0]["comments"][0]["replies"][0]["text"], "Stone-ground rye.",
+            "{comments:#}"
+        );
+
+        // Removing it revokes Herald's access at TikTok for Business.
+        let (s, removed) = app
+            .delete(app.ws_url(&format!("profiles/{profile}/conversations")))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{removed}");
+        let grants = state(&app).await["grants"].clone();
+        assert!(
+            !grants.to_string().contains("7100000000000000001"),
+            "the Business app's grant is gone: {grants:#}"
+        );
+        let (_, comments) = app.get(comments_url).await;
+        assert_eq!(
+            comments["data"][0]["error"]["code"], "conversations_missing",
+            "{comments:#}"
+        );
     });
 }
 

@@ -454,6 +454,31 @@ async fn a_tiktok_photo_post_is_scheduled_in_the_browser_with_a_privacy_level_th
         (Some("Crumb shot of the day"), Some("PUBLIC_TO_EVERYONE")),
         "{made:#}"
     );
+    // Comments come through TikTok for Business, which the profile adds on the profiles page.
+    let post_page = b.url().await;
+    let engagement = format!("{}/engagement", post_page.trim_end_matches('/'));
+    b.goto(&engagement).await;
+    b.text_with(".comments-unavailable", "TikTok for Business").await;
+    b.goto(app.url("profiles").as_str()).await;
+    b.text_with(".conversations", "Comments: off").await;
+    b.click(".add-conversations").await;
+    b.text_with("h1", "your TikTok account's comments (TikTok for Business)")
+        .await;
+    b.click("button[value='allow']").await;
+    b.text_with("#message", "as @sandbox.bakes through TikTok for Business")
+        .await;
+    let video = made["publications"][0]["post_id"].as_str().unwrap();
+    app.sandbox_post(
+        &format!("_sandbox/tiktok/videos/{video}/comments"),
+        serde_json::json!({"author": "crumb.fan", "text": "Which flour?"}),
+    )
+    .await;
+    b.goto(&engagement).await;
+    b.text_with(".comment", "Which flour?").await;
+    b.fill(".comment textarea", "Stone-ground rye.").await;
+    b.click(".comment button[type='submit']").await;
+    b.text_with(".comment ul", "@sandbox.bakes: Stone-ground rye.")
+        .await;
     let errors = b.console_errors().await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
     b.quit().await;

@@ -13,7 +13,15 @@
 //! before that call, and after a lost answer the account's public posts are read for the post;
 //! when it is not among them (it may be in moderation, or not public, which TikTok does not list)
 //! the delivery says it cannot tell, never sends it again.
+//!
+//! Comments are not in the Content Posting API: a TikTok profile adds TikTok's API for Business
+//! for them ([`business`]), and they are read and answered through it.
 
+mod business;
+
+pub use business::{TiktokBusiness, TiktokBusinessConfig};
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -30,7 +38,7 @@ use crate::adapter::{
     read_handle, saved, unreadable,
 };
 use crate::oauth2::Tokens;
-use crate::{Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
+use crate::{Comment, Grant, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
 
 /// Where the adapter finds TikTok and who it is there.
 #[derive(Clone)]
@@ -114,14 +122,17 @@ pub struct Tiktok {
     http: reqwest::Client,
     /// Video bytes go through a client without the total-call bound (a chunk is large).
     upload: reqwest::Client,
+    /// The API for Business, which reads and answers comments.
+    business: Arc<TiktokBusiness>,
 }
 
 impl Tiktok {
-    pub fn new(config: TiktokConfig, http: reqwest::Client) -> Self {
+    pub fn new(config: TiktokConfig, business: Arc<TiktokBusiness>, http: reqwest::Client) -> Self {
         Self {
             config,
             http,
             upload: crate::oauth2::upload_client(),
+            business,
         }
     }
 
@@ -816,7 +827,36 @@ impl Publisher for Tiktok {
     }
 
     fn comments_available(&self) -> Result<(), Unavailable> {
-        Err(NO_COMMENTS)
+        Ok(())
+    }
+
+    /// Through the API for Business only: the Content Posting API has no comments.
+    fn comments<'a>(
+        &'a self,
+        login: Login,
+        token: &'a SecretString,
+        account: &'a str,
+        post: &'a str,
+    ) -> Call<'a, Vec<Comment>> {
+        Box::pin(async move {
+            business_only(login)?;
+            self.business.comments(token, account, post).await
+        })
+    }
+
+    fn reply<'a>(
+        &'a self,
+        login: Login,
+        token: &'a SecretString,
+        account: &'a str,
+        post: &'a str,
+        comment: &'a str,
+        text: &'a str,
+    ) -> Call<'a, String> {
+        Box::pin(async move {
+            business_only(login)?;
+            self.business.reply(token, account, post, comment, text).await
+        })
     }
 
     fn metrics_available(&self) -> Result<(), Unavailable> {
@@ -835,8 +875,15 @@ impl Publisher for Tiktok {
     }
 }
 
-/// What people are told about comments on TikTok.
-const NO_COMMENTS: &str = "TikTok's Content Posting API has no comments; Herald will read and answer a Business account's comments through TikTok's API for Business, which is not connected yet.";
+/// Comments are read and answered through the API for Business, never Login Kit's token.
+fn business_only(login: Login) -> Result<(), PlatformError> {
+    match login {
+        Login::TiktokBusiness => Ok(()),
+        _ => Err(PlatformError::Unsupported(
+            "TikTok's Content Posting API has no comments: add comments to the profile (TikTok for Business) to read and answer them.".into(),
+        )),
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -868,6 +915,15 @@ mod tests {
 
     #[test]
     fn the_authorize_url_carries_the_client_key_comma_separated_scopes_and_pkce() {
+        let business = TiktokBusiness::new(
+            TiktokBusinessConfig {
+                app_id: "7000biz".into(),
+                secret: SecretString::from("b"),
+                www_base: Url::parse("http://127.0.0.1:1/www.tiktok.com").unwrap(),
+                api_base: Url::parse("http://127.0.0.1:1/business-api.tiktok.com").unwrap(),
+            },
+            crate::http_client(),
+        );
         let t = Tiktok::new(
             TiktokConfig {
                 client_key: "awkey".into(),
@@ -875,6 +931,7 @@ mod tests {
                 www_base: Url::parse("http://127.0.0.1:1/www.tiktok.com").unwrap(),
                 api_base: Url::parse("http://127.0.0.1:1/open.tiktokapis.com").unwrap(),
             },
+            Arc::new(business),
             crate::http_client(),
         );
         let u = t.consent_url(&Authorize {
