@@ -88,10 +88,23 @@ impl Dispatcher {
             let secret = |kind| self.store.get_secret(p.workspace, p.profile, kind);
             let token = secret(SecretKind::AccessToken).await?;
             let renew = secret(SecretKind::RefreshToken).await?;
-            Ok::<_, herald_store::StoreError>(token.map(|t| (t, renew, profile.reconnect_by)))
+            // A profile chosen from a grant whose user token it shares (LinkedIn's Pages, Snap's
+            // Public Profiles): its renewal is the grant's, and its siblings'.
+            let shared = match profile.grant.filter(|_| login.rotates_refresh_tokens()) {
+                Some(g) => {
+                    let user = self.store.grant_token(p.workspace, g).await.ok();
+                    let same = |t: &secrecy::SecretString| {
+                        user.as_ref()
+                            .is_some_and(|u| u.expose_secret() == t.expose_secret())
+                    };
+                    token.as_ref().filter(|t| same(t)).map(|_| g)
+                }
+                None => None,
+            };
+            Ok::<_, herald_store::StoreError>(token.map(|t| (t, renew, profile.reconnect_by, shared)))
         }
         .await;
-        let (token, renew, reconnect_by) = match result {
+        let (token, renew, reconnect_by, shared) = match result {
             Ok(Some(t)) => t,
             Ok(None) => return,
             Err(e) => {
@@ -120,7 +133,23 @@ impl Dispatcher {
                 match saved {
                     Ok(()) => {
                         tracing::info!(profile = %p.profile, "access token refreshed");
-                        Ok(())
+                        // A refresh token that rotates would leave the grant and the profiles
+                        // sharing it with one that no longer works: they get the new pair too.
+                        match shared {
+                            Some(g) => {
+                                self.store
+                                    .share_renewal(
+                                        p.workspace,
+                                        g,
+                                        Some(p.profile),
+                                        &r.access_token,
+                                        r.renew.as_ref().map(|r| &r.token),
+                                        r.expires_at.map(|t| t.as_microsecond()),
+                                    )
+                                    .await
+                            }
+                            None => Ok(()),
+                        }
                     }
                     // Disconnected meanwhile: the new tokens are not kept, nor left working.
                     Err(herald_store::StoreError::Conflict(why)) => {

@@ -51,10 +51,12 @@ pub enum Login {
     /// TikTok's API for Business: no profiles of its own; a TikTok profile adds it to read and
     /// answer its comments (see [`Platform::conversations`]).
     TiktokBusiness,
+    /// Snap's OAuth, for the Public Profiles a person manages.
+    Snapchat,
 }
 
 impl Login {
-    pub const ALL: [Login; 8] = [
+    pub const ALL: [Login; 9] = [
         Self::Instagram,
         Self::Facebook,
         Self::Tiktok,
@@ -63,6 +65,7 @@ impl Login {
         Self::X,
         Self::Youtube,
         Self::TiktokBusiness,
+        Self::Snapchat,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +78,7 @@ impl Login {
             Self::X => "x",
             Self::Youtube => "youtube",
             Self::TiktokBusiness => "tiktok_business",
+            Self::Snapchat => "snapchat",
         }
     }
 
@@ -93,6 +97,7 @@ impl Login {
             Self::X => "X",
             Self::Youtube => "YouTube",
             Self::TiktokBusiness => "TikTok for Business",
+            Self::Snapchat => "Snapchat",
         }
     }
 
@@ -112,9 +117,13 @@ impl Login {
     /// are read or answered (its refresh token lasts a year).
     pub fn refreshes_tokens(self) -> bool {
         match self {
-            Self::Instagram | Self::Tiktok | Self::Pinterest | Self::Linkedin | Self::X | Self::Youtube => {
-                true
-            }
+            Self::Instagram
+            | Self::Tiktok
+            | Self::Pinterest
+            | Self::Linkedin
+            | Self::X
+            | Self::Youtube
+            | Self::Snapchat => true,
             Self::Facebook | Self::TiktokBusiness => false,
         }
     }
@@ -124,8 +133,21 @@ impl Login {
     pub fn renews_with_refresh_token(self) -> bool {
         matches!(
             self,
-            Self::Tiktok | Self::Pinterest | Self::Linkedin | Self::X | Self::Youtube | Self::TiktokBusiness
+            Self::Tiktok
+                | Self::Pinterest
+                | Self::Linkedin
+                | Self::X
+                | Self::Youtube
+                | Self::TiktokBusiness
+                | Self::Snapchat
         )
+    }
+
+    /// Whether each renewal answers a new refresh token and the one used stops working (TikTok,
+    /// Pinterest, X, Snap as Herald treats it): where a grant's accounts share one, a renewal is
+    /// theirs all. Google's and LinkedIn's stay the same.
+    pub fn rotates_refresh_tokens(self) -> bool {
+        matches!(self, Self::Tiktok | Self::Pinterest | Self::X | Self::Snapchat)
     }
 
     /// How old a token must be before Herald renews it: Instagram renews only tokens a day old;
@@ -141,8 +163,8 @@ impl Login {
             // TikTok's access tokens last as long as its token endpoint says (two hours now, a
             // day in older documents): renewed once an hour old at most.
             Self::Tiktok | Self::TiktokBusiness => jiff::SignedDuration::from_hours(1),
-            // Google's one-hour tokens: renewed in their last twenty minutes.
-            Self::Youtube => jiff::SignedDuration::from_mins(40),
+            // Google's and Snap's one-hour tokens: renewed in their last twenty minutes.
+            Self::Youtube | Self::Snapchat => jiff::SignedDuration::from_mins(40),
             Self::Facebook => jiff::SignedDuration::ZERO,
         }
     }
@@ -158,6 +180,7 @@ impl Login {
             Self::X => X_PERMISSIONS,
             Self::Youtube => YOUTUBE_PERMISSIONS,
             Self::TiktokBusiness => TIKTOK_BUSINESS_PERMISSIONS,
+            Self::Snapchat => SNAPCHAT_PERMISSIONS,
         }
     }
 
@@ -238,7 +261,7 @@ impl Platform {
             Self::Linkedin => Some(Login::Linkedin),
             Self::X => Some(Login::X),
             Self::Youtube => Some(Login::Youtube),
-            Self::Snapchat => None,
+            Self::Snapchat => Some(Login::Snapchat),
         }
     }
 
@@ -467,12 +490,33 @@ const LINKEDIN_PERMISSIONS: &[Permission] = &[
     },
 ];
 
+/// Snap's OAuth scope for the Public Profile API (Snap's authentication guide): one scope for
+/// everything Herald does with Public Profiles.
+const SNAPCHAT_PERMISSIONS: &[Permission] = &[Permission {
+    scope: "snapchat-profile-api",
+    reason: "To list the Public Profiles you manage, so you choose which Herald may use, publish the Stories, Saved Stories and Spotlights you schedule on them, and read how they perform.",
+    needed_for: &[Feature::Publish, Feature::Metrics],
+    applies_to: &[Platform::Snapchat],
+}];
+
 /// TikTok API for Business scopes a TikTok profile adds for its comments (the TikTok Accounts
 /// authorization guide): only what reading and answering comments takes.
 const TIKTOK_BUSINESS_PERMISSIONS: &[Permission] = &[
     Permission {
         scope: "user.info.basic",
-        reason: "To read your TikTok account's name and whether it is a Business account, so Herald answers comments only as the account you connected.",
+        reason: "To read your TikTok account's name, so Herald shows which account answers comments.",
+        needed_for: &[Feature::Comments],
+        applies_to: &[Platform::Tiktok],
+    },
+    Permission {
+        scope: "user.info.username",
+        reason: "To read your account's @username, shown beside the comments Herald answers as you.",
+        needed_for: &[Feature::Comments],
+        applies_to: &[Platform::Tiktok],
+    },
+    Permission {
+        scope: "user.account.type",
+        reason: "To know whether your account is a Business account: TikTok has comments in its API only for those.",
         needed_for: &[Feature::Comments],
         applies_to: &[Platform::Tiktok],
     },

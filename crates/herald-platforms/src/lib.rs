@@ -11,6 +11,7 @@ mod meta;
 mod oauth2;
 mod pinterest;
 mod registry;
+mod snapchat;
 mod tiktok;
 mod x;
 mod youtube;

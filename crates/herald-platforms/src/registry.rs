@@ -15,6 +15,7 @@ use crate::facebook::{Facebook, FacebookConfig};
 use crate::instagram::{Instagram, InstagramConfig};
 use crate::linkedin::{Linkedin, LinkedinConfig};
 use crate::pinterest::{Pinterest, PinterestConfig};
+use crate::snapchat::{Snapchat, SnapchatConfig};
 use crate::tiktok::{Tiktok, TiktokBusiness, TiktokBusinessConfig, TiktokConfig};
 use crate::x::{X, XConfig};
 use crate::youtube::{Youtube, YoutubeConfig};
@@ -146,6 +147,12 @@ impl Registry {
                 api: "oauth2.googleapis.com",
                 graph: "www.googleapis.com",
             },
+            // Snap's consent page and token endpoints, and the Public Profile API.
+            Login::Snapchat => Hosts {
+                www: "accounts.snapchat.com",
+                api: "businessapi.snapchat.com",
+                graph: "businessapi.snapchat.com",
+            },
             // TikTok's consent page, and the API for Business (tokens and comments).
             Login::TiktokBusiness => Hosts {
                 www: "www.tiktok.com",
@@ -165,7 +172,11 @@ impl Registry {
                 .ok_or_else(|| format!("no app is configured for {} Login", l.display_name()))
         };
         let (x_app, li, tt) = (app(Login::X)?, app(Login::Linkedin)?, app(Login::Tiktok)?);
-        let (yt, tb) = (app(Login::Youtube)?, app(Login::TiktokBusiness)?);
+        let (yt, tb, sc) = (
+            app(Login::Youtube)?,
+            app(Login::TiktokBusiness)?,
+            app(Login::Snapchat)?,
+        );
         let (ig, fb, pin) = (
             app(Login::Instagram)?,
             app(Login::Facebook)?,
@@ -251,7 +262,17 @@ impl Registry {
             },
             crate::http_client(),
         ));
+        let snapchat = Arc::new(Snapchat::new(
+            SnapchatConfig {
+                client_id: sc.client_id,
+                client_secret: sc.client_secret,
+                www_base: sc.www_base,
+                api_base: sc.api_base,
+            },
+            crate::http_client(),
+        ));
         let connectors: HashMap<Login, Arc<dyn Connector>> = HashMap::from([
+            (Login::Snapchat, snapchat.clone() as Arc<dyn Connector>),
             (Login::Youtube, youtube.clone() as Arc<dyn Connector>),
             (Login::Tiktok, tiktok.clone() as Arc<dyn Connector>),
             (Login::TiktokBusiness, tiktok_business as Arc<dyn Connector>),
@@ -262,6 +283,7 @@ impl Registry {
             (Login::Pinterest, pinterest.clone() as Arc<dyn Connector>),
         ]);
         let publishers: HashMap<Platform, Arc<dyn Publisher>> = HashMap::from([
+            (Platform::Snapchat, snapchat as Arc<dyn Publisher>),
             (Platform::Youtube, youtube as Arc<dyn Publisher>),
             (Platform::Tiktok, tiktok as Arc<dyn Publisher>),
             (Platform::Linkedin, linkedin as Arc<dyn Publisher>),

@@ -345,6 +345,16 @@ pub(crate) async fn faulted(
             "badRequest",
             "The content was refused (a permanent fault injected by the sandbox)",
         ),
+        FaultKind::ServerError if use_case == UseCase::Snapchat => crate::snapchat::error(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "An internal error occurred; please retry the request",
+        ),
+        FaultKind::Refuse if use_case == UseCase::Snapchat => crate::snapchat::error(
+            axum::http::StatusCode::BAD_REQUEST,
+            "INVALID_MEDIA",
+            "The content was refused (a permanent fault injected by the sandbox)",
+        ),
         FaultKind::ServerError => server_error(),
         FaultKind::Reset => reset(),
         FaultKind::Refuse if use_case == UseCase::Pinterest => (

@@ -81,6 +81,10 @@ pub(crate) async fn publications(State(sb): State<Sandbox>) -> Json<serde_json::
             m.timestamp,
         );
     }
+    let posted = crate::snapchat::posted(&sb.snapchat());
+    for p in posted {
+        add("snapchat", p.profile_id, &p.text, &p.content, p.kind, p.id, p.at);
+    }
     for p in &sb.pinterest().pins {
         let extra = format!(
             "{}|{}|{}",

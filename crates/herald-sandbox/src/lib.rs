@@ -18,6 +18,7 @@ mod instagram;
 mod linkedin;
 mod meter;
 mod pinterest;
+mod snapchat;
 mod tiktok;
 mod x;
 mod youtube;
@@ -54,6 +55,9 @@ pub struct SandboxConfig {
     pub tiktok_business_app: App,
     /// The Google Cloud OAuth client Herald uses for YouTube.
     pub youtube_app: App,
+    /// The Snap OAuth app (Business Manager → Business Details → OAuth Apps) Herald uses for
+    /// Snapchat Public Profiles.
+    pub snapchat_app: App,
     /// API-published posts per account per rolling 24 hours (Instagram documents 50).
     pub publish_quota: u32,
     /// The platforms' quotas, as they are or scaled up or switched off for a run.
@@ -161,6 +165,11 @@ impl Default for SandboxConfig {
                 client_secret: "GOCSPX-sandbox-youtube-secret".into(),
                 redirect_uris: Vec::new(),
             },
+            snapchat_app: App {
+                client_id: "3f1b7c2e-9a4d-4c6b-8e2f-5a0d9c1b7e01".into(),
+                client_secret: "sandbox-snapchat-client-secret".into(),
+                redirect_uris: Vec::new(),
+            },
             publish_quota: 50,
             limits: Limits::default(),
             journal_limit: 10_000,
@@ -193,6 +202,9 @@ pub enum Emulator {
     /// TikTok's API for Business (comments): `www.tiktok.com` (consent, shared with TikTok) and
     /// `business-api.tiktok.com`.
     TiktokBusiness,
+    /// Snapchat's Public Profile API: `accounts.snapchat.com` (consent, tokens, revocation) and
+    /// `businessapi.snapchat.com` (`/v1/`, `/us/v1/`, `/public/v1/`).
+    Snapchat,
 }
 
 impl Emulator {
@@ -207,6 +219,7 @@ impl Emulator {
             "tiktok" => Some(Self::Tiktok),
             "youtube" => Some(Self::Youtube),
             "tiktok_business" => Some(Self::TiktokBusiness),
+            "snapchat" => Some(Self::Snapchat),
             _ => None,
         }
     }
@@ -224,6 +237,7 @@ impl SandboxConfig {
             Emulator::Tiktok => self.tiktok_app.clone(),
             Emulator::Youtube => self.youtube_app.clone(),
             Emulator::TiktokBusiness => self.tiktok_business_app.clone(),
+            Emulator::Snapchat => self.snapchat_app.clone(),
         }
     }
 }
@@ -259,6 +273,9 @@ pub struct Footprint {
     pub youtube_codes: usize,
     pub youtube_tokens: usize,
     pub youtube_videos: usize,
+    pub snapchat_codes: usize,
+    pub snapchat_tokens: usize,
+    pub snapchat_media: usize,
 }
 
 /// The sandbox: its configuration, clock and every platform's state.
@@ -277,6 +294,7 @@ struct Inner {
     linkedin: Mutex<linkedin::World>,
     tiktok: Mutex<tiktok::World>,
     youtube: Mutex<youtube::World>,
+    snapchat: Mutex<snapchat::World>,
     /// Rate limiting across both Graph hosts: the call log, faults and throttles.
     meter: Mutex<meter::Meter>,
     /// Chaos, the injected counts and the calls in flight.
@@ -307,6 +325,7 @@ impl Sandbox {
                 linkedin: Mutex::new(linkedin::World::seeded(comments)),
                 tiktok: Mutex::new(tiktok::World::seeded(comments)),
                 youtube: Mutex::new(youtube::World::seeded(comments)),
+                snapchat: Mutex::new(snapchat::World::seeded()),
                 meter: Mutex::new(meter::Meter::new(limit)),
                 faults: Mutex::new(faults::Faults::default()),
                 journal: Mutex::new(bounded::Bounded::new(limit)),
@@ -351,6 +370,10 @@ impl Sandbox {
         lock(&self.inner.youtube)
     }
 
+    pub(crate) fn snapchat(&self) -> MutexGuard<'_, snapchat::World> {
+        lock(&self.inner.snapchat)
+    }
+
     pub(crate) fn meter(&self) -> MutexGuard<'_, meter::Meter> {
         lock(&self.inner.meter)
     }
@@ -380,6 +403,7 @@ impl Sandbox {
             Emulator::Tiktok => config.tiktok_app.allow(uri),
             Emulator::Youtube => config.youtube_app.allow(uri),
             Emulator::TiktokBusiness => config.tiktok_business_app.allow(uri),
+            Emulator::Snapchat => config.snapchat_app.allow(uri),
         }
     }
 
@@ -415,6 +439,7 @@ impl Sandbox {
         drop(li);
         all.extend(self.tiktok().tokens.keys().cloned());
         all.extend(self.youtube().tokens.keys().cloned());
+        all.extend(self.snapchat().tokens.keys().cloned());
         all
     }
 
@@ -431,6 +456,7 @@ impl Sandbox {
         let li = self.linkedin();
         let tt = self.tiktok();
         let yt = self.youtube();
+        let sc = self.snapchat();
         Footprint {
             journal,
             calls,
@@ -459,6 +485,9 @@ impl Sandbox {
             youtube_codes: yt.codes.len(),
             youtube_tokens: yt.tokens.len(),
             youtube_videos: yt.videos.len(),
+            snapchat_codes: sc.codes.len(),
+            snapchat_tokens: sc.tokens.len(),
+            snapchat_media: sc.media.len(),
         }
     }
 
@@ -473,6 +502,7 @@ impl Sandbox {
             Emulator::Tiktok,
             Emulator::Youtube,
             Emulator::TiktokBusiness,
+            Emulator::Snapchat,
         ])
     }
 
@@ -492,6 +522,7 @@ impl Sandbox {
                 Emulator::Linkedin => r.merge(linkedin::routes()).merge(control::linkedin_routes()),
                 Emulator::Tiktok => r.merge(tiktok::routes()),
                 Emulator::TiktokBusiness => r.merge(tiktok::business_routes()),
+                Emulator::Snapchat => r.merge(snapchat::routes()).merge(snapchat::control_routes()),
                 Emulator::Youtube => r.merge(youtube::routes()).merge(control::youtube_routes()),
             };
         }

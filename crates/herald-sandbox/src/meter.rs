@@ -34,6 +34,8 @@ pub(crate) enum UseCase {
     Tiktok,
     /// Not Meta's: YouTube's calls, counted per channel.
     Youtube,
+    /// Not Meta's: Snapchat's calls, counted per Snapchat user.
+    Snapchat,
 }
 
 /// One Graph request, as the sandbox saw it (the path only: query strings carry tokens).

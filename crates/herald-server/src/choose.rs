@@ -244,10 +244,22 @@ async fn renewed(state: &AppState, grant: GrantRow) -> ApiResult<(GrantRow, Secr
         .map_err(|e| platform_error(grant.login, &e))?;
     let expires_at = r.expires_at.map(|t| t.as_microsecond());
     let rotated = r.renew.as_ref().map(|r| &r.token);
-    state
-        .store
-        .renew_grant_token(ws, id, &r.access_token, rotated, expires_at)
-        .await?;
+    // Where refresh tokens rotate, the grant's profiles (which share its user token: Snap's Public
+    // Profiles) get the renewal too, since theirs no longer works.
+    match grant.login.rotates_refresh_tokens() {
+        true => {
+            state
+                .store
+                .share_renewal(ws, id, None, &r.access_token, rotated, expires_at)
+                .await?
+        }
+        false => {
+            state
+                .store
+                .renew_grant_token(ws, id, &r.access_token, rotated, expires_at)
+                .await?
+        }
+    }
     Ok((state.store.get_grant(ws, id).await?, r.access_token))
 }
 

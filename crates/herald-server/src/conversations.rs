@@ -36,6 +36,12 @@ async fn addable(state: &AppState, ws: WorkspaceId, id: ProfileId) -> Result<(Pr
         .get_profile(ws, id)
         .await
         .map_err(ApiError::missing("profile"))?;
+    if p.state == herald_domain::profile::ConnectionState::Disconnected {
+        return Err(ApiError::unprocessable(
+            "profile_disconnected",
+            "The profile is disconnected: connect it again first.",
+        ));
+    }
     let login = p.platform.conversations().ok_or_else(|| {
         ApiError::unprocessable(
             "no_conversations_login",
@@ -54,6 +60,10 @@ async fn addable(state: &AppState, ws: WorkspaceId, id: ProfileId) -> Result<(Pr
                 login.display_name()
             ),
         ));
+    }
+    // Its tokens would go to a backend (the sandbox, or the real platform) the profile's do not.
+    if let Some(reason) = state.config.backends.mismatch(login, p.sandbox) {
+        return Err(ApiError::unprocessable(reason.as_str(), reason.explain()));
     }
     Ok((p, login))
 }
@@ -102,7 +112,7 @@ pub(crate) async fn finish(
 ) -> Result<Response, Response> {
     let name = login.display_name();
     let failed = |m: &str| page(StatusCode::BAD_REQUEST, "Comments not added", m);
-    let Some(profile) = row.profile else {
+    let (Some(profile), Some(_)) = (row.profile, &row.session_hash) else {
         return Err(failed(
             "This callback does not match what the connection was started for.",
         ));
@@ -131,8 +141,8 @@ pub(crate) async fn finish(
         .store
         .get_profile(row.workspace, profile)
         .await
-        .map_err(|_| failed("The profile was disconnected meanwhile; connect it again first."))?;
-    state
+        .map_err(crate::connections::store_failed)?;
+    let saved = state
         .store
         .put_conversations(NewConversations {
             workspace: row.workspace,
@@ -144,9 +154,24 @@ pub(crate) async fn finish(
             token: &grant.access_token,
             token_expires_at: grant.expires_at.map(|t| t.as_microsecond()),
             refresh: grant.renew.as_ref().map(|r| &r.token),
+            sandbox: state.config.backends.get(login) == herald_domain::profile::Backend::Sandbox,
         })
-        .await
-        .map_err(crate::connections::store_failed)?;
+        .await;
+    match saved {
+        Ok(()) => {}
+        Err(herald_store::StoreError::Conflict(_)) => {
+            // Nothing is kept of an authorization for a profile that is gone.
+            let _ = state
+                .platforms
+                .connector(login)
+                .revoke(&grant.access_token, None)
+                .await;
+            return Err(failed(
+                "The profile was disconnected meanwhile; connect it again first.",
+            ));
+        }
+        Err(e) => return Err(crate::connections::store_failed(e)),
+    }
     tracing::info!(profile = %profile, login = login.as_str(), "conversations login added");
     let missing = p.platform.missing_for(login, Feature::Comments, &grant.scopes);
     let message = match missing.is_empty() {
@@ -199,7 +224,7 @@ pub(crate) async fn token(
     if c.needs_reconnect {
         return Err(again());
     }
-    if let Some(reason) = state.config.backends.mismatch(login, p.sandbox) {
+    if let Some(reason) = state.config.backends.mismatch(login, c.sandbox) {
         return Err((reason.as_str(), reason.explain().to_owned()));
     }
     let missing = p
@@ -246,20 +271,26 @@ pub(crate) async fn token(
                 None => Err(PlatformError::TokenRevoked("no token is held".into())),
             };
             match renewed {
-                Ok(r) => state
-                    .store
-                    .finish_conversations_refresh(
-                        ws,
-                        p.id,
-                        &owner,
-                        Some((
-                            &r.access_token,
-                            r.renew.as_ref().map(|r| &r.token),
-                            r.expires_at.map(|t| t.as_microsecond()),
-                        )),
-                    )
-                    .await
-                    .map_err(internal)?,
+                Ok(r) => {
+                    let kept = state
+                        .store
+                        .finish_conversations_refresh(
+                            ws,
+                            p.id,
+                            &owner,
+                            Some((
+                                &r.access_token,
+                                r.renew.as_ref().map(|r| &r.token),
+                                r.expires_at.map(|t| t.as_microsecond()),
+                            )),
+                        )
+                        .await;
+                    match kept {
+                        // Another renewal (or a removal) came first: what is stored now stands.
+                        Ok(()) | Err(herald_store::StoreError::Conflict(_)) => {}
+                        Err(e) => return Err(internal(e)),
+                    }
+                }
                 Err(PlatformError::TokenRevoked(why)) => {
                     tracing::warn!(profile = %p.id, login = login.as_str(), why, "conversations login refused its renewal");
                     state
@@ -294,11 +325,18 @@ pub(crate) async fn token(
     Ok((c.external_id, token))
 }
 
-/// Removes the profile's conversations login: its access revoked at the platform (best effort),
-/// its tokens deleted. A sentence on what happened.
+/// Removes the profile's conversations login: its access revoked at the platform (best effort,
+/// and only where its tokens came from), its tokens deleted. A sentence on what happened.
 pub(crate) async fn remove(state: &AppState, ws: WorkspaceId, id: ProfileId) -> Result<String, ApiError> {
-    let (_, login) = addable(state, ws, id).await?;
-    let Some(c) = state.store.get_conversations(ws, id).await? else {
+    let p = state
+        .store
+        .get_profile(ws, id)
+        .await
+        .map_err(ApiError::missing("profile"))?;
+    let (Some(login), Some(c)) = (
+        p.platform.conversations(),
+        state.store.get_conversations(ws, id).await?,
+    ) else {
         return Err(ApiError::not_found("conversations login"));
     };
     let token = state
@@ -308,8 +346,10 @@ pub(crate) async fn remove(state: &AppState, ws: WorkspaceId, id: ProfileId) -> 
     state.store.delete_conversations(ws, id).await?;
     let name = login.display_name();
     let revoked = match token {
-        Some(t) => state.platforms.connector(login).revoke(&t, None).await,
-        None => Ok(()),
+        Some(t) if state.config.backends.mismatch(login, c.sandbox).is_none() => {
+            state.platforms.connector(login).revoke(&t, None).await
+        }
+        _ => Ok(()),
     };
     Ok(match revoked {
         Ok(()) => format!(
@@ -336,7 +376,11 @@ pub(crate) async fn to_json(state: &AppState, p: &ProfileRow) -> Result<Value, A
         "login": login, "name": login.display_name(),
         "added": c.is_some(),
         "handle": c.as_ref().map(|c| &c.handle),
-        "status": c.as_ref().map(|c| if c.needs_reconnect { "needs_reconnect" } else { "connected" }),
+        "status": c.as_ref().map(|c| match (c.needs_reconnect, p.platform.missing_for(login, Feature::Comments, &c.granted_scopes).is_empty()) {
+            (true, _) => "needs_reconnect",
+            (false, false) => "permission_missing",
+            (false, true) => "connected",
+        }),
         "granted_permissions": c.as_ref().map(|c| &c.granted_scopes),
         "added_at": c.as_ref().map(|c| rfc3339(c.created_at)),
     }))

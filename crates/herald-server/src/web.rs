@@ -553,6 +553,13 @@ async fn conversations_line(
     };
     let c = state.store.get_conversations(p.workspace, p.id).await?;
     let name = login.display_name();
+    let missing = c
+        .as_ref()
+        .map(|c| {
+            p.platform
+                .missing_for(login, Feature::Comments, &c.granted_scopes)
+        })
+        .unwrap_or_default();
     let (status, added) = match c {
         None => (
             format!(
@@ -565,6 +572,14 @@ async fn conversations_line(
             format!(
                 "Comments: {name} no longer accepts Herald's authorization for @{}; add it again.",
                 c.handle
+            ),
+            true,
+        ),
+        Some(c) if !missing.is_empty() => (
+            format!(
+                "Comments: off. @{} was added through {name} without {}; add it again and allow it.",
+                c.handle,
+                missing.join(", ")
             ),
             true,
         ),
@@ -609,7 +624,7 @@ pub(crate) fn remove_conversations() -> MethodRouter<AppState> {
                 return error_page(&ApiError::not_found("profile"));
             };
             match crate::conversations::remove(&state, me.ws, id).await {
-                Ok(_) => see_other("/profiles", None),
+                Ok(note) => crate::connections::page(StatusCode::OK, "Comments removed", &note),
                 Err(e) => error_page(&e),
             }
         },

@@ -5,6 +5,7 @@
 use herald_domain::platform::Login;
 use herald_domain::profile::SecretKind;
 use herald_domain::{ProfileId, WorkspaceId};
+use herald_vault::secret_aad;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{Result, Store, StoreError, on_db};
@@ -19,6 +20,8 @@ pub struct ConversationsRow {
     pub token_expires_at: Option<i64>,
     /// Whether the platform refused to renew it: the person must authorize again.
     pub needs_reconnect: bool,
+    /// Whether its tokens came from the sandbox.
+    pub sandbox: bool,
     pub created_at: i64,
 }
 
@@ -33,48 +36,82 @@ pub struct NewConversations<'a> {
     pub token: &'a SecretString,
     pub token_expires_at: Option<i64>,
     pub refresh: Option<&'a SecretString>,
+    pub sandbox: bool,
 }
 
-type Row = (String, String, String, String, Option<i64>, String, i64);
+type Row = (String, String, String, String, Option<i64>, String, bool, i64);
+
+/// A secret sealed for a profile, ready to be stored with others in one transaction.
+struct Sealed {
+    kind: &'static str,
+    blob: Vec<u8>,
+}
 
 impl Store {
-    /// Adds (or replaces) a profile's conversations login and its tokens.
+    async fn seal(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        kind: SecretKind,
+        plain: &SecretString,
+    ) -> Result<Sealed> {
+        let blob = self.data_key(ws).await?.seal(
+            &secret_aad(&ws.to_string(), &profile.to_string(), kind.as_str()),
+            plain.expose_secret().as_bytes(),
+        )?;
+        Ok(Sealed {
+            kind: kind.as_str(),
+            blob,
+        })
+    }
+
+    /// Adds (or replaces) a profile's conversations login and its tokens, in one transaction, while
+    /// the profile is not disconnected; [`StoreError::Conflict`] when it is (nothing is kept).
     pub async fn put_conversations(&self, c: NewConversations<'_>) -> Result<()> {
         let (ws, profile) = (c.workspace, c.profile);
-        self.put_secret(
-            ws,
-            profile,
-            SecretKind::ConversationsToken,
-            c.token.expose_secret(),
-        )
-        .await?;
-        match c.refresh {
-            Some(r) => {
-                self.put_secret(
-                    ws,
-                    profile,
-                    SecretKind::ConversationsRefreshToken,
-                    r.expose_secret(),
-                )
-                .await?
-            }
-            None => {
-                self.delete_secret(ws, profile, SecretKind::ConversationsRefreshToken)
-                    .await?
-            }
+        let mut sealed = vec![
+            self.seal(ws, profile, SecretKind::ConversationsToken, c.token)
+                .await?,
+        ];
+        if let Some(r) = c.refresh {
+            sealed.push(
+                self.seal(ws, profile, SecretKind::ConversationsRefreshToken, r)
+                    .await?,
+            );
         }
         let now = self.now();
-        on_db!(self.db(), pool => sqlx::query(
-            "INSERT INTO conversations (profile_id, workspace_id, login, external_id, handle, granted_scopes, token_expires_at, state, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', $8, $8)
-             ON CONFLICT (profile_id) DO UPDATE SET login = excluded.login, external_id = excluded.external_id,
-               handle = excluded.handle, granted_scopes = excluded.granted_scopes, token_expires_at = excluded.token_expires_at,
-               state = 'connected', refresh_owner = NULL,
-               refresh_until = NULL, updated_at = excluded.updated_at")
-            .bind(profile.to_string()).bind(ws.to_string()).bind(c.login.as_str()).bind(c.external_id)
-            .bind(c.handle).bind(c.granted_scopes.join(",")).bind(c.token_expires_at)
-            .bind(now).execute(pool).await?.rows_affected());
-        Ok(())
+        let kept = on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(
+                "INSERT INTO conversations (profile_id, workspace_id, login, external_id, handle, granted_scopes, token_expires_at, state, sandbox, created_at, updated_at)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, 'connected', $8, $9, $9
+                 WHERE EXISTS (SELECT 1 FROM profiles WHERE id = $1 AND workspace_id = $2 AND state <> 'disconnected')
+                 ON CONFLICT (profile_id) DO UPDATE SET login = excluded.login, external_id = excluded.external_id,
+                   handle = excluded.handle, granted_scopes = excluded.granted_scopes, token_expires_at = excluded.token_expires_at,
+                   state = 'connected', sandbox = excluded.sandbox, refresh_owner = NULL, refresh_until = NULL,
+                   updated_at = excluded.updated_at")
+                .bind(profile.to_string()).bind(ws.to_string()).bind(c.login.as_str()).bind(c.external_id)
+                .bind(c.handle).bind(c.granted_scopes.join(",")).bind(c.token_expires_at).bind(c.sandbox)
+                .bind(now).execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                sqlx::query("DELETE FROM profile_secrets WHERE workspace_id = $1 AND profile_id = $2 AND kind = $3")
+                    .bind(ws.to_string()).bind(profile.to_string())
+                    .bind(SecretKind::ConversationsRefreshToken.as_str()).execute(&mut *tx).await?;
+                for s in &sealed {
+                    sqlx::query(
+                        "INSERT INTO profile_secrets (profile_id, kind, workspace_id, ciphertext, updated_at) VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (profile_id, kind) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at")
+                        .bind(profile.to_string()).bind(s.kind).bind(ws.to_string()).bind(&s.blob).bind(now)
+                        .execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }
+            n == 1
+        });
+        match kept {
+            true => Ok(()),
+            false => Err(StoreError::Conflict("the profile is disconnected".into())),
+        }
     }
 
     /// A profile's conversations login, if it added one.
@@ -84,10 +121,10 @@ impl Store {
         profile: ProfileId,
     ) -> Result<Option<ConversationsRow>> {
         let row: Option<Row> = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT login, external_id, handle, granted_scopes, token_expires_at, state, created_at
+            "SELECT login, external_id, handle, granted_scopes, token_expires_at, state, sandbox, created_at
              FROM conversations WHERE workspace_id = $1 AND profile_id = $2")
             .bind(ws.to_string()).bind(profile.to_string()).fetch_optional(pool).await?);
-        let Some((login, external_id, handle, scopes, expires, state, created_at)) = row else {
+        let Some((login, external_id, handle, scopes, expires, state, sandbox, created_at)) = row else {
             return Ok(None);
         };
         Ok(Some(ConversationsRow {
@@ -102,6 +139,7 @@ impl Store {
                 .collect(),
             token_expires_at: expires,
             needs_reconnect: state == "needs_reconnect",
+            sandbox,
             created_at,
         }))
     }
@@ -140,8 +178,10 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Stores a renewed conversations token (the rotated refresh token first: the one used no
-    /// longer works) and lets the lease go; `None` marks the login refused (`needs_reconnect`).
+    /// Stores a renewed conversations token (the refresh token with it: the one used may no
+    /// longer work) and lets the lease go, in one transaction and only while `owner` still holds
+    /// the lease (a renewal that lost it, or whose login was removed meanwhile, keeps nothing:
+    /// [`StoreError::Conflict`]); `None` marks the login refused (`needs_reconnect`).
     pub async fn finish_conversations_refresh(
         &self,
         ws: WorkspaceId,
@@ -157,22 +197,40 @@ impl Store {
                 .bind(now).bind(ws.to_string()).bind(profile.to_string()).bind(owner).execute(pool).await?.rows_affected());
             return Ok(());
         };
+        let mut sealed = vec![
+            self.seal(ws, profile, SecretKind::ConversationsToken, token)
+                .await?,
+        ];
         if let Some(r) = refresh {
-            self.put_secret(
-                ws,
-                profile,
-                SecretKind::ConversationsRefreshToken,
-                r.expose_secret(),
-            )
-            .await?;
+            sealed.push(
+                self.seal(ws, profile, SecretKind::ConversationsRefreshToken, r)
+                    .await?,
+            );
         }
-        self.put_secret(ws, profile, SecretKind::ConversationsToken, token.expose_secret())
-            .await?;
-        on_db!(self.db(), pool => sqlx::query(
-            "UPDATE conversations SET token_expires_at = $1, refresh_owner = NULL, refresh_until = NULL, updated_at = $2
-             WHERE workspace_id = $3 AND profile_id = $4 AND refresh_owner = $5")
-            .bind(expires_at).bind(now).bind(ws.to_string()).bind(profile.to_string()).bind(owner)
-            .execute(pool).await?.rows_affected());
-        Ok(())
+        let kept = on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(
+                "UPDATE conversations SET token_expires_at = $1, refresh_owner = NULL, refresh_until = NULL, updated_at = $2
+                 WHERE workspace_id = $3 AND profile_id = $4 AND refresh_owner = $5")
+                .bind(expires_at).bind(now).bind(ws.to_string()).bind(profile.to_string()).bind(owner)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                for s in &sealed {
+                    sqlx::query(
+                        "INSERT INTO profile_secrets (profile_id, kind, workspace_id, ciphertext, updated_at) VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (profile_id, kind) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at")
+                        .bind(profile.to_string()).bind(s.kind).bind(ws.to_string()).bind(&s.blob).bind(now)
+                        .execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }
+            n == 1
+        });
+        match kept {
+            true => Ok(()),
+            false => Err(StoreError::Conflict(
+                "the renewal lost its lease, or the login was removed meanwhile".into(),
+            )),
+        }
     }
 }

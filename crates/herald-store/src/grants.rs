@@ -3,7 +3,8 @@
 //! sealed refresh token where the platform gave one (each profile chosen gets its own copy).
 
 use herald_domain::platform::Login;
-use herald_domain::{GrantId, UserId, WorkspaceId};
+use herald_domain::profile::SecretKind;
+use herald_domain::{GrantId, ProfileId, UserId, WorkspaceId};
 use herald_vault::secret_aad;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -234,6 +235,41 @@ impl Store {
             0 => Err(StoreError::NotFound),
             _ => Ok(()),
         }
+    }
+
+    /// Gives a renewal of a token a grant's profiles share (the grant's own, or `renewed`'s) to the
+    /// grant and to every other connected profile of the grant: where refresh tokens rotate, the
+    /// one they hold no longer works.
+    pub async fn share_renewal(
+        &self,
+        ws: WorkspaceId,
+        grant: GrantId,
+        renewed: Option<ProfileId>,
+        token: &SecretString,
+        refresh: Option<&SecretString>,
+        expires_at: Option<i64>,
+    ) -> Result<()> {
+        self.renew_grant_token(ws, grant, token, refresh, expires_at)
+            .await?;
+        let siblings: Vec<(String,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT id FROM profiles WHERE workspace_id = $1 AND grant_id = $2 AND id <> $3 AND state <> 'disconnected'")
+            .bind(ws.to_string()).bind(grant.to_string()).bind(renewed.map(|r| r.to_string()).unwrap_or_default())
+            .fetch_all(pool).await?);
+        let now = self.now();
+        for (id,) in siblings {
+            let id: ProfileId = crate::parse_id(&id)?;
+            self.put_secret(ws, id, SecretKind::AccessToken, token.expose_secret())
+                .await?;
+            if let Some(r) = refresh {
+                self.put_secret(ws, id, SecretKind::RefreshToken, r.expose_secret())
+                    .await?;
+            }
+            on_db!(self.db(), pool => sqlx::query(
+                "UPDATE profiles SET token_issued_at = $1, token_expires_at = $2, updated_at = $1
+                 WHERE workspace_id = $3 AND id = $4 AND state <> 'disconnected'")
+                .bind(now).bind(expires_at).bind(ws.to_string()).bind(id.to_string()).execute(pool).await?.rows_affected());
+        }
+        Ok(())
     }
 
     /// Opens a grant's refresh token, if it has one.

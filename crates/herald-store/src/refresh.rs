@@ -100,6 +100,8 @@ impl Store {
             if n == 0 {
                 sqlx::query("DELETE FROM profile_secrets WHERE workspace_id = $1 AND profile_id = $2")
                     .bind(p.workspace.to_string()).bind(p.profile.to_string()).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM conversations WHERE workspace_id = $1 AND profile_id = $2")
+                    .bind(p.workspace.to_string()).bind(p.profile.to_string()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             n > 0

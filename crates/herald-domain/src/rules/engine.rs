@@ -3,7 +3,9 @@
 use serde_json::Value;
 
 use super::text::count_tokens;
-use super::{Draft, Kind, Limits, LiveFacts, MediaFacts, OptionType, VideoLimits, Violation, limits};
+use super::{
+    Draft, Kind, Limits, LiveFacts, MediaFacts, OptionSpec, OptionType, VideoLimits, Violation, limits,
+};
 use crate::platform::Platform;
 
 /// Checks a draft against a platform's rules; empty when the platform's API can take it.
@@ -288,7 +290,9 @@ impl Checker {
                 );
             }
         }
-        for spec in self.limits.options.iter().filter(|o| o.required) {
+        // A required option of some kinds only is required of those kinds.
+        let applies = |o: &&OptionSpec| o.kinds.is_empty() || kind.is_some_and(|k| o.kinds.contains(&k));
+        for spec in self.limits.options.iter().filter(|o| o.required).filter(applies) {
             if !draft.options.contains_key(spec.name) {
                 self.push(
                     "options.required",

@@ -776,7 +776,8 @@ static YOUTUBE: Limits = Limits {
 };
 
 /// Public Profile API (allow-listed): one image or video per post, 9:16; JPEG/PNG up to 20 MB,
-/// MP4 5-60 s [3p]; Saved Story titles 45 characters, Spotlight descriptions 160 [3p].
+/// MP4 5-60 s [3p]; Stories, Saved Stories (titles of 45 characters) and Spotlights (videos,
+/// descriptions of 160 characters, a locale) [3p].
 static SNAPCHAT: Limits = Limits {
     text_max: Some(160),
     text_counting: Counting::Characters,
@@ -785,7 +786,7 @@ static SNAPCHAT: Limits = Limits {
     kinds: &[
         kind(
             "story",
-            "One image or video for 24 hours.",
+            "One image or video on the Public Profile's Story for 24 hours. Stories carry no caption: the post's text is not sent.",
             (0, 1),
             (0, 1),
             (1, 1),
@@ -793,8 +794,18 @@ static SNAPCHAT: Limits = Limits {
         Kind {
             explicit: true,
             ..kind(
+                "saved_story",
+                "One image or video kept on the Public Profile as a Saved Story, with a `title` of up to 45 characters (set `format` to `saved_story`). The post's text is not sent.",
+                (0, 1),
+                (0, 1),
+                (1, 1),
+            )
+        },
+        Kind {
+            explicit: true,
+            ..kind(
                 "spotlight",
-                "One video on Spotlight (set `format` to `spotlight`).",
+                "One video on Spotlight, the post's text as its description (set `format` to `spotlight`).",
                 (0, 0),
                 (1, 1),
                 (1, 1),
@@ -815,14 +826,31 @@ static SNAPCHAT: Limits = Limits {
         moov_first: false,
     }),
     document: None,
-    options: &[option(
-        "format",
-        OptionType::OneOf {
-            values: &["story", "spotlight"],
+    options: &[
+        option(
+            "format",
+            OptionType::OneOf {
+                values: &["story", "saved_story", "spotlight"],
+            },
+            &[],
+            "`saved_story` keeps the post on the Public Profile, `spotlight` publishes a video to Spotlight; `story` (the default) posts to the Story for 24 hours.",
+        ),
+        OptionSpec {
+            required: true,
+            ..option(
+                "title",
+                OptionType::Text { max_chars: 45 },
+                &["saved_story"],
+                "The Saved Story's title (up to 45 characters), required for a Saved Story.",
+            )
         },
-        &[],
-        "`spotlight` publishes to Spotlight; `story` (the default) to the Public Profile's Story.",
-    )],
+        option(
+            "locale",
+            OptionType::Text { max_chars: 10 },
+            &["spotlight"],
+            "The Spotlight's language and region (`en_US` unless set).",
+        ),
+    ],
     threads: false,
     preview_fold: None,
     unsupported: &[

@@ -319,6 +319,44 @@ fn required_options_are_named_pinterest_board_and_youtube_title() {
 }
 
 #[test]
+fn a_snapchat_saved_story_needs_a_title_of_at_most_45_characters_and_a_spotlight_a_video() {
+    let portrait = [jpeg(1080, 1920)];
+    assert!(rules(Platform::Snapchat, "", &portrait).is_empty(), "a story");
+    let saved = |title: &str| json!({"format": "saved_story", "title": title});
+    assert!(rules_with(Platform::Snapchat, "", &portrait, saved(&"t".repeat(45))).is_empty());
+    assert_eq!(
+        rules_with(Platform::Snapchat, "", &portrait, saved(&"t".repeat(46))),
+        vec!["options.invalid"]
+    );
+    assert_eq!(
+        rules_with(
+            Platform::Snapchat,
+            "",
+            &portrait,
+            json!({"format": "saved_story"})
+        ),
+        vec!["options.required"],
+        "a Saved Story without its title"
+    );
+    // The title belongs to Saved Stories: a story needs none and takes none.
+    assert_eq!(
+        rules_with(Platform::Snapchat, "", &portrait, json!({"title": "Hi"})),
+        vec!["options.not_for_kind"]
+    );
+    let spotlight = json!({"format": "spotlight"});
+    assert!(
+        rules_with(
+            Platform::Snapchat,
+            "Hi",
+            &[mp4(10_000, 30.0, true)],
+            spotlight.clone()
+        )
+        .is_empty()
+    );
+    assert!(!rules_with(Platform::Snapchat, "Hi", &portrait, spotlight).is_empty());
+}
+
+#[test]
 fn a_facebook_reel_is_a_vertical_video_of_three_to_ninety_seconds_and_a_story_takes_a_photo() {
     let fb = Platform::Facebook;
     let reel = json!({"format": "reel"});

@@ -106,21 +106,14 @@ impl TiktokBusiness {
             )
             .await?;
         let tokens = Tokens::read(&body, r.now, "TikTok for Business")?;
-        let business_id = body["open_id"]
-            .as_str()
-            .ok_or_else(|| malformed("data.open_id"))?
-            .to_owned();
-        let mut url = self.api("business/get/");
-        url.query_pairs_mut()
-            .append_pair("business_id", &business_id)
-            .append_pair("fields", r#"["username","display_name","is_business_account"]"#);
-        let me = self.call(self.http.get(url), &tokens.access).await?;
-        let handle = me["username"].as_str().unwrap_or(&business_id).to_owned();
-        if me["is_business_account"] != true {
-            // Nothing is kept of an authorization that cannot serve its purpose.
-            let _ = self.revoke_token(&tokens.access).await;
-            return Err(PlatformError::Unsupported(format!("@{handle} {NOT_BUSINESS}")));
-        }
+        let (business_id, handle) = match self.who(&body, &tokens.access).await {
+            Ok(w) => w,
+            Err(e) => {
+                // Nothing is kept of an authorization that cannot serve its purpose.
+                let _ = self.revoke_token(&tokens.access).await;
+                return Err(e);
+            }
+        };
         let scopes = match body["scope"].as_str() {
             Some(s) => s
                 .split([',', ' '])
@@ -138,6 +131,31 @@ impl TiktokBusiness {
             handle,
             renew: tokens.renew,
         })
+    }
+
+    /// The account an authorization is for (its `business_id` and @username), when it is a
+    /// Business account.
+    async fn who(&self, body: &Value, token: &SecretString) -> Result<(String, String), PlatformError> {
+        // `open_id` in v1.3, `creator_id` in older answers.
+        let business_id = body["open_id"]
+            .as_str()
+            .or(body["creator_id"].as_str())
+            .ok_or_else(|| malformed("data.open_id"))?
+            .to_owned();
+        let mut url = self.api("business/get/");
+        url.query_pairs_mut()
+            .append_pair("business_id", &business_id)
+            .append_pair("fields", r#"["username","display_name","is_business_account"]"#);
+        let me = self.call(self.http.get(url), token).await?;
+        let handle = me["username"].as_str().unwrap_or(&business_id).to_owned();
+        match me["is_business_account"].as_bool() {
+            Some(true) => Ok((business_id, handle)),
+            Some(false) => Err(PlatformError::Unsupported(format!("@{handle} {NOT_BUSINESS}"))),
+            None => Err(PlatformError::PermissionMissing(
+                "TikTok did not say whether the account is a Business account: allow `user.account.type`"
+                    .into(),
+            )),
+        }
     }
 
     async fn renew(&self, refresh: &SecretString, now: Timestamp) -> Result<Refreshed, PlatformError> {
@@ -158,8 +176,9 @@ impl TiktokBusiness {
             )
             .await
         {
-            // A token TikTok no longer knows is as revoked as it gets.
-            Ok(_) | Err(PlatformError::TokenRevoked(_)) => Ok(()),
+            Ok(_) => Ok(()),
+            // A token TikTok calls invalid or revoked (40104, 40105) is as revoked as it gets.
+            Err(PlatformError::TokenRevoked(m)) if m.contains("(4010") => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -291,8 +310,10 @@ fn comment_of(c: &Value) -> Comment {
         id: s("comment_id"),
         text: s("text"),
         username: s("username"),
+        // A number, or a number in a string in some answers.
         timestamp: c["create_time"]
             .as_i64()
+            .or_else(|| c["create_time"].as_str().and_then(|t| t.parse().ok()))
             .and_then(|t| Timestamp::from_second(t).ok())
             .map(|t| t.to_string()),
         hidden: c["status"].as_str().is_some_and(|s| s != "PUBLIC"),

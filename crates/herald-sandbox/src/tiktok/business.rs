@@ -319,6 +319,15 @@ fn business_get(sb: &Sandbox, t: &Token, q: &BTreeMap<String, String>) -> Respon
     };
     let mut data = serde_json::Map::new();
     for f in fields {
+        // Some fields take a scope of their own.
+        let scope = match f.as_str() {
+            "username" => Some("user.info.username"),
+            "is_business_account" => Some("user.account.type"),
+            _ => None,
+        };
+        if let Some(Err(r)) = scope.map(|s| need(t, s)) {
+            return *r;
+        }
         let v = match f.as_str() {
             "username" => json!(c.username),
             "display_name" => json!(c.display_name),

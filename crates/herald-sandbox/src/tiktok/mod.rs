@@ -42,6 +42,7 @@ const MAX_CHUNK_BODY: usize = 130_000_000;
 /// The scopes TikTok's consent page knows for a Business app (the TikTok Accounts guide).
 pub(crate) const BUSINESS_SCOPES: &[(&str, &str)] = &[
     ("user.info.basic", "Read your profile info (avatar, display name)"),
+    ("user.info.username", "Read your username"),
     (
         "user.account.type",
         "Know whether your account is a personal or Business account",

@@ -11,6 +11,8 @@ CREATE TABLE conversations (
     token_expires_at BIGINT,
     -- `connected`, or `needs_reconnect` once the platform refused its renewal.
     state TEXT NOT NULL,
+    -- Whether its tokens came from the sandbox (they go nowhere else).
+    sandbox BOOLEAN NOT NULL,
     refresh_owner TEXT,
     refresh_until BIGINT,
     created_at BIGINT NOT NULL,

@@ -30,6 +30,7 @@ mod sandbox_mode;
 mod secrets;
 mod sessions;
 mod signin;
+mod snapchat;
 mod specs;
 mod tiktok;
 mod tokens;

@@ -16,6 +16,7 @@ const ALLOWED: &[&str] = &[
     "crates/herald-platforms/src/facebook.rs",
     "crates/herald-platforms/src/meta.rs",
     "crates/herald-platforms/src/pinterest.rs",
+    "crates/herald-platforms/src/snapchat/",
     "crates/herald-platforms/src/linkedin.rs",
     "crates/herald-platforms/src/tiktok/",
     "crates/herald-platforms/src/x.rs",

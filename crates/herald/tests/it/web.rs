@@ -535,15 +535,67 @@ async fn a_youtube_video_is_scheduled_in_the_browser_with_its_title_and_made_for
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_snapchat_saved_story_is_scheduled_in_the_browser_with_its_title_on_a_public_profile_chosen_there()
+{
+    let Some(b) = Browser::start("a_snapchat_saved_story_is_scheduled").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    sign_up(&b, &app, "snapchat@example.com").await;
+    b.goto(app.url("connect/snapchat").as_str()).await;
+    b.click("#continue").await;
+    b.text_with("h1", "Herald wants to access your Snapchat Public Profiles")
+        .await;
+    b.click("button[value='allow']").await;
+    b.text_with("#message", "more account(s) can be added").await;
+    b.click("#back").await;
+    b.click("a.choose").await;
+    b.text_with("h1", "Choose the accounts").await;
+    b.click("input[name='account:snapchat:c0ffee00-5a4d-4b0c-8a11-5a4d0b0c5a01']")
+        .await;
+    b.click("button#make-profiles").await;
+    b.text_with(".profile", "on Snapchat").await;
+    // A 9:16 image, written where the browser can pick it.
+    let image = std::env::temp_dir().join(format!("herald-snap-{}.png", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&image, crate::harness::grey_png(1080, 1920)).unwrap();
+    b.click("nav a[href='/compose']").await;
+    b.keys("#file", &image.to_string_lossy()).await;
+    b.click("#upload").await;
+    b.text_with("#media", "herald-snap-").await;
+    b.click("details.profile-tab summary").await;
+    b.click("select[id$='-format'] option[value='saved_story']").await;
+    // A Saved Story needs its title, of at most 45 characters.
+    b.text_with("#problems", "title").await;
+    b.fill("input[id$='-title']", "This week's menu").await;
+    b.text_with("#problems", "can take this post").await;
+    b.click("#schedule").await;
+    b.text_with("h1", "Post for").await;
+    // Snap names no link for a Saved Story: the delivery shows published, without one.
+    published_showing(&b, &app, ".status[data-status='published']").await;
+    let made = app.sandbox_json("_sandbox/snapchat").await;
+    assert_eq!(made["saved_stories"][0]["title"], "This week's menu", "{made:#}");
+    std::fs::remove_file(&image).unwrap();
+    let errors = b.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    b.quit().await;
+    app.stop().await;
+}
+
 /// Moves the clocks to the post just scheduled in the browser, and returns its permalink once the
 /// post's page shows it published.
 async fn published_permalink(b: &Browser, app: &TestApp) -> String {
+    published_showing(b, app, ".permalink").await;
+    b.text_with(".permalink", "http").await
+}
+
+/// Moves the clocks to the post just scheduled in the browser, until its page shows `css`.
+async fn published_showing(b: &Browser, app: &TestApp, css: &str) {
     let due = app.count("SELECT MAX(scheduled_at) FROM posts").await;
     let now = crate::harness::herald_now(app).as_microsecond();
     crate::harness::move_clocks(app, jiff::SignedDuration::from_micros(due - now)).await;
     let post_url = b.url().await;
-    reload_until(b, &post_url, ".permalink").await;
-    b.text_with(".permalink", "http").await
+    reload_until(b, &post_url, css).await;
 }
 
 /// Fires the HTML drag-and-drop events a person's drag makes, from the chip to the day's cell.
