@@ -89,11 +89,13 @@ impl App {
     }
 }
 
-/// Every login's app, and the Graph API version Meta's adapters speak.
+/// Every login's app, the Graph API version Meta's adapters speak, and whether Herald's media
+/// links are on a domain the platforms that ask for one have verified (TikTok pulls videos then).
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
     pub apps: HashMap<Login, App>,
     pub graph_version: String,
+    pub media_domain_verified: bool,
 }
 
 /// The logins and platforms Herald can use, each behind the platform interface.
@@ -248,6 +250,7 @@ impl Registry {
                 client_secret: tt.client_secret,
                 www_base: tt.www_base,
                 api_base: tt.api_base,
+                pull_videos: config.media_domain_verified,
             },
             tiktok_business.clone(),
             crate::http_client(),
@@ -330,6 +333,7 @@ mod tests {
         RegistryConfig {
             apps,
             graph_version: "v24.0".into(),
+            media_domain_verified: false,
         }
     }
 

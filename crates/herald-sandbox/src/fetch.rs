@@ -43,6 +43,8 @@ pub(crate) struct Fetched {
     pub iso: bool,
     /// For an ISO media file, whether `moov` comes before `mdat`; `None` when neither was found.
     pub moov_first: Option<bool>,
+    /// The SHA-256 of the bytes, hex.
+    pub sha256: String,
 }
 
 /// Why a download gave nothing.
@@ -112,6 +114,7 @@ pub(crate) fn probe(bytes: &[u8]) -> Fetched {
 #[derive(Default)]
 struct Probe {
     len: usize,
+    hash: sha2::Sha256,
     head: Vec<u8>,
     jpeg: Jpeg,
     iso: Iso,
@@ -123,6 +126,7 @@ impl Probe {
     fn feed(&mut self, chunk: &[u8]) {
         let start = self.len;
         self.len += chunk.len();
+        sha2::Digest::update(&mut self.hash, chunk);
         if self.head.len() < HEAD {
             let take = chunk.len().min(HEAD - self.head.len());
             self.head.extend_from_slice(&chunk[..take]);
@@ -140,6 +144,7 @@ impl Probe {
             image: is_jpeg || h.starts_with(b"\x89PNG") || h.starts_with(b"GIF8"),
             iso: h.get(4..8) == Some(b"ftyp"),
             moov_first: self.iso.order(),
+            sha256: hex::encode(sha2::Digest::finalize(self.hash)),
         }
     }
 }

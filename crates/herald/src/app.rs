@@ -211,6 +211,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     let platforms = Registry::new(&RegistryConfig {
         apps,
         graph_version: settings.graph_version.clone(),
+        media_domain_verified: settings.media_domain_verified,
     })
     .map_err(|e| anyhow::anyhow!("refusing to start: {e}"))?;
     let signer = UrlSigner::new(store.vault_handle());

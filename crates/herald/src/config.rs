@@ -105,6 +105,10 @@ pub struct Settings {
     /// Each login's real app; the built-in sandbox stands in for a login without one.
     pub apps: HashMap<Login, App>,
     pub graph_version: String,
+    /// Whether Herald's public address is verified at the platforms that pull media only from a
+    /// verified domain (TikTok's URL properties): they then pull videos from Herald's links
+    /// instead of receiving them in chunks.
+    pub media_domain_verified: bool,
     /// Whether the built-in sandbox stands in for platforms without credentials.
     pub sandbox: SandboxMode,
     /// Lets `--sandbox on` run on a listener or public URL others can reach (never in production).
@@ -154,6 +158,7 @@ impl Settings {
             password_hashes_at_once: None,
             apps: HashMap::new(),
             graph_version: "v24.0".into(),
+            media_domain_verified: false,
             sandbox: SandboxMode::Auto,
             allow_public_sandbox: false,
             sandbox_processing_delay: Duration::from_secs(3),

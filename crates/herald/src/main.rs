@@ -137,6 +137,10 @@ struct Opts {
     /// How long the built-in sandbox keeps a media container processing, in milliseconds.
     #[arg(long, global = true, env = "HERALD_SANDBOX_PROCESSING_DELAY_MS")]
     sandbox_processing_delay_ms: Option<u64>,
+    /// Herald's public address is verified at the platforms that pull media only from verified
+    /// domains (TikTok's URL properties): videos are pulled from Herald's links, not sent in chunks.
+    #[arg(long, global = true, env = "HERALD_MEDIA_DOMAIN_VERIFIED")]
+    media_domain_verified: Option<bool>,
     #[arg(long, global = true, env = "HERALD_MASTER_KEYS_FILE")]
     master_keys_file: Option<PathBuf>,
 }
@@ -168,6 +172,7 @@ struct FileConfig {
     retry_max_failures: Option<i64>,
     retry_max_hours: Option<u64>,
     sandbox_processing_delay_ms: Option<u64>,
+    media_domain_verified: Option<bool>,
     master_keys_file: Option<PathBuf>,
 }
 
@@ -301,6 +306,9 @@ fn resolve(o: Opts, matches: &ArgMatches) -> anyhow::Result<Settings> {
     }
     if let Some(ms) = o.sandbox_processing_delay_ms.or(file.sandbox_processing_delay_ms) {
         s.sandbox_processing_delay = Duration::from_millis(ms);
+    }
+    if let Some(v) = o.media_domain_verified.or(file.media_domain_verified) {
+        s.media_domain_verified = v;
     }
     s.keys = match (
         std::env::var("HERALD_MASTER_KEYS").ok(),

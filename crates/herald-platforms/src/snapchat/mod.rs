@@ -349,15 +349,19 @@ impl Connector for Snapchat {
     /// Revoking a token of the grant ends the whole grant (the refresh token is named where there
     /// is one); a token Snap no longer knows has nothing left to revoke.
     fn revoke<'a>(&'a self, token: &'a SecretString, renew: Option<&'a SecretString>) -> Call<'a, ()> {
+        // The refresh token first (it is what keeps the grant alive), then the access token: a
+        // copy of either that is no longer current would otherwise leave the other working.
         Box::pin(async move {
-            let token = renew.unwrap_or(token);
-            match self
-                .token_call("/accounts/oauth2/revoke", &[("token", token.expose_secret())])
-                .await
-            {
-                Ok(_) | Err(PlatformError::TokenRevoked(_)) => Ok(()),
-                Err(e) => Err(e),
+            for t in renew.into_iter().chain([token]) {
+                match self
+                    .token_call("/accounts/oauth2/revoke", &[("token", t.expose_secret())])
+                    .await
+                {
+                    Ok(_) | Err(PlatformError::TokenRevoked(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
+            Ok(())
         })
     }
 }

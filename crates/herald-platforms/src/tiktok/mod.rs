@@ -50,6 +50,9 @@ pub struct TiktokConfig {
     pub www_base: Url,
     /// `https://open.tiktokapis.com` (the API and the token endpoint, under `/v2`).
     pub api_base: Url,
+    /// Whether TikTok pulls videos from Herald's links (`PULL_FROM_URL`: Herald's domain is
+    /// verified in the app's URL properties) instead of receiving them in chunks.
+    pub pull_videos: bool,
 }
 
 impl std::fmt::Debug for TiktokConfig {
@@ -295,8 +298,10 @@ impl Tiktok {
             })?;
         let Some(publish_id) = handle.publish_id.clone() else {
             return match job.items.iter().find(|i| i.video()) {
-                Some(video) => self.start_video(job, video, privacy, handle).await,
-                None => self.start_photos(job, privacy, handle, ctx).await,
+                Some(video) if !self.config.pull_videos => {
+                    self.start_video(job, video, privacy, handle).await
+                }
+                pulled => self.start_pulled(job, pulled, privacy, handle, ctx).await,
             };
         };
         if handle.upload_url.is_some() && handle.sent < handle.chunks {
@@ -428,10 +433,12 @@ impl Tiktok {
         }
     }
 
-    /// `content/init` for photos, which TikTok pulls from Herald's media links and posts.
-    async fn start_photos(
+    /// `content/init` for photos, or `video/init` for a video by `PULL_FROM_URL`, which TikTok
+    /// pulls from Herald's media links and posts.
+    async fn start_pulled(
         &self,
         job: &PublishJob<'_>,
+        video: Option<&Item>,
         privacy: &str,
         handle: Handle,
         ctx: &StepContext<'_>,
@@ -445,34 +452,30 @@ impl Tiktok {
                 ..handle
             }));
         }
+        let what = if video.is_some() { "video" } else { "photo post" };
         if ctx.recovering {
             if privacy != PUBLIC {
                 return Err(PlatformError::Platform {
-                    message: "the photo post was sent and TikTok lists only public posts, so Herald cannot tell whether it was made".into(),
+                    message: format!(
+                        "the {what} was sent and TikTok lists only public posts, so Herald cannot tell whether it was made"
+                    ),
                 });
             }
             let window = (handle.started_at, ctx.now.as_second());
             let found = self.find_published(job, window).await?;
             // A new post shows in the list only once moderated: not finding it says nothing.
             return settle(found, ctx.known).ok_or_else(|| PlatformError::Platform {
-                message: "the photo post was sent and TikTok does not list it (yet), so Herald cannot tell whether it was made".into(),
+                message: format!("the {what} was sent and TikTok does not list it (yet), so Herald cannot tell whether it was made"),
             });
         }
-        let body = json!({
-            "media_type": "PHOTO", "post_mode": "DIRECT_POST",
-            "post_info": {
-                "title": job.text_option("title").unwrap_or_default(), "description": job.text,
-                "privacy_level": privacy,
-                "disable_comment": handle.comments_off,
-                "auto_add_music": true,
-            },
-            "source_info": {"source": "PULL_FROM_URL", "photo_cover_index": 0,
-                "photo_images": job.items.iter().map(|i| i.url.as_str()).collect::<Vec<_>>()},
-        });
-        let d = match self
-            .post(self.api("post/publish/content/init/"), job.token, &body)
-            .await
-        {
+        let (path, body) = match video {
+            Some(v) => (
+                "post/publish/video/init/",
+                self.pull_body(job, v, privacy, &handle).await?,
+            ),
+            None => ("post/publish/content/init/", photos_body(job, privacy, &handle)),
+        };
+        let d = match self.post(self.api(path), job.token, &body).await {
             // A limit is an answer: no post was made, so the next try is a new init, not a
             // search for one that might have been.
             Err(PlatformError::RateLimited { retry_after, .. }) => {
@@ -492,6 +495,44 @@ impl Tiktok {
         }))
     }
 
+    /// A video's `video/init` by `PULL_FROM_URL`, with what the account has turned off now.
+    async fn pull_body(
+        &self,
+        job: &PublishJob<'_>,
+        video: &Item,
+        privacy: &str,
+        handle: &Handle,
+    ) -> Result<Value, PlatformError> {
+        let account = self.creator(job.token).await?.creator.unwrap_or_default();
+        Ok(json!({
+            "post_info": {
+                "title": job.text, "privacy_level": privacy,
+                "disable_comment": handle.comments_off,
+                "disable_duet": off(job, "disable_duet", account.duet_disabled),
+                "disable_stitch": off(job, "disable_stitch", account.stitch_disabled),
+                "brand_content_toggle": false, "brand_organic_toggle": false,
+            },
+            "source_info": {"source": "PULL_FROM_URL", "video_url": video.url},
+        }))
+    }
+}
+
+/// A photo post's `content/init`, its photos pulled from Herald's media links.
+fn photos_body(job: &PublishJob<'_>, privacy: &str, handle: &Handle) -> Value {
+    json!({
+        "media_type": "PHOTO", "post_mode": "DIRECT_POST",
+        "post_info": {
+            "title": job.text_option("title").unwrap_or_default(), "description": job.text,
+            "privacy_level": privacy,
+            "disable_comment": handle.comments_off,
+            "auto_add_music": true,
+        },
+        "source_info": {"source": "PULL_FROM_URL", "photo_cover_index": 0,
+            "photo_images": job.items.iter().map(|i| i.url.as_str()).collect::<Vec<_>>()},
+    })
+}
+
+impl Tiktok {
     async fn status(&self, token: &SecretString, publish_id: &str) -> Result<Value, PlatformError> {
         self.post(
             self.api("post/publish/status/fetch/"),
@@ -930,6 +971,7 @@ mod tests {
                 client_secret: SecretString::from("s3cret"),
                 www_base: Url::parse("http://127.0.0.1:1/www.tiktok.com").unwrap(),
                 api_base: Url::parse("http://127.0.0.1:1/open.tiktokapis.com").unwrap(),
+                pull_videos: false,
             },
             Arc::new(business),
             crate::http_client(),

@@ -28,6 +28,8 @@ const INITS_PER_MINUTE: usize = 6;
 /// Photos: JPEG or WebP up to 20 MB, 1 to 35 a post [official].
 const MAX_PHOTO_BYTES: usize = 20 * 1024 * 1024;
 const MAX_PHOTOS: usize = 35;
+/// The largest video the sandbox pulls (it reads it whole; TikTok takes 4 GB).
+const MAX_PULLED_VIDEO: usize = 1024 * 1024 * 1024;
 /// An upload URL lasts an hour [official].
 pub(super) const UPLOAD_TTL: SignedDuration = SignedDuration::from_hours(1);
 
@@ -317,7 +319,7 @@ fn new_publication(
 }
 
 /// `POST /v2/post/publish/video/init/`: `FILE_UPLOAD` with its chunk plan, which the upload host
-/// then holds the chunks to.
+/// then holds the chunks to, or `PULL_FROM_URL` from a URL of a prefix the app verified.
 async fn video_init(
     sb: &Sandbox,
     t: &Token,
@@ -333,8 +335,11 @@ async fn video_init(
     if utf16(info["title"].as_str().unwrap_or_default()) > 2200 {
         return Err(invalid("post_info.title is longer than 2200 characters"));
     }
+    if source["source"] == "PULL_FROM_URL" {
+        return pull_video(sb, t, info, privacy, source, now).await;
+    }
     if source["source"] != "FILE_UPLOAD" {
-        return Err(invalid("The sandbox takes videos by FILE_UPLOAD"));
+        return Err(invalid("source_info.source must be FILE_UPLOAD or PULL_FROM_URL"));
     }
     let n = |k: &str| source[k].as_u64();
     let (Some(size), Some(chunk), Some(count)) = (n("video_size"), n("chunk_size"), n("total_chunk_count"))
@@ -372,6 +377,66 @@ async fn video_init(
     let publish_id = p.publish_id.clone();
     world.publications.push(p);
     Ok(ok(json!({ "publish_id": publish_id, "upload_url": upload_url })))
+}
+
+/// Refused unless every URL starts with a prefix the app verified (none verified: any is taken).
+fn verified(sb: &Sandbox, urls: &[&str]) -> Result<(), Refusal> {
+    let prefixes = sb.tiktok().verified_prefixes.clone();
+    if !prefixes.is_empty() && !urls.iter().all(|u| prefixes.iter().any(|p| u.starts_with(p))) {
+        return Err(refusal(
+            StatusCode::FORBIDDEN,
+            "url_ownership_unverified",
+            "The domain or URL prefix of the media is not verified by the app.",
+        ));
+    }
+    Ok(())
+}
+
+/// A video TikTok pulls from `video_url` [official: the Content Posting API's pull mode]: fetched
+/// at once, then processed into a post like an upload.
+async fn pull_video(
+    sb: &Sandbox,
+    t: &Token,
+    info: &Value,
+    privacy: &str,
+    source: &Value,
+    now: Timestamp,
+) -> Result<Response, Refusal> {
+    let url = source["video_url"]
+        .as_str()
+        .ok_or_else(|| invalid("source_info.video_url is required"))?;
+    verified(sb, &[url])?;
+    admit_post(sb, t, privacy, now)?;
+    let fetched = crate::fetch::download(
+        sb,
+        url,
+        MAX_PULLED_VIDEO,
+        |_| crate::graph::GraphError::param("unreachable"),
+        || crate::graph::GraphError::param("too large"),
+    )
+    .await;
+    let delay = SignedDuration::try_from(sb.config().processing_delay).unwrap_or_default();
+    let mut world = sb.tiktok();
+    let mut p = new_publication(&mut world, t, "VIDEO", info, now);
+    match fetched {
+        Ok(f) if f.iso => {
+            (p.video_size, p.uploaded_bytes, p.sha256) = (f.len as u64, f.len as u64, Some(f.sha256));
+            p.status = "PROCESSING_DOWNLOAD";
+            p.ready_at = Some(now + delay);
+            p.moderated_at = (p.privacy_level == "PUBLIC_TO_EVERYONE").then(|| now + delay + delay);
+        }
+        Ok(_) => {
+            p.status = "FAILED";
+            p.fail_reason = Some("file_format_check_failed".into());
+        }
+        Err(_) => {
+            p.status = "FAILED";
+            p.fail_reason = Some("video_pull_failed".into());
+        }
+    }
+    let publish_id = p.publish_id.clone();
+    world.publications.push(p);
+    Ok(ok(json!({ "publish_id": publish_id })))
 }
 
 /// `POST /v2/post/publish/content/init/`: photos pulled from their URLs (which must start with a
@@ -412,14 +477,7 @@ async fn content_init(sb: &Sandbox, t: &Token, body: &Value, now: Timestamp) -> 
     if cover as usize >= urls.len() {
         return Err(invalid("photo_cover_index is out of range"));
     }
-    let prefixes = sb.tiktok().verified_prefixes.clone();
-    if !prefixes.is_empty() && !urls.iter().all(|u| prefixes.iter().any(|p| u.starts_with(p))) {
-        return Err(refusal(
-            StatusCode::FORBIDDEN,
-            "url_ownership_unverified",
-            "The domain or URL prefix of the media is not verified by the app.",
-        ));
-    }
+    verified(sb, &urls.iter().map(String::as_str).collect::<Vec<_>>())?;
     admit_post(sb, t, privacy, now)?;
     // TikTok pulls the photos; one it cannot fetch, or not a JPEG or WebP, fails the post.
     let mut photos = Vec::new();

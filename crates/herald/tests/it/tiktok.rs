@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use crate::harness::{Mode, TestApp, advance_both, fixture, herald_now, padded_video};
+use crate::harness::{Mode, TestApp, advance_both, backends, fixture, herald_now, padded_video};
 use crate::on_both_backends;
 
 const CREATOR: &str = "-000sbxTikTokCreatorPublic";
@@ -538,4 +538,61 @@ async fn four_workers_racing_on_a_tiktok_token_close_to_expiry_refresh_it_once_a
     let refused: Value = r.json().await.unwrap();
     assert_eq!(refused["error"], "invalid_grant", "{refused}");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn with_heralds_domain_verified_tiktok_pulls_a_video_from_its_link_and_refuses_a_link_outside_the_verified_prefix()
+ {
+    for backend in backends().await {
+        let mut app =
+            TestApp::spawn_with(backend, Mode::Standalone, |s| s.media_domain_verified = true).await;
+        app.signup("ttpull@example.com").await;
+        let profile = connect_tiktok(&app).await;
+        let video = fixture("reel-720x1280-4s.mp4");
+        let digest = hex::encode(sha2::Sha256::digest(&video));
+        let (_, mp4) = app.upload_bytes("pulled.mp4", video).await;
+        let schedule = |text: &str| {
+            json!({"text": text, "media_ids": [mp4["id"]], "scheduled_at": at(&app, 1),
+                "targets": [{"profile_id": profile, "options": {"privacy_level": "PUBLIC_TO_EVERYONE"}}]})
+        };
+        // The app verified Herald's own address: TikTok pulls the video, no chunk is sent.
+        app.sandbox_post(
+            "_sandbox/tiktok/app",
+            json!({"verified_prefixes": [app.base.as_str()]}),
+        )
+        .await;
+        let (s, post) = app.schedule(schedule("Pulled, not pushed.")).await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        let done = app.settled(post["id"].as_str().unwrap()).await;
+        let d = &done["deliveries"][0];
+        assert_eq!(d["status"], "published", "{done:#}");
+        let p = publication(&app, d["platform_post_id"].as_str().unwrap()).await;
+        assert_eq!(
+            (
+                p["total_chunks"].as_u64(),
+                p["sha256"].as_str(),
+                p["title"].as_str()
+            ),
+            (Some(0), Some(digest.as_str()), Some("Pulled, not pushed.")),
+            "pulled whole, the same bytes: {p:#}"
+        );
+        // A prefix Herald's links are not under: TikTok refuses, and the delivery says how to fix it.
+        app.sandbox_post(
+            "_sandbox/tiktok/app",
+            json!({"verified_prefixes": ["https://cdn.example.com/"]}),
+        )
+        .await;
+        let (_, post) = app.schedule(schedule("Not verified.")).await;
+        let done = app.settled(post["id"].as_str().unwrap()).await;
+        let d = &done["deliveries"][0];
+        assert_eq!(d["status"], "failed", "{done:#}");
+        assert!(
+            d["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("URL properties"),
+            "{done:#}"
+        );
+        app.stop().await;
+    }
 }
