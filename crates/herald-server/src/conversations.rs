@@ -366,21 +366,61 @@ pub(crate) async fn remove(state: &AppState, ws: WorkspaceId, id: ProfileId) -> 
     })
 }
 
+/// Where a profile's conversations login stands, as the API codes it (`None`: not added) and as
+/// the profiles page says it: one reading for both.
+pub(crate) fn status(
+    p: &ProfileRow,
+    login: Login,
+    c: Option<&herald_store::ConversationsRow>,
+) -> (Option<&'static str>, String) {
+    let name = login.display_name();
+    let Some(c) = c else {
+        return (
+            None,
+            format!(
+                "Comments: off. {} has no comments in its publishing API; add {name} to read and answer them (Business accounts only).",
+                p.platform.display_name()
+            ),
+        );
+    };
+    let missing = p
+        .platform
+        .missing_for(login, Feature::Comments, &c.granted_scopes);
+    match (c.needs_reconnect, missing.is_empty()) {
+        (true, _) => (
+            Some("needs_reconnect"),
+            format!(
+                "Comments: {name} no longer accepts Herald's authorization for @{}; add it again.",
+                c.handle
+            ),
+        ),
+        (false, false) => (
+            Some("permission_missing"),
+            format!(
+                "Comments: off. @{} was added through {name} without {}; add it again and allow it.",
+                c.handle,
+                missing.join(", ")
+            ),
+        ),
+        (false, true) => (
+            Some("connected"),
+            format!("Comments: read and answered as @{} through {name}.", c.handle),
+        ),
+    }
+}
+
 /// The profile's conversations login as the API shows it: `null` where the platform has none.
 pub(crate) async fn to_json(state: &AppState, p: &ProfileRow) -> Result<Value, ApiError> {
     let Some(login) = p.platform.conversations() else {
         return Ok(Value::Null);
     };
     let c = state.store.get_conversations(p.workspace, p.id).await?;
+    let (code, _) = status(p, login, c.as_ref());
     Ok(json!({
         "login": login, "name": login.display_name(),
         "added": c.is_some(),
         "handle": c.as_ref().map(|c| &c.handle),
-        "status": c.as_ref().map(|c| match (c.needs_reconnect, p.platform.missing_for(login, Feature::Comments, &c.granted_scopes).is_empty()) {
-            (true, _) => "needs_reconnect",
-            (false, false) => "permission_missing",
-            (false, true) => "connected",
-        }),
+        "status": code,
         "granted_permissions": c.as_ref().map(|c| &c.granted_scopes),
         "added_at": c.as_ref().map(|c| rfc3339(c.created_at)),
     }))

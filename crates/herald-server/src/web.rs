@@ -552,42 +552,8 @@ async fn conversations_line(
         return Ok(None);
     };
     let c = state.store.get_conversations(p.workspace, p.id).await?;
-    let name = login.display_name();
-    let missing = c
-        .as_ref()
-        .map(|c| {
-            p.platform
-                .missing_for(login, Feature::Comments, &c.granted_scopes)
-        })
-        .unwrap_or_default();
-    let (status, added) = match c {
-        None => (
-            format!(
-                "Comments: off. {} has no comments in its publishing API; add {name} to read and answer them (Business accounts only).",
-                p.platform.display_name()
-            ),
-            false,
-        ),
-        Some(c) if c.needs_reconnect => (
-            format!(
-                "Comments: {name} no longer accepts Herald's authorization for @{}; add it again.",
-                c.handle
-            ),
-            true,
-        ),
-        Some(c) if !missing.is_empty() => (
-            format!(
-                "Comments: off. @{} was added through {name} without {}; add it again and allow it.",
-                c.handle,
-                missing.join(", ")
-            ),
-            true,
-        ),
-        Some(c) => (
-            format!("Comments: read and answered as @{} through {name}.", c.handle),
-            true,
-        ),
-    };
+    let (_, status) = crate::conversations::status(p, login, c.as_ref());
+    let (name, added) = (login.display_name(), c.is_some());
     Ok(Some(ConversationsLine { name, status, added }))
 }
 
