@@ -7,8 +7,10 @@ pub mod media;
 pub mod mp4;
 pub mod platform;
 pub mod profile;
+pub mod role;
 pub mod rules;
 pub mod schedule;
 
 pub use clock::Clock;
 pub use ids::*;
+pub use role::Role;

@@ -264,7 +264,7 @@ pub(crate) fn me() -> MethodRouter<AppState> {
         let workspaces: Vec<_> = u
             .workspaces
             .iter()
-            .map(|(id, name, role)| json!({"id": id, "name": name, "role": role}))
+            .map(|(id, name, role)| json!({"id": id, "name": name, "role": role.as_str()}))
             .collect();
         Ok::<_, ApiError>(axum::Json(
             json!({"user": {"id": u.id, "email": u.email}, "workspaces": workspaces}),

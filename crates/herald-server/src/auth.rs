@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
-use herald_domain::{SessionId, UserId, WorkspaceId};
+use herald_domain::{Role, SessionId, UserId, WorkspaceId};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -55,6 +55,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The access check found the caller already.
+        if let Some(known) = parts.extensions.get::<Caller>() {
+            return Ok(known.clone());
+        }
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let token = auth
                 .to_str()
@@ -107,9 +111,14 @@ impl Caller {
 
     /// The workspace, if the caller belongs to it; otherwise 404, as if it did not exist.
     pub async fn workspace(&self, state: &AppState, ws: &str) -> Result<WorkspaceId, ApiError> {
+        self.workspace_role(state, ws).await.map(|(id, _)| id)
+    }
+
+    /// The workspace and the caller's role in it, if they belong to it; otherwise 404.
+    pub async fn workspace_role(&self, state: &AppState, ws: &str) -> Result<(WorkspaceId, Role), ApiError> {
         let id: WorkspaceId = ws.parse().map_err(|_| ApiError::not_found("workspace"))?;
         match state.store.membership(self.user, id).await? {
-            Some(_) => Ok(id),
+            Some(role) => Ok((id, role)),
             None => Err(ApiError::not_found("workspace")),
         }
     }

@@ -37,6 +37,7 @@ pub(crate) fn document() -> Value {
         for op in ops {
             let mut operation = json!({
                 "summary": op.summary,
+                "x-herald-needs": op.need.as_str(),
                 "parameters": params,
                 "responses": {
                     "default": {"description": "JSON; errors are {\"error\":{\"code\",\"message\"}}"}

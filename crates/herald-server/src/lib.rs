@@ -2,6 +2,7 @@
 //! URLs, health, and the OpenAPI document. Every workspace route checks membership first and answers 404
 //! for anything outside the caller's workspace.
 
+mod access;
 mod accounts;
 mod assets;
 mod auth;
@@ -46,6 +47,8 @@ use herald_platforms::Registry;
 use herald_store::Store;
 use herald_vault::UrlSigner;
 use tokio::sync::Notify;
+
+use access::{ACCOUNT, ADMIN, ANYONE, EDITOR, VIEWER};
 use url::Url;
 
 pub use choices::ChoiceCache;
@@ -126,6 +129,8 @@ pub struct AppState {
 /// One documented operation of the API.
 pub(crate) struct Op {
     pub method: &'static str,
+    /// Who may call it, enforced before the handler runs ([`access::enforce`]).
+    pub need: access::Need,
     pub summary: &'static str,
     /// An example JSON request body, for operations that take one.
     pub example: Option<&'static str>,
@@ -169,13 +174,15 @@ mod examples {
 /// The route table: the router and the OpenAPI document are both built from it, so neither can
 /// forget a route the other has.
 pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
-    let op = |method, summary| Op {
+    let op = |method, need, summary| Op {
         method,
+        need,
         summary,
         example: None,
     };
-    let with = |method, summary, example| Op {
+    let with = |method, need, summary, example| Op {
         method,
+        need,
         summary,
         example: Some(example),
     };
@@ -183,23 +190,24 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
         (
             "/healthz",
             docs::healthz(),
-            vec![op("get", "Liveness: the process answers")],
+            vec![op("get", ANYONE, "Liveness: the process answers")],
         ),
         (
             "/readyz",
             docs::readyz(),
-            vec![op("get", "Readiness: the database answers")],
+            vec![op("get", ANYONE, "Readiness: the database answers")],
         ),
         (
             "/api/v1/openapi.json",
             docs::openapi(),
-            vec![op("get", "This document")],
+            vec![op("get", ANYONE, "This document")],
         ),
         (
             "/api/v1/auth/signup",
             accounts::signup(),
             vec![with(
                 "post",
+                ANYONE,
                 "Create an account and its workspace; starts a session",
                 examples::CREDENTIALS,
             )],
@@ -209,6 +217,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             accounts::login(),
             vec![with(
                 "post",
+                ANYONE,
                 "Start a browser session (cookie)",
                 examples::CREDENTIALS,
             )],
@@ -216,13 +225,14 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
         (
             "/api/v1/auth/logout",
             accounts::logout(),
-            vec![op("post", "End the session")],
+            vec![op("post", ANYONE, "End the session")],
         ),
         (
             "/api/v1/auth/password",
             accounts::password(),
             vec![with(
                 "post",
+                ACCOUNT,
                 "Change your password (the current one is required); signs out every other session",
                 examples::PASSWORD,
             )],
@@ -230,33 +240,35 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
         (
             "/api/v1/me",
             accounts::me(),
-            vec![op("get", "The caller and their workspaces")],
+            vec![op("get", ACCOUNT, "The caller and their workspaces")],
         ),
         (
             "/api/v1/sessions",
             sessions::list(),
             vec![op(
                 "get",
+                ACCOUNT,
                 "Your browser sessions: when each began and was last used, its browser and address",
             )],
         ),
         (
             "/api/v1/sessions/revoke-others",
             sessions::revoke_others(),
-            vec![op("post", "Sign out every session but this one")],
+            vec![op("post", ACCOUNT, "Sign out every session but this one")],
         ),
         (
             "/api/v1/sessions/{id}",
             sessions::one(),
-            vec![op("delete", "Sign out one session")],
+            vec![op("delete", ACCOUNT, "Sign out one session")],
         ),
         (
             "/api/v1/tokens",
             accounts::tokens(),
             vec![
-                op("get", "List personal API tokens"),
+                op("get", ACCOUNT, "List personal API tokens"),
                 with(
                     "post",
+                    ACCOUNT,
                     "Create a personal API token (shown once; from a signed-in session only)",
                     examples::TOKEN,
                 ),
@@ -265,13 +277,14 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
         (
             "/api/v1/tokens/{id}",
             accounts::token(),
-            vec![op("delete", "Revoke a personal API token")],
+            vec![op("delete", ACCOUNT, "Revoke a personal API token")],
         ),
         (
             "/api/v1/platforms",
             connections::platforms(),
             vec![op(
                 "get",
+                ACCOUNT,
                 "Platforms, capabilities, permissions and why Herald asks for them",
             )],
         ),
@@ -281,10 +294,12 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![
                 op(
                     "get",
+                    VIEWER,
                     "Multi-account connections (grants of a login that covers several accounts)",
                 ),
                 with(
                     "post",
+                    ADMIN,
                     "Start connecting a profile: returns the platform's consent URL",
                     &examples::CONNECT,
                 ),
@@ -295,6 +310,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             choose::one(),
             vec![op(
                 "delete",
+                ADMIN,
                 "Remove Herald from the person's account at the platform, disconnect its profiles, forget the connection",
             )],
         ),
@@ -304,9 +320,15 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![
                 op(
                     "get",
+                    ADMIN,
                     "The accounts a connection covers (pages, and the accounts linked to them)",
                 ),
-                with("post", "Make the chosen accounts profiles", &examples::CHOOSE),
+                with(
+                    "post",
+                    ADMIN,
+                    "Make the chosen accounts profiles",
+                    &examples::CHOOSE,
+                ),
             ],
         ),
         (
@@ -314,6 +336,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             connections::callback(),
             vec![op(
                 "get",
+                ANYONE,
                 "OAuth redirect target: finishes the connection and shows what happened (a connection started with an API token waits for confirmation)",
             )],
         ),
@@ -323,9 +346,14 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![
                 op(
                     "get",
+                    ACCOUNT,
                     "Page: confirm a connection started with an API token (its starter, signed in, in the browser that came back)",
                 ),
-                op("post", "Page form: `decision=confirm` or `decision=cancel`"),
+                op(
+                    "post",
+                    ACCOUNT,
+                    "Page form: `decision=confirm` or `decision=cancel`",
+                ),
             ],
         ),
         (
@@ -333,6 +361,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             web::home(),
             vec![op(
                 "get",
+                VIEWER,
                 "Page: the dashboard (profiles, posts due soon), or the sign-in page without a session",
             )],
         ),
@@ -341,6 +370,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             web::read_all(),
             vec![op(
                 "post",
+                VIEWER,
                 "Page form: mark every notification read for you; back to the dashboard",
             )],
         ),
@@ -349,6 +379,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             settings::show(),
             vec![op(
                 "get",
+                ACCOUNT,
                 "Page: the planning time zone, personal API tokens, sessions, the password, the API reference",
             )],
         ),
@@ -357,19 +388,21 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             settings::new_token(),
             vec![op(
                 "post",
+                ACCOUNT,
                 "Page form: `name`, `days` (or `never`): a new token, shown once",
             )],
         ),
         (
             "/settings/tokens/{id}/revoke",
             settings::revoke_token(),
-            vec![op("post", "Page form: revoke a personal API token")],
+            vec![op("post", ACCOUNT, "Page form: revoke a personal API token")],
         ),
         (
             "/settings/zone",
             settings::zone(),
             vec![op(
                 "post",
+                ACCOUNT,
                 "Page form: `zone`, the IANA zone the calendar shows and the composer starts in",
             )],
         ),
@@ -378,6 +411,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             settings::revoke_session(),
             vec![op(
                 "post",
+                ACCOUNT,
                 "Page form: sign one session out (`others`: every one but this browser's)",
             )],
         ),
@@ -386,6 +420,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             settings::password(),
             vec![op(
                 "post",
+                ACCOUNT,
                 "Page form: `current_password`, `new_password`; every other session ends",
             )],
         ),
@@ -393,8 +428,8 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/signup",
             web::signup(),
             vec![
-                op("get", "Page: create an account"),
-                op("post", "Page form: `email`, `password`"),
+                op("get", ANYONE, "Page: create an account"),
+                op("post", ANYONE, "Page form: `email`, `password`"),
             ],
         ),
         (
@@ -402,6 +437,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             web::profiles(),
             vec![op(
                 "get",
+                VIEWER,
                 "Page: the workspace's profiles (status, missing permissions and what they turn off) and the platforms to connect",
             )],
         ),
@@ -411,9 +447,10 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![
                 op(
                     "get",
+                    ADMIN,
                     "Page: what disconnecting the profile does (tokens deleted, pending posts cancelled) and does not do (published posts stay)",
                 ),
-                op("post", "Page form: disconnect the profile"),
+                op("post", ADMIN, "Page form: disconnect the profile"),
             ],
         ),
         (
@@ -421,6 +458,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             web::add_conversations(),
             vec![op(
                 "post",
+                ADMIN,
                 "Page form: add the login the profile reads and answers comments through, where its own has none: to its consent page",
             )],
         ),
@@ -429,6 +467,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             web::remove_conversations(),
             vec![op(
                 "post",
+                ADMIN,
                 "Page form: remove the profile's comments login (revoked there, tokens deleted)",
             )],
         ),
@@ -438,10 +477,12 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![
                 op(
                     "get",
+                    ADMIN,
                     "Page: the permissions Herald will ask the platform for, and why",
                 ),
                 op(
                     "post",
+                    ADMIN,
                     "Page form: start connecting; redirects to the platform's consent page",
                 ),
             ],
@@ -450,9 +491,14 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/connections/{id}/choose",
             web::choose(),
             vec![
-                op("get", "Page: the accounts a login covers, to make profiles of"),
+                op(
+                    "get",
+                    ADMIN,
+                    "Page: the accounts a login covers, to make profiles of",
+                ),
                 op(
                     "post",
+                    ADMIN,
                     "Page form: `account:{platform}:{id}=yes` for each account to make a profile",
                 ),
             ],
@@ -461,9 +507,10 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/compose",
             compose::route(),
             vec![
-                op("get", "Page: the composer (`?draft={id}` opens a draft)"),
+                op("get", EDITOR, "Page: the composer (`?draft={id}` opens a draft)"),
                 op(
                     "post",
+                    EDITOR,
                     "Page form: schedule the post (`form_token`, `text`, `target:{profile}`, `media:{id}`, `order:media:{id}`, `text:{profile}`, `own_media:{profile}`, `tmedia:{profile}:{id}`, `order:tmedia:{profile}:{id}`, `opt:{profile}:{option}`, `part:{n}`, `pmedia:{n}:{id}`, `order:pmedia:{n}:{id}`, `date`, `time`, `zone`)",
                 ),
             ],
@@ -473,6 +520,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             compose::save_draft(),
             vec![op(
                 "post",
+                EDITOR,
                 "Page form: the composer's fields saved as a draft (`draft` to replace one); then `/compose?draft={id}`",
             )],
         ),
@@ -481,6 +529,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             compose::check(),
             vec![op(
                 "post",
+                EDITOR,
                 "Page form: the composer for the form as it stands, every problem beside its cause (the page's live check)",
             )],
         ),
@@ -489,6 +538,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             compose::add_part(),
             vec![op(
                 "post",
+                EDITOR,
                 "Page form: the composer again with one more, empty, part of the thread (`part:{n}`, `pmedia:{n}:{id}`, `order:pmedia:{n}:{id}`), everything typed kept",
             )],
         ),
@@ -497,6 +547,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             compose::upload(),
             vec![op(
                 "post",
+                EDITOR,
                 "Page form (multipart): add `file` to the library and show the composer again, everything typed kept",
             )],
         ),
@@ -505,6 +556,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             compose::library_file(),
             vec![op(
                 "get",
+                VIEWER,
                 "Page: a library file, for the signed-in person's previews",
             )],
         ),
@@ -513,6 +565,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             calendar::page(),
             vec![op(
                 "get",
+                VIEWER,
                 "Page: a month or a week of posts (`view`, `date`, `zone`)",
             )],
         ),
@@ -521,6 +574,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             calendar::list_page(),
             vec![op(
                 "get",
+                VIEWER,
                 "Page: posts in time order, filtered by `status`, `profile`, `from`, `to`; paged by `cursor`",
             )],
         ),
@@ -529,6 +583,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             post_page::page(),
             vec![op(
                 "get",
+                VIEWER,
                 "Page: a post, each delivery's status, permalink and timeline, and what it offers",
             )],
         ),
@@ -537,32 +592,43 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             engagement_page::page(),
             vec![op(
                 "get",
+                VIEWER,
                 "Page: each published delivery's metrics and comments, read from the platform now",
             )],
         ),
         (
             "/posts/{id}/comments/{comment}/reply",
             engagement_page::reply(),
-            vec![op("post", "Page form: `text`, the reply, posted as the profile")],
+            vec![op(
+                "post",
+                EDITOR,
+                "Page form: `text`, the reply, posted as the profile",
+            )],
         ),
         (
             "/posts/{id}/edit",
             post_page::edit(),
             vec![op(
                 "post",
+                EDITOR,
                 "Page form: `text`, `seen` (the page's version): change the text, refused if the page was stale or publishing started",
             )],
         ),
         (
             "/posts/{id}/cancel",
             post_page::cancel_form(),
-            vec![op("post", "Page form: cancel what has not been published")],
+            vec![op(
+                "post",
+                EDITOR,
+                "Page form: cancel what has not been published",
+            )],
         ),
         (
             "/posts/{id}/reschedule",
             calendar::reschedule(),
             vec![op(
                 "post",
+                EDITOR,
                 "Page form: `date`, `time`, `zone` (and `back`): move every target, refused once publishing started",
             )],
         ),
@@ -571,33 +637,38 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             post_page::act(),
             vec![op(
                 "post",
+                EDITOR,
                 "Page form: `publish-now`, `dismiss`, or `choose` with `candidate`",
             )],
         ),
         (
             "/logout",
             web::logout(),
-            vec![op("post", "Page form: sign out of this browser")],
+            vec![op("post", ANYONE, "Page form: sign out of this browser")],
         ),
         (
             "/login",
             pages::login(),
             vec![
-                op("get", "Page: sign in (`?next=/path` to return there)"),
-                op("post", "Page form: `email`, `password`, `next`"),
+                op("get", ANYONE, "Page: sign in (`?next=/path` to return there)"),
+                op("post", ANYONE, "Page form: `email`, `password`, `next`"),
             ],
         ),
         (
             "/api/v1/workspaces/{ws}/profiles",
             profiles::list(),
-            vec![op("get", "Connected profiles and their status")],
+            vec![op("get", VIEWER, "Connected profiles and their status")],
         ),
         (
             "/api/v1/workspaces/{ws}/profiles/{id}",
             profiles::one(),
             vec![
-                op("get", "One profile"),
-                op("delete", "Disconnect: delete tokens, cancel pending deliveries"),
+                op("get", VIEWER, "One profile"),
+                op(
+                    "delete",
+                    ADMIN,
+                    "Disconnect: delete tokens, cancel pending deliveries",
+                ),
             ],
         ),
         (
@@ -606,10 +677,12 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![
                 op(
                     "post",
+                    ADMIN,
                     "Start adding the login the profile reads and answers comments through, where its own has none (`conversations` in the profile says which): the consent page's URL (browser sessions only)",
                 ),
                 op(
                     "delete",
+                    ADMIN,
                     "Remove the profile's comments login: access revoked at the platform, tokens deleted",
                 ),
             ],
@@ -619,6 +692,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             choices::list(),
             vec![op(
                 "get",
+                EDITOR,
                 "The choices the platform lists now for an option of the profile (its boards, organizations, privacy levels)",
             )],
         ),
@@ -626,27 +700,32 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/api/v1/workspaces/{ws}/media",
             media::collection(),
             vec![
-                op("get", "List media"),
-                op("post", "Upload media (multipart field `file`)"),
+                op("get", VIEWER, "List media"),
+                op("post", EDITOR, "Upload media (multipart field `file`)"),
             ],
         ),
         (
             "/api/v1/workspaces/{ws}/media/{id}",
             media::one(),
-            vec![op("get", "One media file's facts")],
+            vec![op("get", VIEWER, "One media file's facts")],
         ),
         (
             "/media/{file}",
             media::signed(),
-            vec![op("get", "Download a media file by signed, expiring URL")],
+            vec![op("get", ANYONE, "Download a media file by signed, expiring URL")],
         ),
         (
             "/api/v1/workspaces/{ws}/posts",
             posts::collection(),
             vec![
-                op("get", "List posts by delivery status, profile and time, paged"),
+                op(
+                    "get",
+                    VIEWER,
+                    "List posts by delivery status, profile and time, paged",
+                ),
                 with(
                     "post",
+                    EDITOR,
                     "Schedule a post to one or more profiles (`thread`: the parts that follow the first, each `{text, media_ids}`, for platforms that publish threads)",
                     examples::POST,
                 ),
@@ -656,9 +735,10 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/api/v1/workspaces/{ws}/drafts",
             drafts::collection(),
             vec![
-                op("get", "Drafts, the latest edited first"),
+                op("get", VIEWER, "Drafts, the latest edited first"),
                 with(
                     "post",
+                    EDITOR,
                     "Save a draft (the body of `POST …/posts`, any part missing or breaking rules); answers the rules it breaks",
                     examples::POST,
                 ),
@@ -668,9 +748,9 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/api/v1/workspaces/{ws}/drafts/{id}",
             drafts::one(),
             vec![
-                op("get", "A draft and the rules it breaks now"),
-                with("put", "Replace a draft's content", examples::POST),
-                op("delete", "Delete a draft"),
+                op("get", VIEWER, "A draft and the rules it breaks now"),
+                with("put", EDITOR, "Replace a draft's content", examples::POST),
+                op("delete", EDITOR, "Delete a draft"),
             ],
         ),
         (
@@ -678,6 +758,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             posts::validate(),
             vec![with(
                 "post",
+                EDITOR,
                 "Check a draft against each target's rules without saving it",
                 examples::POST,
             )],
@@ -688,10 +769,12 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![
                 op(
                     "get",
+                    VIEWER,
                     "A post, its deliveries and their attempts (a published delivery's `error` is a note: something to do there, as a custom thumbnail the platform refused)",
                 ),
                 with(
                     "patch",
+                    EDITOR,
                     "Edit text, media or time before publishing starts",
                     examples::PATCH,
                 ),
@@ -702,6 +785,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             engagement::comments(),
             vec![op(
                 "get",
+                VIEWER,
                 "Comments on each published delivery, with their replies",
             )],
         ),
@@ -710,6 +794,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             engagement::reply(),
             vec![with(
                 "post",
+                EDITOR,
                 "Reply to a top-level comment as the profile",
                 examples::REPLY,
             )],
@@ -719,19 +804,21 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             engagement::metrics(),
             vec![op(
                 "get",
+                VIEWER,
                 "Each published delivery's metrics, read from the platform now",
             )],
         ),
         (
             "/api/v1/workspaces/{ws}/posts/{id}/cancel",
             posts::cancel(),
-            vec![op("post", "Cancel what has not been published")],
+            vec![op("post", EDITOR, "Cancel what has not been published")],
         ),
         (
             "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/publish-now",
             deliveries::publish_now(),
             vec![op(
                 "post",
+                EDITOR,
                 "Publish a missed, failed or unconfirmed delivery again, now",
             )],
         ),
@@ -740,6 +827,7 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             deliveries::choose(),
             vec![with(
                 "post",
+                EDITOR,
                 "Say which candidate is an unconfirmed delivery's post",
                 examples::CANDIDATE,
             )],
@@ -747,33 +835,35 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
         (
             "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/dismiss",
             deliveries::dismiss(),
-            vec![op("post", "Stop asking about an unconfirmed delivery")],
+            vec![op("post", EDITOR, "Stop asking about an unconfirmed delivery")],
         ),
         (
             "/api/v1/workspaces/{ws}/notifications",
             notifications::list(),
             vec![op(
                 "get",
+                VIEWER,
                 "What needs you: failed, unconfirmed, missed or reconnect-waiting deliveries, and profiles that need you; newest first",
             )],
         ),
         (
             "/api/v1/workspaces/{ws}/notifications/read",
             notifications::read_all(),
-            vec![op("post", "Mark every notification read for you")],
+            vec![op("post", VIEWER, "Mark every notification read for you")],
         ),
         (
             "/api/v1/workspaces/{ws}/notifications/{id}/read",
             notifications::read_one(),
-            vec![op("post", "Mark one notification read for you")],
+            vec![op("post", VIEWER, "Mark one notification read for you")],
         ),
         (
             "/api/v1/workspaces/{ws}/settings",
             deliveries::settings(),
             vec![
-                op("get", "The workspace's catch-up window"),
+                op("get", VIEWER, "The workspace's catch-up window"),
                 with(
                     "patch",
+                    ADMIN,
                     "How late (in minutes) a delivery may still go out by itself",
                     examples::SETTINGS,
                 ),
@@ -782,18 +872,19 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
         (
             "/api/docs",
             docs::page(),
-            vec![op("get", "Browsable API reference")],
+            vec![op("get", ANYONE, "Browsable API reference")],
         ),
         (
             "/favicon.ico",
             assets::favicon(),
-            vec![op("get", "Herald's icon, for pages that name none")],
+            vec![op("get", ANYONE, "Herald's icon, for pages that name none")],
         ),
         (
             "/assets/{file}",
             assets::route(),
             vec![op(
                 "get",
+                ANYONE,
                 "Herald's stylesheet and scripts, under content-hashed names (cached for a year)",
             )],
         ),
@@ -810,8 +901,13 @@ pub fn router(state: AppState, beside: Option<Router>) -> Router {
         https: state.config.public_url.scheme() == "https",
     };
     let mut r = Router::new();
-    for (path, method_router, _) in routes() {
-        r = r.route(path, method_router);
+    for (path, method_router, ops) in routes() {
+        let needs: access::Needs = ops
+            .iter()
+            .map(|o| (o.method.to_uppercase().parse().expect("an HTTP method"), o.need))
+            .collect();
+        let check = axum::middleware::from_fn_with_state((state.clone(), needs), access::enforce);
+        r = r.route(path, method_router.route_layer(check));
     }
     let mut r = r
         .fallback(web::not_found)

@@ -99,17 +99,7 @@ pub(crate) fn error_page(e: &ApiError) -> Response {
 /// What Herald answers for an address it does not serve: a page for a browser's page address, the
 /// API's JSON error for everything under `/api/` (and for clients that do not ask for HTML).
 pub(crate) async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
-    let wants_page = !uri.path().starts_with("/api/")
-        && headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/html"));
-    let e = ApiError::not_found("route");
-    if wants_page {
-        error_page(&e)
-    } else {
-        e.into_response()
-    }
+    crate::access::respond(&uri, &headers, ApiError::not_found("route"))
 }
 
 #[derive(Template)]

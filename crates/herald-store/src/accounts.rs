@@ -1,6 +1,7 @@
 //! Users, workspaces, memberships, browser sessions and personal API tokens.
 
-use herald_domain::{ApiTokenId, SessionId, UserId, WorkspaceId};
+use herald_domain::role::UnknownRole;
+use herald_domain::{ApiTokenId, Role, SessionId, UserId, WorkspaceId};
 
 use crate::{Result, Store, StoreError, on_db, parse_id};
 
@@ -10,7 +11,8 @@ pub struct UserRow {
     pub email: String,
     /// The IANA zone the person plans in, once known.
     pub time_zone: Option<String>,
-    pub workspaces: Vec<(WorkspaceId, String, String)>,
+    /// Each workspace the person belongs to, with its name and their role, the oldest first.
+    pub workspaces: Vec<(WorkspaceId, String, Role)>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,7 +106,12 @@ impl Store {
                 .bind(id.to_string()).fetch_all(pool).await?);
         let workspaces = rows
             .into_iter()
-            .map(|(w, n, r)| Ok((parse_id(&w)?, n, r)))
+            .map(|(w, n, r)| {
+                let role = r
+                    .parse()
+                    .map_err(|e: UnknownRole| StoreError::Corrupt(e.to_string()))?;
+                Ok((parse_id(&w)?, n, role))
+            })
             .collect::<Result<_>>()?;
         Ok(UserRow {
             id,
@@ -126,11 +133,24 @@ impl Store {
     }
 
     /// The caller's role in a workspace, or `None` when they are not a member.
-    pub async fn membership(&self, user: UserId, ws: WorkspaceId) -> Result<Option<String>> {
+    pub async fn membership(&self, user: UserId, ws: WorkspaceId) -> Result<Option<Role>> {
         let row: Option<(String,)> = on_db!(self.db(), pool =>
             sqlx::query_as("SELECT role FROM memberships WHERE user_id = $1 AND workspace_id = $2")
                 .bind(user.to_string()).bind(ws.to_string()).fetch_optional(pool).await?);
-        Ok(row.map(|r| r.0))
+        row.map(|(r,)| {
+            r.parse()
+                .map_err(|e: UnknownRole| StoreError::Corrupt(e.to_string()))
+        })
+        .transpose()
+    }
+
+    /// Makes `user` a member of `ws` with `role`, or gives a member that role.
+    pub async fn set_member(&self, ws: WorkspaceId, user: UserId, role: Role) -> Result<()> {
+        on_db!(self.db(), pool => sqlx::query(
+            "INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, $3)
+             ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role")
+            .bind(ws.to_string()).bind(user.to_string()).bind(role.as_str()).execute(pool).await?.rows_affected());
+        Ok(())
     }
 
     pub async fn create_session(&self, s: NewSession<'_>) -> Result<SessionId> {

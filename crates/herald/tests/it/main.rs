@@ -26,6 +26,7 @@ mod openapi;
 mod pages;
 mod pinterest;
 mod platform_names;
+mod roles;
 mod sandbox_mode;
 mod secrets;
 mod sessions;
