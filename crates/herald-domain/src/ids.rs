@@ -59,5 +59,6 @@ typed_id!(
     SessionId,
     PendingConnectionId,
     NotificationId,
-    DraftId
+    DraftId,
+    AuditId
 );

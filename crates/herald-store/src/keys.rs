@@ -14,7 +14,7 @@ pub struct KeyStatus {
     pub data_keys: u64,
 }
 
-fn version(v: i64) -> Result<MasterVersion> {
+pub(crate) fn version(v: i64) -> Result<MasterVersion> {
     MasterVersion::try_from(v).map_err(|_| StoreError::Corrupt(format!("master version {v}")))
 }
 

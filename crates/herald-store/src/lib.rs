@@ -2,6 +2,8 @@
 
 mod accounts;
 mod actions;
+mod audit;
+mod audit_heads;
 mod conversations;
 mod db;
 mod deliveries;
@@ -22,6 +24,7 @@ mod throttle;
 
 pub use accounts::{ApiTokenRow, NewSession, SessionRow, SessionUser, UserRow};
 pub use actions::DeliveryAction;
+pub use audit::{Actor, AuditFilter, AuditRow, ChainReport, NewAudit, Problem, VerifyReport};
 pub use conversations::{ConversationsRow, NewConversations};
 pub use db::{Backend, Db};
 pub use deliveries::{Claimed, DeliveryEventRow, Transition};
@@ -39,6 +42,7 @@ pub use profiles::{NewProfile, ProfileRow};
 pub use refresh::ProfileDue;
 pub use throttle::{FailureScope, Failures};
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use herald_domain::Clock;
@@ -65,12 +69,14 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The store: a database, the vault that seals secrets in it, and the clock.
+/// The store: a database, the vault that seals secrets in it, the clock, and where the audit
+/// log's heads are recorded outside the database, if anywhere.
 #[derive(Clone)]
 pub struct Store {
     db: Db,
     vault: Arc<Vault>,
     clock: Clock,
+    audit_heads: Option<Arc<PathBuf>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -81,7 +87,19 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     pub fn new(db: Db, vault: Arc<Vault>, clock: Clock) -> Self {
-        Self { db, vault, clock }
+        Self {
+            db,
+            vault,
+            clock,
+            audit_heads: None,
+        }
+    }
+
+    /// Records each audit chain's newest entry in the heads file at `path` too (see
+    /// [`Store::audit_verify`]).
+    pub fn with_audit_heads(mut self, path: PathBuf) -> Self {
+        self.audit_heads = Some(Arc::new(path));
+        self
     }
 
     pub fn db(&self) -> &Db {

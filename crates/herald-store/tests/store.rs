@@ -1,25 +1,17 @@
 //! Storage tests, each run on SQLite and on PostgreSQL.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::on_both_backends;
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::Login;
 use herald_domain::profile::SecretKind;
 use herald_domain::{Clock, ProfileId, WorkspaceId};
-use herald_store::testing::{TestDatabase, backends};
 use herald_store::{Db, NewGrant, NewPost, NewProfile, NewTarget, Store, StoreError, Transition};
-use herald_vault::{KeySource, Keyring, Vault};
+use herald_vault::{KeySource, Vault};
 use jiff::SignedDuration;
-
-async fn store(t: &TestDatabase) -> Store {
-    let db = Db::connect(&t.url).await.unwrap();
-    db.migrate().await.unwrap();
-    Store::new(
-        db,
-        Arc::new(Vault::new(Keyring::generate().unwrap(), KeySource::Inline)),
-        Clock::system(),
-    )
-}
 
 async fn fixture(s: &Store) -> (herald_domain::UserId, WorkspaceId, ProfileId) {
     let (user, ws) = s
@@ -72,20 +64,6 @@ async fn schedule_now(
     .await
     .unwrap()
     .0
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident => $body:expr;)*) => {$(
-        #[tokio::test]
-        async fn $name() {
-            for backend in backends().await {
-                let t = TestDatabase::create(backend).await;
-                let s = store(&t).await;
-                ($body)(s).await;
-                t.drop_database().await;
-            }
-        }
-    )*};
 }
 
 on_both_backends! {

@@ -4,13 +4,20 @@
 //! secret is sealed with the data key and its row's identity as associated data, so a ciphertext copied
 //! to another row does not open. Rotation re-wraps data keys; secrets never need re-encrypting.
 
+mod audit;
 mod cipher;
 mod keyring;
 mod signing;
 
+pub use audit::{AuditMacError, AuditSigner};
 pub use cipher::{DataKey, secret_aad};
 pub use keyring::{KeySource, Keyring, MasterVersion, Vault};
 pub use signing::UrlSigner;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
@@ -34,4 +41,19 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], VaultError> {
     let mut b = [0u8; N];
     getrandom::fill(&mut b).map_err(|e| VaultError::Random(e.to_string()))?;
     Ok(b)
+}
+
+/// An HMAC over `parts`, each followed by `|`.
+pub(crate) fn mac(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
+    let mut m = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        m.update(p);
+        m.update(b"|");
+    }
+    m
+}
+
+/// The key for one purpose derived from a master key (never the master key itself).
+pub(crate) fn derive_key(master: &[u8; 32], purpose: &[u8]) -> [u8; 32] {
+    mac(master, &[purpose]).finalize().into_bytes().into()
 }

@@ -4,13 +4,10 @@
 
 use std::sync::Arc;
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 use url::Url;
 
-use crate::{MasterVersion, Vault};
-
-type HmacSha256 = Hmac<Sha256>;
+use crate::{HmacSha256, MasterVersion, Vault, derive_key, mac};
 
 /// Signs and checks `/media/{file}?exp=…&kv=…&sig=…` URLs; `kv` names the master key version.
 #[derive(Clone)]
@@ -24,21 +21,9 @@ impl std::fmt::Debug for UrlSigner {
     }
 }
 
-fn mac(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
-    let mut m = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
-    for p in parts {
-        m.update(p);
-        m.update(b"|");
-    }
-    m
-}
-
-/// The signing key derived from a master key (never the master key itself).
+/// The signing key derived from a master key.
 fn derived(master: &[u8; 32]) -> [u8; 32] {
-    mac(master, &[b"herald:media-url:v1"])
-        .finalize()
-        .into_bytes()
-        .into()
+    derive_key(master, b"herald:media-url:v1")
 }
 
 fn signature(key: &[u8; 32], file: &str, exp: i64) -> HmacSha256 {

@@ -1,0 +1,584 @@
+//! The audit log: who did what, when and from where, in one chain per workspace and one for the
+//! instance. Each entry's MAC covers the entry and the MAC before it, under a key derived from the
+//! master keyring, so verifying the log shows an entry altered, reordered or removed. A retention
+//! cut leaves a signed checkpoint where the chain now starts, and the heads file outside the
+//! database shows the newest entries removed with the chain's head rewound to match.
+
+use std::path::Path;
+
+use herald_domain::{ApiTokenId, AuditId, UserId, WorkspaceId};
+use herald_vault::{AuditMacError, AuditSigner, MasterVersion, VaultError};
+
+use crate::keys::version;
+use crate::{Result, Store, StoreError, audit_heads, on_db, parse_id};
+
+/// The chain of what concerns the instance rather than one workspace.
+const INSTANCE: &str = "instance";
+
+/// The MAC a chain's first entry is chained to.
+const GENESIS: [u8; 32] = [0; 32];
+
+/// At most this many entries are listed at once.
+const MAX_LIST: i64 = 500;
+
+/// Verification reads a chain this many entries at a time.
+const PAGE: i64 = 5_000;
+
+/// Who did it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    User(UserId),
+    /// A personal API token, and the person it belongs to.
+    Token {
+        token: ApiTokenId,
+        user: UserId,
+    },
+    /// Herald itself (the dispatcher, the janitor).
+    System,
+    /// Someone at the command line on the server.
+    Cli,
+}
+
+/// As stored: `user:<id>`, `token:<id>/user:<id>`, `system` or `cli`.
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::User(user) => write!(f, "user:{user}"),
+            Self::Token { token, user } => write!(f, "token:{token}/user:{user}"),
+            Self::System => f.write_str("system"),
+            Self::Cli => f.write_str("cli"),
+        }
+    }
+}
+
+/// An entry to append.
+#[derive(Debug, Clone)]
+pub struct NewAudit<'a> {
+    /// The workspace's chain, or the instance's (`None`).
+    pub workspace: Option<WorkspaceId>,
+    pub actor: Actor,
+    /// e.g. `auth.signin`, `profile.connected`.
+    pub action: &'a str,
+    /// e.g. `profile:<id>`; empty when none.
+    pub target: String,
+    /// The client's address, when there is one.
+    pub client: Option<String>,
+    /// Short machine words, never secrets or personal content; empty when none.
+    pub detail: String,
+}
+
+/// An entry as the log lists it.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub id: AuditId,
+    pub chain: String,
+    pub seq: i64,
+    pub at: i64,
+    pub workspace: Option<WorkspaceId>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub client: Option<String>,
+    pub detail: String,
+}
+
+/// Which entries to list, newest first, paged by `before_seq`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only actions starting with this (e.g. `auth.`).
+    pub action_prefix: Option<String>,
+    /// Only this actor, as stored (e.g. `user:<id>`).
+    pub actor: Option<String>,
+    /// Only entries at or after this instant.
+    pub since: Option<i64>,
+    /// Only entries before this instant.
+    pub until: Option<i64>,
+    /// Only entries before this seq: the last seq of the previous page.
+    pub before_seq: Option<i64>,
+    /// At most this many (capped at 500).
+    pub limit: i64,
+}
+
+/// Where verification found the log broken, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The chain (empty when the problem is no one chain's).
+    pub chain: String,
+    /// The entry it concerns, when there is one.
+    pub seq: Option<i64>,
+    pub what: String,
+}
+
+impl Problem {
+    fn new(chain: &str, seq: Option<i64>, what: &str) -> Self {
+        Self {
+            chain: chain.to_owned(),
+            seq,
+            what: what.to_owned(),
+        }
+    }
+}
+
+/// One chain as verification walked it.
+#[derive(Debug, Clone)]
+pub struct ChainReport {
+    pub chain: String,
+    /// How many entries were read (a walk stops at the chain's first break).
+    pub entries: u64,
+    pub head_seq: i64,
+    pub start_seq: i64,
+}
+
+/// What verifying the log found: every chain, and every problem (none when it is intact).
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    pub chains: Vec<ChainReport>,
+    pub problems: Vec<Problem>,
+}
+
+/// The fields an entry's MAC covers, as stored.
+#[derive(sqlx::FromRow)]
+struct Record {
+    chain: String,
+    seq: i64,
+    id: String,
+    at: i64,
+    workspace_id: Option<String>,
+    actor: String,
+    action: String,
+    target: String,
+    client: Option<String>,
+    detail: String,
+}
+
+const COLUMNS: &str = "chain, seq, id, at, workspace_id, actor, action, target, client, detail";
+
+/// An entry with its MAC, as verification reads it.
+#[derive(sqlx::FromRow)]
+struct Sealed {
+    #[sqlx(flatten)]
+    record: Record,
+    key_version: i64,
+    mac: String,
+}
+
+/// A chain's row, with the last seq its entries hold (read in the same statement, so an entry
+/// appended meanwhile is in neither).
+#[derive(sqlx::FromRow)]
+struct ChainRow {
+    chain: String,
+    head_seq: i64,
+    head_mac: String,
+    start_seq: i64,
+    start_prev_mac: String,
+    checkpoint_version: Option<i64>,
+    checkpoint_mac: Option<String>,
+    last_seq: Option<i64>,
+}
+
+/// The text a MAC covers: each field as its length in bytes and its value, or `-` for none, so
+/// that no two different lists of fields read alike.
+#[derive(Default)]
+struct Canonical(String);
+
+impl Canonical {
+    fn field(mut self, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.0 += &format!("{}:{v}|", v.len()),
+            None => self.0 += "-|",
+        }
+        self
+    }
+
+    fn text(self, value: &str) -> Self {
+        self.field(Some(value))
+    }
+
+    fn number(self, value: i64) -> Self {
+        self.text(&value.to_string())
+    }
+}
+
+impl Record {
+    /// What its MAC covers.
+    fn canonical(&self) -> String {
+        Canonical::default()
+            .text(&self.chain)
+            .number(self.seq)
+            .text(&self.id)
+            .number(self.at)
+            .field(self.workspace_id.as_deref())
+            .text(&self.actor)
+            .text(&self.action)
+            .text(&self.target)
+            .field(self.client.as_deref())
+            .text(&self.detail)
+            .0
+    }
+}
+
+/// What a retention checkpoint's MAC covers: where the chain now starts and the MAC before it.
+fn checkpoint(chain: &str, start_seq: i64, start_prev_mac: &str) -> String {
+    Canonical::default()
+        .text("checkpoint")
+        .text(chain)
+        .number(start_seq)
+        .text(start_prev_mac)
+        .0
+}
+
+/// The MAC of `text` chained to `prev` under the newest master key: its version and the MAC (hex).
+fn sign(signer: &AuditSigner, prev: &[u8], text: &str) -> Result<(i64, String)> {
+    let (version, mac) = signer
+        .sign(prev, text.as_bytes())
+        .ok_or_else(|| VaultError::BadKeyring("no key to sign the audit log with".into()))?;
+    Ok((i64::from(version), hex::encode(mac)))
+}
+
+/// Checks `mac` (hex) over `text` chained to `prev` under the key `version`, and returns its bytes
+/// for the next entry to chain to. A MAC that is not hex, or a version no key can have, is no
+/// intact row's: it does not match.
+fn check(
+    signer: &AuditSigner,
+    version: i64,
+    prev: &[u8],
+    text: &str,
+    mac: &str,
+) -> Result<Vec<u8>, AuditMacError> {
+    let (Ok(version), Ok(mac)) = (MasterVersion::try_from(version), hex::decode(mac)) else {
+        return Err(AuditMacError::Mismatch);
+    };
+    signer.verify(version, prev, text.as_bytes(), &mac)?;
+    Ok(mac)
+}
+
+/// What is wrong with a chain's retention checkpoint, if anything: a chain that starts after its
+/// first entry needs one, vouching for where it starts.
+fn checkpoint_problem(signer: &AuditSigner, c: &ChainRow) -> Option<String> {
+    let start = c.start_seq;
+    match (c.checkpoint_version, &c.checkpoint_mac) {
+        (Some(v), Some(mac)) => {
+            let text = checkpoint(&c.chain, start, &c.start_prev_mac);
+            match check(signer, v, b"", &text, mac) {
+                Ok(_) => None,
+                Err(e @ AuditMacError::UnknownKey(_)) => {
+                    Some(format!("the retention checkpoint cannot be checked: {e}"))
+                }
+                Err(AuditMacError::Mismatch) => {
+                    Some("the checkpoint does not verify: the start was moved".into())
+                }
+            }
+        }
+        (None, None) if start != 1 => Some(format!("entries before seq {start} went with no checkpoint")),
+        (None, None) => None,
+        _ => Some("half a checkpoint: the other half was removed".into()),
+    }
+}
+
+impl TryFrom<Record> for AuditRow {
+    type Error = StoreError;
+
+    fn try_from(r: Record) -> Result<Self> {
+        Ok(AuditRow {
+            id: parse_id(&r.id)?,
+            chain: r.chain,
+            seq: r.seq,
+            at: r.at,
+            workspace: r.workspace_id.as_deref().map(parse_id).transpose()?,
+            actor: r.actor,
+            action: r.action,
+            target: r.target,
+            client: r.client,
+            detail: r.detail,
+        })
+    }
+}
+
+impl Store {
+    fn audit_signer(&self) -> AuditSigner {
+        AuditSigner::new(self.vault_handle())
+    }
+
+    /// Appends an entry to its chain in one transaction: taking the chain's head row first makes
+    /// appends to one chain wait for each other (a row lock on PostgreSQL, where other chains never
+    /// wait; the write lock on SQLite). Once committed, the new head is logged and, when the store
+    /// has one, written to the heads file; a failure there is logged and does not fail the append.
+    pub async fn audit(&self, e: NewAudit<'_>) -> Result<()> {
+        let workspace_id = e.workspace.map(|w| w.to_string());
+        let mut entry = Record {
+            chain: workspace_id.clone().unwrap_or_else(|| INSTANCE.to_owned()),
+            seq: 0,
+            id: AuditId::new().to_string(),
+            at: self.now(),
+            workspace_id,
+            actor: e.actor.to_string(),
+            action: e.action.to_owned(),
+            target: e.target,
+            client: e.client,
+            detail: e.detail,
+        };
+        let genesis = hex::encode(GENESIS);
+        let signer = self.audit_signer();
+        let insert = format!(
+            "INSERT INTO audit_entries ({COLUMNS}, key_version, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        );
+        let mac = on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO audit_chains (chain, head_seq, head_mac, start_seq, start_prev_mac) VALUES ($1, 0, $2, 1, $2)
+                 ON CONFLICT (chain) DO NOTHING")
+                .bind(&entry.chain).bind(&genesis).execute(&mut *tx).await?;
+            let (seq, prev): (i64, String) = sqlx::query_as(
+                "UPDATE audit_chains SET head_seq = head_seq + 1 WHERE chain = $1 RETURNING head_seq, head_mac")
+                .bind(&entry.chain).fetch_one(&mut *tx).await?;
+            let prev = hex::decode(prev)
+                .map_err(|_| StoreError::Corrupt(format!("audit chain {}: its head MAC is not hex", entry.chain)))?;
+            entry.seq = seq;
+            let (version, mac) = sign(&signer, &prev, &entry.canonical())?;
+            sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
+                .bind(&entry.chain).bind(seq).bind(&entry.id).bind(entry.at).bind(entry.workspace_id.as_deref())
+                .bind(&entry.actor).bind(&entry.action).bind(&entry.target).bind(entry.client.as_deref())
+                .bind(&entry.detail).bind(version).bind(&mac).execute(&mut *tx).await?;
+            sqlx::query("UPDATE audit_chains SET head_mac = $1 WHERE chain = $2")
+                .bind(&mac).bind(&entry.chain).execute(&mut *tx).await?;
+            tx.commit().await?;
+            mac
+        });
+        tracing::info!(target: "herald::audit", chain = %entry.chain, seq = entry.seq, mac = %mac,
+            action = %entry.action, "audit entry");
+        if let Some(path) = &self.audit_heads
+            && let Err(err) = audit_heads::record(path, &entry.chain, entry.seq, &mac)
+        {
+            tracing::error!(target: "herald::audit", error = %err, path = %path.display(), chain = %entry.chain,
+                seq = entry.seq, "the audit head was not written to the heads file (the entry is in the database)");
+        }
+        Ok(())
+    }
+
+    /// The workspace's entries that `f` selects, newest first.
+    pub async fn audit_entries(&self, ws: WorkspaceId, f: &AuditFilter) -> Result<Vec<AuditRow>> {
+        self.audit_list(&ws.to_string(), f).await
+    }
+
+    /// The instance's entries that `f` selects, newest first.
+    pub async fn audit_instance_entries(&self, f: &AuditFilter) -> Result<Vec<AuditRow>> {
+        self.audit_list(INSTANCE, f).await
+    }
+
+    async fn audit_list(&self, chain: &str, f: &AuditFilter) -> Result<Vec<AuditRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_entries WHERE chain = $1
+               AND ($2 IS NULL OR substr(action, 1, length($2)) = $2) AND ($3 IS NULL OR actor = $3)
+               AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5) AND ($6 IS NULL OR seq < $6)
+             ORDER BY seq DESC LIMIT $7"
+        );
+        let rows: Vec<Record> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(chain).bind(f.action_prefix.as_deref()).bind(f.actor.as_deref()).bind(f.since).bind(f.until)
+            .bind(f.before_seq).bind(f.limit.clamp(0, MAX_LIST)).fetch_all(pool).await?);
+        rows.into_iter().map(AuditRow::try_from).collect()
+    }
+
+    /// Verifies every chain from its start (or its retention checkpoint) to its head, and, given
+    /// the heads file, that the database still holds each head it records. Data problems are
+    /// reported, not returned as errors: only a failing database is an error.
+    pub async fn audit_verify(&self, heads: Option<&Path>) -> Result<VerifyReport> {
+        let signer = self.audit_signer();
+        let chains: Vec<ChainRow> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT chain, head_seq, head_mac, start_seq, start_prev_mac, checkpoint_version, checkpoint_mac,
+               (SELECT MAX(seq) FROM audit_entries e WHERE e.chain = c.chain) AS last_seq
+             FROM audit_chains c ORDER BY chain")
+            .fetch_all(pool).await?);
+        let headless: Vec<(String,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT DISTINCT chain FROM audit_entries WHERE chain NOT IN (SELECT chain FROM audit_chains) ORDER BY chain")
+            .fetch_all(pool).await?);
+        let mut report = VerifyReport::default();
+        for c in &chains {
+            let walked = self.verify_chain(&signer, c, &mut report.problems).await?;
+            report.chains.push(walked);
+        }
+        for (chain,) in headless {
+            let what = "entries whose chain's row in audit_chains was removed";
+            report.problems.push(Problem::new(&chain, None, what));
+        }
+        if let Some(path) = heads {
+            self.verify_heads(path, &mut report.problems).await?;
+        }
+        Ok(report)
+    }
+
+    /// Walks one chain up to its head, noting where it breaks in `problems`. The walk stops at the
+    /// first break: every later entry would fail with it.
+    async fn verify_chain(
+        &self,
+        signer: &AuditSigner,
+        c: &ChainRow,
+        problems: &mut Vec<Problem>,
+    ) -> Result<ChainReport> {
+        let (start, head) = (c.start_seq, c.head_seq);
+        let mut report = ChainReport {
+            chain: c.chain.clone(),
+            entries: 0,
+            head_seq: head,
+            start_seq: start,
+        };
+        let note = |seq: Option<i64>, what: &str| Problem::new(&c.chain, seq, what);
+        if let Some(what) = checkpoint_problem(signer, c) {
+            problems.push(note(None, &what));
+        }
+        if let Some(last) = c.last_seq
+            && last > head
+        {
+            let what = format!("seq {last} lies beyond the head at seq {head}: the head was rewound");
+            problems.push(note(Some(head + 1), &what));
+        }
+        let sql = format!(
+            "SELECT {COLUMNS}, key_version, mac FROM audit_entries WHERE chain = $1 AND seq > $2 AND seq <= $3
+             ORDER BY seq LIMIT $4"
+        );
+        // A start MAC that is not hex chains nothing: the first entry will not verify.
+        let mut prev = hex::decode(&c.start_prev_mac).unwrap_or_default();
+        let (mut next, mut end_mac) = (start, c.start_prev_mac.clone());
+        let mut after = i64::MIN;
+        loop {
+            let page: Vec<Sealed> = on_db!(self.db(), pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(&c.chain).bind(after).bind(head).bind(PAGE).fetch_all(pool).await?);
+            let last_page = page.len() < PAGE as usize;
+            for e in page {
+                report.entries += 1;
+                let seq = e.record.seq;
+                after = seq;
+                if seq != next {
+                    let what = if seq < next {
+                        format!("seq {seq} lies before the start at seq {next}: the start was moved")
+                    } else if next == start {
+                        format!("entries before seq {seq} are missing (the chain starts at seq {start})")
+                    } else {
+                        format!("seq {next} is missing (the next entry is seq {seq}): entries were removed")
+                    };
+                    // The first seq out of place.
+                    problems.push(note(Some(next.min(seq)), &what));
+                    return Ok(report);
+                }
+                let what = match check(signer, e.key_version, &prev, &e.record.canonical(), &e.mac) {
+                    Ok(mac) => {
+                        prev = mac;
+                        end_mac = e.mac;
+                        next = seq + 1;
+                        continue;
+                    }
+                    Err(err @ AuditMacError::UnknownKey(_)) => {
+                        format!("seq {seq} cannot be checked: {err}")
+                    }
+                    Err(AuditMacError::Mismatch) => {
+                        format!("seq {seq} does not verify: altered, reordered or its predecessor removed")
+                    }
+                };
+                problems.push(note(Some(seq), &what));
+                return Ok(report);
+            }
+            if last_page {
+                break;
+            }
+        }
+        let end = next - 1;
+        if end < head {
+            let what = format!("the newest entries after seq {end} were removed (the head is seq {head})");
+            problems.push(note(Some(next), &what));
+        } else if end_mac != c.head_mac {
+            problems.push(note(Some(end), "the head's MAC is not the newest entry's"));
+        }
+        Ok(report)
+    }
+
+    /// Checks that the database still holds each head the heads file records, with its MAC. A head
+    /// the chain's start has since passed was cut by retention (its checkpoint vouches for it).
+    async fn verify_heads(&self, path: &Path, problems: &mut Vec<Problem>) -> Result<()> {
+        let heads = match audit_heads::read(path) {
+            Ok(heads) => heads,
+            Err(e) => {
+                let what = format!("the heads file {} cannot be read: {e}", path.display());
+                problems.push(Problem::new("", None, &what));
+                return Ok(());
+            }
+        };
+        for (chain, head) in heads {
+            let (mac, last, start): (Option<String>, Option<i64>, Option<i64>) = on_db!(self.db(), pool => sqlx::query_as(
+                "SELECT (SELECT mac FROM audit_entries WHERE chain = $1 AND seq = $2),
+                        (SELECT MAX(seq) FROM audit_entries WHERE chain = $1),
+                        (SELECT start_seq FROM audit_chains WHERE chain = $1)")
+                .bind(&chain).bind(head.seq).fetch_one(pool).await?);
+            if start.is_some_and(|s| head.seq < s) || mac.as_deref() == Some(head.mac.as_str()) {
+                continue;
+            }
+            let ends = match last {
+                Some(m) => format!("ends at seq {m}"),
+                None => "holds none of its entries".to_owned(),
+            };
+            let (seq, recorded) = (head.seq, head.mac.chars().take(12).collect::<String>());
+            let what = format!(
+                "the heads file records seq {seq} (mac {recorded}…) but the database {ends}: \
+                 the newest entries were removed or altered"
+            );
+            problems.push(Problem::new(&chain, Some(seq), &what));
+        }
+        Ok(())
+    }
+
+    /// Retention: deletes each chain's entries older than `before`, from its start up to the first
+    /// entry that is not (so the chain stays whole) and never its newest (so it stays anchored to
+    /// its head). Each chain is cut in its own transaction, which moves its start and signs a new
+    /// checkpoint over it. Returns how many entries went.
+    pub async fn audit_cut(&self, before: i64) -> Result<u64> {
+        let chains: Vec<(String,)> = on_db!(self.db(), pool =>
+            sqlx::query_as("SELECT chain FROM audit_chains ORDER BY chain").fetch_all(pool).await?);
+        let signer = self.audit_signer();
+        let mut removed = 0;
+        for (chain,) in chains {
+            removed += self.audit_cut_chain(&signer, &chain, before).await?;
+        }
+        Ok(removed)
+    }
+
+    async fn audit_cut_chain(&self, signer: &AuditSigner, chain: &str, before: i64) -> Result<u64> {
+        on_db!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            // Taking the head first keeps appends to the chain waiting until the cut is done.
+            let (head_seq, start_seq): (i64, i64) = sqlx::query_as(
+                "UPDATE audit_chains SET head_seq = head_seq WHERE chain = $1 RETURNING head_seq, start_seq")
+                .bind(chain).fetch_one(&mut *tx).await?;
+            let (recent,): (Option<i64>,) = sqlx::query_as(
+                "SELECT MIN(seq) FROM audit_entries WHERE chain = $1 AND at >= $2")
+                .bind(chain).bind(before).fetch_one(&mut *tx).await?;
+            let last = recent.unwrap_or(head_seq).min(head_seq) - 1;
+            if last < start_seq {
+                return Ok(0);
+            }
+            let kept: Option<(String,)> = sqlx::query_as("SELECT mac FROM audit_entries WHERE chain = $1 AND seq = $2")
+                .bind(chain).bind(last).fetch_optional(&mut *tx).await?;
+            let Some((prev_mac,)) = kept else {
+                tracing::error!(target: "herald::audit", chain, seq = last,
+                    "the audit chain lacks the entry a retention cut would start after; nothing was cut, run a verification");
+                return Ok(0);
+            };
+            let removed = sqlx::query("DELETE FROM audit_entries WHERE chain = $1 AND seq <= $2")
+                .bind(chain).bind(last).execute(&mut *tx).await?.rows_affected();
+            let (version, mac) = sign(signer, b"", &checkpoint(chain, last + 1, &prev_mac))?;
+            sqlx::query(
+                "UPDATE audit_chains SET start_seq = $1, start_prev_mac = $2, checkpoint_version = $3, checkpoint_mac = $4
+                 WHERE chain = $5")
+                .bind(last + 1).bind(&prev_mac).bind(version).bind(&mac).bind(chain).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(removed)
+        })
+    }
+
+    /// The master key versions the audit log still needs to verify (its entries' and checkpoints'):
+    /// retiring one of them would make those unverifiable.
+    pub async fn audit_key_versions_in_use(&self) -> Result<Vec<MasterVersion>> {
+        let rows: Vec<(i64,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT key_version FROM audit_entries
+             UNION SELECT checkpoint_version FROM audit_chains WHERE checkpoint_version IS NOT NULL ORDER BY 1")
+            .fetch_all(pool).await?);
+        rows.into_iter().map(|(v,)| version(v)).collect()
+    }
+}

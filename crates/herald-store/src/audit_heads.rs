@@ -1,0 +1,79 @@
+//! The audit heads file: each audit chain's newest seq and MAC, kept outside the database, so that
+//! removing a chain's newest entries and rewinding its head in the database still shows. Several
+//! processes append, so a write holds a lock file and never moves a head backwards.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// A chain's head as the file records it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Head {
+    pub(crate) seq: i64,
+    /// Hex.
+    pub(crate) mac: String,
+}
+
+/// `path` with `suffix` added to its file name.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
+/// Each chain's head as the file records it (none when there is no file yet).
+pub(crate) fn read(path: &Path) -> io::Result<BTreeMap<String, Head>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(io::Error::other),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Records `chain`'s head at `seq` with `mac`, unless the file already holds a later one (another
+/// process appended meanwhile). The file is replaced whole, under the lock file `<path>.lock`.
+pub(crate) fn record(path: &Path, chain: &str, seq: i64, mac: &str) -> io::Result<()> {
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(beside(path, ".lock"))?;
+    lock.lock()?;
+    let mut heads = read(path)?;
+    if heads.get(chain).is_some_and(|h| h.seq >= seq) {
+        return Ok(());
+    }
+    let head = Head {
+        seq,
+        mac: mac.to_owned(),
+    };
+    heads.insert(chain.to_owned(), head);
+    let json = serde_json::to_vec_pretty(&heads).map_err(io::Error::other)?;
+    let tmp = beside(path, ".tmp");
+    let mut f = File::create(&tmp)?;
+    f.write_all(&json)?;
+    f.sync_all()?;
+    // The lock is let go when `lock` closes, after the rename.
+    std::fs::rename(tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_never_moves_backwards_and_each_chain_keeps_its_own() {
+        let dir = std::env::temp_dir().join(format!("herald-heads-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("audit-heads.json");
+        assert!(read(&path).unwrap().is_empty(), "no file yet: no heads");
+        record(&path, "a", 5, "aa").unwrap();
+        record(&path, "a", 3, "older").unwrap();
+        record(&path, "b", 1, "bb").unwrap();
+        let heads = read(&path).unwrap();
+        assert_eq!((heads["a"].seq, heads["a"].mac.as_str()), (5, "aa"));
+        assert_eq!((heads["b"].seq, heads["b"].mac.as_str()), (1, "bb"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

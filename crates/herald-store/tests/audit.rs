@@ -1,0 +1,208 @@
+//! Audit log tests, each run on SQLite and on PostgreSQL: an untouched log verifies, each way of
+//! tampering with it straight in the database is named, and a workspace lists only its own.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::on_both_backends;
+use herald_domain::{ApiTokenId, Clock, UserId, WorkspaceId};
+use herald_store::{Actor, AuditFilter, Db, NewAudit, Store, VerifyReport};
+use herald_vault::{KeySource, Vault};
+use jiff::SignedDuration;
+
+/// Appends an entry by the system to a workspace's chain (the instance's for `None`).
+async fn log(s: &Store, ws: Option<WorkspaceId>, action: &str) {
+    let e = NewAudit {
+        workspace: ws,
+        actor: Actor::System,
+        action,
+        target: String::new(),
+        client: None,
+        detail: String::new(),
+    };
+    s.audit(e).await.unwrap();
+}
+
+/// Runs a statement straight on the database, as someone with access to it could.
+async fn tamper(s: &Store, sql: String) {
+    let sql = sqlx::AssertSqlSafe(sql);
+    match s.db() {
+        Db::Sqlite(p) => {
+            sqlx::query(sql).execute(p).await.unwrap();
+        }
+        Db::Postgres(p) => {
+            sqlx::query(sql).execute(p).await.unwrap();
+        }
+    }
+}
+
+/// Whether verification named this chain at this seq.
+fn names(r: &VerifyReport, chain: impl std::fmt::Display, seq: Option<i64>) -> bool {
+    let chain = chain.to_string();
+    r.problems.iter().any(|p| p.chain == chain && p.seq == seq)
+}
+
+const ACTIONS: [&str; 4] = ["auth.signin", "profile.added", "post.created", "auth.signout"];
+
+on_both_backends! {
+    an_untouched_log_verifies => |s: Store| async move {
+        let ws = WorkspaceId::new();
+        for action in &ACTIONS[..3] {
+            log(&s, Some(ws), action).await;
+            log(&s, None, action).await;
+        }
+        let r = s.audit_verify(None).await.unwrap();
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        assert_eq!(r.chains.len(), 2);
+        for c in &r.chains {
+            assert_eq!((c.entries, c.head_seq, c.start_seq), (3, 3, 1), "{c:?}");
+        }
+        assert_eq!(s.audit_key_versions_in_use().await.unwrap(), vec![1]);
+    };
+
+    an_edited_entry_is_named_by_its_chain_and_seq => |s: Store| async move {
+        let (a, b) = (WorkspaceId::new(), WorkspaceId::new());
+        for action in &ACTIONS[..3] {
+            log(&s, Some(a), action).await;
+            log(&s, Some(b), action).await;
+        }
+        tamper(&s, format!("UPDATE audit_entries SET target = 'profile:1' WHERE chain = '{a}' AND seq = 2")).await;
+        let r = s.audit_verify(None).await.unwrap();
+        assert!(names(&r, a, Some(2)), "{:?}", r.problems);
+        assert!(r.problems[0].what.contains("altered"), "{:?}", r.problems);
+        assert_eq!(r.problems.len(), 1, "the other chain is intact: {:?}", r.problems);
+    };
+
+    entries_swapped_in_order_are_named => |s: Store| async move {
+        let ws = WorkspaceId::new();
+        for action in ACTIONS {
+            log(&s, Some(ws), action).await;
+        }
+        for (from, to) in [(2, -1), (3, 2), (-1, 3)] {
+            tamper(&s, format!("UPDATE audit_entries SET seq = {to} WHERE chain = '{ws}' AND seq = {from}")).await;
+        }
+        let r = s.audit_verify(None).await.unwrap();
+        assert!(names(&r, ws, Some(2)), "{:?}", r.problems);
+    };
+
+    a_removed_entry_is_named_by_the_missing_seq => |s: Store| async move {
+        let ws = WorkspaceId::new();
+        for action in ACTIONS {
+            log(&s, Some(ws), action).await;
+        }
+        tamper(&s, format!("DELETE FROM audit_entries WHERE chain = '{ws}' AND seq = 2")).await;
+        let r = s.audit_verify(None).await.unwrap();
+        assert!(names(&r, ws, Some(2)), "{:?}", r.problems);
+        assert!(r.problems[0].what.contains("missing"), "{:?}", r.problems);
+    };
+
+    the_newest_entries_removed_with_the_head_rewound_show_against_the_heads_file => |s: Store| async move {
+        let dir = std::env::temp_dir().join(format!("herald-audit-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let heads = dir.join("audit-heads.json");
+        let s = s.with_audit_heads(heads.clone());
+        let ws = WorkspaceId::new();
+        for action in ACTIONS {
+            log(&s, Some(ws), action).await;
+        }
+        log(&s, None, "instance.started").await;
+        tamper(&s, format!("DELETE FROM audit_entries WHERE chain = '{ws}' AND seq > 2")).await;
+        tamper(&s, format!(
+            "UPDATE audit_chains SET head_seq = 2,
+               head_mac = (SELECT mac FROM audit_entries WHERE chain = '{ws}' AND seq = 2)
+             WHERE chain = '{ws}'")).await;
+        let r = s.audit_verify(None).await.unwrap();
+        assert!(r.problems.is_empty(), "the database alone looks whole: {:?}", r.problems);
+        let r = s.audit_verify(Some(heads.as_path())).await.unwrap();
+        assert!(names(&r, ws, Some(4)), "{:?}", r.problems);
+        assert_eq!(r.problems.len(), 1, "the instance chain is whole: {:?}", r.problems);
+        std::fs::remove_dir_all(dir).unwrap();
+    };
+
+    a_retention_cut_moves_the_start_behind_a_checkpoint_that_vouches_for_it => |s: Store| async move {
+        let (a, b) = (WorkspaceId::new(), WorkspaceId::new());
+        for ws in [a, b] {
+            for action in &ACTIONS[..3] {
+                log(&s, Some(ws), action).await;
+            }
+        }
+        s.clock().advance(SignedDuration::from_hours(2));
+        for ws in [a, b] {
+            log(&s, Some(ws), "post.published").await;
+            log(&s, Some(ws), "auth.signout").await;
+        }
+        let before = s.clock().now().as_microsecond() - 3_600_000_000;
+        assert_eq!(s.audit_cut(before).await.unwrap(), 6);
+        let r = s.audit_verify(None).await.unwrap();
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        for c in &r.chains {
+            assert_eq!((c.start_seq, c.head_seq, c.entries), (4, 5, 2), "{c:?}");
+        }
+        assert_eq!(s.audit_cut(before).await.unwrap(), 0, "nothing more is old enough");
+        // In `a`, the first entry kept is removed; in `b` too, with the start moved past it.
+        tamper(&s, format!("DELETE FROM audit_entries WHERE chain = '{a}' AND seq = 4")).await;
+        tamper(&s, format!(
+            "UPDATE audit_chains SET start_seq = 5,
+               start_prev_mac = (SELECT mac FROM audit_entries WHERE chain = '{b}' AND seq = 4)
+             WHERE chain = '{b}'")).await;
+        tamper(&s, format!("DELETE FROM audit_entries WHERE chain = '{b}' AND seq = 4")).await;
+        let r = s.audit_verify(None).await.unwrap();
+        assert!(names(&r, a, Some(4)), "{:?}", r.problems);
+        assert!(names(&r, b, None) && r.problems.iter().any(|p| p.what.contains("checkpoint")), "{:?}", r.problems);
+    };
+
+    entries_under_a_retired_master_key_cannot_be_checked_and_say_so => |s: Store| async move {
+        let ws = WorkspaceId::new();
+        log(&s, Some(ws), "auth.signin").await;
+        let mut ring = (*s.vault().ring()).clone();
+        ring.add_new_version().unwrap();
+        ring.remove(1);
+        let rotated = Store::new(s.db().clone(), Arc::new(Vault::new(ring, KeySource::Inline)), Clock::system());
+        log(&rotated, Some(ws), "auth.signout").await;
+        assert_eq!(rotated.audit_key_versions_in_use().await.unwrap(), vec![1, 2]);
+        let r = rotated.audit_verify(None).await.unwrap();
+        assert!(names(&r, ws, Some(1)) && r.problems[0].what.contains("version 1"), "{:?}", r.problems);
+        let r = s.audit_verify(None).await.unwrap();
+        assert!(names(&r, ws, Some(2)), "the old ring does not know version 2: {:?}", r.problems);
+    };
+
+    a_workspace_lists_only_its_own_entries_newest_first => |s: Store| async move {
+        let (a, b) = (WorkspaceId::new(), WorkspaceId::new());
+        for action in &ACTIONS[..3] {
+            log(&s, Some(a), action).await;
+        }
+        log(&s, Some(b), "auth.signin").await;
+        log(&s, None, "auth.signin").await;
+        let (user, token) = (UserId::new(), ApiTokenId::new());
+        s.audit(NewAudit {
+            workspace: Some(a),
+            actor: Actor::Token { token, user },
+            action: "profile.disconnected",
+            target: "profile:1".into(),
+            client: Some("203.0.113.7".into()),
+            detail: "by_token".into(),
+        }).await.unwrap();
+        let all = AuditFilter { limit: 100, ..AuditFilter::default() };
+        let mine = s.audit_entries(a, &all).await.unwrap();
+        assert_eq!(mine.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 3, 2, 1]);
+        assert!(mine.iter().all(|e| e.workspace == Some(a) && e.chain == a.to_string()), "{mine:?}");
+        let newest = &mine[0];
+        assert_eq!(newest.actor, format!("token:{token}/user:{user}"));
+        assert_eq!((newest.target.as_str(), newest.client.as_deref(), newest.detail.as_str()), ("profile:1", Some("203.0.113.7"), "by_token"));
+        let theirs = s.audit_entries(b, &all).await.unwrap();
+        assert_eq!((theirs.len(), theirs[0].workspace), (1, Some(b)));
+        let instance = s.audit_instance_entries(&all).await.unwrap();
+        assert_eq!((instance.len(), instance[0].workspace, instance[0].client.as_deref()), (1, None, None));
+        let signins = AuditFilter { action_prefix: Some("auth.".into()), before_seq: Some(3), ..all.clone() };
+        let page = s.audit_entries(a, &signins).await.unwrap();
+        assert_eq!(page.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), vec!["auth.signin"]);
+        let by_system = AuditFilter { actor: Some(Actor::System.to_string()), limit: 2, ..AuditFilter::default() };
+        assert_eq!(s.audit_entries(a, &by_system).await.unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 2]);
+        let now = s.clock().now().as_microsecond();
+        let later = AuditFilter { since: Some(now + 1), ..all.clone() };
+        assert!(s.audit_entries(a, &later).await.unwrap().is_empty());
+        let earlier = AuditFilter { until: Some(now + 1), ..all };
+        assert_eq!(s.audit_entries(a, &earlier).await.unwrap().len(), 4);
+    };
+}
