@@ -133,6 +133,7 @@ impl Dispatcher {
                 match saved {
                     Ok(()) => {
                         tracing::info!(profile = %p.profile, "access token refreshed");
+                        self.audit(&p, "profile.refreshed", "").await;
                         // A refresh token that rotates would leave the grant and the profiles
                         // sharing it with one that no longer works: they get the new pair too.
                         match shared {
@@ -223,7 +224,22 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Records what the token care did to a profile in its workspace's audit chain.
+    async fn audit(&self, p: &ProfileDue, action: &str, detail: &str) {
+        self.store
+            .audit_after(herald_store::NewAudit {
+                workspace: Some(p.workspace),
+                actor: herald_store::Actor::System,
+                action,
+                target: format!("profile:{}", p.profile),
+                client: None,
+                detail: detail.to_owned(),
+            })
+            .await;
+    }
+
     async fn hold(&self, p: ProfileDue, reason: ReconnectReason) -> Result<(), herald_store::StoreError> {
+        self.audit(&p, "profile.needs_reconnect", reason.as_str()).await;
         let parked = self
             .store
             .hold_for_reconnect(p.workspace, p.profile, reason, reason.explain())

@@ -588,6 +588,15 @@ impl Dispatcher {
             ..Default::default()
         };
         self.store.transition(c, DeliveryStatus::Published, t).await?;
+        let entry = herald_store::NewAudit {
+            workspace: Some(c.workspace),
+            actor: herald_store::Actor::System,
+            action: "post.published",
+            target: format!("post:{}", c.post),
+            client: None,
+            detail: format!("delivery:{} profile:{}", c.id, c.profile),
+        };
+        self.store.audit_after(entry).await;
         if let Some(n) = note {
             self.notify_note(c, &n.message).await?;
         }

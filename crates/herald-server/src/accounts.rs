@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use herald_domain::{ApiTokenId, UserId, WorkspaceId};
-use herald_store::NewSession;
+use herald_store::{Actor, NewSession};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
@@ -15,7 +15,7 @@ use crate::auth::{Caller, cookie, hash_secret, micros, random_secret};
 use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Body, rfc3339};
-use crate::{password, throttle};
+use crate::{audit, password, throttle};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,6 +118,27 @@ pub(crate) async fn sign_up(
             other => other.into(),
         })?;
     let cookie = start_session(state, user, headers, addr).await?;
+    let by = Actor::User(user);
+    audit::record(
+        state,
+        None,
+        by,
+        "auth.signup",
+        format!("user:{user}"),
+        Some(addr),
+        "",
+    )
+    .await;
+    audit::record(
+        state,
+        Some(ws),
+        by,
+        "workspace.created",
+        format!("workspace:{ws}"),
+        Some(addr),
+        "",
+    )
+    .await;
     Ok((user, email, ws, cookie))
 }
 
@@ -160,6 +181,20 @@ pub(crate) async fn sign_in(
     let ok = state.hashing.verify(slot, password, hash).await?;
     let Some(user) = user.filter(|_| ok) else {
         throttle::failed(state, &attempt).await?;
+        let (target, detail) = match user {
+            Some(u) => (format!("user:{u}"), "wrong_password"),
+            None => (String::new(), "unknown_account"),
+        };
+        audit::record(
+            state,
+            None,
+            Actor::Anonymous,
+            "auth.signin_failed",
+            target,
+            Some(addr),
+            detail,
+        )
+        .await;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
@@ -168,6 +203,17 @@ pub(crate) async fn sign_in(
     };
     throttle::succeeded(state, &attempt).await?;
     let cookie = start_session(state, user, headers, addr).await?;
+    let target = format!("user:{user}");
+    audit::record(
+        state,
+        None,
+        Actor::User(user),
+        "auth.signin",
+        target,
+        Some(addr),
+        "password",
+    )
+    .await;
     Ok((user, email, cookie))
 }
 
@@ -242,6 +288,20 @@ pub(crate) async fn change_password(
         .revoke_other_sessions(caller.user, caller.session)
         .await?;
     tracing::info!(user = %caller.user, sessions_ended = ended, "password changed");
+    let (target, detail) = (
+        format!("user:{}", caller.user),
+        format!("other_sessions_ended={ended}"),
+    );
+    audit::record(
+        state,
+        None,
+        audit::actor(caller),
+        "auth.password_changed",
+        target,
+        Some(addr),
+        &detail,
+    )
+    .await;
     Ok(ended)
 }
 
@@ -294,6 +354,7 @@ const MAX_TOKEN_DAYS: u32 = 5 * 366;
 pub(crate) async fn create_token(
     state: &AppState,
     caller: &Caller,
+    addr: ClientAddr,
     name: &str,
     days: Option<u32>,
 ) -> ApiResult<(herald_store::ApiTokenRow, String)> {
@@ -326,6 +387,17 @@ pub(crate) async fn create_token(
         .store
         .create_api_token(caller.user, name, &hash_secret(&secret), expires_at)
         .await?;
+    let lasts = days.map_or("never_expires".to_owned(), |d| format!("expires_in_days={d}"));
+    audit::record(
+        state,
+        None,
+        audit::actor(caller),
+        "token.created",
+        format!("token:{}", row.id),
+        Some(addr),
+        &lasts,
+    )
+    .await;
     Ok((row, secret))
 }
 
@@ -341,8 +413,8 @@ pub(crate) fn tokens() -> MethodRouter<AppState> {
             .collect();
         Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
     })
-    .post(|State(state): State<AppState>, caller: Caller, Body(t): Body<NewToken>| async move {
-        let (row, secret) = create_token(&state, &caller, &t.name, t.expires_in_days).await?;
+    .post(|State(state): State<AppState>, caller: Caller, addr: ClientAddr, Body(t): Body<NewToken>| async move {
+        let (row, secret) = create_token(&state, &caller, addr, &t.name, t.expires_in_days).await?;
         let body = json!({"id": row.id, "name": row.name, "token": secret, "created_at": rfc3339(row.created_at),
             "expires_at": row.expires_at.map(rfc3339),
             "note": "This is the only time the token is shown; store it now."});
@@ -352,14 +424,35 @@ pub(crate) fn tokens() -> MethodRouter<AppState> {
 
 pub(crate) fn token() -> MethodRouter<AppState> {
     delete(
-        |State(state): State<AppState>, caller: Caller, Path(id): Path<String>| async move {
-            let id: ApiTokenId = id.parse().map_err(|_| ApiError::not_found("token"))?;
-            state
-                .store
-                .revoke_api_token(caller.user, id)
-                .await
-                .map_err(ApiError::missing("token"))?;
+        |State(state): State<AppState>, caller: Caller, addr: ClientAddr, Path(id): Path<String>| async move {
+            revoke_token(&state, &caller, addr, &id).await?;
             Ok::<_, ApiError>(StatusCode::NO_CONTENT)
         },
     )
+}
+
+/// Revokes one of the caller's tokens (the API's and the settings page's); another's is 404.
+pub(crate) async fn revoke_token(
+    state: &AppState,
+    caller: &Caller,
+    addr: ClientAddr,
+    id: &str,
+) -> ApiResult<()> {
+    let id: ApiTokenId = id.parse().map_err(|_| ApiError::not_found("token"))?;
+    state
+        .store
+        .revoke_api_token(caller.user, id)
+        .await
+        .map_err(ApiError::missing("token"))?;
+    audit::record(
+        state,
+        None,
+        audit::actor(caller),
+        "token.revoked",
+        format!("token:{id}"),
+        Some(addr),
+        "",
+    )
+    .await;
+    Ok(())
 }

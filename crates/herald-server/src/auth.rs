@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
-use herald_domain::{Role, SessionId, UserId, WorkspaceId};
+use herald_domain::{ApiTokenId, Role, SessionId, UserId, WorkspaceId};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -49,6 +49,8 @@ pub(crate) struct Caller {
     pub session_hash: Option<String>,
     /// The browser session, when the caller came with a cookie (not an API token).
     pub session: Option<SessionId>,
+    /// The personal API token, when the caller came with one.
+    pub token: Option<ApiTokenId>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -65,7 +67,7 @@ impl FromRequestParts<AppState> for Caller {
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or_else(ApiError::unauthenticated)?;
-            let user = state
+            let (token, user) = state
                 .store
                 .api_token_user(&hash_secret(token.trim()))
                 .await?
@@ -74,6 +76,7 @@ impl FromRequestParts<AppState> for Caller {
                 user,
                 session_hash: None,
                 session: None,
+                token: Some(token),
             });
         }
         let session =
@@ -88,6 +91,7 @@ impl FromRequestParts<AppState> for Caller {
             user: found.user,
             session_hash: Some(hash),
             session: Some(found.session),
+            token: None,
         })
     }
 }

@@ -14,7 +14,7 @@ use herald_domain::platform::{Feature, Login};
 use herald_domain::profile::{Backend, ConnectionState, ReconnectReason, SecretKind};
 use herald_domain::{GrantId, UserId, WorkspaceId};
 use herald_platforms::{Account, PersonGrant, PlatformError};
-use herald_store::{GrantRow, NewGrant, NewProfile, ProfileRow};
+use herald_store::{Actor, GrantRow, NewGrant, NewProfile, ProfileRow};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -40,6 +40,7 @@ pub(crate) async fn connect(
     state: &AppState,
     grant: &GrantRow,
     c: &Account,
+    by: herald_store::Actor,
 ) -> Result<(herald_domain::ProfileId, u64), herald_store::StoreError> {
     let now = state.store.clock().now().as_microsecond();
     let renew = match grant.renews {
@@ -67,6 +68,7 @@ pub(crate) async fn connect(
         },
         &c.token,
         renew.as_ref(),
+        by,
     )
     .await
 }
@@ -119,13 +121,17 @@ pub(crate) async fn complete_person(
         .map_err(store_failed)?;
     let mut reconnected = Vec::new();
     for c in accounts.iter().filter(|c| chosen(&before, c).is_some()) {
-        connect(state, &grant, c).await.map_err(store_failed)?;
+        connect(state, &grant, c, Actor::User(user))
+            .await
+            .map_err(store_failed)?;
         reconnected.push(format!("{} ({})", c.handle, c.platform.display_name()));
     }
     if before.is_empty()
         && let [only] = accounts.as_slice()
     {
-        connect(state, &grant, only).await.map_err(store_failed)?;
+        connect(state, &grant, only, Actor::User(user))
+            .await
+            .map_err(store_failed)?;
         reconnected.push(format!("{} ({})", only.handle, only.platform.display_name()));
     }
     // Profiles chosen before whose account this login no longer covers (its Page was unticked in
@@ -330,7 +336,7 @@ pub(crate) fn accounts() -> MethodRouter<AppState> {
                 ));
             }
             for c in accounts.iter().filter(|c| wanted.contains(key(c).as_str())) {
-                connect(&state, &grant, c).await?;
+                connect(&state, &grant, c, crate::audit::actor(&caller)).await?;
             }
             let now = crate::profiles::Moment::of(&state);
             let profiles = state.store.profiles_of_grant(ws, grant.id).await?;
@@ -405,6 +411,9 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                 profiles += 1;
             }
             state.store.delete_grant(ws, id).await?;
+            let detail = format!("disconnected_profiles={profiles} revoked_at_platform={revoked}");
+            let (by, target) = (crate::audit::actor(&caller), format!("connection:{id}"));
+            crate::audit::record(&state, Some(ws), by, "connection.deleted", target, None, &detail).await;
             Ok::<_, ApiError>(axum::Json(json!({
                 "status": "deleted", "disconnected_profiles": profiles, "cancelled_deliveries": cancelled,
                 "revoked_at_platform": revoked,

@@ -431,7 +431,7 @@ pub(crate) async fn complete(
         .ok_or_else(|| exchange_failed(platform.display_name(), &unavailable(platform)))?;
     match exchanged {
         Exchanged::Person(g) => crate::choose::complete_person(state, ws, user, login, g).await,
-        Exchanged::Account(g) => complete_account(state, ws, platform, login, g).await,
+        Exchanged::Account(g) => complete_account(state, ws, user, platform, login, g).await,
     }
 }
 
@@ -462,6 +462,7 @@ pub(crate) async fn save_profile(
     profile: NewProfile<'_>,
     token: &SecretString,
     renew: Option<&SecretString>,
+    by: herald_store::Actor,
 ) -> Result<(ProfileId, u64), herald_store::StoreError> {
     let ws = profile.workspace;
     let platform = profile.platform.to_owned();
@@ -486,6 +487,16 @@ pub(crate) async fn save_profile(
         }
     }
     tracing::info!(profile = %id, platform, "profile connected");
+    crate::audit::record(
+        state,
+        Some(ws),
+        by,
+        "profile.connected",
+        format!("profile:{id}"),
+        None,
+        &platform,
+    )
+    .await;
     crate::engagement::remember_live_facts(state, ws, id).await;
     let requeued = state.store.requeue_after_reconnect(ws, id).await?;
     if requeued > 0 {
@@ -498,6 +509,7 @@ pub(crate) async fn save_profile(
 async fn complete_account(
     state: &AppState,
     ws: WorkspaceId,
+    user: UserId,
     platform: Platform,
     login: Login,
     grant: herald_platforms::Grant,
@@ -519,6 +531,7 @@ async fn complete_account(
         },
         &grant.access_token,
         grant.renew.as_ref().map(|r| &r.token),
+        herald_store::Actor::User(user),
     )
     .await
     .map_err(store_failed)?;

@@ -114,6 +114,17 @@ pub(crate) fn settings() -> MethodRouter<AppState> {
                     ));
                 }
                 state.store.set_catch_up_minutes(ws, m).await?;
+                let (by, detail) = (crate::audit::actor(&caller), format!("catch_up_minutes={m}"));
+                crate::audit::record(
+                    &state,
+                    Some(ws),
+                    by,
+                    "settings.changed",
+                    format!("workspace:{ws}"),
+                    None,
+                    &detail,
+                )
+                .await;
             }
             let minutes = state.store.catch_up_minutes(ws).await?;
             Ok(axum::Json(json!({ "catch_up_minutes": minutes })))

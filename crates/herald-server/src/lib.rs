@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod assets;
+mod audit;
 mod auth;
 mod calendar;
 mod choices;
@@ -836,6 +837,20 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/dismiss",
             deliveries::dismiss(),
             vec![op("post", EDITOR, "Stop asking about an unconfirmed delivery")],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/audit",
+            audit::list(),
+            vec![op(
+                "get",
+                ADMIN,
+                "The workspace's audit log, newest first: `action` (a prefix), `actor`, `since`, `until` (RFC 3339), `before` (the `next_before` of the previous page), `limit` (1 to 500)",
+            )],
+        ),
+        (
+            "/audit",
+            audit::page(),
+            vec![op("get", ADMIN, "Page: the workspace's audit log, with filters")],
         ),
         (
             "/api/v1/workspaces/{ws}/notifications",

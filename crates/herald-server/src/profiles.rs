@@ -148,7 +148,7 @@ pub(crate) fn one() -> MethodRouter<AppState> {
                 cancelled,
                 revoked,
                 note,
-            } = disconnect(&state, ws, id).await?;
+            } = disconnect(&state, ws, id, crate::audit::actor(&caller)).await?;
             Ok::<_, ApiError>(axum::Json(json!({
                 "status": "disconnected", "cancelled_deliveries": cancelled,
                 "revoked_at_platform": revoked, "note": note,
@@ -172,6 +172,7 @@ pub(crate) async fn disconnect(
     state: &AppState,
     ws: herald_domain::WorkspaceId,
     id: ProfileId,
+    by: herald_store::Actor,
 ) -> Result<Disconnected, ApiError> {
     // A profile of its own login is revoked at the platform where the login offers a way; one
     // chosen from a grant shares the grant's access, which deleting the connection revokes.
@@ -235,6 +236,17 @@ pub(crate) async fn disconnect(
             }
         },
     };
+    let detail = format!("revoked_at_platform={revoked}");
+    crate::audit::record(
+        state,
+        Some(ws),
+        by,
+        "profile.disconnected",
+        format!("profile:{id}"),
+        None,
+        &detail,
+    )
+    .await;
     Ok(Disconnected {
         cancelled,
         revoked,

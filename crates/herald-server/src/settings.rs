@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
-use herald_domain::ApiTokenId;
 use herald_domain::clock::from_micros;
 use secrecy::SecretString;
 
@@ -130,7 +129,10 @@ pub(crate) fn show() -> MethodRouter<AppState> {
 /// `POST /settings/tokens` (`name`, `days`: a number, or `never`): a new token, shown once.
 pub(crate) fn new_token() -> MethodRouter<AppState> {
     post(
-        |State(state): State<AppState>, caller: Result<Caller, ApiError>, FormFields(f): FormFields| async move {
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         addr: ClientAddr,
+         FormFields(f): FormFields| async move {
             let me = match signed_in(&state, caller, "/settings").await {
                 Ok(me) => me,
                 Err(page) => return page,
@@ -142,7 +144,7 @@ pub(crate) fn new_token() -> MethodRouter<AppState> {
                 None => Some(90),
             };
             let mut s = Settings::default();
-            match create_token(&state, &me.caller, &name, days).await {
+            match create_token(&state, &me.caller, addr, &name, days).await {
                 Ok((row, secret)) => s.new_token = Some((row.name, secret)),
                 Err(e) => {
                     s.token_error = Some(sentence(&e));
@@ -157,20 +159,15 @@ pub(crate) fn new_token() -> MethodRouter<AppState> {
 /// `POST /settings/tokens/{id}/revoke`.
 pub(crate) fn revoke_token() -> MethodRouter<AppState> {
     post(
-        |State(state): State<AppState>, caller: Result<Caller, ApiError>, Path(id): Path<String>| async move {
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         addr: ClientAddr,
+         Path(id): Path<String>| async move {
             let me = match signed_in(&state, caller, "/settings").await {
                 Ok(me) => me,
                 Err(page) => return page,
             };
-            let revoked = match id.parse::<ApiTokenId>() {
-                Ok(id) => state
-                    .store
-                    .revoke_api_token(me.caller.user, id)
-                    .await
-                    .map_err(ApiError::missing("token")),
-                Err(_) => Err(ApiError::not_found("token")),
-            };
-            match revoked {
+            match crate::accounts::revoke_token(&state, &me.caller, addr, &id).await {
                 Ok(()) => see_other("/settings", None),
                 Err(e) => error_page(&e),
             }

@@ -706,7 +706,9 @@ pub(crate) fn choose() -> MethodRouter<AppState> {
                 error = Some("Tick at least one account to make it a profile.".to_owned());
             } else {
                 for a in wanted {
-                    if let Err(e) = crate::choose::connect(state, &grant, a).await {
+                    if let Err(e) =
+                        crate::choose::connect(state, &grant, a, crate::audit::actor(&caller)).await
+                    {
                         return error_page(&e.into());
                     }
                 }
@@ -804,7 +806,7 @@ pub(crate) fn disconnect() -> MethodRouter<AppState> {
             done: None,
         };
         if confirmed {
-            let d = crate::profiles::disconnect(state, me.ws, id).await?;
+            let d = crate::profiles::disconnect(state, me.ws, id, crate::audit::actor(&me.caller)).await?;
             page.cancelled = d.cancelled;
             page.done = Some(d.note);
         }

@@ -273,11 +273,11 @@ impl Store {
     }
 
     /// The user of an unexpired token; using it records its last use.
-    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserId>> {
+    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<(ApiTokenId, UserId)>> {
         let now = self.now();
-        let row: Option<(String,)> = on_db!(self.db(), pool =>
-            sqlx::query_as("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND (expires_at IS NULL OR expires_at > $1) RETURNING user_id")
+        let row: Option<(String, String)> = on_db!(self.db(), pool =>
+            sqlx::query_as("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND (expires_at IS NULL OR expires_at > $1) RETURNING id, user_id")
                 .bind(now).bind(token_hash).fetch_optional(pool).await?);
-        row.map(|r| parse_id(&r.0)).transpose()
+        row.map(|(t, u)| Ok((parse_id(&t)?, parse_id(&u)?))).transpose()
     }
 }

@@ -37,9 +37,11 @@ pub enum Actor {
     System,
     /// Someone at the command line on the server.
     Cli,
+    /// Someone not signed in (a failed sign-in).
+    Anonymous,
 }
 
-/// As stored: `user:<id>`, `token:<id>/user:<id>`, `system` or `cli`.
+/// As stored: `user:<id>`, `token:<id>/user:<id>`, `system`, `cli` or `anonymous`.
 impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -47,6 +49,7 @@ impl std::fmt::Display for Actor {
             Self::Token { token, user } => write!(f, "token:{token}/user:{user}"),
             Self::System => f.write_str("system"),
             Self::Cli => f.write_str("cli"),
+            Self::Anonymous => f.write_str("anonymous"),
         }
     }
 }
@@ -297,6 +300,15 @@ impl TryFrom<Record> for AuditRow {
 impl Store {
     fn audit_signer(&self) -> AuditSigner {
         AuditSigner::new(self.vault_handle())
+    }
+
+    /// Appends an entry for what has happened already: a failure to record it is logged with its
+    /// cause for the operator and does not undo or fail what it records.
+    pub async fn audit_after(&self, e: NewAudit<'_>) {
+        let action = e.action.to_owned();
+        if let Err(err) = self.audit(e).await {
+            tracing::error!(action, error = %err, "recording an audit entry failed");
+        }
     }
 
     /// Appends an entry to its chain in one transaction: taking the chain's head row first makes

@@ -109,7 +109,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     }
     let vault = crate::keys::load_or_create(&settings.keys).context("refusing to start")?;
     let ring = vault.ring();
-    let store = Store::new(db, Arc::new(vault), settings.clock.clone());
+    let store =
+        Store::new(db, Arc::new(vault), settings.clock.clone()).with_audit_heads(settings.audit_heads());
     if let Err(why) = store.verify_data_keys(&ring).await {
         bail!(
             "refusing to start: {why}. Restore the keyring that wrapped them (HERALD_MASTER_KEYS or the master.keys file)."

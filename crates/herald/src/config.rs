@@ -178,6 +178,12 @@ impl Settings {
         self.database_url.is_sqlite()
     }
 
+    /// Where each audit chain's newest entry is also written, outside the database
+    /// (`herald audit verify` reads it to find removed newest entries).
+    pub fn audit_heads(&self) -> std::path::PathBuf {
+        self.data_dir.join("audit-heads.json")
+    }
+
     /// Whether the built-in sandbox may run here, and the start-up line that says why. The sandbox
     /// hands tokens to whoever asks, so it runs only where nobody else can reach it, unless the
     /// person insists twice (`--sandbox on --allow-public-sandbox`).

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use herald_domain::Clock;
-use herald_store::{Db, Store};
+use herald_store::{Actor, Db, NewAudit, Store};
 use herald_vault::{KeySource, Keyring, Vault};
 use secrecy::ExposeSecret;
 
@@ -56,12 +56,28 @@ pub fn load_or_create(setting: &KeySetting) -> anyhow::Result<Vault> {
     Ok(Vault::new(ring, src))
 }
 
-async fn open_store(settings: &Settings, vault: Vault) -> anyhow::Result<Store> {
+/// The store for a command run on the server (its audit entries name the command line).
+pub(crate) async fn open_store(settings: &Settings, vault: Vault) -> anyhow::Result<Store> {
     let db = Db::connect(settings.database_url.expose())
         .await
         .context("connecting to the database")?;
     db.migrate().await.context("migrating the database")?;
-    Ok(Store::new(db, Arc::new(vault), Clock::system()))
+    Ok(Store::new(db, Arc::new(vault), Clock::system()).with_audit_heads(settings.audit_heads()))
+}
+
+/// Records a command's change to the keyring in the instance's audit chain.
+async fn audited(store: &Store, action: &str, version: u32) -> anyhow::Result<()> {
+    store
+        .audit(NewAudit {
+            workspace: None,
+            actor: Actor::Cli,
+            action,
+            target: format!("master_key:{version}"),
+            client: None,
+            detail: String::new(),
+        })
+        .await
+        .context("recording the change in the audit log")
 }
 
 /// Adds a master key version, saves the ring, and re-wraps every data key under it.
@@ -77,6 +93,7 @@ pub async fn rotate(settings: &Settings) -> anyhow::Result<String> {
     }
     let store = open_store(settings, Vault::new(ring.clone(), source(&settings.keys))).await?;
     let n = store.rewrap_data_keys(&ring).await?;
+    audited(&store, "key.rotated", version).await?;
     Ok(format!(
         "added master key version {version}; re-wrapped {n} data key(s). Running processes pick the new ring up on their own."
     ))
@@ -135,6 +152,11 @@ pub async fn retire(settings: &Settings, version: u32) -> anyhow::Result<String>
             "version {version} still wraps {wraps} data key(s); run `herald keys rotate` to re-wrap them first"
         );
     }
+    if store.audit_key_versions_in_use().await?.contains(&version) {
+        bail!(
+            "version {version} still signs audit entries that `herald audit verify` checks; keep it until the retention sweep has removed them (90 days after the last one)"
+        );
+    }
     if let KeySetting::Inline(_) = settings.keys {
         bail!(
             "the keyring comes from HERALD_MASTER_KEYS: remove version {version} from that variable instead"
@@ -142,5 +164,6 @@ pub async fn retire(settings: &Settings, version: u32) -> anyhow::Result<String>
     }
     ring.remove(version);
     source(&settings.keys).save(&ring)?;
+    audited(&store, "key.retired", version).await?;
     Ok(format!("retired master key version {version}"))
 }

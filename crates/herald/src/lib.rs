@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod apps;
+pub mod audit;
 pub mod config;
 pub mod keys;
 

@@ -57,6 +57,16 @@ enum Command {
     /// Manage the master keyring.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every entry of every chain against its MAC, the retention checkpoints and the heads
+    /// file; name each place where an entry was changed, removed or reordered (exit 1 if any).
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -483,6 +493,10 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
                 KeysCommand::Retire { version } => herald::keys::retire(&s, version).await?,
             };
             println!("{}", out.trim_end());
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let s = resolve(cli.opts, matches)?;
+            println!("{}", herald::audit::verify(&s).await?);
         }
     }
     Ok(())

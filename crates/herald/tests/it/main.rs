@@ -1,6 +1,7 @@
 //! Herald's integration tests: real HTTP between Herald and the sandbox, on SQLite and PostgreSQL.
 
 mod api_docs;
+mod audit;
 mod bad_input;
 mod bench;
 mod binding;

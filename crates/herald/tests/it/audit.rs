@@ -1,0 +1,146 @@
+//! The audit log end to end: what people and Herald do is recorded, admins read it through the
+//! API and on a page, and `herald audit verify` names an entry changed in the database.
+
+use jiff::{SignedDuration, Timestamp};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{Mode, TestApp, client};
+use crate::on_both_backends;
+
+/// Runs `herald audit verify` on the app's data directory and database: (exit code, stdout, stderr).
+fn verify(app: &TestApp) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["--data-dir", app.dir.to_str().unwrap(), "audit", "verify"])
+        .env("HERALD_DATABASE_URL", app.settings.database_url.expose())
+        .env_remove("HERALD_MASTER_KEYS")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn actions(list: &Value) -> Vec<String> {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn what_is_done_is_audited_read_by_admins_and_an_entry_changed_in_the_database_is_named_by_verify() {
+    on_both_backends!(Mode::Builtin, |app| {
+        let (profile, media) = app.ready_on_instagram("owner@example.com").await;
+        let stranger = client();
+        let r = stranger
+            .post(app.url("api/v1/auth/login"))
+            .json(&json!({"email": "owner@example.com", "password": "not the password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(app.set_catch_up(30).await.0, StatusCode::OK);
+        let at = (Timestamp::now() + SignedDuration::from_secs(1)).to_string();
+        let (s, post) = app
+            .schedule(json!({"text": "audited words", "media_ids": [media], "targets": [{"profile_id": profile}], "scheduled_at": at}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{post}");
+        let post = post["id"].as_str().unwrap().to_owned();
+        app.wait_for(&post, |d| d["status"] == "published").await;
+
+        let (s, list) = app.get(app.ws_url("audit")).await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        let seen = actions(&list);
+        for action in [
+            "workspace.created",
+            "profile.connected",
+            "settings.changed",
+            "post.published",
+        ] {
+            assert!(seen.contains(&action.to_owned()), "{action} missing: {seen:?}");
+        }
+        assert!(
+            !seen.iter().any(|a| a.starts_with("auth.")),
+            "sign-ins are the instance's, not the workspace's: {seen:?}"
+        );
+        let published = &list["data"][0];
+        assert_eq!(published["action"], "post.published", "newest first: {list}");
+        assert_eq!(published["target"], format!("post:{post}"));
+        assert_eq!(published["actor"], "system");
+        let (_, only) = app.get(app.ws_url("audit?action=profile.")).await;
+        assert_eq!(actions(&only), ["profile.connected"], "{only}");
+        let (_, one) = app.get(app.ws_url("audit?limit=1")).await;
+        assert_eq!(one["data"].as_array().unwrap().len(), 1);
+        let (s, bad) = app.get(app.ws_url("audit?since=yesterday")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            bad["error"]["message"].as_str().unwrap().contains("`since`"),
+            "{bad}"
+        );
+        assert!(
+            !list.to_string().contains("audited words"),
+            "no post text in the log"
+        );
+
+        let page = app.client.get(app.url("audit")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let page = page.text().await.unwrap();
+        assert!(
+            page.contains("profile.connected") && page.contains("owner@example.com"),
+            "{page}"
+        );
+
+        let (code, out, err) = verify(&app);
+        assert_eq!(code, Some(0), "{out}{err}");
+        assert!(out.contains("the audit log verifies"), "{out}");
+
+        // The settings change, edited behind Herald's back, is named by its chain and entry.
+        let seq = app
+            .count(&format!(
+                "SELECT seq FROM audit_entries WHERE chain = '{}' AND action = 'settings.changed'",
+                app.ws
+            ))
+            .await;
+        app.tamper(&format!(
+            "UPDATE audit_entries SET detail = 'catch_up_minutes=0' WHERE chain = '{}' AND seq = {seq}",
+            app.ws
+        ))
+        .await;
+        // The instance's newest entry (the failed sign-in, or a later sign-in), removed with its
+        // head rewound, is found missing by the heads file outside the database.
+        let last = app
+            .count("SELECT MAX(seq) FROM audit_entries WHERE chain = 'instance'")
+            .await;
+        app.tamper(&format!(
+            "DELETE FROM audit_entries WHERE chain = 'instance' AND seq = {last}"
+        ))
+        .await;
+        app.tamper(&format!(
+            "UPDATE audit_chains SET head_seq = {}, head_mac = (SELECT mac FROM audit_entries WHERE chain = 'instance' AND seq = {}) WHERE chain = 'instance'",
+            last - 1,
+            last - 1
+        ))
+        .await;
+        let (code, out, err) = verify(&app);
+        assert_eq!(code, Some(1), "{out}{err}");
+        assert!(
+            err.contains(&format!("BROKEN chain {} at entry {seq}", app.ws)),
+            "{err}"
+        );
+        assert!(err.contains("BROKEN chain instance"), "{err}");
+        assert!(err.contains(&format!("{last}")), "{err}");
+        assert!(
+            err.lines()
+                .last()
+                .unwrap()
+                .starts_with("error: the audit log does not verify"),
+            "{err}"
+        );
+    });
+}
