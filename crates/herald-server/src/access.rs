@@ -31,6 +31,7 @@ pub const ACCOUNT: Need = Need::Account;
 pub const VIEWER: Need = Need::Role(Role::Viewer);
 pub const EDITOR: Need = Need::Role(Role::Editor);
 pub const ADMIN: Need = Need::Role(Role::Admin);
+pub const OWNER: Need = Need::Role(Role::Owner);
 
 impl Need {
     /// `anyone`, `account`, or the role's name: the route table's declaration, in one word.
@@ -80,8 +81,14 @@ pub(crate) async fn enforce(
         return next.run(req).await;
     };
     let (mut parts, body) = req.into_parts();
-    let Ok(caller) = Caller::from_request_parts(&mut parts, &state).await else {
-        return next.run(Request::from_parts(parts, body)).await;
+    let caller = match Caller::from_request_parts(&mut parts, &state).await {
+        Ok(caller) => caller,
+        // Not signed in: the handler answers 401 or leads to the sign-in page.
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            return next.run(Request::from_parts(parts, body)).await;
+        }
+        // Who is calling is unknown (the database did not answer): nothing runs unchecked.
+        Err(e) => return respond(&uri, &headers, e),
     };
     let named = RawPathParams::from_request_parts(&mut parts, &())
         .await

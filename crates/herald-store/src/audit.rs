@@ -4,7 +4,8 @@
 //! cut leaves a signed checkpoint where the chain now starts, and the heads file outside the
 //! database shows the newest entries removed with the chain's head rewound to match.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use herald_domain::{ApiTokenId, AuditId, UserId, WorkspaceId};
 use herald_vault::{AuditMacError, AuditSigner, MasterVersion, VaultError};
@@ -113,7 +114,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(chain: &str, seq: Option<i64>, what: &str) -> Self {
+    pub(crate) fn new(chain: &str, seq: Option<i64>, what: &str) -> Self {
         Self {
             chain: chain.to_owned(),
             seq,
@@ -141,9 +142,9 @@ pub struct VerifyReport {
 
 /// The fields an entry's MAC covers, as stored.
 #[derive(sqlx::FromRow)]
-struct Record {
+pub(crate) struct Record {
     chain: String,
-    seq: i64,
+    pub(crate) seq: i64,
     id: String,
     at: i64,
     workspace_id: Option<String>,
@@ -154,15 +155,15 @@ struct Record {
     detail: String,
 }
 
-const COLUMNS: &str = "chain, seq, id, at, workspace_id, actor, action, target, client, detail";
+pub(crate) const COLUMNS: &str = "chain, seq, id, at, workspace_id, actor, action, target, client, detail";
 
 /// An entry with its MAC, as verification reads it.
 #[derive(sqlx::FromRow)]
-struct Sealed {
+pub(crate) struct Sealed {
     #[sqlx(flatten)]
-    record: Record,
-    key_version: i64,
-    mac: String,
+    pub(crate) record: Record,
+    pub(crate) key_version: i64,
+    pub(crate) mac: String,
 }
 
 /// A chain's row, with the last seq its entries hold (read in the same statement, so an entry
@@ -204,7 +205,7 @@ impl Canonical {
 
 impl Record {
     /// What its MAC covers.
-    fn canonical(&self) -> String {
+    pub(crate) fn canonical(&self) -> String {
         Canonical::default()
             .text(&self.chain)
             .number(self.seq)
@@ -221,7 +222,7 @@ impl Record {
 }
 
 /// What a retention checkpoint's MAC covers: where the chain now starts and the MAC before it.
-fn checkpoint(chain: &str, start_seq: i64, start_prev_mac: &str) -> String {
+pub(crate) fn checkpoint(chain: &str, start_seq: i64, start_prev_mac: &str) -> String {
     Canonical::default()
         .text("checkpoint")
         .text(chain)
@@ -231,7 +232,7 @@ fn checkpoint(chain: &str, start_seq: i64, start_prev_mac: &str) -> String {
 }
 
 /// The MAC of `text` chained to `prev` under the newest master key: its version and the MAC (hex).
-fn sign(signer: &AuditSigner, prev: &[u8], text: &str) -> Result<(i64, String)> {
+pub(crate) fn sign(signer: &AuditSigner, prev: &[u8], text: &str) -> Result<(i64, String)> {
     let (version, mac) = signer
         .sign(prev, text.as_bytes())
         .ok_or_else(|| VaultError::BadKeyring("no key to sign the audit log with".into()))?;
@@ -241,7 +242,7 @@ fn sign(signer: &AuditSigner, prev: &[u8], text: &str) -> Result<(i64, String)> 
 /// Checks `mac` (hex) over `text` chained to `prev` under the key `version`, and returns its bytes
 /// for the next entry to chain to. A MAC that is not hex, or a version no key can have, is no
 /// intact row's: it does not match.
-fn check(
+pub(crate) fn check(
     signer: &AuditSigner,
     version: i64,
     prev: &[u8],
@@ -298,7 +299,7 @@ impl TryFrom<Record> for AuditRow {
 }
 
 impl Store {
-    fn audit_signer(&self) -> AuditSigner {
+    pub(crate) fn audit_signer(&self) -> AuditSigner {
         AuditSigner::new(self.vault_handle())
     }
 
@@ -358,13 +359,50 @@ impl Store {
         });
         tracing::info!(target: "herald::audit", chain = %entry.chain, seq = entry.seq, mac = %mac,
             action = %entry.action, "audit entry");
-        if let Some(path) = &self.audit_heads
-            && let Err(err) = audit_heads::record(path, &entry.chain, entry.seq, &mac)
-        {
-            tracing::error!(target: "herald::audit", error = %err, path = %path.display(), chain = %entry.chain,
-                seq = entry.seq, "the audit head was not written to the heads file (the entry is in the database)");
+        if let Some(path) = &self.audit_heads {
+            self.record_head(path, &entry.chain, entry.seq, &mac).await;
         }
         Ok(())
+    }
+
+    /// Writes a chain's new head to the heads file (off the async threads), unless the head the
+    /// file holds is no longer in the database: then newest entries were removed and the chain
+    /// grew again over them, and the file keeps the head it holds as evidence for `verify`.
+    async fn record_head(&self, path: &Arc<PathBuf>, chain: &str, seq: i64, mac: &str) {
+        let known = audit_heads::read(path).ok().and_then(|mut h| h.remove(chain));
+        if let Some(h) = known.filter(|h| h.seq < seq) {
+            match self.head_in_db(chain, h.seq).await {
+                Ok((held, _, start))
+                    if start.is_none_or(|s| h.seq >= s) && held.as_deref() != Some(h.mac.as_str()) =>
+                {
+                    tracing::error!(target: "herald::audit", chain, recorded = h.seq, path = %path.display(),
+                        "the heads file records an entry the database no longer holds: the newest entries were removed; the file keeps that head (run `herald audit verify`)");
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(target: "herald::audit", chain, error = %e, "checking the recorded audit head failed")
+                }
+            }
+        }
+        let (file, owned_chain, owned_mac) = (Arc::clone(path), chain.to_owned(), mac.to_owned());
+        let written =
+            tokio::task::spawn_blocking(move || audit_heads::record(&file, &owned_chain, seq, &owned_mac))
+                .await;
+        if let Err(e) = written.map_err(std::io::Error::other).and_then(|w| w) {
+            tracing::error!(target: "herald::audit", error = %e, path = %path.display(), chain, seq,
+                "the audit head was not written to the heads file (the entry is in the database)");
+        }
+    }
+
+    /// What the database holds of a chain at `seq`: that entry's MAC, the chain's last seq and
+    /// where it starts.
+    async fn head_in_db(&self, chain: &str, seq: i64) -> Result<(Option<String>, Option<i64>, Option<i64>)> {
+        Ok(on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT (SELECT mac FROM audit_entries WHERE chain = $1 AND seq = $2),
+                    (SELECT MAX(seq) FROM audit_entries WHERE chain = $1),
+                    (SELECT start_seq FROM audit_chains WHERE chain = $1)")
+            .bind(chain).bind(seq).fetch_one(pool).await?))
     }
 
     /// The workspace's entries that `f` selects, newest first.
@@ -505,6 +543,19 @@ impl Store {
     /// Checks that the database still holds each head the heads file records, with its MAC. A head
     /// the chain's start has since passed was cut by retention (its checkpoint vouches for it).
     async fn verify_heads(&self, path: &Path, problems: &mut Vec<Problem>) -> Result<()> {
+        if !path.exists() {
+            let (chains,): (i64,) = on_db!(self.db(), pool =>
+                sqlx::query_as("SELECT COUNT(*) FROM audit_chains WHERE head_seq > 0").fetch_one(pool).await?);
+            if chains > 0 {
+                let what = format!(
+                    "the heads file {} is missing: without it, newest entries removed with their chain's head \
+                     rewound cannot be found (is this the data directory Herald runs with?)",
+                    path.display()
+                );
+                problems.push(Problem::new("", None, &what));
+            }
+            return Ok(());
+        }
         let heads = match audit_heads::read(path) {
             Ok(heads) => heads,
             Err(e) => {
@@ -514,11 +565,7 @@ impl Store {
             }
         };
         for (chain, head) in heads {
-            let (mac, last, start): (Option<String>, Option<i64>, Option<i64>) = on_db!(self.db(), pool => sqlx::query_as(
-                "SELECT (SELECT mac FROM audit_entries WHERE chain = $1 AND seq = $2),
-                        (SELECT MAX(seq) FROM audit_entries WHERE chain = $1),
-                        (SELECT start_seq FROM audit_chains WHERE chain = $1)")
-                .bind(&chain).bind(head.seq).fetch_one(pool).await?);
+            let (mac, last, start) = self.head_in_db(&chain, head.seq).await?;
             if start.is_some_and(|s| head.seq < s) || mac.as_deref() == Some(head.mac.as_str()) {
                 continue;
             }

@@ -34,6 +34,17 @@ pub(crate) fn read(path: &Path) -> io::Result<BTreeMap<String, Head>> {
 /// Records `chain`'s head at `seq` with `mac`, unless the file already holds a later one (another
 /// process appended meanwhile). The file is replaced whole, under the lock file `<path>.lock`.
 pub(crate) fn record(path: &Path, chain: &str, seq: i64, mac: &str) -> io::Result<()> {
+    write(path, chain, seq, mac, |held| held.seq >= seq)
+}
+
+/// Records `chain`'s head at `seq` with `mac` in place of whatever the file holds for it: after
+/// the chain was signed again under a newer key, every MAC in it changed.
+pub(crate) fn replace(path: &Path, chain: &str, seq: i64, mac: &str) -> io::Result<()> {
+    write(path, chain, seq, mac, |_| false)
+}
+
+/// Writes `chain`'s head unless `keep` says to keep the head the file holds for it.
+fn write(path: &Path, chain: &str, seq: i64, mac: &str, keep: impl Fn(&Head) -> bool) -> io::Result<()> {
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -41,7 +52,7 @@ pub(crate) fn record(path: &Path, chain: &str, seq: i64, mac: &str) -> io::Resul
         .open(beside(path, ".lock"))?;
     lock.lock()?;
     let mut heads = read(path)?;
-    if heads.get(chain).is_some_and(|h| h.seq >= seq) {
+    if heads.get(chain).is_some_and(keep) {
         return Ok(());
     }
     let head = Head {

@@ -117,6 +117,21 @@ on_both_backends! {
         let r = s.audit_verify(Some(heads.as_path())).await.unwrap();
         assert!(names(&r, ws, Some(4)), "{:?}", r.problems);
         assert_eq!(r.problems.len(), 1, "the instance chain is whole: {:?}", r.problems);
+        // Appending again grows the chain over the removed entries and past the recorded head:
+        // the file keeps the head it holds, so the removal stays found.
+        for action in ACTIONS {
+            log(&s, Some(ws), action).await;
+        }
+        let r = s.audit_verify(Some(heads.as_path())).await.unwrap();
+        assert!(names(&r, ws, Some(4)), "still found after the chain grew again: {:?}", r.problems);
+        // Without the heads file, verify says it cannot tell.
+        std::fs::remove_file(&heads).unwrap();
+        let r = s.audit_verify(Some(heads.as_path())).await.unwrap();
+        assert!(
+            r.problems.iter().any(|p| p.what.contains("heads file") && p.what.contains("missing")),
+            "{:?}",
+            r.problems
+        );
         std::fs::remove_dir_all(dir).unwrap();
     };
 

@@ -65,10 +65,11 @@ pub(crate) async fn open_store(settings: &Settings, vault: Vault) -> anyhow::Res
     Ok(Store::new(db, Arc::new(vault), Clock::system()).with_audit_heads(settings.audit_heads()))
 }
 
-/// Records a command's change to the keyring in the instance's audit chain.
-async fn audited(store: &Store, action: &str, version: u32) -> anyhow::Result<()> {
+/// Records a command's change to the keyring in the instance's audit chain (the change is made:
+/// a failure to record it is logged, not reported as the command failing).
+async fn audited(store: &Store, action: &str, version: u32) {
     store
-        .audit(NewAudit {
+        .audit_after(NewAudit {
             workspace: None,
             actor: Actor::Cli,
             action,
@@ -76,8 +77,7 @@ async fn audited(store: &Store, action: &str, version: u32) -> anyhow::Result<()
             client: None,
             detail: String::new(),
         })
-        .await
-        .context("recording the change in the audit log")
+        .await;
 }
 
 /// Adds a master key version, saves the ring, and re-wraps every data key under it.
@@ -93,7 +93,7 @@ pub async fn rotate(settings: &Settings) -> anyhow::Result<String> {
     }
     let store = open_store(settings, Vault::new(ring.clone(), source(&settings.keys))).await?;
     let n = store.rewrap_data_keys(&ring).await?;
-    audited(&store, "key.rotated", version).await?;
+    audited(&store, "key.rotated", version).await;
     Ok(format!(
         "added master key version {version}; re-wrapped {n} data key(s). Running processes pick the new ring up on their own."
     ))
@@ -152,10 +152,23 @@ pub async fn retire(settings: &Settings, version: u32) -> anyhow::Result<String>
             "version {version} still wraps {wraps} data key(s); run `herald keys rotate` to re-wrap them first"
         );
     }
+    // The audit log is signed again under the newest key, once checked; a log that does not
+    // verify keeps the key it needs.
     if store.audit_key_versions_in_use().await?.contains(&version) {
-        bail!(
-            "version {version} still signs audit entries that `herald audit verify` checks; keep it until the retention sweep has removed them (90 days after the last one)"
-        );
+        let problems = store.audit_reseal(version).await?;
+        if let Some(p) = problems.first() {
+            bail!(
+                "version {version} still signs audit entries that do not verify (chain {}{}: {}); run `herald audit verify` and keep the key until that is understood",
+                p.chain,
+                p.seq.map_or(String::new(), |s| format!(" at entry {s}")),
+                p.what
+            );
+        }
+        if store.audit_key_versions_in_use().await?.contains(&version) {
+            bail!(
+                "version {version} signed audit entries while they were signed again; run the command again"
+            );
+        }
     }
     if let KeySetting::Inline(_) = settings.keys {
         bail!(
@@ -164,6 +177,6 @@ pub async fn retire(settings: &Settings, version: u32) -> anyhow::Result<String>
     }
     ring.remove(version);
     source(&settings.keys).save(&ring)?;
-    audited(&store, "key.retired", version).await?;
+    audited(&store, "key.retired", version).await;
     Ok(format!("retired master key version {version}"))
 }
