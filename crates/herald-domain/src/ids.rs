@@ -60,5 +60,6 @@ typed_id!(
     PendingConnectionId,
     NotificationId,
     DraftId,
-    AuditId
+    AuditId,
+    InvitationId
 );

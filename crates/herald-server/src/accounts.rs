@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
-use herald_domain::{ApiTokenId, UserId, WorkspaceId};
+use herald_domain::{ApiTokenId, Role, UserId, WorkspaceId};
 use herald_store::{Actor, NewSession};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -15,13 +15,22 @@ use crate::auth::{Caller, cookie, hash_secret, micros, random_secret};
 use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Body, rfc3339};
-use crate::{audit, password, throttle};
+use crate::{audit, members, password, throttle};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Credentials {
     email: String,
     password: SecretString,
+}
+
+/// `POST /auth/signup`'s body: the credentials, and the secret of an invitation to accept with them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignUpBody {
+    email: String,
+    password: SecretString,
+    invitation: Option<String>,
 }
 
 fn valid_email(e: &str) -> bool {
@@ -34,6 +43,21 @@ fn valid_email(e: &str) -> bool {
         && !domain.ends_with('.')
         && !e.contains(char::is_whitespace)
         && e.len() <= 254
+}
+
+/// An email as Herald keeps it (trimmed, lower-cased) if it looks like an address; 422 naming the
+/// `email` field otherwise.
+pub(crate) fn checked_email(raw: &str) -> ApiResult<String> {
+    let email = raw.trim().to_lowercase();
+    if valid_email(&email) {
+        Ok(email)
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_email",
+            "`email` must be an address like name@example.com",
+        )
+        .with("field", "email".into()))
+    }
 }
 
 /// The session cookie's attributes: `Secure` over https (where its name is `__Host-` prefixed).
@@ -79,28 +103,36 @@ async fn start_session(
 }
 
 /// Creates an account with its first workspace and signs it in: the API's sign-up and the page's
-/// share it. Returns the user, the email as stored, the workspace and the session's `Set-Cookie`.
+/// share it. With an invitation's secret the person joins its workspace too, once their own is
+/// made (which stays their first); where sign-up is closed, only a pending invitation for this
+/// very email lets them in. Returns the user, the email as stored, their workspace, the workspace
+/// and role the invitation gave, and the session's `Set-Cookie`.
 pub(crate) async fn sign_up(
     state: &AppState,
     email: &str,
     password: SecretString,
+    invitation: Option<&str>,
     headers: &HeaderMap,
     addr: ClientAddr,
-) -> ApiResult<(UserId, String, WorkspaceId, HeaderValue)> {
-    if !state.config.signup_open {
+) -> ApiResult<(
+    UserId,
+    String,
+    WorkspaceId,
+    Option<(WorkspaceId, Role)>,
+    HeaderValue,
+)> {
+    let email = checked_email(email)?;
+    // An unknown, used, expired or revoked invitation is refused before the account is made.
+    let invited = match invitation {
+        Some(secret) => Some(members::pending(state, secret).await?),
+        None => None,
+    };
+    if !state.config.signup_open && invited.is_none_or(|i| i.email != email) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "signup_closed",
             "sign-up is closed on this Herald; ask an administrator for an invitation",
         ));
-    }
-    let email = email.trim().to_lowercase();
-    if !valid_email(&email) {
-        return Err(ApiError::unprocessable(
-            "invalid_email",
-            "`email` must be an address like name@example.com",
-        )
-        .with("field", "email".into()));
     }
     password::check(&password, &email)?;
     throttle::signup(state, addr.0).await?;
@@ -139,14 +171,27 @@ pub(crate) async fn sign_up(
         "",
     )
     .await;
-    Ok((user, email, ws, cookie))
+    let joined = match invitation {
+        Some(secret) => Some(members::join(state, user, by, addr, secret).await?),
+        None => None,
+    };
+    Ok((user, email, ws, joined, cookie))
 }
 
 pub(crate) fn signup() -> MethodRouter<AppState> {
     post(
-        |State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap, Body(c): Body<Credentials>| async move {
-            let (user, email, ws, cookie) = sign_up(&state, &c.email, c.password, &headers, addr).await?;
-            let body = json!({"user": {"id": user, "email": email}, "workspace_id": ws});
+        |State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap, Body(c): Body<SignUpBody>| async move {
+            let (user, email, ws, joined, cookie) = sign_up(
+                &state,
+                &c.email,
+                c.password,
+                c.invitation.as_deref(),
+                &headers,
+                addr,
+            )
+            .await?;
+            let joined = joined.map(|(ws, role)| json!({"workspace_id": ws, "role": role.as_str()}));
+            let body = json!({"user": {"id": user, "email": email}, "workspace_id": ws, "joined": joined});
             Ok::<Response, ApiError>(
                 (
                     StatusCode::CREATED,

@@ -26,12 +26,17 @@ use crate::json::{Body, rfc3339};
 /// How long a person has to finish the platform's consent screen.
 const STATE_TTL_MINUTES: i64 = 10;
 
-/// Where a platform's (or a conversations login's) consent page sends the person back.
-pub(crate) fn redirect_uri(state: &AppState, segment: &str) -> String {
+/// The address of `path` on this Herald, under its public URL (which may have a path of its own).
+pub(crate) fn public_link(state: &AppState, path: &str) -> String {
     let mut u = state.config.public_url.clone();
     let base = u.path().trim_end_matches('/').to_owned();
-    u.set_path(&format!("{base}/oauth/{segment}/callback"));
+    u.set_path(&format!("{base}/{path}"));
     u.to_string()
+}
+
+/// Where a platform's (or a conversations login's) consent page sends the person back.
+pub(crate) fn redirect_uri(state: &AppState, segment: &str) -> String {
+    public_link(state, &format!("oauth/{segment}/callback"))
 }
 
 fn pkce_json(p: Platform) -> serde_json::Value {

@@ -23,6 +23,7 @@ mod error;
 mod janitor;
 mod json;
 mod media;
+mod members;
 mod notifications;
 mod pages;
 mod password;
@@ -49,7 +50,7 @@ use herald_store::Store;
 use herald_vault::UrlSigner;
 use tokio::sync::Notify;
 
-use access::{ACCOUNT, ADMIN, ANYONE, EDITOR, VIEWER};
+use access::{ACCOUNT, ADMIN, ANYONE, EDITOR, OWNER, VIEWER};
 use url::Url;
 
 pub use choices::ChoiceCache;
@@ -167,6 +168,9 @@ mod examples {
         )
     });
     pub const REPLY: &str = r#"{"text":"Thank you!"}"#;
+    pub const ROLE: &str = r#"{"role":"editor"}"#;
+    pub const INVITATION: &str = r#"{"email":"colleague@example.com","role":"editor"}"#;
+    pub const ACCEPT: &str = r#"{"token":"the secret the invitation's link ends with"}"#;
     pub const CANDIDATE: &str = r#"{"platform_post_id":"17895695668004550"}"#;
     pub const SETTINGS: &str = r#"{"catch_up_minutes":30}"#;
     pub const PATCH: &str = r#"{"text":"Edited caption","scheduled_at":"2026-12-01T10:00:00+01:00"}"#;
@@ -839,6 +843,64 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![op("post", EDITOR, "Stop asking about an unconfirmed delivery")],
         ),
         (
+            "/api/v1/workspaces/{ws}/members",
+            members::list(),
+            vec![op(
+                "get",
+                VIEWER,
+                "The workspace's members (`user_id`, `email`, `role`), the highest role first",
+            )],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/members/{user}",
+            members::one(),
+            vec![
+                with(
+                    "patch",
+                    OWNER,
+                    "Give a member another role (409 `last_owner` when no owner would be left)",
+                    examples::ROLE,
+                ),
+                op(
+                    "delete",
+                    ADMIN,
+                    "Remove a member (an owner only by an owner; never the last owner): their sessions and tokens lose the workspace at once",
+                ),
+            ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/invitations",
+            members::invitations(),
+            vec![
+                op(
+                    "get",
+                    ADMIN,
+                    "Pending invitations (not accepted, revoked or expired)",
+                ),
+                with(
+                    "post",
+                    ADMIN,
+                    "Invite an email with a role for 7 days (only an owner invites an owner): returns the link, shown once",
+                    examples::INVITATION,
+                ),
+            ],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/invitations/{id}",
+            members::invitation(),
+            vec![op("delete", ADMIN, "Revoke a pending invitation")],
+        ),
+        (
+            "/api/v1/invitations/accept",
+            members::accept(),
+            vec![with(
+                "post",
+                ACCOUNT,
+                "Join an invitation's workspace (`token`: the secret its link ends with); 404 unknown, 410 `invitation_used`, `invitation_expired` or `invitation_revoked`",
+                examples::ACCEPT,
+            )],
+        ),
+        (
             "/api/v1/workspaces/{ws}/audit",
             audit::list(),
             vec![op(
@@ -846,6 +908,55 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
                 ADMIN,
                 "The workspace's audit log, newest first: `action` (a prefix), `actor`, `since`, `until` (RFC 3339), `before` (the `next_before` of the previous page), `limit` (1 to 500)",
             )],
+        ),
+        (
+            "/members",
+            members::page(),
+            vec![op(
+                "get",
+                VIEWER,
+                "Page: the workspace's members, with the role, remove and invitation forms the person's role allows",
+            )],
+        ),
+        (
+            "/members/invite",
+            members::invite_form(),
+            vec![op(
+                "post",
+                ADMIN,
+                "Page form: `email`, `role`: an invitation, its link shown once",
+            )],
+        ),
+        (
+            "/members/{user}/role",
+            members::role_form(),
+            vec![op("post", OWNER, "Page form: `role`, the member's new role")],
+        ),
+        (
+            "/members/{user}/remove",
+            members::remove_form(),
+            vec![op("post", ADMIN, "Page form: remove the member")],
+        ),
+        (
+            "/invitations/{id}/revoke",
+            members::revoke_form(),
+            vec![op("post", ADMIN, "Page form: revoke a pending invitation")],
+        ),
+        (
+            "/invitations/{secret}",
+            members::invitation_page(),
+            vec![
+                op(
+                    "get",
+                    ANYONE,
+                    "Page: what an invitation's link invites to, and how to accept it (sign in, or sign up through it)",
+                ),
+                op(
+                    "post",
+                    ACCOUNT,
+                    "Page form: accept the invitation; to the dashboard",
+                ),
+            ],
         ),
         (
             "/audit",

@@ -4,8 +4,10 @@
 //! askama's, checked at compile time; each page calls the same application code as its API route
 //! (`accounts::sign_up`, `sign_out`, `profiles::disconnect`, the store's scoped queries).
 
+use std::collections::HashMap;
+
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -115,6 +117,8 @@ pub(crate) struct SignIn<'a> {
 #[template(path = "signup.html")]
 struct SignUp<'a> {
     email: &'a str,
+    /// The secret of the invitation the person signs up through, carried in a hidden field.
+    invitation: &'a str,
     email_error: Option<String>,
     password_error: Option<String>,
     error: Option<String>,
@@ -302,28 +306,35 @@ pub(crate) fn home() -> MethodRouter<AppState> {
     )
 }
 
-/// `GET /signup` shows the form; `POST /signup` creates the account (as `POST /api/v1/auth/signup`
+/// `GET /signup` shows the form (`?invitation={secret}`: signing up through an invitation, which
+/// the account then accepts); `POST /signup` creates the account (as `POST /api/v1/auth/signup`
 /// does) and goes to the dashboard, or shows the form again with the email kept and each error
 /// beside its field.
 pub(crate) fn signup() -> MethodRouter<AppState> {
-    let blank = || SignUp {
-        email: "",
-        email_error: None,
-        password_error: None,
-        error: None,
-    };
-    get(move || async move { render(StatusCode::OK, &blank()) }).post(
+    get(|Query(q): Query<HashMap<String, String>>| async move {
+        let page = SignUp {
+            email: "",
+            invitation: q.get("invitation").map_or("", String::as_str),
+            email_error: None,
+            password_error: None,
+            error: None,
+        };
+        render(StatusCode::OK, &page)
+    })
+    .post(
         |State(state): State<AppState>,
          addr: ClientAddr,
          headers: HeaderMap,
          FormFields(f): FormFields| async move {
             let email = f.get("email").cloned().unwrap_or_default();
             let password = SecretString::from(f.get("password").cloned().unwrap_or_default());
-            match sign_up(&state, &email, password, &headers, addr).await {
+            let invitation = f.get("invitation").map(String::as_str).filter(|s| !s.is_empty());
+            match sign_up(&state, &email, password, invitation, &headers, addr).await {
                 Ok((.., cookie)) => see_other("/", cookie.to_str().ok().map(str::to_owned)),
                 Err(e) => {
                     let mut page = SignUp {
                         email: &email,
+                        invitation: invitation.unwrap_or_default(),
                         email_error: None,
                         password_error: None,
                         error: None,

@@ -1,9 +1,8 @@
 //! Users, workspaces, memberships, browser sessions and personal API tokens.
 
-use herald_domain::role::UnknownRole;
 use herald_domain::{ApiTokenId, Role, SessionId, UserId, WorkspaceId};
 
-use crate::{Result, Store, StoreError, on_db, parse_id};
+use crate::{Result, Store, StoreError, on_db, parse_id, parse_role};
 
 #[derive(Debug, Clone)]
 pub struct UserRow {
@@ -106,12 +105,7 @@ impl Store {
                 .bind(id.to_string()).fetch_all(pool).await?);
         let workspaces = rows
             .into_iter()
-            .map(|(w, n, r)| {
-                let role = r
-                    .parse()
-                    .map_err(|e: UnknownRole| StoreError::Corrupt(e.to_string()))?;
-                Ok((parse_id(&w)?, n, role))
-            })
+            .map(|(w, n, r)| Ok((parse_id(&w)?, n, parse_role(&r)?)))
             .collect::<Result<_>>()?;
         Ok(UserRow {
             id,
@@ -137,20 +131,7 @@ impl Store {
         let row: Option<(String,)> = on_db!(self.db(), pool =>
             sqlx::query_as("SELECT role FROM memberships WHERE user_id = $1 AND workspace_id = $2")
                 .bind(user.to_string()).bind(ws.to_string()).fetch_optional(pool).await?);
-        row.map(|(r,)| {
-            r.parse()
-                .map_err(|e: UnknownRole| StoreError::Corrupt(e.to_string()))
-        })
-        .transpose()
-    }
-
-    /// Makes `user` a member of `ws` with `role`, or gives a member that role.
-    pub async fn set_member(&self, ws: WorkspaceId, user: UserId, role: Role) -> Result<()> {
-        on_db!(self.db(), pool => sqlx::query(
-            "INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, $3)
-             ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role")
-            .bind(ws.to_string()).bind(user.to_string()).bind(role.as_str()).execute(pool).await?.rows_affected());
-        Ok(())
+        row.map(|(r,)| parse_role(&r)).transpose()
     }
 
     pub async fn create_session(&self, s: NewSession<'_>) -> Result<SessionId> {

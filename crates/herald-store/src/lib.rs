@@ -4,6 +4,7 @@ mod accounts;
 mod actions;
 mod audit;
 mod audit_heads;
+mod audit_reseal;
 mod conversations;
 mod db;
 mod deliveries;
@@ -11,6 +12,7 @@ mod drafts;
 mod grants;
 mod keys;
 mod media;
+mod members;
 mod notifications;
 mod oauth;
 mod pending;
@@ -32,6 +34,7 @@ pub use drafts::DraftRow;
 pub use grants::{GrantRow, NewGrant};
 pub use keys::KeyStatus;
 pub use media::{MediaRow, NewMedia, VideoFacts};
+pub use members::{InvitationRow, MemberRow};
 pub use notifications::{NewNotification, NotificationRow};
 pub use oauth::{NewOAuthState, OAuthStateRow};
 pub use pending::{NewPending, PendingRow};
@@ -45,7 +48,7 @@ pub use throttle::{FailureScope, Failures};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use herald_domain::Clock;
+use herald_domain::{Clock, Role};
 use herald_vault::{Vault, VaultError};
 
 #[derive(Debug, thiserror::Error)]
@@ -137,4 +140,9 @@ pub(crate) use on_db;
 
 fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T> {
     s.parse().map_err(|_| StoreError::Corrupt(format!("bad id {s}")))
+}
+
+fn parse_role(s: &str) -> Result<Role> {
+    s.parse()
+        .map_err(|e: herald_domain::role::UnknownRole| StoreError::Corrupt(e.to_string()))
 }

@@ -45,7 +45,7 @@ async fn a_newcomer_signs_up_in_the_browser_sees_the_empty_dashboard_and_signs_o
 }
 
 /// Creates an account through the sign-up page; the browser ends on the dashboard.
-async fn sign_up(b: &Browser, app: &TestApp, email: &str) {
+pub(crate) async fn sign_up(b: &Browser, app: &TestApp, email: &str) {
     b.goto(app.url("signup").as_str()).await;
     b.fill("#email", email).await;
     b.fill("#password", "a long and quiet harbour").await;
@@ -191,7 +191,7 @@ async fn reload_until(b: &Browser, url: &str, css: &str) {
 }
 
 /// Connects Instagram from the profiles page through the sandbox's consent page, unticking `untick`.
-async fn connect_instagram(b: &Browser, app: &TestApp, untick: &[&str]) {
+pub(crate) async fn connect_instagram(b: &Browser, app: &TestApp, untick: &[&str]) {
     b.goto(app.url("connect/instagram").as_str()).await;
     b.click("#continue").await;
     b.text_with("h1", "Allow this app to access your Instagram account?")
@@ -747,6 +747,14 @@ async fn every_page_passes_an_axe_scan_with_no_serious_or_critical_violation() {
     b.click("#make-token").await;
     b.text_with("#new-token", "hrld_").await;
     scan(&b, "settings with a new token", &mut found).await;
+    b.goto(app.url("audit").as_str()).await;
+    b.text_with("#audit-list", "workspace.created").await;
+    scan(&b, "audit log", &mut found).await;
+    b.goto(app.url("members").as_str()).await;
+    b.fill("#invite-email", "colleague@example.com").await;
+    b.click("#invite").await;
+    b.text_with("#invite-link", "/invitations/").await;
+    scan(&b, "members with an invitation", &mut found).await;
     b.goto(app.url("profiles").as_str()).await;
     b.click("a.disconnect").await;
     b.text_with("#does-not", "stay").await;
