@@ -369,7 +369,8 @@ pub(crate) fn me() -> MethodRouter<AppState> {
         let workspaces: Vec<_> = u
             .workspaces
             .iter()
-            .map(|(id, name, role)| json!({"id": id, "name": name, "role": role.as_str()}))
+            .enumerate()
+            .map(|(i, (id, name, role))| json!({"id": id, "name": name, "role": role.as_str(), "current": i == 0}))
             .collect();
         Ok::<_, ApiError>(axum::Json(
             json!({"user": {"id": u.id, "email": u.email}, "workspaces": workspaces}),

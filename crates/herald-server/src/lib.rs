@@ -37,6 +37,7 @@ mod sessions;
 mod settings;
 mod throttle;
 mod web;
+mod workspaces;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -245,7 +246,11 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
         (
             "/api/v1/me",
             accounts::me(),
-            vec![op("get", ACCOUNT, "The caller and their workspaces")],
+            vec![op(
+                "get",
+                ACCOUNT,
+                "The caller and their workspaces (`current`: the one their pages act in)",
+            )],
         ),
         (
             "/api/v1/sessions",
@@ -957,6 +962,24 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
                     "Page form: accept the invitation; to the dashboard",
                 ),
             ],
+        ),
+        (
+            "/workspaces",
+            workspaces::page(),
+            vec![op(
+                "get",
+                ACCOUNT,
+                "Page: the workspaces you belong to, with your role; the pages act in the current one",
+            )],
+        ),
+        (
+            "/workspaces/{id}/switch",
+            workspaces::switch(),
+            vec![op(
+                "post",
+                ACCOUNT,
+                "Page form: make this workspace the one your pages act in",
+            )],
         ),
         (
             "/audit",

@@ -263,6 +263,8 @@ pub(crate) async fn join(
             StoreError::Conflict(why) => gone(&why),
             other => other.into(),
         })?;
+    // The person's pages act in the workspace they just joined.
+    state.store.set_current_workspace(user, ws).await?;
     audit::record(
         state,
         Some(ws),

@@ -10,7 +10,8 @@ pub struct UserRow {
     pub email: String,
     /// The IANA zone the person plans in, once known.
     pub time_zone: Option<String>,
-    /// Each workspace the person belongs to, with its name and their role, the oldest first.
+    /// Each workspace the person belongs to, with its name and their role: the one they chose
+    /// first (their pages act in it), then the oldest first.
     pub workspaces: Vec<(WorkspaceId, String, Role)>,
 }
 
@@ -101,7 +102,8 @@ impl Store {
             sqlx::query_as("SELECT email, time_zone FROM users WHERE id = $1").bind(id.to_string()).fetch_optional(pool).await?);
         let (email, time_zone) = email.ok_or(StoreError::NotFound)?;
         let rows: Vec<(String, String, String)> = on_db!(self.db(), pool =>
-            sqlx::query_as("SELECT w.id, w.name, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.created_at")
+            sqlx::query_as("SELECT w.id, w.name, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1
+                            ORDER BY CASE WHEN w.id = (SELECT current_workspace_id FROM users WHERE id = $1) THEN 0 ELSE 1 END, w.created_at")
                 .bind(id.to_string()).fetch_all(pool).await?);
         let workspaces = rows
             .into_iter()
@@ -113,6 +115,19 @@ impl Store {
             time_zone,
             workspaces,
         })
+    }
+
+    /// Makes `ws` the workspace the person's pages act in (the first of [`UserRow::workspaces`]);
+    /// `NotFound` when they are not a member of it.
+    pub async fn set_current_workspace(&self, user: UserId, ws: WorkspaceId) -> Result<()> {
+        let n = on_db!(self.db(), pool => sqlx::query(
+            "UPDATE users SET current_workspace_id = $1 WHERE id = $2
+               AND EXISTS (SELECT 1 FROM memberships WHERE user_id = $2 AND workspace_id = $1)")
+            .bind(ws.to_string()).bind(user.to_string()).execute(pool).await?.rows_affected());
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     /// Sets the zone the person plans in; with `only_if_unset`, only when they have none yet.

@@ -487,3 +487,62 @@ async fn where_sign_up_is_closed_an_invitation_lets_in_the_email_it_names_only()
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_person_who_joined_a_workspace_sees_it_on_the_pages_and_switches_back_to_their_own() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("owner@example.com").await;
+        let (_, inv) = invite(&app, &app.client, "editor@example.com", "editor").await;
+        let editor = client();
+        let own = app.signup_in(&editor, "editor@example.com").await;
+        let members_page = async || html(&editor, app.url("members")).await;
+        assert!(
+            !members_page().await.contains("owner@example.com"),
+            "their own, at first"
+        );
+        let (s, _) = accept(&app, &editor, &secret(inv["url"].as_str().unwrap())).await;
+        assert_eq!(s, StatusCode::OK);
+
+        // Joining makes the pages act in the workspace joined; /me says which is current.
+        assert!(
+            members_page().await.contains("owner@example.com"),
+            "the joined one"
+        );
+        let me: Value = editor
+            .get(app.url("api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["workspaces"][0]["id"], app.ws.as_str(), "{me}");
+        assert_eq!(me["workspaces"][0]["current"], true, "{me}");
+        assert_eq!(me["workspaces"][1]["current"], false, "{me}");
+        let list = html(&editor, app.url("workspaces")).await;
+        assert!(list.contains(&format!("/workspaces/{own}/switch")), "{list}");
+
+        // Switching back to their own workspace.
+        let r = editor
+            .post(app.url(&format!("workspaces/{own}/switch")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(
+            !members_page().await.contains("owner@example.com"),
+            "their own again"
+        );
+
+        // A workspace they do not belong to cannot be switched to.
+        let stranger = client();
+        let theirs = app.signup_in(&stranger, "stranger@example.com").await;
+        let r = editor
+            .post(app.url(&format!("workspaces/{theirs}/switch")))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    });
+}
