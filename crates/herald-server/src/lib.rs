@@ -31,6 +31,7 @@ mod pending;
 mod post_page;
 mod posts;
 mod profiles;
+mod recovery;
 mod security;
 mod serve;
 mod sessions;
@@ -59,6 +60,7 @@ pub use client::TrustedProxies;
 pub use error::ApiError;
 pub use janitor::janitor;
 pub use password::Hashing;
+pub use recovery::reset_password;
 pub use serve::{Limits, serve};
 
 /// What the server is configured with.

@@ -60,6 +60,15 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Recover an account, as an administrator on the server.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Give the account a new random password, shown once, and sign it out everywhere (audited).
+    ResetPassword { email: String },
 }
 
 #[derive(Subcommand)]
@@ -493,6 +502,10 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
                 KeysCommand::Retire { version } => herald::keys::retire(&s, version).await?,
             };
             println!("{}", out.trim_end());
+        }
+        Command::Users(UsersCommand::ResetPassword { email }) => {
+            let s = resolve(cli.opts, matches)?;
+            println!("{}", herald::users::reset_password(&s, &email).await?);
         }
         Command::Audit(AuditCommand::Verify) => {
             let s = resolve(cli.opts, matches)?;

@@ -10,8 +10,14 @@ use crate::on_both_backends;
 
 /// Runs `herald audit verify` on the app's data directory and database: (exit code, stdout, stderr).
 fn verify(app: &TestApp) -> (Option<i32>, String, String) {
+    herald(app, &["audit", "verify"])
+}
+
+/// Runs `herald ARGS` on the app's data directory and database: (exit code, stdout, stderr).
+fn herald(app: &TestApp, args: &[&str]) -> (Option<i32>, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["--data-dir", app.dir.to_str().unwrap(), "audit", "verify"])
+        .args(["--data-dir", app.dir.to_str().unwrap()])
+        .args(args)
         .env("HERALD_DATABASE_URL", app.settings.database_url.expose())
         .env_remove("HERALD_MASTER_KEYS")
         .env_remove("RUST_LOG")
@@ -144,5 +150,35 @@ async fn what_is_done_is_audited_read_by_admins_and_an_entry_changed_in_the_data
                 .starts_with("error: the audit log does not verify"),
             "{err}"
         );
+    });
+}
+
+#[tokio::test]
+async fn an_administrator_resets_a_password_on_the_server_which_signs_the_account_out_and_is_audited() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("forgetful@example.com").await;
+        let (s, _) = app.get(app.url("api/v1/me")).await;
+        assert_eq!(s, StatusCode::OK);
+        let (code, out, err) = herald(&app, &["users", "reset-password", "Forgetful@example.com"]);
+        assert_eq!(code, Some(0), "{out}{err}");
+        let password = out.lines().nth(1).unwrap().trim().to_owned();
+        assert!(password.len() >= 40, "{out}");
+        assert!(out.contains("1 session(s) signed out"), "{out}");
+        let (s, _) = app.get(app.url("api/v1/me")).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "the session ended");
+        let r = client()
+            .post(app.url("api/v1/auth/login"))
+            .json(&json!({"email": "forgetful@example.com", "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "the new password signs in");
+        let resets = app
+            .count("SELECT COUNT(*) FROM audit_entries WHERE chain = 'instance' AND action = 'auth.password_reset' AND actor = 'cli'")
+            .await;
+        assert_eq!(resets, 1);
+        let (code, _, err) = herald(&app, &["users", "reset-password", "nobody@example.com"]);
+        assert_eq!(code, Some(1));
+        assert_eq!(err.trim(), "error: no account has the email nobody@example.com");
     });
 }
