@@ -94,19 +94,23 @@ pub(crate) async fn enforce(
         .await
         .ok()
         .and_then(|p| p.iter().find(|(k, _)| *k == "ws").map(|(_, v)| v.to_owned()));
-    let held = match named {
+    let mut caller = caller;
+    let role = match named {
         Some(ws) => match caller.workspace_role(&state, &ws).await {
-            Ok((_, role)) => Some(role),
+            Ok((_, role)) => role,
             Err(e) => return respond(&uri, &headers, e),
         },
+        // A page acts in the person's current workspace, read once here for the handler too.
         None => match current_workspace(&state, caller.user).await {
-            Ok(found) => found.map(|(_, role)| role),
+            Ok(Some((ws, role))) => {
+                caller.acting = Some((ws, role));
+                role
+            }
+            Ok(None) => return respond(&uri, &headers, ApiError::not_found("workspace")),
             Err(e) => return respond(&uri, &headers, e),
         },
     };
-    if let Some(role) = held
-        && role < needed
-    {
+    if role < needed {
         let e = ApiError::new(
             StatusCode::FORBIDDEN,
             "role_required",

@@ -51,6 +51,9 @@ pub(crate) struct Caller {
     pub session: Option<SessionId>,
     /// The personal API token, when the caller came with one.
     pub token: Option<ApiTokenId>,
+    /// For a page, the workspace it acts in and the caller's role there, as the access check read
+    /// them: the handler acts in that one, even if the person switches meanwhile.
+    pub acting: Option<(WorkspaceId, Role)>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -77,6 +80,7 @@ impl FromRequestParts<AppState> for Caller {
                 session_hash: None,
                 session: None,
                 token: Some(token),
+                acting: None,
             });
         }
         let session =
@@ -92,6 +96,7 @@ impl FromRequestParts<AppState> for Caller {
             session_hash: Some(hash),
             session: Some(found.session),
             token: None,
+            acting: None,
         })
     }
 }

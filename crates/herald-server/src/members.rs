@@ -109,6 +109,8 @@ pub(crate) async fn change_role(
     let user = member_id(user)?;
     let role = role_named(role)?;
     state.store.set_member(ws, user, role).await.map_err(refused)?;
+    // What they invited with a role they may no longer hold does not outlive the change.
+    state.store.revoke_invitations_by(ws, user).await?;
     audit::record(
         state,
         Some(ws),
@@ -143,6 +145,7 @@ pub(crate) async fn remove(
         return Err(owners_only("remove an owner", held));
     }
     state.store.remove_member(ws, user).await.map_err(refused)?;
+    state.store.revoke_invitations_by(ws, user).await?;
     audit::record(
         state,
         Some(ws),

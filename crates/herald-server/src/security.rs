@@ -34,8 +34,13 @@ pub(crate) struct Policy {
 
 pub(crate) async fn headers(State(policy): State<Policy>, req: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    // Spans name the path only: query strings carry OAuth codes and media signatures.
-    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = req.uri().path());
+    // Spans name the path only: query strings carry OAuth codes and media signatures, and an
+    // invitation's path its secret.
+    let path = match req.uri().path() {
+        p if p.starts_with("/invitations/") => "/invitations/…",
+        p => p,
+    };
+    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = path);
     let started = Instant::now();
     let mut res = REQUEST_ID
         .scope(id.clone(), next.run(req))

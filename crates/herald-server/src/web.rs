@@ -390,7 +390,15 @@ pub(crate) async fn signed_in(
         .get_user(caller.user)
         .await
         .map_err(|e| error_page(&e.into()))?;
-    let Some((ws, workspace, _)) = user.workspaces.into_iter().next() else {
+    // The workspace the access check let the page act in; else (a page open to any account) the
+    // person's current one.
+    let acting = caller.acting.map(|(ws, _)| ws);
+    let mut workspaces = user.workspaces.into_iter();
+    let found = match acting {
+        Some(ws) => workspaces.find(|(id, ..)| *id == ws),
+        None => workspaces.next(),
+    };
+    let Some((ws, workspace, _)) = found else {
         return Err(error_page(&ApiError::not_found("workspace")));
     };
     Ok(Me {

@@ -564,6 +564,17 @@ impl Store {
                 return Ok(());
             }
         };
+        // A chain the file does not list could lose its newest entries unseen (the file was
+        // removed, then made again by the next append to another chain).
+        let chains: Vec<(String,)> = on_db!(self.db(), pool =>
+            sqlx::query_as("SELECT chain FROM audit_chains WHERE head_seq > 0 ORDER BY chain").fetch_all(pool).await?);
+        for (chain,) in chains.iter().filter(|(c,)| !heads.contains_key(c)) {
+            let what = format!(
+                "the heads file {} does not list this chain: its newest entries could be removed unseen",
+                path.display()
+            );
+            problems.push(Problem::new(chain, None, &what));
+        }
         for (chain, head) in heads {
             let (mac, last, start) = self.head_in_db(&chain, head.seq).await?;
             if start.is_some_and(|s| head.seq < s) || mac.as_deref() == Some(head.mac.as_str()) {

@@ -81,14 +81,16 @@ impl Store {
                 sqlx::query("UPDATE audit_chains SET checkpoint_version = $1, checkpoint_mac = $2 WHERE chain = $3")
                     .bind(version).bind(&mac).bind(chain).execute(&mut *tx).await?;
             }
+            // The heads file first: a chain signed again with the file still holding its old MAC
+            // would read as tampered with, so a file that cannot be written keeps the old MACs.
+            if let Some(path) = &self.audit_heads
+                && let Err(e) = audit_heads::replace(path, chain, head_seq, &head_mac)
+            {
+                return problem(None, &format!("the heads file cannot be written ({e}): the chain was not signed again"));
+            }
             tx.commit().await?;
             (head_seq, head_mac)
         });
-        if let Some(path) = &self.audit_heads
-            && let Err(e) = audit_heads::replace(path, chain, head_seq, &head_mac)
-        {
-            tracing::error!(target: "herald::audit", chain, error = %e, "the heads file was not updated after signing the chain again");
-        }
         tracing::info!(target: "herald::audit", chain, seq = head_seq, mac = %head_mac, "audit chain signed again");
         Ok(None)
     }

@@ -270,6 +270,15 @@ impl Store {
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
+    /// Revokes the pending invitations `user` made in `ws`: an invitation never outlives the
+    /// authority of the member who made it. Returns how many.
+    pub async fn revoke_invitations_by(&self, ws: WorkspaceId, user: UserId) -> Result<u64> {
+        Ok(on_db!(self.db(), pool => sqlx::query(
+            "UPDATE invitations SET revoked_at = $1
+             WHERE workspace_id = $2 AND invited_by = $3 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(self.now()).bind(ws.to_string()).bind(user.to_string()).execute(pool).await?.rows_affected()))
+    }
+
     /// Accepts the invitation whose secret hashes to `token_hash` for `user`, once: marking it
     /// accepted and making them a member happen in one transaction, and a member who holds a
     /// higher role keeps it. Returns the workspace and the role they hold there now. `NotFound`

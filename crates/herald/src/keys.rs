@@ -155,7 +155,11 @@ pub async fn retire(settings: &Settings, version: u32) -> anyhow::Result<String>
     // The audit log is signed again under the newest key, once checked; a log that does not
     // verify keeps the key it needs.
     if store.audit_key_versions_in_use().await?.contains(&version) {
-        let problems = store.audit_reseal(version).await?;
+        let report = store.audit_verify(Some(&settings.audit_heads())).await?;
+        let mut problems = report.problems;
+        if problems.is_empty() {
+            problems = store.audit_reseal(version).await?;
+        }
         if let Some(p) = problems.first() {
             bail!(
                 "version {version} still signs audit entries that do not verify (chain {}{}: {}); run `herald audit verify` and keep the key until that is understood",

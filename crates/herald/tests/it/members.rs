@@ -546,3 +546,34 @@ async fn a_person_who_joined_a_workspace_sees_it_on_the_pages_and_switches_back_
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     });
 }
+
+#[tokio::test]
+async fn an_invitation_does_not_outlive_the_role_of_the_admin_who_made_it() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.signup("owner@example.com").await;
+        let (_, inv) = invite(&app, &app.client, "admin@example.com", "admin").await;
+        let admin = client();
+        app.signup_in(&admin, "admin@example.com").await;
+        assert_eq!(
+            accept(&app, &admin, &secret(inv["url"].as_str().unwrap()))
+                .await
+                .0,
+            StatusCode::OK
+        );
+        // The admin invites someone else, and a second address of their own, then is demoted.
+        let (s, theirs) = invite(&app, &admin, "friend@example.com", "admin").await;
+        assert_eq!(s, StatusCode::CREATED, "{theirs}");
+        let admin_id = user_id(&app, &admin).await;
+        let (s, _) = set_role(&app, &app.client, &admin_id, "viewer").await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, pending) = app.get(app.ws_url("invitations")).await;
+        assert_eq!(pending["data"].as_array().unwrap().len(), 0, "{pending}");
+        let friend = client();
+        app.signup_in(&friend, "friend@example.com").await;
+        let (s, e) = accept(&app, &friend, &secret(theirs["url"].as_str().unwrap())).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::GONE, Some("invitation_revoked"))
+        );
+    });
+}
