@@ -410,11 +410,6 @@ impl Store {
         self.audit_list(&ws.to_string(), f).await
     }
 
-    /// The instance's entries that `f` selects, newest first.
-    pub async fn audit_instance_entries(&self, f: &AuditFilter) -> Result<Vec<AuditRow>> {
-        self.audit_list(INSTANCE, f).await
-    }
-
     async fn audit_list(&self, chain: &str, f: &AuditFilter) -> Result<Vec<AuditRow>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM audit_entries WHERE chain = $1
