@@ -24,6 +24,8 @@ pub enum Need {
     /// At least this role in the workspace: the one the path names (`{ws}`), or for a page the
     /// person's current workspace.
     Role(Role),
+    /// The instance's administrator (its first account): the instance's own audit log.
+    Instance,
 }
 
 pub const ANYONE: Need = Need::Anyone;
@@ -32,6 +34,7 @@ pub const VIEWER: Need = Need::Role(Role::Viewer);
 pub const EDITOR: Need = Need::Role(Role::Editor);
 pub const ADMIN: Need = Need::Role(Role::Admin);
 pub const OWNER: Need = Need::Role(Role::Owner);
+pub const INSTANCE_ADMIN: Need = Need::Instance;
 
 impl Need {
     /// `anyone`, `account`, or the role's name: the route table's declaration, in one word.
@@ -40,6 +43,7 @@ impl Need {
             Need::Anyone => "anyone",
             Need::Account => "account",
             Need::Role(r) => r.as_str(),
+            Need::Instance => "instance_admin",
         }
     }
 }
@@ -77,9 +81,9 @@ pub(crate) async fn enforce(
         );
         return respond(&uri, &headers, e);
     };
-    let Need::Role(needed) = need else {
+    if matches!(need, Need::Anyone | Need::Account) {
         return next.run(req).await;
-    };
+    }
     let (mut parts, body) = req.into_parts();
     let caller = match Caller::from_request_parts(&mut parts, &state).await {
         Ok(caller) => caller,
@@ -89,6 +93,23 @@ pub(crate) async fn enforce(
         }
         // Who is calling is unknown (the database did not answer): nothing runs unchecked.
         Err(e) => return respond(&uri, &headers, e),
+    };
+    let Need::Role(needed) = need else {
+        return match state.store.get_user(caller.user).await {
+            Ok(user) if user.instance_admin => {
+                parts.extensions.insert(caller);
+                next.run(Request::from_parts(parts, body)).await
+            }
+            Ok(_) => {
+                let e = ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "instance_admin_required",
+                    "this is for the instance's administrator, the account made first on this Herald",
+                );
+                respond(&uri, &headers, e)
+            }
+            Err(e) => respond(&uri, &headers, e.into()),
+        };
     };
     let named = RawPathParams::from_request_parts(&mut parts, &())
         .await

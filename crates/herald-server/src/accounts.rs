@@ -6,12 +6,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use herald_domain::{ApiTokenId, Role, UserId, WorkspaceId};
 use herald_store::{Actor, NewSession};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::{Caller, cookie, hash_secret, micros, random_secret};
+use crate::auth::{Caller, cookie, hash_secret, micros, normal_setup_code, random_secret};
 use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Body, rfc3339};
@@ -31,6 +31,9 @@ struct SignUpBody {
     email: String,
     password: SecretString,
     invitation: Option<String>,
+    /// The one-time code Herald printed at start, which the first account of an instance whose
+    /// public URL is not loopback needs.
+    setup_code: Option<SecretString>,
 }
 
 fn valid_email(e: &str) -> bool {
@@ -105,13 +108,16 @@ async fn start_session(
 /// Creates an account with its first workspace and signs it in: the API's sign-up and the page's
 /// share it. With an invitation's secret the person joins its workspace too, once their own is
 /// made (which stays their first); where sign-up is closed, only a pending invitation for this
-/// very email lets them in. Returns the user, the email as stored, their workspace, the workspace
-/// and role the invitation gave, and the session's `Set-Cookie`.
+/// very email lets them in. The instance's first account is let in either way and administers
+/// it; where Herald printed a setup code at start, that account needs it. Returns the user, the
+/// email as stored, their workspace, the workspace and role the invitation gave, and the
+/// session's `Set-Cookie`.
 pub(crate) async fn sign_up(
     state: &AppState,
     email: &str,
     password: SecretString,
     invitation: Option<&str>,
+    setup_code: Option<&SecretString>,
     headers: &HeaderMap,
     addr: ClientAddr,
 ) -> ApiResult<(
@@ -127,21 +133,26 @@ pub(crate) async fn sign_up(
         Some(secret) => Some(members::pending(state, secret).await?),
         None => None,
     };
-    if !state.config.signup_open && invited.is_none_or(|i| i.email != email) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "signup_closed",
-            "sign-up is closed on this Herald; ask an administrator for an invitation",
-        ));
+    let first = !state.store.instance_claimed().await?;
+    let admitted = state.config.signup_open || invited.is_some_and(|i| i.email == email);
+    // Admitted only as the first account: a claim made meanwhile by someone else refuses it.
+    let first_only = first && (state.config.setup_code.is_some() || !admitted);
+    if first {
+        if let Some(expected) = &state.config.setup_code {
+            check_setup_code(expected, setup_code)?;
+        }
+    } else if !admitted {
+        return Err(signup_closed());
     }
     password::check(&password, &email)?;
     throttle::signup(state, addr.0).await?;
     let hash = state.hashing.hash(password).await?;
-    let (user, ws) = state
+    let made = state
         .store
-        .create_user(&email, &hash)
+        .create_account(&email, &hash, first_only)
         .await
         .map_err(|e| match e {
+            herald_store::StoreError::Conflict(why) if why == "instance_claimed" => signup_closed(),
             herald_store::StoreError::Conflict(_) => ApiError::new(
                 StatusCode::CONFLICT,
                 "email_taken",
@@ -149,6 +160,7 @@ pub(crate) async fn sign_up(
             ),
             other => other.into(),
         })?;
+    let (user, ws) = (made.user, made.workspace);
     let cookie = start_session(state, user, headers, addr).await?;
     let by = Actor::User(user);
     audit::record(
@@ -161,6 +173,18 @@ pub(crate) async fn sign_up(
         "",
     )
     .await;
+    if made.instance_admin {
+        audit::record(
+            state,
+            None,
+            by,
+            "instance.claimed",
+            format!("user:{user}"),
+            Some(addr),
+            "",
+        )
+        .await;
+    }
     audit::record(
         state,
         Some(ws),
@@ -178,6 +202,41 @@ pub(crate) async fn sign_up(
     Ok((user, email, ws, joined, cookie))
 }
 
+fn signup_closed() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "signup_closed",
+        "sign-up is closed on this Herald; ask an administrator for an invitation",
+    )
+}
+
+/// Refuses the first account without the setup code Herald printed at start (403
+/// `setup_code_required`, or `setup_code_invalid` for another code). The codes are compared by
+/// their hashes, so the time the comparison takes says nothing about the expected one.
+fn check_setup_code(expected: &SecretString, given: Option<&SecretString>) -> ApiResult<()> {
+    let given = given
+        .map(|g| normal_setup_code(g.expose_secret()))
+        .filter(|g| !g.is_empty());
+    let Some(given) = given else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "setup_code_required",
+            "this Herald has no account yet: enter the setup code it printed when it started",
+        )
+        .with("field", "setup_code".into()));
+    };
+    if hash_secret(&given) == hash_secret(&normal_setup_code(expected.expose_secret())) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "setup_code_invalid",
+            "this is not the setup code Herald printed when it started; copy it again from its output",
+        )
+        .with("field", "setup_code".into()))
+    }
+}
+
 pub(crate) fn signup() -> MethodRouter<AppState> {
     post(
         |State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap, Body(c): Body<SignUpBody>| async move {
@@ -186,6 +245,7 @@ pub(crate) fn signup() -> MethodRouter<AppState> {
                 &c.email,
                 c.password,
                 c.invitation.as_deref(),
+                c.setup_code.as_ref(),
                 &headers,
                 addr,
             )
@@ -373,7 +433,7 @@ pub(crate) fn me() -> MethodRouter<AppState> {
             .map(|(i, (id, name, role))| json!({"id": id, "name": name, "role": role.as_str(), "current": i == 0}))
             .collect();
         Ok::<_, ApiError>(axum::Json(
-            json!({"user": {"id": u.id, "email": u.email}, "workspaces": workspaces}),
+            json!({"user": {"id": u.id, "email": u.email, "instance_admin": u.instance_admin}, "workspaces": workspaces}),
         ))
     })
 }

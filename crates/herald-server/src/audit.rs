@@ -1,6 +1,6 @@
 //! The audit log as people meet it: appending what a request did (never failing the request
-//! for it), and reading the workspace's entries with filters, through the API and on a page
-//! (admins and owners, as the route table declares).
+//! for it), and reading entries with filters, through the API and on a page: a workspace's
+//! (admins and owners) and the instance's (its administrator), as the route table declares.
 
 use std::collections::HashMap;
 
@@ -106,6 +106,27 @@ fn to_json(e: &AuditRow) -> Value {
     })
 }
 
+/// The entries of a chain a filter selects, and the `seq` the next page starts before.
+async fn listed(
+    state: &AppState,
+    ws: Option<WorkspaceId>,
+    f: &AuditFilter,
+) -> ApiResult<(Vec<AuditRow>, Option<i64>)> {
+    let rows = match ws {
+        Some(ws) => state.store.audit_entries(ws, f).await?,
+        None => state.store.audit_instance_entries(f).await?,
+    };
+    let next = (rows.len() as i64 == f.limit)
+        .then(|| rows.last().map(|r| r.seq))
+        .flatten();
+    Ok((rows, next))
+}
+
+fn answer(rows: &[AuditRow], next: Option<i64>) -> axum::Json<Value> {
+    let data: Vec<Value> = rows.iter().map(to_json).collect();
+    axum::Json(json!({ "data": data, "next_before": next }))
+}
+
 /// `GET /workspaces/{ws}/audit`: the workspace's entries, newest first, filtered and paged.
 pub(crate) fn list() -> MethodRouter<AppState> {
     get(
@@ -114,13 +135,19 @@ pub(crate) fn list() -> MethodRouter<AppState> {
          Path(ws): Path<String>,
          Query(q): Query<HashMap<String, String>>| async move {
             let ws = caller.workspace(&state, &ws).await?;
-            let f = filter(&q)?;
-            let rows = state.store.audit_entries(ws, &f).await?;
-            let next = (rows.len() as i64 == f.limit)
-                .then(|| rows.last().map(|r| r.seq))
-                .flatten();
-            let data: Vec<Value> = rows.iter().map(to_json).collect();
-            Ok::<_, ApiError>(axum::Json(json!({ "data": data, "next_before": next })))
+            let (rows, next) = listed(&state, Some(ws), &filter(&q)?).await?;
+            Ok::<_, ApiError>(answer(&rows, next))
+        },
+    )
+}
+
+/// `GET /instance/audit`: the instance's entries (accounts, sign-ins, keys), newest first,
+/// filtered and paged.
+pub(crate) fn instance_list() -> MethodRouter<AppState> {
+    get(
+        |State(state): State<AppState>, Query(q): Query<HashMap<String, String>>| async move {
+            let (rows, next) = listed(&state, None, &filter(&q)?).await?;
+            Ok::<_, ApiError>(answer(&rows, next))
         },
     )
 }
@@ -139,6 +166,10 @@ struct Line {
 #[template(path = "audit.html")]
 struct AuditPage {
     email: String,
+    /// The page's own address (`/audit` or `/instance/audit`), which its filters go back to.
+    here: &'static str,
+    /// Whether it shows the instance's log rather than the workspace's.
+    instance: bool,
     zone: String,
     action: String,
     lines: Vec<Line>,
@@ -173,48 +204,70 @@ pub(crate) fn page() -> MethodRouter<AppState> {
         |State(state): State<AppState>,
          caller: Result<Caller, ApiError>,
          Query(q): Query<HashMap<String, String>>| async move {
-            let me = match signed_in(&state, caller, "/audit").await {
-                Ok(me) => me,
-                Err(page) => return page,
-            };
-            let zone = me.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
-            let mut page = AuditPage {
-                email: me.email.clone(),
-                zone: zone.clone(),
-                action: q.get("action").cloned().unwrap_or_default(),
-                lines: Vec::new(),
-                error: None,
-                next: None,
-            };
-            let f = match filter(&q) {
-                Ok(f) => f,
-                Err(e) => {
-                    page.error = Some(sentence(&e));
-                    return render(StatusCode::BAD_REQUEST, &page);
-                }
-            };
-            let rows = match state.store.audit_entries(me.ws, &f).await {
-                Ok(rows) => rows,
-                Err(e) => return error_page(&e.into()),
-            };
-            let mut known = HashMap::new();
-            for r in &rows {
-                page.lines.push(Line {
-                    when: crate::post_page::local(r.at, &zone),
-                    who: who(&state, &r.actor, &mut known).await,
-                    action: r.action.clone(),
-                    target: r.target.clone(),
-                    client: r.client.clone().unwrap_or_default(),
-                    detail: r.detail.clone(),
-                });
-            }
-            if rows.len() as i64 == f.limit
-                && let Some(last) = rows.last()
-            {
-                let action = url::form_urlencoded::byte_serialize(page.action.as_bytes()).collect::<String>();
-                page.next = Some(format!("/audit?action={action}&before={}", last.seq));
-            }
-            render(StatusCode::OK, &page)
+            shown(&state, caller, &q, "/audit").await
         },
     )
+}
+
+/// `GET /instance/audit`: the instance's audit log, for its administrator.
+pub(crate) fn instance_page() -> MethodRouter<AppState> {
+    get(
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         Query(q): Query<HashMap<String, String>>| async move {
+            shown(&state, caller, &q, "/instance/audit").await
+        },
+    )
+}
+
+/// The audit page at `here`: the workspace's log, or the instance's at `/instance/audit`.
+async fn shown(
+    state: &AppState,
+    caller: Result<Caller, ApiError>,
+    q: &HashMap<String, String>,
+    here: &'static str,
+) -> axum::response::Response {
+    let me = match signed_in(state, caller, here).await {
+        Ok(me) => me,
+        Err(page) => return page,
+    };
+    let instance = here.starts_with("/instance/");
+    let zone = me.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
+    let mut page = AuditPage {
+        email: me.email.clone(),
+        here,
+        instance,
+        zone: zone.clone(),
+        action: q.get("action").cloned().unwrap_or_default(),
+        lines: Vec::new(),
+        error: None,
+        next: None,
+    };
+    let f = match filter(q) {
+        Ok(f) => f,
+        Err(e) => {
+            page.error = Some(sentence(&e));
+            return render(StatusCode::BAD_REQUEST, &page);
+        }
+    };
+    let (rows, next) = match listed(state, (!instance).then_some(me.ws), &f).await {
+        Ok(listed) => listed,
+        Err(e) => return error_page(&e),
+    };
+    let mut known = HashMap::new();
+    for r in &rows {
+        page.lines.push(Line {
+            when: crate::post_page::local(r.at, &zone),
+            who: who(state, &r.actor, &mut known).await,
+            action: r.action.clone(),
+            target: r.target.clone(),
+            client: r.client.clone().unwrap_or_default(),
+            detail: r.detail.clone(),
+        });
+    }
+    if let Some(before) = next {
+        let action = url::form_urlencoded::byte_serialize(page.action.as_bytes()).collect::<String>();
+        page.next = Some(format!("{here}?action={action}&before={before}"));
+    }
+    render(StatusCode::OK, &page)
 }

@@ -25,6 +25,30 @@ pub(crate) fn random_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
+/// A new one-time setup code: 100 random bits as four groups of five letters and digits that
+/// cannot be mistaken for each other (Crockford's alphabet), easy to copy from a terminal.
+pub fn new_setup_code() -> secrecy::SecretString {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut b = [0u8; 20];
+    getrandom::fill(&mut b).expect("randomness");
+    let mut code = String::with_capacity(23);
+    for (i, byte) in b.iter().enumerate() {
+        if i > 0 && i % 5 == 0 {
+            code.push('-');
+        }
+        code.push(char::from(ALPHABET[usize::from(byte & 31)]));
+    }
+    code.into()
+}
+
+/// A setup code as typed, compared without its dashes, spaces or case.
+pub(crate) fn normal_setup_code(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 /// What is stored instead of a secret: its SHA-256, hex.
 pub(crate) fn hash_secret(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))

@@ -52,9 +52,10 @@ use herald_store::Store;
 use herald_vault::UrlSigner;
 use tokio::sync::Notify;
 
-use access::{ACCOUNT, ADMIN, ANYONE, EDITOR, OWNER, VIEWER};
+use access::{ACCOUNT, ADMIN, ANYONE, EDITOR, INSTANCE_ADMIN, OWNER, VIEWER};
 use url::Url;
 
+pub use auth::new_setup_code;
 pub use choices::ChoiceCache;
 pub use client::TrustedProxies;
 pub use error::ApiError;
@@ -70,7 +71,11 @@ pub struct ServerConfig {
     pub public_url: Url,
     /// Where uploaded media are stored.
     pub media_dir: PathBuf,
+    /// Whether anyone may create an account (otherwise only the first one, and people invited).
     pub signup_open: bool,
+    /// The one-time code the first account needs, printed at start by an instance whose public
+    /// URL is not loopback and which has no account yet.
+    pub setup_code: Option<Arc<secrecy::SecretString>>,
     pub max_upload_bytes: u64,
     /// The longest an upload may take from its first byte to its last.
     pub upload_timeout: std::time::Duration,
@@ -987,6 +992,24 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             "/audit",
             audit::page(),
             vec![op("get", ADMIN, "Page: the workspace's audit log, with filters")],
+        ),
+        (
+            "/instance/audit",
+            audit::instance_page(),
+            vec![op(
+                "get",
+                INSTANCE_ADMIN,
+                "Page: the instance's audit log (accounts, sign-ins, tokens, keys), with filters",
+            )],
+        ),
+        (
+            "/api/v1/instance/audit",
+            audit::instance_list(),
+            vec![op(
+                "get",
+                INSTANCE_ADMIN,
+                "The instance's audit log (accounts, sign-ins, tokens, keys), newest first, with the workspace log's filters",
+            )],
         ),
         (
             "/api/v1/workspaces/{ws}/notifications",

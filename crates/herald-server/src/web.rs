@@ -119,6 +119,9 @@ struct SignUp<'a> {
     email: &'a str,
     /// The secret of the invitation the person signs up through, carried in a hidden field.
     invitation: &'a str,
+    /// Whether the setup code's field shows: the instance has no account and Herald printed one.
+    setup: bool,
+    setup_error: Option<String>,
     email_error: Option<String>,
     password_error: Option<String>,
     error: Option<String>,
@@ -311,10 +314,16 @@ pub(crate) fn home() -> MethodRouter<AppState> {
 /// does) and goes to the dashboard, or shows the form again with the email kept and each error
 /// beside its field.
 pub(crate) fn signup() -> MethodRouter<AppState> {
-    get(|Query(q): Query<HashMap<String, String>>| async move {
+    get(|State(state): State<AppState>, Query(q): Query<HashMap<String, String>>| async move {
+        let setup = match needs_setup_code(&state).await {
+            Ok(s) => s,
+            Err(e) => return e.into_response(),
+        };
         let page = SignUp {
             email: "",
             invitation: q.get("invitation").map_or("", String::as_str),
+            setup,
+            setup_error: None,
             email_error: None,
             password_error: None,
             error: None,
@@ -329,12 +338,15 @@ pub(crate) fn signup() -> MethodRouter<AppState> {
             let email = f.get("email").cloned().unwrap_or_default();
             let password = SecretString::from(f.get("password").cloned().unwrap_or_default());
             let invitation = f.get("invitation").map(String::as_str).filter(|s| !s.is_empty());
-            match sign_up(&state, &email, password, invitation, &headers, addr).await {
+            let setup_code = f.get("setup_code").cloned().map(SecretString::from);
+            match sign_up(&state, &email, password, invitation, setup_code.as_ref(), &headers, addr).await {
                 Ok((.., cookie)) => see_other("/", cookie.to_str().ok().map(str::to_owned)),
                 Err(e) => {
                     let mut page = SignUp {
                         email: &email,
                         invitation: invitation.unwrap_or_default(),
+                        setup: needs_setup_code(&state).await.unwrap_or(true),
+                        setup_error: None,
                         email_error: None,
                         password_error: None,
                         error: None,
@@ -342,6 +354,7 @@ pub(crate) fn signup() -> MethodRouter<AppState> {
                     let said = Some(sentence(&e));
                     match e.code {
                         "invalid_email" | "email_taken" => page.email_error = said,
+                        "setup_code_required" | "setup_code_invalid" => page.setup_error = said,
                         code if code.starts_with("password_") => page.password_error = said,
                         _ => page.error = said,
                     }
@@ -354,6 +367,11 @@ pub(crate) fn signup() -> MethodRouter<AppState> {
             }
         },
     )
+}
+
+/// Whether a sign-up here needs the setup code: Herald printed one and no account exists yet.
+async fn needs_setup_code(state: &AppState) -> Result<bool, ApiError> {
+    Ok(state.config.setup_code.is_some() && !state.store.instance_claimed().await?)
 }
 
 /// `POST /logout`: ends the session (as `POST /api/v1/auth/logout` does) and goes to sign-in.

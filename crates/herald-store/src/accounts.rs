@@ -10,6 +10,8 @@ pub struct UserRow {
     pub email: String,
     /// The IANA zone the person plans in, once known.
     pub time_zone: Option<String>,
+    /// Whether the person administers the instance (its first account).
+    pub instance_admin: bool,
     /// Each workspace the person belongs to, with its name and their role: the one they chose
     /// first (their pages act in it), then the oldest first.
     pub workspaces: Vec<(WorkspaceId, String, Role)>,
@@ -44,6 +46,15 @@ pub struct NewSession<'a> {
     pub address: Option<&'a str>,
 }
 
+/// An account just made.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccount {
+    pub user: UserId,
+    pub workspace: WorkspaceId,
+    /// Whether it claimed the instance, as its first account, and administers it.
+    pub instance_admin: bool,
+}
+
 /// Who a session cookie belongs to.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionUser {
@@ -55,11 +66,26 @@ pub struct SessionUser {
 const LAST_SEEN_EVERY: i64 = 60_000_000;
 
 impl Store {
-    /// Creates a user with their own workspace, in one transaction.
+    /// Creates a user with their own workspace, in one transaction (the instance's administrator
+    /// when it is the first account).
     pub async fn create_user(&self, email: &str, password_hash: &str) -> Result<(UserId, WorkspaceId)> {
+        let made = self.create_account(email, password_hash, false).await?;
+        Ok((made.user, made.workspace))
+    }
+
+    /// Creates a user with their own workspace, in one transaction. The first account claims the
+    /// instance and becomes its administrator; with `first_only` (the account is let in only
+    /// because the instance has none yet), an instance claimed meanwhile refuses it with
+    /// `Conflict("instance_claimed")` and nothing is made. `Conflict` for a taken email.
+    pub async fn create_account(
+        &self,
+        email: &str,
+        password_hash: &str,
+        first_only: bool,
+    ) -> Result<NewAccount> {
         let (user, ws, now) = (UserId::new(), WorkspaceId::new(), self.now());
         let name = format!("{}'s workspace", email.split('@').next().unwrap_or(email));
-        on_db!(self.db(), pool => {
+        let admin = on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             let inserted = sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING")
                 .bind(user.to_string()).bind(email).bind(password_hash).bind(now)
@@ -67,13 +93,35 @@ impl Store {
             if inserted == 0 {
                 return Err(StoreError::Conflict("email already registered".into()));
             }
+            // One row can exist: the first transaction to insert it claims the instance, and a
+            // concurrent one waits for it and then inserts nothing.
+            let admin = sqlx::query("INSERT INTO instance (id, claimed_by, claimed_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
+                .bind(user.to_string()).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
+            if admin {
+                sqlx::query("UPDATE users SET instance_admin = TRUE WHERE id = $1")
+                    .bind(user.to_string()).execute(&mut *tx).await?;
+            } else if first_only {
+                return Err(StoreError::Conflict("instance_claimed".into()));
+            }
             sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
                 .bind(ws.to_string()).bind(&name).bind(now).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, 'owner')")
                 .bind(ws.to_string()).bind(user.to_string()).execute(&mut *tx).await?;
             tx.commit().await?;
+            admin
         });
-        Ok((user, ws))
+        Ok(NewAccount {
+            user,
+            workspace: ws,
+            instance_admin: admin,
+        })
+    }
+
+    /// Whether an account has claimed the instance (its first account was made).
+    pub async fn instance_claimed(&self) -> Result<bool> {
+        let row: Option<(i64,)> = on_db!(self.db(), pool =>
+            sqlx::query_as("SELECT claimed_at FROM instance WHERE id = 1").fetch_optional(pool).await?);
+        Ok(row.is_some())
     }
 
     /// The user's password hash.
@@ -98,9 +146,9 @@ impl Store {
     }
 
     pub async fn get_user(&self, id: UserId) -> Result<UserRow> {
-        let email: Option<(String, Option<String>)> = on_db!(self.db(), pool =>
-            sqlx::query_as("SELECT email, time_zone FROM users WHERE id = $1").bind(id.to_string()).fetch_optional(pool).await?);
-        let (email, time_zone) = email.ok_or(StoreError::NotFound)?;
+        let email: Option<(String, Option<String>, bool)> = on_db!(self.db(), pool =>
+            sqlx::query_as("SELECT email, time_zone, instance_admin FROM users WHERE id = $1").bind(id.to_string()).fetch_optional(pool).await?);
+        let (email, time_zone, instance_admin) = email.ok_or(StoreError::NotFound)?;
         let rows: Vec<(String, String, String)> = on_db!(self.db(), pool =>
             sqlx::query_as("SELECT w.id, w.name, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1
                             ORDER BY CASE WHEN w.id = (SELECT current_workspace_id FROM users WHERE id = $1) THEN 0 ELSE 1 END, w.created_at")
@@ -113,6 +161,7 @@ impl Store {
             id,
             email,
             time_zone,
+            instance_admin,
             workspaces,
         })
     }

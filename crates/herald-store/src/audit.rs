@@ -410,6 +410,11 @@ impl Store {
         self.audit_list(&ws.to_string(), f).await
     }
 
+    /// The instance chain's entries that `f` selects, newest first (sign-ins, keys, accounts).
+    pub async fn audit_instance_entries(&self, f: &AuditFilter) -> Result<Vec<AuditRow>> {
+        self.audit_list(INSTANCE, f).await
+    }
+
     async fn audit_list(&self, chain: &str, f: &AuditFilter) -> Result<Vec<AuditRow>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM audit_entries WHERE chain = $1

@@ -30,6 +30,9 @@ pub struct RunningApp {
     pub sandbox: Option<Sandbox>,
     /// Why the built-in sandbox runs or not, for the start-up banner.
     pub sandbox_status: String,
+    /// The code the instance's first account needs, for the start-up banner: made when the
+    /// public URL is not loopback and no account exists yet.
+    pub setup_code: Option<Arc<SecretString>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     _dispatch_lock: Option<std::fs::File>,
@@ -251,6 +254,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         tasks.push(tokio::spawn(d.clone().care_for_tokens(RunningApp::signal(&rx))));
         tasks.push(tokio::spawn(d.run(RunningApp::signal(&rx))));
     }
+    let mut setup_code = None;
     if let Some(listener) = listener {
         let hashing = settings
             .password_hashes_at_once
@@ -259,7 +263,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             .warm()
             .await
             .map_err(|e| anyhow::anyhow!("preparing password checks: {e}"))?;
+        if settings.setup_code_needed() && !store.instance_claimed().await? {
+            setup_code = Some(Arc::new(herald_server::new_setup_code()));
+        }
         let config = ServerConfig {
+            setup_code: setup_code.clone(),
             public_url: public_url.clone(),
             media_dir: settings.data_dir.join("media"),
             signup_open: settings.signup_open,
@@ -300,6 +308,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         store,
         sandbox,
         sandbox_status,
+        setup_code,
         shutdown,
         tasks,
         _dispatch_lock: dispatch_lock,

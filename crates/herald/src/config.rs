@@ -195,6 +195,12 @@ impl Settings {
             && self.public_url.scheme() == "http")
     }
 
+    /// Whether the first account needs the setup code printed at start: a stranger could reach
+    /// a fresh instance whose public URL is not loopback and claim it first.
+    pub fn setup_code_needed(&self) -> bool {
+        !is_loopback_url(&self.public_url)
+    }
+
     pub fn sandbox_allowed(&self) -> anyhow::Result<(bool, String)> {
         let private = self.listen.ip().is_loopback() && is_loopback_url(&self.public_url);
         let where_ = format!(

@@ -9,7 +9,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 use herald::config::{DatabaseUrl, KeySetting, SandboxMode, Settings};
 use herald_domain::platform::Login;
 use herald_platforms::Registry;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
@@ -238,8 +238,8 @@ fn resolve(o: Opts, matches: &ArgMatches) -> anyhow::Result<Settings> {
         s.public_url = url;
     }
     s.signup_open = match o.signup.or(file.signup).as_deref() {
-        None | Some("open") => true,
-        Some("closed") => false,
+        Some("open") => true,
+        None | Some("closed") => false,
         Some(other) => bail!("--signup must be `open` or `closed`, not `{other}`"),
     };
     s.sandbox = match o.sandbox.or(file.sandbox) {
@@ -376,6 +376,12 @@ fn banner(app: &herald::RunningApp, s: &Settings) {
     }
     for login in Login::ALL.into_iter().filter(|l| s.apps.contains_key(l)) {
         println!("  {:<11} real API", format!("{}:", login.display_name()));
+    }
+    if let Some(code) = &app.setup_code {
+        println!(
+            "  Setup code: {}  (this Herald has no account yet: the first one, its administrator, needs this code)",
+            code.expose_secret()
+        );
     }
     println!("Press Ctrl-C to stop.");
 }

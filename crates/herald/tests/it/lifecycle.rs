@@ -1,4 +1,4 @@
-//! Starting and running Herald: invite-only sign-up, the keyring guard, login and listing.
+//! Starting and running Herald: the keyring guard, login and listing.
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
@@ -6,24 +6,6 @@ use serde_json::json;
 
 use crate::harness::{Mode, TestApp, backends};
 use crate::on_both_backends;
-
-#[tokio::test]
-async fn a_closed_instance_refuses_sign_up() {
-    for backend in backends().await {
-        let app = TestApp::spawn_with(backend, Mode::Builtin, |s| s.signup_open = false).await;
-        let (s, e) = app
-            .post(
-                app.url("api/v1/auth/signup"),
-                json!({"email": "new@example.com", "password": "correct horse battery"}),
-            )
-            .await;
-        assert_eq!(
-            (s, e["error"]["code"].as_str()),
-            (StatusCode::FORBIDDEN, Some("signup_closed"))
-        );
-        app.stop().await;
-    }
-}
 
 #[tokio::test]
 async fn herald_refuses_to_start_when_no_key_in_the_ring_opens_the_stored_data_keys() {

@@ -19,6 +19,7 @@ mod fleet;
 mod form;
 mod harness;
 mod http;
+mod instance;
 mod isolation;
 mod leases;
 mod lifecycle;

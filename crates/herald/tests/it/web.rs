@@ -750,6 +750,9 @@ async fn every_page_passes_an_axe_scan_with_no_serious_or_critical_violation() {
     b.goto(app.url("audit").as_str()).await;
     b.text_with("#audit-list", "workspace.created").await;
     scan(&b, "audit log", &mut found).await;
+    b.goto(app.url("instance/audit").as_str()).await;
+    b.text_with("#audit-list", "instance.claimed").await;
+    scan(&b, "instance audit log", &mut found).await;
     b.goto(app.url("members").as_str()).await;
     b.fill("#invite-email", "colleague@example.com").await;
     b.click("#invite").await;
