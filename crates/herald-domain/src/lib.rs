@@ -10,7 +10,9 @@ pub mod profile;
 pub mod role;
 pub mod rules;
 pub mod schedule;
+pub mod scope;
 
 pub use clock::Clock;
 pub use ids::*;
 pub use role::Role;
+pub use scope::Scope;

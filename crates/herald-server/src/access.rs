@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::scopes::{self, TokenUse};
 
 /// What an operation needs of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,8 +49,8 @@ impl Need {
     }
 }
 
-/// The needs of one path's methods.
-pub(crate) type Needs = Arc<[(Method, Need)]>;
+/// The needs of one path's methods, and what each asks of a scoped token.
+pub(crate) type Needs = Arc<[(Method, Need, TokenUse)]>;
 
 /// The workspace a page acts in: the person's first (their current one).
 pub(crate) async fn current_workspace(
@@ -73,7 +74,11 @@ pub(crate) async fn enforce(
         ref m => m.clone(),
     };
     let (uri, headers) = (req.uri().clone(), req.headers().clone());
-    let Some(need) = needs.iter().find(|(m, _)| *m == method).map(|(_, n)| *n) else {
+    let Some((need, used)) = needs
+        .iter()
+        .find(|(m, ..)| *m == method)
+        .map(|(_, n, u)| (*n, *u))
+    else {
         let e = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -81,7 +86,7 @@ pub(crate) async fn enforce(
         );
         return respond(&uri, &headers, e);
     };
-    if matches!(need, Need::Anyone | Need::Account) {
+    if need == Need::Anyone {
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
@@ -94,6 +99,19 @@ pub(crate) async fn enforce(
         // Who is calling is unknown (the database did not answer): nothing runs unchecked.
         Err(e) => return respond(&uri, &headers, e),
     };
+    let named = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .ok()
+        .and_then(|p| p.iter().find(|(k, _)| *k == "ws").map(|(_, v)| v.to_owned()));
+    if let Some(grant) = &caller.grant
+        && let Err(e) = scopes::check(grant, used, named.as_deref())
+    {
+        return respond(&uri, &headers, e);
+    }
+    if need == Need::Account {
+        parts.extensions.insert(caller);
+        return next.run(Request::from_parts(parts, body)).await;
+    }
     let Need::Role(needed) = need else {
         return match state.store.get_user(caller.user).await {
             Ok(user) if user.instance_admin => {
@@ -111,10 +129,6 @@ pub(crate) async fn enforce(
             Err(e) => respond(&uri, &headers, e.into()),
         };
     };
-    let named = RawPathParams::from_request_parts(&mut parts, &())
-        .await
-        .ok()
-        .and_then(|p| p.iter().find(|(k, _)| *k == "ws").map(|(_, v)| v.to_owned()));
     let mut caller = caller;
     let role = match named {
         Some(ws) => match caller.workspace_role(&state, &ws).await {

@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use herald_domain::{ApiTokenId, Role, UserId, WorkspaceId};
-use herald_store::{Actor, NewSession};
+use herald_store::{Actor, NewSession, TokenGrant};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
@@ -15,7 +15,7 @@ use crate::auth::{Caller, cookie, hash_secret, micros, normal_setup_code, random
 use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Body, rfc3339};
-use crate::{audit, members, password, throttle};
+use crate::{audit, members, password, scopes, throttle};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -449,20 +449,25 @@ struct NewToken {
     /// Days until the token stops working: 90 when left out; `null` for a token that never expires.
     #[serde(default = "default_days")]
     expires_in_days: Option<u32>,
+    /// The one workspace the token acts in: by default the one the caller's pages act in.
+    workspace_id: Option<String>,
+    /// What it may do there (`posts:read`, …): by default every scope the caller's role allows.
+    scopes: Option<Vec<String>>,
 }
 
 /// The longest a token may be made to last, in days.
 const MAX_TOKEN_DAYS: u32 = 5 * 366;
 
 /// Makes a personal API token for the caller (the API's and the settings page's): from a browser
-/// session only, named, lasting `days` (never expiring for `None`). Returns it with its secret,
-/// which is shown this once.
+/// session only, named, lasting `days` (never expiring for `None`), bound to `grant`'s workspace
+/// and scopes. Returns it with its secret, which is shown this once.
 pub(crate) async fn create_token(
     state: &AppState,
     caller: &Caller,
     addr: ClientAddr,
     name: &str,
     days: Option<u32>,
+    grant: TokenGrant,
 ) -> ApiResult<(herald_store::ApiTokenRow, String)> {
     // A token cannot make tokens: whoever holds one could otherwise keep access for ever.
     caller.require_session("creating an API token")?;
@@ -491,9 +496,21 @@ pub(crate) async fn create_token(
     let secret = format!("hrld_{}", random_secret());
     let row = state
         .store
-        .create_api_token(caller.user, name, &hash_secret(&secret), expires_at)
+        .create_api_token(
+            caller.user,
+            name,
+            &hash_secret(&secret),
+            expires_at,
+            Some(grant.clone()),
+        )
         .await?;
-    let lasts = days.map_or("never_expires".to_owned(), |d| format!("expires_in_days={d}"));
+    let scopes: Vec<&str> = grant.scopes.iter().map(|s| s.as_str()).collect();
+    let lasts = format!(
+        "{} workspace={} scopes={}",
+        days.map_or("never_expires".to_owned(), |d| format!("expires_in_days={d}")),
+        grant.workspace,
+        scopes.join(",")
+    );
     audit::record(
         state,
         None,
@@ -515,14 +532,19 @@ pub(crate) fn tokens() -> MethodRouter<AppState> {
             .iter()
             .map(|t| json!({"id": t.id, "name": t.name, "created_at": rfc3339(t.created_at),
                 "last_used_at": t.last_used_at.map(rfc3339), "expires_at": t.expires_at.map(rfc3339),
-                "expired": t.expires_at.is_some_and(|e| e <= now)}))
+                "expired": t.expires_at.is_some_and(|e| e <= now),
+                "workspace_id": t.grant.as_ref().map(|g| g.workspace),
+                "scopes": t.grant.as_ref().map(|g| g.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+                "legacy": t.grant.is_none()}))
             .collect();
         Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
     })
     .post(|State(state): State<AppState>, caller: Caller, addr: ClientAddr, Body(t): Body<NewToken>| async move {
-        let (row, secret) = create_token(&state, &caller, addr, &t.name, t.expires_in_days).await?;
+        let grant = scopes::grant_for(&state, &caller, t.workspace_id.as_deref(), t.scopes.as_deref()).await?;
+        let (ws, scopes) = (grant.workspace, grant.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+        let (row, secret) = create_token(&state, &caller, addr, &t.name, t.expires_in_days, grant).await?;
         let body = json!({"id": row.id, "name": row.name, "token": secret, "created_at": rfc3339(row.created_at),
-            "expires_at": row.expires_at.map(rfc3339),
+            "expires_at": row.expires_at.map(rfc3339), "workspace_id": ws, "scopes": scopes,
             "note": "This is the only time the token is shown; store it now."});
         Ok::<_, ApiError>((StatusCode::CREATED, axum::Json(body)))
     })

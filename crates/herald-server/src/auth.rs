@@ -75,6 +75,8 @@ pub(crate) struct Caller {
     pub session: Option<SessionId>,
     /// The personal API token, when the caller came with one.
     pub token: Option<ApiTokenId>,
+    /// A scoped token's workspace and scopes; `None` for a session or a legacy token.
+    pub grant: Option<herald_store::TokenGrant>,
     /// For a page, the workspace it acts in and the caller's role there, as the access check read
     /// them: the handler acts in that one, even if the person switches meanwhile.
     pub acting: Option<(WorkspaceId, Role)>,
@@ -94,7 +96,7 @@ impl FromRequestParts<AppState> for Caller {
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or_else(ApiError::unauthenticated)?;
-            let (token, user) = state
+            let (token, user, grant) = state
                 .store
                 .api_token_user(&hash_secret(token.trim()))
                 .await?
@@ -104,6 +106,7 @@ impl FromRequestParts<AppState> for Caller {
                 session_hash: None,
                 session: None,
                 token: Some(token),
+                grant,
                 acting: None,
             });
         }
@@ -120,6 +123,7 @@ impl FromRequestParts<AppState> for Caller {
             session_hash: Some(hash),
             session: Some(found.session),
             token: None,
+            grant: None,
             acting: None,
         })
     }

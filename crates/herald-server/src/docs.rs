@@ -43,6 +43,9 @@ pub(crate) fn document() -> Value {
                     "default": {"description": "JSON; errors are {\"error\":{\"code\",\"message\"}}"}
                 }
             });
+            if let Some(scope) = crate::scopes::token_use(path, op.method, op.need).scope() {
+                operation["x-herald-scope"] = scope.as_str().into();
+            }
             if let Some(example) = op.example {
                 let example: Value = serde_json::from_str(example).expect("examples are JSON");
                 operation["requestBody"] =

@@ -32,6 +32,7 @@ mod post_page;
 mod posts;
 mod profiles;
 mod recovery;
+mod scopes;
 mod security;
 mod serve;
 mod sessions;
@@ -1078,7 +1079,10 @@ pub fn router(state: AppState, beside: Option<Router>) -> Router {
     for (path, method_router, ops) in routes() {
         let needs: access::Needs = ops
             .iter()
-            .map(|o| (o.method.to_uppercase().parse().expect("an HTTP method"), o.need))
+            .map(|o| {
+                let method = o.method.to_uppercase().parse().expect("an HTTP method");
+                (method, o.need, scopes::token_use(path, o.method, o.need))
+            })
             .collect();
         let check = axum::middleware::from_fn_with_state((state.clone(), needs), access::enforce);
         r = r.route(path, method_router.route_layer(check));

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use herald_domain::clock::from_micros;
+use herald_domain::{Role, Scope};
 use secrecy::SecretString;
 
 use crate::AppState;
@@ -17,6 +18,7 @@ use crate::auth::Caller;
 use crate::client::ClientAddr;
 use crate::error::ApiError;
 use crate::json::FormFields;
+use crate::scopes::grant_for;
 use crate::web::{Me, error_page, render, see_other, sentence, signed_in};
 
 struct TokenLine {
@@ -26,6 +28,16 @@ struct TokenLine {
     last_used: String,
     expires: String,
     expired: bool,
+    /// Where and what it may do: the workspace and scopes, or that it is a legacy token.
+    grant: String,
+    legacy: bool,
+}
+
+/// A scope the person may give a new token in the workspace their pages act in.
+struct ScopeChoice {
+    name: &'static str,
+    does: &'static str,
+    checked: bool,
 }
 
 struct SessionLine {
@@ -46,6 +58,11 @@ struct Settings {
     /// A token just made: its name and secret, shown this once.
     new_token: Option<(String, String)>,
     token_name: String,
+    /// The workspace a new token acts in (the one the pages act in), by name.
+    workspace: String,
+    scopes: Vec<ScopeChoice>,
+    /// The scopes ticked in a form that failed, to tick again; `None`: the reading ones.
+    ticked: Option<Vec<Scope>>,
     zone: String,
     zones: Vec<String>,
     zone_error: Option<String>,
@@ -91,6 +108,21 @@ async fn page(state: &AppState, me: &Me, mut s: Settings) -> Response {
     if s.zone.is_empty() {
         s.zone = me.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
     }
+    let (user, role) = match (
+        state.store.get_user(me.caller.user).await,
+        crate::access::current_workspace(state, me.caller.user).await,
+    ) {
+        (Ok(user), Ok(Some((_, role)))) => (user, role),
+        (Err(e), _) => return error_page(&e.into()),
+        (_, Err(e)) => return error_page(&e),
+        (_, Ok(None)) => return error_page(&ApiError::not_found("workspace")),
+    };
+    let workspace_name = |ws| {
+        user.workspaces
+            .iter()
+            .find(|(id, ..)| *id == ws)
+            .map_or_else(|| "a workspace you left".to_owned(), |(_, name, _)| name.clone())
+    };
     s.tokens = rows
         .iter()
         .map(|t| TokenLine {
@@ -100,6 +132,28 @@ async fn page(state: &AppState, me: &Me, mut s: Settings) -> Response {
             last_used: t.last_used_at.map_or_else(|| "never".to_owned(), day),
             expires: t.expires_at.map_or_else(|| "never".to_owned(), day),
             expired: t.expires_at.is_some_and(|e| e <= now),
+            grant: t.grant.as_ref().map_or_else(
+                || {
+                    "Legacy: all your rights in each of your workspaces. Replace it with a scoped token."
+                        .to_owned()
+                },
+                |g| {
+                    let scopes: Vec<&str> = g.scopes.iter().map(|s| s.as_str()).collect();
+                    format!("{}: {}", workspace_name(g.workspace), scopes.join(", "))
+                },
+            ),
+            legacy: t.grant.is_none(),
+        })
+        .collect();
+    s.workspace = me.workspace.clone();
+    let ticked = s.ticked.take();
+    s.scopes = Scope::allowed_for(role)
+        .map(|scope| ScopeChoice {
+            name: scope.as_str(),
+            does: scope.describe(),
+            checked: ticked
+                .as_ref()
+                .map_or(scope.min_role() == Role::Viewer, |t| t.contains(&scope)),
         })
         .collect();
     let failed = s.token_error.is_some()
@@ -144,11 +198,22 @@ pub(crate) fn new_token() -> MethodRouter<AppState> {
                 None => Some(90),
             };
             let mut s = Settings::default();
-            match create_token(&state, &me.caller, addr, &name, days).await {
+            let scopes: Vec<String> = f
+                .keys()
+                .filter_map(|k| k.strip_prefix("scope:"))
+                .map(str::to_owned)
+                .collect();
+            let ws = me.ws.to_string();
+            let made = match grant_for(&state, &me.caller, Some(&ws), Some(&scopes)).await {
+                Ok(grant) => create_token(&state, &me.caller, addr, &name, days, grant).await,
+                Err(e) => Err(e),
+            };
+            match made {
                 Ok((row, secret)) => s.new_token = Some((row.name, secret)),
                 Err(e) => {
                     s.token_error = Some(sentence(&e));
                     s.token_name = name;
+                    s.ticked = Some(scopes.iter().filter_map(|n| n.parse().ok()).collect());
                 }
             }
             page(&state, &me, s).await

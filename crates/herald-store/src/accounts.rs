@@ -1,6 +1,6 @@
 //! Users, workspaces, memberships, browser sessions and personal API tokens.
 
-use herald_domain::{ApiTokenId, Role, SessionId, UserId, WorkspaceId};
+use herald_domain::{ApiTokenId, Role, Scope, SessionId, UserId, WorkspaceId};
 
 use crate::{Result, Store, StoreError, on_db, parse_id, parse_role};
 
@@ -24,6 +24,9 @@ pub struct ApiTokenRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub expires_at: Option<i64>,
+    /// The workspace and scopes it is bound to; `None` for a legacy token (made before scopes
+    /// existed), which holds its user's rights in each of their workspaces.
+    pub grant: Option<TokenGrant>,
 }
 
 /// A browser session as its owner sees it (never its secret).
@@ -53,6 +56,35 @@ pub struct NewAccount {
     pub workspace: WorkspaceId,
     /// Whether it claimed the instance, as its first account, and administers it.
     pub instance_admin: bool,
+}
+
+/// What a scoped API token may do: its one workspace and its scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    pub workspace: WorkspaceId,
+    pub scopes: Vec<Scope>,
+}
+
+impl TokenGrant {
+    fn stored(&self) -> (String, String) {
+        let scopes: Vec<&str> = self.scopes.iter().map(|s| s.as_str()).collect();
+        (self.workspace.to_string(), scopes.join(" "))
+    }
+
+    /// The grant of a token row's `workspace_id` and `scopes`: none for a legacy token.
+    fn read(workspace: Option<String>, scopes: Option<String>) -> Result<Option<TokenGrant>> {
+        let (Some(ws), Some(scopes)) = (workspace, scopes) else {
+            return Ok(None);
+        };
+        let scopes = scopes
+            .split_whitespace()
+            .map(|s| s.parse::<Scope>().map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect::<Result<_>>()?;
+        Ok(Some(TokenGrant {
+            workspace: parse_id(&ws)?,
+            scopes,
+        }))
+    }
 }
 
 /// Who a session cookie belongs to.
@@ -273,38 +305,53 @@ impl Store {
         )
     }
 
+    /// Makes a token for `user`, bound to `grant`'s workspace and scopes (`None` only for tests
+    /// of the legacy tokens made before scopes existed).
     pub async fn create_api_token(
         &self,
         user: UserId,
         name: &str,
         token_hash: &str,
         expires_at: Option<i64>,
+        grant: Option<TokenGrant>,
     ) -> Result<ApiTokenRow> {
         let (id, now) = (ApiTokenId::new(), self.now());
-        on_db!(self.db(), pool => sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id.to_string()).bind(user.to_string()).bind(name).bind(token_hash).bind(now).bind(expires_at).execute(pool).await?.rows_affected());
+        let (ws, scopes) = grant.as_ref().map(TokenGrant::stored).unzip();
+        on_db!(self.db(), pool => sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, workspace_id, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(id.to_string()).bind(user.to_string()).bind(name).bind(token_hash).bind(now).bind(expires_at)
+            .bind(ws).bind(scopes).execute(pool).await?.rows_affected());
         Ok(ApiTokenRow {
             id,
             name: name.to_owned(),
             created_at: now,
             last_used_at: None,
             expires_at,
+            grant,
         })
     }
 
     pub async fn list_api_tokens(&self, user: UserId) -> Result<Vec<ApiTokenRow>> {
-        type Row = (String, String, i64, Option<i64>, Option<i64>);
+        type Row = (
+            String,
+            String,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
         let rows: Vec<Row> = on_db!(self.db(), pool =>
-            sqlx::query_as("SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at")
+            sqlx::query_as("SELECT id, name, created_at, last_used_at, expires_at, workspace_id, scopes FROM api_tokens WHERE user_id = $1 ORDER BY created_at")
                 .bind(user.to_string()).fetch_all(pool).await?);
         rows.into_iter()
-            .map(|(id, name, created_at, last_used_at, expires_at)| {
+            .map(|(id, name, created_at, last_used_at, expires_at, ws, scopes)| {
                 Ok(ApiTokenRow {
                     id: parse_id(&id)?,
                     name,
                     created_at,
                     last_used_at,
                     expires_at,
+                    grant: TokenGrant::read(ws, scopes)?,
                 })
             })
             .collect()
@@ -317,12 +364,17 @@ impl Store {
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    /// The user of an unexpired token; using it records its last use.
-    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<(ApiTokenId, UserId)>> {
+    /// The user of an unexpired token, and its grant (`None`: a legacy token); using it records
+    /// its last use.
+    pub async fn api_token_user(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(ApiTokenId, UserId, Option<TokenGrant>)>> {
         let now = self.now();
-        let row: Option<(String, String)> = on_db!(self.db(), pool =>
-            sqlx::query_as("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND (expires_at IS NULL OR expires_at > $1) RETURNING id, user_id")
+        let row: Option<(String, String, Option<String>, Option<String>)> = on_db!(self.db(), pool =>
+            sqlx::query_as("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND (expires_at IS NULL OR expires_at > $1) RETURNING id, user_id, workspace_id, scopes")
                 .bind(now).bind(token_hash).fetch_optional(pool).await?);
-        row.map(|(t, u)| Ok((parse_id(&t)?, parse_id(&u)?))).transpose()
+        row.map(|(t, u, ws, scopes)| Ok((parse_id(&t)?, parse_id(&u)?, TokenGrant::read(ws, scopes)?)))
+            .transpose()
     }
 }

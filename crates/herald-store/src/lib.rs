@@ -24,7 +24,7 @@ mod sweep;
 pub mod testing;
 mod throttle;
 
-pub use accounts::{ApiTokenRow, NewAccount, NewSession, SessionRow, SessionUser, UserRow};
+pub use accounts::{ApiTokenRow, NewAccount, NewSession, SessionRow, SessionUser, TokenGrant, UserRow};
 pub use actions::DeliveryAction;
 pub use audit::{Actor, AuditFilter, AuditRow, ChainReport, NewAudit, Problem, VerifyReport};
 pub use conversations::{ConversationsRow, NewConversations};

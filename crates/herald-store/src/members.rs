@@ -114,6 +114,12 @@ macro_rules! change_member {
                     .bind(&user)
                     .execute(&mut *$tx)
                     .await?;
+                // Their tokens bound to the workspace go with the membership.
+                sqlx::query("DELETE FROM api_tokens WHERE workspace_id = $1 AND user_id = $2")
+                    .bind(&ws)
+                    .bind(&user)
+                    .execute(&mut *$tx)
+                    .await?;
             }
             Some(role) if after != held => {
                 sqlx::query(

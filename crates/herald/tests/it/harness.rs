@@ -392,6 +392,14 @@ impl TestApp {
     }
 
     /// Signs up a new user (this client keeps the session) and remembers their workspace.
+    /// The setup code Herald printed at start (a fresh instance whose public URL is not
+    /// loopback asks its first account for it).
+    pub fn setup_code(&self) -> String {
+        let running = self.app.as_ref().expect("Herald runs");
+        let code = running.setup_code.as_ref().expect("a setup code was printed");
+        secrecy::ExposeSecret::expose_secret(code.as_ref()).to_owned()
+    }
+
     pub async fn signup(&mut self, email: &str) -> Value {
         let (s, body) = self
             .post(

@@ -3,7 +3,6 @@
 //! public URL is not loopback asks it for the setup code printed at start.
 
 use reqwest::StatusCode;
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use crate::harness::{Mode, TestApp, backends, client};
@@ -74,14 +73,7 @@ async fn a_public_instance_asks_its_first_account_for_the_setup_code_and_nobody_
             s.signup_open = false;
         })
         .await;
-        let code_ = app
-            .app
-            .as_ref()
-            .unwrap()
-            .setup_code
-            .clone()
-            .expect("a setup code");
-        let code_ = code_.expose_secret().to_owned();
+        let code_ = app.setup_code();
 
         let (s, e) = sign_up(&app, "stranger@example.com", None).await;
         assert_eq!(

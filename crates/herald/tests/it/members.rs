@@ -244,7 +244,8 @@ async fn an_invited_editor_joins_once_and_a_removed_member_loses_the_workspace_a
         let (s, _) = app.delete(app.ws_url(&format!("members/{editor_id}"))).await;
         assert_eq!(s, StatusCode::NO_CONTENT);
         assert_eq!(profiles(&app, &editor).await, StatusCode::NOT_FOUND);
-        assert_eq!(with_token().await.unwrap().status(), StatusCode::NOT_FOUND);
+        // Their token for the workspace is gone with the membership.
+        assert_eq!(with_token().await.unwrap().status(), StatusCode::UNAUTHORIZED);
         assert_eq!(
             members(&app).await,
             [

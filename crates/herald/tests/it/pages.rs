@@ -357,7 +357,11 @@ async fn the_settings_page_shows_a_new_token_once_revokes_it_and_says_a_wrong_pa
     let r = submit(
         &app,
         "settings/tokens",
-        &[("name", "deploy script"), ("days", "30")],
+        &[
+            ("name", "deploy script"),
+            ("days", "30"),
+            ("scope:posts:read", "on"),
+        ],
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);

@@ -209,7 +209,7 @@ async fn a_token_expires_records_its_last_use_and_cannot_make_a_token() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let e: Value = r.json().await.unwrap();
-        assert_eq!(e["error"]["code"], "session_required");
+        assert_eq!(e["error"]["code"], "token_not_allowed");
         let (_, list) = app.get(app.url("api/v1/tokens")).await;
         let ci = list["data"]
             .as_array()
@@ -241,9 +241,10 @@ async fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
         let mut app = TestApp::spawn(backend, Mode::Builtin).await;
         app.restart_with(|s| s.public_url = url::Url::parse("https://herald.example/").unwrap())
             .await;
+        let code = app.setup_code();
         let r = reqwest::Client::new()
             .post(app.url("api/v1/auth/signup"))
-            .json(&json!({"email": EMAIL, "password": PASSWORD}))
+            .json(&json!({"email": EMAIL, "password": PASSWORD, "setup_code": code}))
             .send()
             .await
             .unwrap();
