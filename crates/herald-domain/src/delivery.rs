@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
+    /// Its post waits for an admin's or owner's approval (an editor's post where the workspace
+    /// requires one): the dispatcher never claims it, and it is `missed` if its time comes first.
+    PendingApproval,
     Scheduled,
     Publishing,
     Processing,
@@ -21,7 +24,8 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 10] = [
+    pub const ALL: [DeliveryStatus; 11] = [
+        Self::PendingApproval,
         Self::Scheduled,
         Self::Publishing,
         Self::Processing,
@@ -36,6 +40,7 @@ impl DeliveryStatus {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::PendingApproval => "pending_approval",
             Self::Scheduled => "scheduled",
             Self::Publishing => "publishing",
             Self::Processing => "processing",
@@ -63,7 +68,7 @@ impl DeliveryStatus {
 
     /// Still waiting for its first claim: the post may be edited or cancelled freely.
     pub fn is_untouched(self) -> bool {
-        matches!(self, Self::Scheduled)
+        matches!(self, Self::Scheduled | Self::PendingApproval)
     }
 }
 

@@ -96,6 +96,10 @@ pub(crate) async fn enforce(
         Err(e) if e.status == StatusCode::UNAUTHORIZED => {
             return next.run(Request::from_parts(parts, body)).await;
         }
+        // An owner or admin who must set up two-factor sign-in first: nothing runs.
+        Err(e) if e.code == crate::two_factor::ENROLMENT_REQUIRED => {
+            return crate::two_factor::enrolment_response(&uri, e);
+        }
         // Who is calling is unknown (the database did not answer): nothing runs unchecked.
         Err(e) => return respond(&uri, &headers, e),
     };

@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use herald_domain::{ApiTokenId, Role, UserId, WorkspaceId};
-use herald_store::{Actor, NewSession, TokenGrant};
+use herald_store::{Actor, NewSession};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
@@ -22,6 +22,9 @@ use crate::{audit, members, password, scopes, throttle};
 struct Credentials {
     email: String,
     password: SecretString,
+    /// The code of an account with two-factor sign-in (or, instead, one of its recovery codes).
+    code: Option<SecretString>,
+    recovery_code: Option<SecretString>,
 }
 
 /// `POST /auth/signup`'s body: the credentials, and the secret of an invitation to accept with them.
@@ -64,7 +67,7 @@ pub(crate) fn checked_email(raw: &str) -> ApiResult<String> {
 }
 
 /// The session cookie's attributes: `Secure` over https (where its name is `__Host-` prefixed).
-fn cookie_attributes(state: &AppState) -> &'static str {
+pub(crate) fn cookie_attributes(state: &AppState) -> &'static str {
     if state.config.https() {
         "Path=/; HttpOnly; SameSite=Lax; Secure"
     } else {
@@ -73,7 +76,7 @@ fn cookie_attributes(state: &AppState) -> &'static str {
 }
 
 /// Starts a session for `user` in this browser and returns the `Set-Cookie` value.
-async fn start_session(
+pub(crate) async fn start_session(
     state: &AppState,
     user: UserId,
     headers: &HeaderMap,
@@ -264,15 +267,26 @@ pub(crate) fn signup() -> MethodRouter<AppState> {
     )
 }
 
+/// What a right password leads to.
+pub(crate) enum SignedIn {
+    /// A session: the user, the email as stored, and the session's `Set-Cookie`.
+    Session(UserId, String, HeaderValue),
+    /// No session yet: the account has a second factor and none was sent with the password.
+    SecondFactor(UserId),
+}
+
 /// Signs in: throttled per (email, address); an unknown email costs and answers what a wrong
-/// password does. Returns the user, the email as stored, and the new session's `Set-Cookie`.
+/// password does. An account with two-factor sign-in needs `factor` too (checked inside the same
+/// throttled attempt: a wrong one counts as a failure); without it, nothing is counted and no
+/// session starts ([`SignedIn::SecondFactor`]).
 pub(crate) async fn sign_in(
     state: &AppState,
     email: &str,
     password: SecretString,
+    factor: Option<crate::two_factor::Factor>,
     headers: &HeaderMap,
     addr: ClientAddr,
-) -> ApiResult<(UserId, String, HeaderValue)> {
+) -> ApiResult<SignedIn> {
     let email = email.trim().to_lowercase();
     let found = state.store.find_login(&email).await?;
     // An unknown email is checked against a dummy hash: the same work, the same answer.
@@ -306,6 +320,11 @@ pub(crate) async fn sign_in(
             "email or password is wrong",
         ));
     };
+    let proved =
+        crate::two_factor::second_factor(state, user, &attempt, factor, Actor::Anonymous, addr).await?;
+    let Some(method) = proved else {
+        return Ok(SignedIn::SecondFactor(user));
+    };
     throttle::succeeded(state, &attempt).await?;
     let cookie = start_session(state, user, headers, addr).await?;
     let target = format!("user:{user}");
@@ -316,16 +335,21 @@ pub(crate) async fn sign_in(
         "auth.signin",
         target,
         Some(addr),
-        "password",
+        method,
     )
     .await;
-    Ok((user, email, cookie))
+    Ok(SignedIn::Session(user, email, cookie))
 }
 
 pub(crate) fn login() -> MethodRouter<AppState> {
     post(
         |State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap, Body(c): Body<Credentials>| async move {
-            let (user, email, cookie) = sign_in(&state, &c.email, c.password, &headers, addr).await?;
+            let factor = crate::two_factor::Factor::from_fields(c.code, c.recovery_code);
+            let SignedIn::Session(user, email, cookie) =
+                sign_in(&state, &c.email, c.password, factor, &headers, addr).await?
+            else {
+                return Err(crate::two_factor::second_factor_required());
+            };
             Ok::<Response, ApiError>(
                 (
                     [(header::SET_COOKIE, cookie)],
@@ -360,9 +384,9 @@ struct PasswordChange {
     new_password: SecretString,
 }
 
-/// Changes the caller's password (the API's and the settings page's): the current one first (its
-/// guesses throttled like signing in), the new one checked; every other session ends. Returns how
-/// many ended.
+/// Changes the caller's password (the API's and the settings page's): from a browser session
+/// that proved who it is in the last ten minutes, the current one first (its guesses throttled
+/// like signing in), the new one checked; every other session ends. Returns how many ended.
 pub(crate) async fn change_password(
     state: &AppState,
     caller: &Caller,
@@ -370,6 +394,7 @@ pub(crate) async fn change_password(
     current: SecretString,
     new: SecretString,
 ) -> ApiResult<u64> {
+    crate::two_factor::require_fresh(state, caller, "changing the password").await?;
     let email = state.store.get_user(caller.user).await?.email;
     let hash = state.store.password_hash(caller.user).await?;
     // Guessing the current password here is throttled like signing in.
@@ -459,18 +484,21 @@ struct NewToken {
 const MAX_TOKEN_DAYS: u32 = 5 * 366;
 
 /// Makes a personal API token for the caller (the API's and the settings page's): from a browser
-/// session only, named, lasting `days` (never expiring for `None`), bound to `grant`'s workspace
-/// and scopes. Returns it with its secret, which is shown this once.
+/// session only, one that proved who it is in the last ten minutes, named, lasting `days` (never
+/// expiring for `None`), bound to the workspace and scopes asked for ([`scopes::grant_for`]).
+/// Returns it with its secret, which is shown this once.
 pub(crate) async fn create_token(
     state: &AppState,
     caller: &Caller,
     addr: ClientAddr,
     name: &str,
     days: Option<u32>,
-    grant: TokenGrant,
+    (workspace, scopes): (Option<&str>, Option<&[String]>),
 ) -> ApiResult<(herald_store::ApiTokenRow, String)> {
     // A token cannot make tokens: whoever holds one could otherwise keep access for ever.
     caller.require_session("creating an API token")?;
+    crate::two_factor::require_fresh(state, caller, "creating an API token").await?;
+    let grant = scopes::grant_for(state, caller, workspace, scopes).await?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(
@@ -540,9 +568,10 @@ pub(crate) fn tokens() -> MethodRouter<AppState> {
         Ok::<_, ApiError>(axum::Json(json!({ "data": data })))
     })
     .post(|State(state): State<AppState>, caller: Caller, addr: ClientAddr, Body(t): Body<NewToken>| async move {
-        let grant = scopes::grant_for(&state, &caller, t.workspace_id.as_deref(), t.scopes.as_deref()).await?;
+        let asked = (t.workspace_id.as_deref(), t.scopes.as_deref());
+        let (row, secret) = create_token(&state, &caller, addr, &t.name, t.expires_in_days, asked).await?;
+        let grant = row.grant.as_ref().ok_or_else(|| ApiError::internal(&"a new token without its grant"))?;
         let (ws, scopes) = (grant.workspace, grant.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>());
-        let (row, secret) = create_token(&state, &caller, addr, &t.name, t.expires_in_days, grant).await?;
         let body = json!({"id": row.id, "name": row.name, "token": secret, "created_at": rfc3339(row.created_at),
             "expires_at": row.expires_at.map(rfc3339), "workspace_id": ws, "scopes": scopes,
             "note": "This is the only time the token is shown; store it now."});

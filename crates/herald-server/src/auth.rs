@@ -118,6 +118,8 @@ impl FromRequestParts<AppState> for Caller {
             .session_user(&hash, micros(state.config.session_idle))
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
+        // Where two-factor sign-in is required of this person, a session reaches only enrolling.
+        crate::two_factor::enrolment_gate(state, found.user, parts.uri.path()).await?;
         Ok(Caller {
             user: found.user,
             session_hash: Some(hash),

@@ -456,7 +456,8 @@ pub(crate) fn reschedule() -> MethodRouter<AppState> {
                     ..Default::default()
                 }
             };
-            match crate::post_page::edit_from_page(&state, me.ws, &id, f.get("seen"), &patch).await {
+            let by = me.caller.user;
+            match crate::post_page::edit_from_page(&state, me.ws, &id, f.get("seen"), &patch, by).await {
                 Ok(()) => see_other(&back_to(&f, &id), None),
                 Err(e) if e.status == StatusCode::NOT_FOUND => error_page(&e),
                 Err(e) => crate::post_page::with_error(&state, &me, &id, e).await,

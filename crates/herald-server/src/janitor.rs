@@ -1,6 +1,7 @@
-//! Sweeping what has run out: expired and idle sessions, OAuth states, old throttling counts, and
-//! connections never confirmed (their tokens revoked where the platform allows). It runs every
-//! minute, and whenever the clock is moved (tests move it instead of waiting).
+//! Sweeping what has run out: expired and idle sessions, OAuth states, old throttling counts,
+//! connections never confirmed (their tokens revoked where the platform allows), and posts not
+//! approved by their time (made `missed`). It runs every minute, and whenever the clock is moved
+//! (tests move it instead of waiting).
 
 use std::future::Future;
 use std::time::Duration;
@@ -37,4 +38,5 @@ async fn sweep(state: &AppState) {
         Err(e) => tracing::warn!(error = %e, "sweeping expired rows failed"),
     }
     crate::pending::expire(state).await;
+    crate::approvals::expire(state).await;
 }

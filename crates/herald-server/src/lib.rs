@@ -4,6 +4,7 @@
 
 mod access;
 mod accounts;
+mod approvals;
 mod assets;
 mod audit;
 mod auth;
@@ -14,12 +15,14 @@ mod client;
 mod compose;
 mod connections;
 mod conversations;
+mod deletion;
 mod deliveries;
 mod docs;
 mod drafts;
 mod engagement;
 mod engagement_page;
 mod error;
+mod export;
 mod janitor;
 mod json;
 mod media;
@@ -37,8 +40,13 @@ mod security;
 mod serve;
 mod sessions;
 mod settings;
+mod tar;
 mod throttle;
+mod totp;
+mod two_factor;
+mod two_factor_page;
 mod web;
+mod workspace_settings;
 mod workspaces;
 
 use std::path::PathBuf;
@@ -64,6 +72,8 @@ pub use janitor::janitor;
 pub use password::Hashing;
 pub use recovery::reset_password;
 pub use serve::{Limits, serve};
+pub use totp::totp_code;
+pub use two_factor::reset_two_factor;
 
 /// What the server is configured with.
 #[derive(Debug, Clone)]
@@ -181,7 +191,12 @@ mod examples {
     pub const INVITATION: &str = r#"{"email":"colleague@example.com","role":"editor"}"#;
     pub const ACCEPT: &str = r#"{"token":"the secret the invitation's link ends with"}"#;
     pub const CANDIDATE: &str = r#"{"platform_post_id":"17895695668004550"}"#;
-    pub const SETTINGS: &str = r#"{"catch_up_minutes":30}"#;
+    pub const SETTINGS: &str =
+        r#"{"catch_up_minutes":30,"require_approval":true,"require_two_factor":false}"#;
+    pub const APPROVE: &str = r#"{"comment":"Good to go"}"#;
+    pub const REJECT: &str = r#"{"comment":"The opening hours in the caption are wrong"}"#;
+    pub const CODE: &str = r#"{"code":"123456"}"#;
+    pub const REAUTHENTICATE: &str = r#"{"password":"a long passphrase","code":"123456"}"#;
     pub const PATCH: &str = r#"{"text":"Edited caption","scheduled_at":"2026-12-01T10:00:00+01:00"}"#;
 }
 
@@ -252,13 +267,71 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             )],
         ),
         (
-            "/api/v1/me",
-            accounts::me(),
-            vec![op(
-                "get",
+            "/api/v1/auth/two-factor",
+            two_factor::route(),
+            vec![
+                op(
+                    "get",
+                    ACCOUNT,
+                    "Your two-factor sign-in: `enrolled`, `enrolled_at`, `recovery_codes_left`, and whether this Herald `required` it of you (browser sessions only)",
+                ),
+                op(
+                    "post",
+                    ACCOUNT,
+                    "Begin two-factor sign-in: a new key (`secret`, base32), its `otpauth_uri` and QR code (`qr_svg`), pending until confirmed (a session that proved who it is in the last 10 minutes)",
+                ),
+                op(
+                    "delete",
+                    ACCOUNT,
+                    "Turn two-factor sign-in off: key and recovery codes deleted (a session that proved who it is in the last 10 minutes)",
+                ),
+            ],
+        ),
+        (
+            "/api/v1/auth/two-factor/confirm",
+            two_factor::confirm_route(),
+            vec![with(
+                "post",
                 ACCOUNT,
-                "The caller and their workspaces (`current`: the one their pages act in)",
+                "Confirm the key with the code your app shows (`code`): two-factor sign-in is on; returns ten recovery codes, shown once",
+                examples::CODE,
             )],
+        ),
+        (
+            "/api/v1/auth/two-factor/recovery-codes",
+            two_factor::recovery_codes_route(),
+            vec![op(
+                "post",
+                ACCOUNT,
+                "Ten new recovery codes, shown once; the old ones stop working (a session that proved who it is in the last 10 minutes)",
+            )],
+        ),
+        (
+            "/api/v1/auth/reauthenticate",
+            two_factor::reauthenticate_route(),
+            vec![with(
+                "post",
+                ACCOUNT,
+                "Prove who you are again (`password`, and `code` or `recovery_code` with two-factor sign-in): the password, API tokens and two-factor sign-in can be changed from this session for 10 minutes",
+                examples::REAUTHENTICATE,
+            )],
+        ),
+        (
+            "/api/v1/me",
+            accounts::me().merge(deletion::me()),
+            vec![
+                op(
+                    "get",
+                    ACCOUNT,
+                    "The caller and their workspaces (`current`: the one their pages act in)",
+                ),
+                with(
+                    "delete",
+                    ACCOUNT,
+                    "Delete your account at once (`password`: yours; a browser session, not an API token): the workspaces only you belong to go with it; 409 `last_owner` while you are the last owner of one others belong to; signs this browser out",
+                    deletion::PASSWORD_EXAMPLE,
+                ),
+            ],
         ),
         (
             "/api/v1/sessions",
@@ -642,6 +715,40 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             )],
         ),
         (
+            "/posts/{id}/approve",
+            approvals::approve_form(),
+            vec![op(
+                "post",
+                ADMIN,
+                "Page form: `comment` (optional): approve the post waiting for approval",
+            )],
+        ),
+        (
+            "/posts/{id}/reject",
+            approvals::reject_form(),
+            vec![op(
+                "post",
+                ADMIN,
+                "Page form: `comment` (required): reject the post waiting for approval, saying why",
+            )],
+        ),
+        (
+            "/workspace/settings",
+            workspace_settings::page(),
+            vec![
+                op(
+                    "get",
+                    ADMIN,
+                    "Page: the workspace's catch-up window and whether editors' posts need an approval",
+                ),
+                op(
+                    "post",
+                    ADMIN,
+                    "Page form: `catch_up_minutes`, `require_approval` (a checkbox); each change audited",
+                ),
+            ],
+        ),
+        (
             "/posts/{id}/reschedule",
             calendar::reschedule(),
             vec![op(
@@ -670,6 +777,54 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![
                 op("get", ANYONE, "Page: sign in (`?next=/path` to return there)"),
                 op("post", ANYONE, "Page form: `email`, `password`, `next`"),
+            ],
+        ),
+        (
+            "/settings/two-factor",
+            two_factor_page::page(),
+            vec![
+                op(
+                    "get",
+                    ACCOUNT,
+                    "Page: two-factor sign-in (on or off, recovery codes left; why it is required where it is)",
+                ),
+                op(
+                    "post",
+                    ACCOUNT,
+                    "Page form: `action` = `begin` (QR code and key), `confirm` (`code`; the recovery codes shown once), `regenerate` or `disable`",
+                ),
+            ],
+        ),
+        (
+            "/login/second-factor",
+            two_factor_page::login(),
+            vec![
+                op(
+                    "get",
+                    ANYONE,
+                    "Page: the code (or a recovery code) a sign-in whose password was right still needs, in the browser holding its challenge",
+                ),
+                op(
+                    "post",
+                    ANYONE,
+                    "Page form: `code` or `recovery_code`, `next`: the session starts",
+                ),
+            ],
+        ),
+        (
+            "/reauth",
+            two_factor_page::reauth(),
+            vec![
+                op(
+                    "get",
+                    ACCOUNT,
+                    "Page: prove who you are again before a sensitive change (`?next=/path` to return there)",
+                ),
+                op(
+                    "post",
+                    ACCOUNT,
+                    "Page form: `password`, `code` or `recovery_code`, `next`",
+                ),
             ],
         ),
         (
@@ -832,6 +987,26 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             vec![op("post", EDITOR, "Cancel what has not been published")],
         ),
         (
+            "/api/v1/workspaces/{ws}/posts/{id}/approve",
+            approvals::approve(),
+            vec![with(
+                "post",
+                ADMIN,
+                "Approve a post waiting for approval (`comment` optional): its deliveries are scheduled, or `missed` if its time came; 409 `not_pending_approval` when it waits for none",
+                examples::APPROVE,
+            )],
+        ),
+        (
+            "/api/v1/workspaces/{ws}/posts/{id}/reject",
+            approvals::reject(),
+            vec![with(
+                "post",
+                ADMIN,
+                "Reject a post waiting for approval, saying why (`comment` required, 422 `comment_required`): it keeps waiting, for an edit that submits it again",
+                examples::REJECT,
+            )],
+        ),
+        (
             "/api/v1/workspaces/{ws}/posts/{id}/deliveries/{delivery}/publish-now",
             deliveries::publish_now(),
             vec![op(
@@ -923,6 +1098,15 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             )],
         ),
         (
+            "/api/v1/workspaces/{ws}/export",
+            export::download(),
+            vec![op(
+                "get",
+                OWNER,
+                "Download everything the workspace holds as one tar archive (docs/EXPORT.md): profiles without their tokens, members, posts with each delivery's history, drafts, media files, the audit chain with its MACs",
+            )],
+        ),
+        (
             "/members",
             members::page(),
             vec![op(
@@ -990,9 +1174,69 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
             )],
         ),
         (
+            "/api/v1/workspaces/{ws}",
+            deletion::workspace(),
+            vec![with(
+                "delete",
+                OWNER,
+                "Delete the workspace and everything in it, at once (`confirm`: its name, or 422 `confirmation_mismatch`): its members lose it, its tokens are revoked at the platforms that allow it, its media files removed; audited in the instance's chain",
+                deletion::CONFIRM_EXAMPLE,
+            )],
+        ),
+        (
+            "/workspace/delete",
+            deletion::workspace_page(),
+            vec![
+                op(
+                    "get",
+                    OWNER,
+                    "Page: what deleting the current workspace does, and a field for its name",
+                ),
+                op(
+                    "post",
+                    OWNER,
+                    "Page form: `confirm`, the workspace's name: deletes it and everything in it; then what happened",
+                ),
+            ],
+        ),
+        (
+            "/account/delete",
+            deletion::account_page(),
+            vec![
+                op(
+                    "get",
+                    ACCOUNT,
+                    "Page: what deleting your account does, and which workspaces go with it or keep it from going",
+                ),
+                op(
+                    "post",
+                    ACCOUNT,
+                    "Page form: `password`: deletes your account and signs this browser out",
+                ),
+            ],
+        ),
+        (
             "/audit",
             audit::page(),
             vec![op("get", ADMIN, "Page: the workspace's audit log, with filters")],
+        ),
+        (
+            "/export",
+            export::page(),
+            vec![op(
+                "get",
+                OWNER,
+                "Page: what the workspace's archive holds, and the link to download it",
+            )],
+        ),
+        (
+            "/export/download",
+            export::page_download(),
+            vec![op(
+                "get",
+                OWNER,
+                "Page link: download the current workspace's archive",
+            )],
         ),
         (
             "/instance/audit",

@@ -1,5 +1,6 @@
 //! The sign-in page: a form for people in a browser (`/` without a session, and the confirmation
-//! of a connection, send them here), signing in through the same code as `POST /api/v1/auth/login`.
+//! of a connection, send them here), signing in through the same code as `POST /api/v1/auth/login`
+//! (an account with two-factor sign-in goes on to `/login/second-factor`).
 
 use std::collections::HashMap;
 
@@ -10,7 +11,7 @@ use axum::routing::{MethodRouter, get};
 use secrecy::SecretString;
 
 use crate::AppState;
-use crate::accounts::sign_in;
+use crate::accounts::{SignedIn, sign_in};
 use crate::client::ClientAddr;
 use crate::json::FormFields;
 use crate::web::{SignIn, render};
@@ -62,8 +63,12 @@ pub(crate) fn login() -> MethodRouter<AppState> {
             let next = next_path(f.get("next"));
             let email = f.get("email").cloned().unwrap_or_default();
             let password = SecretString::from(f.get("password").cloned().unwrap_or_default());
-            match sign_in(&state, &email, password, &headers, addr).await {
-                Ok((_, _, cookie)) => (
+            match sign_in(&state, &email, password, None, &headers, addr).await {
+                // An account with a second factor: no session yet, the page that asks for it.
+                Ok(SignedIn::SecondFactor(user)) => {
+                    crate::two_factor_page::challenge(&state, user, &next).await
+                }
+                Ok(SignedIn::Session(_, _, cookie)) => (
                     StatusCode::SEE_OTHER,
                     [
                         (header::LOCATION, next),

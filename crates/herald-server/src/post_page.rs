@@ -1,7 +1,8 @@
 //! The post page (`/posts/{id}`): each delivery's status and timeline in plain words, its permalink
 //! once published, and what a waiting delivery offers (publish now, choose the right candidate,
-//! dismiss), with cancelling the post; the same store queries and actions as the API's routes, so
-//! another workspace's post is a 404 here as there.
+//! dismiss), with cancelling the post; where it waits for approval, who decided what and, for an
+//! admin or owner, the forms to approve or reject it. The same store queries and actions as the
+//! API's routes, so another workspace's post is a 404 here as there.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -10,8 +11,8 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use herald_domain::clock::from_micros;
 use herald_domain::delivery::DeliveryStatus;
-use herald_domain::{PostId, WorkspaceId};
-use herald_store::{DeliveryAction, DeliveryEventRow, PostRow};
+use herald_domain::{PostId, UserId, WorkspaceId};
+use herald_store::{ApprovalRow, Decision, DeliveryAction, DeliveryEventRow, PostRow};
 use jiff::tz::TimeZone;
 
 use crate::AppState;
@@ -82,22 +83,25 @@ async fn unchanged_since(
     ))
 }
 
-/// Edits the post `id` from a page's form (the API's fenced edit), unless the page was stale.
+/// Edits the post `id` from a page's form (the API's fenced edit, `by` the person), unless the
+/// page was stale.
 pub(crate) async fn edit_from_page(
     state: &AppState,
     ws: WorkspaceId,
     id: &str,
     seen: Option<&String>,
     patch: &crate::posts::PostPatch,
+    by: UserId,
 ) -> ApiResult<()> {
     let post = post_of(id)?;
     unchanged_since(state, ws, post, seen).await?;
-    crate::posts::edit(state, ws, post, patch).await
+    crate::posts::edit(state, ws, post, patch, by).await
 }
 
 /// What a status means, for a person.
 pub(crate) fn status_words(s: DeliveryStatus) -> &'static str {
     match s {
+        DeliveryStatus::PendingApproval => "Waiting for an admin or owner to approve it",
         DeliveryStatus::Scheduled => "Scheduled",
         DeliveryStatus::Publishing => "Publishing now",
         DeliveryStatus::Processing => "The platform is processing it",
@@ -134,8 +138,26 @@ struct DeliveryView {
     error: Option<String>,
     events: Vec<Event>,
     can_publish_now: bool,
+    /// Missed, in a workspace that requires approval, seen by someone who does not approve: only
+    /// an admin or owner can publish it now.
+    publish_needs_approver: bool,
     can_dismiss: bool,
     candidates: Vec<Candidate>,
+}
+
+/// One decision about the post's approval, in words.
+struct DecisionLine {
+    at: String,
+    what: String,
+    comment: Option<String>,
+}
+
+/// Where the post's approval stands, and its decisions, oldest first.
+struct ApprovalView {
+    /// `pending`, `approved`, `rejected` or `expired`.
+    state: &'static str,
+    words: &'static str,
+    decisions: Vec<DecisionLine>,
 }
 
 #[derive(Template)]
@@ -148,6 +170,15 @@ struct PostPage {
     thread: Vec<String>,
     when: String,
     deliveries: Vec<DeliveryView>,
+    /// For a post that waits, or waited, for approval.
+    approval: Option<ApprovalView>,
+    /// The post waits for approval and the person approves: the approve and reject forms show.
+    can_decide: bool,
+    /// What was typed in the approve and reject forms, and why it was refused, beside them.
+    approve_comment: String,
+    approve_error: Option<String>,
+    reject_comment: String,
+    reject_error: Option<String>,
     cancellable: bool,
     /// Every target is still waiting: the text and time may change.
     editable: bool,
@@ -162,6 +193,9 @@ struct PostPage {
 
 fn event_words(e: &DeliveryEventRow) -> String {
     let mut out = match (&e.from_status, e.outcome.as_str()) {
+        (None, _) if e.to_status == DeliveryStatus::PendingApproval.as_str() => {
+            "Submitted for approval".to_owned()
+        }
         (None, _) => "Scheduled".to_owned(),
         (_, "attempt_started") => format!("Attempt {} started", e.attempt),
         (Some(from), outcome) => format!(
@@ -179,6 +213,36 @@ fn event_words(e: &DeliveryEventRow) -> String {
     out
 }
 
+/// A decision about the post, in words, naming who made it by their email.
+async fn decision_lines(
+    state: &AppState,
+    me: &Me,
+    zone: &str,
+    decisions: &[ApprovalRow],
+) -> ApiResult<Vec<DecisionLine>> {
+    let members = state.store.members(me.ws).await?;
+    let who = |by: Option<UserId>| match by {
+        None => "no one".to_owned(),
+        Some(u) => members
+            .iter()
+            .find(|m| m.user == u)
+            .map_or_else(|| "a former member".to_owned(), |m| m.email.clone()),
+    };
+    Ok(decisions
+        .iter()
+        .map(|d| DecisionLine {
+            at: local(d.at, zone),
+            what: match d.decision {
+                Decision::Submitted => format!("Submitted for approval by {}", who(d.by)),
+                Decision::Approved => format!("Approved by {}", who(d.by)),
+                Decision::Rejected => format!("Rejected by {}", who(d.by)),
+                Decision::Expired => "Not approved before its time: missed".to_owned(),
+            },
+            comment: d.comment.clone(),
+        })
+        .collect())
+}
+
 async fn view(state: &AppState, me: &Me, id: PostId) -> ApiResult<PostPage> {
     let p: PostRow = state
         .store
@@ -187,6 +251,28 @@ async fn view(state: &AppState, me: &Me, id: PostId) -> ApiResult<PostPage> {
         .map_err(ApiError::missing("post"))?;
     let events = state.store.delivery_events(me.ws, id).await?;
     let profiles = state.store.list_profiles(me.ws).await?;
+    let decisions = state.store.approvals(me.ws, id).await?;
+    let approver = crate::approvals::approves(crate::approvals::role_of(state, &me.caller, me.ws).await?);
+    // Where posts need approval, a missed one goes out only when an approver says so.
+    let missed_needs_approver = !approver && state.store.require_approval(me.ws).await?;
+    let waiting = p
+        .deliveries
+        .iter()
+        .any(|d| d.status == DeliveryStatus::PendingApproval);
+    let state_word = crate::approvals::state_of(&decisions).or(waiting.then_some("pending"));
+    let approval = match state_word {
+        Some(word) => Some(ApprovalView {
+            state: word,
+            words: match word {
+                "approved" => "Approved",
+                "rejected" => "Rejected: it waits for an edit, or an approval",
+                "expired" => "Not approved before its time",
+                _ => "Waiting for an admin or owner to approve it",
+            },
+            decisions: decision_lines(state, me, &p.time_zone, &decisions).await?,
+        }),
+        None => None,
+    };
     let deliveries = p
         .deliveries
         .iter()
@@ -217,10 +303,12 @@ async fn view(state: &AppState, me: &Me, id: PostId) -> ApiResult<PostPage> {
                         what: event_words(e),
                     })
                     .collect(),
-                can_publish_now: matches!(
-                    d.status,
-                    DeliveryStatus::Missed | DeliveryStatus::Failed | DeliveryStatus::Unconfirmed
-                ),
+                can_publish_now: match d.status {
+                    DeliveryStatus::Missed => !missed_needs_approver,
+                    DeliveryStatus::Failed | DeliveryStatus::Unconfirmed => true,
+                    _ => false,
+                },
+                publish_needs_approver: d.status == DeliveryStatus::Missed && missed_needs_approver,
                 can_dismiss: d.status == DeliveryStatus::Unconfirmed,
                 candidates: candidates
                     .iter()
@@ -248,6 +336,12 @@ async fn view(state: &AppState, me: &Me, id: PostId) -> ApiResult<PostPage> {
         zone: p.time_zone.clone(),
         zones: crate::compose::zone_names(),
         deliveries,
+        approval,
+        can_decide: waiting && approver,
+        approve_comment: String::new(),
+        approve_error: None,
+        reject_comment: String::new(),
+        reject_error: None,
         error: None,
         notice: None,
     })
@@ -277,6 +371,33 @@ async fn show(
 /// The post page with `e` said at its top (a refused reschedule).
 pub(crate) async fn with_error(state: &AppState, me: &Me, id: &str, e: ApiError) -> Response {
     show(state, me, id, Some(e), None).await
+}
+
+/// The post page after its `approve` or `reject` form was refused: a problem with the comment
+/// beside that form's field (what was `typed` kept), anything else at the top.
+pub(crate) async fn with_decision_error(
+    state: &AppState,
+    me: &Me,
+    id: &str,
+    form: &'static str,
+    typed: &str,
+    e: ApiError,
+) -> Response {
+    let Ok(post) = id.parse::<PostId>() else {
+        return error_page(&ApiError::not_found("post"));
+    };
+    let mut page = match view(state, me, post).await {
+        Ok(page) => page,
+        Err(e) => return error_page(&e),
+    };
+    let said = Some(sentence(&e));
+    let about_comment = matches!(&e.details, Some(("field", v)) if v.as_str() == Some("comment"));
+    match (about_comment, form) {
+        (true, "approve") => (page.approve_comment, page.approve_error) = (typed.to_owned(), said),
+        (true, _) => (page.reject_comment, page.reject_error) = (typed.to_owned(), said),
+        (false, _) => page.error = said,
+    }
+    render(e.status, &page)
 }
 
 /// `GET /posts/{id}`: the post and each delivery's story.
@@ -351,7 +472,9 @@ pub(crate) fn act() -> MethodRouter<AppState> {
                 _ => return error_page(&ApiError::not_found("action")),
             };
             let done = match post_of(&id) {
-                Ok(post) => crate::deliveries::act_on(&state, me.ws, post, &delivery, action).await,
+                Ok(post) => {
+                    crate::deliveries::act_on(&state, &me.caller, me.ws, post, &delivery, action).await
+                }
                 Err(e) => Err(e),
             };
             match done {
@@ -379,7 +502,7 @@ pub(crate) fn edit() -> MethodRouter<AppState> {
                 text: f.get("text").cloned(),
                 ..Default::default()
             };
-            match edit_from_page(&state, me.ws, &id, f.get("seen"), &patch).await {
+            match edit_from_page(&state, me.ws, &id, f.get("seen"), &patch, me.caller.user).await {
                 Ok(()) => show(&state, &me, &id, None, Some("Saved.".to_owned())).await,
                 Err(e) if e.status == StatusCode::NOT_FOUND => error_page(&e),
                 Err(e) => show(&state, &me, &id, Some(e), None).await,

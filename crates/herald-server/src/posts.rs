@@ -1,5 +1,6 @@
 //! Posts: scheduling to several profiles with per-target overrides, validation against each platform's
-//! rules, listing, fenced edits and cancels, and each delivery's history.
+//! rules, listing, fenced edits and cancels, and each delivery's history. Where the workspace
+//! requires approval, what an editor schedules or edits waits for one (`approvals`).
 
 use std::collections::HashSet;
 
@@ -11,7 +12,7 @@ use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts};
 use herald_domain::schedule::{self, ScheduleError};
 use herald_domain::{MediaId, PostId, ProfileId, UserId, WorkspaceId};
 use herald_store::{
-    DeliveryEventRow, MediaRow, NewPost, NewTarget, PostFilter, PostRow, ProfileRow, ThreadPart,
+    DeliveryEventRow, MediaRow, NewPost, NewTarget, PostChange, PostFilter, PostRow, ProfileRow, ThreadPart,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -339,7 +340,8 @@ fn event_json(e: &DeliveryEventRow) -> Value {
     json!({"at": rfc3339(e.at), "from": e.from_status, "to": e.to_status, "outcome": e.outcome, "attempt": e.attempt, "detail": e.detail})
 }
 
-fn post_json(p: &PostRow, events: &[DeliveryEventRow]) -> Value {
+/// A post as the API shows it, each delivery with its history from `events`.
+pub(crate) fn post_json(p: &PostRow, events: &[DeliveryEventRow]) -> Value {
     let deliveries: Vec<Value> = p
         .deliveries
         .iter()
@@ -362,6 +364,7 @@ fn post_json(p: &PostRow, events: &[DeliveryEventRow]) -> Value {
     })
 }
 
+/// One post as the API answers it: its deliveries with their history, and its approval.
 pub(crate) async fn load(state: &AppState, ws: WorkspaceId, id: PostId) -> ApiResult<Value> {
     let p = state
         .store
@@ -369,7 +372,9 @@ pub(crate) async fn load(state: &AppState, ws: WorkspaceId, id: PostId) -> ApiRe
         .await
         .map_err(ApiError::missing("post"))?;
     let events = state.store.delivery_events(ws, id).await?;
-    Ok(post_json(&p, &events))
+    let mut post = post_json(&p, &events);
+    post["approval"] = crate::approvals::approval_json(&state.store.approvals(ws, id).await?);
+    Ok(post)
 }
 
 fn ids(v: &[MediaRow]) -> Vec<MediaId> {
@@ -498,6 +503,7 @@ pub(crate) async fn create(
             options: t.options.as_ref().map(|o| Value::Object(o.clone()).to_string()),
         })
         .collect();
+    let awaits_approval = crate::approvals::held_for(state, ws, user).await?;
     let (id, created) = state
         .store
         .create_post(NewPost {
@@ -511,6 +517,7 @@ pub(crate) async fn create(
             idempotency_key: key,
             request_hash: hash.as_deref(),
             targets,
+            awaits_approval,
         })
         .await
         .map_err(|e| match e {
@@ -565,15 +572,22 @@ pub(crate) fn one() -> MethodRouter<AppState> {
          Path((ws, id)): Path<(String, String)>,
          Body(patch): Body<PostPatch>| async move {
             let (ws, id) = post_id(&state, &caller, &ws, &id).await?;
-            edit(&state, ws, id, &patch).await?;
+            edit(&state, ws, id, &patch, caller.user).await?;
             Ok::<_, ApiError>(axum::Json(load(&state, ws, id).await?))
         },
     )
 }
 
 /// Edits a post's text, media or time (the API's `PATCH` and the edit page), fenced: refused once
-/// publishing has started for any of its targets.
-pub(crate) async fn edit(state: &AppState, ws: WorkspaceId, id: PostId, patch: &PostPatch) -> ApiResult<()> {
+/// publishing has started for any of its targets. An edit `by` a member whose posts wait for
+/// approval makes this one wait again; an approver's edit keeps it as it was.
+pub(crate) async fn edit(
+    state: &AppState,
+    ws: WorkspaceId,
+    id: PostId,
+    patch: &PostPatch,
+    by: UserId,
+) -> ApiResult<()> {
     let current = state
         .store
         .get_post(ws, id)
@@ -637,16 +651,17 @@ pub(crate) async fn edit(state: &AppState, ws: WorkspaceId, id: PostId, patch: &
     };
     let media = patch.media_ids.as_ref().map(|_| ids(&resolved.media));
     let thread = patch.thread.as_ref().map(|_| resolved.thread_parts());
+    let held = crate::approvals::held_for(state, ws, by).await?;
+    let change = PostChange {
+        text: patch.text.as_deref(),
+        media: media.as_deref(),
+        thread: thread.as_deref(),
+        at: at.as_ref().map(|a| (a.at.as_microsecond(), a.time_zone.as_str())),
+        resubmitted_by: held.then_some(by),
+    };
     state
         .store
-        .update_post(
-            ws,
-            id,
-            patch.text.as_deref(),
-            media.as_deref(),
-            thread.as_deref(),
-            at.as_ref().map(|a| (a.at.as_microsecond(), a.time_zone.as_str())),
-        )
+        .update_post(ws, id, change)
         .await
         .map_err(ApiError::missing("post"))?;
     state.wake.notify_one();

@@ -1,7 +1,8 @@
 //! The settings page (`/settings`): the person's planning time zone, personal API tokens (a new one
 //! shown once; revoke), where they are signed in (sign a session out), changing the password, and
-//! the way to the API reference; through the same code as `/api/v1/tokens`, `/api/v1/sessions` and
-//! `/api/v1/auth/password`.
+//! the way to two-factor sign-in and to the API reference; through the same code as
+//! `/api/v1/tokens`, `/api/v1/sessions` and `/api/v1/auth/password` (a token or a new password
+//! asks for a recent proof of identity first: `/reauth`).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -18,7 +19,8 @@ use crate::auth::Caller;
 use crate::client::ClientAddr;
 use crate::error::ApiError;
 use crate::json::FormFields;
-use crate::scopes::grant_for;
+use crate::two_factor::REAUTHENTICATION_REQUIRED;
+use crate::two_factor_page::to_reauth;
 use crate::web::{Me, error_page, render, see_other, sentence, signed_in};
 
 struct TokenLine {
@@ -204,12 +206,10 @@ pub(crate) fn new_token() -> MethodRouter<AppState> {
                 .map(str::to_owned)
                 .collect();
             let ws = me.ws.to_string();
-            let made = match grant_for(&state, &me.caller, Some(&ws), Some(&scopes)).await {
-                Ok(grant) => create_token(&state, &me.caller, addr, &name, days, grant).await,
-                Err(e) => Err(e),
-            };
+            let made = create_token(&state, &me.caller, addr, &name, days, (Some(&ws), Some(&scopes))).await;
             match made {
                 Ok((row, secret)) => s.new_token = Some((row.name, secret)),
+                Err(e) if e.code == REAUTHENTICATION_REQUIRED => return to_reauth("/settings"),
                 Err(e) => {
                     s.token_error = Some(sentence(&e));
                     s.token_name = name;
@@ -267,6 +267,7 @@ pub(crate) fn password() -> MethodRouter<AppState> {
                         "Your password is changed; {ended} other session(s) were signed out. API tokens keep working: revoke any that may be exposed."
                     ));
                 }
+                Err(e) if e.code == REAUTHENTICATION_REQUIRED => return to_reauth("/settings"),
                 Err(e) if e.code == "wrong_password" => s.current_error = Some(sentence(&e)),
                 Err(e) if e.code.starts_with("password_") => s.new_error = Some(sentence(&e)),
                 Err(e) => return error_page(&e),

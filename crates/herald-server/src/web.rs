@@ -262,6 +262,7 @@ async fn dashboard(state: &AppState, me: Me) -> Result<Response, ApiError> {
         .count_posts_by_status(
             ws,
             &[
+                DeliveryStatus::PendingApproval,
                 DeliveryStatus::Failed,
                 DeliveryStatus::Unconfirmed,
                 DeliveryStatus::Missed,
@@ -400,7 +401,14 @@ pub(crate) async fn signed_in(
     caller: Result<Caller, ApiError>,
     here: &str,
 ) -> Result<Me, Response> {
-    let Some(caller) = caller.ok().filter(|c| c.session.is_some()) else {
+    let caller = match caller {
+        // An owner or admin who must set up two-factor sign-in first goes to do it.
+        Err(e) if e.code == crate::two_factor::ENROLMENT_REQUIRED => {
+            return Err(see_other(crate::two_factor::ENROLMENT_PAGE, None));
+        }
+        other => other.ok().filter(|c| c.session.is_some()),
+    };
+    let Some(caller) = caller else {
         return Err(see_other(&format!("/login?next={here}"), None));
     };
     let user = state

@@ -230,11 +230,12 @@ impl Store {
         row.map(|(r,)| parse_role(&r)).transpose()
     }
 
+    /// Starts a session; it has proved who it is now (see [`Store::session_reauthenticated_at`]).
     pub async fn create_session(&self, s: NewSession<'_>) -> Result<SessionId> {
         let (id, now) = (SessionId::new(), self.now());
         on_db!(self.db(), pool => sqlx::query(
-            "INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at, user_agent, address)
-             VALUES ($1, $2, $3, $4, $4, $5, $6, $7)")
+            "INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at, user_agent, address, reauthenticated_at)
+             VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $4)")
             .bind(s.token_hash).bind(id.to_string()).bind(s.user.to_string()).bind(now).bind(s.expires_at)
             .bind(s.user_agent).bind(s.address).execute(pool).await?.rows_affected());
         Ok(id)

@@ -12,6 +12,9 @@ use crate::{Result, Store, StoreError, on_db};
 pub enum DeliveryAction<'a> {
     /// Publish again from the start, now (the catch-up window counts from now).
     PublishNow,
+    /// As `PublishNow`, but never a missed delivery: what a member who may not approve asks where
+    /// the workspace requires approval (a missed post goes out only when an approver says so).
+    PublishNowNotMissed,
     /// This candidate (a platform id among the delivery's candidates) is the post.
     Choose(&'a str),
     /// Leave it as it is: Herald stops asking.
@@ -25,6 +28,9 @@ impl DeliveryAction<'_> {
                 from,
                 DeliveryStatus::Missed | DeliveryStatus::Failed | DeliveryStatus::Unconfirmed
             ),
+            Self::PublishNowNotMissed => {
+                matches!(from, DeliveryStatus::Failed | DeliveryStatus::Unconfirmed)
+            }
             Self::Choose(_) | Self::Dismiss => from == DeliveryStatus::Unconfirmed,
         }
     }
@@ -32,6 +38,9 @@ impl DeliveryAction<'_> {
     fn refusal(self, from: DeliveryStatus) -> String {
         let what = match self {
             Self::PublishNow => "published now only when it is missed, failed or unconfirmed",
+            Self::PublishNowNotMissed => {
+                "published now by you only when it is failed or unconfirmed (a missed one, by an admin or owner, as this workspace requires approval)"
+            }
             Self::Choose(_) => "confirmed only while it is unconfirmed",
             Self::Dismiss => "dismissed only while it is unconfirmed",
         };
@@ -62,7 +71,7 @@ impl Store {
             return Err(StoreError::Conflict(action.refusal(from)));
         }
         let (to, set, outcome, detail, id, permalink) = match action {
-            DeliveryAction::PublishNow => (
+            DeliveryAction::PublishNow | DeliveryAction::PublishNowNotMissed => (
                 DeliveryStatus::Scheduled,
                 "due_at = $1, window_from = $1, handle = NULL, candidates = NULL, error_code = NULL, error_message = NULL,
                  may_be_live = 0, failures = 0, checks = 0",

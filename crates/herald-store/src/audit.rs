@@ -341,9 +341,15 @@ impl Store {
                 "INSERT INTO audit_chains (chain, head_seq, head_mac, start_seq, start_prev_mac) VALUES ($1, 0, $2, 1, $2)
                  ON CONFLICT (chain) DO NOTHING")
                 .bind(&entry.chain).bind(&genesis).execute(&mut *tx).await?;
-            let (seq, prev): (i64, String) = sqlx::query_as(
-                "UPDATE audit_chains SET head_seq = head_seq + 1 WHERE chain = $1 RETURNING head_seq, head_mac")
-                .bind(&entry.chain).fetch_one(&mut *tx).await?;
+            // A deleted workspace's chain takes no more entries (one racing its deletion is dropped).
+            let head: Option<(i64, String)> = sqlx::query_as(
+                "UPDATE audit_chains SET head_seq = head_seq + 1 WHERE chain = $1 AND deleted_at IS NULL RETURNING head_seq, head_mac")
+                .bind(&entry.chain).fetch_optional(&mut *tx).await?;
+            let Some((seq, prev)) = head else {
+                tracing::warn!(target: "herald::audit", chain = %entry.chain, action = %entry.action,
+                    "not recorded: the workspace of this audit entry was deleted");
+                return Ok(());
+            };
             let prev = hex::decode(prev)
                 .map_err(|_| StoreError::Corrupt(format!("audit chain {}: its head MAC is not hex", entry.chain)))?;
             entry.seq = seq;

@@ -10,7 +10,7 @@ use crate::{Result, Store, StoreError, on_db, parse_id};
 
 /// Deliveries that may be cancelled: not in a worker's hands, and with nothing that can be on the
 /// platform yet (a container waiting to be published is invisible).
-pub(crate) const CANCELLABLE: &str = "(status IN ('scheduled', 'needs_reconnect', 'missed') OR (status IN ('retry_wait', 'processing') AND may_be_live = 0))";
+pub(crate) const CANCELLABLE: &str = "(status IN ('pending_approval', 'scheduled', 'needs_reconnect', 'missed') OR (status IN ('retry_wait', 'processing') AND may_be_live = 0))";
 
 /// Cancels the workspace's cancellable deliveries where `column = value`, with an event each.
 macro_rules! cancel_pending {

@@ -1,4 +1,4 @@
-//! Workspace data keys (wrapped by the master keyring) and the profile secrets they seal.
+//! Data keys of workspaces and of people (wrapped by the master keyring) and the profile secrets they seal.
 
 use herald_domain::profile::SecretKind;
 use herald_domain::{ProfileId, WorkspaceId};
@@ -13,6 +13,11 @@ pub struct KeyStatus {
     pub master_version: MasterVersion,
     pub data_keys: u64,
 }
+
+/// Every data key with the id it is wrapped under: a workspace's id, or `user:<id>` for a
+/// person's own key (two-factor sign-in's secrets).
+const ALL_DATA_KEYS: &str = "SELECT workspace_id, master_version, wrapped FROM data_keys
+     UNION ALL SELECT 'user:' || user_id, master_version, wrapped FROM user_data_keys";
 
 pub(crate) fn version(v: i64) -> Result<MasterVersion> {
     MasterVersion::try_from(v).map_err(|_| StoreError::Corrupt(format!("master version {v}")))
@@ -88,7 +93,8 @@ impl Store {
     /// Counts data keys per master key version.
     pub async fn key_status(&self) -> Result<Vec<KeyStatus>> {
         let rows: Vec<(i64, i64)> = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT master_version, COUNT(*) FROM data_keys GROUP BY master_version ORDER BY master_version")
+            "SELECT master_version, COUNT(*) FROM (SELECT master_version FROM data_keys
+               UNION ALL SELECT master_version FROM user_data_keys) k GROUP BY master_version ORDER BY master_version")
             .fetch_all(pool).await?);
         rows.into_iter()
             .map(|(v, n)| {
@@ -103,8 +109,8 @@ impl Store {
     /// Checks that `ring` opens every stored data key; names the first it cannot.
     pub async fn verify_data_keys(&self, ring: &Keyring) -> Result<(), String> {
         let rows: Vec<(String, i64, Vec<u8>)> = on_db!(self.db(), pool =>
-            sqlx::query_as("SELECT workspace_id, master_version, wrapped FROM data_keys").fetch_all(pool).await)
-            .map_err(|e| e.to_string())?;
+            sqlx::query_as(ALL_DATA_KEYS).fetch_all(pool).await)
+        .map_err(|e| e.to_string())?;
         for (ws, v, wrapped) in rows {
             let v = version(v).map_err(|e| e.to_string())?;
             if ring.unwrap(&ws, v, &wrapped).is_err() {
@@ -125,15 +131,26 @@ impl Store {
             .current()
             .ok_or_else(|| StoreError::Corrupt("empty keyring".into()))?;
         let rows: Vec<(String, i64, Vec<u8>)> = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT workspace_id, master_version, wrapped FROM data_keys WHERE master_version <> $1")
+            "SELECT workspace_id, master_version, wrapped FROM data_keys WHERE master_version <> $1
+             UNION ALL SELECT 'user:' || user_id, master_version, wrapped FROM user_data_keys WHERE master_version <> $1")
             .bind(i64::from(current)).fetch_all(pool).await?);
         let mut n = 0;
         for (ws, v, wrapped) in rows {
             let dk = ring.unwrap(&ws, version(v)?, &wrapped)?;
             let (nv, rewrapped) = ring.wrap(&ws, &dk)?;
-            n += on_db!(self.db(), pool => sqlx::query(
-                "UPDATE data_keys SET master_version = $1, wrapped = $2 WHERE workspace_id = $3 AND master_version = $4")
-                .bind(i64::from(nv)).bind(rewrapped).bind(&ws).bind(v).execute(pool).await?.rows_affected());
+            // A person's key (`user:<id>`) or a workspace's.
+            let (sql, key) = match ws.strip_prefix("user:") {
+                Some(user) => (
+                    "UPDATE user_data_keys SET master_version = $1, wrapped = $2 WHERE user_id = $3 AND master_version = $4",
+                    user,
+                ),
+                None => (
+                    "UPDATE data_keys SET master_version = $1, wrapped = $2 WHERE workspace_id = $3 AND master_version = $4",
+                    ws.as_str(),
+                ),
+            };
+            n += on_db!(self.db(), pool => sqlx::query(sql)
+                .bind(i64::from(nv)).bind(rewrapped).bind(key).bind(v).execute(pool).await?.rows_affected());
         }
         Ok(n)
     }

@@ -2,13 +2,16 @@
 
 mod accounts;
 mod actions;
+mod approvals;
 mod audit;
 mod audit_heads;
 mod audit_reseal;
 mod conversations;
 mod db;
+mod deletion;
 mod deliveries;
 mod drafts;
+mod export;
 mod grants;
 mod keys;
 mod media;
@@ -19,18 +22,23 @@ mod pending;
 mod posts;
 mod profiles;
 mod refresh;
+mod retention;
 mod sweep;
 #[doc(hidden)]
 pub mod testing;
 mod throttle;
+mod two_factor;
 
 pub use accounts::{ApiTokenRow, NewAccount, NewSession, SessionRow, SessionUser, TokenGrant, UserRow};
 pub use actions::DeliveryAction;
+pub use approvals::{ApprovalRow, Approved, Decision, Unapproved};
 pub use audit::{Actor, AuditFilter, AuditRow, ChainReport, NewAudit, Problem, VerifyReport};
 pub use conversations::{ConversationsRow, NewConversations};
 pub use db::{Backend, Db};
+pub use deletion::Deleted;
 pub use deliveries::{Claimed, DeliveryEventRow, Transition};
 pub use drafts::DraftRow;
+pub use export::{AuditStart, ExportPage, SealedAuditRow};
 pub use grants::{GrantRow, NewGrant};
 pub use keys::KeyStatus;
 pub use media::{MediaRow, NewMedia, VideoFacts};
@@ -39,11 +47,13 @@ pub use notifications::{NewNotification, NotificationRow};
 pub use oauth::{NewOAuthState, OAuthStateRow};
 pub use pending::{NewPending, PendingRow};
 pub use posts::{
-    CalendarPost, CancelOutcome, DeliveryRow, NewPost, NewTarget, PostFilter, PostRow, ThreadPart,
+    CalendarPost, CancelOutcome, DeliveryRow, NewPost, NewTarget, PostChange, PostFilter, PostRow, ThreadPart,
 };
 pub use profiles::{NewProfile, ProfileRow};
 pub use refresh::ProfileDue;
+pub use retention::{RETENTION, RetentionReport};
 pub use throttle::{FailureScope, Failures};
+pub use two_factor::{TotpSecret, TwoFactorStatus};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use crate::{Result, Store, on_db, parse_id};
 pub struct NewNotification<'a> {
     pub workspace: WorkspaceId,
     /// `delivery_failed`, `delivery_unconfirmed`, `delivery_missed`, `delivery_needs_reconnect`,
-    /// `delivery_note` (published, with something to do),
+    /// `delivery_note` (published, with something to do), `post_rejected` (its approver's words),
     /// `profile_needs_reconnect`, `profile_expiring_soon`.
     pub kind: &'a str,
     /// `post` or `profile`, and its id.

@@ -1,8 +1,10 @@
-//! Posts and their deliveries: creation with idempotency keys, listing, fenced edits and cancels.
+//! Posts and their deliveries: creation with idempotency keys, listing, fenced edits and cancels;
+//! a post held for approval is created (or returned by an edit) with its deliveries waiting.
 
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::{DeliveryId, MediaId, PostId, ProfileId, UserId, WorkspaceId};
 
+use crate::approvals::{Decision, record_decision};
 use crate::deliveries::cancel_pending;
 use crate::{Result, Store, StoreError, on_db, parse_id};
 
@@ -34,6 +36,23 @@ pub struct NewPost<'a> {
     /// A digest of the request, kept with the idempotency key.
     pub request_hash: Option<&'a str>,
     pub targets: Vec<NewTarget>,
+    /// Its author may not approve it and the workspace requires approval: its deliveries wait as
+    /// `pending_approval`, and `submitted` is kept as its first decision.
+    pub awaits_approval: bool,
+}
+
+/// An edit of a post: what is `None` stays.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PostChange<'a> {
+    pub text: Option<&'a str>,
+    pub media: Option<&'a [MediaId]>,
+    /// Replaces the thread (an empty one removes it).
+    pub thread: Option<&'a [ThreadPart]>,
+    /// The new time, and the zone it was planned in.
+    pub at: Option<(i64, &'a str)>,
+    /// The member whose edit submits the post for approval again (an editor's, where the
+    /// workspace requires approval): every delivery waits as `pending_approval` again.
+    pub resubmitted_by: Option<UserId>,
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +196,11 @@ impl Store {
             return Ok((existing, false));
         }
         let (id, now) = (PostId::new(), self.now());
+        let (status, outcome) = if p.awaits_approval {
+            (DeliveryStatus::PendingApproval.as_str(), "awaiting_approval")
+        } else {
+            (DeliveryStatus::Scheduled.as_str(), "scheduled")
+        };
         let inserted: Result<()> = on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("INSERT INTO posts (id, workspace_id, created_by, text, media_ids, scheduled_at, time_zone, idempotency_key, request_hash, created_at, updated_at, thread) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9, $11)")
@@ -186,12 +210,16 @@ impl Store {
                 .execute(&mut *tx).await?;
             for t in &p.targets {
                 let did = DeliveryId::new().to_string();
-                sqlx::query("INSERT INTO deliveries (id, workspace_id, post_id, profile_id, text_override, media_override, options, status, due_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', $8, $9)")
+                sqlx::query("INSERT INTO deliveries (id, workspace_id, post_id, profile_id, text_override, media_override, options, status, due_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $8, $9)")
                     .bind(&did).bind(p.workspace.to_string()).bind(id.to_string()).bind(t.profile.to_string())
                     .bind(t.text.as_deref()).bind(t.media_ids.as_deref().map(ids_json)).bind(t.options.as_deref()).bind(p.scheduled_at).bind(now)
+                    .bind(status)
                     .execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) VALUES ($1, $2, $3, NULL, 'scheduled', 0, 0, 'scheduled', NULL)")
-                    .bind(p.workspace.to_string()).bind(&did).bind(now).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) VALUES ($1, $2, $3, NULL, $4, 0, 0, $5, NULL)")
+                    .bind(p.workspace.to_string()).bind(&did).bind(now).bind(status).bind(outcome).execute(&mut *tx).await?;
+            }
+            if p.awaits_approval {
+                record_decision!(tx, p.workspace, id, Decision::Submitted, Some(p.user), None::<&str>, now);
             }
             tx.commit().await?;
             Ok(())
@@ -254,10 +282,10 @@ impl Store {
         Ok(row.map(|(z,)| z))
     }
 
-    /// How many posts the profile has a delivery waiting (`scheduled`) in.
+    /// How many posts the profile has a delivery waiting (`scheduled`, or `pending_approval`) in.
     pub async fn count_scheduled_for_profile(&self, ws: WorkspaceId, profile: ProfileId) -> Result<i64> {
         let (n,): (i64,) = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT COUNT(DISTINCT post_id) FROM deliveries WHERE workspace_id = $1 AND profile_id = $2 AND status = 'scheduled'")
+            "SELECT COUNT(DISTINCT post_id) FROM deliveries WHERE workspace_id = $1 AND profile_id = $2 AND status IN ('scheduled', 'pending_approval')")
             .bind(ws.to_string()).bind(profile.to_string()).fetch_one(pool).await?);
         Ok(n)
     }
@@ -369,26 +397,36 @@ impl Store {
         Ok(posts)
     }
 
-    /// Edits a post whose deliveries are all still `scheduled` and never started (no handle: a
-    /// delivery requeued after a reconnect resumes what it began, so its content is fixed).
+    /// Edits a post whose deliveries all still wait (`scheduled`, or `pending_approval`) and never
+    /// started (no handle: a delivery requeued after a reconnect resumes what it began, so its
+    /// content is fixed). With `resubmitted_by`, every delivery waits for approval again.
     /// Fenced against a claim: if the dispatcher claimed any delivery first, nothing changes and
     /// `Conflict` says so.
-    pub async fn update_post(
-        &self,
-        ws: WorkspaceId,
-        id: PostId,
-        text: Option<&str>,
-        media: Option<&[MediaId]>,
-        thread: Option<&[ThreadPart]>,
-        at: Option<(i64, &str)>,
-    ) -> Result<()> {
+    pub async fn update_post(&self, ws: WorkspaceId, id: PostId, change: PostChange<'_>) -> Result<()> {
+        let PostChange {
+            text,
+            media,
+            thread,
+            at,
+            resubmitted_by,
+        } = change;
         let now = self.now();
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deliveries WHERE workspace_id = $1 AND post_id = $2")
                 .bind(ws.to_string()).bind(id.to_string()).fetch_one(&mut *tx).await?;
-            let touched = sqlx::query("UPDATE deliveries SET due_at = COALESCE($1, due_at), fence = fence + 1, updated_at = $2 WHERE workspace_id = $3 AND post_id = $4 AND status = 'scheduled' AND handle IS NULL")
-                .bind(at.map(|a| a.0)).bind(now).bind(ws.to_string()).bind(id.to_string()).execute(&mut *tx).await?.rows_affected();
+            if resubmitted_by.is_some() {
+                // Written before the change; if a claim wins meanwhile, the count below undoes both.
+                sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail)
+                             SELECT workspace_id, id, $3, status, 'pending_approval', attempts, fence, 'resubmitted', 'edited: it waits for approval again'
+                             FROM deliveries WHERE workspace_id = $1 AND post_id = $2 AND status = 'scheduled' AND handle IS NULL")
+                    .bind(ws.to_string()).bind(id.to_string()).bind(now).execute(&mut *tx).await?;
+            }
+            let touched = sqlx::query("UPDATE deliveries SET due_at = COALESCE($1, due_at), fence = fence + 1, updated_at = $2,
+                                         status = CASE WHEN $5 THEN 'pending_approval' ELSE status END
+                                       WHERE workspace_id = $3 AND post_id = $4 AND status IN ('scheduled', 'pending_approval') AND handle IS NULL")
+                .bind(at.map(|a| a.0)).bind(now).bind(ws.to_string()).bind(id.to_string()).bind(resubmitted_by.is_some())
+                .execute(&mut *tx).await?.rows_affected();
             if i64::try_from(touched).unwrap_or(-1) != total {
                 return Err(StoreError::Conflict("publishing has already started for this post; it can no longer be edited".into()));
             }
@@ -399,6 +437,9 @@ impl Store {
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 return Err(StoreError::NotFound);
+            }
+            if let Some(by) = resubmitted_by {
+                record_decision!(tx, ws, id, Decision::Submitted, Some(by), None::<&str>, now);
             }
             tx.commit().await?;
         });

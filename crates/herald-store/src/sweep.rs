@@ -5,7 +5,8 @@ use crate::{Result, Store, on_db};
 impl Store {
     /// Deletes what has run out: sessions past their end or idle longer than `session_idle`,
     /// OAuth states an hour after their end, failure counts older than `failures_since` and no
-    /// longer blocking, sign-up windows that closed. Returns how many rows went.
+    /// longer blocking, sign-up windows that closed, sign-ins that waited for a second factor
+    /// past their end. Returns how many rows went.
     pub async fn purge_expired(&self, session_idle: i64, failures_since: i64) -> Result<u64> {
         let now = self.now();
         let mut n = 0;
@@ -18,6 +19,8 @@ impl Store {
             .bind(failures_since).bind(now).execute(pool).await?.rows_affected());
         n += on_db!(self.db(), pool => sqlx::query("DELETE FROM signup_attempts WHERE window_start < $1")
             .bind(failures_since).execute(pool).await?.rows_affected());
+        n += on_db!(self.db(), pool => sqlx::query("DELETE FROM second_factor_challenges WHERE expires_at <= $1")
+            .bind(now).execute(pool).await?.rows_affected());
         Ok(n)
     }
 }

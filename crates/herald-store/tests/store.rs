@@ -9,7 +9,7 @@ use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::Login;
 use herald_domain::profile::SecretKind;
 use herald_domain::{Clock, ProfileId, WorkspaceId};
-use herald_store::{Db, NewGrant, NewPost, NewProfile, NewTarget, Store, StoreError, Transition};
+use herald_store::{Db, NewGrant, NewPost, NewProfile, NewTarget, PostChange, Store, StoreError, Transition};
 use herald_vault::{KeySource, Vault};
 use jiff::SignedDuration;
 
@@ -60,6 +60,7 @@ async fn schedule_now(
             media_ids: None,
             options: None,
         }],
+        awaits_approval: false,
     })
     .await
     .unwrap()
@@ -189,7 +190,7 @@ on_both_backends! {
         let post = schedule_now(&s, user, ws, profile, None).await;
         let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
         assert_eq!(s.claim_due("w", lease, 10).await.unwrap().len(), 1);
-        let r = s.update_post(ws, post, Some("edited"), None, None, None).await;
+        let r = s.update_post(ws, post, PostChange { text: Some("edited"), ..PostChange::default() }).await;
         assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
         assert_eq!(s.get_post(ws, post).await.unwrap().text, "hello");
         let cancel = s.cancel_post(ws, post).await.unwrap();
@@ -200,7 +201,8 @@ on_both_backends! {
         let (user, ws, profile) = fixture(&s).await;
         let post = schedule_now(&s, user, ws, profile, None).await;
         let later = (s.clock().now() + SignedDuration::from_hours(1)).as_microsecond();
-        s.update_post(ws, post, Some("edited"), None, None, Some((later, "Europe/Paris"))).await.unwrap();
+        let change = PostChange { text: Some("edited"), at: Some((later, "Europe/Paris")), ..PostChange::default() };
+        s.update_post(ws, post, change).await.unwrap();
         let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
         assert!(s.claim_due("w", lease, 10).await.unwrap().is_empty());
         let p = s.get_post(ws, post).await.unwrap();
@@ -217,6 +219,7 @@ on_both_backends! {
         let other = s.create_post(NewPost {
             workspace: ws, user, text: "different", media_ids: &[], thread: &[], scheduled_at: 0, time_zone: "UTC",
             idempotency_key: Some("key-1"), request_hash: Some("another request"), targets: vec![],
+            awaits_approval: false,
         }).await;
         assert!(matches!(other, Err(StoreError::Conflict(_))), "{other:?}");
     };

@@ -222,6 +222,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let wake = Arc::new(Notify::new());
+    // Every process sweeps what is kept for 90 days only (several at once only repeat deletes).
+    tasks.push(tokio::spawn(crate::retention::sweeper(
+        store.clone(),
+        RunningApp::signal(&rx),
+    )));
 
     if settings.run_dispatcher {
         if dispatch_lock.is_some() {

@@ -6,6 +6,7 @@ pub mod apps;
 pub mod audit;
 pub mod config;
 pub mod keys;
+pub mod retention;
 pub mod users;
 
 pub use app::{RunningApp, start};

@@ -63,12 +63,27 @@ enum Command {
     /// Recover an account, as an administrator on the server.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Sweep what Herald keeps for 90 days only.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Delete now the delivery history, notifications, audit entries (leaving a signed checkpoint)
+    /// and ended invitations older than 90 days, as a running Herald does every hour; print how
+    /// many of each went.
+    Run,
 }
 
 #[derive(Subcommand)]
 enum UsersCommand {
     /// Give the account a new random password, shown once, and sign it out everywhere (audited).
     ResetPassword { email: String },
+    /// Turn the account's two-factor sign-in off (key and recovery codes deleted; audited), for a
+    /// person who lost their authenticator and their recovery codes.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor { email: String },
 }
 
 #[derive(Subcommand)]
@@ -513,9 +528,17 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
             let s = resolve(cli.opts, matches)?;
             println!("{}", herald::users::reset_password(&s, &email).await?);
         }
+        Command::Users(UsersCommand::ResetTwoFactor { email }) => {
+            let s = resolve(cli.opts, matches)?;
+            println!("{}", herald::users::reset_two_factor(&s, &email).await?);
+        }
         Command::Audit(AuditCommand::Verify) => {
             let s = resolve(cli.opts, matches)?;
             println!("{}", herald::audit::verify(&s).await?);
+        }
+        Command::Retention(RetentionCommand::Run) => {
+            let s = resolve(cli.opts, matches)?;
+            println!("{}", herald::retention::run(&s).await?);
         }
     }
     Ok(())

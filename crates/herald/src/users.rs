@@ -18,3 +18,19 @@ pub async fn reset_password(settings: &Settings, email: &str) -> anyhow::Result<
         password.expose_secret()
     ))
 }
+
+/// `herald users reset-2fa EMAIL`: the account's second factor and recovery codes deleted, so its
+/// person signs in with the password alone and enrols again.
+pub async fn reset_two_factor(settings: &Settings, email: &str) -> anyhow::Result<String> {
+    let store = open_store(settings, load(&settings.keys)?).await?;
+    let removed = herald_server::reset_two_factor(&store, email)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    Ok(if removed {
+        format!(
+            "two-factor sign-in is off for {email}: they sign in with their password and should enrol again under Settings"
+        )
+    } else {
+        format!("{email} had no two-factor sign-in; nothing changed")
+    })
+}

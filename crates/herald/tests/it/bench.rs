@@ -202,6 +202,7 @@ async fn seed_workspace(app: &TestApp) -> (String, String, String) {
                 idempotency_key: None,
                 request_hash: None,
                 targets,
+                awaits_approval: false,
             })
             .await
             .unwrap();

@@ -277,6 +277,16 @@ impl Browser {
             .to_owned()
     }
 
+    /// The value of the cookie `name` the browser holds for the page's site (an `HttpOnly` one
+    /// too: a test fetches what a link downloads with it, as the browser would).
+    pub async fn cookie(&self, name: &str) -> String {
+        let c = self.get(&format!("/cookie/{name}")).await;
+        c["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no cookie {name}: {c}"))
+            .to_owned()
+    }
+
     /// What the page logged as errors since the last look (CSP refusals included).
     pub async fn console_errors(&self) -> Vec<String> {
         let log = self.post("/se/log", json!({"type": "browser"})).await;

@@ -1,6 +1,7 @@
 //! Herald's integration tests: real HTTP between Herald and the sandbox, on SQLite and PostgreSQL.
 
 mod api_docs;
+mod approvals;
 mod audit;
 mod bad_input;
 mod bench;
@@ -9,10 +10,12 @@ mod browser;
 mod catch_up;
 mod cli;
 mod crash;
+mod deletion;
 mod discovery;
 mod e2e;
 mod engagement;
 mod exactly_once;
+mod export;
 mod facebook;
 mod fault_harness;
 mod fleet;
@@ -38,6 +41,7 @@ mod snapchat;
 mod specs;
 mod tiktok;
 mod tokens;
+mod two_factor;
 mod web;
 mod web_team;
 mod x;

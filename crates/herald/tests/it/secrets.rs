@@ -25,7 +25,8 @@ fn encodings(secret: &str) -> Vec<String> {
     ]
 }
 
-fn assert_absent(haystack: &[u8], secrets: &[String], place: &str) {
+/// Fails naming `place` if any of `secrets` appears in `haystack` in any common encoding.
+pub(crate) fn assert_absent(haystack: &[u8], secrets: &[String], place: &str) {
     for s in secrets {
         for e in encodings(s) {
             if let Some(at) = haystack.windows(e.len()).position(|w| w == e.as_bytes()) {

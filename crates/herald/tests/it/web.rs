@@ -753,6 +753,15 @@ async fn every_page_passes_an_axe_scan_with_no_serious_or_critical_violation() {
     b.goto(app.url("instance/audit").as_str()).await;
     b.text_with("#audit-list", "instance.claimed").await;
     scan(&b, "instance audit log", &mut found).await;
+    for (page, title, name) in [
+        ("settings/two-factor", "Two-factor sign-in", "two-factor sign-in"),
+        ("workspace/settings", "Settings of", "workspace settings"),
+        ("account/delete", "Delete your account?", "account deletion"),
+    ] {
+        b.goto(app.url(page).as_str()).await;
+        b.text_with("h1", title).await;
+        scan(&b, name, &mut found).await;
+    }
     b.goto(app.url("members").as_str()).await;
     b.fill("#invite-email", "colleague@example.com").await;
     b.click("#invite").await;
