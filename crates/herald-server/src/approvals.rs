@@ -328,29 +328,24 @@ fn post_id(id: &str) -> ApiResult<PostId> {
 
 /// `POST /workspaces/{ws}/posts/{id}/approve` (`comment`, optional): the post as it is now.
 pub(crate) fn approve() -> MethodRouter<AppState> {
-    post(
-        |State(state): State<AppState>,
-         caller: Caller,
-         addr: ClientAddr,
-         Path((ws, id)): Path<(String, String)>,
-         Body(b): Body<DecisionBody>| async move {
-            let (ws, post) = ids(&state, &caller, &ws, &id).await?;
-            approve_post(&state, &caller, addr, ws, post, b.comment.as_deref()).await?;
-            Ok::<_, ApiError>(axum::Json(crate::posts::load(&state, ws, post).await?))
-        },
-    )
+    decision_api(Verdict::Approve)
 }
 
 /// `POST /workspaces/{ws}/posts/{id}/reject` (`comment`, required): the post as it is now.
 pub(crate) fn reject() -> MethodRouter<AppState> {
+    decision_api(Verdict::Reject)
+}
+
+fn decision_api(verdict: Verdict) -> MethodRouter<AppState> {
     post(
-        |State(state): State<AppState>,
-         caller: Caller,
-         addr: ClientAddr,
-         Path((ws, id)): Path<(String, String)>,
-         Body(b): Body<DecisionBody>| async move {
+        move |State(state): State<AppState>,
+              caller: Caller,
+              addr: ClientAddr,
+              Path((ws, id)): Path<(String, String)>,
+              Body(b): Body<DecisionBody>| async move {
             let (ws, post) = ids(&state, &caller, &ws, &id).await?;
-            reject_post(&state, &caller, addr, ws, post, b.comment.as_deref()).await?;
+            let comment = b.comment.as_deref();
+            verdict.make(&state, &caller, addr, ws, post, comment).await?;
             Ok::<_, ApiError>(axum::Json(crate::posts::load(&state, ws, post).await?))
         },
     )
@@ -373,48 +368,72 @@ async fn after(
     }
 }
 
+/// The decision a page form makes.
+#[derive(Clone, Copy)]
+enum Verdict {
+    Approve,
+    Reject,
+}
+
+impl Verdict {
+    /// Approves or rejects the post, as the API and the page both do.
+    async fn make(
+        self,
+        state: &AppState,
+        caller: &Caller,
+        addr: ClientAddr,
+        ws: WorkspaceId,
+        post: PostId,
+        comment: Option<&str>,
+    ) -> ApiResult<()> {
+        match self {
+            Verdict::Approve => approve_post(state, caller, addr, ws, post, comment)
+                .await
+                .map(|_| ()),
+            Verdict::Reject => reject_post(state, caller, addr, ws, post, comment).await,
+        }
+    }
+
+    /// The page form's name, which a refusal's page shows again.
+    fn form(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::Reject => "reject",
+        }
+    }
+}
+
 /// `POST /posts/{id}/approve` (`comment`, optional): back to the post page.
 pub(crate) fn approve_form() -> MethodRouter<AppState> {
-    post(
-        |State(state): State<AppState>,
-         caller: Result<Caller, ApiError>,
-         addr: ClientAddr,
-         Path(id): Path<String>,
-         FormFields(f): FormFields| async move {
-            let me = match signed_in(&state, caller, &format!("/posts/{id}")).await {
-                Ok(me) => me,
-                Err(page) => return page,
-            };
-            let comment = f.get("comment").map_or("", String::as_str);
-            let done = match post_id(&id) {
-                Ok(post) => approve_post(&state, &me.caller, addr, me.ws, post, Some(comment))
-                    .await
-                    .map(|_| ()),
-                Err(e) => Err(e),
-            };
-            after(&state, &me, &id, "approve", comment, done).await
-        },
-    )
+    decision_form(Verdict::Approve)
 }
 
 /// `POST /posts/{id}/reject` (`comment`, required): back to the post page.
 pub(crate) fn reject_form() -> MethodRouter<AppState> {
+    decision_form(Verdict::Reject)
+}
+
+fn decision_form(verdict: Verdict) -> MethodRouter<AppState> {
     post(
-        |State(state): State<AppState>,
-         caller: Result<Caller, ApiError>,
-         addr: ClientAddr,
-         Path(id): Path<String>,
-         FormFields(f): FormFields| async move {
+        move |State(state): State<AppState>,
+              caller: Result<Caller, ApiError>,
+              addr: ClientAddr,
+              Path(id): Path<String>,
+              FormFields(f): FormFields| async move {
             let me = match signed_in(&state, caller, &format!("/posts/{id}")).await {
                 Ok(me) => me,
                 Err(page) => return page,
             };
             let comment = f.get("comment").map_or("", String::as_str);
             let done = match post_id(&id) {
-                Ok(post) => reject_post(&state, &me.caller, addr, me.ws, post, Some(comment)).await,
+                Ok(post) => {
+                    verdict
+                        .make(&state, &me.caller, addr, me.ws, post, Some(comment))
+                        .await
+                }
                 Err(e) => Err(e),
             };
-            after(&state, &me, &id, "reject", comment, done).await
+            after(&state, &me, &id, verdict.form(), comment, done).await
         },
     )
 }

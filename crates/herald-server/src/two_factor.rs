@@ -341,16 +341,7 @@ pub(crate) async fn confirm(
             StoreError::Conflict(_) => nothing_pending(),
             other => other.into(),
         })?;
-    audit::record(
-        state,
-        None,
-        audit::actor(caller),
-        "auth.second_factor.enrolled",
-        format!("user:{}", caller.user),
-        Some(addr),
-        "totp",
-    )
-    .await;
+    record_own(state, caller, addr, "auth.second_factor.enrolled", "totp").await;
     Ok(codes)
 }
 
@@ -371,13 +362,11 @@ pub(crate) async fn regenerate(
             StoreError::NotFound => second_factor_off(),
             other => other.into(),
         })?;
-    audit::record(
+    record_own(
         state,
-        None,
-        audit::actor(caller),
+        caller,
+        addr,
         "auth.recovery_codes.regenerated",
-        format!("user:{}", caller.user),
-        Some(addr),
         &format!("codes={RECOVERY_CODES}"),
     )
     .await;
@@ -390,18 +379,24 @@ pub(crate) async fn disable(state: &AppState, caller: &Caller, addr: ClientAddr)
     require_fresh(state, caller, "turning two-factor sign-in off").await?;
     let removed = state.store.reset_two_factor(caller.user).await?;
     if removed {
-        audit::record(
-            state,
-            None,
-            audit::actor(caller),
-            "auth.second_factor.disabled",
-            format!("user:{}", caller.user),
-            Some(addr),
-            "",
-        )
-        .await;
+        record_own(state, caller, addr, "auth.second_factor.disabled", "").await;
     }
     Ok(removed)
+}
+
+/// Records what the caller did to their own sign-in, in the instance's audit chain.
+async fn record_own(state: &AppState, caller: &Caller, addr: ClientAddr, action: &str, detail: &str) {
+    let target = format!("user:{}", caller.user);
+    audit::record(
+        state,
+        None,
+        audit::actor(caller),
+        action,
+        target,
+        Some(addr),
+        detail,
+    )
+    .await;
 }
 
 /// Refuses a sensitive change (the password, API tokens, two-factor sign-in) unless the caller is

@@ -90,6 +90,21 @@ type Moved = (String, String, i64, i64);
 type Swept = (String, String, String, i64, i64);
 type DecisionTuple = (String, Option<String>, Option<String>, i64);
 
+/// `NotFound` (returned) unless the workspace `$ws` holds the post `$post`, read inside `$tx`.
+macro_rules! post_in_workspace {
+    ($tx:ident, $ws:expr, $post:expr) => {
+        let exists: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM posts WHERE workspace_id = $1 AND id = $2")
+                .bind($ws.to_string())
+                .bind($post.to_string())
+                .fetch_optional(&mut *$tx)
+                .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+    };
+}
+
 impl Store {
     /// Whether the workspace holds its editors' posts for an approval.
     pub async fn require_approval(&self, ws: WorkspaceId) -> Result<bool> {
@@ -119,11 +134,7 @@ impl Store {
         let now = self.now();
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM posts WHERE workspace_id = $1 AND id = $2")
-                .bind(ws.to_string()).bind(post.to_string()).fetch_optional(&mut *tx).await?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound);
-            }
+            post_in_workspace!(tx, ws, post);
             let moved: Vec<Moved> = sqlx::query_as(
                 "UPDATE deliveries SET status = CASE WHEN due_at > $1 THEN 'scheduled' ELSE 'missed' END,
                    error_code = CASE WHEN due_at > $1 THEN NULL ELSE 'not_approved' END,
@@ -156,11 +167,7 @@ impl Store {
         let now = self.now();
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM posts WHERE workspace_id = $1 AND id = $2")
-                .bind(ws.to_string()).bind(post.to_string()).fetch_optional(&mut *tx).await?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound);
-            }
+            post_in_workspace!(tx, ws, post);
             // The post changed: a page that showed it before is stale.
             let n = sqlx::query("UPDATE deliveries SET updated_at = $1 WHERE workspace_id = $2 AND post_id = $3 AND status = 'pending_approval'")
                 .bind(now).bind(ws.to_string()).bind(post.to_string()).execute(&mut *tx).await?.rows_affected();

@@ -1,7 +1,7 @@
 //! Deleting a workspace or an account at once: every row that is the workspace's, or the person's,
 //! goes in one transaction; on SQLite that connection overwrites what it frees with zeros and a
-//! checkpoint then empties the write-ahead log, on PostgreSQL the tables are vacuumed after the
-//! commit, so the live files no longer hold what was deleted. What lies outside the database (the
+//! checkpoint then empties the write-ahead log, on PostgreSQL the tables are rewritten
+//! (`VACUUM FULL`) after the commit, so the live files no longer hold what was deleted. What lies outside the database (the
 //! media files) is named for the caller to remove.
 //!
 //! A table added later with a `workspace_id` (or, for an account, a `user_id`) column that is not
@@ -92,7 +92,7 @@ pub struct Deleted {
     /// The media files the deleted rows named (as stored), for the caller to remove from disk.
     pub media_files: Vec<String>,
     /// Whether the database's files were scrubbed of the deleted rows' bytes at once (SQLite's
-    /// write-ahead log emptied, PostgreSQL's tables vacuumed); otherwise they are overwritten as
+    /// write-ahead log emptied, PostgreSQL's tables rewritten); otherwise they are overwritten as
     /// the space is reused, and the failure was logged.
     pub scrubbed: bool,
     /// For an account: its row stays, with no email, password or zone (an id no one can sign in
@@ -373,7 +373,10 @@ impl Store {
                 tables.extend(extra.iter().map(String::as_str));
                 tables.sort_unstable();
                 tables.dedup();
-                let sql = format!("VACUUM {}", tables.join(", "));
+                // FULL writes each table (its TOAST and indexes too) into new files and empties the
+                // old ones, so the deleted rows' bytes leave the table files at once; it holds
+                // each table exclusively while it copies it (a deletion is rare, and brief here).
+                let sql = format!("VACUUM FULL {}", tables.join(", "));
                 sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                     .execute(pool)
                     .await

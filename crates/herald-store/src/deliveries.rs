@@ -96,7 +96,25 @@ type ClaimTuple = (
     Option<i64>,
     i64,
 );
-type EventTuple = (String, i64, Option<String>, String, i64, String, Option<String>);
+/// A `delivery_events` row as read: delivery, at, from, to, attempt, outcome, detail.
+pub(crate) type EventTuple = (String, i64, Option<String>, String, i64, String, Option<String>);
+
+/// The history events of rows read as [`EventTuple`]s.
+pub(crate) fn events_of(rows: Vec<EventTuple>) -> Result<Vec<DeliveryEventRow>> {
+    rows.into_iter()
+        .map(|(d, at, from_status, to_status, attempt, outcome, detail)| {
+            Ok(DeliveryEventRow {
+                delivery: parse_id(&d)?,
+                at,
+                from_status,
+                to_status,
+                attempt,
+                outcome,
+                detail,
+            })
+        })
+        .collect()
+}
 
 /// The condition of every write under a claim: the fence and the owner unchanged and the lease not
 /// lapsed (the numbers are the statement's parameters holding the fence, the owner and now).
@@ -293,18 +311,6 @@ impl Store {
             "SELECT e.delivery_id, e.at, e.from_status, e.to_status, e.attempt, e.outcome, e.detail FROM delivery_events e
              JOIN deliveries d ON d.id = e.delivery_id WHERE e.workspace_id = $1 AND d.post_id = $2 ORDER BY e.id")
             .bind(ws.to_string()).bind(post.to_string()).fetch_all(pool).await?);
-        rows.into_iter()
-            .map(|(d, at, from_status, to_status, attempt, outcome, detail)| {
-                Ok(DeliveryEventRow {
-                    delivery: parse_id(&d)?,
-                    at,
-                    from_status,
-                    to_status,
-                    attempt,
-                    outcome,
-                    detail,
-                })
-            })
-            .collect()
+        events_of(rows)
     }
 }

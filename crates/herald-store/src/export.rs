@@ -5,7 +5,8 @@
 use herald_domain::{PostId, WorkspaceId};
 
 use crate::audit::{COLUMNS, Sealed};
-use crate::{AuditRow, DeliveryEventRow, PostFilter, PostRow, Result, Store, on_db, parse_id};
+use crate::deliveries::{EventTuple, events_of};
+use crate::{AuditRow, DeliveryEventRow, PostFilter, PostRow, Result, Store, on_db};
 
 /// A page of a workspace's posts, each with its deliveries, and those deliveries' history.
 #[derive(Debug, Clone, Default)]
@@ -33,9 +34,6 @@ pub struct AuditStart {
     pub seq: i64,
     pub prev_mac: String,
 }
-
-/// A delivery event as read: delivery, at, from, to, attempt, outcome, detail.
-type EventTuple = (String, i64, Option<String>, String, i64, String, Option<String>);
 
 impl Store {
     /// The workspace's posts after `after` (`(scheduled_at, id)` of the previous page's last, none
@@ -71,20 +69,7 @@ impl Store {
              ORDER BY e.id")
             .bind(ws.to_string()).bind(after_at).bind(after_id).bind(last.scheduled_at).bind(last.id.to_string())
             .fetch_all(pool).await?);
-        let events = rows
-            .into_iter()
-            .map(|(d, at, from_status, to_status, attempt, outcome, detail)| {
-                Ok(DeliveryEventRow {
-                    delivery: parse_id(&d)?,
-                    at,
-                    from_status,
-                    to_status,
-                    attempt,
-                    outcome,
-                    detail,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let events = events_of(rows)?;
         Ok(ExportPage { posts, events })
     }
 

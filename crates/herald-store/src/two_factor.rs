@@ -45,6 +45,24 @@ fn totp_aad(user: UserId) -> String {
     secret_aad(&user_key_id(user), &user.to_string(), TOTP_SECRET)
 }
 
+/// Replaces the person's recovery codes with `$hashes` inside the transaction `$tx`.
+macro_rules! put_recovery_codes {
+    ($tx:ident, $user:expr, $hashes:expr, $now:expr) => {
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind($user)
+            .execute(&mut *$tx)
+            .await?;
+        for hash in $hashes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
+                .bind($user)
+                .bind(hash)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
 impl Store {
     /// The person's own data key, created and wrapped on first use (as a workspace's is, and
     /// re-wrapped with them when the master key rotates).
@@ -125,11 +143,7 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::Conflict(NOTHING_PENDING.into()));
             }
-            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(&user).execute(&mut *tx).await?;
-            for hash in code_hashes {
-                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
-                    .bind(&user).bind(hash).bind(now).execute(&mut *tx).await?;
-            }
+            put_recovery_codes!(tx, &user, code_hashes, now);
             tx.commit().await?;
         });
         Ok(())
@@ -184,11 +198,7 @@ impl Store {
             if on == 0 {
                 return Err(StoreError::NotFound);
             }
-            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(&user).execute(&mut *tx).await?;
-            for hash in code_hashes {
-                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
-                    .bind(&user).bind(hash).bind(now).execute(&mut *tx).await?;
-            }
+            put_recovery_codes!(tx, &user, code_hashes, now);
             tx.commit().await?;
         });
         Ok(())

@@ -5,37 +5,11 @@
 
 mod common;
 
-use common::on_both_backends;
+use common::{on_both_backends, post_due, user_with_profile};
 use herald_domain::delivery::DeliveryStatus;
-use herald_domain::platform::Login;
 use herald_domain::{PostId, UserId, WorkspaceId};
-use herald_store::{Decision, DeliveryAction, NewPost, NewProfile, NewTarget, PostChange, Store, StoreError};
+use herald_store::{Decision, DeliveryAction, PostChange, Store, StoreError};
 use jiff::SignedDuration;
-
-/// A user with their own workspace and an Instagram profile in it.
-async fn fixture(s: &Store) -> (UserId, WorkspaceId, herald_domain::ProfileId) {
-    let (user, ws) = s
-        .create_user(&format!("{}@example.com", uuid::Uuid::new_v4()), "hash")
-        .await
-        .unwrap();
-    let profile = s
-        .upsert_profile(NewProfile {
-            workspace: ws,
-            platform: "instagram",
-            external_id: "17841400000000001",
-            handle: "creator",
-            granted_scopes: &["instagram_business_basic".into()],
-            token_issued_at: 0,
-            token_expires_at: None,
-            sandbox: true,
-            login: Login::Instagram,
-            grant: None,
-            reconnect_by: None,
-        })
-        .await
-        .unwrap();
-    (user, ws, profile)
-}
 
 /// A post due in an hour, held for approval when `held`.
 async fn schedule(
@@ -45,27 +19,7 @@ async fn schedule(
     profile: herald_domain::ProfileId,
     held: bool,
 ) -> PostId {
-    s.create_post(NewPost {
-        workspace: ws,
-        user,
-        text: "waiting for a yes",
-        media_ids: &[],
-        thread: &[],
-        scheduled_at: (s.clock().now() + SignedDuration::from_hours(1)).as_microsecond(),
-        time_zone: "UTC",
-        idempotency_key: None,
-        request_hash: None,
-        targets: vec![NewTarget {
-            profile,
-            text: None,
-            media_ids: None,
-            options: None,
-        }],
-        awaits_approval: held,
-    })
-    .await
-    .unwrap()
-    .0
+    post_due(s, ws, user, profile, "waiting for a yes", 1, held).await
 }
 
 async fn status(s: &Store, ws: WorkspaceId, post: PostId) -> DeliveryStatus {
@@ -89,7 +43,7 @@ async fn claimable(s: &Store) -> usize {
 
 on_both_backends! {
     a_workspace_requires_approval_only_once_told_to => |s: Store| async move {
-        let (_, ws, _) = fixture(&s).await;
+        let (_, ws, _) = user_with_profile(&s).await;
         assert!(!s.require_approval(ws).await.unwrap(), "off by default");
         s.set_require_approval(ws, true).await.unwrap();
         assert!(s.require_approval(ws).await.unwrap());
@@ -99,7 +53,7 @@ on_both_backends! {
     };
 
     a_held_post_is_never_claimed_until_approved_and_then_goes_out_at_its_time => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         let (approver, _) = s.create_user("approver@example.com", "hash").await.unwrap();
         let post = schedule(&s, user, ws, profile, true).await;
         assert_eq!(status(&s, ws, post).await, DeliveryStatus::PendingApproval);
@@ -122,11 +76,11 @@ on_both_backends! {
     };
 
     a_held_post_past_its_time_is_never_claimed_and_the_sweep_makes_it_missed_once => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         let post = schedule(&s, user, ws, profile, true).await;
         // Another workspace's post, due half an hour after this one.
         s.clock().advance(SignedDuration::from_mins(30));
-        let (other_user, other_ws, other_profile) = fixture(&s).await;
+        let (other_user, other_ws, other_profile) = user_with_profile(&s).await;
         let later = schedule(&s, other_user, other_ws, other_profile, true).await;
         s.clock().advance(SignedDuration::from_mins(31));
         assert_eq!(claimable(&s).await, 0, "a post waiting for approval is never claimed");
@@ -150,7 +104,7 @@ on_both_backends! {
     };
 
     an_approval_after_the_posts_time_makes_it_missed => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         let post = schedule(&s, user, ws, profile, true).await;
         s.clock().advance(SignedDuration::from_mins(61));
         let done = s.approve_post(ws, post, user, None).await.unwrap();
@@ -160,7 +114,7 @@ on_both_backends! {
     };
 
     a_rejected_post_keeps_waiting_with_its_comment_until_an_edit_submits_it_again => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         let (approver, _) = s.create_user("approver@example.com", "hash").await.unwrap();
         let post = schedule(&s, user, ws, profile, true).await;
         s.reject_post(ws, post, approver, "the date in the caption is wrong").await.unwrap();
@@ -188,7 +142,7 @@ on_both_backends! {
     };
 
     a_post_not_held_is_scheduled_and_a_waiting_one_can_be_cancelled => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         let free = schedule(&s, user, ws, profile, false).await;
         assert_eq!(status(&s, ws, free).await, DeliveryStatus::Scheduled);
         assert!(decisions(&s, ws, free).await.is_empty());

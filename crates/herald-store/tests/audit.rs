@@ -5,24 +5,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::on_both_backends;
+use common::{audit_entry, on_both_backends};
 use herald_domain::{ApiTokenId, Clock, UserId, WorkspaceId};
 use herald_store::{Actor, AuditFilter, Db, NewAudit, Store, VerifyReport};
 use herald_vault::{KeySource, Vault};
 use jiff::SignedDuration;
-
-/// Appends an entry by the system to a workspace's chain (the instance's for `None`).
-async fn log(s: &Store, ws: Option<WorkspaceId>, action: &str) {
-    let e = NewAudit {
-        workspace: ws,
-        actor: Actor::System,
-        action,
-        target: String::new(),
-        client: None,
-        detail: String::new(),
-    };
-    s.audit(e).await.unwrap();
-}
 
 /// Runs a statement straight on the database, as someone with access to it could.
 async fn tamper(s: &Store, sql: String) {
@@ -49,8 +36,8 @@ on_both_backends! {
     an_untouched_log_verifies => |s: Store| async move {
         let ws = WorkspaceId::new();
         for action in &ACTIONS[..3] {
-            log(&s, Some(ws), action).await;
-            log(&s, None, action).await;
+            audit_entry(&s, Some(ws), action).await;
+            audit_entry(&s, None, action).await;
         }
         let r = s.audit_verify(None).await.unwrap();
         assert!(r.problems.is_empty(), "{:?}", r.problems);
@@ -64,8 +51,8 @@ on_both_backends! {
     an_edited_entry_is_named_by_its_chain_and_seq => |s: Store| async move {
         let (a, b) = (WorkspaceId::new(), WorkspaceId::new());
         for action in &ACTIONS[..3] {
-            log(&s, Some(a), action).await;
-            log(&s, Some(b), action).await;
+            audit_entry(&s, Some(a), action).await;
+            audit_entry(&s, Some(b), action).await;
         }
         tamper(&s, format!("UPDATE audit_entries SET target = 'profile:1' WHERE chain = '{a}' AND seq = 2")).await;
         let r = s.audit_verify(None).await.unwrap();
@@ -77,7 +64,7 @@ on_both_backends! {
     entries_swapped_in_order_are_named => |s: Store| async move {
         let ws = WorkspaceId::new();
         for action in ACTIONS {
-            log(&s, Some(ws), action).await;
+            audit_entry(&s, Some(ws), action).await;
         }
         for (from, to) in [(2, -1), (3, 2), (-1, 3)] {
             tamper(&s, format!("UPDATE audit_entries SET seq = {to} WHERE chain = '{ws}' AND seq = {from}")).await;
@@ -89,7 +76,7 @@ on_both_backends! {
     a_removed_entry_is_named_by_the_missing_seq => |s: Store| async move {
         let ws = WorkspaceId::new();
         for action in ACTIONS {
-            log(&s, Some(ws), action).await;
+            audit_entry(&s, Some(ws), action).await;
         }
         tamper(&s, format!("DELETE FROM audit_entries WHERE chain = '{ws}' AND seq = 2")).await;
         let r = s.audit_verify(None).await.unwrap();
@@ -104,9 +91,9 @@ on_both_backends! {
         let s = s.with_audit_heads(heads.clone());
         let ws = WorkspaceId::new();
         for action in ACTIONS {
-            log(&s, Some(ws), action).await;
+            audit_entry(&s, Some(ws), action).await;
         }
-        log(&s, None, "instance.started").await;
+        audit_entry(&s, None, "instance.started").await;
         tamper(&s, format!("DELETE FROM audit_entries WHERE chain = '{ws}' AND seq > 2")).await;
         tamper(&s, format!(
             "UPDATE audit_chains SET head_seq = 2,
@@ -120,7 +107,7 @@ on_both_backends! {
         // Appending again grows the chain over the removed entries and past the recorded head:
         // the file keeps the head it holds, so the removal stays found.
         for action in ACTIONS {
-            log(&s, Some(ws), action).await;
+            audit_entry(&s, Some(ws), action).await;
         }
         let r = s.audit_verify(Some(heads.as_path())).await.unwrap();
         assert!(names(&r, ws, Some(4)), "still found after the chain grew again: {:?}", r.problems);
@@ -139,13 +126,13 @@ on_both_backends! {
         let (a, b) = (WorkspaceId::new(), WorkspaceId::new());
         for ws in [a, b] {
             for action in &ACTIONS[..3] {
-                log(&s, Some(ws), action).await;
+                audit_entry(&s, Some(ws), action).await;
             }
         }
         s.clock().advance(SignedDuration::from_hours(2));
         for ws in [a, b] {
-            log(&s, Some(ws), "post.published").await;
-            log(&s, Some(ws), "auth.signout").await;
+            audit_entry(&s, Some(ws), "post.published").await;
+            audit_entry(&s, Some(ws), "auth.signout").await;
         }
         let before = s.clock().now().as_microsecond() - 3_600_000_000;
         assert_eq!(s.audit_cut(before).await.unwrap(), 6);
@@ -169,12 +156,12 @@ on_both_backends! {
 
     entries_under_a_retired_master_key_cannot_be_checked_and_say_so => |s: Store| async move {
         let ws = WorkspaceId::new();
-        log(&s, Some(ws), "auth.signin").await;
+        audit_entry(&s, Some(ws), "auth.signin").await;
         let mut ring = (*s.vault().ring()).clone();
         ring.add_new_version().unwrap();
         ring.remove(1);
         let rotated = Store::new(s.db().clone(), Arc::new(Vault::new(ring, KeySource::Inline)), Clock::system());
-        log(&rotated, Some(ws), "auth.signout").await;
+        audit_entry(&rotated, Some(ws), "auth.signout").await;
         assert_eq!(rotated.audit_key_versions_in_use().await.unwrap(), vec![1, 2]);
         let r = rotated.audit_verify(None).await.unwrap();
         assert!(names(&r, ws, Some(1)) && r.problems[0].what.contains("version 1"), "{:?}", r.problems);
@@ -185,10 +172,10 @@ on_both_backends! {
     a_workspace_lists_only_its_own_entries_newest_first => |s: Store| async move {
         let (a, b) = (WorkspaceId::new(), WorkspaceId::new());
         for action in &ACTIONS[..3] {
-            log(&s, Some(a), action).await;
+            audit_entry(&s, Some(a), action).await;
         }
-        log(&s, Some(b), "auth.signin").await;
-        log(&s, None, "auth.signin").await;
+        audit_entry(&s, Some(b), "auth.signin").await;
+        audit_entry(&s, None, "auth.signin").await;
         let (user, token) = (UserId::new(), ApiTokenId::new());
         s.audit(NewAudit {
             workspace: Some(a),

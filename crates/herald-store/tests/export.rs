@@ -4,90 +4,19 @@
 
 mod common;
 
-use common::on_both_backends;
-use herald_domain::platform::Login;
-use herald_domain::{PostId, ProfileId, UserId, WorkspaceId};
-use herald_store::{Actor, NewAudit, NewPost, NewProfile, NewTarget, Store};
-use jiff::SignedDuration;
-
-/// A new user with their own workspace and one profile in it.
-async fn workspace(s: &Store) -> (UserId, WorkspaceId, ProfileId) {
-    let (user, ws) = s
-        .create_user(&format!("{}@example.com", uuid::Uuid::new_v4()), "hash")
-        .await
-        .unwrap();
-    let profile = s
-        .upsert_profile(NewProfile {
-            workspace: ws,
-            platform: "instagram",
-            external_id: "17841400000000001",
-            handle: "creator",
-            granted_scopes: &["instagram_business_basic".into()],
-            token_issued_at: 0,
-            token_expires_at: None,
-            sandbox: true,
-            login: Login::Instagram,
-            grant: None,
-            reconnect_by: None,
-        })
-        .await
-        .unwrap();
-    (user, ws, profile)
-}
-
-/// A post with `text` due `hours` from now, to `profile`.
-async fn post(
-    s: &Store,
-    user: UserId,
-    ws: WorkspaceId,
-    profile: ProfileId,
-    text: &str,
-    hours: i64,
-) -> PostId {
-    s.create_post(NewPost {
-        workspace: ws,
-        user,
-        text,
-        media_ids: &[],
-        thread: &[],
-        scheduled_at: (s.clock().now() + SignedDuration::from_hours(hours)).as_microsecond(),
-        time_zone: "UTC",
-        idempotency_key: None,
-        request_hash: None,
-        targets: vec![NewTarget {
-            profile,
-            text: None,
-            media_ids: None,
-            options: None,
-        }],
-        awaits_approval: false,
-    })
-    .await
-    .unwrap()
-    .0
-}
-
-async fn log(s: &Store, ws: WorkspaceId, action: &str) {
-    let e = NewAudit {
-        workspace: Some(ws),
-        actor: Actor::System,
-        action,
-        target: String::new(),
-        client: None,
-        detail: String::new(),
-    };
-    s.audit(e).await.unwrap();
-}
+use common::{audit_entry, on_both_backends, post_due, user_with_profile};
+use herald_domain::PostId;
+use herald_store::Store;
 
 on_both_backends! {
     posts_are_read_page_by_page_in_time_order_each_page_with_its_own_deliveries_history => |s: Store| async move {
-        let (user, ws, profile) = workspace(&s).await;
-        let (other_user, other, other_profile) = workspace(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
+        let (other_user, other, other_profile) = user_with_profile(&s).await;
         // Created out of time order: the export reads them in the order they are due.
-        let third = post(&s, user, ws, profile, "third", 3).await;
-        let first = post(&s, user, ws, profile, "first", 1).await;
-        let second = post(&s, user, ws, profile, "second", 2).await;
-        post(&s, other_user, other, other_profile, "elsewhere", 2).await;
+        let third = post_due(&s, ws, user, profile, "third", 3, false).await;
+        let first = post_due(&s, ws, user, profile, "first", 1, false).await;
+        let second = post_due(&s, ws, user, profile, "second", 2, false).await;
+        post_due(&s, other, other_user, other_profile, "elsewhere", 2, false).await;
         s.cancel_post(ws, second).await.unwrap();
 
         let page = s.export_posts(ws, None, 2).await.unwrap();
@@ -122,13 +51,13 @@ on_both_backends! {
     };
 
     the_audit_chain_is_read_oldest_first_with_its_macs_and_only_the_workspaces_own => |s: Store| async move {
-        let (_, ws, _) = workspace(&s).await;
-        let (_, other, _) = workspace(&s).await;
+        let (_, ws, _) = user_with_profile(&s).await;
+        let (_, other, _) = user_with_profile(&s).await;
         assert_eq!(s.export_audit_start(ws).await.unwrap(), None, "no chain before its first entry");
         for action in ["profile.connected", "post.created", "member.joined"] {
-            log(&s, ws, action).await;
+            audit_entry(&s, Some(ws), action).await;
         }
-        log(&s, other, "profile.connected").await;
+        audit_entry(&s, Some(other), "profile.connected").await;
 
         let rows = s.export_audit(ws, 0, 2).await.unwrap();
         let seen: Vec<(i64, &str)> = rows.iter().map(|r| (r.entry.seq, r.entry.action.as_str())).collect();

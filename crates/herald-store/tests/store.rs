@@ -4,39 +4,17 @@ mod common;
 
 use std::sync::Arc;
 
-use common::on_both_backends;
+use common::{instagram_profile, new_post, on_both_backends, user_with_profile};
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::Login;
 use herald_domain::profile::SecretKind;
 use herald_domain::{Clock, ProfileId, WorkspaceId};
-use herald_store::{Db, NewGrant, NewPost, NewProfile, NewTarget, PostChange, Store, StoreError, Transition};
+use herald_store::{Db, NewGrant, NewPost, NewProfile, PostChange, Store, StoreError, Transition};
 use herald_vault::{KeySource, Vault};
 use jiff::SignedDuration;
 
-async fn fixture(s: &Store) -> (herald_domain::UserId, WorkspaceId, ProfileId) {
-    let (user, ws) = s
-        .create_user(&format!("{}@example.com", uuid::Uuid::new_v4()), "hash")
-        .await
-        .unwrap();
-    let profile = s
-        .upsert_profile(NewProfile {
-            workspace: ws,
-            platform: "instagram",
-            external_id: "17841400000000001",
-            handle: "creator",
-            granted_scopes: &["instagram_business_basic".into()],
-            token_issued_at: 0,
-            token_expires_at: None,
-            sandbox: true,
-            login: Login::Instagram,
-            grant: None,
-            reconnect_by: None,
-        })
-        .await
-        .unwrap();
-    (user, ws, profile)
-}
-
+/// A post saying "hello" due now, with `key` as its idempotency key (and the same request each
+/// time).
 async fn schedule_now(
     s: &Store,
     user: herald_domain::UserId,
@@ -45,22 +23,9 @@ async fn schedule_now(
     key: Option<&str>,
 ) -> herald_domain::PostId {
     s.create_post(NewPost {
-        workspace: ws,
-        user,
-        text: "hello",
-        media_ids: &[],
-        thread: &[],
-        scheduled_at: s.clock().now().as_microsecond(),
-        time_zone: "UTC",
         idempotency_key: key,
         request_hash: key.map(|_| "same request"),
-        targets: vec![NewTarget {
-            profile,
-            text: None,
-            media_ids: None,
-            options: None,
-        }],
-        awaits_approval: false,
+        ..new_post(s, ws, user, profile, "hello", 0, false)
     })
     .await
     .unwrap()
@@ -69,8 +34,8 @@ async fn schedule_now(
 
 on_both_backends! {
     a_draft_is_kept_replaced_listed_and_deleted_inside_its_workspace_only => |s: Store| async move {
-        let (user, ws, _) = fixture(&s).await;
-        let (_, other, _) = fixture(&s).await;
+        let (user, ws, _) = user_with_profile(&s).await;
+        let (_, other, _) = user_with_profile(&s).await;
         let id = s.save_draft(ws, user, None, r#"{"text":"first"}"#).await.unwrap();
         s.clock().advance(SignedDuration::from_secs(1));
         assert_eq!(s.save_draft(ws, user, Some(id), r#"{"text":"second"}"#).await.unwrap(), id);
@@ -86,7 +51,7 @@ on_both_backends! {
         assert!(s.list_drafts(ws, 10).await.unwrap().is_empty());
     };
     a_worker_whose_lease_lapsed_changes_nothing => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         schedule_now(&s, user, ws, profile, None).await;
         let now = s.clock().now();
         let lease = (now + SignedDuration::from_secs(30)).as_microsecond();
@@ -112,7 +77,7 @@ on_both_backends! {
     };
 
     a_lapsed_lease_refuses_writes_even_before_another_worker_claims_it => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         schedule_now(&s, user, ws, profile, None).await;
         let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
         let a = s.claim_due("worker-a", lease, 10).await.unwrap().remove(0);
@@ -123,7 +88,7 @@ on_both_backends! {
     };
 
     a_lease_is_extended_only_by_its_holder_and_never_shortened => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         schedule_now(&s, user, ws, profile, None).await;
         let now = s.clock().now();
         let lease = (now + SignedDuration::from_secs(30)).as_microsecond();
@@ -139,7 +104,7 @@ on_both_backends! {
     };
 
     after_a_restart_only_deliveries_whose_visible_call_never_started_resume_at_once => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         schedule_now(&s, user, ws, profile, None).await;
         schedule_now(&s, user, ws, profile, None).await;
         let lease = (s.clock().now() + SignedDuration::from_secs(40)).as_microsecond();
@@ -160,7 +125,7 @@ on_both_backends! {
 
     a_person_acts_on_a_delivery_only_from_a_state_that_allows_it => |s: Store| async move {
         use herald_store::DeliveryAction;
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         let post = schedule_now(&s, user, ws, profile, None).await;
         let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
         let c = s.claim_due("w", lease, 10).await.unwrap().remove(0);
@@ -186,7 +151,7 @@ on_both_backends! {
     };
 
     an_edit_after_a_claim_is_refused_and_changes_nothing => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         let post = schedule_now(&s, user, ws, profile, None).await;
         let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
         assert_eq!(s.claim_due("w", lease, 10).await.unwrap().len(), 1);
@@ -198,7 +163,7 @@ on_both_backends! {
     };
 
     an_edit_before_a_claim_wins_and_moves_the_due_time => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         let post = schedule_now(&s, user, ws, profile, None).await;
         let later = (s.clock().now() + SignedDuration::from_hours(1)).as_microsecond();
         let change = PostChange { text: Some("edited"), at: Some((later, "Europe/Paris")), ..PostChange::default() };
@@ -210,7 +175,7 @@ on_both_backends! {
     };
 
     the_same_idempotency_key_returns_the_first_post => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         let a = schedule_now(&s, user, ws, profile, Some("key-1")).await;
         let b = schedule_now(&s, user, ws, profile, Some("key-1")).await;
         let c = schedule_now(&s, user, ws, profile, Some("key-2")).await;
@@ -225,7 +190,7 @@ on_both_backends! {
     };
 
     a_token_renewed_while_its_profile_is_disconnected_is_not_kept => |s: Store| async move {
-        let (_, ws, p1) = fixture(&s).await;
+        let (_, ws, p1) = user_with_profile(&s).await;
         s.put_secret(ws, p1, SecretKind::AccessToken, "old-token").await.unwrap();
         let due = herald_store::ProfileDue { workspace: ws, profile: p1, at: 0 };
         // The renewal was asked for; the person disconnects before its answer is stored.
@@ -238,7 +203,7 @@ on_both_backends! {
     };
 
     a_token_that_already_ends_with_its_refresh_token_is_not_renewed_again_until_it_ends => |s: Store| async move {
-        let (_, ws, _) = fixture(&s).await;
+        let (_, ws, _) = user_with_profile(&s).await;
         let now = s.clock().now().as_microsecond();
         let day = 86_400_000_000_i64;
         let linkedin = |id: &'static str, expires: i64, by: i64| NewProfile {
@@ -260,8 +225,8 @@ on_both_backends! {
     };
 
     a_ciphertext_moved_to_another_profile_does_not_decrypt => |s: Store| async move {
-        let (_, ws, p1) = fixture(&s).await;
-        let p2 = s.upsert_profile(NewProfile { workspace: ws, platform: "instagram", external_id: "2", handle: "b", granted_scopes: &[], token_issued_at: 0, token_expires_at: None, sandbox: true, login: Login::Instagram, grant: None, reconnect_by: None }).await.unwrap();
+        let (_, ws, p1) = user_with_profile(&s).await;
+        let p2 = instagram_profile(&s, ws, "2", "b", &[]).await;
         s.put_secret(ws, p1, SecretKind::AccessToken, "IGAAtoken-one").await.unwrap();
         s.put_secret(ws, p2, SecretKind::AccessToken, "IGAAtoken-two").await.unwrap();
         use secrecy::ExposeSecret;
@@ -277,7 +242,7 @@ on_both_backends! {
 
     a_second_login_by_the_same_person_updates_their_grant_and_its_token_opens_only_in_its_row => |s: Store| async move {
         use secrecy::{ExposeSecret, SecretString};
-        let (user, ws, _) = fixture(&s).await;
+        let (user, ws, _) = user_with_profile(&s).await;
         let grant = |id: &'static str, token: &'static SecretString| NewGrant {
             workspace: ws, user, login: Login::Facebook, external_user_id: id, name: "Sam", granted_scopes: &[],
             token, token_issued_at: 0, token_expires_at: Some(10), refresh: None, refresh_expires_at: None, sandbox: true,
@@ -302,7 +267,7 @@ on_both_backends! {
 
     a_grants_refresh_token_is_kept_sealed_with_its_end_and_a_login_without_one_forgets_it => |s: Store| async move {
         use secrecy::{ExposeSecret, SecretString};
-        let (user, ws, _) = fixture(&s).await;
+        let (user, ws, _) = user_with_profile(&s).await;
         let (token, refresh) = (SecretString::from("AQVaccess"), SecretString::from("AQXrefresh"));
         let grant = |refresh: Option<&'static SecretString>| NewGrant {
             workspace: ws, user, login: Login::Linkedin, external_user_id: "sbx", name: "Sandra", granted_scopes: &[],
@@ -330,7 +295,7 @@ on_both_backends! {
 
     concurrent_publishes_each_count_against_the_cached_quota => |s: Store| async move {
         use herald_domain::rules::LiveFacts;
-        let (_, ws, p) = fixture(&s).await;
+        let (_, ws, p) = user_with_profile(&s).await;
         s.put_live_facts(ws, p, &LiveFacts { quota_used: Some(3), quota_total: Some(50), creator: None }).await.unwrap();
         let tasks: Vec<_> = (0..10)
             .map(|_| {
@@ -347,7 +312,7 @@ on_both_backends! {
 
     what_an_account_allows_a_post_is_kept_with_its_live_facts => |s: Store| async move {
         use herald_domain::rules::{Creator, LiveFacts};
-        let (_, ws, p) = fixture(&s).await;
+        let (_, ws, p) = user_with_profile(&s).await;
         let facts = LiveFacts {
             creator: Some(Creator {
                 privacy_levels: vec!["FOLLOWER_OF_CREATOR".into(), "SELF_ONLY".into()],
@@ -362,7 +327,7 @@ on_both_backends! {
     };
 
     rotation_rewraps_every_data_key_and_the_old_version_can_then_go => |s: Store| async move {
-        let (_, ws, p1) = fixture(&s).await;
+        let (_, ws, p1) = user_with_profile(&s).await;
         s.put_secret(ws, p1, SecretKind::AccessToken, "IGAAtoken").await.unwrap();
         let mut ring = (*s.vault().ring()).clone();
         ring.add_new_version().unwrap();
@@ -377,7 +342,7 @@ on_both_backends! {
     };
 
     another_workspace_cannot_see_profiles_posts_or_secrets => |s: Store| async move {
-        let (user, ws, profile) = fixture(&s).await;
+        let (user, ws, profile) = user_with_profile(&s).await;
         let post = schedule_now(&s, user, ws, profile, None).await;
         let (_, other) = s.create_user("other@example.com", "hash").await.unwrap();
         assert!(matches!(s.get_profile(other, profile).await, Err(StoreError::NotFound)));

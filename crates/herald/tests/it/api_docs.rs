@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::harness::{Mode, TestApp};
+use crate::harness::{Mode, TestApp, page_text};
 use herald_store::Backend;
 
 /// Every endpoint the core loop promises.
@@ -99,15 +99,7 @@ async fn the_openapi_document_lists_every_route_and_each_listed_operation_is_rou
             );
         }
     }
-    let page = app
-        .client
-        .get(app.url("api/docs"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&app.client, app.url("api/docs")).await;
     assert!(
         page.contains("/api/v1/openapi.json") && !page.contains("https://"),
         "the reference page loads nothing from elsewhere"

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::browser::Browser;
-use crate::harness::{Mode, TestApp, advance_both, client, herald_now};
+use crate::harness::{Mode, TestApp, advance_both, client, herald_now, invitation_secret};
 use crate::on_both_backends;
 
 const PASSWORD: &str = "correct horse battery";
@@ -28,13 +28,7 @@ async fn member(app: &TestApp, email: &str, role: &str) -> reqwest::Client {
         .post(app.ws_url("invitations"), json!({"email": email, "role": role}))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{inv}");
-    let token = inv["url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = invitation_secret(inv["url"].as_str().unwrap());
     let c = client();
     let body = json!({"email": email, "password": PASSWORD, "invitation": token});
     let (s, joined) = send(c.post(app.url("api/v1/auth/signup")).json(&body)).await;

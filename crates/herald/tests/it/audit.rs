@@ -5,29 +5,12 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{Mode, TestApp, client};
+use crate::harness::{Mode, TestApp, client, herald};
 use crate::on_both_backends;
 
 /// Runs `herald audit verify` on the app's data directory and database: (exit code, stdout, stderr).
 fn verify(app: &TestApp) -> (Option<i32>, String, String) {
     herald(app, &["audit", "verify"])
-}
-
-/// Runs `herald ARGS` on the app's data directory and database: (exit code, stdout, stderr).
-fn herald(app: &TestApp, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["--data-dir", app.dir.to_str().unwrap()])
-        .args(args)
-        .env("HERALD_DATABASE_URL", app.settings.database_url.expose())
-        .env_remove("HERALD_MASTER_KEYS")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 fn actions(list: &Value) -> Vec<String> {

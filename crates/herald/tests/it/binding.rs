@@ -6,7 +6,7 @@ use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{Mode, TestApp, client};
+use crate::harness::{Mode, TestApp, client, page_text};
 use crate::on_both_backends;
 
 /// An API token of the signed-in user of `app` (tokens are made from a session).
@@ -37,14 +37,7 @@ async fn start_with_token(app: &TestApp, token: &str, platform: &str) -> String 
 /// A person in `browser` answers the platform's consent page for `authorize_url`, then follows
 /// the platform's redirect back to Herald; returns Herald's answer to that redirect.
 async fn consent_in(app: &TestApp, browser: &reqwest::Client, authorize_url: &str) -> reqwest::Response {
-    let html = browser
-        .get(authorize_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(browser, authorize_url).await;
     let form = crate::form::parse(&html, &[]);
     let action = app
         .sandbox_base
@@ -134,15 +127,7 @@ async fn the_starter_confirms_in_their_own_browser_after_signing_in_there() {
         let token = token(&app).await;
         // Signed in already: the page names the account and the workspace.
         let pending = waiting(&app, &token, "instagram", &app.client).await;
-        let page = app
-            .client
-            .get(app.url(&pending))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = page_text(&app.client, app.url(&pending)).await;
         assert!(
             page.contains("@sandbox_creator on Instagram") && page.contains("script&#39;s workspace"),
             "{page}"
@@ -179,14 +164,7 @@ async fn the_starter_confirms_in_their_own_browser_after_signing_in_there() {
         let signed_in = sign_in("correct horse battery").await.unwrap();
         assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
         assert_eq!(signed_in.headers()["location"], pending.as_str());
-        let page = fresh
-            .get(app.url(&pending))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = page_text(&fresh, app.url(&pending)).await;
         assert!(page.contains("Sam Sandbox on Facebook"), "{page}");
         let done = answer(&app, &fresh, &pending).await;
         assert_eq!(done.status(), StatusCode::OK);

@@ -10,28 +10,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::browser::Browser;
-use crate::harness::{Mode, TestApp, client};
+use crate::harness::{Mode, TestApp, accept_invitation, client, herald, invite};
 use crate::on_both_backends;
 use crate::web::sign_up;
 
 const PASSWORD: &str = "correct horse battery";
-
-/// Runs `herald ARGS` on the app's data directory and database: (exit code, stdout, stderr).
-fn herald(app: &TestApp, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["--data-dir", app.dir.to_str().unwrap()])
-        .args(args)
-        .env("HERALD_DATABASE_URL", app.settings.database_url.expose())
-        .env_remove("HERALD_MASTER_KEYS")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 /// `c` asks to delete the workspace `ws`, typing `confirm` as its name: (status, body).
 async fn delete_workspace(
@@ -75,25 +58,8 @@ async fn join(
     email: &str,
     role: &str,
 ) {
-    let r = inviter
-        .post(app.url(&format!("api/v1/workspaces/{ws}/invitations")))
-        .json(&json!({"email": email, "role": role}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let link = r.json::<Value>().await.unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let token = link.rsplit('/').next().unwrap().to_owned();
-    let r = joiner
-        .post(app.url("api/v1/invitations/accept"))
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let secret = invite(app, inviter, ws, email, role).await;
+    accept_invitation(app, joiner, &secret).await;
 }
 
 /// The current workspace of the person `c` is signed in as: (id, name).

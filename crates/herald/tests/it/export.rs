@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::browser::Browser;
-use crate::harness::{Mode, TestApp, client, fixture};
+use crate::harness::{Mode, TestApp, accept_invitation, client, fixture, invite};
 use crate::on_both_backends;
 use crate::secrets::assert_absent;
 use crate::web::sign_up;
@@ -230,27 +230,10 @@ async fn an_owner_exports_posts_history_media_and_audit_as_one_archive_without_a
         );
 
         // An admin may not export; someone outside the workspace does not see it.
-        let r = app
-            .client
-            .post(app.ws_url("invitations"))
-            .json(&json!({"email": "admin@example.com", "role": "admin"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
-        let link = r.json::<Value>().await.unwrap()["url"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let secret = invite(&app, &app.client, &app.ws, "admin@example.com", "admin").await;
         let admin = client();
         app.signup_in(&admin, "admin@example.com").await;
-        let r = admin
-            .post(app.url("api/v1/invitations/accept"))
-            .json(&json!({"token": link.rsplit('/').next().unwrap()}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        accept_invitation(&app, &admin, &secret).await;
         let (s, body) = refused(&admin, app.ws_url("export")).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
         assert_eq!(body["error"]["code"], "role_required");

@@ -151,6 +151,58 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The body of what `c` gets at `url` (a page's HTML), as text, whatever its status.
+pub async fn page_text(c: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    c.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Runs `herald ARGS` on the app's data directory and database: (exit code, stdout, stderr).
+pub fn herald(app: &TestApp, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["--data-dir", app.dir.to_str().unwrap()])
+        .args(args)
+        .env("HERALD_DATABASE_URL", app.settings.database_url.expose())
+        .env_remove("HERALD_MASTER_KEYS")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The secret at the end of an invitation's link.
+pub fn invitation_secret(link: &str) -> String {
+    link.rsplit('/').next().unwrap().to_owned()
+}
+
+/// `inviter` invites `email` with `role` into the workspace `ws`: the invitation's secret.
+pub async fn invite(app: &TestApp, inviter: &reqwest::Client, ws: &str, email: &str, role: &str) -> String {
+    let r = inviter
+        .post(app.url(&format!("api/v1/workspaces/{ws}/invitations")))
+        .json(&json!({"email": email, "role": role}))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    let invitation: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(s, StatusCode::CREATED, "{invitation}");
+    invitation_secret(invitation["url"].as_str().unwrap())
+}
+
+/// `joiner`, signed in as the invited email, accepts the invitation whose secret is `secret`.
+pub async fn accept_invitation(app: &TestApp, joiner: &reqwest::Client, secret: &str) {
+    let r = joiner
+        .post(app.url("api/v1/invitations/accept"))
+        .json(&json!({ "token": secret }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend, mode: Mode) -> Self {
         Self::spawn_with(backend, mode, |_| {}).await

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{Mode, TestApp, backends, client};
+use crate::harness::{Mode, TestApp, backends, client, page_text};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -82,14 +82,7 @@ async fn a_public_instance_asks_its_first_account_for_the_setup_code_and_nobody_
         );
         let (s, e) = sign_up(&app, "stranger@example.com", Some("AAAAA-AAAAA-AAAAA-AAAAA")).await;
         assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, Some("setup_code_invalid")));
-        let page = client()
-            .get(app.url("signup"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = page_text(&client(), app.url("signup")).await;
         assert!(page.contains("name=\"setup_code\""), "{page}");
 
         // Typed in lower case, without its dashes: the same code.
@@ -100,14 +93,7 @@ async fn a_public_instance_asks_its_first_account_for_the_setup_code_and_nobody_
         // The code served once: sign-up is closed now, and the page no longer asks for it.
         let (s, e) = sign_up(&app, "late@example.com", Some(&code_)).await;
         assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, Some("signup_closed")));
-        let page = client()
-            .get(app.url("signup"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = page_text(&client(), app.url("signup")).await;
         assert!(!page.contains("name=\"setup_code\""), "{page}");
 
         app.restart_with(|s| s.public_url = "http://herald.example.test/".parse().unwrap())

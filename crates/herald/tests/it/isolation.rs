@@ -5,7 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::harness::{Mode, client};
+use crate::harness::{Mode, client, page_text};
 use crate::on_both_backends;
 
 #[tokio::test]
@@ -182,14 +182,7 @@ async fn a_second_user_cannot_read_change_or_schedule_on_the_first_users_objects
         // Sessions too: the owner's is neither listed to the intruder nor theirs to end.
         let (_, sessions) = app.get(app.url("api/v1/sessions")).await;
         let owner_session = sessions["data"][0]["id"].as_str().unwrap().to_owned();
-        let listed = intruder
-            .get(app.url("api/v1/sessions"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let listed = page_text(&intruder, app.url("api/v1/sessions")).await;
         assert!(!listed.contains(&owner_session), "{listed}");
         let r = intruder
             .delete(app.url(&format!("api/v1/sessions/{owner_session}")))

@@ -7,15 +7,10 @@ use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{Mode, TestApp, backends, client, move_clocks};
+use crate::harness::{Mode, TestApp, backends, client, invitation_secret, move_clocks, page_text};
 use crate::on_both_backends;
 
 const PASSWORD: &str = "correct horse battery";
-
-/// The secret at the end of an invitation's link.
-fn secret(link: &str) -> String {
-    link.rsplit('/').next().unwrap().to_owned()
-}
 
 /// The text between `start` and the next `end` in `page`.
 fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
@@ -85,11 +80,6 @@ async fn profiles(app: &TestApp, c: &reqwest::Client) -> StatusCode {
     c.get(app.ws_url("profiles")).send().await.unwrap().status()
 }
 
-/// A page's HTML as `c` sees it.
-async fn html(c: &reqwest::Client, url: reqwest::Url) -> String {
-    c.get(url).send().await.unwrap().text().await.unwrap()
-}
-
 /// `c` signs up through the API, with an invitation's secret or none: (status, body).
 async fn sign_up(
     app: &TestApp,
@@ -123,7 +113,7 @@ async fn an_invited_editor_joins_once_and_a_removed_member_loses_the_workspace_a
         );
         let link = inv["url"].as_str().unwrap();
         assert!(link.starts_with(app.url("invitations/").as_str()), "{inv}");
-        let token = secret(link);
+        let token = invitation_secret(link);
         assert_eq!(
             app.count(&format!(
                 "SELECT COUNT(*) FROM invitations WHERE token_hash = '{token}'"
@@ -194,7 +184,7 @@ async fn an_invited_editor_joins_once_and_a_removed_member_loses_the_workspace_a
         // An admin removes, demotes and invites no owner.
         let (_, inv) = invite(&app, &app.client, "third@example.com", "admin").await;
         assert_eq!(
-            accept(&app, &third, &secret(inv["url"].as_str().unwrap()))
+            accept(&app, &third, &invitation_secret(inv["url"].as_str().unwrap()))
                 .await
                 .0,
             StatusCode::OK
@@ -278,13 +268,13 @@ async fn an_invited_editor_joins_once_and_a_removed_member_loses_the_workspace_a
             .delete(app.ws_url(&format!("invitations/{}", inv["id"].as_str().unwrap())))
             .await;
         assert_eq!(s, StatusCode::NO_CONTENT);
-        let (s, e) = accept(&app, &third, &secret(inv["url"].as_str().unwrap())).await;
+        let (s, e) = accept(&app, &third, &invitation_secret(inv["url"].as_str().unwrap())).await;
         assert_eq!((s, code(&e)), (StatusCode::GONE, Some("invitation_revoked")));
         let (_, inv) = invite(&app, &app.client, "later@example.com", "viewer").await;
         move_clocks(&app, SignedDuration::from_hours(24 * 8)).await;
         let later = client();
         app.signup_in(&later, "later@example.com").await;
-        let (s, e) = accept(&app, &later, &secret(inv["url"].as_str().unwrap())).await;
+        let (s, e) = accept(&app, &later, &invitation_secret(inv["url"].as_str().unwrap())).await;
         assert_eq!((s, code(&e)), (StatusCode::GONE, Some("invitation_expired")));
     });
 }
@@ -294,7 +284,7 @@ async fn the_members_page_invites_by_link_and_the_link_leads_in_signed_in_or_not
     on_both_backends!(Mode::Builtin, |app| {
         app.signup("owner@example.com").await;
         let owner = user_id(&app, &app.client).await;
-        let page = html(&app.client, app.url("members")).await;
+        let page = page_text(&app.client, app.url("members")).await;
         assert!(
             page.contains(&format!("id=\"member-{owner}\"")) && page.contains("id=\"invite-email\""),
             "{page}"
@@ -326,16 +316,16 @@ async fn the_members_page_invites_by_link_and_the_link_leads_in_signed_in_or_not
         assert_eq!(r.status(), StatusCode::OK);
         let page = r.text().await.unwrap();
         assert!(page.contains("id=\"invitations\""), "{page}");
-        let token = secret(between(&page, "<code id=\"invite-link\">", "</code>"));
+        let token = invitation_secret(between(&page, "<code id=\"invite-link\">", "</code>"));
 
         // Someone not signed in is told what the invitation is for, and signs up through it.
         let stranger = client();
-        let page = html(&stranger, app.url(&format!("invitations/{token}"))).await;
+        let page = page_text(&stranger, app.url(&format!("invitations/{token}"))).await;
         assert!(
             page.contains("as a viewer") && page.contains(&format!("/signup?invitation={token}")),
             "{page}"
         );
-        let page = html(&stranger, app.url(&format!("signup?invitation={token}"))).await;
+        let page = page_text(&stranger, app.url(&format!("signup?invitation={token}"))).await;
         assert!(
             page.contains(&format!("name=\"invitation\" value=\"{token}\"")),
             "{page}"
@@ -371,7 +361,7 @@ async fn the_members_page_invites_by_link_and_the_link_leads_in_signed_in_or_not
             app.ws
         ))
         .await;
-        let page = html(&stranger, app.url("members")).await;
+        let page = page_text(&stranger, app.url("members")).await;
         assert!(
             page.contains(&format!("id=\"member-{owner}\""))
                 && !page.contains("id=\"invite-email\"")
@@ -381,14 +371,14 @@ async fn the_members_page_invites_by_link_and_the_link_leads_in_signed_in_or_not
 
         // Someone signed in accepts with the page's button and lands on the dashboard.
         let r = invite_on_page("second@example.com", "editor").await.unwrap();
-        let token = secret(between(
+        let token = invitation_secret(between(
             &r.text().await.unwrap(),
             "<code id=\"invite-link\">",
             "</code>",
         ));
         let second = client();
         app.signup_in(&second, "second@example.com").await;
-        let page = html(&second, app.url(&format!("invitations/{token}"))).await;
+        let page = page_text(&second, app.url(&format!("invitations/{token}"))).await;
         assert!(page.contains("id=\"accept\""), "{page}");
         let r = second
             .post(app.url(&format!("invitations/{token}")))
@@ -458,7 +448,7 @@ async fn where_sign_up_is_closed_an_invitation_lets_in_the_email_it_names_only()
         app.sign_in("owner@example.com").await;
         let (s, inv) = invite(&app, &app.client, "new@example.com", "viewer").await;
         assert_eq!(s, StatusCode::CREATED, "{inv}");
-        let token = secret(inv["url"].as_str().unwrap());
+        let token = invitation_secret(inv["url"].as_str().unwrap());
 
         let (s, e) = sign_up(&app, &client(), "other@example.com", Some(token.as_str())).await;
         assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, Some("signup_closed")));
@@ -496,12 +486,12 @@ async fn a_person_who_joined_a_workspace_sees_it_on_the_pages_and_switches_back_
         let (_, inv) = invite(&app, &app.client, "editor@example.com", "editor").await;
         let editor = client();
         let own = app.signup_in(&editor, "editor@example.com").await;
-        let members_page = async || html(&editor, app.url("members")).await;
+        let members_page = async || page_text(&editor, app.url("members")).await;
         assert!(
             !members_page().await.contains("owner@example.com"),
             "their own, at first"
         );
-        let (s, _) = accept(&app, &editor, &secret(inv["url"].as_str().unwrap())).await;
+        let (s, _) = accept(&app, &editor, &invitation_secret(inv["url"].as_str().unwrap())).await;
         assert_eq!(s, StatusCode::OK);
 
         // Joining makes the pages act in the workspace joined; /me says which is current.
@@ -520,7 +510,7 @@ async fn a_person_who_joined_a_workspace_sees_it_on_the_pages_and_switches_back_
         assert_eq!(me["workspaces"][0]["id"], app.ws.as_str(), "{me}");
         assert_eq!(me["workspaces"][0]["current"], true, "{me}");
         assert_eq!(me["workspaces"][1]["current"], false, "{me}");
-        let list = html(&editor, app.url("workspaces")).await;
+        let list = page_text(&editor, app.url("workspaces")).await;
         assert!(list.contains(&format!("/workspaces/{own}/switch")), "{list}");
 
         // Switching back to their own workspace.
@@ -556,7 +546,7 @@ async fn an_invitation_does_not_outlive_the_role_of_the_admin_who_made_it() {
         let admin = client();
         app.signup_in(&admin, "admin@example.com").await;
         assert_eq!(
-            accept(&app, &admin, &secret(inv["url"].as_str().unwrap()))
+            accept(&app, &admin, &invitation_secret(inv["url"].as_str().unwrap()))
                 .await
                 .0,
             StatusCode::OK
@@ -571,7 +561,7 @@ async fn an_invitation_does_not_outlive_the_role_of_the_admin_who_made_it() {
         assert_eq!(pending["data"].as_array().unwrap().len(), 0, "{pending}");
         let friend = client();
         app.signup_in(&friend, "friend@example.com").await;
-        let (s, e) = accept(&app, &friend, &secret(theirs["url"].as_str().unwrap())).await;
+        let (s, e) = accept(&app, &friend, &invitation_secret(theirs["url"].as_str().unwrap())).await;
         assert_eq!(
             (s, e["error"]["code"].as_str()),
             (StatusCode::GONE, Some("invitation_revoked"))

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::harness::{Mode, TestApp, client};
+use crate::harness::{Mode, TestApp, client, page_text};
 use crate::on_both_backends;
 
 /// The value of the hidden form token on a composer page.
@@ -45,11 +45,6 @@ async fn composer(app: &TestApp) -> String {
 /// Posts a page's form as a browser without JavaScript does (no redirect followed).
 async fn submit<T: serde::Serialize + ?Sized>(app: &TestApp, path: &str, form: &T) -> reqwest::Response {
     app.client.post(app.url(path)).form(form).send().await.unwrap()
-}
-
-/// A page's HTML as `c` sees it.
-async fn html(c: &reqwest::Client, url: reqwest::Url) -> String {
-    c.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// Signs `email` up with Instagram and an image, and schedules `text` from the composer for
@@ -196,9 +191,9 @@ async fn another_workspaces_pages_are_404_pages_as_its_api_routes_are() {
         let (_, after) = app.get(app.ws_url(&format!("posts/{id}"))).await;
         assert_eq!(after["scheduled_at"], post["scheduled_at"]);
         assert_eq!(after["deliveries"][0]["status"], "scheduled");
-        let calendar = html(&intruder, app.url("calendar")).await;
+        let calendar = page_text(&intruder, app.url("calendar")).await;
         assert!(!calendar.contains("Mine alone"), "{calendar}");
-        let list = html(&intruder, app.url("posts")).await;
+        let list = page_text(&intruder, app.url("posts")).await;
         assert!(
             !list.contains("Mine alone") && list.contains("No posts yet"),
             "{list}"
@@ -241,7 +236,7 @@ async fn the_calendar_and_the_list_show_the_post_and_a_reschedule_is_refused_onc
     on_both_backends!(Mode::Builtin, |app| {
         let (profile, _, day) = scheduled(&mut app, "planner@example.com", "On the calendar").await;
         let id = posts(&app).await[0]["id"].as_str().unwrap().to_owned();
-        let page = |path: String| html(&app.client, app.url(&path));
+        let page = |path: String| page_text(&app.client, app.url(&path));
         let month = page(format!("calendar?date={day}&zone=Europe/Paris")).await;
         let cell = &month[month.find(&format!("data-date=\"{day}\"")).unwrap()..];
         let cell = &cell[..cell.find("</td>").unwrap()];
@@ -310,11 +305,11 @@ async fn the_calendar_and_the_list_show_the_post_and_a_reschedule_is_refused_onc
 async fn the_dashboard_says_what_needs_the_person_and_a_disconnect_says_what_it_does_first() {
     on_both_backends!(Mode::Builtin, |app| {
         let (profile, ..) = scheduled(&mut app, "needs@example.com", "Going out").await;
-        let dashboard = html(&app.client, app.url("")).await;
+        let dashboard = page_text(&app.client, app.url("")).await;
         assert!(dashboard.contains("Nothing needs you"), "{dashboard}");
         assert!(dashboard.contains("Going out"), "due soon: {dashboard}");
         // The confirmation says what disconnecting does and does not do, and changes nothing.
-        let confirm = html(&app.client, app.url(&format!("profiles/{profile}/disconnect"))).await;
+        let confirm = page_text(&app.client, app.url(&format!("profiles/{profile}/disconnect"))).await;
         assert!(
             confirm.contains("The 1 post(s) scheduled to it and not yet published are cancelled")
                 && confirm.contains("Posts already published stay on Instagram"),
@@ -331,7 +326,7 @@ async fn the_dashboard_says_what_needs_the_person_and_a_disconnect_says_what_it_
         assert_eq!(posts(&app).await[0]["deliveries"][0]["status"], "cancelled");
         // A delivery that failed is on the dashboard with the way to it.
         app.tamper("UPDATE deliveries SET status = 'failed'").await;
-        let dashboard = html(&app.client, app.url("")).await;
+        let dashboard = page_text(&app.client, app.url("")).await;
         assert!(
             dashboard.contains("1 post(s): Failed") && dashboard.contains("/posts?status=failed"),
             "{dashboard}"
@@ -372,7 +367,7 @@ async fn the_settings_page_shows_a_new_token_once_revokes_it_and_says_a_wrong_pa
     // The token works, and the page never shows it again.
     let me = as_token(&app, secret).await;
     assert_eq!(me.status(), StatusCode::OK);
-    let again = html(&app.client, app.url("settings")).await;
+    let again = page_text(&app.client, app.url("settings")).await;
     assert!(again.contains("deploy script") && !again.contains(secret));
     let id = {
         let (_, list) = app.get(app.url("api/v1/tokens")).await;
@@ -408,14 +403,14 @@ async fn the_settings_page_shows_a_new_token_once_revokes_it_and_says_a_wrong_pa
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let page = html(&app.client, app.url("settings")).await;
+    let page = page_text(&app.client, app.url("settings")).await;
     assert_eq!(page.matches("Sign this session out").count(), 1, "{page}");
     let r = submit(&app, "settings/sessions/others/revoke", &[("", "")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let r = other.get(app.url("api/v1/me")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(
-        html(&app.client, app.url("settings"))
+        page_text(&app.client, app.url("settings"))
             .await
             .contains("this browser")
     );
@@ -427,12 +422,12 @@ async fn a_published_posts_comments_are_answered_from_its_page_and_another_works
     on_both_backends!(Mode::Builtin, |app| {
         let (post, media) = crate::engagement::published(&mut app).await;
         let comment = crate::engagement::fan_comments(&app, &media, "Where can I buy this?", false).await;
-        let page = html(&app.client, app.url(&format!("posts/{post}"))).await;
+        let page = page_text(&app.client, app.url(&format!("posts/{post}"))).await;
         assert!(
             page.contains(&format!("href=\"/posts/{post}/engagement\"")),
             "{page}"
         );
-        let page = html(&app.client, app.url(&format!("posts/{post}/engagement"))).await;
+        let page = page_text(&app.client, app.url(&format!("posts/{post}/engagement"))).await;
         assert!(
             page.contains("Where can I buy this?") && page.contains("@a_fan"),
             "{page}"
@@ -482,7 +477,7 @@ async fn an_edit_from_a_stale_page_is_refused_with_a_sentence_and_a_fresh_one_sa
     on_both_backends!(Mode::Builtin, |app| {
         scheduled(&mut app, "stale@example.com", "First words").await;
         let id = posts(&app).await[0]["id"].as_str().unwrap().to_owned();
-        let opened = html(&app.client, app.url(&format!("posts/{id}"))).await;
+        let opened = page_text(&app.client, app.url(&format!("posts/{id}"))).await;
         let old = seen(&opened);
         // Meanwhile, another tab (here the API) changes the text.
         let r = app
@@ -533,7 +528,7 @@ async fn an_edit_from_a_stale_page_is_refused_with_a_sentence_and_a_fresh_one_sa
 async fn the_first_posts_zone_becomes_the_persons_and_the_settings_change_it() {
     let mut app = TestApp::spawn(herald_store::Backend::Sqlite, Mode::Builtin).await;
     scheduled(&mut app, "zones@example.com", "In Paris").await;
-    let settings = html(&app.client, app.url("settings")).await;
+    let settings = page_text(&app.client, app.url("settings")).await;
     assert!(
         settings.contains("<option selected>Europe/Paris</option>"),
         "the first post's zone is kept"
@@ -548,7 +543,7 @@ async fn the_first_posts_zone_becomes_the_persons_and_the_settings_change_it() {
     );
     let r = submit(&app, "settings/zone", &[("zone", "Asia/Tokyo")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let calendar = html(&app.client, app.url("calendar")).await;
+    let calendar = page_text(&app.client, app.url("calendar")).await;
     assert!(calendar.contains("Times are in Asia/Tokyo"), "{calendar}");
     let composer = composer(&app).await;
     assert!(composer.contains("<option selected>Asia/Tokyo</option>"));
@@ -568,11 +563,11 @@ async fn a_draft_is_saved_with_its_problems_reopened_checked_and_scheduled_once_
         let to = r.headers()["location"].to_str().unwrap().to_owned();
         let id = to.rsplit('=').next().unwrap().to_owned();
         assert!(posts(&app).await.is_empty(), "a draft is not a post");
-        let page = html(&app.client, app.url(to.trim_start_matches('/'))).await;
+        let page = page_text(&app.client, app.url(to.trim_start_matches('/'))).await;
         assert!(page.contains("Draft saved") && page.contains(&long), "{page}");
         assert!(page.contains("Shorten it by 50"), "checked as it is: {page}");
         assert!(page.contains(&format!("name=\"draft\" value=\"{id}\"")));
-        let list = html(&app.client, app.url("posts")).await;
+        let list = page_text(&app.client, app.url("posts")).await;
         assert!(list.contains(&format!("/compose?draft={id}")), "{list}");
         let (s, api) = app.get(app.ws_url(&format!("drafts/{id}"))).await;
         assert_eq!(s, StatusCode::OK);

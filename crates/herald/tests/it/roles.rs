@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{Mode, TestApp, client};
+use crate::harness::{Mode, TestApp, client, invitation_secret, page_text};
 use crate::on_both_backends;
 
 /// The tables a refused call must leave as they were (sessions and sign-in counters change on
@@ -409,13 +409,7 @@ async fn a_token_lacking_each_scope_is_refused_what_needs_it_and_nothing_is_writ
             .await
             .unwrap();
         let link: Value = r.json().await.unwrap();
-        let secret = link["url"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
+        let secret = invitation_secret(link["url"].as_str().unwrap());
         let (s, _) = app
             .post(app.url("api/v1/invitations/accept"), json!({"token": secret}))
             .await;
@@ -493,15 +487,7 @@ async fn a_token_made_before_scopes_keeps_its_owners_rights_and_is_marked_legacy
             StatusCode::OK,
             "an owner's legacy token acts as the owner"
         );
-        let page = app
-            .client
-            .get(app.url("settings"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = page_text(&app.client, app.url("settings")).await;
         assert!(page.contains("Legacy: all your rights"), "{page}");
     });
 }

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::browser::Browser;
-use crate::harness::{Mode, TestApp, backends, client, herald_now};
+use crate::harness::{Mode, TestApp, accept_invitation, backends, client, herald_now, invite, page_text};
 use crate::on_both_backends;
 use crate::web::sign_up;
 
@@ -299,15 +299,7 @@ async fn over_https_an_owner_is_led_to_enrol_before_anything_else() {
             assert_eq!(r.status(), StatusCode::SEE_OTHER, "/{page}");
             assert_eq!(r.headers()["location"], "/settings/two-factor", "/{page}");
         }
-        let page = app
-            .client
-            .get(app.url("settings/two-factor"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = page_text(&app.client, app.url("settings/two-factor")).await;
         assert!(page.contains("id=\"required\""), "{page}");
         let (_, status) = app.get(app.url("api/v1/auth/two-factor")).await;
         assert_eq!(status["required"].as_bool(), Some(true), "{status}");
@@ -327,21 +319,8 @@ async fn a_workspace_that_requires_it_leads_every_member_to_enrol_even_over_http
         app.signup(EMAIL).await;
         let editor = client();
         app.signup_in(&editor, "editor@example.com").await;
-        let (s, inv) = app
-            .post(
-                app.ws_url("invitations"),
-                json!({"email": "editor@example.com", "role": "editor"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{inv}");
-        let secret = inv["url"].as_str().unwrap().rsplit('/').next().unwrap();
-        let r = editor
-            .post(app.url("api/v1/invitations/accept"))
-            .json(&json!({"token": secret}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        let secret = invite(&app, &app.client, &app.ws, "editor@example.com", "editor").await;
+        accept_invitation(&app, &editor, &secret).await;
         let r = editor.get(app.url("api/v1/me")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "over http, an editor is not asked");
 
@@ -392,6 +371,8 @@ async fn a_person_turns_on_two_factor_sign_in_on_the_page_and_signs_in_with_a_co
     b.text_with("#notice", "Two-factor sign-in is on").await;
     b.shoot("two-factor-recovery-codes").await;
     b.click("form[action='/logout'] button").await;
+    // Signed out before going on: a navigation started now would race the sign-out's.
+    b.text_with("h1", "Sign in to Herald").await;
 
     // Signing in: the password, then the code (the next one: the one that confirmed is spent).
     app.settings.clock.advance(SignedDuration::from_secs(30));

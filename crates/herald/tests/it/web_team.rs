@@ -40,6 +40,8 @@ async fn an_owner_reads_and_filters_the_audit_log_and_a_viewer_is_told_it_needs_
     ))
     .await;
     b.click("form[action='/logout'] button").await;
+    // Signed out before going on: a navigation started now would race the sign-out's.
+    b.text_with("h1", "Sign in to Herald").await;
     b.goto(app.url("login").as_str()).await;
     b.fill("#email", "viewer@example.com").await;
     b.fill("#password", "correct horse battery").await;
@@ -72,6 +74,8 @@ async fn an_owner_invites_by_link_on_the_members_page_and_the_person_signs_up_th
     b.text_with("#invitations", "editor@example.com").await;
     b.shoot("members-invited").await;
     b.click("form[action='/logout'] button").await;
+    // Signed out before going on: a navigation started now would race the sign-out's.
+    b.text_with("h1", "Sign in to Herald").await;
 
     // The person invited opens the link, signs up through it and belongs to the workspace.
     b.goto(link.trim()).await;
