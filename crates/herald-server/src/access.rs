@@ -63,7 +63,7 @@ pub(crate) async fn current_workspace(
 
 /// Enforces the route table's declaration for the request's method. An undeclared method is
 /// refused; a caller without the role gets 403, a workspace they are not in 404. A caller who is
-/// not signed in goes on to the handler, which answers 401 or leads to the sign-in page.
+/// not signed in gets 401 from the API; on a page, the handler leads to the sign-in page.
 pub(crate) async fn enforce(
     State((state, needs)): State<(AppState, Needs)>,
     req: Request,
@@ -92,8 +92,12 @@ pub(crate) async fn enforce(
     let (mut parts, body) = req.into_parts();
     let caller = match Caller::from_request_parts(&mut parts, &state).await {
         Ok(caller) => caller,
-        // Not signed in: the handler answers 401 or leads to the sign-in page.
+        // Not signed in: the API answers 401 here, whatever the handler would do; a page's
+        // handler leads to the sign-in page (and returns there after).
         Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            if uri.path().starts_with("/api/") {
+                return e.into_response();
+            }
             return next.run(Request::from_parts(parts, body)).await;
         }
         // An owner or admin who must set up two-factor sign-in first: nothing runs.

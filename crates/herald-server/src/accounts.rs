@@ -362,19 +362,24 @@ pub(crate) fn login() -> MethodRouter<AppState> {
 }
 
 /// Ends the browser's session; returns the `Set-Cookie` that clears it.
-pub(crate) async fn sign_out(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
+pub(crate) async fn sign_out(state: &AppState, headers: &HeaderMap, addr: ClientAddr) -> ApiResult<String> {
     let name = state.config.session_cookie();
-    if let Some(s) = cookie(headers, name) {
-        state.store.delete_session(&hash_secret(&s)).await?;
+    if let Some(s) = cookie(headers, name)
+        && let Some(user) = state.store.delete_session(&hash_secret(&s)).await?
+    {
+        let (by, target) = (Actor::User(user), format!("user:{user}"));
+        audit::record(state, None, by, "auth.signout", target, Some(addr), "").await;
     }
     Ok(format!("{name}=; {}; Max-Age=0", cookie_attributes(state)))
 }
 
 pub(crate) fn logout() -> MethodRouter<AppState> {
-    post(|State(state): State<AppState>, headers: HeaderMap| async move {
-        let clear = sign_out(&state, &headers).await?;
-        Ok::<Response, ApiError>((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
-    })
+    post(
+        |State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap| async move {
+            let clear = sign_out(&state, &headers, addr).await?;
+            Ok::<Response, ApiError>((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -451,9 +456,12 @@ pub(crate) fn password() -> MethodRouter<AppState> {
 pub(crate) fn me() -> MethodRouter<AppState> {
     get(|State(state): State<AppState>, caller: Caller| async move {
         let u = state.store.get_user(caller.user).await?;
+        // A scoped token sees only its own workspace.
+        let bound = caller.grant.as_ref().map(|g| g.workspace);
         let workspaces: Vec<_> = u
             .workspaces
             .iter()
+            .filter(|(id, ..)| bound.is_none_or(|b| b == *id))
             .enumerate()
             .map(|(i, (id, name, role))| json!({"id": id, "name": name, "role": role.as_str(), "current": i == 0}))
             .collect();

@@ -145,7 +145,7 @@ pub(crate) fn list() -> MethodRouter<AppState> {
 /// filtered and paged.
 pub(crate) fn instance_list() -> MethodRouter<AppState> {
     get(
-        |State(state): State<AppState>, Query(q): Query<HashMap<String, String>>| async move {
+        |State(state): State<AppState>, _: Caller, Query(q): Query<HashMap<String, String>>| async move {
             let (rows, next) = listed(&state, None, &filter(&q)?).await?;
             Ok::<_, ApiError>(answer(&rows, next))
         },

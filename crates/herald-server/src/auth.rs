@@ -101,6 +101,8 @@ impl FromRequestParts<AppState> for Caller {
                 .api_token_user(&hash_secret(token.trim()))
                 .await?
                 .ok_or_else(ApiError::unauthenticated)?;
+            // A person who must enrol a second factor reaches nothing with a token meanwhile.
+            crate::two_factor::enrolment_gate(state, user, parts.uri.path()).await?;
             return Ok(Caller {
                 user,
                 session_hash: None,

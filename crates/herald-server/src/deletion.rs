@@ -196,6 +196,9 @@ pub(crate) struct WorkspaceGone {
     pub current_name: String,
 }
 
+/// How many workspaces one person may delete in an hour.
+const DELETIONS_PER_HOUR: i64 = 3;
+
 /// Deletes the workspace `ws` (its owners only, as the route table declares) once `confirm` is
 /// its name (422 `confirmation_mismatch` otherwise): every row at once, its media files, its
 /// tokens revoked where the platforms allow; audited in the instance's chain. A person left in
@@ -217,6 +220,22 @@ pub(crate) async fn delete_workspace(
             format!("to delete it, type the workspace's name exactly as it is: {name}"),
         )
         .with("field", "confirm".into()));
+    }
+    // Each deletion rewrites the tables it emptied (PostgreSQL) or checkpoints (SQLite), which
+    // everyone waits on for a moment: a person deletes a few workspaces an hour at most.
+    let hour_ago = state.store.clock().now().as_microsecond() - 3_600_000_000;
+    if state
+        .store
+        .instance_actions_by("workspace.deleted", caller.user, hour_ago)
+        .await?
+        >= DELETIONS_PER_HOUR
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_deletions",
+            format!("you deleted {DELETIONS_PER_HOUR} workspaces in the last hour; try again later"),
+        )
+        .retry_after(3600));
     }
     let held = held_tokens(state, ws).await;
     let deleted = state
@@ -344,7 +363,7 @@ pub(crate) fn me() -> MethodRouter<AppState> {
          headers: HeaderMap,
          Body(b): Body<Password>| async move {
             let gone = delete_account(&state, &caller, addr, b.password).await?;
-            let clear = crate::accounts::sign_out(&state, &headers).await?;
+            let clear = crate::accounts::sign_out(&state, &headers, addr).await?;
             let body = json!({
                 "status": "deleted", "workspaces_deleted": gone.workspaces,
                 "media_files_removed": gone.files, "revoked_at_platforms": gone.revoked,
@@ -525,7 +544,7 @@ pub(crate) fn account_page() -> MethodRouter<AppState> {
                     };
                     let mut res = render(StatusCode::OK, &page);
                     // The session went with the account; the browser forgets its cookie too.
-                    if let Ok(clear) = crate::accounts::sign_out(&state, &headers).await
+                    if let Ok(clear) = crate::accounts::sign_out(&state, &headers, addr).await
                         && let Ok(v) = HeaderValue::from_str(&clear)
                     {
                         res.headers_mut().insert(header::SET_COOKIE, v);

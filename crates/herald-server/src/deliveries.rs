@@ -126,6 +126,15 @@ pub(crate) async fn change_settings(
     ws: WorkspaceId,
     p: &SettingsPatch,
 ) -> ApiResult<()> {
+    // Two-factor sign-in is changed only from a browser session that proved itself lately.
+    if p.require_two_factor.is_some() {
+        crate::two_factor::require_fresh(
+            state,
+            caller,
+            "changing whether the workspace requires two-factor sign-in",
+        )
+        .await?;
+    }
     if let Some(m) = p.catch_up_minutes
         && !(0..=MAX_CATCH_UP_MINUTES).contains(&m)
     {

@@ -305,27 +305,20 @@ pub(crate) fn zone() -> MethodRouter<AppState> {
 /// this browser's (as `/api/v1/sessions…` do).
 pub(crate) fn revoke_session() -> MethodRouter<AppState> {
     post(
-        |State(state): State<AppState>, caller: Result<Caller, ApiError>, Path(id): Path<String>| async move {
+        |State(state): State<AppState>,
+         caller: Result<Caller, ApiError>,
+         addr: ClientAddr,
+         Path(id): Path<String>| async move {
             let me = match signed_in(&state, caller, "/settings").await {
                 Ok(me) => me,
                 Err(page) => return page,
             };
             let done = if id == "others" {
-                state
-                    .store
-                    .revoke_other_sessions(me.caller.user, me.caller.session)
+                crate::sessions::end_others(&state, &me.caller, addr)
                     .await
                     .map(drop)
-                    .map_err(ApiError::from)
             } else {
-                match id.parse::<herald_domain::SessionId>() {
-                    Ok(sid) => state
-                        .store
-                        .revoke_session(me.caller.user, sid)
-                        .await
-                        .map_err(ApiError::missing("session")),
-                    Err(_) => Err(ApiError::not_found("session")),
-                }
+                crate::sessions::end_one(&state, &me.caller, addr, &id).await
             };
             match done {
                 Ok(()) => see_other("/settings", None),

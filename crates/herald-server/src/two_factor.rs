@@ -124,6 +124,12 @@ fn second_factor_off() -> ApiError {
     )
 }
 
+/// How many wrong codes one account takes in [`CODE_WINDOW`], from any number of addresses,
+/// before its codes are refused for the rest of the window.
+const MAX_WRONG_CODES: i64 = 10;
+/// The window wrong codes are counted in.
+const CODE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// The second step of a sign-in or re-authentication whose password was right, inside its
 /// throttled `attempt`: how the person proved who they are (`password` when they have no second
 /// factor, `password+totp`, `password+recovery_code`), or `None` when they have one and sent none
@@ -143,11 +149,38 @@ pub(crate) async fn second_factor(
     let Some(factor) = factor else {
         return Ok(None);
     };
+    // Codes are six digits: whatever addresses the guesses come from, a person's account takes
+    // only so many wrong ones in a window; a recovery code (50 bits) still works meanwhile.
+    let window = crate::auth::micros(CODE_WINDOW);
+    if matches!(factor, Factor::Code(_))
+        && state.store.second_factor_failures(user, window).await? >= MAX_WRONG_CODES
+    {
+        audit::record(
+            state,
+            None,
+            actor,
+            "auth.second_factor_locked",
+            format!("user:{user}"),
+            Some(addr),
+            "",
+        )
+        .await;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "second_factor_locked",
+            "too many wrong codes for this account lately: use a recovery code, or try again in 15 minutes",
+        )
+        .retry_after(CODE_WINDOW.as_secs()));
+    }
     if verify(state, user, &factor, addr).await? {
+        state.store.clear_second_factor_failures(user).await?;
         return Ok(Some(match factor {
             Factor::Code(_) => "password+totp",
             Factor::Recovery(_) => "password+recovery_code",
         }));
+    }
+    if matches!(factor, Factor::Code(_)) {
+        state.store.count_second_factor_failure(user, window).await?;
     }
     throttle::failed(state, attempt).await?;
     audit::record(

@@ -377,12 +377,14 @@ async fn needs_setup_code(state: &AppState) -> Result<bool, ApiError> {
 
 /// `POST /logout`: ends the session (as `POST /api/v1/auth/logout` does) and goes to sign-in.
 pub(crate) fn logout() -> MethodRouter<AppState> {
-    post(|State(state): State<AppState>, headers: HeaderMap| async move {
-        match sign_out(&state, &headers).await {
-            Ok(clear) => see_other("/", Some(clear)),
-            Err(e) => e.into_response(),
-        }
-    })
+    post(
+        |State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap| async move {
+            match sign_out(&state, &headers, addr).await {
+                Ok(clear) => see_other("/", Some(clear)),
+                Err(e) => e.into_response(),
+            }
+        },
+    )
 }
 
 /// The signed-in person (with a browser session) and their workspace.

@@ -116,6 +116,9 @@ async fn save(state: &AppState, me: &Me, addr: ClientAddr, f: &HashMap<String, S
     };
     match done {
         Ok(()) => see_other("/workspace/settings?saved", None),
+        Err(e) if e.code == crate::two_factor::REAUTHENTICATION_REQUIRED => {
+            crate::two_factor_page::to_reauth("/workspace/settings")
+        }
         Err(e) if e.code == "invalid_catch_up_minutes" => {
             page.catch_up_minutes = f.get("catch_up_minutes").cloned().unwrap_or_default();
             page.require_approval = f.contains_key("require_approval");

@@ -261,9 +261,11 @@ impl Store {
         }))
     }
 
-    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        on_db!(self.db(), pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(pool).await?.rows_affected());
-        Ok(())
+    /// Ends the session whose secret hashes to `token_hash`: whose it was, if it existed.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<Option<UserId>> {
+        let row: Option<(String,)> = on_db!(self.db(), pool => sqlx::query_as("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+            .bind(token_hash).fetch_optional(pool).await?);
+        row.map(|(u,)| parse_id(&u)).transpose()
     }
 
     /// The user's sessions that are still valid, the most recently used first.

@@ -416,6 +416,16 @@ impl Store {
         self.audit_list(&ws.to_string(), f).await
     }
 
+    /// How many entries of `action` the instance chain holds by `user` (signed in, or through one
+    /// of their tokens) at or after `since`: a count for limits on rare, costly actions.
+    pub async fn instance_actions_by(&self, action: &str, user: UserId, since: i64) -> Result<i64> {
+        let (n,): (i64,) = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM audit_entries WHERE chain = $1 AND action = $2 AND at >= $3 AND (actor = $4 OR actor LIKE $5)")
+            .bind(INSTANCE).bind(action).bind(since).bind(format!("user:{user}")).bind(format!("token:%/user:{user}"))
+            .fetch_one(pool).await?);
+        Ok(n)
+    }
+
     /// The instance chain's entries that `f` selects, newest first (sign-ins, keys, accounts).
     pub async fn audit_instance_entries(&self, f: &AuditFilter) -> Result<Vec<AuditRow>> {
         self.audit_list(INSTANCE, f).await

@@ -33,6 +33,7 @@ const WORKSPACE_ROWS: &[&str] = &[
     "DELETE FROM pending_connections WHERE workspace_id = $1",
     "DELETE FROM invitations WHERE workspace_id = $1",
     "DELETE FROM data_keys WHERE workspace_id = $1",
+    "DELETE FROM api_tokens WHERE workspace_id = $1",
     "DELETE FROM memberships WHERE workspace_id = $1",
     "UPDATE users SET current_workspace_id = NULL WHERE current_workspace_id = $1",
 ];

@@ -175,6 +175,35 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Counts a wrong code against the person, in one statement: the window of `window`
+    /// microseconds it falls in starts anew once the last one is over. Returns how many wrong
+    /// codes the window holds now.
+    pub async fn count_second_factor_failure(&self, user: UserId, window: i64) -> Result<i64> {
+        let now = self.now();
+        let row: Option<(i64,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "UPDATE two_factor SET
+                failures = CASE WHEN failures_since > $1 THEN failures + 1 ELSE 1 END,
+                failures_since = CASE WHEN failures_since > $1 THEN failures_since ELSE $2 END
+             WHERE user_id = $3 RETURNING failures")
+            .bind(now - window).bind(now).bind(user.to_string()).fetch_optional(pool).await?);
+        Ok(row.map_or(0, |r| r.0))
+    }
+
+    /// How many wrong codes the person's current window of `window` microseconds holds.
+    pub async fn second_factor_failures(&self, user: UserId, window: i64) -> Result<i64> {
+        let row: Option<(i64,)> = on_db!(self.db(), pool => sqlx::query_as(
+            "SELECT CASE WHEN failures_since > $1 THEN failures ELSE 0 END FROM two_factor WHERE user_id = $2")
+            .bind(self.now() - window).bind(user.to_string()).fetch_optional(pool).await?);
+        Ok(row.map_or(0, |r| r.0))
+    }
+
+    /// Forgets the person's wrong codes, once they proved who they are.
+    pub async fn clear_second_factor_failures(&self, user: UserId) -> Result<()> {
+        on_db!(self.db(), pool => sqlx::query("UPDATE two_factor SET failures = 0, failures_since = NULL WHERE user_id = $1")
+            .bind(user.to_string()).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
     /// Uses the recovery code hashing to `code_hash`, in one statement: `true` once for each
     /// unused code of a person whose two-factor sign-in is on, `false` ever after.
     pub async fn use_recovery_code(&self, user: UserId, code_hash: &str) -> Result<bool> {

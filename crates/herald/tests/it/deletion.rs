@@ -93,6 +93,16 @@ async fn an_owner_deletes_a_workspace_its_members_lose_it_at_once_and_a_lesser_m
         join(&app, &app.client, &ws, &admin, "admin@example.com", "admin").await;
         let (_, name) = current(&app, &app.client).await;
         assert!(app.dir.join("media").join(&ws).exists(), "the upload is on disk");
+        // Scoped tokens bound to the workspace (the owner's and a member's) go with it.
+        for c in [&app.client, &admin] {
+            let r = c
+                .post(app.url("api/v1/tokens"))
+                .json(&json!({"name": "script", "workspace_id": ws}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+        }
 
         // An admin is refused for their role; the owner must type the name.
         let (s, refused) = delete_workspace(&app, &admin, &ws, &name).await;
@@ -169,6 +179,27 @@ async fn an_owner_deletes_a_workspace_its_members_lose_it_at_once_and_a_lesser_m
         assert_eq!(audited, 1);
         let (code, out, err) = herald(&app, &["audit", "verify"]);
         assert_eq!(code, Some(0), "{out}{err}");
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM api_tokens WHERE workspace_id = '{ws}'"
+            ))
+            .await,
+            0
+        );
+
+        // A person deletes a few workspaces an hour at most (each rewrites tables all wait on).
+        for _ in 0..2 {
+            let (id, name) = current(&app, &app.client).await;
+            let (s, done) = delete_workspace(&app, &app.client, &id, &name).await;
+            assert_eq!(s, StatusCode::OK, "{done}");
+        }
+        let (id, name) = current(&app, &app.client).await;
+        let (s, e) = delete_workspace(&app, &app.client, &id, &name).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("too_many_deletions")),
+            "{e}"
+        );
     });
 }
 

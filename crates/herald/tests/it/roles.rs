@@ -185,6 +185,22 @@ async fn each_role_below_an_operations_declared_need_is_refused_and_nothing_is_w
             }
         }
         assert!(operations.len() > 90, "{} operations", operations.len());
+        // Nobody signed in reaches any API operation but the public ones: 401, before its handler.
+        for (path, method, need) in &operations {
+            if need == "anyone" || !path.starts_with("/api/") {
+                continue;
+            }
+            let r = client()
+                .request(
+                    method.to_uppercase().parse::<Method>().unwrap(),
+                    app.url(&fill(&app, &w, path)),
+                )
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "anonymous {method} {path}");
+        }
         let fill = |path: &str| fill(&app, &w, path);
         let before = fingerprint(&app, &post, &profile).await;
         let mut refused = 0;

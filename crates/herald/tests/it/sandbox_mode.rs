@@ -46,6 +46,10 @@ async fn a_public_instance_mounts_no_sandbox_and_holds_back_what_the_sandbox_con
         })
         .await;
         assert!(app.app.as_ref().unwrap().sandbox.is_none());
+        // Over https an owner without a second factor reaches nothing, their token included: this
+        // one has enrolled (as far as the check is concerned).
+        app.tamper("INSERT INTO two_factor (user_id, secret_ciphertext, created_at, enabled_at) SELECT id, '', 0, 0 FROM users")
+            .await;
         for path in [
             "_sandbox/",
             "_sandbox/instagram/tokens",
@@ -157,7 +161,7 @@ async fn a_profile_the_sandbox_connected_sends_nothing_to_the_real_platform_and_
 async fn real_credentials_for_one_platform_mount_only_the_other_platforms_emulator() {
     for backend in backends().await {
         let (_real, creds) = real_instagram().await;
-        let app = TestApp::spawn_with(backend, Mode::Builtin, |s| {
+        let mut app = TestApp::spawn_with(backend, Mode::Builtin, |s| {
             s.apps.insert(Login::Instagram, creds);
         })
         .await;
@@ -175,6 +179,7 @@ async fn real_credentials_for_one_platform_mount_only_the_other_platforms_emulat
             StatusCode::BAD_REQUEST,
             "the Facebook emulator answers as Graph does"
         );
+        app.signup("real@example.com").await;
         let (_, platforms) = app.get(app.url("api/v1/platforms")).await;
         let backend_of = |id: &str| {
             platforms["data"]

@@ -80,6 +80,21 @@ async fn sessions_are_listed_and_signed_out_one_or_all_others() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "already gone");
+        // Each ending is in the instance's audit log, and so is signing out.
+        let (s, _) = app.post(app.url("api/v1/auth/logout"), json!({})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        for (action, n) in [
+            ("session.revoked", 1),
+            ("session.revoked_others", 1),
+            ("auth.signout", 1),
+        ] {
+            let found = app
+                .count(&format!(
+                    "SELECT COUNT(*) FROM audit_entries WHERE chain = 'instance' AND action = '{action}'"
+                ))
+                .await;
+            assert_eq!(found, n, "{action}");
+        }
     });
 }
 

@@ -189,6 +189,59 @@ async fn signing_in_asks_for_the_second_factor_and_each_code_works_once() {
 }
 
 #[tokio::test]
+async fn wrong_codes_from_many_addresses_lock_the_accounts_codes_but_not_its_recovery_codes() {
+    on_both_backends!(Mode::Builtin, |app| {
+        app.restart_with(|s| {
+            s.trusted_proxies = herald_server::TrustedProxies::parse("127.0.0.1, ::1").unwrap()
+        })
+        .await;
+        app.signup(EMAIL).await;
+        let (key, codes) = enrol(&app).await;
+        app.settings.clock.advance(SignedDuration::from_secs(30));
+        // Ten wrong codes, each from an address that never failed before.
+        for n in 0..10 {
+            let r = client()
+                .post(app.url("api/v1/auth/login"))
+                .header("x-forwarded-for", format!("203.0.113.{n}"))
+                .json(&json!({"email": EMAIL, "password": PASSWORD, "code": "000000"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+        }
+        // The right code, from yet another address, is refused for the account for a while.
+        let r = client()
+            .post(app.url("api/v1/auth/login"))
+            .header("x-forwarded-for", "198.51.100.7")
+            .json(&json!({"email": EMAIL, "password": PASSWORD, "code": code_now(&app, &key)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(code(&e), Some("second_factor_locked"));
+        let r = client()
+            .post(app.url("api/v1/auth/login"))
+            .header("x-forwarded-for", "198.51.100.8")
+            .json(&json!({"email": EMAIL, "password": PASSWORD, "recovery_code": codes[0]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "a recovery code still signs in");
+        // After the window, a code works again.
+        app.settings.clock.advance(SignedDuration::from_mins(16));
+        let r = client()
+            .post(app.url("api/v1/auth/login"))
+            .header("x-forwarded-for", "198.51.100.9")
+            .json(&json!({"email": EMAIL, "password": PASSWORD, "code": code_now(&app, &key)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    });
+}
+
+#[tokio::test]
 async fn sensitive_changes_need_the_session_to_have_proved_itself_in_the_last_ten_minutes() {
     on_both_backends!(Mode::Builtin, |app| {
         app.signup(EMAIL).await;
@@ -323,6 +376,37 @@ async fn a_workspace_that_requires_it_leads_every_member_to_enrol_even_over_http
         accept_invitation(&app, &editor, &secret).await;
         let r = editor.get(app.url("api/v1/me")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "over http, an editor is not asked");
+        let r = editor
+            .post(app.url("api/v1/tokens"))
+            .json(&json!({"name": "editor's script", "workspace_id": app.ws}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let token = r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // The owner's own token cannot change the requirement: that takes a browser session.
+        let r = app
+            .client
+            .post(app.url("api/v1/tokens"))
+            .json(&json!({"name": "owner's"}))
+            .send()
+            .await
+            .unwrap();
+        let owners = r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = reqwest::Client::new()
+            .patch(app.ws_url("settings"))
+            .bearer_auth(&owners)
+            .json(&json!({"require_two_factor": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
         let r = app
             .client
@@ -338,6 +422,14 @@ async fn a_workspace_that_requires_it_leads_every_member_to_enrol_even_over_http
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let e: Value = r.json().await.unwrap();
         assert_eq!(code(&e), Some("second_factor_enrolment_required"));
+        // Their token made before is held back the same way.
+        let r = reqwest::Client::new()
+            .get(app.ws_url("posts"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let r = editor
             .get(app.url("calendar"))
             .header("accept", "text/html")
