@@ -426,11 +426,16 @@ fn decision_form(verdict: Verdict) -> MethodRouter<AppState> {
             };
             let comment = f.get("comment").map_or("", String::as_str);
             let done = match post_id(&id) {
-                Ok(post) => {
-                    verdict
-                        .make(&state, &me.caller, addr, me.ws, post, Some(comment))
-                        .await
-                }
+                // Decided on the post as the page showed it, or not at all (409 `stale_edit`).
+                Ok(post) => match crate::post_page::unchanged_since(&state, me.ws, post, f.get("seen")).await
+                {
+                    Ok(()) => {
+                        verdict
+                            .make(&state, &me.caller, addr, me.ws, post, Some(comment))
+                            .await
+                    }
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             after(&state, &me, &id, verdict.form(), comment, done).await

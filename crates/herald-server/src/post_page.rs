@@ -57,9 +57,10 @@ pub(crate) fn version(p: &PostRow) -> String {
     hex::encode(&h.finalize()[..8])
 }
 
-/// Refuses an edit sent from a page that showed the post as it no longer is (`seen` is the
-/// page's [`version`]; a form without one, the calendar's drag, is fenced by the edit alone).
-async fn unchanged_since(
+/// Refuses an edit or a decision sent from a page that showed the post as it no longer is
+/// (`seen` is the page's [`version`]; a form without one, the calendar's drag, is fenced by the
+/// edit alone).
+pub(crate) async fn unchanged_since(
     state: &AppState,
     ws: WorkspaceId,
     id: PostId,

@@ -186,7 +186,10 @@ async fn over_https_browsers_are_told_to_use_nothing_else() {
 
 #[tokio::test]
 async fn the_platform_list_gives_each_platform_its_limits_kinds_options_and_what_its_api_cannot_do() {
-    let app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    let mut app = TestApp::spawn(Backend::Sqlite, Mode::Builtin).await;
+    let (s, _) = app.get(app.url("api/v1/platforms")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "for signed-in people");
+    app.signup("platforms@example.com").await;
     let (s, body) = app.get(app.url("api/v1/platforms")).await;
     assert_eq!(s, StatusCode::OK);
     let platforms = body["data"].as_array().unwrap();

@@ -163,6 +163,17 @@ async fn an_editors_post_waits_for_an_admins_approval_and_one_not_approved_in_ti
             "{seen:#}"
         );
 
+        // A page that showed the post before a change decides nothing.
+        let r = admin
+            .post(app.url(&format!("posts/{}/approve", id(&approved))))
+            .form(&[("seen", "a version the post no longer has"), ("comment", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("changed after this page showed it"), "{page}");
+
         // Approved, then edited by the editor: it waits again, until approved again.
         let (s, post) = decide(
             &app,
