@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::{Caller, hash_secret};
+use crate::auth::Caller;
 use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Body, rfc3339};
@@ -211,7 +211,10 @@ async fn verify(state: &AppState, user: UserId, factor: &Factor, addr: ClientAdd
             }
         }
         Factor::Recovery(code) => {
-            let hash = hash_secret(&normal_recovery_code(code.expose_secret()));
+            let Some(key) = state.store.totp_secret(user, true).await? else {
+                return Ok(false);
+            };
+            let hash = recovery_hash(key.secret.expose_secret(), code.expose_secret());
             let used = state.store.use_recovery_code(user, &hash).await?;
             if used {
                 let left = state.store.two_factor_status(user).await?.recovery_codes_left;
@@ -251,13 +254,22 @@ fn new_recovery_code() -> SecretString {
 }
 
 /// A person's recovery codes, made at once: the codes (shown once) and their SHA-256 (stored).
-fn recovery_codes() -> (Vec<SecretString>, Vec<String>) {
+fn recovery_codes(key: &[u8]) -> (Vec<SecretString>, Vec<String>) {
     let codes: Vec<SecretString> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     let hashes = codes
         .iter()
-        .map(|c| hash_secret(&normal_recovery_code(c.expose_secret())))
+        .map(|c| recovery_hash(key, c.expose_secret()))
         .collect();
     (codes, hashes)
+}
+
+/// What is stored of a recovery code: its HMAC-SHA256 (hex) under the person's TOTP key, which is
+/// sealed at rest, so a copy of the database alone cannot test guesses at the codes.
+fn recovery_hash(key: &[u8], code: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(normal_recovery_code(code).as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// An enrolment begun: the key as an authenticator app takes it, typed (base32) or scanned (the
@@ -365,7 +377,7 @@ pub(crate) async fn confirm(
         )
         .with("field", "code".into()));
     };
-    let (codes, hashes) = recovery_codes();
+    let (codes, hashes) = recovery_codes(pending.secret.expose_secret());
     state
         .store
         .confirm_two_factor(caller.user, pending.since, step, &hashes)
@@ -386,7 +398,10 @@ pub(crate) async fn regenerate(
     addr: ClientAddr,
 ) -> ApiResult<Vec<SecretString>> {
     require_fresh(state, caller, "making new recovery codes").await?;
-    let (codes, hashes) = recovery_codes();
+    let Some(key) = state.store.totp_secret(caller.user, true).await? else {
+        return Err(second_factor_off());
+    };
+    let (codes, hashes) = recovery_codes(key.secret.expose_secret());
     state
         .store
         .replace_recovery_codes(caller.user, &hashes)
@@ -719,7 +734,8 @@ mod tests {
 
     #[test]
     fn recovery_codes_are_ten_distinct_and_compared_without_dashes_or_case() {
-        let (codes, hashes) = recovery_codes();
+        let key = b"12345678901234567890";
+        let (codes, hashes) = recovery_codes(key);
         assert_eq!((codes.len(), hashes.len()), (RECOVERY_CODES, RECOVERY_CODES));
         let mut unique = hashes.clone();
         unique.sort();
@@ -728,8 +744,13 @@ mod tests {
         let code = codes[0].expose_secret();
         assert_eq!(code.len(), 11, "{code}");
         assert_eq!(
-            hash_secret(&normal_recovery_code(&code.to_lowercase().replace('-', " "))),
+            recovery_hash(key, &code.to_lowercase().replace('-', " ")),
             hashes[0]
+        );
+        assert_ne!(
+            recovery_hash(b"another person's key", code),
+            hashes[0],
+            "keyed per person"
         );
     }
 }
