@@ -45,6 +45,28 @@ pub(crate) fn replace(path: &Path, chain: &str, seq: i64, mac: &str) -> io::Resu
 
 /// Writes `chain`'s head unless `keep` says to keep the head the file holds for it.
 fn write(path: &Path, chain: &str, seq: i64, mac: &str, keep: impl Fn(&Head) -> bool) -> io::Result<()> {
+    update(path, |heads| {
+        if heads.get(chain).is_some_and(keep) {
+            return false;
+        }
+        let head = Head {
+            seq,
+            mac: mac.to_owned(),
+        };
+        heads.insert(chain.to_owned(), head);
+        true
+    })
+}
+
+/// Drops `chain` from the file: its row left the database for good (a deleted workspace's
+/// chain, swept after the retention period).
+pub(crate) fn forget(path: &Path, chain: &str) -> io::Result<()> {
+    update(path, |heads| heads.remove(chain).is_some())
+}
+
+/// Reads the file, lets `change` edit the heads, and replaces the file whole when it says it
+/// changed something, all under the lock file `<path>.lock`.
+fn update(path: &Path, change: impl FnOnce(&mut BTreeMap<String, Head>) -> bool) -> io::Result<()> {
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -52,14 +74,9 @@ fn write(path: &Path, chain: &str, seq: i64, mac: &str, keep: impl Fn(&Head) -> 
         .open(beside(path, ".lock"))?;
     lock.lock()?;
     let mut heads = read(path)?;
-    if heads.get(chain).is_some_and(keep) {
+    if !change(&mut heads) {
         return Ok(());
     }
-    let head = Head {
-        seq,
-        mac: mac.to_owned(),
-    };
-    heads.insert(chain.to_owned(), head);
     let json = serde_json::to_vec_pretty(&heads).map_err(io::Error::other)?;
     let tmp = beside(path, ".tmp");
     let mut f = File::create(&tmp)?;
@@ -85,6 +102,8 @@ mod tests {
         let heads = read(&path).unwrap();
         assert_eq!((heads["a"].seq, heads["a"].mac.as_str()), (5, "aa"));
         assert_eq!((heads["b"].seq, heads["b"].mac.as_str()), (1, "bb"));
+        forget(&path, "a").unwrap();
+        assert_eq!(read(&path).unwrap().keys().collect::<Vec<_>>(), ["b"], "a is forgotten, b kept");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -103,9 +103,9 @@ pub struct Deleted {
 
 /// Empties the workspace `$ws` (its id, as text) inside the transaction `$tx` and deletes it:
 /// first the rows of tables not named here (`$extra`, by their `workspace_id`), then
-/// [`WORKSPACE_ROWS`], then its audit chain, cut whole: its entries go and its row stays, marked
-/// deleted, with a checkpoint signed by `$signer` where the chain now ends, so the log still
-/// verifies and nothing more is appended to it. Evaluates to the paths of its media files;
+/// [`WORKSPACE_ROWS`], then its audit chain, cut whole: its entries go and its row stays for the
+/// retention period, marked deleted, with a checkpoint signed by `$signer` where the chain now
+/// ends, so the log still verifies and nothing more is appended to it. Evaluates to the paths of its media files;
 /// `NotFound` when there is no such workspace.
 macro_rules! purge_workspace {
     ($tx:expr, $ws:expr, $extra:expr, $signer:expr, $now:expr) => {{

@@ -140,7 +140,7 @@ on_both_backends! {
 
         let now = s.clock().now().as_microsecond();
         let r = s.retention_sweep(now, RETENTION).await.unwrap();
-        let expected = RetentionReport { delivery_events: 1, notifications: 1, audit_entries: 4, invitations: 1 };
+        let expected = RetentionReport { delivery_events: 1, notifications: 1, audit_entries: 4, invitations: 1, deleted_workspaces: 0 };
         assert_eq!(r, expected);
         assert_eq!(count(&s, "SELECT COUNT(*) FROM delivery_events").await, 1);
         assert_eq!(count(&s, "SELECT COUNT(*) FROM notifications WHERE message = 'a later note'").await, 1);
@@ -162,6 +162,10 @@ on_both_backends! {
 
     deleting_a_workspace_leaves_no_row_that_names_it_or_holds_its_words => |s: Store| async move {
         let tag = uuid::Uuid::new_v4().simple().to_string();
+        let dir = std::env::temp_dir().join(format!("herald-retention-{tag}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let heads = dir.join("audit-heads.json");
+        let s = s.with_audit_heads(heads.clone());
         let member_email = format!("member-{tag}@example.com");
         let (owner, ws) = person(&s, &format!("owner-{tag}@example.com")).await;
         let (member, own) = person(&s, &member_email).await;
@@ -214,9 +218,23 @@ on_both_backends! {
         // The log verifies without the chain's entries, and the deleted chain takes no more.
         audit_entry(&s, Some(ws), "post.published").await;
         assert_eq!(count(&s, &format!("SELECT COUNT(*) FROM audit_entries WHERE chain = '{ws}'")).await, 0);
-        let v = s.audit_verify(None).await.unwrap();
+        let v = s.audit_verify(Some(&heads)).await.unwrap();
         assert!(v.problems.is_empty(), "{:?}", v.problems);
         assert!(matches!(s.delete_workspace(ws).await, Err(StoreError::NotFound)));
+
+        // Ninety days on, the sweep takes that last row (and the heads file's line), and the log
+        // still verifies against the file.
+        s.clock().advance(SignedDuration::from_hours(89 * 24));
+        let now = s.clock().now().as_microsecond();
+        assert_eq!(s.retention_sweep(now, RETENTION).await.unwrap().deleted_workspaces, 0, "not yet");
+        s.clock().advance(SignedDuration::from_hours(2 * 24));
+        let now = s.clock().now().as_microsecond();
+        assert_eq!(s.retention_sweep(now, RETENTION).await.unwrap().deleted_workspaces, 1);
+        assert_eq!(mentions(&s, &ws.to_string()).await, Vec::<String>::new(), "no row names it");
+        assert!(!std::fs::read_to_string(&heads).unwrap().contains(&ws.to_string()));
+        let v = s.audit_verify(Some(&heads)).await.unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        std::fs::remove_dir_all(dir).unwrap();
     };
 
     deleting_an_account_takes_what_is_theirs_and_leaves_what_others_keep => |s: Store| async move {

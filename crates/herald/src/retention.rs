@@ -1,6 +1,7 @@
 //! Retention: the sweep that deletes what Herald keeps for 90 days only (deliveries' histories,
-//! notifications, the audit log, ended invitations) once it is older. Every `herald serve` and
-//! `herald worker` runs it by itself every hour (and when its clock is moved that far);
+//! notifications, the audit log, ended invitations, the audit chains of deleted workspaces) once
+//! it is older. Every `herald serve` and `herald worker` runs it by itself every hour (and when
+//! its clock is moved that far);
 //! `herald retention run` runs it now and says what went.
 
 use std::future::Future;
@@ -33,6 +34,7 @@ pub async fn sweeper(store: Store, stop: impl Future<Output = ()>) {
                         notifications = r.notifications,
                         audit_entries = r.audit_entries,
                         invitations = r.invitations,
+                        deleted_workspaces = r.deleted_workspaces,
                         "retention: removed what is older than 90 days"
                     );
                     audited(&store, Actor::System, &r).await;
@@ -60,8 +62,8 @@ async fn audited(store: &Store, actor: Actor, r: &RetentionReport) {
             target: String::new(),
             client: None,
             detail: format!(
-                "delivery_events={} notifications={} audit_entries={} invitations={}",
-                r.delivery_events, r.notifications, r.audit_entries, r.invitations
+                "delivery_events={} notifications={} audit_entries={} invitations={} deleted_workspaces={}",
+                r.delivery_events, r.notifications, r.audit_entries, r.invitations, r.deleted_workspaces
             ),
         })
         .await;
@@ -77,11 +79,12 @@ pub async fn run(settings: &Settings) -> anyhow::Result<String> {
     }
     let since = now - jiff::SignedDuration::try_from(RETENTION)?;
     Ok(format!(
-        "delivery events removed: {}\nnotifications removed: {}\naudit entries removed: {} (each chain keeps a signed checkpoint where it now starts)\ninvitations removed: {}\nkept: everything since {}",
+        "delivery events removed: {}\nnotifications removed: {}\naudit entries removed: {} (each chain keeps a signed checkpoint where it now starts)\ninvitations removed: {}\ndeleted workspaces' last rows removed: {}\nkept: everything since {}",
         r.delivery_events,
         r.notifications,
         r.audit_entries,
         r.invitations,
+        r.deleted_workspaces,
         since.strftime("%Y-%m-%d %H:%M UTC")
     ))
 }
