@@ -37,7 +37,7 @@ impl Dispatcher {
 
     /// Extends the lease every third of a lease (and whenever the clock moves) until an extension
     /// is refused; returns why.
-    async fn keep(&self, c: &Claimed) -> StoreError {
+    pub(crate) async fn keep(&self, c: &Claimed) -> StoreError {
         let beat = self.settings.lease / 3;
         loop {
             tokio::select! {

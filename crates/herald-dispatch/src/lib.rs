@@ -1,14 +1,18 @@
-//! The dispatcher: claims due deliveries under a lease, checks the connection, the token, the grant and
-//! the platform's rules, then drives the platform adapter step by step, saving the handle after each step.
+//! The dispatcher: claims due deliveries under a lease as its slots free up, checks the connection,
+//! the token, the grant and the platform's rules, then drives the platform adapter step by step,
+//! saving the handle after each step.
 //!
-//! A timer wakes it at the next due time; scheduling a post wakes it at once; a slow poll is the backstop
-//! for posts scheduled by other processes.
+//! A timer wakes it at the next due time; scheduling a post wakes it at once (in this process
+//! directly, in others through PostgreSQL's notifications); a slow poll is the backstop.
 
 mod care;
+mod gates;
 mod lease;
 mod notify;
+mod pipeline;
 mod process;
 mod retry;
+mod wakeups;
 
 pub use retry::{RetryOverride, RetryPolicy};
 
@@ -34,6 +38,8 @@ pub struct Dispatcher {
     owner: String,
     wake: Arc<Notify>,
     settings: Settings,
+    accounts: gates::Accounts,
+    stopping: gates::Stopping,
 }
 
 #[derive(Debug, Clone)]
@@ -41,8 +47,14 @@ pub struct Settings {
     /// How long a claim holds a delivery without a heartbeat (kept alive while the worker works it;
     /// a dead worker's deliveries are taken over this long after its last heartbeat).
     pub lease: Duration,
-    /// How many deliveries one claim takes.
-    pub batch: i64,
+    /// How many deliveries one process works at once (each holds a slot until it stops).
+    pub concurrency: usize,
+    /// The most deliveries one claim takes (a claim takes at most the free slots).
+    pub claim_size: usize,
+    /// How many deliveries of one platform account one process works at once.
+    pub per_account: usize,
+    /// How long a stopping dispatcher lets the deliveries in hand finish their step.
+    pub shutdown_grace: Duration,
     /// The longest the dispatcher sleeps without looking at the queue.
     pub backstop: Duration,
     /// How long media URLs handed to platforms stay valid.
@@ -53,7 +65,6 @@ pub struct Settings {
     pub expiring_soon: Duration,
     /// Each login's backend: a profile's token goes only to the backend that issued it.
     pub backends: Backends,
-    /// When transient failures stop being retried.
     /// Limits on retries after transient failures, over each platform's defaults.
     pub retry: RetryOverride,
 }
@@ -62,7 +73,10 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             lease: Duration::from_secs(15),
-            batch: 16,
+            concurrency: 32,
+            claim_size: 16,
+            per_account: 4,
+            shutdown_grace: Duration::from_secs(30),
             backstop: Duration::from_secs(5),
             media_url_ttl: Duration::from_secs(3600),
             refresh_within: Duration::from_secs(7 * 24 * 3600),
@@ -85,6 +99,7 @@ impl Dispatcher {
     ) -> Self {
         let clock = store.clock().clone();
         let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        let accounts = gates::Accounts::new(settings.per_account);
         Self {
             store,
             platforms,
@@ -94,64 +109,8 @@ impl Dispatcher {
             owner,
             wake,
             settings,
+            accounts,
+            stopping: gates::Stopping::new(),
         }
-    }
-
-    /// Claims and processes due deliveries until none is due; returns how many it processed.
-    pub async fn run_due(&self) -> usize {
-        let mut total = 0;
-        loop {
-            let lease_until = self.lease_until(self.settings.lease);
-            let claimed = match self
-                .store
-                .claim_due(&self.owner, lease_until, self.settings.batch)
-                .await
-            {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(error = %e, "claiming due deliveries failed");
-                    return total;
-                }
-            };
-            if claimed.is_empty() {
-                return total;
-            }
-            total += claimed.len();
-            let mut set = tokio::task::JoinSet::new();
-            for c in claimed {
-                let me = self.clone();
-                set.spawn(async move { me.process(c).await });
-            }
-            while set.join_next().await.is_some() {}
-        }
-    }
-
-    /// Runs until `shutdown` resolves, finishing the deliveries in hand before returning.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        tracing::info!(owner = %self.owner, "dispatcher started");
-        loop {
-            let seen = self.clock.moves();
-            self.run_due().await;
-            let wait = match self.store.next_due_at().await {
-                Ok(Some(at)) => {
-                    let now = self.clock.now().as_microsecond();
-                    Duration::from_micros(u64::try_from(at.saturating_sub(now)).unwrap_or(0))
-                        .min(self.settings.backstop)
-                }
-                Ok(None) => self.settings.backstop,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading the next due time failed");
-                    self.settings.backstop
-                }
-            };
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = tokio::time::sleep(wait) => {}
-                () = self.wake.notified() => {}
-                () = self.clock.moved_since(seen) => {}
-            }
-        }
-        tracing::info!("dispatcher stopped");
     }
 }

@@ -480,6 +480,11 @@ impl Dispatcher {
         }
         // A thread takes each part's steps in turn.
         for _ in 0..MAX_STEPS * (1 + job.thread.len()) {
+            // A stopping dispatcher makes no new call: the next step is another's.
+            if self.stopping.is_stopping() {
+                self.hand_back(c).await;
+                return Ok(());
+            }
             let ctx = StepContext {
                 now: self.clock.now(),
                 recovering,

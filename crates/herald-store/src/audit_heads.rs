@@ -103,7 +103,11 @@ mod tests {
         assert_eq!((heads["a"].seq, heads["a"].mac.as_str()), (5, "aa"));
         assert_eq!((heads["b"].seq, heads["b"].mac.as_str()), (1, "bb"));
         forget(&path, "a").unwrap();
-        assert_eq!(read(&path).unwrap().keys().collect::<Vec<_>>(), ["b"], "a is forgotten, b kept");
+        assert_eq!(
+            read(&path).unwrap().keys().collect::<Vec<_>>(),
+            ["b"],
+            "a is forgotten, b kept"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

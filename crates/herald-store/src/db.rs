@@ -24,11 +24,17 @@ pub enum Db {
 }
 
 impl Db {
-    /// Connects by URL: `postgres://…` or `sqlite://path` (created if missing).
+    /// Connects by URL: `postgres://…` or `sqlite://path` (created if missing), with the
+    /// default pool size (10 connections on PostgreSQL, 4 on SQLite).
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_sized(url, None).await
+    }
+
+    /// As [`Db::connect`], with at most `pool_size` connections when given.
+    pub async fn connect_sized(url: &str, pool_size: Option<u32>) -> Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
-                .max_connections(10)
+                .max_connections(pool_size.unwrap_or(10))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await?;
@@ -41,7 +47,7 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(pool_size.unwrap_or(4))
                 .connect_with(opts)
                 .await?;
             Ok(Self::Sqlite(pool))

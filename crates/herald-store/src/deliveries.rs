@@ -252,6 +252,24 @@ impl Store {
         Ok(n)
     }
 
+    /// Hands a claimed delivery back between two steps (its worker is stopping): the lease ends
+    /// now, so any dispatcher takes it over at once and goes on from the saved handle. Only for a
+    /// worker with no platform call in flight. `LeaseLost` if the claim was lost meanwhile.
+    pub async fn release(&self, c: &Claimed) -> Result<()> {
+        let now = self.now();
+        let sql = format!(
+            "UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND {}",
+            held(3, 4, 5)
+        );
+        let n = on_db!(self.db(), pool => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(now - 1).bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(now)
+            .execute(pool).await?.rows_affected());
+        if n == 0 {
+            return Err(StoreError::LeaseLost);
+        }
+        Ok(())
+    }
+
     /// Moves a claimed delivery to `to`, releasing the lease; changes nothing if the fence moved on.
     pub async fn transition(&self, c: &Claimed, to: DeliveryStatus, t: Transition<'_>) -> Result<()> {
         let now = self.now();

@@ -30,7 +30,11 @@ pub struct RetentionReport {
 impl RetentionReport {
     /// Every row removed, of every kind.
     pub fn total(&self) -> u64 {
-        self.delivery_events + self.notifications + self.audit_entries + self.invitations + self.deleted_workspaces
+        self.delivery_events
+            + self.notifications
+            + self.audit_entries
+            + self.invitations
+            + self.deleted_workspaces
     }
 }
 

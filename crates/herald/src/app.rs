@@ -92,7 +92,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700));
     }
-    let db = Db::connect(settings.database_url.expose())
+    let db = Db::connect_sized(settings.database_url.expose(), settings.pool_size)
         .await
         .with_context(|| {
             format!(
@@ -246,6 +246,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             expiring_soon: settings.expiring_soon,
             backstop: settings.poll,
             backends: backends.clone(),
+            concurrency: settings.concurrency,
+            claim_size: settings.claim_size,
+            per_account: settings.per_account,
+            shutdown_grace: settings.shutdown_grace,
             ..Default::default()
         };
         let d = Dispatcher::new(

@@ -128,6 +128,16 @@ pub struct Settings {
     /// How long a dispatcher's claim lasts between heartbeats: a stopped worker's deliveries are
     /// taken over this long after its last one.
     pub lease: Duration,
+    /// Deliveries one process works at once.
+    pub concurrency: usize,
+    /// The most deliveries one claim takes.
+    pub claim_size: usize,
+    /// Deliveries of one platform account one process works at once.
+    pub per_account: usize,
+    /// Database connections at most (the backend's default when `None`).
+    pub pool_size: Option<u32>,
+    /// How long a stopping dispatcher lets the deliveries in hand finish their step.
+    pub shutdown_grace: Duration,
 }
 
 /// `http://LISTEN`, with a wildcard address replaced by loopback (browsers cannot be sent to 0.0.0.0).
@@ -144,6 +154,7 @@ impl Settings {
     /// Defaults for a data directory: SQLite inside it, listening on `listen`, every platform sandboxed.
     pub fn local(data_dir: PathBuf, listen: SocketAddr) -> Self {
         let database_url = DatabaseUrl::new(format!("sqlite://{}", data_dir.join("herald.db").display()));
+        let dispatch = herald_dispatch::Settings::default();
         Self {
             listen,
             database_url,
@@ -166,8 +177,13 @@ impl Settings {
             data_dir,
             run_api: true,
             run_dispatcher: true,
-            poll: Duration::from_secs(5),
-            lease: Duration::from_secs(15),
+            poll: dispatch.backstop,
+            lease: dispatch.lease,
+            concurrency: dispatch.concurrency,
+            claim_size: dispatch.claim_size,
+            per_account: dispatch.per_account,
+            pool_size: None,
+            shutdown_grace: dispatch.shutdown_grace,
             clock: herald_domain::Clock::system(),
             retry: herald_dispatch::RetryOverride::default(),
             expiring_soon: Duration::from_secs(7 * 24 * 3600),

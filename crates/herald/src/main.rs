@@ -177,6 +177,27 @@ struct Opts {
     media_domain_verified: Option<bool>,
     #[arg(long, global = true, env = "HERALD_MASTER_KEYS_FILE")]
     master_keys_file: Option<PathBuf>,
+    /// Deliveries one process works at once (default 32).
+    #[arg(long, global = true, env = "HERALD_CONCURRENCY")]
+    concurrency: Option<usize>,
+    /// The most deliveries one claim takes (default 16).
+    #[arg(long, global = true, env = "HERALD_CLAIM_SIZE")]
+    claim_size: Option<usize>,
+    /// Deliveries of one platform account one process works at once (default 4).
+    #[arg(long, global = true, env = "HERALD_PER_ACCOUNT")]
+    per_account: Option<usize>,
+    /// Database connections each process keeps at most (default 10 on PostgreSQL, 4 on SQLite).
+    #[arg(long, global = true, env = "HERALD_DB_POOL_SIZE")]
+    pool_size: Option<u32>,
+    /// The longest the dispatcher goes without looking at the queue, in seconds (default 5).
+    #[arg(long, global = true, env = "HERALD_POLL_SECS")]
+    poll_secs: Option<u64>,
+    /// How long a claim holds a delivery between heartbeats, in seconds (default 15).
+    #[arg(long, global = true, env = "HERALD_LEASE_SECS")]
+    lease_secs: Option<u64>,
+    /// On shutdown, how long the deliveries in hand may take to finish their step, in seconds (default 30).
+    #[arg(long, global = true, env = "HERALD_SHUTDOWN_GRACE_SECS")]
+    shutdown_grace_secs: Option<u64>,
 }
 
 /// The TOML file's shape: the same settings as the flags, plus the secrets no flag takes
@@ -208,6 +229,13 @@ struct FileConfig {
     sandbox_processing_delay_ms: Option<u64>,
     media_domain_verified: Option<bool>,
     master_keys_file: Option<PathBuf>,
+    concurrency: Option<usize>,
+    claim_size: Option<usize>,
+    per_account: Option<usize>,
+    pool_size: Option<u32>,
+    poll_secs: Option<u64>,
+    lease_secs: Option<u64>,
+    shutdown_grace_secs: Option<u64>,
 }
 
 /// A secret from the environment: `NAME`, or the file `NAME_FILE` names (never both).
@@ -344,6 +372,20 @@ fn resolve(o: Opts, matches: &ArgMatches) -> anyhow::Result<Settings> {
     if let Some(v) = o.media_domain_verified.or(file.media_domain_verified) {
         s.media_domain_verified = v;
     }
+    let concurrency = o.concurrency.or(file.concurrency);
+    s.concurrency = within("concurrency", concurrency, 1, 1024)?.unwrap_or(s.concurrency);
+    let claim_size = o.claim_size.or(file.claim_size);
+    s.claim_size = within("claim-size", claim_size, 1, 1000)?.unwrap_or(s.claim_size);
+    let per_account = o.per_account.or(file.per_account);
+    s.per_account = within("per-account", per_account, 1, 64)?.unwrap_or(s.per_account);
+    s.pool_size = within("pool-size", o.pool_size.or(file.pool_size), 1, 500)?;
+    let poll = within("poll-secs", o.poll_secs.or(file.poll_secs), 1, 3600)?;
+    s.poll = poll.map_or(s.poll, Duration::from_secs);
+    let lease = within("lease-secs", o.lease_secs.or(file.lease_secs), 5, 600)?;
+    s.lease = lease.map_or(s.lease, Duration::from_secs);
+    let grace = o.shutdown_grace_secs.or(file.shutdown_grace_secs);
+    let grace = within("shutdown-grace-secs", grace, 0, 600)?;
+    s.shutdown_grace = grace.map_or(s.shutdown_grace, Duration::from_secs);
     s.keys = match (
         std::env::var("HERALD_MASTER_KEYS").ok(),
         o.master_keys_file.or(file.master_keys_file),
@@ -355,6 +397,19 @@ fn resolve(o: Opts, matches: &ArgMatches) -> anyhow::Result<Settings> {
     };
     s.apps = herald::apps::resolve(matches, file_apps)?;
     Ok(s)
+}
+
+/// `value` if it lies between `lo` and `hi`; otherwise the one line that says so.
+fn within<T: PartialOrd + std::fmt::Display + Copy>(
+    flag: &str,
+    value: Option<T>,
+    lo: T,
+    hi: T,
+) -> anyhow::Result<Option<T>> {
+    match value {
+        Some(v) if v < lo || v > hi => bail!("--{flag} must be between {lo} and {hi}, not {v}"),
+        v => Ok(v),
+    }
 }
 
 async fn shutdown_signal() {

@@ -136,7 +136,7 @@ async fn run(backend: Backend, roles: &[Role], plan: &Plan) {
 
 /// Adds `count` Pages to the sandbox's person, connects Facebook with all of them ticked, and
 /// makes each a profile; returns profile id → Page id.
-async fn page_profiles(app: &TestApp, count: usize) -> BTreeMap<String, String> {
+pub(crate) async fn page_profiles(app: &TestApp, count: usize) -> BTreeMap<String, String> {
     let seeded = control(app, "_sandbox/facebook/pages", json!({ "count": count })).await;
     let (s, page) = app.connect_facebook(&[]).await;
     assert_eq!(s, StatusCode::OK, "{page}");
@@ -171,7 +171,7 @@ async fn page_profiles(app: &TestApp, count: usize) -> BTreeMap<String, String> 
 }
 
 /// Posts to the sandbox's control API and returns its answer, which must be a success.
-async fn control(app: &TestApp, path: &str, body: Value) -> Value {
+pub(crate) async fn control(app: &TestApp, path: &str, body: Value) -> Value {
     let r = reqwest::Client::new()
         .post(app.sandbox_base.join(path).unwrap())
         .json(&body)
@@ -184,7 +184,7 @@ async fn control(app: &TestApp, path: &str, body: Value) -> Value {
 
 /// Schedules posts with unique texts, up to [`PAGES_PER_POST`] Pages each, `deliveries` in all,
 /// every one due at the same instant; returns that instant.
-async fn schedule(
+pub(crate) async fn schedule(
     app: &TestApp,
     pages: &BTreeMap<String, String>,
     deliveries: usize,
@@ -263,7 +263,7 @@ async fn kill_while_in_flight(fleet: &mut Fleet, plan: &Plan) -> usize {
 
 /// Polls the sandbox's fault report until `ready` holds (true), or every delivery has settled
 /// (false).
-async fn wait_until(app: &TestApp, ready: impl Fn(&Value) -> bool) -> bool {
+pub(crate) async fn wait_until(app: &TestApp, ready: impl Fn(&Value) -> bool) -> bool {
     let mut settled_checked = Instant::now();
     loop {
         if ready(&app.sandbox_json("_sandbox/faults").await) {
@@ -280,19 +280,24 @@ async fn wait_until(app: &TestApp, ready: impl Fn(&Value) -> bool) -> bool {
 }
 
 /// How many deliveries are still on their way.
-async fn moving(app: &TestApp) -> i64 {
+pub(crate) async fn moving(app: &TestApp) -> i64 {
     app.count("SELECT COUNT(*) FROM deliveries WHERE status IN ('scheduled','publishing','processing','retry_wait')")
         .await
 }
 
 #[derive(Default)]
-struct Report {
-    published: usize,
-    failed: usize,
+pub(crate) struct Report {
+    pub(crate) published: usize,
+    pub(crate) failed: usize,
 }
 
 /// Checks every delivery of the run against the sandbox's publications.
-async fn verify(app: &TestApp, pages: &BTreeMap<String, String>, run_id: &str, due: Timestamp) -> Report {
+pub(crate) async fn verify(
+    app: &TestApp,
+    pages: &BTreeMap<String, String>,
+    run_id: &str,
+    due: Timestamp,
+) -> Report {
     let publications = app.sandbox_json("_sandbox/publications").await;
     // Every publication of a post's text on a Page, whatever its kind, link or photos: a second
     // copy of another shape is still a second copy.

@@ -36,6 +36,8 @@ pub struct Fleet {
     pub app: TestApp,
     processes: Vec<Process>,
     db_url: String,
+    /// Flags every process is started with, beyond the fleet's own.
+    flags: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -50,6 +52,16 @@ impl Fleet {
     /// Starts the sandbox, then one process per role (the first must be [`Role::Serve`]), each
     /// logging to `herald-{i}.log` in the data directory.
     pub async fn start(backend: Backend, sandbox: SandboxConfig, roles: &[Role]) -> Self {
+        Self::start_with(backend, sandbox, roles, &[]).await
+    }
+
+    /// As [`Fleet::start`], every process also given `flags` (`--concurrency 4`, say).
+    pub async fn start_with(
+        backend: Backend,
+        sandbox: SandboxConfig,
+        roles: &[Role],
+        flags: &[&str],
+    ) -> Self {
         assert_eq!(
             roles.first(),
             Some(&Role::Serve),
@@ -108,6 +120,7 @@ impl Fleet {
                 sandbox_task: Some(sandbox_task),
             },
             processes,
+            flags: flags.iter().map(|f| (*f).to_owned()).collect(),
         };
         // The first start writes the data directory's keyring, which the others then read.
         for i in 0..roles.len() {
@@ -126,6 +139,31 @@ impl Fleet {
         if let Some(mut child) = self.processes[i].child.take() {
             child.kill().expect("SIGKILL");
             child.wait().unwrap();
+        }
+    }
+
+    /// Interrupts process `i` as Ctrl-C does (SIGINT) and waits for it to exit by itself (a
+    /// minute at most); returns how it exited.
+    pub async fn interrupt(&mut self, i: usize) -> std::process::ExitStatus {
+        let mut child = self.processes[i].child.take().expect("process {i} runs");
+        let sent = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGINT was sent");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "process {i} did not exit within a minute of SIGINT: {}",
+                    self.log(i)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -204,7 +242,8 @@ impl Fleet {
                 cmd.arg(format!("--{l}-{word}-base")).arg(host(h));
             }
         }
-        cmd.arg("--data-dir")
+        cmd.args(&self.flags)
+            .arg("--data-dir")
             .arg(dir)
             .env("HERALD_DATABASE_URL", &self.db_url)
             .stdout(Stdio::null())

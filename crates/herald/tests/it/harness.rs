@@ -295,6 +295,7 @@ impl TestApp {
     pub async fn start_worker(&self) -> RunningApp {
         let mut settings = self.settings.clone();
         settings.run_api = false;
+        settings.run_dispatcher = true;
         settings.listen = "127.0.0.1:0".parse().unwrap();
         settings.public_url = self.base.clone();
         herald::start(settings).await.expect("the worker starts")

@@ -1,0 +1,204 @@
+//! The dispatch pipeline: claims due deliveries as slots free up (never waiting for the slowest of
+//! a batch), works each in a task of its own behind the platform account's gate, pauses while the
+//! database is unreachable, and on shutdown stops claiming, lets the steps in flight finish up to
+//! a deadline and hands the rest back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald_store::Claimed;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::Dispatcher;
+
+/// The longest the dispatcher waits before asking an unreachable database again.
+const MAX_PAUSE: Duration = Duration::from_secs(5);
+
+/// What the loop does next.
+enum Next {
+    /// Claim as many as there are free slots.
+    Claim,
+    /// Nothing is due now (the last claim came back short): wait for the next due time, a
+    /// wake-up or the backstop, reaping finished tasks meanwhile.
+    Wait,
+    /// The database did not answer: wait this long before claiming again.
+    Pause(Duration),
+}
+
+impl Dispatcher {
+    /// Runs until `shutdown` resolves, then stops claiming, lets the deliveries in hand finish
+    /// their current step (for up to the shutdown grace) and hands the rest back.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        tracing::info!(
+            owner = %self.owner,
+            concurrency = self.settings.concurrency,
+            claim_size = self.settings.claim_size,
+            per_account = self.settings.per_account,
+            "dispatcher started"
+        );
+        let listener = self.listen_for_wakes();
+        let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut working = JoinSet::new();
+        let mut next = Next::Claim;
+        let mut pause = Duration::from_millis(250);
+        loop {
+            let seen = self.clock.moves();
+            if matches!(next, Next::Claim) {
+                next = match self.claim_into(&slots, &mut working).await {
+                    Ok(true) => Next::Claim,
+                    Ok(false) => Next::Wait,
+                    Err(()) => Next::Pause(pause),
+                };
+                if matches!(next, Next::Pause(_)) {
+                    pause = (pause * 2).min(MAX_PAUSE);
+                } else {
+                    pause = Duration::from_millis(250);
+                }
+            }
+            let full = slots.available_permits() == 0;
+            let wait = match next {
+                Next::Claim if !full => continue,
+                Next::Claim => None,
+                Next::Wait => Some(self.until_next_due().await),
+                Next::Pause(d) => Some(d),
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                // A slot freed: claim again unless nothing was due (a finished task that made
+                // something due soon, a retry, is found by the timer).
+                Some(_) = working.join_next(), if !working.is_empty() => {
+                    if matches!(next, Next::Claim) {
+                        continue;
+                    }
+                    while working.try_join_next().is_some() {}
+                    if matches!(next, Next::Wait) {
+                        // Still nothing to claim: keep waiting, but look again at the due time.
+                        continue;
+                    }
+                }
+                () = sleep_for(wait) => next = Next::Claim,
+                () = self.wake.notified() => next = Next::Claim,
+                () = self.clock.moved_since(seen) => next = Next::Claim,
+            }
+        }
+        self.wind_down(working).await;
+        if let Some(l) = listener {
+            l.abort();
+        }
+        tracing::info!("dispatcher stopped");
+    }
+
+    /// Claims up to as many deliveries as there are free slots (at most a claim's size) and
+    /// starts a task for each; `Ok(true)` when it got all it asked for or no slot was free (more
+    /// may be due), `Ok(false)` when it got fewer (nothing more is due now), `Err` when the
+    /// database failed (logged).
+    async fn claim_into(&self, slots: &Arc<Semaphore>, working: &mut JoinSet<()>) -> Result<bool, ()> {
+        let free = slots.available_permits().min(self.settings.claim_size.max(1));
+        let Some(mut permits) = u32::try_from(free)
+            .ok()
+            .filter(|n| *n > 0)
+            .and_then(|n| Arc::clone(slots).try_acquire_many_owned(n).ok())
+        else {
+            return Ok(true);
+        };
+        let lease_until = self.lease_until(self.settings.lease);
+        let claimed = match self
+            .store
+            .claim_due(&self.owner, lease_until, i64::try_from(free).unwrap_or(1))
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "claiming due deliveries failed; the dispatcher pauses until the database answers");
+                return Err(());
+            }
+        };
+        let got = claimed.len();
+        for c in claimed {
+            let slot = permits.split(1).expect("one permit per claimed delivery");
+            let me = self.clone();
+            working.spawn(async move { me.work(c, slot).await });
+        }
+        Ok(got == free)
+    }
+
+    /// Works one claimed delivery once its platform account has room, holding its slot until done.
+    async fn work(self, c: Claimed, _slot: OwnedSemaphorePermit) {
+        let gate = self.accounts.gate(c.profile);
+        let _turn = tokio::select! {
+            biased;
+            turn = gate.turn() => turn,
+            e = self.keep(&c) => {
+                tracing::warn!(delivery = %c.id, error = %e, "lost the claim while waiting for the account's turn");
+                return;
+            }
+            () = self.stopping.stopped() => {
+                self.hand_back(&c).await;
+                return;
+            }
+        };
+        self.process(c).await;
+    }
+
+    /// Hands a delivery back at shutdown, before its next platform call: claimable at once.
+    pub(crate) async fn hand_back(&self, c: &Claimed) {
+        match self.store.release(c).await {
+            Ok(()) => tracing::info!(delivery = %c.id, "handed back at shutdown"),
+            Err(e) => {
+                tracing::warn!(delivery = %c.id, error = %e, "could not hand back at shutdown; taken over when its lease lapses")
+            }
+        }
+    }
+
+    /// Stops claiming and gives the deliveries in hand the shutdown grace to finish their step;
+    /// what is still running then is abandoned, its lease left to lapse.
+    async fn wind_down(&self, mut working: JoinSet<()>) {
+        self.stopping.stop();
+        if working.is_empty() {
+            return;
+        }
+        tracing::info!(
+            deliveries = working.len(),
+            grace_secs = self.settings.shutdown_grace.as_secs(),
+            "stopping: letting the deliveries in hand finish their current step"
+        );
+        let drained = tokio::time::timeout(self.settings.shutdown_grace, async {
+            while working.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                deliveries = working.len(),
+                "the shutdown grace ran out: these deliveries are taken over when their leases lapse"
+            );
+            working.abort_all();
+            while working.join_next().await.is_some() {}
+        }
+    }
+
+    /// How long to sleep before the next delivery falls due (at most the backstop).
+    async fn until_next_due(&self) -> Duration {
+        match self.store.next_due_at().await {
+            Ok(Some(at)) => {
+                let now = self.clock.now().as_microsecond();
+                Duration::from_micros(u64::try_from(at.saturating_sub(now)).unwrap_or(0))
+                    .min(self.settings.backstop)
+            }
+            Ok(None) => self.settings.backstop,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the next due time failed");
+                self.settings.backstop.min(MAX_PAUSE)
+            }
+        }
+    }
+}
+
+/// Sleeps for `d`, or forever when there is nothing to wait for.
+async fn sleep_for(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
