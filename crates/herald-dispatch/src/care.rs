@@ -13,6 +13,7 @@ use jiff::SignedDuration;
 use secrecy::ExposeSecret;
 
 use crate::Dispatcher;
+use crate::metrics::Renewal;
 
 /// How often the profiles are looked at (and whenever the clock moves).
 const TEND_EVERY: Duration = Duration::from_secs(60);
@@ -133,6 +134,7 @@ impl Dispatcher {
                 match saved {
                     Ok(()) => {
                         tracing::info!(profile = %p.profile, "access token refreshed");
+                        crate::metrics::refreshed(login, Renewal::Renewed);
                         self.audit(&p, "profile.refreshed", "").await;
                         // A refresh token that rotates would leave the grant and the profiles
                         // sharing it with one that no longer works: they get the new pair too.
@@ -187,10 +189,12 @@ impl Dispatcher {
                     _ => ReconnectReason::RevokedOnPlatform,
                 };
                 tracing::warn!(profile = %p.profile, error = %e, "the platform refused to renew the token");
+                crate::metrics::refreshed(login, Renewal::Refused);
                 self.hold(p, reason).await
             }
             Err(e) => {
                 tracing::warn!(profile = %p.profile, error = %e, "token refresh failed; trying again later");
+                crate::metrics::refreshed(login, Renewal::Failed);
                 self.store
                     .defer_refresh(p, &self.owner, self.lease_until(REFRESH_RETRY))
                     .await

@@ -8,6 +8,7 @@
 mod care;
 mod gates;
 mod lease;
+pub mod metrics;
 mod notify;
 mod pipeline;
 mod process;

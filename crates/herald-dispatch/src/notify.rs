@@ -99,6 +99,7 @@ impl Dispatcher {
         message: &str,
     ) -> Result<(), StoreError> {
         let row = self.store.get_profile(ws, profile).await?;
+        crate::metrics::reconnect_requested(row.platform, reason);
         let p = ProfileDue {
             workspace: ws,
             profile,

@@ -59,6 +59,9 @@ enum Stop {
 
 impl Dispatcher {
     pub(crate) async fn process(&self, c: Claimed) {
+        if c.taken_over {
+            crate::metrics::lease_taken_over();
+        }
         let result = self.attempt(&c).await;
         let outcome = match result {
             Ok(()) => return,
@@ -338,6 +341,8 @@ impl Dispatcher {
             // no longer allows (a privacy level it stopped offering) is refused, by rule.
             let found = rules::check(platform, &draft);
             if let Some(v) = found.iter().find(|v| v.rule == "quota.exhausted") {
+                crate::metrics::rate_limited(platform, QUOTA_RECHECK.unsigned_abs());
+                crate::metrics::retried(platform, "rate_limited");
                 return Err(Ok(Stop::Retry(
                     self.clock.now() + QUOTA_RECHECK,
                     "rate_limited",
@@ -530,9 +535,15 @@ impl Dispatcher {
                         .map_err(Err)?;
                     return Ok(());
                 }
-                Ok(Step::Published(p)) => return self.published(c, &p, None).await.map_err(Err),
+                Ok(Step::Published(p)) => {
+                    self.published(c, &p, None).await.map_err(Err)?;
+                    self.measured(c, platform, since);
+                    return Ok(());
+                }
                 Ok(Step::PublishedWithNote(p, note)) => {
-                    return self.published(c, &p, Some(&note)).await.map_err(Err);
+                    self.published(c, &p, Some(&note)).await.map_err(Err)?;
+                    self.measured(c, platform, since);
+                    return Ok(());
                 }
                 Ok(Step::Ambiguous(found)) => {
                     let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
@@ -578,6 +589,13 @@ impl Dispatcher {
             CONTINUING,
             "Publishing goes on a piece at a time (a long upload); the next piece follows at once.".into(),
         )))
+    }
+
+    /// Counts a publication in the metrics: how late it went out after `since` (when it fell
+    /// due, or the person said publish now) and how long since this process claimed it.
+    fn measured(&self, c: &Claimed, platform: herald_domain::platform::Platform, since: jiff::Timestamp) {
+        let lateness = self.clock.now().duration_since(since).unsigned_abs();
+        crate::metrics::published(platform, lateness, c.claimed_at.elapsed());
     }
 
     /// Records the post as published, with what the person should know about it (a note rides
@@ -666,6 +684,7 @@ impl Dispatcher {
         };
         if expires_at <= now && profile.login.renews_with_refresh_token() {
             // The token care renews it (an expired access token too, for such logins).
+            crate::metrics::retried(profile.platform, "token_expired");
             return Err(Ok(Stop::Retry(
                 now + SignedDuration::from_secs(30),
                 "token_expired",
@@ -731,17 +750,23 @@ impl Dispatcher {
                     Some(u) => (*u).max(now + SignedDuration::from_secs(1)),
                     None => now + wait,
                 };
+                let waited = reset_at.duration_since(now).unsigned_abs();
+                crate::metrics::rate_limited(platform, waited);
+                crate::metrics::retried(platform, "rate_limited");
                 Stop::Retry(
                     reset_at,
                     "rate_limited",
                     format!("{name} asked Herald to wait; it will retry at {reset_at}."),
                 )
             }
-            PlatformError::Transient { .. } if retry_until.is_some() => Stop::Retry(
-                retry_until.unwrap_or(now),
-                "transient",
-                format!("{message}; Herald will retry at {}.", retry_until.unwrap_or(now)),
-            ),
+            PlatformError::Transient { .. } if retry_until.is_some() => {
+                crate::metrics::retried(platform, "transient");
+                Stop::Retry(
+                    retry_until.unwrap_or(now),
+                    "transient",
+                    format!("{message}; Herald will retry at {}.", retry_until.unwrap_or(now)),
+                )
+            }
             // Part of the post is out (a thread's first parts, an uploaded video) and the rest
             // cannot follow: never "nothing published".
             PlatformError::ContentRejected { message: why }

@@ -1,6 +1,6 @@
-//! What a fault harness asks the sandbox: how many times each piece of content was published (by
-//! a fingerprint of what was sent, so "exactly one" can be checked without Herald's word), and
-//! many accounts to publish to.
+//! What a fault harness or a benchmark asks the sandbox: how many times each piece of content was
+//! published and when (by a fingerprint of what was sent, so "exactly one" and "not early" can be
+//! checked without Herald's word), and many accounts to publish to.
 
 use std::collections::BTreeMap;
 
@@ -116,18 +116,77 @@ pub(crate) async fn publications(State(sb): State<Sandbox>) -> Json<serde_json::
 #[serde(deny_unknown_fields)]
 pub(crate) struct Seed {
     count: usize,
+    /// One token per Page, chosen by the caller: the Pages come granted to the Facebook app, each
+    /// with its token (see [`crate::facebook::World::seed_granted_pages`]).
+    #[serde(default)]
+    tokens: Vec<String>,
+}
+
+/// The shortest and longest token a caller may choose.
+const TOKEN_LENGTH: std::ops::RangeInclusive<usize> = 20..=256;
+
+fn unprocessable(code: &str, message: String) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+/// What is wrong with the tokens a caller chose, if anything: one per Page, URL-safe, of a
+/// plausible length, each new.
+fn bad_tokens(s: &Seed, issued: impl Fn(&str) -> bool) -> Option<String> {
+    if s.tokens.len() != s.count {
+        return Some(format!(
+            "`tokens` must hold one token per Page: {} for a `count` of {}",
+            s.tokens.len(),
+            s.count
+        ));
+    }
+    let plausible = |t: &str| {
+        TOKEN_LENGTH.contains(&t.len())
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if let Some(i) = s.tokens.iter().position(|t| !plausible(t)) {
+        return Some(format!(
+            "token {i} must be {} to {} letters, digits, `-` or `_`",
+            TOKEN_LENGTH.start(),
+            TOKEN_LENGTH.end()
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(i) = s
+        .tokens
+        .iter()
+        .position(|t| !seen.insert(t.as_str()) || issued(t.as_str()))
+    {
+        return Some(format!("token {i} is already in use"));
+    }
+    None
 }
 
 /// `POST /_sandbox/facebook/pages {"count": N}`: N more Pages administered by the sandbox's person,
-/// for a harness to publish to many accounts at once.
+/// for a harness to publish to many accounts at once. With `"tokens": [...]`, one per Page, the
+/// Pages come granted to the Facebook app with the permissions publishing needs, each with its
+/// token as its Page token, for a benchmark that writes the tokens into Herald's database itself.
+/// The answer is the new Pages' ids, in the order of the tokens.
 pub(crate) async fn seed_pages(State(sb): State<Sandbox>, Json(s): Json<Seed>) -> Response {
     if s.count == 0 || s.count > MAX_SEEDED_PAGES {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({"error": {"code": "invalid_count", "message": format!("`count` must be between 1 and {MAX_SEEDED_PAGES}")}})),
-        )
-            .into_response();
+        return unprocessable(
+            "invalid_count",
+            format!("`count` must be between 1 and {MAX_SEEDED_PAGES}"),
+        );
     }
-    let ids = sb.facebook().seed_pages(s.count);
+    let ids = if s.tokens.is_empty() {
+        sb.facebook().seed_pages(s.count)
+    } else {
+        let (client, now) = (sb.config().facebook_app.client_id, sb.clock().now());
+        let mut w = sb.facebook();
+        if let Some(message) = bad_tokens(&s, |t| w.tokens.contains_key(t)) {
+            return unprocessable("invalid_tokens", message);
+        }
+        w.seed_granted_pages(&client, s.tokens, now)
+    };
     Json(json!({ "data": ids.iter().map(ToString::to_string).collect::<Vec<_>>() })).into_response()
 }

@@ -102,6 +102,15 @@ impl Limits {
             false => documented.saturating_mul(self.scale),
         }
     }
+
+    /// A share of a documented allowance, in percent, as it applies now: scaled down with the
+    /// quotas, none when they are off (the usage headers then never tell a client to slow down).
+    pub fn usage(self, percent: usize) -> usize {
+        match self.off {
+            true => 0,
+            false => percent / self.scale.max(1) as usize,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -134,7 +134,7 @@ impl Meter {
     }
 
     /// Adds `X-Business-Use-Case-Usage` for `object` (its share of calls in the last hour) and, on
-    /// Facebook's host, `X-App-Usage`.
+    /// Facebook's host, `X-App-Usage`, each share as `limits` scale it.
     pub fn headers(
         &self,
         res: &mut Response,
@@ -142,6 +142,7 @@ impl Meter {
         object: &str,
         now: Timestamp,
         regain_minutes: i64,
+        limits: crate::Limits,
     ) {
         let hour_ago = now - SignedDuration::from_hours(1);
         let recent =
@@ -150,7 +151,9 @@ impl Meter {
         let count = if regain_minutes > 0 {
             100
         } else {
-            recent(&|c| c.object.as_deref() == Some(object)).min(100)
+            limits
+                .usage(recent(&|c| c.object.as_deref() == Some(object)))
+                .min(100)
         };
         let usage = json!({ object: [{
             "type": use_case, "call_count": count, "total_cputime": count / 4, "total_time": count / 4,
@@ -161,7 +164,9 @@ impl Meter {
         }
         if use_case == UseCase::Pages {
             // Percent of the app's hourly allowance: 200 calls per user per hour, one user here.
-            let app = (recent(&|c| c.use_case == UseCase::Pages) / 2).min(100);
+            let app = limits
+                .usage(recent(&|c| c.use_case == UseCase::Pages) / 2)
+                .min(100);
             let usage = json!({"call_count": app, "total_cputime": app / 4, "total_time": app / 4});
             if let Ok(v) = usage.to_string().parse() {
                 res.headers_mut().insert("x-app-usage", v);

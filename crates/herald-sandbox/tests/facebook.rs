@@ -647,6 +647,62 @@ async fn every_page_call_carries_usage_headers_and_a_fault_throttles_the_page_wi
 }
 
 #[tokio::test]
+async fn usage_headers_follow_the_quotas_scaled_or_off() {
+    let fb = start().await;
+    let user = fb.user_token(PUBLISH, &[BAKERY]).await;
+    let page = fb.page_token(&user, BAKERY).await;
+    // (app, Page) usage after each of 300 calls: one point a call to the Page, one per two calls
+    // to the app, at most 100.
+    let usage = |r: &reqwest::Response| {
+        let read =
+            |name: &str| -> Value { serde_json::from_str(r.headers()[name].to_str().unwrap()).unwrap() };
+        (
+            read("x-app-usage")["call_count"].as_u64().unwrap(),
+            read("x-business-use-case-usage")[BAKERY][0]["call_count"]
+                .as_u64()
+                .unwrap(),
+        )
+    };
+    let mut last = (0, 0);
+    for _ in 0..300 {
+        let r = fb
+            .http
+            .get(format!("{}/graph.facebook.com/v24.0/{BAKERY}?fields=id", fb.base))
+            .bearer_auth(&page)
+            .send()
+            .await
+            .unwrap();
+        last = usage(&r);
+    }
+    assert_eq!(
+        last,
+        (100, 100),
+        "as documented, the calls use the whole allowance"
+    );
+    for (limits, expected) in [
+        (serde_json::json!({"scale": 10}), (15, 30)),
+        (serde_json::json!({"off": true}), (0, 0)),
+    ] {
+        let r = fb
+            .http
+            .post(format!("{}/_sandbox/limits", fb.base))
+            .json(&limits)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = fb
+            .http
+            .get(format!("{}/graph.facebook.com/v24.0/{BAKERY}?fields=id", fb.base))
+            .bearer_auth(&page)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(usage(&r), expected, "{limits}");
+    }
+}
+
+#[tokio::test]
 async fn page_videos_and_video_stories_refuse_what_is_not_a_video_a_missing_url_and_the_wrong_token() {
     let fb = start().await;
     let user = fb.user_token(PUBLISH, &[BAKERY]).await;
@@ -868,6 +924,83 @@ async fn the_control_api_shows_token_fingerprints_and_never_a_token() {
             "the token's fingerprint is listed"
         );
     }
+}
+
+#[tokio::test]
+async fn pages_seeded_with_chosen_tokens_publish_with_them_and_bad_tokens_are_refused() {
+    let fb = start().await;
+    let seed = |body: Value| {
+        let r = fb
+            .http
+            .post(format!("{}/_sandbox/facebook/pages", fb.base))
+            .json(&body)
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let tokens = ["EAAbench-a-chosen-page-token-1", "EAAbench-a-chosen-page-token-2"];
+    let (s, seeded) = seed(json!({"count": 2, "tokens": tokens})).await;
+    assert_eq!(s, 200, "{seeded}");
+    let pages: Vec<String> = seeded["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(pages.len(), 2);
+    for (page, token) in pages.iter().zip(tokens) {
+        let (s, post) = fb
+            .post(&format!("{page}/feed"), token, &[("message", "seeded")])
+            .await;
+        assert_eq!(s, 200, "{post}");
+    }
+    let (_, e) = fb
+        .post(
+            &format!("{}/feed", pages[1]),
+            tokens[0],
+            &[("message", "elsewhere")],
+        )
+        .await;
+    assert_eq!(graph_error(&e).0, 200, "a token publishes on its own Page only");
+    for (body, why) in [
+        (
+            json!({"count": 2, "tokens": ["EAAbench-only-one-token-given"]}),
+            "one token per Page",
+        ),
+        (json!({"count": 1, "tokens": ["short"]}), "a plausible token"),
+        (
+            json!({"count": 1, "tokens": ["EAAbench with spaces in it!!"]}),
+            "URL-safe",
+        ),
+        (json!({"count": 1, "tokens": [tokens[0]]}), "a token in use"),
+        (
+            json!({"count": 2, "tokens": ["EAAbench-twice-the-same-token", "EAAbench-twice-the-same-token"]}),
+            "the same token twice",
+        ),
+    ] {
+        let (s, e) = seed(body).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (422, Some("invalid_tokens")),
+            "{why}: {e}"
+        );
+    }
+    let all: Value = fb
+        .http
+        .get(format!("{}/_sandbox/facebook", fb.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        all["pages"].as_array().unwrap().len(),
+        4,
+        "the two seeded Pages beside the sandbox's own, nothing added by a refusal"
+    );
 }
 
 /// A listener that counts the connections made to it and never answers.

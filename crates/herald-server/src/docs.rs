@@ -1,25 +1,44 @@
 //! Health and readiness, the OpenAPI document built from the route table, and the API reference page.
 
-use axum::extract::State;
+use std::time::Duration;
+
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
+use crate::error::ApiError;
+use crate::metrics::Ops;
 
-pub(crate) fn healthz() -> MethodRouter<AppState> {
+/// How long the database has to answer a readiness check: a load balancer asks often, and a
+/// database that takes longer is as good as gone for the requests it would send.
+const READY_WITHIN: Duration = Duration::from_secs(2);
+
+pub(crate) fn healthz<S: Clone + Send + Sync + 'static>() -> MethodRouter<S> {
     get(|| async { axum::Json(json!({"status": "ok"})) })
 }
 
-pub(crate) fn readyz() -> MethodRouter<AppState> {
-    get(|State(state): State<AppState>| async move {
-        if state.store.db().ping().await {
-            (StatusCode::OK, axum::Json(json!({"status": "ready"})))
+/// Ready while the database answers: 503, in the API's error shape, while it does not.
+pub(crate) fn readyz<S>() -> MethodRouter<S>
+where
+    Ops: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    get(|State(ops): State<Ops>| async move {
+        if ops.store.ping(READY_WITHIN).await {
+            axum::Json(json!({"status": "ready"})).into_response()
         } else {
-            (
+            ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "database unavailable"})),
+                "database_unavailable",
+                format!(
+                    "the database did not answer within {} seconds",
+                    READY_WITHIN.as_secs()
+                ),
             )
+            .into_response()
         }
     })
 }

@@ -1,6 +1,6 @@
 //! Herald's HTTP API: accounts and sessions, connections (OAuth), profiles, media, posts, signed media
-//! URLs, health, and the OpenAPI document. Every workspace route checks membership first and answers 404
-//! for anything outside the caller's workspace.
+//! URLs, health, readiness and metrics, and the OpenAPI document. Every workspace route checks
+//! membership first and answers 404 for anything outside the caller's workspace.
 
 mod access;
 mod accounts;
@@ -27,6 +27,7 @@ mod janitor;
 mod json;
 mod media;
 mod members;
+mod metrics;
 mod notifications;
 mod pages;
 mod password;
@@ -64,6 +65,7 @@ use tokio::sync::Notify;
 use access::{ACCOUNT, ADMIN, ANYONE, EDITOR, INSTANCE_ADMIN, OWNER, VIEWER};
 use url::Url;
 
+pub use self::metrics::{Metrics, Scrapers};
 pub use auth::new_setup_code;
 pub use choices::ChoiceCache;
 pub use client::TrustedProxies;
@@ -145,6 +147,9 @@ pub struct AppState {
     pub hashing: Hashing,
     /// The platforms' lists (boards, sections) the composer read lately.
     pub choices: ChoiceCache,
+    /// The process's metrics (`/metrics`), where the binary installed a recorder; `None` answers
+    /// `/metrics` with 404 and times no request.
+    pub metrics: Option<Metrics>,
 }
 
 /// One documented operation of the API.
@@ -224,7 +229,20 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Vec<Op>)> {
         (
             "/readyz",
             docs::readyz(),
-            vec![op("get", ANYONE, "Readiness: the database answers")],
+            vec![op(
+                "get",
+                ANYONE,
+                "Readiness: the database answers within 2 seconds (503 `database_unavailable` while it does not)",
+            )],
+        ),
+        (
+            "/metrics",
+            metrics::route(),
+            vec![op(
+                "get",
+                ANYONE,
+                "Prometheus metrics of this process and of the queue: open where Herald is reachable from this machine only, otherwise to a scraper sending HERALD_METRICS_TOKEN as a bearer token (401 without it; 404 `metrics_off` where no token is set)",
+            )],
         ),
         (
             "/api/v1/openapi.json",
@@ -1319,6 +1337,7 @@ pub fn router(state: AppState, beside: Option<Router>) -> Router {
     let policy = security::Policy {
         https: state.config.public_url.scheme() == "https",
     };
+    let timed = state.metrics.is_some();
     let mut r = Router::new();
     for (path, method_router, ops) in routes() {
         let needs: access::Needs = ops
@@ -1339,9 +1358,30 @@ pub fn router(state: AppState, beside: Option<Router>) -> Router {
     if let Some(other) = beside {
         r = r.merge(other);
     }
-    r.layer(axum::middleware::from_fn(auth::csrf_guard))
+    let r = r
+        .layer(axum::middleware::from_fn(auth::csrf_guard))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::internal(&"a handler panicked"))
         }))
-        .layer(axum::middleware::from_fn_with_state(policy, security::headers))
+        .layer(axum::middleware::from_fn_with_state(policy, security::headers));
+    metrics::timed(r, timed)
+}
+
+/// What a process that serves no API (`herald worker`) answers on a listener of its own: its
+/// health, its readiness and its metrics, behind the same security headers and request timing.
+pub fn ops_router(store: Store, exported: Option<Metrics>) -> Router {
+    let timed = exported.is_some();
+    let r: Router = Router::new()
+        .route("/healthz", docs::healthz())
+        .route("/readyz", docs::readyz())
+        .route("/metrics", metrics::route())
+        .with_state(metrics::Ops {
+            store,
+            metrics: exported,
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            security::Policy { https: false },
+            security::headers,
+        ));
+    metrics::timed(r, timed)
 }

@@ -49,6 +49,10 @@ pub struct Claimed {
     pub may_be_live: bool,
     /// The worker holding the lease: every write names it, with the fence.
     pub owner: String,
+    /// When this process claimed it (publishing's latency counts from here).
+    pub claimed_at: std::time::Instant,
+    /// The claim took it over from a worker whose lease had lapsed.
+    pub taken_over: bool,
 }
 
 /// The state a fenced write moves a delivery to.
@@ -95,6 +99,7 @@ type ClaimTuple = (
     i64,
     Option<i64>,
     i64,
+    i64,
 );
 /// A `delivery_events` row as read: delivery, at, from, to, attempt, outcome, detail.
 pub(crate) type EventTuple = (String, i64, Option<String>, String, i64, String, Option<String>);
@@ -122,7 +127,13 @@ fn held(fence: u8, owner: u8, now: u8) -> String {
     format!("fence = ${fence} AND lease_owner = ${owner} AND lease_until > ${now} AND status = 'publishing'")
 }
 
-const CLAIM_FILTER: &str = "((status IN ('scheduled', 'retry_wait', 'processing') AND due_at <= $3) OR (status = 'publishing' AND lease_until < $3))";
+/// What a claim takes at the instant held by parameter `$now`: due deliveries, and ones whose
+/// lease lapsed.
+pub(crate) fn claimable(now: u8) -> String {
+    format!(
+        "((status IN ('scheduled', 'retry_wait', 'processing') AND due_at <= ${now}) OR (status = 'publishing' AND lease_until < ${now}))"
+    )
+}
 
 impl Store {
     /// Claims up to `limit` due deliveries (and ones whose lease lapsed) for `owner` until `lease_until`.
@@ -132,16 +143,33 @@ impl Store {
             crate::Backend::Sqlite => "",
             crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
+        let filter = claimable(3);
+        // SET reads the row as it was: a claim of a delivery still `publishing` is a takeover.
         let sql = format!(
-            "UPDATE deliveries SET status = 'publishing', lease_owner = $1, lease_until = $2, fence = fence + 1, updated_at = $3
-             WHERE id IN (SELECT id FROM deliveries WHERE {CLAIM_FILTER} ORDER BY due_at LIMIT $4{lock})
-             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from, may_be_live"
+            "UPDATE deliveries SET status = 'publishing', lease_owner = $1, lease_until = $2, fence = fence + 1, updated_at = $3,
+               taken_over = CASE WHEN status = 'publishing' THEN 1 ELSE 0 END
+             WHERE id IN (SELECT id FROM deliveries WHERE {filter} ORDER BY due_at LIMIT $4{lock})
+             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from, may_be_live, taken_over"
         );
+        let claimed_at = std::time::Instant::now();
         let rows: Vec<ClaimTuple> = on_db!(self.db(), pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await?);
         rows.into_iter()
             .map(
-                |(id, ws, post, profile, fence, attempts, handle, failures, checks, window_from, live)| {
+                |(
+                    id,
+                    ws,
+                    post,
+                    profile,
+                    fence,
+                    attempts,
+                    handle,
+                    failures,
+                    checks,
+                    window_from,
+                    live,
+                    took,
+                )| {
                     Ok(Claimed {
                         id: parse_id(&id)?,
                         workspace: parse_id(&ws)?,
@@ -155,6 +183,8 @@ impl Store {
                         window_from,
                         may_be_live: live != 0,
                         owner: owner.to_owned(),
+                        claimed_at,
+                        taken_over: took != 0,
                     })
                 },
             )

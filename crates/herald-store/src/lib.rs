@@ -24,6 +24,8 @@ mod posts;
 mod profiles;
 mod refresh;
 mod retention;
+mod seed;
+mod stats;
 mod sweep;
 #[doc(hidden)]
 pub mod testing;
@@ -54,6 +56,8 @@ pub use posts::{
 pub use profiles::{NewProfile, ProfileRow};
 pub use refresh::ProfileDue;
 pub use retention::{RETENTION, RetentionReport};
+pub use seed::SeedPost;
+pub use stats::QueueStats;
 pub use throttle::{FailureScope, Failures};
 pub use two_factor::{TotpSecret, TwoFactorStatus};
 

@@ -222,6 +222,21 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let wake = Arc::new(Notify::new());
+    // A worker serves no API; where asked, it answers its health, readiness and metrics alone.
+    if !settings.run_api
+        && let Some(at) = settings.metrics_listen
+    {
+        let listener = tokio::net::TcpListener::bind(at)
+            .await
+            .with_context(|| format!("listening on {at} for /metrics"))?;
+        let ops = herald_server::ops_router(store.clone(), settings.metrics.clone());
+        tasks.push(tokio::spawn(herald_server::serve(
+            listener,
+            ops,
+            settings.http,
+            RunningApp::signal(&rx),
+        )));
+    }
     // Every process sweeps what is kept for 90 days only (several at once only repeat deletes).
     tasks.push(tokio::spawn(crate::retention::sweeper(
         store.clone(),
@@ -297,6 +312,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningApp> {
             wake,
             hashing,
             choices: herald_server::ChoiceCache::default(),
+            metrics: settings.metrics.clone(),
         };
         tasks.push(tokio::spawn(herald_server::janitor(
             state.clone(),

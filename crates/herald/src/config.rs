@@ -138,6 +138,13 @@ pub struct Settings {
     pub pool_size: Option<u32>,
     /// How long a stopping dispatcher lets the deliveries in hand finish their step.
     pub shutdown_grace: Duration,
+    /// The process's metrics (`/metrics`), installed by `herald serve` / `herald worker` (the
+    /// recorder is global to a process: never by `start`, which tests call many times).
+    pub metrics: Option<herald_server::Metrics>,
+    /// The token a scraper sends (`HERALD_METRICS_TOKEN`): needed wherever others can reach Herald.
+    pub metrics_token: Option<SecretString>,
+    /// Where `herald worker`, which serves no API, answers /healthz, /readyz and /metrics.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// `http://LISTEN`, with a wildcard address replaced by loopback (browsers cannot be sent to 0.0.0.0).
@@ -184,6 +191,9 @@ impl Settings {
             per_account: dispatch.per_account,
             pool_size: None,
             shutdown_grace: dispatch.shutdown_grace,
+            metrics: None,
+            metrics_token: None,
+            metrics_listen: None,
             clock: herald_domain::Clock::system(),
             retry: herald_dispatch::RetryOverride::default(),
             expiring_soon: Duration::from_secs(7 * 24 * 3600),

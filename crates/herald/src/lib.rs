@@ -4,6 +4,7 @@
 pub mod app;
 pub mod apps;
 pub mod audit;
+pub mod bench;
 pub mod config;
 pub mod keys;
 pub mod retention;

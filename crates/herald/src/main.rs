@@ -1,4 +1,4 @@
-//! The `herald` command: serve, worker, sandbox, migrate, keys.
+//! The `herald` command: serve, worker, sandbox, bench, migrate, keys, audit, users, retention.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -52,6 +52,11 @@ enum Command {
         #[arg(long, conflicts_with = "limits_scale")]
         no_limits: bool,
     },
+    /// Measure how late and how fast Herald publishes a burst of due posts (or a steady stream) to
+    /// the sandbox in its own process, beside the sandbox's own ceiling; prints one JSON line (a
+    /// development tool: see docs/PERFORMANCE.md). The global --concurrency, --claim-size,
+    /// --per-account and --pool-size go to every Herald process of the run.
+    Bench(herald::bench::BenchArgs),
     /// Apply the database migrations and exit.
     Migrate,
     /// Manage the master keyring.
@@ -198,6 +203,27 @@ struct Opts {
     /// On shutdown, how long the deliveries in hand may take to finish their step, in seconds (default 30).
     #[arg(long, global = true, env = "HERALD_SHUTDOWN_GRACE_SECS")]
     shutdown_grace_secs: Option<u64>,
+    /// `text` (for people) or `json` (one object per line, for a log collector).
+    #[arg(
+        long,
+        global = true,
+        env = "HERALD_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+    /// Where `herald worker` answers /healthz, /readyz and /metrics (it serves no API otherwise).
+    #[arg(long, global = true, env = "HERALD_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// A line of text per event, for people.
+    Text,
+    /// A JSON object per line, for a log collector.
+    Json,
 }
 
 /// The TOML file's shape: the same settings as the flags, plus the secrets no flag takes
@@ -236,6 +262,8 @@ struct FileConfig {
     poll_secs: Option<u64>,
     lease_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
+    metrics_token: Option<String>,
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// A secret from the environment: `NAME`, or the file `NAME_FILE` names (never both).
@@ -277,6 +305,13 @@ fn resolve(o: Opts, matches: &ArgMatches) -> anyhow::Result<Settings> {
     if let Some(url) = secret_from_env("HERALD_DATABASE_URL")?.or(file.database_url) {
         s.database_url = DatabaseUrl::new(url);
     }
+    s.metrics_token = match secret_from_env("HERALD_METRICS_TOKEN")?.or(file.metrics_token) {
+        Some(t) if t.trim().len() < 16 => {
+            bail!("HERALD_METRICS_TOKEN must be at least 16 characters: it is a scraper's only proof")
+        }
+        t => t.map(|t| SecretString::from(t.trim().to_owned())),
+    };
+    s.metrics_listen = o.metrics_listen.or(file.metrics_listen);
     if let Some(url) = o.public_url.or(file.public_url) {
         s.public_url = url;
     }
@@ -399,6 +434,35 @@ fn resolve(o: Opts, matches: &ArgMatches) -> anyhow::Result<Settings> {
     Ok(s)
 }
 
+/// Logs to stderr, filtered by `RUST_LOG` (default `info,sqlx=warn`), as text or JSON: only the
+/// format changes, the fields (none of which holds a secret) are the same.
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        // The event's fields at the top level, and its spans (the request's id) listed.
+        LogFormat::Json => logs.json().flatten_event(true).with_span_list(true).init(),
+    }
+}
+
+/// The process's metrics, unless nobody could read them: a Herald others can reach serves them
+/// only to a scraper sending HERALD_METRICS_TOKEN, and keeps none without one.
+fn install_metrics(s: &Settings, local: bool) -> anyhow::Result<Option<herald_server::Metrics>> {
+    let scrapers = match (&s.metrics_token, local) {
+        (Some(token), _) => herald_server::Scrapers::Holding(token.clone()),
+        (None, true) => herald_server::Scrapers::Local,
+        (None, false) => return Ok(None),
+    };
+    let metrics = herald_server::Metrics::install(scrapers)
+        .map_err(|e| anyhow::anyhow!("installing the metrics recorder: {e}"))?;
+    herald_dispatch::metrics::describe();
+    Ok(Some(metrics))
+}
+
 /// `value` if it lies between `lo` and `hi`; otherwise the one line that says so.
 fn within<T: PartialOrd + std::fmt::Display + Copy>(
     flag: &str,
@@ -459,7 +523,8 @@ fn banner(app: &herald::RunningApp, s: &Settings) {
 async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
-            let s = resolve(cli.opts, matches)?;
+            let mut s = resolve(cli.opts, matches)?;
+            s.metrics = install_metrics(&s, !s.reachable_by_others())?;
             let app = herald::start(s.clone()).await?;
             banner(&app, &s);
             shutdown_signal().await;
@@ -474,6 +539,10 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
                 );
             }
             s.run_api = false;
+            s.metrics = match s.metrics_listen {
+                Some(at) => install_metrics(&s, at.ip().is_loopback())?,
+                None => None,
+            };
             let app = herald::start(s).await?;
             println!("Herald worker is dispatching. Press Ctrl-C to stop.");
             shutdown_signal().await;
@@ -562,6 +631,16 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
             }
             herald_sandbox::serve(sb, listener, shutdown_signal()).await?;
         }
+        Command::Bench(args) => {
+            let o = &cli.opts;
+            let tuning = herald::bench::Tuning {
+                concurrency: o.concurrency,
+                claim_size: o.claim_size,
+                per_account: o.per_account,
+                pool_size: o.pool_size,
+            };
+            herald::bench::run(args, tuning).await?;
+        }
         Command::Migrate => {
             let s = resolve(cli.opts, matches)?;
             let db = herald_store::Db::connect(s.database_url.expose())
@@ -605,6 +684,10 @@ fn secret_flags() -> Vec<(String, String)> {
         "--database-url".to_owned(),
         "HERALD_DATABASE_URL (or HERALD_DATABASE_URL_FILE, or database_url in the config file)".to_owned(),
     )];
+    flags.push((
+        "--metrics-token".to_owned(),
+        "HERALD_METRICS_TOKEN (or HERALD_METRICS_TOKEN_FILE, or metrics_token in the config file)".to_owned(),
+    ));
     flags.extend(herald::apps::secret_flags());
     flags
 }
@@ -652,17 +735,12 @@ fn usage_error(e: &clap::Error) -> ! {
 
 #[tokio::main]
 async fn main() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
     let command = herald::apps::args()
         .into_iter()
         .fold(Cli::command(), clap::Command::arg);
     let matches = command.try_get_matches().unwrap_or_else(|e| usage_error(&e));
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_error(&e));
+    init_logging(cli.opts.log_format);
     if let Err(e) = run(cli, &matches).await {
         // One line, whatever the cause's formatting (TOML errors come with a multi-line snippet).
         let message = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");

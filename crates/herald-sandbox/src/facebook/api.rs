@@ -508,11 +508,7 @@ fn node(sb: &Sandbox, p: &Params, id: &str) -> Result<Response, GraphError> {
         TokenKind::Page(page) => Some(page),
         _ => None,
     };
-    if let Some(post) = world
-        .posts
-        .iter()
-        .find(|post| post.id == id && Some(post.page_id) == page_of_token)
-    {
+    if let Some(post) = world.post(id).filter(|post| Some(post.page_id) == page_of_token) {
         return Ok(pick(
             &post_json(&world, post, sb.clock().now()),
             &p.fields(&["id", "message", "created_time"]),

@@ -7,6 +7,9 @@ use jiff::Timestamp;
 
 use crate::bounded::{Bounded, MAX_TOKENS, insert_expiring};
 
+/// The permissions a Page token needs to publish on its Page.
+const PUBLISHING_SCOPES: [&str; 3] = ["pages_show_list", "pages_read_engagement", "pages_manage_posts"];
+
 #[derive(Debug, Clone)]
 pub(crate) struct User {
     /// The app-scoped user id.
@@ -128,6 +131,10 @@ pub(crate) struct World {
     pub tokens: HashMap<String, Token>,
     pub photos: Vec<Photo>,
     pub posts: Vec<Post>,
+    /// Where each post is in `posts`, by id: every Graph call on a node looks its id up (the
+    /// journal's node type, reading a post back), which a scan would make cost as much as the
+    /// posts published so far.
+    post_ids: HashMap<String, usize>,
     pub comments: Bounded<Comment>,
     pub videos: Vec<Video>,
     next_id: u64,
@@ -162,6 +169,7 @@ impl World {
             tokens: HashMap::new(),
             photos: Vec::new(),
             posts: Vec::new(),
+            post_ids: HashMap::new(),
             comments: Bounded::new(comments_limit),
             videos: Vec::new(),
             next_id: 300_000_000_000_001,
@@ -188,7 +196,7 @@ impl World {
 
     /// The spec name of the object `id` names: a person, a Page, a Page post or a photo.
     pub fn node_type(&self, id: &str) -> Option<&'static str> {
-        if self.posts.iter().any(|p| p.id == id) {
+        if self.post(id).is_some() {
             return Some("PagePost");
         }
         if self.comments.iter().any(|c| c.id == id) {
@@ -212,7 +220,6 @@ impl World {
         }
     }
 
-    /// Creates a post on `page`; returns its id (`{page}_{n}`).
     /// Adds `count` Pages administered by the seeded person; returns their ids.
     pub fn seed_pages(&mut self, count: usize) -> Vec<u64> {
         let first = self
@@ -234,6 +241,40 @@ impl World {
         ids
     }
 
+    /// Adds one Page per token (as [`World::seed_pages`]), granted by the seeded person to the app
+    /// `client_id` with the permissions publishing needs, each with its token as a Page token that
+    /// never expires: what a benchmark that writes the tokens into Herald's database itself needs,
+    /// instead of thousands of Pages connected through the dialog. Returns the Pages' ids.
+    pub fn seed_granted_pages(&mut self, client_id: &str, tokens: Vec<String>, now: Timestamp) -> Vec<u64> {
+        let ids = self.seed_pages(tokens.len());
+        let admin = self.users[0].id;
+        let grant = self
+            .grants
+            .entry((client_id.to_owned(), admin))
+            .or_insert_with(|| Grant {
+                scopes: Vec::new(),
+                declined: Vec::new(),
+                pages: Vec::new(),
+            });
+        for scope in PUBLISHING_SCOPES {
+            if !grant.scopes.iter().any(|s| s == scope) {
+                grant.scopes.push(scope.to_owned());
+            }
+        }
+        grant.pages.extend(&ids);
+        for (&page, token) in ids.iter().zip(tokens) {
+            let t = Token {
+                user_id: admin,
+                client_id: client_id.to_owned(),
+                kind: TokenKind::Page(page),
+                expires_at: None,
+            };
+            self.add_token(token, t, now);
+        }
+        ids
+    }
+
+    /// Creates a post on `page`; returns its id (`{page}_{n}`).
     pub fn new_post(
         &mut self,
         page: u64,
@@ -262,6 +303,7 @@ impl World {
             "story" => format!("https://www.facebook.com/stories/{page}/{n}"),
             _ => format!("https://www.facebook.com/{page}/posts/{n}"),
         };
+        self.post_ids.insert(id.clone(), self.posts.len());
         self.posts.push(Post {
             id: id.clone(),
             page_id: page,
@@ -333,6 +375,11 @@ impl World {
             hidden,
         });
         Some(id)
+    }
+
+    /// The post `id` names, if any.
+    pub fn post(&self, id: &str) -> Option<&Post> {
+        self.post_ids.get(id).map(|&i| &self.posts[i])
     }
 
     pub fn page(&self, id: u64) -> Option<&Page> {

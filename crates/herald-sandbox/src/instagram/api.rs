@@ -93,7 +93,8 @@ pub(crate) fn with_usage(
     regain: i64,
 ) -> Response {
     if let Some(o) = object {
-        sb.meter().headers(&mut res, use_case, o, now, regain);
+        let limits = sb.config().limits;
+        sb.meter().headers(&mut res, use_case, o, now, regain, limits);
     }
     res
 }

@@ -138,19 +138,9 @@ async fn the_database_cut_and_restored_mid_run_pauses_the_dispatcher_and_fails_o
     if !postgres().await {
         return;
     }
-    let admin = url::Url::parse(
-        &std::env::var("HERALD_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
-    )
-    .unwrap();
-    let target = format!("{}:{}", admin.host_str().unwrap(), admin.port().unwrap_or(5432));
-    let proxy = Proxy::start(target).await;
-    let port = proxy.port;
+    let proxy = Proxy::start().await;
     let mut app = TestApp::spawn_with(Backend::Postgres, Mode::Standalone, |s| {
-        let mut url = url::Url::parse(s.database_url.expose()).unwrap();
-        url.set_host(Some("127.0.0.1")).unwrap();
-        url.set_port(Some(port)).unwrap();
-        s.database_url = herald::config::DatabaseUrl::new(url.to_string());
+        s.database_url = herald::config::DatabaseUrl::new(proxy.route(s.database_url.expose()));
     })
     .await;
     app.signup("outage@example.com").await;
