@@ -143,16 +143,16 @@ pub struct VerifyReport {
 /// The fields an entry's MAC covers, as stored.
 #[derive(sqlx::FromRow)]
 pub(crate) struct Record {
-    chain: String,
+    pub(crate) chain: String,
     pub(crate) seq: i64,
-    id: String,
-    at: i64,
-    workspace_id: Option<String>,
-    actor: String,
-    action: String,
-    target: String,
-    client: Option<String>,
-    detail: String,
+    pub(crate) id: String,
+    pub(crate) at: i64,
+    pub(crate) workspace_id: Option<String>,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) target: String,
+    pub(crate) client: Option<String>,
+    pub(crate) detail: String,
 }
 
 pub(crate) const COLUMNS: &str = "chain, seq, id, at, workspace_id, actor, action, target, client, detail";
@@ -312,13 +312,14 @@ impl Store {
         }
     }
 
-    /// Appends an entry to its chain in one transaction: taking the chain's head row first makes
-    /// appends to one chain wait for each other (a row lock on PostgreSQL, where other chains never
-    /// wait; the write lock on SQLite). Once committed, the new head is logged and, when the store
-    /// has one, written to the heads file; a failure there is logged and does not fail the append.
+    /// Appends an entry to its chain and returns once it is committed. Appends to one chain are
+    /// written in batches (see `audit_batch.rs`): taking the chain's head row makes them wait for
+    /// each other (a row lock on PostgreSQL, where other chains never wait; the write lock on
+    /// SQLite), once per batch. Once committed, the new head is logged and, when the store has
+    /// one, written to the heads file; a failure there is logged and does not fail the append.
     pub async fn audit(&self, e: NewAudit<'_>) -> Result<()> {
         let workspace_id = e.workspace.map(|w| w.to_string());
-        let mut entry = Record {
+        let entry = Record {
             chain: workspace_id.clone().unwrap_or_else(|| INSTANCE.to_owned()),
             seq: 0,
             id: AuditId::new().to_string(),
@@ -330,45 +331,65 @@ impl Store {
             client: e.client,
             detail: e.detail,
         };
+        self.append_queued(entry).await
+    }
+
+    /// Writes `entries`, all of `chain`, in one transaction, in order; returns the new head (seq
+    /// and MAC), or `None` when the chain's workspace was deleted (nothing is written then).
+    pub(crate) async fn append_batch(
+        &self,
+        chain: &str,
+        entries: &mut [Record],
+    ) -> Result<Option<(i64, String)>> {
         let genesis = hex::encode(GENESIS);
         let signer = self.audit_signer();
         let insert = format!(
             "INSERT INTO audit_entries ({COLUMNS}, key_version, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
-        let mac = on_db!(self.db(), pool => {
+        let n = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+        let head = on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO audit_chains (chain, head_seq, head_mac, start_seq, start_prev_mac) VALUES ($1, 0, $2, 1, $2)
                  ON CONFLICT (chain) DO NOTHING")
-                .bind(&entry.chain).bind(&genesis).execute(&mut *tx).await?;
+                .bind(chain).bind(&genesis).execute(&mut *tx).await?;
             // A deleted workspace's chain takes no more entries (one racing its deletion is dropped).
             let head: Option<(i64, String)> = sqlx::query_as(
-                "UPDATE audit_chains SET head_seq = head_seq + 1 WHERE chain = $1 AND deleted_at IS NULL RETURNING head_seq, head_mac")
-                .bind(&entry.chain).fetch_optional(&mut *tx).await?;
-            let Some((seq, prev)) = head else {
-                tracing::warn!(target: "herald::audit", chain = %entry.chain, action = %entry.action,
-                    "not recorded: the workspace of this audit entry was deleted");
-                return Ok(());
+                "UPDATE audit_chains SET head_seq = head_seq + $2 WHERE chain = $1 AND deleted_at IS NULL RETURNING head_seq, head_mac")
+                .bind(chain).bind(n).fetch_optional(&mut *tx).await?;
+            let Some((last, prev)) = head else {
+                return Ok(None);
             };
-            let prev = hex::decode(prev)
-                .map_err(|_| StoreError::Corrupt(format!("audit chain {}: its head MAC is not hex", entry.chain)))?;
-            entry.seq = seq;
-            let (version, mac) = sign(&signer, &prev, &entry.canonical())?;
-            sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
-                .bind(&entry.chain).bind(seq).bind(&entry.id).bind(entry.at).bind(entry.workspace_id.as_deref())
-                .bind(&entry.actor).bind(&entry.action).bind(&entry.target).bind(entry.client.as_deref())
-                .bind(&entry.detail).bind(version).bind(&mac).execute(&mut *tx).await?;
+            let mut prev = hex::decode(prev)
+                .map_err(|_| StoreError::Corrupt(format!("audit chain {chain}: its head MAC is not hex")))?;
+            let mut macs = Vec::with_capacity(entries.len());
+            for (entry, seq) in entries.iter_mut().zip(last - n + 1..) {
+                entry.seq = seq;
+                let (version, signed) = sign(&signer, &prev, &entry.canonical())?;
+                sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
+                    .bind(&entry.chain).bind(seq).bind(&entry.id).bind(entry.at).bind(entry.workspace_id.as_deref())
+                    .bind(&entry.actor).bind(&entry.action).bind(&entry.target).bind(entry.client.as_deref())
+                    .bind(&entry.detail).bind(version).bind(&signed).execute(&mut *tx).await?;
+                prev = hex::decode(&signed)
+                    .map_err(|_| StoreError::Corrupt(format!("audit chain {chain}: a MAC is not hex")))?;
+                macs.push(signed);
+            }
+            let mac = macs.last().cloned().unwrap_or_default();
             sqlx::query("UPDATE audit_chains SET head_mac = $1 WHERE chain = $2")
-                .bind(&mac).bind(&entry.chain).execute(&mut *tx).await?;
+                .bind(&mac).bind(chain).execute(&mut *tx).await?;
             tx.commit().await?;
-            mac
+            (last, mac, macs)
         });
-        tracing::info!(target: "herald::audit", chain = %entry.chain, seq = entry.seq, mac = %mac,
-            action = %entry.action, "audit entry");
-        if let Some(path) = &self.audit_heads {
-            self.record_head(path, &entry.chain, entry.seq, &mac).await;
+        let (last, mac, macs) = head;
+        for (e, m) in entries.iter().zip(&macs) {
+            tracing::info!(target: "herald::audit", chain = %e.chain, seq = e.seq, mac = %m,
+                action = %e.action, "audit entry");
         }
-        Ok(())
+        let head = (last, mac);
+        if let Some(path) = &self.audit_heads {
+            self.record_head(path, chain, head.0, &head.1).await;
+        }
+        Ok(Some(head))
     }
 
     /// Writes a chain's new head to the heads file (off the async threads), unless the head the

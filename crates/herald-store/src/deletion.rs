@@ -203,6 +203,7 @@ impl Store {
             tx.commit().await?;
             media
         });
+        self.data_keys.forget_all();
         let scrubbed = self.scrub(&extra).await;
         Ok(Deleted {
             workspaces: vec![ws],
@@ -289,6 +290,7 @@ impl Store {
         });
         let mut extra = ws_extra;
         extra.extend(user_extra);
+        self.data_keys.forget_all();
         deleted.scrubbed = self.scrub(&extra).await;
         Ok(deleted)
     }

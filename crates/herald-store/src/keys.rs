@@ -1,5 +1,9 @@
 //! Data keys of workspaces and of people (wrapped by the master keyring) and the profile secrets they seal.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use herald_domain::profile::SecretKind;
 use herald_domain::{ProfileId, WorkspaceId};
 use herald_vault::{DataKey, Keyring, MasterVersion, secret_aad};
@@ -19,20 +23,55 @@ pub struct KeyStatus {
 const ALL_DATA_KEYS: &str = "SELECT workspace_id, master_version, wrapped FROM data_keys
      UNION ALL SELECT 'user:' || user_id, master_version, wrapped FROM user_data_keys";
 
+/// How long an unwrapped data key stays in memory for the next use (publishing a burst opens
+/// the same workspace's key for every delivery).
+const KEEP_UNWRAPPED: Duration = Duration::from_secs(60);
+
+/// Workspaces' unwrapped data keys, each kept for [`KEEP_UNWRAPPED`] after it was read, zeroized
+/// when the last user drops it.
+#[derive(Clone, Default)]
+pub(crate) struct DataKeyCache(Arc<Mutex<HashMap<WorkspaceId, Unwrapped>>>);
+
+/// A data key kept unwrapped, with when it was read.
+type Unwrapped = (Instant, Arc<DataKey>);
+
+impl DataKeyCache {
+    fn get(&self, ws: WorkspaceId) -> Option<Arc<DataKey>> {
+        let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.retain(|_, (read, _)| read.elapsed() < KEEP_UNWRAPPED);
+        keys.get(&ws).map(|(_, k)| Arc::clone(k))
+    }
+
+    fn keep(&self, ws: WorkspaceId, key: &Arc<DataKey>) {
+        let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.insert(ws, (Instant::now(), Arc::clone(key)));
+    }
+
+    /// Drops every key kept (a workspace was deleted).
+    pub(crate) fn forget_all(&self) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}
+
 pub(crate) fn version(v: i64) -> Result<MasterVersion> {
     MasterVersion::try_from(v).map_err(|_| StoreError::Corrupt(format!("master version {v}")))
 }
 
 impl Store {
-    /// The workspace's data key, created and wrapped on first use.
-    pub(crate) async fn data_key(&self, ws: WorkspaceId) -> Result<DataKey> {
+    /// The workspace's data key, created and wrapped on first use; kept unwrapped for a minute.
+    pub(crate) async fn data_key(&self, ws: WorkspaceId) -> Result<Arc<DataKey>> {
+        if let Some(key) = self.data_keys.get(ws) {
+            return Ok(key);
+        }
         let ws_s = ws.to_string();
         loop {
             let row: Option<(i64, Vec<u8>)> = on_db!(self.db(), pool =>
                 sqlx::query_as("SELECT master_version, wrapped FROM data_keys WHERE workspace_id = $1")
                     .bind(&ws_s).fetch_optional(pool).await?);
             if let Some((v, wrapped)) = row {
-                return Ok(self.vault().unwrap(&ws_s, version(v)?, &wrapped)?);
+                let key = Arc::new(self.vault().unwrap(&ws_s, version(v)?, &wrapped)?);
+                self.data_keys.keep(ws, &key);
+                return Ok(key);
             }
             let dk = DataKey::generate()?;
             let (v, wrapped) = self.vault().wrap(&ws_s, &dk)?;

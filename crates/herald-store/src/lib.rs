@@ -4,6 +4,7 @@ mod accounts;
 mod actions;
 mod approvals;
 mod audit;
+mod audit_batch;
 mod audit_heads;
 mod audit_reseal;
 mod conversations;
@@ -84,6 +85,9 @@ pub enum StoreError {
     Vault(#[from] VaultError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// Appending to the audit log failed (the cause, shared by the entries written together).
+    #[error("audit: {0}")]
+    Audit(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -96,6 +100,8 @@ pub struct Store {
     vault: Arc<Vault>,
     clock: Clock,
     audit_heads: Option<Arc<PathBuf>>,
+    audit_queues: audit_batch::AuditQueues,
+    data_keys: keys::DataKeyCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -111,6 +117,8 @@ impl Store {
             vault,
             clock,
             audit_heads: None,
+            audit_queues: audit_batch::AuditQueues::default(),
+            data_keys: keys::DataKeyCache::default(),
         }
     }
 

@@ -33,6 +33,35 @@ fn names(r: &VerifyReport, chain: impl std::fmt::Display, seq: Option<i64>) -> b
 const ACTIONS: [&str; 4] = ["auth.signin", "profile.added", "post.created", "auth.signout"];
 
 on_both_backends! {
+    two_hundred_appends_at_once_to_one_chain_land_in_order_without_gaps_and_verify => |s: Store| async move {
+        let dir = std::env::temp_dir().join(format!("herald-audit-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let heads = dir.join("audit-heads.json");
+        let s = s.with_audit_heads(heads.clone());
+        let ws = WorkspaceId::new();
+        let mut appends = tokio::task::JoinSet::new();
+        for i in 0..200 {
+            let s = s.clone();
+            appends.spawn(async move {
+                let e = NewAudit {
+                    workspace: Some(ws), actor: Actor::System, action: "post.published",
+                    target: format!("post:{i}"), client: None, detail: String::new(),
+                };
+                s.audit(e).await
+            });
+        }
+        while let Some(r) = appends.join_next().await {
+            r.unwrap().expect("each append is committed before it returns");
+        }
+        let f = AuditFilter { limit: 500, ..AuditFilter::default() };
+        let listed = s.audit_entries(ws, &f).await.unwrap();
+        let seqs: Vec<i64> = listed.iter().map(|e| e.seq).rev().collect();
+        assert_eq!(seqs, (1..=200).collect::<Vec<_>>(), "one entry per append, no gap, no repeat");
+        let v = s.audit_verify(Some(&heads)).await.unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        std::fs::remove_dir_all(dir).unwrap();
+    };
+
     an_untouched_log_verifies => |s: Store| async move {
         let ws = WorkspaceId::new();
         for action in &ACTIONS[..3] {
