@@ -38,6 +38,20 @@ impl Accounts {
     }
 }
 
+impl Accounts {
+    /// The accounts this process already works (or waits to work) as many deliveries of as it
+    /// may: a claim leaves theirs to later.
+    pub(crate) fn saturated(&self) -> Vec<ProfileId> {
+        let gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
+        gates
+            .iter()
+            // Every holder of the gate but the map is a delivery in hand.
+            .filter(|(_, g)| Arc::strong_count(g) > self.per_account)
+            .map(|(p, _)| *p)
+            .collect()
+    }
+}
+
 /// One delivery's hold on its account's gate.
 pub(crate) struct Gate {
     accounts: Accounts,

@@ -15,6 +15,7 @@ const RATE_LIMIT_WAIT: &str = "herald_rate_limit_wait_seconds";
 const REFRESHES: &str = "herald_token_refreshes_total";
 const RECONNECTS: &str = "herald_reconnect_requests_total";
 const TAKEOVERS: &str = "herald_lease_takeovers_total";
+const EARLY: &str = "herald_published_early_total";
 
 /// Gives every metric its help text; called once, after the recorder is installed (a description
 /// given before goes nowhere).
@@ -47,6 +48,10 @@ pub fn describe() {
         "Times a profile was found needing its person to reconnect it, by platform and reason"
     );
     describe_counter!(
+        EARLY,
+        "Deliveries the platform accepted before their time (never expected: each is a bug), by platform"
+    );
+    describe_counter!(
         TAKEOVERS,
         "Deliveries claimed from another worker whose lease had lapsed (it stopped, or lost the database)"
     );
@@ -56,6 +61,11 @@ pub fn describe() {
 pub(crate) fn published(platform: Platform, lateness: Duration, latency: Duration) {
     histogram!(LATENESS, "platform" => platform.as_str()).record(lateness);
     histogram!(LATENCY, "platform" => platform.as_str()).record(latency);
+}
+
+/// A delivery was published before its time (counted apart: the lateness histogram holds 0 for it).
+pub(crate) fn published_early(platform: Platform) {
+    counter!(EARLY, "platform" => platform.as_str()).increment(1);
 }
 
 /// A delivery goes back to wait, with the code it waits with.

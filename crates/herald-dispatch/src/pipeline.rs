@@ -11,6 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::Dispatcher;
+use crate::gates::Gate;
 
 /// The longest the dispatcher waits before asking an unreachable database again.
 const MAX_PAUSE: Duration = Duration::from_secs(5);
@@ -45,6 +46,7 @@ impl Dispatcher {
         let mut pause = Duration::from_millis(250);
         loop {
             let seen = self.clock.moves();
+            reap(&mut working);
             if matches!(next, Next::Claim) {
                 next = match self.claim_into(&slots, &mut working).await {
                     Ok(true) => Next::Claim,
@@ -66,18 +68,9 @@ impl Dispatcher {
             };
             tokio::select! {
                 () = &mut shutdown => break,
-                // A slot freed: claim again unless nothing was due (a finished task that made
-                // something due soon, a retry, is found by the timer).
-                Some(_) = working.join_next(), if !working.is_empty() => {
-                    if matches!(next, Next::Claim) {
-                        continue;
-                    }
-                    while working.try_join_next().is_some() {}
-                    if matches!(next, Next::Wait) {
-                        // Still nothing to claim: keep waiting, but look again at the due time.
-                        continue;
-                    }
-                }
+                // A slot freed: claim again if slots were the limit; otherwise wait on, looking
+                // again at the next due time (the finished task may have set a retry).
+                Some(done) = working.join_next(), if !working.is_empty() => reaped(done),
                 () = sleep_for(wait) => next = Next::Claim,
                 () = self.wake.notified() => next = Next::Claim,
                 () = self.clock.moved_since(seen) => next = Next::Claim,
@@ -104,9 +97,10 @@ impl Dispatcher {
             return Ok(true);
         };
         let lease_until = self.lease_until(self.settings.lease);
+        let busy = self.accounts.saturated();
         let claimed = match self
             .store
-            .claim_due(&self.owner, lease_until, i64::try_from(free).unwrap_or(1))
+            .claim_due_except(&self.owner, lease_until, i64::try_from(free).unwrap_or(1), &busy)
             .await
         {
             Ok(c) => c,
@@ -118,27 +112,30 @@ impl Dispatcher {
         let got = claimed.len();
         for c in claimed {
             let slot = permits.split(1).expect("one permit per claimed delivery");
+            // Taken now, so the next claim already counts it against its account.
+            let gate = self.accounts.gate(c.profile);
             let me = self.clone();
-            working.spawn(async move { me.work(c, slot).await });
+            working.spawn(async move { me.work(c, slot, gate).await });
         }
         Ok(got == free)
     }
 
-    /// Works one claimed delivery once its platform account has room, holding its slot until done.
-    async fn work(self, c: Claimed, _slot: OwnedSemaphorePermit) {
-        let gate = self.accounts.gate(c.profile);
+    /// Works one claimed delivery once its platform account has room, holding its slot until
+    /// done; a stopping dispatcher hands it back instead.
+    async fn work(self, c: Claimed, _slot: OwnedSemaphorePermit, gate: Gate) {
         let _turn = tokio::select! {
             biased;
-            turn = gate.turn() => turn,
+            () = self.stopping.stopped() => None,
+            turn = gate.turn() => Some(turn),
             e = self.keep(&c) => {
                 tracing::warn!(delivery = %c.id, error = %e, "lost the claim while waiting for the account's turn");
                 return;
             }
-            () = self.stopping.stopped() => {
-                self.hand_back(&c).await;
-                return;
-            }
         };
+        if self.stopping.is_stopping() {
+            self.hand_back(&c).await;
+            return;
+        }
         self.process(c).await;
     }
 
@@ -192,6 +189,23 @@ impl Dispatcher {
                 self.settings.backstop.min(MAX_PAUSE)
             }
         }
+    }
+}
+
+/// Collects the tasks that finished (each holds memory until collected).
+fn reap(working: &mut JoinSet<()>) {
+    while let Some(done) = working.try_join_next() {
+        reaped(done);
+    }
+}
+
+/// Logs a task that panicked instead of finishing (its delivery's lease lapses, and another
+/// claim takes it over).
+fn reaped(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done
+        && e.is_panic()
+    {
+        tracing::error!(error = %e, "a delivery's task panicked; its lease lapses and it is taken over");
     }
 }
 

@@ -475,6 +475,11 @@ impl Dispatcher {
         } else {
             Vec::new()
         };
+        // A stopping dispatcher starts nothing: the delivery is another's, as it is.
+        if self.stopping.is_stopping() {
+            self.hand_back(c).await;
+            return Ok(());
+        }
         // A new attempt starts only from nothing: a carousel whose items exist is resuming, not starting.
         if saved.fresh {
             handle = publisher.start(self.clock.now());
@@ -594,7 +599,11 @@ impl Dispatcher {
     /// Counts a publication in the metrics: how late it went out after `since` (when it fell
     /// due, or the person said publish now) and how long since this process claimed it.
     fn measured(&self, c: &Claimed, platform: herald_domain::platform::Platform, since: jiff::Timestamp) {
-        let lateness = self.clock.now().duration_since(since).unsigned_abs();
+        let lateness = self.clock.now().duration_since(since);
+        if lateness.is_negative() {
+            crate::metrics::published_early(platform);
+        }
+        let lateness = std::time::Duration::try_from(lateness).unwrap_or_default();
         crate::metrics::published(platform, lateness, c.claimed_at.elapsed());
     }
 

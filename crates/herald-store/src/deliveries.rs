@@ -138,22 +138,46 @@ pub(crate) fn claimable(now: u8) -> String {
 impl Store {
     /// Claims up to `limit` due deliveries (and ones whose lease lapsed) for `owner` until `lease_until`.
     pub async fn claim_due(&self, owner: &str, lease_until: i64, limit: i64) -> Result<Vec<Claimed>> {
+        self.claim_due_except(owner, lease_until, limit, &[]).await
+    }
+
+    /// As [`Store::claim_due`], leaving the deliveries of the profiles in `busy` (the accounts a
+    /// worker already works as much as it may) to later claims or other workers.
+    pub async fn claim_due_except(
+        &self,
+        owner: &str,
+        lease_until: i64,
+        limit: i64,
+        busy: &[ProfileId],
+    ) -> Result<Vec<Claimed>> {
         let now = self.now();
         let lock = match self.db().backend() {
             crate::Backend::Sqlite => "",
             crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
         let filter = claimable(3);
+        let except = if busy.is_empty() {
+            String::new()
+        } else {
+            let params: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 5)).collect();
+            format!(" AND profile_id NOT IN ({})", params.join(", "))
+        };
         // SET reads the row as it was: a claim of a delivery still `publishing` is a takeover.
         let sql = format!(
             "UPDATE deliveries SET status = 'publishing', lease_owner = $1, lease_until = $2, fence = fence + 1, updated_at = $3,
                taken_over = CASE WHEN status = 'publishing' THEN 1 ELSE 0 END
-             WHERE id IN (SELECT id FROM deliveries WHERE {filter} ORDER BY due_at LIMIT $4{lock})
+             WHERE id IN (SELECT id FROM deliveries WHERE {filter}{except} ORDER BY due_at LIMIT $4{lock})
              RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from, may_be_live, taken_over"
         );
         let claimed_at = std::time::Instant::now();
-        let rows: Vec<ClaimTuple> = on_db!(self.db(), pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await?);
+        let busy: Vec<String> = busy.iter().map(ToString::to_string).collect();
+        let rows: Vec<ClaimTuple> = on_db!(self.db(), pool => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(owner).bind(lease_until).bind(now).bind(limit);
+            for p in &busy {
+                q = q.bind(p);
+            }
+            q.fetch_all(pool).await?
+        });
         rows.into_iter()
             .map(
                 |(
@@ -296,6 +320,13 @@ impl Store {
             .execute(pool).await?.rows_affected());
         if n == 0 {
             return Err(StoreError::LeaseLost);
+        }
+        // Other processes' dispatchers take it at once, not at their next poll.
+        if let crate::Db::Postgres(pool) = self.db() {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(crate::due::CHANNEL)
+                .execute(pool)
+                .await?;
         }
         Ok(())
     }

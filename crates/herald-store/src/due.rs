@@ -1,12 +1,12 @@
 //! Hearing, on PostgreSQL, that a delivery became due at some time in another process: the
 //! `herald_due` notification a trigger on `deliveries` sends (migration 0028).
 
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 
 use crate::{Db, Result, Store};
 
 /// The channel the trigger notifies.
-const CHANNEL: &str = "herald_due";
+pub(crate) const CHANNEL: &str = "herald_due";
 
 /// A connection listening for `herald_due` (it holds one of the pool's connections).
 pub struct DueListener(PgListener);
@@ -28,7 +28,14 @@ impl Store {
         match self.db() {
             Db::Sqlite(_) => Ok(None),
             Db::Postgres(pool) => {
-                let mut listener = PgListener::connect_with(pool).await?;
+                // A connection of its own, outside the pool, which it would otherwise hold for good.
+                let own = PgPoolOptions::new()
+                    .max_connections(1)
+                    .max_lifetime(None)
+                    .idle_timeout(None)
+                    .connect_with((*pool.connect_options()).clone())
+                    .await?;
+                let mut listener = PgListener::connect_with(&own).await?;
                 listener.listen(CHANNEL).await?;
                 Ok(Some(DueListener(listener)))
             }

@@ -419,7 +419,7 @@ fn resolve(o: Opts, matches: &ArgMatches) -> anyhow::Result<Settings> {
     let lease = within("lease-secs", o.lease_secs.or(file.lease_secs), 5, 600)?;
     s.lease = lease.map_or(s.lease, Duration::from_secs);
     let grace = o.shutdown_grace_secs.or(file.shutdown_grace_secs);
-    let grace = within("shutdown-grace-secs", grace, 0, 600)?;
+    let grace = within("shutdown-grace-secs", grace, 1, 600)?;
     s.shutdown_grace = grace.map_or(s.shutdown_grace, Duration::from_secs);
     s.keys = match (
         std::env::var("HERALD_MASTER_KEYS").ok(),
@@ -634,10 +634,10 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
         Command::Bench(args) => {
             let o = &cli.opts;
             let tuning = herald::bench::Tuning {
-                concurrency: o.concurrency,
-                claim_size: o.claim_size,
-                per_account: o.per_account,
-                pool_size: o.pool_size,
+                concurrency: within("concurrency", o.concurrency, 1, 1024)?,
+                claim_size: within("claim-size", o.claim_size, 1, 1000)?,
+                per_account: within("per-account", o.per_account, 1, 64)?,
+                pool_size: within("pool-size", o.pool_size, 1, 500)?,
             };
             herald::bench::run(args, tuning).await?;
         }

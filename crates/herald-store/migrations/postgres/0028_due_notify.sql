@@ -1,6 +1,7 @@
--- Wakes every dispatcher listening on this database when a delivery becomes due at some time:
--- scheduled, rescheduled, approved, requeued, or waiting to retry. Identical notifications of one
--- transaction are sent once, so a post with many deliveries (or a bulk insert) sends one.
+-- Wakes every dispatcher listening on this database when a delivery is scheduled, rescheduled,
+-- approved or requeued (a dispatcher's own retries wake it by its timer, and a delivery handed
+-- back at shutdown notifies by itself). Identical notifications of one transaction are sent once,
+-- so a post with many deliveries (or a bulk insert) sends one.
 CREATE FUNCTION herald_due_notify() RETURNS trigger AS $$
 BEGIN
     PERFORM pg_notify('herald_due', '');
@@ -11,5 +12,5 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER deliveries_due_notify
     AFTER INSERT OR UPDATE OF status, due_at ON deliveries
     FOR EACH ROW
-    WHEN (NEW.status IN ('scheduled', 'retry_wait'))
+    WHEN (NEW.status = 'scheduled')
     EXECUTE FUNCTION herald_due_notify();

@@ -63,8 +63,9 @@ async fn a_post_scheduled_through_one_process_wakes_a_worker_in_another_long_bef
     app.wait_for(&id, |d| d["status"] == "published").await;
     let late = Timestamp::now().duration_since(due);
     eprintln!("published by the other process {late:#} after its time (its poll: {poll:?})");
-    // Only the notification can have woken it this soon: the worker's own poll is a minute.
-    assert!(late < SignedDuration::from_secs(30), "published {late:#} late");
+    // Only the notification can have woken it this soon: the worker's own poll is a minute (the
+    // bound leaves room for a loaded machine; the figure printed above is the measurement).
+    assert!(late < SignedDuration::from_secs(5), "published {late:#} late");
     worker.stop().await;
     app.stop().await;
 }
@@ -152,9 +153,10 @@ async fn the_database_cut_and_restored_mid_run_pauses_the_dispatcher_and_fails_o
     assert!(wait_until(&app, |f| feed(f) >= 5).await, "the run started");
 
     proxy.cut();
-    // Herald tried its database during the outage (and was refused) before it comes back.
+    // Herald tried its database again and again during the outage (the dispatcher pausing and
+    // asking again, backing off) before it comes back.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while proxy.refused() < 3 {
+    while proxy.refused() < 10 {
         assert!(
             Instant::now() < deadline,
             "Herald never tried its database during the outage"
