@@ -3,6 +3,9 @@
 //! Every write after a claim names the fence it claimed with; a worker whose lease lapsed and was
 //! claimed again changes nothing and is told [`StoreError::LeaseLost`].
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::{DeliveryId, PostId, ProfileId, WorkspaceId};
 
@@ -53,6 +56,15 @@ pub struct Claimed {
     pub claimed_at: std::time::Instant,
     /// The claim took it over from a worker whose lease had lapsed.
     pub taken_over: bool,
+    /// When the lease ends as this worker last set it (the claim, then each extension).
+    pub lease_until: Arc<AtomicI64>,
+}
+
+impl Claimed {
+    /// When the lease ends as this worker last set it.
+    pub fn lease_ends(&self) -> i64 {
+        self.lease_until.load(Ordering::SeqCst)
+    }
 }
 
 /// The state a fenced write moves a delivery to.
@@ -209,6 +221,7 @@ impl Store {
                         owner: owner.to_owned(),
                         claimed_at,
                         taken_over: took != 0,
+                        lease_until: Arc::new(AtomicI64::new(lease_until)),
                     })
                 },
             )
@@ -290,6 +303,7 @@ impl Store {
         if n == 0 {
             Err(StoreError::LeaseLost)
         } else {
+            c.lease_until.fetch_max(until, Ordering::SeqCst);
             Ok(())
         }
     }
