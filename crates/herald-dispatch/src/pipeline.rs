@@ -23,8 +23,21 @@ enum Next {
     /// Nothing is due now (the last claim came back short): wait for the next due time, a
     /// wake-up or the backstop, reaping finished tasks meanwhile.
     Wait,
+    /// What is due belongs to accounts this process already works as much as it may: claim
+    /// again when one of its deliveries finishes (or a wake-up, or the backstop), not at once.
+    Blocked,
     /// The database did not answer: wait this long before claiming again.
     Pause(Duration),
+}
+
+/// How a claim went.
+enum Claim {
+    /// It got all it asked for, or no slot was free: more may be due.
+    More,
+    /// It got fewer: nothing more is due now.
+    Done,
+    /// It got fewer while leaving the busiest accounts' deliveries out: what is left may be theirs.
+    Blocked,
 }
 
 impl Dispatcher {
@@ -49,8 +62,9 @@ impl Dispatcher {
             reap(&mut working);
             if matches!(next, Next::Claim) {
                 next = match self.claim_into(&slots, &mut working).await {
-                    Ok(true) => Next::Claim,
-                    Ok(false) => Next::Wait,
+                    Ok(Claim::More) => Next::Claim,
+                    Ok(Claim::Done) => Next::Wait,
+                    Ok(Claim::Blocked) => Next::Blocked,
                     Err(()) => Next::Pause(pause),
                 };
                 if matches!(next, Next::Pause(_)) {
@@ -63,14 +77,20 @@ impl Dispatcher {
             let wait = match next {
                 Next::Claim if !full => continue,
                 Next::Claim => None,
+                Next::Blocked => Some(self.settings.backstop),
                 Next::Wait => Some(self.until_next_due().await),
                 Next::Pause(d) => Some(d),
             };
             tokio::select! {
                 () = &mut shutdown => break,
-                // A slot freed: claim again if slots were the limit; otherwise wait on, looking
-                // again at the next due time (the finished task may have set a retry).
-                Some(done) = working.join_next(), if !working.is_empty() => reaped(done),
+                // A slot freed: claim again if slots or accounts were the limit; otherwise wait
+                // on, looking again at the next due time (the finished task may have set a retry).
+                Some(done) = working.join_next(), if !working.is_empty() => {
+                    reaped(done);
+                    if matches!(next, Next::Blocked) {
+                        next = Next::Claim;
+                    }
+                }
                 () = sleep_for(wait) => next = Next::Claim,
                 () = self.wake.notified() => next = Next::Claim,
                 () = self.clock.moved_since(seen) => next = Next::Claim,
@@ -84,17 +104,15 @@ impl Dispatcher {
     }
 
     /// Claims up to as many deliveries as there are free slots (at most a claim's size) and
-    /// starts a task for each; `Ok(true)` when it got all it asked for or no slot was free (more
-    /// may be due), `Ok(false)` when it got fewer (nothing more is due now), `Err` when the
-    /// database failed (logged).
-    async fn claim_into(&self, slots: &Arc<Semaphore>, working: &mut JoinSet<()>) -> Result<bool, ()> {
+    /// starts a task for each; `Err` when the database failed (logged).
+    async fn claim_into(&self, slots: &Arc<Semaphore>, working: &mut JoinSet<()>) -> Result<Claim, ()> {
         let free = slots.available_permits().min(self.settings.claim_size.max(1));
         let Some(mut permits) = u32::try_from(free)
             .ok()
             .filter(|n| *n > 0)
             .and_then(|n| Arc::clone(slots).try_acquire_many_owned(n).ok())
         else {
-            return Ok(true);
+            return Ok(Claim::More);
         };
         let lease_until = self.lease_until(self.settings.lease);
         let busy = self.accounts.saturated();
@@ -117,7 +135,11 @@ impl Dispatcher {
             let me = self.clone();
             working.spawn(async move { me.work(c, slot, gate).await });
         }
-        Ok(got == free)
+        Ok(match (got == free, busy.is_empty()) {
+            (true, _) => Claim::More,
+            (false, true) => Claim::Done,
+            (false, false) => Claim::Blocked,
+        })
     }
 
     /// Works one claimed delivery once its platform account has room, holding its slot until
