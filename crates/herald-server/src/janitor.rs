@@ -17,11 +17,13 @@ const COUNTS_KEPT: i64 = 3_600_000_000;
 pub async fn janitor(state: AppState, stop: impl Future<Output = ()>) {
     tokio::pin!(stop);
     loop {
+        // Read before sweeping, so a move made during the sweep still wakes the wait below.
+        let seen = state.store.clock().moves();
         sweep(&state).await;
         tokio::select! {
             () = &mut stop => return,
             () = tokio::time::sleep(EVERY) => {}
-            () = state.store.clock().moved() => {}
+            () = state.store.clock().moved_since(seen) => {}
         }
     }
 }
