@@ -166,6 +166,20 @@ impl Browser {
         self.get("/url").await.as_str().unwrap().to_owned()
     }
 
+    /// The page's address once it contains `needle`: a form sent by GET has been answered and
+    /// its page is the one showing (reading the old page's text instead would race it).
+    pub async fn url_with(&self, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let url = self.url().await;
+            if url.contains(needle) {
+                return url;
+            }
+            assert!(started.elapsed() < WAIT, "never went to {needle:?}: on {url}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The element `css` selects, waiting for it to appear.
     async fn find(&self, css: &str) -> String {
         let started = Instant::now();

@@ -24,6 +24,7 @@ async fn an_owner_reads_and_filters_the_audit_log_and_a_viewer_is_told_it_needs_
     b.shoot("audit-log").await;
     b.fill("#action", "workspace.").await;
     b.click("#filters button[type=submit]").await;
+    b.url_with("action=workspace.").await;
     let list = b.text_with("#audit-list", "workspace.created").await;
     assert!(!list.contains("profile.connected"), "filtered: {list}");
     b.fill("#action", "nothing.").await;
