@@ -7,6 +7,7 @@
 
 mod care;
 mod gates;
+mod holds;
 mod lease;
 pub mod metrics;
 mod notify;
@@ -41,6 +42,7 @@ pub struct Dispatcher {
     settings: Settings,
     accounts: gates::Accounts,
     stopping: gates::Stopping,
+    holds: holds::AppHolds,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +114,7 @@ impl Dispatcher {
             settings,
             accounts,
             stopping: gates::Stopping::new(),
+            holds: holds::AppHolds::default(),
         }
     }
 }

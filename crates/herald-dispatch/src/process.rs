@@ -327,6 +327,21 @@ impl Dispatcher {
                 .join(" ");
             return Err(Ok(Stop::Fail("content_rejected", msg)));
         }
+        // Herald's app has spent its allowance on this platform: no new attempt calls it until
+        // it resumes (one under way, an upload's next piece, meets the platform's own answer).
+        let held = match under_way {
+            true => None,
+            false => self
+                .holds
+                .until(&self.store, platform, self.clock.now())
+                .await
+                .map_err(Err)?,
+        };
+        if let Some(until) = held {
+            crate::metrics::rate_limited(platform, until.duration_since(self.clock.now()).unsigned_abs());
+            crate::metrics::retried(platform, "rate_limited");
+            return Err(Ok(Stop::Retry(until, "rate_limited", app_spent(platform, until))));
+        }
         let token = self.token(c, &profile, live).await?;
         if c.handle.is_none() {
             let live = self
@@ -569,7 +584,17 @@ impl Dispatcher {
                         partly_live: progress(&handle)?.partly_live,
                         since,
                     };
-                    return Err(Ok(self.classify(c, publisher, &e, state)));
+                    let stop = self.classify(c, publisher, &e, state);
+                    // The app's allowance, not this account's: every process holds the platform.
+                    if let (PlatformError::RateLimited { app_wide: true, .. }, Stop::Retry(until, ..)) =
+                        (&e, &stop)
+                    {
+                        self.holds
+                            .hold(&self.store, platform, *until)
+                            .await
+                            .map_err(Err)?;
+                    }
+                    return Err(Ok(stop));
                 }
             }
         }
@@ -749,7 +774,11 @@ impl Dispatcher {
                 ),
             ),
             PlatformError::PermissionMissing(_) => reconnect(ReconnectReason::PermissionMissing, message),
-            PlatformError::RateLimited { retry_after, until } => {
+            PlatformError::RateLimited {
+                retry_after,
+                until,
+                app_wide,
+            } => {
                 let wait = retry_after
                     .and_then(|d| SignedDuration::try_from(d).ok())
                     .unwrap_or(SignedDuration::from_mins(15));
@@ -762,11 +791,11 @@ impl Dispatcher {
                 let waited = reset_at.duration_since(now).unsigned_abs();
                 crate::metrics::rate_limited(platform, waited);
                 crate::metrics::retried(platform, "rate_limited");
-                Stop::Retry(
-                    reset_at,
-                    "rate_limited",
-                    format!("{name} asked Herald to wait; it will retry at {reset_at}."),
-                )
+                let message = match app_wide {
+                    true => app_spent(platform, reset_at),
+                    false => format!("{name} asked Herald to wait; it will retry at {reset_at}."),
+                };
+                Stop::Retry(reset_at, "rate_limited", message)
             }
             PlatformError::Transient { .. } if retry_until.is_some() => {
                 crate::metrics::retried(platform, "transient");
@@ -814,4 +843,13 @@ impl Dispatcher {
             other => Stop::Fail(other.code(), message),
         }
     }
+}
+
+/// What a delivery held by its platform's app-wide allowance says.
+fn app_spent(platform: herald_domain::platform::Platform, until: jiff::Timestamp) -> String {
+    format!(
+        "{} says Herald's app has used up its allowance for every connected profile (a daily cap the app shares); publishing on {} resumes at {until}.",
+        platform.display_name(),
+        platform.display_name()
+    )
 }

@@ -16,6 +16,10 @@ pub enum PlatformError {
     RateLimited {
         retry_after: Option<Duration>,
         until: Option<jiff::Timestamp>,
+        /// Herald's app's allowance as a whole is spent (X's daily cap per app, YouTube's
+        /// project quota, Meta's application limit), not the account's: every account on the
+        /// platform waits, in every process.
+        app_wide: bool,
     },
     #[error("the platform refused the content: {message}")]
     ContentRejected { message: String },

@@ -855,6 +855,7 @@ async fn read(res: reqwest::Response) -> Result<(Value, Option<String>), Platfor
         429 => PlatformError::RateLimited {
             retry_after: None,
             until: None,
+            app_wide: false,
         },
         401 if body["code"] == "EXPIRED_ACCESS_TOKEN" => PlatformError::TokenExpired,
         401 => PlatformError::TokenRevoked(message),
@@ -953,6 +954,7 @@ impl Publisher for Linkedin {
                 Err(PlatformError::RateLimited { until: None, .. }) => Err(PlatformError::RateLimited {
                     retry_after: None,
                     until: next_midnight(ctx.now),
+                    app_wide: false,
                 }),
                 other => other.map(saved),
             }

@@ -232,9 +232,14 @@ pub(crate) async fn graph_result(res: reqwest::Response) -> Result<Value, Platfo
         });
     }
     match map_graph_error(&body["error"]) {
-        PlatformError::RateLimited { retry_after, until } => Err(PlatformError::RateLimited {
+        PlatformError::RateLimited {
+            retry_after,
+            until,
+            app_wide,
+        } => Err(PlatformError::RateLimited {
             until,
             retry_after: regain.or(retry_after),
+            app_wide,
         }),
         other => Err(other),
     }
@@ -293,11 +298,19 @@ pub fn map_graph_error(e: &Value) -> PlatformError {
         (9, _) => PlatformError::RateLimited {
             retry_after: None,
             until: None,
+            app_wide: false,
         },
-        // Rate limits (app, user, Page, custom, business use case) and 368, a temporary block: wait.
-        (4 | 17 | 32 | 341 | 368 | 613 | 80001 | 80002, _) => PlatformError::RateLimited {
+        // 4: the app's own limit (200 calls an hour per user of the app, all Pages together).
+        (4, _) => PlatformError::RateLimited {
             retry_after: None,
             until: None,
+            app_wide: true,
+        },
+        // Rate limits (user, Page, custom, business use case) and 368, a temporary block: wait.
+        (17 | 32 | 341 | 368 | 613 | 80001 | 80002, _) => PlatformError::RateLimited {
+            retry_after: None,
+            until: None,
+            app_wide: false,
         },
         (506, _) => PlatformError::ContentRejected {
             message: "the platform refused a duplicate of the previous post".into(),

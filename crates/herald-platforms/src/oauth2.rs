@@ -78,6 +78,7 @@ pub(crate) async fn token_answer(
         _ if status.as_u16() == 429 => PlatformError::RateLimited {
             retry_after: Some(Duration::from_secs(60)),
             until: None,
+            app_wide: false,
         },
         Some(e) if ended.contains(&e) => PlatformError::TokenRevoked(message),
         Some("invalid_client" | "unauthorized_client") => PlatformError::Platform {

@@ -151,6 +151,7 @@ impl Pinterest {
             _ if status.as_u16() == 429 => PlatformError::RateLimited {
                 retry_after: None,
                 until: None,
+                app_wide: false,
             },
             _ if status.as_u16() == 401 || body["code"] == 2 => PlatformError::Platform {
                 message: format!(
@@ -605,6 +606,7 @@ async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
         429 => PlatformError::RateLimited {
             retry_after: wait,
             until: None,
+            app_wide: false,
         },
         401 => PlatformError::TokenRevoked(message),
         403 => PlatformError::PermissionMissing(message),

@@ -647,7 +647,7 @@ fn malformed(field: &str) -> PlatformError {
 /// until `x-rate-limit-reset` (Unix seconds), to the second.
 async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
     let status = res.status();
-    let reset = reset_of(res.headers());
+    let (reset, app_wide) = reset_of(res.headers());
     let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if status.is_success() {
@@ -662,6 +662,7 @@ async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
         429 => PlatformError::RateLimited {
             retry_after: None,
             until: reset.and_then(|r| Timestamp::from_second(r).ok()),
+            app_wide,
         },
         401 => PlatformError::TokenRevoked(message),
         // A 403 says many things: a missing scope, an app X does not allow here, or the content.
@@ -692,8 +693,9 @@ async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
 }
 
 /// When a 429 ends: the latest reset among X's limits that are used up (the 15-minute window,
-/// and the app's and the user's 24-hour caps), else the 15-minute window's.
-fn reset_of(headers: &reqwest::header::HeaderMap) -> Option<i64> {
+/// and the app's and the user's 24-hour caps), else the 15-minute window's; and whether the
+/// app's cap, which every account shares, is among them.
+fn reset_of(headers: &reqwest::header::HeaderMap) -> (Option<i64>, bool) {
     let read = |name: String| {
         headers
             .get(name)
@@ -706,7 +708,8 @@ fn reset_of(headers: &reqwest::header::HeaderMap) -> Option<i64> {
         .filter(|f| read(format!("{f}-remaining")) == Some(0))
         .filter_map(|f| read(format!("{f}-reset")))
         .max();
-    spent.or_else(|| read("x-rate-limit-reset".into()))
+    let app_wide = read("x-app-limit-24hour-remaining".into()) == Some(0);
+    (spent.or_else(|| read("x-rate-limit-reset".into())), app_wide)
 }
 
 impl Connector for X {

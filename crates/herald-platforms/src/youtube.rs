@@ -887,18 +887,22 @@ async fn read(res: reqwest::Response, now: Option<Timestamp>) -> Result<Value, P
         false => format!("{said} ({reason})"),
     };
     Err(match reason {
+        // The project's daily quota, which every channel connected to Herald shares.
         "quotaExceeded" => PlatformError::RateLimited {
             retry_after: Some(Duration::from_secs(3600)),
             until: now.and_then(quota_reset),
+            app_wide: true,
         },
         // The channel's own upload cap over a rolling day: tried again hourly.
         "uploadLimitExceeded" => PlatformError::RateLimited {
             retry_after: Some(Duration::from_secs(3600)),
             until: None,
+            app_wide: false,
         },
         "rateLimitExceeded" | "userRateLimitExceeded" => PlatformError::RateLimited {
             retry_after: Some(Duration::from_secs(60)),
             until: None,
+            app_wide: false,
         },
         "insufficientPermissions" | "forbidden" => PlatformError::PermissionMissing(message),
         "invalidTitle"
@@ -917,6 +921,7 @@ async fn read(res: reqwest::Response, now: Option<Timestamp>) -> Result<Value, P
         _ if status.as_u16() == 429 => PlatformError::RateLimited {
             retry_after: Some(Duration::from_secs(60)),
             until: None,
+            app_wide: false,
         },
         _ if status.is_server_error() => PlatformError::Transient { message },
         _ => PlatformError::Platform { message },

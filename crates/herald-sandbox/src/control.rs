@@ -301,15 +301,26 @@ pub(crate) fn x_routes() -> Router<Sandbox> {
         .route("/_sandbox/x/access", post(x_access))
 }
 
+/// What an app's access level decides; each left out stays as it is.
 #[derive(serde::Deserialize)]
 struct XAccess {
-    search: bool,
+    search: Option<bool>,
+    /// How many posts the app may create in 24 hours, all its users together (X's levels and
+    /// pay-per-use plans differ: 17 on Free, 10,000 by default here).
+    daily_posts: Option<u32>,
 }
 
-/// Sets the app's access level: whether it includes recent search (X's Free level does not).
+/// Sets the app's access level: whether it includes recent search (X's Free level does not), and
+/// its daily cap on posts.
 async fn x_access(State(sb): State<Sandbox>, Json(a): Json<XAccess>) -> Json<serde_json::Value> {
-    sb.x().search_allowed = a.search;
-    Json(json!({ "search": a.search }))
+    let mut w = sb.x();
+    if let Some(search) = a.search {
+        w.search_allowed = search;
+    }
+    if let Some(cap) = a.daily_posts {
+        w.app_daily_posts = Some(cap);
+    }
+    Json(json!({ "search": w.search_allowed, "daily_posts": w.app_daily_posts }))
 }
 
 /// X's users, grants, tokens (fingerprints), uploads and posts.

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod actions;
+mod app_holds;
 mod approvals;
 mod audit;
 mod audit_batch;

@@ -88,6 +88,7 @@ pub(super) fn refusal(status: u16, body: &Value) -> Refused {
         (429, _) | (_, "RATE_LIMITED") => PlatformError::RateLimited {
             retry_after: Some(RATE_PAUSE),
             until: None,
+            app_wide: false,
         },
         (401, _) => PlatformError::TokenRevoked(message),
         (403, "") if said.is_empty() => PlatformError::PermissionMissing(NOT_ALLOW_LISTED.into()),

@@ -344,6 +344,7 @@ async fn read(res: reqwest::Response, tokens: bool) -> Result<Value, PlatformErr
     let limited = || PlatformError::RateLimited {
         retry_after: Some(Duration::from_secs(60)),
         until: None,
+        app_wide: false,
     };
     Err(match code {
         _ if status.is_server_error() => PlatformError::Transient { message },

@@ -757,11 +757,13 @@ async fn read(res: reqwest::Response) -> Result<Value, PlatformError> {
         "rate_limit_exceeded" => PlatformError::RateLimited {
             retry_after: Some(Duration::from_secs(60)),
             until: None,
+            app_wide: false,
         },
         // A daily cap TikTok does not publish: tried again in an hour.
         "spam_risk_too_many_posts" | "spam_risk_too_many_pending_share" => PlatformError::RateLimited {
             retry_after: Some(Duration::from_secs(3600)),
             until: None,
+            app_wide: false,
         },
         "unaudited_client_can_only_post_to_private_accounts" => PlatformError::ContentRejected {
             message: "TikTok has not audited Herald's app yet, and an unaudited app may post only to private accounts, and only as \"only me\" (SELF_ONLY): make the account private on TikTok, or have the app audited.".into(),
@@ -779,6 +781,7 @@ async fn read(res: reqwest::Response) -> Result<Value, PlatformError> {
         _ if status.as_u16() == 429 => PlatformError::RateLimited {
             retry_after: Some(Duration::from_secs(60)),
             until: None,
+            app_wide: false,
         },
         _ if status.as_u16() == 401 => PlatformError::TokenRevoked(message),
         _ if status.is_server_error() => PlatformError::Transient { message },

@@ -407,7 +407,8 @@ fn create(sb: &Sandbox, t: &Token, v: &Value) -> Result<Response, Refusal> {
         None => String::new(),
     };
     // The limits: per user in 15 minutes, per app in 24 hours.
-    let (user_cap, app_cap) = (limits.applied(USER_POSTS), limits.applied(APP_POSTS));
+    let app_cap = w.app_daily_posts.unwrap_or_else(|| limits.applied(APP_POSTS));
+    let user_cap = limits.applied(USER_POSTS);
     let recent: Vec<&Post> = w
         .posts
         .iter()

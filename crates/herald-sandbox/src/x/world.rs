@@ -86,6 +86,8 @@ pub(crate) struct World {
     pub posts: Vec<Post>,
     /// Whether the app's access level includes recent search (X's Free level does not).
     pub search_allowed: bool,
+    /// The app's daily cap on posts, when its access level sets one other than the default.
+    pub app_daily_posts: Option<u32>,
     next_id: u64,
 }
 
@@ -107,6 +109,7 @@ impl World {
             uploads: HashMap::new(),
             posts: Vec::new(),
             search_allowed: true,
+            app_daily_posts: None,
             next_id: 1_860_000_000_000_000_001,
         }
     }

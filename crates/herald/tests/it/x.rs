@@ -263,19 +263,8 @@ async fn a_rate_limited_x_post_waits_exactly_until_the_reset_x_names_and_x_sees_
         let (_, post) = app.schedule(json!({"text": "After the limit.", "targets": [{"profile_id": profile}], "scheduled_at": at(&app, 1)})).await;
         let post = post["id"].as_str().unwrap().to_owned();
         let waiting = app.wait_for(&post, |d| d["status"] == "retry_wait").await;
-        let due: jiff::Timestamp = waiting["deliveries"][0]["due_at"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let calls = |journal: &Value| {
-            journal["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|r| r["host"] == HOST && r["method"] == "POST" && r["path"] == "/2/tweets")
-                .count()
-        };
+        let due = due_at(&waiting);
+        let calls = tweet_calls;
         assert_eq!(
             calls(&app.sandbox_json("_sandbox/requests").await),
             1,
@@ -306,6 +295,100 @@ async fn a_rate_limited_x_post_waits_exactly_until_the_reset_x_names_and_x_sees_
             .await;
         assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
         assert_eq!(calls(&app.sandbox_json("_sandbox/requests").await), 2);
+    });
+}
+
+/// The calls X has had to create a post.
+fn tweet_calls(journal: &Value) -> usize {
+    journal["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["host"] == HOST && r["method"] == "POST" && r["path"] == "/2/tweets")
+        .count()
+}
+
+/// When the delivery is due next.
+fn due_at(post: &Value) -> jiff::Timestamp {
+    post["deliveries"][0]["due_at"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn once_x_says_the_apps_daily_cap_is_spent_no_delivery_calls_x_until_it_resets_and_a_hold_another_process_wrote_is_honoured()
+ {
+    on_both_backends!(Mode::Standalone, |app| {
+        let email = "app-cap@example.com";
+        app.signup(email).await;
+        let profile = connect_x(&app).await;
+        let post = |text: &str| json!({"text": text, "targets": [{"profile_id": profile}], "scheduled_at": at(&app, 1)});
+        let calls = async || tweet_calls(&app.sandbox_json("_sandbox/requests").await);
+        // Another process learnt that X's allowance for the app is spent for ten minutes.
+        let resumes = herald_now(&app) + SignedDuration::from_mins(10);
+        // To the microsecond, as Herald keeps instants.
+        let resumes = jiff::Timestamp::from_microsecond(resumes.as_microsecond()).unwrap();
+        let now = herald_now(&app).as_microsecond();
+        app.tamper(&format!(
+            "INSERT INTO app_holds (platform, held_until, recorded_at) VALUES ('x', {}, {now})",
+            resumes.as_microsecond()
+        ))
+        .await;
+        let (_, held) = app.schedule(post("Held by another process.")).await;
+        let held = held["id"].as_str().unwrap().to_owned();
+        let waiting = app.wait_for(&held, |d| d["status"] == "retry_wait").await;
+        assert_eq!(due_at(&waiting), resumes, "{waiting:#}");
+        let said = waiting["deliveries"][0]["error"]["message"].as_str().unwrap();
+        assert!(said.contains("Herald's app has used up its allowance"), "{said}");
+        assert_eq!(calls().await, 0, "no call while the app is held");
+        advance_both(
+            &app,
+            SignedDuration::from_mins(10) + SignedDuration::from_secs(5),
+            email,
+        )
+        .await;
+        let done = app.settled(&held).await;
+        assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
+
+        // The app's access level allows two posts a day: the second goes, the third is refused
+        // with the app's cap spent, and the fourth waits for the reset without calling X.
+        app.sandbox_post("_sandbox/x/access", json!({"daily_posts": 2}))
+            .await;
+        publish(&app, post("Second of the day.")).await;
+        let (_, refused) = app.schedule(post("Third of the day.")).await;
+        let refused = refused["id"].as_str().unwrap().to_owned();
+        let refused = app.wait_for(&refused, |d| d["status"] == "retry_wait").await;
+        assert_eq!(calls().await, 3, "the third was refused by X");
+        let reset = due_at(&refused);
+        assert!(
+            reset > herald_now(&app) + SignedDuration::from_hours(23),
+            "X's day ends at {reset}"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM app_holds WHERE platform = 'x'")
+                .await,
+            1,
+            "the hold is kept for every process"
+        );
+        let (_, fourth) = app.schedule(post("Fourth of the day.")).await;
+        let fourth = fourth["id"].as_str().unwrap().to_owned();
+        let waiting = app.wait_for(&fourth, |d| d["status"] == "retry_wait").await;
+        assert_eq!(due_at(&waiting), reset, "{waiting:#}");
+        assert_eq!(calls().await, 3, "the fourth made no call");
+
+        // After X's day both go out (a day late is within this workspace's catch-up window).
+        assert_eq!(app.set_catch_up(25 * 60).await.0, StatusCode::OK);
+        app.sandbox_post("_sandbox/x/access", json!({"daily_posts": 10}))
+            .await;
+        advance_both(
+            &app,
+            reset.duration_since(herald_now(&app)) + SignedDuration::from_secs(5),
+            email,
+        )
+        .await;
+        for id in [refused["id"].as_str().unwrap(), &fourth] {
+            let done = app.settled(id).await;
+            assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
+        }
+        assert_eq!(calls().await, 5);
     });
 }
 
