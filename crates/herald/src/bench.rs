@@ -5,6 +5,7 @@
 //! since Herald's share of that is what compares across machines. Prints one JSON line; progress
 //! goes to standard error.
 
+mod cpu;
 mod figures;
 mod processes;
 mod setup;
@@ -213,6 +214,10 @@ struct Report {
     early: usize,
     rss_mb: Vec<processes::MemoryMb>,
     sandbox_peak_rss_mb: Option<f64>,
+    /// Where the CPU time went while the posts drained.
+    cpu: cpu::Cpu,
+    /// The resource that limited the drain, by the rules of [`cpu::limit`].
+    limit: String,
 }
 
 /// Runs `herald bench` and prints its JSON line; whatever happens, the processes it started are
@@ -268,13 +273,15 @@ async fn measure(plan: &Plan, exe: &Path, settings: &Settings) -> anyhow::Result
     let mut fleet = Fleet::start(exe, plan, settings, &sandbox.base)?;
     fleet.wait_ready(&mut sandbox, due).await?;
     // Idle: started, nothing due yet.
-    let idle_at = due - SignedDuration::from_millis(300);
-    if let Ok(wait) = Duration::try_from(idle_at.duration_since(Timestamp::now())) {
-        tokio::time::sleep(wait).await;
-    }
+    sleep_until(due - SignedDuration::from_millis(300)).await;
     fleet.sample_idle();
     sandbox.process.sample_idle();
+    let mut watched = vec![cpu::Watched::bench(), sandbox.process.watched()];
+    watched.extend(fleet.watched());
+    sleep_until(due).await;
+    let window = cpu::Window::open(watched, plan.backend == Backend::Postgres);
     wait_published(plan, &store, ws, &mut fleet, &mut sandbox).await?;
+    let cpu_time = window.close();
     let rss_mb = fleet.memory();
     eprintln!("bench: every post is published; reading the sandbox's record");
     let publications = sandbox.publications(&http).await?;
@@ -312,7 +319,16 @@ async fn measure(plan: &Plan, exe: &Path, settings: &Settings) -> anyhow::Result
         early: drain.early,
         rss_mb,
         sandbox_peak_rss_mb: sandbox.process.memory().peak,
+        limit: cpu::limit(&cpu_time),
+        cpu: cpu_time,
     })
+}
+
+/// Sleeps until `at`; returns at once if it has passed.
+async fn sleep_until(at: Timestamp) {
+    if let Ok(wait) = Duration::try_from(at.duration_since(Timestamp::now())) {
+        tokio::time::sleep(wait).await;
+    }
 }
 
 /// The text of the run's posts, before each post's number: unique to the run, so the sandbox's

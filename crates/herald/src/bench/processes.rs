@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::Plan;
+use super::cpu::Watched;
 use super::figures::{Publication, Publications};
 use crate::config::Settings;
 
@@ -146,6 +147,14 @@ impl Process {
     pub(super) fn sample_idle(&mut self) {
         self.idle = read_memory(self.child.id());
         self.sample();
+    }
+
+    /// The process for the account of CPU time, under the name of its command.
+    pub(super) fn watched(&self) -> Watched {
+        Watched {
+            role: self.role.to_owned(),
+            pid: self.child.id(),
+        }
     }
 
     pub(super) fn memory(&mut self) -> MemoryMb {
@@ -334,5 +343,22 @@ impl Fleet {
 
     pub(super) fn memory(&mut self) -> Vec<MemoryMb> {
         self.processes.iter_mut().map(Process::memory).collect()
+    }
+
+    /// The processes for the account of CPU time; several are told apart by the number of their
+    /// log (`herald-N.log`).
+    pub(super) fn watched(&self) -> Vec<Watched> {
+        let several = self.processes.len() > 1;
+        self.processes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut w = p.watched();
+                if several {
+                    w.role = format!("{} {i}", w.role);
+                }
+                w
+            })
+            .collect()
     }
 }
