@@ -22,7 +22,8 @@ impl Dispatcher {
     /// extends it every third of a lease until `call` ends; if the claim is lost meanwhile, `call`
     /// is dropped (its request abandoned) and [`StoreError::LeaseLost`] returned. A call within a
     /// lease's budget (none that makes the post visible) goes ahead without a round trip while at
-    /// least half a lease is left: the heartbeat extends it before it could end.
+    /// least half a lease is left: the heartbeat extends it before it could end. The visible call
+    /// goes ahead without one when the handle's save before it extended the lease already.
     pub(crate) async fn guarded<T>(
         &self,
         c: &Claimed,
@@ -30,8 +31,14 @@ impl Dispatcher {
         call: impl Future<Output = T>,
     ) -> Result<T, StoreError> {
         let left = c.lease_ends() - self.clock.now().as_microsecond();
-        let half = i64::try_from((self.settings.lease / 2).as_micros()).unwrap_or(i64::MAX);
-        if budget > self.settings.lease || left < half {
+        // A call beyond a lease's budget (the visible one) needs its budget ahead, less half its
+        // margin beyond the call's timeout (the lease may have been written with the handle a
+        // moment ago); any other goes ahead while half a lease is left.
+        let needed = match budget > self.settings.lease {
+            true => budget.saturating_sub(crate::process::CALL_MARGIN / 2),
+            false => self.settings.lease / 2,
+        };
+        if left < i64::try_from(needed.as_micros()).unwrap_or(i64::MAX) {
             self.store.extend_lease(c, self.lease_until(budget)).await?;
         }
         tokio::select! {

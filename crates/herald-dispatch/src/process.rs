@@ -23,7 +23,7 @@ const MAX_STEPS: usize = 6;
 /// failure.
 const CONTINUING: &str = "continuing";
 /// Lease kept beyond a call's timeout, so the call always ends before the claim could.
-const CALL_MARGIN: Duration = Duration::from_secs(10);
+pub(crate) const CALL_MARGIN: Duration = Duration::from_secs(10);
 
 /// How far a failed step had gone.
 #[derive(Debug, Clone, Copy)]
@@ -202,7 +202,7 @@ impl Dispatcher {
         let until = since + SignedDuration::try_from(policy.max_time).unwrap_or_default();
         let goes_on = under_way && self.clock.now() <= until;
         if !(live || goes_on) {
-            self.catch_up(c, since, &post.time_zone).await?;
+            self.catch_up(c, since, &post.time_zone)?;
         }
         let maybe_posted = |why: &str| {
             Stop::Unconfirmed(
@@ -435,13 +435,13 @@ impl Dispatcher {
 
     /// Stops a delivery whose first visible call would start later than its catch-up window
     /// allows (after downtime, a reconnect, a rate-limit or quota wait): it becomes `missed`.
-    async fn catch_up(
+    fn catch_up(
         &self,
         c: &Claimed,
         since: jiff::Timestamp,
         zone: &str,
     ) -> Result<(), Result<Stop, StoreError>> {
-        let minutes = self.store.catch_up_minutes(c.workspace).await.map_err(Err)?;
+        let minutes = c.catch_up_minutes.ok_or(Err(StoreError::NotFound))?;
         if self.clock.now() <= since + SignedDuration::from_mins(minutes) {
             return Ok(());
         }
@@ -517,15 +517,8 @@ impl Dispatcher {
             };
             let was_recovering = recovering;
             recovering = false;
-            // The call that makes the post visible gets a lease that outlasts its timeout.
             let visible_call = progress(&handle)?.visible_call;
-            let budget = if visible_call {
-                self.settings
-                    .lease
-                    .max(herald_platforms::CALL_TIMEOUT + CALL_MARGIN)
-            } else {
-                self.settings.lease
-            };
+            let budget = self.budget(visible_call);
             let step = self
                 .guarded(c, budget, publisher.step(job, &handle, ctx))
                 .await
@@ -534,7 +527,13 @@ impl Dispatcher {
                 Ok(Step::Continue(next)) => {
                     let live = progress(&next)?.visible_call;
                     handle = next;
-                    self.store.save_handle(c, &handle, live).await.map_err(Err)?;
+                    // The next call may make the post visible: its lease is written with the
+                    // handle, so the call starts without a round trip of its own.
+                    let lease = live.then(|| self.lease_until(self.budget(true)));
+                    self.store
+                        .save_handle(c, &handle, live, lease)
+                        .await
+                        .map_err(Err)?;
                 }
                 Ok(Step::Park(next, after)) => {
                     let live = progress(&next)?.visible_call;
@@ -619,6 +618,18 @@ impl Dispatcher {
             CONTINUING,
             "Publishing goes on a piece at a time (a long upload); the next piece follows at once.".into(),
         )))
+    }
+
+    /// The lease a step's call needs: the call that makes the post visible gets one that outlasts
+    /// its timeout.
+    fn budget(&self, visible_call: bool) -> Duration {
+        match visible_call {
+            true => self
+                .settings
+                .lease
+                .max(herald_platforms::CALL_TIMEOUT + CALL_MARGIN),
+            false => self.settings.lease,
+        }
     }
 
     /// Counts a publication in the metrics: how late it went out after `since` (when it fell

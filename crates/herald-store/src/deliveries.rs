@@ -56,6 +56,9 @@ pub struct Claimed {
     pub claimed_at: std::time::Instant,
     /// The claim took it over from a worker whose lease had lapsed.
     pub taken_over: bool,
+    /// The workspace's catch-up window in minutes as the claim found it (read with the claim, so
+    /// the attempt needs no query of its own); `None` when the workspace is gone.
+    pub catch_up_minutes: Option<i64>,
     /// When the lease ends as this worker last set it (the claim, then each extension).
     pub lease_until: Arc<AtomicI64>,
 }
@@ -112,6 +115,7 @@ type ClaimTuple = (
     Option<i64>,
     i64,
     i64,
+    Option<i64>,
 );
 /// A `delivery_events` row as read: delivery, at, from, to, attempt, outcome, detail.
 pub(crate) type EventTuple = (String, i64, Option<String>, String, i64, String, Option<String>);
@@ -179,7 +183,8 @@ impl Store {
             "UPDATE deliveries SET status = 'publishing', lease_owner = $1, lease_until = $2, fence = fence + 1, updated_at = $3,
                taken_over = CASE WHEN status = 'publishing' THEN 1 ELSE 0 END
              WHERE id IN (SELECT id FROM deliveries WHERE {filter}{except} ORDER BY due_at LIMIT $4{lock})
-             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from, may_be_live, taken_over"
+             RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from, may_be_live, taken_over,
+               (SELECT catch_up_minutes FROM workspaces w WHERE w.id = deliveries.workspace_id)"
         );
         let claimed_at = std::time::Instant::now();
         let busy: Vec<String> = busy.iter().map(ToString::to_string).collect();
@@ -205,6 +210,7 @@ impl Store {
                     window_from,
                     live,
                     took,
+                    catch_up_minutes,
                 )| {
                     Ok(Claimed {
                         id: parse_id(&id)?,
@@ -221,6 +227,7 @@ impl Store {
                         owner: owner.to_owned(),
                         claimed_at,
                         taken_over: took != 0,
+                        catch_up_minutes,
                         lease_until: Arc::new(AtomicI64::new(lease_until)),
                     })
                 },
@@ -274,20 +281,32 @@ impl Store {
     }
 
     /// Saves the handle while keeping the claim (a container id as soon as it exists); `may_be_live`:
-    /// the call that makes the post visible may be made from here on.
-    pub async fn save_handle(&self, c: &Claimed, handle: &str, may_be_live: bool) -> Result<()> {
+    /// the call that makes the post visible may be made from here on. `lease_until`, when given,
+    /// extends the lease in the same write (as [`Store::extend_lease`]: for the next call's budget).
+    pub async fn save_handle(
+        &self,
+        c: &Claimed,
+        handle: &str,
+        may_be_live: bool,
+        lease_until: Option<i64>,
+    ) -> Result<()> {
         let sql = format!(
-            "UPDATE deliveries SET handle = $1, may_be_live = $6, updated_at = $2 WHERE id = $3 AND {}",
+            "UPDATE deliveries SET handle = $1, may_be_live = $6, updated_at = $2,
+               lease_until = CASE WHEN $7 > lease_until THEN $7 ELSE lease_until END
+             WHERE id = $3 AND {}",
             held(4, 5, 2)
         );
         let n = on_db!(self.db(), pool => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(handle).bind(self.now()).bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(i64::from(may_be_live))
+            .bind(lease_until)
             .execute(pool).await?.rows_affected());
         if n == 0 {
-            Err(StoreError::LeaseLost)
-        } else {
-            Ok(())
+            return Err(StoreError::LeaseLost);
         }
+        if let Some(until) = lease_until {
+            c.lease_until.fetch_max(until, Ordering::SeqCst);
+        }
+        Ok(())
     }
 
     /// Keeps the claim until at least `until` (a lease never shortens); [`StoreError::LeaseLost`]

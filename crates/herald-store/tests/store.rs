@@ -65,7 +65,7 @@ on_both_backends! {
         assert_eq!(second[0].fence, first[0].fence + 1);
         let a = &first[0];
         assert!(matches!(s.begin_attempt(a, "{}", "late").await, Err(StoreError::LeaseLost)));
-        assert!(matches!(s.save_handle(a, "{\"container\":\"1\"}", false).await, Err(StoreError::LeaseLost)));
+        assert!(matches!(s.save_handle(a, "{\"container\":\"1\"}", false, None).await, Err(StoreError::LeaseLost)));
         for to in [DeliveryStatus::Published, DeliveryStatus::Failed, DeliveryStatus::Processing] {
             let r = s.transition(a, to, Transition { outcome: "late", ..Default::default() }).await;
             assert!(matches!(r, Err(StoreError::LeaseLost)), "{to:?}");
@@ -81,10 +81,10 @@ on_both_backends! {
         schedule_now(&s, user, ws, profile, None).await;
         let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
         let a = s.claim_due("worker-a", lease, 10).await.unwrap().remove(0);
-        s.save_handle(&a, "{}", false).await.unwrap();
+        s.save_handle(&a, "{}", false, None).await.unwrap();
         s.clock().advance(SignedDuration::from_secs(31));
         assert!(matches!(s.extend_lease(&a, lease * 2).await, Err(StoreError::LeaseLost)));
-        assert!(matches!(s.save_handle(&a, "{}", true).await, Err(StoreError::LeaseLost)));
+        assert!(matches!(s.save_handle(&a, "{}", true, None).await, Err(StoreError::LeaseLost)));
     };
 
     a_lease_is_extended_only_by_its_holder_and_never_shortened => |s: Store| async move {
@@ -100,7 +100,29 @@ on_both_backends! {
         s.clock().advance(SignedDuration::from_secs(60));
         let later = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
         assert!(s.claim_due("worker-b", later, 10).await.unwrap().is_empty(), "still held for 90 s");
-        s.save_handle(&a, "{}", false).await.unwrap();
+        s.save_handle(&a, "{}", false, None).await.unwrap();
+    };
+
+    a_handle_saved_with_a_lease_extends_it_in_the_same_write_and_the_claim_reads_the_catch_up_window => |s: Store| async move {
+        let (user, ws, profile) = user_with_profile(&s).await;
+        s.set_catch_up_minutes(ws, 45).await.unwrap();
+        schedule_now(&s, user, ws, profile, None).await;
+        let now = s.clock().now();
+        let lease = (now + SignedDuration::from_secs(15)).as_microsecond();
+        let a = s.claim_due("worker-a", lease, 10).await.unwrap().remove(0);
+        assert_eq!(a.catch_up_minutes, Some(45));
+        let call = (now + SignedDuration::from_secs(40)).as_microsecond();
+        s.save_handle(&a, "{\"visible\":true}", true, Some(call)).await.unwrap();
+        assert_eq!(a.lease_ends(), call, "the worker knows the lease it wrote");
+        // A shorter one never shortens it.
+        s.save_handle(&a, "{\"visible\":true}", true, Some(lease)).await.unwrap();
+        assert_eq!(a.lease_ends(), call);
+        s.clock().advance(SignedDuration::from_secs(30));
+        let later = (s.clock().now() + SignedDuration::from_secs(15)).as_microsecond();
+        assert!(s.claim_due("worker-b", later, 10).await.unwrap().is_empty(), "held for the call's 40 s");
+        s.clock().advance(SignedDuration::from_secs(11));
+        let later = (s.clock().now() + SignedDuration::from_secs(15)).as_microsecond();
+        assert_eq!(s.claim_due("worker-b", later, 10).await.unwrap().len(), 1, "and no longer");
     };
 
     after_a_restart_only_deliveries_whose_visible_call_never_started_resume_at_once => |s: Store| async move {
@@ -110,8 +132,8 @@ on_both_backends! {
         let lease = (s.clock().now() + SignedDuration::from_secs(40)).as_microsecond();
         let claimed = s.claim_due("the-process-that-died", lease, 10).await.unwrap();
         assert_eq!(claimed.len(), 2);
-        s.save_handle(&claimed[0], "{}", false).await.unwrap();
-        s.save_handle(&claimed[1], "{\"visible\":true}", true).await.unwrap();
+        s.save_handle(&claimed[0], "{}", false, None).await.unwrap();
+        s.save_handle(&claimed[1], "{\"visible\":true}", true, None).await.unwrap();
         assert_eq!(s.resume_in_flight().await.unwrap(), 1);
         // Claimed for longer than the dead process's call budget, so only the other lapses below.
         let next = (s.clock().now() + SignedDuration::from_secs(120)).as_microsecond();
