@@ -9,6 +9,9 @@ use herald_store::{Claimed, StoreError};
 
 use crate::Dispatcher;
 
+/// Lease kept beyond a call's timeout, so the call always ends before the claim could.
+const CALL_MARGIN: Duration = Duration::from_secs(10);
+
 impl Dispatcher {
     /// The instant a lease of `d` from now ends, as stored.
     pub(crate) fn lease_until(&self, d: Duration) -> i64 {
@@ -18,24 +21,24 @@ impl Dispatcher {
             .saturating_add(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
     }
 
-    /// Runs `call` while holding `c`: first makes sure the lease lasts at least `budget`, then
-    /// extends it every third of a lease until `call` ends; if the claim is lost meanwhile, `call`
-    /// is dropped (its request abandoned) and [`StoreError::LeaseLost`] returned. A call within a
-    /// lease's budget (none that makes the post visible) goes ahead without a round trip while at
-    /// least half a lease is left: the heartbeat extends it before it could end. The visible call
-    /// goes ahead without one when the handle's save before it extended the lease already.
+    /// Runs `call` while holding `c`: first makes sure the lease lasts long enough, then extends
+    /// it every third of a lease until `call` ends; if the claim is lost meanwhile, `call` is
+    /// dropped (its request abandoned) and [`StoreError::LeaseLost`] returned. The call that may
+    /// make the post visible (`visible`) starts only with its whole budget ahead (the call's
+    /// timeout and a margin, whatever the configured lease): without a round trip when the
+    /// handle's save just before it extended the lease already. Any other call goes ahead
+    /// without one while at least half a lease is left: the heartbeat extends it before it could end.
     pub(crate) async fn guarded<T>(
         &self,
         c: &Claimed,
-        budget: Duration,
+        visible: bool,
         call: impl Future<Output = T>,
     ) -> Result<T, StoreError> {
+        let budget = self.budget(visible);
         let left = c.lease_ends() - self.clock.now().as_microsecond();
-        // A call beyond a lease's budget (the visible one) needs its budget ahead, less half its
-        // margin beyond the call's timeout (the lease may have been written with the handle a
-        // moment ago); any other goes ahead while half a lease is left.
-        let needed = match budget > self.settings.lease {
-            true => budget.saturating_sub(crate::process::CALL_MARGIN / 2),
+        // A second of slack: the lease written with the handle a moment ago counts.
+        let needed = match visible {
+            true => budget.saturating_sub(Duration::from_secs(1)),
             false => self.settings.lease / 2,
         };
         if left < i64::try_from(needed.as_micros()).unwrap_or(i64::MAX) {
@@ -45,6 +48,18 @@ impl Dispatcher {
             biased;
             r = call => Ok(r),
             e = self.keep(c) => Err(e),
+        }
+    }
+
+    /// The lease a step's call needs: the call that makes the post visible gets one that outlasts
+    /// its timeout.
+    pub(crate) fn budget(&self, visible_call: bool) -> Duration {
+        match visible_call {
+            true => self
+                .settings
+                .lease
+                .max(herald_platforms::CALL_TIMEOUT + CALL_MARGIN),
+            false => self.settings.lease,
         }
     }
 

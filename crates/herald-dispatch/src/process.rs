@@ -1,7 +1,5 @@
 //! One claimed delivery: the pre-publish checks, the adapter's steps, and what each outcome means.
 
-use std::time::Duration;
-
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::Feature;
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
@@ -22,8 +20,6 @@ const MAX_STEPS: usize = 6;
 /// The code of a claim's stop when it took its share of steps and the attempt goes on: not a
 /// failure.
 const CONTINUING: &str = "continuing";
-/// Lease kept beyond a call's timeout, so the call always ends before the claim could.
-pub(crate) const CALL_MARGIN: Duration = Duration::from_secs(10);
 
 /// How far a failed step had gone.
 #[derive(Debug, Clone, Copy)]
@@ -333,7 +329,7 @@ impl Dispatcher {
             true => None,
             false => self
                 .holds
-                .until(&self.store, platform, self.clock.now())
+                .until(&self.store, profile.login, self.clock.now())
                 .await
                 .map_err(Err)?,
         };
@@ -518,9 +514,8 @@ impl Dispatcher {
             let was_recovering = recovering;
             recovering = false;
             let visible_call = progress(&handle)?.visible_call;
-            let budget = self.budget(visible_call);
             let step = self
-                .guarded(c, budget, publisher.step(job, &handle, ctx))
+                .guarded(c, visible_call, publisher.step(job, &handle, ctx))
                 .await
                 .map_err(Err)?;
             match step {
@@ -584,14 +579,16 @@ impl Dispatcher {
                         since,
                     };
                     let stop = self.classify(c, publisher, &e, state);
-                    // The app's allowance, not this account's: every process holds the platform.
+                    // The app's allowance, not this account's: every process holds the login. The
+                    // delivery's own stop stands even when the hold cannot be written.
                     if let (PlatformError::RateLimited { app_wide: true, .. }, Stop::Retry(until, ..)) =
                         (&e, &stop)
-                    {
-                        self.holds
-                            .hold(&self.store, platform, *until)
+                        && let Err(e) = self
+                            .holds
+                            .hold(&self.store, job.login, *until, self.clock.now())
                             .await
-                            .map_err(Err)?;
+                    {
+                        tracing::warn!(delivery = %c.id, error = %e, "could not record the app-wide hold");
                     }
                     return Err(Ok(stop));
                 }
@@ -618,18 +615,6 @@ impl Dispatcher {
             CONTINUING,
             "Publishing goes on a piece at a time (a long upload); the next piece follows at once.".into(),
         )))
-    }
-
-    /// The lease a step's call needs: the call that makes the post visible gets one that outlasts
-    /// its timeout.
-    fn budget(&self, visible_call: bool) -> Duration {
-        match visible_call {
-            true => self
-                .settings
-                .lease
-                .max(herald_platforms::CALL_TIMEOUT + CALL_MARGIN),
-            false => self.settings.lease,
-        }
     }
 
     /// Counts a publication in the metrics: how late it went out after `since` (when it fell
@@ -691,7 +676,7 @@ impl Dispatcher {
             return Ok(Some(facts));
         }
         let read = publisher.live_facts(profile.login, token, &profile.external_id);
-        match self.guarded(c, self.settings.lease, read).await? {
+        match self.guarded(c, false, read).await? {
             Ok(None) => Ok(None),
             Ok(Some(facts)) => {
                 self.store.put_live_facts(c.workspace, c.profile, &facts).await?;
@@ -859,7 +844,7 @@ impl Dispatcher {
 /// What a delivery held by its platform's app-wide allowance says.
 fn app_spent(platform: herald_domain::platform::Platform, until: jiff::Timestamp) -> String {
     format!(
-        "{} says Herald's app has used up its allowance for every connected profile (a daily cap the app shares); publishing on {} resumes at {until}.",
+        "{} says Herald's app has used up its allowance, which every profile connected through it shares; publishing on {} resumes at {until}.",
         platform.display_name(),
         platform.display_name()
     )

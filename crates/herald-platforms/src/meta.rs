@@ -300,11 +300,12 @@ pub fn map_graph_error(e: &Value) -> PlatformError {
             until: None,
             app_wide: false,
         },
-        // 4: the app's own limit (200 calls an hour per user of the app, all Pages together).
-        (4, _) => PlatformError::RateLimited {
+        // 4: the app's own limit (200 calls an hour per user of the app, all Pages together);
+        // with a subcode it is the account's (2207051: its actions were taken for spam).
+        (4, subcode) => PlatformError::RateLimited {
             retry_after: None,
             until: None,
-            app_wide: true,
+            app_wide: subcode == 0,
         },
         // Rate limits (user, Page, custom, business use case) and 368, a temporary block: wait.
         (17 | 32 | 341 | 368 | 613 | 80001 | 80002, _) => PlatformError::RateLimited {

@@ -647,7 +647,9 @@ fn malformed(field: &str) -> PlatformError {
 /// until `x-rate-limit-reset` (Unix seconds), to the second.
 async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
     let status = res.status();
-    let (reset, app_wide) = reset_of(res.headers());
+    // The app's daily cap counts per endpoint: the one every post goes through holds them all.
+    let creates_posts = res.url().path().ends_with("/2/tweets");
+    let (reset, app_wide) = reset_of(res.headers(), creates_posts);
     let text = res.text().await.map_err(|e| PlatformError::from_http(&e))?;
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if status.is_success() {
@@ -693,9 +695,10 @@ async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
 }
 
 /// When a 429 ends: the latest reset among X's limits that are used up (the 15-minute window,
-/// and the app's and the user's 24-hour caps), else the 15-minute window's; and whether the
-/// app's cap, which every account shares, is among them.
-fn reset_of(headers: &reqwest::header::HeaderMap) -> (Option<i64>, bool) {
+/// and the app's and the user's 24-hour caps), else the 15-minute window's. When `app_counts`
+/// and the app's cap (which every account shares) is spent, the app's reset instead, and `true`:
+/// every account waits for it, and one whose own cap is spent too hears so again then.
+fn reset_of(headers: &reqwest::header::HeaderMap, app_counts: bool) -> (Option<i64>, bool) {
     let read = |name: String| {
         headers
             .get(name)
@@ -708,8 +711,12 @@ fn reset_of(headers: &reqwest::header::HeaderMap) -> (Option<i64>, bool) {
         .filter(|f| read(format!("{f}-remaining")) == Some(0))
         .filter_map(|f| read(format!("{f}-reset")))
         .max();
-    let app_wide = read("x-app-limit-24hour-remaining".into()) == Some(0);
-    (spent.or_else(|| read("x-rate-limit-reset".into())), app_wide)
+    let app_reset = read("x-app-limit-24hour-reset".into())
+        .filter(|_| app_counts && read("x-app-limit-24hour-remaining".into()) == Some(0));
+    match app_reset {
+        Some(reset) => (Some(reset), true),
+        None => (spent.or_else(|| read("x-rate-limit-reset".into())), false),
+    }
 }
 
 impl Connector for X {

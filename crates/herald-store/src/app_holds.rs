@@ -1,22 +1,23 @@
-//! App-wide holds: when a platform says Herald's app as a whole has spent its allowance, the
-//! instant it resumes is kept here, so every process holds that platform's deliveries until then.
+//! App-wide holds: when a platform says the app Herald reaches it through has spent its allowance
+//! as a whole, the instant it resumes is kept here, by login, so every process holds the
+//! deliveries of that login's profiles until then.
 
-use herald_domain::platform::Platform;
+use herald_domain::platform::Login;
 
 use crate::{Result, Store, on_db};
 
 impl Store {
-    /// Records that `platform`'s allowance for Herald's app is spent until `until` (microseconds);
-    /// a later end already recorded stands.
-    pub async fn hold_app(&self, platform: Platform, until: i64) -> Result<()> {
+    /// Records that `login`'s app has spent its allowance until `until` (microseconds); a later
+    /// end already recorded stands.
+    pub async fn hold_app(&self, login: Login, until: i64) -> Result<()> {
         let now = self.now();
         on_db!(self.db(), pool => { sqlx::query(
-            "INSERT INTO app_holds (platform, held_until, recorded_at) VALUES ($1, $2, $3)
-             ON CONFLICT (platform) DO UPDATE SET
+            "INSERT INTO app_holds (login, held_until, recorded_at) VALUES ($1, $2, $3)
+             ON CONFLICT (login) DO UPDATE SET
                held_until = CASE WHEN excluded.held_until > app_holds.held_until
                  THEN excluded.held_until ELSE app_holds.held_until END,
                recorded_at = excluded.recorded_at")
-            .bind(platform.as_str())
+            .bind(login.as_str())
             .bind(until)
             .bind(now)
             .execute(pool)
@@ -24,17 +25,17 @@ impl Store {
         Ok(())
     }
 
-    /// The holds in force now: each platform held, with when its hold ends (microseconds).
-    pub async fn app_holds(&self) -> Result<Vec<(Platform, i64)>> {
+    /// The holds in force now: each login held, with when its hold ends (microseconds).
+    pub async fn app_holds(&self) -> Result<Vec<(Login, i64)>> {
         let rows: Vec<(String, i64)> = on_db!(self.db(), pool =>
-            sqlx::query_as("SELECT platform, held_until FROM app_holds WHERE held_until > $1")
+            sqlx::query_as("SELECT login, held_until FROM app_holds WHERE held_until > $1")
                 .bind(self.now())
                 .fetch_all(pool)
                 .await?);
-        // A platform this build does not know (a newer one's row) holds nothing here.
+        // A login this build does not know (a newer one's row) holds nothing here.
         Ok(rows
             .into_iter()
-            .filter_map(|(p, until)| Platform::parse(&p).map(|p| (p, until)))
+            .filter_map(|(l, until)| Login::parse(&l).map(|l| (l, until)))
             .collect())
     }
 }

@@ -1,8 +1,10 @@
--- A platform that said Herald's app as a whole has spent its allowance (X's daily cap per app,
--- YouTube's project quota, Meta's application limit): every dispatcher, in every process, holds
--- that platform's deliveries until the instant it named instead of spending calls on refusals.
+-- A login's app that said its allowance as a whole is spent (X's daily cap per app, YouTube's
+-- project quota, Meta's application limit): every dispatcher, in every process, holds the
+-- deliveries of the profiles connected through that login until the instant it named instead of
+-- spending calls on refusals. Keyed by login, since the allowance is the app's, and a platform
+-- may be reached through two apps (Instagram through Instagram Login or Facebook Login).
 CREATE TABLE app_holds (
-    platform TEXT PRIMARY KEY,
+    login TEXT PRIMARY KEY,
     held_until BIGINT NOT NULL,
     recorded_at BIGINT NOT NULL
 );

@@ -328,7 +328,7 @@ async fn once_x_says_the_apps_daily_cap_is_spent_no_delivery_calls_x_until_it_re
         let resumes = jiff::Timestamp::from_microsecond(resumes.as_microsecond()).unwrap();
         let now = herald_now(&app).as_microsecond();
         app.tamper(&format!(
-            "INSERT INTO app_holds (platform, held_until, recorded_at) VALUES ('x', {}, {now})",
+            "INSERT INTO app_holds (login, held_until, recorded_at) VALUES ('x', {}, {now})",
             resumes.as_microsecond()
         ))
         .await;
@@ -363,10 +363,13 @@ async fn once_x_says_the_apps_daily_cap_is_spent_no_delivery_calls_x_until_it_re
             "X's day ends at {reset}"
         );
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM app_holds WHERE platform = 'x'")
-                .await,
+            app.count(&format!(
+                "SELECT COUNT(*) FROM app_holds WHERE login = 'x' AND held_until = {}",
+                reset.as_microsecond()
+            ))
+            .await,
             1,
-            "the hold is kept for every process"
+            "the hold until X's reset is kept for every process"
         );
         let (_, fourth) = app.schedule(post("Fourth of the day.")).await;
         let fourth = fourth["id"].as_str().unwrap().to_owned();
