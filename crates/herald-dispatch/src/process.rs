@@ -146,7 +146,9 @@ impl Dispatcher {
 
     /// Checks, then steps. `Err(Ok(stop))` is an outcome to record; `Err(Err(_))` a store failure.
     async fn attempt(&self, c: &Claimed) -> Result<(), Result<Stop, StoreError>> {
-        let profile = match self.store.get_profile(c.workspace, c.profile).await {
+        // Everything read at once: the profile, the post, the sealed token, the cached facts.
+        let work = self.store.work(c).await.map_err(Err)?;
+        let profile = match work.profile {
             Ok(p) => p,
             // A profile Herald cannot read is damage: said once, never retried forever or guessed at.
             Err(StoreError::Corrupt(why)) => {
@@ -185,7 +187,7 @@ impl Dispatcher {
             || c.handle
                 .as_deref()
                 .is_some_and(|h| publisher.progress(h).map_or(true, |p| p.visible_call));
-        let post = self.store.get_post(c.workspace, c.post).await.map_err(Err)?;
+        let post = work.post;
         // The window counts from the post's time, or from when the person said "publish now".
         let since = herald_domain::clock::from_micros(c.window_from.unwrap_or(post.scheduled_at));
         // The window bounds when an attempt starts, not how long one under way takes (a long
@@ -338,10 +340,12 @@ impl Dispatcher {
             crate::metrics::retried(platform, "rate_limited");
             return Err(Ok(Stop::Retry(until, "rate_limited", app_spent(platform, until))));
         }
-        let token = self.token(c, &profile, live).await?;
+        let token = self
+            .token(c, &profile, work.sealed_token.as_deref(), live)
+            .await?;
         if c.handle.is_none() {
             let live = self
-                .live_facts(c, &profile, publisher.as_ref(), &token)
+                .live_facts(c, &profile, publisher.as_ref(), &token, work.live_facts)
                 .await
                 .map_err(Err)?;
             let draft = Draft {
@@ -638,6 +642,9 @@ impl Dispatcher {
             error_code: note.map(|n| n.code),
             error_message: note.map(|n| n.message.as_str()),
             outcome: "published",
+            // A cached quota (where the platform has one) counts this post until the platform's
+            // figure is read again.
+            count_published: true,
             ..Default::default()
         };
         self.store.transition(c, DeliveryStatus::Published, t).await?;
@@ -653,24 +660,23 @@ impl Dispatcher {
         if let Some(n) = note {
             self.notify_note(c, &n.message).await?;
         }
-        // A cached quota (where the platform has one) counts this post until the platform's
-        // figure is read again.
-        self.store.count_published(c.workspace, c.profile).await
+        Ok(())
     }
 
     /// The platform's live facts about the profile (Instagram's publishing quota, TikTok's
-    /// creator info): cached for
-    /// [`rules::LIVE_FACTS_TTL`], read again after. When they cannot be read, publishing goes ahead (the
-    /// platform refuses past its quota anyway).
+    /// creator info): `cached` (as read with the delivery) for [`rules::LIVE_FACTS_TTL`], read
+    /// again after. When they cannot be read, publishing goes ahead (the platform refuses past
+    /// its quota anyway).
     async fn live_facts(
         &self,
         c: &Claimed,
         profile: &herald_store::ProfileRow,
         publisher: &dyn Publisher,
         token: &SecretString,
+        cached: Option<(LiveFacts, i64)>,
     ) -> Result<Option<LiveFacts>, StoreError> {
         let now = self.clock.now().as_microsecond();
-        if let Some((facts, at)) = self.store.live_facts(c.workspace, c.profile).await?
+        if let Some((facts, at)) = cached
             && now - at < rules::LIVE_FACTS_TTL.as_micros() as i64
         {
             return Ok(Some(facts));
@@ -689,18 +695,23 @@ impl Dispatcher {
         }
     }
 
-    /// The token to use, unless it expired.
+    /// The token to use (opened from `sealed`, as read with the delivery), unless it expired.
     async fn token(
         &self,
         c: &Claimed,
         profile: &herald_store::ProfileRow,
+        sealed: Option<&[u8]>,
         live: bool,
     ) -> Result<SecretString, Result<Stop, StoreError>> {
-        let token = self
-            .store
-            .get_secret(c.workspace, c.profile, SecretKind::AccessToken)
-            .await
-            .map_err(Err)?;
+        let token = match sealed {
+            Some(blob) => Some(
+                self.store
+                    .open_secret(c.workspace, c.profile, SecretKind::AccessToken, blob)
+                    .await
+                    .map_err(Err)?,
+            ),
+            None => None,
+        };
         let Some(token) = token else {
             return Err(Ok(Stop::Reconnect {
                 reason: ReconnectReason::Expired,

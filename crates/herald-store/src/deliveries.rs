@@ -87,6 +87,8 @@ pub struct Transition<'a> {
     pub failure: bool,
     /// Counts a processing re-check.
     pub check: bool,
+    /// Counts the publication against the profile's cached quota, in the same transaction.
+    pub count_published: bool,
     /// What happened, for the delivery's history.
     pub outcome: &'a str,
 }
@@ -390,6 +392,11 @@ impl Store {
                 .bind(c.workspace.to_string()).bind(c.id.to_string()).bind(now).bind(to.as_str())
                 .bind(c.fence).bind(t.outcome).bind(t.platform_post_id.or(t.error_message))
                 .execute(&mut *tx).await?;
+            if t.count_published {
+                sqlx::query(crate::profiles::COUNT_PUBLISHED)
+                    .bind(c.workspace.to_string()).bind(c.profile.to_string())
+                    .execute(&mut *tx).await?;
+            }
             tx.commit().await?;
         });
         Ok(())

@@ -119,14 +119,26 @@ impl Store {
             "SELECT ciphertext FROM profile_secrets WHERE workspace_id = $1 AND profile_id = $2 AND kind = $3")
             .bind(ws.to_string()).bind(profile.to_string()).bind(kind.as_str()).fetch_optional(pool).await?);
         let Some((blob,)) = row else { return Ok(None) };
+        self.open_secret(ws, profile, kind, &blob).await.map(Some)
+    }
+
+    /// Opens a profile's secret of `kind` as sealed in `blob` (read with other things, as a
+    /// claimed delivery's [`crate::Work`] reads its token).
+    pub async fn open_secret(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        kind: SecretKind,
+        blob: &[u8],
+    ) -> Result<SecretString> {
         let dk = self.data_key(ws).await?;
         let plain = dk.open(
             &secret_aad(&ws.to_string(), &profile.to_string(), kind.as_str()),
-            &blob,
+            blob,
         )?;
         let text =
             std::str::from_utf8(&plain).map_err(|_| StoreError::Corrupt("secret is not UTF-8".into()))?;
-        Ok(Some(SecretString::from(text.to_owned())))
+        Ok(SecretString::from(text.to_owned()))
     }
 
     /// Counts data keys per master key version.

@@ -33,6 +33,7 @@ mod sweep;
 pub mod testing;
 mod throttle;
 mod two_factor;
+mod work;
 
 pub use accounts::{ApiTokenRow, NewAccount, NewSession, SessionRow, SessionUser, TokenGrant, UserRow};
 pub use actions::DeliveryAction;
@@ -62,6 +63,7 @@ pub use seed::SeedPost;
 pub use stats::QueueStats;
 pub use throttle::{FailureScope, Failures};
 pub use two_factor::{TotpSecret, TwoFactorStatus};
+pub use work::Work;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -142,7 +142,7 @@ fn ids_from_json(s: &str) -> Result<Vec<MediaId>> {
     serde_json::from_str(s).map_err(|_| StoreError::Corrupt(format!("media ids {s}")))
 }
 
-type PostTuple = (
+pub(crate) type PostTuple = (
     String,
     String,
     String,
@@ -158,7 +158,7 @@ type PostTuple = (
 fn thread_json(parts: &[ThreadPart]) -> Option<String> {
     (!parts.is_empty()).then(|| serde_json::to_string(parts).unwrap_or_else(|_| "[]".into()))
 }
-type DeliveryTuple = (
+pub(crate) type DeliveryTuple = (
     String,
     String,
     Option<String>,
@@ -183,9 +183,9 @@ struct DeliveryOfPost {
     post_id: String,
 }
 
-const DELIVERY_COLUMNS: &str = "id, profile_id, text_override, media_override, options, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, candidates, updated_at";
+pub(crate) const DELIVERY_COLUMNS: &str = "id, profile_id, text_override, media_override, options, status, due_at, attempts, platform_post_id, permalink, error_code, error_message, candidates, updated_at";
 
-const POST_COLUMNS: &str =
+pub(crate) const POST_COLUMNS: &str =
     "id, workspace_id, created_by, text, media_ids, thread, scheduled_at, time_zone, created_at";
 
 impl Store {
@@ -475,7 +475,7 @@ impl Store {
     }
 }
 
-fn post_from(r: PostTuple) -> Result<PostRow> {
+pub(crate) fn post_from(r: PostTuple) -> Result<PostRow> {
     let (id, ws, by, text, media, thread, scheduled_at, time_zone, created_at) = r;
     let thread = match thread {
         None => Vec::new(),
@@ -495,7 +495,7 @@ fn post_from(r: PostTuple) -> Result<PostRow> {
     })
 }
 
-fn delivery_from(r: DeliveryTuple) -> Result<DeliveryRow> {
+pub(crate) fn delivery_from(r: DeliveryTuple) -> Result<DeliveryRow> {
     let (
         id,
         profile,

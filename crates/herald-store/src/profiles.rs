@@ -57,7 +57,7 @@ pub struct NewProfile<'a> {
     pub reconnect_by: Option<i64>,
 }
 
-type Row = (
+pub(crate) type Row = (
     String,
     String,
     String,
@@ -75,9 +75,14 @@ type Row = (
     Option<i64>,
 );
 
-const COLUMNS: &str = "id, workspace_id, platform, external_id, handle, state, reason, granted_scopes, token_issued_at, token_expires_at, sandbox, created_at, login, grant_id, reconnect_by";
+/// A post went out on profile `$2` of workspace `$1`: one more of its cached quota is used
+/// (atomically, as concurrent publishes finish; nothing where no quota is cached).
+pub(crate) const COUNT_PUBLISHED: &str =
+    "UPDATE profile_facts SET quota_used = quota_used + 1 WHERE workspace_id = $1 AND profile_id = $2";
 
-fn from_row(r: Row) -> Result<ProfileRow> {
+pub(crate) const COLUMNS: &str = "id, workspace_id, platform, external_id, handle, state, reason, granted_scopes, token_issued_at, token_expires_at, sandbox, created_at, login, grant_id, reconnect_by";
+
+pub(crate) fn from_row(r: Row) -> Result<ProfileRow> {
     let (
         id,
         ws,
@@ -160,20 +165,8 @@ impl Store {
         let row: Option<FactsRow> = on_db!(self.db(), pool => sqlx::query_as(
             "SELECT quota_used, quota_total, creator, fetched_at FROM profile_facts WHERE workspace_id = $1 AND profile_id = $2")
             .bind(ws.to_string()).bind(id.to_string()).fetch_optional(pool).await?);
-        let count = |n: Option<i64>| n.and_then(|n| u32::try_from(n).ok());
-        row.map(|(used, total, creator, at)| {
-            let creator = creator
-                .map(|c| serde_json::from_str(&c))
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(format!("a profile's creator facts: {e}")))?;
-            let facts = LiveFacts {
-                quota_used: count(used),
-                quota_total: count(total),
-                creator,
-            };
-            Ok((facts, at))
-        })
-        .transpose()
+        row.map(|(used, total, creator, at)| facts_from(used, total, creator, at))
+            .transpose()
     }
 
     pub async fn put_live_facts(&self, ws: WorkspaceId, id: ProfileId, facts: &LiveFacts) -> Result<()> {
@@ -185,14 +178,6 @@ impl Store {
             .bind(facts.quota_total.map(i64::from)).bind(self.now())
             .bind(facts.creator.as_ref().map(|c| serde_json::to_string(c).expect("creator facts serialise")))
             .execute(pool).await?.rows_affected());
-        Ok(())
-    }
-
-    /// A post went out: one more of the quota is used (atomically, as concurrent publishes finish).
-    pub async fn count_published(&self, ws: WorkspaceId, id: ProfileId) -> Result<()> {
-        on_db!(self.db(), pool => sqlx::query(
-            "UPDATE profile_facts SET quota_used = quota_used + 1 WHERE workspace_id = $1 AND profile_id = $2")
-            .bind(ws.to_string()).bind(id.to_string()).execute(pool).await?.rows_affected());
         Ok(())
     }
 
@@ -290,4 +275,25 @@ impl Store {
             Ok(cancelled)
         })
     }
+}
+
+/// Live facts as stored: the quota used and allowed, what the account allows (JSON), and when
+/// they were read.
+pub(crate) fn facts_from(
+    used: Option<i64>,
+    total: Option<i64>,
+    creator: Option<String>,
+    at: i64,
+) -> Result<(LiveFacts, i64)> {
+    let count = |n: Option<i64>| n.and_then(|n| u32::try_from(n).ok());
+    let creator = creator
+        .map(|c| serde_json::from_str(&c))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("a profile's creator facts: {e}")))?;
+    let facts = LiveFacts {
+        quota_used: count(used),
+        quota_total: count(total),
+        creator,
+    };
+    Ok((facts, at))
 }

@@ -125,6 +125,33 @@ on_both_backends! {
         assert_eq!(s.claim_due("worker-b", later, 10).await.unwrap().len(), 1, "and no longer");
     };
 
+    a_claimed_delivery_reads_its_post_profile_token_and_facts_in_one_go_and_only_its_own_workspaces => |s: Store| async move {
+        use herald_domain::rules::LiveFacts;
+        use secrecy::ExposeSecret;
+        let (user, ws, profile) = user_with_profile(&s).await;
+        let (_, other_ws, other_profile) = user_with_profile(&s).await;
+        let post = schedule_now(&s, user, ws, profile, None).await;
+        let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
+        let c = s.claim_due("worker-a", lease, 10).await.unwrap().remove(0);
+        // Nothing stored yet beside the post: no token, no facts.
+        let bare = s.work(&c).await.unwrap();
+        assert!(bare.sealed_token.is_none() && bare.live_facts.is_none());
+        s.put_secret(ws, profile, SecretKind::AccessToken, "IGAAwork-token").await.unwrap();
+        s.put_live_facts(ws, profile, &LiveFacts { quota_used: Some(7), quota_total: Some(50), creator: None }).await.unwrap();
+        let work = s.work(&c).await.unwrap();
+        assert_eq!(work.post.id, post);
+        assert_eq!(work.post.text, "hello");
+        assert_eq!(work.post.deliveries.iter().map(|d| d.id).collect::<Vec<_>>(), vec![c.id]);
+        assert_eq!(work.profile.unwrap().id, profile);
+        let token = s.open_secret(ws, profile, SecretKind::AccessToken, &work.sealed_token.unwrap()).await.unwrap();
+        assert_eq!(token.expose_secret(), "IGAAwork-token");
+        let (facts, _) = work.live_facts.unwrap();
+        assert_eq!((facts.quota_used, facts.quota_total), (Some(7), Some(50)));
+        // The claim names its workspace: the same delivery read as another workspace's is not found.
+        let stranger = herald_store::Claimed { workspace: other_ws, profile: other_profile, ..c.clone() };
+        assert!(matches!(s.work(&stranger).await, Err(StoreError::NotFound)));
+    };
+
     after_a_restart_only_deliveries_whose_visible_call_never_started_resume_at_once => |s: Store| async move {
         let (user, ws, profile) = user_with_profile(&s).await;
         schedule_now(&s, user, ws, profile, None).await;
@@ -317,12 +344,20 @@ on_both_backends! {
 
     concurrent_publishes_each_count_against_the_cached_quota => |s: Store| async move {
         use herald_domain::rules::LiveFacts;
-        let (_, ws, p) = user_with_profile(&s).await;
+        let (user, ws, p) = user_with_profile(&s).await;
         s.put_live_facts(ws, p, &LiveFacts { quota_used: Some(3), quota_total: Some(50), creator: None }).await.unwrap();
-        let tasks: Vec<_> = (0..10)
-            .map(|_| {
+        for _ in 0..10 {
+            schedule_now(&s, user, ws, p, None).await;
+        }
+        let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
+        let claimed = s.claim_due("worker-a", lease, 10).await.unwrap();
+        assert_eq!(claimed.len(), 10);
+        let tasks: Vec<_> = claimed
+            .into_iter()
+            .map(|c| {
                 let s = s.clone();
-                tokio::spawn(async move { s.count_published(ws, p).await })
+                let t = Transition { outcome: "published", count_published: true, ..Default::default() };
+                tokio::spawn(async move { s.transition(&c, DeliveryStatus::Published, t).await })
             })
             .collect();
         for t in tasks {
