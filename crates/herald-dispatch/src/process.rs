@@ -187,7 +187,7 @@ impl Dispatcher {
             || c.handle
                 .as_deref()
                 .is_some_and(|h| publisher.progress(h).map_or(true, |p| p.visible_call));
-        let post = work.post;
+        let post = work.post.map_err(Err)?;
         // The window counts from the post's time, or from when the person said "publish now".
         let since = herald_domain::clock::from_micros(c.window_from.unwrap_or(post.scheduled_at));
         // The window bounds when an attempt starts, not how long one under way takes (a long

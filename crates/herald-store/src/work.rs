@@ -17,12 +17,15 @@ pub struct Work {
     /// The profile, or why its record cannot be read ([`crate::StoreError::Corrupt`]): the
     /// dispatcher says so rather than retrying for ever.
     pub profile: Result<ProfileRow>,
-    /// The post, with this delivery alone among its deliveries.
-    pub post: PostRow,
+    /// The post, with this delivery alone among its deliveries, or why its record (or the
+    /// delivery's) cannot be read: looked at after the profile, as before the reads were one.
+    pub post: Result<PostRow>,
     /// The profile's access token as sealed, when one is stored: opened with
     /// [`Store::open_secret`] only once the checks before it pass.
     pub sealed_token: Option<Vec<u8>>,
-    /// The platform's live facts about the profile as last read, and when.
+    /// The platform's live facts about the profile as last read, and when; none when they
+    /// cannot be read either (the dispatcher then reads them from the platform again, which
+    /// replaces them).
     pub live_facts: Option<(LiveFacts, i64)>,
 }
 
@@ -94,7 +97,8 @@ static WORK: LazyLock<String> = LazyLock::new(|| {
 
 impl Store {
     /// What the claimed delivery `c` needs, in one query; [`crate::StoreError::NotFound`] when the
-    /// delivery, its post or its profile is gone.
+    /// delivery, its post or its profile is gone. What cannot be read is said in its own field,
+    /// so each is judged where the dispatcher looks at it.
     pub async fn work(&self, c: &Claimed) -> Result<Work> {
         let row: Option<WorkRow> = on_db!(self.db(), pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(WORK.as_str()))
@@ -119,8 +123,8 @@ impl Store {
             r.d_error_message,
             r.d_candidates,
             r.d_updated_at,
-        ))?;
-        let mut post = post_from((
+        ));
+        let post = post_from((
             r.p_id,
             r.p_workspace_id,
             r.p_created_by,
@@ -130,12 +134,14 @@ impl Store {
             r.p_scheduled_at,
             r.p_time_zone,
             r.p_created_at,
-        ))?;
-        post.deliveries = vec![delivery];
+        ))
+        .and_then(|mut post| {
+            post.deliveries = vec![delivery?];
+            Ok(post)
+        });
         let live_facts = r
             .f_at
-            .map(|at| facts_from(r.f_used, r.f_total, r.f_creator, at))
-            .transpose()?;
+            .and_then(|at| facts_from(r.f_used, r.f_total, r.f_creator, at).ok());
         Ok(Work {
             profile: profiles::from_row(r.profile),
             post,

@@ -5,24 +5,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{audit_entry, on_both_backends};
+use common::{audit_entry, on_both_backends, tamper};
 use herald_domain::{ApiTokenId, Clock, UserId, WorkspaceId};
-use herald_store::{Actor, AuditFilter, Db, NewAudit, Store, VerifyReport};
+use herald_store::{Actor, AuditFilter, NewAudit, Store, VerifyReport};
 use herald_vault::{KeySource, Vault};
 use jiff::SignedDuration;
-
-/// Runs a statement straight on the database, as someone with access to it could.
-async fn tamper(s: &Store, sql: String) {
-    let sql = sqlx::AssertSqlSafe(sql);
-    match s.db() {
-        Db::Sqlite(p) => {
-            sqlx::query(sql).execute(p).await.unwrap();
-        }
-        Db::Postgres(p) => {
-            sqlx::query(sql).execute(p).await.unwrap();
-        }
-    }
-}
 
 /// Whether verification named this chain at this seq.
 fn names(r: &VerifyReport, chain: impl std::fmt::Display, seq: Option<i64>) -> bool {

@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{instagram_profile, new_post, on_both_backends, user_with_profile};
+use common::{instagram_profile, new_post, on_both_backends, tamper, user_with_profile};
 use herald_domain::delivery::DeliveryStatus;
 use herald_domain::platform::Login;
 use herald_domain::profile::SecretKind;
@@ -139,14 +139,19 @@ on_both_backends! {
         s.put_secret(ws, profile, SecretKind::AccessToken, "IGAAwork-token").await.unwrap();
         s.put_live_facts(ws, profile, &LiveFacts { quota_used: Some(7), quota_total: Some(50), creator: None }).await.unwrap();
         let work = s.work(&c).await.unwrap();
-        assert_eq!(work.post.id, post);
-        assert_eq!(work.post.text, "hello");
-        assert_eq!(work.post.deliveries.iter().map(|d| d.id).collect::<Vec<_>>(), vec![c.id]);
+        let read = work.post.unwrap();
+        assert_eq!((read.id, read.text.as_str()), (post, "hello"));
+        assert_eq!(read.deliveries.iter().map(|d| d.id).collect::<Vec<_>>(), vec![c.id]);
         assert_eq!(work.profile.unwrap().id, profile);
         let token = s.open_secret(ws, profile, SecretKind::AccessToken, &work.sealed_token.unwrap()).await.unwrap();
         assert_eq!(token.expose_secret(), "IGAAwork-token");
         let (facts, _) = work.live_facts.unwrap();
         assert_eq!((facts.quota_used, facts.quota_total), (Some(7), Some(50)));
+        // Facts that cannot be read are no facts (the dispatcher reads them again), and hold up
+        // nothing else.
+        tamper(&s, format!("UPDATE profile_facts SET creator = 'not json' WHERE profile_id = '{profile}'")).await;
+        let damaged = s.work(&c).await.unwrap();
+        assert!(damaged.live_facts.is_none() && damaged.post.is_ok() && damaged.profile.is_ok());
         // The claim names its workspace: the same delivery read as another workspace's is not found.
         let stranger = herald_store::Claimed { workspace: other_ws, profile: other_profile, ..c.clone() };
         assert!(matches!(s.work(&stranger).await, Err(StoreError::NotFound)));

@@ -140,3 +140,16 @@ pub async fn audit_entry(s: &Store, ws: Option<WorkspaceId>, action: &str) {
     };
     s.audit(e).await.unwrap();
 }
+
+/// Runs a statement straight on the database, as someone with access to it could.
+pub async fn tamper(s: &Store, sql: String) {
+    let sql = sqlx::AssertSqlSafe(sql);
+    match s.db() {
+        Db::Sqlite(p) => {
+            sqlx::query(sql).execute(p).await.unwrap();
+        }
+        Db::Postgres(p) => {
+            sqlx::query(sql).execute(p).await.unwrap();
+        }
+    }
+}
