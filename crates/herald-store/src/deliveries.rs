@@ -145,12 +145,14 @@ fn held(fence: u8, owner: u8, now: u8) -> String {
     format!("fence = ${fence} AND lease_owner = ${owner} AND lease_until > ${now} AND status = 'publishing'")
 }
 
+/// The statuses of deliveries that wait for their `due_at`: written exactly as in the partial index
+/// `deliveries_waiting` (migration 0031), which a query uses only when its condition says the same.
+const WAITING: &str = "status IN ('scheduled', 'retry_wait', 'processing')";
+
 /// What a claim takes at the instant held by parameter `$now`: due deliveries, and ones whose
 /// lease lapsed.
 pub(crate) fn claimable(now: u8) -> String {
-    format!(
-        "((status IN ('scheduled', 'retry_wait', 'processing') AND due_at <= ${now}) OR (status = 'publishing' AND lease_until < ${now}))"
-    )
+    format!("(({WAITING} AND due_at <= ${now}) OR (status = 'publishing' AND lease_until < ${now}))")
 }
 
 impl Store {
@@ -173,18 +175,26 @@ impl Store {
             crate::Backend::Sqlite => "",
             crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
-        let filter = claimable(3);
         let except = if busy.is_empty() {
             String::new()
         } else {
             let params: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 5)).collect();
             format!(" AND profile_id NOT IN ({})", params.join(", "))
         };
+        // The due ones in `due_at` order straight from the partial index, and the lapsed leases
+        // (as few as deliveries in flight) apart: one condition joining both with OR would sort
+        // every due delivery at each claim (52 ms a claim with 100,000 due, against 0.1 ms).
         // SET reads the row as it was: a claim of a delivery still `publishing` is a takeover.
         let sql = format!(
             "UPDATE deliveries SET status = 'publishing', lease_owner = $1, lease_until = $2, fence = fence + 1, updated_at = $3,
                taken_over = CASE WHEN status = 'publishing' THEN 1 ELSE 0 END
-             WHERE id IN (SELECT id FROM deliveries WHERE {filter}{except} ORDER BY due_at LIMIT $4{lock})
+             WHERE id IN (SELECT id FROM (
+                 SELECT id, t FROM (SELECT id, due_at AS t FROM deliveries WHERE {WAITING} AND due_at <= $3{except}
+                   ORDER BY due_at LIMIT $4{lock}) AS due
+                 UNION ALL
+                 SELECT id, t FROM (SELECT id, lease_until AS t FROM deliveries WHERE status = 'publishing' AND lease_until < $3{except}
+                   ORDER BY lease_until LIMIT $4{lock}) AS lapsed
+               ) AS claimable ORDER BY t LIMIT $4)
              RETURNING id, workspace_id, post_id, profile_id, fence, attempts, handle, failures, checks, window_from, may_be_live, taken_over,
                (SELECT catch_up_minutes FROM workspaces w WHERE w.id = deliveries.workspace_id)"
         );
@@ -240,8 +250,8 @@ impl Store {
     /// When the next delivery falls due (or a lease lapses), if any.
     pub async fn next_due_at(&self) -> Result<Option<i64>> {
         let row: (Option<i64>,) = on_db!(self.db(), pool => sqlx::query_as(
-            "SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM deliveries WHERE status IN ('scheduled', 'retry_wait', 'processing')
-             UNION ALL SELECT MIN(lease_until) AS t FROM deliveries WHERE status = 'publishing') AS x")
+            sqlx::AssertSqlSafe(format!("SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM deliveries WHERE {WAITING}
+             UNION ALL SELECT MIN(lease_until) AS t FROM deliveries WHERE status = 'publishing') AS x")))
             .fetch_one(pool).await?);
         Ok(row.0)
     }
@@ -260,17 +270,30 @@ impl Store {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Records, before the platform is called, that an attempt starts, and saves the handle it will use.
-    pub async fn begin_attempt(&self, c: &Claimed, handle: &str, detail: &str) -> Result<()> {
+    /// Records, before the platform is called, that an attempt starts, and saves the handle it will
+    /// use; `may_be_live` and `lease_until` as for [`Store::save_handle`], when the handle's first
+    /// call is the one that makes the post visible.
+    pub async fn begin_attempt(
+        &self,
+        c: &Claimed,
+        handle: &str,
+        may_be_live: bool,
+        lease_until: Option<i64>,
+        detail: &str,
+    ) -> Result<()> {
         let now = self.now();
         let sql = format!(
-            "UPDATE deliveries SET attempts = attempts + 1, handle = $1, may_be_live = 0, checks = 0, updated_at = $2 WHERE id = $3 AND {}",
+            "UPDATE deliveries SET attempts = attempts + 1, handle = $1, may_be_live = $6, checks = 0, updated_at = $2,
+               lease_until = CASE WHEN $7 > lease_until THEN $7 ELSE lease_until END
+             WHERE id = $3 AND {}",
             held(4, 5, 2)
         );
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             let n = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(handle).bind(now).bind(c.id.to_string()).bind(c.fence).bind(&c.owner).execute(&mut *tx).await?.rows_affected();
+                .bind(handle).bind(now).bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(i64::from(may_be_live))
+                .bind(lease_until)
+                .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 return Err(StoreError::LeaseLost);
             }
@@ -279,6 +302,9 @@ impl Store {
                 .execute(&mut *tx).await?;
             tx.commit().await?;
         });
+        if let Some(until) = lease_until {
+            c.lease_until.fetch_max(until, Ordering::SeqCst);
+        }
         Ok(())
     }
 
