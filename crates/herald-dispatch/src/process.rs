@@ -497,9 +497,13 @@ impl Dispatcher {
         }
         // A new attempt starts only from nothing: a carousel whose items exist is resuming, not starting.
         if saved.fresh {
-            handle = publisher.start(self.clock.now());
+            handle = publisher.begin(job, self.clock.now());
+            // A handle that begins at the visible call carries that call's lease, as a save would.
+            let live = progress(&handle)?.visible_call;
+            let lease = live.then(|| self.lease_until(self.budget(true)));
+            let detail = format!("publishing to {}", platform.display_name());
             self.store
-                .begin_attempt(c, &handle, &format!("publishing to {}", platform.display_name()))
+                .begin_attempt(c, &handle, live, lease, &detail)
                 .await
                 .map_err(Err)?;
         }

@@ -219,6 +219,13 @@ pub trait Publisher: Send + Sync {
     }
     /// A new handle for an attempt starting at `at`.
     fn start(&self, at: Timestamp) -> String;
+    /// The handle a new attempt of `job` is recorded with, before any call: [`Publisher::start`]'s,
+    /// unless the first step would only mark that the call making the post visible comes next (a
+    /// Facebook text post): then the handle already so marked, and the attempt's record carries the
+    /// mark (and that call's lease) in the same write, one commit instead of two.
+    fn begin(&self, _job: &PublishJob<'_>, at: Timestamp) -> String {
+        self.start(at)
+    }
     /// What a saved handle records; an error when it cannot be read.
     fn progress(&self, handle: &str) -> Result<Progress, String>;
     /// One resumable step from the saved handle: the dispatcher saves what it returns.

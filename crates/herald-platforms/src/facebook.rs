@@ -17,7 +17,7 @@ use crate::meta::{CommentFields, Graph, comments, id_of, malformed};
 /// How long to wait before looking at a processing video again.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 use crate::adapter::{
-    Account, Authorize, Call, CodeExchange, Connector, Exchanged, PersonGrant, Progress, PublishJob,
+    Account, Authorize, Call, CodeExchange, Connector, Exchanged, Item, PersonGrant, Progress, PublishJob,
     Publisher, Unavailable, read_handle, saved, unreadable,
 };
 use crate::{Comment, Metrics, PlatformError, Published, Refreshed, Step, StepContext, settle};
@@ -778,6 +778,19 @@ impl Publisher for Facebook {
         serde_json::to_string(&h).expect("handles serialise")
     }
 
+    /// A feed post of text, a link or one photo makes the post call first (nothing to upload
+    /// before it): its attempt begins marked, as [`mark_started`] would mark it.
+    fn begin(&self, job: &PublishJob<'_>, at: Timestamp) -> String {
+        let photos = job.items.iter().filter(|i| !i.video()).count();
+        let feed = !matches!(job.kind, Some("reel" | "story"));
+        let h = PageHandle {
+            started_at: at.as_second(),
+            post_started: feed && photos <= 1 && !job.items.iter().any(Item::video),
+            ..PageHandle::default()
+        };
+        serde_json::to_string(&h).expect("handles serialise")
+    }
+
     fn progress(&self, handle: &str) -> Result<Progress, String> {
         let h: PageHandle = read_handle(handle)?;
         Ok(Progress {
@@ -865,9 +878,9 @@ impl Publisher for Facebook {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_dialog_url_is_versioned_with_comma_separated_scopes_and_an_s256_challenge() {
-        let fb = Facebook::new(
+    /// An adapter pointed at a closed port (these tests make no call).
+    fn facebook() -> Facebook {
+        Facebook::new(
             FacebookConfig {
                 client_id: "42".into(),
                 client_secret: SecretString::from("s".to_owned()),
@@ -877,7 +890,12 @@ mod tests {
                 graph_version: "v24.0".into(),
             },
             crate::http_client(),
-        );
+        )
+    }
+
+    #[test]
+    fn the_dialog_url_is_versioned_with_comma_separated_scopes_and_an_s256_challenge() {
+        let fb = facebook();
         let u = fb.authorize_url(
             "st",
             "http://h/cb",
@@ -890,6 +908,49 @@ mod tests {
         assert_eq!(
             (q["code_challenge"].as_str(), q["code_challenge_method"].as_str()),
             ("ch", "S256")
+        );
+    }
+
+    #[test]
+    fn an_attempt_begins_at_the_post_call_only_when_nothing_is_uploaded_before_it() {
+        use herald_domain::media::MediaType;
+        let fb = facebook();
+        let item = |media_type| Item {
+            url: "http://h/m".into(),
+            media_type,
+        };
+        let (photo, video) = (item(MediaType::Jpeg), item(MediaType::Mp4));
+        let token = SecretString::from("t".to_owned());
+        let options = serde_json::Map::new();
+        let begins_marked = |items: &[Item], kind| {
+            let job = PublishJob {
+                login: Login::Facebook,
+                token: &token,
+                account: "1",
+                text: "hi",
+                items,
+                kind,
+                options: &options,
+                media_options: &[],
+                thread: &[],
+            };
+            let p = fb.progress(&fb.begin(&job, Timestamp::UNIX_EPOCH)).unwrap();
+            assert_eq!(p.fresh, !p.visible_call, "a marked handle is no longer fresh");
+            p.visible_call
+        };
+        assert!(begins_marked(&[], None), "text");
+        assert!(begins_marked(std::slice::from_ref(&photo), None), "one photo");
+        assert!(
+            !begins_marked(&[photo.clone(), photo.clone()], None),
+            "several photos are uploaded first"
+        );
+        assert!(
+            !begins_marked(std::slice::from_ref(&video), Some("reel")),
+            "a reel is uploaded first"
+        );
+        assert!(
+            !begins_marked(std::slice::from_ref(&photo), Some("story")),
+            "a story's photo is uploaded first"
         );
     }
 }

@@ -769,6 +769,20 @@ impl Publisher for X {
         serde_json::to_string(&h).expect("handles serialise")
     }
 
+    /// Text alone has nothing to upload or wait for: its attempt begins at the post call, as the
+    /// steps that mark the media ready and the post started would leave it.
+    fn begin(&self, job: &PublishJob<'_>, at: Timestamp) -> String {
+        let text_only = job.items.is_empty();
+        let h = Handle {
+            started_at: at.as_second(),
+            part_started_at: at.as_second(),
+            media_ready: text_only,
+            post_started: text_only,
+            ..Handle::default()
+        };
+        serde_json::to_string(&h).expect("handles serialise")
+    }
+
     fn progress(&self, handle: &str) -> Result<Progress, String> {
         let h: Handle = read_handle(handle)?;
         Ok(Progress {

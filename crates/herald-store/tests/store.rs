@@ -64,7 +64,7 @@ on_both_backends! {
         assert_eq!(second.len(), 1);
         assert_eq!(second[0].fence, first[0].fence + 1);
         let a = &first[0];
-        assert!(matches!(s.begin_attempt(a, "{}", "late").await, Err(StoreError::LeaseLost)));
+        assert!(matches!(s.begin_attempt(a, "{}", false, None, "late").await, Err(StoreError::LeaseLost)));
         assert!(matches!(s.save_handle(a, "{\"container\":\"1\"}", false, None).await, Err(StoreError::LeaseLost)));
         for to in [DeliveryStatus::Published, DeliveryStatus::Failed, DeliveryStatus::Processing] {
             let r = s.transition(a, to, Transition { outcome: "late", ..Default::default() }).await;
@@ -103,7 +103,7 @@ on_both_backends! {
         s.save_handle(&a, "{}", false, None).await.unwrap();
     };
 
-    a_handle_saved_with_a_lease_extends_it_in_the_same_write_and_the_claim_reads_the_catch_up_window => |s: Store| async move {
+    an_attempt_begun_or_a_handle_saved_with_a_lease_extends_it_in_the_same_write_and_the_claim_reads_the_catch_up_window => |s: Store| async move {
         let (user, ws, profile) = user_with_profile(&s).await;
         s.set_catch_up_minutes(ws, 45).await.unwrap();
         schedule_now(&s, user, ws, profile, None).await;
@@ -112,7 +112,8 @@ on_both_backends! {
         let a = s.claim_due("worker-a", lease, 10).await.unwrap().remove(0);
         assert_eq!(a.catch_up_minutes, Some(45));
         let call = (now + SignedDuration::from_secs(40)).as_microsecond();
-        s.save_handle(&a, "{\"visible\":true}", true, Some(call)).await.unwrap();
+        // An attempt that begins at the visible call records the mark and that call's lease at once.
+        s.begin_attempt(&a, "{\"visible\":true}", true, Some(call), "publishing").await.unwrap();
         assert_eq!(a.lease_ends(), call, "the worker knows the lease it wrote");
         // A shorter one never shortens it.
         s.save_handle(&a, "{\"visible\":true}", true, Some(lease)).await.unwrap();
@@ -122,7 +123,9 @@ on_both_backends! {
         assert!(s.claim_due("worker-b", later, 10).await.unwrap().is_empty(), "held for the call's 40 s");
         s.clock().advance(SignedDuration::from_secs(11));
         let later = (s.clock().now() + SignedDuration::from_secs(15)).as_microsecond();
-        assert_eq!(s.claim_due("worker-b", later, 10).await.unwrap().len(), 1, "and no longer");
+        let taken = s.claim_due("worker-b", later, 10).await.unwrap();
+        assert_eq!(taken.len(), 1, "and no longer");
+        assert!(taken[0].may_be_live && taken[0].attempts == 1, "the taker knows the visible call may have been made");
     };
 
     a_claimed_delivery_reads_its_post_profile_token_and_facts_in_one_go_and_only_its_own_workspaces => |s: Store| async move {
