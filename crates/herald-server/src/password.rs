@@ -1,7 +1,7 @@
 //! Passwords: what Herald accepts (12 to 1,024 characters, not one of the 10,000 most common, not
-//! containing the email's name), and argon2id hashing on a few threads of its own, each hash in a
-//! 19 MiB work area of its own that goes back to the system when the hash is done, so a burst of
-//! sign-ins neither exhausts memory nor leaves it held once it is over.
+//! containing the email's name), and argon2id hashing on a few threads of its own, each with a
+//! 19 MiB work area reused while sign-ins keep coming and given back to the system two seconds
+//! after the last, so a burst of sign-ins neither exhausts memory nor leaves it held once over.
 
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
@@ -70,24 +70,63 @@ pub(crate) fn check(password: &SecretString, email: &str) -> ApiResult<()> {
 /// Computes argon2id hashes on a few threads of its own, one at a time each: memory stays at about
 /// 19 MiB a thread however many sign-ins arrive, waiting sign-ins cost nothing, and an idle Herald
 /// holds none of it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Hashing {
     permits: Arc<Semaphore>,
     jobs: std::sync::mpsc::Sender<Job>,
     at_once: usize,
+    areas: Areas,
 }
 
-type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+impl std::fmt::Debug for Hashing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hashing")
+            .field("at_once", &self.at_once)
+            .field("free", &self.permits.available_permits())
+            .field("areas", &self.areas)
+            .finish()
+    }
+}
+
+/// The work areas kept between two hashes (at most one a thread); `Debug` shows how many, never
+/// what they hold.
+#[derive(Clone, Default)]
+struct Areas(Arc<std::sync::Mutex<Vec<Vec<Block>>>>);
+
+impl std::fmt::Debug for Areas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self.0.try_lock().map(|a| a.len());
+        write!(
+            f,
+            "Areas({})",
+            held.map_or_else(|_| "busy".into(), |n| n.to_string())
+        )
+    }
+}
+
+/// A hash to compute in the area given; what it returns delivers the result, once the area is back
+/// with the others (so the next hash finds it there, and never more areas exist than threads).
+type Job = Box<dyn FnOnce(&mut Vec<Block>) -> Deliver + Send>;
+type Deliver = Box<dyn FnOnce() + Send>;
 
 /// A work area's reserved size, in blocks of 1 KiB: above 32 MiB, the most to which glibc's malloc
 /// raises its threshold for mapping an allocation on its own (it raises it to the size of each
-/// mapped block freed). Reserved this large, every area is mapped afresh and unmapped when dropped,
-/// so its memory goes back to the system; a 19 MiB area would be mapped once, and after it was
-/// freed the next ones would come from the thread's heap and stay resident (measured: 220–240 MiB
-/// after 200 sign-ins, see PERFORMANCE.md). Only the pages a hash writes (its 19 MiB) are resident.
+/// mapped block freed). Reserved this large, an area is always mapped afresh and unmapped when
+/// dropped, so its memory goes back to the system; a 19 MiB area would be mapped once, and after
+/// it was freed the next ones would come from the thread's heap and stay resident (measured:
+/// 220–240 MiB after 200 sign-ins, see PERFORMANCE.md). Only the pages a hash writes are resident.
 const AREA_BLOCKS: usize = 33 * 1024;
 
-/// A fresh work area for one hash (see [`AREA_BLOCKS`]).
+/// How long the work areas are kept after the last hash: a burst of sign-ins reuses them (mapping
+/// and faulting in 19 MiB for every hash cost 40% of the throughput), an idle Herald holds none.
+const KEEP_AREAS: Duration = Duration::from_secs(2);
+
+/// A mutex's value, even if a thread panicked while holding it (the areas and the queue stay usable).
+fn locked<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A fresh work area (see [`AREA_BLOCKS`]).
 fn area() -> Vec<Block> {
     Vec::with_capacity(AREA_BLOCKS)
 }
@@ -174,20 +213,30 @@ impl Hashing {
         let at_once = at_once.max(1);
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = Arc::new(std::sync::Mutex::new(queue));
+        let areas = Areas::default();
         for i in 0..at_once {
-            let queue = queue.clone();
+            let (queue, areas) = (queue.clone(), areas.0.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("herald-hash-{i}"))
                 .spawn(move || {
                     loop {
-                        let job = queue
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .recv();
-                        match job {
-                            Ok(job) => job(&mut area()),
-                            Err(_) => return,
-                        }
+                        // The thread waiting for the next job (the others wait for the queue)
+                        // gives the areas back whenever no hash came for a while.
+                        let job = {
+                            let queue = locked(&queue);
+                            loop {
+                                match queue.recv_timeout(KEEP_AREAS) {
+                                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => locked(&areas).clear(),
+                                    r => break r.ok(),
+                                }
+                            }
+                        };
+                        let Some(job) = job else { return };
+                        let taken = locked(&areas).pop();
+                        let mut memory = taken.unwrap_or_else(area);
+                        let deliver = job(&mut memory);
+                        locked(&areas).push(memory);
+                        deliver();
                     }
                 });
             if let Err(e) = spawned {
@@ -198,6 +247,7 @@ impl Hashing {
             permits: Arc::new(Semaphore::new(at_once)),
             jobs,
             at_once,
+            areas,
         }
     }
 
@@ -246,8 +296,11 @@ impl Hashing {
         // request goes away: a client that disconnects cannot queue more work than there are slots.
         self.jobs
             .send(Box::new(move |memory: &mut Vec<Block>| {
-                let _ = done.send(work(memory));
-                drop(permit);
+                let out = work(memory);
+                Box::new(move || {
+                    let _ = done.send(out);
+                    drop(permit);
+                })
             }))
             .map_err(|_| ApiError::internal(&"the password hashing threads are gone"))?;
         result
@@ -310,6 +363,38 @@ mod tests {
             .to_string();
         assert!(verify_in(&mut memory, b"an older password", &theirs));
         assert!(!verify_in(&mut memory, b"an older password", "not a hash"));
+    }
+
+    #[tokio::test]
+    async fn the_work_areas_are_reused_while_hashes_come_and_given_back_once_none_came_for_a_while() {
+        let hashing = Hashing::new(1);
+        let held = || locked(&hashing.areas.0).len();
+        let first = hashing
+            .hash(SecretString::from("correct horse battery"))
+            .await
+            .unwrap();
+        assert_eq!(held(), 1, "kept for the next hash");
+        let slot = hashing.reserve().await.unwrap();
+        assert!(
+            hashing
+                .verify(slot, SecretString::from("correct horse battery"), first)
+                .await
+                .unwrap()
+        );
+        assert_eq!(held(), 1, "the same area served the second hash");
+        assert!(
+            format!("{hashing:?}").contains("Areas(1)"),
+            "Debug shows the count only"
+        );
+        // Polled, not slept on: the thread gives the area back KEEP_AREAS after the last hash.
+        let deadline = std::time::Instant::now() + KEEP_AREAS * 10;
+        while held() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the idle area was never given back"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     #[test]
