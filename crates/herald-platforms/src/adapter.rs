@@ -172,7 +172,8 @@ impl PublishJob<'_> {
 /// What a saved handle says about the publication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
-    /// Nothing was created on the platform: this is a new attempt.
+    /// Nothing was created on the platform and no call that could make the post visible was
+    /// marked: this is a new attempt ([`Publisher::begin`]'s handle, marked from the start, is not).
     pub fresh: bool,
     /// The call that makes the post visible may have been made.
     pub visible_call: bool,

@@ -111,10 +111,11 @@ type Deliver = Box<dyn FnOnce() + Send>;
 
 /// A work area's reserved size, in blocks of 1 KiB: above 32 MiB, the most to which glibc's malloc
 /// raises its threshold for mapping an allocation on its own (it raises it to the size of each
-/// mapped block freed). Reserved this large, an area is always mapped afresh and unmapped when
-/// dropped, so its memory goes back to the system; a 19 MiB area would be mapped once, and after
-/// it was freed the next ones would come from the thread's heap and stay resident (measured:
-/// 220–240 MiB after 200 sign-ins, see PERFORMANCE.md). Only the pages a hash writes are resident.
+/// mapped block freed). Reserved this large, an area is mapped afresh (unless the thread's heap
+/// happens to have that much free) and unmapped when dropped, so its memory goes back to the
+/// system; a 19 MiB area would be mapped once, and after it was freed the next ones would come
+/// from the thread's heap and stay resident (measured: 220–240 MiB after 200 sign-ins, see
+/// PERFORMANCE.md). Only the pages a hash writes are resident.
 const AREA_BLOCKS: usize = 33 * 1024;
 
 /// How long the work areas are kept after the last hash: a burst of sign-ins reuses them (mapping
@@ -192,7 +193,8 @@ fn verify_in(memory: &mut Vec<Block>, password: &[u8], stored: &str) -> bool {
     let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
         return false;
     };
-    let mut out = vec![0u8; expected.len()];
+    // The candidate's hash is wiped too: it is derived from the password typed.
+    let mut out = secrecy::zeroize::Zeroizing::new(vec![0u8; expected.len()]);
     compute(
         memory,
         (algorithm, version, params),

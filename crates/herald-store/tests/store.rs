@@ -103,6 +103,24 @@ on_both_backends! {
         s.save_handle(&a, "{}", false, None).await.unwrap();
     };
 
+    a_delivery_handed_back_keeps_its_place_before_those_due_after_it => |s: Store| async move {
+        let (user, ws, profile) = user_with_profile(&s).await;
+        let first = schedule_now(&s, user, ws, profile, None).await;
+        let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
+        let a = s.claim_due("worker-a", lease, 10).await.unwrap().remove(0);
+        s.clock().advance(SignedDuration::from_secs(5));
+        let later = schedule_now(&s, user, ws, profile, None).await;
+        // Handed back after the second fell due: its place is still its own time, not this moment.
+        s.clock().advance(SignedDuration::from_secs(5));
+        s.release(&a).await.unwrap();
+        s.clock().advance(SignedDuration::from_secs(1));
+        let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
+        let next = s.claim_due("worker-b", lease, 1).await.unwrap();
+        assert_eq!(next[0].post, first, "the delivery due first is claimed first, handed back or not");
+        assert!(next[0].taken_over);
+        assert_eq!(s.claim_due("worker-b", lease, 1).await.unwrap()[0].post, later);
+    };
+
     an_attempt_begun_or_a_handle_saved_with_a_lease_extends_it_in_the_same_write_and_the_claim_reads_the_catch_up_window => |s: Store| async move {
         let (user, ws, profile) = user_with_profile(&s).await;
         s.set_catch_up_minutes(ws, 45).await.unwrap();
