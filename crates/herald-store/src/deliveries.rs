@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use herald_domain::delivery::DeliveryStatus;
 use herald_domain::{DeliveryId, PostId, ProfileId, WorkspaceId};
 
 use crate::{Result, Store, StoreError, on_db, parse_id};
@@ -141,7 +140,7 @@ pub(crate) fn events_of(rows: Vec<EventTuple>) -> Result<Vec<DeliveryEventRow>> 
 
 /// The condition of every write under a claim: the fence and the owner unchanged and the lease not
 /// lapsed (the numbers are the statement's parameters holding the fence, the owner and now).
-fn held(fence: u8, owner: u8, now: u8) -> String {
+pub(crate) fn held(fence: u8, owner: u8, now: u8) -> String {
     format!("fence = ${fence} AND lease_owner = ${owner} AND lease_until > ${now} AND status = 'publishing'")
 }
 
@@ -390,42 +389,6 @@ impl Store {
                 .execute(pool)
                 .await?;
         }
-        Ok(())
-    }
-
-    /// Moves a claimed delivery to `to`, releasing the lease; changes nothing if the fence moved on.
-    pub async fn transition(&self, c: &Claimed, to: DeliveryStatus, t: Transition<'_>) -> Result<()> {
-        let now = self.now();
-        let sql = format!(
-            "UPDATE deliveries SET status = $1, due_at = COALESCE($2, due_at), handle = COALESCE($3, handle),
-               platform_post_id = COALESCE($4, platform_post_id), permalink = COALESCE($5, permalink),
-               error_code = $6, error_message = $7, candidates = $11, lease_owner = NULL, lease_until = NULL, updated_at = $8,
-               may_be_live = CASE WHEN $3 IS NULL THEN may_be_live ELSE $13 END,
-               failures = failures + $14, checks = checks + $15
-             WHERE id = $9 AND {}",
-            held(10, 12, 8)
-        );
-        on_db!(self.db(), pool => {
-            let mut tx = pool.begin().await?;
-            let n = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(to.as_str()).bind(t.due_at).bind(t.handle).bind(t.platform_post_id).bind(t.permalink)
-                .bind(t.error_code).bind(t.error_message).bind(now).bind(c.id.to_string()).bind(c.fence).bind(t.candidates)
-                .bind(&c.owner).bind(i64::from(t.may_be_live)).bind(i64::from(t.failure)).bind(i64::from(t.check))
-                .execute(&mut *tx).await?.rows_affected();
-            if n == 0 {
-                return Err(StoreError::LeaseLost);
-            }
-            sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) SELECT $1, $2, $3, 'publishing', $4, attempts, $5, $6, $7 FROM deliveries WHERE id = $2")
-                .bind(c.workspace.to_string()).bind(c.id.to_string()).bind(now).bind(to.as_str())
-                .bind(c.fence).bind(t.outcome).bind(t.platform_post_id.or(t.error_message))
-                .execute(&mut *tx).await?;
-            if t.count_published {
-                sqlx::query(crate::profiles::COUNT_PUBLISHED)
-                    .bind(c.workspace.to_string()).bind(c.profile.to_string())
-                    .execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
         Ok(())
     }
 

@@ -21,6 +21,7 @@ mod media;
 mod members;
 mod notifications;
 mod oauth;
+mod outcomes;
 mod pending;
 mod posts;
 mod profiles;
@@ -104,6 +105,7 @@ pub struct Store {
     clock: Clock,
     audit_heads: Option<Arc<PathBuf>>,
     audit_queues: audit_batch::AuditQueues,
+    outcome_queue: outcomes::OutcomeQueue,
     data_keys: keys::DataKeyCache,
 }
 
@@ -121,6 +123,7 @@ impl Store {
             clock,
             audit_heads: None,
             audit_queues: audit_batch::AuditQueues::default(),
+            outcome_queue: outcomes::OutcomeQueue::default(),
             data_keys: keys::DataKeyCache::default(),
         }
     }

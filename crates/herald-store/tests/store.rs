@@ -103,6 +103,48 @@ on_both_backends! {
         s.save_handle(&a, "{}", false, None).await.unwrap();
     };
 
+    outcomes_written_at_once_are_each_recorded_once_and_a_lost_claim_among_them_changes_only_itself => |s: Store| async move {
+        let (user, ws, profile) = user_with_profile(&s).await;
+        let mut posts = Vec::new();
+        for _ in 0..12 {
+            posts.push(schedule_now(&s, user, ws, profile, None).await);
+        }
+        let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
+        let claimed = s.claim_due("worker-a", lease, 20).await.unwrap();
+        assert_eq!(claimed.len(), 12);
+        let mut writes = tokio::task::JoinSet::new();
+        for (i, c) in claimed.iter().enumerate() {
+            // The fourth comes from a worker whose claim is not (any more) the delivery's.
+            let c = match i {
+                3 => herald_store::Claimed { owner: "worker-b".into(), ..c.clone() },
+                _ => c.clone(),
+            };
+            let s = s.clone();
+            writes.spawn(async move {
+                let id = format!("p-{i}");
+                let t = Transition { platform_post_id: Some(&id), outcome: "published", count_published: true, ..Default::default() };
+                (c.post, s.transition(&c, DeliveryStatus::Published, t).await)
+            });
+        }
+        let mut lost = None;
+        while let Some(done) = writes.join_next().await {
+            match done.unwrap() {
+                (post, Err(StoreError::LeaseLost)) => lost = Some(post),
+                (_, r) => r.unwrap(),
+            }
+        }
+        let lost = lost.expect("the stale claim is told its lease was lost");
+        for post in posts {
+            let row = s.get_post(ws, post).await.unwrap();
+            let events = s.delivery_events(ws, post).await.unwrap();
+            let published = events.iter().filter(|e| e.outcome == "published").count();
+            match post == lost {
+                true => assert!(row.deliveries[0].platform_post_id.is_none() && published == 0, "the lost claim changed nothing"),
+                false => assert!(row.deliveries[0].status == DeliveryStatus::Published && published == 1, "each outcome recorded once with its event"),
+            }
+        }
+    };
+
     a_delivery_handed_back_keeps_its_place_before_those_due_after_it => |s: Store| async move {
         let (user, ws, profile) = user_with_profile(&s).await;
         let first = schedule_now(&s, user, ws, profile, None).await;
