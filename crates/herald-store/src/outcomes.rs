@@ -95,7 +95,13 @@ impl Store {
             }
         };
         if start_writer {
-            tokio::spawn(self.clone().write_outcomes());
+            // Made before the task: should the task never run (its runtime shutting down), the
+            // guard it drops still frees the queue for the next writer.
+            let guard = Writing {
+                queue: self.outcome_queue.clone(),
+                done: false,
+            };
+            tokio::spawn(self.clone().write_outcomes(guard));
         }
         // The writer answers every outcome it takes; it drops the answer only if it panicked.
         rx.await
@@ -103,11 +109,7 @@ impl Store {
     }
 
     /// Writes the queued outcomes, batch after batch, until none is left.
-    async fn write_outcomes(self) {
-        let mut guard = Writing {
-            queue: self.outcome_queue.clone(),
-            done: false,
-        };
+    async fn write_outcomes(self, mut guard: Writing) {
         loop {
             let batch: Vec<Waiting> = {
                 let mut queue = self.outcome_queue.locked();
@@ -119,12 +121,19 @@ impl Store {
                 let n = waiting.len().min(MAX_BATCH);
                 waiting.drain(..n).collect()
             };
+            // In the deliveries' order: two batches (or a batch and another statement) that lock
+            // some of the same rows take them in the same order.
+            let mut batch = batch;
+            batch.sort_by_key(|(o, _)| o.claim.id.to_string());
             let (outcomes, callers): (Vec<Outcome>, Vec<_>) = batch.into_iter().unzip();
             let results = match self.write_batch(&outcomes).await {
                 Ok(results) => results,
+                // A statement the database refused (a deadlock victim, a constraint) fails the
+                // whole transaction: each again on its own, so one never fails the others. Any
+                // other failure (the connection, the pool, SQLite busy) is every outcome's: told
+                // at once, never waited out again one by one.
                 Err(e) if outcomes.len() == 1 => vec![Err(e)],
-                // One outcome the database refuses fails the transaction: each again on its own.
-                Err(e) => {
+                Err(StoreError::Database(sqlx::Error::Database(e))) => {
                     tracing::warn!(error = %e, outcomes = outcomes.len(), "a batch of outcomes failed; writing each on its own");
                     let mut results = Vec::with_capacity(outcomes.len());
                     for o in &outcomes {
@@ -135,6 +144,13 @@ impl Store {
                         );
                     }
                     results
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, outcomes = outcomes.len(), "a batch of outcomes could not be written");
+                    let why = e.to_string();
+                    (0..outcomes.len())
+                        .map(|_| Err(StoreError::Database(sqlx::Error::Protocol(why.clone()))))
+                        .collect()
                 }
             };
             for (caller, result) in callers.into_iter().zip(results) {

@@ -112,13 +112,12 @@ on_both_backends! {
         let lease = (s.clock().now() + SignedDuration::from_secs(30)).as_microsecond();
         let claimed = s.claim_due("worker-a", lease, 20).await.unwrap();
         assert_eq!(claimed.len(), 12);
+        // The fourth was handed back and claimed by another worker: worker-a's claim is stale.
+        s.release(&claimed[3]).await.unwrap();
+        let taken = s.claim_due("worker-b", lease, 1).await.unwrap().remove(0);
+        assert_eq!(taken.id, claimed[3].id);
         let mut writes = tokio::task::JoinSet::new();
-        for (i, c) in claimed.iter().enumerate() {
-            // The fourth comes from a worker whose claim is not (any more) the delivery's.
-            let c = match i {
-                3 => herald_store::Claimed { owner: "worker-b".into(), ..c.clone() },
-                _ => c.clone(),
-            };
+        for (i, c) in claimed.iter().cloned().enumerate() {
             let s = s.clone();
             writes.spawn(async move {
                 let id = format!("p-{i}");
@@ -139,7 +138,10 @@ on_both_backends! {
             let events = s.delivery_events(ws, post).await.unwrap();
             let published = events.iter().filter(|e| e.outcome == "published").count();
             match post == lost {
-                true => assert!(row.deliveries[0].platform_post_id.is_none() && published == 0, "the lost claim changed nothing"),
+                true => assert!(
+                    row.deliveries[0].status == DeliveryStatus::Publishing && row.deliveries[0].platform_post_id.is_none() && published == 0,
+                    "the stale claim changed nothing: the delivery is the other worker's"
+                ),
                 false => assert!(row.deliveries[0].status == DeliveryStatus::Published && published == 1, "each outcome recorded once with its event"),
             }
         }
