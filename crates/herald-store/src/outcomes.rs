@@ -128,12 +128,12 @@ impl Store {
             let (outcomes, callers): (Vec<Outcome>, Vec<_>) = batch.into_iter().unzip();
             let results = match self.write_batch(&outcomes).await {
                 Ok(results) => results,
-                // A statement the database refused (a deadlock victim, a constraint) fails the
+                // A statement the database refused (a constraint, a deadlock's victim) fails the
                 // whole transaction: each again on its own, so one never fails the others. Any
-                // other failure (the connection, the pool, SQLite busy) is every outcome's: told
-                // at once, never waited out again one by one.
+                // other failure (the connection, the pool, SQLite busy past its timeout) is every
+                // outcome's: told at once, never waited out again one by one.
                 Err(e) if outcomes.len() == 1 => vec![Err(e)],
-                Err(StoreError::Database(sqlx::Error::Database(e))) => {
+                Err(StoreError::Database(sqlx::Error::Database(e))) if refused(e.as_ref()) => {
                     tracing::warn!(error = %e, outcomes = outcomes.len(), "a batch of outcomes failed; writing each on its own");
                     let mut results = Vec::with_capacity(outcomes.len());
                     for o in &outcomes {
@@ -210,6 +210,12 @@ impl Store {
         });
         Ok(results)
     }
+}
+
+/// Whether the database refused one statement of a batch (so the others may go through alone):
+/// a constraint, or PostgreSQL's deadlock victim (`40P01`); not a lock it waited for in vain.
+fn refused(e: &dyn sqlx::error::DatabaseError) -> bool {
+    e.kind() != sqlx::error::ErrorKind::Other || e.code().as_deref() == Some("40P01")
 }
 
 /// The writer at work: dropped without `done` (a panic), it empties the queue, so each waiting
