@@ -5,6 +5,7 @@
 //! A timer wakes it at the next due time; scheduling a post wakes it at once (in this process
 //! directly, in others through PostgreSQL's notifications); a slow poll is the backstop.
 
+mod allowance;
 mod care;
 mod gates;
 mod holds;
@@ -41,6 +42,7 @@ pub struct Dispatcher {
     wake: Arc<Notify>,
     settings: Settings,
     accounts: gates::Accounts,
+    allowances: allowance::Allowances,
     stopping: gates::Stopping,
     holds: holds::AppHolds,
 }
@@ -113,6 +115,7 @@ impl Dispatcher {
             wake,
             settings,
             accounts,
+            allowances: allowance::Allowances::default(),
             stopping: gates::Stopping::new(),
             holds: holds::AppHolds::default(),
         }

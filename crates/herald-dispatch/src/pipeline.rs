@@ -115,7 +115,7 @@ impl Dispatcher {
             return Ok(Claim::More);
         };
         let lease_until = self.lease_until(self.settings.lease);
-        let busy = self.accounts.saturated();
+        let busy = self.accounts.saturated(self.clock.now());
         let claimed = match self
             .store
             .claim_due_except(&self.owner, lease_until, i64::try_from(free).unwrap_or(1), &busy)
@@ -148,7 +148,7 @@ impl Dispatcher {
         let _turn = tokio::select! {
             biased;
             () = self.stopping.stopped() => None,
-            turn = gate.turn() => Some(turn),
+            turn = gate.turn(self.clock.now()) => Some(turn),
             e = self.keep(&c) => {
                 tracing::warn!(delivery = %c.id, error = %e, "lost the claim while waiting for the account's turn");
                 return;

@@ -5,13 +5,14 @@ use herald_domain::platform::Feature;
 use herald_domain::profile::{ConnectionState, ReconnectReason, SecretKind};
 use herald_domain::rules::{self, Draft, LiveFacts, MediaFacts, OptionType};
 use herald_platforms::{
-    Item, Note, Part, PlatformError, PublishJob, Published, Publisher, Step, StepContext,
+    Headroom, Item, Note, Part, PlatformError, PublishJob, Published, Publisher, Step, StepContext,
 };
 use herald_store::{Claimed, StoreError, Transition};
 use jiff::SignedDuration;
 use secrecy::SecretString;
 
 use crate::Dispatcher;
+use crate::allowance::Calling;
 
 /// How long a delivery waits when the quota is used up before it looks again.
 const QUOTA_RECHECK: SignedDuration = SignedDuration::from_hours(1);
@@ -336,9 +337,15 @@ impl Dispatcher {
                 .map_err(Err)?,
         };
         if let Some(until) = held {
-            crate::metrics::rate_limited(platform, until.duration_since(self.clock.now()).unsigned_abs());
-            crate::metrics::retried(platform, "rate_limited");
-            return Err(Ok(Stop::Retry(until, "rate_limited", app_spent(platform, until))));
+            return Err(Ok(self.waits(platform, until, app_spent(platform, until))));
+        }
+        // The account's own posts are used up for now, as far as its answers here said.
+        let spent = match under_way {
+            true => None,
+            false => self.allowances.spent(c.profile, self.clock.now()),
+        };
+        if let Some(until) = spent {
+            return Err(Ok(self.waits(platform, until, account_spent(platform, until))));
         }
         let token = self
             .token(c, &profile, work.sealed_token.as_deref(), live)
@@ -495,11 +502,17 @@ impl Dispatcher {
             self.hand_back(c).await;
             return Ok(());
         }
+        // The account's post taken for the next call that may make the post visible.
+        let mut calling = None;
         // A new attempt starts only from nothing: a carousel whose items exist is resuming, not starting.
         if saved.fresh {
             handle = publisher.begin(job, self.clock.now());
             // A handle that begins at the visible call carries that call's lease, as a save would.
             let live = progress(&handle)?.visible_call;
+            // And takes the account's post first: with none left, nothing is begun.
+            if live {
+                calling = Some(self.take_post(c, platform)?);
+            }
             let lease = live.then(|| self.lease_until(self.budget(true)));
             let detail = format!("publishing to {}", platform.display_name());
             self.store
@@ -522,10 +535,17 @@ impl Dispatcher {
             let was_recovering = recovering;
             recovering = false;
             let visible_call = progress(&handle)?.visible_call;
-            let step = self
-                .guarded(c, visible_call, publisher.step(job, &handle, ctx))
-                .await
-                .map_err(Err)?;
+            // A call that may make the post visible takes one of the account's posts left (the
+            // one taken as the attempt began serves its first step).
+            let call = match calling.take() {
+                None if visible_call => Some(self.take_post(c, platform)?),
+                taken => taken,
+            };
+            let (step, headroom) =
+                herald_platforms::watched(self.guarded(c, visible_call, publisher.step(job, &handle, ctx)))
+                    .await;
+            self.heard(c, headroom, call);
+            let step = step.map_err(Err)?;
             match step {
                 Ok(Step::Continue(next)) => {
                     let live = progress(&next)?.visible_call;
@@ -623,6 +643,43 @@ impl Dispatcher {
             CONTINUING,
             "Publishing goes on a piece at a time (a long upload); the next piece follows at once.".into(),
         )))
+    }
+
+    /// One of the account's posts left, for a call that may make the post visible; with none
+    /// left, the delivery waits for them without calling, as the platform would have made it wait.
+    fn take_post(
+        &self,
+        c: &Claimed,
+        platform: herald_domain::platform::Platform,
+    ) -> Result<Calling, Result<Stop, StoreError>> {
+        self.allowances
+            .call(c.profile, self.clock.now())
+            .map_err(|until| Ok(self.waits(platform, until, account_spent(platform, until))))
+    }
+
+    /// Takes in what the usage headers of a step's answers said of the account's allowance, and
+    /// ends the posting call the step made, if it took one.
+    fn heard(&self, c: &Claimed, headroom: Option<Headroom>, call: Option<Calling>) {
+        let now = self.clock.now();
+        match headroom {
+            Some(Headroom::Calls { left, resets }) => {
+                self.allowances.answered(c.profile, left, resets, now, call)
+            }
+            Some(Headroom::Used { percent }) => self.accounts.used(c.profile, percent, now),
+            None => {}
+        }
+    }
+
+    /// A delivery that waits for a platform's allowance to come back, counted in the metrics.
+    fn waits(
+        &self,
+        platform: herald_domain::platform::Platform,
+        until: jiff::Timestamp,
+        why: String,
+    ) -> Stop {
+        crate::metrics::rate_limited(platform, until.duration_since(self.clock.now()).unsigned_abs());
+        crate::metrics::retried(platform, "rate_limited");
+        Stop::Retry(until, "rate_limited", why)
     }
 
     /// Counts a publication in the metrics: how late it went out after `since` (when it fell
@@ -861,6 +918,14 @@ fn app_spent(platform: herald_domain::platform::Platform, until: jiff::Timestamp
     format!(
         "{} says Herald's app has used up its allowance, which every profile connected through it shares; publishing on {} resumes at {until}.",
         platform.display_name(),
+        platform.display_name()
+    )
+}
+
+/// What a delivery waiting for its account's allowance of posts says.
+fn account_spent(platform: herald_domain::platform::Platform, until: jiff::Timestamp) -> String {
+    format!(
+        "{} says this account has used up the posts it allows for now; Herald publishes at {until}, when they come back, rather than be refused.",
         platform.display_name()
     )
 }

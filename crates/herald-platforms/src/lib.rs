@@ -5,6 +5,7 @@
 mod adapter;
 mod error;
 mod facebook;
+mod headroom;
 mod instagram;
 mod linkedin;
 mod meta;
@@ -23,6 +24,7 @@ pub use adapter::{
     PublishJob, Publisher, RetryPolicy, Unavailable,
 };
 pub use error::PlatformError;
+pub use headroom::{Headroom, watched};
 use jiff::Timestamp;
 pub use registry::{App, Hosts, Registry, RegistryConfig};
 use secrecy::SecretString;

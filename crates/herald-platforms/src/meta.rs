@@ -222,6 +222,9 @@ pub(crate) fn id_of(body: &Value) -> Result<String, PlatformError> {
 pub(crate) async fn graph_result(res: reqwest::Response) -> Result<Value, PlatformError> {
     let status = res.status();
     let regain = regain_after(res.headers());
+    if let Some(percent) = business_used(res.headers()) {
+        crate::headroom::seen(crate::Headroom::Used { percent });
+    }
     let body: Value = res.json().await.map_err(|e| PlatformError::from_http(&e))?;
     if status.is_success() {
         return Ok(body);
@@ -269,16 +272,31 @@ fn app_exhausted(headers: &reqwest::header::HeaderMap) -> bool {
 }
 
 fn business_regain(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let raw = headers.get("x-business-use-case-usage")?.to_str().ok()?;
-    let usage: Value = serde_json::from_str(raw).ok()?;
-    let minutes = usage
-        .as_object()?
-        .values()
-        .filter_map(Value::as_array)
-        .flatten()
+    let minutes = business_usage(headers)?
+        .iter()
         .filter_map(|u| u["estimated_time_to_regain_access"].as_u64())
         .max()?;
     (minutes > 0).then(|| Duration::from_secs(minutes * 60))
+}
+
+/// How much of its allowance the busiest business object in `X-Business-Use-Case-Usage` has
+/// used, in percent: the highest of its measures (Meta throttles at 100 in any of them).
+fn business_used(headers: &reqwest::header::HeaderMap) -> Option<u32> {
+    business_usage(headers)?
+        .iter()
+        .flat_map(|u| ["call_count", "total_cputime", "total_time"].map(|k| u[k].as_u64()))
+        .flatten()
+        .max()
+        .map(|pct| u32::try_from(pct).unwrap_or(u32::MAX))
+}
+
+/// The usage entries of every business object in `X-Business-Use-Case-Usage` (a JSON object
+/// mapping each object's id to a list of entries).
+fn business_usage(headers: &reqwest::header::HeaderMap) -> Option<Vec<Value>> {
+    let raw = headers.get("x-business-use-case-usage")?.to_str().ok()?;
+    let usage: Value = serde_json::from_str(raw).ok()?;
+    let entries = usage.as_object()?.values().filter_map(Value::as_array).flatten();
+    Some(entries.cloned().collect())
 }
 
 /// Maps a Graph error envelope into the taxonomy (Meta's error-handling guide and IG error codes).
@@ -387,7 +405,13 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(regain_after(&h), Some(Duration::from_secs(420)));
+        assert_eq!(
+            business_used(&h),
+            Some(100),
+            "the busiest object's highest measure"
+        );
         h.insert("x-business-use-case-usage", "not json".parse().unwrap());
+        assert_eq!(business_used(&h), None);
         assert_eq!(regain_after(&h), None);
         h.insert(
             "x-app-usage",

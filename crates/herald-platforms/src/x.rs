@@ -123,7 +123,16 @@ impl X {
             .post(self.api(path))
             .bearer_auth(token.expose_secret())
             .json(body);
-        result(crate::send(request).await?).await
+        let res = crate::send(request).await?;
+        // What is left of the user's window for posts: the dispatcher paces the account by it
+        // (not when the app's daily cap refused the post: the window then says nothing).
+        if path == "tweets"
+            && !reset_of(res.headers(), true).1
+            && let Some(headroom) = posts_left(res.headers())
+        {
+            crate::headroom::seen(headroom);
+        }
+        result(res).await
     }
 
     /// The token endpoints, with the app's credentials as HTTP Basic authentication.
@@ -699,12 +708,7 @@ async fn result(res: reqwest::Response) -> Result<Value, PlatformError> {
 /// and the app's cap (which every account shares) is spent, the app's reset instead, and `true`:
 /// every account waits for it, and one whose own cap is spent too hears so again then.
 fn reset_of(headers: &reqwest::header::HeaderMap, app_counts: bool) -> (Option<i64>, bool) {
-    let read = |name: String| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<i64>().ok())
-    };
+    let read = |name: String| number(headers, &name);
     let families = ["x-rate-limit", "x-app-limit-24hour", "x-user-limit-24hour"];
     let spent = families
         .iter()
@@ -717,6 +721,19 @@ fn reset_of(headers: &reqwest::header::HeaderMap, app_counts: bool) -> (Option<i
         Some(reset) => (Some(reset), true),
         None => (spent.or_else(|| read("x-rate-limit-reset".into())), false),
     }
+}
+
+/// The user's posts left in X's 15-minute window, and when it resets (`x-rate-limit-*`).
+fn posts_left(headers: &reqwest::header::HeaderMap) -> Option<crate::Headroom> {
+    Some(crate::Headroom::Calls {
+        left: u32::try_from(number(headers, "x-rate-limit-remaining")?).ok()?,
+        resets: Timestamp::from_second(number(headers, "x-rate-limit-reset")?).ok()?,
+    })
+}
+
+/// A header holding a whole number.
+fn number(headers: &reqwest::header::HeaderMap, name: &str) -> Option<i64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
 impl Connector for X {
@@ -889,5 +906,22 @@ mod tests {
             without_links("Fish &amp; chips &lt;3"),
             "entities undone, the media link X adds left out"
         );
+    }
+
+    #[test]
+    fn the_posts_left_in_the_window_are_read_from_x_rate_limit_headers_and_a_partial_set_says_nothing() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("x-rate-limit-remaining", "3".parse().unwrap());
+        assert_eq!(posts_left(&h), None, "no reset: nothing to pace by");
+        h.insert("x-rate-limit-reset", "1800000000".parse().unwrap());
+        assert_eq!(
+            posts_left(&h),
+            Some(crate::Headroom::Calls {
+                left: 3,
+                resets: Timestamp::from_second(1_800_000_000).unwrap()
+            })
+        );
+        h.insert("x-rate-limit-remaining", "-1".parse().unwrap());
+        assert_eq!(posts_left(&h), None);
     }
 }

@@ -1,6 +1,6 @@
 //! X end to end through the sandbox: PKCE consent, text, images with alt text and a video through
 //! the chunked upload, reply settings, metrics, replies and answering them, X's weighted length,
-//! a rate limit waited out to the second, a lost answer, and every request checked against X's
+//! a rate limit waited out to the second, a window of posts counted down from X's headers, a lost answer, and every request checked against X's
 //! OpenAPI document.
 
 use jiff::SignedDuration;
@@ -295,6 +295,74 @@ async fn a_rate_limited_x_post_waits_exactly_until_the_reset_x_names_and_x_sees_
             .await;
         assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
         assert_eq!(calls(&app.sandbox_json("_sandbox/requests").await), 2);
+    });
+}
+
+#[tokio::test]
+async fn an_x_account_whose_window_runs_out_mid_burst_gets_no_post_x_would_refuse_and_the_rest_go_at_the_reset()
+ {
+    on_both_backends!(Mode::Standalone, |app| {
+        let email = "window@example.com";
+        app.signup(email).await;
+        let profile = connect_x(&app).await;
+        // The last four wait a quarter of an hour: within the workspace's catch-up window.
+        assert_eq!(app.set_catch_up(60).await.0, StatusCode::OK);
+        // X allows a user 100 posts in 15 minutes: four more than that fall due at once.
+        let burst = 104;
+        let mut ids = Vec::new();
+        for n in 0..burst {
+            let body = json!({"text": format!("Post {n} of the burst."), "targets": [{"profile_id": profile}], "scheduled_at": at(&app, 1)});
+            let (s, post) = app.schedule(body).await;
+            assert_eq!(s, StatusCode::CREATED, "{post}");
+            ids.push(post["id"].as_str().unwrap().to_owned());
+        }
+        let count = async |status: &str| {
+            app.count(&format!(
+                "SELECT COUNT(*) FROM deliveries WHERE status = '{status}'"
+            ))
+            .await
+        };
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        while count("published").await + count("retry_wait").await < burst {
+            assert!(tokio::time::Instant::now() < deadline, "the burst never settled");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(count("published").await, 100);
+        // X's answers counted the window down: Herald made no call X would refuse.
+        assert_eq!(tweet_calls(&app.sandbox_json("_sandbox/requests").await), 100);
+        let mut waiting = Vec::new();
+        for id in &ids {
+            let (_, post) = app.get(app.ws_url(&format!("posts/{id}"))).await;
+            if post["deliveries"][0]["status"] == "retry_wait" {
+                waiting.push(post);
+            }
+        }
+        assert_eq!(waiting.len(), 4);
+        let reset = due_at(&waiting[0]);
+        assert!(
+            reset > herald_now(&app) + SignedDuration::from_mins(14),
+            "the window resets at {reset}"
+        );
+        for post in &waiting {
+            assert_eq!(due_at(post), reset, "{post:#}");
+            assert_eq!(post["deliveries"][0]["error"]["code"], "rate_limited", "{post:#}");
+            let said = post["deliveries"][0]["error"]["message"].as_str().unwrap();
+            assert!(said.contains("used up the posts it allows"), "{said}");
+        }
+        advance_both(
+            &app,
+            reset.duration_since(herald_now(&app)) + SignedDuration::from_secs(5),
+            email,
+        )
+        .await;
+        for post in &waiting {
+            let done = app.settled(post["id"].as_str().unwrap()).await;
+            assert_eq!(done["deliveries"][0]["status"], "published", "{done:#}");
+        }
+        assert_eq!(
+            tweet_calls(&app.sandbox_json("_sandbox/requests").await),
+            burst as usize
+        );
     });
 }
 
