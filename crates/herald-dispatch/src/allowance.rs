@@ -1,17 +1,22 @@
 //! Each account's posts left in the platform's window, as its answers said (X's
 //! `x-rate-limit-remaining` on `POST /2/tweets`), less the posting calls this process has under
-//! way: an account with none left makes no call the platform would refuse.
+//! way: an account the platform said has none left makes no call it would refuse, and one whose
+//! last posts are under way waits for their answers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use herald_domain::ProfileId;
 use jiff::Timestamp;
+use tokio::sync::Notify;
 
 /// The accounts' windows, as this process reckons them.
 #[derive(Clone, Default)]
 pub(crate) struct Allowances {
     windows: Arc<Mutex<HashMap<ProfileId, Window>>>,
+    /// Told whenever a posting call ends (answered or abandoned): a take waiting for the calls
+    /// under way looks again.
+    ended: Arc<Notify>,
 }
 
 /// One account's window.
@@ -25,35 +30,53 @@ struct Window {
 }
 
 impl Window {
-    /// Posts left once the calls under way are counted, and when more come.
-    fn left(&self, now: Timestamp) -> Option<(u32, Timestamp)> {
-        let (said, resets) = self.said.filter(|(_, resets)| *resets > now)?;
-        Some((said.saturating_sub(self.calling), resets))
+    /// What the platform last said is left in the current window, and when it resets.
+    fn said(&self, now: Timestamp) -> Option<(u32, Timestamp)> {
+        self.said.filter(|(_, resets)| *resets > now)
     }
 }
 
 impl Allowances {
-    /// When the account's posts come back, if this process knows none is left.
+    /// When the account's posts come back, if the platform said none is left.
     pub(crate) fn spent(&self, profile: ProfileId, now: Timestamp) -> Option<Timestamp> {
         let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        let (left, resets) = windows.get(&profile)?.left(now)?;
-        (left == 0).then_some(resets)
+        match windows.get(&profile)?.said(now)? {
+            (0, resets) => Some(resets),
+            _ => None,
+        }
     }
 
-    /// Takes one of the account's posts left for a call that may make a post visible; when none
-    /// is left, the instant they come back.
-    pub(crate) fn call(&self, profile: ProfileId, now: Timestamp) -> Result<Calling, Timestamp> {
-        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        let window = windows.entry(profile).or_default();
-        if let Some((0, resets)) = window.left(now) {
-            return Err(resets);
+    /// Takes one of the account's posts left for a call that may make a post visible. While every
+    /// post left is taken by a call under way, waits for one of those to end (its answer says
+    /// whether one is left); once the platform said none is left, the instant they come back.
+    pub(crate) async fn take(
+        &self,
+        profile: ProfileId,
+        now: impl Fn() -> Timestamp,
+    ) -> Result<Calling, Timestamp> {
+        loop {
+            // Listening before looking: a call that ends in between still wakes this take.
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            {
+                let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+                let window = windows.entry(profile).or_default();
+                match window.said(now()) {
+                    Some((0, resets)) => return Err(resets),
+                    Some((said, _)) if said <= window.calling => {}
+                    _ => {
+                        window.calling += 1;
+                        return Ok(Calling {
+                            allowances: self.clone(),
+                            profile,
+                            ended: false,
+                        });
+                    }
+                }
+            }
+            ended.await;
         }
-        window.calling += 1;
-        Ok(Calling {
-            allowances: self.clone(),
-            profile,
-            ended: false,
-        })
     }
 
     /// Takes in what an answer said of the account's posts left (`left` after the answered call)
@@ -82,7 +105,9 @@ impl Allowances {
             _ => Some((left, resets)),
         };
         windows.insert(profile, window);
-        windows.retain(|_, w| w.calling > 0 || w.said.is_some_and(|(_, resets)| resets > now));
+        windows.retain(|_, w| w.calling > 0 || w.said(now).is_some());
+        drop(windows);
+        self.ended.notify_waiters();
     }
 }
 
@@ -111,6 +136,8 @@ impl Drop for Calling {
                 windows.remove(&self.profile);
             }
         }
+        drop(windows);
+        self.allowances.ended.notify_waiters();
     }
 }
 
@@ -120,39 +147,50 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn posts_left_count_the_calls_under_way_and_answers_out_of_order_settle_on_the_platforms_figure() {
+    #[tokio::test]
+    async fn posts_left_count_the_calls_under_way_and_answers_out_of_order_settle_on_the_platforms_figure() {
         let allowances = Allowances::default();
         let p = ProfileId::new();
         let now = Timestamp::now();
+        let at = || now;
         let resets = now + SignedDuration::from_mins(15);
-        let first = allowances.call(p, now).expect("nothing known: the call goes");
+        let first = allowances
+            .take(p, at)
+            .await
+            .expect("nothing known: the call goes");
         allowances.answered(p, 3, resets, now, Some(first));
-        let a = allowances.call(p, now).unwrap();
-        let b = allowances.call(p, now).unwrap();
-        let c = allowances.call(p, now).unwrap();
-        assert_eq!(
-            allowances.call(p, now).err(),
-            Some(resets),
-            "all three left are under way"
-        );
-        assert_eq!(allowances.spent(p, now), Some(resets));
+        let a = allowances.take(p, at).await.unwrap();
+        let b = allowances.take(p, at).await.unwrap();
+        let c = allowances.take(p, at).await.unwrap();
         // The platform took A then B; B's answer arrives first, then A's (older, one more left).
         allowances.answered(p, 1, resets, now, Some(b));
         allowances.answered(p, 2, resets, now, Some(a));
-        assert_eq!(allowances.spent(p, now), Some(resets), "C may take the last one");
-        // C's call is lost without an answer: its post is given back until an answer says more.
+        assert_eq!(allowances.spent(p, now), None, "the last one is C's, under way");
+        // A take waits for C: C's call lost without an answer gives its post back.
+        let waiting = tokio::spawn({
+            let allowances = allowances.clone();
+            async move { allowances.take(p, || now).await.map(drop) }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "the only post left is under way");
         drop(c);
-        assert_eq!(allowances.spent(p, now), None);
-        let d = allowances.call(p, now).unwrap();
+        assert_eq!(waiting.await.unwrap(), Ok(()));
+        // The next take waits for D's answer, which says none is left: it waits for the reset.
+        let d = allowances.take(p, at).await.unwrap();
+        let waiting = tokio::spawn({
+            let allowances = allowances.clone();
+            async move { allowances.take(p, || now).await.map(drop) }
+        });
+        tokio::task::yield_now().await;
         allowances.answered(p, 0, resets, now, Some(d));
+        assert_eq!(waiting.await.unwrap(), Err(resets));
         assert_eq!(allowances.spent(p, now), Some(resets));
         // An earlier window's answer changes nothing; after the reset the account posts again.
         allowances.answered(p, 9, now, now, None);
         assert_eq!(allowances.spent(p, now), Some(resets));
         let after = resets + SignedDuration::from_secs(1);
         assert_eq!(allowances.spent(p, after), None, "the window reset");
-        drop(allowances.call(p, after).unwrap());
+        drop(allowances.take(p, || after).await.unwrap());
         allowances.answered(p, 99, after + SignedDuration::from_mins(15), after, None);
         assert_eq!(allowances.windows.lock().unwrap()[&p].calling, 0);
         allowances.answered(ProfileId::new(), 5, after, after, None);

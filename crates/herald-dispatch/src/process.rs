@@ -363,13 +363,8 @@ impl Dispatcher {
             // no longer allows (a privacy level it stopped offering) is refused, by rule.
             let found = rules::check(platform, &draft);
             if let Some(v) = found.iter().find(|v| v.rule == "quota.exhausted") {
-                crate::metrics::rate_limited(platform, QUOTA_RECHECK.unsigned_abs());
-                crate::metrics::retried(platform, "rate_limited");
-                return Err(Ok(Stop::Retry(
-                    self.clock.now() + QUOTA_RECHECK,
-                    "rate_limited",
-                    v.message.clone(),
-                )));
+                let until = self.clock.now() + QUOTA_RECHECK;
+                return Err(Ok(self.waits(platform, until, v.message.clone())));
             }
             if !found.is_empty() {
                 let msg = found
@@ -511,7 +506,7 @@ impl Dispatcher {
             let live = progress(&handle)?.visible_call;
             // And takes the account's post first: with none left, nothing is begun.
             if live {
-                calling = Some(self.take_post(c, platform)?);
+                calling = Some(self.take_post(c, platform).await?);
             }
             let lease = live.then(|| self.lease_until(self.budget(true)));
             let detail = format!("publishing to {}", platform.display_name());
@@ -538,7 +533,7 @@ impl Dispatcher {
             // A call that may make the post visible takes one of the account's posts left (the
             // one taken as the attempt began serves its first step).
             let call = match calling.take() {
-                None if visible_call => Some(self.take_post(c, platform)?),
+                None if visible_call => Some(self.take_post(c, platform).await?),
                 taken => taken,
             };
             let (step, headroom) =
@@ -549,6 +544,11 @@ impl Dispatcher {
             match step {
                 Ok(Step::Continue(next)) => {
                     let live = progress(&next)?.visible_call;
+                    // The account's post is taken before the mark is saved: a delivery that must
+                    // wait for its account's posts waits with nothing marked live.
+                    if live && !visible_call {
+                        calling = Some(self.take_post(c, platform).await?);
+                    }
                     handle = next;
                     // The next call may make the post visible: its lease is written with the
                     // handle, so the call starts without a round trip of its own.
@@ -645,16 +645,20 @@ impl Dispatcher {
         )))
     }
 
-    /// One of the account's posts left, for a call that may make the post visible; with none
-    /// left, the delivery waits for them without calling, as the platform would have made it wait.
-    fn take_post(
+    /// One of the account's posts left, for a call that may make the post visible (waiting, the
+    /// lease kept, while the last ones are under way); with none left, the delivery waits for
+    /// them without calling, as the platform would have made it wait.
+    async fn take_post(
         &self,
         c: &Claimed,
         platform: herald_domain::platform::Platform,
     ) -> Result<Calling, Result<Stop, StoreError>> {
-        self.allowances
-            .call(c.profile, self.clock.now())
-            .map_err(|until| Ok(self.waits(platform, until, account_spent(platform, until))))
+        tokio::select! {
+            taken = self.allowances.take(c.profile, || self.clock.now()) => {
+                taken.map_err(|until| Ok(self.waits(platform, until, account_spent(platform, until))))
+            }
+            lost = self.keep(c) => Err(Err(lost)),
+        }
     }
 
     /// Takes in what the usage headers of a step's answers said of the account's allowance, and

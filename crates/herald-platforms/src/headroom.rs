@@ -32,8 +32,8 @@ pub async fn watched<F: Future>(call: F) -> (F::Output, Option<Headroom>) {
     .await
 }
 
-/// Records what an answer's usage headers said, for the call being watched (none is outside the
-/// dispatcher: answering a comment, reading metrics).
+/// Records what an answer's usage headers said, for the call being watched (nobody watches
+/// outside the dispatcher: answering a comment or reading metrics reports to no one).
 pub(crate) fn seen(headroom: Headroom) {
     // Outside `watched` nobody is listening, and that is fine.
     let _ = SEEN.try_with(|s| s.set(Some(headroom)));

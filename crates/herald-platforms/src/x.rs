@@ -127,7 +127,7 @@ impl X {
         // What is left of the user's window for posts: the dispatcher paces the account by it
         // (not when the app's daily cap refused the post: the window then says nothing).
         if path == "tweets"
-            && !reset_of(res.headers(), true).1
+            && !(res.status() == reqwest::StatusCode::TOO_MANY_REQUESTS && reset_of(res.headers(), true).1)
             && let Some(headroom) = posts_left(res.headers())
         {
             crate::headroom::seen(headroom);

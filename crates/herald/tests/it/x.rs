@@ -1,7 +1,7 @@
 //! X end to end through the sandbox: PKCE consent, text, images with alt text and a video through
 //! the chunked upload, reply settings, metrics, replies and answering them, X's weighted length,
-//! a rate limit waited out to the second, a window of posts counted down from X's headers, a lost answer, and every request checked against X's
-//! OpenAPI document.
+//! a rate limit waited out to the second, a window of posts counted down from X's headers, a
+//! lost answer, and every request checked against X's OpenAPI document.
 
 use jiff::SignedDuration;
 use reqwest::StatusCode;
@@ -299,8 +299,7 @@ async fn a_rate_limited_x_post_waits_exactly_until_the_reset_x_names_and_x_sees_
 }
 
 #[tokio::test]
-async fn an_x_account_whose_window_runs_out_mid_burst_gets_no_post_x_would_refuse_and_the_rest_go_at_the_reset()
- {
+async fn an_x_account_out_of_posts_mid_burst_makes_no_call_x_would_refuse_and_the_rest_go_at_the_reset() {
     on_both_backends!(Mode::Standalone, |app| {
         let email = "window@example.com";
         app.signup(email).await;
