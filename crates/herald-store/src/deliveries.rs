@@ -270,44 +270,6 @@ impl Store {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Records, before the platform is called, that an attempt starts, and saves the handle it will
-    /// use; `may_be_live` and `lease_until` as for [`Store::save_handle`], when the handle's first
-    /// call is the one that makes the post visible.
-    pub async fn begin_attempt(
-        &self,
-        c: &Claimed,
-        handle: &str,
-        may_be_live: bool,
-        lease_until: Option<i64>,
-        detail: &str,
-    ) -> Result<()> {
-        let now = self.now();
-        let sql = format!(
-            "UPDATE deliveries SET attempts = attempts + 1, handle = $1, may_be_live = $6, checks = 0, updated_at = $2,
-               lease_until = CASE WHEN $7 > lease_until THEN $7 ELSE lease_until END
-             WHERE id = $3 AND {}",
-            held(4, 5, 2)
-        );
-        on_db!(self.db(), pool => {
-            let mut tx = pool.begin().await?;
-            let n = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(handle).bind(now).bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(i64::from(may_be_live))
-                .bind(lease_until)
-                .execute(&mut *tx).await?.rows_affected();
-            if n == 0 {
-                return Err(StoreError::LeaseLost);
-            }
-            sqlx::query("INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) VALUES ($1, $2, $3, 'publishing', 'publishing', $4, $5, 'attempt_started', $6)")
-                .bind(c.workspace.to_string()).bind(c.id.to_string()).bind(now).bind(c.attempts + 1).bind(c.fence).bind(detail)
-                .execute(&mut *tx).await?;
-            tx.commit().await?;
-        });
-        if let Some(until) = lease_until {
-            c.lease_until.fetch_max(until, Ordering::SeqCst);
-        }
-        Ok(())
-    }
-
     /// Saves the handle while keeping the claim (a container id as soon as it exists); `may_be_live`:
     /// the call that makes the post visible may be made from here on. `lease_until`, when given,
     /// extends the lease in the same write (as [`Store::extend_lease`]: for the next call's budget).

@@ -8,6 +8,7 @@ mod audit;
 mod audit_batch;
 mod audit_heads;
 mod audit_reseal;
+mod batched;
 mod conversations;
 mod db;
 mod deletion;
@@ -21,7 +22,6 @@ mod media;
 mod members;
 mod notifications;
 mod oauth;
-mod outcomes;
 mod pending;
 mod posts;
 mod profiles;
@@ -105,7 +105,7 @@ pub struct Store {
     clock: Clock,
     audit_heads: Option<Arc<PathBuf>>,
     audit_queues: audit_batch::AuditQueues,
-    outcome_queue: outcomes::OutcomeQueue,
+    write_queue: batched::WriteQueue,
     data_keys: keys::DataKeyCache,
 }
 
@@ -123,7 +123,7 @@ impl Store {
             clock,
             audit_heads: None,
             audit_queues: audit_batch::AuditQueues::default(),
-            outcome_queue: outcomes::OutcomeQueue::default(),
+            write_queue: batched::WriteQueue::default(),
             data_keys: keys::DataKeyCache::default(),
         }
     }

@@ -103,7 +103,7 @@ on_both_backends! {
         s.save_handle(&a, "{}", false, None).await.unwrap();
     };
 
-    outcomes_written_at_once_are_each_recorded_once_and_a_lost_claim_among_them_changes_only_itself => |s: Store| async move {
+    attempts_begun_and_outcomes_written_at_once_are_each_recorded_once_and_a_lost_claim_among_them_changes_only_itself => |s: Store| async move {
         let (user, ws, profile) = user_with_profile(&s).await;
         let mut posts = Vec::new();
         for _ in 0..12 {
@@ -121,6 +121,9 @@ on_both_backends! {
             let s = s.clone();
             writes.spawn(async move {
                 let id = format!("p-{i}");
+                if let Err(e) = s.begin_attempt(&c, "{}", false, None, "publishing").await {
+                    return (c.post, Err(e));
+                }
                 let t = Transition { platform_post_id: Some(&id), outcome: "published", count_published: true, ..Default::default() };
                 (c.post, s.transition(&c, DeliveryStatus::Published, t).await)
             });
@@ -137,12 +140,16 @@ on_both_backends! {
             let row = s.get_post(ws, post).await.unwrap();
             let events = s.delivery_events(ws, post).await.unwrap();
             let published = events.iter().filter(|e| e.outcome == "published").count();
+            let started = events.iter().filter(|e| e.outcome == "attempt_started").count();
             match post == lost {
                 true => assert!(
-                    row.deliveries[0].status == DeliveryStatus::Publishing && row.deliveries[0].platform_post_id.is_none() && published == 0,
+                    row.deliveries[0].status == DeliveryStatus::Publishing && row.deliveries[0].platform_post_id.is_none() && published + started == 0,
                     "the stale claim changed nothing: the delivery is the other worker's"
                 ),
-                false => assert!(row.deliveries[0].status == DeliveryStatus::Published && published == 1, "each outcome recorded once with its event"),
+                false => assert!(
+                    row.deliveries[0].status == DeliveryStatus::Published && published == 1 && started == 1,
+                    "each attempt's start and outcome recorded once with its event"
+                ),
             }
         }
     };
