@@ -166,38 +166,36 @@ impl Store {
             // In the deliveries' order: two batches (or a batch and another statement) that lock
             // some of the same rows take them in the same order.
             let mut batch = batch;
-            batch.sort_by_key(|(o, _)| o.claim.id.to_string());
+            batch.sort_by_key(|(w, _)| w.claim.id.to_string());
             let (writes, callers): (Vec<Write>, Vec<_>) = batch.into_iter().unzip();
-            let results = match self.write_batch(&writes).await {
-                Ok(results) => results,
+            match self.write_batch(&writes).await {
+                Ok(results) => answer(callers, results),
                 // A statement the database refused (a constraint, a deadlock's victim) fails the
-                // whole transaction: each again on its own, so one never fails the others. Any
-                // other failure (the connection, the pool, SQLite busy past its timeout) is every
-                // outcome's: told at once, never waited out again one by one.
-                Err(e) if writes.len() == 1 => vec![Err(e)],
-                Err(StoreError::Database(sqlx::Error::Database(e))) if refused(e.as_ref()) => {
+                // whole transaction: each again on its own, so one never fails the others, each
+                // caller told as soon as its own is written. Any other failure (the connection,
+                // the pool, SQLite busy past its timeout) is every write's: told at once, never
+                // waited out again one by one.
+                Err(StoreError::Database(sqlx::Error::Database(e)))
+                    if writes.len() > 1 && refused(e.as_ref()) =>
+                {
                     tracing::warn!(error = %e, writes = writes.len(), "a batch of writes failed; writing each on its own");
-                    let mut results = Vec::with_capacity(writes.len());
-                    for w in &writes {
-                        results.push(
-                            self.write_batch(std::slice::from_ref(w))
-                                .await
-                                .and_then(|mut r| r.remove(0)),
-                        );
+                    for (w, caller) in writes.iter().zip(callers) {
+                        let result = self
+                            .write_batch(std::slice::from_ref(w))
+                            .await
+                            .and_then(|mut r| r.remove(0));
+                        answer(vec![caller], vec![result]);
                     }
-                    results
                 }
+                Err(e) if writes.len() == 1 => answer(callers, vec![Err(e)]),
                 Err(e) => {
                     tracing::warn!(error = %e, writes = writes.len(), "a batch of writes could not be written");
                     let why = e.to_string();
-                    (0..writes.len())
+                    let results = (0..writes.len())
                         .map(|_| Err(StoreError::Database(sqlx::Error::Protocol(why.clone()))))
-                        .collect()
+                        .collect();
+                    answer(callers, results);
                 }
-            };
-            for (caller, result) in callers.into_iter().zip(results) {
-                // A caller that stopped waiting needs no answer.
-                let _ = caller.send(result);
             }
         }
         guard.done = true;
@@ -270,6 +268,13 @@ impl Store {
             tx.commit().await?;
         });
         Ok(results)
+    }
+}
+
+/// Tells each caller its write's result (a caller that stopped waiting needs no answer).
+fn answer(callers: Vec<oneshot::Sender<Result<()>>>, results: Vec<Result<()>>) {
+    for (caller, result) in callers.into_iter().zip(results) {
+        let _ = caller.send(result);
     }
 }
 
