@@ -343,8 +343,10 @@ impl Store {
     ) -> Result<Option<(i64, String)>> {
         let genesis = hex::encode(GENESIS);
         let signer = self.audit_signer();
+        // The batch's entries in one statement, whatever their number.
         let insert = format!(
-            "INSERT INTO audit_entries ({COLUMNS}, key_version, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            "INSERT INTO audit_entries ({COLUMNS}, key_version, mac) VALUES {}",
+            crate::tuples::tuples(entries.len(), 12, 1)
         );
         let n = i64::try_from(entries.len()).unwrap_or(i64::MAX);
         let head = on_db!(self.db(), pool => {
@@ -363,17 +365,22 @@ impl Store {
             let mut prev = hex::decode(prev)
                 .map_err(|_| StoreError::Corrupt(format!("audit chain {chain}: its head MAC is not hex")))?;
             let mut macs = Vec::with_capacity(entries.len());
+            let mut versions = Vec::with_capacity(entries.len());
             for (entry, seq) in entries.iter_mut().zip(last - n + 1..) {
                 entry.seq = seq;
                 let (version, signed) = sign(&signer, &prev, &entry.canonical())?;
-                sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
-                    .bind(&entry.chain).bind(seq).bind(&entry.id).bind(entry.at).bind(entry.workspace_id.as_deref())
-                    .bind(&entry.actor).bind(&entry.action).bind(&entry.target).bind(entry.client.as_deref())
-                    .bind(&entry.detail).bind(version).bind(&signed).execute(&mut *tx).await?;
                 prev = hex::decode(&signed)
                     .map_err(|_| StoreError::Corrupt(format!("audit chain {chain}: a MAC is not hex")))?;
+                versions.push(version);
                 macs.push(signed);
             }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()));
+            for ((entry, version), signed) in entries.iter().zip(&versions).zip(&macs) {
+                q = q.bind(&entry.chain).bind(entry.seq).bind(&entry.id).bind(entry.at).bind(entry.workspace_id.as_deref())
+                    .bind(&entry.actor).bind(&entry.action).bind(&entry.target).bind(entry.client.as_deref())
+                    .bind(&entry.detail).bind(*version).bind(signed);
+            }
+            q.execute(&mut *tx).await?;
             let mac = macs.last().cloned().unwrap_or_default();
             sqlx::query("UPDATE audit_chains SET head_mac = $1 WHERE chain = $2")
                 .bind(&mac).bind(chain).execute(&mut *tx).await?;

@@ -5,13 +5,15 @@
 //! lost) or failed; a batch the database refuses is written again one write at a time, so one
 //! write it refuses never fails the others.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use herald_domain::delivery::DeliveryStatus;
 use tokio::sync::oneshot;
 
-use crate::deliveries::{Claimed, Transition, held};
+use crate::deliveries::{Claimed, Transition};
+use crate::tuples::tuples;
 use crate::{Result, Store, StoreError, on_db};
 
 /// The most writes one transaction holds.
@@ -160,8 +162,14 @@ impl Store {
                     *queue = None;
                     break;
                 }
-                let n = waiting.len().min(MAX_BATCH);
-                waiting.drain(..n).collect()
+                // One write per delivery in a batch (a delivery's takeover by this same process
+                // can queue two): a second waits for the next batch, in its place.
+                let mut ids = HashSet::new();
+                let (batch, later): (Vec<Waiting>, Vec<Waiting>) = waiting
+                    .drain(..)
+                    .partition(|(w, _)| ids.len() < MAX_BATCH && ids.insert(w.claim.id));
+                *waiting = later;
+                batch
             };
             // In the deliveries' order: two batches (or a batch and another statement) that lock
             // some of the same rows take them in the same order.
@@ -201,74 +209,143 @@ impl Store {
         guard.done = true;
     }
 
-    /// Writes `writes` in one transaction: each delivery's fenced update and its history event
-    /// and, for a publication, the quota count. `Ok` holds each one's result (`LeaseLost` for a
-    /// claim that was lost, which changes nothing); `Err` when the transaction failed as a whole.
+    /// Writes `writes` in one transaction of at most four statements, whatever their number:
+    /// the attempts begun, the outcomes (each fenced by its own claim), the history events of
+    /// those written, and the publications' quota counts. `Ok` holds each one's result
+    /// (`LeaseLost` for a claim that was lost, which changes nothing); `Err` when the transaction
+    /// failed as a whole. No two writes are for the same delivery (see [`Store::write_queued`]).
     async fn write_batch(&self, writes: &[Write]) -> Result<Vec<Result<()>>> {
         let now = self.now();
-        let begin = format!(
-            "UPDATE deliveries SET attempts = attempts + 1, handle = $1, may_be_live = $6, checks = 0, updated_at = $2,
-               lease_until = CASE WHEN $7 > lease_until THEN $7 ELSE lease_until END
-             WHERE id = $3 AND {}",
-            held(4, 5, 2)
-        );
-        let end = format!(
-            "UPDATE deliveries SET status = $1, due_at = COALESCE($2, due_at), handle = COALESCE($3, handle),
-               platform_post_id = COALESCE($4, platform_post_id), permalink = COALESCE($5, permalink),
-               error_code = $6, error_message = $7, candidates = $11, lease_owner = NULL, lease_until = NULL, updated_at = $8,
-               may_be_live = CASE WHEN $3 IS NULL THEN may_be_live ELSE $13 END,
-               failures = failures + $14, checks = checks + $15
-             WHERE id = $9 AND {}",
-            held(10, 12, 8)
-        );
-        let event = "INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) SELECT $1, $2, $3, 'publishing', $4, attempts, $5, $6, $7 FROM deliveries WHERE id = $2";
-        let mut results = Vec::with_capacity(writes.len());
-        // The quota counts go last, in the profiles' order: two processes' batches then take the
-        // rows of the profiles they share in the same order, and never wait for each other in a cycle.
-        let mut counted = Vec::new();
+        let mut begins = Vec::new();
+        let mut ends = Vec::new();
+        for w in writes {
+            match &w.what {
+                What::Begin {
+                    handle,
+                    may_be_live,
+                    lease_until,
+                    ..
+                } => begins.push((&w.claim, handle, *may_be_live, *lease_until)),
+                What::Outcome { to, t } => ends.push((&w.claim, *to, t)),
+            }
+        }
+        // The quota counts go in the profiles' order: two processes' batches then take the rows
+        // of the profiles they share in the same order, and never wait for each other in a cycle.
+        let mut counted: BTreeMap<(String, String), i64> = BTreeMap::new();
+        // The deliveries written, with their attempt's number as written.
+        let mut written: HashMap<String, i64> = HashMap::with_capacity(writes.len());
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            for Write { claim: c, what } in writes {
-                let (n, to, outcome, detail) = match what {
-                    What::Begin { handle, may_be_live, lease_until, detail } => {
-                        let n = sqlx::query(sqlx::AssertSqlSafe(begin.as_str()))
-                            .bind(handle).bind(now).bind(c.id.to_string()).bind(c.fence).bind(&c.owner)
-                            .bind(i64::from(*may_be_live)).bind(lease_until)
-                            .execute(&mut *tx).await?.rows_affected();
-                        (n, DeliveryStatus::Publishing, "attempt_started", Some(detail.as_str()))
-                    }
-                    What::Outcome { to, t } => {
-                        let n = sqlx::query(sqlx::AssertSqlSafe(end.as_str()))
-                            .bind(to.as_str()).bind(t.due_at).bind(&t.handle).bind(&t.platform_post_id).bind(&t.permalink)
-                            .bind(&t.error_code).bind(&t.error_message).bind(now).bind(c.id.to_string()).bind(c.fence).bind(&t.candidates)
-                            .bind(&c.owner).bind(i64::from(t.may_be_live)).bind(i64::from(t.failure)).bind(i64::from(t.check))
-                            .execute(&mut *tx).await?.rows_affected();
-                        if n > 0 && t.count_published {
-                            counted.push((c.profile.to_string(), c.workspace.to_string()));
-                        }
-                        (n, *to, t.outcome.as_str(), t.platform_post_id.as_deref().or(t.error_message.as_deref()))
-                    }
-                };
-                if n == 0 {
-                    results.push(Err(StoreError::LeaseLost));
-                    continue;
+            if !begins.is_empty() {
+                let sql = begin_sql(begins.len());
+                let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(now);
+                for (c, handle, live, lease) in &begins {
+                    q = q.bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(*handle).bind(i64::from(*live)).bind(*lease);
                 }
-                sqlx::query(event)
-                    .bind(c.workspace.to_string()).bind(c.id.to_string()).bind(now).bind(to.as_str())
-                    .bind(c.fence).bind(outcome).bind(detail)
-                    .execute(&mut *tx).await?;
-                results.push(Ok(()));
+                written.extend(q.fetch_all(&mut *tx).await?);
             }
-            counted.sort();
-            for (profile, workspace) in &counted {
-                sqlx::query(crate::profiles::COUNT_PUBLISHED)
-                    .bind(workspace).bind(profile)
-                    .execute(&mut *tx).await?;
+            if !ends.is_empty() {
+                let sql = end_sql(ends.len());
+                let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(now);
+                for (c, to, t) in &ends {
+                    q = q.bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(to.as_str()).bind(t.due_at)
+                        .bind(&t.handle).bind(&t.platform_post_id).bind(&t.permalink).bind(&t.error_code)
+                        .bind(&t.error_message).bind(&t.candidates).bind(i64::from(t.may_be_live))
+                        .bind(i64::from(t.failure)).bind(i64::from(t.check));
+                }
+                let done = q.fetch_all(&mut *tx).await?;
+                for (c, _, t) in &ends {
+                    if t.count_published && done.iter().any(|(id, _)| *id == c.id.to_string()) {
+                        *counted.entry((c.workspace.to_string(), c.profile.to_string())).or_default() += 1;
+                    }
+                }
+                written.extend(done);
+            }
+            let events: Vec<(&Write, i64)> = writes
+                .iter()
+                .filter_map(|w| written.get(&w.claim.id.to_string()).map(|n| (w, *n)))
+                .collect();
+            if !events.is_empty() {
+                let sql = format!(
+                    "INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) VALUES {}",
+                    tuples(events.len(), 9, 1)
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (Write { claim: c, what }, attempt) in &events {
+                    let (to, outcome, detail) = match what {
+                        What::Begin { detail, .. } => (DeliveryStatus::Publishing, "attempt_started", Some(detail.as_str())),
+                        What::Outcome { to, t } => (*to, t.outcome.as_str(), t.platform_post_id.as_deref().or(t.error_message.as_deref())),
+                    };
+                    q = q.bind(c.workspace.to_string()).bind(c.id.to_string()).bind(now).bind("publishing")
+                        .bind(to.as_str()).bind(*attempt).bind(c.fence).bind(outcome).bind(detail);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            if !counted.is_empty() {
+                let sql = format!(
+                    "WITH v(v_workspace, v_profile, v_count) AS (VALUES {})
+                     UPDATE profile_facts SET quota_used = profile_facts.quota_used + v.v_count FROM v
+                     WHERE profile_facts.workspace_id = v.v_workspace AND profile_facts.profile_id = v.v_profile",
+                    tuples(counted.len(), 3, 1)
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for ((workspace, profile), n) in &counted {
+                    q = q.bind(workspace).bind(profile).bind(*n);
+                }
+                q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
-        Ok(results)
+        Ok(writes
+            .iter()
+            .map(|w| match written.contains_key(&w.claim.id.to_string()) {
+                true => Ok(()),
+                false => Err(StoreError::LeaseLost),
+            })
+            .collect())
     }
+}
+
+/// The fence every write of a batch meets, on its own row `v`: its claim still holds the
+/// delivery (`$1` is now).
+const HELD: &str =
+    "deliveries.id = v.v_id AND deliveries.fence = v.v_fence AND deliveries.lease_owner = v.v_owner
+   AND deliveries.lease_until > $1 AND deliveries.status = 'publishing'";
+
+/// `rows` attempts beginning: each row the claim (id, fence, owner), the handle, whether its
+/// first call may make the post visible and that call's lease; returns each delivery written
+/// with its attempt's number.
+fn begin_sql(rows: usize) -> String {
+    format!(
+        "WITH v(v_id, v_fence, v_owner, v_handle, v_live, v_lease) AS (VALUES {})
+         UPDATE deliveries SET attempts = deliveries.attempts + 1, handle = v.v_handle, may_be_live = v.v_live, checks = 0,
+           updated_at = $1,
+           lease_until = CASE WHEN v.v_lease > deliveries.lease_until THEN v.v_lease ELSE deliveries.lease_until END
+         FROM v WHERE {HELD}
+         RETURNING deliveries.id, deliveries.attempts",
+        tuples(rows, 6, 2)
+    )
+}
+
+/// `rows` claims ending: each row the claim (id, fence, owner) and what [`Owned`] holds, in
+/// the order [`Store::write_batch`] binds them; returns each delivery written with its
+/// attempt's number.
+fn end_sql(rows: usize) -> String {
+    format!(
+        "WITH v(v_id, v_fence, v_owner, v_status, v_due, v_handle, v_post, v_link, v_code, v_message, v_candidates,
+                v_live, v_failure, v_check) AS (VALUES {})
+         UPDATE deliveries SET status = v.v_status, due_at = COALESCE(v.v_due, deliveries.due_at),
+           handle = COALESCE(v.v_handle, deliveries.handle),
+           platform_post_id = COALESCE(v.v_post, deliveries.platform_post_id),
+           permalink = COALESCE(v.v_link, deliveries.permalink),
+           error_code = v.v_code, error_message = v.v_message, candidates = v.v_candidates,
+           lease_owner = NULL, lease_until = NULL, updated_at = $1,
+           may_be_live = CASE WHEN v.v_handle IS NULL THEN deliveries.may_be_live ELSE v.v_live END,
+           failures = deliveries.failures + v.v_failure, checks = deliveries.checks + v.v_check
+         FROM v WHERE {HELD}
+         RETURNING deliveries.id, deliveries.attempts",
+        tuples(rows, 14, 2)
+    )
 }
 
 /// Tells each caller its write's result (a caller that stopped waiting needs no answer).

@@ -33,6 +33,7 @@ mod sweep;
 #[doc(hidden)]
 pub mod testing;
 mod throttle;
+mod tuples;
 mod two_factor;
 mod work;
 

@@ -75,11 +75,6 @@ pub(crate) type Row = (
     Option<i64>,
 );
 
-/// A post went out on profile `$2` of workspace `$1`: one more of its cached quota is used
-/// (atomically, as concurrent publishes finish; nothing where no quota is cached).
-pub(crate) const COUNT_PUBLISHED: &str =
-    "UPDATE profile_facts SET quota_used = quota_used + 1 WHERE workspace_id = $1 AND profile_id = $2";
-
 pub(crate) const COLUMNS: &str = "id, workspace_id, platform, external_id, handle, state, reason, granted_scopes, token_issued_at, token_expires_at, sandbox, created_at, login, grant_id, reconnect_by";
 
 pub(crate) fn from_row(r: Row) -> Result<ProfileRow> {
