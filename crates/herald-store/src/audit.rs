@@ -343,11 +343,6 @@ impl Store {
     ) -> Result<Option<(i64, String)>> {
         let genesis = hex::encode(GENESIS);
         let signer = self.audit_signer();
-        // The batch's entries in one statement, whatever their number.
-        let insert = format!(
-            "INSERT INTO audit_entries ({COLUMNS}, key_version, mac) VALUES {}",
-            crate::tuples::tuples(entries.len(), 12, 1)
-        );
         let n = i64::try_from(entries.len()).unwrap_or(i64::MAX);
         let head = on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
@@ -374,13 +369,28 @@ impl Store {
                 versions.push(version);
                 macs.push(signed);
             }
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()));
-            for ((entry, version), signed) in entries.iter().zip(&versions).zip(&macs) {
-                q = q.bind(&entry.chain).bind(entry.seq).bind(&entry.id).bind(entry.at).bind(entry.workspace_id.as_deref())
-                    .bind(&entry.actor).bind(&entry.action).bind(&entry.target).bind(entry.client.as_deref())
-                    .bind(&entry.detail).bind(*version).bind(signed);
+            // The batch's entries in a few multi-row inserts, each small enough for one write to
+            // the socket (see `tuples.rs`).
+            let rows: Vec<_> = entries.iter().zip(&versions).zip(&macs).collect();
+            let size = |((e, _), mac): &((&Record, &i64), &String)| {
+                [&e.chain, &e.id, &e.actor, &e.action, &e.target, &e.detail, *mac].into_iter().map(String::len).sum::<usize>()
+                    + e.workspace_id.as_deref().map_or(0, str::len)
+                    + e.client.as_deref().map_or(0, str::len)
+                    + 12 * crate::tuples::PER_VALUE
+            };
+            for run in crate::tuples::runs(&rows, size) {
+                let insert = format!(
+                    "INSERT INTO audit_entries ({COLUMNS}, key_version, mac) VALUES {}",
+                    crate::tuples::tuples(run.len(), 12, 1)
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(insert));
+                for ((entry, version), signed) in run {
+                    q = q.bind(&entry.chain).bind(entry.seq).bind(&entry.id).bind(entry.at).bind(entry.workspace_id.as_deref())
+                        .bind(&entry.actor).bind(&entry.action).bind(&entry.target).bind(entry.client.as_deref())
+                        .bind(&entry.detail).bind(**version).bind(*signed);
+                }
+                q.execute(&mut *tx).await?;
             }
-            q.execute(&mut *tx).await?;
             let mac = macs.last().cloned().unwrap_or_default();
             sqlx::query("UPDATE audit_chains SET head_mac = $1 WHERE chain = $2")
                 .bind(&mac).bind(chain).execute(&mut *tx).await?;

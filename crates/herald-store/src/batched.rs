@@ -13,7 +13,7 @@ use herald_domain::delivery::DeliveryStatus;
 use tokio::sync::oneshot;
 
 use crate::deliveries::{Claimed, Transition};
-use crate::tuples::tuples;
+use crate::tuples::{PER_VALUE, runs, tuples};
 use crate::{Result, Store, StoreError, on_db};
 
 /// The most writes one transaction holds.
@@ -171,10 +171,6 @@ impl Store {
                 *waiting = later;
                 batch
             };
-            // In the deliveries' order: two batches (or a batch and another statement) that lock
-            // some of the same rows take them in the same order.
-            let mut batch = batch;
-            batch.sort_by_key(|(w, _)| w.claim.id.to_string());
             let (writes, callers): (Vec<Write>, Vec<_>) = batch.into_iter().unzip();
             match self.write_batch(&writes).await {
                 Ok(results) => answer(callers, results),
@@ -209,9 +205,10 @@ impl Store {
         guard.done = true;
     }
 
-    /// Writes `writes` in one transaction of at most four statements, whatever their number:
-    /// the attempts begun, the outcomes (each fenced by its own claim), the history events of
-    /// those written, and the publications' quota counts. `Ok` holds each one's result
+    /// Writes `writes` in one transaction of a few set-based statements, whatever their number:
+    /// the attempts begun, the outcomes (each row fenced by its own claim), the history events
+    /// of those written, and the publications' quota counts (each a multi-row statement, cut
+    /// where its rows grow large). `Ok` holds each one's result
     /// (`LeaseLost` for a claim that was lost, which changes nothing); `Err` when the transaction
     /// failed as a whole. No two writes are for the same delivery (see [`Store::write_queued`]).
     async fn write_batch(&self, writes: &[Write]) -> Result<Vec<Result<()>>> {
@@ -229,34 +226,62 @@ impl Store {
                 What::Outcome { to, t } => ends.push((&w.claim, *to, t)),
             }
         }
-        // The quota counts go in the profiles' order: two processes' batches then take the rows
-        // of the profiles they share in the same order, and never wait for each other in a cycle.
+        // Publications per profile (and its workspace), in the profiles' order.
         let mut counted: BTreeMap<(String, String), i64> = BTreeMap::new();
         // The deliveries written, with their attempt's number as written.
         let mut written: HashMap<String, i64> = HashMap::with_capacity(writes.len());
+        // Each statement's rows kept small enough for one write to the socket (see `tuples.rs`).
+        let len = |s: &Option<String>| s.as_deref().map_or(0, str::len);
+        let claim_bytes = |c: &Claimed| c.owner.len() + 3 * PER_VALUE + 32;
+        let begin_runs = runs(&begins, |(c, handle, ..)| {
+            claim_bytes(c) + handle.len() + 3 * PER_VALUE
+        });
+        let end_runs = runs(&ends, |(c, _, t)| {
+            claim_bytes(c)
+                + [
+                    &t.handle,
+                    &t.platform_post_id,
+                    &t.permalink,
+                    &t.error_code,
+                    &t.error_message,
+                    &t.candidates,
+                ]
+                .into_iter()
+                .map(len)
+                .sum::<usize>()
+                + 11 * PER_VALUE
+                + 16
+        });
+        // The rows of the profiles whose quota counts change are taken in the profiles' order
+        // first, on PostgreSQL (its `UPDATE … FROM` takes them in its plan's order; SQLite has one
+        // writer at a time): two processes' batches never wait for each other in a cycle.
+        let lock_counted = match self.db().backend() {
+            crate::Backend::Postgres => Some("FOR UPDATE"),
+            crate::Backend::Sqlite => None,
+        };
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            if !begins.is_empty() {
-                let sql = begin_sql(begins.len());
+            for run in &begin_runs {
+                let sql = begin_sql(run.len());
                 let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(now);
-                for (c, handle, live, lease) in &begins {
+                for (c, handle, live, lease) in *run {
                     q = q.bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(*handle).bind(i64::from(*live)).bind(*lease);
                 }
                 written.extend(q.fetch_all(&mut *tx).await?);
             }
-            if !ends.is_empty() {
-                let sql = end_sql(ends.len());
+            for run in &end_runs {
+                let sql = end_sql(run.len());
                 let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(now);
-                for (c, to, t) in &ends {
+                for (c, to, t) in *run {
                     q = q.bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(to.as_str()).bind(t.due_at)
                         .bind(&t.handle).bind(&t.platform_post_id).bind(&t.permalink).bind(&t.error_code)
                         .bind(&t.error_message).bind(&t.candidates).bind(i64::from(t.may_be_live))
                         .bind(i64::from(t.failure)).bind(i64::from(t.check));
                 }
                 let done = q.fetch_all(&mut *tx).await?;
-                for (c, _, t) in &ends {
+                for (c, _, t) in *run {
                     if t.count_published && done.iter().any(|(id, _)| *id == c.id.to_string()) {
-                        *counted.entry((c.workspace.to_string(), c.profile.to_string())).or_default() += 1;
+                        *counted.entry((c.profile.to_string(), c.workspace.to_string())).or_default() += 1;
                     }
                 }
                 written.extend(done);
@@ -265,13 +290,20 @@ impl Store {
                 .iter()
                 .filter_map(|w| written.get(&w.claim.id.to_string()).map(|n| (w, *n)))
                 .collect();
-            if !events.is_empty() {
+            let event_runs = runs(&events, |(w, _)| {
+                let detail = match &w.what {
+                    What::Begin { detail, .. } => detail.len(),
+                    What::Outcome { t, .. } => len(&t.platform_post_id).max(len(&t.error_message)),
+                };
+                claim_bytes(&w.claim) + detail + 6 * PER_VALUE + 48
+            });
+            for run in &event_runs {
                 let sql = format!(
                     "INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) VALUES {}",
-                    tuples(events.len(), 9, 1)
+                    tuples(run.len(), 9, 1)
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for (Write { claim: c, what }, attempt) in &events {
+                for (Write { claim: c, what }, attempt) in *run {
                     let (to, outcome, detail) = match what {
                         What::Begin { detail, .. } => (DeliveryStatus::Publishing, "attempt_started", Some(detail.as_str())),
                         What::Outcome { to, t } => (*to, t.outcome.as_str(), t.platform_post_id.as_deref().or(t.error_message.as_deref())),
@@ -282,15 +314,26 @@ impl Store {
                 q.execute(&mut *tx).await?;
             }
             if !counted.is_empty() {
+                let v = format!("WITH v(v_profile, v_workspace, v_count) AS (VALUES {})", tuples(counted.len(), 3, 1));
+                let counts = counted.iter().map(|((profile, workspace), n)| (profile, workspace, *n));
+                if let Some(lock) = lock_counted {
+                    let sql = format!(
+                        "{v} SELECT 1 FROM profile_facts f JOIN v ON f.profile_id = v.v_profile AND f.workspace_id = v.v_workspace
+                         ORDER BY f.profile_id, f.workspace_id {lock}"
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (profile, workspace, n) in counts.clone() {
+                        q = q.bind(profile).bind(workspace).bind(n);
+                    }
+                    q.fetch_all(&mut *tx).await?;
+                }
                 let sql = format!(
-                    "WITH v(v_workspace, v_profile, v_count) AS (VALUES {})
-                     UPDATE profile_facts SET quota_used = profile_facts.quota_used + v.v_count FROM v
-                     WHERE profile_facts.workspace_id = v.v_workspace AND profile_facts.profile_id = v.v_profile",
-                    tuples(counted.len(), 3, 1)
+                    "{v} UPDATE profile_facts SET quota_used = profile_facts.quota_used + v.v_count FROM v
+                     WHERE profile_facts.profile_id = v.v_profile AND profile_facts.workspace_id = v.v_workspace"
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for ((workspace, profile), n) in &counted {
-                    q = q.bind(workspace).bind(profile).bind(*n);
+                for (profile, workspace, n) in counts {
+                    q = q.bind(profile).bind(workspace).bind(n);
                 }
                 q.execute(&mut *tx).await?;
             }
@@ -327,8 +370,8 @@ fn begin_sql(rows: usize) -> String {
     )
 }
 
-/// `rows` claims ending: each row the claim (id, fence, owner) and what [`Owned`] holds, in
-/// the order [`Store::write_batch`] binds them; returns each delivery written with its
+/// `rows` claims ending: each row the claim (id, fence, owner), the status it ends in and what
+/// of [`Owned`] the delivery's row takes, in the order [`Store::write_batch`] binds them; returns each delivery written with its
 /// attempt's number.
 fn end_sql(rows: usize) -> String {
     format!(

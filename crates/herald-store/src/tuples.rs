@@ -1,4 +1,16 @@
-//! Placeholders for a multi-row `VALUES` list, so a batch is one statement whatever its size.
+//! Multi-row `VALUES` lists: the placeholders of one, and rows cut into statements small enough
+//! to go in one write to the database's socket.
+
+/// The most bytes of values one multi-row statement carries, roughly. sqlx 0.9 leaves Nagle's
+/// algorithm on for its TCP connections (launchbadge/sqlx#4335): a message larger than the
+/// socket's send buffer goes in two writes, and the second then waits for PostgreSQL's delayed
+/// acknowledgement, 40 ms on Linux (measured: a 47-row audit insert took 44 ms, a 16-row one
+/// under 1 ms). Well under the 16 KiB a fresh Linux socket starts with.
+const BUDGET: usize = 8 * 1024;
+
+/// What one bound value costs in a message beyond its bytes: its length, its type and its
+/// placeholder in the statement's text.
+pub(crate) const PER_VALUE: usize = 16;
 
 /// `rows` tuples of `cols` numbered placeholders each, numbered from `$first`:
 /// `($3, $4), ($5, $6)` for `tuples(2, 2, 3)`.
@@ -13,13 +25,43 @@ pub(crate) fn tuples(rows: usize, cols: usize, first: usize) -> String {
         .join(", ")
 }
 
+/// `rows` cut, in order, into runs whose `size` (a row's bytes, roughly) adds up to at most the
+/// budget; a row larger than it alone makes a run.
+pub(crate) fn runs<T>(rows: &[T], size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut runs = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, row) in rows.iter().enumerate() {
+        let n = size(row);
+        if i > start && bytes + n > BUDGET {
+            runs.push(&rows[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += n;
+    }
+    if start < rows.len() {
+        runs.push(&rows[start..]);
+    }
+    runs
+}
+
 #[cfg(test)]
 mod tests {
-    use super::tuples;
+    use super::{BUDGET, runs, tuples};
 
     #[test]
     fn tuples_number_every_row_on_from_the_first_placeholder() {
         assert_eq!(tuples(2, 2, 3), "($3, $4), ($5, $6)");
         assert_eq!(tuples(1, 3, 1), "($1, $2, $3)");
+    }
+
+    #[test]
+    fn rows_are_cut_into_runs_within_the_budget_in_order_and_a_large_row_goes_alone() {
+        let rows = [BUDGET / 2, BUDGET / 2, 1, BUDGET * 2, 3];
+        let cut: Vec<Vec<usize>> = runs(&rows, |n| *n).into_iter().map(<[usize]>::to_vec).collect();
+        assert_eq!(
+            cut,
+            [vec![BUDGET / 2, BUDGET / 2], vec![1], vec![BUDGET * 2], vec![3]]
+        );
+        assert!(runs(&[] as &[usize], |n| *n).is_empty());
     }
 }

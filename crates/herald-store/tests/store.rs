@@ -120,8 +120,10 @@ on_both_backends! {
         for (i, c) in claimed.iter().cloned().enumerate() {
             let s = s.clone();
             writes.spawn(async move {
-                let id = format!("p-{i}");
-                let begun = s.begin_attempt(&c, "{}", false, None, "publishing").await;
+                // Long enough that the batch's rows go in several statements.
+                let id = format!("p-{i}-{}", "x".repeat(1500));
+                let handle = format!("{{\"pad\":\"{}\"}}", "y".repeat(1500));
+                let begun = s.begin_attempt(&c, &handle, false, None, "publishing").await;
                 let t = Transition { platform_post_id: Some(&id), outcome: "published", count_published: true, ..Default::default() };
                 let ended = s.transition(&c, DeliveryStatus::Published, t).await;
                 // The stale claim's start and outcome are each refused on their own.
@@ -155,6 +157,8 @@ on_both_backends! {
                         row.deliveries[0].status == DeliveryStatus::Published && published == 1 && started == 1,
                         "each attempt's start and outcome recorded once with its event"
                     );
+                    let id = row.deliveries[0].platform_post_id.as_deref().unwrap_or_default();
+                    assert!(id.starts_with("p-") && id.len() > 1500, "the outcome's whole value is written");
                     assert!(events.iter().filter(|e| e.to_status != "scheduled").all(|e| e.attempt == 1), "{events:?}");
                 }
             }
