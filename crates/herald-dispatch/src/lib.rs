@@ -52,7 +52,9 @@ pub struct Settings {
     /// How long a claim holds a delivery without a heartbeat (kept alive while the worker works it;
     /// a dead worker's deliveries are taken over this long after its last heartbeat).
     pub lease: Duration,
-    /// How many deliveries one process works at once (each holds a slot until it stops).
+    /// How many deliveries one process works at once (each holds a slot until it stops). Most of
+    /// a delivery's time is waiting on the platform and the database, so a burst drains faster
+    /// with more at once until the machine's cores are busy (docs/PERFORMANCE.md).
     pub concurrency: usize,
     /// The most deliveries one claim takes (a claim takes at most the free slots).
     pub claim_size: usize,
@@ -78,7 +80,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             lease: Duration::from_secs(15),
-            concurrency: 32,
+            concurrency: 128,
             claim_size: 16,
             per_account: 4,
             shutdown_grace: Duration::from_secs(30),

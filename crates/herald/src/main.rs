@@ -182,7 +182,7 @@ struct Opts {
     media_domain_verified: Option<bool>,
     #[arg(long, global = true, env = "HERALD_MASTER_KEYS_FILE")]
     master_keys_file: Option<PathBuf>,
-    /// Deliveries one process works at once (default 32).
+    /// Deliveries one process works at once (default 128).
     #[arg(long, global = true, env = "HERALD_CONCURRENCY")]
     concurrency: Option<usize>,
     /// The most deliveries one claim takes (default 16).
