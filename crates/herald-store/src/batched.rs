@@ -210,7 +210,10 @@ impl Store {
     /// of those written, and the publications' quota counts (each a multi-row statement, cut
     /// where its rows grow large). `Ok` holds each one's result
     /// (`LeaseLost` for a claim that was lost, which changes nothing); `Err` when the transaction
-    /// failed as a whole. No two writes are for the same delivery (see [`Store::write_queued`]).
+    /// failed as a whole. No two writes are for the same delivery (see [`Store::write_queued`]),
+    /// and two processes' batches never hold the same delivery (a row matches only its current
+    /// claim's fence), so the deliveries' rows are taken in whatever order the statements go; a
+    /// deadlock all the same is refused and written one write at a time.
     async fn write_batch(&self, writes: &[Write]) -> Result<Vec<Result<()>>> {
         let now = self.now();
         let mut begins = Vec::new();
@@ -313,6 +316,7 @@ impl Store {
                 }
                 q.execute(&mut *tx).await?;
             }
+            // At most a batch's 64 profiles, each row about 130 bytes as `runs` counts: one run.
             if !counted.is_empty() {
                 let v = format!("WITH v(v_profile, v_workspace, v_count) AS (VALUES {})", tuples(counted.len(), 3, 1));
                 let counts = counted.iter().map(|((profile, workspace), n)| (profile, workspace, *n));
