@@ -359,9 +359,10 @@ impl Store {
 
     /// Scrubs the database's live files of what a deletion freed: on SQLite, a checkpoint that
     /// copies the zeroed pages into the database file and empties the write-ahead log (which
-    /// still held the deleted rows' pages); on PostgreSQL, `VACUUM` of the tables touched (after
-    /// the commit: it cannot run in a transaction), which removes the deleted rows' versions.
-    /// A failure is logged: the deletion itself stands.
+    /// still held the deleted rows' pages); on PostgreSQL, once older snapshots have ended
+    /// ([`settled`]), `VACUUM FULL` of the tables touched (after the commit: it cannot run in a
+    /// transaction), which removes the deleted rows' versions. A failure is logged: the deletion
+    /// itself stands.
     async fn scrub(&self, extra: &[String]) -> bool {
         let done = match self.db() {
             Db::Sqlite(pool) => {
@@ -372,6 +373,7 @@ impl Store {
                 r.map(|(busy, _, _)| busy == 0)
             }
             Db::Postgres(pool) => {
+                let clear = settled(pool).await;
                 let mut tables: Vec<&str> = NAMED.to_vec();
                 tables.extend(extra.iter().map(String::as_str));
                 tables.sort_unstable();
@@ -383,14 +385,14 @@ impl Store {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                     .execute(pool)
                     .await
-                    .map(|_| true)
+                    .and(clear)
             }
         };
         match done {
             Ok(true) => true,
             Ok(false) => {
                 tracing::warn!(
-                    "the write-ahead log could not be emptied after a deletion (a reader held it): the deleted rows' old pages stay in it until the next checkpoint"
+                    "the database files could not be scrubbed at once after a deletion (a reader or an older transaction held the deleted rows' versions): they go at the next checkpoint, or as the space is reused"
                 );
                 false
             }
@@ -399,5 +401,41 @@ impl Store {
                 false
             }
         }
+    }
+}
+
+/// How long a scrub waits on PostgreSQL for older snapshots to end, polling every [`SETTLE_POLL`].
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Waits (up to [`SETTLE_WAIT`]) until no transaction that began before now is still running
+/// anywhere on the server and no snapshot taken before now is still held in this database (or by
+/// a process of no database: a session connecting, the autovacuum launcher). `VACUUM FULL`
+/// copies a deleted row's version while any such snapshot could still see it; after this it has
+/// none to keep. Whether it settled (a role that may not see other roles' sessions sees only its
+/// own, so waits only on those).
+async fn settled(pool: &sqlx::PgPool) -> std::result::Result<bool, sqlx::Error> {
+    let (now,): (String,) = sqlx::query_as("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+        .fetch_one(pool)
+        .await?;
+    let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+    loop {
+        let (older,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE pid <> pg_backend_pid()
+                AND (age(backend_xid) > age($1::xid8::xid)
+                     OR ((datid IS NULL OR datname = current_database())
+                         AND age(backend_xmin) > age($1::xid8::xid)))",
+        )
+        .bind(&now)
+        .fetch_one(pool)
+        .await?;
+        if older == 0 {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(SETTLE_POLL).await;
     }
 }
