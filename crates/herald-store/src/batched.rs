@@ -258,10 +258,7 @@ impl Store {
         // The rows of the profiles whose quota counts change are taken in the profiles' order
         // first, on PostgreSQL (its `UPDATE … FROM` takes them in its plan's order; SQLite has one
         // writer at a time): two processes' batches never wait for each other in a cycle.
-        let lock_counted = match self.db().backend() {
-            crate::Backend::Postgres => Some("FOR UPDATE"),
-            crate::Backend::Sqlite => None,
-        };
+        let lock_counted = self.db().backend() == crate::Backend::Postgres;
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             for run in &begin_runs {
@@ -281,13 +278,12 @@ impl Store {
                         .bind(&t.error_message).bind(&t.candidates).bind(i64::from(t.may_be_live))
                         .bind(i64::from(t.failure)).bind(i64::from(t.check));
                 }
-                let done = q.fetch_all(&mut *tx).await?;
-                for (c, _, t) in *run {
-                    if t.count_published && done.iter().any(|(id, _)| *id == c.id.to_string()) {
-                        *counted.entry((c.profile.to_string(), c.workspace.to_string())).or_default() += 1;
-                    }
+                written.extend(q.fetch_all(&mut *tx).await?);
+            }
+            for (c, _, t) in &ends {
+                if t.count_published && written.contains_key(&c.id.to_string()) {
+                    *counted.entry((c.profile.to_string(), c.workspace.to_string())).or_default() += 1;
                 }
-                written.extend(done);
             }
             let events: Vec<(&Write, i64)> = writes
                 .iter()
@@ -320,10 +316,10 @@ impl Store {
             if !counted.is_empty() {
                 let v = format!("WITH v(v_profile, v_workspace, v_count) AS (VALUES {})", tuples(counted.len(), 3, 1));
                 let counts = counted.iter().map(|((profile, workspace), n)| (profile, workspace, *n));
-                if let Some(lock) = lock_counted {
+                if lock_counted {
                     let sql = format!(
                         "{v} SELECT 1 FROM profile_facts f JOIN v ON f.profile_id = v.v_profile AND f.workspace_id = v.v_workspace
-                         ORDER BY f.profile_id, f.workspace_id {lock}"
+                         ORDER BY f.profile_id, f.workspace_id FOR UPDATE OF f"
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for (profile, workspace, n) in counts.clone() {
