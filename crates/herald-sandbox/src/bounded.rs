@@ -67,12 +67,18 @@ impl<T> Bounded<T> {
         }
     }
 
-    /// Appends `item`, dropping the oldest entries beyond the limit.
-    pub fn push(&mut self, item: T) {
-        while self.items.len() >= self.limit {
-            self.items.pop_front();
-        }
+    /// Appends `item`, dropping the oldest entry when the list is full; returns the one dropped.
+    pub fn push(&mut self, item: T) -> Option<T> {
+        let dropped = (self.items.len() >= self.limit)
+            .then(|| self.items.pop_front())
+            .flatten();
         self.items.push_back(item);
+        dropped
+    }
+
+    /// The `i`th entry, oldest first.
+    pub fn get(&self, i: usize) -> Option<&T> {
+        self.items.get(i)
     }
 
     pub fn len(&self) -> usize {

@@ -19,7 +19,7 @@ const MAX_THROTTLE_MINUTES: u64 = 7 * 24 * 60;
 pub(crate) const MAX_FAULTS: usize = 100;
 
 /// Which business use case a call counts against (`type` in the usage header).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum UseCase {
     Instagram,
@@ -64,14 +64,85 @@ impl Fault {
 pub(crate) struct Meter {
     /// The newest calls (as many as the journal keeps).
     pub calls: Bounded<Call>,
+    /// How many of them are younger than an hour, per object and per use case.
+    recent: Recent,
     faults: Vec<(UseCase, Fault)>,
     throttled_until: HashMap<String, Timestamp>,
+}
+
+/// The calls of the log younger than an hour, counted per object and per use case as calls come
+/// in, age past the hour or leave the log (counting the log at every answer was a scan of up to
+/// the journal's 10,000 calls, twice, for every request). A call ages out with the calls logged
+/// before it: one logged a moment after a later one (two answered at once), or after the clock
+/// was moved back, counts until those before it are an hour old too.
+#[derive(Default)]
+struct Recent {
+    per_object: HashMap<String, usize>,
+    per_use_case: HashMap<UseCase, usize>,
+    /// How many calls at the front of the log are past the hour (no longer counted).
+    aged: usize,
+    /// The instant the counts were last aged to.
+    horizon: Option<Timestamp>,
+}
+
+impl Recent {
+    fn count(&mut self, c: &Call) {
+        if let Some(o) = &c.object {
+            *self.per_object.entry(o.clone()).or_default() += 1;
+        }
+        *self.per_use_case.entry(c.use_case).or_default() += 1;
+    }
+
+    fn uncount(&mut self, c: &Call) {
+        if let Some(o) = &c.object
+            && let Some(n) = self.per_object.get_mut(o)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.per_object.remove(o);
+            }
+        }
+        if let Some(n) = self.per_use_case.get_mut(&c.use_case) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// A call left the front of the log.
+    fn dropped(&mut self, c: &Call) {
+        match self.aged.checked_sub(1) {
+            Some(aged) => self.aged = aged,
+            None => self.uncount(c),
+        }
+    }
+
+    /// Stops counting the calls at the front of the log as long as they are at or before
+    /// `horizon`; counts the log again when the clock moved back.
+    fn age(&mut self, calls: &Bounded<Call>, horizon: Timestamp) {
+        if self.horizon.is_some_and(|h| horizon < h) {
+            *self = Self::default();
+            calls.iter().for_each(|c| self.count(c));
+        }
+        self.horizon = Some(horizon);
+        while let Some(c) = calls.get(self.aged).filter(|c| c.at <= horizon) {
+            self.uncount(c);
+            self.aged += 1;
+        }
+    }
+
+    fn of_object(&self, object: &str) -> usize {
+        self.per_object.get(object).copied().unwrap_or(0)
+    }
+
+    fn of_use_case(&self, u: UseCase) -> usize {
+        self.per_use_case.get(&u).copied().unwrap_or(0)
+    }
 }
 
 impl Meter {
     pub fn new(limit: usize) -> Self {
         Self {
             calls: Bounded::new(limit),
+            recent: Recent::default(),
             faults: Vec::new(),
             throttled_until: HashMap::new(),
         }
@@ -114,7 +185,10 @@ impl Meter {
         let now = call.at;
         let object = call.object.clone();
         let (use_case, operation, method) = (call.use_case, call.operation.clone(), call.method.clone());
-        self.calls.push(call);
+        self.recent.count(&call);
+        if let Some(dropped) = self.calls.push(call) {
+            self.recent.dropped(&dropped);
+        }
         self.throttled_until.retain(|_, until| *until > now);
         let object = object?;
         let until = match self.throttled_until.get(&object).filter(|until| **until > now) {
@@ -136,7 +210,7 @@ impl Meter {
     /// Adds `X-Business-Use-Case-Usage` for `object` (its share of calls in the last hour) and, on
     /// Facebook's host, `X-App-Usage`, each share as `limits` scale it.
     pub fn headers(
-        &self,
+        &mut self,
         res: &mut Response,
         use_case: UseCase,
         object: &str,
@@ -144,16 +218,12 @@ impl Meter {
         regain_minutes: i64,
         limits: crate::Limits,
     ) {
-        let hour_ago = now - SignedDuration::from_hours(1);
-        let recent =
-            |f: &dyn Fn(&Call) -> bool| self.calls.iter().filter(|c| c.at > hour_ago && f(c)).count();
+        self.recent.age(&self.calls, now - SignedDuration::from_hours(1));
         // Percent of the object's allowance, one call to a point; full while throttled.
         let count = if regain_minutes > 0 {
             100
         } else {
-            limits
-                .usage(recent(&|c| c.object.as_deref() == Some(object)))
-                .min(100)
+            limits.usage(self.recent.of_object(object)).min(100)
         };
         let usage = json!({ object: [{
             "type": use_case, "call_count": count, "total_cputime": count / 4, "total_time": count / 4,
@@ -164,13 +234,75 @@ impl Meter {
         }
         if use_case == UseCase::Pages {
             // Percent of the app's hourly allowance: 200 calls per user per hour, one user here.
-            let app = limits
-                .usage(recent(&|c| c.use_case == UseCase::Pages) / 2)
-                .min(100);
+            let app = limits.usage(self.recent.of_use_case(UseCase::Pages) / 2).min(100);
             let usage = json!({"call_count": app, "total_cputime": app / 4, "total_time": app / 4});
             if let Ok(v) = usage.to_string().parse() {
                 res.headers_mut().insert("x-app-usage", v);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(at: Timestamp, object: &str, use_case: UseCase) -> Call {
+        Call {
+            at,
+            method: "POST".into(),
+            path: "/x".into(),
+            operation: "feed".into(),
+            use_case,
+            object: Some(object.into()),
+        }
+    }
+
+    /// What the counts stand for, as a scan of the log: the calls that are, or follow one that
+    /// is, younger than the hour.
+    fn scanned(m: &Meter, horizon: Timestamp, f: impl Fn(&Call) -> bool) -> usize {
+        m.calls
+            .iter()
+            .scan(None, |newest: &mut Option<Timestamp>, c| {
+                *newest = (*newest).max(Some(c.at));
+                Some((*newest > Some(horizon)).then_some(c))
+            })
+            .flatten()
+            .filter(|c| f(c))
+            .count()
+    }
+
+    #[test]
+    fn the_recent_counts_match_a_scan_of_the_log_as_calls_age_leave_it_and_the_clock_moves_back() {
+        // Each step is where the clock stands for one call; the whole list repeats, later.
+        let mut m = Meter::new(50);
+        let start = Timestamp::from_second(1_800_000_000).unwrap();
+        // Minutes that go forward, jump an hour and more, and back twice.
+        let steps = [0, 7, 7, 20, 41, 59, 60, 61, 95, 30, 140, 141, 10, 200, 260, 261];
+        for (i, minute) in steps.iter().cycle().take(400).enumerate() {
+            let now = start + SignedDuration::from_mins(*minute + i64::try_from(i / 16).unwrap() * 3);
+            let object = ["page-1", "page-2", "ig-9"][i % 3];
+            let u = if object == "ig-9" {
+                UseCase::Instagram
+            } else {
+                UseCase::Pages
+            };
+            m.admit(call(now, object, u));
+            let mut res = Response::default();
+            m.headers(&mut res, u, object, now, 0, crate::Limits::default());
+            let horizon = now - SignedDuration::from_hours(1);
+            for o in ["page-1", "page-2", "ig-9", "none"] {
+                assert_eq!(
+                    m.recent.of_object(o),
+                    scanned(&m, horizon, |c| c.object.as_deref() == Some(o)),
+                    "object {o} after call {i}"
+                );
+            }
+            assert_eq!(
+                m.recent.of_use_case(UseCase::Pages),
+                scanned(&m, horizon, |c| c.use_case == UseCase::Pages),
+                "Pages after call {i}"
+            );
         }
     }
 }
