@@ -16,6 +16,26 @@ pub enum Backend {
     Postgres,
 }
 
+/// A PostgreSQL connection idle in the pool for longer than this is tested (a round trip) before
+/// it is handed out. One in steady use is not, so a statement costs one round trip, not two (sqlx
+/// tests every connection on its way out by default): a connection that died meanwhile fails its
+/// statement, which the caller retries as any database failure, and sqlx drops it as it goes back
+/// (it tests each connection on its way back).
+const TEST_IF_IDLE_FOR: Duration = Duration::from_secs(5);
+
+/// Tests a connection about to be handed out when it was idle for longer than [`TEST_IF_IDLE_FOR`].
+fn test_if_idle(
+    conn: &mut sqlx::PgConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> std::pin::Pin<Box<dyn Future<Output = sqlx::Result<bool>> + Send + '_>> {
+    Box::pin(async move {
+        if meta.idle_for > TEST_IF_IDLE_FOR {
+            sqlx::Connection::ping(conn).await?;
+        }
+        Ok(true)
+    })
+}
+
 /// A pool on one of the two backends.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -36,6 +56,8 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(pool_size.unwrap_or(10))
                 .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false)
+                .before_acquire(test_if_idle)
                 .connect(url)
                 .await?;
             Ok(Self::Postgres(pool))
@@ -46,8 +68,11 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            // A file the process opened itself cannot be cut off: no test on the way out of
+            // the pool (a hand-off to the connection's thread and back, for each statement).
             let pool = SqlitePoolOptions::new()
                 .max_connections(pool_size.unwrap_or(4))
+                .test_before_acquire(false)
                 .connect_with(opts)
                 .await?;
             Ok(Self::Sqlite(pool))
