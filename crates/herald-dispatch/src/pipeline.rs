@@ -15,11 +15,19 @@ use crate::gates::Gate;
 
 /// The longest the dispatcher waits before asking an unreachable database again.
 const MAX_PAUSE: Duration = Duration::from_secs(5);
+/// While every slot was taken, a claim waits for this many free slots (at most a claim's size)…
+const GATHER_SLOTS: usize = 8;
+/// …or this long after the first one freed: in a burst, one claim then takes several deliveries
+/// instead of one per finished task (each claim is a statement and a commit).
+const GATHER_FOR: Duration = Duration::from_millis(5);
 
 /// What the loop does next.
 enum Next {
     /// Claim as many as there are free slots.
     Claim,
+    /// More is due but few slots are free: claim once enough are, or at the instant given (set
+    /// when the first slot frees).
+    Gather(Option<tokio::time::Instant>),
     /// Nothing is due now (the last claim came back short): wait for the next due time, a
     /// wake-up or the backstop, reaping finished tasks meanwhile.
     Wait,
@@ -60,6 +68,15 @@ impl Dispatcher {
         loop {
             let seen = self.clock.moves();
             reap(&mut working);
+            if let Next::Gather(until) = &mut next
+                && slots.available_permits() > 0
+            {
+                let now = tokio::time::Instant::now();
+                let until = *until.get_or_insert(now + GATHER_FOR);
+                if slots.available_permits() >= self.gather_slots() || now >= until {
+                    next = Next::Claim;
+                }
+            }
             if matches!(next, Next::Claim) {
                 next = match self.claim_into(&slots, &mut working).await {
                     Ok(Claim::More) => Next::Claim,
@@ -72,11 +89,16 @@ impl Dispatcher {
                 } else {
                     pause = Duration::from_millis(250);
                 }
+                if matches!(next, Next::Claim) && slots.available_permits() < self.gather_slots() {
+                    next = Next::Gather(None);
+                }
             }
-            let full = slots.available_permits() == 0;
             let wait = match next {
-                Next::Claim if !full => continue,
-                Next::Claim => None,
+                Next::Claim => continue,
+                Next::Gather(None) => None,
+                Next::Gather(Some(until)) => {
+                    Some(until.saturating_duration_since(tokio::time::Instant::now()))
+                }
                 Next::Blocked => Some(self.settings.backstop),
                 Next::Wait => Some(self.until_next_due().await),
                 Next::Pause(d) => Some(d),
@@ -101,6 +123,14 @@ impl Dispatcher {
             l.abort();
         }
         tracing::info!("dispatcher stopped");
+    }
+
+    /// How many free slots a claim waits for in a burst (see [`GATHER_SLOTS`]).
+    fn gather_slots(&self) -> usize {
+        GATHER_SLOTS
+            .min(self.settings.claim_size)
+            .min(self.settings.concurrency)
+            .max(1)
     }
 
     /// Claims up to as many deliveries as there are free slots (at most a claim's size) and
