@@ -344,6 +344,7 @@ impl Store {
         let genesis = hex::encode(GENESIS);
         let signer = self.audit_signer();
         let n = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+        let backend = self.db().backend();
         let head = on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -378,16 +379,24 @@ impl Store {
                     + e.client.as_deref().map_or(0, str::len)
                     + 12 * crate::tuples::PER_VALUE
             };
+            // Padded with NULL rows on PostgreSQL (see `tuples::padded`), which it skips.
+            let (none, no): (Option<&str>, Option<i64>) = (None, None);
             for run in crate::tuples::runs(&rows, size) {
+                let padded = crate::tuples::padded(run.len(), backend);
                 let insert = format!(
-                    "INSERT INTO audit_entries ({COLUMNS}, key_version, mac) VALUES {}",
-                    crate::tuples::tuples(run.len(), 12, 1)
+                    "WITH v(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12) AS (VALUES {})
+                     INSERT INTO audit_entries ({COLUMNS}, key_version, mac) SELECT * FROM v WHERE c1 IS NOT NULL",
+                    crate::tuples::tuples(padded, 12, 1)
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(insert));
                 for ((entry, version), signed) in run {
                     q = q.bind(&entry.chain).bind(entry.seq).bind(&entry.id).bind(entry.at).bind(entry.workspace_id.as_deref())
                         .bind(&entry.actor).bind(&entry.action).bind(&entry.target).bind(entry.client.as_deref())
                         .bind(&entry.detail).bind(**version).bind(*signed);
+                }
+                for _ in run.len()..padded {
+                    q = q.bind(none).bind(no).bind(none).bind(no).bind(none).bind(none).bind(none).bind(none)
+                        .bind(none).bind(none).bind(no).bind(none);
                 }
                 q.execute(&mut *tx).await?;
             }

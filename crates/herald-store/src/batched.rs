@@ -258,25 +258,37 @@ impl Store {
         // The rows of the profiles whose quota counts change are taken in the profiles' order
         // first, on PostgreSQL (its `UPDATE … FROM` takes them in its plan's order; SQLite has one
         // writer at a time): two processes' batches never wait for each other in a cycle.
-        let lock_counted = self.db().backend() == crate::Backend::Postgres;
+        let backend = self.db().backend();
+        let lock_counted = backend == crate::Backend::Postgres;
+        // The rows each statement is written with (see `tuples::padded`).
+        let pad_to = |rows: usize| crate::tuples::padded(rows, backend);
         on_db!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             for run in &begin_runs {
-                let sql = begin_sql(run.len());
+                let sql = begin_sql(pad_to(run.len()));
                 let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(now);
                 for (c, handle, live, lease) in *run {
                     q = q.bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(*handle).bind(i64::from(*live)).bind(*lease);
                 }
+                for _ in run.len()..pad_to(run.len()) {
+                    q = q.bind(NO_TEXT).bind(NO_NUMBER).bind(NO_TEXT).bind(NO_TEXT).bind(NO_NUMBER).bind(NO_NUMBER);
+                }
                 written.extend(q.fetch_all(&mut *tx).await?);
             }
             for run in &end_runs {
-                let sql = end_sql(run.len());
+                let sql = end_sql(pad_to(run.len()));
                 let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(now);
                 for (c, to, t) in *run {
                     q = q.bind(c.id.to_string()).bind(c.fence).bind(&c.owner).bind(to.as_str()).bind(t.due_at)
                         .bind(&t.handle).bind(&t.platform_post_id).bind(&t.permalink).bind(&t.error_code)
                         .bind(&t.error_message).bind(&t.candidates).bind(i64::from(t.may_be_live))
                         .bind(i64::from(t.failure)).bind(i64::from(t.check));
+                }
+                for _ in run.len()..pad_to(run.len()) {
+                    q = q.bind(NO_TEXT).bind(NO_NUMBER).bind(NO_TEXT).bind(NO_TEXT).bind(NO_NUMBER)
+                        .bind(NO_TEXT).bind(NO_TEXT).bind(NO_TEXT).bind(NO_TEXT)
+                        .bind(NO_TEXT).bind(NO_TEXT).bind(NO_NUMBER)
+                        .bind(NO_NUMBER).bind(NO_NUMBER);
                 }
                 written.extend(q.fetch_all(&mut *tx).await?);
             }
@@ -298,8 +310,10 @@ impl Store {
             });
             for run in &event_runs {
                 let sql = format!(
-                    "INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail) VALUES {}",
-                    tuples(run.len(), 9, 1)
+                    "WITH v(v_ws, v_id, v_at, v_from, v_to, v_attempt, v_fence, v_outcome, v_detail) AS (VALUES {})
+                     INSERT INTO delivery_events (workspace_id, delivery_id, at, from_status, to_status, attempt, fence, outcome, detail)
+                     SELECT v_ws, v_id, v_at, v_from, v_to, v_attempt, v_fence, v_outcome, v_detail FROM v WHERE v_id IS NOT NULL",
+                    tuples(pad_to(run.len()), 9, 1)
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (Write { claim: c, what }, attempt) in *run {
@@ -310,12 +324,20 @@ impl Store {
                     q = q.bind(c.workspace.to_string()).bind(c.id.to_string()).bind(now).bind("publishing")
                         .bind(to.as_str()).bind(*attempt).bind(c.fence).bind(outcome).bind(detail);
                 }
+                for _ in run.len()..pad_to(run.len()) {
+                    q = q.bind(NO_TEXT).bind(NO_TEXT).bind(NO_NUMBER).bind(NO_TEXT).bind(NO_TEXT)
+                        .bind(NO_NUMBER).bind(NO_NUMBER).bind(NO_TEXT).bind(NO_TEXT);
+                }
                 q.execute(&mut *tx).await?;
             }
             // At most a batch's 64 profiles, each row about 130 bytes as `runs` counts: one run.
             if !counted.is_empty() {
-                let v = format!("WITH v(v_profile, v_workspace, v_count) AS (VALUES {})", tuples(counted.len(), 3, 1));
-                let counts = counted.iter().map(|((profile, workspace), n)| (profile, workspace, *n));
+                let v = format!("WITH v(v_profile, v_workspace, v_count) AS (VALUES {})", tuples(pad_to(counted.len()), 3, 1));
+                let pad = counted.len()..pad_to(counted.len());
+                let counts = counted
+                    .iter()
+                    .map(|((profile, workspace), n)| (Some(profile), Some(workspace), Some(*n)))
+                    .chain(pad.map(|_| (None, None, None)));
                 if lock_counted {
                     let sql = format!(
                         "{v} SELECT 1 FROM profile_facts f JOIN v ON f.profile_id = v.v_profile AND f.workspace_id = v.v_workspace
@@ -348,6 +370,10 @@ impl Store {
             .collect())
     }
 }
+
+/// What a padding row binds (see [`padded`]): a text column's NULL, and a number column's.
+const NO_TEXT: Option<&str> = None;
+const NO_NUMBER: Option<i64> = None;
 
 /// The fence every write of a batch meets, on its own row `v`: its claim still holds the
 /// delivery (`$1` is now).

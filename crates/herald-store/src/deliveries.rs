@@ -177,7 +177,10 @@ impl Store {
         let except = if busy.is_empty() {
             String::new()
         } else {
-            let params: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 5)).collect();
+            // On PostgreSQL as many as the next power of two, the first repeated (see `tuples::padded`).
+            let params: Vec<String> = (0..crate::tuples::padded(busy.len(), self.db().backend()))
+                .map(|i| format!("${}", i + 5))
+                .collect();
             format!(" AND profile_id NOT IN ({})", params.join(", "))
         };
         // The due ones in `due_at` order straight from the partial index, and the lapsed leases
@@ -199,7 +202,10 @@ impl Store {
                (SELECT catch_up_minutes FROM workspaces w WHERE w.id = deliveries.workspace_id)"
         );
         let claimed_at = std::time::Instant::now();
-        let busy: Vec<String> = busy.iter().map(ToString::to_string).collect();
+        let mut busy: Vec<String> = busy.iter().map(ToString::to_string).collect();
+        if let Some(first) = busy.first().cloned() {
+            busy.resize(crate::tuples::padded(busy.len(), self.db().backend()), first);
+        }
         let rows: Vec<ClaimTuple> = on_db!(self.db(), pool => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(owner).bind(lease_until).bind(now).bind(limit);
             for p in &busy {
