@@ -15,10 +15,12 @@ use crate::gates::Gate;
 
 /// The longest the dispatcher waits before asking an unreachable database again.
 const MAX_PAUSE: Duration = Duration::from_secs(5);
-/// While every slot was taken, a claim waits for this many free slots (at most a claim's size)…
+/// When a claim got all it asked for and few slots are left, the next waits for this many free
+/// slots (at most a claim's size)…
 const GATHER_SLOTS: usize = 8;
-/// …or this long after the first one freed: in a burst, one claim then takes several deliveries
-/// instead of one per finished task (each claim is a statement and a commit).
+/// …or this long (from the claim, or from when the first slot frees if none was left): in a
+/// burst, one claim then takes several deliveries instead of one per finished task (each claim
+/// is a statement and a commit).
 const GATHER_FOR: Duration = Duration::from_millis(5);
 
 /// What the loop does next.
@@ -26,7 +28,7 @@ enum Next {
     /// Claim as many as there are free slots.
     Claim,
     /// More is due but few slots are free: claim once enough are, or at the instant given (set
-    /// when the first slot frees).
+    /// when the first slot frees, if none was free).
     Gather(Option<tokio::time::Instant>),
     /// Nothing is due now (the last claim came back short): wait for the next due time, a
     /// wake-up or the backstop, reaping finished tasks meanwhile.
@@ -89,8 +91,11 @@ impl Dispatcher {
                 } else {
                     pause = Duration::from_millis(250);
                 }
+                // Few slots left after a full claim: gather a few more, for at most a moment
+                // from now when some are free (or from when the first frees).
                 if matches!(next, Next::Claim) && slots.available_permits() < self.gather_slots() {
-                    next = Next::Gather(None);
+                    let free = slots.available_permits() > 0;
+                    next = Next::Gather(free.then(|| tokio::time::Instant::now() + GATHER_FOR));
                 }
             }
             let wait = match next {

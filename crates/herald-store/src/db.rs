@@ -18,9 +18,10 @@ pub enum Backend {
 
 /// A PostgreSQL connection idle in the pool for longer than this is tested (a round trip) before
 /// it is handed out. One in steady use is not, so a statement costs one round trip, not two (sqlx
-/// tests every connection on its way out by default): a connection that died meanwhile fails its
-/// statement, which the caller retries as any database failure, and sqlx drops it as it goes back
-/// (it tests each connection on its way back).
+/// tests every connection on its way out by default): a connection that died meanwhile (the
+/// server restarted) fails its statement as any database failure does (a batch of writes fails
+/// whole; its deliveries are taken over when their leases lapse), and sqlx drops it as it goes
+/// back (it tests each connection on its way back).
 const TEST_IF_IDLE_FOR: Duration = Duration::from_secs(5);
 
 /// Tests a connection about to be handed out when it was idle for longer than [`TEST_IF_IDLE_FOR`].
