@@ -70,6 +70,9 @@ pub(crate) struct Meter {
     throttled_until: HashMap<String, Timestamp>,
 }
 
+/// How much older than the last a horizon may be and still count as the last (see [`Recent::age`]).
+const SETTLING: SignedDuration = SignedDuration::from_mins(1);
+
 /// The calls of the log younger than an hour, counted per object and per use case as calls come
 /// in, age past the hour or leave the log (counting the log at every answer was a scan of up to
 /// the journal's 10,000 calls, twice, for every request). A call ages out with the calls logged
@@ -103,7 +106,10 @@ impl Recent {
             }
         }
         if let Some(n) = self.per_use_case.get_mut(&c.use_case) {
-            *n = n.saturating_sub(1);
+            *n -= 1;
+            if *n == 0 {
+                self.per_use_case.remove(&c.use_case);
+            }
         }
     }
 
@@ -116,12 +122,19 @@ impl Recent {
     }
 
     /// Stops counting the calls at the front of the log as long as they are at or before
-    /// `horizon`; counts the log again when the clock moved back.
+    /// `horizon`. A horizon up to [`SETTLING`] older than the last is the last (a call that began
+    /// before another answered after it); one older still means the clock was moved back: the log
+    /// is counted again.
     fn age(&mut self, calls: &Bounded<Call>, horizon: Timestamp) {
-        if self.horizon.is_some_and(|h| horizon < h) {
-            *self = Self::default();
-            calls.iter().for_each(|c| self.count(c));
-        }
+        let horizon = match self.horizon {
+            Some(h) if horizon < h - SETTLING => {
+                *self = Self::default();
+                calls.iter().for_each(|c| self.count(c));
+                horizon
+            }
+            Some(h) => h.max(horizon),
+            None => horizon,
+        };
         self.horizon = Some(horizon);
         while let Some(c) = calls.get(self.aged).filter(|c| c.at <= horizon) {
             self.uncount(c);
