@@ -371,7 +371,8 @@ impl Store {
     }
 }
 
-/// What a padding row binds (see [`padded`]): a text column's NULL, and a number column's.
+/// What a padding row binds (see [`crate::tuples::padded`]): a text column's NULL, and a number
+/// column's.
 const NO_TEXT: Option<&str> = None;
 const NO_NUMBER: Option<i64> = None;
 

@@ -409,28 +409,27 @@ const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Waits (up to [`SETTLE_WAIT`]) until no transaction that began before now is still running
-/// anywhere on the server and no snapshot taken before now is still held in this database (or by
-/// a process of no database: a session connecting, the autovacuum launcher). `VACUUM FULL`
-/// copies a deleted row's version while any such snapshot could still see it; after this it has
-/// none to keep. Whether it settled (a role that may not see other roles' sessions sees only its
-/// own, so waits only on those).
+/// anywhere on the server (a prepared one included) and no snapshot taken before now is still
+/// held in this database, or by a process of no database (a session connecting, the autovacuum
+/// launcher). `VACUUM FULL` copies a deleted row's version while any such snapshot could still
+/// see it; after this it has none to keep. Whether it settled (a long transaction elsewhere, or
+/// another `VACUUM`, can hold it past the wait).
 async fn settled(pool: &sqlx::PgPool) -> std::result::Result<bool, sqlx::Error> {
     let (now,): (String,) = sqlx::query_as("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
         .fetch_one(pool)
         .await?;
     let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
     loop {
-        let (older,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM pg_stat_activity
-              WHERE pid <> pg_backend_pid()
-                AND (age(backend_xid) > age($1::xid8::xid)
-                     OR ((datid IS NULL OR datname = current_database())
-                         AND age(backend_xmin) > age($1::xid8::xid)))",
+        let (clear,): (bool,) = sqlx::query_as(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AND NOT EXISTS (
+                 SELECT 1 FROM pg_stat_activity
+                  WHERE pid <> pg_backend_pid() AND (datid IS NULL OR datname = current_database())
+                    AND age(backend_xmin) > age($1::xid8::xid))",
         )
         .bind(&now)
         .fetch_one(pool)
         .await?;
-        if older == 0 {
+        if clear {
             return Ok(true);
         }
         if tokio::time::Instant::now() >= deadline {
