@@ -43,8 +43,20 @@ async fn what_is_done_is_audited_read_by_admins_and_an_entry_changed_in_the_data
         let post = post["id"].as_str().unwrap().to_owned();
         app.wait_for(&post, |d| d["status"] == "published").await;
 
-        let (s, list) = app.get(app.ws_url("audit")).await;
-        assert_eq!(s, StatusCode::OK, "{list}");
+        // The publication's entry is appended just after the outcome is committed: polled for.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        let list = loop {
+            let (s, list) = app.get(app.ws_url("audit")).await;
+            assert_eq!(s, StatusCode::OK, "{list}");
+            if list["data"][0]["action"] == "post.published" {
+                break list;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "post.published never audited: {list}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
         let seen = actions(&list);
         for action in [
             "workspace.created",
